@@ -1,0 +1,84 @@
+import type { ExitReason } from './exit-reason.ts';
+import type { Pid } from './pid.ts';
+
+/**
+ * Everything that travels between processes, locally or through a transport. One shape for
+ * both, so a transport is a pipe for envelopes and never needs to know what an actor is.
+ */
+export type Envelope =
+  | MessageEnvelope
+  | CallEnvelope
+  | ReplyEnvelope
+  | ExitEnvelope
+  | DownEnvelope
+  | LinkEnvelope
+  | MonitorEnvelope
+  | TimeoutEnvelope;
+
+/** An address: a pid, or a registered name (optionally on another node). */
+export type Address = Pid | string | { name: string; node: string };
+
+/** Who waits for a reply: a pending call on some node, identified by a unique ref. */
+export interface CallerRef {
+  readonly node: string;
+  readonly ref: string;
+}
+
+/** `cast` (a gen_statem cast) or `info` (a plain `send`, Erlang's `!`). */
+export interface MessageEnvelope {
+  readonly t: 'cast' | 'info';
+  readonly to: Address;
+  readonly from?: Pid;
+  readonly event: { type: string };
+}
+
+export interface CallEnvelope {
+  readonly t: 'call';
+  readonly to: Address;
+  readonly from: CallerRef;
+  readonly event: { type: string };
+}
+
+export interface ReplyEnvelope {
+  readonly t: 'reply';
+  readonly to: CallerRef;
+  readonly value: unknown;
+}
+
+/** An exit signal; `linked` tells a link's signal from an explicit `exit(pid, reason)`. */
+export interface ExitEnvelope {
+  readonly t: 'exit';
+  readonly to: Pid;
+  readonly from: Pid;
+  readonly reason: ExitReason;
+  readonly linked: boolean;
+}
+
+export interface DownEnvelope {
+  readonly t: 'down';
+  readonly to: Pid | CallerRef;
+  readonly ref: string;
+  readonly pid: Pid;
+  readonly reason: ExitReason;
+}
+
+export interface LinkEnvelope {
+  readonly t: 'link' | 'unlink';
+  readonly to: Pid;
+  readonly from: Pid;
+}
+
+export interface MonitorEnvelope {
+  readonly t: 'monitor' | 'demonitor';
+  readonly to: Address;
+  readonly from: Pid | CallerRef;
+  readonly ref: string;
+}
+
+/** A runtime timer falling due, delivered through the mailbox like any event. */
+export interface TimeoutEnvelope {
+  readonly t: 'timeout';
+  readonly to: Pid;
+  readonly name: string;
+  readonly token: number;
+}

@@ -1,0 +1,80 @@
+import { GovernorError } from '../errors.ts';
+import { formatReason, type ExitReason } from './exit-reason.ts';
+import type { Pid } from './pid.ts';
+
+/** A `call` got no reply within its timeout. A reply that comes later is dropped. */
+export class CallTimeoutError extends GovernorError {
+  constructor(readonly target: string, readonly timeoutMs: number) {
+    super(
+      'CALL_TIMEOUT',
+      `call to ${target} got no reply within ${timeoutMs} ms: the actor may be busy, suspended, or not ` +
+        `handling this event in its current state; raise the timeout or check the actor with get_status`,
+    );
+  }
+}
+
+/** The callee exited (or did not exist: reason `noproc`) before it replied. */
+export class CallExitError extends GovernorError {
+  constructor(readonly target: string, readonly reason: ExitReason) {
+    super(
+      'CALL_EXIT',
+      reason === 'noproc'
+        ? `call to ${target} failed: no such process (it is not running, or the name is not registered)`
+        : `call to ${target} failed: the process exited before replying (reason: ${formatReason(reason)})`,
+      { cause: reason instanceof Error ? reason : undefined },
+    );
+  }
+}
+
+/** A message was sent to a name that nobody has registered (Erlang's `badarg`). */
+export class NoSuchNameError extends GovernorError {
+  constructor(readonly registeredName: string) {
+    super('NO_SUCH_NAME', `no process is registered as "${registeredName}": start it first, or send to its pid`);
+  }
+}
+
+/** `register` of a name that is taken, or of a name shaped like a pid. */
+export class NameTakenError extends GovernorError {
+  constructor(readonly registeredName: string, readonly holder: Pid | undefined) {
+    super(
+      'NAME_TAKEN',
+      holder
+        ? `the name "${registeredName}" is already registered to ${holder}: unregister it or pick another name`
+        : `"${registeredName}" cannot be registered: names must be non-empty and may not start with "<"`,
+    );
+  }
+}
+
+/** The operation needs a live process and this one is gone. */
+export class NoProcError extends GovernorError {
+  constructor(readonly target: string) {
+    super('NOPROC', `no such process: ${target} is not running`);
+  }
+}
+
+/** A process kept more postponed events than its limit: it is not consuming what it is sent. */
+export class PostponeOverflowError extends GovernorError {
+  constructor(readonly pid: Pid, readonly limit: number) {
+    super(
+      'POSTPONE_OVERFLOW',
+      `${pid} postponed more than ${limit} events that no state handled: handle or drop them in the ` +
+        `machine, or raise maxPostponed`,
+    );
+  }
+}
+
+/** A machine used an XState feature that the runtime replaces with its own. */
+export class UnsupportedMachineFeatureError extends GovernorError {
+  constructor(feature: string, instead: string) {
+    super('UNSUPPORTED_MACHINE_FEATURE', `${feature} is not supported in Governor actors: ${instead}`);
+  }
+}
+
+/** Starting a process or a supervisor's children failed. */
+export class StartError extends GovernorError {
+  constructor(readonly what: string, readonly reason: ExitReason) {
+    super('START_FAILED', `could not start ${what}: ${formatReason(reason)}`, {
+      cause: reason instanceof Error ? reason : undefined,
+    });
+  }
+}

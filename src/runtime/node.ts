@@ -1,0 +1,551 @@
+import { pino, type Logger } from 'pino';
+import { systemClock, type Clock } from './clock.ts';
+import type { Address, CallerRef, DownEnvelope, Envelope } from './envelope.ts';
+import { CallExitError, CallTimeoutError, NameTakenError, NoSuchNameError } from './errors.ts';
+import { KILL, formatReason, type ExitReason } from './exit-reason.ts';
+import { isPid, makePid, nodeOfPid, type Pid } from './pid.ts';
+import type { Process } from './process.ts';
+import { Queue } from './queue.ts';
+import { MemoryTransport } from '../transport/memory.ts';
+import type { Transport } from '../transport/transport.ts';
+
+/** @default 5000 — as `gen_statem:call`'s usual timeout in OTP code. */
+export const DEFAULT_CALL_TIMEOUT = 5_000;
+
+/** Messages a process handles before yielding to others in the run queue (Erlang's reductions). */
+const SLICE = 64;
+
+export interface NodeOptions {
+  /** Unique among the nodes sharing a transport. @default 'nonode' */
+  name?: string;
+  /** @default the system clock */
+  clock?: Clock;
+  /** @default a private in-memory transport */
+  transport?: Transport;
+  /** @default a silent pino logger */
+  logger?: Logger;
+  /** Randomness (restart backoff jitter). @default Math.random */
+  random?: () => number;
+}
+
+export interface CallOptions {
+  /** Milliseconds, or `Infinity`. @default 5000 */
+  timeout?: number;
+}
+
+interface PendingCall {
+  readonly target: Pid | undefined;
+  onReply(value: unknown): void;
+  onDown(reason: ExitReason): void;
+}
+
+/** Counters of the node itself (not of any process). */
+export interface NodeStatistics {
+  processes: number;
+  spawned: number;
+  exited: number;
+  /** Messages to processes that no longer exist (dropped, as in Erlang). */
+  undelivered: number;
+  /** Replies that arrived after their caller gave up (dropped). */
+  lateReplies: number;
+}
+
+/**
+ * A node: the process table, the name registry, the run queue, links, monitors and calls.
+ *
+ * Scheduling is run-to-completion: an entry point (a `cast` from outside, a timer, a transport
+ * delivery) queues its work and then drains the run queue on its own stack before returning, as
+ * XState's mailbox does. So after `node.cast(pid, event)` returns, the event has been handled,
+ * unless the actor was busy or suspended; nothing waits on a tick. Work caused while draining is
+ * only queued, never run re-entrantly, so no process ever sees another half-way through a step.
+ *
+ * @example
+ * const node = createNode();
+ * const pid = spawnStatem(node, counterMachine);
+ * node.cast(pid, { type: 'inc' });
+ * await node.call(pid, { type: 'get' }); // → 1
+ */
+export class Node {
+  readonly name: string;
+  readonly clock: Clock;
+  readonly transport: Transport;
+  readonly logger: Logger;
+  readonly random: () => number;
+  readonly #processes = new Map<Pid, Process>();
+  readonly #names = new Map<string, Pid>();
+  readonly #pending = new Map<string, PendingCall>();
+  readonly #runQueue = new Queue<Process>();
+  readonly #exitListeners = new Set<(pid: Pid, reason: ExitReason) => void>();
+  #depth = 0;
+  #serial = 0;
+  #refSerial = 0;
+  #busy = 0;
+  #stopped = false;
+  readonly stats: NodeStatistics = { processes: 0, spawned: 0, exited: 0, undelivered: 0, lateReplies: 0 };
+
+  constructor(options: NodeOptions = {}) {
+    this.name = options.name ?? 'nonode';
+    if (!/^[A-Za-z0-9_@:-]+$/.test(this.name)) {
+      throw new TypeError(`node name "${this.name}" must use only letters, digits, "_", "@", ":" and "-"`);
+    }
+    this.clock = options.clock ?? systemClock;
+    this.transport = options.transport ?? new MemoryTransport();
+    this.logger = options.logger ?? pino({ level: 'silent' });
+    this.random = options.random ?? Math.random;
+    this.transport.attach(this);
+  }
+
+  // ── processes ──────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Creates a process from a behaviour factory and, with `link`, links it to that pid before
+   * anything can happen to either (spawn_link). The factory may throw: nothing is registered then.
+   * @internal behaviours wrap this (`spawnStatem`, `startSupervisor`).
+   */
+  spawnProcess<P extends Process>(
+    create: (pid: Pid) => P,
+    options: { name?: string; link?: Pid; trapExit?: boolean } = {},
+  ): P {
+    return this.#entry(() => {
+      if (options.name !== undefined) this.#checkName(options.name);
+      const pid = makePid(this.name, ++this.#serial);
+      const process = create(pid);
+      process.trapExit = options.trapExit ?? process.trapExit;
+      this.#processes.set(pid, process);
+      this.stats.spawned++;
+      this.stats.processes++;
+      if (options.name !== undefined) this.#register(options.name, pid);
+      if (options.link !== undefined) this.link(pid, options.link);
+      return process;
+    });
+  }
+
+  /** @internal the live process behind a local pid. */
+  processOf(pid: Pid): Process | undefined {
+    return this.#processes.get(pid);
+  }
+
+  isAlive(pid: Pid): boolean {
+    return this.#processes.has(pid);
+  }
+
+  /** Every live local process (for tree walks and statistics). */
+  processes(): IterableIterator<Process> {
+    return this.#processes.values();
+  }
+
+  // ── names ──────────────────────────────────────────────────────────────────────────────────
+
+  register(name: string, pid: Pid): void {
+    this.#checkName(name);
+    if (!this.#processes.has(pid)) throw new NoSuchNameError(pid);
+    this.#register(name, pid);
+  }
+
+  unregister(name: string): boolean {
+    const pid = this.#names.get(name);
+    if (pid === undefined) return false;
+    this.#names.delete(name);
+    const process = this.#processes.get(pid);
+    if (process) process.name = undefined;
+    return true;
+  }
+
+  whereis(name: string): Pid | undefined {
+    return this.#names.get(name);
+  }
+
+  registered(): string[] {
+    return [...this.#names.keys()];
+  }
+
+  // ── messages ───────────────────────────────────────────────────────────────────────────────
+
+  /** Fire-and-forget gen_statem cast. `from` is the sending process, when there is one. */
+  cast(to: Address, event: { type: string }, from?: Pid): void {
+    this.#entry(() => this.route({ t: 'cast', to, event, from }));
+  }
+
+  /** A plain message (Erlang's `!`), seen by a gen_statem actor as an `info` event. */
+  send(to: Address, event: { type: string }, from?: Pid): void {
+    this.#entry(() => this.route({ t: 'info', to, event, from }));
+  }
+
+  /**
+   * Request and reply. Rejects with {@link CallTimeoutError} when no reply comes in time (a later
+   * reply is dropped) and with {@link CallExitError} when the callee dies first or does not exist.
+   */
+  call<T = unknown>(to: Address, event: { type: string }, options: CallOptions = {}): Promise<T> {
+    const timeout = options.timeout ?? DEFAULT_CALL_TIMEOUT;
+    return new Promise<T>((resolve, reject) => {
+      this.#entry(() => {
+        const target = this.#resolveLocal(to);
+        const label = typeof to === 'string' ? to : `${to.name}@${to.node}`;
+        if (target === null) return reject(new CallExitError(label, 'noproc'));
+        const ref = this.newRef();
+        const from: CallerRef = { node: this.name, ref };
+        let timer: unknown;
+        const settle = () => {
+          this.#pending.delete(ref);
+          if (timer !== undefined) this.clock.clearTimeout(timer);
+        };
+        this.#pending.set(ref, {
+          target,
+          onReply: (value) => {
+            settle();
+            if (target !== undefined) this.route({ t: 'demonitor', to: target, from, ref });
+            resolve(value as T);
+          },
+          onDown: (reason) => {
+            settle();
+            reject(new CallExitError(label, reason));
+          },
+        });
+        if (Number.isFinite(timeout)) {
+          timer = this.clock.setTimeout(() => {
+            this.#entry(() => {
+              if (!this.#pending.has(ref)) return;
+              settle();
+              if (target !== undefined) this.route({ t: 'demonitor', to: target, from, ref });
+              reject(new CallTimeoutError(label, timeout));
+            });
+          }, timeout);
+        }
+        this.route({ t: 'monitor', to: target ?? to, from, ref });
+        this.route({ t: 'call', to: target ?? to, from, event });
+      });
+    });
+  }
+
+  /** Replies to a caller (gen_statem's `{reply, From, Value}`); a caller that gave up is skipped. */
+  reply(to: CallerRef, value: unknown): void {
+    this.#entry(() => this.route({ t: 'reply', to, value }));
+  }
+
+  // ── links, monitors, exit signals ──────────────────────────────────────────────────────────
+
+  /** Sends an exit signal: `'kill'` cannot be trapped; `'normal'` is ignored unless trapped. */
+  exit(pid: Pid, reason: ExitReason, from?: Pid): void {
+    this.#entry(() => this.route({ t: 'exit', to: pid, from: from ?? pid, reason, linked: false }));
+  }
+
+  /** Links two processes; a link to a dead process sends `noproc` back at once. */
+  link(a: Pid, b: Pid): void {
+    this.#entry(() => {
+      this.#addLink(a, b);
+      this.route({ t: 'link', to: b, from: a });
+    });
+  }
+
+  unlink(a: Pid, b: Pid): void {
+    this.#entry(() => {
+      this.processOf(a)?.links?.delete(b);
+      this.route({ t: 'unlink', to: b, from: a });
+    });
+  }
+
+  /**
+   * Monitors `target` for `watcher`: a pid gets a `DOWN` event in its mailbox, a function is
+   * called. A dead or unknown target gives `noproc` at once. Returns the monitor ref.
+   */
+  monitor(target: Address, watcher: Pid | ((down: DownEnvelope) => void)): string {
+    return this.#entry(() => {
+      const ref = this.newRef();
+      const resolved = this.#resolveLocal(target);
+      const pid = resolved ?? (typeof target === 'string' ? (target as Pid) : undefined);
+      if (typeof watcher === 'function') {
+        const from: CallerRef = { node: this.name, ref };
+        this.#pending.set(ref, {
+          target: pid,
+          onReply: () => {},
+          onDown: (reason) => {
+            this.#pending.delete(ref);
+            watcher({ t: 'down', to: from, ref, pid: pid ?? (String(target) as Pid), reason });
+          },
+        });
+        if (resolved === null) return this.#down(from, ref, String(target) as Pid, 'noproc'), ref;
+        this.route({ t: 'monitor', to: resolved ?? target, from, ref });
+      } else {
+        if (resolved === null) return this.#down(watcher, ref, String(target) as Pid, 'noproc'), ref;
+        const process = this.processOf(watcher);
+        if (process && pid) (process.monitoring ??= new Map()).set(ref, pid);
+        this.route({ t: 'monitor', to: resolved ?? target, from: watcher, ref });
+      }
+      return ref;
+    });
+  }
+
+  demonitor(ref: string, target: Pid): void {
+    this.#entry(() => {
+      const pending = this.#pending.get(ref);
+      if (pending) this.#pending.delete(ref);
+      this.route({ t: 'demonitor', to: target, from: { node: this.name, ref }, ref });
+    });
+  }
+
+  /** Listens to every local process exit (logging, a node that ends when its top supervisor gives up). */
+  onExit(listener: (pid: Pid, reason: ExitReason) => void): () => void {
+    this.#exitListeners.add(listener);
+    return () => this.#exitListeners.delete(listener);
+  }
+
+  // ── delivery ───────────────────────────────────────────────────────────────────────────────
+
+  /** @internal sends an envelope to its node: here, or through the transport. */
+  route(envelope: Envelope): void {
+    const target = envelope.to;
+    const node =
+      typeof target === 'string'
+        ? isPid(target)
+          ? nodeOfPid(target)
+          : this.name
+        : target.node;
+    if (node === this.name) this.deliver(envelope);
+    else this.transport.send(node, envelope);
+  }
+
+  /** Delivers an envelope addressed to this node (the transport calls this). */
+  deliver(envelope: Envelope): void {
+    this.#entry(() => this.#deliver(envelope));
+  }
+
+  #deliver(envelope: Envelope): void {
+    switch (envelope.t) {
+      case 'reply': {
+        const pending = this.#pending.get(envelope.to.ref);
+        if (pending) pending.onReply(envelope.value);
+        else this.stats.lateReplies++;
+        return;
+      }
+      case 'down':
+        if (typeof envelope.to === 'object') {
+          this.#pending.get(envelope.to.ref)?.onDown(envelope.reason);
+          return;
+        }
+        return this.#enqueue(this.processOf(envelope.to), envelope);
+      case 'exit':
+        return this.#signal(envelope.to, envelope.from, envelope.reason, envelope.linked);
+      case 'link': {
+        const process = this.processOf(envelope.to);
+        if (process) (process.links ??= new Set()).add(envelope.from);
+        else this.route({ t: 'exit', to: envelope.from, from: envelope.to, reason: 'noproc', linked: true });
+        return;
+      }
+      case 'unlink':
+        this.processOf(envelope.to)?.links?.delete(envelope.from);
+        return;
+      case 'monitor': {
+        const process = this.#lookup(envelope.to);
+        if (process) (process.monitoredBy ??= new Map()).set(envelope.ref, envelope.from);
+        else this.#down(envelope.from, envelope.ref, envelope.to as Pid, 'noproc');
+        return;
+      }
+      case 'demonitor':
+        this.#lookup(envelope.to)?.monitoredBy?.delete(envelope.ref);
+        return;
+      case 'call': {
+        const process = this.#lookup(envelope.to);
+        if (process) return this.#enqueue(process, envelope);
+        // The monitor sent just before already answers `noproc`.
+        this.stats.undelivered++;
+        return;
+      }
+      default: {
+        const process = this.#lookup(envelope.to);
+        if (process) return this.#enqueue(process, envelope);
+        if (typeof envelope.to === 'string' && !isPid(envelope.to)) throw new NoSuchNameError(envelope.to);
+        this.stats.undelivered++;
+      }
+    }
+  }
+
+  #lookup(address: Address): Process | undefined {
+    if (typeof address !== 'string') return this.#names.has(address.name) ? this.#lookup(address.name) : undefined;
+    return this.#processes.get(isPid(address) ? address : (this.#names.get(address) as Pid));
+  }
+
+  /** A local pid for an address, `undefined` for a remote one, `null` for a local name nobody holds. */
+  #resolveLocal(address: Address): Pid | undefined | null {
+    if (typeof address === 'string') {
+      if (isPid(address)) return nodeOfPid(address) === this.name ? address : undefined;
+      return this.#names.get(address) ?? null;
+    }
+    if (address.node !== this.name) return undefined;
+    return this.#names.get(address.name) ?? null;
+  }
+
+  #down(watcher: Pid | CallerRef, ref: string, pid: Pid, reason: ExitReason): void {
+    this.route({ t: 'down', to: watcher, ref, pid, reason });
+  }
+
+  #enqueue(process: Process | undefined, envelope: Envelope): void {
+    if (!process) {
+      this.stats.undelivered++;
+      return;
+    }
+    process.mailbox.push(envelope);
+    this.schedule(process);
+  }
+
+  /** @internal puts a process with work in the run queue. */
+  schedule(process: Process): void {
+    if (process.scheduled || process.busy || process.suspended || !process.alive) return;
+    process.scheduled = true;
+    this.#runQueue.push(process);
+  }
+
+  #signal(to: Pid, from: Pid, reason: ExitReason, linked: boolean): void {
+    const process = this.processOf(to);
+    if (!process) return;
+    if (linked) process.links?.delete(from);
+    if (reason === KILL && !linked) return this.terminate(process, 'killed');
+    if (process.trapExit) return this.#enqueue(process, { t: 'exit', to, from, reason, linked });
+    if (reason === 'normal' && from !== to) return;
+    this.terminate(process, reason === KILL ? 'killed' : reason);
+  }
+
+  /**
+   * @internal ends a process: it is unregistered and out of the table before anyone hears of it,
+   * so a supervisor restarting it can reuse its name at once; then links get exit signals and
+   * monitors `DOWN`, in that order.
+   */
+  terminate(process: Process, reason: ExitReason): void {
+    if (!process.alive) return;
+    process.alive = false;
+    try {
+      process.cleanup(reason);
+    } catch (error) {
+      this.logger.error({ pid: process.pid, err: error }, 'cleanup failed while exiting');
+    }
+    process.mailbox.clear();
+    this.#processes.delete(process.pid);
+    this.stats.processes--;
+    this.stats.exited++;
+    if (process.name !== undefined && this.#names.get(process.name) === process.pid) this.#names.delete(process.name);
+    process.tracer?.({ pid: process.pid, at: this.clock.now(), kind: 'exit', reason });
+    if (process.monitoring) {
+      for (const [ref, target] of process.monitoring) this.route({ t: 'demonitor', to: target, from: process.pid, ref });
+    }
+    if (process.links) {
+      for (const linked of process.links) this.route({ t: 'exit', to: linked, from: process.pid, reason, linked: true });
+    }
+    if (process.monitoredBy) {
+      for (const [ref, watcher] of process.monitoredBy) this.#down(watcher, ref, process.pid, reason);
+    }
+    if (reason !== 'normal' && reason !== 'shutdown') {
+      this.logger.debug({ pid: process.pid, reason: formatReason(reason) }, 'process exited');
+    }
+    for (const listener of this.#exitListeners) listener(process.pid, reason);
+  }
+
+  // ── scheduling ─────────────────────────────────────────────────────────────────────────────
+
+  /** Runs `work` as one entry point: the run queue drains when the outermost entry returns. */
+  #entry<T>(work: () => T): T {
+    this.#depth++;
+    try {
+      return work();
+    } finally {
+      if (--this.#depth === 0) this.#drain();
+    }
+  }
+
+  /** @internal runs work caused outside any entry point (a promise continuation) as one. */
+  run<T>(work: () => T): T {
+    return this.#entry(work);
+  }
+
+  #drain(): void {
+    this.#depth++;
+    try {
+      for (let process = this.#runQueue.shift(); process; process = this.#runQueue.shift()) {
+        process.scheduled = false;
+        this.#runSlice(process);
+      }
+    } finally {
+      this.#depth--;
+    }
+  }
+
+  #runSlice(process: Process): void {
+    for (let i = 0; i < SLICE; i++) {
+      if (!process.alive || process.suspended || process.busy) return;
+      const envelope = process.mailbox.shift();
+      if (!envelope) return;
+      process.messagesIn++;
+      let pending: void | Promise<void>;
+      try {
+        pending = process.handle(envelope);
+      } catch (error) {
+        this.terminate(process, error);
+        return;
+      }
+      if (pending) return this.#await(process, pending);
+    }
+    if (process.mailbox.length > 0) this.schedule(process);
+  }
+
+  #await(process: Process, pending: Promise<void>): void {
+    process.busy = true;
+    this.#busy++;
+    pending.then(
+      () => this.#entry(() => this.#idle(process)),
+      (error: unknown) => this.#entry(() => (this.#idle(process), this.terminate(process, error))),
+    );
+  }
+
+  #idle(process: Process): void {
+    process.busy = false;
+    this.#busy--;
+    if (process.mailbox.length > 0) this.schedule(process);
+  }
+
+  /**
+   * Resolves once no process has work left: the run queue is empty and no handler is still
+   * awaiting (a supervisor shutting a child down). Timers that have not fallen due are not work.
+   */
+  async settle(): Promise<void> {
+    while (this.#busy > 0 || this.#runQueue.length > 0) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      this.#entry(() => {});
+    }
+  }
+
+  /** @internal a node-unique reference (monitors, calls). */
+  newRef(): string {
+    return `${this.name}#${++this.#refSerial}`;
+  }
+
+  /** Kills every process, ends pending calls and leaves the transport. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#entry(() => {
+      for (const process of [...this.#processes.values()].reverse()) this.terminate(process, 'shutdown');
+    });
+    for (const pending of [...this.#pending.values()]) pending.onDown('shutdown');
+    await this.transport.detach(this.name);
+  }
+
+  #checkName(name: string): void {
+    if (typeof name !== 'string' || name.length === 0 || name.startsWith('<')) throw new NameTakenError(String(name), undefined);
+    const holder = this.#names.get(name);
+    if (holder !== undefined) throw new NameTakenError(name, holder);
+  }
+
+  #register(name: string, pid: Pid): void {
+    this.#names.set(name, pid);
+    const process = this.#processes.get(pid);
+    if (process) process.name = name;
+  }
+
+  #addLink(a: Pid, b: Pid): void {
+    const process = this.processOf(a);
+    if (process) (process.links ??= new Set()).add(b);
+  }
+}
+
+/** Creates a node. @see Node */
+export function createNode(options: NodeOptions = {}): Node {
+  return new Node(options);
+}

@@ -1,0 +1,58 @@
+import type { Envelope, CallerRef } from './envelope.ts';
+import type { ExitReason } from './exit-reason.ts';
+import type { Node } from './node.ts';
+import type { Pid } from './pid.ts';
+import { Queue } from './queue.ts';
+import type { TraceEntry } from './trace.ts';
+
+/** What a process is, for introspection: gen_statem actor, supervisor, or something of your own. */
+export type ProcessKind = 'statem' | 'supervisor' | (string & {});
+
+/**
+ * The common part of every process: identity, mailbox, links, monitors and counters. A behaviour
+ * (a gen_statem actor, a supervisor) subclasses it and implements {@link Process.handle}; the
+ * node owns scheduling and the exit protocol, so behaviours never see a half-dead process.
+ *
+ * Optional parts (links, monitors, tracer) start undefined: most actors have none, and an idle
+ * actor should cost as little memory as possible.
+ */
+export abstract class Process {
+  abstract readonly kind: ProcessKind;
+  alive = true;
+  /** `sys:suspend`: messages queue up but are not handled until resumed. */
+  suspended = false;
+  /** Handling a message asynchronously (a supervisor waiting for a child to shut down). */
+  busy = false;
+  /** In the node's run queue. */
+  scheduled = false;
+  trapExit = false;
+  name: string | undefined;
+  readonly mailbox = new Queue<Envelope>();
+  links: Set<Pid> | undefined;
+  /** Monitors others hold on this process: ref → watcher. */
+  monitoredBy: Map<string, Pid | CallerRef> | undefined;
+  /** Monitors this process holds on others: ref → target, removed when it dies. */
+  monitoring: Map<string, Pid> | undefined;
+  messagesIn = 0;
+  messagesOut = 0;
+  /** How many times the supervisor restarted this child slot before this incarnation. */
+  restarts = 0;
+  tracer: ((entry: TraceEntry) => void) | undefined;
+
+  constructor(
+    readonly pid: Pid,
+    readonly node: Node,
+  ) {}
+
+  /** Handles one envelope from the mailbox; a returned promise keeps the process busy until it settles. */
+  abstract handle(envelope: Envelope): void | Promise<void>;
+
+  /** Releases what the behaviour holds (timers). Called once, as the process dies; must not throw. */
+  abstract cleanup(reason: ExitReason): void;
+
+  /** The behaviour's state for `sys:get_state`. */
+  abstract getState(): unknown;
+
+  /** A short state value for tree listings (`Idle`, `{ Billing: 'Retry1' }`, `running`). */
+  abstract stateValue(): unknown;
+}

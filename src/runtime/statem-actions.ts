@@ -1,0 +1,151 @@
+import { emit, type EventObject, type MachineContext } from 'xstate';
+import type { Address } from './envelope.ts';
+import type { ExitReason } from './exit-reason.ts';
+
+/**
+ * gen_statem's actions, as XState actions. Each one is XState's own `emit` of a reserved
+ * `governor.*` event, so a machine that uses them stays a pure XState machine: `xstate/graph`
+ * traverses it and fast-check runs it without a runtime, while under Governor the runtime turns
+ * each emitted event into the effect (a reply, a postpone, a timer, a message).
+ *
+ * Arguments may be values or functions of `{ context, event }`, like XState's own actions.
+ */
+type Expr<T, C extends MachineContext, E extends EventObject> = T | ((args: { context: C; event: E }) => T);
+
+function resolve<T, C extends MachineContext, E extends EventObject>(value: Expr<T, C, E>, args: { context: C; event: E }): T {
+  return typeof value === 'function' ? (value as (a: { context: C; event: E }) => T)(args) : value;
+}
+
+/** The reserved event types; any other emitted event is the machine's own (visible in traces). */
+export const EFFECT = {
+  reply: 'governor.reply',
+  postpone: 'governor.postpone',
+  nextEvent: 'governor.next_event',
+  startTimer: 'governor.start_timer',
+  cancelTimer: 'governor.cancel_timer',
+  eventTimeout: 'governor.event_timeout',
+  cast: 'governor.cast',
+  send: 'governor.send',
+  call: 'governor.call',
+  stop: 'governor.stop',
+  hibernate: 'governor.hibernate',
+} as const;
+
+export type Effect =
+  | { type: typeof EFFECT.reply; value: unknown }
+  | { type: typeof EFFECT.postpone }
+  | { type: typeof EFFECT.nextEvent; event: EventObject }
+  | { type: typeof EFFECT.startTimer; name: string; ms: number; event: EventObject }
+  | { type: typeof EFFECT.cancelTimer; name: string }
+  | { type: typeof EFFECT.eventTimeout; ms: number; event: EventObject }
+  | { type: typeof EFFECT.cast | typeof EFFECT.send; to: Address; event: EventObject }
+  | {
+      type: typeof EFFECT.call;
+      to: Address;
+      event: EventObject;
+      timeout: number;
+      onReply: (value: unknown) => EventObject;
+      onError: (error: unknown) => EventObject;
+    }
+  | { type: typeof EFFECT.stop; reason: ExitReason }
+  | { type: typeof EFFECT.hibernate };
+
+/** Replies to the call being handled (`{reply, From, Value}`). Ignored when the event was not a call. */
+export function reply<C extends MachineContext, E extends EventObject>(value: Expr<unknown, C, E>) {
+  return emit<C, E, undefined, EventObject, any>((args: { context: C; event: E }) => ({ type: EFFECT.reply, value: resolve(value, args) }));
+}
+
+/** Keeps the current event and retries it after the next state change (`postpone`). */
+export function postpone<C extends MachineContext, E extends EventObject>() {
+  return emit<C, E, undefined, EventObject, any>({ type: EFFECT.postpone });
+}
+
+/** Handles `event` next, before anything already queued (`{next_event, internal, Event}`). */
+export function nextEvent<C extends MachineContext, E extends EventObject>(event: Expr<EventObject, C, E>) {
+  return emit<C, E, undefined, EventObject, any>((args: { context: C; event: E }) => ({ type: EFFECT.nextEvent, event: resolve(event, args) }));
+}
+
+/**
+ * Starts (or restarts) the generic timeout `name` (`{{timeout, Name}, Ms, Event}`): it is never
+ * cancelled by events or state changes, only by {@link cancelTimer} or by firing.
+ */
+export function startTimer<C extends MachineContext, E extends EventObject>(
+  name: string,
+  ms: Expr<number, C, E>,
+  event: Expr<EventObject, C, E>,
+) {
+  return emit<C, E, undefined, EventObject, any>((args: { context: C; event: E }) => ({
+    type: EFFECT.startTimer,
+    name,
+    ms: resolve(ms, args),
+    event: resolve(event, args),
+  }));
+}
+
+export function cancelTimer<C extends MachineContext, E extends EventObject>(name: string) {
+  return emit<C, E, undefined, EventObject, any>({ type: EFFECT.cancelTimer, name });
+}
+
+/** Delivers `event` after `ms` unless any other event arrives first (gen_statem's event timeout). */
+export function eventTimeout<C extends MachineContext, E extends EventObject>(
+  ms: Expr<number, C, E>,
+  event: Expr<EventObject, C, E>,
+) {
+  return emit<C, E, undefined, EventObject, any>((args: { context: C; event: E }) => ({
+    type: EFFECT.eventTimeout,
+    ms: resolve(ms, args),
+    event: resolve(event, args),
+  }));
+}
+
+/** Casts `event` to another actor; messages from one actor to another arrive in send order. */
+export function castTo<C extends MachineContext, E extends EventObject>(to: Expr<Address, C, E>, event: Expr<EventObject, C, E>) {
+  return emit<C, E, undefined, EventObject, any>((args: { context: C; event: E }) => ({
+    type: EFFECT.cast,
+    to: resolve(to, args),
+    event: resolve(event, args),
+  }));
+}
+
+/** Sends `event` as a plain message (`info`). */
+export function sendInfo<C extends MachineContext, E extends EventObject>(to: Expr<Address, C, E>, event: Expr<EventObject, C, E>) {
+  return emit<C, E, undefined, EventObject, any>((args: { context: C; event: E }) => ({
+    type: EFFECT.send,
+    to: resolve(to, args),
+    event: resolve(event, args),
+  }));
+}
+
+/**
+ * Calls another actor without blocking: the reply comes back to this actor as the event
+ * `onReply(value)`, a timeout or the callee's exit as `onError(error)`. Wait for it in a state
+ * of its own (with a state timeout) rather than blocking, which a machine cannot do.
+ */
+export function callTo<C extends MachineContext, E extends EventObject>(
+  to: Expr<Address, C, E>,
+  event: Expr<EventObject, C, E>,
+  options: {
+    timeout?: number;
+    onReply: (value: unknown) => EventObject;
+    onError: (error: unknown) => EventObject;
+  },
+) {
+  return emit<C, E, undefined, EventObject, any>((args: { context: C; event: E }) => ({
+    type: EFFECT.call,
+    to: resolve(to, args),
+    event: resolve(event, args),
+    timeout: options.timeout ?? 5_000,
+    onReply: options.onReply,
+    onError: options.onError,
+  }));
+}
+
+/** Ends this actor with `reason` once the current event is handled (`{stop, Reason}`). */
+export function stop<C extends MachineContext, E extends EventObject>(reason: Expr<ExitReason, C, E> = 'normal') {
+  return emit<C, E, undefined, EventObject, any>((args: { context: C; event: E }) => ({ type: EFFECT.stop, reason: resolve(reason, args) }));
+}
+
+/** Asks the runtime to passivate this actor once idle: its state goes to the store, its memory is freed. */
+export function hibernate<C extends MachineContext, E extends EventObject>() {
+  return emit<C, E, undefined, EventObject, any>({ type: EFFECT.hibernate });
+}

@@ -1,0 +1,140 @@
+import type { AnyStateMachine, EventObject } from 'xstate';
+import { UnsupportedMachineFeatureError } from './errors.ts';
+import type { Node } from './node.ts';
+import type { CollectedAction, StatemProcess } from './statem.ts';
+
+/** A state timeout declared in a state's `meta`: `meta: { stateTimeout: { ms: 5000, event: 'TIMEOUT' } }`. */
+export interface StateTimeoutDeclaration {
+  readonly ms: number;
+  readonly event: EventObject;
+}
+
+/** What the runtime needs to know about a machine, computed once per machine. */
+export interface MachineInfo {
+  /** State node → its declared state timeout. */
+  readonly stateTimeouts: Map<unknown, StateTimeoutDeclaration>;
+}
+
+interface StateNodeLike {
+  readonly id: string;
+  readonly meta?: unknown;
+  readonly invoke: readonly unknown[];
+  readonly states: Record<string, StateNodeLike>;
+}
+
+const infos = new WeakMap<AnyStateMachine, MachineInfo>();
+
+/**
+ * Reads a machine's state timeouts and refuses what the runtime replaces: `invoke` (children are
+ * supervised processes here, not XState children of one parent).
+ */
+export function machineInfo(machine: AnyStateMachine): MachineInfo {
+  let info = infos.get(machine);
+  if (info) return info;
+  const stateTimeouts = new Map<unknown, StateTimeoutDeclaration>();
+  const visit = (node: StateNodeLike): void => {
+    if (node.invoke.length > 0) {
+      throw new UnsupportedMachineFeatureError(
+        `invoke (state "${node.id}")`,
+        'start the child under a supervisor and talk to it with castTo/callTo',
+      );
+    }
+    const declared = (node.meta as { stateTimeout?: unknown } | undefined)?.stateTimeout;
+    if (declared !== undefined) stateTimeouts.set(node, parseStateTimeout(node.id, declared));
+    for (const child of Object.values(node.states)) visit(child);
+  };
+  visit(machine.root as unknown as StateNodeLike);
+  info = { stateTimeouts };
+  infos.set(machine, info);
+  return info;
+}
+
+function parseStateTimeout(stateId: string, declared: unknown): StateTimeoutDeclaration {
+  const d = declared as { ms?: unknown; event?: unknown };
+  const where = `meta.stateTimeout of state "${stateId}"`;
+  if (typeof d !== 'object' || d === null) throw new TypeError(`${where} must be { ms, event }`);
+  if (typeof d.ms !== 'number' || !Number.isFinite(d.ms) || d.ms < 0) {
+    throw new TypeError(`${where}: ms must be a finite number ≥ 0, got ${String(d.ms)}`);
+  }
+  const event = typeof d.event === 'string' ? { type: d.event } : d.event;
+  if (typeof event !== 'object' || event === null || typeof (event as EventObject).type !== 'string') {
+    throw new TypeError(`${where}: event must be an event type or an event object with a string type`);
+  }
+  return { ms: d.ms, event: event as EventObject };
+}
+
+/**
+ * The XState actor scope every actor of a node shares. XState's own `transition()` builds a whole
+ * inert actor per call; stepping `machine.transition(snapshot, event, scope)` with one reusable
+ * scope costs nothing per step and nothing per actor. Steps never nest (effects only queue
+ * messages), so one "current process" pointer is enough.
+ */
+export interface StatemScope {
+  begin(process: StatemProcess): CollectedAction[];
+  end(): void;
+  /** The process whose collected actions are running (emitted effects go to it). */
+  executing: StatemProcess | undefined;
+}
+
+const scopes = new WeakMap<Node, StatemScope>();
+
+export function scopeFor(node: Node): StatemScope {
+  let scope = scopes.get(node);
+  if (!scope) {
+    scope = createScope(node);
+    scopes.set(node, scope);
+  }
+  return scope;
+}
+
+function createScope(node: Node): StatemScope {
+  let current: StatemProcess | undefined;
+  let collected: CollectedAction[] = [];
+  const target = () => {
+    const process = scope.executing ?? current;
+    if (!process) throw new Error('Governor: an XState effect ran outside any actor step');
+    return process;
+  };
+  const unsupported = (feature: string, instead: string) => () => {
+    throw new UnsupportedMachineFeatureError(feature, instead);
+  };
+  const system = {
+    _sendInspectionEvent: () => {},
+    _bookId: () => 'governor',
+    _register: unsupported('spawning XState children', 'start children under a supervisor'),
+    _unregister: () => {},
+    _relay: unsupported('sendTo/sendParent/forwardTo', 'use castTo, sendInfo or callTo from governor'),
+    get: () => undefined,
+    getAll: () => ({}),
+    scheduler: {
+      schedule: (_source: unknown, _target: unknown, event: EventObject, delay: number, id: string) =>
+        target().scheduleDelayed(id, delay, event),
+      cancel: (_source: unknown, id: string) => target().cancelDelayed(id),
+      cancelAll: () => {},
+    },
+  };
+  const self = { id: 'governor', sessionId: 'governor', system, send: unsupported('self.send', 'use nextEvent or castTo') };
+  const scope = {
+    self,
+    id: 'governor',
+    sessionId: 'governor',
+    system,
+    logger: (...args: unknown[]) => node.logger.info({ args }, 'machine log'),
+    defer: (fn: () => void) => fn(),
+    emit: (event: EventObject) => target().effect(event),
+    stopChild: unsupported('stopping XState children', 'terminate children through their supervisor'),
+    actionExecutor: (action: CollectedAction) => {
+      collected.push(action);
+    },
+    executing: undefined as StatemProcess | undefined,
+    begin(process: StatemProcess): CollectedAction[] {
+      current = process;
+      collected = [];
+      return collected;
+    },
+    end(): void {
+      current = undefined;
+    },
+  };
+  return scope;
+}

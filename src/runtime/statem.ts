@@ -1,0 +1,415 @@
+import type { AnyMachineSnapshot, AnyStateMachine, EventObject } from 'xstate';
+import type { CallEnvelope, Envelope } from './envelope.ts';
+import { PostponeOverflowError, StartError } from './errors.ts';
+import type { ExitReason } from './exit-reason.ts';
+import type { Node } from './node.ts';
+import type { Pid } from './pid.ts';
+import { Process } from './process.ts';
+import { Queue } from './queue.ts';
+import { EFFECT, type Effect } from './statem-actions.ts';
+import { machineInfo, scopeFor, type StatemScope } from './statem-scope.ts';
+import { PERSISTED_STATE_VERSION, type PersistedActorState, type PersistedTimer, type TimerKind } from './persisted-state.ts';
+
+/** @default 10_000 events kept for a later state before the actor is considered broken. */
+export const DEFAULT_MAX_POSTPONED = 10_000;
+
+export interface StatemOptions {
+  /** Register the actor under this name (freed when it exits). */
+  name?: string;
+  /** Link to this pid as the actor starts (spawn_link); supervisors pass themselves. */
+  link?: Pid;
+  /** Exit signals arrive as `{ type: 'EXIT', from, reason }` events instead of killing the actor. */
+  trapExit?: boolean;
+  /** The machine's `input`. */
+  input?: unknown;
+  /** Start from a persisted state (rehydration) instead of the machine's initial state. */
+  restore?: PersistedActorState;
+  /** @default 10_000 */
+  maxPostponed?: number;
+}
+
+interface RuntimeTimer {
+  readonly kind: TimerKind;
+  readonly deadline: number;
+  readonly event: EventObject;
+  readonly token: number;
+  readonly handle: unknown;
+}
+
+/** An event with the envelope it came in, so a postponed call can still be replied to. */
+interface Pending {
+  readonly event: EventObject;
+  readonly envelope: Envelope | undefined;
+}
+
+let timerTokens = 0;
+
+/**
+ * An XState v5 machine run as a gen_statem process.
+ *
+ * The machine is stepped with its pure `transition` on a scope shared by the whole node (no
+ * XState actor per process: that is what keeps an idle actor small and a step cheap). One step,
+ * in order:
+ *
+ * 1. Any event cancels the event timeout.
+ * 2. `machine.transition(snapshot, event)` computes the next snapshot; the actions it would run
+ *    are collected, not run. A throw here (a guard, an `assign`) is a crash.
+ * 3. No enabled transition means no state took the event: it is postponed, and the step ends.
+ * 4. The new snapshot is committed, then the collected actions run in order; runtime effects
+ *    (`reply`, `postpone`, timers, messages) arrive as emitted `governor.*` events.
+ * 5. `status: 'error'` is a crash with that error; `'done'` an exit with reason `normal`.
+ * 6. On a state change: state timeouts of exited states are cancelled, those of entered states
+ *    armed, and postponed events go back to the front of the queue, behind `next_event`s.
+ */
+export class StatemProcess extends Process {
+  get kind(): 'statem' {
+    return 'statem';
+  }
+
+  readonly machine: AnyStateMachine;
+  snapshot!: AnyMachineSnapshot;
+  #scope: StatemScope;
+  #timers: Map<string, RuntimeTimer> | undefined;
+  #postponed: Queue<Pending> | undefined;
+  #internal: Queue<Pending> | undefined;
+  #maxPostponed: number;
+  /** The envelope being handled: the `From` of a reply. */
+  #current: Envelope | undefined;
+  #postponeCurrent = false;
+  #stopReason: ExitReason | undefined;
+  #nextEvents: EventObject[] | undefined;
+  /** Set when the machine asked to be passivated; the store layer decides what that means. */
+  hibernateRequested = false;
+
+  constructor(pid: Pid, node: Node, machine: AnyStateMachine, options: StatemOptions) {
+    super(pid, node);
+    this.machine = machine;
+    this.#scope = scopeFor(node);
+    this.#maxPostponed = options.maxPostponed ?? DEFAULT_MAX_POSTPONED;
+  }
+
+  /** Computes the initial (or restored) snapshot and runs its entry actions. */
+  start(options: StatemOptions): void {
+    const scope = this.#scope;
+    const actions = scope.begin(this);
+    try {
+      if (options.restore) {
+        this.snapshot = this.machine.restoreSnapshot(options.restore.snapshot as never, scope as never) as AnyMachineSnapshot;
+      } else {
+        this.snapshot = this.machine.getInitialSnapshot(scope as never, options.input) as AnyMachineSnapshot;
+      }
+    } finally {
+      scope.end();
+    }
+    if (this.snapshot.status === 'error') throw this.snapshot.error;
+    this.#runActions(actions, { type: 'xstate.init' });
+    if (options.restore) {
+      for (const timer of options.restore.timers) this.#arm(timer.name, timer.kind, timer.deadline, timer.event);
+      for (const event of options.restore.postponed) (this.#postponed ??= new Queue()).push({ event, envelope: undefined });
+    } else {
+      this.#enterStates([], this.snapshot);
+    }
+    this.#finishStep();
+    this.#drainInternal();
+  }
+
+  handle(envelope: Envelope): void {
+    switch (envelope.t) {
+      case 'cast':
+      case 'info':
+      case 'call':
+        this.#trace('in', envelope.t, envelope.event);
+        this.#step(envelope.event, envelope);
+        break;
+      case 'timeout': {
+        const timer = this.#timers?.get(envelope.name);
+        if (!timer || timer.token !== envelope.token) return; // cancelled or restarted since it was due
+        this.#timers!.delete(envelope.name);
+        this.#trace('in', `${timer.kind}_timeout`, timer.event);
+        this.#step(timer.event, envelope);
+        break;
+      }
+      case 'exit':
+        this.#step({ type: 'EXIT', from: envelope.from, reason: envelope.reason } as EventObject, envelope);
+        break;
+      case 'down':
+        this.#step({ type: 'DOWN', ref: envelope.ref, pid: envelope.pid, reason: envelope.reason } as EventObject, envelope);
+        break;
+      default:
+        return;
+    }
+    this.#drainInternal();
+  }
+
+  #drainInternal(): void {
+    for (let next = this.#internal?.shift(); next && this.alive; next = this.#internal?.shift()) {
+      this.#step(next.event, next.envelope);
+    }
+  }
+
+  #step(event: EventObject, envelope: Envelope | undefined): void {
+    if (this.#timers?.has('event')) this.#cancel('event');
+    const previous = this.snapshot;
+    const actions = this.#scope.begin(this);
+    let next: AnyMachineSnapshot;
+    try {
+      next = this.machine.transition(previous, event, this.#scope as never) as AnyMachineSnapshot;
+    } finally {
+      this.#scope.end();
+    }
+    // The same snapshot and nothing to do usually means no transition took the event; only then
+    // ask XState which transitions are enabled (it re-evaluates guards, so not on every step).
+    if (next === previous && actions.length === 0 && this.machine.getTransitionData(previous, event).length === 0) {
+      this.#postpone(event, envelope);
+      return;
+    }
+    this.snapshot = next;
+    this.#current = envelope;
+    this.#runActions(actions, event);
+    this.#current = undefined;
+    if (this.#postponeCurrent) {
+      this.#postponeCurrent = false;
+      this.#postpone(event, envelope);
+    }
+    const changed = stateChanged(previous, next);
+    if (this.tracer && changed) {
+      this.tracer({ pid: this.pid, at: this.node.clock.now(), kind: 'transition', from: previous.value, to: next.value, event });
+    }
+    if (changed) {
+      this.#enterStates(previous._nodes, next);
+      this.#replayPostponed();
+    }
+    this.#finishStep();
+  }
+
+  /** Ends the step: queues `next_event`s first, then applies a crash, a final state or a stop. */
+  #finishStep(): void {
+    if (this.#nextEvents) {
+      const events = this.#nextEvents;
+      this.#nextEvents = undefined;
+      this.#internal ??= new Queue();
+      for (let i = events.length - 1; i >= 0; i--) this.#internal.unshift({ event: events[i]!, envelope: undefined });
+    }
+    if (this.snapshot.status === 'error') throw this.snapshot.error;
+    if (this.snapshot.status === 'done') return this.node.terminate(this, 'normal');
+    if (this.#stopReason !== undefined) {
+      const reason = this.#stopReason;
+      this.#stopReason = undefined;
+      this.node.terminate(this, reason);
+    }
+  }
+
+  #runActions(actions: readonly CollectedAction[], event: EventObject): void {
+    if (actions.length === 0) return;
+    this.#scope.executing = this;
+    try {
+      for (const action of actions) action.exec?.(action.info, action.params);
+    } finally {
+      this.#scope.executing = undefined;
+    }
+    void event;
+  }
+
+  /** @internal a `governor.*` effect emitted by the machine's actions. */
+  effect(effect: Effect | EventObject): void {
+    const node = this.node;
+    const e = effect as Effect;
+    switch (e.type) {
+      case EFFECT.reply:
+        if (this.#current?.t === 'call') node.route({ t: 'reply', to: (this.#current as CallEnvelope).from, value: e.value });
+        return;
+      case EFFECT.postpone:
+        this.#postponeCurrent = true;
+        return;
+      case EFFECT.nextEvent:
+        (this.#nextEvents ??= []).push(e.event);
+        return;
+      case EFFECT.startTimer:
+        this.#arm(`generic:${e.name}`, 'generic', node.clock.now() + e.ms, e.event);
+        return;
+      case EFFECT.cancelTimer:
+        this.#cancel(`generic:${e.name}`);
+        return;
+      case EFFECT.eventTimeout:
+        this.#arm('event', 'event', node.clock.now() + e.ms, e.event);
+        return;
+      case EFFECT.cast:
+      case EFFECT.send:
+        this.messagesOut++;
+        this.tracer?.({ pid: this.pid, at: node.clock.now(), kind: 'out', to: e.to, event: e.event });
+        node.route({ t: e.type === EFFECT.cast ? 'cast' : 'info', to: e.to, event: e.event, from: this.pid });
+        return;
+      case EFFECT.call: {
+        this.messagesOut++;
+        this.tracer?.({ pid: this.pid, at: node.clock.now(), kind: 'out', to: e.to, event: e.event });
+        const self = this.pid;
+        node.call(e.to, e.event, { timeout: e.timeout }).then(
+          (value) => node.isAlive(self) && node.send(self, e.onReply(value)),
+          (error: unknown) => node.isAlive(self) && node.send(self, e.onError(error)),
+        );
+        return;
+      }
+      case EFFECT.stop:
+        this.#stopReason = e.reason;
+        return;
+      case EFFECT.hibernate:
+        this.hibernateRequested = true;
+        return;
+      default:
+        return; // the machine's own emitted events: nothing for the runtime to do
+    }
+  }
+
+  /** @internal XState's delayed events (`after`, delayed `raise`) on the runtime's clock. */
+  scheduleDelayed(id: string, ms: number, event: EventObject): void {
+    this.#arm(`delay:${id}`, 'delay', this.node.clock.now() + ms, event);
+  }
+
+  /** @internal */
+  cancelDelayed(id: string): void {
+    this.#cancel(`delay:${id}`);
+  }
+
+  #postpone(event: EventObject, envelope: Envelope | undefined): void {
+    const queue = (this.#postponed ??= new Queue());
+    if (queue.length >= this.#maxPostponed) throw new PostponeOverflowError(this.pid, this.#maxPostponed);
+    queue.push({ event, envelope });
+    this.tracer?.({ pid: this.pid, at: this.node.clock.now(), kind: 'postpone', event });
+  }
+
+  /** Postponed events go first, oldest first, ahead of whatever was queued internally. */
+  #replayPostponed(): void {
+    const postponed = this.#postponed;
+    if (!postponed || postponed.length === 0) return;
+    this.#postponed = undefined;
+    const internal = (this.#internal ??= new Queue());
+    const replay = postponed.toArray();
+    for (let i = replay.length - 1; i >= 0; i--) internal.unshift(replay[i]!);
+  }
+
+  /** Cancels the state timeouts of states left and arms those of states entered. */
+  #enterStates(previousNodes: readonly unknown[], next: AnyMachineSnapshot): void {
+    const info = machineInfo(this.machine);
+    if (info.stateTimeouts.size === 0) return;
+    for (const node of previousNodes) {
+      if (info.stateTimeouts.has(node as never) && !next._nodes.includes(node as never)) this.#cancel(`state:${(node as { id: string }).id}`);
+    }
+    for (const node of next._nodes) {
+      const timeout = info.stateTimeouts.get(node);
+      if (timeout && !previousNodes.includes(node)) {
+        this.#arm(`state:${node.id}`, 'state', this.node.clock.now() + timeout.ms, timeout.event);
+      }
+    }
+  }
+
+  #arm(name: string, kind: TimerKind, deadline: number, event: EventObject): void {
+    this.#cancel(name);
+    const token = ++timerTokens;
+    const node = this.node;
+    const pid = this.pid;
+    const delay = Math.max(0, deadline - node.clock.now());
+    const handle = node.clock.setTimeout(() => node.deliver({ t: 'timeout', to: pid, name, token }), delay);
+    (this.#timers ??= new Map()).set(name, { kind, deadline, event, token, handle });
+  }
+
+  #cancel(name: string): void {
+    const timer = this.#timers?.get(name);
+    if (!timer) return;
+    this.node.clock.clearTimeout(timer.handle);
+    this.#timers!.delete(name);
+  }
+
+  #trace(kind: 'in', via: string, event: EventObject): void {
+    this.tracer?.({ pid: this.pid, at: this.node.clock.now(), kind, via, event });
+  }
+
+  cleanup(): void {
+    if (this.#timers) for (const timer of this.#timers.values()) this.node.clock.clearTimeout(timer.handle);
+    this.#timers = undefined;
+    this.#internal = undefined;
+    this.#postponed = undefined;
+  }
+
+  getState(): { value: unknown; context: unknown } {
+    return { value: this.snapshot.value, context: this.snapshot.context };
+  }
+
+  stateValue(): unknown {
+    return this.snapshot.value;
+  }
+
+  /** `sys:replace_state`: a new state value and/or context, resolved by the machine. */
+  replaceState(next: { value?: unknown; context?: unknown }): void {
+    const previous = this.snapshot;
+    this.snapshot = this.machine.resolveState({
+      value: (next.value ?? previous.value) as never,
+      context: (next.context ?? previous.context) as never,
+    }) as AnyMachineSnapshot;
+    if (stateChanged(previous, this.snapshot)) {
+      this.#enterStates(previous._nodes, this.snapshot);
+      this.#replayPostponed();
+      this.#drainInternal();
+    }
+  }
+
+  /** Timers with their deadlines, for `get_status` and persistence. */
+  timers(): PersistedTimer[] {
+    if (!this.#timers) return [];
+    return [...this.#timers].map(([name, t]) => ({ name, kind: t.kind, deadline: t.deadline, event: t.event }));
+  }
+
+  postponedEvents(): EventObject[] {
+    return this.#postponed ? this.#postponed.toArray().map((p) => p.event) : [];
+  }
+
+  /** Everything needed to bring this actor back elsewhere or later: snapshot, timers, postponed. */
+  persist(): PersistedActorState {
+    return {
+      version: PERSISTED_STATE_VERSION,
+      machine: this.machine.id,
+      snapshot: this.machine.getPersistedSnapshot(this.snapshot),
+      timers: this.timers(),
+      postponed: this.postponedEvents(),
+    };
+  }
+}
+
+/** An action XState would have run, as collected by the scope. */
+export interface CollectedAction {
+  readonly type: string;
+  readonly info: unknown;
+  readonly params: unknown;
+  readonly exec: ((info: unknown, params: unknown) => void) | undefined;
+}
+
+/** A state change in gen_statem's sense: the set of active state nodes differs. */
+function stateChanged(a: AnyMachineSnapshot, b: AnyMachineSnapshot): boolean {
+  const x = a._nodes;
+  const y = b._nodes;
+  if (x === y) return false;
+  if (x.length !== y.length) return true;
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return true;
+  return false;
+}
+
+/**
+ * Spawns an XState machine as a gen_statem actor and returns its pid. The initial state's entry
+ * actions run before this returns; if they (or the machine's setup) throw, nothing is left
+ * running and a {@link StartError} says why.
+ *
+ * @example
+ * const pid = spawnStatem(node, machine, { name: 'door', input: { code: 1234 } });
+ */
+export function spawnStatem(node: Node, machine: AnyStateMachine, options: StatemOptions = {}): Pid {
+  machineInfo(machine); // validates the machine once, before any process exists
+  const process = node.spawnProcess((pid) => new StatemProcess(pid, node, machine, options), options);
+  try {
+    node.run(() => process.start(options));
+  } catch (error) {
+    // Not a crash of a running actor: whoever linked to it hears nothing, the caller gets the error.
+    if (options.link !== undefined) node.unlink(process.pid, options.link);
+    node.terminate(process, error);
+    throw new StartError(`actor ${machine.id}`, error);
+  }
+  return process.pid;
+}

@@ -1,0 +1,57 @@
+import type { Envelope } from '../runtime/envelope.ts';
+import { nodeOfPid, type Pid } from '../runtime/pid.ts';
+import type { Transport, TransportEndpoint } from './transport.ts';
+
+/**
+ * In-process delivery between nodes that share one {@link MemoryTransport}: the embedded default
+ * (one node, nothing to configure) and the fast path for tests of several nodes.
+ *
+ * An envelope for a node that is not attached cannot be delivered: a call or monitor is answered
+ * with `noconnection`, a link with an exit signal `noconnection`, as Erlang does for a lost node.
+ */
+export class MemoryTransport implements Transport {
+  readonly kind = 'memory';
+  readonly #nodes = new Map<string, TransportEndpoint>();
+
+  attach(endpoint: TransportEndpoint): void {
+    if (this.#nodes.has(endpoint.name)) {
+      throw new Error(`a node named "${endpoint.name}" is already attached to this transport: give each node a unique name`);
+    }
+    this.#nodes.set(endpoint.name, endpoint);
+  }
+
+  send(node: string, envelope: Envelope): void {
+    const target = this.#nodes.get(node);
+    if (target) return target.deliver(envelope);
+    const back = this.#bounce(envelope);
+    if (back) this.#nodes.get(back.node)?.deliver(back.envelope);
+  }
+
+  detach(node: string): void {
+    this.#nodes.delete(node);
+  }
+
+  /** What the sender hears when the target node is unreachable. */
+  #bounce(envelope: Envelope): { node: string; envelope: Envelope } | undefined {
+    switch (envelope.t) {
+      case 'monitor':
+        if (typeof envelope.from === 'object') {
+          return {
+            node: envelope.from.node,
+            envelope: { t: 'down', to: envelope.from, ref: envelope.ref, pid: envelope.to as never, reason: 'noconnection' },
+          };
+        }
+        return {
+          node: nodeOfPid(envelope.from as Pid),
+          envelope: { t: 'down', to: envelope.from, ref: envelope.ref, pid: envelope.to as never, reason: 'noconnection' },
+        };
+      case 'link':
+        return {
+          node: nodeOfPid(envelope.from as Pid),
+          envelope: { t: 'exit', to: envelope.from, from: envelope.to, reason: 'noconnection', linked: true },
+        };
+      default:
+        return undefined;
+    }
+  }
+}

@@ -1,0 +1,23 @@
+import type { Envelope } from '../runtime/envelope.ts';
+
+/** The side of a node a transport talks to. */
+export interface TransportEndpoint {
+  readonly name: string;
+  /** Hands an envelope addressed to this node to its processes. */
+  deliver(envelope: Envelope): void;
+}
+
+/**
+ * How envelopes reach processes on other nodes. A node delivers to its own processes itself and
+ * gives the transport only what is addressed elsewhere, so actor code is the same on every
+ * transport: `memory` (nodes in one process) or `bullmq` (nodes anywhere that share a Redis).
+ */
+export interface Transport {
+  readonly kind: string;
+  /** Connects a node: envelopes for it arrive through `endpoint.deliver`. */
+  attach(endpoint: TransportEndpoint): void;
+  /** Sends an envelope to the node named `node`. */
+  send(node: string, envelope: Envelope): void;
+  /** Disconnects a node; envelopes for it are no longer delivered. */
+  detach(node: string): void | Promise<void>;
+}
