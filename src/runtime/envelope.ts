@@ -15,6 +15,12 @@ export type Envelope =
   | MonitorEnvelope
   | TimeoutEnvelope;
 
+/** What actors exchange: an event object, as in XState. */
+export interface Message {
+  readonly type: string;
+  readonly [key: string]: unknown;
+}
+
 /** An address: a pid, or a registered name (optionally on another node). */
 export type Address = Pid | string | { name: string; node: string };
 
@@ -29,14 +35,14 @@ export interface MessageEnvelope {
   readonly t: 'cast' | 'info';
   readonly to: Address;
   readonly from?: Pid;
-  readonly event: { type: string };
+  readonly event: Message;
 }
 
 export interface CallEnvelope {
   readonly t: 'call';
   readonly to: Address;
   readonly from: CallerRef;
-  readonly event: { type: string };
+  readonly event: Message;
 }
 
 export interface ReplyEnvelope {

@@ -1,6 +1,6 @@
 import { pino, type Logger } from 'pino';
 import { systemClock, type Clock } from './clock.ts';
-import type { Address, CallerRef, DownEnvelope, Envelope } from './envelope.ts';
+import type { Address, CallerRef, DownEnvelope, Envelope, Message } from './envelope.ts';
 import { CallExitError, CallTimeoutError, NameTakenError, NoSuchNameError } from './errors.ts';
 import { KILL, formatReason, type ExitReason } from './exit-reason.ts';
 import { isPid, makePid, nodeOfPid, type Pid } from './pid.ts';
@@ -115,7 +115,10 @@ export class Node {
       this.stats.spawned++;
       this.stats.processes++;
       if (options.name !== undefined) this.#register(options.name, pid);
-      if (options.link !== undefined) this.link(pid, options.link);
+      if (options.link !== undefined) {
+        process.parent = options.link;
+        this.link(pid, options.link);
+      }
       return process;
     });
   }
@@ -162,12 +165,12 @@ export class Node {
   // ── messages ───────────────────────────────────────────────────────────────────────────────
 
   /** Fire-and-forget gen_statem cast. `from` is the sending process, when there is one. */
-  cast(to: Address, event: { type: string }, from?: Pid): void {
+  cast(to: Address, event: Message, from?: Pid): void {
     this.#entry(() => this.route({ t: 'cast', to, event, from }));
   }
 
   /** A plain message (Erlang's `!`), seen by a gen_statem actor as an `info` event. */
-  send(to: Address, event: { type: string }, from?: Pid): void {
+  send(to: Address, event: Message, from?: Pid): void {
     this.#entry(() => this.route({ t: 'info', to, event, from }));
   }
 
@@ -175,7 +178,7 @@ export class Node {
    * Request and reply. Rejects with {@link CallTimeoutError} when no reply comes in time (a later
    * reply is dropped) and with {@link CallExitError} when the callee dies first or does not exist.
    */
-  call<T = unknown>(to: Address, event: { type: string }, options: CallOptions = {}): Promise<T> {
+  call<T = unknown>(to: Address, event: Message, options: CallOptions = {}): Promise<T> {
     const timeout = options.timeout ?? DEFAULT_CALL_TIMEOUT;
     return new Promise<T>((resolve, reject) => {
       this.#entry(() => {

@@ -27,6 +27,8 @@ export abstract class Process {
   scheduled = false;
   trapExit = false;
   name: string | undefined;
+  /** The process that started this one linked (its supervisor); its exit signal always ends this one. */
+  parent: Pid | undefined;
   readonly mailbox = new Queue<Envelope>();
   links: Set<Pid> | undefined;
   /** Monitors others hold on this process: ref → watcher. */

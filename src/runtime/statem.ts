@@ -130,6 +130,8 @@ export class StatemProcess extends Process {
         break;
       }
       case 'exit':
+        // As in gen_statem: the parent's exit signal ends the actor even when it traps exits.
+        if (envelope.from === this.parent) return this.node.terminate(this, envelope.reason);
         this.#step({ type: 'EXIT', from: envelope.from, reason: envelope.reason } as EventObject, envelope);
         break;
       case 'down':

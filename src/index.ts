@@ -1,0 +1,80 @@
+/**
+ * Governor: an Erlang/OTP-style actor runtime on XState v5.
+ *
+ * @example
+ * import { createNode, startSupervisor, worker, reply } from 'governor';
+ */
+export { GovernorError } from './errors.ts';
+
+export { createNode, Node, DEFAULT_CALL_TIMEOUT } from './runtime/node.ts';
+export type { NodeOptions, CallOptions, NodeStatistics } from './runtime/node.ts';
+export { systemClock, SimulatedClock } from './runtime/clock.ts';
+export type { Clock } from './runtime/clock.ts';
+export { isPid, nodeOfPid } from './runtime/pid.ts';
+export type { Pid } from './runtime/pid.ts';
+export type { Address, CallerRef, Envelope, Message } from './runtime/envelope.ts';
+export { KILL, isCleanExit, isShutdownReason, formatReason } from './runtime/exit-reason.ts';
+export type { ExitReason } from './runtime/exit-reason.ts';
+export {
+  CallExitError,
+  CallTimeoutError,
+  NameTakenError,
+  NoProcError,
+  NoSuchNameError,
+  PostponeOverflowError,
+  StartError,
+  UnsupportedMachineFeatureError,
+} from './runtime/errors.ts';
+
+export { spawnStatem, StatemProcess, DEFAULT_MAX_POSTPONED } from './runtime/statem.ts';
+export type { StatemOptions } from './runtime/statem.ts';
+export {
+  reply,
+  postpone,
+  nextEvent,
+  startTimer,
+  cancelTimer,
+  eventTimeout,
+  castTo,
+  sendInfo,
+  callTo,
+  stop,
+  hibernate,
+  EFFECT,
+} from './runtime/statem-actions.ts';
+export type { StateTimeoutDeclaration } from './runtime/statem-scope.ts';
+export { PERSISTED_STATE_VERSION } from './runtime/persisted-state.ts';
+export type { PersistedActorState, PersistedTimer, TimerKind } from './runtime/persisted-state.ts';
+
+export { startSupervisor, SupervisorProcess } from './runtime/supervisor/supervisor.ts';
+export type { ChildInfo, ChildCounts, SupervisorResult, SupervisorErrorTag } from './runtime/supervisor/supervisor.ts';
+export {
+  startChild,
+  restartChild,
+  terminateChild,
+  deleteChild,
+  whichChildren,
+  countChildren,
+  getChildspec,
+  worker,
+  supervisor,
+} from './runtime/supervisor/api.ts';
+export { checkChildSpecs, checkSupervisorSpec, InvalidSpecError } from './runtime/supervisor/child-spec.ts';
+export type {
+  ChildSpec,
+  SupervisorSpec,
+  BackoffOptions,
+  RestartType,
+  Shutdown,
+  ChildType,
+  Strategy,
+  AutoShutdown,
+  StartContext,
+  SpecProblem,
+} from './runtime/supervisor/child-spec.ts';
+
+export * as sys from './runtime/sys.ts';
+export type { TraceEntry } from './runtime/trace.ts';
+
+export { MemoryTransport } from './transport/memory.ts';
+export type { Transport, TransportEndpoint } from './transport/transport.ts';

@@ -1,0 +1,134 @@
+import { NoProcError } from './errors.ts';
+import type { Node } from './node.ts';
+import type { Pid } from './pid.ts';
+import type { Process, ProcessKind } from './process.ts';
+import { StatemProcess } from './statem.ts';
+import { SupervisorProcess } from './supervisor/supervisor.ts';
+import type { PersistedTimer } from './persisted-state.ts';
+import type { TraceEntry } from './trace.ts';
+
+/** `sys:statistics`. */
+export interface ProcessStatistics {
+  messagesIn: number;
+  messagesOut: number;
+  mailboxLength: number;
+  restarts: number;
+}
+
+/** `sys:get_status`: everything the REPL shows about one process. */
+export interface ProcessStatus {
+  pid: Pid;
+  kind: ProcessKind;
+  name: string | undefined;
+  status: 'running' | 'suspended' | 'busy';
+  parent: Pid | undefined;
+  state: unknown;
+  stateValue: unknown;
+  trapExit: boolean;
+  links: Pid[];
+  monitoredBy: number;
+  timers: PersistedTimer[];
+  postponed: number;
+  statistics: ProcessStatistics;
+}
+
+/** A node of {@link tree}: a supervisor with its children, or a worker with its state value. */
+export interface TreeNode {
+  id: string;
+  pid: Pid | 'restarting' | undefined;
+  kind: ProcessKind | 'not_running';
+  name: string | undefined;
+  stateValue: unknown;
+  children?: TreeNode[];
+}
+
+function processOf(node: Node, pid: Pid): Process {
+  const process = node.processOf(pid) ?? node.processOf(node.whereis(pid) as Pid);
+  if (!process) throw new NoProcError(pid);
+  return process;
+}
+
+/** `sys:get_state`: a gen_statem actor's `{ value, context }`, a supervisor's children. */
+export function getState(node: Node, pid: Pid): unknown {
+  return processOf(node, pid).getState();
+}
+
+export function statistics(node: Node, pid: Pid): ProcessStatistics {
+  const process = processOf(node, pid);
+  return {
+    messagesIn: process.messagesIn,
+    messagesOut: process.messagesOut,
+    mailboxLength: process.mailbox.length,
+    restarts: process.restarts,
+  };
+}
+
+export function getStatus(node: Node, pid: Pid): ProcessStatus {
+  const process = processOf(node, pid);
+  const statem = process instanceof StatemProcess ? process : undefined;
+  return {
+    pid: process.pid,
+    kind: process.kind,
+    name: process.name,
+    status: process.suspended ? 'suspended' : process.busy ? 'busy' : 'running',
+    parent: process.parent,
+    state: process.getState(),
+    stateValue: process.stateValue(),
+    trapExit: process.trapExit,
+    links: [...(process.links ?? [])],
+    monitoredBy: process.monitoredBy?.size ?? 0,
+    timers: statem?.timers() ?? [],
+    postponed: statem?.postponedEvents().length ?? 0,
+    statistics: statistics(node, process.pid),
+  };
+}
+
+/**
+ * `sys:replace_state` for a gen_statem actor: `fn` gets `{ value, context }` and returns the new
+ * ones (either may be left out). A state change re-arms state timeouts and replays postponed
+ * events, as a transition would.
+ */
+export function replaceState(
+  node: Node,
+  pid: Pid,
+  fn: (state: { value: unknown; context: unknown }) => { value?: unknown; context?: unknown },
+): { value: unknown; context: unknown } {
+  const process = processOf(node, pid);
+  if (!(process instanceof StatemProcess)) {
+    throw new TypeError(`replace_state works on gen_statem actors; ${pid} is a ${process.kind}`);
+  }
+  node.run(() => process.replaceState(fn(process.getState())));
+  return process.getState();
+}
+
+/** `sys:suspend`: the process keeps receiving but handles nothing until {@link resume}. */
+export function suspend(node: Node, pid: Pid): void {
+  processOf(node, pid).suspended = true;
+}
+
+export function resume(node: Node, pid: Pid): void {
+  const process = processOf(node, pid);
+  process.suspended = false;
+  node.run(() => node.schedule(process));
+}
+
+/** `sys:trace`: calls `tracer` with every event in, message out, transition and exit; `false` stops. */
+export function trace(node: Node, pid: Pid, tracer: ((entry: TraceEntry) => void) | false): void {
+  processOf(node, pid).tracer = tracer === false ? undefined : tracer;
+}
+
+/** Walks the supervision tree from `root`: every supervisor and child with its state value. */
+export function tree(node: Node, root: Pid): TreeNode {
+  const process = processOf(node, root);
+  return describe(node, process.name ?? process.pid, process.pid);
+}
+
+function describe(node: Node, id: string, pid: Pid | 'restarting' | undefined): TreeNode {
+  const process = pid === undefined || pid === 'restarting' ? undefined : node.processOf(pid);
+  if (!process) return { id, pid, kind: 'not_running', name: undefined, stateValue: undefined };
+  const entry: TreeNode = { id, pid: process.pid, kind: process.kind, name: process.name, stateValue: process.stateValue() };
+  if (process instanceof SupervisorProcess) {
+    entry.children = process.whichChildren().map((child) => describe(node, child.id, child.pid));
+  }
+  return entry;
+}
