@@ -51,30 +51,30 @@ export type Effect =
   | { type: typeof EFFECT.hibernate };
 
 /** Replies to the call being handled (`{reply, From, Value}`). Ignored when the event was not a call. */
-export function reply<C extends MachineContext, E extends EventObject>(value: Expr<unknown, C, E>) {
-  return emit<C, E, undefined, EventObject, any>((args: { context: C; event: E }) => ({ type: EFFECT.reply, value: resolve(value, args) }));
+export function reply<C extends MachineContext, E extends EventObject, TEvent extends EventObject = E>(value: Expr<unknown, C, E>) {
+  return emit<C, E, undefined, TEvent, any>((args: { context: C; event: E }) => ({ type: EFFECT.reply, value: resolve(value, args) }));
 }
 
 /** Keeps the current event and retries it after the next state change (`postpone`). */
-export function postpone<C extends MachineContext, E extends EventObject>() {
-  return emit<C, E, undefined, EventObject, any>({ type: EFFECT.postpone });
+export function postpone<C extends MachineContext, E extends EventObject, TEvent extends EventObject = E>() {
+  return emit<C, E, undefined, TEvent, any>({ type: EFFECT.postpone });
 }
 
 /** Handles `event` next, before anything already queued (`{next_event, internal, Event}`). */
-export function nextEvent<C extends MachineContext, E extends EventObject>(event: Expr<EventObject, C, E>) {
-  return emit<C, E, undefined, EventObject, any>((args: { context: C; event: E }) => ({ type: EFFECT.nextEvent, event: resolve(event, args) }));
+export function nextEvent<C extends MachineContext, E extends EventObject, TEvent extends EventObject = E>(event: Expr<EventObject, C, E>) {
+  return emit<C, E, undefined, TEvent, any>((args: { context: C; event: E }) => ({ type: EFFECT.nextEvent, event: resolve(event, args) }));
 }
 
 /**
  * Starts (or restarts) the generic timeout `name` (`{{timeout, Name}, Ms, Event}`): it is never
  * cancelled by events or state changes, only by {@link cancelTimer} or by firing.
  */
-export function startTimer<C extends MachineContext, E extends EventObject>(
+export function startTimer<C extends MachineContext, E extends EventObject, TEvent extends EventObject = E>(
   name: string,
   ms: Expr<number, C, E>,
   event: Expr<EventObject, C, E>,
 ) {
-  return emit<C, E, undefined, EventObject, any>((args: { context: C; event: E }) => ({
+  return emit<C, E, undefined, TEvent, any>((args: { context: C; event: E }) => ({
     type: EFFECT.startTimer,
     name,
     ms: resolve(ms, args),
@@ -82,16 +82,16 @@ export function startTimer<C extends MachineContext, E extends EventObject>(
   }));
 }
 
-export function cancelTimer<C extends MachineContext, E extends EventObject>(name: string) {
-  return emit<C, E, undefined, EventObject, any>({ type: EFFECT.cancelTimer, name });
+export function cancelTimer<C extends MachineContext, E extends EventObject, TEvent extends EventObject = E>(name: string) {
+  return emit<C, E, undefined, TEvent, any>({ type: EFFECT.cancelTimer, name });
 }
 
 /** Delivers `event` after `ms` unless any other event arrives first (gen_statem's event timeout). */
-export function eventTimeout<C extends MachineContext, E extends EventObject>(
+export function eventTimeout<C extends MachineContext, E extends EventObject, TEvent extends EventObject = E>(
   ms: Expr<number, C, E>,
   event: Expr<EventObject, C, E>,
 ) {
-  return emit<C, E, undefined, EventObject, any>((args: { context: C; event: E }) => ({
+  return emit<C, E, undefined, TEvent, any>((args: { context: C; event: E }) => ({
     type: EFFECT.eventTimeout,
     ms: resolve(ms, args),
     event: resolve(event, args),
@@ -99,8 +99,8 @@ export function eventTimeout<C extends MachineContext, E extends EventObject>(
 }
 
 /** Casts `event` to another actor; messages from one actor to another arrive in send order. */
-export function castTo<C extends MachineContext, E extends EventObject>(to: Expr<Address, C, E>, event: Expr<EventObject, C, E>) {
-  return emit<C, E, undefined, EventObject, any>((args: { context: C; event: E }) => ({
+export function castTo<C extends MachineContext, E extends EventObject, TEvent extends EventObject = E>(to: Expr<Address, C, E>, event: Expr<EventObject, C, E>) {
+  return emit<C, E, undefined, TEvent, any>((args: { context: C; event: E }) => ({
     type: EFFECT.cast,
     to: resolve(to, args),
     event: resolve(event, args),
@@ -108,8 +108,8 @@ export function castTo<C extends MachineContext, E extends EventObject>(to: Expr
 }
 
 /** Sends `event` as a plain message (`info`). */
-export function sendInfo<C extends MachineContext, E extends EventObject>(to: Expr<Address, C, E>, event: Expr<EventObject, C, E>) {
-  return emit<C, E, undefined, EventObject, any>((args: { context: C; event: E }) => ({
+export function sendInfo<C extends MachineContext, E extends EventObject, TEvent extends EventObject = E>(to: Expr<Address, C, E>, event: Expr<EventObject, C, E>) {
+  return emit<C, E, undefined, TEvent, any>((args: { context: C; event: E }) => ({
     type: EFFECT.send,
     to: resolve(to, args),
     event: resolve(event, args),
@@ -121,7 +121,7 @@ export function sendInfo<C extends MachineContext, E extends EventObject>(to: Ex
  * `onReply(value)`, a timeout or the callee's exit as `onError(error)`. Wait for it in a state
  * of its own (with a state timeout) rather than blocking, which a machine cannot do.
  */
-export function callTo<C extends MachineContext, E extends EventObject>(
+export function callTo<C extends MachineContext, E extends EventObject, TEvent extends EventObject = E>(
   to: Expr<Address, C, E>,
   event: Expr<EventObject, C, E>,
   options: {
@@ -130,7 +130,7 @@ export function callTo<C extends MachineContext, E extends EventObject>(
     onError: (error: unknown) => EventObject;
   },
 ) {
-  return emit<C, E, undefined, EventObject, any>((args: { context: C; event: E }) => ({
+  return emit<C, E, undefined, TEvent, any>((args: { context: C; event: E }) => ({
     type: EFFECT.call,
     to: resolve(to, args),
     event: resolve(event, args),
@@ -141,11 +141,11 @@ export function callTo<C extends MachineContext, E extends EventObject>(
 }
 
 /** Ends this actor with `reason` once the current event is handled (`{stop, Reason}`). */
-export function stop<C extends MachineContext, E extends EventObject>(reason: Expr<ExitReason, C, E> = 'normal') {
-  return emit<C, E, undefined, EventObject, any>((args: { context: C; event: E }) => ({ type: EFFECT.stop, reason: resolve(reason, args) }));
+export function stop<C extends MachineContext, E extends EventObject, TEvent extends EventObject = E>(reason: Expr<ExitReason, C, E> = 'normal') {
+  return emit<C, E, undefined, TEvent, any>((args: { context: C; event: E }) => ({ type: EFFECT.stop, reason: resolve(reason, args) }));
 }
 
 /** Asks the runtime to passivate this actor once idle: its state goes to the store, its memory is freed. */
-export function hibernate<C extends MachineContext, E extends EventObject>() {
-  return emit<C, E, undefined, EventObject, any>({ type: EFFECT.hibernate });
+export function hibernate<C extends MachineContext, E extends EventObject, TEvent extends EventObject = E>() {
+  return emit<C, E, undefined, TEvent, any>({ type: EFFECT.hibernate });
 }
