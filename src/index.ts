@@ -78,3 +78,10 @@ export type { TraceEntry } from './runtime/trace.ts';
 
 export { MemoryTransport } from './transport/memory.ts';
 export type { Transport, TransportEndpoint } from './transport/transport.ts';
+
+export { EntityHost } from './runtime/entity-host.ts';
+export type { EntityKind, EntityHostOptions } from './runtime/entity-host.ts';
+export { checkEntityAddress, entityName, isEntityAddress, InvalidEntityAddressError } from './runtime/entity.ts';
+export type { EntityAddress } from './runtime/entity.ts';
+export { MemoryStore } from './store/memory-store.ts';
+export type { ActorStore, StoredActor, SaveResult } from './store/actor-store.ts';

@@ -1,4 +1,5 @@
 import type { ExitReason } from './exit-reason.ts';
+import type { EntityAddress } from './entity.ts';
 import type { Pid } from './pid.ts';
 
 /**
@@ -21,8 +22,8 @@ export interface Message {
   readonly [key: string]: unknown;
 }
 
-/** An address: a pid, or a registered name (optionally on another node). */
-export type Address = Pid | string | { name: string; node: string };
+/** An address: a pid, a registered name (optionally on another node), or an entity. */
+export type Address = Pid | string | { name: string; node: string } | EntityAddress;
 
 /** Who waits for a reply: a pending call on some node, identified by a unique ref. */
 export interface CallerRef {

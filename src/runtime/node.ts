@@ -3,6 +3,8 @@ import { systemClock, type Clock } from './clock.ts';
 import type { Address, CallerRef, DownEnvelope, Envelope, Message } from './envelope.ts';
 import { CallExitError, CallTimeoutError, NameTakenError, NoSuchNameError } from './errors.ts';
 import { KILL, formatReason, type ExitReason } from './exit-reason.ts';
+import { isEntityAddress } from './entity.ts';
+import type { EntityHost } from './entity-host.ts';
 import { isPid, makePid, nodeOfPid, type Pid } from './pid.ts';
 import type { Process } from './process.ts';
 import { Queue } from './queue.ts';
@@ -81,6 +83,8 @@ export class Node {
   #refSerial = 0;
   #busy = 0;
   #stopped = false;
+  /** The entities this node hosts, once an {@link EntityHost} is created for it. */
+  entities: EntityHost | undefined;
   readonly stats: NodeStatistics = { processes: 0, spawned: 0, exited: 0, undelivered: 0, lateReplies: 0 };
 
   constructor(options: NodeOptions = {}) {
@@ -183,7 +187,7 @@ export class Node {
     return new Promise<T>((resolve, reject) => {
       this.#entry(() => {
         const target = this.#resolveLocal(to);
-        const label = typeof to === 'string' ? to : `${to.name}@${to.node}`;
+        const label = typeof to === 'string' ? to : isEntityAddress(to) ? `${to.entity}/${to.key}` : `${to.name}@${to.node}`;
         if (target === null) return reject(new CallExitError(label, 'noproc'));
         const ref = this.newRef();
         const from: CallerRef = { node: this.name, ref };
@@ -297,6 +301,7 @@ export class Node {
   /** @internal sends an envelope to its node: here, or through the transport. */
   route(envelope: Envelope): void {
     const target = envelope.to;
+    if (isEntityAddress(target)) return this.transport.routeEntity(this, envelope);
     const node =
       typeof target === 'string'
         ? isPid(target)
@@ -363,12 +368,17 @@ export class Node {
   }
 
   #lookup(address: Address): Process | undefined {
+    if (isEntityAddress(address)) {
+      const pid = this.entities?.ensure(address);
+      return pid && this.#processes.get(pid);
+    }
     if (typeof address !== 'string') return this.#names.has(address.name) ? this.#lookup(address.name) : undefined;
     return this.#processes.get(isPid(address) ? address : (this.#names.get(address) as Pid));
   }
 
   /** A local pid for an address, `undefined` for a remote one, `null` for a local name nobody holds. */
   #resolveLocal(address: Address): Pid | undefined | null {
+    if (isEntityAddress(address)) return undefined; // placed by the transport, spawned on arrival
     if (typeof address === 'string') {
       if (isPid(address)) return nodeOfPid(address) === this.name ? address : undefined;
       return this.#names.get(address) ?? null;

@@ -1,4 +1,6 @@
+import type { EntityAddress } from '../runtime/entity.ts';
 import type { Envelope } from '../runtime/envelope.ts';
+import { hashKey } from './hash-key.ts';
 import { nodeOfPid, type Pid } from '../runtime/pid.ts';
 import type { Transport, TransportEndpoint } from './transport.ts';
 
@@ -25,6 +27,18 @@ export class MemoryTransport implements Transport {
     if (target) return target.deliver(envelope);
     const back = this.#bounce(envelope);
     if (back) this.#nodes.get(back.node)?.deliver(back.envelope);
+  }
+
+  /**
+   * The same node for the same key, every time, among the nodes hosting the kind: one instance
+   * per entity, and every kind of one customer on the same node when all nodes host all kinds.
+   */
+  routeEntity(from: TransportEndpoint, envelope: Envelope): void {
+    const address = envelope.to as EntityAddress;
+    const hosts = [...this.#nodes.values()].filter((node) => node.entities?.hosts(address.entity));
+    const host = hosts[hashKey(address.key) % Math.max(1, hosts.length)];
+    if (host) return host.deliver(envelope);
+    from.deliver(envelope); // nobody hosts it: the sender's node reports it undeliverable
   }
 
   detach(node: string): void {

@@ -5,6 +5,8 @@ export interface TransportEndpoint {
   readonly name: string;
   /** Hands an envelope addressed to this node to its processes. */
   deliver(envelope: Envelope): void;
+  /** The entities this node hosts, if any. */
+  readonly entities: { hosts(kind: string): boolean } | undefined;
 }
 
 /**
@@ -18,6 +20,11 @@ export interface Transport {
   attach(endpoint: TransportEndpoint): void;
   /** Sends an envelope to the node named `node`. */
   send(node: string, envelope: Envelope): void;
+  /**
+   * Sends an envelope addressed to an entity to the node that hosts its key: the sender itself
+   * when it does (co-location: a customer's actors talk in memory), another node otherwise.
+   */
+  routeEntity(from: TransportEndpoint, envelope: Envelope): void;
   /** Disconnects a node; envelopes for it are no longer delivered. */
   detach(node: string): void | Promise<void>;
 }

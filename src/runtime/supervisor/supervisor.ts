@@ -387,6 +387,19 @@ export class SupervisorProcess extends Process {
     return { ok: true, pid: child.pid as Pid | undefined };
   }
 
+  /**
+   * Starts a `simple_one_for_one` child at once, for a caller on this node that cannot wait for
+   * a reply (an entity host spawning on a first message, inside a delivery). The effect is that
+   * of `startChild`; `undefined` when the supervisor is busy shutting children down, is not
+   * dynamic, or the start failed (the reason is logged).
+   */
+  startChildNow(args: unknown[]): Pid | undefined {
+    if (!this.#dynamic || this.busy || !this.alive) return undefined;
+    const result = this.#startChild({ args });
+    if (!result.ok) this.node.logger.error({ supervisor: this.pid, reason: result.reason }, 'dynamic child failed to start');
+    return result.ok ? result.pid : undefined;
+  }
+
   // ── introspection ──────────────────────────────────────────────────────────────────────────
 
   whichChildren(): ChildInfo[] {

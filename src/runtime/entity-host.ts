@@ -1,0 +1,111 @@
+import type { AnyStateMachine } from 'xstate';
+import { checkEntityAddress, entityName, type EntityAddress } from './entity.ts';
+import type { Node } from './node.ts';
+import type { PersistedActorState } from './persisted-state.ts';
+import type { Pid } from './pid.ts';
+import { StatemProcess, spawnStatem } from './statem.ts';
+import { SupervisorProcess, startSupervisor } from './supervisor/supervisor.ts';
+
+/** A kind of entity a node can host. */
+export interface EntityKind {
+  /** The `entity` of its addresses, e.g. `Billing`. */
+  readonly kind: string;
+  readonly machine: AnyStateMachine;
+  /** The machine's input for a fresh entity. @default `{ key }` */
+  readonly input?: (key: string) => unknown;
+}
+
+export interface EntityHostOptions {
+  /** The last committed state of an entity, to bring it back (after passivation, a crash, a move). */
+  restore?: (address: EntityAddress) => PersistedActorState | undefined;
+  /** Restarts one kind's supervisor takes within `period` before it gives up. @default 100 */
+  intensity?: number;
+  /** @default 5 */
+  period?: number;
+}
+
+/**
+ * Hosts entities on a node: one `simple_one_for_one` supervisor per kind, each entity a
+ * transient child registered under {@link entityName}. An entity is spawned on its first message;
+ * after a crash its supervisor restarts it from its last committed state (what `restore`
+ * returns), never from a half-applied one; passivated, it leaves memory and comes back on demand.
+ */
+export class EntityHost {
+  readonly #node: Node;
+  readonly #kinds = new Map<string, { kind: EntityKind; supervisor: Pid }>();
+  readonly #restore: EntityHostOptions['restore'];
+
+  constructor(node: Node, kinds: readonly EntityKind[], options: EntityHostOptions = {}) {
+    this.#node = node;
+    this.#restore = options.restore;
+    for (const kind of kinds) {
+      const supervisor = startSupervisor(
+        node,
+        {
+          strategy: 'simple_one_for_one',
+          // One customer's crashing entity is restarted alone; only a storm of crashes across
+          // the kind escalates.
+          intensity: options.intensity ?? 100,
+          period: options.period ?? 5,
+          children: [
+            {
+              id: kind.kind,
+              restart: 'transient',
+              start: ({ node: n, supervisor: parent }, address: EntityAddress) => {
+                const restore = this.#restore?.(address);
+                return spawnStatem(n, kind.machine, {
+                  link: parent,
+                  name: entityName(address),
+                  restore,
+                  input: restore ? undefined : (kind.input?.(address.key) ?? { key: address.key }),
+                });
+              },
+            },
+          ],
+        },
+        { name: `entities:${kind.kind}` },
+      );
+      this.#kinds.set(kind.kind, { kind, supervisor });
+    }
+    node.entities = this;
+  }
+
+  hosts(kind: string): boolean {
+    return this.#kinds.has(kind);
+  }
+
+  /** The entity's pid, spawning or restoring it first when it is not in memory. */
+  ensure(address: EntityAddress): Pid | undefined {
+    const name = entityName(checkEntityAddress(address));
+    const running = this.#node.whereis(name);
+    if (running) return running;
+    const hosted = this.#kinds.get(address.entity);
+    if (!hosted) return undefined;
+    const supervisor = this.#node.processOf(hosted.supervisor);
+    return supervisor instanceof SupervisorProcess ? supervisor.startChildNow([address]) : undefined;
+  }
+
+  /** The entity's pid if it is in memory now. */
+  pidOf(address: EntityAddress): Pid | undefined {
+    return this.#node.whereis(entityName(address));
+  }
+
+  /** The process of a live entity (to persist it after a message). */
+  processOf(address: EntityAddress): StatemProcess | undefined {
+    const pid = this.pidOf(address);
+    const process = pid && this.#node.processOf(pid);
+    return process instanceof StatemProcess ? process : undefined;
+  }
+
+  /**
+   * Passivates an entity (gen_statem's `hibernate`, taken further): returns its state for the
+   * store and ends the process with `{shutdown: 'passivated'}`, which its supervisor does not restart.
+   */
+  passivate(address: EntityAddress): PersistedActorState | undefined {
+    const process = this.processOf(address);
+    if (!process) return undefined;
+    const state = process.persist();
+    this.#node.run(() => this.#node.terminate(process, { shutdown: 'passivated' }));
+    return state;
+  }
+}
