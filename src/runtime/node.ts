@@ -218,7 +218,9 @@ export class Node {
             });
           }, timeout);
         }
-        this.route({ t: 'monitor', to: target ?? to, from, ref });
+        // An entity always exists (it is spawned or restored on arrival), so it is not monitored:
+        // its call ends with the reply or the timeout.
+        if (!isEntityAddress(to)) this.route({ t: 'monitor', to: target ?? to, from, ref });
         this.route({ t: 'call', to: target ?? to, from, event });
       });
     });
