@@ -30,6 +30,7 @@ export { spawnStatem, StatemProcess, DEFAULT_MAX_POSTPONED } from './runtime/sta
 export type { StatemOptions } from './runtime/statem.ts';
 export {
   reply,
+  replyTo,
   postpone,
   nextEvent,
   startTimer,

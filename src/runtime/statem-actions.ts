@@ -19,6 +19,7 @@ function resolve<T, C extends MachineContext, E extends EventObject>(value: Expr
 /** The reserved event types; any other emitted event is the machine's own (visible in traces). */
 export const EFFECT = {
   reply: 'governor.reply',
+  replyTo: 'governor.reply_to',
   postpone: 'governor.postpone',
   nextEvent: 'governor.next_event',
   startTimer: 'governor.start_timer',
@@ -33,6 +34,7 @@ export const EFFECT = {
 
 export type Effect =
   | { type: typeof EFFECT.reply; value: unknown }
+  | { type: typeof EFFECT.replyTo; to: unknown; value: unknown }
   | { type: typeof EFFECT.postpone }
   | { type: typeof EFFECT.nextEvent; event: EventObject }
   | { type: typeof EFFECT.startTimer; name: string; ms: number; event: EventObject }
@@ -53,6 +55,22 @@ export type Effect =
 /** Replies to the call being handled (`{reply, From, Value}`). Ignored when the event was not a call. */
 export function reply<C extends MachineContext, E extends EventObject, TEvent extends EventObject = E>(value: Expr<unknown, C, E>) {
   return emit<C, E, undefined, TEvent, any>((args: { context: C; event: E }) => ({ type: EFFECT.reply, value: resolve(value, args) }));
+}
+
+/**
+ * Replies to a caller kept from earlier: a call's event carries `$from` (its caller), which a
+ * machine can `assign` into its context and answer once the work is done (`{reply, From, Value}`
+ * with a saved `From`). An unknown or absent caller is ignored.
+ */
+export function replyTo<C extends MachineContext, E extends EventObject, TEvent extends EventObject = E>(
+  to: Expr<unknown, C, E>,
+  value: Expr<unknown, C, E>,
+) {
+  return emit<C, E, undefined, TEvent, any>((args: { context: C; event: E }) => ({
+    type: EFFECT.replyTo,
+    to: resolve(to, args),
+    value: resolve(value, args),
+  }));
 }
 
 /** Keeps the current event and retries it after the next state change (`postpone`). */

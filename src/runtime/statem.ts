@@ -1,5 +1,5 @@
 import type { AnyMachineSnapshot, AnyStateMachine, EventObject } from 'xstate';
-import type { CallEnvelope, Envelope } from './envelope.ts';
+import type { CallEnvelope, CallerRef, Envelope } from './envelope.ts';
 import { PostponeOverflowError, StartError } from './errors.ts';
 import type { ExitReason } from './exit-reason.ts';
 import type { Node } from './node.ts';
@@ -117,9 +117,13 @@ export class StatemProcess extends Process {
     switch (envelope.t) {
       case 'cast':
       case 'info':
-      case 'call':
         this.#trace('in', envelope.t, envelope.event);
         this.#step(envelope.event, envelope);
+        break;
+      case 'call':
+        this.#trace('in', envelope.t, envelope.event);
+        // A call's event carries its caller, so a machine can keep it and answer later (replyTo).
+        this.#step({ ...envelope.event, $from: envelope.from }, envelope);
         break;
       case 'timeout': {
         const timer = this.#timers?.get(envelope.name);
@@ -219,6 +223,9 @@ export class StatemProcess extends Process {
     switch (e.type) {
       case EFFECT.reply:
         if (this.#current?.t === 'call') node.route({ t: 'reply', to: (this.#current as CallEnvelope).from, value: e.value });
+        return;
+      case EFFECT.replyTo:
+        if (isCallerRef(e.to)) node.route({ t: 'reply', to: e.to, value: e.value });
         return;
       case EFFECT.postpone:
         this.#postponeCurrent = true;
@@ -382,6 +389,11 @@ export interface CollectedAction {
   readonly info: unknown;
   readonly params: unknown;
   readonly exec: ((info: unknown, params: unknown) => void) | undefined;
+}
+
+function isCallerRef(value: unknown): value is CallerRef {
+  const ref = value as CallerRef | undefined;
+  return typeof ref === 'object' && ref !== null && typeof ref.node === 'string' && typeof ref.ref === 'string';
 }
 
 /** A state change in gen_statem's sense: the set of active state nodes differs. */
