@@ -123,7 +123,7 @@ export class StatemProcess extends Process {
       case 'call':
         this.#trace('in', envelope.t, envelope.event);
         // A call's event carries its caller, so a machine can keep it and answer later (replyTo).
-        this.#step({ ...envelope.event, $from: envelope.from }, envelope);
+        this.#step({ ...envelope.event, $from: envelope.from } as EventObject, envelope);
         break;
       case 'timeout': {
         const timer = this.#timers?.get(envelope.name);
