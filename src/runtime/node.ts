@@ -183,46 +183,65 @@ export class Node {
    * reply is dropped) and with {@link CallExitError} when the callee dies first or does not exist.
    */
   call<T = unknown>(to: Address, event: Message, options: CallOptions = {}): Promise<T> {
-    const timeout = options.timeout ?? DEFAULT_CALL_TIMEOUT;
     return new Promise<T>((resolve, reject) => {
-      this.#entry(() => {
-        const target = this.#resolveLocal(to);
-        const label = typeof to === 'string' ? to : isEntityAddress(to) ? `${to.entity}/${to.key}` : `${to.name}@${to.node}`;
-        if (target === null) return reject(new CallExitError(label, 'noproc'));
-        const ref = this.newRef();
-        const from: CallerRef = { node: this.name, ref };
-        let timer: unknown;
-        const settle = () => {
-          this.#pending.delete(ref);
-          if (timer !== undefined) this.clock.clearTimeout(timer);
-        };
-        this.#pending.set(ref, {
-          target,
-          onReply: (value) => {
-            settle();
-            if (target !== undefined) this.route({ t: 'demonitor', to: target, from, ref });
-            resolve(value as T);
-          },
-          onDown: (reason) => {
-            settle();
-            reject(new CallExitError(label, reason));
-          },
-        });
-        if (Number.isFinite(timeout)) {
-          timer = this.clock.setTimeout(() => {
-            this.#entry(() => {
-              if (!this.#pending.has(ref)) return;
-              settle();
-              if (target !== undefined) this.route({ t: 'demonitor', to: target, from, ref });
-              reject(new CallTimeoutError(label, timeout));
-            });
-          }, timeout);
-        }
-        // An entity always exists (it is spawned or restored on arrival), so it is not monitored:
-        // its call ends with the reply or the timeout.
-        if (!isEntityAddress(to)) this.route({ t: 'monitor', to: target ?? to, from, ref });
-        this.route({ t: 'call', to: target ?? to, from, event });
+      this.request(to, event, options.timeout ?? DEFAULT_CALL_TIMEOUT, (value) => resolve(value as T), reject);
+    });
+  }
+
+  /**
+   * @internal a call whose outcome arrives through callbacks, run synchronously inside the
+   * delivery that settles it (the reply, the callee's exit, or the timeout). An actor's `callTo`
+   * uses it, so the reply event reaches the actor within the same drain, in order with the rest
+   * of its mail, and not a promise tick later.
+   */
+  request(
+    to: Address,
+    event: Message,
+    timeout: number,
+    onReply: (value: unknown) => void,
+    onError: (error: CallExitError | CallTimeoutError) => void,
+  ): void {
+    // As gen_statem:call's timeout(): a time ≥ 0 or infinity. NaN or a negative number would
+    // otherwise wait forever or time out at once without a word: a bug of the caller's.
+    if (typeof timeout !== 'number' || Number.isNaN(timeout) || timeout < 0) {
+      throw new TypeError(`call timeout must be a number of milliseconds ≥ 0 or Infinity, got ${String(timeout)}`);
+    }
+    this.#entry(() => {
+      const target = this.#resolveLocal(to);
+      const label = typeof to === 'string' ? to : isEntityAddress(to) ? `${to.entity}/${to.key}` : `${to.name}@${to.node}`;
+      if (target === null) return onError(new CallExitError(label, 'noproc'));
+      const ref = this.newRef();
+      const from: CallerRef = { node: this.name, ref };
+      let timer: unknown;
+      const settle = (demonitor: boolean) => {
+        this.#pending.delete(ref);
+        if (timer !== undefined) this.clock.clearTimeout(timer);
+        if (demonitor && target !== undefined) this.route({ t: 'demonitor', to: target, from, ref });
+      };
+      this.#pending.set(ref, {
+        target,
+        onReply: (value) => {
+          settle(true);
+          onReply(value);
+        },
+        onDown: (reason) => {
+          settle(false);
+          onError(new CallExitError(label, reason));
+        },
       });
+      if (Number.isFinite(timeout)) {
+        timer = this.clock.setTimeout(() => {
+          this.#entry(() => {
+            if (!this.#pending.has(ref)) return;
+            settle(true);
+            onError(new CallTimeoutError(label, timeout));
+          });
+        }, timeout);
+      }
+      // An entity always exists (it is spawned or restored on arrival), so it is not monitored:
+      // its call ends with the reply or the timeout.
+      if (!isEntityAddress(to)) this.route({ t: 'monitor', to: target ?? to, from, ref });
+      this.route({ t: 'call', to: target ?? to, from, event });
     });
   }
 

@@ -12,6 +12,23 @@ import type { ExitReason } from './exit-reason.ts';
  */
 type Expr<T, C extends MachineContext, E extends EventObject> = T | ((args: { context: C; event: E }) => T);
 
+/** An event an actor sends: any object with a string `type`. */
+type OutEvent = { type: string; [key: string]: unknown };
+
+/**
+ * A value, or a function of `{ context, event }` giving it. Spelled out (not `Expr<unknown>`,
+ * which collapses to `unknown`) so that arrow functions get their argument types.
+ */
+type ValueExpr<C extends MachineContext, E extends EventObject> =
+  | string
+  | number
+  | boolean
+  | null
+  | undefined
+  | readonly unknown[]
+  | { readonly [key: string]: unknown }
+  | ((args: { context: C; event: E }) => unknown);
+
 function resolve<T, C extends MachineContext, E extends EventObject>(value: Expr<T, C, E>, args: { context: C; event: E }): T {
   return typeof value === 'function' ? (value as (a: { context: C; event: E }) => T)(args) : value;
 }
@@ -36,24 +53,24 @@ export type Effect =
   | { type: typeof EFFECT.reply; value: unknown }
   | { type: typeof EFFECT.replyTo; to: unknown; value: unknown }
   | { type: typeof EFFECT.postpone }
-  | { type: typeof EFFECT.nextEvent; event: EventObject }
-  | { type: typeof EFFECT.startTimer; name: string; ms: number; event: EventObject }
+  | { type: typeof EFFECT.nextEvent; event: OutEvent }
+  | { type: typeof EFFECT.startTimer; name: string; ms: number; event: OutEvent }
   | { type: typeof EFFECT.cancelTimer; name: string }
-  | { type: typeof EFFECT.eventTimeout; ms: number; event: EventObject }
-  | { type: typeof EFFECT.cast | typeof EFFECT.send; to: Address; event: EventObject }
+  | { type: typeof EFFECT.eventTimeout; ms: number; event: OutEvent }
+  | { type: typeof EFFECT.cast | typeof EFFECT.send; to: Address; event: OutEvent }
   | {
       type: typeof EFFECT.call;
       to: Address;
-      event: EventObject;
+      event: OutEvent;
       timeout: number;
-      onReply: (value: unknown) => EventObject;
-      onError: (error: unknown) => EventObject;
+      onReply: (value: unknown) => OutEvent;
+      onError: (error: unknown) => OutEvent;
     }
   | { type: typeof EFFECT.stop; reason: ExitReason }
   | { type: typeof EFFECT.hibernate };
 
 /** Replies to the call being handled (`{reply, From, Value}`). Ignored when the event was not a call. */
-export function reply<C extends MachineContext, E extends EventObject, TEvent extends EventObject = E>(value: Expr<unknown, C, E>) {
+export function reply<C extends MachineContext, E extends EventObject, TEvent extends EventObject = E>(value: ValueExpr<C, E>) {
   return emit<C, E, undefined, TEvent, any>((args: { context: C; event: E }) => ({ type: EFFECT.reply, value: resolve(value, args) }));
 }
 
@@ -63,8 +80,8 @@ export function reply<C extends MachineContext, E extends EventObject, TEvent ex
  * with a saved `From`). An unknown or absent caller is ignored.
  */
 export function replyTo<C extends MachineContext, E extends EventObject, TEvent extends EventObject = E>(
-  to: Expr<unknown, C, E>,
-  value: Expr<unknown, C, E>,
+  to: ValueExpr<C, E>,
+  value: ValueExpr<C, E>,
 ) {
   return emit<C, E, undefined, TEvent, any>((args: { context: C; event: E }) => ({
     type: EFFECT.replyTo,
@@ -79,7 +96,7 @@ export function postpone<C extends MachineContext, E extends EventObject, TEvent
 }
 
 /** Handles `event` next, before anything already queued (`{next_event, internal, Event}`). */
-export function nextEvent<C extends MachineContext, E extends EventObject, TEvent extends EventObject = E>(event: Expr<EventObject, C, E>) {
+export function nextEvent<C extends MachineContext, E extends EventObject, TEvent extends EventObject = E>(event: Expr<OutEvent, C, E>) {
   return emit<C, E, undefined, TEvent, any>((args: { context: C; event: E }) => ({ type: EFFECT.nextEvent, event: resolve(event, args) }));
 }
 
@@ -90,7 +107,7 @@ export function nextEvent<C extends MachineContext, E extends EventObject, TEven
 export function startTimer<C extends MachineContext, E extends EventObject, TEvent extends EventObject = E>(
   name: string,
   ms: Expr<number, C, E>,
-  event: Expr<EventObject, C, E>,
+  event: Expr<OutEvent, C, E>,
 ) {
   return emit<C, E, undefined, TEvent, any>((args: { context: C; event: E }) => ({
     type: EFFECT.startTimer,
@@ -107,7 +124,7 @@ export function cancelTimer<C extends MachineContext, E extends EventObject, TEv
 /** Delivers `event` after `ms` unless any other event arrives first (gen_statem's event timeout). */
 export function eventTimeout<C extends MachineContext, E extends EventObject, TEvent extends EventObject = E>(
   ms: Expr<number, C, E>,
-  event: Expr<EventObject, C, E>,
+  event: Expr<OutEvent, C, E>,
 ) {
   return emit<C, E, undefined, TEvent, any>((args: { context: C; event: E }) => ({
     type: EFFECT.eventTimeout,
@@ -117,7 +134,7 @@ export function eventTimeout<C extends MachineContext, E extends EventObject, TE
 }
 
 /** Casts `event` to another actor; messages from one actor to another arrive in send order. */
-export function castTo<C extends MachineContext, E extends EventObject, TEvent extends EventObject = E>(to: Expr<Address, C, E>, event: Expr<EventObject, C, E>) {
+export function castTo<C extends MachineContext, E extends EventObject, TEvent extends EventObject = E>(to: Expr<Address, C, E>, event: Expr<OutEvent, C, E>) {
   return emit<C, E, undefined, TEvent, any>((args: { context: C; event: E }) => ({
     type: EFFECT.cast,
     to: resolve(to, args),
@@ -126,7 +143,7 @@ export function castTo<C extends MachineContext, E extends EventObject, TEvent e
 }
 
 /** Sends `event` as a plain message (`info`). */
-export function sendInfo<C extends MachineContext, E extends EventObject, TEvent extends EventObject = E>(to: Expr<Address, C, E>, event: Expr<EventObject, C, E>) {
+export function sendInfo<C extends MachineContext, E extends EventObject, TEvent extends EventObject = E>(to: Expr<Address, C, E>, event: Expr<OutEvent, C, E>) {
   return emit<C, E, undefined, TEvent, any>((args: { context: C; event: E }) => ({
     type: EFFECT.send,
     to: resolve(to, args),
@@ -141,11 +158,11 @@ export function sendInfo<C extends MachineContext, E extends EventObject, TEvent
  */
 export function callTo<C extends MachineContext, E extends EventObject, TEvent extends EventObject = E>(
   to: Expr<Address, C, E>,
-  event: Expr<EventObject, C, E>,
+  event: Expr<OutEvent, C, E>,
   options: {
     timeout?: number;
-    onReply: (value: unknown) => EventObject;
-    onError: (error: unknown) => EventObject;
+    onReply: (value: unknown) => OutEvent;
+    onError: (error: unknown) => OutEvent;
   },
 ) {
   return emit<C, E, undefined, TEvent, any>((args: { context: C; event: E }) => ({

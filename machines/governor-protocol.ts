@@ -1,0 +1,62 @@
+/**
+ * How the orchestrator and the governors talk: a two-phase protocol per lifecycle event.
+ *
+ * 1. `prepare` (a call): the governor checks the event against its state and keeps the change it
+ *    would make as `pending` (persisted with its state, so a restart keeps it), then replies
+ *    `applied`, `not_applicable`, `rejected` (with a reason) or `conflict`, with its version.
+ * 2. `commit` or `abort` (casts, idempotent by event id): apply or drop the pending change.
+ *
+ * Nothing a governor shows changes before `commit`, which is what makes an event all-or-nothing.
+ */
+
+export const GOVERNORS = [
+  'Entitlement',
+  'Billing',
+  'ProductCatalog',
+  'Subscription',
+  'CustomerAccount',
+  'QuotaSla',
+  'Compliance',
+  'MultiTenant',
+] as const;
+
+export type GovernorKind = (typeof GOVERNORS)[number];
+
+export type ReplyStatus = 'applied' | 'not_applicable' | 'rejected' | 'conflict';
+
+export interface GovernorReply {
+  readonly governor: GovernorKind;
+  readonly status: ReplyStatus;
+  readonly reason?: string;
+  /** The governor's state version the reply was computed against (optimistic concurrency). */
+  readonly version: number;
+  /** Facts other governors' replies are checked against (e.g. `{ standing: 'delinquent' }`). */
+  readonly facts?: Readonly<Record<string, string | number | boolean>>;
+}
+
+/** The lifecycle event as the governors see it (already validated at the door). */
+export interface LifecycleEvent {
+  readonly eventId: string;
+  readonly customerId: string;
+  readonly occurredAt: string;
+  readonly type: string;
+  readonly [field: string]: unknown;
+}
+
+export type GovernorMessage =
+  | { type: 'prepare'; event: LifecycleEvent }
+  | { type: 'commit'; eventId: string }
+  | { type: 'abort'; eventId: string };
+
+/** Which governors an event type goes to, in order (SPEC §4). */
+export const ROUTES: Readonly<Record<string, readonly GovernorKind[]>> = {
+  CustomerSubscribes: ['Entitlement', 'Billing', 'Subscription', 'CustomerAccount', 'QuotaSla', 'Compliance'],
+  CustomerUpgrades: ['Entitlement', 'Billing', 'Subscription', 'QuotaSla'],
+  PaymentProcessed: ['Billing', 'Entitlement', 'CustomerAccount'],
+  PaymentFailed: ['Billing', 'Entitlement', 'CustomerAccount', 'Compliance'],
+  UsageExceedsQuota: ['QuotaSla', 'Billing', 'CustomerAccount', 'Entitlement', 'MultiTenant'],
+  CustomerCancels: ['Subscription', 'Entitlement', 'Billing', 'CustomerAccount', 'Compliance'],
+  ManualSuspension: GOVERNORS.filter((g) => g !== 'ProductCatalog'),
+  RenewalDue: ['Subscription', 'Billing', 'Entitlement'],
+  UsageRecorded: ['Billing', 'QuotaSla'],
+};
