@@ -2,7 +2,7 @@ import type { CallEnvelope, Envelope } from '../envelope.ts';
 import { StartError } from '../errors.ts';
 import { KILL, isCleanExit, type ExitReason } from '../exit-reason.ts';
 import type { Node } from '../node.ts';
-import type { Pid } from '../pid.ts';
+import { isPid, type Pid } from '../pid.ts';
 import { Process } from '../process.ts';
 import {
   InvalidSpecError,
@@ -335,6 +335,7 @@ export class SupervisorProcess extends Process {
         return started === true ? { ok: true, pid: child.pid } : fail('start_failed', started.reason);
       }
       case 'supervisor.terminate_child': {
+        if (this.#dynamic && !isPid(request.id)) return fail('simple_one_for_one');
         const child = this.#dynamic ? this.#byPid.get(request.id as Pid) : this.#find(request.id);
         if (!child) return fail('not_found');
         await this.#terminate(child);
