@@ -4,6 +4,8 @@ import type { Node } from './node.ts';
 import type { PersistedActorState } from './persisted-state.ts';
 import type { Pid } from './pid.ts';
 import { StatemProcess, spawnStatem } from './statem.ts';
+import { supervisor } from './supervisor/api.ts';
+import type { ChildSpec } from './supervisor/child-spec.ts';
 import { SupervisorProcess, startSupervisor } from './supervisor/supervisor.ts';
 
 /** A kind of entity a node can host. */
@@ -22,51 +24,36 @@ export interface EntityHostOptions {
   intensity?: number;
   /** @default 5 */
   period?: number;
+  /** Link the `entities` supervisor to this parent (an application's root supervisor). */
+  link?: Pid;
 }
 
 /**
- * Hosts entities on a node: one `simple_one_for_one` supervisor per kind, each entity a
- * transient child registered under {@link entityName}. An entity is spawned on its first message;
+ * Hosts entities on a node: an `entities` supervisor with one `simple_one_for_one` supervisor
+ * per kind below it, each entity a transient child registered under {@link entityName}. An entity is spawned on its first message;
  * after a crash its supervisor restarts it from its last committed state (what `restore`
  * returns), never from a half-applied one; passivated, it leaves memory and comes back on demand.
  */
 export class EntityHost {
   readonly #node: Node;
-  readonly #kinds = new Map<string, { kind: EntityKind; supervisor: Pid }>();
-  readonly #restore: EntityHostOptions['restore'];
+  readonly #kinds = new Set<string>();
+  /** The `entities` supervisor: one child supervisor per kind. */
+  readonly supervisor: Pid;
 
   constructor(node: Node, kinds: readonly EntityKind[], options: EntityHostOptions = {}) {
     this.#node = node;
-    this.#restore = options.restore;
-    for (const kind of kinds) {
-      const supervisor = startSupervisor(
-        node,
-        {
-          strategy: 'simple_one_for_one',
-          // One customer's crashing entity is restarted alone; only a storm of crashes across
-          // the kind escalates.
-          intensity: options.intensity ?? 100,
-          period: options.period ?? 5,
-          children: [
-            {
-              id: kind.kind,
-              restart: 'transient',
-              start: ({ node: n, supervisor: parent }, address: EntityAddress) => {
-                const restore = this.#restore?.(address);
-                return spawnStatem(n, kind.machine, {
-                  link: parent,
-                  name: entityName(address),
-                  restore,
-                  input: restore ? undefined : (kind.input?.(address.key) ?? { key: address.key }),
-                });
-              },
-            },
-          ],
-        },
-        { name: `entities:${kind.kind}` },
-      );
-      this.#kinds.set(kind.kind, { kind, supervisor });
-    }
+    for (const kind of kinds) this.#kinds.add(kind.kind);
+    this.supervisor = startSupervisor(
+      node,
+      {
+        // A kind's supervisor that gives up is restarted alone: Billing's troubles are not Entitlement's.
+        strategy: 'one_for_one',
+        intensity: 10,
+        period: 60,
+        children: kinds.map((kind) => kindSupervisor(kind, options)),
+      },
+      { name: 'entities', link: options.link },
+    );
     node.entities = this;
   }
 
@@ -79,9 +66,8 @@ export class EntityHost {
     const name = entityName(checkEntityAddress(address));
     const running = this.#node.whereis(name);
     if (running) return running;
-    const hosted = this.#kinds.get(address.entity);
-    if (!hosted) return undefined;
-    const supervisor = this.#node.processOf(hosted.supervisor);
+    if (!this.#kinds.has(address.entity)) return undefined;
+    const supervisor = this.#node.processOf(this.#node.whereis(kindSupervisorName(address.entity)) as Pid);
     return supervisor instanceof SupervisorProcess ? supervisor.startChildNow([address]) : undefined;
   }
 
@@ -108,4 +94,41 @@ export class EntityHost {
     this.#node.run(() => this.#node.terminate(process, { shutdown: 'passivated' }));
     return state;
   }
+}
+
+function kindSupervisorName(kind: string): string {
+  return `entities:${kind}`;
+}
+
+/**
+ * One kind's `simple_one_for_one` supervisor. Its entities are transient: a crash restarts one
+ * customer's entity from its last committed state, a passivation (`{shutdown, passivated}`) does
+ * not bring it back. One customer's crashes never restart another customer's entity.
+ */
+function kindSupervisor(kind: EntityKind, options: EntityHostOptions): ChildSpec {
+  return supervisor(
+    kind.kind,
+    {
+      strategy: 'simple_one_for_one',
+      // Only a storm of crashes across the kind escalates.
+      intensity: options.intensity ?? 100,
+      period: options.period ?? 5,
+      children: [
+        {
+          id: kind.kind,
+          restart: 'transient',
+          start: ({ node, supervisor: parent }, address: EntityAddress) => {
+            const restore = options.restore?.(address);
+            return spawnStatem(node, kind.machine, {
+              link: parent,
+              name: entityName(address),
+              restore,
+              input: restore ? undefined : (kind.input?.(address.key) ?? { key: address.key }),
+            });
+          },
+        },
+      ],
+    },
+    { name: kindSupervisorName(kind.kind) },
+  );
 }
