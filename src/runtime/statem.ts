@@ -1,5 +1,5 @@
 import type { AnyMachineSnapshot, AnyStateMachine, EventObject } from 'xstate';
-import type { CallEnvelope, CallerRef, Envelope } from './envelope.ts';
+import type { CallEnvelope, CallerRef, Envelope, Message } from './envelope.ts';
 import { PostponeOverflowError, StartError } from './errors.ts';
 import type { ExitReason } from './exit-reason.ts';
 import type { Node } from './node.ts';
@@ -43,6 +43,9 @@ interface Pending {
 }
 
 let timerTokens = 0;
+
+/** Stand-in events for a `callTo` whose onReply/onError threw, with the error (unforgeable by identity). */
+const answerFailures = new WeakMap<object, unknown>();
 
 /**
  * An XState v5 machine run as a gen_statem process.
@@ -117,6 +120,7 @@ export class StatemProcess extends Process {
     switch (envelope.t) {
       case 'cast':
       case 'info':
+        if (answerFailures.has(envelope.event)) throw answerFailures.get(envelope.event);
         this.#trace('in', envelope.t, envelope.event);
         this.#step(envelope.event, envelope);
         break;
@@ -252,10 +256,21 @@ export class StatemProcess extends Process {
         this.messagesOut++;
         this.tracer?.({ pid: this.pid, at: node.clock.now(), kind: 'out', to: e.to, event: e.event });
         const self = this.pid;
-        node.call(e.to, e.event, { timeout: e.timeout }).then(
-          (value) => node.isAlive(self) && node.send(self, e.onReply(value)),
-          (error: unknown) => node.isAlive(self) && node.send(self, e.onError(error)),
-        );
+        // The answer joins this actor's mailbox at once, in the callee's send order. `onReply` /
+        // `onError` are this machine's code: a throw there is this actor's crash, taken in its own
+        // turn, never the callee's (whose step may be the one delivering the reply).
+        const answer = (make: (x: never) => EventObject, x: unknown) => {
+          if (!node.isAlive(self)) return;
+          let event: EventObject;
+          try {
+            event = make(x as never);
+          } catch (error) {
+            event = { type: EFFECT.call };
+            answerFailures.set(event, error);
+          }
+          node.route({ t: 'info', to: self, event: event as Message });
+        };
+        node.request(e.to, e.event, e.timeout, (value) => answer(e.onReply, value), (error) => answer(e.onError, error));
         return;
       }
       case EFFECT.stop:
