@@ -121,6 +121,7 @@ export class SupervisorProcess extends Process {
         this.#terminateAllNow();
         throw new StartError(`child "${spec.id}"`, started.reason);
       }
+      if (child.pid === undefined && spec.restart === 'temporary') continue;
       this.#children.push(child);
     }
   }
@@ -384,7 +385,7 @@ export class SupervisorProcess extends Process {
     const child = newChild(normalizeChildSpec(spec!), []);
     const started = this.#start(child);
     if (started !== true) return fail('start_failed', started.reason);
-    this.#children.push(child);
+    if (child.pid !== undefined || child.spec.restart !== 'temporary') this.#children.push(child);
     return { ok: true, pid: child.pid as Pid | undefined };
   }
 
