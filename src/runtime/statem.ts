@@ -1,5 +1,5 @@
 import type { AnyMachineSnapshot, AnyStateMachine, EventObject } from 'xstate';
-import type { CallEnvelope, CallerRef, Envelope, Message } from './envelope.ts';
+import type { CallEnvelope, CallerRef, Envelope, Message, TimeoutEnvelope } from './envelope.ts';
 import { PostponeOverflowError, StartError } from './errors.ts';
 import type { ExitReason } from './exit-reason.ts';
 import type { Node } from './node.ts';
@@ -107,7 +107,9 @@ export class StatemProcess extends Process {
     if (this.snapshot.status === 'error') throw this.snapshot.error;
     this.#runActions(actions, { type: 'xstate.init' });
     if (options.restore) {
-      for (const timer of options.restore.timers) this.#arm(timer.name, timer.kind, timer.deadline, timer.event);
+      // Earliest first: timers that fell due while the actor was away fire in deadline order.
+      const timers = [...options.restore.timers].sort((a, b) => a.deadline - b.deadline);
+      for (const timer of timers) this.#arm(timer.name, timer.kind, timer.deadline, timer.event);
       for (const event of options.restore.postponed) (this.#postponed ??= new Queue()).push({ event, envelope: undefined });
     } else {
       this.#enterStates([], this.snapshot);
@@ -129,14 +131,9 @@ export class StatemProcess extends Process {
         // A call's event carries its caller, so a machine can keep it and answer later (replyTo).
         this.#step({ ...envelope.event, $from: envelope.from } as EventObject, envelope);
         break;
-      case 'timeout': {
-        const timer = this.#timers?.get(envelope.name);
-        if (!timer || timer.token !== envelope.token) return; // cancelled or restarted since it was due
-        this.#timers!.delete(envelope.name);
-        this.#trace('in', `${timer.kind}_timeout`, timer.event);
-        this.#step(timer.event, envelope);
+      case 'timeout':
+        if (!this.#fire(envelope)) return;
         break;
-      }
       case 'exit':
         // As in gen_statem: the parent's exit signal ends the actor even when it traps exits.
         if (envelope.from === this.parent) return this.node.terminate(this, envelope.reason);
@@ -153,8 +150,19 @@ export class StatemProcess extends Process {
 
   #drainInternal(): void {
     for (let next = this.#internal?.shift(); next && this.alive; next = this.#internal?.shift()) {
-      this.#step(next.event, next.envelope);
+      if (next.envelope?.t === 'timeout') this.#fire(next.envelope);
+      else this.#step(next.event, next.envelope);
     }
+  }
+
+  /** A timer falling due: handled unless it was cancelled or restarted since. */
+  #fire(envelope: TimeoutEnvelope): boolean {
+    const timer = this.#timers?.get(envelope.name);
+    if (!timer || timer.token !== envelope.token) return false;
+    this.#timers!.delete(envelope.name);
+    this.#trace('in', `${timer.kind}_timeout`, timer.event);
+    this.#step(timer.event, envelope);
+    return true;
   }
 
   #step(event: EventObject, envelope: Envelope | undefined): void {
@@ -238,12 +246,14 @@ export class StatemProcess extends Process {
         (this.#nextEvents ??= []).push(e.event);
         return;
       case EFFECT.startTimer:
+        checkTime('startTimer', e.ms);
         this.#arm(`generic:${e.name}`, 'generic', node.clock.now() + e.ms, e.event);
         return;
       case EFFECT.cancelTimer:
         this.#cancel(`generic:${e.name}`);
         return;
       case EFFECT.eventTimeout:
+        checkTime('eventTimeout', e.ms);
         this.#arm('event', 'event', node.clock.now() + e.ms, e.event);
         return;
       case EFFECT.cast:
@@ -328,10 +338,19 @@ export class StatemProcess extends Process {
 
   #arm(name: string, kind: TimerKind, deadline: number, event: EventObject): void {
     this.#cancel(name);
+    if (deadline === Infinity) return; // gen_statem: a timeout of infinity never fires, it cancels
     const token = ++timerTokens;
     const node = this.node;
     const pid = this.pid;
     const delay = Math.max(0, deadline - node.clock.now());
+    if (delay === 0) {
+      // gen_statem: a timeout already due is queued at once, behind the events queued internally
+      // (next_event, retried postponed) and before any message not yet received. It stays a timer
+      // until its turn, so a cancel or a restart in between still stops it.
+      (this.#timers ??= new Map()).set(name, { kind, deadline, event, token, handle: undefined });
+      (this.#internal ??= new Queue()).push({ event, envelope: { t: 'timeout', to: pid, name, token } });
+      return;
+    }
     const handle = node.clock.setTimeout(() => node.deliver({ t: 'timeout', to: pid, name, token }), delay);
     (this.#timers ??= new Map()).set(name, { kind, deadline, event, token, handle });
   }
@@ -339,7 +358,7 @@ export class StatemProcess extends Process {
   #cancel(name: string): void {
     const timer = this.#timers?.get(name);
     if (!timer) return;
-    this.node.clock.clearTimeout(timer.handle);
+    if (timer.handle !== undefined) this.node.clock.clearTimeout(timer.handle);
     this.#timers!.delete(name);
   }
 
@@ -348,7 +367,7 @@ export class StatemProcess extends Process {
   }
 
   cleanup(): void {
-    if (this.#timers) for (const timer of this.#timers.values()) this.node.clock.clearTimeout(timer.handle);
+    if (this.#timers) for (const timer of this.#timers.values()) if (timer.handle !== undefined) this.node.clock.clearTimeout(timer.handle);
     this.#timers = undefined;
     this.#internal = undefined;
     this.#postponed = undefined;
@@ -409,6 +428,11 @@ export interface CollectedAction {
 function isCallerRef(value: unknown): value is CallerRef {
   const ref = value as CallerRef | undefined;
   return typeof ref === 'object' && ref !== null && typeof ref.node === 'string' && typeof ref.ref === 'string';
+}
+
+/** gen_statem's timeout times: a number of ms ≥ 0, or Infinity (never). Anything else is a bug in the machine. */
+function checkTime(action: string, ms: unknown): void {
+  if (typeof ms !== 'number' || !(ms >= 0)) throw new TypeError(`${action}: ms must be a number ≥ 0 or Infinity, got ${String(ms)}`);
 }
 
 /** A state change in gen_statem's sense: the set of active state nodes differs. */

@@ -1,0 +1,460 @@
+import { describe, expect, it } from 'vitest';
+import { assign, cancel, enqueueActions, raise, setup } from 'xstate';
+import { cancelTimer, eventTimeout, nextEvent, spawnStatem, startTimer, sys } from '../../../src/index.ts';
+import { simulatedNode, stateOf, watch } from './helpers.ts';
+
+type Ev = { type: string; [key: string]: unknown };
+type Ctx = { log: string[] };
+
+/** Appends `<event type>@<now>` to the log; the clock is read through the event when it carries `at`. */
+const note = (label?: string) =>
+  assign<Ctx, Ev, undefined, Ev, never>({ log: ({ context, event }) => [...context.log, label ?? event.type] });
+
+function timersOf(node: ReturnType<typeof simulatedNode>['node'], pid: Parameters<typeof sys.getStatus>[1]) {
+  return sys.getStatus(node, pid).timers;
+}
+
+/** A door that closes itself 1 s after it opens (gen_statem's state_timeout). */
+const door = setup({ types: {} as { context: Ctx; events: Ev } }).createMachine({
+  id: 'door',
+  context: { log: [] },
+  initial: 'closed',
+  states: {
+    closed: { on: { open: 'open' } },
+    open: {
+      meta: { stateTimeout: { ms: 1_000, event: 'close' } },
+      on: {
+        close: { target: 'closed', actions: note('closed') },
+        touch: { actions: note('touched') },
+        reenter: { target: 'open', reenter: true, actions: note('reentered') },
+        leave: 'hall',
+      },
+    },
+    hall: { on: { back: 'open' } },
+  },
+});
+
+describe('state timeouts', () => {
+  it('fire after their time in the state, not before', () => {
+    const { node, clock } = simulatedNode();
+    const pid = spawnStatem(node, door);
+    node.cast(pid, { type: 'open' });
+    clock.advance(999);
+    expect(stateOf(node, pid).value).toBe('open');
+    clock.advance(1);
+    expect(stateOf(node, pid).value).toBe('closed');
+    expect(stateOf<Ctx>(node, pid).context.log).toEqual(['closed']);
+  });
+
+  it('are cancelled by a state change, and a later entry arms a fresh one', () => {
+    const { node, clock } = simulatedNode();
+    const pid = spawnStatem(node, door);
+    node.cast(pid, { type: 'open' });
+    clock.advance(600);
+    node.cast(pid, { type: 'leave' });
+    expect(timersOf(node, pid)).toEqual([]);
+    clock.advance(10_000);
+    expect(stateOf(node, pid).value).toBe('hall');
+    // Had it fired, `close` (not taken in `hall`) would be waiting among the postponed events.
+    expect(sys.getStatus(node, pid).postponed).toBe(0);
+
+    node.cast(pid, { type: 'back' }); // at 10 600
+    expect(timersOf(node, pid)).toEqual([expect.objectContaining({ kind: 'state', deadline: 11_600, event: { type: 'close' } })]);
+    clock.advance(999);
+    expect(stateOf(node, pid).value).toBe('open');
+    clock.advance(1);
+    expect(stateOf(node, pid).value).toBe('closed');
+  });
+
+  it('are not restarted by a transition that stays in the state (data change or re-entry)', () => {
+    const { node, clock } = simulatedNode();
+    const pid = spawnStatem(node, door);
+    node.cast(pid, { type: 'open' });
+    clock.advance(400);
+    node.cast(pid, { type: 'touch' });
+    clock.advance(400);
+    node.cast(pid, { type: 'reenter' });
+    expect(timersOf(node, pid)).toEqual([expect.objectContaining({ deadline: 1_000 })]);
+    clock.advance(200);
+    expect(stateOf(node, pid).value).toBe('closed');
+    expect(stateOf<Ctx>(node, pid).context.log).toEqual(['touched', 'reentered', 'closed']);
+  });
+
+  it('belong to their state node: a parent keeps its timeout while its children change', () => {
+    const machine = setup({ types: {} as { context: Ctx; events: Ev } }).createMachine({
+      id: 'nested',
+      context: { log: [] },
+      initial: 'working',
+      states: {
+        working: {
+          meta: { stateTimeout: { ms: 1_000, event: { type: 'giveUp', why: 'slow' } } },
+          initial: 'a',
+          on: { giveUp: { target: 'failed', actions: assign({ log: ({ event }) => [String(event.why)] }) } },
+          states: {
+            a: { meta: { stateTimeout: { ms: 300, event: 'toB' } }, on: { toB: 'b', skip: 'b' } },
+            b: {},
+          },
+        },
+        failed: {},
+      },
+    });
+    const { node, clock } = simulatedNode();
+    const pid = spawnStatem(node, machine);
+    clock.advance(100);
+    node.cast(pid, { type: 'skip' }); // leaves `a`: its 300 ms timeout goes, the parent's stays
+    expect(timersOf(node, pid).map((t) => t.deadline)).toEqual([1_000]);
+    clock.advance(899);
+    expect(stateOf(node, pid).value).toEqual({ working: 'b' });
+    clock.advance(1);
+    expect(stateOf(node, pid).value).toBe('failed');
+    expect(stateOf<Ctx>(node, pid).context.log).toEqual(['slow']);
+  });
+
+  it('are armed on the initial state when the actor starts', () => {
+    const machine = setup({ types: {} as { context: Ctx; events: Ev } }).createMachine({
+      id: 'starting',
+      context: { log: [] },
+      initial: 'booting',
+      states: { booting: { meta: { stateTimeout: { ms: 50, event: 'ready' } }, on: { ready: 'up' } }, up: {} },
+    });
+    const { node, clock } = simulatedNode({ start: 1_000 });
+    const pid = spawnStatem(node, machine);
+    expect(timersOf(node, pid)).toEqual([expect.objectContaining({ kind: 'state', deadline: 1_050 })]);
+    clock.advance(50);
+    expect(stateOf(node, pid).value).toBe('up');
+  });
+
+  it('refuse a malformed declaration when the actor is spawned', () => {
+    const { node } = simulatedNode();
+    const bad: unknown[] = [
+      { ms: -1, event: 'x' },
+      { ms: Number.NaN, event: 'x' },
+      { ms: Infinity, event: 'x' },
+      { ms: '10', event: 'x' },
+      { ms: 10 },
+      { ms: 10, event: { kind: 'no type' } },
+      { ms: 10, event: 42 },
+      'soon',
+      null,
+    ];
+    for (const stateTimeout of bad) {
+      const machine = setup({}).createMachine({ id: 'bad', initial: 'a', states: { a: { meta: { stateTimeout } } } });
+      expect(() => spawnStatem(node, machine), JSON.stringify(stateTimeout)).toThrow(TypeError);
+    }
+    expect(node.stats.processes).toBe(0);
+  });
+});
+
+/** Waits for input; `idle` after `ms` with no event at all (gen_statem's event timeout). */
+const waiter = setup({ types: {} as { context: Ctx; events: Ev } }).createMachine({
+  id: 'waiter',
+  context: { log: [] },
+  initial: 'waiting',
+  states: {
+    waiting: {
+      on: {
+        arm: { actions: eventTimeout(({ event }) => (event.ms as number | undefined) ?? 100, { type: 'idle' }) },
+        armThenInsert: { actions: [eventTimeout(100, { type: 'idle' }), nextEvent({ type: 'known' })] },
+        armWithTimer: { actions: [eventTimeout(100, { type: 'idle' }), startTimer('tick', 50, { type: 'known' })] },
+        idle: { actions: note() },
+        known: { actions: note() },
+        go: 'elsewhere',
+      },
+    },
+    elsewhere: { on: { idle: { actions: note('idle in elsewhere') } } },
+  },
+});
+
+describe('event timeouts', () => {
+  it('fire when no event arrives in time', () => {
+    const { node, clock } = simulatedNode();
+    const pid = spawnStatem(node, waiter);
+    node.cast(pid, { type: 'arm' });
+    expect(timersOf(node, pid)).toEqual([expect.objectContaining({ kind: 'event', deadline: 100 })]);
+    clock.advance(99);
+    expect(stateOf<Ctx>(node, pid).context.log).toEqual([]);
+    clock.advance(1);
+    expect(stateOf<Ctx>(node, pid).context.log).toEqual(['idle']);
+  });
+
+  it('are cancelled by any handled event', () => {
+    const { node, clock } = simulatedNode();
+    const pid = spawnStatem(node, waiter);
+    node.cast(pid, { type: 'arm' });
+    clock.advance(50);
+    node.cast(pid, { type: 'known' });
+    clock.advance(1_000);
+    expect(stateOf<Ctx>(node, pid).context.log).toEqual(['known']);
+  });
+
+  it('are cancelled even by an event the state does not take (it is postponed)', () => {
+    const { node, clock } = simulatedNode();
+    const pid = spawnStatem(node, waiter);
+    node.cast(pid, { type: 'arm' });
+    node.send(pid, { type: 'nobody-handles-this' });
+    expect(timersOf(node, pid)).toEqual([]);
+    clock.advance(1_000);
+    expect(stateOf<Ctx>(node, pid).context.log).toEqual([]);
+    expect(sys.getStatus(node, pid).postponed).toBe(1);
+  });
+
+  it('are cancelled by another timer firing, which is an event too', () => {
+    const { node, clock } = simulatedNode();
+    const pid = spawnStatem(node, waiter);
+    node.cast(pid, { type: 'armWithTimer' });
+    clock.advance(1_000);
+    expect(stateOf<Ctx>(node, pid).context.log).toEqual(['known']);
+  });
+
+  it('are cancelled by an inserted next_event (it counts as arrived)', () => {
+    const { node, clock } = simulatedNode();
+    const pid = spawnStatem(node, waiter);
+    node.cast(pid, { type: 'armThenInsert' });
+    clock.advance(1_000);
+    expect(stateOf<Ctx>(node, pid).context.log).toEqual(['known']);
+  });
+
+  it('are not cancelled by a state change alone, and restart when set again', () => {
+    const { node, clock } = simulatedNode();
+    const pid = spawnStatem(node, waiter);
+    node.cast(pid, { type: 'arm', ms: 100 });
+    clock.advance(60);
+    node.cast(pid, { type: 'arm', ms: 100 }); // any event cancels; the new one runs from now
+    expect(timersOf(node, pid)).toEqual([expect.objectContaining({ kind: 'event', deadline: 160 })]);
+    clock.advance(99);
+    expect(stateOf<Ctx>(node, pid).context.log).toEqual([]);
+    clock.advance(1);
+    expect(stateOf<Ctx>(node, pid).context.log).toEqual(['idle']);
+  });
+});
+
+/** Named generic timers (`{timeout, Name}`): only cancelTimer or firing ends them. */
+const ticker = setup({ types: {} as { context: Ctx; events: Ev } }).createMachine({
+  id: 'ticker',
+  context: { log: [] },
+  initial: 'one',
+  on: {
+    start: {
+      actions: enqueueActions(({ event, enqueue }) =>
+        enqueue(startTimer(String(event.name), event.ms as number, { type: 'fired', name: event.name })),
+      ),
+    },
+    startA: { actions: startTimer('a', ({ event }) => event.ms as number, { type: 'fired', name: 'a' }) },
+    startB: { actions: startTimer('b', 100, { type: 'fired', name: 'b' }) },
+    cancelA: { actions: cancelTimer('a') },
+    cancelUnknown: { actions: cancelTimer('never-started') },
+    fired: { actions: assign({ log: ({ context, event }) => [...context.log, `fired:${String(event.name)}`] }) },
+    external: { actions: note() },
+  },
+  states: { one: { on: { next: 'two' } }, two: { on: { next: 'one' } } },
+});
+
+describe('generic (named) timeouts', () => {
+  it('survive any number of events and state changes', () => {
+    const { node, clock } = simulatedNode();
+    const pid = spawnStatem(node, ticker);
+    node.cast(pid, { type: 'startA', ms: 100 });
+    for (let i = 0; i < 9; i++) {
+      clock.advance(10);
+      node.cast(pid, { type: 'next' });
+    }
+    expect(stateOf(node, pid).value).toBe('two');
+    clock.advance(10);
+    expect(stateOf<Ctx>(node, pid).context.log).toEqual(['fired:a']);
+    expect(timersOf(node, pid)).toEqual([]);
+  });
+
+  it('restart when started again under the same name, and fire once', () => {
+    const { node, clock } = simulatedNode();
+    const pid = spawnStatem(node, ticker);
+    node.cast(pid, { type: 'startA', ms: 100 });
+    clock.advance(50);
+    node.cast(pid, { type: 'startA', ms: 100 });
+    clock.advance(99);
+    expect(stateOf<Ctx>(node, pid).context.log).toEqual([]);
+    clock.advance(1);
+    expect(stateOf<Ctx>(node, pid).context.log).toEqual(['fired:a']);
+    clock.advance(1_000);
+    expect(stateOf<Ctx>(node, pid).context.log).toEqual(['fired:a']);
+  });
+
+  it('run side by side under different names; cancelTimer stops only its own', () => {
+    const { node, clock } = simulatedNode();
+    const pid = spawnStatem(node, ticker);
+    node.cast(pid, { type: 'startA', ms: 100 });
+    node.cast(pid, { type: 'startB' });
+    expect(timersOf(node, pid).map((t) => t.kind)).toEqual(['generic', 'generic']);
+    node.cast(pid, { type: 'cancelA' });
+    node.cast(pid, { type: 'cancelUnknown' });
+    clock.advance(1_000);
+    expect(stateOf<Ctx>(node, pid).context.log).toEqual(['fired:b']);
+    expect(node.isAlive(pid)).toBe(true);
+  });
+
+  it('keep names apart from state and event timeouts, however they are spelled', () => {
+    const { node, clock } = simulatedNode();
+    const pid = spawnStatem(node, ticker);
+    for (const name of ['event', 'state:ticker.one', 'delay:x', '', 'a:b']) node.cast(pid, { type: 'start', name, ms: 10 });
+    expect(timersOf(node, pid)).toHaveLength(5);
+    clock.advance(10);
+    expect([...stateOf<Ctx>(node, pid).context.log].sort()).toEqual(
+      ['fired:', 'fired:a:b', 'fired:delay:x', 'fired:event', 'fired:state:ticker.one'].sort(),
+    );
+  });
+
+  it('with Infinity never fire and cancel a running timer of that name (gen_statem: infinity cancels)', () => {
+    const { node, clock } = simulatedNode();
+    const pid = spawnStatem(node, ticker);
+    node.cast(pid, { type: 'startA', ms: 100 });
+    node.cast(pid, { type: 'startA', ms: Infinity });
+    expect(timersOf(node, pid)).toEqual([]);
+    clock.advance(1e12);
+    expect(stateOf<Ctx>(node, pid).context.log).toEqual([]);
+  });
+
+  it('crash the actor when the time is not a number ≥ 0', () => {
+    for (const ms of [-1, Number.NaN, '5', undefined]) {
+      const { node } = simulatedNode();
+      const pid = spawnStatem(node, ticker);
+      const seen = watch(node, pid);
+      node.cast(pid, { type: 'startA', ms });
+      expect(seen.down, String(ms)).toBe(true);
+      expect(seen.reason).toBeInstanceOf(TypeError);
+    }
+  });
+});
+
+describe('zero and elapsed times', () => {
+  it('a zero generic timeout fires before any external event not yet received, without the clock moving', () => {
+    const { node } = simulatedNode();
+    const pid = spawnStatem(node, ticker);
+    node.cast(pid, { type: 'startA', ms: 0 });
+    node.cast(pid, { type: 'external' });
+    expect(stateOf<Ctx>(node, pid).context.log).toEqual(['fired:a', 'external']);
+  });
+
+  it('a zero state timeout fires as soon as the state is entered, and still goes after next_event', () => {
+    const machine = setup({ types: {} as { context: Ctx; events: Ev } }).createMachine({
+      id: 'zero',
+      context: { log: [] },
+      initial: 'a',
+      states: {
+        a: { on: { go: { target: 'b', actions: nextEvent({ type: 'inserted' }) } } },
+        b: {
+          meta: { stateTimeout: { ms: 0, event: 'expired' } },
+          on: { inserted: { actions: note() }, expired: { target: 'c', actions: note() } },
+        },
+        c: { on: { external: { actions: note() } } },
+      },
+    });
+    const { node } = simulatedNode();
+    const pid = spawnStatem(node, machine);
+    node.cast(pid, { type: 'go' });
+    node.cast(pid, { type: 'external' });
+    expect(stateOf<Ctx>(node, pid).context.log).toEqual(['inserted', 'expired', 'external']);
+  });
+
+  it('a zero timeout that is cancelled before its turn does not fire', () => {
+    const machine = setup({ types: {} as { context: Ctx; events: Ev } }).createMachine({
+      id: 'zero-cancel',
+      context: { log: [] },
+      on: {
+        go: { actions: [startTimer('z', 0, { type: 'z' }), nextEvent({ type: 'stopIt' })] },
+        stopIt: { actions: [cancelTimer('z'), note()] },
+        z: { actions: note() },
+      },
+    });
+    const { node, clock } = simulatedNode();
+    const pid = spawnStatem(node, machine);
+    node.cast(pid, { type: 'go' });
+    clock.advance(10);
+    expect(stateOf<Ctx>(node, pid).context.log).toEqual(['stopIt']);
+  });
+
+  it('timers due at the same time fire in the order they were started', () => {
+    const { node, clock } = simulatedNode();
+    const pid = spawnStatem(node, ticker);
+    for (const name of ['c', 'a', 'b']) node.cast(pid, { type: 'start', name, ms: 10 });
+    clock.advance(10);
+    expect(stateOf<Ctx>(node, pid).context.log).toEqual(['fired:c', 'fired:a', 'fired:b']);
+  });
+
+  it('a timer that fell due during one long advance fires once, with the clock at its deadline', () => {
+    const { node, clock } = simulatedNode();
+    const pid = spawnStatem(node, ticker);
+    const at: number[] = [];
+    sys.trace(node, pid, (entry) => entry.kind === 'in' && at.push(entry.at));
+    node.cast(pid, { type: 'startA', ms: 100 });
+    clock.advance(1_000_000);
+    expect(stateOf<Ctx>(node, pid).context.log).toEqual(['fired:a']);
+    expect(at).toEqual([0, 100]);
+  });
+});
+
+describe('XState delays on the runtime clock', () => {
+  const traffic = setup({ types: {} as { context: Ctx; events: Ev } }).createMachine({
+    id: 'traffic',
+    context: { log: [] },
+    initial: 'green',
+    states: {
+      green: { after: { 300: 'yellow' }, on: { emergency: 'red' } },
+      yellow: { after: { 100: 'red' } },
+      red: {
+        entry: raise({ type: 'ping' }, { delay: 50, id: 'ping' }),
+        on: { ping: { actions: note() }, hush: { actions: cancel('ping') } },
+      },
+    },
+  });
+
+  it('`after` transitions fire on the simulated clock', () => {
+    const { node, clock } = simulatedNode();
+    const pid = spawnStatem(node, traffic);
+    expect(timersOf(node, pid)).toEqual([expect.objectContaining({ kind: 'delay', deadline: 300 })]);
+    clock.advance(299);
+    expect(stateOf(node, pid).value).toBe('green');
+    clock.advance(1);
+    expect(stateOf(node, pid).value).toBe('yellow');
+    clock.advance(100);
+    expect(stateOf(node, pid).value).toBe('red');
+    clock.advance(50);
+    expect(stateOf<Ctx>(node, pid).context.log).toEqual(['ping']);
+  });
+
+  it('leaving the state cancels its `after`, and cancel(id) cancels a delayed raise', () => {
+    const { node, clock } = simulatedNode();
+    const pid = spawnStatem(node, traffic);
+    clock.advance(200);
+    node.cast(pid, { type: 'emergency' });
+    node.cast(pid, { type: 'hush' });
+    expect(timersOf(node, pid)).toEqual([]);
+    clock.advance(10_000);
+    expect(stateOf(node, pid).value).toBe('red');
+    expect(stateOf<Ctx>(node, pid).context.log).toEqual([]);
+  });
+
+  it('two actors of one machine keep their own delays', () => {
+    const { node, clock } = simulatedNode();
+    const a = spawnStatem(node, traffic);
+    clock.advance(200);
+    const b = spawnStatem(node, traffic);
+    clock.advance(100);
+    expect(stateOf(node, a).value).toBe('yellow');
+    expect(stateOf(node, b).value).toBe('green');
+    clock.advance(200);
+    expect(stateOf(node, b).value).toBe('yellow');
+  });
+});
+
+describe('timers of a dead actor', () => {
+  it('are cleared from the clock when the actor exits', () => {
+    const { node, clock } = simulatedNode();
+    const pid = spawnStatem(node, ticker);
+    node.cast(pid, { type: 'startA', ms: 100 });
+    node.cast(pid, { type: 'startB' });
+    expect(clock.pending).toBe(2);
+    node.exit(pid, 'kill');
+    expect(clock.pending).toBe(0);
+    clock.advance(1_000);
+    expect(node.stats.undelivered).toBe(0);
+  });
+});
