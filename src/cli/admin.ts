@@ -1,0 +1,126 @@
+import { entityName, isEntityAddress } from '../runtime/entity.ts';
+import type { Message } from '../runtime/envelope.ts';
+import { NoProcError } from '../runtime/errors.ts';
+import type { Node } from '../runtime/node.ts';
+import type { Pid } from '../runtime/pid.ts';
+import { restartChild, terminateChild, whichChildren, countChildren } from '../runtime/supervisor/api.ts';
+import * as sys from '../runtime/sys.ts';
+import type { TraceEntry } from '../runtime/trace.ts';
+import { parseRef } from './ref.ts';
+
+/**
+ * What the admin REPL can do to a running system, named as in OTP. One interface, so the same
+ * REPL drives the embedded node in-process and, through Redis, a fleet of nodes.
+ */
+export interface Admin {
+  nodes(): Promise<unknown>;
+  tree(root?: unknown): Promise<unknown>;
+  which_children(supervisor: unknown): Promise<unknown>;
+  count_children(supervisor: unknown): Promise<unknown>;
+  get_state(ref: unknown): Promise<unknown>;
+  get_status(ref: unknown): Promise<unknown>;
+  replace_state(ref: unknown, fn: (state: { value: unknown; context: unknown }) => { value?: unknown; context?: unknown }): Promise<unknown>;
+  suspend(ref: unknown): Promise<unknown>;
+  resume(ref: unknown): Promise<unknown>;
+  trace(ref: unknown, on: boolean | 'on' | 'off', print: (entry: TraceEntry) => void): Promise<unknown>;
+  restart_child(supervisor: unknown, id: string): Promise<unknown>;
+  terminate_child(supervisor: unknown, id: string): Promise<unknown>;
+  send(ref: unknown, event: unknown): Promise<unknown>;
+  call(ref: unknown, event: unknown, timeoutMs?: number): Promise<unknown>;
+  stats(): Promise<unknown>;
+}
+
+/** Checks an event typed at the REPL: an object with a string `type`. */
+export function checkEvent(event: unknown): Message {
+  if (typeof event !== 'object' || event === null || Array.isArray(event) || typeof (event as Message).type !== 'string') {
+    throw new TypeError('an event is an object with a string "type", e.g. { type: "ping" }');
+  }
+  return event as Message;
+}
+
+/** The admin of a node in this process: the embedded node of `npm start`. */
+export class LocalAdmin implements Admin {
+  constructor(
+    readonly node: Node,
+    /** The root of `tree()` when none is given. */
+    readonly root: () => Pid | undefined,
+  ) {}
+
+  /** A live local pid for a reference; an entity that is not in memory is not woken up by looking. */
+  pid(ref: unknown): Pid {
+    const parsed = parseRef(ref);
+    const name = isEntityAddress(parsed) ? entityName(parsed) : parsed;
+    const pid = this.node.isAlive(name as Pid) ? (name as Pid) : this.node.whereis(name);
+    if (!pid) throw new NoProcError(isEntityAddress(parsed) ? `${parsed.entity}/${parsed.key} (not in memory)` : String(parsed));
+    return pid;
+  }
+
+  async nodes() {
+    return [{ name: this.node.name, transport: this.node.transport.kind, alive: true, ...this.node.stats }];
+  }
+
+  async tree(root?: unknown) {
+    const pid = root === undefined ? this.root() : this.pid(root);
+    if (!pid) throw new NoProcError('the root supervisor');
+    return sys.tree(this.node, pid);
+  }
+
+  async which_children(supervisor: unknown) {
+    return whichChildren(this.node, this.pid(supervisor));
+  }
+
+  async count_children(supervisor: unknown) {
+    return countChildren(this.node, this.pid(supervisor));
+  }
+
+  async get_state(ref: unknown) {
+    return sys.getState(this.node, this.pid(ref));
+  }
+
+  async get_status(ref: unknown) {
+    return sys.getStatus(this.node, this.pid(ref));
+  }
+
+  async replace_state(ref: unknown, fn: Parameters<Admin['replace_state']>[1]) {
+    if (typeof fn !== 'function') throw new TypeError('replace_state(ref, fn) takes a function ({ value, context }) => ({ value?, context? })');
+    return sys.replaceState(this.node, this.pid(ref), fn);
+  }
+
+  async suspend(ref: unknown) {
+    sys.suspend(this.node, this.pid(ref));
+    return 'ok';
+  }
+
+  async resume(ref: unknown) {
+    sys.resume(this.node, this.pid(ref));
+    return 'ok';
+  }
+
+  async trace(ref: unknown, on: boolean | 'on' | 'off', print: (entry: TraceEntry) => void) {
+    const enable = on === true || on === 'on';
+    sys.trace(this.node, this.pid(ref), enable ? print : false);
+    return enable ? 'tracing' : 'trace off';
+  }
+
+  async restart_child(supervisor: unknown, id: string) {
+    return restartChild(this.node, this.pid(supervisor), id);
+  }
+
+  async terminate_child(supervisor: unknown, id: string) {
+    return terminateChild(this.node, this.pid(supervisor), id);
+  }
+
+  async send(ref: unknown, event: unknown) {
+    const parsed = parseRef(ref);
+    this.node.cast(parsed, checkEvent(event));
+    return 'ok';
+  }
+
+  async call(ref: unknown, event: unknown, timeoutMs = 5_000) {
+    return this.node.call(parseRef(ref), checkEvent(event), { timeout: timeoutMs });
+  }
+
+  async stats() {
+    return { node: this.node.name, ...this.node.stats };
+  }
+}

@@ -1,0 +1,130 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import repl from 'node:repl';
+import type { Readable, Writable } from 'node:stream';
+import { inspect } from 'node:util';
+import vm from 'node:vm';
+import { GovernorError } from '../errors.ts';
+import { formatTrace } from './format-trace.ts';
+import type { Admin } from './admin.ts';
+
+/** One REPL command: what it is called, how to use it, and what it does. */
+export interface Command {
+  readonly usage: string;
+  readonly help: string;
+  readonly run: (...args: any[]) => unknown;
+}
+
+/** The commands every admin REPL has, named as in OTP. */
+export function adminCommands(admin: Admin, print: (line: string) => void): Record<string, Command> {
+  return {
+    nodes: { usage: 'nodes()', help: 'the nodes and their liveness', run: () => admin.nodes() },
+    tree: { usage: 'tree(root?)', help: 'the supervision tree with every actor’s state value', run: (root?: unknown) => admin.tree(root) },
+    which_children: { usage: 'which_children(sup)', help: 'a supervisor’s children', run: (s: unknown) => admin.which_children(s) },
+    count_children: { usage: 'count_children(sup)', help: 'specs, active, supervisors, workers', run: (s: unknown) => admin.count_children(s) },
+    get_state: { usage: 'get_state(ref)', help: 'an actor’s state value and context', run: (r: unknown) => admin.get_state(r) },
+    get_status: { usage: 'get_status(ref)', help: 'status, links, timers, statistics', run: (r: unknown) => admin.get_status(r) },
+    replace_state: {
+      usage: 'replace_state(ref, s => ({ value, context }))',
+      help: 'replace an actor’s state (admin)',
+      run: (r: unknown, fn: Parameters<Admin['replace_state']>[1]) => admin.replace_state(r, fn),
+    },
+    suspend: { usage: 'suspend(ref)', help: 'stop handling messages (they queue)', run: (r: unknown) => admin.suspend(r) },
+    resume: { usage: 'resume(ref)', help: 'handle queued messages again', run: (r: unknown) => admin.resume(r) },
+    trace: {
+      usage: "trace(ref, 'on' | 'off')",
+      help: 'stream events in/out and transitions to the screen',
+      run: (r: unknown, on: boolean | 'on' | 'off' = 'on') => admin.trace(r, on, (entry) => print(formatTrace(entry))),
+    },
+    restart_child: { usage: 'restart_child(sup, id)', help: 'start a stopped child again', run: (s: unknown, id: string) => admin.restart_child(s, id) },
+    terminate_child: { usage: 'terminate_child(sup, id)', help: 'stop a child (its spec stays)', run: (s: unknown, id: string) => admin.terminate_child(s, id) },
+    send: { usage: 'send(ref, event)', help: 'cast an event to an actor', run: (r: unknown, e: unknown) => admin.send(r, e) },
+    call: { usage: 'call(ref, event)', help: 'call an actor and show its reply', run: (r: unknown, e: unknown, t?: number) => admin.call(r, e, t) },
+    stats: { usage: 'stats()', help: 'node and application statistics', run: () => admin.stats() },
+  };
+}
+
+export interface ReplOptions {
+  input?: Readable;
+  output?: Writable;
+  prompt?: string;
+  /** Persist history here. @default ~/.governor_history */
+  historyFile?: string | false;
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof GovernorError) return `error ${error.code}: ${error.message}`;
+  if (error instanceof Error) return `error: ${error.message}`;
+  return `error: ${String(error)}`;
+}
+
+/**
+ * Evaluates one line against the commands: a promise is awaited, an error becomes one line of
+ * text. Nothing typed here can end the REPL or print a stack trace.
+ */
+export function createEvaluator(commands: Record<string, Command>, options: { timeoutMs?: number } = {}) {
+  // A line that computes for longer than this is a mistake (an endless loop), not a command.
+  const timeout = options.timeoutMs ?? 2_000;
+  const context = vm.createContext({});
+  for (const [name, command] of Object.entries(commands)) context[name] = command.run;
+  context.help = () => helpText(commands);
+  return async (line: string): Promise<{ ok: true; value: unknown } | { ok: false; error: string }> => {
+    try {
+      const value = await vm.runInContext(line, context, { filename: 'governor-repl', timeout });
+      return { ok: true, value };
+    } catch (error) {
+      return { ok: false, error: describeError(error) };
+    }
+  };
+}
+
+function helpText(commands: Record<string, Command>): string {
+  const rows = Object.values(commands).map((c) => `  ${c.usage.padEnd(44)} ${c.help}`);
+  return [
+    'Commands (refs are pids "<node.12>", names "entities", or entities "Billing/cust-1"):',
+    ...rows,
+    '  help()'.padEnd(46) + ' this list',
+  ].join('\n');
+}
+
+/** Renders a value the way the REPL shows it. */
+export function show(value: unknown, colors = false): string {
+  return typeof value === 'string' ? value : inspect(value, { depth: 8, colors, breakLength: 100 });
+}
+
+/**
+ * Starts the interactive admin REPL (`node:repl`, with completion of command names and history).
+ * Resolves when the session ends.
+ */
+export function startRepl(commands: Record<string, Command>, options: ReplOptions = {}): Promise<void> {
+  const output = options.output ?? process.stdout;
+  const evaluate = createEvaluator(commands);
+  const colors = (output as { isTTY?: boolean }).isTTY === true;
+  const server = repl.start({
+    prompt: options.prompt ?? 'governor> ',
+    input: options.input ?? process.stdin,
+    output,
+    terminal: colors,
+    ignoreUndefined: true,
+    completer: (line: string) => {
+      const names = [...Object.keys(commands), 'help'].map((n) => `${n}(`);
+      const word = line.split(/[^A-Za-z_]/).pop() ?? '';
+      const hits = names.filter((n) => n.startsWith(word));
+      return [hits.length ? hits : names, word];
+    },
+    eval: (line, _context, _file, callback) => {
+      if (line.trim() === '') return callback(null, undefined);
+      void evaluate(line).then((result) => {
+        if (result.ok) callback(null, result.value);
+        else {
+          output.write(`${result.error}\n`);
+          callback(null, undefined);
+        }
+      });
+    },
+    writer: (value: unknown) => show(value, colors),
+  });
+  const historyFile = options.historyFile ?? join(homedir(), '.governor_history');
+  if (historyFile) server.setupHistory(historyFile, () => {});
+  return new Promise((resolve) => server.on('exit', () => resolve()));
+}

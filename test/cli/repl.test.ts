@@ -1,0 +1,117 @@
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { assign, setup } from 'xstate';
+import { SimulatedClock, createNode, reply, startSupervisor, worker, type Pid } from '../../src/index.ts';
+import { LocalAdmin } from '../../src/cli/admin.ts';
+import { adminCommands, createEvaluator, show, startRepl } from '../../src/cli/repl.ts';
+
+const counter = setup({ types: {} as { context: { n: number } } }).createMachine({
+  id: 'counter',
+  context: { n: 0 },
+  initial: 'idle',
+  states: {
+    idle: {
+      on: {
+        inc: { actions: assign({ n: ({ context }) => context.n + 1 }) },
+        get: { actions: reply(({ context }) => context.n) },
+        crash: {
+          actions: () => {
+            throw new Error('boom');
+          },
+        },
+      },
+    },
+  },
+});
+
+function system() {
+  const node = createNode({ name: 'repl', clock: new SimulatedClock() });
+  const root = startSupervisor(node, { strategy: 'one_for_one', intensity: 5, children: [worker('counter', counter, { name: 'counter' })] }, { name: 'root' });
+  const printed: string[] = [];
+  const admin = new LocalAdmin(node, () => root);
+  const evaluate = createEvaluator(adminCommands(admin, (line) => printed.push(line)), { timeoutMs: 100 });
+  return { node, root, evaluate, printed };
+}
+
+describe('admin REPL commands on the embedded node', () => {
+  it('tree() lists the supervision tree with state values', async () => {
+    const { evaluate } = system();
+    const result = await evaluate('tree()');
+    expect(result).toMatchObject({ ok: true, value: { id: 'root', kind: 'supervisor', children: [{ id: 'counter', kind: 'statem', stateValue: 'idle' }] } });
+  });
+
+  it('send, call and get_state see the same actor', async () => {
+    const { evaluate } = system();
+    await evaluate("send('counter', { type: 'inc' })");
+    expect(await evaluate("call('counter', { type: 'get' })")).toEqual({ ok: true, value: 1 });
+    expect(await evaluate("get_state('counter')")).toEqual({ ok: true, value: { value: 'idle', context: { n: 1 } } });
+  });
+
+  it('restart_child after terminate_child brings the child back with a new pid', async () => {
+    const { evaluate, node } = system();
+    const before = node.whereis('counter');
+    expect(await evaluate("terminate_child('root', 'counter')")).toEqual({ ok: true, value: { ok: true } });
+    expect(node.whereis('counter')).toBeUndefined();
+    const restarted = await evaluate("restart_child('root', 'counter')");
+    expect(restarted).toMatchObject({ ok: true, value: { ok: true } });
+    expect(node.whereis('counter')).toBeDefined();
+    expect(node.whereis('counter')).not.toBe(before);
+  });
+
+  it('trace streams events and transitions to the screen', async () => {
+    const { evaluate, printed } = system();
+    await evaluate("trace('counter', 'on')");
+    await evaluate("send('counter', { type: 'inc' })");
+    expect(printed.some((line) => line.includes('← cast {"type":"inc"}'))).toBe(true);
+    await evaluate("trace('counter', 'off')");
+    const count = printed.length;
+    await evaluate("send('counter', { type: 'inc' })");
+    expect(printed.length).toBe(count);
+  });
+
+  it('suspend queues messages and resume handles them', async () => {
+    const { evaluate } = system();
+    await evaluate("suspend('counter')");
+    await evaluate("send('counter', { type: 'inc' })");
+    expect(await evaluate("get_status('counter')")).toMatchObject({ ok: true, value: { status: 'suspended', statistics: { mailboxLength: 1 } } });
+    await evaluate("resume('counter')");
+    expect(await evaluate("get_state('counter')")).toMatchObject({ ok: true, value: { context: { n: 1 } } });
+  });
+
+  it.each([
+    ['get_state("nobody")', 'NOPROC'],
+    ['get_state(42)', 'BAD_REF'],
+    ["send('counter', 'not an event')", 'event is an object'],
+    ["send('counter', { type: 'x' }", 'error'],
+    ['throw new Error("hostile")', 'hostile'],
+    ['process.exit(1)', 'process is not defined'],
+    ['while(true){}', 'timed out'],
+    ["get_state('Billing/\\u0000')", 'control characters'],
+    ["replace_state('counter', 5)", 'takes a function'],
+  ])('bad input %s gives a one-line error, never a crash', async (line, expected) => {
+    const { evaluate } = system();
+    const result = await evaluate(line);
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      expect(result.error).toContain(expected);
+      expect(result.error).not.toContain('\n    at ');
+    }
+  });
+
+  it('the interactive REPL runs commands from its input and survives errors', async () => {
+    const { node, root } = system();
+    const input = new PassThrough();
+    const output = new PassThrough();
+    let text = '';
+    output.on('data', (chunk) => (text += String(chunk)));
+    const admin = new LocalAdmin(node, () => root as Pid);
+    const done = startRepl(adminCommands(admin, () => {}), { input, output, historyFile: false });
+    input.write("get_state('nobody')\n");
+    input.write("call('counter', { type: 'get' })\n");
+    input.end();
+    await done;
+    expect(text).toContain('error NOPROC');
+    expect(text).toMatch(/\b0\b/);
+    expect(show({ a: 1 })).toBe('{ a: 1 }');
+  });
+});
