@@ -163,12 +163,18 @@ export function checkSupervisorSpec(spec: SupervisorSpec): NormalizedSupervisorS
     }
   }
   const backoff = spec.backoff;
-  if (backoff !== undefined) {
-    if (!(backoff.minMs >= 0) || !(backoff.maxMs >= backoff.minMs)) {
+  if (backoff !== undefined && (typeof backoff !== 'object' || backoff === null)) {
+    problems.push({ where: 'backoff', problem: 'must be an object { minMs, maxMs, jitter?, resetAfterMs? }' });
+  } else if (backoff !== undefined) {
+    const { minMs, maxMs } = backoff;
+    if (!(typeof minMs === 'number' && minMs >= 0 && typeof maxMs === 'number' && maxMs >= minMs)) {
       problems.push({ where: 'backoff', problem: 'needs 0 ≤ minMs ≤ maxMs' });
     }
     if (backoff.jitter !== undefined && !(backoff.jitter >= 0 && backoff.jitter <= 1)) {
       problems.push({ where: 'backoff.jitter', problem: 'must be between 0 and 1' });
+    }
+    if (backoff.resetAfterMs !== undefined && !(typeof backoff.resetAfterMs === 'number' && backoff.resetAfterMs >= 0)) {
+      problems.push({ where: 'backoff.resetAfterMs', problem: 'must be a number of ms ≥ 0' });
     }
   }
   if (problems.length > 0) throw new InvalidSpecError(problems);
