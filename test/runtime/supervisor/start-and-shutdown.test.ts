@@ -1,0 +1,557 @@
+import { setup } from 'xstate';
+import { describe, expect, it } from 'vitest';
+import {
+  checkChildSpecs,
+  checkSupervisorSpec,
+  countChildren,
+  deleteChild,
+  getChildspec,
+  InvalidSpecError,
+  restartChild,
+  spawnStatem,
+  StartError,
+  startChild,
+  startSupervisor,
+  supervisor,
+  terminateChild,
+  whichChildren,
+  worker,
+  type ChildSpec,
+  type Pid,
+  type SupervisorSpec,
+} from '../../../src/index.ts';
+import { crash, exitOf, harness, pidOf, pidsOf, stubborn, tick, w, workerMachine } from './helpers.ts';
+
+/** A child spec that records its start and then starts a worker. */
+function recorded(id: string, log: string[]): ChildSpec {
+  const spec = w(id);
+  return { ...spec, start: (ctx, ...args) => (log.push(id), spec.start(ctx, ...args)) };
+}
+
+function failing(id: string, error = new Error(`${id} cannot start`)): ChildSpec {
+  return {
+    id,
+    start: () => {
+      throw error;
+    },
+  };
+}
+
+describe('start', () => {
+  it('starts the children left to right before startSupervisor returns', async () => {
+    const { node } = harness();
+    const log: string[] = [];
+    const sup = startSupervisor(node, { children: [recorded('a', log), recorded('b', log), recorded('c', log)] });
+    expect(log).toEqual(['a', 'b', 'c']);
+    const rows = await whichChildren(node, sup);
+    expect(rows.map((r) => r.id)).toEqual(['a', 'b', 'c']);
+    expect(rows.every((r) => typeof r.pid === 'string' && node.isAlive(r.pid as Pid))).toBe(true);
+  });
+
+  it('starts a child supervisor’s whole subtree before the next sibling', async () => {
+    const { node } = harness();
+    const log: string[] = [];
+    startSupervisor(node, {
+      children: [recorded('a', log), supervisor('inner', { children: [recorded('x', log), recorded('y', log)] }), recorded('b', log)],
+    });
+    expect(log).toEqual(['a', 'x', 'y', 'b']);
+  });
+
+  it('on a failed third child, terminates the first two in reverse order and throws StartError', () => {
+    const { node, exits } = harness();
+    const log: string[] = [];
+    const cause = new Error('no database');
+    let thrown: unknown;
+    try {
+      startSupervisor(node, { children: [recorded('a', log), recorded('b', log), failing('c', cause), recorded('d', log)] }, { name: 'top' });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(StartError);
+    expect((thrown as StartError).reason).toBe(cause);
+    expect((thrown as StartError).message).toContain('"c"');
+    expect(log).toEqual(['a', 'b']); // d was never started
+    // exits: b then a (reverse start order), then the supervisor itself.
+    const [b, a, sup] = exits;
+    expect(exits).toHaveLength(3);
+    expect(Number(b!.pid.slice(b!.pid.lastIndexOf('.') + 1, -1))).toBeGreaterThan(Number(a!.pid.slice(a!.pid.lastIndexOf('.') + 1, -1)));
+    expect([a!.reason, b!.reason]).toEqual(['shutdown', 'shutdown']);
+    expect(sup!.reason).toEqual({ shutdown: cause });
+    expect(node.stats.processes).toBe(0);
+    expect(node.whereis('top')).toBeUndefined();
+  });
+
+  it('fails with StartError when a child machine throws while entering its first state', () => {
+    const { node } = harness();
+    const broken = setup({}).createMachine({
+      id: 'broken',
+      entry: () => {
+        throw new Error('bad entry');
+      },
+    });
+    expect(() => startSupervisor(node, { children: [w('a'), worker('b', broken)] })).toThrow(StartError);
+    expect(node.stats.processes).toBe(0);
+  });
+
+  it('fails when a child supervisor cannot start its own children, and rolls everything back', () => {
+    const { node } = harness();
+    expect(() => startSupervisor(node, { children: [w('a'), supervisor('inner', { children: [w('x'), failing('y')] })] })).toThrow(
+      StartError,
+    );
+    expect(node.stats.processes).toBe(0);
+  });
+
+  it('keeps a non-temporary child whose start returns ignore, not running', async () => {
+    const { node } = harness();
+    const sup = startSupervisor(node, { children: [w('a'), { id: 'later', start: () => 'ignore' }] });
+    expect(await pidsOf(node, sup)).toEqual({ a: expect.any(String), later: undefined });
+    expect(await countChildren(node, sup)).toEqual({ specs: 2, active: 1, supervisors: 0, workers: 2 });
+  });
+
+  it('registers the supervisor under its name, so the API can address it by name', async () => {
+    const { node } = harness();
+    const sup = startSupervisor(node, { children: [w('a')] }, { name: 'top' });
+    expect(node.whereis('top')).toBe(sup);
+    expect((await whichChildren(node, 'top')).map((r) => r.id)).toEqual(['a']);
+  });
+});
+
+describe('shutdown', () => {
+  it('terminates the children in reverse start order, then the supervisor exits', async () => {
+    const { node, exits, parent } = harness();
+    const owner = parent();
+    const sup = startSupervisor(node, { children: [w('a'), w('b'), w('c'), w('d')] }, { link: owner });
+    const pids = await pidsOf(node, sup);
+    exits.length = 0;
+
+    node.exit(sup, 'shutdown', owner);
+    await node.settle();
+
+    expect(exits).toEqual([
+      { pid: pids.d, reason: 'shutdown' },
+      { pid: pids.c, reason: 'shutdown' },
+      { pid: pids.b, reason: 'shutdown' },
+      { pid: pids.a, reason: 'shutdown' },
+      { pid: sup, reason: 'shutdown' },
+    ]);
+  });
+
+  it('shuts a child supervisor’s subtree down before the siblings started before it', async () => {
+    const { node, exits, parent } = harness();
+    const owner = parent();
+    const sup = startSupervisor(node, { children: [w('a'), supervisor('inner', { children: [w('x'), w('y')] }), w('c')] }, { link: owner });
+    const top = await pidsOf(node, sup);
+    const inner = await pidsOf(node, top.inner as Pid);
+    exits.length = 0;
+
+    node.exit(sup, 'shutdown', owner);
+    await node.settle();
+
+    expect(exits.map((e) => e.pid)).toEqual([top.c, inner.y, inner.x, top.inner, top.a, sup]);
+  });
+
+  it('brutal_kill kills the child at once, even one that traps exits', async () => {
+    const { node, exits } = harness();
+    const started: Pid[] = [];
+    const sup = startSupervisor(node, { children: [stubborn('s', 'brutal_kill', started)] });
+    expect(await terminateChild(node, sup, 's')).toEqual({ ok: true });
+    expect(exits).toEqual([{ pid: started[0], reason: 'killed' }]);
+  });
+
+  it('a shutdown timeout waits for a child that traps exits and kills it when the time is up', async () => {
+    const { node, clock, exits } = harness();
+    const started: Pid[] = [];
+    const sup = startSupervisor(node, { children: [w('a'), stubborn('s', 1_000, started)] });
+    let answered: unknown;
+    void terminateChild(node, sup, 's').then((result) => (answered = result));
+    await tick();
+    expect(node.isAlive(started[0]!)).toBe(true); // got `shutdown`, ignored it
+
+    clock.advance(999);
+    await tick();
+    expect(node.isAlive(started[0]!)).toBe(true);
+    expect(answered).toBeUndefined();
+
+    clock.advance(1);
+    await tick();
+    expect(node.isAlive(started[0]!)).toBe(false);
+    expect(exits.find((e) => e.pid === started[0])?.reason).toBe('killed');
+    expect(answered).toEqual({ ok: true });
+    expect((await pidsOf(node, sup)).s).toBeUndefined();
+  });
+
+  it('a shutdown timeout does not delay a child that exits when told', async () => {
+    const { node, clock, exits } = harness();
+    const sup = startSupervisor(node, { children: [worker('t', workerMachine, { trapExit: true, shutdown: 60_000 })] });
+    const pid = await pidOf(node, sup, 't');
+    expect(await terminateChild(node, sup, 't')).toEqual({ ok: true });
+    expect(exits).toEqual([{ pid, reason: 'shutdown' }]);
+    expect(clock.now()).toBe(0);
+    expect(clock.pending).toBe(0); // the kill timer was cancelled
+  });
+
+  it('infinity waits for the child however long it takes', async () => {
+    const { node, clock } = harness();
+    const started: Pid[] = [];
+    const sup = startSupervisor(node, { children: [stubborn('s', 'infinity', started)] });
+    let answered: unknown;
+    void terminateChild(node, sup, 's').then((result) => (answered = result));
+    clock.advance(24 * 3_600_000);
+    await tick();
+    expect(node.isAlive(started[0]!)).toBe(true);
+    expect(answered).toBeUndefined();
+
+    node.exit(started[0]!, 'kill');
+    await tick();
+    expect(answered).toEqual({ ok: true });
+  });
+
+  it('waits for a stubborn child’s timeout before the supervisor itself exits', async () => {
+    const { node, clock, exits, parent } = harness();
+    const owner = parent();
+    const started: Pid[] = [];
+    const sup = startSupervisor(node, { children: [w('a'), stubborn('s', 500, started), w('c')] }, { link: owner });
+    const pids = await pidsOf(node, sup);
+    exits.length = 0;
+
+    node.exit(sup, 'shutdown', owner);
+    await tick();
+    expect(exits.map((e) => e.pid)).toEqual([pids.c]); // s is being waited for; a is next
+    expect(node.isAlive(sup)).toBe(true);
+
+    clock.advance(500);
+    await tick();
+    expect(exits).toEqual([
+      { pid: pids.c, reason: 'shutdown' },
+      { pid: started[0], reason: 'killed' },
+      { pid: pids.a, reason: 'shutdown' },
+      { pid: sup, reason: 'shutdown' },
+    ]);
+  });
+
+  it('blocks the supervisor: a call made meanwhile is answered after the child is gone', async () => {
+    const { node, clock } = harness();
+    const started: Pid[] = [];
+    const sup = startSupervisor(node, { children: [w('a'), stubborn('s', 1_000, started)] });
+    const order: string[] = [];
+    void terminateChild(node, sup, 's').then(() => order.push('terminate'));
+    void whichChildren(node, sup).then((rows) => order.push(`which:${String(rows[1]!.pid)}`));
+    await tick();
+    expect(order).toEqual([]);
+    clock.advance(1_000);
+    await tick();
+    expect(order).toEqual(['terminate', 'which:undefined']);
+  });
+
+  it('defaults: 5000 ms for a worker, infinity for a supervisor', async () => {
+    const { node } = harness();
+    const sup = startSupervisor(node, { children: [w('a'), supervisor('inner', { children: [] })] });
+    expect(await getChildspec(node, sup, 'a')).toMatchObject({ ok: true, spec: { shutdown: 5_000, type: 'worker' } });
+    expect(await getChildspec(node, sup, 'inner')).toMatchObject({ ok: true, spec: { shutdown: 'infinity', type: 'supervisor' } });
+  });
+});
+
+describe('the child API', () => {
+  async function started() {
+    const h = harness();
+    const sup = startSupervisor(h.node, { intensity: 5, children: [w('a'), w('b'), supervisor('inner', { children: [w('x')] })] });
+    return { ...h, sup };
+  }
+
+  describe('restart_child', () => {
+    it('answers running for a running child', async () => {
+      const { node, sup } = await started();
+      const pid = await pidOf(node, sup, 'a');
+      expect(await restartChild(node, sup, 'a')).toEqual({ ok: false, error: 'running' });
+      expect(await pidOf(node, sup, 'a')).toBe(pid);
+    });
+
+    it('answers not_found for an unknown id', async () => {
+      const { node, sup } = await started();
+      expect(await restartChild(node, sup, 'nope')).toEqual({ ok: false, error: 'not_found' });
+    });
+
+    it('starts a terminated child again with a new pid', async () => {
+      const { node, sup } = await started();
+      const old = await pidOf(node, sup, 'b');
+      await terminateChild(node, sup, 'b');
+      const result = await restartChild(node, sup, 'b');
+      if (!result.ok) throw new Error('restart_child failed');
+      expect(result.pid).not.toBe(old);
+      expect(await pidOf(node, sup, 'b')).toBe(result.pid);
+      expect(node.isAlive(result.pid!)).toBe(true);
+    });
+
+    it('answers restarting for a child whose restart failed and is being retried', async () => {
+      const { node } = harness();
+      let failing = false;
+      const flaky: ChildSpec = {
+        id: 'flaky',
+        start: ({ node: n, supervisor: s }) => {
+          if (failing) throw new Error('cannot start');
+          return spawnStatem(n, workerMachine, { link: s });
+        },
+      };
+      const sup = startSupervisor(node, { intensity: 5, children: [flaky] });
+      failing = true;
+      await crash(node, await pidOf(node, sup, 'flaky'));
+      expect(await restartChild(node, sup, 'flaky')).toEqual({ ok: false, error: 'restarting' });
+      expect(await deleteChild(node, sup, 'flaky')).toEqual({ ok: false, error: 'restarting' });
+      expect(await startChild(node, sup, flaky)).toEqual({ ok: false, error: 'already_present' });
+    });
+  });
+
+  describe('terminate_child', () => {
+    it('stops the child and keeps its spec; a second call is fine', async () => {
+      const { node, sup } = await started();
+      const pid = await pidOf(node, sup, 'a');
+      expect(await terminateChild(node, sup, 'a')).toEqual({ ok: true });
+      expect(node.isAlive(pid)).toBe(false);
+      expect((await pidsOf(node, sup)).a).toBeUndefined();
+      expect(await terminateChild(node, sup, 'a')).toEqual({ ok: true });
+      expect(await getChildspec(node, sup, 'a')).toMatchObject({ ok: true });
+    });
+
+    it('is not a crash: nothing is restarted and no intensity is spent', async () => {
+      const { node } = harness();
+      const sup = startSupervisor(node, { intensity: 0, children: [w('a'), w('b')] });
+      await terminateChild(node, sup, 'a');
+      await terminateChild(node, sup, 'b');
+      await node.settle();
+      expect(node.isAlive(sup)).toBe(true);
+      expect(await pidsOf(node, sup)).toEqual({ a: undefined, b: undefined });
+    });
+
+    it('answers not_found for an unknown id', async () => {
+      const { node, sup } = await started();
+      expect(await terminateChild(node, sup, 'nope')).toEqual({ ok: false, error: 'not_found' });
+    });
+
+    it('takes a child supervisor down with its subtree', async () => {
+      const { node, sup } = await started();
+      const inner = await pidOf(node, sup, 'inner');
+      const x = await pidOf(node, inner, 'x');
+      expect(await terminateChild(node, sup, 'inner')).toEqual({ ok: true });
+      expect(node.isAlive(inner)).toBe(false);
+      expect(node.isAlive(x)).toBe(false);
+    });
+  });
+
+  describe('delete_child', () => {
+    it('answers running for a running child and keeps it', async () => {
+      const { node, sup } = await started();
+      expect(await deleteChild(node, sup, 'a')).toEqual({ ok: false, error: 'running' });
+      expect(Object.keys(await pidsOf(node, sup))).toEqual(['a', 'b', 'inner']);
+    });
+
+    it('removes a stopped child’s spec', async () => {
+      const { node, sup } = await started();
+      await terminateChild(node, sup, 'b');
+      expect(await deleteChild(node, sup, 'b')).toEqual({ ok: true });
+      expect(Object.keys(await pidsOf(node, sup))).toEqual(['a', 'inner']);
+      expect(await getChildspec(node, sup, 'b')).toEqual({ ok: false, error: 'not_found' });
+      expect(await restartChild(node, sup, 'b')).toEqual({ ok: false, error: 'not_found' });
+    });
+
+    it('answers not_found for an unknown id', async () => {
+      const { node, sup } = await started();
+      expect(await deleteChild(node, sup, 'nope')).toEqual({ ok: false, error: 'not_found' });
+    });
+  });
+
+  describe('start_child', () => {
+    it('adds and starts a child after the others', async () => {
+      const { node, sup } = await started();
+      const result = await startChild(node, sup, w('late'));
+      if (!result.ok) throw new Error('start_child failed');
+      expect(node.isAlive(result.pid!)).toBe(true);
+      expect(Object.keys(await pidsOf(node, sup))).toEqual(['a', 'b', 'inner', 'late']);
+    });
+
+    it('answers already_started with the pid for a running id', async () => {
+      const { node, sup } = await started();
+      const pid = await pidOf(node, sup, 'a');
+      expect(await startChild(node, sup, w('a'))).toEqual({ ok: false, error: 'already_started', pid });
+    });
+
+    it('answers already_present for a stopped id', async () => {
+      const { node, sup } = await started();
+      await terminateChild(node, sup, 'a');
+      expect(await startChild(node, sup, w('a'))).toEqual({ ok: false, error: 'already_present' });
+    });
+
+    it('answers start_failed with the reason, and keeps no spec', async () => {
+      const { node, sup } = await started();
+      const cause = new Error('nope');
+      expect(await startChild(node, sup, failing('bad', cause))).toEqual({ ok: false, error: 'start_failed', reason: cause });
+      expect(await getChildspec(node, sup, 'bad')).toEqual({ ok: false, error: 'not_found' });
+    });
+
+    it('answers invalid_child_spec for a bad spec, naming the field', async () => {
+      const { node, sup } = await started();
+      const result = await startChild(node, sup, { ...w('sig', { restart: 'transient' }), significant: true });
+      expect(result).toMatchObject({ ok: false, error: 'invalid_child_spec' });
+      expect(String((result as { reason?: unknown }).reason)).toContain('significant');
+      const empty = await startChild(node, sup, { id: '', start: w('z').start });
+      expect(String((empty as { reason?: unknown }).reason)).toContain('.id');
+    });
+  });
+
+  describe('get_childspec', () => {
+    it('returns the spec with defaults filled in', async () => {
+      const { node, sup } = await started();
+      const result = await getChildspec(node, sup, 'a');
+      expect(result).toEqual({
+        ok: true,
+        spec: { id: 'a', restart: 'permanent', shutdown: 5_000, type: 'worker', significant: false, start: expect.any(Function) },
+      });
+    });
+
+    it('answers not_found for an unknown id', async () => {
+      const { node, sup } = await started();
+      expect(await getChildspec(node, sup, 'nope')).toEqual({ ok: false, error: 'not_found' });
+    });
+  });
+
+  describe('count_children and which_children', () => {
+    it('count specs, running children, supervisors and workers', async () => {
+      const { node, sup } = await started();
+      expect(await countChildren(node, sup)).toEqual({ specs: 3, active: 3, supervisors: 1, workers: 2 });
+      await terminateChild(node, sup, 'b');
+      expect(await countChildren(node, sup)).toEqual({ specs: 3, active: 2, supervisors: 1, workers: 2 });
+      await deleteChild(node, sup, 'b');
+      expect(await countChildren(node, sup)).toEqual({ specs: 2, active: 2, supervisors: 1, workers: 1 });
+    });
+
+    it('list id, pid, type and restarts, in start order', async () => {
+      const { node, sup } = await started();
+      await terminateChild(node, sup, 'b');
+      await crash(node, await pidOf(node, sup, 'a'));
+      const rows = await whichChildren(node, sup);
+      expect(rows).toEqual([
+        { id: 'a', pid: expect.stringMatching(/^</), type: 'worker', restarts: 1 },
+        { id: 'b', pid: undefined, type: 'worker', restarts: 0 },
+        { id: 'inner', pid: expect.stringMatching(/^</), type: 'supervisor', restarts: 0 },
+      ]);
+    });
+  });
+});
+
+describe('invalid specs', () => {
+  const start = w('ok').start;
+  const cases: [string, unknown, string][] = [
+    ['a missing id', { start }, 'children[0].id'],
+    ['an empty id', { id: '', start }, 'children[0].id'],
+    ['a non-string id', { id: 42, start }, 'children[0].id'],
+    ['a bad restart value', { id: 'a', start, restart: 'sometimes' }, 'children[0].restart'],
+    ['a negative shutdown', { id: 'a', start, shutdown: -1 }, 'children[0].shutdown'],
+    ['a fractional shutdown', { id: 'a', start, shutdown: 1.5 }, 'children[0].shutdown'],
+    ['an unknown shutdown word', { id: 'a', start, shutdown: 'gently' }, 'children[0].shutdown'],
+    ['a bad type', { id: 'a', start, type: 'actor' }, 'children[0].type'],
+    ['a non-boolean significant', { id: 'a', start, restart: 'transient', significant: 'yes' }, 'children[0].significant'],
+    ['a significant permanent child', { id: 'a', start, significant: true }, 'children[0].significant'],
+    ['a significant child under autoShutdown never', { id: 'a', start, restart: 'transient', significant: true }, 'children[0].significant'],
+    ['a non-function start', { id: 'a', start: 'spawn it' }, 'children[0].start'],
+    ['a missing start', { id: 'a' }, 'children[0].start'],
+    ['null', null, 'children[0]'],
+    ['a string', 'worker', 'children[0]'],
+  ];
+
+  it.each(cases)('rejects %s, naming the field', (_what, child, where) => {
+    const { node } = harness();
+    let thrown: unknown;
+    try {
+      startSupervisor(node, { children: [child as ChildSpec] });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(InvalidSpecError);
+    const error = thrown as InvalidSpecError;
+    expect(error.code).toBe('INVALID_SPEC');
+    expect(error.problems.map((p) => p.where)).toContain(where);
+    expect(error.message).toContain(where);
+    expect(node.stats.spawned).toBe(0);
+  });
+
+  it('rejects a duplicate id, naming the second one', () => {
+    expect(() => checkSupervisorSpec({ children: [w('a'), w('b'), w('a')] })).toThrow(InvalidSpecError);
+    expect(checkChildSpecs([w('a'), w('b'), w('a')])).toEqual([{ where: 'children[2].id', problem: 'duplicate id "a"' }]);
+  });
+
+  it('reports every problem at once', () => {
+    const problems = checkChildSpecs([{ id: 'a', restart: 'bogus', shutdown: -5, start: 1 }, null]);
+    expect(problems.map((p) => p.where)).toEqual(['children[0].start', 'children[0].restart', 'children[0].shutdown', 'children[1]']);
+  });
+
+  it('accepts valid specs, significant ones under an auto shutdown', () => {
+    expect(checkChildSpecs([w('a'), w('b', { restart: 'transient', significant: true })], 'any_significant')).toEqual([]);
+  });
+
+  const supervisorCases: [string, unknown, string][] = [
+    ['not an object', null, 'spec'],
+    ['an unknown strategy', { strategy: 'all_for_none', children: [] }, 'strategy'],
+    ['a negative intensity', { intensity: -1, children: [] }, 'intensity'],
+    ['a fractional intensity', { intensity: 0.5, children: [] }, 'intensity'],
+    ['a zero period', { period: 0, children: [] }, 'period'],
+    ['a period that is not a number', { period: '5', children: [] }, 'period'],
+    ['an unknown autoShutdown', { autoShutdown: 'sometimes', children: [] }, 'autoShutdown'],
+    ['children that are not an array', { children: {} }, 'children'],
+    ['simple_one_for_one without a template', { strategy: 'simple_one_for_one', children: [] }, 'children'],
+    ['simple_one_for_one with two templates', { strategy: 'simple_one_for_one', children: [w('a'), w('b')] }, 'children'],
+    ['a backoff with min above max', { backoff: { minMs: 10, maxMs: 5 }, children: [] }, 'backoff'],
+    ['a backoff with a negative min', { backoff: { minMs: -1, maxMs: 5 }, children: [] }, 'backoff'],
+    ['a backoff jitter above 1', { backoff: { minMs: 1, maxMs: 5, jitter: 2 }, children: [] }, 'backoff.jitter'],
+    ['a backoff with a string min', { backoff: { minMs: '5', maxMs: 50 }, children: [] }, 'backoff'],
+    ['a null backoff', { backoff: null, children: [] }, 'backoff'],
+    ['a negative backoff resetAfterMs', { backoff: { minMs: 1, maxMs: 5, resetAfterMs: -1 }, children: [] }, 'backoff.resetAfterMs'],
+  ];
+
+  it.each(supervisorCases)('rejects a supervisor spec with %s, naming the field', (_what, spec, where) => {
+    const { node } = harness();
+    let thrown: unknown;
+    try {
+      startSupervisor(node, spec as SupervisorSpec);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(InvalidSpecError);
+    expect((thrown as InvalidSpecError).problems.map((p) => p.where)).toContain(where);
+    expect(node.stats.spawned).toBe(0);
+  });
+
+  it('rejects a bad child supervisor spec as a failed start of that child', () => {
+    const { node } = harness();
+    let thrown: unknown;
+    try {
+      startSupervisor(node, { children: [w('a'), supervisor('inner', { intensity: -1, children: [] })] });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(StartError);
+    expect((thrown as StartError).reason).toBeInstanceOf(InvalidSpecError);
+    expect(node.stats.processes).toBe(0);
+  });
+});
+
+describe('supervisor exits', () => {
+  it('a killed supervisor takes its children with it through their links', async () => {
+    const { node } = harness();
+    const sup = startSupervisor(node, { children: [w('a'), w('b')] });
+    const pids = await pidsOf(node, sup);
+    const a = exitOf(node, pids.a as Pid);
+    node.exit(sup, 'kill');
+    await node.settle();
+    expect(a).toEqual({ exited: true, reason: 'killed' });
+    expect(node.stats.processes).toBe(0);
+  });
+
+  it('ignores an exit signal from a process that is neither its parent nor a child', async () => {
+    const { node, parent } = harness();
+    const stranger = parent();
+    const sup = startSupervisor(node, { children: [w('a')] });
+    node.exit(sup, 'shutdown', stranger);
+    await node.settle();
+    expect(node.isAlive(sup)).toBe(true);
+    expect(node.isAlive(await pidOf(node, sup, 'a'))).toBe(true);
+  });
+});
