@@ -24,6 +24,12 @@ export interface EntityHostOptions {
   intensity?: number;
   /** @default 5 */
   period?: number;
+  /**
+   * Commits an entity's state after every message it handles (the embedded node saves to its
+   * memory store, so a crash restarts the entity from its last handled message). Transports
+   * that commit per job themselves (BullMQ) leave it out.
+   */
+  commit?: (address: EntityAddress, state: PersistedActorState) => void;
   /** Link the `entities` supervisor to this parent (an application's root supervisor). */
   link?: Pid;
 }
@@ -106,6 +112,7 @@ function kindSupervisorName(kind: string): string {
  * not bring it back. One customer's crashes never restart another customer's entity.
  */
 function kindSupervisor(kind: EntityKind, options: EntityHostOptions): ChildSpec {
+  const commit = options.commit;
   return supervisor(
     kind.kind,
     {
@@ -124,6 +131,7 @@ function kindSupervisor(kind: EntityKind, options: EntityHostOptions): ChildSpec
               name: entityName(address),
               restore,
               input: restore ? undefined : (kind.input?.(address.key) ?? { key: address.key }),
+              afterStep: commit && ((process) => commit(address, process.persist())),
             });
           },
         },

@@ -26,6 +26,11 @@ export interface StatemOptions {
   restore?: PersistedActorState;
   /** @default 10_000 */
   maxPostponed?: number;
+  /**
+   * Called after the actor has handled a message and everything it raised internally, while it
+   * is still alive: the place to commit its state (an entity host saves it to its store).
+   */
+  afterStep?: (process: StatemProcess) => void;
 }
 
 interface RuntimeTimer {
@@ -76,6 +81,7 @@ export class StatemProcess extends Process {
   #postponed: Queue<Pending> | undefined;
   #internal: Queue<Pending> | undefined;
   #maxPostponed: number;
+  readonly #afterStep: StatemOptions['afterStep'];
   /** The envelope being handled: the `From` of a reply. */
   #current: Envelope | undefined;
   #postponeCurrent = false;
@@ -89,6 +95,7 @@ export class StatemProcess extends Process {
     this.machine = machine;
     this.#scope = scopeFor(node);
     this.#maxPostponed = options.maxPostponed ?? DEFAULT_MAX_POSTPONED;
+    this.#afterStep = options.afterStep;
   }
 
   /** Computes the initial (or restored) snapshot and runs its entry actions. */
@@ -146,6 +153,7 @@ export class StatemProcess extends Process {
         return;
     }
     this.#drainInternal();
+    if (this.alive) this.#afterStep?.(this);
   }
 
   #drainInternal(): void {

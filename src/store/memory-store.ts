@@ -22,6 +22,12 @@ export class MemoryStore implements ActorStore {
     return { ok: true, version: current + 1 };
   }
 
+  /** Saves without a version check: for the single writer of the embedded node. */
+  set(address: EntityAddress, state: PersistedActorState): void {
+    const key = keyOf(address);
+    this.#states.set(key, { state: structuredClone(state), version: (this.#states.get(key)?.version ?? 0) + 1 });
+  }
+
   async load(address: EntityAddress): Promise<StoredActor | undefined> {
     return this.get(address);
   }
