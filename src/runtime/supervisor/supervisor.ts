@@ -275,13 +275,16 @@ export class SupervisorProcess extends Process {
     if (timer !== undefined) node.clock.clearTimeout(timer);
   }
 
-  /** Terminates the matching children in reverse start order; temporary ones are forgotten. */
+  /** Terminates the matching children in reverse start order (dynamic ones all at once); temporary ones are forgotten. */
   async #terminateAll(which: (child: Child) => boolean = () => true): Promise<void> {
-    const children = this.#dynamic ? [...this.#byPid.values()] : [...this.#children].reverse();
-    for (const child of children) {
+    if (this.#dynamic) {
+      await Promise.all([...this.#byPid.values()].filter(which).map((child) => this.#terminate(child)));
+      return;
+    }
+    for (const child of [...this.#children].reverse()) {
       if (!which(child)) continue;
       await this.#terminate(child);
-      if (child.spec.restart === 'temporary' || this.#dynamic) this.#forget(child);
+      if (child.spec.restart === 'temporary') this.#forget(child);
     }
   }
 
