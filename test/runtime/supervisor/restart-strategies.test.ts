@@ -11,7 +11,7 @@ import {
   whichChildren,
   type Pid,
 } from '../../../src/index.ts';
-import { crash, harness, pidOf, pidsOf, stopWith, w } from './helpers.ts';
+import { crash, harness, pidOf, pidsOf, stopWith, stubborn, tick, w } from './helpers.ts';
 
 describe('one_for_one', () => {
   it('restarts only the child that died; its siblings keep their pids', async () => {
@@ -231,6 +231,24 @@ describe('simple_one_for_one', () => {
     if (!started.ok) throw new Error('start_child failed');
     await crash(node, started.pid!);
     expect(await countChildren(node, sup)).toEqual({ specs: 1, active: 0, supervisors: 0, workers: 0 });
+  });
+
+  it('shuts its children down in parallel: stubborn ones are all killed after one shutdown timeout', async () => {
+    const { node, clock, parent } = harness();
+    const owner = parent();
+    const started: Pid[] = [];
+    const sup = startSupervisor(node, { strategy: 'simple_one_for_one', children: [stubborn('s', 1_000, started)] }, { link: owner });
+    for (let i = 0; i < 3; i++) await startChild(node, sup, [i]);
+    expect(started).toHaveLength(3);
+
+    node.exit(sup, 'shutdown', owner);
+    await tick();
+    expect(started.every((pid) => node.isAlive(pid))).toBe(true);
+
+    clock.advance(1_000);
+    await tick();
+    expect(started.filter((pid) => node.isAlive(pid))).toEqual([]);
+    expect(node.isAlive(sup)).toBe(false);
   });
 
   it('starts and stops 5,000 children, and shuts the rest down with the supervisor', async () => {
