@@ -22,6 +22,29 @@ export interface Message {
   readonly [key: string]: unknown;
 }
 
+/**
+ * Checks a message from a sender before it is queued: an object with a non-empty string `type`,
+ * not XState's wildcard `*` and not one of XState's own `xstate.*` events (a forged
+ * `xstate.after.…` would fire a delayed transition early). A malformed message is the sender's
+ * bug, so the sender gets the `TypeError`; it must never crash the actor it was sent to.
+ */
+export function checkMessage(event: unknown): asserts event is Message {
+  const type = typeof event === 'object' && event !== null ? (event as { type?: unknown }).type : undefined;
+  if (typeof type !== 'string' || type.length === 0 || type === '*' || type.startsWith('xstate.')) {
+    throw new TypeError(
+      `a message must be an object with a non-empty string "type" (not "*", not "xstate.…"), got ${describe(event)}`,
+    );
+  }
+}
+
+function describe(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
 /** An address: a pid, a registered name (optionally on another node), or an entity. */
 export type Address = Pid | string | { name: string; node: string } | EntityAddress;
 

@@ -1,6 +1,6 @@
 import { pino, type Logger } from 'pino';
 import { systemClock, type Clock } from './clock.ts';
-import type { Address, CallerRef, DownEnvelope, Envelope, Message } from './envelope.ts';
+import { checkMessage, type Address, type CallerRef, type DownEnvelope, type Envelope, type Message } from './envelope.ts';
 import { CallExitError, CallTimeoutError, NameTakenError, NoSuchNameError } from './errors.ts';
 import { KILL, formatReason, type ExitReason } from './exit-reason.ts';
 import { isEntityAddress } from './entity.ts';
@@ -170,11 +170,13 @@ export class Node {
 
   /** Fire-and-forget gen_statem cast. `from` is the sending process, when there is one. */
   cast(to: Address, event: Message, from?: Pid): void {
+    checkMessage(event);
     this.#entry(() => this.route({ t: 'cast', to, event, from }));
   }
 
   /** A plain message (Erlang's `!`), seen by a gen_statem actor as an `info` event. */
   send(to: Address, event: Message, from?: Pid): void {
+    checkMessage(event);
     this.#entry(() => this.route({ t: 'info', to, event, from }));
   }
 
@@ -206,6 +208,7 @@ export class Node {
     if (typeof timeout !== 'number' || Number.isNaN(timeout) || timeout < 0) {
       throw new TypeError(`call timeout must be a number of milliseconds ≥ 0 or Infinity, got ${String(timeout)}`);
     }
+    checkMessage(event);
     this.#entry(() => {
       const target = this.#resolveLocal(to);
       const label = typeof to === 'string' ? to : isEntityAddress(to) ? `${to.entity}/${to.key}` : `${to.name}@${to.node}`;

@@ -437,3 +437,55 @@ describe('message order', () => {
     expect(seen).toEqual(Array.from({ length: 500 }, (_, i) => `s:${i}`));
   });
 });
+
+describe('malformed messages', () => {
+  const hostile: unknown[] = [
+    null,
+    undefined,
+    'inc',
+    42,
+    {},
+    { type: 1 },
+    { type: '' },
+    { type: '*' },
+    { type: 'xstate.init' },
+    { type: 'xstate.after.300.timer.waiting' },
+  ];
+
+  it('are refused to the sender with a TypeError and never reach (or crash) the receiver', async () => {
+    const { node } = simulatedNode();
+    const pid = spawnStatem(node, counter);
+    const seen = watch(node, pid);
+    for (const event of hostile) {
+      expect(() => node.cast(pid, event as never), JSON.stringify(event)).toThrow(TypeError);
+      expect(() => node.send(pid, event as never), JSON.stringify(event)).toThrow(TypeError);
+      await expect(node.call(pid, event as never), JSON.stringify(event)).rejects.toThrow(TypeError);
+    }
+    expect(seen.down).toBe(false);
+    expect(sys.statistics(node, pid).messagesIn).toBe(0);
+    expect(sys.getStatus(node, pid).postponed).toBe(0);
+  });
+
+  it('cannot fire an XState delayed transition early by forging its event', () => {
+    const timer = setup({}).createMachine({ id: 'timer', initial: 'waiting', states: { waiting: { after: { 300: 'done' } }, done: {} } });
+    const { node } = simulatedNode();
+    const pid = spawnStatem(node, timer);
+    expect(() => node.cast(pid, { type: 'xstate.after.300.timer.waiting' })).toThrow(TypeError);
+    expect(stateOf(node, pid).value).toBe('waiting');
+  });
+
+  it('crash the actor that sends them, not the one they are sent to', () => {
+    const badSender = setup({ types: {} as { context: { peer: Address }; input: { peer: Address }; events: Ev } }).createMachine({
+      id: 'bad-sender',
+      context: ({ input }) => input,
+      on: { go: { actions: castTo(({ context }) => context.peer, { type: '*' }) } },
+    });
+    const { node } = simulatedNode();
+    const receiver = spawnStatem(node, counter);
+    const sender = spawnStatem(node, badSender, { input: { peer: receiver } });
+    const seen = watch(node, sender);
+    node.cast(sender, { type: 'go' });
+    expect(seen.reason).toBeInstanceOf(TypeError);
+    expect(node.isAlive(receiver)).toBe(true);
+  });
+});
