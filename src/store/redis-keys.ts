@@ -1,0 +1,101 @@
+import { checkEntityAddress, type EntityAddress } from '../runtime/entity.ts';
+
+/**
+ * A partition of the entity key space: `"7"` in the sharded placement (all kinds of one key share
+ * it), `"Billing.7"` in the distributed placement (one set of partitions per kind).
+ */
+export type PartitionId = string;
+
+/**
+ * Every Redis key name Governor uses, built here and nowhere else (as BullMQ's `QueueKeys`).
+ *
+ * BullMQ builds the keys of its queues from `prefix` and the queue name (`<prefix>:<queue>:wait`);
+ * Governor's own keys live under `<prefix>:g:`, a namespace no queue name can take (queue names
+ * here always contain a dot or are `dlq`). With a hash tag in the prefix (`{governor}`) every key
+ * lands in one Redis Cluster slot, so the multi-key scripts work on a cluster.
+ *
+ * Entity keys come from outside and may contain anything printable, separators included. They are
+ * percent-encoded (`encodeURIComponent`, injective on well-formed strings) after a kind that cannot
+ * contain `:`, so two different (kind, key) pairs never share a Redis key.
+ */
+export class RedisKeys {
+  readonly prefix: string;
+  readonly #base: string;
+
+  constructor(prefix: string) {
+    if (prefix.length === 0) throw new TypeError('the Redis key prefix must not be empty (e.g. "{governor}")');
+    this.prefix = prefix;
+    this.#base = `${prefix}:g:`;
+  }
+
+  // ── BullMQ queue names (BullMQ adds the prefix itself) ─────────────────────────────────────
+
+  /** The queue of one partition's entity messages. */
+  partitionQueue(partition: PartitionId): string {
+    return `p.${partition}`;
+  }
+
+  /** A node's inbox: pid-addressed envelopes (replies, signals, casts to pids). */
+  nodeQueue(node: string): string {
+    // Node names may contain ":", which BullMQ refuses in queue names; "%" cannot occur in them.
+    return `n.${node.replaceAll(':', '%3A')}`;
+  }
+
+  /** Dead letters: never consumed, listed and replayed by hand. */
+  readonly deadLetterQueue = 'dlq';
+
+  /** The full key of one of a queue's own keys, e.g. `queueKey('p.3', 'wait')` (tests, inspection). */
+  queueKey(queue: string, type: string): string {
+    return `${this.prefix}:${queue}:${type}`;
+  }
+
+  // ── entity state ───────────────────────────────────────────────────────────────────────────
+
+  /** Hash `{ v: version, d: JSON of the PersistedActorState }`. */
+  state(address: EntityAddress): string {
+    return `${this.#base}s:${entitySuffix(address)}`;
+  }
+
+  /** Sorted set of the ids of the messages this entity has handled (the most recent ones). */
+  handled(address: EntityAddress): string {
+    return `${this.#base}h:${entitySuffix(address)}`;
+  }
+
+  /** List of committed messages of a partition not yet relayed into their queues. */
+  outbox(partition: PartitionId): string {
+    return `${this.#base}o:${partition}`;
+  }
+
+  // ── cluster membership ─────────────────────────────────────────────────────────────────────
+
+  /** String: the node holding a partition, with a TTL (the lease). */
+  lease(partition: PartitionId): string {
+    return `${this.#base}l:${partition}`;
+  }
+
+  /** Sorted set: node name → the time (ms, Redis clock) its liveness runs out. */
+  get nodes(): string {
+    return `${this.#base}nodes`;
+  }
+
+  /** Hash: node name → JSON of what it hosts and when it started. */
+  get nodeInfo(): string {
+    return `${this.#base}node-info`;
+  }
+
+  /** Hash: cluster-wide name → pid. */
+  get names(): string {
+    return `${this.#base}names`;
+  }
+
+  /** Set: the global names registered by a node's processes (removed when it dies). */
+  nodeNames(node: string): string {
+    return `${this.#base}nn:${node}`;
+  }
+}
+
+/** `<kind>:<percent-encoded key>`; the kind is checked to be a plain name (no `:`). */
+export function entitySuffix(address: EntityAddress): string {
+  checkEntityAddress(address);
+  return `${address.entity}:${encodeURIComponent(address.key)}`;
+}

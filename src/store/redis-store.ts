@@ -1,0 +1,162 @@
+import type { Redis } from 'ioredis';
+import type { EntityAddress } from '../runtime/entity.ts';
+import { PERSISTED_STATE_VERSION, type PersistedActorState } from '../runtime/persisted-state.ts';
+import type { ActorStore, SaveResult, StoredActor } from './actor-store.ts';
+import { StoredStateError } from './redis-errors.ts';
+import { RedisKeys, type PartitionId } from './redis-keys.ts';
+import { withScripts, type GovernorCommands } from './redis-scripts.ts';
+
+/** @default 10_000 — message ids remembered per entity to recognise a redelivery. */
+export const DEFAULT_HANDLED_LIMIT = 10_000;
+
+export interface RedisStoreOptions {
+  /** The key prefix, shared with the BullMQ transport. @default '{governor}' */
+  prefix?: string;
+  /** How many handled message ids to keep per entity. @default 10_000 */
+  handledLimit?: number;
+}
+
+/** One entity's change in a {@link CommitBatch}. */
+export interface CommitEntry {
+  readonly address: EntityAddress;
+  /** The version the writer read (0: new). */
+  readonly expectedVersion: number;
+  /** The new state; `null` deletes the entity (it stopped). */
+  readonly state: PersistedActorState | null;
+}
+
+/** Everything one message (or one flush) changed on a partition, committed at once. */
+export interface CommitBatch {
+  readonly partition: PartitionId;
+  /** The node that must hold the partition's lease for the commit to happen (fencing). */
+  readonly node: string;
+  /** The message handled and its target entity; absent for a flush of changes made between messages. */
+  readonly message?: { readonly id: string; readonly target: EntityAddress };
+  readonly entries: readonly CommitEntry[];
+  /** Messages sent, serialized, in send order: appended to the partition's outbox. */
+  readonly outbox: readonly string[];
+  /** Entries at the head of the outbox already relayed, dropped by this commit. */
+  readonly relayed: number;
+}
+
+export type CommitResult =
+  | { readonly status: 'ok'; readonly versions: readonly number[] }
+  | { readonly status: 'duplicate' }
+  | { readonly status: 'conflict'; readonly index: number; readonly version: number }
+  | { readonly status: 'lost'; readonly holder: string };
+
+/**
+ * Actor states in Redis: a hash per entity with its version and its {@link PersistedActorState}
+ * as JSON, saved only at the version the writer read (optimistic concurrency), refused on load
+ * when written under another schema version.
+ *
+ * Beside the {@link ActorStore} interface it holds what the BullMQ transport commits with each
+ * message: the handled-message records (the idempotency keys of redelivered jobs) and the
+ * per-partition outbox of messages sent, all written by one script ({@link RedisStore.commit}).
+ *
+ * @example
+ * const store = new RedisStore(new Redis(url), { prefix: '{governor}' });
+ * const saved = await store.save({ entity: 'Billing', key: 'c-1' }, state, 0); // { ok: true, version: 1 }
+ */
+export class RedisStore implements ActorStore {
+  readonly keys: RedisKeys;
+  readonly handledLimit: number;
+  readonly #redis: Redis & GovernorCommands;
+
+  constructor(redis: Redis, options: RedisStoreOptions = {}) {
+    this.#redis = withScripts(redis);
+    this.keys = new RedisKeys(options.prefix ?? '{governor}');
+    this.handledLimit = options.handledLimit ?? DEFAULT_HANDLED_LIMIT;
+  }
+
+  async load(address: EntityAddress): Promise<StoredActor | undefined> {
+    const [stored] = await this.loadMany([address]);
+    return stored;
+  }
+
+  /** Loads several entities in one round trip; throws {@link StoredStateError} for an unreadable one. */
+  async loadMany(addresses: readonly EntityAddress[]): Promise<(StoredActor | undefined)[]> {
+    if (addresses.length === 0) return [];
+    const pipeline = this.#redis.pipeline();
+    const keys = addresses.map((address) => this.keys.state(address));
+    for (const key of keys) pipeline.hmget(key, 'v', 'd');
+    const replies = (await pipeline.exec()) ?? [];
+    return replies.map(([error, reply], i) => {
+      if (error) throw error;
+      const [version, data] = reply as [string | null, string | null];
+      if (version === null || data === null) return undefined;
+      return { version: Number(version), state: decodeState(keys[i]!, data) };
+    });
+  }
+
+  async save(address: EntityAddress, state: PersistedActorState, expectedVersion: number): Promise<SaveResult> {
+    const [status, version] = await this.#redis.govSave(this.keys.state(address), expectedVersion, JSON.stringify(state));
+    return status === 0 ? { ok: true, version } : { ok: false, conflict: true, version };
+  }
+
+  /** Removes the entity's state and its handled-message records. */
+  async delete(address: EntityAddress): Promise<void> {
+    await this.#redis.del(this.keys.state(address), this.keys.handled(address));
+  }
+
+  /** Whether the entity has handled the message (within the last {@link RedisStore.handledLimit}). */
+  async hasHandled(address: EntityAddress, messageId: string): Promise<boolean> {
+    return (await this.#redis.zscore(this.keys.handled(address), messageId)) !== null;
+  }
+
+  /**
+   * Commits a batch atomically (`commit-n.lua`): nothing is written unless this node holds the
+   * partition's lease, the message was not handled before, and every entity is at the version read.
+   */
+  async commit(batch: CommitBatch): Promise<CommitResult> {
+    const keys = [
+      this.keys.lease(batch.partition),
+      this.keys.outbox(batch.partition),
+      batch.message ? this.keys.handled(batch.message.target) : this.keys.outbox(batch.partition),
+    ];
+    const args: (string | number)[] = [batch.node, batch.message?.id ?? '', this.handledLimit, batch.relayed, batch.entries.length];
+    for (const entry of batch.entries) {
+      keys.push(this.keys.state(entry.address));
+      args.push(entry.expectedVersion, entry.state === null ? '' : JSON.stringify(entry.state));
+    }
+    for (const message of batch.outbox) args.push(message);
+    const reply = await this.#redis.govCommit(keys.length, ...keys, ...args);
+    switch (Number(reply[0])) {
+      case 0:
+        return { status: 'ok', versions: reply.slice(1).map(Number) };
+      case 1:
+        return { status: 'duplicate' };
+      case 2:
+        return { status: 'conflict', index: Number(reply[1]) - 1, version: Number(reply[2]) };
+      default:
+        return { status: 'lost', holder: String(reply[1] ?? '') };
+    }
+  }
+
+  /** The partition's committed messages not yet relayed, in order. */
+  async readOutbox(partition: PartitionId): Promise<string[]> {
+    return this.#redis.lrange(this.keys.outbox(partition), 0, -1);
+  }
+
+  /** Drops the first `count` entries of the partition's outbox (once relayed). */
+  async trimOutbox(partition: PartitionId, count: number): Promise<void> {
+    if (count > 0) await this.#redis.ltrim(this.keys.outbox(partition), count, -1);
+  }
+}
+
+/** Parses a stored state, refusing other schema versions with a message that says what to do. */
+export function decodeState(key: string, data: string): PersistedActorState {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(data);
+  } catch (error) {
+    throw StoredStateError.corrupt(key, 'not JSON', error);
+  }
+  if (typeof parsed !== 'object' || parsed === null) throw StoredStateError.corrupt(key, 'not an object');
+  const state = parsed as Partial<PersistedActorState>;
+  if (state.version !== PERSISTED_STATE_VERSION) throw StoredStateError.version(key, state.version);
+  if (typeof state.machine !== 'string' || !Array.isArray(state.timers) || !Array.isArray(state.postponed)) {
+    throw StoredStateError.corrupt(key, 'missing machine, timers or postponed');
+  }
+  return state as PersistedActorState;
+}

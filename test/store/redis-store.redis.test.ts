@@ -1,0 +1,216 @@
+import fc from 'fast-check';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PERSISTED_STATE_VERSION, type PersistedActorState } from '../../src/runtime/persisted-state.ts';
+import { RedisKeys } from '../../src/store/redis-keys.ts';
+import { RedisStore } from '../../src/store/redis-store.ts';
+import { StoredStateError } from '../../src/store/redis-errors.ts';
+import { startRedis, type RedisHandle } from '../support/redis-server.ts';
+
+let redis: RedisHandle;
+let client: Redis;
+let serial = 0;
+
+beforeAll(async () => {
+  redis = await startRedis();
+  client = redis.client();
+});
+afterAll(async () => {
+  await redis.stop();
+});
+
+/** A store under a prefix of its own, so tests never see each other's keys. */
+function freshStore(options: { handledLimit?: number } = {}): RedisStore {
+  return new RedisStore(client, { prefix: `${redis.prefix}:{s${++serial}}`, ...options });
+}
+
+function state(count: number): PersistedActorState {
+  return {
+    version: PERSISTED_STATE_VERSION,
+    machine: 'counter',
+    snapshot: { status: 'active', value: 'idle', context: { count } },
+    timers: [{ name: 'state:idle', kind: 'state', deadline: 1_000 + count, event: { type: 'tick' } }],
+    postponed: [],
+  };
+}
+
+const billing = { entity: 'Billing', key: 'customer-1' };
+
+describe('versions and optimistic concurrency', () => {
+  it('saves at version 1, then only at the version read', async () => {
+    const store = freshStore();
+    expect(await store.load(billing)).toBeUndefined();
+    expect(await store.save(billing, state(1), 0)).toEqual({ ok: true, version: 1 });
+    expect(await store.save(billing, state(2), 1)).toEqual({ ok: true, version: 2 });
+    expect(await store.save(billing, state(3), 1)).toEqual({ ok: false, conflict: true, version: 2 });
+    expect(await store.save({ ...billing, key: 'customer-2' }, state(9), 3)).toEqual({ ok: false, conflict: true, version: 0 });
+    expect(await store.load(billing)).toEqual({ version: 2, state: state(2) });
+  });
+
+  it('keeps timer deadlines with the snapshot', async () => {
+    const store = freshStore();
+    await store.save(billing, state(5), 0);
+    const loaded = await store.load(billing);
+    expect(loaded?.state.timers).toEqual([{ name: 'state:idle', kind: 'state', deadline: 1_005, event: { type: 'tick' } }]);
+  });
+
+  it('deletes the state and its handled records', async () => {
+    const store = freshStore();
+    await store.save(billing, state(1), 0);
+    await client.set(store.keys.lease('0'), 'n1');
+    await store.commit({ partition: '0', node: 'n1', message: { id: 'm1', target: billing }, entries: [], outbox: [], relayed: 0 });
+    expect(await store.hasHandled(billing, 'm1')).toBe(true);
+    await store.delete(billing);
+    expect(await store.load(billing)).toBeUndefined();
+    expect(await store.hasHandled(billing, 'm1')).toBe(false);
+  });
+
+  it('loads many in one round trip', async () => {
+    const store = freshStore();
+    await store.save(billing, state(1), 0);
+    const other = { entity: 'Quota', key: 'customer-1' };
+    expect(await store.loadMany([other, billing])).toEqual([undefined, { version: 1, state: state(1) }]);
+  });
+});
+
+describe('schema versions', () => {
+  it('refuses a state written under another schema version, saying what to do', async () => {
+    const store = freshStore();
+    await client.hset(store.keys.state(billing), 'v', 1, 'd', JSON.stringify({ ...state(1), version: 99 }));
+    const error = await store.load(billing).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StoredStateError);
+    expect((error as StoredStateError).code).toBe('STORED_STATE_VERSION');
+    expect((error as Error).message).toMatch(/schema version 99, but this Governor reads version 1: run the Governor version that wrote it, or migrate/);
+  });
+
+  it('refuses something that is not a state at all', async () => {
+    const store = freshStore();
+    await client.hset(store.keys.state(billing), 'v', 1, 'd', '{not json');
+    await expect(store.load(billing)).rejects.toMatchObject({ code: 'STORED_STATE_CORRUPT' });
+  });
+});
+
+describe('the commit script', () => {
+  it('writes states, the handled record and the outbox together, fenced by the lease', async () => {
+    const store = freshStore();
+    await client.set(store.keys.lease('3'), 'n1');
+    const quota = { entity: 'Quota', key: 'customer-1' };
+    const result = await store.commit({
+      partition: '3',
+      node: 'n1',
+      message: { id: 'm1', target: billing },
+      entries: [
+        { address: billing, expectedVersion: 0, state: state(1) },
+        { address: quota, expectedVersion: 0, state: state(7) },
+      ],
+      outbox: ['a', 'b'],
+      relayed: 0,
+    });
+    expect(result).toEqual({ status: 'ok', versions: [1, 1] });
+    expect(await store.readOutbox('3')).toEqual(['a', 'b']);
+    expect(await store.hasHandled(billing, 'm1')).toBe(true);
+
+    // The same message again: nothing is written.
+    const again = await store.commit({
+      partition: '3',
+      node: 'n1',
+      message: { id: 'm1', target: billing },
+      entries: [{ address: billing, expectedVersion: 1, state: state(2) }],
+      outbox: ['c'],
+      relayed: 0,
+    });
+    expect(again).toEqual({ status: 'duplicate' });
+    expect((await store.load(billing))?.version).toBe(1);
+    expect(await store.readOutbox('3')).toEqual(['a', 'b']);
+
+    // A stale version: nothing is written, the conflicting entity is named.
+    const stale = await store.commit({
+      partition: '3',
+      node: 'n1',
+      message: { id: 'm2', target: billing },
+      entries: [
+        { address: billing, expectedVersion: 1, state: state(2) },
+        { address: quota, expectedVersion: 0, state: state(8) },
+      ],
+      outbox: [],
+      relayed: 0,
+    });
+    expect(stale).toEqual({ status: 'conflict', index: 1, version: 1 });
+    expect(await store.hasHandled(billing, 'm2')).toBe(false);
+
+    // Another holder of the lease: nothing is written.
+    await client.set(store.keys.lease('3'), 'n2');
+    const lost = await store.commit({ partition: '3', node: 'n1', entries: [], outbox: ['x'], relayed: 0 });
+    expect(lost).toEqual({ status: 'lost', holder: 'n2' });
+    expect(await store.readOutbox('3')).toEqual(['a', 'b']);
+
+    // A flush (no message) drops relayed entries and deletes a stopped entity.
+    const flushed = await store.commit({
+      partition: '3',
+      node: 'n2',
+      entries: [{ address: quota, expectedVersion: 1, state: null }],
+      outbox: ['c'],
+      relayed: 1,
+    });
+    expect(flushed).toEqual({ status: 'ok', versions: [0] });
+    expect(await store.readOutbox('3')).toEqual(['b', 'c']);
+    expect(await store.load(quota)).toBeUndefined();
+  });
+
+  it('keeps only the most recent handled ids', async () => {
+    const store = freshStore({ handledLimit: 3 });
+    await client.set(store.keys.lease('0'), 'n1');
+    for (let i = 1; i <= 5; i++) {
+      await store.commit({ partition: '0', node: 'n1', message: { id: `m${i}`, target: billing }, entries: [], outbox: [], relayed: 0 });
+    }
+    expect(await client.zrange(store.keys.handled(billing), 0, -1)).toEqual(['m3', 'm4', 'm5']);
+  });
+
+  it('commits thousands of outbox entries at once', async () => {
+    const store = freshStore();
+    await client.set(store.keys.lease('0'), 'n1');
+    const outbox = Array.from({ length: 2_500 }, (_, i) => `m${i}`);
+    expect(await store.commit({ partition: '0', node: 'n1', entries: [], outbox, relayed: 0 })).toEqual({ status: 'ok', versions: [] });
+    expect(await store.readOutbox('0')).toEqual(outbox);
+  });
+});
+
+describe('key encoding', () => {
+  // Keys crafted from the characters that could make two entities share a Redis key if joined naively.
+  const tricky = fc.stringMatching(/^[a-z:%{}\\/ .\-_\u00e9\u{1F600}]{1,12}$/u);
+  const kind = fc.constantFrom('A', 'A_b', 'Ab', 'B-1', 'Billing');
+
+  it('gives two different (kind, key) pairs two different state keys', () => {
+    const keys = new RedisKeys('{governor}');
+    fc.assert(
+      fc.property(kind, tricky, kind, tricky, (k1, key1, k2, key2) => {
+        fc.pre(k1 !== k2 || key1 !== key2);
+        const a = { entity: k1, key: key1 };
+        const b = { entity: k2, key: key2 };
+        expect(keys.state(a)).not.toBe(keys.state(b));
+        expect(keys.handled(a)).not.toBe(keys.handled(b));
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it('stores and loads entities whose keys differ only by separators, each apart', async () => {
+    const store = freshStore();
+    await fc.assert(
+      fc.asyncProperty(fc.uniqueArray(tricky, { minLength: 2, maxLength: 6 }), async (keys) => {
+        const addresses = keys.map((key) => ({ entity: 'A', key }));
+        await Promise.all(addresses.map((address) => store.delete(address)));
+        for (const [i, address] of addresses.entries()) expect(await store.save(address, state(i), 0)).toEqual({ ok: true, version: 1 });
+        const loaded = await store.loadMany(addresses);
+        expect(loaded.map((s) => (s?.state.snapshot as { context: { count: number } }).context.count)).toEqual(keys.map((_, i) => i));
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('refuses an entity address that is not a kind and a key', () => {
+    const keys = new RedisKeys('{governor}');
+    expect(() => keys.state({ entity: 'a:b', key: 'x' })).toThrow(/entity must be a kind name/);
+    expect(() => keys.state({ entity: 'A', key: '' })).toThrow(/key must be a string/);
+  });
+});
