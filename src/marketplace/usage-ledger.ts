@@ -1,0 +1,111 @@
+import { InvalidArgumentError } from './errors.ts';
+import { getOwn, isSafeId } from './ids.ts';
+import { Dec, formatDecimal, parseQuantity } from './money.ts';
+import { METRICS, type Metric } from './pricing.ts';
+
+/**
+ * Idempotent usage recording for one customer and one billing month, as plain data (it lives in
+ * a governor's persisted state).
+ *
+ * Every record carries the producer's idempotency key. A key seen before counts once: a repeat
+ * with the same metric and quantity is a `duplicate`, a repeat with different ones is a
+ * `conflict` (the producer reused a key — as Stripe, we compare the parameters). Keys of the
+ * previous month are kept after the monthly reset, so a redelivery across the month boundary is
+ * still recognised.
+ */
+
+/** A billing period: a UTC calendar month, `YYYY-MM`. */
+export const PERIOD_PATTERN = /^[0-9]{4}-(?:0[1-9]|1[0-2])$/;
+
+/** Usage of one period. */
+export interface UsageLedger {
+  readonly period: string;
+  /** Exact totals per metric, decimal strings. */
+  readonly totals: Readonly<Record<Metric, string>>;
+  /** Idempotency keys of this period → `metric=quantity` fingerprint. */
+  readonly seen: Readonly<Record<string, string>>;
+  /** Idempotency keys of the previous period, kept across the reset. */
+  readonly previousSeen: Readonly<Record<string, string>>;
+}
+
+/** A usage report (the payload of a `UsageRecorded` event). */
+export interface UsageRecord {
+  readonly metric: Metric;
+  readonly quantity: string | number;
+  /** The producer's idempotency key ({@link SAFE_ID_PATTERN}). */
+  readonly idempotencyKey: string;
+}
+
+/** The outcome of {@link recordUsage}; `ledger` is the ledger to keep in every case. */
+export type RecordUsageResult =
+  | { readonly status: 'recorded'; readonly ledger: UsageLedger }
+  | { readonly status: 'duplicate'; readonly ledger: UsageLedger }
+  | { readonly status: 'conflict'; readonly ledger: UsageLedger; readonly message: string }
+  | { readonly status: 'invalid'; readonly ledger: UsageLedger; readonly message: string };
+
+/** The billing period containing `epochMs`, in UTC. */
+export function billingPeriodOf(epochMs: number): string {
+  const date = new Date(epochMs);
+  if (Number.isNaN(date.getTime())) throw new InvalidArgumentError('epochMs', `${epochMs} is not a valid time`);
+  return date.toISOString().slice(0, 7);
+}
+
+/** An empty ledger for `period` (`YYYY-MM`). */
+export function createUsageLedger(period: string): UsageLedger {
+  checkPeriod(period);
+  return { period, totals: zeroTotals(), seen: {}, previousSeen: {} };
+}
+
+/** Records one usage report, at most once per idempotency key. Never throws. */
+export function recordUsage(ledger: UsageLedger, record: UsageRecord): RecordUsageResult {
+  if (!isSafeId(record.idempotencyKey)) {
+    return { status: 'invalid', ledger, message: 'idempotencyKey must be a safe id (1–128 of A-Z a-z 0-9 . _ : -)' };
+  }
+  if (!(METRICS as readonly unknown[]).includes(record.metric)) {
+    return { status: 'invalid', ledger, message: `metric must be one of ${METRICS.join(', ')}` };
+  }
+  let quantity: Dec;
+  try {
+    quantity = parseQuantity(record.quantity, 'quantity');
+  } catch (error) {
+    return { status: 'invalid', ledger, message: (error as Error).message };
+  }
+  const fingerprint = `${record.metric}=${formatDecimal(quantity)}`;
+  const previous = getOwn(ledger.seen, record.idempotencyKey) ?? getOwn(ledger.previousSeen, record.idempotencyKey);
+  if (previous !== undefined) {
+    if (previous === fingerprint) return { status: 'duplicate', ledger };
+    return {
+      status: 'conflict',
+      ledger,
+      message:
+        `idempotency key "${record.idempotencyKey}" was first used for ${previous}, now for ${fingerprint}: ` +
+        'use a new key for new usage',
+    };
+  }
+  const totals = { ...ledger.totals, [record.metric]: formatDecimal(new Dec(ledger.totals[record.metric]).plus(quantity)) };
+  return {
+    status: 'recorded',
+    ledger: { ...ledger, totals, seen: { ...ledger.seen, [record.idempotencyKey]: fingerprint } },
+  };
+}
+
+/**
+ * The monthly reset: totals back to zero for `period`, this period's keys kept as the previous
+ * period's. Resetting to the same period is a no-op; to an earlier one throws.
+ */
+export function startNewPeriod(ledger: UsageLedger, period: string): UsageLedger {
+  checkPeriod(period);
+  if (period === ledger.period) return ledger;
+  if (period < ledger.period) {
+    throw new InvalidArgumentError('period', `${period} is before the ledger's period ${ledger.period}: periods only move forward`);
+  }
+  return { period, totals: zeroTotals(), seen: {}, previousSeen: ledger.seen };
+}
+
+function zeroTotals(): Record<Metric, string> {
+  return { executions: '0', compute_gb_hours: '0', transfer_gb: '0', api_calls: '0' };
+}
+
+function checkPeriod(period: string): void {
+  if (!PERIOD_PATTERN.test(period)) throw new InvalidArgumentError('period', `"${period}" is not a billing period: use YYYY-MM`);
+}
