@@ -464,6 +464,11 @@ function stateChanged(a: AnyMachineSnapshot, b: AnyMachineSnapshot): boolean {
  */
 export function spawnStatem(node: Node, machine: AnyStateMachine, options: StatemOptions = {}): Pid {
   machineInfo(machine); // validates the machine once, before any process exists
+  const max = options.maxPostponed;
+  if (max !== undefined && !(max === Infinity || (Number.isInteger(max) && max >= 0))) {
+    // NaN would silently turn the overflow check off, and a negative limit crash on the first postpone.
+    throw new TypeError(`maxPostponed must be a whole number ≥ 0 or Infinity, got ${String(max)}`);
+  }
   const process = node.spawnProcess((pid) => new StatemProcess(pid, node, machine, options), options);
   try {
     node.run(() => process.start(options));
