@@ -207,7 +207,10 @@ export class SupervisorProcess extends Process {
       const started = this.#start(next);
       if (started !== true) {
         this.node.logger.error({ supervisor: this.pid, child: next.spec.id, reason: started.reason }, 'restart failed, retrying');
-        return this.#scheduleRetry(next, 0);
+        const backoff = this.spec.backoff;
+        if (!backoff) return this.#scheduleRetry(next, 0);
+        if (this.#overIntensity()) return this.#exit('shutdown');
+        return this.#scheduleRetry(next, backoffDelay(next.attempt++, backoff, this.node.random));
       }
     }
   }
