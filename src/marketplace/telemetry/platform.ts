@@ -1,0 +1,17 @@
+import packageJson from '../../../package.json' with { type: 'json' };
+
+/** Where an event came from: runtime and product versions, nothing about the machine or its users. */
+export interface Platform {
+  /** Node.js version, e.g. `v20.19.0`. */
+  readonly node: string;
+  /** Governor version from `package.json`, e.g. `0.1.0`. */
+  readonly governor: string;
+}
+
+/** The Governor version this code ships as (from `package.json`). */
+export const GOVERNOR_VERSION: string = packageJson.version;
+
+/** The platform of this process. */
+export function currentPlatform(): Platform {
+  return { node: process.version, governor: GOVERNOR_VERSION };
+}
