@@ -25,3 +25,36 @@ export interface PersistedActorState {
   readonly timers: readonly PersistedTimer[];
   readonly postponed: readonly EventObject[];
 }
+
+const TIMER_KINDS: readonly string[] = ['state', 'event', 'generic', 'delay'];
+
+/**
+ * Checks a stored state before an actor is brought back from it: it comes from outside (a store,
+ * another node), so a state of another version or machine, or a corrupt timer (a `null` deadline
+ * would fire at once), is refused with a `TypeError` naming every problem instead of being run.
+ */
+export function checkPersistedState(state: unknown, machineId: string): asserts state is PersistedActorState {
+  if (typeof state !== 'object' || state === null) throw new TypeError('cannot restore an actor: its persisted state must be an object');
+  const s = state as Partial<Record<keyof PersistedActorState, unknown>>;
+  const problems: string[] = [];
+  if (s.version !== PERSISTED_STATE_VERSION) problems.push(`version is ${String(s.version)}, expected ${PERSISTED_STATE_VERSION} (migrate it first)`);
+  if (s.machine !== machineId) problems.push(`it is a state of machine "${String(s.machine)}", not "${machineId}"`);
+  if (typeof s.snapshot !== 'object' || s.snapshot === null) problems.push('snapshot must be an XState persisted snapshot');
+  if (!Array.isArray(s.timers)) problems.push('timers must be a list');
+  else {
+    s.timers.forEach((raw: unknown, i) => {
+      const t = (raw ?? {}) as Partial<Record<keyof PersistedTimer, unknown>>;
+      if (typeof t.name !== 'string') problems.push(`timers[${i}].name must be a string`);
+      if (typeof t.kind !== 'string' || !TIMER_KINDS.includes(t.kind)) problems.push(`timers[${i}].kind must be one of ${TIMER_KINDS.join(', ')}`);
+      if (typeof t.deadline !== 'number' || !Number.isFinite(t.deadline)) problems.push(`timers[${i}].deadline must be a finite time`);
+      if (!isEvent(t.event)) problems.push(`timers[${i}].event must be an event with a string type`);
+    });
+  }
+  if (!Array.isArray(s.postponed)) problems.push('postponed must be a list');
+  else s.postponed.forEach((e: unknown, i) => isEvent(e) || problems.push(`postponed[${i}] must be an event with a string type`));
+  if (problems.length > 0) throw new TypeError(`cannot restore an actor from this state: ${problems.join('; ')}`);
+}
+
+function isEvent(value: unknown): value is EventObject {
+  return typeof value === 'object' && value !== null && typeof (value as EventObject).type === 'string';
+}

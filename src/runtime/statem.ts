@@ -8,7 +8,7 @@ import { Process } from './process.ts';
 import { Queue } from './queue.ts';
 import { EFFECT, type Effect } from './statem-actions.ts';
 import { machineInfo, scopeFor, type StatemScope } from './statem-scope.ts';
-import { PERSISTED_STATE_VERSION, type PersistedActorState, type PersistedTimer, type TimerKind } from './persisted-state.ts';
+import { PERSISTED_STATE_VERSION, checkPersistedState, type PersistedActorState, type PersistedTimer, type TimerKind } from './persisted-state.ts';
 
 /** @default 10_000 events kept for a later state before the actor is considered broken. */
 export const DEFAULT_MAX_POSTPONED = 10_000;
@@ -101,6 +101,7 @@ export class StatemProcess extends Process {
   /** Computes the initial (or restored) snapshot and runs its entry actions. */
   start(options: StatemOptions): void {
     const scope = this.#scope;
+    if (options.restore) checkPersistedState(options.restore, this.machine.id);
     const actions = scope.begin(this);
     try {
       if (options.restore) {

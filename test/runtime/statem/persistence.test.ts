@@ -1,0 +1,197 @@
+import { describe, expect, it } from 'vitest';
+import { assign, setup } from 'xstate';
+import {
+  PERSISTED_STATE_VERSION,
+  StartError,
+  StatemProcess,
+  eventTimeout,
+  spawnStatem,
+  startTimer,
+  sys,
+  type Node,
+  type PersistedActorState,
+  type Pid,
+} from '../../../src/index.ts';
+import { simulatedNode, stateOf } from './helpers.ts';
+
+type Ev = { type: string; [key: string]: unknown };
+type Ctx = { log: string[]; entries: number; customer: string };
+
+const note = assign<Ctx, Ev, undefined, Ev, never>({ log: ({ context, event }) => [...context.log, event.type] });
+
+/**
+ * A subscription: `trial` ends by state timeout after 1 000; a named `reminder` fires at 500;
+ * `grace` has an XState `after`. `pay` is taken only in `active`, so it is postponed in `trial`.
+ */
+const subscription = setup({ types: {} as { context: Ctx; events: Ev; input: { customer: string } } }).createMachine({
+  id: 'subscription',
+  context: ({ input }) => ({ log: [], entries: 0, customer: input.customer }),
+  initial: 'trial',
+  states: {
+    trial: {
+      meta: { stateTimeout: { ms: 1_000, event: 'trialOver' } },
+      entry: [assign({ entries: ({ context }) => context.entries + 1 }), startTimer('reminder', 500, { type: 'remind' })],
+      on: {
+        trialOver: { target: 'grace', actions: note },
+        remind: { actions: note },
+        upgrade: 'active',
+        idle: { actions: eventTimeout(300, { type: 'nudge' }) },
+        nudge: { actions: note },
+      },
+    },
+    grace: { after: { 2_000: 'cancelled' }, on: { pay: { target: 'active', actions: note } } },
+    active: { on: { pay: { actions: note } } },
+    cancelled: {},
+  },
+});
+
+function persistOf(node: Node, pid: Pid): PersistedActorState {
+  const process = node.processOf(pid);
+  if (!(process instanceof StatemProcess)) throw new Error(`${pid} is not a gen_statem actor`);
+  return process.persist();
+}
+
+/** What a store would keep: plain data only. */
+function throughStore(state: PersistedActorState): PersistedActorState {
+  return JSON.parse(JSON.stringify(state)) as PersistedActorState;
+}
+
+describe('persist()', () => {
+  it('holds the snapshot, every timer deadline and the postponed events, under a version', () => {
+    const { node, clock } = simulatedNode({ start: 10_000 });
+    const pid = spawnStatem(node, subscription, { input: { customer: 'c-1' } });
+    clock.advance(100);
+    node.cast(pid, { type: 'pay', amount: 5 });
+    node.cast(pid, { type: 'idle' });
+    const state = persistOf(node, pid);
+    expect(state.version).toBe(PERSISTED_STATE_VERSION);
+    expect(state.machine).toBe('subscription');
+    expect(state.snapshot).toMatchObject({ value: 'trial', context: { customer: 'c-1', entries: 1, log: [] }, status: 'active' });
+    expect([...state.timers].sort((a, b) => a.deadline - b.deadline)).toEqual([
+      { name: 'event', kind: 'event', deadline: 10_400, event: { type: 'nudge' } },
+      { name: 'generic:reminder', kind: 'generic', deadline: 10_500, event: { type: 'remind' } },
+      { name: 'state:subscription.trial', kind: 'state', deadline: 11_000, event: { type: 'trialOver' } },
+    ]);
+    expect(state.postponed).toEqual([{ type: 'pay', amount: 5 }]);
+    expect(throughStore(state)).toEqual(state);
+  });
+
+  it('includes XState delays as timers of kind delay', () => {
+    const { node, clock } = simulatedNode();
+    const pid = spawnStatem(node, subscription, { input: { customer: 'c' } });
+    clock.advance(1_000);
+    expect(stateOf(node, pid).value).toBe('grace');
+    expect(persistOf(node, pid).timers).toEqual([expect.objectContaining({ kind: 'delay', deadline: 3_000 })]);
+  });
+
+  it('does not change the live actor', () => {
+    const { node, clock } = simulatedNode();
+    const pid = spawnStatem(node, subscription, { input: { customer: 'c' } });
+    persistOf(node, pid);
+    clock.advance(1_000);
+    expect(stateOf(node, pid).value).toBe('grace');
+  });
+});
+
+describe('restoring on another node with a later clock', () => {
+  function away(restoreAt: number) {
+    const first = simulatedNode({ name: 'a', start: 0 });
+    const pid = spawnStatem(first.node, subscription, { input: { customer: 'c-9' } });
+    first.clock.advance(100);
+    first.node.cast(pid, { type: 'pay' });
+    const state = throughStore(persistOf(first.node, pid));
+    first.node.exit(pid, 'kill');
+    const second = simulatedNode({ name: 'b', start: restoreAt });
+    const restored = spawnStatem(second.node, subscription, { restore: state });
+    return { ...second, pid: restored };
+  }
+
+  it('keeps the state value and context, and does not re-run entry actions', () => {
+    const { node, pid } = away(200);
+    const state = stateOf<Ctx>(node, pid);
+    expect(state.value).toBe('trial');
+    expect(state.context).toEqual({ log: [], entries: 1, customer: 'c-9' });
+  });
+
+  it('fires at once a timeout that fell due while away, and the rest at their original deadlines', () => {
+    const { node, clock, pid } = away(700); // the reminder (500) is overdue, the trial (1 000) is not
+    expect(stateOf<Ctx>(node, pid).context.log).toEqual(['remind']);
+    expect(sys.getStatus(node, pid).timers).toEqual([expect.objectContaining({ kind: 'state', deadline: 1_000 })]);
+    clock.advance(299);
+    expect(stateOf(node, pid).value).toBe('trial');
+    clock.advance(1);
+    // trial over → grace, which takes the postponed `pay` → active.
+    expect(stateOf<Ctx>(node, pid).context.log).toEqual(['remind', 'trialOver', 'pay']);
+    expect(stateOf(node, pid).value).toBe('active');
+  });
+
+  it('fires overdue timeouts in deadline order, then retries the postponed events after the state change', () => {
+    const { node, pid } = away(5_000);
+    // reminder (500), then trial over (1 000) → grace, where the postponed `pay` is taken; the
+    // grace `after` was never armed before the actor left, so it starts from the restore.
+    expect(stateOf<Ctx>(node, pid).context.log).toEqual(['remind', 'trialOver', 'pay']);
+    expect(stateOf(node, pid).value).toBe('active');
+    expect(sys.getStatus(node, pid).postponed).toBe(0);
+  });
+
+  it('keeps postponed events until the next state change', () => {
+    const { node, pid } = away(200);
+    expect(sys.getStatus(node, pid).postponed).toBe(1);
+    node.cast(pid, { type: 'upgrade' });
+    expect(stateOf<Ctx>(node, pid).context.log).toEqual(['pay']);
+  });
+
+  it('restores an XState `after` at its original deadline', () => {
+    const first = simulatedNode({ start: 0 });
+    const pid = spawnStatem(first.node, subscription, { input: { customer: 'c' } });
+    first.clock.advance(1_000); // → grace at 1 000, `after` due at 3 000
+    const state = throughStore(persistOf(first.node, pid));
+    const second = simulatedNode({ start: 2_500 });
+    const restored = spawnStatem(second.node, subscription, { restore: state });
+    second.clock.advance(499);
+    expect(stateOf(second.node, restored).value).toBe('grace');
+    second.clock.advance(1);
+    expect(stateOf(second.node, restored).value).toBe('cancelled');
+  });
+
+  it('restores a state that survives a second round trip unchanged', () => {
+    const { node, pid } = away(200);
+    const again = throughStore(persistOf(node, pid));
+    const third = simulatedNode({ start: 200 });
+    const pid3 = spawnStatem(third.node, subscription, { restore: again });
+    expect(persistOf(third.node, pid3)).toEqual(again);
+  });
+});
+
+describe('restoring a state that is not this machine’s', () => {
+  const base = () => {
+    const { node } = simulatedNode();
+    const pid = spawnStatem(node, subscription, { input: { customer: 'c' } });
+    return throughStore(persistOf(node, pid));
+  };
+
+  it.each([
+    ['another version', (s: PersistedActorState) => ({ ...s, version: 999 })],
+    ['another machine', (s: PersistedActorState) => ({ ...s, machine: 'not-subscription' })],
+    ['timers that are not a list', (s: PersistedActorState) => ({ ...s, timers: 'soon' })],
+    ['a timer without a deadline', (s: PersistedActorState) => ({ ...s, timers: [{ ...s.timers[0], deadline: null }] })],
+    ['a timer of an unknown kind', (s: PersistedActorState) => ({ ...s, timers: [{ ...s.timers[0], kind: 'cron' }] })],
+    ['a timer whose event has no type', (s: PersistedActorState) => ({ ...s, timers: [{ ...s.timers[0], event: {} }] })],
+    ['postponed events that are not events', (s: PersistedActorState) => ({ ...s, postponed: [null] })],
+    ['no snapshot', (s: PersistedActorState) => ({ ...s, snapshot: undefined })],
+    ['not an object', () => 'state'],
+  ])('%s is refused and no process is left', (_label, corrupt) => {
+    const { node } = simulatedNode();
+    const bad = corrupt(base()) as unknown as PersistedActorState;
+    let thrown: unknown;
+    try {
+      spawnStatem(node, subscription, { restore: bad, name: 'sub' });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(StartError);
+    expect((thrown as StartError).reason).toBeInstanceOf(TypeError);
+    expect(node.stats.processes).toBe(0);
+    expect(node.whereis('sub')).toBeUndefined();
+  });
+});
