@@ -314,7 +314,9 @@ export class SupervisorProcess extends Process {
   }
 
   #all(): Child[] {
-    return this.#dynamic ? [...this.#byPid.values()] : this.#children;
+    if (!this.#dynamic) return this.#children;
+    const restarting = new Set([...this.#retrying.values()].filter((c) => c.pid === 'restarting'));
+    return [...this.#byPid.values(), ...restarting];
   }
 
   #find(id: string): Child | undefined {
