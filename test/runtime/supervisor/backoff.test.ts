@@ -197,11 +197,25 @@ describe('restart backoff', () => {
     const started = await startChild(node, sup, [{ n: 7 }]);
     if (!started.ok) throw new Error('start_child failed');
     await crash(node, started.pid!);
-    expect(await countChildren(node, sup)).toMatchObject({ active: 0 });
-    clock.advance(100);
+    clock.advance(99);
+    await node.settle();
+    clock.advance(1);
     await node.settle();
     const rows = await whichChildren(node, sup);
     expect(rows).toHaveLength(1);
     expect(sys.getState(node, rows[0]!.pid as Pid)).toMatchObject({ context: { input: { n: 7 } } });
+  });
+
+  it('lists a simple_one_for_one child waiting for its restart as restarting, as OTP does', async () => {
+    const { node } = harness({ random: () => 0 });
+    const sup = startSupervisor(node, { strategy: 'simple_one_for_one', intensity: 5, backoff, children: [w('s')] });
+    const one = await startChild(node, sup, [1]);
+    await startChild(node, sup, [2]);
+    if (!one.ok) throw new Error('start_child failed');
+    await crash(node, one.pid!);
+    const pids = (await whichChildren(node, sup)).map((r) => r.pid);
+    expect(pids).toHaveLength(2);
+    expect(pids.filter((pid) => pid === 'restarting')).toHaveLength(1);
+    expect(await countChildren(node, sup)).toEqual({ specs: 1, active: 1, supervisors: 0, workers: 2 });
   });
 });
