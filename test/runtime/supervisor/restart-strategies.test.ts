@@ -6,12 +6,14 @@ import {
   restartChild,
   startChild,
   startSupervisor,
+  supervisor,
   sys,
   terminateChild,
   whichChildren,
+  worker,
   type Pid,
 } from '../../../src/index.ts';
-import { crash, harness, pidOf, pidsOf, stopWith, stubborn, tick, w } from './helpers.ts';
+import { crash, harness, pidOf, pidsOf, stopWith, stubborn, tick, w, workerMachine } from './helpers.ts';
 
 describe('one_for_one', () => {
   it('restarts only the child that died; its siblings keep their pids', async () => {
@@ -58,6 +60,35 @@ describe('one_for_one', () => {
     await node.settle();
     const after = await pidOf(node, sup, 'a');
     expect(after).not.toBe(before);
+  });
+});
+
+describe('named children', () => {
+  it.each<'one_for_one' | 'one_for_all' | 'rest_for_one'>(['one_for_one', 'one_for_all', 'rest_for_one'])(
+    'get their names back when restarted under %s',
+    async (strategy) => {
+      const { node } = harness();
+      const sup = startSupervisor(node, {
+        strategy,
+        intensity: 5,
+        children: [worker('a', workerMachine, { name: 'door' }), worker('b', workerMachine, { name: 'alarm' })],
+      });
+      const before = { door: node.whereis('door'), alarm: node.whereis('alarm') };
+      await crash(node, before.door!);
+      const after = await pidsOf(node, sup);
+      expect(node.whereis('door')).toBe(after.a);
+      expect(node.whereis('door')).not.toBe(before.door);
+      expect(node.whereis('alarm')).toBe(after.b);
+    },
+  );
+
+  it('a named child supervisor is registered again when its parent restarts it', async () => {
+    const { node } = harness();
+    const root = startSupervisor(node, { intensity: 5, children: [supervisor('inner', { intensity: 0, children: [w('x')] }, { name: 'inner' })] });
+    const before = node.whereis('inner')!;
+    await crash(node, await pidOf(node, before, 'x'));
+    expect(node.whereis('inner')).toBe(await pidOf(node, root, 'inner'));
+    expect(node.whereis('inner')).not.toBe(before);
   });
 });
 

@@ -1,6 +1,7 @@
 import { setup } from 'xstate';
 import { describe, expect, it } from 'vitest';
 import {
+  CallExitError,
   checkChildSpecs,
   checkSupervisorSpec,
   countChildren,
@@ -13,6 +14,7 @@ import {
   startChild,
   startSupervisor,
   supervisor,
+  sys,
   terminateChild,
   whichChildren,
   worker,
@@ -553,5 +555,49 @@ describe('supervisor exits', () => {
     await node.settle();
     expect(node.isAlive(sup)).toBe(true);
     expect(node.isAlive(await pidOf(node, sup, 'a'))).toBe(true);
+  });
+});
+
+describe('introspection', () => {
+  it('sys.tree walks every supervisor and child with its state value', async () => {
+    const { node } = harness();
+    const sup = startSupervisor(node, { children: [w('a'), supervisor('inner', { strategy: 'rest_for_one', children: [w('x')] }), w('b')] }, { name: 'top' });
+    await terminateChild(node, sup, 'b');
+    const pids = await pidsOf(node, sup);
+    expect(sys.tree(node, sup)).toEqual({
+      id: 'top',
+      pid: sup,
+      kind: 'supervisor',
+      name: 'top',
+      stateValue: 'one_for_one',
+      children: [
+        { id: 'a', pid: pids.a, kind: 'statem', name: undefined, stateValue: 'running' },
+        {
+          id: 'inner',
+          pid: pids.inner,
+          kind: 'supervisor',
+          name: undefined,
+          stateValue: 'rest_for_one',
+          children: [{ id: 'x', pid: await pidOf(node, pids.inner as Pid, 'x'), kind: 'statem', name: undefined, stateValue: 'running' }],
+        },
+        { id: 'b', pid: undefined, kind: 'not_running', name: undefined, stateValue: undefined },
+      ],
+    });
+  });
+
+  it('counts restarts in the child’s statistics', async () => {
+    const { node } = harness();
+    const sup = startSupervisor(node, { intensity: 5, children: [w('a')] });
+    expect(sys.statistics(node, await pidOf(node, sup, 'a')).restarts).toBe(0);
+    await crash(node, await pidOf(node, sup, 'a'));
+    expect(sys.statistics(node, await pidOf(node, sup, 'a')).restarts).toBe(1);
+  });
+
+  it('API calls to a supervisor that has exited reject with CallExitError', async () => {
+    const { node } = harness();
+    const sup = startSupervisor(node, { intensity: 0, children: [w('a')] });
+    await crash(node, await pidOf(node, sup, 'a'));
+    await expect(whichChildren(node, sup)).rejects.toBeInstanceOf(CallExitError);
+    await expect(startChild(node, sup, w('b'))).rejects.toMatchObject({ code: 'CALL_EXIT', reason: 'noproc' });
   });
 });
