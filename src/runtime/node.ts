@@ -262,6 +262,7 @@ export class Node {
 
   /** Links two processes; a link to a dead process sends `noproc` back at once. */
   link(a: Pid, b: Pid): void {
+    if (a === b) return; // Erlang: a process linking to itself does nothing (else it would signal itself on exit)
     this.#entry(() => {
       this.#addLink(a, b);
       this.route({ t: 'link', to: b, from: a });

@@ -1,0 +1,263 @@
+import { describe, expect, it } from 'vitest';
+import { assign, setup } from 'xstate';
+import { KILL, isCleanExit, isShutdownReason, spawnStatem, stop, sys, type ExitReason, type Node, type Pid } from '../../../src/index.ts';
+import { simulatedNode, stateOf, watch } from '../statem/helpers.ts';
+
+type Ev = { type: string; [key: string]: unknown };
+
+/** A process that records every EXIT / DOWN it gets, and can be told to stop with a reason. */
+const proc = setup({ types: {} as { context: { got: Ev[] }; events: Ev } }).createMachine({
+  id: 'proc',
+  context: { got: [] },
+  on: {
+    EXIT: { actions: assign({ got: ({ context, event }) => [...context.got, event] }) },
+    DOWN: { actions: assign({ got: ({ context, event }) => [...context.got, event] }) },
+    stop: { actions: stop(({ event }: { event: Ev }) => event.reason as ExitReason) },
+  },
+});
+
+const got = (node: Node, pid: Pid) => stateOf<{ got: Ev[] }>(node, pid).context.got;
+const spawn = (node: Node, trapExit = false) => spawnStatem(node, proc, { trapExit });
+
+const REASONS: [string, ExitReason][] = [
+  ['shutdown', 'shutdown'],
+  ['{shutdown, x}', { shutdown: 'maintenance' }],
+  ['an Error', new Error('crashed')],
+  ['any other term', { code: 7 }],
+];
+
+describe('links', () => {
+  it.each(REASONS)('carry an abnormal exit (%s) both ways and along a chain', (_label, reason) => {
+    const { node } = simulatedNode();
+    const [a, b, c] = [spawn(node), spawn(node), spawn(node)];
+    node.link(a, b);
+    node.link(b, c);
+    const seenA = watch(node, a);
+    const seenB = watch(node, b);
+    node.cast(c, { type: 'stop', reason });
+    expect(seenB.reason).toBe(reason);
+    expect(seenA.reason).toBe(reason);
+    expect(node.stats.processes).toBe(0);
+
+    // And from the other end.
+    const [x, y] = [spawn(node), spawn(node)];
+    node.link(x, y);
+    const seenY = watch(node, y);
+    node.cast(x, { type: 'stop', reason });
+    expect(seenY.reason).toBe(reason);
+  });
+
+  it('normal is ignored by a process that does not trap exits', () => {
+    const { node } = simulatedNode();
+    const [a, b] = [spawn(node), spawn(node)];
+    node.link(a, b);
+    node.cast(b, { type: 'stop', reason: 'normal' });
+    expect(node.isAlive(b)).toBe(false);
+    expect(node.isAlive(a)).toBe(true);
+    expect(sys.getStatus(node, a).links).toEqual([]);
+  });
+
+  it('an exit(pid, normal) from another process is ignored unless trapped', () => {
+    const { node } = simulatedNode();
+    const [sender, target, trapper] = [spawn(node), spawn(node), spawn(node, true)];
+    node.exit(target, 'normal', sender);
+    expect(node.isAlive(target)).toBe(true);
+    node.exit(trapper, 'normal', sender);
+    expect(got(node, trapper)).toEqual([{ type: 'EXIT', from: sender, reason: 'normal' }]);
+  });
+
+  it('an exit signal with any other reason ends a non-trapping process with that reason', () => {
+    const { node } = simulatedNode();
+    for (const [, reason] of REASONS) {
+      const [sender, target] = [spawn(node), spawn(node)];
+      const seen = watch(node, target);
+      node.exit(target, reason, sender);
+      expect(seen.reason).toBe(reason);
+      expect(node.isAlive(sender)).toBe(true); // not linked: a signal is one-way
+    }
+  });
+
+  it('are removed by unlink: a later crash does not travel', () => {
+    const { node } = simulatedNode();
+    const [a, b] = [spawn(node), spawn(node)];
+    node.link(a, b);
+    node.unlink(b, a);
+    expect(sys.getStatus(node, a).links).toEqual([]);
+    expect(sys.getStatus(node, b).links).toEqual([]);
+    node.cast(b, { type: 'stop', reason: 'boom' });
+    expect(node.isAlive(a)).toBe(true);
+  });
+
+  it('are one per pair: linking twice and unlinking once leaves none', () => {
+    const { node } = simulatedNode();
+    const [a, b] = [spawn(node), spawn(node)];
+    node.link(a, b);
+    node.link(b, a);
+    expect(sys.getStatus(node, a).links).toEqual([b]);
+    expect(sys.getStatus(node, b).links).toEqual([a]);
+    node.unlink(a, b);
+    node.cast(b, { type: 'stop', reason: 'boom' });
+    expect(node.isAlive(a)).toBe(true);
+  });
+
+  it('to oneself are a no-op, as in Erlang', () => {
+    const { node } = simulatedNode();
+    const a = spawn(node);
+    node.link(a, a);
+    expect(sys.getStatus(node, a).links).toEqual([]);
+  });
+
+  it('to a dead pid send noproc back at once: a non-trapping process dies, a trapping one is told', () => {
+    const { node } = simulatedNode();
+    const dead = spawn(node);
+    node.exit(dead, KILL);
+    const plain = spawn(node);
+    const seen = watch(node, plain);
+    node.link(plain, dead);
+    expect(seen.reason).toBe('noproc');
+
+    const trapping = spawn(node, true);
+    node.link(trapping, dead);
+    expect(got(node, trapping)).toEqual([{ type: 'EXIT', from: dead, reason: 'noproc' }]);
+    expect(sys.getStatus(node, trapping).links).toEqual([]);
+  });
+
+  it('spawn with link is linked before anything can happen', () => {
+    const { node } = simulatedNode();
+    const parent = spawn(node, true);
+    const child = spawnStatem(node, proc, { link: parent });
+    expect(sys.getStatus(node, child).links).toEqual([parent]);
+    expect(sys.getStatus(node, parent).links).toEqual([child]);
+    node.cast(child, { type: 'stop', reason: 'boom' });
+    expect(got(node, parent)).toEqual([{ type: 'EXIT', from: child, reason: 'boom' }]);
+  });
+});
+
+describe('trap_exit', () => {
+  it.each([['normal', 'normal' as ExitReason], ...REASONS])('turns a linked exit (%s) into an EXIT event', (_label, reason) => {
+    const { node } = simulatedNode();
+    const [trapper, other] = [spawn(node, true), spawn(node)];
+    node.link(trapper, other);
+    node.cast(other, { type: 'stop', reason });
+    expect(node.isAlive(trapper)).toBe(true);
+    expect(got(node, trapper)).toEqual([{ type: 'EXIT', from: other, reason }]);
+    expect(sys.getStatus(node, trapper).links).toEqual([]);
+  });
+
+  it('but the exit of the process that spawned it linked (its parent) still ends it', () => {
+    const { node } = simulatedNode();
+    const parent = spawn(node);
+    const child = spawnStatem(node, proc, { link: parent, trapExit: true });
+    const seen = watch(node, child);
+    node.cast(parent, { type: 'stop', reason: { shutdown: 'parent done' } });
+    expect(seen.reason).toEqual({ shutdown: 'parent done' });
+  });
+
+  it('cannot trap kill: the target dies with killed and its links see killed', () => {
+    const { node } = simulatedNode();
+    const [target, trappingPeer, plainPeer] = [spawn(node, true), spawn(node, true), spawn(node)];
+    node.link(target, trappingPeer);
+    node.link(target, plainPeer);
+    const seenTarget = watch(node, target);
+    const seenPlain = watch(node, plainPeer);
+    node.exit(target, KILL, trappingPeer);
+    expect(seenTarget.reason).toBe('killed');
+    expect(seenPlain.reason).toBe('killed');
+    expect(got(node, trappingPeer)).toEqual([{ type: 'EXIT', from: target, reason: 'killed' }]);
+  });
+});
+
+describe('exit reasons', () => {
+  it('normal, shutdown and {shutdown, x} are clean; killed, noproc and errors are not', () => {
+    for (const reason of ['normal', 'shutdown', { shutdown: 1 }, { shutdown: undefined }]) expect(isCleanExit(reason), JSON.stringify(reason)).toBe(true);
+    for (const reason of ['killed', 'noproc', 'kill', new Error('x'), { code: 1 }, null, undefined, 0, ['shutdown']]) {
+      expect(isCleanExit(reason), String(reason)).toBe(false);
+    }
+    expect(isShutdownReason(Object.assign(new Error('x'), { shutdown: true }))).toBe(false);
+  });
+});
+
+describe('monitors', () => {
+  it.each([['normal', 'normal' as ExitReason], ['killed', 'killed'], ...REASONS])('deliver DOWN with the reason (%s)', (_label, reason) => {
+    const { node } = simulatedNode();
+    const [watcher, target] = [spawn(node), spawn(node)];
+    const ref = node.monitor(target, watcher);
+    const seen = watch(node, target);
+    if (reason === 'killed') node.exit(target, KILL);
+    else node.cast(target, { type: 'stop', reason });
+    expect(seen.reason).toBe(reason);
+    expect(got(node, watcher)).toEqual([{ type: 'DOWN', ref, pid: target, reason }]);
+  });
+
+  it('are one-way: the watcher’s death does not touch the target, and removes the monitor', () => {
+    const { node } = simulatedNode();
+    const [watcher, target] = [spawn(node), spawn(node)];
+    node.monitor(target, watcher);
+    expect(sys.getStatus(node, target).monitoredBy).toBe(1);
+    node.cast(watcher, { type: 'stop', reason: 'boom' });
+    expect(node.isAlive(target)).toBe(true);
+    expect(sys.getStatus(node, target).monitoredBy).toBe(0);
+    node.exit(target, KILL);
+    expect(node.stats.undelivered).toBe(0);
+  });
+
+  it('stack: two monitors give two DOWNs with their own refs', () => {
+    const { node } = simulatedNode();
+    const [watcher, target] = [spawn(node), spawn(node)];
+    const r1 = node.monitor(target, watcher);
+    const r2 = node.monitor(target, watcher);
+    expect(r1).not.toBe(r2);
+    node.exit(target, KILL);
+    expect(got(node, watcher).map((e) => e.ref)).toEqual([r1, r2]);
+  });
+
+  it('of a dead pid or an unregistered name give DOWN noproc at once', () => {
+    const { node } = simulatedNode();
+    const dead = spawn(node);
+    node.exit(dead, KILL);
+    const watcher = spawn(node);
+    const r1 = node.monitor(dead, watcher);
+    const r2 = node.monitor('nobody', watcher);
+    expect(got(node, watcher)).toEqual([
+      { type: 'DOWN', ref: r1, pid: dead, reason: 'noproc' },
+      { type: 'DOWN', ref: r2, pid: 'nobody', reason: 'noproc' },
+    ]);
+    const calls: unknown[] = [];
+    node.monitor(dead, (down) => calls.push(down.reason));
+    node.monitor({ name: 'nobody', node: node.name }, (down) => calls.push(down.reason));
+    expect(calls).toEqual(['noproc', 'noproc']);
+  });
+
+  it('by name follow the process that holds it when monitored', () => {
+    const { node } = simulatedNode();
+    const target = spawnStatem(node, proc, { name: 'svc' });
+    const watcher = spawn(node);
+    node.monitor('svc', watcher);
+    node.exit(target, KILL);
+    expect(got(node, watcher)).toEqual([expect.objectContaining({ type: 'DOWN', pid: target, reason: 'killed' })]);
+  });
+
+  it('are removed by demonitor: no DOWN afterwards, and an unknown ref is harmless', () => {
+    const { node } = simulatedNode();
+    const [watcher, target] = [spawn(node), spawn(node)];
+    const ref = node.monitor(target, watcher);
+    const calls: unknown[] = [];
+    const fnRef = node.monitor(target, (down) => calls.push(down));
+    node.demonitor(ref, target);
+    node.demonitor(fnRef, target);
+    node.demonitor('no-such-ref', target);
+    expect(sys.getStatus(node, target).monitoredBy).toBe(0);
+    node.exit(target, KILL);
+    expect(got(node, watcher)).toEqual([]);
+    expect(calls).toEqual([]);
+  });
+
+  it('with a callback call it once, with the pid and reason', () => {
+    const { node } = simulatedNode();
+    const target = spawn(node);
+    const calls: { pid: Pid; reason: unknown }[] = [];
+    node.monitor(target, (down) => calls.push({ pid: down.pid, reason: down.reason }));
+    node.cast(target, { type: 'stop', reason: 'shutdown' });
+    expect(calls).toEqual([{ pid: target, reason: 'shutdown' }]);
+  });
+});
