@@ -1,6 +1,6 @@
 import type { CallEnvelope, Envelope } from '../envelope.ts';
 import { StartError } from '../errors.ts';
-import { KILL, isCleanExit, type ExitReason } from '../exit-reason.ts';
+import { KILL, formatReason, isCleanExit, type ExitReason } from '../exit-reason.ts';
 import type { Node } from '../node.ts';
 import { isPid, type Pid } from '../pid.ts';
 import { Process } from '../process.ts';
@@ -247,6 +247,9 @@ export class SupervisorProcess extends Process {
     if (pid === 'ignore') {
       child.pid = undefined;
       return true;
+    }
+    if (!isPid(pid)) {
+      return { reason: new TypeError(`start of child "${child.spec.id}" must return a pid or "ignore", got ${formatReason(pid)}`) };
     }
     child.pid = pid;
     child.startedAt = this.node.clock.now();
