@@ -103,6 +103,56 @@ describe('start', () => {
     expect(node.stats.processes).toBe(0);
   });
 
+  const junk: [string, unknown][] = [
+    ['undefined', undefined],
+    ['null', null],
+    ['a number', 42],
+    ['a string that is not a pid', 'junk'],
+    ['an object', {}],
+  ];
+
+  it.each(junk)('fails with StartError when a start function returns %s, and rolls back', (_what, value) => {
+    const { node } = harness();
+    let thrown: unknown;
+    try {
+      startSupervisor(node, { intensity: 5, children: [w('a'), { id: 'x', start: () => value as Pid }] });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(StartError);
+    expect((thrown as StartError).reason).toBeInstanceOf(TypeError);
+    expect(String((thrown as StartError).reason)).toContain('"x"');
+    expect(node.stats.processes).toBe(0);
+  });
+
+  it.each(junk)('answers start_child whose start returns %s with start_failed, and keeps running', async (_what, value) => {
+    const { node } = harness();
+    const sup = startSupervisor(node, { intensity: 5, children: [w('a')] });
+    const result = await startChild(node, sup, { id: 'x', start: () => value as Pid });
+    expect(result).toMatchObject({ ok: false, error: 'start_failed' });
+    await node.settle();
+    expect(node.isAlive(sup)).toBe(true);
+    expect(Object.keys(await pidsOf(node, sup))).toEqual(['a']);
+  });
+
+  it('treats a restart whose start returns junk as a failed restart', async () => {
+    const { node, clock, exits } = harness();
+    let junkNow = false;
+    const sup = startSupervisor(node, {
+      intensity: 2,
+      children: [{ id: 'x', start: (ctx, ...args) => (junkNow ? ('junk' as Pid) : w('x').start(ctx, ...args)) }],
+    });
+    junkNow = true;
+    await crash(node, await pidOf(node, sup, 'x'));
+    expect((await pidsOf(node, sup)).x).toBe('restarting');
+    for (let i = 0; i < 3; i++) {
+      clock.advance(0);
+      await node.settle();
+    }
+    expect(node.isAlive(sup)).toBe(false);
+    expect(exits.at(-1)).toEqual({ pid: sup, reason: 'shutdown' });
+  });
+
   it('keeps a non-temporary child whose start returns ignore, not running', async () => {
     const { node } = harness();
     const sup = startSupervisor(node, { children: [w('a'), { id: 'later', start: () => 'ignore' }] });
