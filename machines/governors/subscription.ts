@@ -1,0 +1,127 @@
+import { tierChange } from '../../src/marketplace/tiers.ts';
+import type { LifecycleEvent } from '../governor-protocol.ts';
+import { defineGovernor, eventTime, type Decision, type GovernorDefinition } from './governor-kit.ts';
+import {
+  DAY_MS,
+  REACTIVATION_WINDOW_DAYS,
+  TRIAL_DAYS,
+  parseSku,
+  planOfSubscription,
+  renewPlan,
+  renewalCheck,
+  startPlan,
+  trialApplies,
+  type Plan,
+} from './plan.ts';
+
+/**
+ * The Subscription governor: the term of a customer's subscription.
+ *
+ *   None → Trial (14 d) → Active ⟲ renewal, up/downgrade → Cancelled (30 d reactivation window)
+ *        → Lapsed (365 d) → Archived
+ *
+ * Kept from the seeds: the 14-day trial, the 30-day reactivation window, the billing cycles.
+ * Fixed: a change to a free tier is a downgrade like any other (Billing credits it, never a
+ * negative charge), and a renewal or change outside the cycle is refused, never wrapped. Dropped:
+ * TrialEnded, AwaitingRenewal and RenewalGrace — "renewal approaching" is `renewalCheck`'s window,
+ * and an unpaid renewal is Billing's dunning, not a second grace period here.
+ */
+export const SUBSCRIPTION_STATES = ['None', 'Trial', 'Active', 'Cancelled', 'Lapsed', 'Archived'] as const;
+export type SubscriptionState = (typeof SUBSCRIPTION_STATES)[number];
+
+export interface SubscriptionData {
+  /** The eventId of the CustomerSubscribes that started it; RenewalDue must name it. */
+  readonly subscriptionId: string | null;
+  readonly plan: Plan | null;
+  readonly trialUsed: boolean;
+  readonly renewals: number;
+  readonly cancelledAt: number | null;
+}
+
+/** How long a lapsed subscription's record is kept before it is archived (data minimisation). */
+export const SUBSCRIPTION_RETENTION_DAYS = 365;
+
+type S = SubscriptionState;
+type D = SubscriptionData;
+
+const applied = (state: S, data: D, facts?: Decision<S, D>['facts']): Decision<S, D> => ({ status: 'applied', next: { state, data }, ...(facts ? { facts } : {}) });
+const rejected = (reason: string): Decision<S, D> => ({ status: 'rejected', reason });
+
+function subscribe(state: S, data: D, event: LifecycleEvent): Decision<S, D> {
+  const sku = planOfSubscription(event);
+  if ('error' in sku) return rejected(sku.error);
+  const at = eventTime(event);
+  if (state === 'Trial' || state === 'Active') return rejected(`already subscribed to ${data.plan?.sku}`);
+  // Within the reactivation window (the Cancelled state's timeout) it is the same subscription
+  // again; after it, a new one. Either way a trial is given once per customer, as Billing does.
+  const reactivation = state === 'Cancelled';
+  const trial = trialApplies(sku.tier, data.trialUsed);
+  return applied(trial ? 'Trial' : 'Active', {
+    subscriptionId: reactivation ? data.subscriptionId : event.eventId,
+    plan: startPlan(sku, at, data.trialUsed),
+    trialUsed: data.trialUsed || trial,
+    renewals: reactivation ? data.renewals : 0,
+    cancelledAt: null,
+  });
+}
+
+function changePlan(state: S, data: D, event: LifecycleEvent): Decision<S, D> {
+  if ((state !== 'Trial' && state !== 'Active') || !data.plan) return rejected('no active subscription to change');
+  const from = parseSku(event.fromSku);
+  const to = parseSku(event.toSku);
+  if ('error' in from) return rejected(`fromSku: ${from.error}`);
+  if ('error' in to) return rejected(`toSku: ${to.error}`);
+  if (from.sku !== data.plan.sku) return rejected(`the plan is ${data.plan.sku}, not ${from.sku}: the change was computed on a stale plan`);
+  if (to.cycle !== data.plan.cycle) return rejected(`changing the billing cycle (${data.plan.cycle} → ${to.cycle}) needs a new subscription`);
+  if (tierChange(from.tier, to.tier) === 'none') return rejected(`${to.sku} is the same tier as ${from.sku}`);
+  return applied(state, { ...data, plan: { ...data.plan, sku: to.sku, tier: to.tier } }, { tierChanged: true });
+}
+
+function renew(state: S, data: D, event: LifecycleEvent): Decision<S, D> {
+  if (state === 'Trial') return rejected('in trial: the first cycle has not started');
+  if (state !== 'Active' || !data.plan) return rejected('no active subscription to renew');
+  if (event.subscriptionId !== data.subscriptionId) return rejected(`unknown subscription ${JSON.stringify(event.subscriptionId)}`);
+  const check = renewalCheck(data.plan, eventTime(event));
+  if (!check.due) return rejected(check.reason);
+  return applied('Active', { ...data, plan: renewPlan(data.plan), renewals: data.renewals + 1 });
+}
+
+/** The pure decision of the Subscription governor. */
+export function decideSubscription(state: S, data: D, event: LifecycleEvent): Decision<S, D> {
+  switch (event.type) {
+    case 'CustomerSubscribes':
+      return subscribe(state, data, event);
+    case 'CustomerUpgrades':
+      return changePlan(state, data, event);
+    case 'RenewalDue':
+      return renew(state, data, event);
+    case 'CustomerCancels':
+      if (state !== 'Trial' && state !== 'Active') return rejected('no active subscription to cancel');
+      return applied('Cancelled', { ...data, cancelledAt: eventTime(event) });
+    case 'ManualSuspension':
+    case 'SuspensionLifted':
+      // The term runs on; what a suspension stops is the entitlement.
+      return { status: 'not_applicable', reason: 'a suspension does not change the subscription term' };
+    default:
+      return { status: 'not_applicable' };
+  }
+}
+
+export const subscriptionGovernor: GovernorDefinition<S, D> = {
+  kind: 'Subscription',
+  states: SUBSCRIPTION_STATES,
+  initial: 'None',
+  init: () => ({ subscriptionId: null, plan: null, trialUsed: false, renewals: 0, cancelledAt: null }),
+  decide: decideSubscription,
+  targets: ['Trial', 'Active', 'Cancelled'],
+  timeouts: {
+    Trial: { ms: TRIAL_DAYS * DAY_MS, to: 'Active' },
+    Cancelled: { ms: REACTIVATION_WINDOW_DAYS * DAY_MS, to: 'Lapsed' },
+    // Only what the next subscription needs survives the retention period.
+    Lapsed: { ms: SUBSCRIPTION_RETENTION_DAYS * DAY_MS, to: 'Archived', update: (data) => ({ ...data, subscriptionId: null, plan: null, cancelledAt: null }) },
+  },
+  facts: (state) => ({ subscription: state.toLowerCase() }),
+};
+
+/** The Subscription governor's machine. */
+export const subscriptionMachine = defineGovernor(subscriptionGovernor);

@@ -1,0 +1,86 @@
+import { expect } from 'vitest';
+import type { AnyMachineSnapshot, AnyStateMachine, EventObject } from 'xstate';
+import { COMMITTED_KEPT, type GovernorContext, type GovernorDefinition } from '../../machines/governors/governor-kit.ts';
+import type { LifecycleEvent } from '../../machines/governor-protocol.ts';
+import { traverse } from '../support/machine-coverage.ts';
+
+/** A fixed instant the sample events happen at (decisions read `occurredAt`, never a clock). */
+export const T0 = Date.parse('2026-01-05T10:00:00Z');
+export const CUSTOMER = 'c1';
+const DAY = 86_400_000;
+
+/** A lifecycle event of `type` for {@link CUSTOMER}, at `at`. */
+export function lifecycle(type: string, fields: Record<string, unknown> = {}, at = T0, eventId = `${type}-1`): LifecycleEvent {
+  return { eventId, customerId: CUSTOMER, occurredAt: new Date(at).toISOString(), type, ...fields };
+}
+
+export const days = (n: number) => n * DAY;
+
+/** A sample event to offer in a state: its type, fields and time (the event id is made per step). */
+export interface Sample {
+  readonly type: string;
+  readonly fields?: Record<string, unknown>;
+  readonly at?: number;
+}
+
+/**
+ * Traverses a governor machine with `xstate/graph`: in every state it offers `prepare` of each
+ * sample (ids unique per version, so an event can happen again later), a redelivery of the last
+ * committed event, `commit` and `abort` of the pending change and of an unknown id, the state
+ * timeout and every query. Protocol invariants are asserted on every visited state, then the
+ * governor's own.
+ */
+export function traverseGovernor<S extends string, D>(
+  definition: GovernorDefinition<S, D>,
+  machine: AnyStateMachine,
+  options: {
+    samples: (context: GovernorContext<S, D>) => Sample[];
+    /** The part of the data that matters for which transitions are possible (keeps the graph finite). */
+    abstract: (context: GovernorContext<S, D>) => unknown;
+    invariant?: (context: GovernorContext<S, D>) => void;
+    limit?: number;
+  },
+) {
+  const events = (snapshot: AnyMachineSnapshot): EventObject[] => {
+    const context = snapshot.context as GovernorContext<S, D>;
+    const prepares = options.samples(context).map((sample, i) => ({
+      type: 'prepare',
+      event: lifecycle(sample.type, sample.fields, sample.at ?? T0, `${sample.type}-${i}-v${context.version}`),
+    }));
+    const last = context.committed.at(-1);
+    const first = prepares[0]?.event;
+    return [
+      ...prepares,
+      ...(last && first ? [{ type: 'prepare', event: { ...first, eventId: last.eventId } }] : []),
+      ...(context.pending ? [{ type: 'commit', eventId: context.pending.eventId }, { type: 'abort', eventId: context.pending.eventId }] : []),
+      { type: 'commit', eventId: 'unknown' },
+      { type: 'abort', eventId: 'unknown' },
+      { type: 'timeout' },
+      { type: 'inspect' },
+      ...Object.keys(definition.queries ?? {}).map((type) => ({ type })),
+    ];
+  };
+  const serialize = (snapshot: AnyMachineSnapshot) => {
+    const c = snapshot.context as GovernorContext<S, D>;
+    const pending = c.pending ? [c.pending.next.state, c.pending.basedOn === c.version] : null;
+    return JSON.stringify([snapshot.value, pending, options.abstract(c), c.committed.length > 0]);
+  };
+  return traverse(machine, {
+    events,
+    input: { key: CUSTOMER },
+    serializeState: serialize,
+    limit: options.limit ?? 20_000,
+    check: (snapshot) => {
+      const c = snapshot.context as GovernorContext<S, D>;
+      // The protocol's invariants, on every visited state.
+      expect(c.state).toBe(snapshot.value);
+      expect(c.customerId).toBe(CUSTOMER);
+      expect(c.version).toBeGreaterThanOrEqual(0);
+      if (c.pending) expect(c.pending.basedOn).toBeLessThanOrEqual(c.version);
+      expect(c.committed.length).toBeLessThanOrEqual(COMMITTED_KEPT);
+      expect(new Set(c.committed.map((x) => x.eventId)).size).toBe(c.committed.length);
+      for (const x of c.committed) expect(x.reply.status).toBe('applied');
+      options.invariant?.(c);
+    },
+  });
+}
