@@ -651,3 +651,24 @@ describe('introspection', () => {
     await expect(startChild(node, sup, w('b'))).rejects.toMatchObject({ code: 'CALL_EXIT', reason: 'noproc' });
   });
 });
+
+describe('links, as a supervisor uses them', () => {
+  // Bug in src/runtime/node.ts, Node.link: it records the link (#addLink) before routing it, so
+  // an address route() cannot handle (undefined) throws only after the link set is poisoned;
+  // the process's exit then throws in terminate() at the links loop, before monitors get DOWN,
+  // so a pending call to it never settles. Reached through supervisors until a junk child start
+  // became a failed start (see the tests above).
+  it.fails('a refused link leaves nothing behind: the process still exits cleanly and monitors see it', () => {
+    const { node } = harness();
+    const pid = spawnStatem(node, workerMachine);
+    const down = exitOf(node, pid);
+    expect(() => node.link(pid, undefined as unknown as Pid)).toThrow();
+    try {
+      node.exit(pid, 'kill');
+    } catch {
+      // the bug: terminate() throws here
+    }
+    expect(node.isAlive(pid)).toBe(false);
+    expect(down).toEqual({ exited: true, reason: 'killed' });
+  });
+});
