@@ -11,6 +11,7 @@ import {
   terminateChild,
   whichChildren,
   worker,
+  type Node,
   type Pid,
 } from '../../../src/index.ts';
 import { crash, harness, pidOf, pidsOf, stopWith, stubborn, tick, w, workerMachine } from './helpers.ts';
@@ -181,6 +182,46 @@ describe('rest_for_one', () => {
     expect(after.a).toBe(before.a);
     expect(after.z).not.toBe(before.z);
     expect(Object.keys(after)).toEqual(['a', 'b', 'z']);
+  });
+});
+
+describe('children that die together', () => {
+  /** Crashes `ids` while the supervisor is suspended, so their exits wait in its mailbox together. */
+  async function crashTogether(node: Node, sup: Pid, ids: string[]) {
+    const pids = await pidsOf(node, sup);
+    sys.suspend(node, sup);
+    for (const id of ids) node.cast(pids[id] as Pid, { type: 'crash' });
+    sys.resume(node, sup);
+    await node.settle();
+    return pids;
+  }
+
+  it('under one_for_all cost one restart: the second exit is from a pid no longer supervised', async () => {
+    const { node } = harness();
+    const sup = startSupervisor(node, { strategy: 'one_for_all', intensity: 1, children: [w('a'), w('b'), w('c')] });
+    const before = await crashTogether(node, sup, ['a', 'c']);
+    expect(node.isAlive(sup)).toBe(true);
+    const after = await pidsOf(node, sup);
+    for (const id of ['a', 'b', 'c']) {
+      expect(after[id]).not.toBe(before[id]);
+      expect(node.isAlive(after[id] as Pid)).toBe(true);
+    }
+    expect((await whichChildren(node, sup)).map((r) => r.restarts)).toEqual([1, 1, 1]);
+  });
+
+  it('under rest_for_one cost one restart when the later one was restarted anyway', async () => {
+    const { node } = harness();
+    const sup = startSupervisor(node, { strategy: 'rest_for_one', intensity: 1, children: [w('a'), w('b'), w('c')] });
+    const before = await crashTogether(node, sup, ['b', 'c']);
+    expect(node.isAlive(sup)).toBe(true);
+    expect((await pidsOf(node, sup)).a).toBe(before.a);
+  });
+
+  it('under one_for_one cost one restart each', async () => {
+    const { node } = harness();
+    const sup = startSupervisor(node, { strategy: 'one_for_one', intensity: 1, children: [w('a'), w('b'), w('c')] });
+    await crashTogether(node, sup, ['a', 'c']);
+    expect(node.isAlive(sup)).toBe(false);
   });
 });
 
