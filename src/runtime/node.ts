@@ -77,7 +77,7 @@ export class Node {
   readonly #names = new Map<string, Pid>();
   readonly #pending = new Map<string, PendingCall>();
   readonly #runQueue = new Queue<Process>();
-  readonly #exitListeners = new Set<(pid: Pid, reason: ExitReason) => void>();
+  readonly #exitListeners = new Set<(pid: Pid, reason: ExitReason, process: Process) => void>();
   #depth = 0;
   #serial = 0;
   #refSerial = 0;
@@ -315,8 +315,12 @@ export class Node {
     });
   }
 
-  /** Listens to every local process exit (logging, a node that ends when its top supervisor gives up). */
-  onExit(listener: (pid: Pid, reason: ExitReason) => void): () => void {
+  /**
+   * Listens to every local process exit (logging, a node that ends when its top supervisor gives
+   * up). The listener also gets the process record, already out of the table, so it can tell what
+   * exited (its registered name: an entity's, say) although the name is free by then.
+   */
+  onExit(listener: (pid: Pid, reason: ExitReason, process: Process) => void): () => void {
     this.#exitListeners.add(listener);
     return () => this.#exitListeners.delete(listener);
   }
@@ -473,7 +477,7 @@ export class Node {
     if (reason !== 'normal' && reason !== 'shutdown') {
       this.logger.debug({ pid: process.pid, reason: formatReason(reason) }, 'process exited');
     }
-    for (const listener of this.#exitListeners) listener(process.pid, reason);
+    for (const listener of this.#exitListeners) listener(process.pid, reason, process);
   }
 
   // ── scheduling ─────────────────────────────────────────────────────────────────────────────
