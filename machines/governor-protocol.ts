@@ -9,18 +9,10 @@
  * Nothing a governor shows changes before `commit`, which is what makes an event all-or-nothing.
  */
 
-export const GOVERNORS = [
-  'Entitlement',
-  'Billing',
-  'ProductCatalog',
-  'Subscription',
-  'CustomerAccount',
-  'QuotaSla',
-  'Compliance',
-  'MultiTenant',
-] as const;
+import { EVENT_ROUTES, type GovernorName } from '../src/marketplace/event-routing.ts';
 
-export type GovernorKind = (typeof GOVERNORS)[number];
+export { GOVERNORS } from '../src/marketplace/event-routing.ts';
+export type GovernorKind = GovernorName;
 
 export type ReplyStatus = 'applied' | 'not_applicable' | 'rejected' | 'conflict';
 
@@ -48,15 +40,5 @@ export type GovernorMessage =
   | { type: 'commit'; eventId: string }
   | { type: 'abort'; eventId: string };
 
-/** Which governors an event type goes to, in order (SPEC §4). */
-export const ROUTES: Readonly<Record<string, readonly GovernorKind[]>> = {
-  CustomerSubscribes: ['Entitlement', 'Billing', 'Subscription', 'CustomerAccount', 'QuotaSla', 'Compliance'],
-  CustomerUpgrades: ['Entitlement', 'Billing', 'Subscription', 'QuotaSla'],
-  PaymentProcessed: ['Billing', 'Entitlement', 'CustomerAccount'],
-  PaymentFailed: ['Billing', 'Entitlement', 'CustomerAccount', 'Compliance'],
-  UsageExceedsQuota: ['QuotaSla', 'Billing', 'CustomerAccount', 'Entitlement', 'MultiTenant'],
-  CustomerCancels: ['Subscription', 'Entitlement', 'Billing', 'CustomerAccount', 'Compliance'],
-  ManualSuspension: GOVERNORS.filter((g) => g !== 'ProductCatalog'),
-  RenewalDue: ['Subscription', 'Billing', 'Entitlement'],
-  UsageRecorded: ['Billing', 'QuotaSla'],
-};
+/** Which governors an event type goes to, in order (SPEC §4); the domain owns the table. */
+export const ROUTES: Readonly<Record<string, readonly GovernorKind[]>> = EVENT_ROUTES;
