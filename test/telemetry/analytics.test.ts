@@ -82,7 +82,8 @@ describe('latency percentiles per feature', () => {
       expect(got).toBeGreaterThanOrEqual(exact);
       expect(got).toBeLessThanOrEqual(exact * 1.001);
     }
-    expect(summary.outcomes['catalog.search']).toEqual({ succeeded: 90, failed: 10 });
+    collector.error({ organisation: 'o', feature: 'catalog.search', error: new Error('index gone') });
+    expect(collector.summary().outcomes['catalog.search']).toEqual({ succeeded: 90, failed: 10, errors: 1 });
   });
 });
 

@@ -81,6 +81,8 @@ describe('the event a sink receives', () => {
       { type: 'error', organisation: '', feature: 'f' },
       { type: 'error', organisation: 'o', feature: 'has space' },
       { type: 'error', organisation: 'o', feature: 'ann@example.com' },
+      { type: 'error', organisation: 'o', feature: '10.0.0.1' },
+      { type: 'error', organisation: 'o', feature: '4111111111111111' },
       { type: 'execution_end', organisation: 'o', feature: 'f', duration: -1 },
       { type: 'execution_end', organisation: 'o', feature: 'f', duration: Number.NaN },
       { type: 'execution_end', organisation: 'o', feature: 'f', tier: 'gold' },
@@ -323,6 +325,7 @@ describe('the stats summary', () => {
     const text = formatTelemetrySummary(summary);
     expect(text).toContain('2 recorded, 2 sent');
     expect(text).toMatch(/billing\.invoice\s+1\s+5\.00 ms/);
+    expect(text).toMatch(/outcomes by feature[\s\S]*billing\.invoice\s+1\s+0\s+0/);
     expect(text).toMatch(/enterprise \(1 organisations\)/);
     expect(text).toMatch(/redis\s+100\.00 %/);
   });

@@ -99,7 +99,7 @@ export class TelemetryCollector {
   readonly #redact: (properties: Readonly<Record<string, unknown>>) => Record<string, JsonValue>;
   readonly #latency: LatencyTracker;
   readonly #adoption = new AdoptionTracker();
-  readonly #outcomes = new Map<string, { succeeded: number; failed: number }>();
+  readonly #outcomes = new Map<string, { succeeded: number; failed: number; errors: number }>();
   readonly #now: () => number;
   readonly #newId: () => string;
   readonly #platform: Platform;
@@ -256,7 +256,7 @@ export class TelemetryCollector {
 
   /** The local analytics and counters, for `governor stats` and the REPL's `stats()`. */
   summary(): TelemetrySummary {
-    const outcomes: Record<string, { succeeded: number; failed: number }> = {};
+    const outcomes: Record<string, { succeeded: number; failed: number; errors: number }> = {};
     for (const feature of [...this.#outcomes.keys()].sort()) outcomes[feature] = { ...this.#outcomes.get(feature)! };
     return {
       generatedAt: new Date(this.#now()).toISOString(),
@@ -287,8 +287,10 @@ export class TelemetryCollector {
     if (input.type === 'execution_end' && input.duration !== undefined) this.#latency.record(input.feature, input.duration);
     if (input.type === 'execution_end' || input.type === 'error') {
       let outcome = this.#outcomes.get(input.feature);
-      if (!outcome) this.#outcomes.set(input.feature, (outcome = { succeeded: 0, failed: 0 }));
-      if (success) outcome.succeeded++;
+      if (!outcome) this.#outcomes.set(input.feature, (outcome = { succeeded: 0, failed: 0, errors: 0 }));
+      // An error is usually followed by a failed execution_end: counted apart, not twice.
+      if (input.type === 'error') outcome.errors++;
+      else if (success) outcome.succeeded++;
       else outcome.failed++;
     }
   }

@@ -1,4 +1,5 @@
 import type { Platform } from './platform.ts';
+import { redactString } from './redact.ts';
 
 /** The four kinds of product telemetry event. */
 export const TELEMETRY_EVENT_TYPES = ['execution_start', 'execution_end', 'error', 'feature_adoption'] as const;
@@ -71,6 +72,11 @@ export function checkTelemetryInput(input: TelemetryInput): string | undefined {
   }
   if (typeof input.feature !== 'string' || !FEATURE_PATTERN.test(input.feature)) {
     return `feature must match ${FEATURE_PATTERN.source}, got ${JSON.stringify(input.feature)}`;
+  }
+  // Feature ids are sent as they are, so one that looks like personal data (an IP address, a
+  // card number) is refused rather than redacted into something meaningless.
+  if (redactString(input.feature) !== input.feature) {
+    return 'feature must be an identifier, not personal data (it looks like an IP address or a card number)';
   }
   if (input.tier !== undefined && !(TELEMETRY_TIERS as readonly string[]).includes(input.tier)) {
     return `tier must be one of ${TELEMETRY_TIERS.join(', ')}, got ${JSON.stringify(input.tier)}`;

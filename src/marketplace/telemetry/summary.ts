@@ -27,8 +27,11 @@ export interface TelemetrySummary {
   };
   /** Execution latency per feature, in milliseconds. */
   readonly latency: Readonly<Record<string, LatencySummary>>;
-  /** Executions that ended per feature, by outcome (`execution_end` and `error` events). */
-  readonly outcomes: Readonly<Record<string, { readonly succeeded: number; readonly failed: number }>>;
+  /**
+   * Per feature: executions that ended (`execution_end`) by outcome, and `error` events (counted
+   * locally whether or not error reporting is opted in).
+   */
+  readonly outcomes: Readonly<Record<string, { readonly succeeded: number; readonly failed: number; readonly errors: number }>>;
   readonly adoption: Readonly<Partial<Record<AdoptionTier, TierAdoption>>>;
   readonly health: Readonly<Record<string, HealthSummary>>;
 }
@@ -56,6 +59,13 @@ export function formatTelemetrySummary(summary: TelemetrySummary): string {
     lines.push('', 'latency by feature        count       p50       p95       p99');
     for (const [feature, l] of latency) {
       lines.push(`  ${feature.padEnd(22)} ${String(l.count).padStart(6)} ${ms(l.p50).padStart(9)} ${ms(l.p95).padStart(9)} ${ms(l.p99).padStart(9)}`);
+    }
+  }
+  const outcomes = Object.entries(summary.outcomes);
+  if (outcomes.length > 0) {
+    lines.push('', 'outcomes by feature      succeeded  failed  errors');
+    for (const [feature, o] of outcomes) {
+      lines.push(`  ${feature.padEnd(22)} ${String(o.succeeded).padStart(9)} ${String(o.failed).padStart(7)} ${String(o.errors).padStart(7)}`);
     }
   }
   const tiers = Object.entries(summary.adoption);
