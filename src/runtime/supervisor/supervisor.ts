@@ -221,8 +221,10 @@ export class SupervisorProcess extends Process {
     child.retryToken = token;
     const self = this.pid;
     const node = this.node;
-    node.clock.setTimeout(() => node.deliver({ t: 'timeout', to: self, name: child.spec.id, token }), delay);
+    const retry = () => node.deliver({ t: 'timeout', to: self, name: child.spec.id, token });
     this.#retrying.set(token, child);
+    if (delay === 0) retry();
+    else node.clock.setTimeout(retry, delay);
   }
 
   #retry(_id: string, token: number): void | Promise<void> {
