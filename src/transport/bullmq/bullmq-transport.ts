@@ -1,0 +1,551 @@
+import { hostname } from 'node:os';
+import { Worker, type Job } from 'bullmq';
+import { pino, type Logger } from 'pino';
+import { systemClock, type Clock } from '../../runtime/clock.ts';
+import { entityName, isEntityAddress, type EntityAddress } from '../../runtime/entity.ts';
+import type { EntityHostOptions } from '../../runtime/entity-host.ts';
+import type { Envelope } from '../../runtime/envelope.ts';
+import { isCleanExit } from '../../runtime/exit-reason.ts';
+import { Node } from '../../runtime/node.ts';
+import type { PersistedActorState } from '../../runtime/persisted-state.ts';
+import { isPid, nodeOfPid, type Pid } from '../../runtime/pid.ts';
+import { RedisKeys, type PartitionId } from '../../store/redis-keys.ts';
+import { withScripts } from '../../store/redis-scripts.ts';
+import { RedisStore } from '../../store/redis-store.ts';
+import { hashKey } from '../hash-key.ts';
+import type { Transport, TransportEndpoint } from '../transport.ts';
+import { checkRedisSettings, closeConnections, openConnections, ready, type Connections } from './connections.ts';
+import { addDeadLetter, listDeadLetters, replayDeadLetter, type DeadLetter, type ReplayResult } from './dead-letters.ts';
+import { EntityCache } from './entity-cache.ts';
+import { checkJob } from './job-format.ts';
+import { Membership, type ClusterNode, type NodeInfo } from './membership.ts';
+import { resolveSettings, type BullmqTransportOptions, type TransportSettings } from './options.ts';
+import { PartitionRuntime, type PartitionContext } from './partition.ts';
+import { GlobalRegistry, type RegisterResult } from './registry.ts';
+import { Relay, sleep, type OutgoingJob } from './relay.ts';
+import { ambientScope, MessageIds, type AmbientScope, type Scope } from './scope.ts';
+
+/**
+ * Actor messages as BullMQ jobs in Redis: nodes anywhere that share a Redis share the actors.
+ *
+ * - Entity messages go to partition queues (`p.<i>`, or `p.<kind>.<i>` when distributed), each
+ *   consumed by the one node holding its lease, at concurrency 1: one key's messages are handled
+ *   in enqueue order, partitions in parallel. See {@link PartitionRuntime} for one job's steps.
+ * - Envelopes for pids (replies, signals, casts to pids) go to the target node's inbox `n.<node>`.
+ * - Bad jobs go to the `dlq` queue with their reason; {@link BullmqTransport.listDeadLetters},
+ *   {@link BullmqTransport.replayDeadLetter}.
+ *
+ * Create the node with the transport's clock ({@link BullmqTransport.clock}) and its entity host
+ * with {@link BullmqTransport.entityHostOptions}, then `await transport.start()`; or let
+ * {@link startBullmqNode} do all of it.
+ */
+export class BullmqTransport implements Transport {
+  readonly kind = 'bullmq';
+  readonly settings: TransportSettings;
+  readonly keys: RedisKeys;
+  readonly #cache = new EntityCache();
+  readonly #ids = new MessageIds();
+  readonly #partitions = new Map<PartitionId, PartitionRuntime>();
+  readonly #options: BullmqTransportOptions;
+  #node: Node | undefined;
+  #logger: Logger;
+  #connections: Connections | undefined;
+  #store: RedisStore | undefined;
+  #relay: Relay | undefined;
+  #membership: Membership | undefined;
+  #registry: GlobalRegistry | undefined;
+  #inbox: Worker | undefined;
+  #scope: Scope | undefined;
+  #kinds: readonly string[] = [];
+  #state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
+  #stopping: Promise<void> | undefined;
+  readonly #stopTimers: (() => void)[] = [];
+
+  constructor(options: BullmqTransportOptions = {}) {
+    this.#options = options;
+    this.settings = resolveSettings(options);
+    this.keys = new RedisKeys(this.settings.prefix);
+    this.#logger = options.logger ?? pino({ level: 'silent' });
+  }
+
+  // ── wiring ─────────────────────────────────────────────────────────────────────────────────
+
+  attach(endpoint: TransportEndpoint): void {
+    if (!(endpoint instanceof Node)) throw new TypeError('the BullMQ transport runs one Governor Node: create it with createNode({ transport })');
+    if (this.#node) throw new Error(`this BullMQ transport already serves node "${this.#node.name}": create one transport per node`);
+    this.#node = endpoint;
+    this.#logger = this.#options.logger ?? endpoint.logger;
+    endpoint.onExit((pid, reason, process) => {
+      // An entity that exits abnormally while a message is handled crashed on it (as its
+      // supervisor sees it): memory goes back to the last commit and the message is retried.
+      const scope = this.#scope;
+      if (scope && !isCleanExit(reason) && process.name?.startsWith('entity:')) scope.crashes.push(reason);
+      this.#registry?.exited(pid);
+    });
+  }
+
+  /**
+   * The clock to create the node with: timers fall due inside a scope, so what an entity does on a
+   * timeout is committed with its state. @example createNode({ transport, clock: transport.clock() })
+   */
+  clock(base: Clock = systemClock): Clock {
+    return {
+      now: () => base.now(),
+      setTimeout: (fn, ms) => base.setTimeout(() => this.ambient(fn), ms),
+      clearTimeout: (handle) => base.clearTimeout(handle),
+    };
+  }
+
+  /** Options for the node's `EntityHost`: restore from the committed state, record every step. */
+  entityHostOptions(kinds: readonly { kind: string }[]): EntityHostOptions {
+    this.#kinds = kinds.map((k) => k.kind);
+    return {
+      restore: (address) => this.#restore(address),
+      commit: (address, state) => this.#stepped(address, state),
+    };
+  }
+
+  /** Connects, checks Redis' settings, joins the cluster (claiming partitions) and starts the node's inbox. */
+  async start(): Promise<void> {
+    const node = this.#requireNode();
+    if (this.#state !== 'new') throw new Error('the BullMQ transport was started already');
+    this.#state = 'starting';
+    const settings = this.settings;
+    const connections = (this.#connections = openConnections(settings, node.name));
+    connections.producer.on('error', (error) => this.#logger.debug({ err: error }, 'producer connection error'));
+    connections.worker.on('error', (error) => this.#logger.debug({ err: error }, 'worker connection error'));
+    await ready(connections.producer);
+    await checkRedisSettings(connections.producer, this.#logger);
+    const redis = withScripts(connections.producer);
+    this.#store = new RedisStore(redis, { prefix: settings.prefix, handledLimit: settings.handledLimit });
+    this.#relay = new Relay(redis, settings, this.#logger);
+    this.#registry = new GlobalRegistry(redis, this.keys, node.name);
+
+    this.#inbox = new Worker(this.keys.nodeQueue(node.name), (job) => this.#processInbox(job), {
+      connection: connections.worker,
+      prefix: settings.prefix,
+      name: node.name,
+      concurrency: 1,
+      lockDuration: settings.lockDurationMs,
+      stalledInterval: settings.stalledIntervalMs,
+      removeOnComplete: { count: 1_000 },
+      removeOnFail: settings.removeOnFail,
+    });
+    this.#inbox.on('error', (error) => this.#logger.debug({ err: error }, 'inbox worker error'));
+
+    const membership = (this.#membership = new Membership({
+      name: node.name,
+      settings,
+      keys: this.keys,
+      redis,
+      logger: this.#logger,
+      info: () => this.#info(),
+      eligible: () => this.#eligible(),
+      owned: () => [...this.#partitions.keys()],
+      claimed: (partition) => this.#claimed(partition),
+      release: (partition) => this.#releasePartition(partition),
+      lost: (partition) => void this.#partitions.get(partition)?.stop({ graceful: false, timeoutMs: 0 }).then(() => this.#partitions.delete(partition)),
+      nodeDown: (name) => this.#nodeDown(name),
+    }));
+    membership.onReaped = async (name) => {
+      await this.#relay!.queue(this.keys.nodeQueue(name)).obliterate({ force: true }).catch(() => undefined);
+    };
+    await membership.start();
+    this.#passivationTimer();
+    this.#state = 'running';
+  }
+
+  // ── sending ────────────────────────────────────────────────────────────────────────────────
+
+  send(nodeName: string, envelope: Envelope): void {
+    if (this.#membership?.isDead(nodeName)) return this.#bounce(envelope);
+    this.#emit({ queue: this.keys.nodeQueue(nodeName), id: this.#messageId(), env: envelope });
+  }
+
+  routeEntity(_from: TransportEndpoint, envelope: Envelope): void {
+    const target = envelope.to as EntityAddress;
+    const partition = this.partitionOf(target);
+    const scope = this.#scope;
+    if (this.settings.placement === 'sharded' && scope && this.#node?.entities?.hosts(target.entity)) {
+      // Co-located: one customer's actors talk in memory, and their changes commit together.
+      const local = scope.kind === 'job' ? scope.partition === partition : this.#senderPartition(envelope) === partition;
+      if (local && this.#partitions.get(partition)?.active) {
+        if (this.#cache.has(target)) return this.#node.deliver(envelope);
+        if (scope.kind === 'job') {
+          scope.missing.push(target);
+          return;
+        }
+      }
+    }
+    this.#emit({ queue: this.keys.partitionQueue(partition), id: this.#messageId(), env: envelope });
+  }
+
+  /**
+   * Where a message goes: into the handled job's pending outbox (committed with its effects),
+   * into the current ambient scope, or, outside any scope, straight into Redis.
+   */
+  #emit(job: OutgoingJob): void {
+    const scope = this.#scope;
+    if (scope?.kind === 'job') {
+      const runtime = this.#partitions.get(scope.partition);
+      if (runtime) return void runtime.pending.push(job);
+    } else if (scope) {
+      return void scope.outbox.push(job);
+    }
+    this.#relay?.push([job]);
+  }
+
+  #messageId(): string {
+    const scope = this.#scope;
+    return scope?.kind === 'job' ? this.#ids.child(scope) : this.#ids.fresh();
+  }
+
+  /** What a sender hears when the target node is known dead, as Erlang does for a lost node. */
+  #bounce(envelope: Envelope): void {
+    const node = this.#node;
+    if (!node) return;
+    if (envelope.t === 'monitor') {
+      node.deliver({ t: 'down', to: envelope.from, ref: envelope.ref, pid: envelope.to as Pid, reason: 'noconnection' });
+    } else if (envelope.t === 'link') {
+      node.deliver({ t: 'exit', to: envelope.from, from: envelope.to, reason: 'noconnection', linked: true });
+    }
+  }
+
+  /** The partition of the entity sending `envelope`, if an entity sends it. */
+  #senderPartition(envelope: Envelope): PartitionId | undefined {
+    if ((envelope.t !== 'cast' && envelope.t !== 'info') || envelope.from === undefined) return undefined;
+    const name = this.#node?.processOf(envelope.from)?.name;
+    if (!name?.startsWith('entity:')) return undefined;
+    const slash = name.indexOf('/');
+    return this.partitionOf({ entity: name.slice('entity:'.length, slash), key: name.slice(slash + 1) });
+  }
+
+  /** The partition of an entity: by its key's hash (sharded), and by its kind too (distributed). */
+  partitionOf(address: EntityAddress): PartitionId {
+    const index = hashKey(address.key) % this.settings.partitions;
+    return this.settings.placement === 'distributed' ? `${address.entity}.${index}` : String(index);
+  }
+
+  // ── scopes and entity state ────────────────────────────────────────────────────────────────
+
+  #inScope(scope: Scope, work: () => void): void {
+    const outer = this.#scope;
+    this.#scope = scope;
+    try {
+      work();
+    } finally {
+      this.#scope = outer;
+    }
+  }
+
+  /** Runs work that is not a partition job (a timer, an inbox delivery) so its effects are committed. */
+  ambient(work: () => void): void {
+    if (this.#scope) return work();
+    const scope = ambientScope();
+    try {
+      this.#inScope(scope, work);
+    } finally {
+      this.#endAmbient(scope);
+    }
+  }
+
+  #endAmbient(scope: AmbientScope): void {
+    if (scope.crashes.length > 0) {
+      // An entity crashed half-way: it restarted from its last commit; so do the others touched.
+      for (const partition of scope.partitions) this.#partitions.get(partition)?.reset();
+      return;
+    }
+    if (scope.outbox.length === 0) return;
+    const first = scope.partitions[0] === undefined ? undefined : this.#partitions.get(scope.partitions[0]);
+    if (first) {
+      first.pending.push(...scope.outbox);
+      first.scheduleFlush();
+    } else {
+      this.#relay?.push(scope.outbox);
+    }
+  }
+
+  #restore(address: EntityAddress): PersistedActorState | undefined {
+    const record = this.#cache.get(address);
+    if (!record) {
+      const scope = this.#scope;
+      if (scope?.kind === 'job') scope.missing.push(address);
+      else this.#logger.error({ entity: entityName(address) }, 'an entity was started without being loaded: it starts fresh');
+      return undefined;
+    }
+    record.latest = undefined; // persist the live process at commit: restoring may fire due timers
+    this.#touch(record);
+    return record.state;
+  }
+
+  #stepped(address: EntityAddress, state: PersistedActorState): void {
+    const record = this.#cache.get(address);
+    if (!record) return;
+    record.latest = state;
+    this.#touch(record);
+  }
+
+  #touch(record: ReturnType<EntityCache['add']>): void {
+    record.steps++;
+    record.lastUsed = this.#requireNode().clock.now();
+    const runtime = this.#partitions.get(record.partition);
+    if (!runtime) return;
+    const scope = this.#scope;
+    if (scope?.kind === 'ambient' && !scope.partitions.includes(record.partition)) scope.partitions.push(record.partition);
+    runtime.markDirty(record, scope?.kind === 'job' && scope.partition === record.partition);
+  }
+
+  async #load(addresses: readonly EntityAddress[]): Promise<void> {
+    const missing = addresses.filter((address) => !this.#cache.has(address));
+    if (missing.length === 0) return;
+    const stored = await this.#requireStore().loadMany(missing);
+    const now = this.#requireNode().clock.now();
+    missing.forEach((address, i) => {
+      if (!this.#cache.has(address)) this.#cache.add(address, this.partitionOf(address), stored[i]?.version ?? 0, stored[i]?.state, now);
+    });
+  }
+
+  #coLocated(target: EntityAddress): EntityAddress[] {
+    if (this.settings.placement !== 'sharded' || this.#kinds.length === 0) return [target];
+    return this.#kinds.map((kind) => (kind === target.entity ? target : { entity: kind, key: target.key }));
+  }
+
+  #dropProcess(address: EntityAddress): void {
+    this.#node?.entities?.passivate(address);
+  }
+
+  // ── partitions ─────────────────────────────────────────────────────────────────────────────
+
+  #eligible(): Map<string, PartitionId[]> {
+    const count = this.settings.partitions;
+    const indexes = Array.from({ length: count }, (_, i) => i);
+    if (this.settings.placement === 'sharded') return new Map([['*', indexes.map(String)]]);
+    const kinds = this.settings.nodeKinds ?? this.#kinds;
+    return new Map(kinds.map((kind) => [kind, indexes.map((i) => `${kind}.${i}`)]));
+  }
+
+  async #claimed(partition: PartitionId): Promise<void> {
+    if (this.#partitions.has(partition)) return;
+    const runtime = new PartitionRuntime(this.#partitionContext(), partition, this.keys.partitionQueue(partition));
+    this.#partitions.set(partition, runtime);
+    this.#logger.info({ partition }, 'partition claimed');
+    try {
+      await runtime.start();
+    } catch (error) {
+      this.#logger.error({ err: error, partition }, 'could not start a claimed partition');
+      this.#partitions.delete(partition);
+      await runtime.stop({ graceful: false, timeoutMs: 0 });
+    }
+  }
+
+  async #releasePartition(partition: PartitionId): Promise<void> {
+    const runtime = this.#partitions.get(partition);
+    if (!runtime) return;
+    await runtime.stop({ graceful: true, timeoutMs: this.settings.lockDurationMs });
+    this.#partitions.delete(partition);
+    this.#logger.info({ partition }, 'partition released');
+  }
+
+  #partitionContext(): PartitionContext {
+    return {
+      node: this.#requireNode(),
+      settings: this.settings,
+      logger: this.#logger,
+      store: this.#requireStore(),
+      relay: this.#relay!,
+      cache: this.#cache,
+      workerConnection: this.#connections!.worker,
+      inScope: (scope, work) => this.#inScope(scope, work),
+      load: (addresses) => this.#load(addresses),
+      coLocated: (target) => this.#coLocated(target),
+      partitionOf: (address) => this.partitionOf(address),
+      deadLetter: (job, reason) => this.#deadLetter(job, reason),
+      dropProcess: (address) => this.#dropProcess(address),
+      lost: (runtime) => {
+        if (this.#partitions.get(runtime.id) === runtime) this.#partitions.delete(runtime.id);
+      },
+    };
+  }
+
+  /** The partitions this node consumes now. */
+  ownedPartitions(): PartitionId[] {
+    return [...this.#partitions.keys()].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+  }
+
+  /** Commits an entity's changes and takes it out of memory; its next message brings it back. */
+  async passivate(address: EntityAddress): Promise<boolean> {
+    const runtime = this.#partitions.get(this.partitionOf(address));
+    return runtime ? runtime.passivate(address) : false;
+  }
+
+  #passivationTimer(): void {
+    const every = Math.max(1_000, Math.round(this.settings.passivateAfterMs / 2));
+    const timer = setInterval(() => {
+      const before = this.#requireNode().clock.now() - this.settings.passivateAfterMs;
+      for (const runtime of this.#partitions.values()) void runtime.passivateIdle(before).catch(() => undefined);
+    }, every);
+    timer.unref();
+    this.#stopTimers.push(() => clearInterval(timer));
+  }
+
+  // ── the node's inbox ───────────────────────────────────────────────────────────────────────
+
+  async #processInbox(job: Job): Promise<void> {
+    const checked = checkJob(job.data, job.id);
+    if (!checked.ok) return this.#deadLetter(job, `invalid job: ${checked.problem}`);
+    const envelope = checked.envelope;
+    const node = this.#requireNode();
+    if (isEntityAddress(envelope.to)) return void this.routeEntity(node, envelope);
+    this.ambient(() => node.deliver(envelope));
+    await node.settle();
+  }
+
+  /** Local links and monitors on a dead node's processes get `noconnection`, as in Erlang. */
+  #nodeDown(name: string): void {
+    const node = this.#node;
+    if (!node) return;
+    this.#logger.warn({ node: name }, 'node down');
+    this.ambient(() => {
+      for (const process of [...node.processes()]) {
+        for (const linked of process.links ?? []) {
+          if (nodeOfPid(linked) === name) node.deliver({ t: 'exit', to: process.pid, from: linked, reason: 'noconnection', linked: true });
+        }
+        for (const [ref, target] of process.monitoring ?? []) {
+          if (nodeOfPid(target) === name) node.deliver({ t: 'down', to: process.pid, ref, pid: target, reason: 'noconnection' });
+        }
+      }
+    });
+  }
+
+  // ── dead letters ───────────────────────────────────────────────────────────────────────────
+
+  async #deadLetter(job: Job, reason: string): Promise<void> {
+    const node = this.#requireNode();
+    this.#logger.warn({ queue: job.queueName, jobId: job.id, reason }, 'dead-lettered');
+    for (let backoff = 50; ; backoff = Math.min(backoff * 2, 1_000)) {
+      try {
+        return await addDeadLetter(this.#relay!.queue(this.keys.deadLetterQueue), job, reason, node.name, node.clock.now());
+      } catch (error) {
+        if (this.#state === 'stopped') throw error;
+        this.#logger.warn({ err: error }, 'dead-lettering failed; retrying');
+        await sleep(backoff);
+      }
+    }
+  }
+
+  /** Dead letters, oldest first (`start`/`end` are positions, inclusive). */
+  listDeadLetters(start = 0, end = 999): Promise<DeadLetter[]> {
+    return listDeadLetters(this.#requireRelay().queue(this.keys.deadLetterQueue), start, end);
+  }
+
+  /** Puts a dead letter back into its queue, with corrected data if given. */
+  replayDeadLetter(id: string, options: { data?: unknown } = {}): Promise<ReplayResult> {
+    const relay = this.#requireRelay();
+    return replayDeadLetter(relay.queue(this.keys.deadLetterQueue), (name) => relay.queue(name), id, options);
+  }
+
+  // ── the cluster ────────────────────────────────────────────────────────────────────────────
+
+  /** Registers a cluster-wide name for a pid (of this node); the name goes when the process exits. */
+  registerGlobal(name: string, pid: Pid): Promise<RegisterResult> {
+    if (!isPid(pid) || nodeOfPid(pid) !== this.#requireNode().name) {
+      return Promise.reject(new TypeError(`registerGlobal: ${String(pid)} is not a pid of node ${this.#node?.name}`));
+    }
+    return this.#requireRegistry().register(name, pid);
+  }
+
+  whereisGlobal(name: string): Promise<Pid | undefined> {
+    return this.#requireRegistry().whereis(name);
+  }
+
+  unregisterGlobal(name: string): Promise<boolean> {
+    return this.#requireRegistry().unregister(name);
+  }
+
+  /** The nodes sharing this Redis, with their liveness, as of the last heartbeat (refreshed first when asked). */
+  async nodes(options: { refresh?: boolean } = {}): Promise<ClusterNode[]> {
+    if (options.refresh) await this.#membership?.beat();
+    return this.#membership?.nodes() ?? [];
+  }
+
+  #info(): NodeInfo {
+    return {
+      kinds: this.settings.nodeKinds ?? this.#kinds,
+      placement: this.settings.placement,
+      startedAt: Date.now(),
+      host: hostname(),
+      pid: process.pid,
+    };
+  }
+
+  // ── stopping ───────────────────────────────────────────────────────────────────────────────
+
+  detach(): Promise<void> {
+    return this.shutdown();
+  }
+
+  /**
+   * Leaves the cluster gracefully: stops claiming, lets each partition's job in flight finish (up
+   * to `timeoutMs`; an unfinished one returns to its queue when its lock runs out), commits and
+   * relays what is pending, releases the leases so others take over at once, and disconnects.
+   */
+  shutdown(options: { timeoutMs?: number } = {}): Promise<void> {
+    this.#stopping ??= this.#shutdown(options.timeoutMs ?? 10_000);
+    return this.#stopping;
+  }
+
+  async #shutdown(timeoutMs: number): Promise<void> {
+    if (this.#state === 'new') {
+      this.#state = 'stopped';
+      return;
+    }
+    this.#state = 'stopping';
+    for (const stop of this.#stopTimers) stop();
+    await this.#membership?.stop();
+    const partitions = [...this.#partitions.values()];
+    await Promise.all(partitions.map((runtime) => runtime.stop({ graceful: true, timeoutMs })));
+    await Promise.race([this.#inbox?.close(), sleep(timeoutMs)]);
+    try {
+      await this.#membership?.releaseAll(partitions.map((runtime) => runtime.id));
+      await this.#membership?.leave();
+    } catch (error) {
+      this.#logger.warn({ err: error }, 'could not release leases: they will expire');
+    }
+    this.#partitions.clear();
+    await this.#relay?.close(timeoutMs);
+    this.#state = 'stopped';
+    if (this.#connections) await closeConnections(this.#connections);
+  }
+
+  // ── internals ──────────────────────────────────────────────────────────────────────────────
+
+  #requireNode(): Node {
+    if (!this.#node) throw new Error('the BullMQ transport has no node yet: create the node with createNode({ transport })');
+    return this.#node;
+  }
+
+  #requireStore(): RedisStore {
+    if (!this.#store) throw new Error('the BullMQ transport is not started: await transport.start() first');
+    return this.#store;
+  }
+
+  #requireRelay(): Relay {
+    if (!this.#relay) throw new Error('the BullMQ transport is not started: await transport.start() first');
+    return this.#relay;
+  }
+
+  #requireRegistry(): GlobalRegistry {
+    if (!this.#registry) throw new Error('the BullMQ transport is not started: await transport.start() first');
+    return this.#registry;
+  }
+
+  /** @internal for tests and benchmarks: the RedisStore the transport commits to. */
+  get store(): RedisStore {
+    return this.#requireStore();
+  }
+
+  /** @internal */
+  get cachedEntities(): number {
+    return this.#cache.size;
+  }
+}

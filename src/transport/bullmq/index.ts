@@ -1,0 +1,17 @@
+/**
+ * The BullMQ transport: actor messages as BullMQ jobs in Redis, persisted entity state, many nodes
+ * on one Redis. See README.md beside this file for the design.
+ */
+export { BullmqTransport } from './bullmq-transport.ts';
+export { startBullmqNode, defaultNodeName } from './start-node.ts';
+export type { BullmqNode, BullmqNodeOptions } from './start-node.ts';
+export { GovernorProducer } from './producer.ts';
+export type { OutboundMessage } from './producer.ts';
+export { installSignalHandlers } from './shutdown.ts';
+export type { SignalHandlerOptions } from './shutdown.ts';
+export type { BullmqTransportOptions, Placement } from './options.ts';
+export type { ClusterNode, NodeInfo } from './membership.ts';
+export type { DeadLetter, ReplayResult } from './dead-letters.ts';
+export type { RegisterResult } from './registry.ts';
+export { checkJob, checkEnvelope, ENTITY_JOB_JSON_SCHEMA, JOB_FORMAT_VERSION } from './job-format.ts';
+export type { JobData, CheckedJob } from './job-format.ts';

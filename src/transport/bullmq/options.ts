@@ -1,0 +1,115 @@
+import type { KeepJobs } from 'bullmq';
+import type { Logger } from 'pino';
+import type { RedisOptions } from 'ioredis';
+
+/** Where entities run: with their customer's other actors, or in a worker pool per kind (SPEC §3). */
+export type Placement = 'sharded' | 'distributed';
+
+/** Configuration of a {@link BullmqTransport}; everything but the Redis location has a default. */
+export interface BullmqTransportOptions {
+  /** Redis URL, e.g. `redis://localhost:6379`. @default process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' */
+  url?: string;
+  /** Extra ioredis options for every connection (TLS, password…). Never `keyPrefix`: use `prefix`. */
+  redis?: RedisOptions;
+  /**
+   * The prefix of every key, BullMQ's and Governor's. Keep a hash tag in it on Redis Cluster, so
+   * every queue and key of the runtime lands in one slot. @default '{governor}'
+   */
+  prefix?: string;
+  /** Partitions of the key space; the same on every node and producer, for good. @default 16 */
+  partitions?: number;
+  /** @default 'sharded' */
+  placement?: Placement;
+  /**
+   * How long a partition stays with a node that stopped renewing it (a dead or frozen node): the
+   * main term of the takeover time, which is about `leaseMs + heartbeatMs + 2 × stalledIntervalMs`.
+   * @default 10_000
+   */
+  leaseMs?: number;
+  /** How often a node renews its leases, claims its share of partitions and checks the others. @default leaseMs / 5 */
+  heartbeatMs?: number;
+  /**
+   * BullMQ's job lock; a job whose lock is not renewed for this long returns to its queue. Must be
+   * above the longest event-loop block of a node. @default leaseMs
+   */
+  lockDurationMs?: number;
+  /** How often BullMQ looks for stalled jobs. @default max(500, leaseMs / 4) */
+  stalledIntervalMs?: number;
+  /** A job whose worker died this many times is dead-lettered (it probably kills its worker). @default 5 */
+  maxStalledCount?: number;
+  /** Times a message whose handling crashes its entity is retried, inline and in order, before it is dead-lettered. @default 3 */
+  retryBudget?: number;
+  /** Completed jobs kept per queue, so a duplicate add of the same job id is ignored. @default { count: 10_000, age: 3_600 } */
+  removeOnComplete?: KeepJobs;
+  /** @default { count: 10_000 } (failed jobs are rare: every failure is dead-lettered too) */
+  removeOnFail?: KeepJobs;
+  /** Approximate length of each queue's event stream. @default 1_000 */
+  eventsMaxLen?: number;
+  /** Message ids remembered per entity to recognise a redelivery. @default 10_000 */
+  handledLimit?: number;
+  /** An entity not handling a message for this long leaves memory (its state is already in Redis). @default 300_000 */
+  passivateAfterMs?: number;
+  /** `distributed` placement: the kinds whose partitions this node works on. @default every kind its EntityHost hosts */
+  nodeKinds?: readonly string[];
+  /** @default the node's logger */
+  logger?: Logger;
+}
+
+/** The options with their defaults applied. */
+export interface TransportSettings {
+  readonly url: string;
+  readonly redis: RedisOptions;
+  readonly prefix: string;
+  readonly partitions: number;
+  readonly placement: Placement;
+  readonly leaseMs: number;
+  readonly heartbeatMs: number;
+  readonly lockDurationMs: number;
+  readonly stalledIntervalMs: number;
+  readonly maxStalledCount: number;
+  readonly retryBudget: number;
+  readonly removeOnComplete: KeepJobs;
+  readonly removeOnFail: KeepJobs;
+  readonly eventsMaxLen: number;
+  readonly handledLimit: number;
+  readonly passivateAfterMs: number;
+  readonly nodeKinds: readonly string[] | undefined;
+}
+
+function positive(name: string, value: number): number {
+  if (!Number.isFinite(value) || value <= 0) throw new TypeError(`BullMQ transport option ${name} must be a positive number, got ${String(value)}`);
+  return value;
+}
+
+/** Applies the defaults and checks the numbers, naming the option at fault. */
+export function resolveSettings(options: BullmqTransportOptions): TransportSettings {
+  if (options.redis?.keyPrefix) {
+    throw new TypeError('ioredis keyPrefix is not supported by BullMQ: use the transport option prefix instead');
+  }
+  const leaseMs = positive('leaseMs', options.leaseMs ?? 10_000);
+  const partitions = positive('partitions', options.partitions ?? 16);
+  if (!Number.isInteger(partitions)) throw new TypeError(`BullMQ transport option partitions must be an integer, got ${partitions}`);
+  const placement = options.placement ?? 'sharded';
+  if (placement !== 'sharded' && placement !== 'distributed') {
+    throw new TypeError(`BullMQ transport option placement must be 'sharded' or 'distributed', got ${String(placement)}`);
+  }
+  return {
+    url: options.url ?? process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379',
+    redis: options.redis ?? {},
+    prefix: options.prefix ?? '{governor}',
+    partitions,
+    placement,
+    leaseMs,
+    heartbeatMs: positive('heartbeatMs', options.heartbeatMs ?? Math.max(100, Math.round(leaseMs / 5))),
+    lockDurationMs: positive('lockDurationMs', options.lockDurationMs ?? leaseMs),
+    stalledIntervalMs: positive('stalledIntervalMs', options.stalledIntervalMs ?? Math.max(500, Math.round(leaseMs / 4))),
+    maxStalledCount: positive('maxStalledCount', options.maxStalledCount ?? 5),
+    retryBudget: options.retryBudget ?? 3,
+    removeOnComplete: options.removeOnComplete ?? { count: 10_000, age: 3_600 },
+    removeOnFail: options.removeOnFail ?? { count: 10_000 },
+    eventsMaxLen: positive('eventsMaxLen', options.eventsMaxLen ?? 1_000),
+    handledLimit: positive('handledLimit', options.handledLimit ?? 10_000),
+    passivateAfterMs: positive('passivateAfterMs', options.passivateAfterMs ?? 300_000),
+    nodeKinds: options.nodeKinds,
+  };
+}

@@ -1,0 +1,444 @@
+import { WaitingError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { isEntityAddress, type EntityAddress } from '../../runtime/entity.ts';
+import type { Envelope } from '../../runtime/envelope.ts';
+import { formatReason } from '../../runtime/exit-reason.ts';
+import type { Node } from '../../runtime/node.ts';
+import { StoredStateError } from '../../store/redis-errors.ts';
+import type { PartitionId } from '../../store/redis-keys.ts';
+import type { CommitEntry, CommitResult, RedisStore } from '../../store/redis-store.ts';
+import type { EntityCache, EntityRecord } from './entity-cache.ts';
+import { checkJob } from './job-format.ts';
+import type { TransportSettings } from './options.ts';
+import { sleep, type OutgoingJob, type Relay } from './relay.ts';
+import { jobScope, type Scope } from './scope.ts';
+
+/** What a partition needs from its transport. @internal */
+export interface PartitionContext {
+  readonly node: Node;
+  readonly settings: TransportSettings;
+  readonly logger: Logger;
+  readonly store: RedisStore;
+  readonly relay: Relay;
+  readonly cache: EntityCache;
+  readonly workerConnection: Redis;
+  /** Runs `work` as one sync window attributed to `scope`. */
+  inScope(scope: Scope, work: () => void): void;
+  /** Loads the entities not in the cache yet; throws {@link StoredStateError} for an unreadable state. */
+  load(addresses: readonly EntityAddress[]): Promise<void>;
+  /** The entities to load with a message's target: the other kinds of its key, co-located with it. */
+  coLocated(target: EntityAddress): EntityAddress[];
+  partitionOf(address: EntityAddress): PartitionId;
+  deadLetter(job: Job, reason: string): Promise<void>;
+  /** Ends an entity's process without saving: memory goes back to the last commit. */
+  dropProcess(address: EntityAddress): void;
+  /** The partition is no longer this node's (its lease is lost): stop it now. */
+  lost(partition: PartitionRuntime): void;
+}
+
+type RuntimeState = 'starting' | 'running' | 'stopping' | 'stopped';
+
+/** Version conflicts in a row before a job is given up (another writer keeps changing the entity). */
+const MAX_CONFLICTS = 5;
+
+/**
+ * One partition owned by this node: its queue's only consumer, at concurrency 1, so the messages
+ * of one key are handled in enqueue order. Handling a job, in order:
+ *
+ * 1. Check the job (format, entity kind, partition); a bad job is dead-lettered and completed.
+ * 2. Load the target and its co-located entities into the cache, if they are not there.
+ * 3. Deliver the message in a job scope: co-located entities talk in memory, everything sent
+ *    elsewhere joins the pending outbox, every entity that steps is marked dirty.
+ * 4. An entity crashed: memory goes back to the last commit and the message is re-run, up to the
+ *    retry budget, then dead-lettered. An entity was not loaded: load it, re-run.
+ * 5. Commit atomically (one script): dirty states at their versions, the message id as handled,
+ *    the outbox — fenced by the lease. A duplicate or a conflict resets memory; a lost lease gives
+ *    the job back to the head of the queue and stops the partition here.
+ * 6. Relay the outbox into the queues (in order, batched) and drop the relayed entries later.
+ *
+ * Timers and node-inbox deliveries change entities between jobs; their changes are committed by
+ * a flush, which runs in the same lock as jobs, so commits of one partition never interleave.
+ */
+export class PartitionRuntime {
+  readonly id: PartitionId;
+  readonly queue: string;
+  readonly dirty = new Set<EntityRecord>();
+  /** Messages sent by uncommitted steps, in send order. */
+  pending: OutgoingJob[] = [];
+  readonly #ctx: PartitionContext;
+  #relayed = 0;
+  #lock: Promise<unknown> = Promise.resolve();
+  #worker: Worker | undefined;
+  #state: RuntimeState = 'starting';
+  #stopping: Promise<void> | undefined;
+  #flushQueued = false;
+  #trimTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(ctx: PartitionContext, id: PartitionId, queue: string) {
+    this.#ctx = ctx;
+    this.id = id;
+    this.queue = queue;
+  }
+
+  /** Entities of this partition may run here (the lease is held and the partition is not stopping). */
+  get active(): boolean {
+    return this.#state === 'running';
+  }
+
+  /** Runs `task` alone: jobs, flushes and stops of one partition never interleave. */
+  exclusive<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.#lock.then(task, task);
+    this.#lock = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Takes the partition over: relays what a previous owner committed but did not relay, then consumes. */
+  async start(): Promise<void> {
+    await this.exclusive(() => this.#recoverOutbox());
+    if (this.#state !== 'starting') return;
+    const s = this.#ctx.settings;
+    await this.#ctx.relay.queue(this.queue).setGlobalConcurrency(1);
+    const worker = new Worker(this.queue, (job, token) => this.#process(job, token ?? ''), {
+      connection: this.#ctx.workerConnection,
+      prefix: s.prefix,
+      name: this.#ctx.node.name,
+      concurrency: 1,
+      lockDuration: s.lockDurationMs,
+      stalledInterval: s.stalledIntervalMs,
+      maxStalledCount: s.maxStalledCount,
+      removeOnComplete: s.removeOnComplete,
+      removeOnFail: s.removeOnFail,
+    });
+    worker.on('error', (error) => this.#ctx.logger.debug({ err: error, queue: this.queue }, 'worker error'));
+    // BullMQ fails a job only when it stalled too often (its worker died with it, again and again)
+    // or the processor threw unexpectedly: it is dead-lettered, never lost.
+    worker.on('failed', (job, error) => {
+      if (job) void this.#ctx.deadLetter(job, `failed in BullMQ: ${error.message}`).catch(() => undefined);
+    });
+    this.#worker = worker;
+    this.#state = 'running';
+  }
+
+  // ── jobs ───────────────────────────────────────────────────────────────────────────────────
+
+  async #process(job: Job, token: string): Promise<void> {
+    const checked = checkJob(job.data, job.id);
+    if (!checked.ok) return this.#ctx.deadLetter(job, `invalid job: ${checked.problem}`);
+    const { id, envelope } = checked;
+    const target = envelope.to;
+    if (!isEntityAddress(target)) return this.#ctx.deadLetter(job, 'a partition job must be addressed to an entity { entity, key }');
+    if (!this.#ctx.node.entities?.hosts(target.entity)) {
+      return this.#ctx.deadLetter(job, `unknown entity kind "${target.entity}": the nodes consuming ${this.queue} do not host it`);
+    }
+    const partition = this.#ctx.partitionOf(target);
+    if (partition !== this.id) {
+      return this.#ctx.deadLetter(
+        job,
+        `${target.entity}/${target.key} belongs to partition ${partition}, not ${this.id}: producers and nodes must use the same number of partitions`,
+      );
+    }
+    return this.exclusive(() => this.#handle(job, token, id, envelope, target));
+  }
+
+  async #handle(job: Job, token: string, id: string, envelope: Envelope, target: EntityAddress): Promise<void> {
+    const ctx = this.#ctx;
+    const crashes: unknown[] = [];
+    let conflicts = 0;
+    for (;;) {
+      if (this.#state !== 'running') return this.#giveBack(job, token);
+      try {
+        await this.#retrying(() => ctx.load(ctx.coLocated(target)));
+      } catch (error) {
+        if (error instanceof StoredStateError) return ctx.deadLetter(job, error.message);
+        throw error;
+      }
+      if (this.#state !== 'running') return this.#giveBack(job, token);
+
+      const scope = jobScope(this.id, id);
+      ctx.inScope(scope, () => ctx.node.deliver(envelope));
+      await ctx.node.settle();
+
+      if (scope.missing.length > 0) {
+        this.reset();
+        await this.#retrying(() => ctx.load(scope.missing));
+        continue;
+      }
+      if (scope.crashes.length > 0) {
+        this.reset();
+        crashes.push(...scope.crashes);
+        if (crashes.length > ctx.settings.retryBudget) {
+          const reasons = [...new Set(crashes.map(formatReason))].join('; ');
+          return ctx.deadLetter(job, `the handler crashed ${crashes.length} times (retry budget ${ctx.settings.retryBudget}): ${reasons}`);
+        }
+        continue;
+      }
+
+      const { result } = await this.#commit({ id, target });
+      switch (result.status) {
+        case 'ok':
+          this.#afterCommit(target);
+          return;
+        case 'duplicate':
+          // Handled before (a redelivery after a crash): its effects are in Redis already.
+          this.reset();
+          await this.#recoverOutbox();
+          return;
+        case 'conflict':
+          this.reset();
+          this.#forgetAll();
+          await this.#recoverOutbox();
+          if (++conflicts > MAX_CONFLICTS) throw new Error(`gave up after ${conflicts} version conflicts in a row on partition ${this.id}`);
+          continue;
+        case 'lost':
+          this.#lose(result.holder);
+          return this.#giveBack(job, token);
+      }
+    }
+  }
+
+  /** Puts the job back at the head of its queue for the partition's next owner (order kept). */
+  async #giveBack(job: Job, token: string): Promise<void> {
+    await job.moveToWait(token).catch(() => undefined);
+    throw new WaitingError();
+  }
+
+  /** Entities that asked to hibernate leave memory once their state is committed. */
+  #afterCommit(target: EntityAddress): void {
+    const process = this.#ctx.node.entities?.processOf(target);
+    if (process?.hibernateRequested) {
+      const record = this.#ctx.cache.get(target);
+      if (record && !record.dirty) this.#passivate(record);
+    }
+  }
+
+  // ── commits ────────────────────────────────────────────────────────────────────────────────
+
+  /** Marks an entity changed in memory; outside a job of this partition, a flush commits it soon. */
+  markDirty(record: EntityRecord, byJob: boolean): void {
+    record.dirty = true;
+    this.dirty.add(record);
+    if (!byJob) this.scheduleFlush();
+  }
+
+  scheduleFlush(): void {
+    if (this.#flushQueued || this.#state !== 'running') return;
+    this.#flushQueued = true;
+    setImmediate(() => {
+      void this.exclusive(() => this.flush()).catch((error: unknown) => this.#ctx.logger.error({ err: error, partition: this.id }, 'flush failed'));
+    });
+  }
+
+  /** Commits what changed between jobs (timers, inbox deliveries) and drops relayed outbox entries. */
+  async flush(): Promise<void> {
+    this.#flushQueued = false;
+    if (this.#state === 'stopped') return;
+    if (this.dirty.size === 0 && this.pending.length === 0 && this.#relayed === 0) return;
+    const { result } = await this.#commit(undefined);
+    if (result.status === 'lost') return this.#lose(result.holder);
+    if (result.status !== 'ok') {
+      // A flush has no message id: a conflict means a commit we could not confirm did happen.
+      this.reset();
+      this.#forgetAll();
+      await this.#recoverOutbox();
+    }
+  }
+
+  async #commit(message: { id: string; target: EntityAddress } | undefined): Promise<{ result: CommitResult; ambiguous: boolean }> {
+    const ctx = this.#ctx;
+    const records: EntityRecord[] = [];
+    const entries: CommitEntry[] = [];
+    const steps: number[] = [];
+    for (const record of this.dirty) {
+      const state = record.latest ?? ctx.node.entities?.processOf(record.address)?.persist();
+      if (state === undefined) {
+        // Restored and gone before a step (stopped or crashed): memory holds nothing new.
+        record.dirty = false;
+        this.dirty.delete(record);
+        continue;
+      }
+      records.push(record);
+      steps.push(record.steps);
+      entries.push({ address: record.address, expectedVersion: record.version, state });
+    }
+    const outbox = this.pending;
+    this.pending = [];
+    const relayed = this.#relayed;
+    let ambiguous = false;
+    let result: CommitResult;
+    for (let backoff = 50; ; backoff = Math.min(backoff * 2, 1_000)) {
+      try {
+        result = await ctx.store.commit({
+          partition: this.id,
+          node: ctx.node.name,
+          message,
+          entries,
+          outbox: outbox.map((job) => JSON.stringify(job)),
+          relayed,
+        });
+        break;
+      } catch (error) {
+        // The script may or may not have run: running it again answers (duplicate or conflict).
+        ambiguous = true;
+        if (this.#state === 'stopped') return { result: { status: 'lost', holder: '' }, ambiguous };
+        ctx.logger.warn({ err: error, partition: this.id }, 'commit failed; retrying');
+        await sleep(backoff);
+      }
+    }
+    if (result.status === 'ok') {
+      for (let i = 0; i < records.length; i++) {
+        const record = records[i]!;
+        record.version = result.versions[i]!;
+        record.state = entries[i]!.state ?? undefined;
+        if (record.steps === steps[i]) {
+          record.dirty = false;
+          record.latest = undefined;
+          this.dirty.delete(record);
+        }
+      }
+      this.#relayed -= relayed;
+      if (outbox.length > 0) {
+        ctx.relay.push(outbox, () => {
+          this.#relayed += outbox.length;
+          this.#scheduleTrim();
+        });
+      }
+    } else {
+      this.pending = outbox.concat(this.pending);
+    }
+    return { result, ambiguous };
+  }
+
+  /** Relayed entries are dropped by the next commit; when none comes soon, by a flush. */
+  #scheduleTrim(): void {
+    if (this.#trimTimer !== undefined) return;
+    this.#trimTimer = setTimeout(() => {
+      this.#trimTimer = undefined;
+      if (this.#relayed > 0) this.scheduleFlush();
+    }, 1_000);
+    this.#trimTimer.unref();
+  }
+
+  /** Relays whatever the partition's outbox holds in Redis (left by a dead owner, or by a commit we could not confirm). */
+  async #recoverOutbox(): Promise<void> {
+    const ctx = this.#ctx;
+    await ctx.relay.idle();
+    const entries = await this.#retrying(() => ctx.store.readOutbox(this.id));
+    if (entries.length > 0) {
+      const jobs: OutgoingJob[] = [];
+      for (const entry of entries) {
+        try {
+          jobs.push(JSON.parse(entry) as OutgoingJob);
+        } catch (error) {
+          ctx.logger.error({ err: error, partition: this.id, entry }, 'unreadable outbox entry dropped');
+        }
+      }
+      await new Promise<void>((resolve) => ctx.relay.push(jobs, resolve));
+      ctx.logger.info({ partition: this.id, relayed: jobs.length }, 'relayed a previous outbox');
+    }
+    this.#relayed = entries.length;
+    const { result } = await this.#commit(undefined);
+    if (result.status === 'lost') this.#lose(result.holder);
+  }
+
+  /** Memory back to the last commit: dirty entities leave memory (they come back from the cache), pending messages are dropped. */
+  reset(): void {
+    for (const record of this.dirty) {
+      record.dirty = false;
+      record.latest = undefined;
+      this.#ctx.dropProcess(record.address);
+    }
+    this.dirty.clear();
+    this.pending = [];
+  }
+
+  /** Forgets every cached entity of the partition (after a conflict: reload them from Redis). */
+  #forgetAll(): void {
+    for (const record of this.#ctx.cache.inPartition(this.id)) this.#passivate(record);
+  }
+
+  #passivate(record: EntityRecord): void {
+    this.#ctx.dropProcess(record.address);
+    this.#ctx.cache.delete(record);
+    this.dirty.delete(record);
+  }
+
+  /** Passivates the entities idle since `before` (their states are committed). */
+  async passivateIdle(before: number): Promise<number> {
+    return this.exclusive(async () => {
+      let count = 0;
+      for (const record of this.#ctx.cache.inPartition(this.id)) {
+        if (!record.dirty && record.lastUsed < before) {
+          this.#passivate(record);
+          count++;
+        }
+      }
+      return count;
+    });
+  }
+
+  /** Commits an entity's pending changes and takes it out of memory. */
+  async passivate(address: EntityAddress): Promise<boolean> {
+    return this.exclusive(async () => {
+      await this.flush();
+      const record = this.#ctx.cache.get(address);
+      if (!record || record.dirty) return false;
+      this.#passivate(record);
+      return true;
+    });
+  }
+
+  // ── stopping ───────────────────────────────────────────────────────────────────────────────
+
+  #lose(holder: string): void {
+    if (this.#state === 'stopping' || this.#state === 'stopped') return;
+    this.#ctx.logger.warn({ partition: this.id, holder }, 'partition lease lost: stopping it here');
+    this.reset();
+    void this.stop({ graceful: false, timeoutMs: 0 });
+    this.#ctx.lost(this);
+  }
+
+  /**
+   * Stops consuming. Graceful: the job in flight finishes (up to `timeoutMs`), changes are
+   * flushed and relayed; otherwise the job in flight is abandoned (it returns to the queue's head
+   * when its lock runs out). Either way the partition's entities leave memory.
+   */
+  stop(options: { graceful: boolean; timeoutMs: number }): Promise<void> {
+    this.#stopping ??= this.#stop(options);
+    return this.#stopping;
+  }
+
+  async #stop({ graceful, timeoutMs }: { graceful: boolean; timeoutMs: number }): Promise<void> {
+    const wasRunning = this.#state === 'running';
+    this.#state = 'stopping';
+    if (this.#trimTimer !== undefined) clearTimeout(this.#trimTimer);
+    const worker = this.#worker;
+    if (worker) {
+      const closing = worker.close(!graceful).catch(() => undefined);
+      if (graceful) await Promise.race([closing, sleep(timeoutMs)]);
+    }
+    if (graceful && wasRunning) {
+      await Promise.race([
+        this.exclusive(() => this.flush()),
+        sleep(timeoutMs),
+      ]).catch(() => undefined);
+      await Promise.race([this.#ctx.relay.idle(), sleep(timeoutMs)]);
+    }
+    this.reset();
+    for (const record of this.#ctx.cache.inPartition(this.id)) this.#passivate(record);
+    this.#state = 'stopped';
+  }
+
+  /** Retries an idempotent Redis operation until it succeeds or the partition stops. */
+  async #retrying<T>(operation: () => Promise<T>): Promise<T> {
+    for (let backoff = 50; ; backoff = Math.min(backoff * 2, 1_000)) {
+      try {
+        return await operation();
+      } catch (error) {
+        if (error instanceof StoredStateError || this.#state === 'stopped') throw error;
+        this.#ctx.logger.warn({ err: error, partition: this.id }, 'Redis operation failed; retrying');
+        await sleep(backoff);
+      }
+    }
+  }
+}

@@ -1,0 +1,98 @@
+import { Queue } from 'bullmq';
+import { Redis, type RedisOptions } from 'ioredis';
+import { checkEntityAddress, type EntityAddress } from '../../runtime/entity.ts';
+import { checkMessage, type Message } from '../../runtime/envelope.ts';
+import { RedisKeys } from '../../store/redis-keys.ts';
+import { hashKey } from '../hash-key.ts';
+import { ready } from './connections.ts';
+import { JOB_FORMAT_VERSION, type JobData } from './job-format.ts';
+import { resolveSettings, type BullmqTransportOptions, type TransportSettings } from './options.ts';
+
+/** One message for {@link GovernorProducer.sendMany}. */
+export interface OutboundMessage {
+  readonly to: EntityAddress;
+  readonly event: Message;
+  /** The message id (idempotency key). @default a random id */
+  readonly id?: string;
+}
+
+let serial = 0;
+
+/**
+ * Enqueues entity messages from outside any node (a web handler, a script, the CLI), in the
+ * documented job format, into the right partition queue. Fails fast when Redis is unreachable.
+ *
+ * @example
+ * const producer = await GovernorProducer.connect({ url, partitions: 16 });
+ * await producer.send({ entity: 'Orchestrator', key: 'c-1' }, { type: 'CustomerSubscribes', sku: 'pro' }, { id: eventId });
+ */
+export class GovernorProducer {
+  readonly settings: TransportSettings;
+  readonly keys: RedisKeys;
+  readonly #redis: Redis;
+  readonly #queues = new Map<string, Queue>();
+
+  private constructor(redis: Redis, settings: TransportSettings) {
+    this.#redis = redis;
+    this.settings = settings;
+    this.keys = new RedisKeys(settings.prefix);
+  }
+
+  static async connect(options: Pick<BullmqTransportOptions, 'url' | 'prefix' | 'partitions' | 'placement' | 'removeOnComplete' | 'removeOnFail' | 'eventsMaxLen'> & { redis?: RedisOptions } = {}): Promise<GovernorProducer> {
+    const settings = resolveSettings(options);
+    const redis = new Redis(settings.url, { ...settings.redis, enableOfflineQueue: false, maxRetriesPerRequest: 2 });
+    redis.on('error', () => undefined); // surfaced by the commands that fail
+    await ready(redis);
+    return new GovernorProducer(redis, settings);
+  }
+
+  /** The queue an entity's messages go to. */
+  queueOf(address: EntityAddress): string {
+    const index = hashKey(address.key) % this.settings.partitions;
+    return this.keys.partitionQueue(this.settings.placement === 'distributed' ? `${address.entity}.${index}` : String(index));
+  }
+
+  /** Sends one message (a cast); resolves with its id once it is in Redis. */
+  async send(to: EntityAddress, event: Message, options: { id?: string } = {}): Promise<string> {
+    const [id] = await this.sendMany([{ to, event, id: options.id }]);
+    return id!;
+  }
+
+  /** Sends messages in order (one `addBulk` per run of messages for one queue). */
+  async sendMany(messages: readonly OutboundMessage[]): Promise<string[]> {
+    const prepared = messages.map((message) => {
+      checkEntityAddress(message.to);
+      checkMessage(message.event);
+      const id = message.id ?? `p${process.pid}x${Date.now().toString(36)}x${++serial}`;
+      if (id.includes(':')) throw new TypeError(`message id "${id}" must not contain ":" (BullMQ job ids cannot)`);
+      const data: JobData = { v: JOB_FORMAT_VERSION, id, env: { t: 'cast', to: message.to, event: message.event } };
+      return { queue: this.queueOf(message.to), job: { name: message.event.type, data, opts: { jobId: id } } };
+    });
+    for (let start = 0; start < prepared.length; ) {
+      let end = start + 1;
+      while (end < prepared.length && prepared[end]!.queue === prepared[start]!.queue) end++;
+      await this.#queue(prepared[start]!.queue).addBulk(prepared.slice(start, end).map((p) => p.job));
+      start = end;
+    }
+    return prepared.map((p) => p.job.opts.jobId);
+  }
+
+  #queue(name: string): Queue {
+    let queue = this.#queues.get(name);
+    if (!queue) {
+      queue = new Queue(name, {
+        connection: this.#redis,
+        prefix: this.settings.prefix,
+        streams: { events: { maxLen: this.settings.eventsMaxLen } },
+        defaultJobOptions: { attempts: 1, removeOnComplete: this.settings.removeOnComplete, removeOnFail: this.settings.removeOnFail },
+      });
+      this.#queues.set(name, queue);
+    }
+    return queue;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#queues.values()].map((queue) => queue.close().catch(() => undefined)));
+    await this.#redis.quit().catch(() => this.#redis.disconnect());
+  }
+}

@@ -1,0 +1,129 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { systemClock } from '../../runtime/clock.ts';
+import type { Envelope } from '../../runtime/envelope.ts';
+import { JOB_FORMAT_VERSION, type JobData } from './job-format.ts';
+import type { TransportSettings } from './options.ts';
+
+/** A message on its way into a queue. */
+export interface OutgoingJob {
+  readonly queue: string;
+  /** The message id, used as the BullMQ job id (an add of an id already kept is ignored). */
+  readonly id: string;
+  readonly env: Envelope;
+}
+
+/** The BullMQ job name: the event type when there is one (readable in dashboards), else the envelope kind. */
+export function jobName(env: Envelope): string {
+  return 'event' in env ? env.event.type : env.t;
+}
+
+export function jobData(job: OutgoingJob): JobData {
+  return { v: JOB_FORMAT_VERSION, id: job.id, env: job.env };
+}
+
+/** Waits on the real clock (I/O backoff, not actor time). */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => systemClock.setTimeout(resolve, ms));
+}
+
+/**
+ * Producer side: the node's BullMQ `Queue` objects (one per queue name, sharing one fail-fast
+ * connection) and one ordered pipe into them.
+ *
+ * Every job this node adds goes through {@link Relay.push}, in push order, which is what keeps
+ * messages from one sender to one receiver in order across queues and retries. Consecutive jobs
+ * for one queue go in one `addBulk` (one MULTI), so a busy node pays one round trip per batch, not
+ * per message. A failed add is retried with backoff until it succeeds: adds are idempotent by job id.
+ */
+export class Relay {
+  readonly #queues = new Map<string, Queue>();
+  readonly #settings: TransportSettings;
+  readonly #connection: Redis;
+  readonly #logger: Logger;
+  #buffer: { job: OutgoingJob; done?: () => void }[] = [];
+  #running: Promise<void> | undefined;
+  #closed = false;
+
+  constructor(connection: Redis, settings: TransportSettings, logger: Logger) {
+    this.#connection = connection;
+    this.#settings = settings;
+    this.#logger = logger;
+  }
+
+  /** The `Queue` for a name, created on first use with the transport's settings. */
+  queue(name: string): Queue {
+    let queue = this.#queues.get(name);
+    if (!queue) {
+      queue = new Queue(name, {
+        connection: this.#connection,
+        prefix: this.#settings.prefix,
+        streams: { events: { maxLen: this.#settings.eventsMaxLen } },
+        defaultJobOptions: {
+          attempts: 1,
+          removeOnComplete: this.#settings.removeOnComplete,
+          removeOnFail: this.#settings.removeOnFail,
+        },
+      });
+      queue.on('error', (error) => this.#logger.debug({ err: error, queue: name }, 'queue error'));
+      this.#queues.set(name, queue);
+    }
+    return queue;
+  }
+
+  /** Queues jobs for adding, after everything pushed before; `done` runs once they are all in Redis. */
+  push(jobs: readonly OutgoingJob[], done?: () => void): void {
+    if (jobs.length === 0) {
+      if (done) this.#buffer.push({ job: undefined as never, done });
+    } else {
+      for (let i = 0; i < jobs.length; i++) this.#buffer.push({ job: jobs[i]!, done: i === jobs.length - 1 ? done : undefined });
+    }
+    this.#running ??= this.#run().finally(() => (this.#running = undefined));
+  }
+
+  /** Resolves when everything pushed so far is in Redis (or dropped by {@link Relay.close}). */
+  async idle(): Promise<void> {
+    while (this.#running) await this.#running;
+  }
+
+  async #run(): Promise<void> {
+    let backoff = 50;
+    while (this.#buffer.length > 0) {
+      const batch = this.#buffer;
+      this.#buffer = [];
+      let start = 0;
+      while (start < batch.length) {
+        // The longest run of jobs for one queue (entries without a job only carry a callback).
+        let end = start;
+        const name = batch[start]!.job?.queue;
+        while (end < batch.length && (batch[end]!.job === undefined || batch[end]!.job.queue === name) && end - start < 1_000) end++;
+        const jobs = batch.slice(start, end).filter((entry) => entry.job !== undefined).map((entry) => entry.job);
+        try {
+          if (jobs.length > 0) {
+            await this.queue(name!).addBulk(jobs.map((job) => ({ name: jobName(job.env), data: jobData(job), opts: { jobId: job.id } })));
+          }
+          backoff = 50;
+        } catch (error) {
+          if (this.#closed) {
+            this.#logger.error({ err: error, dropped: batch.length - start }, 'relay closed with jobs not yet added');
+            return;
+          }
+          this.#logger.warn({ err: error, queue: name }, 'adding jobs failed; retrying');
+          await sleep(backoff);
+          backoff = Math.min(backoff * 2, 2_000);
+          continue;
+        }
+        for (let i = start; i < end; i++) batch[i]!.done?.();
+        start = end;
+      }
+    }
+  }
+
+  /** Waits up to `timeoutMs` for pending adds, then gives up on the rest and closes the queues. */
+  async close(timeoutMs: number): Promise<void> {
+    await Promise.race([this.idle(), sleep(timeoutMs)]);
+    this.#closed = true;
+    await Promise.all([...this.#queues.values()].map((queue) => queue.close().catch(() => undefined)));
+  }
+}

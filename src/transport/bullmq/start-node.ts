@@ -1,0 +1,72 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Clock } from '../../runtime/clock.ts';
+import { EntityHost, type EntityHostOptions, type EntityKind } from '../../runtime/entity-host.ts';
+import { createNode, type Node } from '../../runtime/node.ts';
+import { BullmqTransport } from './bullmq-transport.ts';
+import type { BullmqTransportOptions } from './options.ts';
+
+export interface BullmqNodeOptions extends BullmqTransportOptions {
+  /** Unique among the nodes on this Redis. @default `<host>-<process id>-<random>` */
+  name?: string;
+  /** The entity kinds this node hosts (in `distributed` placement, see also `nodeKinds`). */
+  kinds: readonly EntityKind[];
+  /** @default the system clock */
+  clock?: Clock;
+  logger?: Logger;
+  /** Supervision options of the entity host (intensity, period, a parent to link to). */
+  entityHost?: Omit<EntityHostOptions, 'restore' | 'commit'>;
+}
+
+/** A running BullMQ node: the node, its transport and its entities. */
+export interface BullmqNode {
+  readonly node: Node;
+  readonly transport: BullmqTransport;
+  readonly entities: EntityHost;
+  /** Leaves the cluster gracefully (see {@link BullmqTransport.shutdown}), then stops the node. */
+  stop(options?: { timeoutMs?: number }): Promise<void>;
+}
+
+/**
+ * Starts a node on a BullMQ transport: the node (with the transport's clock, so timeouts commit
+ * their effects), an entity host restoring from the committed states, and the transport joined
+ * to the cluster (partitions claimed) before this resolves.
+ *
+ * @example
+ * const { node, stop } = await startBullmqNode({ url: 'redis://localhost:6379', kinds: [{ kind: 'Billing', machine }] });
+ * await node.call({ entity: 'Billing', key: 'c-1' }, { type: 'balance' });
+ * await stop();
+ */
+export async function startBullmqNode(options: BullmqNodeOptions): Promise<BullmqNode> {
+  const transport = new BullmqTransport(options);
+  const node = createNode({
+    name: options.name ?? defaultNodeName(),
+    transport,
+    clock: transport.clock(options.clock),
+    logger: options.logger,
+  });
+  const entities = new EntityHost(node, options.kinds, { ...options.entityHost, ...transport.entityHostOptions(options.kinds) });
+  try {
+    await transport.start();
+  } catch (error) {
+    await transport.shutdown({ timeoutMs: 0 }).catch(() => undefined);
+    await node.stop();
+    throw error;
+  }
+  return {
+    node,
+    transport,
+    entities,
+    async stop(stopOptions = {}) {
+      await transport.shutdown(stopOptions);
+      await node.stop();
+    },
+  };
+}
+
+/** A node name unique enough for a fleet: host, process id and a random suffix. */
+export function defaultNodeName(): string {
+  const host = hostname().replaceAll(/[^A-Za-z0-9_-]/g, '_').slice(0, 40) || 'node';
+  return `${host}-${process.pid}-${randomBytes(3).toString('hex')}`;
+}
