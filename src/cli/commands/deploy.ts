@@ -1,0 +1,64 @@
+import type { Command } from 'commander';
+import { emit, table } from '../output.ts';
+
+// Loaded when a deploy command runs: the Kubernetes models are large, and other commands
+// should not pay for them at start-up.
+const deployment = () => import('../../marketplace/deployment/index.ts');
+
+interface DeployFlags {
+  provider: string;
+  tier: string;
+  replicas?: string;
+  image?: string;
+  namespace?: string;
+  json?: boolean;
+}
+
+function options(flags: DeployFlags, parseReplicaRange: (text: string) => unknown) {
+  return {
+    provider: flags.provider as never,
+    tier: flags.tier as never,
+    ...(flags.replicas ? { replicas: parseReplicaRange(flags.replicas) as never } : {}),
+    ...(flags.image ? { image: flags.image } : {}),
+    ...(flags.namespace ? { namespace: flags.namespace } : {}),
+  };
+}
+
+export function deployCommand(program: Command): void {
+  const deploy = program.command('deploy').description('Kubernetes manifests and cost estimates for Governor nodes');
+  deploy
+    .command('render')
+    .description('print Deployment, Service, HPA, ConfigMap, PodDisruptionBudget (YAML)')
+    .requiredOption('--provider <provider>', 'aws, gcp or azure')
+    .requiredOption('--tier <tier>', 'community, professional or enterprise')
+    .option('--replicas <min..max>', 'replica range, e.g. 2..10')
+    .option('--image <image>', 'container image')
+    .option('--namespace <ns>', 'Kubernetes namespace')
+    .action(async (flags: DeployFlags) => {
+      const { manifestsToYaml, renderManifests, parseReplicaRange } = await deployment();
+      process.stdout.write(manifestsToYaml(renderManifests(options(flags, parseReplicaRange))));
+    });
+  deploy
+    .command('cost')
+    .description('monthly cost per provider rates, with recommendations and their savings')
+    .requiredOption('--provider <provider>', 'aws, gcp or azure')
+    .requiredOption('--tier <tier>', 'community, professional or enterprise')
+    .option('--replicas <min..max>', 'replica range, e.g. 2..10')
+    .option('--json', 'print JSON')
+    .action(async (flags: DeployFlags) => {
+      const { estimateMonthlyCost, recommendSavings, parseReplicaRange } = await deployment();
+      const estimate = estimateMonthlyCost(options(flags, parseReplicaRange));
+      const { recommendations } = recommendSavings(options(flags, parseReplicaRange));
+      emit({ estimate, recommendations }, flags.json === true, () =>
+        [
+          `${estimate.provider} ${estimate.region}, ${estimate.tier}: rates as of ${estimate.ratesAsOf}`,
+          table([
+            ['', 'at min replicas', 'at max replicas'],
+            ...estimate.atMin.lines.map((line, i) => [line.description, line.monthly, estimate.atMax.lines[i]?.monthly ?? '']),
+            ['total (USD/month)', estimate.atMin.total, estimate.atMax.total],
+          ]),
+          ...recommendations.map((r) => `- ${r.action} (saves ${r.monthlySaving} USD/month)`),
+        ].join('\n'),
+      );
+    });
+}

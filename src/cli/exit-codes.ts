@@ -1,0 +1,27 @@
+/**
+ * The `governor` command's exit codes, documented in the README. Scripts rely on them: never
+ * renumber.
+ */
+export const EXIT = {
+  /** Done. */
+  ok: 0,
+  /** The command ran and the answer is "no": a licence or audit chain that does not verify, a property that fails. */
+  failed: 1,
+  /** Bad input or usage: nothing was done (or, in bulk mode with --strict, nothing was written). */
+  usage: 2,
+  /** A dependency is unreachable (Redis down, wrong URL). */
+  unavailable: 3,
+  /** A bug: please report it with the output. */
+  internal: 70,
+} as const;
+
+/** An error the CLI reports as one line with its exit code, never as a stack trace. */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number = EXIT.usage,
+  ) {
+    super(message);
+    this.name = 'CliError';
+  }
+}

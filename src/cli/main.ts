@@ -1,0 +1,42 @@
+import { Command, CommanderError } from 'commander';
+import { GovernorError } from '../errors.ts';
+import { billingCommand } from './commands/billing.ts';
+import { deployCommand } from './commands/deploy.ts';
+import { licenseCommand } from './commands/license.ts';
+import { schemaCommand } from './commands/schema.ts';
+import { CliError, EXIT } from './exit-codes.ts';
+
+/** The `governor` program, with every command registered. */
+export function program(): Command {
+  const governor = new Command('governor')
+    .description('Governor: an OTP-style actor runtime on XState v5, and the marketplace governor built on it')
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)');
+  schemaCommand(governor);
+  licenseCommand(governor);
+  billingCommand(governor);
+  deployCommand(governor);
+  return governor;
+}
+
+/** Runs the command line; errors become one line on stderr and a documented exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  try {
+    await program().parseAsync([...argv], { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    if (error instanceof CliError) {
+      process.stderr.write(`governor: ${error.message}\n`);
+      return error.exitCode;
+    }
+    if (error instanceof GovernorError) {
+      process.stderr.write(`governor: ${error.message} (${error.code})\n`);
+      return EXIT.usage;
+    }
+    process.stderr.write(`governor: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    return EXIT.internal;
+  }
+}
