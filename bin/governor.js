@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+/* global process */
 // The `governor` command. Governor runs from its TypeScript sources through tsx's loader, so
 // there is no build step between a change and the command.
 import { register } from 'tsx/esm/api';
