@@ -86,6 +86,7 @@ export class GovernorProducer {
         streams: { events: { maxLen: this.settings.eventsMaxLen } },
         defaultJobOptions: { attempts: 1, removeOnComplete: this.settings.removeOnComplete, removeOnFail: this.settings.removeOnFail },
       });
+      queue.on('error', () => undefined); // surfaced by the add that fails
       this.#queues.set(name, queue);
     }
     return queue;
