@@ -1,0 +1,309 @@
+import { DEFAULT_DUNNING_SCHEDULE, dunningTimeline } from '../../src/marketplace/dunning.ts';
+import { buildMonthlyInvoice, type InvoiceAdjustment } from '../../src/marketplace/invoice.ts';
+import { CURRENCY_PATTERN, Dec, formatCents, parseAmount } from '../../src/marketplace/money.ts';
+import { PRICE_PLANS, estimateCost, type UsageQuantities } from '../../src/marketplace/pricing.ts';
+import { cyclePrice, prorateTierChange } from '../../src/marketplace/proration.ts';
+import { billingPeriodOf, createUsageLedger, recordUsage, type UsageLedger } from '../../src/marketplace/usage-ledger.ts';
+import type { LifecycleEvent } from '../governor-protocol.ts';
+import { defineGovernor, eventTime, type Decision, type GovernorDefinition, type TimeoutRule } from './governor-kit.ts';
+import { parseSku, planOfSubscription, renewPlan, renewalCheck, startPlan, trialApplies, type Plan } from './plan.ts';
+
+/**
+ * The Billing governor: a customer's money. Usage is recorded idempotently in a ledger, invoices
+ * are issued in arrears at each renewal (base fee, overage, proration charges, credits), payments
+ * settle the balance, and a failed payment starts dunning:
+ *
+ *   AwaitingInvoice ⇄ InvoiceIssued → PaymentFailed →2d Retry1 →1d Retry2 →3d Retry3 →1d Suspended →6d Collections
+ *
+ * The waits are the dunning schedule of `src/marketplace/dunning.ts` (retries on days 2, 3, 6,
+ * suspension when the 7-day grace ends, collections on day 13), as runtime state timeouts, so they
+ * survive passivation and restarts. A payment that covers the balance ends dunning from any state.
+ *
+ * Fixed from the seeds: money is exact decimal (never f64); the waits are timers, not external
+ * events; all three retries happen. One instance per customer, not per invoice: the balance and
+ * the dunning episode are the customer's. Disputes are not modelled (no event carries them).
+ */
+export const BILLING_STATES = ['AwaitingInvoice', 'InvoiceIssued', 'PaymentFailed', 'Retry1', 'Retry2', 'Retry3', 'Suspended', 'Collections'] as const;
+export type BillingState = (typeof BILLING_STATES)[number];
+
+/** An invoice as Billing keeps it (the full invoice goes out with the `billing.invoice_issued` receipt). */
+export interface InvoiceSummary {
+  readonly invoiceId: string;
+  readonly period: string;
+  readonly total: string;
+  readonly paid: boolean;
+}
+
+export interface BillingData {
+  readonly plan: Plan | null;
+  readonly trialUsed: boolean;
+  readonly ledger: UsageLedger;
+  readonly invoices: readonly InvoiceSummary[];
+  readonly invoiceSeq: number;
+  /** Amount due, USD, two decimals. */
+  readonly balance: string;
+  /** Credit for the next invoice (a downgrade's proration), USD. */
+  readonly credit: string;
+  /** Charges for the next invoice (an upgrade's proration). */
+  readonly adjustments: readonly InvoiceAdjustment[];
+  /** Every payment applied: payment id → amount. A payment id is applied at most once, ever. */
+  readonly payments: Readonly<Record<string, string>>;
+  /** Failed payment ids of the current dunning episode (a failure is counted once). */
+  readonly failedPayments: readonly string[];
+  readonly failedAt: number | null;
+}
+
+type S = BillingState;
+type D = BillingData;
+
+/** Tolerance of a payment against the balance (seeds: "within 0.01 of the invoice"). */
+export const PAYMENT_TOLERANCE = '0.01';
+const INVOICES_KEPT = 36;
+const GOOD: readonly S[] = ['AwaitingInvoice', 'InvoiceIssued'];
+const DUNNING: readonly S[] = ['PaymentFailed', 'Retry1', 'Retry2', 'Retry3'];
+
+/** Standing as the conflict rules read it: anything but good is `delinquent`. */
+export function billingStanding(state: S): 'good' | 'delinquent' {
+  return GOOD.includes(state) ? 'good' : 'delinquent';
+}
+
+/**
+ * The dunning waits, derived from the schedule: the schedule's steps must be three retries, then
+ * suspension, then collections (a different schedule needs different states, so it fails loudly).
+ */
+export function dunningWaits(schedule = DEFAULT_DUNNING_SCHEDULE): Record<'PaymentFailed' | 'Retry1' | 'Retry2' | 'Retry3' | 'Suspended', number> {
+  const steps = dunningTimeline(schedule, 0);
+  const shape = steps.map((s) => s.action).join(',');
+  if (shape !== 'retry_payment,retry_payment,retry_payment,suspend_service,send_to_collections') {
+    throw new Error(`Billing's states expect three retries, then suspension, then collections; the schedule gives ${shape}`);
+  }
+  const at = steps.map((s) => s.at);
+  return {
+    PaymentFailed: at[0]!,
+    Retry1: at[1]! - at[0]!,
+    Retry2: at[2]! - at[1]!,
+    Retry3: at[3]! - at[2]!,
+    Suspended: at[4]! - at[3]!,
+  };
+}
+
+const applied = (state: S, data: D, facts?: Decision<S, D>['facts']): Decision<S, D> => ({ status: 'applied', next: { state, data }, ...(facts ? { facts } : {}) });
+const rejected = (reason: string): Decision<S, D> => ({ status: 'rejected', reason });
+const notApplicable = (reason: string): Decision<S, D> => ({ status: 'not_applicable', reason });
+const overdue = (data: D) => rejected(`payment overdue: ${data.balance} USD is due; settle it first`);
+
+function subscribe(state: S, data: D, event: LifecycleEvent): Decision<S, D> {
+  const sku = planOfSubscription(event);
+  if ('error' in sku) return rejected(sku.error);
+  if (billingStanding(state) !== 'good') return overdue(data);
+  if (data.plan) return rejected(`already billing ${data.plan.sku}`);
+  const at = eventTime(event);
+  return applied(state, {
+    ...data,
+    plan: startPlan(sku, at, data.trialUsed),
+    trialUsed: data.trialUsed || trialApplies(sku.tier, data.trialUsed),
+  });
+}
+
+function changePlan(state: S, data: D, event: LifecycleEvent): Decision<S, D> {
+  if (!data.plan) return rejected('no plan to change');
+  if (billingStanding(state) !== 'good') return overdue(data);
+  const from = parseSku(event.fromSku);
+  const to = parseSku(event.toSku);
+  if ('error' in from) return rejected(`fromSku: ${from.error}`);
+  if ('error' in to) return rejected(`toSku: ${to.error}`);
+  if (from.sku !== data.plan.sku) return rejected(`billing ${data.plan.sku}, not ${from.sku}`);
+  if (to.cycle !== data.plan.cycle) return rejected(`changing the billing cycle (${data.plan.cycle} → ${to.cycle}) needs a new subscription`);
+  const at = eventTime(event);
+  const plan = { ...data.plan, sku: to.sku, tier: to.tier };
+  // In the trial no cycle has started: nothing to prorate.
+  if (at < data.plan.cycleStart) return applied(state, { ...data, plan }, { proration: 'none' });
+  const proration = prorateTierChange({ from: from.tier, to: to.tier, cycle: data.plan.cycle, cycleStart: data.plan.cycleStart, at });
+  if (!proration.ok) return rejected(proration.message);
+  const description = `${proration.change} ${from.sku} → ${to.sku}, ${proration.daysLeft} days left`;
+  if (proration.direction === 'charge') {
+    const adjustments = [...data.adjustments, { code: 'proration', description, amount: proration.amount }];
+    return applied(state, { ...data, plan, adjustments }, { proration: `charge ${proration.amount}` });
+  }
+  const credit = formatCents(new Dec(data.credit).plus(proration.amount));
+  return applied(state, { ...data, plan, credit }, { proration: `credit ${proration.amount}` });
+}
+
+function pay(state: S, data: D, event: LifecycleEvent): Decision<S, D> {
+  const paymentId = event.paymentId;
+  if (typeof paymentId !== 'string' || paymentId.length === 0) return rejected('paymentId must be a non-empty string');
+  if (typeof event.currency !== 'string' || !CURRENCY_PATTERN.test(event.currency)) return rejected('currency must be three upper-case letters');
+  if (event.currency !== 'USD') return rejected(`currency ${event.currency} is not accepted: invoices are in USD`);
+  let amount;
+  try {
+    amount = parseAmount(event.amount, 'amount');
+  } catch (error) {
+    return rejected((error as Error).message);
+  }
+  if (Object.hasOwn(data.payments, paymentId)) return rejected(`DuplicatePayment: payment ${paymentId} was applied already`);
+  const balance = new Dec(data.balance);
+  if (balance.lte(0)) return rejected(`nothing is due: payment ${paymentId} of ${formatCents(amount)} USD matches no invoice`);
+  if (amount.minus(balance).abs().gt(PAYMENT_TOLERANCE)) {
+    return rejected(`PaymentAmountMismatch: ${data.balance} USD is due, ${formatCents(amount)} USD was paid`);
+  }
+  return applied('AwaitingInvoice', {
+    ...data,
+    balance: '0.00',
+    payments: { ...data.payments, [paymentId]: formatCents(amount) },
+    invoices: data.invoices.map((i) => (i.paid ? i : { ...i, paid: true })),
+    failedPayments: [],
+    failedAt: null,
+  });
+}
+
+function fail(state: S, data: D, event: LifecycleEvent): Decision<S, D> {
+  const paymentId = event.paymentId;
+  if (typeof paymentId !== 'string' || paymentId.length === 0) return rejected('paymentId must be a non-empty string');
+  if (Object.hasOwn(data.payments, paymentId)) return rejected(`payment ${paymentId} succeeded already; its failure comes too late`);
+  if (data.failedPayments.includes(paymentId)) return rejected(`DuplicatePaymentFailure: the failure of ${paymentId} is recorded already`);
+  if (new Dec(data.balance).lte(0)) return rejected('nothing is due: a failed payment needs an open invoice');
+  const failedPayments = [...data.failedPayments, paymentId];
+  if (state === 'InvoiceIssued' || state === 'AwaitingInvoice') {
+    return applied('PaymentFailed', { ...data, failedPayments, failedAt: eventTime(event) });
+  }
+  // Already in dunning: the episode's clock keeps running; the failure is counted.
+  return applied(state, { ...data, failedPayments });
+}
+
+function recordUsageEvent(state: S, data: D, event: LifecycleEvent): Decision<S, D> {
+  if (!data.plan) return rejected('no subscription to bill usage to');
+  const result = recordUsage(data.ledger, {
+    metric: event.metric as never,
+    quantity: event.quantity as string | number,
+    idempotencyKey: event.idempotencyKey as string,
+  });
+  switch (result.status) {
+    case 'recorded':
+      return applied(state, { ...data, ledger: result.ledger });
+    case 'duplicate':
+      return notApplicable(`usage ${String(event.idempotencyKey)} is recorded already`);
+    default:
+      return rejected(result.message);
+  }
+}
+
+function renew(state: S, data: D, event: LifecycleEvent, customerId: string): Decision<S, D> {
+  if (!data.plan) return rejected('no plan to renew');
+  if (state === 'Suspended' || state === 'Collections') return rejected(`service suspended for non-payment: ${data.balance} USD is due`);
+  const at = eventTime(event);
+  const check = renewalCheck(data.plan, at);
+  if (!check.due) return rejected(check.reason);
+  const plan = data.plan;
+  const adjustments = [...data.adjustments];
+  if (plan.cycle !== 'monthly') {
+    // TODO(src/marketplace/invoice.ts): cycle-aware invoices; until then a longer cycle's base fee
+    // beyond the monthly one is an adjustment line (never negative: longer cycles cost more).
+    const extra = new Dec(cyclePrice(plan.tier, plan.cycle)).minus(PRICE_PLANS[plan.tier].baseFee);
+    adjustments.push({ code: 'cycle_fee', description: `${plan.cycle} cycle base fee beyond the first month`, amount: formatCents(extra) });
+  }
+  const invoiceSeq = data.invoiceSeq + 1;
+  const invoice = buildMonthlyInvoice({
+    invoiceId: `inv-${invoiceSeq}`,
+    customerId,
+    tier: plan.tier,
+    period: billingPeriodOf(plan.cycleStart),
+    usage: data.ledger.totals,
+    adjustments,
+    credit: data.credit,
+  });
+  const total = new Dec(invoice.total);
+  const balance = formatCents(new Dec(data.balance).plus(total));
+  const next: D = {
+    ...data,
+    plan: renewPlan(plan),
+    invoiceSeq,
+    invoices: [...data.invoices, { invoiceId: invoice.invoiceId, period: invoice.period, total: invoice.total, paid: total.lte(0) }].slice(-INVOICES_KEPT),
+    balance,
+    credit: invoice.creditRemaining,
+    adjustments: [],
+    // The monthly reset: totals start again, the period's keys are kept against redeliveries.
+    ledger: { ...createUsageLedger(billingPeriodOf(at)), previousSeen: data.ledger.seen },
+  };
+  const target = state === 'AwaitingInvoice' && total.gt(0) ? 'InvoiceIssued' : state;
+  return applied(target, next, { invoice: invoice.invoiceId, invoiceTotal: invoice.total });
+}
+
+/** The pure decision of the Billing governor. */
+export function decideBilling(state: S, data: D, event: LifecycleEvent, customerId: string): Decision<S, D> {
+  switch (event.type) {
+    case 'CustomerSubscribes':
+      return subscribe(state, data, event);
+    case 'CustomerUpgrades':
+      return changePlan(state, data, event);
+    case 'PaymentProcessed':
+      return pay(state, data, event);
+    case 'PaymentFailed':
+      return fail(state, data, event);
+    case 'UsageRecorded':
+      return recordUsageEvent(state, data, event);
+    case 'RenewalDue':
+      return renew(state, data, event, customerId);
+    case 'UsageExceedsQuota':
+      return notApplicable('overage is billed from recorded usage on the next invoice');
+    case 'CustomerCancels':
+      // No further cycles; what is due stays due.
+      return data.plan ? applied(state, { ...data, plan: null }) : notApplicable('no plan to stop');
+    case 'SuspensionLifted':
+      if (state === 'Suspended' || state === 'Collections') return rejected(`suspended for non-payment: a payment of ${data.balance} USD lifts it`);
+      return notApplicable('a suspension does not change what is owed');
+    case 'ManualSuspension':
+      return notApplicable('a suspension does not change what is owed');
+    default:
+      return notApplicable(`Billing does not handle ${event.type}`);
+  }
+}
+
+const waits = dunningWaits();
+const step = (ms: number, to: S): TimeoutRule<S, D> => ({ ms, to });
+
+export const billingGovernor: GovernorDefinition<S, D> = {
+  kind: 'Billing',
+  states: BILLING_STATES,
+  initial: 'AwaitingInvoice',
+  init: () => ({
+    plan: null,
+    trialUsed: false,
+    // The first usage's period replaces this one at the first renewal; any valid period will do.
+    ledger: createUsageLedger('1970-01'),
+    invoices: [],
+    invoiceSeq: 0,
+    balance: '0.00',
+    credit: '0.00',
+    adjustments: [],
+    payments: {},
+    failedPayments: [],
+    failedAt: null,
+  }),
+  decide: decideBilling,
+  targets: ['AwaitingInvoice', 'InvoiceIssued', 'PaymentFailed'],
+  timeouts: {
+    PaymentFailed: step(waits.PaymentFailed, 'Retry1'),
+    Retry1: step(waits.Retry1, 'Retry2'),
+    Retry2: step(waits.Retry2, 'Retry3'),
+    Retry3: step(waits.Retry3, 'Suspended'),
+    Suspended: step(waits.Suspended, 'Collections'),
+  },
+  announce: {
+    Retry1: (data) => ({ type: 'billing.retry_payment', attempt: 1, amount: data.balance }),
+    Retry2: (data) => ({ type: 'billing.retry_payment', attempt: 2, amount: data.balance }),
+    Retry3: (data) => ({ type: 'billing.retry_payment', attempt: 3, amount: data.balance }),
+    Suspended: (data) => ({ type: 'billing.suspend_service', amount: data.balance }),
+    Collections: (data) => ({ type: 'billing.send_to_collections', amount: data.balance }),
+  },
+  facts: (state) => ({ standing: billingStanding(state), billing: state }),
+  queries: {
+    /** A cost estimate before running something: what `planned` usage adds to this month's bill. */
+    estimate: ({ data }, event) =>
+      data.plan ? estimateCost(data.plan.tier, data.ledger.totals, (event.planned ?? {}) as UsageQuantities) : { error: 'no plan' },
+  },
+};
+
+export { DUNNING as BILLING_DUNNING_STATES };
+
+/** The Billing governor's machine. */
+export const billingMachine = defineGovernor(billingGovernor);

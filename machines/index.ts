@@ -1,0 +1,73 @@
+import type { AnyStateMachine } from 'xstate';
+import type { EntityKind } from '../src/runtime/entity-host.ts';
+import type { SigningKey } from '../src/marketplace/signing-keys.ts';
+import type { GovernorKind } from './governor-protocol.ts';
+import { orchestratorMachine } from './orchestrator.ts';
+import { createReceiptsMachine } from './receipts.ts';
+import { defineGovernor, type GovernorDefinition } from './governors/governor-kit.ts';
+import { billingGovernor } from './governors/billing.ts';
+import { complianceGovernor } from './governors/compliance.ts';
+import { customerAccountGovernor } from './governors/customer-account.ts';
+import { createEntitlementGovernor } from './governors/entitlement.ts';
+import { multiTenantGovernor } from './governors/multi-tenant.ts';
+import { productCatalogGovernor } from './governors/product-catalog.ts';
+import { quotaSlaGovernor } from './governors/quota-sla.ts';
+import { subscriptionGovernor } from './governors/subscription.ts';
+
+/**
+ * The marketplace's entity kinds: the Orchestrator, the eight governors and Receipts, one actor
+ * of each per customer, spawned on their first message by an `EntityHost`.
+ */
+
+export interface MarketplaceMachineOptions {
+  /** Key of the receipts' customer pseudonyms (≥ 16 bytes). */
+  readonly pseudonymKey: string | Uint8Array;
+  /** Signs licence keys; without it entitlements carry no key. */
+  readonly signingKey?: SigningKey;
+  /** The orchestrator's duplicate window. @default 5 minutes */
+  readonly dedupWindowMs?: number;
+  /** Receipts kept per customer before the oldest are archived. @default 1000 */
+  readonly receiptsKept?: number;
+}
+
+/** Each governor's definition (its domain), for reference models and tools. */
+export function governorDefinitions(options: Pick<MarketplaceMachineOptions, 'signingKey'> = {}): Record<GovernorKind, GovernorDefinition<string, unknown>> {
+  const definitions = {
+    Entitlement: createEntitlementGovernor(options.signingKey ? { signingKey: options.signingKey } : {}),
+    Billing: billingGovernor,
+    ProductCatalog: productCatalogGovernor,
+    Subscription: subscriptionGovernor,
+    CustomerAccount: customerAccountGovernor,
+    QuotaSla: quotaSlaGovernor,
+    Compliance: complianceGovernor,
+    MultiTenant: multiTenantGovernor,
+  };
+  return definitions as unknown as Record<GovernorKind, GovernorDefinition<string, unknown>>;
+}
+
+/**
+ * The entity kinds for an `EntityHost`.
+ * @example
+ * new EntityHost(node, marketplaceKinds({ pseudonymKey }), { restore });
+ */
+export function marketplaceKinds(options: MarketplaceMachineOptions): EntityKind[] {
+  const governors = Object.values(governorDefinitions(options)).map(
+    (definition): EntityKind => ({ kind: definition.kind, machine: defineGovernor(definition) as AnyStateMachine }),
+  );
+  return [
+    {
+      kind: 'Orchestrator',
+      machine: orchestratorMachine,
+      input: (key) => ({ key, ...(options.dedupWindowMs !== undefined ? { dedupWindowMs: options.dedupWindowMs } : {}) }),
+    },
+    ...governors,
+    {
+      kind: 'Receipts',
+      machine: createReceiptsMachine({ pseudonymKey: options.pseudonymKey, ...(options.receiptsKept !== undefined ? { kept: options.receiptsKept } : {}) }),
+    },
+  ];
+}
+
+export { orchestratorMachine } from './orchestrator.ts';
+export { createReceiptsMachine } from './receipts.ts';
+export { defineGovernor } from './governors/governor-kit.ts';
