@@ -5,7 +5,8 @@
  * Private mode (the default): `redis-server` from `PATH` on a free port, in a fresh temp dir, with
  * the settings Governor requires in production (`appendonly yes`, `appendfsync everysec`,
  * `maxmemory-policy noeviction`, no RDB snapshots). The server can be killed with SIGKILL and
- * restarted on the same port and dir, so fault tests can check that AOF data survives.
+ * restarted on the same port and dir, so fault tests can check that AOF data survives (ask for
+ * `appendfsync: 'always'` when a test asserts that acknowledged writes survive a SIGKILL).
  *
  * External mode (`REDIS_URL` set): nothing is started. The handle carries a unique `prefix`; put
  * every key you create under it (BullMQ's `prefix` option, ioredis `keyPrefix`) and `stop()`
@@ -45,7 +46,15 @@ export interface StartRedisOptions {
    * @default 'auto'
    */
   mode?: 'auto' | 'private';
-  /** Extra `redis-server` arguments, e.g. `['--maxmemory', '10mb']` (private mode only). */
+  /**
+   * The AOF fsync policy (private mode only). With `everysec`, the production setting, Redis may
+   * postpone writing the AOF for up to two seconds while a slow fsync runs, so a SIGKILL can lose
+   * writes it already acknowledged. A test that asserts that acknowledged writes survive
+   * {@link RedisHandle.kill} asks for `always`.
+   * @default 'everysec'
+   */
+  appendfsync?: 'everysec' | 'always';
+  /** Extra `redis-server` arguments, e.g. `['--maxmemory', '10mb']` (private mode only; later ones win). */
   args?: readonly string[];
   /**
    * How long to wait for the first `PING` answer before giving up, in ms.
@@ -123,7 +132,7 @@ async function privateHandle(binary: string, options: StartRedisOptions): Promis
       '--bind', host,
       '--dir', dir,
       '--appendonly', 'yes',
-      '--appendfsync', 'everysec',
+      '--appendfsync', options.appendfsync ?? 'everysec',
       '--maxmemory-policy', 'noeviction',
       '--save', '',
       '--daemonize', 'no',

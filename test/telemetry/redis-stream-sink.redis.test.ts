@@ -95,7 +95,9 @@ describe('the Redis stream sink', () => {
 
 describe('a collector on Redis that goes down and comes back', () => {
   it('buffers while down, drops the oldest beyond the bound (counted), and delivers the rest after restart', async () => {
-    const redis = await redisFor('private');
+    // fsync always: the events acknowledged before the kill must be there after it.
+    const redis = await startRedis({ mode: 'private', appendfsync: 'always' });
+    handles.push(redis);
     const client = producer(redis);
     await ready(client);
     const stream = 'telemetry';
