@@ -35,12 +35,15 @@ export class NoSuchNameError extends GovernorError {
 
 /** `register` of a name that is taken, or of a name shaped like a pid. */
 export class NameTakenError extends GovernorError {
-  constructor(readonly registeredName: string, readonly holder: Pid | undefined) {
+  /** `currentName`: the process already has this name (a process has at most one, as in Erlang). */
+  constructor(readonly registeredName: string, readonly holder: Pid | undefined, readonly currentName?: string) {
     super(
       'NAME_TAKEN',
-      holder
-        ? `the name "${registeredName}" is already registered to ${holder}: unregister it or pick another name`
-        : `"${registeredName}" cannot be registered: names must be non-empty and may not start with "<"`,
+      currentName !== undefined
+        ? `${holder} is already registered as "${currentName}": a process has one name at most; unregister it first`
+        : holder
+          ? `the name "${registeredName}" is already registered to ${holder}: unregister it or pick another name`
+          : `"${registeredName}" cannot be registered: names must be non-empty and may not start with "<"`,
     );
   }
 }

@@ -1,7 +1,7 @@
 import { pino, type Logger } from 'pino';
 import { systemClock, type Clock } from './clock.ts';
 import { checkMessage, type Address, type CallerRef, type DownEnvelope, type Envelope, type Message } from './envelope.ts';
-import { CallExitError, CallTimeoutError, NameTakenError, NoSuchNameError } from './errors.ts';
+import { CallExitError, CallTimeoutError, NameTakenError, NoProcError, NoSuchNameError } from './errors.ts';
 import { KILL, formatReason, type ExitReason } from './exit-reason.ts';
 import { isEntityAddress } from './entity.ts';
 import type { EntityHost } from './entity-host.ts';
@@ -145,7 +145,11 @@ export class Node {
 
   register(name: string, pid: Pid): void {
     this.#checkName(name);
-    if (!this.#processes.has(pid)) throw new NoSuchNameError(pid);
+    const process = this.#processes.get(pid);
+    if (!process) throw new NoProcError(pid);
+    // Erlang: badarg when the process already has a name. Two names would outlive it: only the
+    // latest is freed when it exits.
+    if (process.name !== undefined) throw new NameTakenError(name, pid, process.name);
     this.#register(name, pid);
   }
 
@@ -390,7 +394,9 @@ export class Node {
       default: {
         const process = this.#lookup(envelope.to);
         if (process) return this.#enqueue(process, envelope);
-        if (typeof envelope.to === 'string' && !isPid(envelope.to)) throw new NoSuchNameError(envelope.to);
+        // Erlang: `Name ! Msg` to an unregistered name is badarg for the sender; gen_statem:cast
+        // ignores a destination that does not exist, so a cast is dropped like any undeliverable.
+        if (envelope.t === 'info' && typeof envelope.to === 'string' && !isPid(envelope.to)) throw new NoSuchNameError(envelope.to);
         this.stats.undelivered++;
       }
     }
