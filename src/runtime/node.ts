@@ -267,6 +267,9 @@ export class Node {
   /** Links two processes; a link to a dead process sends `noproc` back at once. */
   link(a: Pid, b: Pid): void {
     if (a === b) return; // Erlang: a process linking to itself does nothing (else it would signal itself on exit)
+    // Only pids can be linked: a bad address must be refused before either side records anything,
+    // or the dead entry would break the exit protocol of the process that kept it.
+    if (!isPid(a) || !isPid(b)) throw new TypeError(`link(${String(a)}, ${String(b)}): both ends must be pids`);
     this.#entry(() => {
       this.#addLink(a, b);
       this.route({ t: 'link', to: b, from: a });
