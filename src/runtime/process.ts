@@ -57,4 +57,7 @@ export abstract class Process {
 
   /** A short state value for tree listings (`Idle`, `{ Billing: 'Retry1' }`, `running`). */
   abstract stateValue(): unknown;
+
+  /** `sys:resume` was called: run whatever the behaviour queued internally while suspended. */
+  onResume(): void {}
 }

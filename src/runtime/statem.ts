@@ -401,7 +401,26 @@ export class StatemProcess extends Process {
     if (stateChanged(previous, this.snapshot)) {
       this.#enterStates(previous._nodes, this.snapshot);
       this.#replayPostponed();
+      // A suspended actor handles nothing until resumed (then `onResume` runs what was queued).
+      if (!this.suspended) this.#drainSafely();
+    }
+  }
+
+  /** @internal `sys:resume`: events queued internally while suspended (by replace_state) run now. */
+  override onResume(): void {
+    this.#drainSafely();
+  }
+
+  /**
+   * Runs the internal queue outside a mailbox delivery (replace_state, resume). A throw there is
+   * the actor's crash, as it would be in a step: the actor must not stay alive half-way through.
+   */
+  #drainSafely(): void {
+    if (!this.#internal || this.#internal.length === 0) return;
+    try {
       this.#drainInternal();
+    } catch (error) {
+      this.node.terminate(this, error);
     }
   }
 

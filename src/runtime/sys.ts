@@ -109,7 +109,10 @@ export function suspend(node: Node, pid: Pid): void {
 export function resume(node: Node, pid: Pid): void {
   const process = processOf(node, pid);
   process.suspended = false;
-  node.run(() => node.schedule(process));
+  node.run(() => {
+    process.onResume();
+    node.schedule(process);
+  });
 }
 
 /** `sys:trace`: calls `tracer` with every event in, message out, transition and exit; `false` stops. */
