@@ -58,7 +58,7 @@ export function traverseGovernor<S extends string, D>(
       { type: 'timeout' },
       { type: 'inspect' },
       ...Object.keys(definition.queries ?? {}).map((type) => ({ type })),
-    ];
+    ] as EventObject[];
   };
   const serialize = (snapshot: AnyMachineSnapshot) => {
     const c = snapshot.context as GovernorContext<S, D>;

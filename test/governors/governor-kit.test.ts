@@ -1,0 +1,150 @@
+import { describe, expect, it } from 'vitest';
+import { COMMITTED_KEPT, defineGovernor, protocol, type GovernorDefinition } from '../../machines/governors/governor-kit.ts';
+import { subscriptionMachine } from '../../machines/governors/subscription.ts';
+import { SimulatedClock, StatemProcess, createNode, spawnStatem, type Pid } from '../../src/index.ts';
+import { ev } from './domain-support.ts';
+import { CUSTOMER } from './model-support.ts';
+
+/** A toy governor on MultiTenant's routes: a breach turns it On, a second counts, an hour turns it Done. */
+type S = 'Off' | 'On' | 'Done';
+type D = { count: number };
+const toy: GovernorDefinition<S, D> = {
+  kind: 'MultiTenant',
+  states: ['Off', 'On', 'Done'],
+  initial: 'Off',
+  init: () => ({ count: 0 }),
+  targets: ['On'],
+  decide: (state, data, event) => {
+    if (event.type === 'ManualSuspension') {
+      if (event.reason === 'throw') throw new Error('boom in decide');
+      if (event.reason === 'escape') return { status: 'applied', next: { state: 'Done', data } };
+      if (event.reason === 'no-next') return { status: 'applied' };
+      return { status: 'not_applicable' };
+    }
+    if (state === 'Done') return { status: 'rejected', reason: 'done' };
+    return { status: 'applied', next: { state: 'On', data: { count: data.count + 1 } }, facts: { count: data.count + 1 } };
+  },
+  timeouts: { On: { ms: 3_600_000, to: 'Done' } },
+  facts: (state) => ({ toy: state }),
+};
+const breach = () => ev('UsageExceedsQuota', { resource: 'cpu', usage: 2, limit: 1 });
+
+describe('the two-phase protocol', () => {
+  it('keeps an applied change pending, invisible, until its commit', () => {
+    const start = protocol.initial(toy, CUSTOMER);
+    const event = breach();
+    const { reply, context } = protocol.prepare(toy, start, event);
+    expect(reply).toEqual({ governor: 'MultiTenant', status: 'applied', version: 0, facts: { toy: 'On', count: 1 } });
+    expect([context.state, context.data, context.pending?.eventId]).toEqual(['Off', { count: 0 }, event.eventId]);
+    const committed = protocol.commit(toy, context, event.eventId);
+    expect([committed.state, committed.data, committed.version, committed.pending]).toEqual(['On', { count: 1 }, 1, null]);
+    expect(committed.committed).toEqual([{ eventId: event.eventId, reply }]);
+  });
+
+  it('answers a redelivered prepare with the reply it gave, and changes nothing', () => {
+    const event = breach();
+    const first = protocol.prepare(toy, protocol.initial(toy, CUSTOMER), event);
+    const after = protocol.commit(toy, first.context, event.eventId);
+    const again = protocol.prepare(toy, after, event);
+    expect(again.reply).toEqual(first.reply);
+    expect(again.context).toBe(after);
+    // And a repeated commit is a no-op: applied once, however often it is delivered.
+    expect(protocol.commit(toy, after, event.eventId)).toBe(after);
+  });
+
+  it('drops the change on abort; a commit after the abort does nothing', () => {
+    const event = breach();
+    const { context } = protocol.prepare(toy, protocol.initial(toy, CUSTOMER), event);
+    const aborted = protocol.abort(context, event.eventId);
+    expect(aborted.pending).toBeNull();
+    expect(protocol.commit(toy, aborted, event.eventId)).toBe(aborted);
+    expect(protocol.abort(aborted, 'other')).toBe(aborted);
+  });
+
+  it('replaces a stale pending change with the next event’s', () => {
+    const a = breach();
+    const b = breach();
+    const once = protocol.prepare(toy, protocol.initial(toy, CUSTOMER), a).context;
+    const twice = protocol.prepare(toy, once, b).context;
+    expect(twice.pending?.eventId).toBe(b.eventId);
+    expect(protocol.commit(toy, twice, a.eventId)).toBe(twice);
+  });
+
+  it('decides again at commit when a timer changed the state since the prepare', () => {
+    const first = breach();
+    const base = protocol.commit(toy, protocol.prepare(toy, protocol.initial(toy, CUSTOMER), first).context, first.eventId);
+    const next = breach();
+    const pending = protocol.prepare(toy, base, next).context;
+    const timedOut = protocol.timeout(toy, pending);
+    expect([timedOut.state, timedOut.version]).toEqual(['Done', 2]);
+    // Done rejects a breach: the stale change is dropped, not applied over the timer's state.
+    const committed = protocol.commit(toy, timedOut, next.eventId);
+    expect([committed.state, committed.data, committed.pending]).toEqual(['Done', { count: 1 }, null]);
+  });
+
+  it.each([
+    ['a malformed event', { ...breach(), occurredAt: 'yesterday' }, 'rejected', /malformed event: occurredAt/],
+    ['another customer’s event', { ...breach(), customerId: 'c2' }, 'rejected', /reached the governor of "c1"/],
+    ['an event type not routed here', ev('PaymentProcessed', { amount: '1.00' }), 'not_applicable', /does not handle PaymentProcessed/],
+    ['a decision that throws', ev('ManualSuspension', { reason: 'throw', actor: 'a' }), 'rejected', /could not decide ManualSuspension: boom in decide/],
+    ['a move to a state outside the targets', ev('ManualSuspension', { reason: 'escape', actor: 'a' }), 'rejected', /not one of its targets/],
+    ['an applied decision without a next state', ev('ManualSuspension', { reason: 'no-next', actor: 'a' }), 'rejected', /without a next state/],
+  ])('refuses %s without asking for a commit', (_name, event, status, reason) => {
+    const { reply, context } = protocol.prepare(toy, protocol.initial(toy, CUSTOMER), event as never);
+    expect(reply.status).toBe(status);
+    expect(reply.reason).toMatch(reason);
+    expect(context.pending).toBeNull();
+  });
+
+  it(`remembers the last ${COMMITTED_KEPT} committed events, no more`, () => {
+    let context = protocol.initial(toy, CUSTOMER);
+    for (let i = 0; i < COMMITTED_KEPT + 10; i++) {
+      const event = breach();
+      context = protocol.commit(toy, protocol.prepare(toy, context, event).context, event.eventId);
+    }
+    expect(context.committed).toHaveLength(COMMITTED_KEPT);
+    expect(context.data.count).toBe(COMMITTED_KEPT + 10);
+  });
+});
+
+describe('a governor machine under the runtime', () => {
+  const start = () => {
+    const clock = new SimulatedClock(Date.parse('2026-01-05T10:00:00Z'));
+    const node = createNode({ clock });
+    return { clock, node };
+  };
+  const state = (node: ReturnType<typeof createNode>, pid: Pid) => (node.processOf(pid)!.getState() as { value: string; context: { version: number } });
+
+  it('replies to prepare, moves on commit, and never postpones a stray commit or abort', async () => {
+    const { node } = start();
+    const pid = spawnStatem(node, defineGovernor(toy), { input: { key: CUSTOMER } });
+    const event = breach();
+    expect(await node.call(pid, { type: 'prepare', event })).toMatchObject({ status: 'applied', version: 0 });
+    node.cast(pid, { type: 'commit', eventId: 'unknown' });
+    node.cast(pid, { type: 'abort', eventId: 'unknown' });
+    expect(state(node, pid).value).toBe('Off');
+    node.cast(pid, { type: 'commit', eventId: event.eventId });
+    expect(state(node, pid)).toMatchObject({ value: 'On', context: { version: 1 } });
+    expect(await node.call(pid, { type: 'inspect' })).toMatchObject({ state: 'On', version: 1, data: { count: 1 }, pending: null });
+    expect((node.processOf(pid) as StatemProcess).postponedEvents()).toEqual([]);
+  });
+
+  it('runs long waits as runtime state timeouts that survive a restore from a persisted state', async () => {
+    const { node, clock } = start();
+    const pid = spawnStatem(node, subscriptionMachine, { input: { key: CUSTOMER } });
+    const subscribe = { ...ev('CustomerSubscribes', { sku: 'PRO-MONTHLY', tier: 'professional' }), occurredAt: new Date(clock.now()).toISOString() };
+    await node.call(pid, { type: 'prepare', event: subscribe });
+    node.cast(pid, { type: 'commit', eventId: subscribe.eventId });
+    expect(state(node, pid).value).toBe('Trial');
+    clock.advance(10 * 86_400_000);
+    // Passivated after 10 days, restored elsewhere: the trial still ends on day 14, not day 24.
+    const persisted = (node.processOf(pid) as StatemProcess).persist();
+    node.exit(pid, 'kill');
+    const restored = spawnStatem(node, subscriptionMachine, { restore: persisted });
+    expect(state(node, restored).value).toBe('Trial');
+    clock.advance(4 * 86_400_000 - 1);
+    expect(state(node, restored).value).toBe('Trial');
+    clock.advance(1);
+    expect(state(node, restored)).toMatchObject({ value: 'Active', context: { version: 2 } });
+  });
+});
