@@ -308,6 +308,8 @@ export class Node {
         if (resolved === null) return this.#down(watcher, ref, String(target) as Pid, 'noproc'), ref;
         const process = this.processOf(watcher);
         if (process && pid) (process.monitoring ??= new Map()).set(ref, pid);
+        // A remote `{name, node}` has no pid here: kept by name, so the watcher's exit still removes it.
+        else if (process) (process.monitoringNames ??= new Map()).set(ref, target);
         this.route({ t: 'monitor', to: resolved ?? target, from: watcher, ref });
       }
       return ref;
@@ -476,6 +478,9 @@ export class Node {
     process.tracer?.({ pid: process.pid, at: this.clock.now(), kind: 'exit', reason });
     if (process.monitoring) {
       for (const [ref, target] of process.monitoring) this.route({ t: 'demonitor', to: target, from: process.pid, ref });
+    }
+    if (process.monitoringNames) {
+      for (const [ref, target] of process.monitoringNames) this.route({ t: 'demonitor', to: target, from: process.pid, ref });
     }
     if (process.links) {
       for (const linked of process.links) this.route({ t: 'exit', to: linked, from: process.pid, reason, linked: true });

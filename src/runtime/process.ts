@@ -1,4 +1,4 @@
-import type { Envelope, CallerRef } from './envelope.ts';
+import type { Address, Envelope, CallerRef } from './envelope.ts';
 import type { ExitReason } from './exit-reason.ts';
 import type { Node } from './node.ts';
 import type { Pid } from './pid.ts';
@@ -35,6 +35,8 @@ export abstract class Process {
   monitoredBy: Map<string, Pid | CallerRef> | undefined;
   /** Monitors this process holds on others: ref → target, removed when it dies. */
   monitoring: Map<string, Pid> | undefined;
+  /** Monitors this process holds on remote names (`{name, node}`, no pid known here): ref → address. */
+  monitoringNames: Map<string, Address> | undefined;
   messagesIn = 0;
   messagesOut = 0;
   /** How many times the supervisor restarted this child slot before this incarnation. */
