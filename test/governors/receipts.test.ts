@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { appendTo, emptyReceipts, verifyReceipts, type AppendMessage } from '../../machines/receipts.ts';
+import { verifyReceiptChain } from '../../src/marketplace/receipt-verification.ts';
+
+const options = { pseudonymKey: 'receipts-test-key-0123456789', kept: 3 };
+const message = (eventId: string): AppendMessage => ({
+  type: 'append',
+  eventId,
+  customerId: 'alice@example.com',
+  eventType: 'PaymentProcessed',
+  occurredAt: '2026-01-05T10:00:00Z',
+  outcomes: [{ governor: 'Billing', status: 'applied' }],
+});
+
+function chain(ids: string[], kept = options.kept) {
+  let context = emptyReceipts('alice@example.com');
+  const archived = [];
+  for (const id of ids) {
+    const next = appendTo(context, message(id), { ...options, kept });
+    context = next.context;
+    archived.push(...next.archived);
+  }
+  return { context, archived };
+}
+
+describe('the Receipts chain', () => {
+  it('chains every committed event once, without personal data', () => {
+    const { context } = chain(['e1', 'e2', 'e1']);
+    expect(context.receipts.map((r) => r.entry.eventId)).toEqual(['e1', 'e2']);
+    expect(verifyReceipts(context)).toMatchObject({ ok: true, length: 2 });
+    expect(JSON.stringify(context.receipts)).not.toContain('alice');
+  });
+
+  it('archives the oldest past the bound and still verifies from the anchor; the archive verifies from the genesis', () => {
+    const { context, archived } = chain(['e1', 'e2', 'e3', 'e4', 'e5']);
+    expect(context.receipts.map((r) => r.seq)).toEqual([2, 3, 4]);
+    expect(context.anchor).toEqual({ seq: 1, hash: archived.at(-1)!.hash });
+    expect(verifyReceipts(context)).toMatchObject({ ok: true });
+    expect(verifyReceiptChain([...archived, ...context.receipts])).toMatchObject({ ok: true, length: 5 });
+  });
+
+  it('detects an edited receipt', () => {
+    const { context } = chain(['e1', 'e2', 'e3']);
+    const edited = { ...context, receipts: context.receipts.map((r, i) => (i === 1 ? { ...r, entry: { ...r.entry, type: 'CustomerCancels' } } : r)) };
+    expect(verifyReceipts(edited)).toMatchObject({ ok: false, position: 1, kind: 'edited' });
+  });
+
+  it('refuses an entry that cannot be a receipt without crashing, and counts it', () => {
+    const { context } = chain(['not a safe id']);
+    expect([context.receipts.length, context.refused]).toEqual([0, 1]);
+    expect(context.lastRefusal).toMatch(/eventId/);
+  });
+});
