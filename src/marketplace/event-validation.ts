@@ -131,7 +131,7 @@ function copyJson(value: unknown, path: string, depth: number, scan: Scan): unkn
     case 'object':
       break;
     default:
-      scan.issues.push(issue(path, 'not_json', `a ${typeof value} is not JSON data`, value));
+      scan.issues.push(issue(path, 'not_json', `${typeof value} is not JSON data`, value));
       return ABSENT;
   }
   if (value === null) return null;
