@@ -299,7 +299,12 @@ export class Node {
           onReply: () => {},
           onDown: (reason) => {
             this.#pending.delete(ref);
-            watcher({ t: 'down', to: from, ref, pid: pid ?? (String(target) as Pid), reason });
+            // Runs inside an exit: a throw here must not keep the other watchers and links from hearing of it.
+            try {
+              watcher({ t: 'down', to: from, ref, pid: pid ?? (String(target) as Pid), reason });
+            } catch (error) {
+              this.logger.error({ ref, err: error }, 'monitor callback failed');
+            }
           },
         });
         if (resolved === null) return this.#down(from, ref, String(target) as Pid, 'noproc'), ref;
@@ -491,7 +496,13 @@ export class Node {
     if (reason !== 'normal' && reason !== 'shutdown') {
       this.logger.debug({ pid: process.pid, reason: formatReason(reason) }, 'process exited');
     }
-    for (const listener of this.#exitListeners) listener(process.pid, reason, process);
+    for (const listener of this.#exitListeners) {
+      try {
+        listener(process.pid, reason, process);
+      } catch (error) {
+        this.logger.error({ pid: process.pid, err: error }, 'exit listener failed');
+      }
+    }
   }
 
   // ── scheduling ─────────────────────────────────────────────────────────────────────────────

@@ -261,3 +261,27 @@ describe('monitors', () => {
     expect(calls).toEqual([{ pid: target, reason: 'shutdown' }]);
   });
 });
+
+describe('a monitor callback or exit listener that throws', () => {
+  it('does not stop other watchers, links or the node from hearing of the exit', async () => {
+    const { node } = simulatedNode();
+    const [target, linked, bystander] = [spawn(node), spawn(node, true), spawn(node)];
+    node.link(target, linked);
+    node.monitor(target, () => {
+      throw new Error('bad watcher');
+    });
+    const calls: unknown[] = [];
+    node.monitor(target, (down) => calls.push(down.reason));
+    node.onExit(() => {
+      throw new Error('bad exit listener');
+    });
+    const exits: unknown[] = [];
+    node.onExit((pid, reason) => exits.push([pid, reason]));
+    expect(() => node.exit(target, 'shutdown')).not.toThrow();
+    expect(calls).toEqual(['shutdown']);
+    expect(exits).toEqual([[target, 'shutdown']]);
+    expect(got(node, linked)).toEqual([{ type: 'EXIT', from: target, reason: 'shutdown' }]);
+    node.cast(bystander, { type: 'stop', reason: 'normal' });
+    expect(node.isAlive(bystander)).toBe(false);
+  });
+});
