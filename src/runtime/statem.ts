@@ -114,6 +114,9 @@ export class StatemProcess extends Process {
     }
     if (this.snapshot.status === 'error') throw this.snapshot.error;
     this.#runActions(actions, { type: 'xstate.init' });
+    // No event is being handled at start: a postpone() here has nothing to keep (gen_statem
+    // refuses it in an enter call). Left set, it would postpone the first message after handling it.
+    this.#postponeCurrent = false;
     if (options.restore) {
       // Earliest first: timers that fell due while the actor was away fire in deadline order.
       const timers = [...options.restore.timers].sort((a, b) => a.deadline - b.deadline);

@@ -256,3 +256,19 @@ describe('postpone overflow', () => {
     expect(node.stats.processes).toBe(0);
   });
 });
+
+describe('postpone() with no event to postpone', () => {
+  it('in the initial state’s entry actions is ignored and does not postpone the first message', () => {
+    const machine = setup({ types: {} as { context: Ctx; events: Ev } }).createMachine({
+      id: 'postpone-at-start',
+      context: { log: [], data: 0 },
+      entry: postpone(),
+      on: { job: { actions: log } },
+    });
+    const { node } = simulatedNode();
+    const pid = spawnStatem(node, machine);
+    node.cast(pid, { type: 'job', id: 1 });
+    expect(logOf(node, pid)).toEqual(['job:1']);
+    expect(sys.getStatus(node, pid).postponed).toBe(0);
+  });
+});
