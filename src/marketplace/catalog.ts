@@ -27,7 +27,7 @@ export const PRICE_RISE_NOTICE_DAYS = 30;
 export const PRICE_RISE_NOTICE_THRESHOLD = '0.10';
 
 const DAY_MS = 86_400_000;
-const featureId = z.string().regex(/^(?!(?:constructor|prototype)$)[a-z][a-z0-9_]{0,63}$/, {
+const snakeId = z.string().regex(/^(?!(?:constructor|prototype)$)[a-z][a-z0-9_]{0,63}$/, {
   message: 'must be snake_case, 1–64 characters',
 });
 // 1..999,999,999 cents, written as dollars with at most two decimals
@@ -45,9 +45,9 @@ export const SkuSchema = z
     price: skuPrice,
     tier: z.enum(SKU_TIERS),
     features: z
-      .array(z.strictObject({ id: featureId, dependsOn: z.array(featureId).max(64) }))
+      .array(z.strictObject({ id: snakeId, dependsOn: z.array(snakeId).max(64) }))
       .max(200),
-    limits: z.record(featureId, z.number().min(0).max(Number.MAX_SAFE_INTEGER)),
+    limits: z.record(snakeId, z.number().min(0).max(Number.MAX_SAFE_INTEGER)),
     version: z.string().regex(SEMVER_PATTERN, { message: 'must be a semantic version such as "1.0.0"' }),
     /** When given, must equal {@link skuRevision} of the other fields. */
     revision: z.string().optional(),

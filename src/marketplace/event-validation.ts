@@ -202,7 +202,11 @@ function fromZod(zodIssue: core.$ZodIssue, root: unknown): EventValidationIssue[
           ? [issue(path, 'required', `the field "${union.discriminator}" is required`, undefined)]
           : [issue(path, 'unknown_event_type', `unknown event type; expected one of ${(union.options ?? []).join(', ')}`, at)];
       }
-      return [issue(path, 'type', zodIssue.message, at)];
+      // A plain union: zod already reports the branch of the value's own type, so reaching here
+      // means the type matches no branch. Name the types that would.
+      const expected = [...new Set(zodIssue.errors.map((branch) => (branch[0] as { expected?: unknown } | undefined)?.expected))];
+      const names = expected.filter((e): e is string => typeof e === 'string');
+      return [issue(path, 'type', names.length > 0 ? `must be a ${names.join(' or a ')}` : zodIssue.message, at)];
     }
     case 'invalid_type':
       if (at === ABSENT) return [issue(path, 'required', `the field is required (${zodIssue.expected})`, undefined)];
