@@ -10,11 +10,25 @@ export interface Clock {
   clearTimeout(handle: unknown): void;
 }
 
-/** The real clock: wall time and Node's timers. */
+/** Node's longest timer: a longer delay (or Infinity) is fired after 1 ms instead. */
+const MAX_TIMER_DELAY = 2 ** 31 - 1;
+
+/**
+ * The real clock: wall time and Node's timers. A delay beyond Node's limit (about 24.8 days,
+ * a month-long subscription timeout) is chained through shorter timers, so it fires when due
+ * and Infinity never does, instead of both firing after 1 ms.
+ */
 export const systemClock: Clock = {
   now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+  setTimeout: (fn, ms) => {
+    const handle: { timer?: ReturnType<typeof setTimeout> } = {};
+    const arm = (left: number): void => {
+      handle.timer = left > MAX_TIMER_DELAY ? setTimeout(() => arm(left - MAX_TIMER_DELAY), MAX_TIMER_DELAY) : setTimeout(fn, left);
+    };
+    arm(ms);
+    return handle;
+  },
+  clearTimeout: (handle) => clearTimeout((handle as { timer?: ReturnType<typeof setTimeout> } | undefined)?.timer),
 };
 
 interface SimulatedTimer {
@@ -39,6 +53,7 @@ export class SimulatedClock implements Clock {
   readonly #timers = new Map<number, SimulatedTimer>();
 
   constructor(start = 0) {
+    if (typeof start !== 'number' || !Number.isFinite(start)) throw new RangeError(`SimulatedClock needs a finite start time, got ${String(start)}`);
     this.#now = start;
   }
 
@@ -48,7 +63,8 @@ export class SimulatedClock implements Clock {
 
   setTimeout(fn: () => void, ms: number): unknown {
     const id = this.#nextId++;
-    this.#timers.set(id, { id, deadline: this.#now + Math.max(0, ms), fn });
+    // As Node: a negative or NaN delay is no delay (NaN would make a deadline that never falls due).
+    this.#timers.set(id, { id, deadline: this.#now + (ms > 0 ? ms : 0), fn });
     return id;
   }
 
@@ -63,6 +79,10 @@ export class SimulatedClock implements Clock {
 
   /** Moves time to `time` (never backwards), firing every timer that falls due on the way. */
   set(time: number): void {
+    // NaN would poison the clock for good (every later deadline NaN, nothing ever due again).
+    if (typeof time !== 'number' || !Number.isFinite(time)) {
+      throw new RangeError(`SimulatedClock needs a finite time, got ${String(time)}`);
+    }
     if (time < this.#now) {
       throw new RangeError(`SimulatedClock cannot go back in time (now ${this.#now}, asked ${time})`);
     }

@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { assign, cancel, enqueueActions, raise, setup } from 'xstate';
-import { cancelTimer, eventTimeout, nextEvent, spawnStatem, startTimer, sys } from '../../../src/index.ts';
+import { SimulatedClock, cancelTimer, createNode, eventTimeout, nextEvent, spawnStatem, startTimer, sys, systemClock } from '../../../src/index.ts';
 import { simulatedNode, stateOf, watch } from './helpers.ts';
 
 type Ev = { type: string; [key: string]: unknown };
@@ -456,5 +456,76 @@ describe('timers of a dead actor', () => {
     expect(clock.pending).toBe(0);
     clock.advance(1_000);
     expect(node.stats.undelivered).toBe(0);
+  });
+});
+
+describe('the clocks themselves', () => {
+  it('the simulated clock refuses a time that is not finite or goes backwards, and stays usable', () => {
+    const clock = new SimulatedClock(100);
+    for (const bad of [Number.NaN, Infinity, -Infinity, '5' as unknown as number]) {
+      expect(() => clock.advance(bad), String(bad)).toThrow(RangeError);
+      expect(() => clock.set(bad), String(bad)).toThrow(RangeError);
+    }
+    expect(() => clock.advance(-1)).toThrow(RangeError);
+    expect(() => new SimulatedClock(Number.NaN)).toThrow(RangeError);
+    expect(clock.now()).toBe(100);
+    let fired = 0;
+    clock.setTimeout(() => fired++, 10);
+    clock.setTimeout(() => fired++, Number.NaN); // as Node: no delay
+    clock.setTimeout(() => fired++, -5);
+    clock.advance(0);
+    expect(fired).toBe(2);
+    clock.advance(10);
+    expect(fired).toBe(3);
+    expect(clock.pending).toBe(0);
+  });
+
+  describe('the system clock (under fake timers)', () => {
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    it('fires a timer longer than Node’s 24.8-day limit when due, not after 1 ms', () => {
+      vi.useFakeTimers();
+      const month = 30 * 24 * 3_600_000;
+      let fired = 0;
+      systemClock.setTimeout(() => fired++, month);
+      vi.advanceTimersByTime(1_000);
+      expect(fired).toBe(0);
+      vi.advanceTimersByTime(month - 1_001);
+      expect(fired).toBe(0);
+      vi.advanceTimersByTime(1);
+      expect(fired).toBe(1);
+    });
+
+    it('never fires Infinity, and clears a long timer at any stage', () => {
+      vi.useFakeTimers();
+      let fired = 0;
+      systemClock.setTimeout(() => fired++, Infinity);
+      const long = systemClock.setTimeout(() => fired++, 2 ** 32);
+      vi.advanceTimersByTime(2 ** 31); // the long timer is on its second leg
+      systemClock.clearTimeout(long);
+      vi.advanceTimersByTime(2 ** 33);
+      expect(fired).toBe(0);
+      const short = systemClock.setTimeout(() => fired++, 10);
+      systemClock.clearTimeout(short);
+      vi.advanceTimersByTime(20);
+      expect(fired).toBe(0);
+    });
+
+    it('a month-long state timeout of an actor on the system clock fires after a month', () => {
+      vi.useFakeTimers();
+      const machine = setup({}).createMachine({
+        id: 'month',
+        initial: 'trial',
+        states: { trial: { meta: { stateTimeout: { ms: 30 * 24 * 3_600_000, event: 'expire' } }, on: { expire: 'expired' } }, expired: {} },
+      });
+      const node = createNode();
+      const pid = spawnStatem(node, machine);
+      vi.advanceTimersByTime(1_000);
+      expect(stateOf(node, pid).value).toBe('trial');
+      vi.advanceTimersByTime(30 * 24 * 3_600_000);
+      expect(stateOf(node, pid).value).toBe('expired');
+    });
   });
 });
