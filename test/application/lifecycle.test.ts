@@ -35,7 +35,7 @@ function market() {
 
 const completed = (outcome: Outcome) => {
   expect(outcome, outcome.status === 'rejected' ? outcome.reason : outcome.status).toMatchObject({ status: 'completed' });
-  return outcome;
+  return outcome as Extract<Outcome, { status: 'completed' }>;
 };
 
 describe('a customer’s lifecycle, end to end through the orchestrator', () => {
