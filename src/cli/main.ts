@@ -4,6 +4,7 @@ import { billingCommand } from './commands/billing.ts';
 import { deployCommand } from './commands/deploy.ts';
 import { licenseCommand } from './commands/license.ts';
 import { schemaCommand } from './commands/schema.ts';
+import { startCommand } from './commands/start.ts';
 import { CliError, EXIT } from './exit-codes.ts';
 
 /** The `governor` program, with every command registered. */
@@ -12,6 +13,7 @@ export function program(): Command {
     .description('Governor: an OTP-style actor runtime on XState v5, and the marketplace governor built on it')
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)');
+  startCommand(governor);
   schemaCommand(governor);
   licenseCommand(governor);
   billingCommand(governor);

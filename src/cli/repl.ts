@@ -1,6 +1,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import repl from 'node:repl';
+import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { inspect } from 'node:util';
 import vm from 'node:vm';
@@ -48,6 +49,8 @@ export interface ReplOptions {
   input?: Readable;
   output?: Writable;
   prompt?: string;
+  /** Use node:repl even when the input is not a terminal (tests of the interactive REPL). */
+  interactive?: boolean;
   /** Persist history here. @default ~/.governor_history */
   historyFile?: string | false;
 }
@@ -93,16 +96,43 @@ export function show(value: unknown, colors = false): string {
 }
 
 /**
+ * Runs commands read line by line from a pipe (no terminal): each is finished and its result
+ * printed before the next is read, so a script of commands runs in order and to the end.
+ * Resolves with the number of commands that failed.
+ */
+export async function runScript(commands: Record<string, Command>, input: Readable, output: Writable, prompt = ''): Promise<number> {
+  const evaluate = createEvaluator(commands);
+  let failed = 0;
+  for await (const line of createInterface({ input, crlfDelay: Infinity })) {
+    if (line.trim() === '') continue;
+    output.write(`${prompt}${line}\n`);
+    const result = await evaluate(line);
+    if (result.ok) {
+      if (result.value !== undefined) output.write(`${show(result.value)}\n`);
+    } else {
+      failed++;
+      output.write(`${result.error}\n`);
+    }
+  }
+  return failed;
+}
+
+/**
  * Starts the interactive admin REPL (`node:repl`, with completion of command names and history).
  * Resolves when the session ends.
  */
-export function startRepl(commands: Record<string, Command>, options: ReplOptions = {}): Promise<void> {
+export async function startRepl(commands: Record<string, Command>, options: ReplOptions = {}): Promise<void> {
   const output = options.output ?? process.stdout;
+  const input = options.input ?? process.stdin;
+  if ((input as { isTTY?: boolean }).isTTY !== true && options.interactive !== true) {
+    await runScript(commands, input, output, options.prompt);
+    return;
+  }
   const evaluate = createEvaluator(commands);
   const colors = (output as { isTTY?: boolean }).isTTY === true;
   const server = repl.start({
     prompt: options.prompt ?? 'governor> ',
-    input: options.input ?? process.stdin,
+    input,
     output,
     terminal: colors,
     ignoreUndefined: true,
@@ -126,5 +156,5 @@ export function startRepl(commands: Record<string, Command>, options: ReplOption
   });
   const historyFile = options.historyFile ?? join(homedir(), '.governor_history');
   if (historyFile) server.setupHistory(historyFile, () => {});
-  return new Promise((resolve) => server.on('exit', () => resolve()));
+  await new Promise<void>((resolve) => server.on('exit', () => resolve()));
 }

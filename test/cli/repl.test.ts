@@ -105,7 +105,7 @@ describe('admin REPL commands on the embedded node', () => {
     let text = '';
     output.on('data', (chunk) => (text += String(chunk)));
     const admin = new LocalAdmin(node, () => root as Pid);
-    const done = startRepl(adminCommands(admin, () => {}), { input, output, historyFile: false });
+    const done = startRepl(adminCommands(admin, () => {}), { input, output, historyFile: false, interactive: true });
     input.write("get_state('nobody')\n");
     input.write("call('counter', { type: 'get' })\n");
     input.end();

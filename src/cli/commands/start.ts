@@ -1,0 +1,33 @@
+import type { Command } from 'commander';
+import { pino } from 'pino';
+import { EXIT } from '../exit-codes.ts';
+
+interface StartFlags {
+  redis?: string;
+  shell?: boolean;
+  name?: string;
+  logLevel: string;
+}
+
+export function startCommand(program: Command): void {
+  program
+    .command('start')
+    .description('start a node: embedded with the admin REPL (no Redis), or a BullMQ node with REDIS_URL / --redis')
+    .option('--redis <url>', 'Redis URL for a BullMQ node (default: $REDIS_URL)')
+    .option('--shell', 'attach the admin REPL to a BullMQ node too')
+    .option('--name <name>', 'node name (unique on one Redis)')
+    .option('--log-level <level>', 'pino level: fatal, error, warn, info, debug', 'warn')
+    .action(async (flags: StartFlags) => {
+      // Logs go to stderr as JSON lines, so the REPL on stdout stays readable and logs stay parseable.
+      const logger = pino({ level: flags.logLevel }, pino.destination(2));
+      const url = flags.redis ?? process.env.REDIS_URL;
+      if (url) {
+        const { startBullmq } = await import('../bullmq-node.ts');
+        process.exitCode = await startBullmq({ url, shell: flags.shell === true, name: flags.name, logger });
+      } else {
+        const { startEmbedded } = await import('../embedded.ts');
+        await startEmbedded({ name: flags.name, logger });
+        process.exitCode = EXIT.ok;
+      }
+    });
+}

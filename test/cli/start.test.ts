@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { governor } from './governor-command.ts';
+
+describe('governor start (embedded node, REPL on a pipe)', () => {
+  const script = [
+    "enqueue({ eventId: 'e-1', type: 'CustomerSubscribes', customerId: 'c1', sku: 'PRO-MONTHLY', tier: 'professional' })",
+    "enqueue({ eventId: 'e-1', type: 'CustomerSubscribes', customerId: 'c1', sku: 'PRO-MONTHLY', tier: 'professional' })",
+    "enqueue({ type: 'CustomerSubscribes', customerId: 'c1', __proto__: { x: 1 }, sku: 'x'.repeat(100000) })",
+    "get_state('Subscription/c1')",
+    "which_children('entities:Orchestrator').then((c) => c.length)",
+    "terminate_child('entities', 'Billing')",
+    "restart_child('entities', 'Billing')",
+    "count_children('entities')",
+    "audit_verify('c1')",
+    'get_state(',
+  ].join('\n');
+
+  const run = governor(['start'], { input: `${script}\n` });
+
+  it('runs every command in order and exits 0 when its input ends', () => {
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('the marketplace tree is running');
+  });
+
+  it('processes an event through the orchestrator and reports its repeat as a duplicate', () => {
+    expect(run.stdout).toContain("status: 'completed'");
+    expect(run.stdout).toContain("{ status: 'duplicate', eventId: 'e-1' }");
+  });
+
+  it('rejects a hostile event at the door with the reason, and goes on', () => {
+    expect(run.stdout).toMatch(/error: the event was not accepted/);
+  });
+
+  it('shows actor state and restarts a supervisor child on the live node', () => {
+    expect(run.stdout).toContain("value: 'Trial'");
+    expect(run.stdout).toMatch(/restart_child\('entities', 'Billing'\)\n\{ ok: true, pid: '<embedded\.\d+>' \}/);
+    expect(run.stdout).toMatch(/count_children\('entities'\)\n\{ specs: 10, active: 10, supervisors: 10, workers: 0 \}/);
+  });
+
+  it('verifies the receipt chain and survives a syntax error', () => {
+    expect(run.stdout).toMatch(/audit_verify\('c1'\)\n\{\n\s+ok: true/);
+    expect(run.stdout).toMatch(/get_state\(\nerror: /);
+  });
+});
