@@ -37,6 +37,21 @@ export function checkMessage(event: unknown): asserts event is Message {
   }
 }
 
+/**
+ * Checks an address from a caller: a pid or registered name (a non-empty string), `{ name, node }`
+ * with non-empty strings, or an entity address (checked where it is placed). Anything else was
+ * silently dropped or failed as `noconnection` to a node named `undefined`; Erlang's badarg.
+ */
+export function checkAddress(to: unknown): asserts to is Address {
+  if (typeof to === 'string' && to.length > 0) return;
+  if (typeof to === 'object' && to !== null && !Array.isArray(to)) {
+    if ('entity' in to && 'key' in to) return;
+    const { name, node } = to as { name?: unknown; node?: unknown };
+    if (typeof name === 'string' && name.length > 0 && typeof node === 'string' && node.length > 0) return;
+  }
+  throw new TypeError(`an address must be a pid, a registered name, { name, node } or { entity, key }, got ${describe(to)}`);
+}
+
 function describe(value: unknown): string {
   try {
     return JSON.stringify(value) ?? String(value);

@@ -1,6 +1,6 @@
 import { pino, type Logger } from 'pino';
 import { systemClock, type Clock } from './clock.ts';
-import { checkMessage, type Address, type CallerRef, type DownEnvelope, type Envelope, type Message } from './envelope.ts';
+import { checkAddress, checkMessage, type Address, type CallerRef, type DownEnvelope, type Envelope, type Message } from './envelope.ts';
 import { CallExitError, CallTimeoutError, NameTakenError, NoProcError, NoSuchNameError } from './errors.ts';
 import { KILL, formatReason, type ExitReason } from './exit-reason.ts';
 import { isEntityAddress } from './entity.ts';
@@ -174,12 +174,14 @@ export class Node {
 
   /** Fire-and-forget gen_statem cast. `from` is the sending process, when there is one. */
   cast(to: Address, event: Message, from?: Pid): void {
+    checkAddress(to);
     checkMessage(event);
     this.#entry(() => this.route({ t: 'cast', to, event, from }));
   }
 
   /** A plain message (Erlang's `!`), seen by a gen_statem actor as an `info` event. */
   send(to: Address, event: Message, from?: Pid): void {
+    checkAddress(to);
     checkMessage(event);
     this.#entry(() => this.route({ t: 'info', to, event, from }));
   }
@@ -212,6 +214,7 @@ export class Node {
     if (typeof timeout !== 'number' || Number.isNaN(timeout) || timeout < 0) {
       throw new TypeError(`call timeout must be a number of milliseconds ≥ 0 or Infinity, got ${String(timeout)}`);
     }
+    checkAddress(to);
     checkMessage(event);
     this.#entry(() => {
       const target = this.#resolveLocal(to);
@@ -288,6 +291,7 @@ export class Node {
    * called. A dead or unknown target gives `noproc` at once. Returns the monitor ref.
    */
   monitor(target: Address, watcher: Pid | ((down: DownEnvelope) => void)): string {
+    checkAddress(target);
     return this.#entry(() => {
       const ref = this.newRef();
       const resolved = this.#resolveLocal(target);

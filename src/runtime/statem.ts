@@ -1,5 +1,5 @@
 import type { AnyMachineSnapshot, AnyStateMachine, EventObject } from 'xstate';
-import { checkMessage, type CallEnvelope, type CallerRef, type Envelope, type Message, type TimeoutEnvelope } from './envelope.ts';
+import { checkAddress, checkMessage, type CallEnvelope, type CallerRef, type Envelope, type Message, type TimeoutEnvelope } from './envelope.ts';
 import { PostponeOverflowError, StartError } from './errors.ts';
 import type { ExitReason } from './exit-reason.ts';
 import type { Node } from './node.ts';
@@ -270,6 +270,7 @@ export class StatemProcess extends Process {
         return;
       case EFFECT.cast:
       case EFFECT.send:
+        checkAddress(e.to);
         checkMessage(e.event); // a malformed message crashes its sender, never its receiver
         this.messagesOut++;
         this.tracer?.({ pid: this.pid, at: node.clock.now(), kind: 'out', to: e.to, event: e.event });

@@ -214,3 +214,32 @@ describe('sending to names', () => {
     expect(seen.reason).toBeInstanceOf(NoSuchNameError);
   });
 });
+
+describe('addresses that are not addresses', () => {
+  const hostile: unknown[] = [null, undefined, 123, '', {}, [], ['a'], { name: 1, node: 'nonode' }, { name: 'x' }, { node: 'nonode' }, { name: '', node: 'nonode' }];
+
+  it('are refused with TypeError by cast, send, call and monitor instead of vanishing', async () => {
+    const { node } = simulatedNode();
+    const watcher = spawnStatem(node, svc);
+    for (const to of hostile) {
+      const label = JSON.stringify(to) ?? String(to);
+      expect(() => node.cast(to as never, { type: 'inc' }), label).toThrow(TypeError);
+      expect(() => node.send(to as never, { type: 'inc' }), label).toThrow(TypeError);
+      await expect(node.call(to as never, { type: 'get' }), label).rejects.toThrow(TypeError);
+      expect(() => node.monitor(to as never, watcher), label).toThrow(TypeError);
+    }
+    expect(node.stats.undelivered).toBe(0);
+  });
+
+  it('crash an actor that sends to one', () => {
+    const sender = setup({ types: {} as { events: Ev } }).createMachine({
+      id: 'bad-address',
+      on: { go: { actions: castTo(() => ({ name: 'x' }) as never, { type: 'hi' }) } },
+    });
+    const { node } = simulatedNode();
+    const pid = spawnStatem(node, sender);
+    const seen = watch(node, pid);
+    node.cast(pid, { type: 'go' });
+    expect(seen.reason).toBeInstanceOf(TypeError);
+  });
+});
