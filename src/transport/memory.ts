@@ -1,4 +1,4 @@
-import type { EntityAddress } from '../runtime/entity.ts';
+import { checkEntityAddress, type EntityAddress } from '../runtime/entity.ts';
 import type { Envelope } from '../runtime/envelope.ts';
 import { hashKey } from './hash-key.ts';
 import { nodeOfPid, type Pid } from '../runtime/pid.ts';
@@ -34,7 +34,9 @@ export class MemoryTransport implements Transport {
    * per entity, and every kind of one customer on the same node when all nodes host all kinds.
    */
   routeEntity(from: TransportEndpoint, envelope: Envelope): void {
-    const address = envelope.to as EntityAddress;
+    // Checked before hashing: a key that is not a string made hashKey throw Node's
+    // ERR_INVALID_ARG_TYPE instead of the InvalidEntityAddressError that names the problem.
+    const address = checkEntityAddress(envelope.to as EntityAddress);
     const hosts = [...this.#nodes.values()].filter((node) => node.entities?.hosts(address.entity));
     const host = hosts[hashKey(address.key) % Math.max(1, hosts.length)];
     if (host) return host.deliver(envelope);

@@ -3,6 +3,7 @@ import { assign, setup } from 'xstate';
 import {
   CallExitError,
   CallTimeoutError,
+  InvalidEntityAddressError,
   KILL,
   MemoryTransport,
   SimulatedClock,
@@ -278,5 +279,19 @@ describe('cleanup across nodes', () => {
     a.cast(local, { type: 'stop', reason: 'normal' });
     expect(sys.getStatus(b, remote).links).toEqual([]);
     expect(b.isAlive(remote)).toBe(true);
+  });
+});
+
+describe('entity addresses through the memory transport', () => {
+  it.each([
+    [{ entity: 'Billing', key: 42 }],
+    [{ entity: 'Billing', key: '' }],
+    [{ entity: 'Billing', key: 'a\u0000b' }],
+    [{ entity: 'no spaces', key: 'k' }],
+    [{ entity: 7, key: 'k' }],
+  ])('a malformed one (%j) is refused with InvalidEntityAddressError before it is placed', (address) => {
+    const { a } = cluster();
+    expect(() => a.cast(address as never, { type: 'inc' })).toThrow(InvalidEntityAddressError);
+    expect(() => a.send(address as never, { type: 'inc' })).toThrow(InvalidEntityAddressError);
   });
 });
