@@ -264,7 +264,9 @@ export class Node {
 
   /** Sends an exit signal: `'kill'` cannot be trapped; `'normal'` is ignored unless trapped. */
   exit(pid: Pid, reason: ExitReason, from?: Pid): void {
-    this.#entry(() => this.route({ t: 'exit', to: pid, from: from ?? pid, reason, linked: false }));
+    // Without a sender the signal comes from the node itself (`<name.0>`, never a process), so a
+    // `normal` exit is ignored as from any other process, and never read as the target's own.
+    this.#entry(() => this.route({ t: 'exit', to: pid, from: from ?? makePid(this.name, 0), reason, linked: false }));
   }
 
   /** Links two processes; a link to a dead process sends `noproc` back at once. */

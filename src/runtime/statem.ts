@@ -135,7 +135,7 @@ export class StatemProcess extends Process {
       case 'info':
         if (answerFailures.has(envelope.event)) throw answerFailures.get(envelope.event);
         this.#trace('in', envelope.t, envelope.event);
-        this.#step(envelope.event, envelope);
+        this.#step('$from' in envelope.event ? withoutCaller(envelope.event) : envelope.event, envelope);
         break;
       case 'call':
         this.#trace('in', envelope.t, envelope.event);
@@ -456,6 +456,15 @@ export interface CollectedAction {
   readonly info: unknown;
   readonly params: unknown;
   readonly exec: ((info: unknown, params: unknown) => void) | undefined;
+}
+
+/**
+ * Only the runtime says who is waiting for a reply: a `$from` on a cast or a plain message is a
+ * forgery (it would let the sender settle somebody else's call through `replyTo`) and is dropped.
+ */
+function withoutCaller(event: Message): EventObject {
+  const { $from: _forged, ...rest } = event;
+  return rest as EventObject;
 }
 
 function isCallerRef(value: unknown): value is CallerRef {
