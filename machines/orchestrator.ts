@@ -139,11 +139,13 @@ export const orchestratorMachine = setup({
       stats: { ...context.stats, timeouts: context.stats.timeouts + 1 },
       current: context.current ? { ...context.current, error: context.current.error ?? 'timeout' } : null,
     })),
-    // Commit, in route order, every governor that prepared a change.
+    // Commit, in route order, every governor that answered: those that prepared a change apply
+    // it; those that had nothing to do record the event as final too, so a redelivery after the
+    // duplicate window gets the same answer from every governor, never a fresh decision from some.
     commitAll: enqueueActions(({ context, enqueue }) => {
       const c = current(context);
       for (const reply of c.replies) {
-        if (reply.status !== 'applied') continue;
+        if (reply.status !== 'applied' && reply.status !== 'not_applicable') continue;
         enqueue(castTo(governorAddress(reply.governor, context.customerId), { type: 'commit', eventId: c.event.eventId }));
       }
     }),

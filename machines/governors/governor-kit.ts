@@ -9,18 +9,22 @@ import { ROUTES, type GovernorKind, type GovernorReply, type LifecycleEvent, typ
  * time-driven transitions).
  *
  * One `prepare`, in order:
- * 1. An event id already committed (a redelivery) gets the reply it got then; nothing changes.
+ * 1. An event id already committed (a redelivery) gets the answer it got then, with the facts of
+ *    the state as it is now; nothing changes.
  * 2. A malformed event, or one of a type not routed to this governor, is refused or answered
  *    `not_applicable` without asking the domain.
- * 3. `decide(state, data, event)` gives the outcome; an `applied` outcome is kept as `pending`
- *    (persisted with the actor, so a restart keeps it) with the version it was computed against.
+ * 3. `decide(state, data, event)` gives the outcome; an `applied` or `not_applicable` outcome is
+ *    kept as `pending` (persisted with the actor, so a restart keeps it) with the version it was
+ *    computed against.
  * 4. The reply carries that version and the facts of the state the change would lead to.
  *
  * `commit` (by event id, idempotent) moves to the pending state through a guarded transition
- * generated for every state, replaces the data, bumps `version` and remembers the outcome;
- * `abort` drops the pending change. A time-driven transition that fires between prepare and
- * commit makes the pending change stale: the commit then decides again on the state as it is now
- * and applies that, so a late timer can never be overwritten by a decision taken before it.
+ * generated for every target state, replaces the data, bumps `version` and remembers the
+ * outcome; a `not_applicable` outcome is only remembered, so every governor of a committed event
+ * answers its redelivery the same way. `abort` drops the pending outcome. A time-driven transition
+ * that fires between prepare and commit makes the pending outcome stale: the commit then decides
+ * again on the state as it is now and applies that, so a late timer can never be overwritten by a
+ * decision taken before it.
  */
 
 /** Facts a reply carries for the conflict rules (`machines/conflicts.ts`). */
@@ -80,17 +84,17 @@ export interface GovernorDefinition<S extends string, D> {
   readonly queries?: Readonly<Record<string, (view: GovernorView<S, D>, event: Record<string, unknown>) => unknown>>;
 }
 
-/** A prepared change waiting for `commit` or `abort`. */
+/** A prepared outcome waiting for `commit` or `abort`: a change, or (`next: null`) nothing to do. */
 export interface PendingChange<S extends string, D> {
   readonly eventId: string;
   readonly event: LifecycleEvent;
   /** The version the decision was computed against. */
   readonly basedOn: number;
   readonly reply: GovernorReply;
-  readonly next: { readonly state: S; readonly data: D };
+  readonly next: { readonly state: S; readonly data: D } | null;
 }
 
-/** A committed event and the reply it got, for redeliveries. */
+/** A committed event and the reply it got (applied or not applicable), for redeliveries. */
 export interface CommittedOutcome {
   readonly eventId: string;
   readonly reply: GovernorReply;
@@ -194,9 +198,13 @@ export function replyFor<S extends string, D>(
   };
 }
 
-/** What a `commit` of `eventId` does now: apply a change, drop a stale one, or nothing. */
+/**
+ * What a `commit` of `eventId` does now: apply a change, record an event that changed nothing
+ * here (so its redelivery gets the same answer), drop a stale change, or nothing.
+ */
 export type CommitResolution<S extends string, D> =
   | { kind: 'apply'; next: { state: S; data: D }; reply: GovernorReply }
+  | { kind: 'record'; reply: GovernorReply }
   | { kind: 'drop' }
   | { kind: 'none' };
 
@@ -207,11 +215,14 @@ export function resolveCommit<S extends string, D>(
 ): CommitResolution<S, D> {
   const pending = context.pending;
   if (!pending || pending.eventId !== eventId) return { kind: 'none' };
-  if (pending.basedOn === context.version) return { kind: 'apply', next: pending.next, reply: pending.reply };
+  if (pending.basedOn === context.version) {
+    return pending.next ? { kind: 'apply', next: pending.next, reply: pending.reply } : { kind: 'record', reply: pending.reply };
+  }
   // A timer changed the state since the prepare: decide again on the state as it is now.
   const decision = decideEvent(definition, context, pending.event);
-  if (decision.status !== 'applied' || !decision.next) return { kind: 'drop' };
-  return { kind: 'apply', next: decision.next, reply: replyFor(definition, context, decision) };
+  const reply = replyFor(definition, context, decision);
+  if (decision.status === 'applied' && decision.next) return { kind: 'apply', next: decision.next, reply };
+  return decision.status === 'not_applicable' ? { kind: 'record', reply } : { kind: 'drop' };
 }
 
 /** A governor's context after the transitions of the protocol; pure, shared with reference models. */
@@ -228,13 +239,19 @@ export const protocol = {
   ): { reply: GovernorReply; context: GovernorContext<S, D> } {
     const eventId = typeof event?.eventId === 'string' ? event.eventId : undefined;
     const seen = eventId === undefined ? undefined : context.committed.find((c) => c.eventId === eventId);
-    if (seen) return { reply: seen.reply, context };
+    if (seen) {
+      // The same answer, with the facts of the state as it is now: the orchestrator checks facts
+      // against the other governors' current ones, and stale facts would hide a conflict.
+      const facts = definition.facts?.(context.state, context.data);
+      const { facts: _old, ...answer } = seen.reply;
+      return { reply: { ...answer, version: context.version, ...(facts && Object.keys(facts).length > 0 ? { facts } : {}) }, context };
+    }
     const decision = decideEvent(definition, context, event);
     const reply = replyFor(definition, context, decision);
     const pending: PendingChange<S, D> | null =
-      decision.status === 'applied' && decision.next && eventId !== undefined
-        ? { eventId, event, basedOn: context.version, reply, next: decision.next }
-        : null;
+      eventId === undefined || decision.status === 'rejected' || decision.status === 'conflict'
+        ? null
+        : { eventId, event, basedOn: context.version, reply, next: decision.status === 'applied' && decision.next ? decision.next : null };
     // A pending change of another event is stale (the orchestrator is serial per customer and
     // has moved on without a commit or an abort reaching us): drop it.
     return { reply, context: { ...context, pending } };
@@ -244,6 +261,7 @@ export const protocol = {
     const resolution = resolveCommit(definition, context, eventId);
     if (resolution.kind === 'none') return context;
     if (resolution.kind === 'drop') return { ...context, pending: null };
+    if (resolution.kind === 'record') return { ...context, pending: null, committed: remember(context.committed, eventId, resolution.reply) };
     return applyCommit(context, eventId, resolution.next, resolution.reply);
   },
 
@@ -271,8 +289,12 @@ function applyCommit<S extends string, D>(
     data: next.data,
     version: context.version + 1,
     pending: null,
-    committed: [...context.committed, { eventId, reply }].slice(-COMMITTED_KEPT),
+    committed: remember(context.committed, eventId, reply),
   };
+}
+
+function remember(committed: readonly CommittedOutcome[], eventId: string, reply: GovernorReply): CommittedOutcome[] {
+  return [...committed, { eventId, reply }].slice(-COMMITTED_KEPT);
 }
 
 /**

@@ -82,7 +82,7 @@ export class MarketplaceModel {
       }
     }
     for (const reply of replies) {
-      if (reply.status !== 'applied') continue;
+      if (reply.status !== 'applied' && reply.status !== 'not_applicable') continue;
       const governor = customer.governors[reply.governor]!;
       const before = governor.context.state;
       governor.context = protocol.commit(this.definitions[reply.governor], governor.context, event.eventId);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { COMMITTED_KEPT, defineGovernor, protocol, type GovernorDefinition } from '../../machines/governors/governor-kit.ts';
 import { subscriptionMachine } from '../../machines/governors/subscription.ts';
 import { SimulatedClock, StatemProcess, createNode, spawnStatem, type Pid } from '../../src/index.ts';
-import { ev } from './domain-support.ts';
+import { ev, given } from './domain-support.ts';
 import { CUSTOMER } from './model-support.ts';
 
 /** A toy governor on MultiTenant's routes: a breach turns it On, a second counts, an hour turns it Done. */
@@ -46,7 +46,9 @@ describe('the two-phase protocol', () => {
     const first = protocol.prepare(toy, protocol.initial(toy, CUSTOMER), event);
     const after = protocol.commit(toy, first.context, event.eventId);
     const again = protocol.prepare(toy, after, event);
-    expect(again.reply).toEqual(first.reply);
+    // The same answer; its version and facts are those of now (facts are checked against the
+    // other governors' current ones, so stale facts could hide a conflict).
+    expect(again.reply).toEqual({ ...first.reply, version: 1, facts: { toy: 'On' } });
     expect(again.context).toBe(after);
     // And a repeated commit is a no-op: applied once, however often it is delivered.
     expect(protocol.commit(toy, after, event.eventId)).toBe(after);
@@ -82,18 +84,35 @@ describe('the two-phase protocol', () => {
     expect([committed.state, committed.data, committed.pending]).toEqual(['Done', { count: 1 }, null]);
   });
 
+  it('records an event that changed nothing here, so its redelivery gets the same answer', () => {
+    const event = ev('ManualSuspension', { reason: 'nothing', actor: 'a' });
+    const prepared = protocol.prepare(toy, protocol.initial(toy, CUSTOMER), event);
+    expect(prepared.reply.status).toBe('not_applicable');
+    expect(prepared.context.pending).toMatchObject({ eventId: event.eventId, next: null });
+    const committed = protocol.commit(toy, prepared.context, event.eventId);
+    expect([committed.state, committed.version, committed.pending, committed.committed.map((c) => c.eventId)]).toEqual(['Off', 0, null, [event.eventId]]);
+    // Meanwhile the governor moved on; the old event still changes nothing here.
+    const moved = given(toy, [breach()]);
+    const again = protocol.prepare(toy, { ...moved, committed: committed.committed }, event);
+    expect(again.reply.status).toBe('not_applicable');
+  });
+
   it.each([
     ['a malformed event', { ...breach(), occurredAt: 'yesterday' }, 'rejected', /malformed event: occurredAt/],
     ['another customer’s event', { ...breach(), customerId: 'c2' }, 'rejected', /reached the governor of "c1"/],
-    ['an event type not routed here', ev('PaymentProcessed', { amount: '1.00' }), 'not_applicable', /does not handle PaymentProcessed/],
     ['a decision that throws', ev('ManualSuspension', { reason: 'throw', actor: 'a' }), 'rejected', /could not decide ManualSuspension: boom in decide/],
     ['a move to a state outside the targets', ev('ManualSuspension', { reason: 'escape', actor: 'a' }), 'rejected', /not one of its targets/],
     ['an applied decision without a next state', ev('ManualSuspension', { reason: 'no-next', actor: 'a' }), 'rejected', /without a next state/],
-  ])('refuses %s without asking for a commit', (_name, event, status, reason) => {
+  ])('refuses %s, keeping nothing to commit', (_name, event, status, reason) => {
     const { reply, context } = protocol.prepare(toy, protocol.initial(toy, CUSTOMER), event as never);
     expect(reply.status).toBe(status);
     expect(reply.reason).toMatch(reason);
     expect(context.pending).toBeNull();
+  });
+
+  it('answers an event type not routed here as not applicable, without asking the domain', () => {
+    const { reply } = protocol.prepare(toy, protocol.initial(toy, CUSTOMER), ev('PaymentProcessed', { amount: '1.00' }));
+    expect(reply).toMatchObject({ status: 'not_applicable', reason: expect.stringMatching(/does not handle PaymentProcessed/) });
   });
 
   it(`remembers the last ${COMMITTED_KEPT} committed events, no more`, () => {
