@@ -22,7 +22,7 @@ import { subscriptionGovernor } from './governors/subscription.ts';
 export interface MarketplaceMachineOptions {
   /** Key of the receipts' customer pseudonyms (≥ 16 bytes). */
   readonly pseudonymKey: string | Uint8Array;
-  /** Signs licence keys; without it entitlements carry no key. */
+  /** Signs licence keys and receipt chain heads; without it neither is signed. */
   readonly signingKey?: SigningKey;
   /** The orchestrator's duplicate window. @default 5 minutes */
   readonly dedupWindowMs?: number;
@@ -63,7 +63,11 @@ export function marketplaceKinds(options: MarketplaceMachineOptions): EntityKind
     ...governors,
     {
       kind: 'Receipts',
-      machine: createReceiptsMachine({ pseudonymKey: options.pseudonymKey, ...(options.receiptsKept !== undefined ? { kept: options.receiptsKept } : {}) }),
+      machine: createReceiptsMachine({
+        pseudonymKey: options.pseudonymKey,
+        ...(options.receiptsKept !== undefined ? { kept: options.receiptsKept } : {}),
+        ...(options.signingKey ? { signingKey: options.signingKey } : {}),
+      }),
     },
   ];
 }

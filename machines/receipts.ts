@@ -3,6 +3,8 @@ import { reply } from '../src/runtime/statem-actions.ts';
 import type { CallerRef } from '../src/runtime/envelope.ts';
 import { verifyReceiptChain, type ReceiptChainVerification } from '../src/marketplace/receipt-verification.ts';
 import { GENESIS_TIP, appendReceipt, eventDigest, pseudonymiseCustomer, tipOf, type ChainTip, type Receipt } from '../src/marketplace/receipts.ts';
+import { signChainHead } from '../src/marketplace/receipt-head.ts';
+import type { SigningKey } from '../src/marketplace/signing-keys.ts';
 
 /**
  * The per-customer Receipts entity: every committed event's receipt, in a SHA-256 hash chain
@@ -33,7 +35,8 @@ export interface AppendMessage {
 export type ReceiptsEvent =
   | AppendMessage
   | { type: 'verify'; $from?: CallerRef }
-  | { type: 'receipts'; $from?: CallerRef };
+  | { type: 'receipts'; $from?: CallerRef }
+  | { type: 'head'; at: number; $from?: CallerRef };
 
 export interface ReceiptsContext {
   readonly customerId: string;
@@ -51,11 +54,18 @@ export interface ReceiptsOptions {
   readonly pseudonymKey: string | Uint8Array;
   /** @default {@link RECEIPTS_KEPT} */
   readonly kept?: number;
+  /** Signs chain heads (Ed25519), so a cut-off tail or a rewrite is detected too. */
+  readonly signingKey?: SigningKey;
 }
 
 /** A customer's chain before its first receipt. */
 export function emptyReceipts(customerId: string): ReceiptsContext {
   return { customerId, anchor: GENESIS_TIP, tip: GENESIS_TIP, receipts: [], refused: 0, lastRefusal: null };
+}
+
+/** The chain's id in signed heads: the customer's pseudonym, never the raw id. */
+export function chainIdOf(context: Pick<ReceiptsContext, 'customerId'>, options: Pick<ReceiptsOptions, 'pseudonymKey'>): string {
+  return pseudonymiseCustomer(context.customerId, options.pseudonymKey);
 }
 
 /** The receipts of a context, with their verification against its anchor. */
@@ -90,7 +100,8 @@ export function appendTo(context: ReceiptsContext, message: AppendMessage, optio
 
 /**
  * The Receipts machine: one state, `Recording`. Calls: `verify` → {@link ReceiptChainVerification}
- * with the anchor; `receipts` → the kept receipts and their anchor.
+ * with the anchor; `receipts` → the kept receipts and their anchor; `head` (with the time `at`,
+ * epoch ms: the machine has no clock) → the chain's head signed with `signingKey`, to publish.
  *
  * @example
  * const kinds = [{ kind: 'Receipts', machine: createReceiptsMachine({ pseudonymKey }) }];
@@ -115,6 +126,14 @@ export function createReceiptsMachine(options: ReceiptsOptions) {
           },
           verify: { actions: reply(({ context }) => ({ ...verifyReceipts(context), anchor: context.anchor, refused: context.refused })) },
           receipts: { actions: reply(({ context }) => ({ anchor: context.anchor, receipts: context.receipts })) },
+          head: {
+            actions: reply(({ context, event }) => {
+              if (!options.signingKey) return { error: 'no signing key: configure one to sign chain heads' };
+              if (context.tip.seq < 0) return { error: 'the chain is empty: nothing to sign' };
+              const at = event.type === 'head' && Number.isSafeInteger(event.at) && event.at >= 0 ? event.at : 0;
+              return signChainHead({ chainId: chainIdOf(context, options), tip: context.tip, signedAt: at }, options.signingKey);
+            }),
+          },
         },
       },
     },

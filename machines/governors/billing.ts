@@ -60,7 +60,6 @@ type D = BillingData;
 export const PAYMENT_TOLERANCE = '0.01';
 const INVOICES_KEPT = 36;
 const GOOD: readonly S[] = ['AwaitingInvoice', 'InvoiceIssued'];
-const DUNNING: readonly S[] = ['PaymentFailed', 'Retry1', 'Retry2', 'Retry3'];
 
 /** Standing as the conflict rules read it: anything but good is `delinquent`. */
 export function billingStanding(state: S): 'good' | 'delinquent' {
@@ -302,8 +301,6 @@ export const billingGovernor: GovernorDefinition<S, D> = {
       data.plan ? estimateCost(data.plan.tier, data.ledger.totals, (event.planned ?? {}) as UsageQuantities) : { error: 'no plan' },
   },
 };
-
-export { DUNNING as BILLING_DUNNING_STATES };
 
 /** The Billing governor's machine. */
 export const billingMachine = defineGovernor(billingGovernor);

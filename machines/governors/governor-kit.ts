@@ -126,11 +126,16 @@ export type GovernorEvent =
   | { type: 'timeout' }
   | { type: 'inspect'; $from?: CallerRef };
 
+const routed = new Map<GovernorKind, ReadonlySet<string>>();
+
 /** The event types routed to a governor (`ROUTES`): the only ones its `decide` is asked about. */
-export function routedTypes(kind: GovernorKind): string[] {
-  return Object.entries(ROUTES)
-    .filter(([, governors]) => governors.includes(kind))
-    .map(([type]) => type);
+export function routedTypes(kind: GovernorKind): ReadonlySet<string> {
+  let types = routed.get(kind);
+  if (!types) {
+    types = new Set(Object.entries(ROUTES).filter(([, governors]) => governors.includes(kind)).map(([type]) => type));
+    routed.set(kind, types);
+  }
+  return types;
 }
 
 /** Epoch milliseconds of an event's `occurredAt`: decisions use the producer's time, never a clock. */
@@ -164,7 +169,7 @@ export function decideEvent<S extends string, D>(
   if (event.customerId !== context.customerId) {
     return { status: 'rejected', reason: `event for customer "${event.customerId}" reached the governor of "${context.customerId}"` };
   }
-  if (!routedTypes(definition.kind).includes(event.type)) {
+  if (!routedTypes(definition.kind).has(event.type)) {
     return { status: 'not_applicable', reason: `${definition.kind} does not handle ${event.type}` };
   }
   try {

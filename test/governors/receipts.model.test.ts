@@ -2,9 +2,10 @@ import { describe, expect, it } from 'vitest';
 import type { AnyMachineSnapshot } from 'xstate';
 import { createReceiptsMachine, verifyReceipts, type ReceiptsContext } from '../../machines/receipts.ts';
 import { traverse } from '../support/machine-coverage.ts';
+import { signingKeyFromSeed } from '../../src/marketplace/signing-keys.ts';
 
 const KEPT = 2;
-const machine = createReceiptsMachine({ pseudonymKey: 'receipts-test-key-0123456789', kept: KEPT });
+const machine = createReceiptsMachine({ pseudonymKey: 'receipts-test-key-0123456789', kept: KEPT, signingKey: signingKeyFromSeed('heads', Buffer.alloc(32, 9)) });
 
 const append = (eventId: string) => ({
   type: 'append',
@@ -28,6 +29,7 @@ describe('Receipts machine, traversed with xstate/graph', () => {
         append('bad id with spaces'),
         { type: 'verify' },
         { type: 'receipts' },
+        { type: 'head', at: 1_767_607_200_000 },
       ];
     },
     serializeState: (snapshot) => {

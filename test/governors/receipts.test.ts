@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { appendTo, emptyReceipts, verifyReceipts, type AppendMessage } from '../../machines/receipts.ts';
 import { verifyReceiptChain } from '../../src/marketplace/receipt-verification.ts';
+import { addPublicKey, emptyKeyring, signingKeyFromSeed } from '../../src/marketplace/signing-keys.ts';
+import { createReceiptsMachine } from '../../machines/receipts.ts';
+import { createNode, spawnStatem } from '../../src/index.ts';
 
 const options = { pseudonymKey: 'receipts-test-key-0123456789', kept: 3 };
 const message = (eventId: string): AppendMessage => ({
@@ -49,5 +52,20 @@ describe('the Receipts chain', () => {
     const { context } = chain(['not a safe id']);
     expect([context.receipts.length, context.refused]).toEqual([0, 1]);
     expect(context.lastRefusal).toMatch(/eventId/);
+  });
+
+  it('signs its head on request, so a cut-off tail is detected too', async () => {
+    const key = signingKeyFromSeed('heads', Buffer.alloc(32, 9));
+    const node = createNode();
+    const pid = spawnStatem(node, createReceiptsMachine({ ...options, kept: 100, signingKey: key }), { input: { key: 'alice@example.com' } });
+    expect(await node.call(pid, { type: 'head', at: 1 })).toMatchObject({ error: expect.stringMatching(/empty/) });
+    for (const id of ['e1', 'e2', 'e3']) node.cast(pid, message(id));
+    const head = await node.call(pid, { type: 'head', at: 1_767_607_200_000 });
+    const { receipts } = await node.call<{ receipts: unknown[] }>(pid, { type: 'receipts' });
+    const keyring = addPublicKey(emptyKeyring(), key);
+    expect(head).toMatchObject({ length: 3, kid: 'heads' });
+    expect(JSON.stringify(head)).not.toContain('alice');
+    expect(verifyReceiptChain(receipts, { head, keyring })).toMatchObject({ ok: true, length: 3 });
+    expect(verifyReceiptChain(receipts.slice(0, 2), { head, keyring })).toMatchObject({ ok: false, kind: 'truncated' });
   });
 });
