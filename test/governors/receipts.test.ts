@@ -59,7 +59,7 @@ describe('the Receipts chain', () => {
     const node = createNode();
     const pid = spawnStatem(node, createReceiptsMachine({ ...options, kept: 100, signingKey: key }), { input: { key: 'alice@example.com' } });
     expect(await node.call(pid, { type: 'head', at: 1 })).toMatchObject({ error: expect.stringMatching(/empty/) });
-    for (const id of ['e1', 'e2', 'e3']) node.cast(pid, message(id));
+    for (const id of ['e1', 'e2', 'e3']) node.cast(pid, { ...message(id) });
     const head = await node.call(pid, { type: 'head', at: 1_767_607_200_000 });
     const { receipts } = await node.call<{ receipts: unknown[] }>(pid, { type: 'receipts' });
     const keyring = addPublicKey(emptyKeyring(), key);
