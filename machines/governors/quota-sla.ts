@@ -132,6 +132,10 @@ export function decideQuota(state: S, data: D, event: LifecycleEvent): Decision<
       return record(state, data, event);
     case 'UsageExceedsQuota':
       return breach(state, data, event);
+    case 'ManualSuspension':
+    case 'SuspensionLifted':
+      // The entitlement stops the usage; the month's counts and limits stand.
+      return notApplicable('a suspension changes no quota');
     default:
       return notApplicable(`QuotaSla does not handle ${event.type}`);
   }
