@@ -49,6 +49,11 @@ export class RedisKeys {
     return `${this.prefix}:${queue}:${type}`;
   }
 
+  /** BullMQ's lock of a job being processed (BullMQ's own layout: `<prefix>:<queue>:<job id>:lock`). */
+  jobLock(queue: string, jobId: string): string {
+    return `${this.prefix}:${queue}:${jobId}:lock`;
+  }
+
   // ── entity state ───────────────────────────────────────────────────────────────────────────
 
   /** Hash `{ v: version, d: JSON of the PersistedActorState }`. */

@@ -19,6 +19,8 @@ export interface RedisStoreOptions {
 /** One entity's change in a {@link CommitBatch}. */
 export interface CommitEntry {
   readonly address: EntityAddress;
+  /** `keys.state(address)`, when the caller keeps it (it is built once per entity, not per commit). */
+  readonly stateKey?: string;
   /** The version the writer read (0: new). */
   readonly expectedVersion: number;
   /** The new state; `null` deletes the entity (it stopped). */
@@ -31,12 +33,17 @@ export interface CommitBatch {
   /** The node that must hold the partition's lease for the commit to happen (fencing). */
   readonly node: string;
   /** The message handled and its target entity; absent for a flush of changes made between messages. */
-  readonly message?: { readonly id: string; readonly target: EntityAddress };
+  readonly message?: { readonly id: string; readonly target: EntityAddress; readonly handledKey?: string };
   readonly entries: readonly CommitEntry[];
   /** Messages sent, serialized, in send order: appended to the partition's outbox. */
   readonly outbox: readonly string[];
   /** Entries at the head of the outbox already relayed, dropped by this commit. */
   readonly relayed: number;
+  /**
+   * The BullMQ job completed right behind this commit: when the commit does not happen, its
+   * lock is deleted so that the completion fails and the job comes back.
+   */
+  readonly job?: { readonly queue: string; readonly id: string; readonly token: string };
 }
 
 export type CommitResult =
@@ -112,11 +119,19 @@ export class RedisStore implements ActorStore {
     const keys = [
       this.keys.lease(batch.partition),
       this.keys.outbox(batch.partition),
-      batch.message ? this.keys.handled(batch.message.target) : this.keys.outbox(batch.partition),
+      batch.message ? (batch.message.handledKey ?? this.keys.handled(batch.message.target)) : this.keys.outbox(batch.partition),
+      batch.job ? this.keys.jobLock(batch.job.queue, batch.job.id) : this.keys.outbox(batch.partition),
     ];
-    const args: (string | number)[] = [batch.node, batch.message?.id ?? '', this.handledLimit, batch.relayed, batch.entries.length];
+    const args: (string | number)[] = [
+      batch.node,
+      batch.message?.id ?? '',
+      batch.job?.token ?? '',
+      this.handledLimit,
+      batch.relayed,
+      batch.entries.length,
+    ];
     for (const entry of batch.entries) {
-      keys.push(this.keys.state(entry.address));
+      keys.push(entry.stateKey ?? this.keys.state(entry.address));
       args.push(entry.expectedVersion, entry.state === null ? '' : JSON.stringify(entry.state));
     }
     for (const message of batch.outbox) args.push(message);

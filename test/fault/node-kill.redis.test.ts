@@ -7,7 +7,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { GovernorProducer } from '../../src/transport/bullmq/index.ts';
 import { startRedis, type RedisHandle } from '../support/redis-server.ts';
-import { expectExactlyOnceInOrder, ledgerStream, sendStream } from './ledger-stream.ts';
+import { expectExactlyOnceInOrder, ledgerStream, sendStream, sleep } from './ledger-stream.ts';
 import { startNodeProcess, type NodeProcess } from './node-process.ts';
 
 const KEYS = 24;
@@ -33,6 +33,13 @@ it('a node killed mid-stream loses nothing and applies nothing twice', async () 
   const [victim, survivor] = await Promise.all([startNodeProcess('ledger-node.ts', 'victim', env), startNodeProcess('ledger-node.ts', 'survivor', env)]);
   nodes.push(victim!, survivor!);
   const producer = await GovernorProducer.connect({ url: redis.url, prefix, partitions: PARTITIONS });
+  const holders = async () => {
+    const leases = await client.keys(`${prefix}:g:l:*`);
+    return new Set(await Promise.all(leases.map((key) => client.get(key))));
+  };
+  // Both nodes share the partitions before the stream starts (the first one took them all, then gave half back).
+  for (let i = 0; i < 100 && (await holders()).size < 2; i++) await sleep(100);
+  expect(await holders()).toEqual(new Set(['victim', 'survivor']));
 
   let killed = false;
   const messages = ledgerStream(KEYS, PER_KEY);
@@ -42,10 +49,7 @@ it('a node killed mid-stream loses nothing and applies nothing twice', async () 
     onProgress: async (sent) => {
       if (!killed && sent >= messages.length * 0.4) {
         killed = true;
-        // Both nodes hold partitions by now (leases every 300 ms); the victim is mid-job.
-        const leases = await client.keys(`${prefix}:g:l:*`);
-        const holders = new Set(await Promise.all(leases.map((key) => client.get(key))));
-        expect(holders).toContain('victim');
+        expect(await holders()).toContain('victim'); // mid-stream, mid-job
         await victim!.kill('SIGKILL');
       }
     },
@@ -55,7 +59,6 @@ it('a node killed mid-stream loses nothing and applies nothing twice', async () 
 
   await expectExactlyOnceInOrder(client, prefix, KEYS, PER_KEY, 30_000, () => survivor!.log());
   // The survivor holds every partition now.
-  const leases = await client.keys(`${prefix}:g:l:*`);
-  expect(leases).toHaveLength(PARTITIONS);
-  expect(new Set(await Promise.all(leases.map((key) => client.get(key))))).toEqual(new Set(['survivor']));
+  expect(await client.keys(`${prefix}:g:l:*`)).toHaveLength(PARTITIONS);
+  expect(await holders()).toEqual(new Set(['survivor']));
 }, 60_000);

@@ -3,19 +3,26 @@
   of the entities it changed, the record that the message was handled, and the messages it sent
   (appended to the partition's outbox, relayed into their queues afterwards).
 
+  The node sends BullMQ's completion of the job right behind this script, on the same connection,
+  without waiting for the answer. So a commit that does not happen (conflict, lost lease) deletes
+  the job's lock: the completion then fails ("Missing lock") and the job returns to the head of its
+  queue through BullMQ's stalled-job check, instead of completing with its effects lost.
+
   Input:
     KEYS[1]   lease key of the partition (fencing: only its holder may commit)
     KEYS[2]   outbox list of the partition
     KEYS[3]   handled set of the message's target entity (any key when ARGV[2] is '')
-    KEYS[4..] state hash of each changed entity, in the order of the entries below
+    KEYS[4]   the BullMQ lock of the job being completed (any key when ARGV[3] is '')
+    KEYS[5..] state hash of each changed entity, in the order of the entries below
 
     ARGV[1]   node name: the lease holder this commit expects
     ARGV[2]   message id, or '' for a flush (no message)
-    ARGV[3]   how many handled ids to keep per entity
-    ARGV[4]   how many entries at the head of the outbox were relayed and may be dropped
-    ARGV[5]   n, the number of entities
-    ARGV[6 .. 5+2n]   per entity: expected version, then the new state JSON ('' deletes it)
-    ARGV[6+2n ..]     outbox entries (JSON), in send order
+    ARGV[3]   the job's lock token, or '' when no job completes behind this commit
+    ARGV[4]   how many handled ids to keep per entity
+    ARGV[5]   how many entries at the head of the outbox were relayed and may be dropped
+    ARGV[6]   n, the number of entities
+    ARGV[7 .. 6+2n]   per entity: expected version, then the new state JSON ('' deletes it)
+    ARGV[7+2n ..]     outbox entries (JSON), in send order
 
   Output:
     {0, v1, .., vn}        committed; the entities' new versions (0 for a deleted one)
@@ -25,9 +32,17 @@
 ]]
 local rcall = redis.call
 
+-- Not committing: the job must not complete either (see above).
+local function refuse(result)
+  if ARGV[3] ~= "" and rcall("GET", KEYS[4]) == ARGV[3] then
+    rcall("DEL", KEYS[4])
+  end
+  return result
+end
+
 local holder = rcall("GET", KEYS[1])
 if holder ~= ARGV[1] then
-  return {3, holder or ""}
+  return refuse({3, holder or ""})
 end
 
 local messageId = ARGV[2]
@@ -35,34 +50,34 @@ if messageId ~= "" and rcall("ZSCORE", KEYS[3], messageId) then
   return {1}
 end
 
-local n = tonumber(ARGV[5])
+local n = tonumber(ARGV[6])
 for i = 1, n do
-  local expected = tonumber(ARGV[4 + 2 * i])
-  local current = tonumber(rcall("HGET", KEYS[3 + i], "v") or "0")
+  local expected = tonumber(ARGV[5 + 2 * i])
+  local current = tonumber(rcall("HGET", KEYS[4 + i], "v") or "0")
   if current ~= expected then
-    return {2, i, current}
+    return refuse({2, i, current})
   end
 end
 
 local result = {0}
 for i = 1, n do
-  local key = KEYS[3 + i]
-  local data = ARGV[5 + 2 * i]
+  local key = KEYS[4 + i]
+  local data = ARGV[6 + 2 * i]
   if data == "" then
     rcall("DEL", key)
     result[i + 1] = 0
   else
-    local version = tonumber(ARGV[4 + 2 * i]) + 1
+    local version = tonumber(ARGV[5 + 2 * i]) + 1
     rcall("HSET", key, "v", version, "d", data)
     result[i + 1] = version
   end
 end
 
-local relayed = tonumber(ARGV[4])
+local relayed = tonumber(ARGV[5])
 if relayed > 0 then
   rcall("LTRIM", KEYS[2], relayed, -1)
 end
-local first = 6 + 2 * n
+local first = 7 + 2 * n
 if #ARGV >= first then
   -- unpack has a stack limit; push in slices so a message that sends thousands still commits.
   for i = first, #ARGV, 1000 do
@@ -73,11 +88,8 @@ end
 if messageId ~= "" then
   local now = rcall("TIME")
   rcall("ZADD", KEYS[3], tonumber(now[1]) * 1000000 + tonumber(now[2]), messageId)
-  local keep = tonumber(ARGV[3])
-  local size = rcall("ZCARD", KEYS[3])
-  if size > keep then
-    rcall("ZREMRANGEBYRANK", KEYS[3], 0, size - keep - 1)
-  end
+  -- All but the most recent `keep` (nothing while the set is smaller).
+  rcall("ZREMRANGEBYRANK", KEYS[3], 0, -tonumber(ARGV[4]) - 1)
 end
 
 return result

@@ -51,6 +51,7 @@ export class BullmqTransport implements Transport {
   #logger: Logger;
   #connections: Connections | undefined;
   #store: RedisStore | undefined;
+  #workerStore: RedisStore | undefined;
   #relay: Relay | undefined;
   #membership: Membership | undefined;
   #registry: GlobalRegistry | undefined;
@@ -118,6 +119,7 @@ export class BullmqTransport implements Transport {
     await checkRedisSettings(connections.producer, this.#logger);
     const redis = withScripts(connections.producer);
     this.#store = new RedisStore(redis, { prefix: settings.prefix, handledLimit: settings.handledLimit });
+    this.#workerStore = new RedisStore(connections.worker, { prefix: settings.prefix, handledLimit: settings.handledLimit });
     this.#relay = new Relay(redis, settings, this.#logger);
     this.#registry = new GlobalRegistry(redis, this.keys, node.name);
 
@@ -295,13 +297,19 @@ export class BullmqTransport implements Transport {
     runtime.markDirty(record, scope?.kind === 'job' && scope.partition === record.partition);
   }
 
-  async #load(addresses: readonly EntityAddress[]): Promise<void> {
+  /** Loads the entities not in the cache; `undefined` (no promise) when all are there, the usual case. */
+  #load(addresses: readonly EntityAddress[]): Promise<void> | undefined {
     const missing = addresses.filter((address) => !this.#cache.has(address));
-    if (missing.length === 0) return;
-    const stored = await this.#requireStore().loadMany(missing);
+    return missing.length === 0 ? undefined : this.#loadMissing(missing);
+  }
+
+  async #loadMissing(missing: readonly EntityAddress[]): Promise<void> {
+    const stored = await this.#workerStore!.loadMany(missing);
     const now = this.#requireNode().clock.now();
     missing.forEach((address, i) => {
-      if (!this.#cache.has(address)) this.#cache.add(address, this.partitionOf(address), stored[i]?.version ?? 0, stored[i]?.state, now);
+      if (this.#cache.has(address)) return;
+      const keys = { stateKey: this.keys.state(address), handledKey: this.keys.handled(address) };
+      this.#cache.add(address, this.partitionOf(address), keys, stored[i]?.version ?? 0, stored[i]?.state, now);
     });
   }
 
@@ -351,7 +359,8 @@ export class BullmqTransport implements Transport {
       node: this.#requireNode(),
       settings: this.settings,
       logger: this.#logger,
-      store: this.#requireStore(),
+      // Commits go on the workers' connection, so BullMQ's completion of a job follows its commit.
+      store: this.#workerStore!,
       relay: this.#relay!,
       cache: this.#cache,
       workerConnection: this.#connections!.worker,

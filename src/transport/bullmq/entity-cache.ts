@@ -7,6 +7,9 @@ export interface EntityRecord {
   readonly name: string;
   readonly address: EntityAddress;
   readonly partition: PartitionId;
+  /** Its Redis keys, built once. */
+  readonly stateKey: string;
+  readonly handledKey: string;
   /** The committed version (0: nothing stored). */
   version: number;
   /** The committed state (what a restart or a rehydration starts from); `undefined`: a fresh entity. */
@@ -35,9 +38,16 @@ export class EntityCache {
     return this.#records.has(entityName(address));
   }
 
-  add(address: EntityAddress, partition: PartitionId, version: number, state: PersistedActorState | undefined, now: number): EntityRecord {
+  add(
+    address: EntityAddress,
+    partition: PartitionId,
+    keys: { stateKey: string; handledKey: string },
+    version: number,
+    state: PersistedActorState | undefined,
+    now: number,
+  ): EntityRecord {
     const name = entityName(address);
-    const record: EntityRecord = { name, address, partition, version, state, latest: undefined, dirty: false, steps: 0, lastUsed: now };
+    const record: EntityRecord = { name, address, partition, ...keys, version, state, latest: undefined, dirty: false, steps: 0, lastUsed: now };
     this.#records.set(name, record);
     return record;
   }

@@ -169,7 +169,7 @@ export class Membership {
           ctx.settings.leaseMs,
           wanted,
         );
-        for (const index of claimed) await ctx.claimed(candidates[Number(index) - 1]!);
+        await Promise.all(claimed.map((index) => ctx.claimed(candidates[Number(index) - 1]!)));
       } else if (mine.length > share) {
         for (const partition of mine.slice(share)) void this.#release(partition);
       }

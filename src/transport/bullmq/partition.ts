@@ -25,8 +25,11 @@ export interface PartitionContext {
   readonly workerConnection: Redis;
   /** Runs `work` as one sync window attributed to `scope`. */
   inScope(scope: Scope, work: () => void): void;
-  /** Loads the entities not in the cache yet; throws {@link StoredStateError} for an unreadable state. */
-  load(addresses: readonly EntityAddress[]): Promise<void>;
+  /**
+   * Loads the entities not in the cache yet; throws {@link StoredStateError} for an unreadable
+   * state. `undefined` when they all are (no promise to wait for).
+   */
+  load(addresses: readonly EntityAddress[]): Promise<void> | undefined;
   /** The entities to load with a message's target: the other kinds of its key, co-located with it. */
   coLocated(target: EntityAddress): EntityAddress[];
   partitionOf(address: EntityAddress): PartitionId;
@@ -39,9 +42,6 @@ export interface PartitionContext {
 
 type RuntimeState = 'starting' | 'running' | 'stopping' | 'stopped';
 
-/** Version conflicts in a row before a job is given up (another writer keeps changing the entity). */
-const MAX_CONFLICTS = 5;
-
 /**
  * One partition owned by this node: its queue's only consumer, at concurrency 1, so the messages
  * of one key are handled in enqueue order. Handling a job, in order:
@@ -53,8 +53,10 @@ const MAX_CONFLICTS = 5;
  * 4. An entity crashed: memory goes back to the last commit and the message is re-run, up to the
  *    retry budget, then dead-lettered. An entity was not loaded: load it, re-run.
  * 5. Commit atomically (one script): dirty states at their versions, the message id as handled,
- *    the outbox — fenced by the lease. A duplicate or a conflict resets memory; a lost lease gives
- *    the job back to the head of the queue and stops the partition here.
+ *    the outbox — fenced by the lease — and let BullMQ complete the job right behind it on the
+ *    same connection. A commit that does not happen deletes the job's lock, so the completion
+ *    fails and the job returns to the head of its queue. A duplicate or a conflict resets memory;
+ *    a lost lease stops the partition here.
  * 6. Relay the outbox into the queues (in order, batched) and drop the relayed entries later.
  *
  * Timers and node-inbox deliveries change entities between jobs; their changes are committed by
@@ -69,6 +71,8 @@ export class PartitionRuntime {
   readonly #ctx: PartitionContext;
   #relayed = 0;
   #lock: Promise<unknown> = Promise.resolve();
+  /** The last job's commit, sent ahead of its completion: the next task starts once its answer is in. */
+  #inflight: Promise<void> = Promise.resolve();
   #worker: Worker | undefined;
   #state: RuntimeState = 'starting';
   #stopping: Promise<void> | undefined;
@@ -88,7 +92,10 @@ export class PartitionRuntime {
 
   /** Runs `task` alone: jobs, flushes and stops of one partition never interleave. */
   exclusive<T>(task: () => Promise<T>): Promise<T> {
-    const run = this.#lock.then(task, task);
+    const run = this.#lock.then(async () => {
+      await this.#inflight;
+      return task();
+    });
     this.#lock = run.catch(() => undefined);
     return run;
   }
@@ -131,7 +138,7 @@ export class PartitionRuntime {
     if (!this.#ctx.node.entities?.hosts(target.entity)) {
       return this.#ctx.deadLetter(job, `unknown entity kind "${target.entity}": the nodes consuming ${this.queue} do not host it`);
     }
-    const partition = this.#ctx.partitionOf(target);
+    const partition = this.#ctx.cache.get(target)?.partition ?? this.#ctx.partitionOf(target);
     if (partition !== this.id) {
       return this.#ctx.deadLetter(
         job,
@@ -144,16 +151,18 @@ export class PartitionRuntime {
   async #handle(job: Job, token: string, id: string, envelope: Envelope, target: EntityAddress): Promise<void> {
     const ctx = this.#ctx;
     const crashes: unknown[] = [];
-    let conflicts = 0;
     for (;;) {
       if (this.#state !== 'running') return this.#giveBack(job, token);
-      try {
-        await this.#retrying(() => ctx.load(ctx.coLocated(target)));
-      } catch (error) {
-        if (error instanceof StoredStateError) return ctx.deadLetter(job, error.message);
-        throw error;
+      const loading = ctx.load(ctx.coLocated(target));
+      if (loading) {
+        try {
+          await this.#retrying(() => ctx.load(ctx.coLocated(target)) ?? Promise.resolve());
+        } catch (error) {
+          if (error instanceof StoredStateError) return ctx.deadLetter(job, error.message);
+          throw error;
+        }
+        if (this.#state !== 'running') return this.#giveBack(job, token);
       }
-      if (this.#state !== 'running') return this.#giveBack(job, token);
 
       const scope = jobScope(this.id, id);
       ctx.inScope(scope, () => ctx.node.deliver(envelope));
@@ -161,7 +170,7 @@ export class PartitionRuntime {
 
       if (scope.missing.length > 0) {
         this.reset();
-        await this.#retrying(() => ctx.load(scope.missing));
+        await this.#retrying(() => ctx.load(scope.missing) ?? Promise.resolve());
         continue;
       }
       if (scope.crashes.length > 0) {
@@ -174,26 +183,40 @@ export class PartitionRuntime {
         continue;
       }
 
-      const { result } = await this.#commit({ id, target });
-      switch (result.status) {
-        case 'ok':
-          this.#afterCommit(target);
-          return;
-        case 'duplicate':
-          // Handled before (a redelivery after a crash): its effects are in Redis already.
-          this.reset();
-          await this.#recoverOutbox();
-          return;
-        case 'conflict':
+      // The commit goes out now and BullMQ's completion of the job right behind it, on the same
+      // connection, without waiting: one round trip per message, as for a plain BullMQ job. A
+      // commit that does not happen deletes the job's lock, so the completion fails and the job
+      // comes back (see commit-n.lua). The next job starts once the answer is in.
+      const handledKey = ctx.cache.get(target)?.handledKey;
+      this.#inflight = this.#commit({ id, target, handledKey }, { queue: this.queue, id: job.id ?? id, token }).then(
+        ({ result }) => this.#committed(result, target),
+        (error: unknown) => {
+          ctx.logger.error({ err: error, partition: this.id, jobId: job.id }, 'commit failed: memory goes back to the last commit');
           this.reset();
           this.#forgetAll();
-          await this.#recoverOutbox();
-          if (++conflicts > MAX_CONFLICTS) throw new Error(`gave up after ${conflicts} version conflicts in a row on partition ${this.id}`);
-          continue;
-        case 'lost':
-          this.#lose(result.holder);
-          return this.#giveBack(job, token);
-      }
+        },
+      );
+      return;
+    }
+  }
+
+  /** What the answer to a job's commit means for memory (the job itself completed or came back already). */
+  async #committed(result: CommitResult, target: EntityAddress): Promise<void> {
+    switch (result.status) {
+      case 'ok':
+        this.#afterCommit(target);
+        return;
+      case 'duplicate':
+        // Handled before (a redelivery after a crash): its effects are in Redis already.
+        this.reset();
+        return this.#recoverOutbox();
+      case 'conflict':
+        // Someone else wrote one of the entities: reload them; the job returns through the stalled check.
+        this.reset();
+        this.#forgetAll();
+        return this.#recoverOutbox();
+      case 'lost':
+        return this.#lose(result.holder);
     }
   }
 
@@ -244,7 +267,10 @@ export class PartitionRuntime {
     }
   }
 
-  async #commit(message: { id: string; target: EntityAddress } | undefined): Promise<{ result: CommitResult; ambiguous: boolean }> {
+  async #commit(
+    message: { id: string; target: EntityAddress; handledKey?: string } | undefined,
+    job?: { queue: string; id: string; token: string },
+  ): Promise<{ result: CommitResult; ambiguous: boolean }> {
     const ctx = this.#ctx;
     const records: EntityRecord[] = [];
     const entries: CommitEntry[] = [];
@@ -259,7 +285,7 @@ export class PartitionRuntime {
       }
       records.push(record);
       steps.push(record.steps);
-      entries.push({ address: record.address, expectedVersion: record.version, state });
+      entries.push({ address: record.address, stateKey: record.stateKey, expectedVersion: record.version, state });
     }
     const outbox = this.pending;
     this.pending = [];
@@ -273,8 +299,9 @@ export class PartitionRuntime {
           node: ctx.node.name,
           message,
           entries,
-          outbox: outbox.map((job) => JSON.stringify(job)),
+          outbox: outbox.map((entry) => JSON.stringify(entry)),
           relayed,
+          job,
         });
         break;
       } catch (error) {

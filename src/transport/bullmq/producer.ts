@@ -58,7 +58,7 @@ export class GovernorProducer {
     return id!;
   }
 
-  /** Sends messages in order (one `addBulk` per run of messages for one queue). */
+  /** Sends messages, in order per receiver (one `addBulk` per queue, the queues in parallel). */
   async sendMany(messages: readonly OutboundMessage[]): Promise<string[]> {
     const prepared = messages.map((message) => {
       checkEntityAddress(message.to);
@@ -68,12 +68,15 @@ export class GovernorProducer {
       const data: JobData = { v: JOB_FORMAT_VERSION, id, env: { t: 'cast', to: message.to, event: message.event } };
       return { queue: this.queueOf(message.to), job: { name: message.event.type, data, opts: { jobId: id } } };
     });
-    for (let start = 0; start < prepared.length; ) {
-      let end = start + 1;
-      while (end < prepared.length && prepared[end]!.queue === prepared[start]!.queue) end++;
-      await this.#queue(prepared[start]!.queue).addBulk(prepared.slice(start, end).map((p) => p.job));
-      start = end;
+    // Order matters per receiver, and a receiver's messages all go to one queue: one addBulk per
+    // queue, all queues at once.
+    const byQueue = new Map<string, (typeof prepared)[number]['job'][]>();
+    for (const { queue, job } of prepared) {
+      let jobs = byQueue.get(queue);
+      if (!jobs) byQueue.set(queue, (jobs = []));
+      jobs.push(job);
     }
+    await Promise.all([...byQueue].map(([queue, jobs]) => this.#queue(queue).addBulk(jobs)));
     return prepared.map((p) => p.job.opts.jobId);
   }
 

@@ -32,10 +32,12 @@ export function sleep(ms: number): Promise<void> {
  * Producer side: the node's BullMQ `Queue` objects (one per queue name, sharing one fail-fast
  * connection) and one ordered pipe into them.
  *
- * Every job this node adds goes through {@link Relay.push}, in push order, which is what keeps
- * messages from one sender to one receiver in order across queues and retries. Consecutive jobs
- * for one queue go in one `addBulk` (one MULTI), so a busy node pays one round trip per batch, not
- * per message. A failed add is retried with backoff until it succeeds: adds are idempotent by job id.
+ * Every job this node adds goes through {@link Relay.push}: a batch is added only after the
+ * batches pushed before it, and within a batch each queue's jobs go in push order in one
+ * `addBulk` (one MULTI), the queues in parallel. That keeps the messages from one sender to one
+ * receiver in order (a receiver's messages all go to one queue) and costs a busy node one round
+ * trip per batch, not per message. A failed batch is added again with backoff until it succeeds:
+ * adds are idempotent by job id.
  */
 export class Relay {
   readonly #queues = new Map<string, Queue>();
@@ -90,33 +92,37 @@ export class Relay {
   async #run(): Promise<void> {
     let backoff = 50;
     while (this.#buffer.length > 0) {
-      const batch = this.#buffer;
-      this.#buffer = [];
-      let start = 0;
-      while (start < batch.length) {
-        // The longest run of jobs for one queue (entries without a job only carry a callback).
-        let end = start;
-        const name = batch[start]!.job?.queue;
-        while (end < batch.length && (batch[end]!.job === undefined || batch[end]!.job.queue === name) && end - start < 1_000) end++;
-        const jobs = batch.slice(start, end).filter((entry) => entry.job !== undefined).map((entry) => entry.job);
+      const batch = this.#buffer.splice(0, 5_000);
+      // Order matters per receiver, and a receiver's messages all go to one queue: one addBulk
+      // per queue (in order within it), all queues at once.
+      const byQueue = new Map<string, OutgoingJob[]>();
+      for (const { job } of batch) {
+        if (job === undefined) continue;
+        let jobs = byQueue.get(job.queue);
+        if (!jobs) byQueue.set(job.queue, (jobs = []));
+        jobs.push(job);
+      }
+      for (;;) {
         try {
-          if (jobs.length > 0) {
-            await this.queue(name!).addBulk(jobs.map((job) => ({ name: jobName(job.env), data: jobData(job), opts: { jobId: job.id } })));
-          }
+          await Promise.all(
+            [...byQueue].map(([name, jobs]) =>
+              this.queue(name).addBulk(jobs.map((job) => ({ name: jobName(job.env), data: jobData(job), opts: { jobId: job.id } }))),
+            ),
+          );
           backoff = 50;
+          break;
         } catch (error) {
           if (this.#closed) {
-            this.#logger.error({ err: error, dropped: batch.length - start }, 'relay closed with jobs not yet added');
+            this.#logger.error({ err: error, dropped: batch.length }, 'relay closed with jobs not yet added');
             return;
           }
-          this.#logger.warn({ err: error, queue: name }, 'adding jobs failed; retrying');
+          // Adds are idempotent by job id: the whole batch again.
+          this.#logger.warn({ err: error }, 'adding jobs failed; retrying');
           await sleep(backoff);
           backoff = Math.min(backoff * 2, 2_000);
-          continue;
         }
-        for (let i = start; i < end; i++) batch[i]!.done?.();
-        start = end;
       }
+      for (const entry of batch) entry.done?.();
     }
   }
 

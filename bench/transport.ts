@@ -1,0 +1,220 @@
+/**
+ * The transport benchmark (SPEC §6): actor messages with persisted state changes through the
+ * BullMQ transport (sharded placement, one node, `PARTITIONS` partitions each consumed at
+ * concurrency 1) against a plain BullMQ Queue and Worker at the same total concurrency, with jobs
+ * of the same size, in the same run, on the same private Redis.
+ *
+ * Throughput: queues filled first, then drained; the clock runs from the consumers' start to the
+ * last message handled. Governor's side does everything a real message does: job check, entity
+ * step, versioned state commit with the handled-message record (one Lua script), completion.
+ * Latency: messages sent at half the measured rate for a few seconds, each timed from its send
+ * to its handling by the entity.
+ */
+import { Queue, Worker } from 'bullmq';
+import { pino } from 'pino';
+import { assign, setup } from 'xstate';
+import { GovernorProducer, startBullmqNode, type OutboundMessage } from '../src/transport/bullmq/index.ts';
+import { startRedis, type RedisHandle } from '../test/support/redis-server.ts';
+import { percentile, round } from './stats.ts';
+
+const PARTITIONS = Number(process.env['BENCH_PARTITIONS'] ?? 16);
+const KEYS = 1_000;
+const MESSAGES = Number(process.env['BENCH_MESSAGES'] ?? 20_000);
+const LATENCY_SECONDS = 3;
+
+/** What the entities count; the latency phase records send-to-handle times. */
+const probe = { handled: 0, first: 0, last: 0, latencies: [] as number[], onDone: undefined as (() => void) | undefined, target: 0 };
+
+function handled(sentAt: number | undefined): void {
+  if (probe.handled++ === 0) probe.first = performance.now();
+  probe.last = performance.now();
+  if (sentAt !== undefined) probe.latencies.push(performance.timeOrigin + performance.now() - sentAt);
+  if (probe.handled === probe.target) probe.onDone?.();
+}
+
+const account = setup({
+  types: {} as { context: { balance: number; ops: number }; events: { type: 'deposit'; amount: number; sentAt?: number } },
+}).createMachine({
+  id: 'account',
+  context: { balance: 0, ops: 0 },
+  on: {
+    deposit: {
+      actions: [
+        assign({ balance: ({ context, event }) => context.balance + event.amount, ops: ({ context }) => context.ops + 1 }),
+        ({ event }) => handled(event.sentAt),
+      ],
+    },
+  },
+});
+
+function until(target: number): Promise<void> {
+  probe.target = target;
+  return new Promise((resolve) => {
+    probe.onDone = resolve;
+    if (probe.handled >= target) resolve();
+  });
+}
+
+let runs = 0;
+let debugRedis: RedisHandle | undefined;
+
+async function redisCpuMs(): Promise<number> {
+  if (!debugRedis || !process.env['BENCH_DEBUG']) return 0;
+  const client = debugRedis.client();
+  const info = (await client.info('cpu')) as string;
+  client.disconnect();
+  return (Number(/used_cpu_user:([0-9.]+)/.exec(info)?.[1]) + Number(/used_cpu_sys:([0-9.]+)/.exec(info)?.[1])) * 1000;
+}
+const round2 = (x: number) => round(x, 0);
+
+
+
+async function governorRate(redis: RedisHandle): Promise<number> {
+  const prefix = `${redis.prefix}:{g${++runs}}`;
+  const producer = await GovernorProducer.connect({ url: redis.url, prefix, partitions: PARTITIONS });
+  const node = await startBullmqNode({
+    url: redis.url,
+    prefix,
+    name: `bench${runs}`,
+    partitions: PARTITIONS,
+    kinds: [{ kind: 'Account', machine: account }],
+    logger: pino({ level: 'warn' }),
+  });
+  const send = (batch: OutboundMessage[]) => producer.sendMany(batch);
+  const elapsed = await measure(send, (i) => `r${runs}-${i}`);
+  await node.stop();
+  await producer.close();
+  return (MESSAGES / elapsed) * 1000;
+}
+
+async function baselineRate(redis: RedisHandle): Promise<number> {
+  const prefix = `${redis.prefix}:{b${++runs}}`;
+  const connection = { host: redis.host, port: redis.port };
+  const queue = new Queue('baseline', { connection, prefix, streams: { events: { maxLen: 1_000 } } });
+  const worker = new Worker('baseline', async () => handled(undefined), {
+    connection: { ...connection, maxRetriesPerRequest: null },
+    prefix,
+    concurrency: PARTITIONS,
+  });
+  // The same job data as Governor's (format and size), ids and removal policy.
+  const send = (batch: OutboundMessage[]) =>
+    queue.addBulk(
+      batch.map((m) => ({
+        name: m.event.type,
+        data: { v: 1, id: m.id, env: { t: 'cast', to: m.to, event: m.event } },
+        opts: { jobId: m.id, removeOnComplete: { count: 10_000, age: 3_600 }, removeOnFail: { count: 10_000 } },
+      })),
+    );
+  const elapsed = await measure(send, (i) => `b${runs}-${i}`);
+  await worker.close();
+  await queue.close();
+  return (MESSAGES / elapsed) * 1000;
+}
+
+/**
+ * One message per key first (Governor loads each entity on its first message: one more round
+ * trip, once), then `MESSAGES` sent in batches while the consumers run; milliseconds from the
+ * first send to the last message handled.
+ */
+async function measure(send: (batch: OutboundMessage[]) => Promise<unknown>, id: (i: number) => string): Promise<number> {
+  const all = Array.from({ length: KEYS + MESSAGES }, (_, i) => ({
+    to: { entity: 'Account', key: `customer-${i % KEYS}` },
+    event: { type: 'deposit', amount: 1 },
+    id: id(i),
+  }));
+  probe.handled = 0;
+  const warm = until(KEYS);
+  await send(all.slice(0, KEYS));
+  await warm;
+  probe.handled = 0;
+  const done = until(MESSAGES);
+  const cpu = process.cpuUsage();
+  const redisCpu = await redisCpuMs();
+  const start = performance.now();
+  for (let i = KEYS; i < all.length; i += 1_000) await send(all.slice(i, i + 1_000));
+  await done;
+  if (process.env['BENCH_DEBUG']) {
+    const used = process.cpuUsage(cpu);
+    const redisUsed = (await redisCpuMs()) - redisCpu;
+    console.log(`  node ${round(((used.user + used.system) / MESSAGES), 1)} µs/msg, redis ${round((redisUsed * 1000) / MESSAGES, 1)} µs/msg`);
+  }
+  return probe.last - start;
+}
+
+async function governorLatencies(redis: RedisHandle, rate: number): Promise<number[]> {
+  const prefix = `${redis.prefix}:{l${++runs}}`;
+  const producer = await GovernorProducer.connect({ url: redis.url, prefix, partitions: PARTITIONS });
+  const node = await startBullmqNode({
+    url: redis.url,
+    prefix,
+    name: 'latency',
+    partitions: PARTITIONS,
+    kinds: [{ kind: 'Account', machine: account }],
+    logger: pino({ level: 'warn' }),
+  });
+  probe.handled = 0;
+  probe.latencies = [];
+  const perTick = Math.max(1, Math.round(rate / 100)); // every 10 ms
+  const ticks = LATENCY_SECONDS * 100;
+  const total = perTick * ticks;
+  const done = until(total);
+  let serial = 0;
+  for (let tick = 0; tick < ticks; tick++) {
+    const sentAt = performance.timeOrigin + performance.now();
+    const batch = Array.from({ length: perTick }, () => {
+      const i = serial++;
+      return { to: { entity: 'Account', key: `customer-${i % KEYS}` }, event: { type: 'deposit', amount: 1, sentAt }, id: `lat-${i}` };
+    });
+    await producer.sendMany(batch);
+    const next = sentAt + 10 - (performance.timeOrigin + performance.now());
+    if (next > 0) await new Promise((resolve) => setTimeout(resolve, next));
+  }
+  await done;
+  await node.stop();
+  await producer.close();
+  return probe.latencies.sort((a, b) => a - b);
+}
+
+export async function main(): Promise<Record<string, unknown>> {
+  const redis = await startRedis();
+  debugRedis = redis;
+  if (process.env['BENCH_ONLY'] === 'baseline') {
+    for (let i = 0; i < 4; i++) console.log('baseline', round(await baselineRate(redis), 0));
+    await redis.stop();
+    return {};
+  }
+  if (process.env['BENCH_ONLY'] === 'governor') {
+    for (let i = 0; i < 4; i++) console.log('governor', round(await governorRate(redis), 0));
+    await redis.stop();
+    return {};
+  }
+  try {
+    await governorRate(redis); // warm-up, both sides
+    await baselineRate(redis);
+    // Alternating rounds, best of each: this machine's other load changes less between neighbours.
+    let actor = 0;
+    let baseline = 0;
+    for (let round = 0; round < 3; round++) {
+      const g = await governorRate(redis);
+      const b = await baselineRate(redis);
+      console.log(`round ${round + 1}: governor ${round2(g)} msg/s, bullmq ${round2(b)} jobs/s`);
+      actor = Math.max(actor, g);
+      baseline = Math.max(baseline, b);
+    }
+    console.log(`governor ${round(actor, 0)} actor msg/s, bullmq ${round(baseline, 0)} jobs/s (concurrency ${PARTITIONS}, ${MESSAGES} messages)`);
+    const latencies = await governorLatencies(redis, actor / 2);
+    console.log(`latency at ${round(actor / 2, 0)} msg/s: p50 ${round(percentile(latencies, 50))} ms, p99 ${round(percentile(latencies, 99))} ms`);
+    return {
+      bench: 'transport',
+      actor_messages_per_s: round(actor, 0),
+      bullmq_baseline_jobs_per_s: round(baseline, 0),
+      ratio: round(actor / baseline, 3),
+      p50_ms: round(percentile(latencies, 50), 2),
+      p99_ms: round(percentile(latencies, 99), 2),
+      concurrency: PARTITIONS,
+      messages: MESSAGES,
+    };
+  } finally {
+    await redis.stop();
+  }
+}
