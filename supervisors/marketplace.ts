@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { EntityHost, type EntityHostOptions } from '../src/runtime/entity-host.ts';
 import type { EntityAddress } from '../src/runtime/entity.ts';
+import type { PersistedActorState } from '../src/runtime/persisted-state.ts';
 import type { Node } from '../src/runtime/node.ts';
 import type { Pid } from '../src/runtime/pid.ts';
 import { startSupervisor } from '../src/runtime/supervisor/supervisor.ts';
@@ -85,13 +86,16 @@ export function startMarketplace(node: Node, options: MarketplaceOptions = {}): 
   const pseudonymKey = options.pseudonymKey ?? randomBytes(32);
   const kinds = marketplaceKinds({ ...options, pseudonymKey });
   const restore = (address: EntityAddress) => store.get(address)?.state;
+  const commit = (address: EntityAddress, state: PersistedActorState) => store.set(address, state);
 
   const entities: ChildSpec = {
     id: 'entities',
     type: 'supervisor',
     restart: 'permanent',
     shutdown: 'infinity',
-    start: ({ node: at, supervisor }) => new EntityHost(at, kinds, { ...options.entities, restore, link: supervisor }).supervisor,
+    // Every actor commits after each message it handles: a crash, even right after a timer fired,
+    // restarts it from its last handled message, never from an older state.
+    start: ({ node: at, supervisor }) => new EntityHost(at, kinds, { ...options.entities, restore, commit, link: supervisor }).supervisor,
   };
   const root = startSupervisor(node, { strategy: 'one_for_one', intensity: 3, period: 60, children: [entities] }, { name: 'marketplace' });
 

@@ -184,23 +184,27 @@ export class SupervisorProcess extends Process {
   }
 
   /** Restarts `child` and whatever the strategy takes down with it. */
-  async #restart(child: Child): Promise<void> {
+  /**
+   * Restarts `child` and whatever the strategy takes down with it. Synchronous unless siblings
+   * must be shut down first (one_for_all, rest_for_one): a one_for_one or simple_one_for_one
+   * restart leaves the supervisor free at once, so a dynamic child can be started right after.
+   */
+  #restart(child: Child): void | Promise<void> {
     child.restarts++;
-    let toStart: Child[];
     switch (this.spec.strategy) {
       case 'one_for_all':
-        await this.#terminateAll((c) => c !== child);
-        toStart = [...this.#children];
-        break;
+        return this.#terminateAll((c) => c !== child).then(() => this.#startAll(child, [...this.#children]));
       case 'rest_for_one': {
         const index = this.#children.indexOf(child);
-        await this.#terminateAll((c) => this.#children.indexOf(c) > index);
-        toStart = this.#children.slice(index);
-        break;
+        return this.#terminateAll((c) => this.#children.indexOf(c) > index).then(() => this.#startAll(child, this.#children.slice(index)));
       }
       default:
-        toStart = [child];
+        return this.#startAll(child, [child]);
     }
+  }
+
+  /** Starts, in order, those of `toStart` that are not running; a failure is retried later. */
+  #startAll(child: Child, toStart: readonly Child[]): void | Promise<void> {
     for (const next of toStart) {
       if (next.pid !== undefined && next.pid !== 'restarting') continue;
       if (next !== child && next.pid === undefined) next.restarts++;
