@@ -5,7 +5,9 @@
  */
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { RedisKeys } from '../../src/store/redis-keys.ts';
 import { GovernorProducer } from '../../src/transport/bullmq/index.ts';
+import { eventually } from '../transport/conformance.ts';
 import { startRedis, type RedisHandle } from '../support/redis-server.ts';
 import { expectExactlyOnceInOrder, ledgerStream, sendStream, sleep } from './ledger-stream.ts';
 import { startNodeProcess, type NodeProcess } from './node-process.ts';
@@ -58,7 +60,43 @@ it('a node killed mid-stream loses nothing and applies nothing twice', async () 
   await producer.close();
 
   await expectExactlyOnceInOrder(client, prefix, KEYS, PER_KEY, 30_000, () => survivor!.log());
+  // The dead node is forgotten: out of the node list, its cluster-wide names gone.
+  const keys = new RedisKeys(prefix);
+  await eventually(async () => {
+    expect(await client.zrange(keys.nodes, 0, -1)).toEqual(['survivor']);
+    expect(Object.keys(await client.hgetall(keys.names))).toEqual(['ledger-node:survivor']);
+  });
   // The survivor holds every partition now.
   expect(await client.keys(`${prefix}:g:l:*`)).toHaveLength(PARTITIONS);
   expect(await holders()).toEqual(new Set(['survivor']));
+}, 60_000);
+
+it('a node stopped with SIGTERM mid-stream hands its partitions over at once and exits 0', async () => {
+  const prefix = `${redis.prefix}:{term}`;
+  // Long leases: a takeover within the test's time can only come from a release, not an expiry.
+  const env = { REDIS_URL: redis.url, GOVERNOR_PREFIX: prefix, PARTITIONS: String(PARTITIONS), LEASE_MS: '20000', HEARTBEAT_MS: '300' };
+  const [leaving, staying] = await Promise.all([startNodeProcess('ledger-node.ts', 'leaving', env), startNodeProcess('ledger-node.ts', 'staying', env)]);
+  nodes.push(leaving!, staying!);
+  const keys = new RedisKeys(prefix);
+  const holders = async () => new Set(await Promise.all((await client.keys(`${prefix}:g:l:*`)).map((key) => client.get(key))));
+  await eventually(async () => expect(await holders()).toEqual(new Set(['leaving', 'staying'])), 20_000);
+  const producer = await GovernorProducer.connect({ url: redis.url, prefix, partitions: PARTITIONS });
+
+  let stopped = false;
+  const messages = ledgerStream(KEYS, 30);
+  await sendStream(producer, messages, {
+    batch: 48,
+    pauseMs: 15,
+    onProgress: async (sent) => {
+      if (!stopped && sent >= messages.length * 0.4) {
+        stopped = true;
+        await leaving!.kill('SIGTERM');
+        expect(leaving!.child.exitCode).toBe(0);
+      }
+    },
+  });
+  await producer.close();
+  await expectExactlyOnceInOrder(client, prefix, KEYS, 30, 15_000, () => staying!.log());
+  expect(await holders()).toEqual(new Set(['staying']));
+  expect(await client.zrange(keys.nodes, 0, -1)).toEqual(['staying']);
 }, 60_000);

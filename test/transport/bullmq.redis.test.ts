@@ -16,7 +16,7 @@ afterAll(async () => {
 });
 
 /** Nodes on one Redis, each test under a prefix of its own (with a hash tag, as on a cluster). */
-function bullmqHarness(): ConformanceHarness {
+function bullmqHarness(placement: 'sharded' | 'distributed'): ConformanceHarness {
   const nodes: BullmqNode[] = [];
   const prefix = `${redis.prefix}:{c${++serial}}`;
   return {
@@ -29,6 +29,7 @@ function bullmqHarness(): ConformanceHarness {
             name: `n${i}`,
             kinds,
             partitions: 4,
+            placement,
             leaseMs: 3_000,
             heartbeatMs: 200,
             logger: pino({ level: process.env['GOVERNOR_TEST_LOG'] ?? 'silent' }),
@@ -46,4 +47,5 @@ function bullmqHarness(): ConformanceHarness {
   };
 }
 
-transportConformance('bullmq', bullmqHarness);
+transportConformance('bullmq, sharded', () => bullmqHarness('sharded'));
+transportConformance('bullmq, distributed', () => bullmqHarness('distributed'));

@@ -61,6 +61,7 @@ export class BullmqTransport implements Transport {
   #state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
   #stopping: Promise<void> | undefined;
   readonly #stopTimers: (() => void)[] = [];
+  readonly #startedAt = Date.now();
 
   constructor(options: BullmqTransportOptions = {}) {
     this.#options = options;
@@ -481,7 +482,7 @@ export class BullmqTransport implements Transport {
     return {
       kinds: this.settings.nodeKinds ?? this.#kinds,
       placement: this.settings.placement,
-      startedAt: Date.now(),
+      startedAt: this.#startedAt,
       host: hostname(),
       pid: process.pid,
     };
