@@ -157,6 +157,43 @@ describe('the commit script', () => {
     expect(await store.load(quota)).toBeUndefined();
   });
 
+  it('deletes the lock of the job completing behind a commit that does not happen, and only then', async () => {
+    const store = freshStore();
+    const lock = store.keys.jobLock('p.0', 'job-1');
+    const job = { queue: 'p.0', id: 'job-1', token: 'token-1' };
+    await client.set(store.keys.lease('0'), 'n1');
+
+    await client.set(lock, 'token-1');
+    const ok = await store.commit({ partition: '0', node: 'n1', message: { id: 'm1', target: billing }, entries: [], outbox: [], relayed: 0, job });
+    expect(ok.status).toBe('ok');
+    expect(await client.get(lock)).toBe('token-1');
+    // A duplicate completes: its effects are in Redis already.
+    const duplicate = await store.commit({ partition: '0', node: 'n1', message: { id: 'm1', target: billing }, entries: [], outbox: [], relayed: 0, job });
+    expect(duplicate.status).toBe('duplicate');
+    expect(await client.get(lock)).toBe('token-1');
+    // A conflict must not complete: the lock goes, so BullMQ's completion fails and the job comes back.
+    const conflict = await store.commit({
+      partition: '0',
+      node: 'n1',
+      message: { id: 'm2', target: billing },
+      entries: [{ address: billing, expectedVersion: 7, state: state(1) }],
+      outbox: [],
+      relayed: 0,
+      job,
+    });
+    expect(conflict.status).toBe('conflict');
+    expect(await client.get(lock)).toBeNull();
+    // Nor a lost lease; and a lock of another worker (another token) is left alone.
+    await client.set(lock, 'token-2');
+    await client.set(store.keys.lease('0'), 'n2');
+    const lost = await store.commit({ partition: '0', node: 'n1', message: { id: 'm3', target: billing }, entries: [], outbox: [], relayed: 0, job });
+    expect(lost).toEqual({ status: 'lost', holder: 'n2' });
+    expect(await client.get(lock)).toBe('token-2');
+    await client.set(lock, 'token-1');
+    await store.commit({ partition: '0', node: 'n1', message: { id: 'm4', target: billing }, entries: [], outbox: [], relayed: 0, job });
+    expect(await client.get(lock)).toBeNull();
+  });
+
   it('keeps only the most recent handled ids', async () => {
     const store = freshStore({ handledLimit: 3 });
     await client.set(store.keys.lease('0'), 'n1');

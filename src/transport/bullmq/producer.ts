@@ -31,6 +31,7 @@ export class GovernorProducer {
   readonly keys: RedisKeys;
   readonly #redis: Redis;
   readonly #queues = new Map<string, Queue>();
+  readonly #partitionOfKey = new Map<string, number>();
 
   private constructor(redis: Redis, settings: TransportSettings) {
     this.#redis = redis;
@@ -48,7 +49,13 @@ export class GovernorProducer {
 
   /** The queue an entity's messages go to. */
   queueOf(address: EntityAddress): string {
-    const index = hashKey(address.key) % this.settings.partitions;
+    // A key's partition is a SHA-256 away; producers send to the same keys again and again.
+    let index = this.#partitionOfKey.get(address.key);
+    if (index === undefined) {
+      if (this.#partitionOfKey.size >= 100_000) this.#partitionOfKey.clear();
+      index = hashKey(address.key) % this.settings.partitions;
+      this.#partitionOfKey.set(address.key, index);
+    }
     return this.keys.partitionQueue(this.settings.placement === 'distributed' ? `${address.entity}.${index}` : String(index));
   }
 
