@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { GovernorError } from '../errors.ts';
 import { billingCommand } from './commands/billing.ts';
 import { deployCommand } from './commands/deploy.ts';
+import { demoCommand } from './commands/demo.ts';
 import { licenseCommand } from './commands/license.ts';
 import { schemaCommand } from './commands/schema.ts';
 import { startCommand } from './commands/start.ts';
@@ -18,6 +19,7 @@ export function program(): Command {
   licenseCommand(governor);
   billingCommand(governor);
   deployCommand(governor);
+  demoCommand(governor);
   return governor;
 }
 
