@@ -334,7 +334,10 @@ export class BullmqTransport implements Transport {
   }
 
   async #claimed(partition: PartitionId): Promise<void> {
-    if (this.#partitions.has(partition)) return;
+    const previous = this.#partitions.get(partition);
+    if (previous && !previous.stopping) return;
+    // Claimed again while its last run here is still stopping (lost, then free again): let it end first.
+    if (previous) await previous.stop({ graceful: false, timeoutMs: 0 });
     const runtime = new PartitionRuntime(this.#partitionContext(), partition, this.keys.partitionQueue(partition));
     this.#partitions.set(partition, runtime);
     this.#logger.info({ partition }, 'partition claimed');
@@ -391,8 +394,10 @@ export class BullmqTransport implements Transport {
   #passivationTimer(): void {
     const every = Math.max(1_000, Math.round(this.settings.passivateAfterMs / 2));
     const timer = setInterval(() => {
-      const before = this.#requireNode().clock.now() - this.settings.passivateAfterMs;
-      for (const runtime of this.#partitions.values()) void runtime.passivateIdle(before).catch(() => undefined);
+      const now = this.#requireNode().clock.now();
+      const before = now - this.settings.passivateAfterMs;
+      const keepUntil = now + this.settings.passivateAfterMs;
+      for (const runtime of this.#partitions.values()) void runtime.passivateIdle(before, keepUntil).catch(() => undefined);
     }, every);
     timer.unref();
     this.#stopTimers.push(() => clearInterval(timer));

@@ -90,6 +90,11 @@ export class PartitionRuntime {
     return this.#state === 'running';
   }
 
+  /** Stopping or stopped here (lost, released, shut down). */
+  get stopping(): boolean {
+    return this.#state === 'stopping' || this.#state === 'stopped';
+  }
+
   /** Runs `task` alone: jobs, flushes and stops of one partition never interleave. */
   exclusive<T>(task: () => Promise<T>): Promise<T> {
     const run = this.#lock.then(async () => {
@@ -390,12 +395,17 @@ export class PartitionRuntime {
     this.dirty.delete(record);
   }
 
-  /** Passivates the entities idle since `before` (their states are committed). */
-  async passivateIdle(before: number): Promise<number> {
+  /**
+   * Passivates the entities idle since `before` (their states are committed), except those with a
+   * timer due before `keepUntil`: a passivated entity's timers fire only when it comes back.
+   */
+  async passivateIdle(before: number, keepUntil: number): Promise<number> {
     return this.exclusive(async () => {
       let count = 0;
       for (const record of this.#ctx.cache.inPartition(this.id)) {
-        if (!record.dirty && record.lastUsed < before) {
+        if (record.dirty || record.lastUsed >= before) continue;
+        const timers = this.#ctx.node.entities?.processOf(record.address)?.timers() ?? [];
+        if (!timers.some((timer) => timer.deadline < keepUntil)) {
           this.#passivate(record);
           count++;
         }
