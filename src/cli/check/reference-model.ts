@@ -1,7 +1,7 @@
-import { canCommit, detectConflicts } from '../../machines/conflicts.ts';
-import { ROUTES, type GovernorKind, type GovernorReply, type LifecycleEvent } from '../../machines/governor-protocol.ts';
-import { protocol, type GovernorContext, type GovernorDefinition } from '../../machines/governors/governor-kit.ts';
-import { DEFAULT_DEDUP_WINDOW_MS } from '../../machines/orchestrator.ts';
+import { canCommit, detectConflicts } from '../../../machines/conflicts.ts';
+import { ROUTES, type GovernorKind, type GovernorReply, type LifecycleEvent } from '../../../machines/governor-protocol.ts';
+import { protocol, type GovernorContext, type GovernorDefinition } from '../../../machines/governors/governor-kit.ts';
+import { DEFAULT_DEDUP_WINDOW_MS } from '../../../machines/orchestrator.ts';
 
 /**
  * The marketplace as a pure fold: the orchestrator's rules (duplicate window, routes, prepare in
