@@ -1,0 +1,324 @@
+import { isDeepStrictEqual } from 'node:util';
+import fc from 'fast-check';
+import { SimulatedClock } from '../../runtime/clock.ts';
+import { createNode } from '../../runtime/node.ts';
+import type { Pid } from '../../runtime/pid.ts';
+import { startMarketplace, type Marketplace } from '../../../supervisors/marketplace.ts';
+import { governorDefinitions } from '../../../machines/index.ts';
+import { GOVERNORS, type GovernorKind, type LifecycleEvent } from '../../../machines/governor-protocol.ts';
+import { billingStanding, type BillingData, type BillingState } from '../../../machines/governors/billing.ts';
+import type { GovernorContext } from '../../../machines/governors/governor-kit.ts';
+import { RENEWAL_WINDOW_DAYS, cycleEnd, type Plan } from '../../../machines/governors/plan.ts';
+import type { Outcome } from '../../../machines/orchestrator.ts';
+import { Dec } from '../../marketplace/money.ts';
+import { MarketplaceModel, type ModelOutcome } from './reference-model.ts';
+
+/**
+ * The property of the orchestrator and the governors (shared by `governor check` and
+ * test/application/properties.test.ts): random event sequences for several customers against the
+ * pure reference model, through the orchestrator and the real governors on the memory transport:
+ * duplicates (also reordered, within the duplicate window and after it), invalid events, governor
+ * crashes and clock jumps. Every step compares the real actors with the model, field for field,
+ * and checks the invariants; at the end every receipt chain must verify.
+ *
+ * Checks throw {@link PropertyViolation} (plain assertions, no test runner needed).
+ */
+
+/** A broken property: what was expected, and where. */
+export class PropertyViolation extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PropertyViolation';
+  }
+}
+
+function check(condition: boolean, message: string): asserts condition {
+  if (!condition) throw new PropertyViolation(message);
+}
+
+const normal = (value: unknown): unknown => (value === undefined ? undefined : JSON.parse(JSON.stringify(value)));
+const show = (value: unknown) => {
+  const text = JSON.stringify(value) ?? 'undefined';
+  return text.length > 2000 ? `${text.slice(0, 2000)}…` : text;
+};
+
+/** Equal as `toEqual` sees it (undefined fields ignored). */
+function same(actual: unknown, expected: unknown, message: string): void {
+  check(isDeepStrictEqual(normal(actual), normal(expected)), `${message}: expected ${show(expected)}, got ${show(actual)}`);
+}
+
+export const START = Date.parse('2026-01-05T10:00:00Z');
+export const CUSTOMERS = ['c0', 'c1', 'c2'];
+const MINUTE = 60_000;
+const DAY = 86_400_000;
+
+interface World {
+  readonly model: MarketplaceModel;
+  /** Events sent per customer, for redeliveries. */
+  readonly sent: Map<string, LifecycleEvent[]>;
+  /** Per customer: payment id → the events whose completion applied it at Billing. */
+  readonly payments: Map<string, Map<string, Set<string>>>;
+  /** Per customer: the renewal events whose completion Billing applied (one invoice each). */
+  readonly renewals: Map<string, Set<string>>;
+  serial: number;
+}
+
+interface Real {
+  readonly market: Marketplace;
+  readonly node: ReturnType<typeof createNode>;
+  readonly clock: SimulatedClock;
+}
+
+/** An event payload, made when the command runs (a payment can pay what is due then). */
+type Make = (world: World, customerId: string) => Record<string, unknown> & { type: string };
+interface Spec {
+  readonly label: string;
+  readonly make: Make;
+}
+const spec = (label: string, make: Make): Spec => ({ label, make });
+
+const governorData = <D>(world: World, customerId: string, kind: GovernorKind) => world.model.context(customerId, kind)?.data as D | undefined;
+
+/** Event payloads, some valid, some not; a payment can pay exactly what the model says is due. */
+const specs: fc.Arbitrary<Spec> = fc.oneof(
+  { weight: 5, arbitrary: fc.constantFrom(['PRO-MONTHLY', 'professional'], ['COMMUNITY', 'community'], ['ENT-ANNUAL', 'enterprise'], ['PRO-MONTHLY', 'enterprise'], ['GOLD', 'professional']).map(
+    ([sku, tier]) => spec(`CustomerSubscribes ${sku}/${tier}`, () => ({ type: 'CustomerSubscribes', sku, tier })),
+  ) },
+  { weight: 2, arbitrary: fc.constantFrom(['PRO-MONTHLY', 'ENT-MONTHLY'], ['ENT-MONTHLY', 'PRO-MONTHLY'], ['COMMUNITY', 'PRO-MONTHLY'], ['PRO-MONTHLY', 'PRO-ANNUAL']).map(
+    ([fromSku, toSku]) => spec(`CustomerUpgrades ${fromSku}→${toSku}`, () => ({ type: 'CustomerUpgrades', fromSku, toSku })),
+  ) },
+  { weight: 4, arbitrary: fc.tuple(fc.constantFrom('p1', 'p2', 'p3'), fc.boolean()).map(([paymentId, exact]) =>
+    spec(`PaymentProcessed ${paymentId} ${exact ? 'of the balance' : 'of 12.34'}`, (world, customerId) => {
+      const balance = governorData<BillingData>(world, customerId, 'Billing')?.balance ?? '0.00';
+      return { type: 'PaymentProcessed', amount: exact && balance !== '0.00' ? balance : '12.34', currency: 'USD', paymentId };
+    }),
+  ) },
+  { weight: 2, arbitrary: fc.constantFrom('f1', 'f2', 'f3').map((paymentId) => spec(`PaymentFailed ${paymentId}`, () => ({ type: 'PaymentFailed', reason: 'card declined', paymentId }))) },
+  { weight: 3, arbitrary: fc.tuple(fc.constantFrom('executions', 'compute_gb_hours'), fc.constantFrom(10, 900, 60_000), fc.constantFrom('u1', 'u2', 'u3', 'u4')).map(
+    ([metric, quantity, idempotencyKey]) => spec(`UsageRecorded ${quantity} ${metric} ${idempotencyKey}`, () => ({ type: 'UsageRecorded', metric, quantity, idempotencyKey })),
+  ) },
+  { weight: 2, arbitrary: fc.tuple(fc.constantFrom('executions', 'storage', 'requests'), fc.constantFrom([11, 10], [30, 10], [5, 10])).map(
+    ([resource, [usage, limit]]) => spec(`UsageExceedsQuota ${resource} ${usage}/${limit}`, () => ({ type: 'UsageExceedsQuota', resource, usage, limit })),
+  ) },
+  { weight: 1, arbitrary: fc.constant(spec('CustomerCancels', () => ({ type: 'CustomerCancels', reason: 'moving on' }))) },
+  { weight: 1, arbitrary: fc.constantFrom('abuse', 'fraud review').map((reason) => spec(`ManualSuspension ${reason}`, () => ({ type: 'ManualSuspension', reason, actor: 'ops' }))) },
+  { weight: 3, arbitrary: fc.boolean().map((known) =>
+    spec(`RenewalDue of ${known ? 'its' : 'an unknown'} subscription`, (world, customerId) => {
+      const subscriptionId = governorData<{ subscriptionId: string | null }>(world, customerId, 'Subscription')?.subscriptionId;
+      return { type: 'RenewalDue', subscriptionId: known && subscriptionId ? subscriptionId : 'sub-unknown' };
+    }),
+  ) },
+  { weight: 1, arbitrary: fc.constantFrom(
+    spec('CatalogPublish', () => ({ type: 'CatalogPublish', itemKind: 'template', itemId: 'etl', version: '1.0.0' })),
+    spec('CatalogReprice', () => ({ type: 'CatalogReprice', itemKind: 'template', itemId: 'etl', price: '10.00', currency: 'USD', effectiveAt: '2027-01-01T00:00:00Z' })),
+    spec('CatalogDeprecate', () => ({ type: 'CatalogDeprecate', itemKind: 'template', itemId: 'etl', reason: 'old' })),
+    // Invalid at the governors' level: an unknown type (no route) and a malformed time.
+    spec('NoSuchEvent', () => ({ type: 'NoSuchEvent' })),
+    spec('CustomerSubscribes at a malformed time', () => ({ type: 'CustomerSubscribes', sku: 'PRO-MONTHLY', tier: 'professional', occurredAt: 'yesterday' })),
+  ) },
+);
+
+/** What the real system says must be what the model says, field for field. */
+function compareCustomer(world: World, real: Real, customerId: string): void {
+  for (const kind of GOVERNORS) {
+    const expected = world.model.context(customerId, kind);
+    const actual = real.market.stateOf(kind, customerId) as { value: string; context: GovernorContext<string, unknown> } | undefined;
+    if (!expected) {
+      check(actual === undefined, `${kind}/${customerId} should not exist`);
+      continue;
+    }
+    check(actual !== undefined, `${kind}/${customerId} should exist`);
+    check(actual.value === expected.state, `${kind}/${customerId} state: expected ${expected.state}, got ${actual.value}`);
+    same(actual.context, expected, `${kind}/${customerId} context`);
+  }
+}
+
+/** The invariants of issue 5, on the real actors' states. */
+function checkInvariants(world: World, real: Real): void {
+  for (const customerId of CUSTOMERS) {
+    const value = (kind: string) => real.market.stateOf(kind, customerId)?.value as string | undefined;
+    const entitlement = value('Entitlement');
+    const account = value('CustomerAccount');
+    const billing = value('Billing') as BillingState | undefined;
+    const where = `customer ${customerId}`;
+    if (entitlement === 'Active') {
+      // An active entitlement: a subscription trialing or active, an account in good standing.
+      check(['Trial', 'Active'].includes(value('Subscription') ?? ''), `${where}: an active entitlement needs a trialing or active subscription, not ${value('Subscription')}`);
+      check(account === 'Active', `${where}: an active entitlement needs an active account, not ${account}`);
+      check(billing !== undefined && billingStanding(billing) === 'good', `${where}: an active entitlement needs Billing in good standing, not ${billing}`);
+    }
+    const suspended = account === 'Suspended' || account === 'UnderReview' || billing === 'Suspended' || billing === 'Collections';
+    if (suspended) check(entitlement !== 'Active', `${where}: a suspended customer has no active entitlement`);
+    // No payment applied twice (a redelivered event is the same application, not a second one),
+    // no cycle invoiced twice, and every cent accounted for: invoiced = paid + still due.
+    for (const [paymentId, events] of world.payments.get(customerId) ?? []) check(events.size === 1, `${where}: payment ${paymentId} applied by ${[...events].join(', ')}`);
+    const data = (real.market.stateOf('Billing', customerId)?.context as { data: BillingData } | undefined)?.data;
+    if (data) {
+      check(new Set(data.invoices.map((i) => i.invoiceId)).size === data.invoices.length, `${where}: an invoice id appears twice`);
+      check(data.invoiceSeq === (world.renewals.get(customerId)?.size ?? 0), `${where}: one invoice per renewal: ${data.invoiceSeq} invoices, ${world.renewals.get(customerId)?.size ?? 0} renewals`);
+      if (data.invoiceSeq <= 36) {
+        const invoiced = data.invoices.reduce((sum, i) => sum.plus(i.total), new Dec(0));
+        const paid = Object.values(data.payments).reduce((sum, amount) => sum.plus(amount), new Dec(0));
+        check(invoiced.toFixed(2) === paid.plus(data.balance).toFixed(2), `${where}: invoiced = paid + due: ${invoiced.toFixed(2)} ≠ ${paid.toFixed(2)} + ${data.balance}`);
+      }
+      same(Object.keys(data.payments).sort(), [...(world.payments.get(customerId)?.keys() ?? [])].sort(), `${where}: payments applied`);
+    }
+  }
+}
+
+function checkOutcome(outcome: Outcome, expected: ModelOutcome): void {
+  check(['completed', 'duplicate', 'rejected'].includes(outcome.status), `outcome status ${outcome.status}`);
+  if (outcome.status === 'rejected') check(outcome.reason.length > 0, 'a rejection has a reason');
+  same(outcome.status === 'rejected' ? { status: outcome.status, reason: outcome.reason } : { status: outcome.status }, expected, `outcome of ${outcome.eventId}`);
+}
+
+async function deliver(world: World, real: Real, event: LifecycleEvent): Promise<void> {
+  const expected = world.model.submit(event, real.clock.now());
+  const outcome = await real.market.submit(event);
+  checkOutcome(outcome, expected);
+  const billingApplied = outcome.status === 'completed' && outcome.replies.some((r) => r.governor === 'Billing' && r.status === 'applied');
+  if (billingApplied && event.type === 'PaymentProcessed') {
+    const payments = world.payments.get(event.customerId) ?? new Map<string, Set<string>>();
+    payments.set(String(event.paymentId), (payments.get(String(event.paymentId)) ?? new Set()).add(event.eventId));
+    world.payments.set(event.customerId, payments);
+  }
+  if (billingApplied && event.type === 'RenewalDue') world.renewals.set(event.customerId, (world.renewals.get(event.customerId) ?? new Set()).add(event.eventId));
+  compareCustomer(world, real, event.customerId);
+  checkInvariants(world, real);
+}
+
+class Submit implements fc.AsyncCommand<World, Real> {
+  constructor(readonly customerId: string, readonly spec: Spec) {}
+  check = () => true;
+  async run(world: World, real: Real): Promise<void> {
+    const fields = this.spec.make(world, this.customerId);
+    const event = { eventId: `${this.customerId}-e${++world.serial}`, customerId: this.customerId, occurredAt: new Date(real.clock.now()).toISOString(), ...fields } as LifecycleEvent;
+    const sent = world.sent.get(this.customerId) ?? [];
+    sent.push(event);
+    world.sent.set(this.customerId, sent);
+    await deliver(world, real, event);
+  }
+  toString(): string {
+    return `Submit(${this.customerId}, ${this.spec.label})`;
+  }
+}
+
+/** A redelivery of one of the last events sent: a duplicate inside the window, possibly out of order. */
+class Redeliver implements fc.AsyncCommand<World, Real> {
+  constructor(readonly customerId: string, readonly back: number) {}
+  check = (world: Readonly<World>) => (world.sent.get(this.customerId)?.length ?? 0) > this.back;
+  async run(world: World, real: Real): Promise<void> {
+    const sent = world.sent.get(this.customerId)!;
+    await deliver(world, real, sent[sent.length - 1 - this.back]!);
+  }
+  toString(): string {
+    return `Redeliver(${this.customerId}, ${this.back} back)`;
+  }
+}
+
+class Advance implements fc.AsyncCommand<World, Real> {
+  constructor(readonly ms: number) {}
+  check = () => true;
+  async run(world: World, real: Real): Promise<void> {
+    real.clock.advance(this.ms);
+    real.market.persist();
+    world.model.advanceTo(real.clock.now());
+    for (const customerId of CUSTOMERS) compareCustomer(world, real, customerId);
+    checkInvariants(world, real);
+  }
+  toString(): string {
+    return `Advance(${this.ms / MINUTE} min)`;
+  }
+}
+
+/** A clock jump to the opening of a customer's renewal window and the renewal, so invoices and dunning happen often. */
+class AdvanceToRenewal implements fc.AsyncCommand<World, Real> {
+  constructor(
+    readonly customerId: string,
+    readonly then: 'pay' | 'fail' | 'wait',
+  ) {}
+  check = (world: Readonly<World>) => governorData<{ plan: Plan | null }>(world as World, this.customerId, 'Subscription')?.plan != null;
+  async run(world: World, real: Real): Promise<void> {
+    const plan = governorData<{ plan: Plan | null }>(world, this.customerId, 'Subscription')?.plan;
+    const opens = plan ? cycleEnd(plan) - RENEWAL_WINDOW_DAYS * DAY + MINUTE : 0;
+    if (opens > real.clock.now()) await new Advance(opens - real.clock.now()).run(world, real);
+    // The producer's renewal for the subscription the customer has (redelivered later, maybe).
+    await new Submit(
+      this.customerId,
+      spec('RenewalDue', (w, c) => ({ type: 'RenewalDue', subscriptionId: governorData<{ subscriptionId: string | null }>(w, c, 'Subscription')?.subscriptionId ?? 'none' })),
+    ).run(world, real);
+    // What the payment provider reports next, with payment ids fresh for this cycle.
+    const id = `${this.then}-${world.serial}`;
+    if (this.then === 'pay') {
+      const pay = spec('PaymentProcessed', (w, c) => ({ type: 'PaymentProcessed', amount: governorData<BillingData>(w, c, 'Billing')?.balance ?? '0.00', currency: 'USD', paymentId: id }));
+      await new Submit(this.customerId, pay).run(world, real);
+    } else if (this.then === 'fail') {
+      await new Submit(this.customerId, spec('PaymentFailed', () => ({ type: 'PaymentFailed', reason: 'card declined', paymentId: id }))).run(world, real);
+    }
+  }
+  toString(): string {
+    return `AdvanceToRenewal(${this.customerId}, then ${this.then})`;
+  }
+}
+
+class Crash implements fc.AsyncCommand<World, Real> {
+  constructor(readonly customerId: string, readonly kind: GovernorKind) {}
+  check = () => true;
+  async run(world: World, real: Real): Promise<void> {
+    const pid = real.node.whereis(`entity:${this.kind}/${this.customerId}`) as Pid | undefined;
+    if (!pid) return;
+    real.node.exit(pid, 'boom');
+    await real.node.settle();
+    const restarted = real.node.whereis(`entity:${this.kind}/${this.customerId}`);
+    check(restarted !== undefined && restarted !== pid, `${this.kind}/${this.customerId} was not restarted by its supervisor`);
+    // Restored from its last persisted state: nothing seen from outside changed.
+    compareCustomer(world, real, this.customerId);
+  }
+  toString(): string {
+    return `Crash(${this.kind}/${this.customerId})`;
+  }
+}
+
+const customer = fc.constantFrom(...CUSTOMERS);
+
+/** The command sequences, optionally replaying a shrunk one (fast-check's replayPath). */
+export const marketplaceCommands = (replayPath?: string) => fc.commands(
+  [
+    fc.tuple(customer, specs).map(([c, spec]) => new Submit(c, spec)),
+    fc.tuple(customer, specs).map(([c, spec]) => new Submit(c, spec)),
+    fc.tuple(customer, fc.integer({ min: 0, max: 2 })).map(([c, back]) => new Redeliver(c, back)),
+    fc.constantFrom(1, 4, 60, 24 * 60, 3 * 24 * 60, 8 * 24 * 60, 31 * 24 * 60).map((minutes) => new Advance(minutes * MINUTE)),
+    fc.tuple(customer, fc.constantFrom('pay' as const, 'fail' as const, 'wait' as const)).map(([c, then]) => new AdvanceToRenewal(c, then)),
+    fc.tuple(customer, fc.constantFrom(...GOVERNORS)).map(([c, kind]) => new Crash(c, kind)),
+  ],
+  { maxCommands: 40, size: 'large', ...(replayPath ? { replayPath } : {}) },
+);
+
+/** How many runs the test and `governor check` make by default. */
+export const DEFAULT_RUNS = 60;
+
+/**
+ * The property: one marketplace per run, the commands against it and the model, then every
+ * chain verified. `onRun` is called at the start of each execution (runs, then shrinking tries).
+ */
+export function marketplaceProperty(options: { replayPath?: string; onRun?: () => void } = {}) {
+  return fc.asyncProperty(marketplaceCommands(options.replayPath), async (cmds) => {
+    options.onRun?.();
+    const clock = new SimulatedClock(START);
+    const node = createNode({ clock });
+    const market = startMarketplace(node, { pseudonymKey: 'property-test-key-0123456789' });
+    const world: World = { model: new MarketplaceModel(governorDefinitions()), sent: new Map(), payments: new Map(), renewals: new Map(), serial: 0 };
+    try {
+      await fc.asyncModelRun(() => ({ model: world, real: { market, node, clock } }), cmds);
+      // Every committed event has exactly one receipt, and every chain verifies.
+      for (const customerId of CUSTOMERS) {
+        const verified = await market.verifyReceipts(customerId);
+        const expected = world.model.customer(customerId).receipts.length;
+        check(verified.ok && verified.length === expected, `receipts of ${customerId}: expected a verified chain of ${expected}, got ${show(verified)}`);
+      }
+    } finally {
+      await node.stop();
+    }
+  });
+}
+
