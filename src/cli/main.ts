@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { GovernorError } from '../errors.ts';
 import { billingCommand } from './commands/billing.ts';
+import { checkCommand } from './commands/check.ts';
 import { deployCommand } from './commands/deploy.ts';
 import { demoCommand } from './commands/demo.ts';
 import { licenseCommand } from './commands/license.ts';
@@ -20,6 +21,7 @@ export function program(): Command {
   billingCommand(governor);
   deployCommand(governor);
   demoCommand(governor);
+  checkCommand(governor);
   return governor;
 }
 
