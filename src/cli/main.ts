@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { GovernorError } from '../errors.ts';
+import { auditCommand } from './commands/audit.ts';
 import { billingCommand } from './commands/billing.ts';
 import { checkCommand } from './commands/check.ts';
 import { deployCommand } from './commands/deploy.ts';
@@ -22,6 +23,7 @@ export function program(): Command {
   deployCommand(governor);
   demoCommand(governor);
   checkCommand(governor);
+  auditCommand(governor);
   return governor;
 }
 
