@@ -190,8 +190,9 @@ export class BullmqTransport implements Transport {
   #emit(job: OutgoingJob): void {
     const scope = this.#scope;
     if (scope?.kind === 'job') {
-      const runtime = this.#partitions.get(scope.partition);
-      if (runtime) return void runtime.pending.push(job);
+      // No runtime: the partition was lost mid-job; the job runs again on its next owner, so
+      // what it sends here must not leave.
+      return void this.#partitions.get(scope.partition)?.pending.push(job);
     } else if (scope) {
       return void scope.outbox.push(job);
     }
