@@ -33,7 +33,13 @@ export interface CommitBatch {
   /** The node that must hold the partition's lease for the commit to happen (fencing). */
   readonly node: string;
   /** The message handled and its target entity; absent for a flush of changes made between messages. */
-  readonly message?: { readonly id: string; readonly target: EntityAddress; readonly handledKey?: string };
+  readonly message?: {
+    readonly id: string;
+    readonly target: EntityAddress;
+    readonly handledKey?: string;
+    /** Its score in the handled set (ordering only): the target's version after this commit. @default 1 */
+    readonly score?: number;
+  };
   readonly entries: readonly CommitEntry[];
   /** Messages sent, serialized, in send order: appended to the partition's outbox. */
   readonly outbox: readonly string[];
@@ -128,6 +134,7 @@ export class RedisStore implements ActorStore {
       batch.job?.token ?? '',
       this.handledLimit,
       batch.relayed,
+      batch.message?.score ?? 1,
       batch.entries.length,
     ];
     for (const entry of batch.entries) {

@@ -194,13 +194,30 @@ describe('the commit script', () => {
     expect(await client.get(lock)).toBeNull();
   });
 
-  it('keeps only the most recent handled ids', async () => {
+  it('keeps the most recent handled ids, trimming every 32nd', async () => {
     const store = freshStore({ handledLimit: 3 });
     await client.set(store.keys.lease('0'), 'n1');
-    for (let i = 1; i <= 5; i++) {
-      await store.commit({ partition: '0', node: 'n1', message: { id: `m${i}`, target: billing }, entries: [], outbox: [], relayed: 0 });
+    for (let i = 1; i <= 40; i++) {
+      await store.commit({ partition: '0', node: 'n1', message: { id: `m${i}`, target: billing, score: i }, entries: [], outbox: [], relayed: 0 });
     }
-    expect(await client.zrange(store.keys.handled(billing), 0, -1)).toEqual(['m3', 'm4', 'm5']);
+    // Trimmed to 3 at the 32nd, then 8 more.
+    expect(await client.zrange(store.keys.handled(billing), 0, -1)).toEqual(['m30', 'm31', 'm32', ...Array.from({ length: 8 }, (_, i) => `m${33 + i}`)]);
+    expect(await store.hasHandled(billing, 'm29')).toBe(false);
+  });
+
+  it('forgets the handled record of a message whose commit conflicted', async () => {
+    const store = freshStore();
+    await client.set(store.keys.lease('0'), 'n1');
+    const conflict = await store.commit({
+      partition: '0',
+      node: 'n1',
+      message: { id: 'm1', target: billing },
+      entries: [{ address: billing, expectedVersion: 3, state: state(1) }],
+      outbox: [],
+      relayed: 0,
+    });
+    expect(conflict.status).toBe('conflict');
+    expect(await store.hasHandled(billing, 'm1')).toBe(false);
   });
 
   it('commits thousands of outbox entries at once', async () => {

@@ -20,9 +20,11 @@
     ARGV[3]   the job's lock token, or '' when no job completes behind this commit
     ARGV[4]   how many handled ids to keep per entity
     ARGV[5]   how many entries at the head of the outbox were relayed and may be dropped
-    ARGV[6]   n, the number of entities
-    ARGV[7 .. 6+2n]   per entity: expected version, then the new state JSON ('' deletes it)
-    ARGV[7+2n ..]     outbox entries (JSON), in send order
+    ARGV[6]   the message's score in the handled set: the target's version after this commit
+              (increasing per entity; the set is trimmed when it is a multiple of 32)
+    ARGV[7]   n, the number of entities
+    ARGV[8 .. 7+2n]   per entity: expected version, then the new state JSON ('' deletes it)
+    ARGV[8+2n ..]     outbox entries (JSON), in send order
 
   Output:
     {0, v1, .., vn}        committed; the entities' new versions (0 for a deleted one)
@@ -45,16 +47,21 @@ if holder ~= ARGV[1] then
   return refuse({3, holder or ""})
 end
 
+-- Recorded as handled at once (NX: a message handled before is a duplicate), undone on a conflict.
 local messageId = ARGV[2]
-if messageId ~= "" and rcall("ZSCORE", KEYS[3], messageId) then
+local score = tonumber(ARGV[6])
+if messageId ~= "" and rcall("ZADD", KEYS[3], "NX", score, messageId) == 0 then
   return {1}
 end
 
-local n = tonumber(ARGV[6])
+local n = tonumber(ARGV[7])
 for i = 1, n do
-  local expected = tonumber(ARGV[5 + 2 * i])
+  local expected = tonumber(ARGV[6 + 2 * i])
   local current = tonumber(rcall("HGET", KEYS[4 + i], "v") or "0")
   if current ~= expected then
+    if messageId ~= "" then
+      rcall("ZREM", KEYS[3], messageId)
+    end
     return refuse({2, i, current})
   end
 end
@@ -62,12 +69,12 @@ end
 local result = {0}
 for i = 1, n do
   local key = KEYS[4 + i]
-  local data = ARGV[6 + 2 * i]
+  local data = ARGV[7 + 2 * i]
   if data == "" then
     rcall("DEL", key)
     result[i + 1] = 0
   else
-    local version = tonumber(ARGV[5 + 2 * i]) + 1
+    local version = tonumber(ARGV[6 + 2 * i]) + 1
     rcall("HSET", key, "v", version, "d", data)
     result[i + 1] = version
   end
@@ -77,7 +84,7 @@ local relayed = tonumber(ARGV[5])
 if relayed > 0 then
   rcall("LTRIM", KEYS[2], relayed, -1)
 end
-local first = 7 + 2 * n
+local first = 8 + 2 * n
 if #ARGV >= first then
   -- unpack has a stack limit; push in slices so a message that sends thousands still commits.
   for i = first, #ARGV, 1000 do
@@ -85,10 +92,9 @@ if #ARGV >= first then
   end
 end
 
-if messageId ~= "" then
-  local now = rcall("TIME")
-  rcall("ZADD", KEYS[3], tonumber(now[1]) * 1000000 + tonumber(now[2]), messageId)
-  -- All but the most recent `keep` (nothing while the set is smaller).
+if messageId ~= "" and score % 32 == 0 then
+  -- All but the most recent `keep` (nothing while the set is smaller); every 32nd message is
+  -- enough: the set exceeds its bound by 31 at most.
   rcall("ZREMRANGEBYRANK", KEYS[3], 0, -tonumber(ARGV[4]) - 1)
 end
 

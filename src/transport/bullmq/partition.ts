@@ -192,8 +192,9 @@ export class PartitionRuntime {
       // connection, without waiting: one round trip per message, as for a plain BullMQ job. A
       // commit that does not happen deletes the job's lock, so the completion fails and the job
       // comes back (see commit-n.lua). The next job starts once the answer is in.
-      const handledKey = ctx.cache.get(target)?.handledKey;
-      this.#inflight = this.#commit({ id, target, handledKey }, { queue: this.queue, id: job.id ?? id, token }).then(
+      const record = ctx.cache.get(target);
+      const message = { id, target, handledKey: record?.handledKey, score: (record?.version ?? 0) + 1 };
+      this.#inflight = this.#commit(message, { queue: this.queue, id: job.id ?? id, token }).then(
         ({ result }) => this.#committed(result, target),
         (error: unknown) => {
           ctx.logger.error({ err: error, partition: this.id, jobId: job.id }, 'commit failed: memory goes back to the last commit');
@@ -273,7 +274,7 @@ export class PartitionRuntime {
   }
 
   async #commit(
-    message: { id: string; target: EntityAddress; handledKey?: string } | undefined,
+    message: { id: string; target: EntityAddress; handledKey?: string; score?: number } | undefined,
     job?: { queue: string; id: string; token: string },
   ): Promise<{ result: CommitResult; ambiguous: boolean }> {
     const ctx = this.#ctx;
