@@ -194,7 +194,7 @@ export async function main(): Promise<Record<string, unknown>> {
   const only = process.env['BENCH_ONLY'];
   if (only) {
     try {
-      for (let i = 0; i < 3; i++) {
+      for (let i = 0; i < Number(process.env['BENCH_REPEAT'] ?? 3); i++) {
         if (only === 'latency') {
           const l = await governorLatencies(redis, 3_000);
           console.log(`latency at 3000 msg/s: p50 ${round(percentile(l, 50))} p90 ${round(percentile(l, 90))} p99 ${round(percentile(l, 99))} ms`);
