@@ -133,6 +133,17 @@ describe('passivation', () => {
   });
 });
 
+describe('hibernate', () => {
+  it('passivates an entity that asks for it once its state is committed', async () => {
+    const [a] = await cluster(1);
+    const address = { entity: 'Counter', key: 'napper' };
+    a!.node.cast(address, { type: 'inc' });
+    a!.node.cast(address, { type: 'nap' });
+    await eventually(() => expect(a!.entities.pidOf(address)).toBeUndefined());
+    expect(await a!.node.call(address, { type: 'get' })).toEqual({ count: 1, dings: 0 });
+  });
+});
+
 describe('dead letters', () => {
   it('lists them and replays one through the transport', async () => {
     const [a] = await cluster(1, { retryBudget: 0 });
