@@ -1,15 +1,15 @@
-import { Decimal } from 'decimal.js';
+import { Dec, roundToCents } from '../money.ts';
 import { InvalidDeploymentOptionError } from './errors.ts';
 import { checkProvider, checkReplicas, checkTier, TIER_SIZING, type CloudProvider, type DeploymentTier, type ReplicaRange } from './options.ts';
 import { HOURS_PER_MONTH, RATE_TABLE, RATES_AS_OF, type ProviderRates } from './rates.ts';
 
 /**
- * Money arithmetic: exact decimals with 40 significant digits; amounts are rounded to the cent
- * half-up once per line item, and totals are sums of rounded lines, so a printed estimate always
- * adds up.
+ * Money arithmetic is the domain's own exact decimal (`../money.ts`): amounts are rounded to the
+ * cent half-up once per line item, and totals are sums of rounded lines, so a printed estimate
+ * always adds up.
  */
-export const Money = Decimal.clone({ precision: 40, rounding: Decimal.ROUND_HALF_UP });
-export type Money = InstanceType<typeof Money>;
+export const Money = Dec;
+export type Money = Dec;
 
 export interface CostOptions {
   readonly provider: CloudProvider;
@@ -133,7 +133,7 @@ function breakdown(
 
 /** Rounds to the cent, half-up. */
 export function cents(amount: Money): Money {
-  return amount.toDecimalPlaces(2, Money.ROUND_HALF_UP);
+  return roundToCents(amount);
 }
 
 function checkSize(size: { cpu: number; memoryGiB: number }): { cpu: number; memoryGiB: number } {
