@@ -86,36 +86,3 @@ export { checkEntityAddress, entityName, isEntityAddress, InvalidEntityAddressEr
 export type { EntityAddress } from './runtime/entity.ts';
 export { MemoryStore } from './store/memory-store.ts';
 export type { ActorStore, StoredActor, SaveResult } from './store/actor-store.ts';
-
-// ── BullMQ transport and Redis store (issue 3); see src/transport/bullmq/README.md ──────────
-export {
-  BullmqTransport,
-  startBullmqNode,
-  defaultNodeName,
-  GovernorProducer,
-  installSignalHandlers,
-  checkJob,
-  checkEnvelope,
-  ENTITY_JOB_JSON_SCHEMA,
-  JOB_FORMAT_VERSION,
-} from './transport/bullmq/index.ts';
-export type {
-  BullmqNode,
-  BullmqNodeOptions,
-  BullmqTransportOptions,
-  Placement,
-  OutboundMessage,
-  SignalHandlerOptions,
-  ClusterNode,
-  NodeInfo,
-  DeadLetter,
-  ReplayResult,
-  RegisterResult,
-  JobData,
-  CheckedJob,
-} from './transport/bullmq/index.ts';
-export { RedisStore, DEFAULT_HANDLED_LIMIT } from './store/redis-store.ts';
-export type { RedisStoreOptions, CommitBatch, CommitEntry, CommitResult } from './store/redis-store.ts';
-export { RedisKeys } from './store/redis-keys.ts';
-export type { PartitionId } from './store/redis-keys.ts';
-export { StoredStateError } from './store/redis-errors.ts';

@@ -1,0 +1,39 @@
+/**
+ * `governor/redis`: the BullMQ transport and the Redis store, apart from the main entry so that
+ * an embedded node never loads bullmq and ioredis. See src/transport/bullmq/README.md.
+ *
+ * @example
+ * import { startBullmqNode } from 'governor/redis';
+ * const { node } = await startBullmqNode({ url: process.env.REDIS_URL!, kinds });
+ */
+export {
+  BullmqTransport,
+  startBullmqNode,
+  defaultNodeName,
+  GovernorProducer,
+  installSignalHandlers,
+  checkJob,
+  checkEnvelope,
+  ENTITY_JOB_JSON_SCHEMA,
+  JOB_FORMAT_VERSION,
+} from './transport/bullmq/index.ts';
+export type {
+  BullmqNode,
+  BullmqNodeOptions,
+  BullmqTransportOptions,
+  Placement,
+  OutboundMessage,
+  SignalHandlerOptions,
+  ClusterNode,
+  NodeInfo,
+  DeadLetter,
+  ReplayResult,
+  RegisterResult,
+  JobData,
+  CheckedJob,
+} from './transport/bullmq/index.ts';
+export { RedisStore, DEFAULT_HANDLED_LIMIT } from './store/redis-store.ts';
+export type { RedisStoreOptions, CommitBatch, CommitEntry, CommitResult } from './store/redis-store.ts';
+export { RedisKeys } from './store/redis-keys.ts';
+export type { PartitionId } from './store/redis-keys.ts';
+export { StoredStateError } from './store/redis-errors.ts';
