@@ -4,7 +4,9 @@ import { auditCommand } from './commands/audit.ts';
 import { billingCommand } from './commands/billing.ts';
 import { checkCommand } from './commands/check.ts';
 import { deployCommand } from './commands/deploy.ts';
+import { dlqCommand } from './commands/dlq.ts';
 import { demoCommand } from './commands/demo.ts';
+import { enqueueCommand } from './commands/enqueue.ts';
 import { licenseCommand } from './commands/license.ts';
 import { schemaCommand } from './commands/schema.ts';
 import { startCommand } from './commands/start.ts';
@@ -24,6 +26,8 @@ export function program(): Command {
   demoCommand(governor);
   checkCommand(governor);
   auditCommand(governor);
+  enqueueCommand(governor);
+  dlqCommand(governor);
   return governor;
 }
 

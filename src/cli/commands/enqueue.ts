@@ -1,0 +1,103 @@
+import type { Command } from 'commander';
+import { CliError, EXIT } from '../exit-codes.ts';
+import type { CheckedEvent } from '../enqueue/events.ts';
+import type { RedisFlags } from '../enqueue/redis.ts';
+
+interface EnqueueFlags extends RedisFlags {
+  customer?: string;
+  json?: string | boolean;
+  file?: string;
+  strict?: boolean;
+  batch: string;
+}
+
+async function readInput(file: string): Promise<string> {
+  const { readFile } = await import('node:fs/promises');
+  if (file !== '-') {
+    try {
+      return await readFile(file, 'utf8');
+    } catch (error) {
+      throw new CliError(`--file: cannot read ${file}: ${(error as Error).message}`);
+    }
+  }
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export function enqueueCommand(program: Command): void {
+  program
+    .command('enqueue')
+    .description('validate lifecycle events and enqueue them for the BullMQ nodes on Redis (governor start --redis)')
+    .argument('[type]', 'event type, e.g. CustomerSubscribes, followed by --field value pairs (e.g. --sku PRO-MONTHLY --tier professional)')
+    .option('--customer <id>', 'customerId of the event given by type and fields')
+    .option('--json [event]', 'the event as JSON text; alone: print a JSON report instead of the ids')
+    .option('--file <path>', 'NDJSON file of events, one per line; - for stdin')
+    .option('--strict', 'bulk: enqueue nothing if any event is rejected')
+    .option('--batch <n>', 'bulk: events per addBulk', '1000')
+    .option('--redis <url>', 'Redis URL (default: $REDIS_URL)')
+    .option('--prefix <prefix>', "the nodes' Redis key prefix (default: {governor}, as governor start)")
+    .option('--partitions <n>', "the nodes' partition count (default: the transport's, as governor start)")
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .addHelpText('after', '\nEvent ids are printed one per line; eventId and occurredAt are generated when absent.\nExit 2: an event was rejected (with --strict or a single event: nothing was written). Exit 3: Redis unreachable.')
+    .action(async (type: string | undefined, flags: EnqueueFlags, command: Command) => {
+      const { checkFlagEvent, checkJsonEvent, checkNdjson, fieldFlags, describeIssues } = await import('../enqueue/events.ts');
+      const { redisUrl, partitionsOf } = await import('../enqueue/redis.ts');
+      const eventJson = typeof flags.json === 'string' ? flags.json : undefined;
+      const jsonReport = flags.json !== undefined;
+      const sources = [type !== undefined, eventJson !== undefined, flags.file !== undefined].filter(Boolean).length;
+      if (sources !== 1) throw new CliError('give exactly one of: <Type> --customer <id> [--field value …], --json \'<event>\', --file <events.ndjson | ->');
+      const batch = Number(flags.batch);
+      if (!Number.isInteger(batch) || batch < 1) throw new CliError(`--batch: "${flags.batch}" is not a positive integer`);
+      // Usage errors before Redis: a missing URL is the user's to fix, whatever else is wrong.
+      const url = redisUrl(flags);
+      const partitions = partitionsOf(flags);
+
+      let checked: CheckedEvent[];
+      const bulk = flags.file !== undefined;
+      if (type !== undefined) {
+        const extra = command.args.slice(1);
+        let fields: [string, string][];
+        try {
+          fields = fieldFlags(extra);
+        } catch (error) {
+          throw new CliError((error as Error).message);
+        }
+        checked = [checkFlagEvent(type, flags.customer, fields)];
+      } else {
+        if (flags.customer !== undefined || command.args.length > 0) throw new CliError('--customer and --field flags go with <Type>, not with --json or --file');
+        checked = eventJson !== undefined ? [checkJsonEvent(eventJson, 1)] : checkNdjson(await readInput(flags.file!));
+      }
+
+      const rejected = checked.filter((c): c is Extract<CheckedEvent, { ok: false }> => !c.ok);
+      const accepted = checked.filter((c): c is Extract<CheckedEvent, { ok: true }> => c.ok);
+      const rejections = rejected.map((r) => ({ line: r.line, issues: describeIssues(r.issues) }));
+
+      if (!bulk && rejected.length > 0) {
+        if (jsonReport) process.stdout.write(`${JSON.stringify({ enqueued: [], rejected: rejections }, null, 2)}\n`);
+        throw new CliError(`the event was not accepted, nothing was enqueued:\n  ${rejections[0]!.issues.join('\n  ')}`);
+      }
+      if (bulk && flags.strict === true && rejected.length > 0) {
+        if (jsonReport) process.stdout.write(`${JSON.stringify({ enqueued: [], rejected: rejections }, null, 2)}\n`);
+        const lines = rejections.map((r) => `  line ${r.line}: ${r.issues.join('; ')}`);
+        throw new CliError(`--strict: ${rejected.length} of ${checked.length} events rejected, nothing was enqueued:\n${lines.join('\n')}`);
+      }
+
+      let ids: string[] = [];
+      if (accepted.length > 0) {
+        const { enqueueEvents } = await import('../enqueue/producer.ts');
+        ids = await enqueueEvents({ url, prefix: flags.prefix, partitions, batch }, accepted.map((a) => a.event));
+      }
+      if (jsonReport) {
+        process.stdout.write(`${JSON.stringify({ enqueued: ids, rejected: rejections }, null, 2)}\n`);
+      } else {
+        for (const id of ids) process.stdout.write(`${id}\n`);
+      }
+      if (bulk) {
+        process.stderr.write(`governor: ${ids.length} enqueued, ${rejected.length} rejected\n`);
+        for (const r of rejections) process.stderr.write(`  line ${r.line}: ${r.issues.join('; ')}\n`);
+        if (rejected.length > 0) process.exitCode = EXIT.usage;
+      }
+    });
+}

@@ -1,0 +1,105 @@
+import { parseLifecycleEvent, type EventValidationIssue } from '../../marketplace/event-validation.ts';
+import { MAX_EVENT_BYTES, type LifecycleEvent } from '../../marketplace/event-schema.ts';
+
+/** One event read from the command line or a line of NDJSON, validated. */
+export type CheckedEvent =
+  | { readonly ok: true; readonly line: number; readonly event: LifecycleEvent }
+  | { readonly ok: false; readonly line: number; readonly issues: readonly EventValidationIssue[] };
+
+let serial = 0;
+
+/** The defaults of an event given without them: a fresh `eventId` and `occurredAt` = now. */
+export function eventDefaults(now = Date.now()): { eventId: string; occurredAt: string } {
+  return { eventId: `cli-${now.toString(36)}-${process.pid.toString(36)}-${(++serial).toString(36)}-${Math.random().toString(36).slice(2, 8)}`, occurredAt: new Date(now).toISOString() };
+}
+
+/** `from-sku` → `fromSku`: flags are kebab-case, event fields camelCase. */
+function camel(flag: string): string {
+  return flag.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
+/**
+ * The `--field value` / `--field=value` pairs after the event type, as [field, value] pairs.
+ * Throws a TypeError naming the flag that has no value or is not a flag.
+ */
+export function fieldFlags(args: readonly string[]): [string, string][] {
+  const pairs: [string, string][] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (!arg.startsWith('--') || arg.length === 2) throw new TypeError(`"${arg}" is not a --field value pair (e.g. --sku PRO-MONTHLY)`);
+    const eq = arg.indexOf('=');
+    if (eq > 0) {
+      pairs.push([camel(arg.slice(2, eq)), arg.slice(eq + 1)]);
+    } else {
+      const value = args[i + 1];
+      if (value === undefined) throw new TypeError(`${arg} needs a value`);
+      pairs.push([camel(arg.slice(2)), value]);
+      i++;
+    }
+  }
+  return pairs;
+}
+
+/**
+ * Validates an event built from flags. Values are strings; a field the schema wants as a number
+ * (e.g. `--usage 5`) is retried as the number it spells.
+ */
+export function checkFlagEvent(type: string, customerId: string | undefined, fields: readonly [string, string][], now = Date.now()): CheckedEvent {
+  // fromEntries defines own properties: a "__proto__" field stays a field, refused by validation.
+  const base: Record<string, unknown> = Object.fromEntries([
+    ...Object.entries(eventDefaults(now)),
+    ['type', type],
+    ...(customerId === undefined ? [] : [['customerId', customerId]]),
+    ...fields,
+  ]);
+  let result = parseLifecycleEvent(base);
+  if (!result.ok) {
+    const numeric = fields.filter(([field, value]) => result.ok === false && result.issues.some((i) => i.path === `$.${field}` && i.rule === 'type') && value.trim() !== '' && Number.isFinite(Number(value)));
+    if (numeric.length > 0) {
+      const retried = Object.fromEntries([...Object.entries(base), ...numeric.map(([field, value]) => [field, Number(value)] as const)]);
+      result = parseLifecycleEvent(retried);
+    }
+  }
+  return result.ok ? { ok: true, line: 1, event: result.event } : { ok: false, line: 1, issues: result.issues };
+}
+
+/**
+ * Validates one event given as JSON text (`--json`, a line of NDJSON): size before parsing, then
+ * `eventId` and `occurredAt` filled in when absent, then {@link parseLifecycleEvent}.
+ */
+export function checkJsonEvent(text: string, line: number, now = Date.now()): CheckedEvent {
+  const fail = (issue: EventValidationIssue): CheckedEvent => ({ ok: false, line, issues: [issue] });
+  if (Buffer.byteLength(text, 'utf8') > MAX_EVENT_BYTES) {
+    return fail({ path: '$', rule: 'max_size', message: `$: an event is at most ${MAX_EVENT_BYTES} bytes of UTF-8 JSON` });
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    return fail({ path: '$', rule: 'not_json', message: `$: not valid JSON: ${(error as Error).message}` });
+  }
+  // Spreading defines own properties, so a "__proto__" key stays a key (and is refused).
+  const event = typeof value === 'object' && value !== null && !Array.isArray(value) ? { ...eventDefaults(now), ...value } : value;
+  const result = parseLifecycleEvent(event);
+  return result.ok ? { ok: true, line, event: result.event } : { ok: false, line, issues: result.issues };
+}
+
+/** Validates NDJSON: one event per non-blank line, numbered from 1. */
+export function checkNdjson(text: string, now = Date.now()): CheckedEvent[] {
+  const checked: CheckedEvent[] = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.replace(/\r$/, '');
+    if (line.trim() === '') continue;
+    checked.push(checkJsonEvent(line, i + 1, now));
+  }
+  return checked;
+}
+
+/** One line per issue: `<path>: <message> (<rule>)`. */
+export function describeIssues(issues: readonly EventValidationIssue[]): string[] {
+  return issues.map((issue) => {
+    const message = issue.message.startsWith(issue.path) ? issue.message : `${issue.path}: ${issue.message}`;
+    return `${message} (${issue.rule})${issue.value === undefined ? '' : `, got ${issue.value}`}`;
+  });
+}

@@ -1,0 +1,51 @@
+import { GovernorProducer } from '../../transport/bullmq/producer.ts';
+import type { LifecycleEvent } from '../../marketplace/event-schema.ts';
+import { CliError, EXIT } from '../exit-codes.ts';
+import { connectOrExit, FAIL_FAST_REDIS, redactUrl } from './redis.ts';
+
+/** Where events go: the nodes' Redis, prefix and partition count. */
+export interface EnqueueTarget {
+  readonly url: string;
+  readonly prefix?: string;
+  readonly partitions?: number;
+  /** Events per `addBulk` round. */
+  readonly batch: number;
+}
+
+/**
+ * The job message id of an event: its eventId, which makes a repeated enqueue of one event a no-op
+ * (BullMQ job ids must not contain ":", which an eventId may; "%" cannot occur in one).
+ */
+export function messageIdOf(eventId: string): string {
+  return `ev.${eventId.replaceAll(':', '%3A')}`;
+}
+
+/**
+ * Enqueues validated events to their customers' orchestrators (`{ entity: 'Orchestrator', key:
+ * customerId }`, message `{ type: 'lifecycle', event, receivedAt }`), in the transport's job format,
+ * in batches; resolves with the eventIds, in order.
+ */
+export async function enqueueEvents(target: EnqueueTarget, events: readonly LifecycleEvent[]): Promise<string[]> {
+  const producer = await connectOrExit(target.url, () =>
+    GovernorProducer.connect({ url: target.url, prefix: target.prefix, partitions: target.partitions, redis: FAIL_FAST_REDIS }),
+  );
+  const ids: string[] = [];
+  try {
+    for (let start = 0; start < events.length; start += target.batch) {
+      const slice = events.slice(start, start + target.batch);
+      const receivedAt = Date.now();
+      try {
+        await producer.sendMany(
+          slice.map((event) => ({ to: { entity: 'Orchestrator', key: event.customerId }, event: { type: 'lifecycle', event, receivedAt }, id: messageIdOf(event.eventId) })),
+        );
+      } catch (error) {
+        const done = ids.length > 0 ? ` (${ids.length} enqueued before: ${ids.join(' ')})` : '';
+        throw new CliError(`enqueue to ${redactUrl(target.url)} failed: ${error instanceof Error ? error.message : String(error)}${done}`, EXIT.unavailable);
+      }
+      ids.push(...slice.map((event) => event.eventId));
+    }
+  } finally {
+    await producer.close();
+  }
+  return ids;
+}

@@ -1,0 +1,58 @@
+import { CliError, EXIT } from '../exit-codes.ts';
+
+/** The Redis options every Redis-backed command takes. */
+export interface RedisFlags {
+  redis?: string;
+  prefix?: string;
+  partitions?: string;
+}
+
+/** How long a command waits for Redis before it gives up with exit 3. */
+export const CONNECT_TIMEOUT_MS = 5_000;
+
+/** `--redis` or `$REDIS_URL`; neither → exit 2 with the fix. */
+export function redisUrl(flags: RedisFlags): string {
+  const url = flags.redis ?? process.env.REDIS_URL;
+  if (!url) throw new CliError('no Redis: pass --redis redis://host:6379 or set REDIS_URL (the same Redis as the nodes: governor start --redis)');
+  return url;
+}
+
+/** `--partitions`, checked; absent → the transport's default (the nodes' default). */
+export function partitionsOf(flags: RedisFlags): number | undefined {
+  if (flags.partitions === undefined) return undefined;
+  const n = Number(flags.partitions);
+  if (!Number.isInteger(n) || n < 1) throw new CliError(`--partitions: "${flags.partitions}" is not a positive integer`);
+  return n;
+}
+
+/** ioredis options for a command: give up after a few quick attempts instead of retrying forever. */
+export const FAIL_FAST_REDIS = {
+  connectTimeout: 2_000,
+  retryStrategy: (times: number): number | null => (times > 2 ? null : 200),
+};
+
+/** Runs `connect` with a deadline; a failure or a timeout becomes exit 3 naming the URL. */
+export async function connectOrExit<T>(url: string, connect: () => Promise<T>, timeoutMs = CONNECT_TIMEOUT_MS): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([connect(), timeout]);
+  } catch (error) {
+    throw new CliError(`cannot reach Redis at ${redactUrl(url)}: ${error instanceof Error ? error.message : String(error)}`, EXIT.unavailable);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A URL without its password, for messages. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return url;
+  }
+}

@@ -1,0 +1,171 @@
+import { createServer } from 'node:net';
+import { Queue } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GovernorProducer } from '../../src/transport/bullmq/producer.ts';
+import { startRedis, type RedisHandle } from '../support/redis-server.ts';
+import { governor } from './governor-command.ts';
+
+let redis: RedisHandle;
+let producer: GovernorProducer;
+let serial = 0;
+
+beforeAll(async () => {
+  redis = await startRedis();
+  producer = await GovernorProducer.connect({ url: redis.url, prefix: redis.prefix });
+});
+afterAll(async () => {
+  await producer?.close();
+  await redis?.stop();
+});
+
+/** The jobs waiting for a customer's orchestrator, in the partition queue a node would consume. */
+async function jobsOf(customerId: string) {
+  const queue = new Queue(producer.queueOf({ entity: 'Orchestrator', key: customerId }), { connection: redis.client(), prefix: redis.prefix });
+  try {
+    // Other customers may hash to the same partition: keep this one's.
+    const jobs = await queue.getJobs(['waiting', 'active', 'completed', 'failed', 'delayed', 'prioritized']);
+    return jobs.filter((job) => (job.data as { env: { to: { key: string } } }).env.to.key === customerId);
+  } finally {
+    await queue.close();
+  }
+}
+
+/** Every key under the test prefix: nothing written means none. */
+async function keys(): Promise<string[]> {
+  return redis.client().keys(`${redis.prefix}:*`);
+}
+
+function customer(): string {
+  return `c-${++serial}-${Date.now().toString(36)}`;
+}
+
+const args = () => ['--redis', redis.url, '--prefix', redis.prefix];
+
+function line(event: Record<string, unknown>): string {
+  return JSON.stringify(event);
+}
+
+describe('governor enqueue', () => {
+  it('enqueues one event given by type and fields, prints its id, and the job is in the partition queue', async () => {
+    const c = customer();
+    const run = governor(['enqueue', 'CustomerSubscribes', '--customer', c, '--sku', 'PRO-MONTHLY', '--tier', 'professional', ...args()]);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const ids = run.stdout.trim().split('\n');
+    expect(ids).toHaveLength(1);
+    const jobs = await jobsOf(c);
+    expect(jobs).toHaveLength(1);
+    const data = jobs[0]!.data as { v: number; env: { t: string; to: unknown; event: { type: string; event: Record<string, unknown>; receivedAt: number } } };
+    expect(data.env.t).toBe('cast');
+    expect(data.env.to).toEqual({ entity: 'Orchestrator', key: c });
+    expect(data.env.event.type).toBe('lifecycle');
+    expect(data.env.event.event).toMatchObject({ type: 'CustomerSubscribes', customerId: c, sku: 'PRO-MONTHLY', tier: 'professional', eventId: ids[0] });
+    expect(typeof data.env.event.event['occurredAt']).toBe('string');
+  });
+
+  it('takes --json with a JSON report; the same eventId twice is one job', async () => {
+    const c = customer();
+    const event = line({ type: 'UsageExceedsQuota', customerId: c, eventId: 'e:1', occurredAt: '2026-11-01T00:00:00Z', resource: 'executions', usage: 120, limit: 100 });
+    for (let i = 0; i < 2; i++) {
+      const run = governor(['enqueue', '--json', event, ...args()]);
+      expect(run.code, run.stderr).toBe(0);
+      expect(JSON.parse(run.stdout)).toEqual({ enqueued: ['e:1'], rejected: [] });
+    }
+    expect(await jobsOf(c)).toHaveLength(1);
+  });
+
+  it('turns numeric field flags into numbers where the schema wants them', async () => {
+    const c = customer();
+    const run = governor(['enqueue', 'UsageExceedsQuota', '--customer', c, '--resource', 'executions', '--usage', '120', '--limit=100', ...args()]);
+    expect(run.code, run.stderr).toBe(0);
+    const [job] = await jobsOf(c);
+    expect((job!.data as { env: { event: { event: unknown } } }).env.event.event).toMatchObject({ usage: 120, limit: 100 });
+  });
+
+  it.each([
+    ['an unknown type', ['NoSuchEvent', '--customer', 'c-x'], '$.type'],
+    ['an unknown field', ['CustomerSubscribes', '--customer', 'c-x', '--sku', 'PRO', '--tier', 'professional', '--colour', 'red'], '$.colour'],
+    ['a __proto__ field', ['CustomerSubscribes', '--customer', 'c-x', '--sku', 'PRO', '--tier', 'professional', '--__proto__', 'x'], '__proto__'],
+    ['a bad enum value', ['CustomerSubscribes', '--customer', 'c-x', '--sku', 'PRO', '--tier', 'gold'], '$.tier'],
+    ['a hostile JSON key', ['--json', '{"type":"CustomerCancels","customerId":"c-x","__proto__":{"admin":true}}'], '__proto__'],
+    ['an oversize event', ['--json', line({ type: 'CustomerCancels', customerId: 'c-x', reason: 'x'.repeat(70_000) })], 'max_size'],
+    ['text that is not JSON', ['--json', '{"type":'], 'not_json'],
+  ])('refuses %s with exit 2, naming the field, and writes nothing', async (_name, eventArgs, field) => {
+    const before = await keys();
+    const run = governor(['enqueue', ...eventArgs, ...args()]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('nothing was enqueued');
+    expect(run.stderr).toContain(field);
+    // --json <event> answers with a JSON report; either way no id is printed.
+    if (eventArgs[0] === '--json') expect(JSON.parse(run.stdout)).toMatchObject({ enqueued: [] });
+    else expect(run.stdout).toBe('');
+    expect(await keys()).toEqual(before);
+  });
+
+  it('bulk NDJSON from stdin: enqueues the good lines and reports the bad line by number', async () => {
+    const c1 = customer();
+    const c2 = customer();
+    const input = [
+      line({ type: 'CustomerSubscribes', customerId: c1, sku: 'PRO-MONTHLY', tier: 'professional' }),
+      '',
+      line({ type: 'CustomerSubscribes', customerId: c2, sku: 'PRO-MONTHLY', tier: 'nope' }),
+      line({ type: 'CustomerCancels', customerId: c1, eventId: 'cancel-1' }),
+    ].join('\n');
+    const run = governor(['enqueue', '--file', '-', '--batch', '1', ...args()], { input });
+    expect(run.code).toBe(2);
+    const ids = run.stdout.trim().split('\n');
+    expect(ids).toHaveLength(2);
+    expect(ids[1]).toBe('cancel-1');
+    expect(run.stderr).toContain('2 enqueued, 1 rejected');
+    expect(run.stderr).toContain('line 3: $.tier');
+    const jobs = await jobsOf(c1);
+    expect(jobs.map((j) => (j.data as { env: { event: { event: { type: string } } } }).env.event.event.type).sort()).toEqual(['CustomerCancels', 'CustomerSubscribes']);
+    expect(await jobsOf(c2)).toHaveLength(0);
+  });
+
+  it('bulk --json prints a report of ids and rejected lines', async () => {
+    const c = customer();
+    const input = `${line({ type: 'CustomerCancels', customerId: c, eventId: 'r-1' })}\nnot json\n`;
+    const run = governor(['enqueue', '--file', '-', '--json', ...args()], { input });
+    expect(run.code).toBe(2);
+    const report = JSON.parse(run.stdout) as { enqueued: string[]; rejected: { line: number; issues: string[] }[] };
+    expect(report.enqueued).toEqual(['r-1']);
+    expect(report.rejected).toHaveLength(1);
+    expect(report.rejected[0]!.line).toBe(2);
+    expect(report.rejected[0]!.issues[0]).toContain('not_json');
+  });
+
+  it('bulk --strict with one bad line enqueues nothing and exits 2', async () => {
+    const c = customer();
+    const input = [line({ type: 'CustomerSubscribes', customerId: c, sku: 'PRO-MONTHLY', tier: 'professional' }), line({ type: 'Bogus', customerId: c })].join('\n');
+    const before = await keys();
+    const run = governor(['enqueue', '--file', '-', '--strict', ...args()], { input });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('line 2');
+    expect(run.stderr).toContain('nothing was enqueued');
+    expect(run.stdout).toBe('');
+    expect(await keys()).toEqual(before);
+  });
+
+  it('without a Redis URL exits 2 with the fix', () => {
+    const run = governor(['enqueue', 'CustomerCancels', '--customer', 'c-1'], { env: { REDIS_URL: '' } });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('--redis');
+    expect(run.stderr).toContain('REDIS_URL');
+  });
+
+  it('with Redis unreachable (a closed port) exits 3 quickly', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const server = createServer();
+      server.listen(0, '127.0.0.1', () => {
+        const address = server.address();
+        server.close(() => resolve(typeof address === 'object' && address ? address.port : 1));
+      });
+    });
+    const started = Date.now();
+    const run = governor(['enqueue', 'CustomerCancels', '--customer', 'c-1', '--redis', `redis://127.0.0.1:${port}`]);
+    expect(run.code, run.stderr).toBe(3);
+    expect(run.stderr).toContain('cannot reach Redis');
+    expect(Date.now() - started).toBeLessThan(15_000);
+  });
+});
