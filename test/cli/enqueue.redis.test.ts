@@ -1,7 +1,11 @@
 import { createServer } from 'node:net';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { marketplaceKinds } from '../../machines/index.ts';
+import { RedisKeys } from '../../src/store/redis-keys.ts';
 import { GovernorProducer } from '../../src/transport/bullmq/producer.ts';
+import { startBullmqNode } from '../../src/transport/bullmq/index.ts';
 import { startRedis, type RedisHandle } from '../support/redis-server.ts';
 import { governor } from './governor-command.ts';
 
@@ -167,5 +171,40 @@ describe('governor enqueue', () => {
     expect(run.code, run.stderr).toBe(3);
     expect(run.stderr).toContain('cannot reach Redis');
     expect(Date.now() - started).toBeLessThan(15_000);
+  });
+});
+
+describe('governor enqueue with a BullMQ node running', () => {
+  it("the node processes the enqueued event: the customer's orchestrator commits it to Redis", async () => {
+    // A prefix of its own: the node's heartbeats write keys, which the tests above count.
+    const prefix = `${redis.prefix}:{e2e}`;
+    const started = await startBullmqNode({
+      url: redis.url,
+      prefix,
+      name: 'e2e',
+      kinds: marketplaceKinds({ pseudonymKey: 'test-pseudonym-key-0123456789abcdef' }),
+      logger: pino({ level: process.env['GOVERNOR_TEST_LOG'] ?? 'silent' }),
+    });
+    try {
+      const c = customer();
+      const run = governor(['enqueue', 'CustomerSubscribes', '--customer', c, '--sku', 'PRO-MONTHLY', '--tier', 'professional', '--redis', redis.url, '--prefix', prefix]);
+      expect(run.code, run.stderr).toBe(0);
+      const eventId = run.stdout.trim();
+      const stateKey = new RedisKeys(prefix).state({ entity: 'Orchestrator', key: c });
+      const client = redis.client();
+      const deadline = Date.now() + 20_000;
+      let committed: string | null = null;
+      while (Date.now() < deadline) {
+        committed = await client.hget(stateKey, 'd');
+        if (committed?.includes(eventId)) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(committed).toContain(eventId);
+      const snapshot = (JSON.parse(committed!) as { snapshot: { context: { recent: Record<string, number> } } }).snapshot;
+      expect(Object.keys(snapshot.context.recent)).toContain(eventId);
+      expect(await started.transport.listDeadLetters()).toEqual([]);
+    } finally {
+      await started.stop({ timeoutMs: 5_000 });
+    }
   });
 });
