@@ -1,4 +1,6 @@
+import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
@@ -44,6 +46,20 @@ function customer(): string {
 }
 
 const args = () => ['--redis', redis.url, '--prefix', redis.prefix];
+
+/** The `governor` binary without blocking the event loop (a node in this process must keep working). */
+function governorAsync(argv: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const bin = fileURLToPath(new URL('../../bin/governor.js', import.meta.url));
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
 
 function line(event: Record<string, unknown>): string {
   return JSON.stringify(event);
@@ -151,6 +167,13 @@ describe('governor enqueue', () => {
     expect(await keys()).toEqual(before);
   });
 
+  it('--wait with no node running reports the event pending and exits 3', () => {
+    const run = governor(['enqueue', 'CustomerCancels', '--customer', customer(), '--wait', '1', ...args()]);
+    expect(run.code).toBe(3);
+    expect(run.stdout).toMatch(/^\S+ pending\n$/);
+    expect(run.stderr).toContain('is a node running');
+  });
+
   it('without a Redis URL exits 2 with the fix', () => {
     const run = governor(['enqueue', 'CustomerCancels', '--customer', 'c-1'], { env: { REDIS_URL: '' } });
     expect(run.code).toBe(2);
@@ -203,6 +226,11 @@ describe('governor enqueue with a BullMQ node running', () => {
       const snapshot = (JSON.parse(committed!) as { snapshot: { context: { recent: Record<string, number> } } }).snapshot;
       expect(Object.keys(snapshot.context.recent)).toContain(eventId);
       expect(await started.transport.listDeadLetters()).toEqual([]);
+
+      // --wait: the command waits for the node (run without blocking this process, which hosts the node).
+      const waited = await governorAsync(['enqueue', 'CustomerCancels', '--customer', c, '--wait', '20', '--redis', redis.url, '--prefix', prefix]);
+      expect(waited.code, waited.stderr).toBe(0);
+      expect(waited.stdout).toMatch(/^\S+ handled\n$/);
     } finally {
       await started.stop({ timeoutMs: 5_000 });
     }

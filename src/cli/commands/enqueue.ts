@@ -9,6 +9,7 @@ interface EnqueueFlags extends RedisFlags {
   file?: string;
   strict?: boolean;
   batch: string;
+  wait?: string | boolean;
 }
 
 async function readInput(file: string): Promise<string> {
@@ -35,6 +36,7 @@ export function enqueueCommand(program: Command): void {
     .option('--file <path>', 'NDJSON file of events, one per line; - for stdin')
     .option('--strict', 'bulk: enqueue nothing if any event is rejected')
     .option('--batch <n>', 'bulk: events per addBulk', '1000')
+    .option('--wait [seconds]', 'wait (default 30 s) until a node has handled each event or dead-lettered it; exit 1 if any was dead-lettered, 3 if any is still pending')
     .option('--redis <url>', 'Redis URL (default: $REDIS_URL)')
     .option('--prefix <prefix>', "the nodes' Redis key prefix (default: {governor}, as governor start)")
     .option('--partitions <n>', "the nodes' partition count (default: the transport's, as governor start)")
@@ -50,6 +52,12 @@ export function enqueueCommand(program: Command): void {
       if (sources !== 1) throw new CliError('give exactly one of: <Type> --customer <id> [--field value …], --json \'<event>\', --file <events.ndjson | ->');
       const batch = Number(flags.batch);
       if (!Number.isInteger(batch) || batch < 1) throw new CliError(`--batch: "${flags.batch}" is not a positive integer`);
+      let waitMs: number | undefined;
+      if (flags.wait !== undefined) {
+        const seconds = flags.wait === true ? 30 : Number(flags.wait);
+        if (!Number.isFinite(seconds) || seconds <= 0) throw new CliError(`--wait: "${String(flags.wait)}" is not a positive number of seconds`);
+        waitMs = seconds * 1000;
+      }
       // Usage errors before Redis: a missing URL is the user's to fix, whatever else is wrong.
       const url = redisUrl(flags);
       const partitions = partitionsOf(flags);
@@ -85,19 +93,32 @@ export function enqueueCommand(program: Command): void {
       }
 
       let ids: string[] = [];
+      let outcomes: Map<string, import('../enqueue/wait.ts').EventOutcome> | undefined;
       if (accepted.length > 0) {
         const { enqueueEvents } = await import('../enqueue/producer.ts');
-        ids = await enqueueEvents({ url, prefix: flags.prefix, partitions, batch }, accepted.map((a) => a.event));
+        ({ ids, outcomes } = await enqueueEvents({ url, prefix: flags.prefix, partitions, batch, waitMs }, accepted.map((a) => a.event)));
       }
       if (jsonReport) {
-        process.stdout.write(`${JSON.stringify({ enqueued: ids, rejected: rejections }, null, 2)}\n`);
+        const report = outcomes ? { enqueued: ids, rejected: rejections, outcomes: Object.fromEntries(outcomes) } : { enqueued: ids, rejected: rejections };
+        process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
       } else {
-        for (const id of ids) process.stdout.write(`${id}\n`);
+        for (const id of ids) {
+          const outcome = outcomes?.get(id);
+          process.stdout.write(outcome ? `${id} ${outcome.status}${outcome.status === 'dead-lettered' ? `: ${outcome.reason}` : ''}\n` : `${id}\n`);
+        }
       }
       if (bulk) {
         process.stderr.write(`governor: ${ids.length} enqueued, ${rejected.length} rejected\n`);
         for (const r of rejections) process.stderr.write(`  line ${r.line}: ${r.issues.join('; ')}\n`);
         if (rejected.length > 0) process.exitCode = EXIT.usage;
+      }
+      if (outcomes && process.exitCode !== EXIT.usage) {
+        const statuses = [...outcomes.values()].map((o) => o.status);
+        if (statuses.includes('dead-lettered')) process.exitCode = EXIT.failed;
+        else if (statuses.includes('pending')) {
+          process.stderr.write('governor: not handled in time: is a node running on this Redis (governor start --redis) with the same --prefix?\n');
+          process.exitCode = EXIT.unavailable;
+        }
       }
     });
 }

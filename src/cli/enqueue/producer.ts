@@ -2,6 +2,7 @@ import { GovernorProducer } from '../../transport/bullmq/producer.ts';
 import type { LifecycleEvent } from '../../marketplace/event-schema.ts';
 import { CliError, EXIT } from '../exit-codes.ts';
 import { connectOrExit, FAIL_FAST_REDIS, redactUrl } from './redis.ts';
+import { waitForOutcomes, type EventOutcome } from './wait.ts';
 
 /** Where events go: the nodes' Redis, prefix and partition count. */
 export interface EnqueueTarget {
@@ -10,6 +11,14 @@ export interface EnqueueTarget {
   readonly partitions?: number;
   /** Events per `addBulk` round. */
   readonly batch: number;
+  /** Wait this long for the nodes to handle the events (`--wait`). */
+  readonly waitMs?: number;
+}
+
+/** The eventIds enqueued, in order, and with `waitMs` what became of each. */
+export interface EnqueueResult {
+  readonly ids: string[];
+  readonly outcomes?: Map<string, EventOutcome>;
 }
 
 /**
@@ -23,9 +32,9 @@ export function messageIdOf(eventId: string): string {
 /**
  * Enqueues validated events to their customers' orchestrators (`{ entity: 'Orchestrator', key:
  * customerId }`, message `{ type: 'lifecycle', event, receivedAt }`), in the transport's job format,
- * in batches; resolves with the eventIds, in order.
+ * in batches; resolves with the eventIds, in order (and, with `waitMs`, their outcomes).
  */
-export async function enqueueEvents(target: EnqueueTarget, events: readonly LifecycleEvent[]): Promise<string[]> {
+export async function enqueueEvents(target: EnqueueTarget, events: readonly LifecycleEvent[]): Promise<EnqueueResult> {
   const producer = await connectOrExit(target.url, () =>
     GovernorProducer.connect({ url: target.url, prefix: target.prefix, partitions: target.partitions, redis: FAIL_FAST_REDIS }),
   );
@@ -44,8 +53,13 @@ export async function enqueueEvents(target: EnqueueTarget, events: readonly Life
       }
       ids.push(...slice.map((event) => event.eventId));
     }
+    if (target.waitMs === undefined) return { ids };
+    try {
+      return { ids, outcomes: await waitForOutcomes(producer, events, messageIdOf, { url: target.url, timeoutMs: target.waitMs }) };
+    } catch (error) {
+      throw new CliError(`enqueued ${ids.join(' ')}, but waiting for the outcome failed: ${error instanceof Error ? error.message : String(error)}`, EXIT.unavailable);
+    }
   } finally {
     await producer.close();
   }
-  return ids;
 }
