@@ -179,6 +179,10 @@ describe('governor enqueue', () => {
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('--redis');
     expect(run.stderr).toContain('REDIS_URL');
+    // A bad event is reported as such even without Redis, so events can be checked anywhere.
+    const bad = governor(['enqueue', 'CustomerSubscribes', '--customer', 'c-1', '--sku', 'PRO', '--tier', 'gold'], { env: { REDIS_URL: '' } });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('$.tier');
   });
 
   it('with Redis unreachable (a closed port) exits 3 quickly', async () => {

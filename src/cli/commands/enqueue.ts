@@ -58,8 +58,6 @@ export function enqueueCommand(program: Command): void {
         if (!Number.isFinite(seconds) || seconds <= 0) throw new CliError(`--wait: "${String(flags.wait)}" is not a positive number of seconds`);
         waitMs = seconds * 1000;
       }
-      // Usage errors before Redis: a missing URL is the user's to fix, whatever else is wrong.
-      const url = redisUrl(flags);
       const partitions = partitionsOf(flags);
 
       let checked: CheckedEvent[];
@@ -92,6 +90,8 @@ export function enqueueCommand(program: Command): void {
         throw new CliError(`--strict: ${rejected.length} of ${checked.length} events rejected, nothing was enqueued:\n${lines.join('\n')}`);
       }
 
+      // Only once the events are known good (or reported): a bad event is reported even without Redis.
+      const url = redisUrl(flags);
       let ids: string[] = [];
       let outcomes: Map<string, import('../enqueue/wait.ts').EventOutcome> | undefined;
       if (accepted.length > 0) {
