@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
@@ -202,7 +203,7 @@ describe('governor enqueue', () => {
 });
 
 describe('governor enqueue with a BullMQ node running', () => {
-  it("the node processes the enqueued event: the customer's orchestrator commits it to Redis", async () => {
+  it("the node processes events from governor enqueue (with and without --wait) and from a plain BullMQ producer: the orchestrator commits them", async () => {
     // A prefix of its own: the node's heartbeats write keys, which the tests above count.
     const prefix = `${redis.prefix}:{e2e}`;
     const started = await startBullmqNode({
@@ -235,6 +236,21 @@ describe('governor enqueue with a BullMQ node running', () => {
       const waited = await governorAsync(['enqueue', 'CustomerCancels', '--customer', c, '--wait', '20', '--redis', redis.url, '--prefix', prefix]);
       expect(waited.code, waited.stderr).toBe(0);
       expect(waited.stdout).toMatch(/^\S+ handled\n$/);
+
+      // A plain BullMQ producer, with no Governor code, using only the documented job format.
+      const other = customer();
+      const partition = createHash('sha256').update(other).digest().readUInt32BE(0) % 16;
+      const plain = new Queue(`p.${partition}`, { connection: redis.client(), prefix });
+      const plainEvent = { type: 'CustomerSubscribes', eventId: 'plain-1', customerId: other, occurredAt: new Date().toISOString(), sku: 'PRO-MONTHLY', tier: 'professional' };
+      await plain.add('lifecycle', { v: 1, id: 'plain-1', env: { t: 'cast', to: { entity: 'Orchestrator', key: other }, event: { type: 'lifecycle', event: plainEvent, receivedAt: Date.now() } } }, { jobId: 'plain-1', attempts: 1 });
+      await plain.close();
+      const plainKey = new RedisKeys(prefix).state({ entity: 'Orchestrator', key: other });
+      const plainDeadline = Date.now() + 20_000;
+      let plainState: string | null = null;
+      while (Date.now() < plainDeadline && !(plainState = await client.hget(plainKey, 'd'))?.includes('plain-1')) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(plainState).toContain('plain-1');
     } finally {
       await started.stop({ timeoutMs: 5_000 });
     }
