@@ -24,8 +24,12 @@ export interface MarketplaceMachineOptions {
   readonly pseudonymKey: string | Uint8Array;
   /** Signs licence keys and receipt chain heads; without it neither is signed. */
   readonly signingKey?: SigningKey;
-  /** The orchestrator's duplicate window. @default 5 minutes */
+  /** The orchestrator's duplicate window: handled-event records younger than this are always kept. @default 5 minutes */
   readonly dedupWindowMs?: number;
+  /** Handled-event records kept per customer beyond the window. @default 1000 */
+  readonly outcomesKept?: number;
+  /** No handled-event record is kept longer than this (unless the window is longer). @default 7 days */
+  readonly outcomeMaxAgeMs?: number;
   /** Receipts kept per customer before the oldest are archived. @default 1000 */
   readonly receiptsKept?: number;
 }
@@ -58,7 +62,12 @@ export function marketplaceKinds(options: MarketplaceMachineOptions): EntityKind
     {
       kind: 'Orchestrator',
       machine: orchestratorMachine,
-      input: (key) => ({ key, ...(options.dedupWindowMs !== undefined ? { dedupWindowMs: options.dedupWindowMs } : {}) }),
+      input: (key) => ({
+        key,
+        ...(options.dedupWindowMs !== undefined ? { dedupWindowMs: options.dedupWindowMs } : {}),
+        ...(options.outcomesKept !== undefined ? { outcomesKept: options.outcomesKept } : {}),
+        ...(options.outcomeMaxAgeMs !== undefined ? { outcomeMaxAgeMs: options.outcomeMaxAgeMs } : {}),
+      }),
     },
     ...governors,
     {

@@ -1,24 +1,32 @@
 import { assign, enqueueActions, setup } from 'xstate';
-import { callTo, castTo, nextEvent, replyTo } from '../src/runtime/statem-actions.ts';
+import { callTo, castTo, nextEvent, nextEventAt, replyTo } from '../src/runtime/statem-actions.ts';
 import type { CallerRef } from '../src/runtime/envelope.ts';
 import { canCommit, detectConflicts, type ConflictRecord } from './conflicts.ts';
 import { ROUTES, type GovernorKind, type GovernorReply, type LifecycleEvent } from './governor-protocol.ts';
+import { findHandled, outcomeOf, outcomeRetention, recordHandled, type HandledEvent, type HandledOutcome, type OutcomeRetention } from './handled-events.ts';
 
-/** @default 5 minutes: a repeated eventId within it is reported as a duplicate. */
-export const DEFAULT_DEDUP_WINDOW_MS = 5 * 60_000;
+export { DEFAULT_DEDUP_WINDOW_MS } from './handled-events.ts';
 /** How long the orchestrator waits for one governor's `prepare` reply. */
 export const GOVERNOR_CALL_TIMEOUT_MS = 4_000;
 const KEPT_CONFLICTS = 50;
 
 export interface OrchestratorInput {
   key: string;
+  /** Records younger than this are always kept. @default 5 minutes */
   dedupWindowMs?: number;
+  /** Handled-event records kept beyond the window. @default 1000 */
+  outcomesKept?: number;
+  /** No record is kept longer than this (unless the window is longer). @default 7 days */
+  outcomeMaxAgeMs?: number;
 }
 
-/** What the orchestrator answers for a lifecycle event. */
+/**
+ * What the orchestrator answers for a lifecycle event. An eventId it has handled before (its
+ * record is kept) is a `duplicate` carrying the original outcome, and changes nothing.
+ */
 export type Outcome =
   | { status: 'completed'; eventId: string; replies: GovernorReply[]; conflicts: ConflictRecord[] }
-  | { status: 'duplicate'; eventId: string }
+  | { status: 'duplicate'; eventId: string; original: HandledOutcome }
   | { status: 'rejected'; eventId: string; reason: string; replies: GovernorReply[]; conflicts: ConflictRecord[] };
 
 interface Current {
@@ -42,26 +50,28 @@ export interface OrchestratorStats {
 
 export interface OrchestratorContext {
   customerId: string;
-  dedupWindowMs: number;
-  /** eventId → when it arrived, for the duplicate window. */
-  recent: Record<string, number>;
+  retention: OutcomeRetention;
+  /** The handled events and their outcomes, oldest first (`handled-events.ts`). */
+  handled: HandledEvent[];
   current: Current | null;
   stats: OrchestratorStats;
   conflicts: ConflictRecord[];
 }
 
 export type OrchestratorEvent =
-  | { type: 'lifecycle'; event: LifecycleEvent; receivedAt: number; $from?: CallerRef }
+  // `receivedAt` is the producer's enqueue time, informational: records use the node's clock.
+  | { type: 'lifecycle'; event: LifecycleEvent; receivedAt?: number; $from?: CallerRef }
   | { type: 'governor.reply'; reply: GovernorReply }
   | { type: 'governor.error'; error: string }
   | { type: 'timeout' }
   | { type: 'initialized' }
   | { type: 'planned' }
   | { type: 'dispatched' }
-  | { type: 'completed' }
+  // Stamped with the runtime clock's time by `nextEventAt`: when the event was committed.
+  | { type: 'completed'; at: number }
   | { type: 'recover' }
   | { type: 'compensated' }
-  | { type: 'resumed' };
+  | { type: 'resumed'; at: number };
 
 const governorAddress = (governor: GovernorKind, customerId: string) => ({ entity: governor, key: customerId });
 
@@ -73,6 +83,12 @@ const current = (context: OrchestratorContext): Current => {
   if (!context.current) throw new Error('orchestrator: no event in progress');
   return context.current;
 };
+
+/** The time `nextEventAt` stamped on a `completed` or `resumed` event. */
+const stampOf = (event: OrchestratorEvent): number => ('at' in event && typeof event.at === 'number' ? event.at : 0);
+
+const record = (context: OrchestratorContext, outcome: HandledOutcome): HandledEvent[] =>
+  recordHandled(context.handled, { eventId: current(context).event.eventId, ...outcome }, context.retention);
 
 /**
  * The per-customer orchestrator (SPEC §4): one lifecycle event at a time, through
@@ -86,15 +102,18 @@ const current = (context: OrchestratorContext): Current => {
  * one is in progress is not taken by any state but Idle, so the runtime postpones it: one
  * customer's events are strictly serial. Every state but Idle has a state timeout that leads to
  * the error path: a lost governor is a rejection, never a hang.
+ *
+ * Every event that ends (completed or rejected) is recorded with its outcome and the runtime
+ * clock's time (`handled-events.ts`), in the same step that ends it, so the record is committed
+ * with the state change. An eventId with a record is answered `duplicate` with the original
+ * outcome and changes nothing: within the duplicate window always, beyond it while the record
+ * is kept. The governors' own memory of their last committed events (`COMMITTED_KEPT`) stays as
+ * a second line: it answers a redelivery the same way when the orchestrator's record is gone.
  */
 export const orchestratorMachine = setup({
   types: {} as { context: OrchestratorContext; events: OrchestratorEvent; input: OrchestratorInput },
   guards: {
-    isDuplicate: ({ context, event }) => {
-      if (event.type !== 'lifecycle') return false;
-      const seen = context.recent[event.event.eventId];
-      return seen !== undefined && event.receivedAt - seen < context.dedupWindowMs;
-    },
+    isHandled: ({ context, event }) => event.type === 'lifecycle' && findHandled(context.handled, event.event.eventId) !== undefined,
     hasNoRoute: ({ context }) => current(context).route.length === 0,
     replyRefuses: ({ event }) => event.type === 'governor.reply' && (event.reply.status === 'rejected' || event.reply.status === 'conflict'),
     moreGovernors: ({ context }) => current(context).index + 1 < current(context).route.length,
@@ -157,7 +176,7 @@ export const orchestratorMachine = setup({
         enqueue(castTo(governorAddress(governor, context.customerId), { type: 'abort', eventId: c.event.eventId }));
       }
     }),
-    appendReceipt: enqueueActions(({ context, enqueue }) => {
+    appendReceipt: enqueueActions(({ context, event, enqueue }) => {
       const c = current(context);
       enqueue(
         castTo(
@@ -168,6 +187,7 @@ export const orchestratorMachine = setup({
             customerId: context.customerId,
             eventType: c.event.type,
             occurredAt: c.event.occurredAt,
+            committedAt: stampOf(event),
             outcomes: c.replies.map((r) => ({ governor: r.governor, status: r.status })),
           },
         ),
@@ -178,8 +198,12 @@ export const orchestratorMachine = setup({
   id: 'orchestrator',
   context: ({ input }) => ({
     customerId: input.key,
-    dedupWindowMs: input.dedupWindowMs ?? DEFAULT_DEDUP_WINDOW_MS,
-    recent: {},
+    retention: outcomeRetention({
+      ...(input.dedupWindowMs !== undefined ? { dedupWindowMs: input.dedupWindowMs } : {}),
+      ...(input.outcomesKept !== undefined ? { kept: input.outcomesKept } : {}),
+      ...(input.outcomeMaxAgeMs !== undefined ? { maxAgeMs: input.outcomeMaxAgeMs } : {}),
+    }),
+    handled: [],
     current: null,
     stats: { processed: 0, duplicates: 0, rejected: 0, conflicts: 0, compensations: 0, timeouts: 0 },
     conflicts: [],
@@ -195,27 +219,24 @@ export const orchestratorMachine = setup({
       on: {
         lifecycle: [
           {
-            guard: 'isDuplicate',
+            guard: 'isHandled',
             actions: [
               assign({ stats: ({ context }) => ({ ...context.stats, duplicates: context.stats.duplicates + 1 }) }),
               replyTo(
                 ({ event }) => (event.type === 'lifecycle' ? event.$from : undefined),
-                ({ event }) => ({ status: 'duplicate', eventId: event.type === 'lifecycle' ? event.event.eventId : '' }),
+                ({ context, event }): Outcome | undefined => {
+                  if (event.type !== 'lifecycle') return undefined;
+                  const seen = findHandled(context.handled, event.event.eventId)!;
+                  return { status: 'duplicate', eventId: seen.eventId, original: outcomeOf(seen) };
+                },
               ),
             ],
           },
           {
             target: 'ProcessingEvent',
-            actions: assign(({ context, event }) => {
+            actions: assign(({ event }) => {
               if (event.type !== 'lifecycle') return {};
-              // Forget arrivals older than the window: the context stays bounded.
-              const recent: Record<string, number> = {};
-              for (const [id, at] of Object.entries(context.recent)) {
-                if (event.receivedAt - at < context.dedupWindowMs) recent[id] = at;
-              }
-              recent[event.event.eventId] = event.receivedAt;
               return {
-                recent,
                 current: {
                   event: event.event,
                   caller: event.$from ?? null,
@@ -273,25 +294,27 @@ export const orchestratorMachine = setup({
     },
     CompletingAction: {
       meta: { stateTimeout: { ms: 10_000, event: 'timeout' } },
-      entry: [
-        'commitAll',
-        'appendReceipt',
-        replyTo(
-          ({ context }) => current(context).caller,
-          ({ context }): Outcome => {
-            const c = current(context);
-            return { status: 'completed', eventId: c.event.eventId, replies: [...c.replies], conflicts: [...c.conflicts] };
-          },
-        ),
-        nextEvent({ type: 'completed' }),
-      ],
+      // The commits go out on entry; the runtime stamps `completed` with its clock's time, which
+      // the receipt and the record carry (a pure machine has no clock of its own).
+      entry: ['commitAll', nextEventAt({ type: 'completed' })],
       on: {
         completed: {
           target: 'Idle',
-          actions: assign({
-            current: null,
-            stats: ({ context }) => ({ ...context.stats, processed: context.stats.processed + 1 }),
-          }),
+          actions: [
+            'appendReceipt',
+            replyTo(
+              ({ context }) => current(context).caller,
+              ({ context }): Outcome => {
+                const c = current(context);
+                return { status: 'completed', eventId: c.event.eventId, replies: [...c.replies], conflicts: [...c.conflicts] };
+              },
+            ),
+            assign(({ context, event }) => ({
+              handled: record(context, { status: 'completed', at: stampOf(event) }),
+              current: null,
+              stats: { ...context.stats, processed: context.stats.processed + 1 },
+            })),
+          ],
         },
         timeout: { target: 'ErrorDetected', actions: 'noteTimeout' },
       },
@@ -312,29 +335,33 @@ export const orchestratorMachine = setup({
       },
     },
     ResumeOperation: {
-      entry: [
-        replyTo(
-          ({ context }) => current(context).caller,
-          ({ context }): Outcome => {
-            const c = current(context);
-            return {
-              status: 'rejected',
-              eventId: c.event.eventId,
-              reason: c.error ?? 'rejected',
-              replies: [...c.replies],
-              conflicts: [...c.conflicts],
-            };
-          },
-        ),
-        nextEvent({ type: 'resumed' }),
-      ],
+      entry: nextEventAt({ type: 'resumed' }),
       on: {
         resumed: {
           target: 'Idle',
-          actions: assign({
-            current: null,
-            stats: ({ context }) => ({ ...context.stats, rejected: context.stats.rejected + 1 }),
-          }),
+          actions: [
+            replyTo(
+              ({ context }) => current(context).caller,
+              ({ context }): Outcome => {
+                const c = current(context);
+                return {
+                  status: 'rejected',
+                  eventId: c.event.eventId,
+                  reason: c.error ?? 'rejected',
+                  replies: [...c.replies],
+                  conflicts: [...c.conflicts],
+                };
+              },
+            ),
+            // A rejection is recorded too: a redelivery gets the same answer, never a fresh
+            // decision that might now go the other way. Nothing was applied, so a producer that
+            // wants another try sends the event again under a new eventId.
+            assign(({ context, event }) => ({
+              handled: record(context, { status: 'rejected', reason: current(context).error ?? 'rejected', at: stampOf(event) }),
+              current: null,
+              stats: { ...context.stats, rejected: context.stats.rejected + 1 },
+            })),
+          ],
         },
       },
     },

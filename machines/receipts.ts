@@ -29,6 +29,8 @@ export interface AppendMessage {
   customerId: string;
   eventType: string;
   occurredAt: string;
+  /** When the orchestrator committed the event: epoch ms on the runtime clock (the receipt's `committedAt`). */
+  committedAt: number;
   outcomes: Array<{ governor: string; status: string }>;
 }
 
@@ -85,7 +87,7 @@ export function appendTo(context: ReceiptsContext, message: AppendMessage, optio
       type: message.eventType,
       outcomes: message.outcomes.map((o) => ({ governor: o.governor as never, outcome: o.status as never })),
       payloadDigest: eventDigest({ eventId: message.eventId, customerRef, type: message.eventType, occurredAt: message.occurredAt }),
-      committedAt: Date.parse(message.occurredAt),
+      committedAt: message.committedAt,
     });
   } catch (error) {
     return { context: { ...context, refused: context.refused + 1, lastRefusal: error instanceof Error ? error.message : String(error) }, archived: [] };

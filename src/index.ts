@@ -33,6 +33,7 @@ export {
   replyTo,
   postpone,
   nextEvent,
+  nextEventAt,
   startTimer,
   cancelTimer,
   eventTimeout,

@@ -53,7 +53,7 @@ export type Effect =
   | { type: typeof EFFECT.reply; value: unknown }
   | { type: typeof EFFECT.replyTo; to: unknown; value: unknown }
   | { type: typeof EFFECT.postpone }
-  | { type: typeof EFFECT.nextEvent; event: OutEvent }
+  | { type: typeof EFFECT.nextEvent; event: OutEvent; stampAt?: true }
   | { type: typeof EFFECT.startTimer; name: string; ms: number; event: OutEvent }
   | { type: typeof EFFECT.cancelTimer; name: string }
   | { type: typeof EFFECT.eventTimeout; ms: number; event: OutEvent }
@@ -98,6 +98,16 @@ export function postpone<C extends MachineContext, E extends EventObject, TEvent
 /** Handles `event` next, before anything already queued (`{next_event, internal, Event}`). */
 export function nextEvent<C extends MachineContext, E extends EventObject, TEvent extends EventObject = E>(event: Expr<OutEvent, C, E>) {
   return emit<C, E, undefined, TEvent, any>((args: { context: C; event: E }) => ({ type: EFFECT.nextEvent, event: resolve(event, args) }));
+}
+
+/**
+ * Like {@link nextEvent}, with the runtime clock's time (epoch ms) added to the event as `at`.
+ * This is how a pure machine learns when it did something: it has no clock of its own, and
+ * `Date.now()` inside one would ignore a simulated clock and make replays differ. A model test
+ * (`xstate/graph`) offers the event with any `at`.
+ */
+export function nextEventAt<C extends MachineContext, E extends EventObject, TEvent extends EventObject = E>(event: Expr<OutEvent, C, E>) {
+  return emit<C, E, undefined, TEvent, any>((args: { context: C; event: E }) => ({ type: EFFECT.nextEvent, event: resolve(event, args), stampAt: true }));
 }
 
 /**

@@ -255,7 +255,7 @@ export class StatemProcess extends Process {
         this.#postponeCurrent = true;
         return;
       case EFFECT.nextEvent:
-        (this.#nextEvents ??= []).push(e.event);
+        (this.#nextEvents ??= []).push(e.stampAt ? { ...e.event, at: node.clock.now() } : e.event);
         return;
       case EFFECT.startTimer:
         checkTime('startTimer', e.ms);

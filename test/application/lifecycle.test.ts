@@ -56,7 +56,11 @@ describe('a customer’s lifecycle, end to end through the orchestrator', () => 
     completed(await submit('UsageRecorded', { metric: 'executions', quantity: 150_000, idempotencyKey: 'run-1' }, 'use-1'));
     const again = completed(await submit('UsageRecorded', { metric: 'executions', quantity: 150_000, idempotencyKey: 'run-1' }));
     expect(again.replies.map((r) => r.status)).toEqual(['not_applicable', 'not_applicable']);
-    expect(await submit('UsageRecorded', { metric: 'executions', quantity: 150_000, idempotencyKey: 'run-1' }, 'use-1')).toEqual({ status: 'duplicate', eventId: 'use-1' });
+    expect(await submit('UsageRecorded', { metric: 'executions', quantity: 150_000, idempotencyKey: 'run-1' }, 'use-1')).toEqual({
+      status: 'duplicate',
+      eventId: 'use-1',
+      original: { status: 'completed', at: START + 14 * DAY },
+    });
     expect(data<{ ledger: { totals: { executions: string } } }>('Billing').ledger.totals.executions).toBe('150000');
     expect(value('QuotaSla')).toBe('Exceeded');
 

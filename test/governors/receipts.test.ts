@@ -12,6 +12,7 @@ const message = (eventId: string): AppendMessage => ({
   customerId: 'alice@example.com',
   eventType: 'PaymentProcessed',
   occurredAt: '2026-01-05T10:00:00Z',
+  committedAt: Date.parse('2026-01-05T10:00:03Z'),
   outcomes: [{ governor: 'Billing', status: 'applied' }],
 });
 
@@ -32,6 +33,11 @@ describe('the Receipts chain', () => {
     expect(context.receipts.map((r) => r.entry.eventId)).toEqual(['e1', 'e2']);
     expect(verifyReceipts(context)).toMatchObject({ ok: true, length: 2 });
     expect(JSON.stringify(context.receipts)).not.toContain('alice');
+  });
+
+  it("carries the orchestrator's commit time, not the producer's occurredAt", () => {
+    const { context } = chain(['e1']);
+    expect(context.receipts[0]!.entry.committedAt).toBe(Date.parse('2026-01-05T10:00:03Z'));
   });
 
   it('archives the oldest past the bound and still verifies from the anchor; the archive verifies from the genesis', () => {

@@ -34,16 +34,16 @@ function events(snapshot: AnyMachineSnapshot): OrchestratorEvent[] {
     ...(governor === 'Entitlement' ? [replyEvent(reply(governor, 'applied', { entitlement: 'active' }))] : []),
     { type: 'governor.error', error: 'CallTimeoutError' },
     { type: 'timeout' },
-    { type: 'completed' },
+    { type: 'completed', at: 3_000 },
     { type: 'recover' },
     { type: 'compensated' },
-    { type: 'resumed' },
+    { type: 'resumed', at: 4_000 },
   ];
 }
 
 function serialize(snapshot: AnyMachineSnapshot): string {
   const c = snapshot.context as OrchestratorContext;
-  return JSON.stringify([snapshot.value, c.current?.event.eventId, c.current?.index, c.current?.replies.map((r) => (r.facts ? 'f' : r.status)), c.current?.error != null, Object.keys(c.recent)]);
+  return JSON.stringify([snapshot.value, c.current?.event.eventId, c.current?.index, c.current?.replies.map((r) => (r.facts ? 'f' : r.status)), c.current?.error != null, c.handled.map((h) => `${h.eventId}:${h.status}`)]);
 }
 
 describe('orchestrator machine, traversed with xstate/graph', () => {
@@ -61,6 +61,10 @@ describe('orchestrator machine, traversed with xstate/graph', () => {
         expect(c.current.replies.length).toBeLessThanOrEqual(c.current.route.length);
       }
       for (const count of Object.values(c.stats)) expect(count).toBeGreaterThanOrEqual(0);
+      // Every event that ended has exactly one record, with its outcome; a rejection has a reason.
+      expect(new Set(c.handled.map((h) => h.eventId)).size).toBe(c.handled.length);
+      expect(c.handled.length).toBe(c.stats.processed + c.stats.rejected);
+      for (const h of c.handled) if (h.status === 'rejected') expect(h.reason.length).toBeGreaterThan(0);
     },
   });
 

@@ -4,7 +4,7 @@ import { EntityHost, MemoryStore, SimulatedClock, createNode, reply } from '../.
 import { orchestratorMachine, type Outcome } from '../../machines/orchestrator.ts';
 import { GOVERNORS, ROUTES, type GovernorKind, type ReplyStatus } from '../../machines/governor-protocol.ts';
 
-type Log = Array<{ governor: string; type: string; eventId: string }>;
+type Log = Array<{ governor: string; type: string; eventId: string; at?: number }>;
 
 /** A governor that answers `prepare` as its script says and records everything it is told. */
 function fakeGovernor(kind: GovernorKind, log: Log, script: Partial<Record<GovernorKind, ReplyStatus | 'silent'>>) {
@@ -32,7 +32,7 @@ function fakeGovernor(kind: GovernorKind, log: Log, script: Partial<Record<Gover
             ],
           },
           abort: { actions: ({ event }) => void log.push({ governor: kind, type: 'abort', eventId: event.eventId }) },
-          append: { actions: ({ event }) => void log.push({ governor: kind, type: 'receipt', eventId: event.eventId }) },
+          append: { actions: ({ event }) => void log.push({ governor: kind, type: 'receipt', eventId: event.eventId, at: event.committedAt }) },
         },
       },
     },
@@ -82,12 +82,31 @@ describe('orchestrator with governors on the memory transport', () => {
     expect(log.filter((l) => l.type === 'receipt')).toEqual([]);
   });
 
-  it('reports a repeated eventId inside the window as a duplicate and changes nothing', async () => {
-    const { submit, log } = world();
+  it('reports a repeated eventId inside the window as a duplicate with its original outcome, and changes nothing', async () => {
+    const { submit, log, clock } = world();
     await submit(subscribe('e1'));
     const before = log.length;
-    expect(await submit(subscribe('e1'))).toEqual({ status: 'duplicate', eventId: 'e1' });
+    expect(await submit(subscribe('e1'))).toEqual({ status: 'duplicate', eventId: 'e1', original: { status: 'completed', at: clock.now() } });
     expect(log.length).toBe(before);
+  });
+
+  it('records a rejection with its reason: a redelivery gets it again without asking any governor', async () => {
+    const { submit, log, clock } = world({ Billing: 'rejected' });
+    const first = await submit(subscribe('e1'));
+    expect(first).toMatchObject({ status: 'rejected', reason: 'Billing rejected: no' });
+    const before = log.length;
+    clock.advance(60 * 60_000); // past the duplicate window
+    expect(await submit(subscribe('e1'))).toEqual({ status: 'duplicate', eventId: 'e1', original: { status: 'rejected', reason: 'Billing rejected: no', at: clock.now() - 60 * 60_000 } });
+    expect(log.length).toBe(before);
+  });
+
+  it('stamps the receipt and the record with the runtime clock at the commit', async () => {
+    const { submit, node, clock, log } = world();
+    clock.advance(1_234);
+    await submit(subscribe('e1'));
+    expect(log.filter((l) => l.type === 'receipt')).toEqual([{ governor: 'Receipts', type: 'receipt', eventId: 'e1', at: 1_001_234 }]);
+    const orchestrator = node.entities!.processOf({ entity: 'Orchestrator', key: 'c1' })!.getState().context as { handled: unknown[] };
+    expect(orchestrator.handled).toEqual([{ eventId: 'e1', status: 'completed', at: 1_001_234 }]);
   });
 
   it('a governor that never answers leads to the error path, not a hang', async () => {

@@ -169,7 +169,14 @@ function checkInvariants(world: World, real: Real): void {
 function checkOutcome(outcome: Outcome, expected: ModelOutcome): void {
   check(['completed', 'duplicate', 'rejected'].includes(outcome.status), `outcome status ${outcome.status}`);
   if (outcome.status === 'rejected') check(outcome.reason.length > 0, 'a rejection has a reason');
-  same(outcome.status === 'rejected' ? { status: outcome.status, reason: outcome.reason } : { status: outcome.status }, expected, `outcome of ${outcome.eventId}`);
+  if (outcome.status === 'duplicate') check(outcome.original.status !== 'rejected' || outcome.original.reason.length > 0, 'a recorded rejection has a reason');
+  const seen =
+    outcome.status === 'rejected'
+      ? { status: outcome.status, reason: outcome.reason }
+      : outcome.status === 'duplicate'
+        ? { status: outcome.status, original: outcome.original }
+        : { status: outcome.status };
+  same(seen, expected, `outcome of ${outcome.eventId}`);
 }
 
 async function deliver(world: World, real: Real, event: LifecycleEvent): Promise<void> {

@@ -1,16 +1,16 @@
 import { canCommit, detectConflicts } from '../../../machines/conflicts.ts';
 import { ROUTES, type GovernorKind, type GovernorReply, type LifecycleEvent } from '../../../machines/governor-protocol.ts';
 import { protocol, type GovernorContext, type GovernorDefinition } from '../../../machines/governors/governor-kit.ts';
-import { DEFAULT_DEDUP_WINDOW_MS } from '../../../machines/orchestrator.ts';
+import { findHandled, outcomeOf, outcomeRetention, recordHandled, type HandledEvent, type HandledOutcome, type OutcomeRetention } from '../../../machines/handled-events.ts';
 
 /**
- * The marketplace as a pure fold: the orchestrator's rules (duplicate window, routes, prepare in
- * order, stop at the first refusal or declared conflict, commit all or abort all, one receipt per
- * committed event) over the governors' own pure definitions, with their state timeouts applied
+ * The marketplace as a pure fold: the orchestrator's rules (handled-event records and their
+ * retention, routes, prepare in order, stop at the first refusal or declared conflict, commit all
+ * or abort all, one receipt per committed event) over the governors' own pure definitions, with their state timeouts applied
  * as time passes. No actors, no mailboxes, no store, no crashes: what the real system must equal.
  */
 
-export type ModelOutcome = { status: 'completed' | 'duplicate' } | { status: 'rejected'; reason: string };
+export type ModelOutcome = { status: 'completed' } | { status: 'rejected'; reason: string } | { status: 'duplicate'; original: HandledOutcome };
 
 interface ModelGovernor {
   context: GovernorContext<string, unknown>;
@@ -20,8 +20,8 @@ interface ModelGovernor {
 
 export interface ModelCustomer {
   readonly governors: Partial<Record<GovernorKind, ModelGovernor>>;
-  /** eventId → when it arrived, as the orchestrator keeps it. */
-  recent: Record<string, number>;
+  /** The handled events and their outcomes, as the orchestrator keeps them. */
+  handled: HandledEvent[];
   /** Event ids with a receipt. */
   readonly receipts: string[];
 }
@@ -31,13 +31,13 @@ export class MarketplaceModel {
 
   constructor(
     readonly definitions: Record<GovernorKind, GovernorDefinition<string, unknown>>,
-    readonly dedupWindowMs = DEFAULT_DEDUP_WINDOW_MS,
+    readonly retention: OutcomeRetention = outcomeRetention(),
   ) {}
 
   customer(id: string): ModelCustomer {
     let customer = this.customers.get(id);
     if (!customer) {
-      customer = { governors: {}, recent: {}, receipts: [] };
+      customer = { governors: {}, handled: [], receipts: [] };
       this.customers.set(id, customer);
     }
     return customer;
@@ -48,15 +48,21 @@ export class MarketplaceModel {
     return this.customers.get(customerId)?.governors[kind]?.context;
   }
 
-  /** One lifecycle event arriving at `now`. */
+  /** One lifecycle event arriving, and ending, at `now`. */
   submit(event: LifecycleEvent, now: number): ModelOutcome {
     const customer = this.customer(event.customerId);
-    const seen = customer.recent[event.eventId];
-    if (seen !== undefined && now - seen < this.dedupWindowMs) return { status: 'duplicate' };
-    const recent: Record<string, number> = {};
-    for (const [id, at] of Object.entries(customer.recent)) if (now - at < this.dedupWindowMs) recent[id] = at;
-    recent[event.eventId] = now;
-    customer.recent = recent;
+    const seen = findHandled(customer.handled, event.eventId);
+    if (seen) return { status: 'duplicate', original: outcomeOf(seen) };
+    const outcome = this.#decide(customer, event, now);
+    customer.handled = recordHandled(
+      customer.handled,
+      outcome.status === 'completed' ? { eventId: event.eventId, status: 'completed', at: now } : { eventId: event.eventId, status: 'rejected', reason: outcome.reason, at: now },
+      this.retention,
+    );
+    return outcome;
+  }
+
+  #decide(customer: ModelCustomer, event: LifecycleEvent, now: number): { status: 'completed' } | { status: 'rejected'; reason: string } {
 
     const route = ROUTES[event.type] ?? [];
     const replies: GovernorReply[] = [];
