@@ -24,7 +24,7 @@ describe('governor start (embedded node, REPL on a pipe)', () => {
 
   it('processes an event through the orchestrator and reports its repeat as a duplicate', () => {
     expect(run.stdout).toContain("status: 'completed'");
-    expect(run.stdout).toContain("{ status: 'duplicate', eventId: 'e-1' }");
+    expect(run.stdout).toMatch(/status: 'duplicate',\s+eventId: 'e-1',\s+original: \{ status: 'completed', at: \d+ \}/);
   });
 
   it('rejects a hostile event at the door with the reason, and goes on', () => {

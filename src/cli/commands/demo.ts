@@ -52,7 +52,10 @@ export async function runDemo(options: { export?: string; print?: (line: string)
     print(`\n[${step}] day ${day()}: ${title}`);
     print(`    event ${type} ${JSON.stringify(fields)}`);
     const outcome = await market.submit(event);
-    if (outcome.status === 'duplicate') print(`    orchestrator: duplicate (already processed; nothing changed)`);
+    if (outcome.status === 'duplicate') {
+      const original = outcome.original.status === 'rejected' ? `rejected: ${outcome.original.reason}` : outcome.original.status;
+      print(`    orchestrator: duplicate (already handled: ${original}; nothing changed)`);
+    }
     else {
       for (const reply of outcome.replies) {
         const facts = reply.facts && Object.keys(reply.facts).length > 0 ? ` ${JSON.stringify(reply.facts)}` : '';
