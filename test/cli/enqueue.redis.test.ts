@@ -10,6 +10,7 @@ import { RedisKeys } from '../../src/store/redis-keys.ts';
 import { GovernorProducer } from '../../src/transport/bullmq/producer.ts';
 import { startBullmqNode } from '../../src/transport/bullmq/index.ts';
 import { startRedis, type RedisHandle } from '../support/redis-server.ts';
+import { startNodeProcess } from '../fault/node-process.ts';
 import { governor } from './governor-command.ts';
 
 let redis: RedisHandle;
@@ -228,14 +229,14 @@ describe('governor enqueue with a BullMQ node running', () => {
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
       expect(committed).toContain(eventId);
-      const snapshot = (JSON.parse(committed!) as { snapshot: { context: { recent: Record<string, number> } } }).snapshot;
-      expect(Object.keys(snapshot.context.recent)).toContain(eventId);
+      const snapshot = (JSON.parse(committed!) as { snapshot: { context: { handled: Array<{ eventId: string; status: string }> } } }).snapshot;
+      expect(snapshot.context.handled).toContainEqual(expect.objectContaining({ eventId, status: 'completed' }));
       expect(await started.transport.listDeadLetters()).toEqual([]);
 
       // --wait: the command waits for the node (run without blocking this process, which hosts the node).
       const waited = await governorAsync(['enqueue', 'CustomerCancels', '--customer', c, '--wait', '20', '--redis', redis.url, '--prefix', prefix]);
       expect(waited.code, waited.stderr).toBe(0);
-      expect(waited.stdout).toMatch(/^\S+ handled\n$/);
+      expect(waited.stdout).toMatch(/^\S+ completed\n$/);
 
       // A plain BullMQ producer, with no Governor code, using only the documented job format.
       const other = customer();
@@ -253,6 +254,41 @@ describe('governor enqueue with a BullMQ node running', () => {
       expect(plainState).toContain('plain-1');
     } finally {
       await started.stop({ timeoutMs: 5_000 });
+    }
+  });
+});
+
+describe('governor enqueue --wait against a marketplace node process', () => {
+  it('tells completed from rejected (with the reason) and reports repeats as duplicates of the original outcome, with exit codes 0 and 1', async () => {
+    const prefix = `${redis.prefix}:{wait}`;
+    const node = await startNodeProcess('marketplace-node.ts', 'wait-node', { REDIS_URL: redis.url, GOVERNOR_PREFIX: prefix });
+    try {
+      const c = customer();
+      const target = ['--redis', redis.url, '--prefix', prefix];
+      const subscribe = line({ type: 'CustomerSubscribes', customerId: c, eventId: `${c}-sub`, sku: 'PRO-MONTHLY', tier: 'professional' });
+      const done = await governorAsync(['enqueue', '--json', subscribe, '--wait', '20', ...target]);
+      // --json with an event prints the JSON report: the outcome is there with its commit time.
+      expect(done.code, done.stderr).toBe(0);
+      expect(JSON.parse(done.stdout)).toMatchObject({ enqueued: [`${c}-sub`], outcomes: { [`${c}-sub`]: { status: 'completed', at: expect.any(Number) } } });
+
+      const upgrade = ['enqueue', 'CustomerUpgrades', '--customer', c, '--fromSku', 'ENT-MONTHLY', '--toSku', 'PRO-MONTHLY', '--wait', '20', ...target];
+      const refused = await governorAsync(upgrade);
+      expect(refused.code, refused.stderr).toBe(1);
+      expect(refused.stdout).toMatch(/^\S+ rejected: \S.*\n$/);
+      const refusedId = refused.stdout.split(' ')[0]!;
+      const reason = refused.stdout.slice(refused.stdout.indexOf(': ') + 2).trim();
+
+      const again = await governorAsync(['enqueue', '--json', subscribe, '--wait', '20', ...target]);
+      expect(again.code, again.stderr).toBe(0);
+      expect(JSON.parse(again.stdout).outcomes[`${c}-sub`]).toMatchObject({ status: 'duplicate', original: { status: 'completed' } });
+
+      const refusedAgain = await governorAsync([
+        'enqueue', 'CustomerUpgrades', '--customer', c, '--eventId', refusedId, '--fromSku', 'ENT-MONTHLY', '--toSku', 'PRO-MONTHLY', '--wait', '20', ...target,
+      ]);
+      expect(refusedAgain.code, refusedAgain.stderr).toBe(1);
+      expect(refusedAgain.stdout).toBe(`${refusedId} duplicate (rejected: ${reason})\n`);
+    } finally {
+      await node.kill('SIGTERM');
     }
   });
 });

@@ -36,13 +36,17 @@ export function enqueueCommand(program: Command): void {
     .option('--file <path>', 'NDJSON file of events, one per line; - for stdin')
     .option('--strict', 'bulk: enqueue nothing if any event is rejected')
     .option('--batch <n>', 'bulk: events per addBulk', '1000')
-    .option('--wait [seconds]', 'wait (default 30 s) until a node has handled each event or dead-lettered it; exit 1 if any was dead-lettered, 3 if any is still pending')
+    .option('--wait [seconds]', 'wait (default 30 s) for each event\'s outcome: completed, rejected: <reason>, duplicate (<original outcome>), dead-lettered: <reason>, or pending')
     .option('--redis <url>', 'Redis URL (default: $REDIS_URL)')
     .option('--prefix <prefix>', "the nodes' Redis key prefix (default: {governor}, as governor start)")
     .option('--partitions <n>', "the nodes' partition count (default: the transport's, as governor start)")
     .allowUnknownOption()
     .allowExcessArguments()
-    .addHelpText('after', '\nEvent ids are printed one per line; eventId and occurredAt are generated when absent.\nExit 2: an event was rejected (with --strict or a single event: nothing was written). Exit 3: Redis unreachable.')
+    .addHelpText('after', '\nEvent ids are printed one per line (with --wait, each followed by its outcome); eventId and occurredAt are generated when absent.\n' +
+        'Exit 0: enqueued (with --wait: every event completed, or a duplicate of a completed one).\n' +
+        'Exit 1 (with --wait): an event was rejected, a duplicate of a rejected one, or dead-lettered.\n' +
+        'Exit 2: an event was not accepted at the door (with --strict or a single event: nothing was written).\n' +
+        'Exit 3: Redis unreachable, or (with --wait) an event still pending when the wait ended.')
     .action(async (type: string | undefined, flags: EnqueueFlags, command: Command) => {
       const { checkFlagEvent, checkJsonEvent, checkNdjson, fieldFlags, describeIssues } = await import('../enqueue/events.ts');
       const { redisUrl, partitionsOf } = await import('../enqueue/redis.ts');
@@ -93,6 +97,7 @@ export function enqueueCommand(program: Command): void {
       // Only once the events are known good (or reported): a bad event is reported even without Redis.
       const url = redisUrl(flags);
       let ids: string[] = [];
+      const { describeOutcome, isRefusal } = await import('../enqueue/wait.ts');
       let outcomes: Map<string, import('../enqueue/wait.ts').EventOutcome> | undefined;
       if (accepted.length > 0) {
         const { enqueueEvents } = await import('../enqueue/producer.ts');
@@ -104,7 +109,7 @@ export function enqueueCommand(program: Command): void {
       } else {
         for (const id of ids) {
           const outcome = outcomes?.get(id);
-          process.stdout.write(outcome ? `${id} ${outcome.status}${outcome.status === 'dead-lettered' ? `: ${outcome.reason}` : ''}\n` : `${id}\n`);
+          process.stdout.write(outcome ? `${id} ${describeOutcome(outcome)}\n` : `${id}\n`);
         }
       }
       if (bulk) {
@@ -113,9 +118,10 @@ export function enqueueCommand(program: Command): void {
         if (rejected.length > 0) process.exitCode = EXIT.usage;
       }
       if (outcomes && process.exitCode !== EXIT.usage) {
-        const statuses = [...outcomes.values()].map((o) => o.status);
-        if (statuses.includes('dead-lettered')) process.exitCode = EXIT.failed;
-        else if (statuses.includes('pending')) {
+        // "No" wins over "not yet": a rejection is an answer, a pending event only a lack of one.
+        const all = [...outcomes.values()];
+        if (all.some(isRefusal)) process.exitCode = EXIT.failed;
+        else if (all.some((o) => o.status === 'pending')) {
           process.stderr.write('governor: not handled in time: is a node running on this Redis (governor start --redis) with the same --prefix?\n');
           process.exitCode = EXIT.unavailable;
         }

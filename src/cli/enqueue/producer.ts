@@ -1,8 +1,9 @@
 import { GovernorProducer } from '../../transport/bullmq/producer.ts';
+import type { HandledOutcome } from '../../../machines/handled-events.ts';
 import type { LifecycleEvent } from '../../marketplace/event-schema.ts';
 import { CliError, EXIT } from '../exit-codes.ts';
 import { connectOrExit, FAIL_FAST_REDIS, redactUrl } from './redis.ts';
-import { waitForOutcomes, type EventOutcome } from './wait.ts';
+import { OutcomeReader, type EventOutcome } from './wait.ts';
 
 /** Where events go: the nodes' Redis, prefix and partition count. */
 export interface EnqueueTarget {
@@ -39,7 +40,14 @@ export async function enqueueEvents(target: EnqueueTarget, events: readonly Life
     GovernorProducer.connect({ url: target.url, prefix: target.prefix, partitions: target.partitions, redis: FAIL_FAST_REDIS }),
   );
   const ids: string[] = [];
+  let reader: OutcomeReader | undefined;
   try {
+    // Before enqueueing: an event whose record is already there is a duplicate of that record.
+    let before = new Map<string, HandledOutcome>();
+    if (target.waitMs !== undefined) {
+      reader = await connectOrExit(target.url, () => OutcomeReader.open(producer));
+      before = await reader.recorded(events);
+    }
     for (let start = 0; start < events.length; start += target.batch) {
       const slice = events.slice(start, start + target.batch);
       const receivedAt = Date.now();
@@ -53,13 +61,14 @@ export async function enqueueEvents(target: EnqueueTarget, events: readonly Life
       }
       ids.push(...slice.map((event) => event.eventId));
     }
-    if (target.waitMs === undefined) return { ids };
+    if (target.waitMs === undefined || reader === undefined) return { ids };
     try {
-      return { ids, outcomes: await waitForOutcomes(producer, events, messageIdOf, { url: target.url, timeoutMs: target.waitMs }) };
+      return { ids, outcomes: await reader.wait(events, before, messageIdOf, { timeoutMs: target.waitMs }) };
     } catch (error) {
       throw new CliError(`enqueued ${ids.join(' ')}, but waiting for the outcome failed: ${error instanceof Error ? error.message : String(error)}`, EXIT.unavailable);
     }
   } finally {
+    await reader?.close();
     await producer.close();
   }
 }

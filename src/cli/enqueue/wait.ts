@@ -1,67 +1,122 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import type { HandledOutcome } from '../../../machines/handled-events.ts';
 import type { LifecycleEvent } from '../../marketplace/event-schema.ts';
 import type { GovernorProducer } from '../../transport/bullmq/producer.ts';
 import { ready } from '../../transport/bullmq/connections.ts';
+import { recordedOutcome } from './outcome-record.ts';
 import { FAIL_FAST_REDIS } from './redis.ts';
 
-/** What became of an enqueued event by the end of `--wait`. */
+/**
+ * What became of an enqueued event by the end of `--wait`: handled by its orchestrator
+ * (`completed`, or `rejected` with the reason, at the commit time on the node's clock), handled
+ * before this enqueue (`duplicate`, with that original outcome: nothing changed), moved to the
+ * dead letters by a node (`dead-lettered`, with the reason), or none of these in time (`pending`).
+ */
 export type EventOutcome =
-  | { readonly status: 'handled' }
+  | HandledOutcome
+  | { readonly status: 'duplicate'; readonly original: HandledOutcome }
   | { readonly status: 'dead-lettered'; readonly reason: string }
   | { readonly status: 'pending' };
 
+/** One line of `--wait`'s output: `completed`, `rejected: <reason>`, `duplicate (completed)`, … */
+export function describeOutcome(outcome: EventOutcome): string {
+  switch (outcome.status) {
+    case 'rejected':
+    case 'dead-lettered':
+      return `${outcome.status}: ${outcome.reason}`;
+    case 'duplicate':
+      return `duplicate (${describeOutcome(outcome.original)})`;
+    default:
+      return outcome.status;
+  }
+}
+
+/** The answer is "no" (exit 1): rejected, dead-lettered, or a duplicate of a rejected event. */
+export function isRefusal(outcome: EventOutcome): boolean {
+  const final = outcome.status === 'duplicate' ? outcome.original : outcome;
+  return final.status === 'rejected' || final.status === 'dead-lettered';
+}
+
 /**
- * Waits until a node has handled each event — its customer's orchestrator has committed it (the
- * eventId is in its recent events and is not the one in progress) — or dead-lettered it, or until
- * `timeoutMs`. The orchestrator keeps no per-event outcome, so "handled" covers completed,
- * rejected by a governor and duplicate alike.
+ * Reads outcomes from Redis, where the nodes commit them: each customer's orchestrator state
+ * (its handled-event records) and the dead-letter queue. Open it before enqueueing: events that
+ * already have a record then are duplicates of that record.
  */
-export async function waitForOutcomes(
-  producer: GovernorProducer,
-  events: readonly LifecycleEvent[],
-  messageIdOf: (eventId: string) => string,
-  options: { url: string; timeoutMs: number; pollMs?: number },
-): Promise<Map<string, EventOutcome>> {
-  const outcomes = new Map<string, EventOutcome>(events.map((e) => [e.eventId, { status: 'pending' }]));
-  const redis = new Redis(producer.settings.url, { ...producer.settings.redis, ...FAIL_FAST_REDIS, enableOfflineQueue: false, maxRetriesPerRequest: 2 });
-  redis.on('error', () => undefined);
-  const dlq = new Queue(producer.keys.deadLetterQueue, { connection: redis, prefix: producer.settings.prefix });
-  dlq.on('error', () => undefined);
-  try {
-    await ready(redis);
+export class OutcomeReader {
+  readonly #producer: GovernorProducer;
+  readonly #redis: Redis;
+  readonly #dlq: Queue;
+
+  private constructor(producer: GovernorProducer, redis: Redis) {
+    this.#producer = producer;
+    this.#redis = redis;
+    this.#dlq = new Queue(producer.keys.deadLetterQueue, { connection: redis, prefix: producer.settings.prefix });
+    this.#dlq.on('error', () => undefined);
+  }
+
+  static async open(producer: GovernorProducer): Promise<OutcomeReader> {
+    const redis = new Redis(producer.settings.url, { ...producer.settings.redis, ...FAIL_FAST_REDIS, enableOfflineQueue: false, maxRetriesPerRequest: 2 });
+    redis.on('error', () => undefined);
+    try {
+      await ready(redis);
+    } catch (error) {
+      redis.disconnect();
+      throw error;
+    }
+    return new OutcomeReader(producer, redis);
+  }
+
+  /** The recorded outcomes of those events that have one: one read per customer. */
+  async recorded(events: readonly LifecycleEvent[]): Promise<Map<string, HandledOutcome>> {
+    const customers = [...new Set(events.map((e) => e.customerId))];
+    const states = await Promise.all(customers.map((key) => this.#redis.hget(this.#producer.keys.state({ entity: 'Orchestrator', key }), 'd')));
+    const byCustomer = new Map(customers.map((c, i) => [c, states[i] ?? null]));
+    const found = new Map<string, HandledOutcome>();
+    for (const event of events) {
+      const outcome = recordedOutcome(byCustomer.get(event.customerId), event.eventId);
+      if (outcome) found.set(event.eventId, outcome);
+    }
+    return found;
+  }
+
+  /**
+   * Polls until every event has an outcome, or `timeoutMs` has passed. `before` holds the records
+   * read before the events were enqueued: those events are duplicates at once.
+   */
+  async wait(
+    events: readonly LifecycleEvent[],
+    before: ReadonlyMap<string, HandledOutcome>,
+    messageIdOf: (eventId: string) => string,
+    options: { timeoutMs: number; pollMs?: number },
+  ): Promise<Map<string, EventOutcome>> {
+    const outcomes = new Map<string, EventOutcome>();
+    for (const event of events) {
+      const original = before.get(event.eventId);
+      outcomes.set(event.eventId, original ? { status: 'duplicate', original } : { status: 'pending' });
+    }
     const deadline = Date.now() + options.timeoutMs;
     for (;;) {
       const pending = events.filter((e) => outcomes.get(e.eventId)!.status === 'pending');
       if (pending.length === 0) break;
-      const states = await Promise.all(pending.map((e) => redis.hget(producer.keys.state({ entity: 'Orchestrator', key: e.customerId }), 'd')));
+      const recorded = await this.recorded(pending);
       await Promise.all(
-        pending.map(async (event, i) => {
-          if (handled(states[i] ?? null, event.eventId)) {
-            outcomes.set(event.eventId, { status: 'handled' });
-            return;
-          }
-          const queue = producer.queueOf({ entity: 'Orchestrator', key: event.customerId });
-          const letter = await dlq.getJob(`${queue}~${messageIdOf(event.eventId)}`);
+        pending.map(async (event) => {
+          const outcome = recorded.get(event.eventId);
+          if (outcome) return void outcomes.set(event.eventId, outcome);
+          const queue = this.#producer.queueOf({ entity: 'Orchestrator', key: event.customerId });
+          const letter = await this.#dlq.getJob(`${queue}~${messageIdOf(event.eventId)}`);
           if (letter) outcomes.set(event.eventId, { status: 'dead-lettered', reason: String((letter.data as { reason?: unknown }).reason) });
         }),
       );
       if (Date.now() >= deadline) break;
       await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 200));
     }
-  } finally {
-    await dlq.close().catch(() => undefined);
-    await redis.quit().catch(() => redis.disconnect());
+    return outcomes;
   }
-  return outcomes;
-}
 
-function handled(stored: string | null, eventId: string): boolean {
-  if (stored === null) return false;
-  try {
-    const context = (JSON.parse(stored) as { snapshot?: { context?: { recent?: Record<string, number>; current?: { event?: { eventId?: string } } | null } } }).snapshot?.context;
-    return context?.recent?.[eventId] !== undefined && context.current?.event?.eventId !== eventId;
-  } catch {
-    return false;
+  async close(): Promise<void> {
+    await this.#dlq.close().catch(() => undefined);
+    await this.#redis.quit().catch(() => this.#redis.disconnect());
   }
 }
