@@ -1,25 +1,27 @@
 import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
-import { SimulatedClock } from '../../runtime/clock.ts';
-import { createNode } from '../../runtime/node.ts';
-import type { Pid } from '../../runtime/pid.ts';
-import { startMarketplace, type Marketplace } from '../../../supervisors/marketplace.ts';
 import { governorDefinitions } from '../../../machines/index.ts';
+import { findHandled, outcomeOf } from '../../../machines/handled-events.ts';
+import { verifyReceipts, type ReceiptsContext } from '../../../machines/receipts.ts';
 import { GOVERNORS, type GovernorKind, type LifecycleEvent } from '../../../machines/governor-protocol.ts';
 import { billingStanding, type BillingData, type BillingState } from '../../../machines/governors/billing.ts';
 import type { GovernorContext } from '../../../machines/governors/governor-kit.ts';
 import { RENEWAL_WINDOW_DAYS, cycleEnd, type Plan } from '../../../machines/governors/plan.ts';
-import type { Outcome } from '../../../machines/orchestrator.ts';
+import type { OrchestratorContext, Outcome } from '../../../machines/orchestrator.ts';
 import { Dec } from '../../marketplace/money.ts';
 import { MarketplaceModel, type ModelOutcome } from './reference-model.ts';
+import { memoryTarget } from './memory-target.ts';
+import type { ActorState, PropertyTarget } from './target.ts';
 
 /**
  * The property of the orchestrator and the governors (shared by `governor check` and
  * test/application/properties.test.ts): random event sequences for several customers against the
- * pure reference model, through the orchestrator and the real governors on the memory transport:
- * duplicates (also reordered, within the duplicate window and after it), invalid events, governor
- * crashes and clock jumps. Every step compares the real actors with the model, field for field,
- * and checks the invariants; at the end every receipt chain must verify.
+ * pure reference model, through the orchestrator and the real governors on a transport (memory,
+ * or BullMQ with the states read back from Redis; see `target.ts`): duplicates (also reordered,
+ * within the duplicate window and after it), invalid events, governor crashes and clock jumps.
+ * Every step compares the committed states with the model, field for field, checks the outcome
+ * record committed with the event, and checks the invariants; at the end every receipt chain
+ * must verify.
  *
  * Checks throw {@link PropertyViolation} (plain assertions, no test runner needed).
  */
@@ -63,10 +65,13 @@ interface World {
   serial: number;
 }
 
-interface Real {
-  readonly market: Marketplace;
-  readonly node: ReturnType<typeof createNode>;
-  readonly clock: SimulatedClock;
+type Real = PropertyTarget;
+
+/** Every customer's committed states, read once per step. */
+type Observed = Map<string, Map<string, ActorState>>;
+
+async function observe(real: Real, customers: readonly string[] = CUSTOMERS): Promise<Observed> {
+  return new Map(await Promise.all(customers.map(async (c) => [c, await real.states(c)] as const)));
 }
 
 /** An event payload, made when the command runs (a payment can pay what is due then). */
@@ -118,11 +123,11 @@ const specs: fc.Arbitrary<Spec> = fc.oneof(
   ) },
 );
 
-/** What the real system says must be what the model says, field for field. */
-function compareCustomer(world: World, real: Real, customerId: string): void {
+/** What the real system committed must be what the model says, field for field. */
+function compareCustomer(world: World, observed: Observed, customerId: string): void {
   for (const kind of GOVERNORS) {
     const expected = world.model.context(customerId, kind);
-    const actual = real.market.stateOf(kind, customerId) as { value: string; context: GovernorContext<string, unknown> } | undefined;
+    const actual = observed.get(customerId)?.get(kind) as { value: string; context: GovernorContext<string, unknown> } | undefined;
     if (!expected) {
       check(actual === undefined, `${kind}/${customerId} should not exist`);
       continue;
@@ -134,9 +139,9 @@ function compareCustomer(world: World, real: Real, customerId: string): void {
 }
 
 /** The invariants of issue 5, on the real actors' states. */
-function checkInvariants(world: World, real: Real): void {
+function checkInvariants(world: World, observed: Observed): void {
   for (const customerId of CUSTOMERS) {
-    const value = (kind: string) => real.market.stateOf(kind, customerId)?.value as string | undefined;
+    const value = (kind: string) => observed.get(customerId)?.get(kind)?.value as string | undefined;
     const entitlement = value('Entitlement');
     const account = value('CustomerAccount');
     const billing = value('Billing') as BillingState | undefined;
@@ -152,7 +157,7 @@ function checkInvariants(world: World, real: Real): void {
     // No payment applied twice (a redelivered event is the same application, not a second one),
     // no cycle invoiced twice, and every cent accounted for: invoiced = paid + still due.
     for (const [paymentId, events] of world.payments.get(customerId) ?? []) check(events.size === 1, `${where}: payment ${paymentId} applied by ${[...events].join(', ')}`);
-    const data = (real.market.stateOf('Billing', customerId)?.context as { data: BillingData } | undefined)?.data;
+    const data = (observed.get(customerId)?.get('Billing')?.context as { data: BillingData } | undefined)?.data;
     if (data) {
       check(new Set(data.invoices.map((i) => i.invoiceId)).size === data.invoices.length, `${where}: an invoice id appears twice`);
       check(data.invoiceSeq === (world.renewals.get(customerId)?.size ?? 0), `${where}: one invoice per renewal: ${data.invoiceSeq} invoices, ${world.renewals.get(customerId)?.size ?? 0} renewals`);
@@ -179,9 +184,20 @@ function checkOutcome(outcome: Outcome, expected: ModelOutcome): void {
   same(seen, expected, `outcome of ${outcome.eventId}`);
 }
 
+/** The outcome record committed with the event (what `governor enqueue --wait` reads) says what the answer said. */
+function checkRecord(observed: Observed, event: LifecycleEvent, outcome: Outcome): void {
+  const orchestrator = observed.get(event.customerId)?.get('Orchestrator')?.context as OrchestratorContext | undefined;
+  const record = orchestrator ? findHandled(orchestrator.handled, event.eventId) : undefined;
+  check(record !== undefined, `no outcome record of ${event.eventId} was committed`);
+  const answer = outcome.status === 'duplicate' ? outcome.original : outcome.status === 'rejected' ? { status: 'rejected', reason: outcome.reason } : { status: 'completed' };
+  const { at: _recordedAt, ...recorded } = outcomeOf(record);
+  const { at: _answeredAt, ...answered } = answer as { at?: number };
+  same(recorded, answered, `the committed record of ${event.eventId}`);
+}
+
 async function deliver(world: World, real: Real, event: LifecycleEvent): Promise<void> {
   const expected = world.model.submit(event, real.clock.now());
-  const outcome = await real.market.submit(event);
+  const outcome = await real.submit(event);
   checkOutcome(outcome, expected);
   const billingApplied = outcome.status === 'completed' && outcome.replies.some((r) => r.governor === 'Billing' && r.status === 'applied');
   if (billingApplied && event.type === 'PaymentProcessed') {
@@ -190,8 +206,10 @@ async function deliver(world: World, real: Real, event: LifecycleEvent): Promise
     world.payments.set(event.customerId, payments);
   }
   if (billingApplied && event.type === 'RenewalDue') world.renewals.set(event.customerId, (world.renewals.get(event.customerId) ?? new Set()).add(event.eventId));
-  compareCustomer(world, real, event.customerId);
-  checkInvariants(world, real);
+  const observed = await observe(real);
+  checkRecord(observed, event, outcome);
+  compareCustomer(world, observed, event.customerId);
+  checkInvariants(world, observed);
 }
 
 class Submit implements fc.AsyncCommand<World, Real> {
@@ -227,11 +245,11 @@ class Advance implements fc.AsyncCommand<World, Real> {
   constructor(readonly ms: number) {}
   check = () => true;
   async run(world: World, real: Real): Promise<void> {
-    real.clock.advance(this.ms);
-    real.market.persist();
+    await real.advance(this.ms);
     world.model.advanceTo(real.clock.now());
-    for (const customerId of CUSTOMERS) compareCustomer(world, real, customerId);
-    checkInvariants(world, real);
+    const observed = await observe(real);
+    for (const customerId of CUSTOMERS) compareCustomer(world, observed, customerId);
+    checkInvariants(world, observed);
   }
   toString(): string {
     return `Advance(${this.ms / MINUTE} min)`;
@@ -272,14 +290,11 @@ class Crash implements fc.AsyncCommand<World, Real> {
   constructor(readonly customerId: string, readonly kind: GovernorKind) {}
   check = () => true;
   async run(world: World, real: Real): Promise<void> {
-    const pid = real.node.whereis(`entity:${this.kind}/${this.customerId}`) as Pid | undefined;
-    if (!pid) return;
-    real.node.exit(pid, 'boom');
-    await real.node.settle();
-    const restarted = real.node.whereis(`entity:${this.kind}/${this.customerId}`);
-    check(restarted !== undefined && restarted !== pid, `${this.kind}/${this.customerId} was not restarted by its supervisor`);
-    // Restored from its last persisted state: nothing seen from outside changed.
-    compareCustomer(world, real, this.customerId);
+    const { before, after } = await real.crash(this.kind, this.customerId);
+    if (before === undefined) return;
+    check(after !== undefined && after !== before, `${this.kind}/${this.customerId} was not restarted by its supervisor`);
+    // Restored from its last committed state: nothing seen from outside changed.
+    compareCustomer(world, await observe(real, [this.customerId]), this.customerId);
   }
   toString(): string {
     return `Crash(${this.kind}/${this.customerId})`;
@@ -308,23 +323,29 @@ export const DEFAULT_RUNS = 60;
  * The property: one marketplace per run, the commands against it and the model, then every
  * chain verified. `onRun` is called at the start of each execution (runs, then shrinking tries).
  */
-export function marketplaceProperty(options: { replayPath?: string; onRun?: () => void } = {}) {
+/** How a run's target is made: a fresh one per run (and per shrinking try). */
+export type TargetFactory = (options: { start: number; pseudonymKey: string }) => Promise<PropertyTarget>;
+
+/** The memory transport (the default). */
+export const onMemory: TargetFactory = async (options) => memoryTarget(options);
+
+export function marketplaceProperty(options: { replayPath?: string; onRun?: () => void; target?: TargetFactory } = {}) {
   return fc.asyncProperty(marketplaceCommands(options.replayPath), async (cmds) => {
     options.onRun?.();
-    const clock = new SimulatedClock(START);
-    const node = createNode({ clock });
-    const market = startMarketplace(node, { pseudonymKey: 'property-test-key-0123456789' });
+    const real = await (options.target ?? onMemory)({ start: START, pseudonymKey: 'property-test-key-0123456789' });
     const world: World = { model: new MarketplaceModel(governorDefinitions()), sent: new Map(), payments: new Map(), renewals: new Map(), serial: 0 };
     try {
-      await fc.asyncModelRun(() => ({ model: world, real: { market, node, clock } }), cmds);
-      // Every committed event has exactly one receipt, and every chain verifies.
+      await fc.asyncModelRun(() => ({ model: world, real }), cmds);
+      // Every committed event has exactly one receipt, and every committed chain verifies.
+      const observed = await observe(real);
       for (const customerId of CUSTOMERS) {
-        const verified = await market.verifyReceipts(customerId);
+        const receipts = observed.get(customerId)?.get('Receipts')?.context as ReceiptsContext | undefined;
+        const verified = receipts ? verifyReceipts(receipts) : { ok: true, length: 0 };
         const expected = world.model.customer(customerId).receipts.length;
         check(verified.ok && verified.length === expected, `receipts of ${customerId}: expected a verified chain of ${expected}, got ${show(verified)}`);
       }
     } finally {
-      await node.stop();
+      await real.stop();
     }
   });
 }

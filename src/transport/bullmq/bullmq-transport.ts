@@ -381,6 +381,16 @@ export class BullmqTransport implements Transport {
     };
   }
 
+  /**
+   * Resolves once what this node has changed in memory so far is committed: each partition's job
+   * in flight has finished and its commit is answered, then a flush commits what timers and inbox
+   * deliveries changed. For tests and tools that act on a node and then read Redis.
+   */
+  async settled(): Promise<void> {
+    await this.#requireNode().settle();
+    await Promise.all([...this.#partitions.values()].map((runtime) => runtime.exclusive(() => runtime.flush())));
+  }
+
   /** The partitions this node consumes now. */
   ownedPartitions(): PartitionId[] {
     return [...this.#partitions.keys()].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));

@@ -1,0 +1,122 @@
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { SimulatedClock, systemClock } from '../../runtime/clock.ts';
+import type { Pid } from '../../runtime/pid.ts';
+import { RedisKeys } from '../../store/redis-keys.ts';
+import { ready } from '../../transport/bullmq/connections.ts';
+import { startBullmqNode } from '../../transport/bullmq/start-node.ts';
+import { marketplaceKinds } from '../../../machines/index.ts';
+import type { Outcome } from '../../../machines/orchestrator.ts';
+import { TARGET_KINDS, type ActorState, type PropertyTarget } from './target.ts';
+
+export interface BullmqTargetOptions {
+  readonly url: string;
+  /** This run's key prefix: every key under it is deleted when the run stops, and nothing else. */
+  readonly prefix: string;
+  readonly start: number;
+  readonly pseudonymKey: string;
+  /** Few partitions start and stop quickly; the customers still spread over them. @default 2 */
+  readonly partitions?: number;
+  /** Real time a submission may take before the run fails as stuck. @default 30 s */
+  readonly stuckAfterMs?: number;
+}
+
+/** A Redis glob matching exactly the keys under `prefix`. */
+function keysUnder(prefix: string): string {
+  return `${prefix.replace(/[*?[\]\\]/g, (c) => `\\${c}`)}:*`;
+}
+
+/**
+ * The marketplace on a BullMQ node in this process, on a simulated clock: each lifecycle event is
+ * a job in its customer's partition queue, handled by the node's partition worker and committed
+ * by the commit script; states are read back from Redis. Submissions are calls from outside any
+ * job (a fresh message id each), so a redelivered event reaches the orchestrator, which must
+ * recognise it itself.
+ */
+export async function bullmqTarget(options: BullmqTargetOptions): Promise<PropertyTarget> {
+  const clock = new SimulatedClock(options.start);
+  const started = await startBullmqNode({
+    url: options.url,
+    prefix: options.prefix,
+    partitions: options.partitions ?? 2,
+    name: `check-${process.pid}`,
+    kinds: marketplaceKinds({ pseudonymKey: options.pseudonymKey }),
+    clock,
+    logger: pino({ level: process.env['GOVERNOR_CHECK_LOG'] ?? 'silent' }),
+  });
+  const { node, transport } = started;
+  const keys = new RedisKeys(options.prefix);
+  const redis = new Redis(options.url, { maxRetriesPerRequest: 2 });
+  redis.on('error', () => undefined);
+  try {
+    await ready(redis);
+  } catch (error) {
+    redis.disconnect();
+    await started.stop({ timeoutMs: 0 });
+    throw error;
+  }
+  const stuckAfterMs = options.stuckAfterMs ?? 30_000;
+  const pidOf = (kind: string, customerId: string) => node.whereis(`entity:${kind}/${customerId}`) as Pid | undefined;
+
+  /** A call's answer, or a loud failure after `stuckAfterMs` of real time (the simulated clock never times it out). */
+  const answered = <T>(work: Promise<T>, what: string): Promise<T> => {
+    let handle: unknown;
+    const stuck = new Promise<never>((_, reject) => {
+      handle = systemClock.setTimeout(() => reject(new Error(`${what}: no answer within ${stuckAfterMs} ms of real time (is the node consuming its partitions?)`)), stuckAfterMs);
+    });
+    return Promise.race([work, stuck]).finally(() => systemClock.clearTimeout(handle));
+  };
+
+  return {
+    transport: 'bullmq',
+    clock,
+    async submit(event) {
+      const outcome = await answered(
+        node.call<Outcome>({ entity: 'Orchestrator', key: event.customerId }, { type: 'lifecycle', event, receivedAt: clock.now() }, { timeout: 3_600_000 }),
+        `event ${event.eventId}`,
+      );
+      // The reply leaves before the commit (a caller on the owning node): wait for the commit.
+      await transport.settled();
+      return outcome;
+    },
+    async advance(ms) {
+      clock.advance(ms);
+      await transport.settled();
+    },
+    async crash(kind, customerId) {
+      const before = pidOf(kind, customerId);
+      if (before === undefined) return { before, after: undefined };
+      node.exit(before, 'boom');
+      await transport.settled();
+      return { before, after: pidOf(kind, customerId) };
+    },
+    async states(customerId) {
+      const pipeline = redis.pipeline();
+      for (const kind of TARGET_KINDS) pipeline.hget(keys.state({ entity: kind, key: customerId }), 'd');
+      const replies = (await pipeline.exec()) ?? [];
+      const states = new Map<string, ActorState>();
+      TARGET_KINDS.forEach((kind, i) => {
+        const [error, stored] = replies[i] ?? [];
+        if (error) throw error;
+        if (typeof stored !== 'string') return;
+        const snapshot = (JSON.parse(stored) as { snapshot: { value: unknown; context: unknown } }).snapshot;
+        states.set(kind, { value: snapshot.value, context: snapshot.context });
+      });
+      return states;
+    },
+    async stop() {
+      try {
+        await started.stop({ timeoutMs: 2_000 });
+      } finally {
+        // This run's keys, and only those: the prefix is the run's own.
+        let cursor = '0';
+        do {
+          const [next, found] = await redis.scan(cursor, 'MATCH', keysUnder(options.prefix), 'COUNT', 1_000);
+          cursor = next;
+          if (found.length > 0) await redis.unlink(...found);
+        } while (cursor !== '0');
+        await redis.quit().catch(() => redis.disconnect());
+      }
+    },
+  };
+}
