@@ -40,7 +40,7 @@ describe('governor check', () => {
   });
 
   it.each([
-    [['--transport', 'bullmq'], 'not available yet'],
+    [['--transport', 'bullmq', '--machine', BROKEN], 'runs the marketplace property'],
     [['--transport', 'carrier-pigeon'], 'is not a transport'],
     [['--machine', 'test/fixtures/no-such-machine.ts'], 'no such file'],
     [['--machine', 'package.json'], 'must export `machine`'],
@@ -57,10 +57,16 @@ describe('governor check', () => {
     expect(run.stdout).toBe('');
   });
 
-  it('--help documents the options and that bullmq is not available yet', () => {
+  it('--transport bullmq without a Redis URL exits 2 with the fix', () => {
+    const run = governor(['check', '--transport', 'bullmq'], { env: { REDIS_URL: '' } });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('REDIS_URL');
+    expect(run.stdout).toBe('');
+  });
+
+  it('--help documents the options, the transports and the exit codes', () => {
     const run = governor(['check', '--help']);
     expect(run.code).toBe(0);
-    for (const flag of ['--runs', '--seed', '--path', '--machine', '--transport']) expect(run.stdout).toContain(flag);
-    expect(run.stdout).toContain('not available yet');
+    for (const flag of ['--runs', '--seed', '--path', '--machine', '--transport', '--redis', 'bullmq', '3 Redis unreachable']) expect(run.stdout).toContain(flag);
   });
 });

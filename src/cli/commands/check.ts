@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import type { Command } from 'commander';
-import { DEFAULT_RUNS, marketplaceProperty } from '../check/marketplace.ts';
+import { DEFAULT_RUNS, marketplaceProperty, type TargetFactory } from '../check/marketplace.ts';
 import { loadMachineModule, machineProperty } from '../check/machine.ts';
 import { CliError, EXIT } from '../exit-codes.ts';
 
@@ -11,6 +11,7 @@ interface CheckFlags {
   replayPath?: string;
   machine?: string;
   transport: string;
+  redis?: string;
 }
 
 const MAX_RUNS = 1_000_000;
@@ -29,10 +30,8 @@ const firstLine = (error: unknown) => (error instanceof Error ? error.message : 
 
 /** Runs a property with progress lines; on failure prints the seed, the counterexample and the replay command. */
 async function runCheck(flags: CheckFlags, print: (line: string) => void): Promise<number> {
-  if (flags.transport === 'bullmq') {
-    throw new CliError('--transport bullmq: not available yet; property runs use the memory transport (the default)');
-  }
-  if (flags.transport !== 'memory') throw new CliError(`--transport: "${flags.transport}" is not a transport (memory, or bullmq once available)`);
+  if (flags.transport !== 'memory' && flags.transport !== 'bullmq') throw new CliError(`--transport: "${flags.transport}" is not a transport (memory or bullmq)`);
+  if (flags.transport === 'bullmq' && flags.machine !== undefined) throw new CliError('--transport bullmq runs the marketplace property; --machine steps your machine with pure transitions, on no transport');
   if (flags.path !== undefined && !/^\d{1,9}(:\d{1,9}){0,10000}$/.test(flags.path)) throw new CliError(`--path: "${flags.path.slice(0, 80)}" is not a fast-check path (numbers separated by colons)`);
   if (flags.replayPath !== undefined && (flags.machine !== undefined || !/^[\w+/=:-]{1,100000}$/.test(flags.replayPath))) {
     throw new CliError('--replay-path: a fast-check replay path of the marketplace commands, as printed by a failed run');
@@ -40,9 +39,10 @@ async function runCheck(flags: CheckFlags, print: (line: string) => void): Promi
   if (flags.path !== undefined && flags.seed === undefined) throw new CliError('--path needs the --seed it was printed with');
 
   const mod = flags.machine !== undefined ? await loadMachineModule(flags.machine) : undefined;
+  const target = flags.transport === 'bullmq' ? await bullmqTargets(flags) : undefined;
   const numRuns = flags.runs !== undefined ? integer('--runs', flags.runs, 1, MAX_RUNS) : (mod?.runs ?? (mod ? 100 : DEFAULT_RUNS));
   const seed = flags.seed !== undefined ? integer('--seed', flags.seed, -0x80000000, 0xffffffff) : (Date.now() ^ Math.floor(Math.random() * 0x100000000)) >>> 0;
-  const subject = mod ? `machine ${flags.machine} (pure transitions)` : 'the orchestrator and the governors against the reference model (memory transport)';
+  const subject = mod ? `machine ${flags.machine} (pure transitions)` : `the orchestrator and the governors against the reference model (${flags.transport} transport)`;
 
   let executions = 0;
   const every = Math.max(1, Math.floor(numRuns / 10));
@@ -56,7 +56,7 @@ async function runCheck(flags: CheckFlags, print: (line: string) => void): Promi
   const parameters = { numRuns, seed, ...(flags.path !== undefined ? { path: flags.path } : {}) };
   const details = mod
     ? fc.check(machineProperty(mod, onRun), parameters)
-    : await fc.check(marketplaceProperty({ ...(flags.replayPath !== undefined ? { replayPath: flags.replayPath } : {}), onRun }), parameters);
+    : await fc.check(marketplaceProperty({ ...(flags.replayPath !== undefined ? { replayPath: flags.replayPath } : {}), ...(target ? { target } : {}), onRun }), parameters);
 
   if (!details.failed) {
     print(`ok: ${details.numRuns} runs passed (seed ${seed})`);
@@ -72,6 +72,7 @@ async function runCheck(flags: CheckFlags, print: (line: string) => void): Promi
   shown = shown.replace(/\s*\/\*replayPath="[^"]*"\*\//, '');
   const replay = ['governor', 'check', '--seed', String(details.seed), '--path', details.counterexamplePath ?? ''];
   if (flags.machine !== undefined) replay.push('--machine', flags.machine);
+  if (flags.transport === 'bullmq') replay.push('--transport', 'bullmq');
   if (replayPath) replay.push('--replay-path', replayPath);
 
   print(`FAILED after ${details.numRuns} run(s) and ${details.numShrinks} shrink(s)`);
@@ -81,6 +82,30 @@ async function runCheck(flags: CheckFlags, print: (line: string) => void): Promi
   print(`  error: ${firstLine(details.errorInstance)}`);
   print(`  replay: ${replay.map(shellWord).join(' ')}`);
   return EXIT.failed;
+}
+
+/**
+ * Runs on the nodes' kind of Redis (`--redis` or REDIS_URL), checked reachable before anything
+ * starts (exit 3 otherwise). Each run gets a key prefix of its own under a random one, and its
+ * keys are deleted when it ends: nothing else on that Redis is read or touched.
+ */
+async function bullmqTargets(flags: CheckFlags): Promise<TargetFactory> {
+  const { redisUrl, connectOrExit, FAIL_FAST_REDIS } = await import('../enqueue/redis.ts');
+  const url = redisUrl(flags);
+  const { Redis } = await import('ioredis');
+  const { ready } = await import('../../transport/bullmq/connections.ts');
+  const probe = new Redis(url, { ...FAIL_FAST_REDIS, enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false });
+  probe.on('error', () => undefined);
+  try {
+    await connectOrExit(url, () => ready(probe));
+  } finally {
+    probe.disconnect();
+  }
+  const { bullmqTarget } = await import('../check/bullmq-target.ts');
+  const { randomBytes } = await import('node:crypto');
+  const base = `{governor-check-${randomBytes(4).toString('hex')}}`;
+  let run = 0;
+  return (options) => bullmqTarget({ ...options, url, prefix: `${base}:r${++run}` });
 }
 
 export function checkCommand(program: Command): void {
@@ -99,8 +124,13 @@ export function checkCommand(program: Command): void {
       'a module exporting { machine, events, invariants }: machine an XState v5 machine, events a fast-check arbitrary of event arrays ' +
         '(or of fc.commands), invariants(snapshot) throwing when one is broken; stepped with pure transitions',
     )
-    .option('--transport <t>', 'memory (the only one for now; bullmq answers "not available yet", exit 2)', 'memory')
-    .addHelpText('after', '\n--transport bullmq is not available yet (exit 2).\nExit codes: 0 every run passed; 1 a property failed (the output says how to replay it); 2 bad usage or module.')
+    .option('--transport <t>', 'memory, or bullmq: every event a job on a node in this process, states read back from Redis (needs --redis or REDIS_URL)', 'memory')
+    .option('--redis <url>', 'Redis for --transport bullmq (default: $REDIS_URL); each run uses keys of its own and deletes them')
+    .addHelpText(
+      'after',
+      '\n--transport bullmq is slower: give it fewer --runs (e.g. 10).\n' +
+        'Exit codes: 0 every run passed; 1 a property failed (the output says how to replay it); 2 bad usage or module; 3 Redis unreachable (nothing was started).',
+    )
     .action(async (flags: CheckFlags) => {
       process.exitCode = await runCheck(flags, (line) => process.stdout.write(`${line}\n`));
     });
