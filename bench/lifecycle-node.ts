@@ -1,0 +1,85 @@
+/**
+ * One node process of the lifecycle benchmark (`bench/lifecycle.ts` starts two).
+ *
+ * `ROLE=governor`: a BullMQ node hosting the marketplace (the orchestrator, the eight governors and
+ * receipts) in `PLACEMENT` (sharded or distributed). It is `startBullmqNode` with one addition:
+ * after each step of an Orchestrator it reports, when the orchestrator has finished one more
+ * lifecycle event (completed, rejected or found a duplicate), `done <customer> <n> <ms>` on stdout,
+ * where `n` counts that customer's finished events. A customer's events are handled strictly in
+ * enqueue order, so the parent knows which event the n-th is and when it sent it.
+ *
+ * `ROLE=baseline`: a plain BullMQ Worker at `CONCURRENCY` on the same queue format, reporting
+ * `done <job name> 1 <ms>` per job: the raw library doing the same delivery with nothing around it.
+ *
+ * Prints `owned <n>` whenever the number of partitions it holds changes, and `ready` once started.
+ */
+import { Worker } from 'bullmq';
+import { pino } from 'pino';
+import { EntityHost } from '../src/runtime/entity-host.ts';
+import { createNode } from '../src/runtime/node.ts';
+import { BullmqTransport, installSignalHandlers, type Placement } from '../src/transport/bullmq/index.ts';
+import { marketplaceKinds } from '../machines/index.ts';
+import type { OrchestratorContext } from '../machines/orchestrator.ts';
+
+const env = process.env;
+const name = env['NODE_NAME'] ?? `bench-${process.pid}`;
+const url = env['REDIS_URL']!;
+const prefix = env['GOVERNOR_PREFIX']!;
+const logger = pino({ level: env['LOG'] ?? 'warn', base: { node: name } }, pino.destination(2));
+
+// Reports are batched into one write per turn of the event loop: a write per event would cost
+// more than some of the work measured.
+let out = '';
+function report(line: string): void {
+  if (out === '') setImmediate(flush);
+  out += `${line}\n`;
+}
+function flush(): void {
+  process.stdout.write(out);
+  out = '';
+}
+
+if (env['ROLE'] === 'baseline') {
+  const worker = new Worker(env['QUEUE'] ?? 'baseline', async (job) => report(`done ${job.name} 1 ${Date.now()}`), {
+    connection: { url, maxRetriesPerRequest: null },
+    prefix,
+    concurrency: Number(env['CONCURRENCY'] ?? 8),
+  });
+  await worker.waitUntilReady();
+  const stop = () => void worker.close().then(() => process.exit(0));
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+} else {
+  const kinds = marketplaceKinds({ pseudonymKey: 'lifecycle-benchmark-pseudonym-key' });
+  const transport = new BullmqTransport({
+    url,
+    prefix,
+    partitions: Number(env['PARTITIONS'] ?? 16),
+    placement: (env['PLACEMENT'] ?? 'sharded') as Placement,
+    logger,
+  });
+  const node = createNode({ name, transport, clock: transport.clock(), logger });
+  const options = transport.entityHostOptions(kinds);
+  const finished = new Map<string, number>();
+  new EntityHost(node, kinds, {
+    ...options,
+    commit(address, state) {
+      options.commit!(address, state);
+      if (address.entity !== 'Orchestrator') return;
+      const { stats } = (state.snapshot as { context: OrchestratorContext }).context;
+      const n = stats.processed + stats.rejected + stats.duplicates;
+      if (n > (finished.get(address.key) ?? 0)) {
+        finished.set(address.key, n);
+        report(`done ${address.key} ${n} ${Date.now()}`);
+      }
+    },
+  });
+  await transport.start();
+  installSignalHandlers(node, transport, { timeoutMs: 10_000 });
+  let owned = -1;
+  setInterval(() => {
+    const now = transport.ownedPartitions().length;
+    if (now !== owned) report(`owned ${(owned = now)}`);
+  }, 100).unref();
+}
+report('ready');

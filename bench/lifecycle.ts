@@ -1,0 +1,271 @@
+/**
+ * The lifecycle benchmark (SPEC §6, issue 5): marketplace lifecycle events processed end to end by
+ * the application (orchestrator, governors, receipts) on the BullMQ transport with two node
+ * processes, against plain BullMQ jobs at the same concurrency in the same run, on one private Redis.
+ *
+ * Workload (`lifecycle-events.ts`): 1,000 customers, all eight event types in a script one step
+ * per round, every 20th event sent twice (reported duplicate). A warm-up round (every customer
+ * subscribes: their entities are created) is not timed; then `ROUNDS` rounds are sent in batches
+ * of 1,000 while the nodes run, timed from the first send to the last event finished by its
+ * orchestrator (completed, rejected or duplicate: every event is work), as each node reports it
+ * after the orchestrator's step; the atomic commit of that step follows in the same round trip as
+ * the job's completion. Latency: events sent every 10 ms at half the measured rate for three
+ * seconds, each timed from its send to its orchestrator finishing it.
+ *
+ * The baseline is two processes each running a plain BullMQ Worker (concurrency = partitions / 2,
+ * so the same total as the partition consumers), fed jobs of the same format and removal policy,
+ * one per event, timed the same way.
+ *
+ * Both placements of SPEC §3: sharded (the default, top-level keys) and distributed (every actor
+ * message a job, one pool of partitions per kind), under `distributed`.
+ * `BENCH_ROUNDS` (default 8) and `BENCH_ONLY=sharded|distributed|baseline` for quicker looks.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Queue } from 'bullmq';
+import type { LifecycleEvent } from '../src/marketplace/event-schema.ts';
+import { messageIdOf } from '../src/cli/enqueue/producer.ts';
+import { GovernorProducer, type OutboundMessage } from '../src/transport/bullmq/index.ts';
+import { startRedis, type RedisHandle } from '../test/support/redis-server.ts';
+import { lifecycleRounds } from './lifecycle-events.ts';
+import { percentile, round } from './stats.ts';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const PARTITIONS = 16;
+const CUSTOMERS = 1_000;
+const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 8);
+const NODES = 2;
+const KINDS = 10; // the orchestrator, eight governors and receipts: distributed partitions per kind
+const BATCH = 1_000;
+const LATENCY_SECONDS = 3;
+
+type Placement = 'sharded' | 'distributed';
+
+/** What the node processes report: which customer's how-many-th event finished, and when. */
+class Tracker {
+  readonly #sentAt = new Map<string, number[]>();
+  finished = 0;
+  last = 0;
+  latencies: number[] = [];
+  #target = 0;
+  #onDone: (() => void) | undefined;
+
+  sent(customer: string, at: number): void {
+    let times = this.#sentAt.get(customer);
+    if (!times) this.#sentAt.set(customer, (times = []));
+    times.push(at);
+  }
+
+  done(customer: string, n: number, at: number): void {
+    const sentAt = this.#sentAt.get(customer)?.[n - 1];
+    if (sentAt === undefined) throw new Error(`a node finished event ${n} of ${customer}, which was never sent`);
+    this.latencies.push(at - sentAt);
+    this.finished++;
+    this.last = at;
+    if (this.finished === this.#target) this.#onDone?.();
+  }
+
+  /** Resolves when `count` more events have finished from now on. */
+  next(count: number): Promise<void> {
+    this.finished = 0;
+    this.latencies = [];
+    this.#target = count;
+    return new Promise((resolve) => (this.#onDone = resolve));
+  }
+}
+
+interface NodeProcess {
+  readonly child: ChildProcess;
+  owned: number;
+  stop(): Promise<void>;
+}
+
+/** Starts a `lifecycle-node.ts` process and resolves when it is ready. */
+async function startNode(env: Record<string, string>, tracker: Tracker): Promise<NodeProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/lifecycle-node.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const node: NodeProcess = {
+    child,
+    owned: 0,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+  let buffered = '';
+  await new Promise<void>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`node ${env['NODE_NAME']} exited (${code}) before it was ready`)));
+    child.stdout!.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString();
+      const lines = buffered.split('\n');
+      buffered = lines.pop()!;
+      for (const line of lines) {
+        const [what, a, b, c] = line.split(' ');
+        if (what === 'done') tracker.done(a!, Number(b), Number(c));
+        else if (what === 'owned') node.owned = Number(a);
+        else if (what === 'ready') resolve();
+      }
+    });
+  });
+  return node;
+}
+
+async function until(condition: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`benchmark: ${what} did not happen within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+let runs = 0;
+
+/** The events as the transport's messages (what `governor enqueue` sends); a duplicate is a producer's retry, under its own message id. */
+function messages(events: readonly LifecycleEvent[], tracker: Tracker): OutboundMessage[] {
+  const seen = new Set<string>();
+  const receivedAt = Date.now();
+  return events.map((event) => {
+    tracker.sent(event.customerId, Date.now());
+    const id = seen.has(event.eventId) ? `${messageIdOf(event.eventId)}.retry` : messageIdOf(event.eventId);
+    seen.add(event.eventId);
+    return { to: { entity: 'Orchestrator', key: event.customerId }, event: { type: 'lifecycle', event, receivedAt }, id };
+  });
+}
+
+interface Measured {
+  readonly events: number;
+  readonly eventsPerS: number;
+  readonly latencies: number[];
+}
+
+/** Sends `events` in batches through `send` and resolves with the rate at which they finished. */
+async function timed(events: readonly LifecycleEvent[], tracker: Tracker, send: (batch: OutboundMessage[]) => Promise<unknown>): Promise<number> {
+  const done = tracker.next(events.length);
+  const start = Date.now();
+  for (let i = 0; i < events.length; i += BATCH) await send(messages(events.slice(i, i + BATCH), tracker));
+  await done;
+  return (events.length / (tracker.last - start)) * 1000;
+}
+
+/** Sends events every 10 ms at `rate` per second for LATENCY_SECONDS; their send-to-finish times. */
+async function latencies(events: readonly LifecycleEvent[], rate: number, tracker: Tracker, send: (batch: OutboundMessage[]) => Promise<unknown>): Promise<number[]> {
+  const perTick = Math.max(1, Math.round(rate / 100));
+  const total = Math.min(events.length, perTick * LATENCY_SECONDS * 100);
+  const done = tracker.next(total);
+  for (let i = 0; i < total; i += perTick) {
+    const tickStart = Date.now();
+    await send(messages(events.slice(i, Math.min(total, i + perTick)), tracker));
+    const wait = tickStart + 10 - Date.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+  }
+  await done;
+  return tracker.latencies.sort((a, b) => a - b);
+}
+
+async function governor(redis: RedisHandle, placement: Placement): Promise<Measured> {
+  const prefix = `${redis.prefix}:{lc${++runs}}`;
+  const tracker = new Tracker();
+  const env = { REDIS_URL: redis.url, GOVERNOR_PREFIX: prefix, PARTITIONS: String(PARTITIONS), PLACEMENT: placement, ROLE: 'governor' };
+  const nodes: NodeProcess[] = [];
+  const producer = await GovernorProducer.connect({ url: redis.url, prefix, partitions: PARTITIONS, placement });
+  try {
+    for (let i = 0; i < NODES; i++) nodes.push(await startNode({ ...env, NODE_NAME: `${placement}-${runs}-${i}` }, tracker));
+    // The first node claims every partition; it hands half over once the second has joined.
+    const total = placement === 'sharded' ? PARTITIONS : PARTITIONS * KINDS;
+    await until(() => nodes.every((n) => n.owned === total / NODES), `both nodes owning their fair share of ${total} partitions`);
+    const send = (batch: OutboundMessage[]) => producer.sendMany(batch);
+    const run = `${placement}${runs}`;
+    const warm = tracker.next(CUSTOMERS);
+    await send(messages(lifecycleRounds(run, CUSTOMERS, 0, 1), tracker));
+    await warm;
+    const events = lifecycleRounds(run, CUSTOMERS, 1, ROUNDS);
+    const eventsPerS = await timed(events, tracker, send);
+    const latency = await latencies(lifecycleRounds(run, CUSTOMERS, 1 + ROUNDS, 8), eventsPerS / 2, tracker, send);
+    return { events: events.length, eventsPerS, latencies: latency };
+  } finally {
+    await Promise.all(nodes.map((n) => n.stop()));
+    await producer.close();
+  }
+}
+
+async function baseline(redis: RedisHandle): Promise<number> {
+  const prefix = `${redis.prefix}:{lb${++runs}}`;
+  const tracker = new Tracker();
+  const env = { REDIS_URL: redis.url, GOVERNOR_PREFIX: prefix, ROLE: 'baseline', QUEUE: 'baseline', CONCURRENCY: String(PARTITIONS / NODES) };
+  const nodes: NodeProcess[] = [];
+  const queue = new Queue('baseline', { connection: { host: redis.host, port: redis.port }, prefix, streams: { events: { maxLen: 1_000 } } });
+  try {
+    for (let i = 0; i < NODES; i++) nodes.push(await startNode({ ...env, NODE_NAME: `baseline-${runs}-${i}` }, tracker));
+    // The job's name carries the customer, so the baseline is tracked exactly as Governor is.
+    const finished = new Map<string, number>();
+    const send = (batch: OutboundMessage[]) =>
+      queue.addBulk(
+        batch.map((m) => {
+          finished.set(m.to.key, (finished.get(m.to.key) ?? 0) + 1);
+          return {
+            name: m.to.key,
+            data: { v: 1, id: m.id, env: { t: 'cast', to: m.to, event: m.event } },
+            opts: { jobId: `${m.id}.${finished.get(m.to.key)}`, removeOnComplete: { count: 10_000, age: 3_600 }, removeOnFail: { count: 10_000 } },
+          };
+        }),
+      );
+    const run = `baseline${runs}`;
+    const warm = tracker.next(CUSTOMERS);
+    await send(messages(lifecycleRounds(run, CUSTOMERS, 0, 1), tracker));
+    await warm;
+    return await timed(lifecycleRounds(run, CUSTOMERS, 1, ROUNDS), tracker, send);
+  } finally {
+    await Promise.all(nodes.map((n) => n.stop()));
+    await queue.close();
+  }
+}
+
+function figures(measured: Measured, baselineRate: number) {
+  return {
+    events_per_s: round(measured.eventsPerS, 0),
+    bullmq_baseline_jobs_per_s: round(baselineRate, 0),
+    ratio: round(measured.eventsPerS / baselineRate, 3),
+    p50_ms: round(percentile(measured.latencies, 50), 2),
+    p99_ms: round(percentile(measured.latencies, 99), 2),
+    nodes: NODES,
+    events: measured.events,
+  };
+}
+
+function describe(name: string, m: Measured): void {
+  console.log(
+    `${name}: ${round(m.eventsPerS, 0)} events/s; at half that rate p50 ${round(percentile(m.latencies, 50))} ms, p99 ${round(percentile(m.latencies, 99))} ms`,
+  );
+}
+
+export async function main(): Promise<Record<string, unknown>> {
+  const redis = await startRedis();
+  try {
+    const only = process.env['BENCH_ONLY'];
+    if (only === 'baseline') {
+      console.log(`baseline: ${round(await baseline(redis), 0)} jobs/s`);
+      return {};
+    }
+    if (only === 'sharded' || only === 'distributed') {
+      describe(only, await governor(redis, only));
+      return {};
+    }
+    const base = await baseline(redis);
+    console.log(`baseline: ${round(base, 0)} jobs/s (two processes, concurrency ${PARTITIONS / NODES} each)`);
+    const sharded = await governor(redis, 'sharded');
+    describe('sharded', sharded);
+    const distributed = await governor(redis, 'distributed');
+    describe('distributed', distributed);
+    // The baseline again, after: the machine's other load moves both sides; the better of the two.
+    const base2 = await baseline(redis);
+    console.log(`baseline again: ${round(base2, 0)} jobs/s`);
+    const best = Math.max(base, base2);
+    return { bench: 'lifecycle', ...figures(sharded, best), distributed: figures(distributed, best) };
+  } finally {
+    await redis.stop();
+  }
+}
