@@ -238,7 +238,8 @@ function figures(measured: Measured, baselineRate: number) {
 
 function describe(name: string, m: Measured): void {
   console.log(
-    `${name}: ${round(m.eventsPerS, 0)} events/s; at half that rate p50 ${round(percentile(m.latencies, 50))} ms, p99 ${round(percentile(m.latencies, 99))} ms`,
+    `${name}: ${round(m.eventsPerS, 0)} events/s; at half that rate p50 ${round(percentile(m.latencies, 50))} ms, ` +
+      `p90 ${round(percentile(m.latencies, 90))} ms, p99 ${round(percentile(m.latencies, 99))} ms, max ${round(m.latencies.at(-1) ?? Number.NaN)} ms`,
   );
 }
 
