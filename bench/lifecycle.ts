@@ -163,7 +163,8 @@ async function latencies(events: readonly LifecycleEvent[], rate: number, tracke
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
   }
   await done;
-  return tracker.latencies.sort((a, b) => a - b);
+  // A copy: a node stopping afterwards may still report, and must not reach the figures.
+  return [...tracker.latencies].sort((a, b) => a - b);
 }
 
 async function governor(redis: RedisHandle, placement: Placement): Promise<Measured> {
