@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { pino } from 'pino';
 import { EXIT } from '../exit-codes.ts';
+import { createLogger } from '../logger.ts';
 
 interface StartFlags {
   redis?: string;
@@ -18,8 +18,8 @@ export function startCommand(program: Command): void {
     .option('--name <name>', 'node name (unique on one Redis)')
     .option('--log-level <level>', 'pino level: fatal, error, warn, info, debug', 'warn')
     .action(async (flags: StartFlags) => {
-      // Logs go to stderr as JSON lines, so the REPL on stdout stays readable and logs stay parseable.
-      const logger = pino({ level: flags.logLevel }, pino.destination(2));
+      // Logs go to stderr (pretty on a terminal, JSON lines otherwise), so the REPL on stdout stays readable.
+      const logger = await createLogger(flags.logLevel);
       const url = flags.redis ?? process.env.REDIS_URL;
       if (url) {
         const { startBullmq } = await import('../bullmq-node.ts');
