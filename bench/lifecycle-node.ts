@@ -61,6 +61,7 @@ if (env['ROLE'] === 'baseline') {
   const node = createNode({ name, transport, clock: transport.clock(), logger });
   const options = transport.entityHostOptions(kinds);
   const finished = new Map<string, number>();
+  const timedOut = new Map<string, number>();
   new EntityHost(node, kinds, {
     ...options,
     commit(address, state) {
@@ -71,6 +72,10 @@ if (env['ROLE'] === 'baseline') {
       if (n > (finished.get(address.key) ?? 0)) {
         finished.set(address.key, n);
         report(`done ${address.key} ${n} ${Date.now()}`);
+      }
+      if (stats.timeouts > (timedOut.get(address.key) ?? 0)) {
+        timedOut.set(address.key, stats.timeouts);
+        report(`timeout ${address.key}`);
       }
     },
   });
