@@ -3,8 +3,8 @@
  *
  * `ROLE=governor`: a BullMQ node hosting the marketplace (the orchestrator, the eight governors and
  * receipts) in `PLACEMENT` (sharded or distributed). It is `startBullmqNode` with one addition:
- * after each step of an Orchestrator it reports, when the orchestrator has finished one more
- * lifecycle event (completed, rejected or found a duplicate), `done <customer> <n> <ms>` on stdout,
+ * after each step of an Orchestrator it reports, for each lifecycle event the orchestrator has
+ * finished in it (completed, rejected or found a duplicate), `done <customer> <n> <ms>` on stdout,
  * where `n` counts that customer's finished events. A customer's events are handled strictly in
  * enqueue order, so the parent knows which event the n-th is and when it sent it.
  *
@@ -69,10 +69,11 @@ if (env['ROLE'] === 'baseline') {
       if (address.entity !== 'Orchestrator') return;
       const { stats } = (state.snapshot as { context: OrchestratorContext }).context;
       const n = stats.processed + stats.rejected + stats.duplicates;
-      if (n > (finished.get(address.key) ?? 0)) {
-        finished.set(address.key, n);
-        report(`done ${address.key} ${n} ${Date.now()}`);
-      }
+      // One step can finish several events: a duplicate postponed while its original was in
+      // flight is answered in the step that completes the original. Each is reported.
+      const now = Date.now();
+      for (let k = (finished.get(address.key) ?? 0) + 1; k <= n; k++) report(`done ${address.key} ${k} ${now}`);
+      finished.set(address.key, Math.max(n, finished.get(address.key) ?? 0));
       if (stats.timeouts > (timedOut.get(address.key) ?? 0)) {
         timedOut.set(address.key, stats.timeouts);
         report(`timeout ${address.key}`);

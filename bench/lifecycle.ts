@@ -74,6 +74,11 @@ class Tracker {
   }
 
   /** Resolves when `count` more events have finished from now on. */
+  /** How many events the current phase waits for. */
+  get target(): number {
+    return this.#target;
+  }
+
   next(count: number): Promise<void> {
     this.finished = 0;
     this.latencies = [];
@@ -194,6 +199,9 @@ async function governor(redis: RedisHandle, placement: Placement): Promise<Measu
   const tracker = new Tracker();
   const env = { REDIS_URL: redis.url, GOVERNOR_PREFIX: prefix, PARTITIONS: String(PARTITIONS), PLACEMENT: placement, ROLE: 'governor' };
   const nodes: NodeProcess[] = [];
+  // A phase that stops moving shows here, rather than as a benchmark that never ends.
+  const progress = setInterval(() => console.error(`${placement}: ${tracker.finished} of ${tracker.target} events of this phase finished`), 10_000);
+  progress.unref();
   const producer = await GovernorProducer.connect({ url: redis.url, prefix, partitions: PARTITIONS, placement });
   try {
     for (let i = 0; i < NODES; i++) nodes.push(await startNode({ ...env, NODE_NAME: `${placement}-${runs}-${i}` }, tracker));
@@ -208,6 +216,7 @@ async function governor(redis: RedisHandle, placement: Placement): Promise<Measu
     const latency = await latencies(lifecycleRounds(run, CUSTOMERS, 1 + ROUNDS, 8), eventsPerS / 2, tracker, send);
     return { events: events.length, eventsPerS, latencies: latency, timeouts: tracker.timeouts };
   } finally {
+    clearInterval(progress);
     await Promise.all(nodes.map((n) => n.stop()));
     await producer.close();
   }
