@@ -21,6 +21,22 @@ export interface BullmqTargetOptions {
   readonly stuckAfterMs?: number;
 }
 
+/** A customer's actors as committed in Redis, by kind (absent: the actor was never committed). */
+export async function readCommittedStates(redis: Redis, keys: RedisKeys, customerId: string): Promise<Map<string, ActorState>> {
+  const pipeline = redis.pipeline();
+  for (const kind of TARGET_KINDS) pipeline.hget(keys.state({ entity: kind, key: customerId }), 'd');
+  const replies = (await pipeline.exec()) ?? [];
+  const states = new Map<string, ActorState>();
+  TARGET_KINDS.forEach((kind, i) => {
+    const [error, stored] = replies[i] ?? [];
+    if (error) throw error;
+    if (typeof stored !== 'string') return;
+    const snapshot = (JSON.parse(stored) as { snapshot: { value: unknown; context: unknown } }).snapshot;
+    states.set(kind, { value: snapshot.value, context: snapshot.context });
+  });
+  return states;
+}
+
 /** A Redis glob matching exactly the keys under `prefix`. */
 function keysUnder(prefix: string): string {
   return `${prefix.replace(/[*?[\]\\]/g, (c) => `\\${c}`)}:*`;
@@ -90,20 +106,7 @@ export async function bullmqTarget(options: BullmqTargetOptions): Promise<Proper
       await transport.settled();
       return { before, after: pidOf(kind, customerId) };
     },
-    async states(customerId) {
-      const pipeline = redis.pipeline();
-      for (const kind of TARGET_KINDS) pipeline.hget(keys.state({ entity: kind, key: customerId }), 'd');
-      const replies = (await pipeline.exec()) ?? [];
-      const states = new Map<string, ActorState>();
-      TARGET_KINDS.forEach((kind, i) => {
-        const [error, stored] = replies[i] ?? [];
-        if (error) throw error;
-        if (typeof stored !== 'string') return;
-        const snapshot = (JSON.parse(stored) as { snapshot: { value: unknown; context: unknown } }).snapshot;
-        states.set(kind, { value: snapshot.value, context: snapshot.context });
-      });
-      return states;
-    },
+    states: (customerId) => readCommittedStates(redis, keys, customerId),
     async stop() {
       try {
         await started.stop({ timeoutMs: 2_000 });
