@@ -94,20 +94,34 @@ class Fleet {
     this.running.push(await startNodeProcess('marketplace-node.ts', `chaos-${++this.#started}`, this.env, 60_000));
   }
 
-  /** SIGKILL a random node and start a fresh one in its place. */
+  #starting: Promise<void>[] = [];
+
+  /**
+   * SIGKILLs a random node and starts a fresh one in its place, without waiting for it: a node
+   * takes seconds to start, and the next kill may come first.
+   */
   async killOne(pick: number): Promise<void> {
+    if (this.running.length === 0) return;
     const [victim] = this.running.splice(Math.floor(pick * this.running.length), 1);
     await victim!.kill('SIGKILL');
     this.kills++;
-    await this.start();
+    this.#starting.push(this.start());
+  }
+
+  /** Waits for the nodes being started (a Redis restart while one connects would fail its start). */
+  async started(): Promise<void> {
+    const starting = this.#starting;
+    this.#starting = [];
+    await Promise.all(starting);
   }
 
   logs(): string {
     return this.running.map((n) => `[${n.name}]\n${n.log().slice(-2_000)}`).join('\n');
   }
 
-  stop(): Promise<void[]> {
-    return Promise.all(this.running.map((n) => n.kill('SIGTERM')));
+  async stop(): Promise<void> {
+    await Promise.allSettled(this.#starting);
+    await Promise.all(this.running.map((n) => n.kill('SIGTERM')));
   }
 }
 
@@ -165,6 +179,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       await sleep(options.killEveryMs);
       if (redisRestarts < restartAt.length && sent >= restartAt[redisRestarts]!) {
         // SIGTERM: Redis fsyncs its AOF and exits; whatever it acknowledged survives.
+        await fleet.started();
         log(`chaos: restarting Redis at ${sent} sent`);
         await redis.kill('SIGTERM');
         await sleep(500);
@@ -176,6 +191,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       }
     }
     await producerDone;
+    await fleet.started();
 
     // The fleet finishes what it accepted: wait until every accepted event has its record.
     const client = redis.client();
