@@ -18,7 +18,7 @@ export async function startBullmq(options: { url: string; shell: boolean; name?:
   }
   let started;
   try {
-    started = await startBullmqNode({ url: options.url, name: options.name, logger: options.logger, kinds: marketplaceKinds({ pseudonymKey }) });
+    started = await startBullmqNode({ url: options.url, name: options.name, logger: options.logger, kinds: marketplaceKinds({ pseudonymKey }), onGiveUp: () => process.exit(EXIT.gaveUp) });
   } catch (error) {
     process.stderr.write(`governor: cannot start a BullMQ node on ${options.url}: ${error instanceof Error ? error.message : String(error)}\n`);
     return EXIT.unavailable;

@@ -11,6 +11,8 @@ export const EXIT = {
   usage: 2,
   /** A dependency is unreachable (Redis down, wrong URL). */
   unavailable: 3,
+  /** `governor start`: the node's top supervisor gave up (restart intensity exceeded); its work went back to the queues. */
+  gaveUp: 4,
   /** A bug: please report it with the output. */
   internal: 70,
 } as const;

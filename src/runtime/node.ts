@@ -414,6 +414,7 @@ export class Node {
         // ignores a destination that does not exist, so a cast is dropped like any undeliverable.
         if (envelope.t === 'info' && typeof envelope.to === 'string' && !isPid(envelope.to)) throw new NoSuchNameError(envelope.to);
         this.stats.undelivered++;
+        if (isEntityAddress(envelope.to) && this.entities?.hosts(envelope.to.entity)) this.transport.undeliverable?.(envelope);
       }
     }
   }

@@ -27,4 +27,10 @@ export interface Transport {
   routeEntity(from: TransportEndpoint, envelope: Envelope): void;
   /** Disconnects a node; envelopes for it are no longer delivered. */
   detach(node: string): void | Promise<void>;
+  /**
+   * A message for an entity this node hosts found no entity: its kind's supervisor is down (it
+   * gave up, or is being restarted). A transport delivering from a durable queue fails the
+   * message here so that it is retried or given back, never completed as if it had arrived.
+   */
+  undeliverable?(envelope: Envelope): void;
 }

@@ -183,6 +183,14 @@ export class BullmqTransport implements Transport {
     this.#emit({ queue: this.keys.partitionQueue(partition), id: this.#messageId(), env: envelope });
   }
 
+  /** The job (or timer flush) fails as a crash would: it is re-run, then given back or dead-lettered. */
+  undeliverable(envelope: Envelope): void {
+    const target = envelope.to as EntityAddress;
+    const reason = `noproc: ${target.entity}/${target.key} could not be started (its supervisor is down)`;
+    if (this.#scope) this.#scope.crashes.push(reason);
+    else this.#logger.error({ entity: entityName(target) }, `a message was dropped: ${reason}`);
+  }
+
   /**
    * Where a message goes: into the handled job's pending outbox (committed with its effects),
    * into the current ambient scope, or, outside any scope, straight into Redis.

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Clock } from '../../runtime/clock.ts';
 import { EntityHost, type EntityHostOptions, type EntityKind } from '../../runtime/entity-host.ts';
+import { formatReason, type ExitReason } from '../../runtime/exit-reason.ts';
 import { createNode, type Node } from '../../runtime/node.ts';
 import { BullmqTransport } from './bullmq-transport.ts';
 import type { BullmqTransportOptions } from './options.ts';
@@ -17,6 +18,13 @@ export interface BullmqNodeOptions extends BullmqTransportOptions {
   logger?: Logger;
   /** Supervision options of the entity host (intensity, period, a parent to link to). */
   entityHost?: Omit<EntityHostOptions, 'restore' | 'commit'>;
+  /**
+   * Called when the top supervisor gave up (it exceeded its restart intensity), after the node
+   * has left the cluster: its work is back in the queues and other nodes have its partitions.
+   * A node process should exit non-zero here, as an Erlang node does when a permanent
+   * application's top supervisor terminates; `governor start` does.
+   */
+  onGiveUp?: (reason: ExitReason) => void;
 }
 
 /** A running BullMQ node: the node, its transport and its entities. */
@@ -54,11 +62,25 @@ export async function startBullmqNode(options: BullmqNodeOptions): Promise<Bullm
     await node.stop();
     throw error;
   }
+  let stopping = false;
+  node.monitor(entities.supervisor, ({ reason }) => {
+    if (stopping) return;
+    stopping = true;
+    // Nothing here can host entities any more: leave, so the jobs go back to their queues and
+    // the other nodes take the partitions over, rather than holding them with nobody home.
+    node.logger.error({ reason: formatReason(reason) }, 'the top supervisor gave up (restart intensity exceeded): leaving the cluster');
+    void transport
+      .shutdown({ timeoutMs: 0 })
+      .catch((error: unknown) => node.logger.error({ err: error }, 'leaving the cluster failed: the leases will expire'))
+      .then(() => node.stop())
+      .finally(() => options.onGiveUp?.(reason));
+  });
   return {
     node,
     transport,
     entities,
     async stop(stopOptions = {}) {
+      stopping = true;
       await transport.shutdown(stopOptions);
       await node.stop();
     },
