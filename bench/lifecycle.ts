@@ -18,7 +18,8 @@
  *
  * Both placements of SPEC §3: sharded (the default, top-level keys) and distributed (every actor
  * message a job, one pool of partitions per kind), under `distributed`.
- * `BENCH_ROUNDS` (default 8) and `BENCH_ONLY=sharded|distributed|baseline` for quicker looks.
+ * `BENCH_ROUNDS` (default 8) and `BENCH_ONLY=sharded|distributed|baseline` for quicker looks;
+ * `BENCH_CPU_PROF=<dir>` writes a V8 CPU profile of each node process there.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -95,7 +96,7 @@ interface NodeProcess {
 
 /** Starts a `lifecycle-node.ts` process and resolves when it is ready. */
 async function startNode(env: Record<string, string>, tracker: Tracker): Promise<NodeProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/lifecycle-node.ts'], {
+  const child = spawn(process.execPath, [...(process.env['BENCH_CPU_PROF'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_CPU_PROF']}`] : []), '--import', 'tsx', 'bench/lifecycle-node.ts'], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
