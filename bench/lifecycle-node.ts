@@ -64,10 +64,13 @@ if (env['ROLE'] === 'baseline') {
   const timedOut = new Map<string, number>();
   new EntityHost(node, kinds, {
     ...options,
-    commit(address, state) {
-      options.commit!(address, state);
+    commit(address, persist) {
+      options.commit!(address, persist);
       if (address.entity !== 'Orchestrator') return;
-      const { stats } = (state.snapshot as { context: OrchestratorContext }).context;
+      // Read from the live process: persisting here would add work the node does not do.
+      const snapshot = node.entities?.processOf(address)?.snapshot;
+      if (!snapshot) return;
+      const { stats } = (snapshot as unknown as { context: OrchestratorContext }).context;
       const n = stats.processed + stats.rejected + stats.duplicates;
       // One step can finish several events: a duplicate postponed while its original was in
       // flight is answered in the step that completes the original. Each is reported.

@@ -86,7 +86,7 @@ export function startMarketplace(node: Node, options: MarketplaceOptions = {}): 
   const pseudonymKey = options.pseudonymKey ?? randomBytes(32);
   const kinds = marketplaceKinds({ ...options, pseudonymKey });
   const restore = (address: EntityAddress) => store.get(address)?.state;
-  const commit = (address: EntityAddress, state: PersistedActorState) => store.set(address, state);
+  const commit = (address: EntityAddress, persist: () => PersistedActorState) => store.set(address, persist());
 
   const entities: ChildSpec = {
     id: 'entities',

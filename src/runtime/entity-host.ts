@@ -25,11 +25,12 @@ export interface EntityHostOptions {
   /** @default 5 */
   period?: number;
   /**
-   * Commits an entity's state after every message it handles (the embedded node saves to its
-   * memory store, so a crash restarts the entity from its last handled message). Transports
-   * that commit per job themselves (BullMQ) leave it out.
+   * Called after every message an entity handles, with a function that persists its state as
+   * it is when called. The embedded node persists at once into its memory store (a crash
+   * restarts the entity from its last handled message); the BullMQ transport only marks the
+   * entity dirty and persists once, at the commit of the job, not after each of its steps.
    */
-  commit?: (address: EntityAddress, state: PersistedActorState) => void;
+  commit?: (address: EntityAddress, persist: () => PersistedActorState) => void;
   /** Link the `entities` supervisor to this parent (an application's root supervisor). */
   link?: Pid;
 }
@@ -131,7 +132,7 @@ function kindSupervisor(kind: EntityKind, options: EntityHostOptions): ChildSpec
               name: entityName(address),
               restore,
               input: restore ? undefined : (kind.input?.(address.key) ?? { key: address.key }),
-              afterStep: commit && ((process) => commit(address, process.persist())),
+              afterStep: commit && ((process) => commit(address, () => process.persist())),
             });
           },
         },

@@ -12,7 +12,7 @@ function memoryHarness(): ConformanceHarness {
         const node = createNode({ name: `m${i}`, transport });
         new EntityHost(node, kinds, {
           restore: (address) => store.get(address)?.state,
-          commit: (address, state) => void store.put(address, state, store.get(address)?.version ?? 0),
+          commit: (address, persist) => void store.put(address, persist(), store.get(address)?.version ?? 0),
         });
         nodes.push(node);
       }

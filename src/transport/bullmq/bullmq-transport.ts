@@ -103,7 +103,7 @@ export class BullmqTransport implements Transport {
     this.#kinds = kinds.map((k) => k.kind);
     return {
       restore: (address) => this.#restore(address),
-      commit: (address, state) => this.#stepped(address, state),
+      commit: (address, persist) => this.#stepped(address, persist),
     };
   }
 
@@ -290,10 +290,11 @@ export class BullmqTransport implements Transport {
     return record.state;
   }
 
-  #stepped(address: EntityAddress, state: PersistedActorState): void {
+  #stepped(address: EntityAddress, persist: () => PersistedActorState): void {
     const record = this.#cache.get(address);
     if (!record) return;
-    record.latest = state;
+    // Persisted at the commit: a job steps an entity several times, and only its last state is stored.
+    record.latest = persist;
     this.#touch(record);
   }
 

@@ -14,8 +14,11 @@ export interface EntityRecord {
   version: number;
   /** The committed state (what a restart or a rehydration starts from); `undefined`: a fresh entity. */
   state: PersistedActorState | undefined;
-  /** The state after its last step, not committed yet; `undefined` while dirty: persist the live process at commit. */
-  latest: PersistedActorState | undefined;
+  /**
+   * Persists the process that stepped last (it may have stopped since: its last state is still
+   * what to commit); `undefined` while dirty: persist the live process at commit.
+   */
+  latest: (() => PersistedActorState) | undefined;
   dirty: boolean;
   /** Steps since load: a commit clears `dirty` only if no step happened while it was in flight. */
   steps: number;

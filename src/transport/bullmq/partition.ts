@@ -282,7 +282,7 @@ export class PartitionRuntime {
     const entries: CommitEntry[] = [];
     const steps: number[] = [];
     for (const record of this.dirty) {
-      const state = record.latest ?? ctx.node.entities?.processOf(record.address)?.persist();
+      const state = record.latest?.() ?? ctx.node.entities?.processOf(record.address)?.persist();
       if (state === undefined) {
         // Restored and gone before a step (stopped or crashed): memory holds nothing new.
         record.dirty = false;

@@ -26,7 +26,7 @@ function world(options: { commit?: boolean } = {}) {
   const store = new MemoryStore();
   const host = new EntityHost(node, [{ kind: 'Account', machine: account }], {
     restore: (a) => store.get(a)?.state,
-    ...(options.commit === false ? {} : { commit: (a: EntityAddress, s) => store.set(a, s) }),
+    ...(options.commit === false ? {} : { commit: (a: EntityAddress, persist) => store.set(a, persist()) }),
   });
   return { node, store, host };
 }
