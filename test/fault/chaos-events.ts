@@ -21,8 +21,8 @@ export interface ChaosWorkload {
   readonly customers: readonly string[];
 }
 
-/** mulberry32: small, seeded, good enough to pick events. */
-function random(seed: number): () => number {
+/** mulberry32: small, seeded, good enough to pick events (and the chaos run's victims). */
+export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -56,7 +56,7 @@ const TOTAL_WEIGHT = MAKERS.reduce((sum, [weight]) => sum + weight, 0);
 const RETRY_EVERY = 12;
 
 export function chaosWorkload(options: { events: number; customers: number; seed: number; run: string; now?: number }): ChaosWorkload {
-  const next = random(options.seed);
+  const next = seededRandom(options.seed);
   const model = new MarketplaceModel(governorDefinitions());
   const now = options.now ?? Date.now();
   const customers = Array.from({ length: options.customers }, (_, i) => `${options.run}-c${i}`);

@@ -25,7 +25,7 @@ import { messageIdOf } from '../../src/cli/enqueue/producer.ts';
 import { RedisKeys } from '../../src/store/redis-keys.ts';
 import { GovernorProducer } from '../../src/transport/bullmq/index.ts';
 import { startRedis, type RedisHandle } from '../support/redis-server.ts';
-import { chaosWorkload, type ChaosWorkload } from './chaos-events.ts';
+import { chaosWorkload, seededRandom, type ChaosWorkload } from './chaos-events.ts';
 import { startNodeProcess, type NodeProcess } from './node-process.ts';
 
 export interface ChaosOptions {
@@ -159,10 +159,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const partitions = options.partitions ?? 8;
   const fleet = new Fleet({ REDIS_URL: redis.url, GOVERNOR_PREFIX: prefix, PARTITIONS: String(partitions), LEASE_MS: '1500' });
   const workload = chaosWorkload({ events: options.events, customers: options.customers, seed: options.seed, run: `s${options.seed}` });
-  const random = (() => {
-    let x = options.seed * 2_654_435_761;
-    return () => ((x = (x * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648);
-  })();
+  const random = seededRandom(options.seed + 1);
   let producer: GovernorProducer | undefined;
   let redisRestarts = 0;
   try {
