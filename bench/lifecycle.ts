@@ -21,17 +21,14 @@
  * `BENCH_ROUNDS` (default 8) and `BENCH_ONLY=sharded|distributed|baseline` for quicker looks;
  * `BENCH_CPU_PROF=<dir>` writes a V8 CPU profile of each node process there.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import type { LifecycleEvent } from '../src/marketplace/event-schema.ts';
-import { messageIdOf } from '../src/cli/enqueue/producer.ts';
 import { GovernorProducer, type OutboundMessage } from '../src/transport/bullmq/index.ts';
 import { startRedis, type RedisHandle } from '../test/support/redis-server.ts';
 import { lifecycleRounds } from './lifecycle-events.ts';
+import { messages, startNode, Tracker, until, warmUp, type NodeProcess, type Send } from './lifecycle-fleet.ts';
 import { percentile, round } from './stats.ts';
 
-const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const PARTITIONS = 16;
 const CUSTOMERS = 1_000;
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 8);
@@ -42,115 +39,7 @@ const LATENCY_SECONDS = 3;
 
 type Placement = 'sharded' | 'distributed';
 
-/** What the node processes report: which customer's how-many-th event finished, and when. */
-class Tracker {
-  readonly #sentAt = new Map<string, number[]>();
-  finished = 0;
-  /** Orchestrator state timeouts: each one is an event that waited seconds for nothing. */
-  timeouts = 0;
-  last = 0;
-  latencies: number[] = [];
-  #target = 0;
-  #onDone: (() => void) | undefined;
-
-  readonly #eventIds = new Set<string>();
-
-  /** Notes an event sent; true when its eventId was sent before (this send is a producer's retry). */
-  sent(event: LifecycleEvent, at: number): boolean {
-    let times = this.#sentAt.get(event.customerId);
-    if (!times) this.#sentAt.set(event.customerId, (times = []));
-    times.push(at);
-    const again = this.#eventIds.has(event.eventId);
-    this.#eventIds.add(event.eventId);
-    return again;
-  }
-
-  done(customer: string, n: number, at: number): void {
-    const sentAt = this.#sentAt.get(customer)?.[n - 1];
-    if (sentAt === undefined) throw new Error(`a node finished event ${n} of ${customer}, which was never sent`);
-    this.latencies.push(at - sentAt);
-    this.finished++;
-    this.last = at;
-    if (this.finished === this.#target) this.#onDone?.();
-  }
-
-  /** Resolves when `count` more events have finished from now on. */
-  /** How many events the current phase waits for. */
-  get target(): number {
-    return this.#target;
-  }
-
-  next(count: number): Promise<void> {
-    this.finished = 0;
-    this.latencies = [];
-    this.#target = count;
-    return new Promise((resolve) => (this.#onDone = resolve));
-  }
-}
-
-interface NodeProcess {
-  readonly child: ChildProcess;
-  owned: number;
-  stop(): Promise<void>;
-}
-
-/** Starts a `lifecycle-node.ts` process and resolves when it is ready. */
-async function startNode(env: Record<string, string>, tracker: Tracker): Promise<NodeProcess> {
-  const child = spawn(process.execPath, [...(process.env['BENCH_CPU_PROF'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_CPU_PROF']}`] : []), '--import', 'tsx', 'bench/lifecycle-node.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const node: NodeProcess = {
-    child,
-    owned: 0,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
-  let buffered = '';
-  await new Promise<void>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`node ${env['NODE_NAME']} exited (${code}) before it was ready`)));
-    child.stdout!.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString();
-      const lines = buffered.split('\n');
-      buffered = lines.pop()!;
-      for (const line of lines) {
-        const [what, a, b, c] = line.split(' ');
-        if (what === 'done') tracker.done(a!, Number(b), Number(c));
-        else if (what === 'timeout') tracker.timeouts++;
-        else if (what === 'owned') node.owned = Number(a);
-        else if (what === 'ready') resolve();
-      }
-    });
-  });
-  return node;
-}
-
-async function until(condition: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`benchmark: ${what} did not happen within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 let runs = 0;
-
-/**
- * The events as the transport's messages (what `governor enqueue` sends). A duplicate is a
- * producer's retry under its own message id, so it reaches the orchestrator: under the original's
- * id the transport would drop it as a redelivery, and the node would never report it.
- */
-function messages(events: readonly LifecycleEvent[], tracker: Tracker): OutboundMessage[] {
-  const receivedAt = Date.now();
-  return events.map((event) => {
-    const id = tracker.sent(event, Date.now()) ? `${messageIdOf(event.eventId)}.retry` : messageIdOf(event.eventId);
-    return { to: { entity: 'Orchestrator', key: event.customerId }, event: { type: 'lifecycle', event, receivedAt }, id };
-  });
-}
 
 interface Measured {
   readonly events: number;
@@ -159,19 +48,8 @@ interface Measured {
   readonly timeouts: number;
 }
 
-/**
- * Every customer subscribes, untimed: their entities are created. Awaited to the last event, the
- * duplicates included, so none of them finishes inside the timed phase.
- */
-async function warmUp(run: string, tracker: Tracker, send: (batch: OutboundMessage[]) => Promise<unknown>): Promise<void> {
-  const events = lifecycleRounds(run, CUSTOMERS, 0, 1);
-  const done = tracker.next(events.length);
-  await send(messages(events, tracker));
-  await done;
-}
-
 /** Sends `events` in batches through `send` and resolves with the rate at which they finished. */
-async function timed(events: readonly LifecycleEvent[], tracker: Tracker, send: (batch: OutboundMessage[]) => Promise<unknown>): Promise<number> {
+async function timed(events: readonly LifecycleEvent[], tracker: Tracker, send: Send): Promise<number> {
   const done = tracker.next(events.length);
   const start = Date.now();
   for (let i = 0; i < events.length; i += BATCH) await send(messages(events.slice(i, i + BATCH), tracker));
@@ -180,7 +58,7 @@ async function timed(events: readonly LifecycleEvent[], tracker: Tracker, send: 
 }
 
 /** Sends events every 10 ms at `rate` per second for LATENCY_SECONDS; their send-to-finish times. */
-async function latencies(events: readonly LifecycleEvent[], rate: number, tracker: Tracker, send: (batch: OutboundMessage[]) => Promise<unknown>): Promise<number[]> {
+async function latencies(events: readonly LifecycleEvent[], rate: number, tracker: Tracker, send: Send): Promise<number[]> {
   const perTick = Math.max(1, Math.round(rate / 100));
   const total = Math.min(events.length, perTick * LATENCY_SECONDS * 100);
   const done = tracker.next(total);
@@ -211,7 +89,7 @@ async function governor(redis: RedisHandle, placement: Placement): Promise<Measu
     await until(() => nodes.every((n) => n.owned === total / NODES), `both nodes owning their fair share of ${total} partitions`);
     const send = (batch: OutboundMessage[]) => producer.sendMany(batch);
     const run = `${placement}${runs}`;
-    await warmUp(run, tracker, send);
+    await warmUp(run, CUSTOMERS, tracker, send);
     const events = lifecycleRounds(run, CUSTOMERS, 1, ROUNDS);
     const eventsPerS = await timed(events, tracker, send);
     const latency = await latencies(lifecycleRounds(run, CUSTOMERS, 1 + ROUNDS, 8), eventsPerS / 2, tracker, send);
@@ -245,7 +123,7 @@ async function baseline(redis: RedisHandle): Promise<number> {
         }),
       );
     const run = `baseline${runs}`;
-    await warmUp(run, tracker, send);
+    await warmUp(run, CUSTOMERS, tracker, send);
     return await timed(lifecycleRounds(run, CUSTOMERS, 1, ROUNDS), tracker, send);
   } finally {
     await Promise.all(nodes.map((n) => n.stop()));
