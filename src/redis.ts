@@ -14,8 +14,12 @@ export {
   installSignalHandlers,
   checkJob,
   checkEnvelope,
+  checkJobDataLimits,
   ENTITY_JOB_JSON_SCHEMA,
+  InvalidJobDataError,
   JOB_FORMAT_VERSION,
+  MAX_JOB_BYTES,
+  MAX_JOB_DEPTH,
 } from './transport/bullmq/index.ts';
 export type {
   BullmqNode,

@@ -1,3 +1,4 @@
+import { InvalidJobDataError } from '../../transport/bullmq/job-format.ts';
 import { GovernorProducer } from '../../transport/bullmq/producer.ts';
 import type { HandledOutcome } from '../../../machines/handled-events.ts';
 import type { LifecycleEvent } from '../../marketplace/event-schema.ts';
@@ -57,6 +58,8 @@ export async function enqueueEvents(target: EnqueueTarget, events: readonly Life
         );
       } catch (error) {
         const done = ids.length > 0 ? ` (${ids.length} enqueued before: ${ids.join(' ')})` : '';
+        // Validated events are far within the job limits; should one not be, it is bad input, not Redis.
+        if (error instanceof InvalidJobDataError) throw new CliError(`${error.message}${done}`, EXIT.usage);
         throw new CliError(`enqueue to ${redactUrl(target.url)} failed: ${error instanceof Error ? error.message : String(error)}${done}`, EXIT.unavailable);
       }
       ids.push(...slice.map((event) => event.eventId));

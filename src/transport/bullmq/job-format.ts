@@ -1,3 +1,4 @@
+import { GovernorError } from '../../errors.ts';
 import { checkEntityAddress, isEntityAddress } from '../../runtime/entity.ts';
 import type { Envelope } from '../../runtime/envelope.ts';
 import { isPid } from '../../runtime/pid.ts';
@@ -101,6 +102,45 @@ export function checkEnvelope(env: unknown): string | undefined {
     default:
       return `t must be one of cast, info, call, reply, exit, down, link, unlink, monitor, demonitor; got ${JSON.stringify(env['t'])}`;
   }
+}
+
+/** Deepest nesting of a job's data a producer may send (an actor message is a small record). */
+export const MAX_JOB_DEPTH = 64;
+/** Largest job data a producer may send: 1 MiB of UTF-8 JSON. */
+export const MAX_JOB_BYTES = 1_048_576;
+const MAX_JOB_VALUES = 100_000;
+
+/** Job data a producer was about to send exceeds the limits, or is not JSON data. */
+export class InvalidJobDataError extends GovernorError {
+  constructor(readonly problem: string, options?: { cause?: unknown }) {
+    super('INVALID_JOB_DATA', `the message cannot be enqueued: ${problem}; send a small JSON record (validate events with parseLifecycleEvent first)`, options);
+  }
+}
+
+/**
+ * Checks job data before it goes to BullMQ, which would otherwise fail deep inside `Queue.add`
+ * (a `RangeError` from its serializer at a few thousand levels of nesting) or store megabytes per
+ * job. Depth and value count are walked without recursion, so a hostile value cannot overflow the
+ * stack here either (and a cycle is just too deep). `undefined` when the data may be sent.
+ */
+export function checkJobDataLimits(data: unknown): string | undefined {
+  const stack: [unknown, number][] = [[data, 0]];
+  let values = 0;
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop()!;
+    if (++values > MAX_JOB_VALUES) return `more than ${MAX_JOB_VALUES} values`;
+    if (typeof value !== 'object' || value === null) continue;
+    if (depth >= MAX_JOB_DEPTH) return `nested deeper than ${MAX_JOB_DEPTH} levels (or it contains itself)`;
+    for (const item of Array.isArray(value) ? value : Object.values(value)) stack.push([item, depth + 1]);
+  }
+  let text: string;
+  try {
+    text = JSON.stringify(data);
+  } catch (error) {
+    return `not JSON data (${error instanceof Error ? error.message : String(error)})`;
+  }
+  const bytes = Buffer.byteLength(text, 'utf8');
+  return bytes > MAX_JOB_BYTES ? `${bytes} bytes of JSON; the limit is ${MAX_JOB_BYTES}` : undefined;
 }
 
 /** A JSON Schema of {@link JobData} for entity messages, for producers in other languages. */

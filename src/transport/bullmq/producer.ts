@@ -5,7 +5,7 @@ import { checkMessage, type Message } from '../../runtime/envelope.ts';
 import { RedisKeys } from '../../store/redis-keys.ts';
 import { hashKey } from '../hash-key.ts';
 import { ready } from './connections.ts';
-import { JOB_FORMAT_VERSION, type JobData } from './job-format.ts';
+import { checkJobDataLimits, InvalidJobDataError, JOB_FORMAT_VERSION, type JobData } from './job-format.ts';
 import { resolveSettings, type BullmqTransportOptions, type TransportSettings } from './options.ts';
 
 /** One message for {@link GovernorProducer.sendMany}. */
@@ -65,7 +65,12 @@ export class GovernorProducer {
     return id!;
   }
 
-  /** Sends messages, in order per receiver (one `addBulk` per queue, the queues in parallel). */
+  /**
+   * Sends messages, in order per receiver (one `addBulk` per queue, the queues in parallel). All
+   * are checked before any is sent: a bad address or message type throws a `TypeError`, data over
+   * the limits ({@link MAX_JOB_DEPTH}, {@link MAX_JOB_BYTES}) an {@link InvalidJobDataError}, and
+   * then nothing was written.
+   */
   async sendMany(messages: readonly OutboundMessage[]): Promise<string[]> {
     const prepared = messages.map((message) => {
       checkEntityAddress(message.to);
@@ -73,6 +78,8 @@ export class GovernorProducer {
       const id = message.id ?? `p${process.pid}x${Date.now().toString(36)}x${++serial}`;
       if (id.includes(':')) throw new TypeError(`message id "${id}" must not contain ":" (BullMQ job ids cannot)`);
       const data: JobData = { v: JOB_FORMAT_VERSION, id, env: { t: 'cast', to: message.to, event: message.event } };
+      const problem = checkJobDataLimits(data);
+      if (problem !== undefined) throw new InvalidJobDataError(`message ${id} to ${message.to.entity}/${message.to.key}: ${problem}`);
       return { queue: this.queueOf(message.to), job: { name: message.event.type, data, opts: { jobId: id } } };
     });
     // Order matters per receiver, and a receiver's messages all go to one queue: one addBulk per

@@ -1,0 +1,80 @@
+/**
+ * The producer's door (`GovernorProducer.send`, what `governor enqueue` and library callers use):
+ * data BullMQ cannot serialize, or should not store, is refused with a named error before any job
+ * is written, instead of a `RangeError` from deep inside `Queue.add`.
+ */
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GovernorProducer } from '../../src/transport/bullmq/index.ts';
+import { checkJobDataLimits, InvalidJobDataError, MAX_JOB_BYTES, MAX_JOB_DEPTH } from '../../src/transport/bullmq/job-format.ts';
+import { startRedis, type RedisHandle } from '../support/redis-server.ts';
+
+const nested = (depth: number): { type: string; [field: string]: unknown } => {
+  let value: { type: string; [field: string]: unknown } = { type: 'apply' };
+  for (let i = 0; i < depth; i++) value = { type: 'apply', nested: value };
+  return value;
+};
+
+describe('job data limits (pure)', () => {
+  it('refuses what is too deep, too big, cyclic or not JSON, without overflowing the stack', () => {
+    expect(checkJobDataLimits({ v: 1, env: nested(10) })).toBeUndefined();
+    expect(checkJobDataLimits(nested(100_000))).toMatch(`deeper than ${MAX_JOB_DEPTH}`);
+    const cycle: Record<string, unknown> = { type: 'apply' };
+    cycle['self'] = cycle;
+    expect(checkJobDataLimits(cycle)).toMatch(/deeper|itself/);
+    expect(checkJobDataLimits({ type: 'apply', blob: 'x'.repeat(MAX_JOB_BYTES) })).toMatch(/bytes of JSON; the limit is/);
+    expect(checkJobDataLimits({ type: 'apply', n: 1n })).toMatch(/not JSON data/);
+    expect(checkJobDataLimits({ type: 'apply', items: Array.from({ length: 200_000 }, () => 0) })).toMatch(/more than \d+ values/);
+    // Shared sub-objects: a DAG that would be 2^40 values unfolded is cut by the value count.
+    let dag: unknown = 0;
+    for (let i = 0; i < 40; i++) dag = { a: dag, b: dag };
+    expect(checkJobDataLimits(dag)).toMatch(/more than \d+ values/);
+  });
+});
+
+describe('GovernorProducer refuses over-limit messages before BullMQ', () => {
+  let redis: RedisHandle;
+  let client: Redis;
+  let producer: GovernorProducer;
+  const prefix = () => `${redis.prefix}:{limits}`;
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    client = redis.client();
+    producer = await GovernorProducer.connect({ url: redis.url, prefix: prefix(), partitions: 2 });
+  });
+  afterAll(async () => {
+    await producer?.close();
+    await redis?.stop();
+  });
+
+  const to = { entity: 'Orchestrator', key: 'cust-1' };
+
+  it.each([
+    ['5,000 levels deep (a RangeError inside Queue.add before)', nested(5_000), /nested deeper than 64 levels/],
+    ['2 MiB', { type: 'apply', blob: 'x'.repeat(2 * MAX_JOB_BYTES) }, /bytes of JSON; the limit is 1048576/],
+    ['a bigint', { type: 'apply', amount: 10n }, /not JSON data/],
+  ] as const)('%s: an InvalidJobDataError naming the message, and nothing written', async (_, event, message) => {
+    const error = await producer.send(to, event, { id: 'too-much' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidJobDataError);
+    expect((error as InvalidJobDataError).code).toBe('INVALID_JOB_DATA');
+    expect((error as Error).message).toMatch(message);
+    expect((error as Error).message).toMatch('message too-much to Orchestrator/cust-1');
+    expect(await client.keys(`${prefix()}*`)).toEqual([]);
+  });
+
+  it('sends nothing of a batch with one bad message, and then sends a good one', async () => {
+    const error = await producer
+      .sendMany([
+        { to, event: { type: 'apply' }, id: 'ok-1' },
+        { to, event: nested(MAX_JOB_DEPTH + 1), id: 'deep-1' },
+      ])
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidJobDataError);
+    expect(await client.keys(`${prefix()}*`)).toEqual([]);
+
+    await producer.send(to, nested(MAX_JOB_DEPTH - 5), { id: 'ok-2' });
+    const queue = producer.queueOf(to);
+    expect(await client.exists(`${prefix()}:${queue}:ok-2`)).toBe(1);
+  });
+});
