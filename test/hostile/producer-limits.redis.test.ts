@@ -6,7 +6,7 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GovernorProducer } from '../../src/transport/bullmq/index.ts';
-import { checkJobDataLimits, InvalidJobDataError, MAX_JOB_BYTES, MAX_JOB_DEPTH } from '../../src/transport/bullmq/job-format.ts';
+import { checkJob, checkJobDataLimits, InvalidJobDataError, MAX_JOB_BYTES, MAX_JOB_DEPTH } from '../../src/transport/bullmq/job-format.ts';
 import { startRedis, type RedisHandle } from '../support/redis-server.ts';
 
 const nested = (depth: number): { type: string; [field: string]: unknown } => {
@@ -29,6 +29,18 @@ describe('job data limits (pure)', () => {
     let dag: unknown = 0;
     for (let i = 0; i < 40; i++) dag = { a: dag, b: dag };
     expect(checkJobDataLimits(dag)).toMatch(/more than \d+ values/);
+  });
+});
+
+describe('message ids that are not well-formed Unicode', () => {
+  it('are refused by the job check: "m-\\ud800" and "m-\\udfff" would be one id in Redis', () => {
+    const env = { t: 'cast', to: { entity: 'Ledger', key: 'k' }, event: { type: 'apply' } };
+    expect(Buffer.from('m-\ud800').equals(Buffer.from('m-\udfff'))).toBe(true);
+    for (const id of ['m-\ud800', 'm-\udfff', '\udc00m']) {
+      expect(checkJob({ v: 1, id, env }, undefined)).toEqual({ ok: false, problem: 'id must be well-formed Unicode (no lone UTF-16 surrogates)' });
+      expect(checkJob({ v: 1, env }, id)).toMatchObject({ ok: false });
+    }
+    expect(checkJob({ v: 1, id: 'm-\ud83d\ude00', env }, undefined)).toMatchObject({ ok: true, id: 'm-\ud83d\ude00' });
   });
 });
 
@@ -60,6 +72,13 @@ describe('GovernorProducer refuses over-limit messages before BullMQ', () => {
     expect((error as InvalidJobDataError).code).toBe('INVALID_JOB_DATA');
     expect((error as Error).message).toMatch(message);
     expect((error as Error).message).toMatch('message too-much to Orchestrator/cust-1');
+    expect(await client.keys(`${prefix()}*`)).toEqual([]);
+  });
+
+  it('refuses a message id with a lone surrogate, writing nothing', async () => {
+    const error = await producer.send(to, { type: 'apply' }, { id: 'm-\ud800' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidJobDataError);
+    expect((error as Error).message).toMatch(/lone UTF-16 surrogate/);
     expect(await client.keys(`${prefix()}*`)).toEqual([]);
   });
 

@@ -1,5 +1,6 @@
 import { GovernorError } from '../../errors.ts';
 import { checkEntityAddress, isEntityAddress } from '../../runtime/entity.ts';
+import { hasLoneSurrogate } from '../../runtime/unicode.ts';
 import type { Envelope } from '../../runtime/envelope.ts';
 import { isPid } from '../../runtime/pid.ts';
 
@@ -37,6 +38,8 @@ export function checkJob(data: unknown, jobId: string | undefined): CheckedJob {
   if (job.v !== JOB_FORMAT_VERSION) return fail(`unsupported job format version ${JSON.stringify(job.v)} (this node reads ${JOB_FORMAT_VERSION})`);
   const id = job.id ?? jobId;
   if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ID_LENGTH) return fail('id must be a string of 1 to 512 characters');
+  // Stored as UTF-8, "\uD800" and "\uDFFF" are the same bytes: one message would pass for the other's duplicate.
+  if (hasLoneSurrogate(id)) return fail('id must be well-formed Unicode (no lone UTF-16 surrogates)');
   const problem = checkEnvelope(job.env);
   return problem === undefined ? { ok: true, id, envelope: job.env as Envelope } : fail(`env: ${problem}`);
 }

@@ -1,6 +1,7 @@
 import { Queue } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import { checkEntityAddress, type EntityAddress } from '../../runtime/entity.ts';
+import { hasLoneSurrogate } from '../../runtime/unicode.ts';
 import { checkMessage, type Message } from '../../runtime/envelope.ts';
 import { RedisKeys } from '../../store/redis-keys.ts';
 import { hashKey } from '../hash-key.ts';
@@ -77,6 +78,8 @@ export class GovernorProducer {
       checkMessage(message.event);
       const id = message.id ?? `p${process.pid}x${Date.now().toString(36)}x${++serial}`;
       if (id.includes(':')) throw new TypeError(`message id "${id}" must not contain ":" (BullMQ job ids cannot)`);
+      // Stored as UTF-8, ids differing only in a lone surrogate are one id: a message would be skipped as a duplicate.
+      if (hasLoneSurrogate(id)) throw new InvalidJobDataError(`message id ${JSON.stringify(id)} is not well-formed Unicode (it has a lone UTF-16 surrogate)`);
       const data: JobData = { v: JOB_FORMAT_VERSION, id, env: { t: 'cast', to: message.to, event: message.event } };
       const problem = checkJobDataLimits(data);
       if (problem !== undefined) throw new InvalidJobDataError(`message ${id} to ${message.to.entity}/${message.to.key}: ${problem}`);
