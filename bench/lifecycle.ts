@@ -130,7 +130,7 @@ function messages(events: readonly LifecycleEvent[], tracker: Tracker): Outbound
   const receivedAt = Date.now();
   return events.map((event) => {
     tracker.sent(event.customerId, Date.now());
-    const id = seen.has(event.eventId) ? `${messageIdOf(event.eventId)}.retry` : messageIdOf(event.eventId);
+    const id = seen.has(event.eventId) ? `${messageIdOf(event)}.retry` : messageIdOf(event);
     seen.add(event.eventId);
     return { to: { entity: 'Orchestrator', key: event.customerId }, event: { type: 'lifecycle', event, receivedAt }, id };
   });

@@ -162,7 +162,7 @@ function expectValidByRules(event: Event): void {
 /** The job the CLI would enqueue for an accepted event (as `enqueueEvents` builds it). */
 const cliJob = (event: Event) => ({
   v: JOB_FORMAT_VERSION,
-  id: messageIdOf(event['eventId'] as string),
+  id: messageIdOf(event as unknown as { customerId: string; eventId: string }),
   env: { t: 'cast', to: { entity: 'Orchestrator', key: event['customerId'] }, event: { type: 'lifecycle', event, receivedAt: Date.now() } },
 });
 
