@@ -15,6 +15,7 @@ export {
   checkJob,
   checkEnvelope,
   checkJobDataLimits,
+  checkMessageId,
   ENTITY_JOB_JSON_SCHEMA,
   InvalidJobDataError,
   JOB_FORMAT_VERSION,

@@ -3,9 +3,11 @@
  * data BullMQ cannot serialize, or should not store, is refused with a named error before any job
  * is written, instead of a `RangeError` from deep inside `Queue.add`.
  */
+import fc from 'fast-check';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GovernorProducer } from '../../src/transport/bullmq/index.ts';
+import { InvalidEntityAddressError } from '../../src/runtime/entity.ts';
+import { GovernorProducer, type OutboundMessage } from '../../src/transport/bullmq/index.ts';
 import { checkJob, checkJobDataLimits, InvalidJobDataError, MAX_JOB_BYTES, MAX_JOB_DEPTH } from '../../src/transport/bullmq/job-format.ts';
 import { startRedis, type RedisHandle } from '../support/redis-server.ts';
 
@@ -75,6 +77,18 @@ describe('GovernorProducer refuses over-limit messages before BullMQ', () => {
     expect(await client.keys(`${prefix()}*`)).toEqual([]);
   });
 
+  it.each([
+    ['empty (BullMQ would make up its own id, and a retry would enqueue twice)', ''],
+    ['an integer\'s spelling (BullMQ throws "Custom Id cannot be integers")', '-51'],
+    ['with ":"', 'a:b'],
+    ['over 512 characters', 'm'.repeat(513)],
+  ])('refuses a message id %s with an InvalidJobDataError, writing nothing', async (_, id) => {
+    const error = await producer.send(to, { type: 'apply' }, { id }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidJobDataError);
+    expect((error as Error).message).toMatch(/message id .* must/);
+    expect(await client.keys(`${prefix()}*`)).toEqual([]);
+  });
+
   it('refuses a message id with a lone surrogate, writing nothing', async () => {
     const error = await producer.send(to, { type: 'apply' }, { id: 'm-\ud800' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InvalidJobDataError);
@@ -82,7 +96,36 @@ describe('GovernorProducer refuses over-limit messages before BullMQ', () => {
     expect(await client.keys(`${prefix()}*`)).toEqual([]);
   });
 
+  it('fuzzed: sends, or throws a TypeError / named error of its own with nothing written; never a stray exception', async () => {
+    const key = fc.oneof(fc.string(), fc.constantFrom('__proto__', 'constructor', 'type', 'entity', 'key'));
+    const anything = fc.anything({ key, withBigInt: true, withDate: true, withMap: true, withNullPrototype: true, withBoxedValues: true, maxDepth: 3 });
+    const address = fc.oneof(
+      anything,
+      fc.record({ entity: fc.oneof(fc.constantFrom('Orchestrator', 'Billing', '__proto__', 'a:b', 'A/b', ''), anything), key: fc.oneof(fc.string({ unit: 'binary', maxLength: 300 }), anything) }),
+    );
+    const message = fc.oneof(anything, fc.record({ type: fc.oneof(fc.constantFrom('apply', '*', 'xstate.init', ''), anything) }, { requiredKeys: [] }), fc.record({ type: fc.constant('apply'), payload: anything }));
+    const id = fc.option(fc.oneof(fc.string({ unit: 'binary', maxLength: 20 }), fc.constantFrom('a:b', 'm-\ud800', '')), { nil: undefined });
+    let serial = 0;
+    await fc.assert(
+      fc.asyncProperty(address, message, id, async (to, event, maybeId) => {
+        const before = await client.dbsize();
+        const msg = { to, event, id: maybeId === undefined ? undefined : `${maybeId}-${++serial}` } as unknown as OutboundMessage;
+        try {
+          await producer.sendMany([msg]);
+        } catch (error) {
+          const named = error instanceof InvalidJobDataError || error instanceof InvalidEntityAddressError;
+          // The producer's own TypeErrors say what a message or address must be.
+          const own = error instanceof TypeError && /^a message must be/.test(error.message);
+          expect(named || own, String(error)).toBe(true);
+          expect(await client.dbsize()).toBe(before);
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
+
   it('sends nothing of a batch with one bad message, and then sends a good one', async () => {
+    const before = await client.keys(`${prefix()}*`);
     const error = await producer
       .sendMany([
         { to, event: { type: 'apply' }, id: 'ok-1' },
@@ -90,7 +133,7 @@ describe('GovernorProducer refuses over-limit messages before BullMQ', () => {
       ])
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InvalidJobDataError);
-    expect(await client.keys(`${prefix()}*`)).toEqual([]);
+    expect((await client.keys(`${prefix()}*`)).sort()).toEqual(before.sort());
 
     await producer.send(to, nested(MAX_JOB_DEPTH - 5), { id: 'ok-2' });
     const queue = producer.queueOf(to);

@@ -107,6 +107,20 @@ export function checkEnvelope(env: unknown): string | undefined {
   }
 }
 
+/**
+ * What a message id must be to be a BullMQ job id and an idempotency key: 1 to 512 characters,
+ * no `:` (BullMQ refuses it), not an integer's spelling (BullMQ refuses `"42"` and `"-42"`), and
+ * well-formed Unicode (as UTF-8, `"m-\uD800"` and `"m-\uDFFF"` are the same bytes, so one message
+ * would be skipped as the other's duplicate). `undefined` when it may be used.
+ */
+export function checkMessageId(id: unknown): string | undefined {
+  if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ID_LENGTH) return `must be a string of 1 to ${MAX_ID_LENGTH} characters`;
+  if (id.includes(':')) return 'must not contain ":" (BullMQ job ids cannot)';
+  if (`${parseInt(id, 10)}` === id) return 'must not be an integer (BullMQ job ids cannot be): prefix it, e.g. "m-42"';
+  if (hasLoneSurrogate(id)) return 'is not well-formed Unicode (it has a lone UTF-16 surrogate)';
+  return undefined;
+}
+
 /** Deepest nesting of a job's data a producer may send (an actor message is a small record). */
 export const MAX_JOB_DEPTH = 64;
 /** Largest job data a producer may send: 1 MiB of UTF-8 JSON. */
@@ -129,20 +143,35 @@ export class InvalidJobDataError extends GovernorError {
 export function checkJobDataLimits(data: unknown): string | undefined {
   const stack: [unknown, number][] = [[data, 0]];
   let values = 0;
+  // An upper bound of the JSON's UTF-8 size (3 bytes per code unit, escapes included), so the
+  // common small message is never serialized twice; a `toJSON` can say anything: measure then.
+  let bound = 0;
+  let measure = false;
   while (stack.length > 0) {
     const [value, depth] = stack.pop()!;
     if (++values > MAX_JOB_VALUES) return `more than ${MAX_JOB_VALUES} values`;
-    if (typeof value !== 'object' || value === null) continue;
-    if (depth >= MAX_JOB_DEPTH) return `nested deeper than ${MAX_JOB_DEPTH} levels (or it contains itself)`;
-    for (const item of Array.isArray(value) ? value : Object.values(value)) stack.push([item, depth + 1]);
+    if (typeof value === 'string') bound += 6 * value.length + 3;
+    else if (typeof value === 'bigint') return 'not JSON data (a bigint)';
+    else if (typeof value !== 'object' || value === null) bound += 24;
+    else {
+      if (depth >= MAX_JOB_DEPTH) return `nested deeper than ${MAX_JOB_DEPTH} levels (or it contains itself)`;
+      if (typeof (value as { toJSON?: unknown }).toJSON === 'function') measure = true;
+      const keys = Array.isArray(value) ? [] : Object.keys(value);
+      bound += 2 + keys.reduce((n, key) => n + 6 * key.length + 4, 0);
+      for (const item of Array.isArray(value) ? value : Object.values(value)) {
+        bound += 1;
+        stack.push([item, depth + 1]);
+      }
+    }
   }
+  if (bound <= MAX_JOB_BYTES && !measure) return undefined;
   let text: string;
   try {
     text = JSON.stringify(data);
   } catch (error) {
     return `not JSON data (${error instanceof Error ? error.message : String(error)})`;
   }
-  const bytes = Buffer.byteLength(text, 'utf8');
+  const bytes = Buffer.byteLength(text ?? '', 'utf8');
   return bytes > MAX_JOB_BYTES ? `${bytes} bytes of JSON; the limit is ${MAX_JOB_BYTES}` : undefined;
 }
 

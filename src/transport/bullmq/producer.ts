@@ -1,12 +1,11 @@
 import { Queue } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
-import { checkEntityAddress, type EntityAddress } from '../../runtime/entity.ts';
-import { hasLoneSurrogate } from '../../runtime/unicode.ts';
+import { checkEntityAddress, InvalidEntityAddressError, isEntityAddress, type EntityAddress } from '../../runtime/entity.ts';
 import { checkMessage, type Message } from '../../runtime/envelope.ts';
 import { RedisKeys } from '../../store/redis-keys.ts';
 import { hashKey } from '../hash-key.ts';
 import { ready } from './connections.ts';
-import { checkJobDataLimits, InvalidJobDataError, JOB_FORMAT_VERSION, type JobData } from './job-format.ts';
+import { checkJobDataLimits, checkMessageId, InvalidJobDataError, JOB_FORMAT_VERSION, type JobData } from './job-format.ts';
 import { resolveSettings, type BullmqTransportOptions, type TransportSettings } from './options.ts';
 
 /** One message for {@link GovernorProducer.sendMany}. */
@@ -68,18 +67,19 @@ export class GovernorProducer {
 
   /**
    * Sends messages, in order per receiver (one `addBulk` per queue, the queues in parallel). All
-   * are checked before any is sent: a bad address or message type throws a `TypeError`, data over
-   * the limits ({@link MAX_JOB_DEPTH}, {@link MAX_JOB_BYTES}) an {@link InvalidJobDataError}, and
-   * then nothing was written.
+   * are checked before any is sent: a bad address throws an `InvalidEntityAddressError`, a bad
+   * message type a `TypeError`, a bad message id ({@link checkMessageId}) or data over the limits
+   * ({@link MAX_JOB_DEPTH}, {@link MAX_JOB_BYTES}) an {@link InvalidJobDataError}, and then nothing
+   * was written.
    */
   async sendMany(messages: readonly OutboundMessage[]): Promise<string[]> {
     const prepared = messages.map((message) => {
+      if (!isEntityAddress(message.to)) throw new InvalidEntityAddressError(message.to, 'to must be an object { entity, key }');
       checkEntityAddress(message.to);
       checkMessage(message.event);
       const id = message.id ?? `p${process.pid}x${Date.now().toString(36)}x${++serial}`;
-      if (id.includes(':')) throw new TypeError(`message id "${id}" must not contain ":" (BullMQ job ids cannot)`);
-      // Stored as UTF-8, ids differing only in a lone surrogate are one id: a message would be skipped as a duplicate.
-      if (hasLoneSurrogate(id)) throw new InvalidJobDataError(`message id ${JSON.stringify(id)} is not well-formed Unicode (it has a lone UTF-16 surrogate)`);
+      const idProblem = checkMessageId(id);
+      if (idProblem !== undefined) throw new InvalidJobDataError(`message id ${JSON.stringify(id)} ${idProblem}`);
       const data: JobData = { v: JOB_FORMAT_VERSION, id, env: { t: 'cast', to: message.to, event: message.event } };
       const problem = checkJobDataLimits(data);
       if (problem !== undefined) throw new InvalidJobDataError(`message ${id} to ${message.to.entity}/${message.to.key}: ${problem}`);
