@@ -1,15 +1,21 @@
 /**
  * Tenant isolation on Redis: many customers share a partition queue, and event ids are chosen by
  * each customer's producer. One customer's event must never be taken for another's, whatever ids
- * they pick: not by BullMQ's job-id deduplication in the shared queue, not by a dead letter.
+ * they pick: not by BullMQ's job-id deduplication in the shared queue, not by a dead letter,
+ * and not through Redis keys, however the customer ids are crafted to collide.
  */
 import { Queue } from 'bullmq';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LifecycleEvent as MachineEvent } from '../../machines/governor-protocol.ts';
+import { bullmqTarget } from '../../src/cli/check/bullmq-target.ts';
+import { START } from '../../src/cli/check/marketplace.ts';
+import type { ActorState } from '../../src/cli/check/target.ts';
 import { enqueueEvents, messageIdOf } from '../../src/cli/enqueue/producer.ts';
 import type { LifecycleEvent } from '../../src/marketplace/event-schema.ts';
 import { GovernorProducer } from '../../src/transport/bullmq/producer.ts';
 import { startRedis, type RedisHandle } from '../support/redis-server.ts';
+import { CRAFTED_CUSTOMER_IDS, customerIdArbitrary, tenantEventFields } from '../fixtures/hostile/tenants.ts';
 
 let redis: RedisHandle;
 beforeAll(async () => {
@@ -63,4 +69,41 @@ describe('customers sharing a partition queue', () => {
     // Outside its domain it is a caller bug, not a silent collision.
     expect(() => messageIdOf({ customerId: 'a/b', eventId: 'c' })).toThrow(TypeError);
   });
+});
+
+describe('the marketplace on a BullMQ node, with crafted customer ids', () => {
+  let run = 0;
+  it("one customer's events leave every other customer's states in Redis unchanged", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        // Always a few of the crafted colliders, plus random ones.
+        fc.shuffledSubarray([...CRAFTED_CUSTOMER_IDS], { minLength: 3, maxLength: 5 }),
+        fc.uniqueArray(customerIdArbitrary, { maxLength: 2 }),
+        fc.array(fc.tuple(fc.nat(), tenantEventFields), { minLength: 3, maxLength: 6 }),
+        async (crafted, random, steps) => {
+          const customers = [...new Set([...crafted, ...random])];
+          const target = await bullmqTarget({ url: redis.url, prefix: `${redis.prefix}:{tenants-${++run}}`, start: START, pseudonymKey: 'tenant-isolation-key', partitions: 2 });
+          try {
+            const read = async (): Promise<Map<string, Map<string, ActorState>>> => new Map(await Promise.all(customers.map(async (c) => [c, await target.states(c)] as const)));
+            let before = await read();
+            let serial = 0;
+            for (const [pick, fields] of steps) {
+              const owner = customers[pick % customers.length]!;
+              // The same eventIds for every customer: they must not meet either.
+              await target.submit({ eventId: `e-${++serial}`, customerId: owner, occurredAt: new Date(target.clock.now()).toISOString(), ...fields } as MachineEvent);
+              const after = await read();
+              for (const other of customers) {
+                if (other !== owner) expect(after.get(other), `${String(fields['type'])} of ${JSON.stringify(owner)} changed ${JSON.stringify(other)}`).toEqual(before.get(other));
+              }
+              expect(after.get(owner)!.has('Orchestrator'), 'the event reached its orchestrator in Redis').toBe(true);
+              before = after;
+            }
+          } finally {
+            await target.stop();
+          }
+        },
+      ),
+      { numRuns: Number(process.env.GOVERNOR_BULLMQ_RUNS ?? 4) },
+    );
+  }, 180_000);
 });

@@ -18,33 +18,10 @@ import { hasLoneSurrogate } from '../../src/runtime/unicode.ts';
 import { MemoryStore } from '../../src/store/memory-store.ts';
 import { entitySuffix, RedisKeys } from '../../src/store/redis-keys.ts';
 import type { LifecycleEvent } from '../../machines/governor-protocol.ts';
+import { CRAFTED_CUSTOMER_IDS, customerIdArbitrary, isAcceptedKey, separatorText, tenantEventFields } from '../fixtures/hostile/tenants.ts';
 
-/** Ids chosen to collide with each other under a naive scheme. */
-const CRAFTED = [
-  'a', 'a:b', 'a:b:c', 'a:bc', 'ab:c', 'b:c', 'a%3Ab', 'a%3ab', 'a%253Ab', 'a/b', 'a/b/c', 'entity:a', 'Billing/a', 'Billing:a',
-  's:a', 'h:a', 'g:s:a', '{a}', '{a}:b', 'a}', '{', 'a.b', 'a..b', 'a-b', 'a_b', ' a', 'a ', '%', '%25', '%%',
-  '__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', '["a","b"]', '"a"', 'a","b',
-  '\u00e9', 'e\u0301', 'ｅ', '\u202ea', '\uD83D\uDE00', 'a\u200bb', 'ab', 'x'.repeat(256), 'x'.repeat(255),
-];
-
-/** A key the entity layer accepts: 1–256 characters, no control characters, well-formed. */
-const isAcceptedKey = (key: string): boolean => {
-  try {
-    checkEntityAddress({ entity: 'Billing', key });
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-const separatorText = fc.array(fc.constantFrom('a', 'b', ':', '/', '%', '3', 'A', '{', '}', '.', '"', ','), { minLength: 1, maxLength: 8 }).map((parts) => parts.join(''));
-const customerId: fc.Arbitrary<string> = fc.oneof(
-  fc.constantFrom(...CRAFTED),
-  separatorText,
-  fc.string({ unit: 'grapheme', minLength: 1, maxLength: 12 }),
-  fc.string({ unit: 'binary', minLength: 1, maxLength: 12 }),
-  fc.string({ minLength: 200, maxLength: 256 }),
-).filter(isAcceptedKey);
+const CRAFTED = CRAFTED_CUSTOMER_IDS;
+const customerId = customerIdArbitrary;
 
 const kind = fc.constantFrom('Orchestrator', 'Receipts', ...GOVERNORS, 'A', 'A_b', 'A-b');
 const address: fc.Arbitrary<EntityAddress> = fc.record({ entity: kind, key: customerId });
@@ -102,18 +79,7 @@ describe('entity naming is injective', () => {
   });
 });
 
-/** Valid events of one customer, in the shapes the governors apply. */
-const eventFields = fc.constantFrom<Record<string, unknown>>(
-  { type: 'CustomerSubscribes', sku: 'PRO-MONTHLY', tier: 'professional' },
-  { type: 'CustomerSubscribes', sku: 'ENT-ANNUAL', tier: 'enterprise' },
-  { type: 'CustomerUpgrades', fromSku: 'PRO-MONTHLY', toSku: 'ENT-MONTHLY' },
-  { type: 'PaymentProcessed', amount: '12.34', currency: 'USD', paymentId: 'p1' },
-  { type: 'PaymentFailed', reason: 'card declined', paymentId: 'f1' },
-  { type: 'UsageRecorded', metric: 'executions', quantity: 900, idempotencyKey: 'u1' },
-  { type: 'UsageExceedsQuota', resource: 'executions', usage: 30, limit: 10 },
-  { type: 'ManualSuspension', reason: 'abuse', actor: 'ops' },
-  { type: 'CustomerCancels', reason: 'moving on' },
-);
+const eventFields = tenantEventFields;
 
 type States = Map<string, ActorState>;
 
