@@ -25,7 +25,8 @@ describe('hasLoneSurrogate', () => {
       fc.property(fc.string({ unit: 'binary', maxLength: 12 }), (text) => {
         const roundTrip = Buffer.from(text, 'utf8').toString('utf8');
         expect(hasLoneSurrogate(text)).toBe(roundTrip !== text);
-        expect(hasLoneSurrogate(text)).toBe(!text.isWellFormed());
+        // The engine's own check, where it has one (the rule above does not depend on it).
+        if (typeof String.prototype.isWellFormed === 'function') expect(hasLoneSurrogate(text)).toBe(!text.isWellFormed());
       }),
       { numRuns: 500 },
     );
