@@ -12,7 +12,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { checkJsonEvent, checkNdjson } from '../../src/cli/enqueue/events.ts';
+import { checkJsonEvent, checkNdjson, checkNdjsonBytes } from '../../src/cli/enqueue/events.ts';
 import { messageIdOf } from '../../src/cli/enqueue/producer.ts';
 import { EVENT_AMOUNT_PATTERN, LIFECYCLE_EVENT_SCHEMAS, LIFECYCLE_EVENT_TYPES, MAX_EVENT_BYTES } from '../../src/marketplace/event-schema.ts';
 import { parseLifecycleEvent, parseLifecycleEventJson, type EventParseResult } from '../../src/marketplace/event-validation.ts';
@@ -192,6 +192,26 @@ describe('the enqueue door, fuzzed', () => {
         expect(checked).toEqual(events.map((event, i) => ({ ok: true, line: 2 * i + 1, event })));
       }),
       { numRuns: 50 },
+    );
+  });
+
+  it('NDJSON bytes: UTF-8 reads as the text would; a line that is not UTF-8 is refused alone', () => {
+    fc.assert(
+      fc.property(fc.array(validEvent, { minLength: 1, maxLength: 6 }), fc.nat(), fc.uint8Array({ minLength: 1, maxLength: 4 }), (events, at, junk) => {
+        const text = events.map((e) => JSON.stringify(e)).join('\n');
+        expect(checkNdjsonBytes(Buffer.from(`\uFEFF${text}`))).toEqual(checkNdjson(text));
+        // Bytes 0x80-0xFF on their own are never UTF-8 (a lone continuation or an unfinished lead).
+        const bad = at % events.length;
+        const lines = events.map((e, i) => (i === bad ? Buffer.concat([Buffer.from(JSON.stringify(e).slice(0, -1)), Buffer.from([0xff, ...junk]), Buffer.from('}')]) : Buffer.from(JSON.stringify(e))));
+        const checked = checkNdjsonBytes(Buffer.concat(lines.flatMap((l) => [l, Buffer.from('\n')])));
+        expect(checked).toHaveLength(events.length);
+        checked.forEach((c, i) => {
+          expect(c.line).toBe(i + 1);
+          if (i === bad) expect(c).toMatchObject({ ok: false, issues: [{ rule: 'not_json', message: expect.stringContaining('not valid UTF-8') }] });
+          else expect(c).toEqual({ ok: true, line: i + 1, event: events[i] });
+        });
+      }),
+      { numRuns: 100 },
     );
   });
 
