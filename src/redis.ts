@@ -18,6 +18,7 @@ export {
   checkMessageId,
   ENTITY_JOB_JSON_SCHEMA,
   InvalidJobDataError,
+  jobIdFor,
   JOB_FORMAT_VERSION,
   MAX_JOB_BYTES,
   MAX_JOB_DEPTH,

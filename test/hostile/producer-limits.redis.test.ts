@@ -137,6 +137,24 @@ describe('GovernorProducer refuses over-limit messages before BullMQ', () => {
 
     await producer.send(to, nested(MAX_JOB_DEPTH - 5), { id: 'ok-2' });
     const queue = producer.queueOf(to);
-    expect(await client.exists(`${prefix()}:${queue}:ok-2`)).toBe(1);
+    expect(await client.exists(`${prefix()}:${queue}:${producer.jobIdOf(to, 'ok-2')}`)).toBe(1);
+  });
+
+  it('two entities sharing a partition queue may use the same message id: neither is dropped as the other\'s duplicate', async () => {
+    const other = Array.from({ length: 100 }, (_, i) => ({ entity: 'Orchestrator', key: `cust-${i + 2}` })).find((a) => producer.queueOf(a) === producer.queueOf(to))!;
+    // Crafted so that naive "<key>/<id>" job ids would meet: keys with "/" are percent-encoded.
+    const slashed = { entity: 'Orchestrator', key: 'cust-1/x' };
+    await producer.sendMany([
+      { to, event: { type: 'apply' }, id: 'invoice-1' },
+      { to: other, event: { type: 'apply' }, id: 'invoice-1' },
+      { to, event: { type: 'apply' }, id: 'x/invoice-1' },
+      { to: slashed, event: { type: 'apply' }, id: 'invoice-1' },
+    ]);
+    const jobIds = [producer.jobIdOf(to, 'invoice-1'), producer.jobIdOf(other, 'invoice-1'), producer.jobIdOf(to, 'x/invoice-1'), producer.jobIdOf(slashed, 'invoice-1')];
+    expect(new Set(jobIds).size).toBe(4);
+    for (const [i, jobId] of jobIds.entries()) {
+      const queue = producer.queueOf([to, other, to, slashed][i]!);
+      expect(await client.exists(`${prefix()}:${queue}:${jobId}`), jobId).toBe(1);
+    }
   });
 });

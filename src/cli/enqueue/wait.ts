@@ -104,8 +104,8 @@ export class OutcomeReader {
         pending.map(async (event) => {
           const outcome = recorded.get(event.eventId);
           if (outcome) return void outcomes.set(event.eventId, outcome);
-          const queue = this.#producer.queueOf({ entity: 'Orchestrator', key: event.customerId });
-          const letter = await this.#dlq.getJob(`${queue}~${messageIdOf(event)}`);
+          const to = { entity: 'Orchestrator', key: event.customerId };
+          const letter = await this.#dlq.getJob(`${this.#producer.queueOf(to)}~${this.#producer.jobIdOf(to, messageIdOf(event))}`);
           if (letter) outcomes.set(event.eventId, { status: 'dead-lettered', reason: String((letter.data as { reason?: unknown }).reason) });
         }),
       );

@@ -108,6 +108,18 @@ export function checkEnvelope(env: unknown): string | undefined {
 }
 
 /**
+ * The BullMQ job id of a message: for an entity, its target and its id. A partition queue is
+ * shared by many entities, each with message ids of its own, and BullMQ ignores an add whose job
+ * id is in the queue already (kept for an hour once completed): with the message id alone,
+ * customer B's message "invoice-1" (or a message it sends on, "invoice-1/1") would be dropped as
+ * a duplicate of customer A's. The kind has no "/" and the percent-encoded key none either, so
+ * different targets never share a job id. Other envelopes go to one node's inbox: the id alone.
+ */
+export function jobIdFor(to: unknown, id: string): string {
+  return isEntityAddress(to) ? `${to.entity}/${encodeURIComponent(to.key)}/${id}` : id;
+}
+
+/**
  * What a message id must be to be a BullMQ job id and an idempotency key: 1 to 512 characters,
  * no `:` (BullMQ refuses it), not an integer's spelling (BullMQ refuses `"42"` and `"-42"`), and
  * well-formed Unicode (as UTF-8, `"m-\uD800"` and `"m-\uDFFF"` are the same bytes, so one message

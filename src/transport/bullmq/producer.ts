@@ -5,7 +5,7 @@ import { checkMessage, type Message } from '../../runtime/envelope.ts';
 import { RedisKeys } from '../../store/redis-keys.ts';
 import { hashKey } from '../hash-key.ts';
 import { ready } from './connections.ts';
-import { checkJobDataLimits, checkMessageId, InvalidJobDataError, JOB_FORMAT_VERSION, type JobData } from './job-format.ts';
+import { checkJobDataLimits, checkMessageId, InvalidJobDataError, jobIdFor, JOB_FORMAT_VERSION, type JobData } from './job-format.ts';
 import { resolveSettings, type BullmqTransportOptions, type TransportSettings } from './options.ts';
 
 /** One message for {@link GovernorProducer.sendMany}. */
@@ -59,6 +59,11 @@ export class GovernorProducer {
     return this.keys.partitionQueue(this.settings.placement === 'distributed' ? `${address.entity}.${index}` : String(index));
   }
 
+  /** The BullMQ job id of a message to `to` (see {@link jobIdFor}): to find its job or its dead letter. */
+  jobIdOf(to: EntityAddress, id: string): string {
+    return jobIdFor(to, id);
+  }
+
   /** Sends one message (a cast); resolves with its id once it is in Redis. */
   async send(to: EntityAddress, event: Message, options: { id?: string } = {}): Promise<string> {
     const [id] = await this.sendMany([{ to, event, id: options.id }]);
@@ -83,7 +88,7 @@ export class GovernorProducer {
       const data: JobData = { v: JOB_FORMAT_VERSION, id, env: { t: 'cast', to: message.to, event: message.event } };
       const problem = checkJobDataLimits(data);
       if (problem !== undefined) throw new InvalidJobDataError(`message ${id} to ${message.to.entity}/${message.to.key}: ${problem}`);
-      return { queue: this.queueOf(message.to), job: { name: message.event.type, data, opts: { jobId: id } } };
+      return { id, queue: this.queueOf(message.to), job: { name: message.event.type, data, opts: { jobId: this.jobIdOf(message.to, id) } } };
     });
     // Order matters per receiver, and a receiver's messages all go to one queue: one addBulk per
     // queue, all queues at once.
@@ -94,7 +99,7 @@ export class GovernorProducer {
       jobs.push(job);
     }
     await Promise.all([...byQueue].map(([queue, jobs]) => this.#queue(queue).addBulk(jobs)));
-    return prepared.map((p) => p.job.opts.jobId);
+    return prepared.map((p) => p.id);
   }
 
   #queue(name: string): Queue {
