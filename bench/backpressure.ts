@@ -64,7 +64,7 @@ export async function main(): Promise<Record<string, unknown>> {
     const startedAt = Date.now();
     for (let i = 0; i < events.length; i += BATCH) {
       const batch: OutboundMessage[] = events.slice(i, i + BATCH).map((event) => {
-        const id = ids.has(event.eventId) ? `${messageIdOf(event.eventId)}.retry` : messageIdOf(event.eventId);
+        const id = ids.has(event.eventId) ? `${messageIdOf(event)}.retry` : messageIdOf(event);
         ids.add(event.eventId);
         return { to: { entity: 'Orchestrator', key: event.customerId }, event: { type: 'lifecycle', event, receivedAt: Date.now() }, id };
       });

@@ -123,7 +123,7 @@ export async function until(condition: () => boolean, what: string, timeoutMs = 
 export function messages(events: readonly LifecycleEvent[], tracker: Tracker): OutboundMessage[] {
   const receivedAt = Date.now();
   return events.map((event) => {
-    const id = tracker.sent(event, Date.now()) ? `${messageIdOf(event.eventId)}.retry` : messageIdOf(event.eventId);
+    const id = tracker.sent(event, Date.now()) ? `${messageIdOf(event)}.retry` : messageIdOf(event);
     return { to: { entity: 'Orchestrator', key: event.customerId }, event: { type: 'lifecycle', event, receivedAt }, id };
   });
 }

@@ -14,8 +14,14 @@ export {
   installSignalHandlers,
   checkJob,
   checkEnvelope,
+  checkJobDataLimits,
+  checkMessageId,
   ENTITY_JOB_JSON_SCHEMA,
+  InvalidJobDataError,
+  jobIdFor,
   JOB_FORMAT_VERSION,
+  MAX_JOB_BYTES,
+  MAX_JOB_DEPTH,
 } from './transport/bullmq/index.ts';
 export type {
   BullmqNode,

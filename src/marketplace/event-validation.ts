@@ -1,4 +1,5 @@
 import type { core } from 'zod';
+import { hasLoneSurrogate } from '../runtime/unicode.ts';
 import { FORBIDDEN_KEYS } from './ids.ts';
 import { LifecycleEventSchema, MAX_EVENT_BYTES, MAX_EVENT_DEPTH, type LifecycleEvent } from './event-schema.ts';
 
@@ -11,7 +12,8 @@ import { LifecycleEventSchema, MAX_EVENT_BYTES, MAX_EVENT_DEPTH, type LifecycleE
  * 2. a copy into plain JSON data, refusing what JSON cannot hold or what is hostile: keys
  *    `__proto__` / `constructor` / `prototype` at any depth, non-finite numbers, bigints,
  *    functions, symbols, class instances, cycles, throwing getters or proxies, nesting deeper than
- *    {@link MAX_EVENT_DEPTH}; validation continues on the copy, so the caller's object is read once;
+ *    {@link MAX_EVENT_DEPTH}, strings and keys that are not well-formed Unicode (a lone surrogate
+ *    becomes U+FFFD in UTF-8, so two different ids would be one in Redis); validation continues on the copy, so the caller's object is read once;
  * 3. the serialized size against {@link MAX_EVENT_BYTES};
  * 4. the event's strict schema (unknown fields refused).
  */
@@ -23,6 +25,7 @@ export type EventIssueRule =
   | 'finite'
   | 'circular'
   | 'unreadable'
+  | 'well_formed'
   | 'max_depth'
   | 'max_size'
   | 'required'
@@ -122,6 +125,9 @@ function copyJson(value: unknown, path: string, depth: number, scan: Scan): unkn
   }
   switch (typeof value) {
     case 'string':
+      if (!hasLoneSurrogate(value)) return value;
+      scan.issues.push(issue(path, 'well_formed', 'must be well-formed Unicode: it contains a lone surrogate, which UTF-8 cannot encode', value));
+      return ABSENT;
     case 'boolean':
       return value;
     case 'number':
@@ -171,6 +177,10 @@ function copyJson(value: unknown, path: string, depth: number, scan: Scan): unkn
       const childPath = joinPath(path, key);
       if (FORBIDDEN_KEYS.has(key)) {
         scan.issues.push(issue(childPath, 'forbidden_key', `the key "${key}" is refused anywhere in an event`, undefined));
+        continue;
+      }
+      if (hasLoneSurrogate(key)) {
+        scan.issues.push(issue(childPath, 'well_formed', 'the key must be well-formed Unicode: it contains a lone surrogate', undefined));
         continue;
       }
       const item: unknown = (value as Record<string, unknown>)[key];

@@ -1,4 +1,5 @@
 import { GovernorError } from '../errors.ts';
+import { hasLoneSurrogate } from './unicode.ts';
 
 /**
  * A virtual actor's address: its kind (`Billing`) and its key (a customer id). It exists for as
@@ -34,8 +35,13 @@ export function checkEntityAddress(address: EntityAddress): EntityAddress {
     throw new InvalidEntityAddressError(address, `key must be a string of 1 to ${MAX_KEY_LENGTH} characters`);
   }
   // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(key) || !key.isWellFormed()) {
-    throw new InvalidEntityAddressError(address, 'key must not contain control characters or lone surrogates');
+  if (/[\u0000-\u001f\u007f]/.test(key)) {
+    throw new InvalidEntityAddressError(address, 'key must not contain control characters');
+  }
+  // Encoded as UTF-8 (Redis, hashes), a lone surrogate becomes U+FFFD: "a\uD800" and "a\uDFFF"
+  // would be one key, one customer's state read and written by another.
+  if (hasLoneSurrogate(key)) {
+    throw new InvalidEntityAddressError(address, 'key must be well-formed Unicode (it contains a lone surrogate, which UTF-8 cannot encode)');
   }
   return address;
 }

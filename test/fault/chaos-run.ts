@@ -135,7 +135,7 @@ async function produce(producer: GovernorProducer, workload: ChaosWorkload, opti
       // must not be what catches it, the orchestrator must.
       const n = (retries.get(event.eventId) ?? -1) + 1;
       retries.set(event.eventId, n);
-      const id = n === 0 ? messageIdOf(event.eventId) : `${messageIdOf(event.eventId)}.retry${n}`;
+      const id = n === 0 ? messageIdOf(event) : `${messageIdOf(event)}.retry${n}`;
       return { to: { entity: 'Orchestrator', key: event.customerId }, event: { type: 'lifecycle', event, receivedAt: Date.now() }, id };
     });
     for (;;) {

@@ -54,7 +54,9 @@ it('dead-letters bad messages with their reason and processes the ones behind th
   expect(ledger, node.log()).toEqual({ count: 10, last: 9, anomalies: [] });
 
   const letters = await listDeadLetters(dlq);
-  const byJob = new Map(letters.map((letter) => [letter.jobId, letter]));
+  // By message id: the producer's job ids are scoped by target (`Ledger/key-0/poison-1`).
+  const idOf = (letter: { jobId?: string; data: unknown }) => (letter.data as { id?: string } | null)?.id ?? letter.jobId;
+  const byJob = new Map(letters.map((letter) => [idOf(letter), letter]));
   expect([...byJob.keys()].sort()).toEqual(['bad-schema', 'bad-version', 'poison-1', 'unknown-kind']);
   expect(byJob.get('poison-1')!.reason).toMatch(/crashed 3 times \(retry budget 2\): Error: poison message/);
   expect(byJob.get('poison-1')!.data).toEqual({ v: 1, id: 'poison-1', env: { t: 'cast', to, event: { type: 'poison' } } });
@@ -74,6 +76,7 @@ it('dead-letters bad messages with their reason and processes the ones behind th
     ledger = (await readLedgers(client, prefix, 1))[0];
   }
   expect(ledger).toEqual({ count: 11, last: 10, anomalies: [] });
-  expect((await listDeadLetters(dlq)).map((letter) => letter.jobId).sort()).toEqual(['bad-version', 'poison-1', 'unknown-kind']);
+  expect((await listDeadLetters(dlq)).map(idOf).sort()).toEqual(['bad-version', 'poison-1', 'unknown-kind']);
+  expect(byJob.get('poison-1')!.jobId).toBe('Ledger/key-0/poison-1');
   await producer.close();
 }, 60_000);

@@ -12,18 +12,19 @@ interface EnqueueFlags extends RedisFlags {
   wait?: string | boolean;
 }
 
-async function readInput(file: string): Promise<string> {
+/** The file's bytes (decoded later, line by line, so text that is not UTF-8 is refused, not mangled). */
+async function readInput(file: string): Promise<Buffer> {
   const { readFile } = await import('node:fs/promises');
   if (file !== '-') {
     try {
-      return await readFile(file, 'utf8');
+      return await readFile(file);
     } catch (error) {
       throw new CliError(`--file: cannot read ${file}: ${(error as Error).message}`);
     }
   }
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
 
 export function enqueueCommand(program: Command): void {
@@ -48,7 +49,7 @@ export function enqueueCommand(program: Command): void {
         'Exit 2: an event was not accepted at the door (with --strict or a single event: nothing was written).\n' +
         'Exit 3: Redis unreachable, or (with --wait) an event still pending when the wait ended.')
     .action(async (type: string | undefined, flags: EnqueueFlags, command: Command) => {
-      const { checkFlagEvent, checkJsonEvent, checkNdjson, fieldFlags, describeIssues } = await import('../enqueue/events.ts');
+      const { checkFlagEvent, checkJsonEvent, checkNdjsonBytes, fieldFlags, describeIssues } = await import('../enqueue/events.ts');
       const { redisUrl, partitionsOf } = await import('../enqueue/redis.ts');
       const eventJson = typeof flags.json === 'string' ? flags.json : undefined;
       const jsonReport = flags.json !== undefined;
@@ -77,7 +78,7 @@ export function enqueueCommand(program: Command): void {
         checked = [checkFlagEvent(type, flags.customer, fields)];
       } else {
         if (flags.customer !== undefined || command.args.length > 0) throw new CliError('--customer and --field flags go with <Type>, not with --json or --file');
-        checked = eventJson !== undefined ? [checkJsonEvent(eventJson, 1)] : checkNdjson(await readInput(flags.file!));
+        checked = eventJson !== undefined ? [checkJsonEvent(eventJson, 1)] : checkNdjsonBytes(await readInput(flags.file!));
       }
 
       const rejected = checked.filter((c): c is Extract<CheckedEvent, { ok: false }> => !c.ok);

@@ -84,10 +84,10 @@ export function checkJsonEvent(text: string, line: number, now = Date.now()): Ch
   return result.ok ? { ok: true, line, event: result.event } : { ok: false, line, issues: result.issues };
 }
 
-/** Validates NDJSON: one event per non-blank line, numbered from 1. */
+/** Validates NDJSON: one event per non-blank line, numbered from 1; a leading byte order mark is dropped. */
 export function checkNdjson(text: string, now = Date.now()): CheckedEvent[] {
   const checked: CheckedEvent[] = [];
-  const lines = text.split('\n');
+  const lines = text.replace(/^\uFEFF/, '').split('\n');
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!.replace(/\r$/, '');
     if (line.trim() === '') continue;
@@ -102,4 +102,39 @@ export function describeIssues(issues: readonly EventValidationIssue[]): string[
     const message = issue.message.startsWith(issue.path) ? issue.message : `${issue.path}: ${issue.message}`;
     return `${message} (${issue.rule})${issue.value === undefined ? '' : `, got ${issue.value}`}`;
   });
+}
+
+/**
+ * Validates NDJSON as the bytes of a file or stdin. Text that is not UTF-8 (a Latin-1 "café") is
+ * refused line by line: decoding it anyway would turn the bad bytes into U+FFFD and store an
+ * event that says something else than what was sent.
+ */
+export function checkNdjsonBytes(bytes: Uint8Array, now = Date.now()): CheckedEvent[] {
+  try {
+    // fatal: throw on bad bytes; the byte order mark, if any, is dropped.
+    return checkNdjson(new TextDecoder('utf-8', { fatal: true }).decode(bytes), now);
+  } catch {
+    // Some line is not UTF-8: find which, and check the others.
+  }
+  const checked: CheckedEvent[] = [];
+  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  let start = 0;
+  for (let line = 1; start <= bytes.length; line++) {
+    let end = bytes.indexOf(0x0a, start);
+    if (end === -1) end = bytes.length;
+    let text: string;
+    try {
+      text = decoder.decode(bytes.subarray(start, end));
+    } catch {
+      const message = '$: the line is not valid UTF-8 text; save the file as UTF-8';
+      checked.push({ ok: false, line, issues: [{ path: '$', rule: 'not_json', message }] });
+      start = end + 1;
+      continue;
+    }
+    if (line === 1) text = text.replace(/^\uFEFF/, '');
+    text = text.replace(/\r$/, '');
+    if (text.trim() !== '') checked.push(checkJsonEvent(text, line, now));
+    start = end + 1;
+  }
+  return checked;
 }

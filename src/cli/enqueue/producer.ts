@@ -1,6 +1,8 @@
+import { InvalidJobDataError } from '../../transport/bullmq/job-format.ts';
 import { GovernorProducer } from '../../transport/bullmq/producer.ts';
 import type { HandledOutcome } from '../../../machines/handled-events.ts';
 import type { LifecycleEvent } from '../../marketplace/event-schema.ts';
+import { isSafeId } from '../../marketplace/ids.ts';
 import { CliError, EXIT } from '../exit-codes.ts';
 import { connectOrExit, FAIL_FAST_REDIS, redactUrl } from './redis.ts';
 import { OutcomeReader, type EventOutcome } from './wait.ts';
@@ -23,11 +25,20 @@ export interface EnqueueResult {
 }
 
 /**
- * The job message id of an event: its eventId, which makes a repeated enqueue of one event a no-op
- * (BullMQ job ids must not contain ":", which an eventId may; "%" cannot occur in one).
+ * The job message id of an event: its customer and its eventId, which makes a repeated enqueue of
+ * one event a no-op. The customer is part of it because a partition queue is shared by many
+ * customers and each picks its own eventIds: with the eventId alone, BullMQ would drop customer
+ * B's event as a duplicate of customer A's job with the same id (kept for an hour once completed).
+ *
+ * Injective on validated events (safe ids: no "/" or "|" in them): `ev.<customer>/<event>` with
+ * ":" written "|", since BullMQ job ids must not contain ":"; at most 260 characters.
+ * @example messageIdOf({ customerId: 'acme:eu', eventId: 'pay-1' }) // 'ev.acme|eu/pay-1'
  */
-export function messageIdOf(eventId: string): string {
-  return `ev.${eventId.replaceAll(':', '%3A')}`;
+export function messageIdOf(event: Pick<LifecycleEvent, 'customerId' | 'eventId'>): string {
+  if (!isSafeId(event.customerId) || !isSafeId(event.eventId)) {
+    throw new TypeError(`messageIdOf takes a validated event (safe customerId and eventId), got ${JSON.stringify([event.customerId, event.eventId])}`);
+  }
+  return `ev.${event.customerId.replaceAll(':', '|')}/${event.eventId.replaceAll(':', '|')}`;
 }
 
 /**
@@ -53,10 +64,12 @@ export async function enqueueEvents(target: EnqueueTarget, events: readonly Life
       const receivedAt = Date.now();
       try {
         await producer.sendMany(
-          slice.map((event) => ({ to: { entity: 'Orchestrator', key: event.customerId }, event: { type: 'lifecycle', event, receivedAt }, id: messageIdOf(event.eventId) })),
+          slice.map((event) => ({ to: { entity: 'Orchestrator', key: event.customerId }, event: { type: 'lifecycle', event, receivedAt }, id: messageIdOf(event) })),
         );
       } catch (error) {
         const done = ids.length > 0 ? ` (${ids.length} enqueued before: ${ids.join(' ')})` : '';
+        // Validated events are far within the job limits; should one not be, it is bad input, not Redis.
+        if (error instanceof InvalidJobDataError) throw new CliError(`${error.message}${done}`, EXIT.usage);
         throw new CliError(`enqueue to ${redactUrl(target.url)} failed: ${error instanceof Error ? error.message : String(error)}${done}`, EXIT.unavailable);
       }
       ids.push(...slice.map((event) => event.eventId));

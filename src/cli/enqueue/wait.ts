@@ -87,7 +87,7 @@ export class OutcomeReader {
   async wait(
     events: readonly LifecycleEvent[],
     before: ReadonlyMap<string, HandledOutcome>,
-    messageIdOf: (eventId: string) => string,
+    messageIdOf: (event: LifecycleEvent) => string,
     options: { timeoutMs: number; pollMs?: number },
   ): Promise<Map<string, EventOutcome>> {
     const outcomes = new Map<string, EventOutcome>();
@@ -104,8 +104,8 @@ export class OutcomeReader {
         pending.map(async (event) => {
           const outcome = recorded.get(event.eventId);
           if (outcome) return void outcomes.set(event.eventId, outcome);
-          const queue = this.#producer.queueOf({ entity: 'Orchestrator', key: event.customerId });
-          const letter = await this.#dlq.getJob(`${queue}~${messageIdOf(event.eventId)}`);
+          const to = { entity: 'Orchestrator', key: event.customerId };
+          const letter = await this.#dlq.getJob(`${this.#producer.queueOf(to)}~${this.#producer.jobIdOf(to, messageIdOf(event))}`);
           if (letter) outcomes.set(event.eventId, { status: 'dead-lettered', reason: String((letter.data as { reason?: unknown }).reason) });
         }),
       );

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { Worker, type Job } from 'bullmq';
+import type { Job, Worker } from 'bullmq';
 import { pino, type Logger } from 'pino';
 import { systemClock, type Clock } from '../../runtime/clock.ts';
 import { entityName, isEntityAddress, type EntityAddress } from '../../runtime/entity.ts';
@@ -17,7 +17,7 @@ import type { Transport, TransportEndpoint } from '../transport.ts';
 import { checkRedisSettings, closeConnections, openConnections, ready, type Connections } from './connections.ts';
 import { addDeadLetter, listDeadLetters, replayDeadLetter, type DeadLetter, type ReplayResult } from './dead-letters.ts';
 import { EntityCache } from './entity-cache.ts';
-import { checkJob } from './job-format.ts';
+import { checkFetchedJob, GuardedWorker } from './guarded-worker.ts';
 import { Membership, type ClusterNode, type NodeInfo } from './membership.ts';
 import { resolveSettings, type BullmqTransportOptions, type TransportSettings } from './options.ts';
 import { PartitionRuntime, type PartitionContext } from './partition.ts';
@@ -124,7 +124,7 @@ export class BullmqTransport implements Transport {
     this.#relay = new Relay(redis, settings, this.#logger);
     this.#registry = new GlobalRegistry(redis, this.keys, node.name);
 
-    this.#inbox = new Worker(this.keys.nodeQueue(node.name), (job) => this.#processInbox(job), {
+    this.#inbox = new GuardedWorker(this.keys.nodeQueue(node.name), (job) => this.#processInbox(job), {
       connection: connections.worker,
       prefix: settings.prefix,
       name: node.name,
@@ -426,7 +426,7 @@ export class BullmqTransport implements Transport {
   // ── the node's inbox ───────────────────────────────────────────────────────────────────────
 
   async #processInbox(job: Job): Promise<void> {
-    const checked = checkJob(job.data, job.id);
+    const checked = checkFetchedJob(job);
     if (!checked.ok) return this.#deadLetter(job, `invalid job: ${checked.problem}`);
     const envelope = checked.envelope;
     const node = this.#requireNode();

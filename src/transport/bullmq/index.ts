@@ -13,5 +13,5 @@ export type { BullmqTransportOptions, Placement } from './options.ts';
 export type { ClusterNode, NodeInfo } from './membership.ts';
 export type { DeadLetter, ReplayResult } from './dead-letters.ts';
 export type { RegisterResult } from './registry.ts';
-export { checkJob, checkEnvelope, ENTITY_JOB_JSON_SCHEMA, JOB_FORMAT_VERSION } from './job-format.ts';
+export { checkJob, checkEnvelope, checkJobDataLimits, checkMessageId, ENTITY_JOB_JSON_SCHEMA, InvalidJobDataError, jobIdFor, JOB_FORMAT_VERSION, MAX_JOB_BYTES, MAX_JOB_DEPTH } from './job-format.ts';
 export type { JobData, CheckedJob } from './job-format.ts';

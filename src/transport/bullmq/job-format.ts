@@ -1,4 +1,6 @@
+import { GovernorError } from '../../errors.ts';
 import { checkEntityAddress, isEntityAddress } from '../../runtime/entity.ts';
+import { hasLoneSurrogate } from '../../runtime/unicode.ts';
 import type { Envelope } from '../../runtime/envelope.ts';
 import { isPid } from '../../runtime/pid.ts';
 
@@ -36,6 +38,8 @@ export function checkJob(data: unknown, jobId: string | undefined): CheckedJob {
   if (job.v !== JOB_FORMAT_VERSION) return fail(`unsupported job format version ${JSON.stringify(job.v)} (this node reads ${JOB_FORMAT_VERSION})`);
   const id = job.id ?? jobId;
   if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ID_LENGTH) return fail('id must be a string of 1 to 512 characters');
+  // Stored as UTF-8, "\uD800" and "\uDFFF" are the same bytes: one message would pass for the other's duplicate.
+  if (hasLoneSurrogate(id)) return fail('id must be well-formed Unicode (no lone UTF-16 surrogates)');
   const problem = checkEnvelope(job.env);
   return problem === undefined ? { ok: true, id, envelope: job.env as Envelope } : fail(`env: ${problem}`);
 }
@@ -101,6 +105,86 @@ export function checkEnvelope(env: unknown): string | undefined {
     default:
       return `t must be one of cast, info, call, reply, exit, down, link, unlink, monitor, demonitor; got ${JSON.stringify(env['t'])}`;
   }
+}
+
+/**
+ * The BullMQ job id of a message: for an entity, its target and its id. A partition queue is
+ * shared by many entities, each with message ids of its own, and BullMQ ignores an add whose job
+ * id is in the queue already (kept for an hour once completed): with the message id alone,
+ * customer B's message "invoice-1" (or a message it sends on, "invoice-1/1") would be dropped as
+ * a duplicate of customer A's. The kind has no "/" and the percent-encoded key none either, so
+ * different targets never share a job id. Other envelopes go to one node's inbox: the id alone.
+ */
+export function jobIdFor(to: unknown, id: string): string {
+  return isEntityAddress(to) ? `${to.entity}/${encodeURIComponent(to.key)}/${id}` : id;
+}
+
+/**
+ * What a message id must be to be a BullMQ job id and an idempotency key: 1 to 512 characters,
+ * no `:` (BullMQ refuses it), not an integer's spelling (BullMQ refuses `"42"` and `"-42"`), and
+ * well-formed Unicode (as UTF-8, `"m-\uD800"` and `"m-\uDFFF"` are the same bytes, so one message
+ * would be skipped as the other's duplicate). `undefined` when it may be used.
+ */
+export function checkMessageId(id: unknown): string | undefined {
+  if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ID_LENGTH) return `must be a string of 1 to ${MAX_ID_LENGTH} characters`;
+  if (id.includes(':')) return 'must not contain ":" (BullMQ job ids cannot)';
+  if (`${parseInt(id, 10)}` === id) return 'must not be an integer (BullMQ job ids cannot be): prefix it, e.g. "m-42"';
+  if (hasLoneSurrogate(id)) return 'is not well-formed Unicode (it has a lone UTF-16 surrogate)';
+  return undefined;
+}
+
+/** Deepest nesting of a job's data a producer may send (an actor message is a small record). */
+export const MAX_JOB_DEPTH = 64;
+/** Largest job data a producer may send: 1 MiB of UTF-8 JSON. */
+export const MAX_JOB_BYTES = 1_048_576;
+const MAX_JOB_VALUES = 100_000;
+
+/** Job data a producer was about to send exceeds the limits, or is not JSON data. */
+export class InvalidJobDataError extends GovernorError {
+  constructor(readonly problem: string, options?: { cause?: unknown }) {
+    super('INVALID_JOB_DATA', `the message cannot be enqueued: ${problem}; send a small JSON record (validate events with parseLifecycleEvent first)`, options);
+  }
+}
+
+/**
+ * Checks job data before it goes to BullMQ, which would otherwise fail deep inside `Queue.add`
+ * (a `RangeError` from its serializer at a few thousand levels of nesting) or store megabytes per
+ * job. Depth and value count are walked without recursion, so a hostile value cannot overflow the
+ * stack here either (and a cycle is just too deep). `undefined` when the data may be sent.
+ */
+export function checkJobDataLimits(data: unknown): string | undefined {
+  const stack: [unknown, number][] = [[data, 0]];
+  let values = 0;
+  // An upper bound of the JSON's UTF-8 size (3 bytes per code unit, escapes included), so the
+  // common small message is never serialized twice; a `toJSON` can say anything: measure then.
+  let bound = 0;
+  let measure = false;
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop()!;
+    if (++values > MAX_JOB_VALUES) return `more than ${MAX_JOB_VALUES} values`;
+    if (typeof value === 'string') bound += 6 * value.length + 3;
+    else if (typeof value === 'bigint') return 'not JSON data (a bigint)';
+    else if (typeof value !== 'object' || value === null) bound += 24;
+    else {
+      if (depth >= MAX_JOB_DEPTH) return `nested deeper than ${MAX_JOB_DEPTH} levels (or it contains itself)`;
+      if (typeof (value as { toJSON?: unknown }).toJSON === 'function') measure = true;
+      const keys = Array.isArray(value) ? [] : Object.keys(value);
+      bound += 2 + keys.reduce((n, key) => n + 6 * key.length + 4, 0);
+      for (const item of Array.isArray(value) ? value : Object.values(value)) {
+        bound += 1;
+        stack.push([item, depth + 1]);
+      }
+    }
+  }
+  if (bound <= MAX_JOB_BYTES && !measure) return undefined;
+  let text: string;
+  try {
+    text = JSON.stringify(data);
+  } catch (error) {
+    return `not JSON data (${error instanceof Error ? error.message : String(error)})`;
+  }
+  const bytes = Buffer.byteLength(text ?? '', 'utf8');
+  return bytes > MAX_JOB_BYTES ? `${bytes} bytes of JSON; the limit is ${MAX_JOB_BYTES}` : undefined;
 }
 
 /** A JSON Schema of {@link JobData} for entity messages, for producers in other languages. */

@@ -1,4 +1,4 @@
-import { WaitingError, Worker, type Job } from 'bullmq';
+import { WaitingError, type Job, type Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { isEntityAddress, type EntityAddress } from '../../runtime/entity.ts';
@@ -9,7 +9,7 @@ import { StoredStateError } from '../../store/redis-errors.ts';
 import type { PartitionId } from '../../store/redis-keys.ts';
 import type { CommitEntry, CommitResult, RedisStore } from '../../store/redis-store.ts';
 import type { EntityCache, EntityRecord } from './entity-cache.ts';
-import { checkJob } from './job-format.ts';
+import { checkFetchedJob, GuardedWorker } from './guarded-worker.ts';
 import type { TransportSettings } from './options.ts';
 import { sleep, type OutgoingJob, type Relay } from './relay.ts';
 import { jobScope, type Scope } from './scope.ts';
@@ -111,7 +111,7 @@ export class PartitionRuntime {
     if (this.#state !== 'starting') return;
     const s = this.#ctx.settings;
     await this.#ctx.relay.queue(this.queue).setGlobalConcurrency(1);
-    const worker = new Worker(this.queue, (job, token) => this.#process(job, token ?? ''), {
+    const worker = new GuardedWorker(this.queue, (job, token) => this.#process(job, token ?? ''), {
       connection: this.#ctx.workerConnection,
       prefix: s.prefix,
       name: this.#ctx.node.name,
@@ -135,7 +135,7 @@ export class PartitionRuntime {
   // ── jobs ───────────────────────────────────────────────────────────────────────────────────
 
   async #process(job: Job, token: string): Promise<void> {
-    const checked = checkJob(job.data, job.id);
+    const checked = checkFetchedJob(job);
     if (!checked.ok) return this.#ctx.deadLetter(job, `invalid job: ${checked.problem}`);
     const { id, envelope } = checked;
     const target = envelope.to;

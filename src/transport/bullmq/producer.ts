@@ -1,11 +1,11 @@
 import { Queue } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
-import { checkEntityAddress, type EntityAddress } from '../../runtime/entity.ts';
+import { checkEntityAddress, InvalidEntityAddressError, isEntityAddress, type EntityAddress } from '../../runtime/entity.ts';
 import { checkMessage, type Message } from '../../runtime/envelope.ts';
 import { RedisKeys } from '../../store/redis-keys.ts';
 import { hashKey } from '../hash-key.ts';
 import { ready } from './connections.ts';
-import { JOB_FORMAT_VERSION, type JobData } from './job-format.ts';
+import { checkJobDataLimits, checkMessageId, InvalidJobDataError, jobIdFor, JOB_FORMAT_VERSION, type JobData } from './job-format.ts';
 import { resolveSettings, type BullmqTransportOptions, type TransportSettings } from './options.ts';
 
 /** One message for {@link GovernorProducer.sendMany}. */
@@ -59,21 +59,36 @@ export class GovernorProducer {
     return this.keys.partitionQueue(this.settings.placement === 'distributed' ? `${address.entity}.${index}` : String(index));
   }
 
+  /** The BullMQ job id of a message to `to` (see {@link jobIdFor}): to find its job or its dead letter. */
+  jobIdOf(to: EntityAddress, id: string): string {
+    return jobIdFor(to, id);
+  }
+
   /** Sends one message (a cast); resolves with its id once it is in Redis. */
   async send(to: EntityAddress, event: Message, options: { id?: string } = {}): Promise<string> {
     const [id] = await this.sendMany([{ to, event, id: options.id }]);
     return id!;
   }
 
-  /** Sends messages, in order per receiver (one `addBulk` per queue, the queues in parallel). */
+  /**
+   * Sends messages, in order per receiver (one `addBulk` per queue, the queues in parallel). All
+   * are checked before any is sent: a bad address throws an `InvalidEntityAddressError`, a bad
+   * message type a `TypeError`, a bad message id ({@link checkMessageId}) or data over the limits
+   * ({@link MAX_JOB_DEPTH}, {@link MAX_JOB_BYTES}) an {@link InvalidJobDataError}, and then nothing
+   * was written.
+   */
   async sendMany(messages: readonly OutboundMessage[]): Promise<string[]> {
     const prepared = messages.map((message) => {
+      if (!isEntityAddress(message.to)) throw new InvalidEntityAddressError(message.to, 'to must be an object { entity, key }');
       checkEntityAddress(message.to);
       checkMessage(message.event);
       const id = message.id ?? `p${process.pid}x${Date.now().toString(36)}x${++serial}`;
-      if (id.includes(':')) throw new TypeError(`message id "${id}" must not contain ":" (BullMQ job ids cannot)`);
+      const idProblem = checkMessageId(id);
+      if (idProblem !== undefined) throw new InvalidJobDataError(`message id ${JSON.stringify(id)} ${idProblem}`);
       const data: JobData = { v: JOB_FORMAT_VERSION, id, env: { t: 'cast', to: message.to, event: message.event } };
-      return { queue: this.queueOf(message.to), job: { name: message.event.type, data, opts: { jobId: id } } };
+      const problem = checkJobDataLimits(data);
+      if (problem !== undefined) throw new InvalidJobDataError(`message ${id} to ${message.to.entity}/${message.to.key}: ${problem}`);
+      return { id, queue: this.queueOf(message.to), job: { name: message.event.type, data, opts: { jobId: this.jobIdOf(message.to, id) } } };
     });
     // Order matters per receiver, and a receiver's messages all go to one queue: one addBulk per
     // queue, all queues at once.
@@ -84,7 +99,7 @@ export class GovernorProducer {
       jobs.push(job);
     }
     await Promise.all([...byQueue].map(([queue, jobs]) => this.#queue(queue).addBulk(jobs)));
-    return prepared.map((p) => p.job.opts.jobId);
+    return prepared.map((p) => p.id);
   }
 
   #queue(name: string): Queue {

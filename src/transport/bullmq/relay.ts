@@ -3,13 +3,13 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { systemClock } from '../../runtime/clock.ts';
 import type { Envelope } from '../../runtime/envelope.ts';
-import { JOB_FORMAT_VERSION, type JobData } from './job-format.ts';
+import { jobIdFor, JOB_FORMAT_VERSION, type JobData } from './job-format.ts';
 import type { TransportSettings } from './options.ts';
 
 /** A message on its way into a queue. */
 export interface OutgoingJob {
   readonly queue: string;
-  /** The message id, used as the BullMQ job id (an add of an id already kept is ignored). */
+  /** The message id; the BullMQ job id is made of it and the target ({@link jobIdFor}): an add of a job id already kept is ignored. */
   readonly id: string;
   readonly env: Envelope;
 }
@@ -106,7 +106,7 @@ export class Relay {
         try {
           await Promise.all(
             [...byQueue].map(([name, jobs]) =>
-              this.queue(name).addBulk(jobs.map((job) => ({ name: jobName(job.env), data: jobData(job), opts: { jobId: job.id } }))),
+              this.queue(name).addBulk(jobs.map((job) => ({ name: jobName(job.env), data: jobData(job), opts: { jobId: jobIdFor(job.env.to, job.id) } }))),
             ),
           );
           backoff = 50;
