@@ -101,4 +101,20 @@ describe('governor repl over Redis', () => {
     expect(run.stdout).toContain('nope is not defined');
     expect(run.stdout).toContain("node: 'n1'");
   });
+
+  it('exits 3 when Redis is unreachable or the named node does not answer, naming it', () => {
+    const down = governor(['repl', '--redis', 'redis://127.0.0.1:1', '--eval', 'tree()']);
+    expect(down.code).toBe(3);
+    expect(down.stderr).not.toMatch(/\n\s+at /);
+    const ghost = governor(['repl', '--redis', redis.url, '--node', 'ghost', '--eval', 'tree()']);
+    expect(ghost.code).toBe(3);
+    expect(ghost.stderr).toContain('node ghost did not answer');
+  });
+
+  it('runs a signed replace_state whose function travels as source text', () => {
+    const ref = "'Entitlement/c-1'";
+    const run = repl(`replace_state(${ref}, (s) => ({ context: { ...s.context, patched: true } }))`);
+    expect(run.code, run.stderr).toBe(0);
+    expect(repl(`get_state(${ref})`).stdout).toContain('patched: true');
+  });
 });

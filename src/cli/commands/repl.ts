@@ -24,7 +24,14 @@ export function replCommand(program: Command): void {
       const url = redisUrl(flags);
       const redis = await connectOrExit(url, async () => {
         const client = new Redis(url, { ...FAIL_FAST_REDIS, lazyConnect: true, maxRetriesPerRequest: 1 });
-        await client.connect();
+        // Failures surface as the rejected connect (exit 3); without a listener ioredis prints stacks.
+        client.on('error', () => undefined);
+        try {
+          await client.connect();
+        } catch (error) {
+          client.disconnect();
+          throw error;
+        }
         return client;
       });
       try {
