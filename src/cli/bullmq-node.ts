@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { startBullmqNode, installSignalHandlers } from '../transport/bullmq/index.ts';
 import { marketplaceKinds } from '../../machines/index.ts';
 import { LocalAdmin } from './admin.ts';
+import { startAdminListener } from './admin-listener.ts';
 import { adminCommands, startRepl } from './repl.ts';
 import { EXIT } from './exit-codes.ts';
 
@@ -25,13 +26,16 @@ export async function startBullmq(options: { url: string; shell: boolean; name?:
   }
   const { node, transport } = started;
   options.logger.info({ node: node.name }, 'node started');
+  const admin = new LocalAdmin(node, () => node.whereis('entities'));
+  // `governor repl --redis` reaches this node through its admin list; mutations need the token.
+  const listener = startAdminListener({ url: options.url, prefix: transport.settings.prefix, node: node.name, admin, token: process.env.GOVERNOR_ADMIN_TOKEN || undefined, logger: options.logger });
   if (!options.shell) {
     process.stdout.write(`Governor node "${node.name}" is running on ${options.url}; SIGTERM or Ctrl-C stops it.\n`);
     installSignalHandlers(node, transport);
     await new Promise(() => {}); // until a signal handler exits the process
   }
-  const admin = new LocalAdmin(node, () => node.whereis('entities'));
   await startRepl(adminCommands(admin, (line) => process.stdout.write(`${line}\n`)), { prompt: `governor(${node.name})> ` });
+  await listener.stop();
   await started.stop({ timeoutMs: 10_000 });
   return EXIT.ok;
 }

@@ -83,6 +83,21 @@ export class RedisKeys {
     return `${this.#base}nodes`;
   }
 
+  /** List: admin requests for one node (`governor repl`), BLPOPed by its admin listener. */
+  adminRequests(node: string): string {
+    return `${this.#base}admin:${encodeURIComponent(node)}`;
+  }
+
+  /** List: the one reply to admin request `id`; expires, so an abandoned reply does not linger. */
+  adminReply(id: string): string {
+    return `${this.#base}admin:reply:${encodeURIComponent(id)}`;
+  }
+
+  /** String with a TTL: an admin nonce already used, so a captured request cannot be replayed. */
+  adminNonce(nonce: string): string {
+    return `${this.#base}admin:nonce:${encodeURIComponent(nonce)}`;
+  }
+
   /** Hash: node name → JSON of what it hosts and when it started. */
   get nodeInfo(): string {
     return `${this.#base}node-info`;

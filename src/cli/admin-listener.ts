@@ -1,0 +1,137 @@
+import { Script, createContext } from 'node:vm';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { GovernorError } from '../errors.ts';
+import { RedisKeys } from '../store/redis-keys.ts';
+import type { Admin } from './admin.ts';
+import { needsSignature, parseRequest, replayedError, verify, type AdminReply, type AdminRequest } from './admin-protocol.ts';
+import { toJsonSafe } from './json-safe.ts';
+
+/** How long a reply or a used nonce stays in Redis. Longer than the ±30 s skew window. */
+const TTL_S = 60;
+/** How long BLPOP blocks, so `stop()` is noticed without closing the connection mid-command. */
+const BLOCK_S = 1;
+/** The most a replace_state function may run node-side: it runs inside the node's event loop. */
+const FN_TIMEOUT_MS = 100;
+
+export interface AdminListenerOptions {
+  url: string;
+  prefix: string;
+  node: string;
+  admin: Admin;
+  /** GOVERNOR_ADMIN_TOKEN; without it the node answers read commands only. */
+  token: string | undefined;
+  logger: Logger;
+  now?: () => number;
+}
+
+/** A remote command refused for a reason the client should see as such (not an internal failure). */
+export class AdminCommandError extends GovernorError {}
+
+/**
+ * The node side of `governor repl` over Redis: one dedicated connection (BLPOP blocks it) takes
+ * requests off the node's admin list, checks them, runs them on the node's own Admin and pushes
+ * the reply where the client waits. One request at a time: admin traffic is a person typing.
+ */
+export function startAdminListener(options: AdminListenerOptions): { stop(): Promise<void> } {
+  const keys = new RedisKeys(options.prefix);
+  const redis = new Redis(options.url, { connectionName: `governor:${options.node}:admin`, maxRetriesPerRequest: null });
+  const now = options.now ?? (() => Date.now());
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      let popped: [string, string] | null;
+      try {
+        popped = await redis.blpop(keys.adminRequests(options.node), BLOCK_S);
+      } catch (error) {
+        if (!running) break;
+        options.logger.warn({ err: error }, 'admin listener: Redis error, retrying');
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        continue;
+      }
+      // A failed reply must not end the loop: the node would go deaf to admin requests silently.
+      if (popped) await handle(popped[1]).catch((error: unknown) => options.logger.warn({ err: error }, 'admin listener: could not reply'));
+    }
+  })();
+
+  async function handle(raw: string): Promise<void> {
+    let request: AdminRequest;
+    try {
+      request = parseRequest(raw);
+    } catch (error) {
+      options.logger.warn({ err: error }, 'admin listener: dropped a malformed request (no id to reply to)');
+      return;
+    }
+    const reply = await run(request);
+    await redis.multi().lpush(keys.adminReply(request.id), JSON.stringify(reply)).expire(keys.adminReply(request.id), TTL_S).exec();
+  }
+
+  async function run(request: AdminRequest): Promise<AdminReply> {
+    try {
+      if (request.node !== options.node) throw new AdminCommandError('ADMIN_WRONG_NODE', `request for node ${request.node} reached node ${options.node}`);
+      verify(request, options.token, now());
+      if (needsSignature(request.command)) {
+        // After the signature check, so unsigned junk cannot fill Redis with nonces.
+        const fresh = await redis.set(keys.adminNonce(request.nonce), '1', 'EX', TTL_S, 'NX');
+        if (fresh !== 'OK') throw replayedError(request);
+        options.logger.info({ command: request.command, args: request.args, id: request.id }, 'admin command');
+      }
+      return { ok: true, value: toJsonSafe(await dispatch(options.admin, request)) };
+    } catch (error) {
+      const code = error instanceof GovernorError ? error.code : error instanceof TypeError ? 'TYPE_ERROR' : 'ADMIN_FAILED';
+      return { ok: false, code, message: error instanceof Error ? error.message : String(error) };
+    }
+  }
+
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      redis.disconnect();
+    },
+  };
+}
+
+/** Runs one verified request on the node's Admin. */
+async function dispatch(admin: Admin, request: AdminRequest): Promise<unknown> {
+  const a = request.args;
+  switch (request.command) {
+    case 'nodes': return admin.nodes();
+    case 'tree': return admin.tree(a[0]);
+    case 'which_children': return admin.which_children(a[0]);
+    case 'count_children': return admin.count_children(a[0]);
+    case 'get_state': return admin.get_state(a[0]);
+    case 'get_status': return admin.get_status(a[0]);
+    case 'stats': return admin.stats();
+    case 'suspend': return admin.suspend(a[0]);
+    case 'resume': return admin.resume(a[0]);
+    case 'restart_child': return admin.restart_child(a[0], String(a[1]));
+    case 'terminate_child': return admin.terminate_child(a[0], String(a[1]));
+    case 'send': return admin.send(a[0], a[1]);
+    case 'call': return admin.call(a[0], a[1], typeof a[2] === 'number' ? a[2] : undefined);
+    case 'replace_state': return admin.replace_state(a[0], compileStateFn(a[1]));
+    case 'trace':
+      throw new AdminCommandError('ADMIN_NOT_REMOTE', 'trace is not available remotely; use governor start --shell on the node');
+    default:
+      throw new AdminCommandError('ADMIN_UNKNOWN_COMMAND', `unknown admin command ${request.command}`);
+  }
+}
+
+/**
+ * The function of replace_state arrives as source text (only in a signed request). It is
+ * compiled in an empty vm context, so it sees no `process` or `require`, and each call is bounded
+ * by a timeout so a loop in it cannot hang the node. The state is parsed inside the context, so
+ * the function never holds a host-realm object. `vm` is a guard against accidents, not a security
+ * boundary: the signature is (whoever holds the token administers the node anyway).
+ */
+function compileStateFn(source: unknown): Parameters<Admin['replace_state']>[1] {
+  if (typeof source !== 'string') throw new TypeError('replace_state over Redis takes the function as source text');
+  const context = createContext({});
+  const fn = new Script(`(${source})`).runInContext(context, { timeout: FN_TIMEOUT_MS }) as unknown;
+  if (typeof fn !== 'function') throw new TypeError('replace_state: the source is not a function ({ value, context }) => ({ value?, context? })');
+  return (state) => {
+    context.__state = JSON.stringify(toJsonSafe(state));
+    context.__fn = fn;
+    return new Script('__fn(JSON.parse(__state))').runInContext(context, { timeout: FN_TIMEOUT_MS }) as ReturnType<Parameters<Admin['replace_state']>[1]>;
+  };
+}

@@ -1,0 +1,66 @@
+import type { Command } from 'commander';
+import { CliError, EXIT } from '../exit-codes.ts';
+import type { RedisFlags } from '../enqueue/redis.ts';
+
+interface ReplFlags extends RedisFlags {
+  node?: string;
+  eval?: string;
+}
+
+/** `governor repl`: the admin REPL of a running BullMQ node, reached through Redis. */
+export function replCommand(program: Command): void {
+  program
+    .command('repl')
+    .description('attach the admin REPL to a running BullMQ node through Redis (mutations need GOVERNOR_ADMIN_TOKEN)')
+    .option('--redis <url>', 'Redis URL (default: $REDIS_URL)')
+    .option('--prefix <prefix>', "the nodes' Redis key prefix (default: {governor}, as governor start)")
+    .option('--node <name>', 'the node to attach to (default: the first live node)')
+    .option('--eval <expr>', 'run one command, print its result and exit (1 if it failed)')
+    .action(async (flags: ReplFlags) => {
+      const { redisUrl, connectOrExit, FAIL_FAST_REDIS } = await import('../enqueue/redis.ts');
+      const { Redis } = await import('ioredis');
+      const { RemoteAdmin } = await import('../remote-admin.ts');
+      const { adminCommands, createEvaluator, show, startRepl } = await import('../repl.ts');
+      const url = redisUrl(flags);
+      const redis = await connectOrExit(url, async () => {
+        const client = new Redis(url, { ...FAIL_FAST_REDIS, lazyConnect: true, maxRetriesPerRequest: 1 });
+        // Failures surface as the rejected connect (exit 3); without a listener ioredis prints stacks.
+        client.on('error', () => undefined);
+        try {
+          await client.connect();
+        } catch (error) {
+          client.disconnect();
+          throw error;
+        }
+        return client;
+      });
+      try {
+        const prefix = flags.prefix ?? '{governor}';
+        const probe = new RemoteAdmin(redis, prefix, flags.node ?? '', undefined);
+        let node = flags.node;
+        if (!node) {
+          const live = (await probe.nodes()).filter((n) => n.alive);
+          if (live.length === 0) throw new CliError(`no live Governor node on ${url} (prefix ${prefix}): start one with governor start --redis`, EXIT.unavailable);
+          node = live[0]!.name;
+          process.stderr.write(`governor: attached to node ${node}${live.length > 1 ? ` (of ${live.length} live nodes; --node picks another)` : ''}\n`);
+        }
+        const admin = new RemoteAdmin(redis, prefix, node, process.env.GOVERNOR_ADMIN_TOKEN || undefined);
+        const commands = adminCommands(admin, (line) => process.stdout.write(`${line}\n`));
+        if (flags.eval !== undefined) {
+          const result = await createEvaluator(commands, { timeoutMs: 10_000 }).call(undefined, flags.eval);
+          if (result.ok) {
+            process.stdout.write(`${show(result.value)}\n`);
+            process.exitCode = EXIT.ok;
+          } else {
+            process.stderr.write(`${result.error}\n`);
+            process.exitCode = /ADMIN_TIMEOUT/.test(result.error) ? EXIT.unavailable : EXIT.failed;
+          }
+          return;
+        }
+        await startRepl(commands, { prompt: `governor(${node})> ` });
+        process.exitCode = EXIT.ok;
+      } finally {
+        redis.disconnect();
+      }
+    });
+}

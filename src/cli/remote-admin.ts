@@ -1,0 +1,99 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { GovernorError } from '../errors.ts';
+import { RedisKeys } from '../store/redis-keys.ts';
+import type { Admin } from './admin.ts';
+import { needsSignature, sign, type AdminReply, type AdminRequest } from './admin-protocol.ts';
+
+/** How long the client waits for a node's reply. @default 5 s */
+export const REPLY_TIMEOUT_MS = 5_000;
+
+/** A node did not answer an admin request in time: it is down, busy, or on another prefix. */
+export class AdminTimeoutError extends GovernorError {
+  constructor(readonly node: string, command: string, timeoutMs: number) {
+    super('ADMIN_TIMEOUT', `node ${node} did not answer ${command} within ${timeoutMs / 1000} s: is it running on this Redis and prefix (governor start --redis)?`);
+  }
+}
+
+/** The node refused or failed the command; `code` is the node's. */
+export class AdminRemoteError extends GovernorError {}
+
+/** Mutating without a token: refused before anything is sent. */
+export class AdminTokenMissingError extends GovernorError {
+  constructor() {
+    super('ADMIN_NO_TOKEN', "admin commands need GOVERNOR_ADMIN_TOKEN (the same token as the node's); without it the REPL can only read");
+  }
+}
+
+/**
+ * The Admin of one BullMQ node reached through Redis: each command is a request pushed onto the
+ * node's admin list, answered on a reply list. Mutations are signed with the token.
+ */
+export class RemoteAdmin implements Admin {
+  readonly #keys: RedisKeys;
+
+  constructor(
+    /** A connection that may block (BLPOP): not shared with anything else. */
+    readonly redis: Redis,
+    prefix: string,
+    readonly node: string,
+    readonly token: string | undefined,
+    readonly timeoutMs = REPLY_TIMEOUT_MS,
+  ) {
+    this.#keys = new RedisKeys(prefix);
+  }
+
+  async request(command: string, args: unknown[]): Promise<unknown> {
+    if (needsSignature(command) && !this.token) throw new AdminTokenMissingError();
+    const unsigned: AdminRequest = { id: randomUUID(), node: this.node, command, args, nonce: randomBytes(16).toString('hex'), issuedAt: Date.now() };
+    const request = this.token && needsSignature(command) ? sign(unsigned, this.token) : unsigned;
+    await this.redis.rpush(this.#keys.adminRequests(this.node), JSON.stringify(request));
+    const popped = await this.redis.blpop(this.#keys.adminReply(request.id), this.timeoutMs / 1000);
+    if (!popped) {
+      // Nobody took it: withdraw it, so a node that comes back later does not run a stale command.
+      await this.redis.lrem(this.#keys.adminRequests(this.node), 1, JSON.stringify(request));
+      throw new AdminTimeoutError(this.node, command, this.timeoutMs);
+    }
+    const reply = JSON.parse(popped[1]) as AdminReply;
+    if (!reply.ok) throw new AdminRemoteError(reply.code, reply.message);
+    return reply.value;
+  }
+
+  /** The members as Redis has them, alive by Redis' clock; no node needs to answer. */
+  async nodes() {
+    const [scores, info, time] = await Promise.all([
+      this.redis.zrange(this.#keys.nodes, 0, -1, 'WITHSCORES'),
+      this.redis.hgetall(this.#keys.nodeInfo),
+      this.redis.time(),
+    ]);
+    const now = Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000);
+    const nodes = [];
+    for (let i = 0; i < scores.length; i += 2) {
+      const name = scores[i]!;
+      const deadline = Number(scores[i + 1]);
+      nodes.push({ name, alive: deadline > now, deadline, info: info[name] ? (JSON.parse(info[name]) as unknown) : undefined });
+    }
+    return nodes;
+  }
+
+  tree(root?: unknown) { return this.request('tree', root === undefined ? [] : [root]); }
+  which_children(s: unknown) { return this.request('which_children', [s]); }
+  count_children(s: unknown) { return this.request('count_children', [s]); }
+  get_state(r: unknown) { return this.request('get_state', [r]); }
+  get_status(r: unknown) { return this.request('get_status', [r]); }
+  replace_state(r: unknown, fn: unknown) {
+    // The function travels as its source text; the node compiles it in a sandbox, only if signed.
+    if (typeof fn !== 'function' && typeof fn !== 'string') return Promise.reject(new TypeError('replace_state(ref, fn) takes a function'));
+    return this.request('replace_state', [r, String(fn)]);
+  }
+  suspend(r: unknown) { return this.request('suspend', [r]); }
+  resume(r: unknown) { return this.request('resume', [r]); }
+  trace(): Promise<unknown> {
+    return Promise.reject(new AdminRemoteError('ADMIN_NOT_REMOTE', 'trace is not available remotely; use governor start --shell on the node'));
+  }
+  restart_child(s: unknown, id: string) { return this.request('restart_child', [s, id]); }
+  terminate_child(s: unknown, id: string) { return this.request('terminate_child', [s, id]); }
+  send(r: unknown, e: unknown) { return this.request('send', [r, e]); }
+  call(r: unknown, e: unknown, t?: number) { return this.request('call', t === undefined ? [r, e] : [r, e, t]); }
+  stats() { return this.request('stats', []); }
+}

@@ -1,0 +1,120 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RedisKeys } from '../../src/store/redis-keys.ts';
+import { sign, type AdminRequest } from '../../src/cli/admin-protocol.ts';
+import { startRedis, type RedisHandle } from '../support/redis-server.ts';
+import { governor } from './governor-command.ts';
+
+const BIN = fileURLToPath(new URL('../../bin/governor.js', import.meta.url));
+const TOKEN = 'test-admin-token';
+const keys = new RedisKeys('{governor}');
+let redis: RedisHandle;
+let node: ChildProcess;
+let client: Redis;
+
+beforeAll(async () => {
+  redis = await startRedis();
+  client = new Redis(redis.url);
+  node = spawn(process.execPath, [BIN, 'start', '--redis', redis.url, '--name', 'n1'], {
+    env: { ...process.env, GOVERNOR_ADMIN_TOKEN: TOKEN, GOVERNOR_PSEUDONYM_KEY: 'k'.repeat(43) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    node.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes('is running')) resolve();
+    });
+    node.once('exit', (code) => reject(new Error(`node exited ${code}`)));
+  });
+}, 30_000);
+afterAll(async () => {
+  node?.kill('SIGTERM');
+  client?.disconnect();
+  await redis?.stop();
+});
+
+const repl = (expr: string, env: Record<string, string> = { GOVERNOR_ADMIN_TOKEN: TOKEN }) => governor(['repl', '--redis', redis.url, '--eval', expr], { env });
+
+async function rawRequest(request: AdminRequest): Promise<{ ok: boolean; code?: string }> {
+  await client.rpush(keys.adminRequests('n1'), JSON.stringify(request));
+  const reply = await client.blpop(keys.adminReply(request.id), 5);
+  return JSON.parse(reply![1]) as { ok: boolean; code?: string };
+}
+
+describe('governor repl over Redis', () => {
+  it('reads the tree of the only live node, saying which node it picked', () => {
+    const run = repl('tree()');
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toContain('attached to node n1');
+    expect(run.stdout.length).toBeGreaterThan(0);
+  });
+
+  it("gets the state of a customer's orchestrator after an enqueued event", async () => {
+    const enq = governor(['enqueue', 'CustomerSubscribes', '--customer', 'c-1', '--sku', 'PRO-MONTHLY', '--tier', 'professional', '--redis', redis.url]);
+    expect(enq.code, enq.stderr).toBe(0);
+    let run = repl("get_state('Orchestrator/c-1')");
+    for (let i = 0; i < 20 && run.code !== 0; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      run = repl("get_state('Orchestrator/c-1')");
+    }
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain('value');
+  });
+
+  it('terminates and restarts a child of a supervisor, visible in which_children', () => {
+    const before = repl("which_children('entities')");
+    expect(before.code, before.stderr).toBe(0);
+    const id = /id: '([^']+)'/.exec(before.stdout)?.[1];
+    expect(id, before.stdout).toBeDefined();
+    const term = repl(`terminate_child('entities', '${id}')`);
+    expect(term.code, term.stderr).toBe(0);
+    const after = repl("which_children('entities')");
+    expect(after.stdout).toContain(`{ id: '${id}', pid: null`);
+    const restart = repl(`restart_child('entities', '${id}')`);
+    expect(restart.code, restart.stderr).toBe(0);
+    expect(repl("which_children('entities')").stdout).toMatch(new RegExp(`\\{ id: '${id}', pid: '<n1\\.\\d+>'`));
+  });
+
+  it('without the token a mutating command is refused client-side with exit 1', () => {
+    const run = repl("terminate_child('entities', 'x')", { GOVERNOR_ADMIN_TOKEN: '' });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('need GOVERNOR_ADMIN_TOKEN');
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('refuses a forged signature and a replayed nonce pushed straight into the admin list', async () => {
+    const base: AdminRequest = { id: 'raw-1', node: 'n1', command: 'suspend', args: ['entities'], nonce: 'n-1', issuedAt: Date.now() };
+    expect(await rawRequest({ ...base, signature: 'ab'.repeat(32) })).toMatchObject({ ok: false, code: 'ADMIN_BAD_SIGNATURE' });
+    expect(await rawRequest(base)).toMatchObject({ ok: false, code: 'ADMIN_UNSIGNED' });
+    const good = sign({ ...base, id: 'raw-2', command: 'resume' }, TOKEN);
+    expect(await rawRequest(good)).toMatchObject({ ok: true });
+    expect(await rawRequest({ ...good, id: 'raw-2' })).toMatchObject({ ok: false, code: 'ADMIN_REPLAYED' });
+  });
+
+  it('keeps the piped REPL running past a syntax error and an unknown command', () => {
+    const run = governor(['repl', '--redis', redis.url], { input: 'tree(\nnope()\nstats()\n' });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain('error');
+    expect(run.stdout).toContain('nope is not defined');
+    expect(run.stdout).toContain("node: 'n1'");
+  });
+
+  it('exits 3 when Redis is unreachable or the named node does not answer, naming it', () => {
+    const down = governor(['repl', '--redis', 'redis://127.0.0.1:1', '--eval', 'tree()']);
+    expect(down.code).toBe(3);
+    expect(down.stderr).not.toMatch(/\n\s+at /);
+    const ghost = governor(['repl', '--redis', redis.url, '--node', 'ghost', '--eval', 'tree()']);
+    expect(ghost.code).toBe(3);
+    expect(ghost.stderr).toContain('node ghost did not answer');
+  });
+
+  it('runs a signed replace_state whose function travels as source text', () => {
+    const ref = "'Entitlement/c-1'";
+    const run = repl(`replace_state(${ref}, (s) => ({ context: { ...s.context, patched: true } }))`);
+    expect(run.code, run.stderr).toBe(0);
+    expect(repl(`get_state(${ref})`).stdout).toContain('patched: true');
+  });
+});
