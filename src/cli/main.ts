@@ -10,6 +10,7 @@ import { enqueueCommand } from './commands/enqueue.ts';
 import { licenseCommand } from './commands/license.ts';
 import { schemaCommand } from './commands/schema.ts';
 import { startCommand } from './commands/start.ts';
+import { statsCommand } from './commands/stats.ts';
 import { CliError, EXIT } from './exit-codes.ts';
 
 /** The `governor` program, with every command registered. */
@@ -28,6 +29,7 @@ export function program(): Command {
   auditCommand(governor);
   enqueueCommand(governor);
   dlqCommand(governor);
+  statsCommand(governor);
   return governor;
 }
 
