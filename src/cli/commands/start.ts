@@ -30,7 +30,7 @@ export function startCommand(program: Command): void {
         process.exitCode = await startBullmq({ url, shell: flags.shell === true, name: flags.name, logger, metrics });
       } else {
         const { startEmbedded } = await import('../embedded.ts');
-        await startEmbedded({ name: flags.name, logger });
+        await startEmbedded({ name: flags.name, logger, metrics });
         process.exitCode = EXIT.ok;
       }
     });
