@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { systemClock } from '../runtime/clock.ts';
 import type { Node } from '../runtime/node.ts';
 import { RedisKeys } from '../store/redis-keys.ts';
 import { entityOfProcessName } from '../runtime/entity.ts';
@@ -106,7 +107,7 @@ export function createNodeTelemetry(options: NodeTelemetryOptions): NodeTelemetr
       errorReporting: env['GOVERNOR_TELEMETRY_ERRORS'] === '1',
     });
   }
-  const observer = observeLifecycle({ metrics, collector, now: () => Date.now() });
+  const observer = observeLifecycle({ metrics, collector, now: () => systemClock.now() });
 
   return {
     metrics,
@@ -122,14 +123,16 @@ export function createNodeTelemetry(options: NodeTelemetryOptions): NodeTelemetr
       if (collector && redis) {
         const summaryKey = redis.keys.telemetrySummary(node.name);
         const report = async (): Promise<void> => {
-          const started = Date.now();
+          const started = systemClock.now();
           const available = await redis.client.ping().then(() => true, () => false);
-          collector!.recordHealth({ target: 'redis', available, responseTimeMs: Date.now() - started });
+          collector!.recordHealth({ target: 'redis', available, responseTimeMs: systemClock.now() - started });
           if (available) await redis.client.set(summaryKey, JSON.stringify(collector!.summary()), 'EX', SUMMARY_TTL_S).catch(() => undefined);
         };
         const stopFlush = startPeriodicFlush(
           { flush: () => report().then(() => collector!.flush()) },
-          { clock: node.clock, everyMs: FLUSH_EVERY_MS },
+          // The system clock, not the node's: on BullMQ the node's timers run inside a commit scope,
+          // which telemetry has no business in.
+          { clock: systemClock, everyMs: FLUSH_EVERY_MS },
         );
         stops.push(async () => {
           stopFlush();
