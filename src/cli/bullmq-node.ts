@@ -5,7 +5,7 @@ import { marketplaceKinds } from '../../machines/index.ts';
 import { LocalAdmin } from './admin.ts';
 import { adminCommands, startRepl } from './repl.ts';
 import { EXIT } from './exit-codes.ts';
-import { createNodeTelemetry, type MetricsEndpoint } from './node-telemetry.ts';
+import { bullmqTelemetry, createNodeTelemetry, type MetricsEndpoint } from './node-telemetry.ts';
 import { resolveSettings } from '../transport/bullmq/options.ts';
 
 /**
@@ -27,6 +27,7 @@ export async function startBullmq(options: { url: string; shell: boolean; name?:
       logger: options.logger,
       kinds: marketplaceKinds({ pseudonymKey }),
       entityHost: { observe: telemetry.observer },
+      telemetry: await bullmqTelemetry(),
     });
     const server = await telemetry.attach(started.node, started.transport);
     if (server) process.stderr.write(`governor: metrics on ${server.url}\n`);

@@ -163,6 +163,18 @@ export function createNodeTelemetry(options: NodeTelemetryOptions): NodeTelemetr
   };
 }
 
+/**
+ * OpenTelemetry tracing of the node's jobs with `GOVERNOR_OTEL=1`: BullMQ's `telemetry` option
+ * through `bullmq-otel`, spans named by BullMQ (`add <queue>`, `process <queue>`), tracer
+ * `governor`. It only reaches an exporter when an OpenTelemetry SDK is registered in the process
+ * (e.g. `NODE_OPTIONS="--import ./otel-setup.js"`); without one the spans cost next to nothing.
+ */
+export async function bullmqTelemetry(env: NodeJS.ProcessEnv = process.env): Promise<import('bullmq').Telemetry | undefined> {
+  if (env['GOVERNOR_OTEL'] !== '1') return undefined;
+  const [{ BullMQOtel }, { GOVERNOR_VERSION }] = await Promise.all([import('bullmq-otel'), import('../marketplace/telemetry/platform.ts')]);
+  return new BullMQOtel({ tracerName: 'governor', version: GOVERNOR_VERSION });
+}
+
 /** Depths of the partition queues this node consumes, its inbox and the dead-letter queue. */
 function queueSampler(
   redis: { readonly client: Redis; readonly prefix: string },
