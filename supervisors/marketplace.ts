@@ -41,8 +41,8 @@ import type { Outcome } from '../machines/orchestrator.ts';
 export interface MarketplaceOptions extends Partial<MarketplaceMachineOptions> {
   /** Where entity states are persisted between events. @default a new MemoryStore */
   readonly store?: MemoryStore;
-  /** Passed to the EntityHost (kind supervisors' intensity and period). */
-  readonly entities?: Pick<EntityHostOptions, 'intensity' | 'period'>;
+  /** Passed to the EntityHost (kind supervisors' intensity and period, an observer for telemetry). */
+  readonly entities?: Pick<EntityHostOptions, 'intensity' | 'period' | 'observe'>;
   /** Timeout of `submit`'s call to the orchestrator. @default 60 s */
   readonly submitTimeoutMs?: number;
 }

@@ -6,21 +6,36 @@ import { LocalAdmin } from './admin.ts';
 import { startAdminListener } from './admin-listener.ts';
 import { adminCommands, startRepl } from './repl.ts';
 import { EXIT } from './exit-codes.ts';
+import { bullmqTelemetry, createNodeTelemetry, type MetricsEndpoint } from './node-telemetry.ts';
+import { resolveSettings } from '../transport/bullmq/options.ts';
 
 /**
  * `governor start` with Redis: a BullMQ node hosting the marketplace's entities, sharing the work
  * with every other node on the same Redis. Headless (it runs until SIGTERM/SIGINT) unless
  * `shell` attaches the admin REPL.
  */
-export async function startBullmq(options: { url: string; shell: boolean; name?: string; logger: Logger }): Promise<number> {
+export async function startBullmq(options: { url: string; shell: boolean; name?: string; logger: Logger; metrics?: MetricsEndpoint }): Promise<number> {
   const pseudonymKey = process.env.GOVERNOR_PSEUDONYM_KEY ?? randomBytes(32).toString('base64url');
   if (!process.env.GOVERNOR_PSEUDONYM_KEY) {
     options.logger.warn('GOVERNOR_PSEUDONYM_KEY is not set: receipt pseudonyms will differ between nodes and restarts');
   }
+  const telemetry = createNodeTelemetry({ endpoint: options.metrics, logger: options.logger, redis: { url: options.url, prefix: resolveSettings({}).prefix } });
   let started;
   try {
-    started = await startBullmqNode({ url: options.url, name: options.name, logger: options.logger, kinds: marketplaceKinds({ pseudonymKey }), onGiveUp: () => process.exit(EXIT.gaveUp) });
+    started = await startBullmqNode({
+      url: options.url,
+      name: options.name,
+      logger: options.logger,
+      kinds: marketplaceKinds({ pseudonymKey }),
+      entityHost: { observe: telemetry.observer },
+      telemetry: await bullmqTelemetry(),
+      onGiveUp: () => process.exit(EXIT.gaveUp),
+    });
+    const server = await telemetry.attach(started.node, started.transport);
+    if (server) process.stderr.write(`governor: metrics on ${server.url}\n`);
   } catch (error) {
+    await started?.stop({ timeoutMs: 0 }).catch(() => undefined);
+    await telemetry.stop();
     process.stderr.write(`governor: cannot start a BullMQ node on ${options.url}: ${error instanceof Error ? error.message : String(error)}\n`);
     return EXIT.unavailable;
   }
@@ -31,11 +46,13 @@ export async function startBullmq(options: { url: string; shell: boolean; name?:
   const listener = startAdminListener({ url: options.url, prefix: transport.settings.prefix, node: node.name, admin, token: process.env.GOVERNOR_ADMIN_TOKEN || undefined, logger: options.logger });
   if (!options.shell) {
     process.stdout.write(`Governor node "${node.name}" is running on ${options.url}; SIGTERM or Ctrl-C stops it.\n`);
-    installSignalHandlers(node, transport);
+    // The last telemetry batch and summary go out after the node stopped, before the process ends.
+    installSignalHandlers(node, transport, { exit: (code) => void telemetry.stop().finally(() => process.exit(code)) });
     await new Promise(() => {}); // until a signal handler exits the process
   }
   await startRepl(adminCommands(admin, (line) => process.stdout.write(`${line}\n`)), { prompt: `governor(${node.name})> ` });
   await listener.stop();
   await started.stop({ timeoutMs: 10_000 });
+  await telemetry.stop();
   return EXIT.ok;
 }

@@ -5,6 +5,7 @@ import { parseLifecycleEvent } from '../marketplace/event-validation.ts';
 import type { LifecycleEvent } from '../../machines/governor-protocol.ts';
 import { LocalAdmin } from './admin.ts';
 import { adminCommands, startRepl, type Command } from './repl.ts';
+import { createNodeTelemetry, type MetricsEndpoint } from './node-telemetry.ts';
 
 /** The marketplace's own REPL commands, on top of the OTP-named ones. */
 export function marketplaceCommands(market: Marketplace, now: () => number): Record<string, Command> {
@@ -43,11 +44,15 @@ export function marketplaceCommands(market: Marketplace, now: () => number): Rec
  * `governor start` without Redis: one node with the memory transport, the marketplace tree
  * running, and the admin REPL attached, like `erl`. Resolves when the REPL ends.
  */
-export async function startEmbedded(options: { name?: string; logger: Logger }): Promise<void> {
+export async function startEmbedded(options: { name?: string; logger: Logger; metrics?: MetricsEndpoint }): Promise<void> {
   const node = createNode({ name: options.name ?? 'embedded', logger: options.logger });
-  const market = startMarketplace(node);
+  // Metrics only: product telemetry goes to a Redis stream, and an embedded node has no Redis.
+  const telemetry = createNodeTelemetry({ endpoint: options.metrics, logger: options.logger });
+  const market = startMarketplace(node, { entities: { observe: telemetry.observer } });
+  const server = await telemetry.attach(node);
   const admin = new LocalAdmin(node, () => market.root);
   const print = (line: string) => process.stdout.write(`${line}\n`);
+  if (server) process.stderr.write(`governor: metrics on ${server.url}\n`);
   process.stdout.write(
     `Governor embedded node "${node.name}": the marketplace tree is running (memory transport).\n` +
       `Type help() for commands, e.g. enqueue({ type: 'CustomerSubscribes', customerId: 'c1', sku: 'PRO-MONTHLY', tier: 'professional' }).\n`,
@@ -55,4 +60,5 @@ export async function startEmbedded(options: { name?: string; logger: Logger }):
   await startRepl({ ...adminCommands(admin, print), ...marketplaceCommands(market, () => node.clock.now()) }, { prompt: `governor(${node.name})> ` });
   await market.stop();
   await node.stop();
+  await telemetry.stop();
 }

@@ -11,6 +11,7 @@ import { licenseCommand } from './commands/license.ts';
 import { replCommand } from './commands/repl.ts';
 import { schemaCommand } from './commands/schema.ts';
 import { startCommand } from './commands/start.ts';
+import { statsCommand } from './commands/stats.ts';
 import { CliError, EXIT } from './exit-codes.ts';
 
 /** The `governor` program, with every command registered. */
@@ -30,6 +31,7 @@ export function program(): Command {
   enqueueCommand(governor);
   dlqCommand(governor);
   replCommand(governor);
+  statsCommand(governor);
   return governor;
 }
 

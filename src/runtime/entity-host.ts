@@ -17,6 +17,17 @@ export interface EntityKind {
   readonly input?: (key: string) => unknown;
 }
 
+/**
+ * Watches entities come into memory and handle messages, without taking part: metrics and product
+ * telemetry read what changed from the states. It must not throw (a throw is logged and ignored).
+ */
+export interface EntityObserver {
+  /** An entity was spawned: from its last committed state, or fresh (`undefined`). */
+  started?(address: EntityAddress, restored: PersistedActorState | undefined): void;
+  /** An entity handled a message; `state` is the state it would commit. */
+  stepped?(address: EntityAddress, state: PersistedActorState): void;
+}
+
 export interface EntityHostOptions {
   /** The last committed state of an entity, to bring it back (after passivation, a crash, a move). */
   restore?: (address: EntityAddress) => PersistedActorState | undefined;
@@ -33,6 +44,8 @@ export interface EntityHostOptions {
   commit?: (address: EntityAddress, persist: () => PersistedActorState) => void;
   /** Link the `entities` supervisor to this parent (an application's root supervisor). */
   link?: Pid;
+  /** Told of every entity start and step (see {@link EntityObserver}). */
+  observe?: EntityObserver;
 }
 
 /**
@@ -114,6 +127,7 @@ function kindSupervisorName(kind: string): string {
  */
 function kindSupervisor(kind: EntityKind, options: EntityHostOptions): ChildSpec {
   const commit = options.commit;
+  const observe = options.observe;
   return supervisor(
     kind.kind,
     {
@@ -127,12 +141,21 @@ function kindSupervisor(kind: EntityKind, options: EntityHostOptions): ChildSpec
           restart: 'transient',
           start: ({ node, supervisor: parent }, address: EntityAddress) => {
             const restore = options.restore?.(address);
+            if (observe?.started) observing(node, () => observe.started!(address, restore));
+            const stepped = observe?.stepped;
             return spawnStatem(node, kind.machine, {
               link: parent,
               name: entityName(address),
               restore,
               input: restore ? undefined : (kind.input?.(address.key) ?? { key: address.key }),
-              afterStep: commit && ((process) => commit(address, () => process.persist())),
+              afterStep:
+                commit || stepped
+                  ? (process) => {
+                      commit?.(address, () => process.persist());
+                      // Observers see the persisted form; only a node that observes pays for it per step.
+                      if (stepped) observing(node, () => stepped(address, process.persist()));
+                    }
+                  : undefined,
             });
           },
         },
@@ -140,4 +163,13 @@ function kindSupervisor(kind: EntityKind, options: EntityHostOptions): ChildSpec
     },
     { name: kindSupervisorName(kind.kind) },
   );
+}
+
+/** An observer's failure is its own: logged, never the entity's crash. */
+function observing(node: Node, notify: () => void): void {
+  try {
+    notify();
+  } catch (error) {
+    node.logger.error({ err: error }, 'entity observer failed');
+  }
 }

@@ -53,3 +53,10 @@ export function checkEntityAddress(address: EntityAddress): EntityAddress {
 export function entityName(address: EntityAddress): string {
   return `entity:${address.entity}/${address.key}`;
 }
+
+/** The address behind a name made by {@link entityName}, or `undefined` for any other name. */
+export function entityOfProcessName(name: string): EntityAddress | undefined {
+  if (!name.startsWith('entity:')) return undefined;
+  const slash = name.indexOf('/');
+  return slash < 0 ? undefined : { entity: name.slice('entity:'.length, slash), key: name.slice(slash + 1) };
+}

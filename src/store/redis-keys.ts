@@ -54,6 +54,18 @@ export class RedisKeys {
     return `${this.prefix}:${queue}:${jobId}:lock`;
   }
 
+  // ── telemetry ──────────────────────────────────────────────────────────────────────────────
+
+  /** The stream product telemetry batches go to (`RedisStreamSink`), read by `governor stats`. */
+  get telemetryStream(): string {
+    return `${this.#base}telemetry`;
+  }
+
+  /** String (JSON, with a TTL): one node's latest local telemetry summary, for `governor stats`. */
+  telemetrySummary(node: string): string {
+    return `${this.#base}telemetry-summary:${encodeURIComponent(node)}`;
+  }
+
   // ── entity state ───────────────────────────────────────────────────────────────────────────
 
   /** Hash `{ v: version, d: JSON of the PersistedActorState }`. */

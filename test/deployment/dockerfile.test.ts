@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { renderManifests } from '../../src/marketplace/deployment/index.ts';
 import { DEFAULT_METRICS_PORT } from '../../src/marketplace/telemetry/index.ts';
@@ -17,17 +19,44 @@ const stages = instructions.reduce<string[][]>((all, line) => {
   return all;
 }, []);
 const runtime = stages[stages.length - 1]!;
+const packageJson = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  bin: { governor: string };
+  dependencies: Record<string, string>;
+};
+const root = fileURLToPath(new URL('../../', import.meta.url));
+
+/** The files the image runs: bin/, src/, machines/, supervisors/ (tests excluded, as .dockerignore does). */
+function runtimeSources(): string[] {
+  const walk = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) return walk(path);
+      return /\.(ts|js)$/.test(entry.name) && !entry.name.endsWith('.test.ts') ? [path] : [];
+    });
+  return ['bin', 'src', 'machines', 'supervisors'].flatMap((dir) => walk(join(root, dir)));
+}
 
 describe('the Dockerfile', () => {
-  it('is multi-stage, and the runtime stage copies the build output instead of building', () => {
+  it('is multi-stage: production dependencies in their own stage, nothing installed or built at runtime', () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
-    expect(runtime.some((line) => /^COPY --from=build .*dist/.test(line))).toBe(true);
+    expect(runtime.some((line) => /^COPY --from=deps .*node_modules/.test(line))).toBe(true);
     expect(runtime.some((line) => /npm (ci|install)|npm run build/.test(line))).toBe(false);
+    // There is no build step and no dist/: nothing may expect one.
+    expect(dockerfile).not.toMatch(/\bdist\b/);
   });
 
   it('installs production dependencies with npm ci --omit=dev from the lockfile', () => {
     expect(dockerfile).toMatch(/RUN npm ci --omit=dev/);
-    expect(runtime.some((line) => /^COPY --from=deps .*node_modules/.test(line))).toBe(true);
+    const deps = stages.find((stage) => stage.some((line) => /npm ci --omit=dev/.test(line)))!;
+    expect(deps).toContain('COPY package.json package-lock.json ./');
+  });
+
+  it('copies only what exists in the repository, and everything the node runs from', () => {
+    const copied = runtime
+      .filter((line) => line.startsWith('COPY ') && !line.startsWith('COPY --from='))
+      .flatMap((line) => line.slice('COPY '.length).split(/\s+/).slice(0, -1));
+    for (const source of copied) expect(existsSync(new URL(`../../${source}`, import.meta.url)), `COPY ${source}`).toBe(true);
+    expect(copied).toEqual(expect.arrayContaining(['package.json', 'bin', 'src', 'machines', 'supervisors']));
   });
 
   it('runs as the same non-root uid the manifests require', () => {
@@ -37,11 +66,31 @@ describe('the Dockerfile', () => {
     expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000 });
   });
 
-  it('starts the assumed compiled CLI entry, exposes the metrics port and says what it assumes', () => {
-    expect(runtime.find((line) => line.startsWith('ENTRYPOINT'))).toContain('"dist/src/cli/main.js"');
+  it('starts the package bin under tini, which loads the sources through tsx, and exposes the metrics port', () => {
+    const entrypoint = JSON.parse(runtime.find((line) => line.startsWith('ENTRYPOINT '))!.slice('ENTRYPOINT '.length)) as string[];
+    expect(entrypoint.slice(0, 3)).toEqual(['/usr/bin/tini', '--', 'node']);
+    const script = entrypoint[3]!;
+    expect(script).toBe(packageJson.bin.governor);
+    expect(readFileSync(new URL(`../../${script}`, import.meta.url), 'utf8')).toMatch(/from 'tsx\/esm\/api'[\s\S]*src\/cli\/main\.ts/);
     expect(runtime).toContain('CMD ["start"]');
     expect(runtime).toContain(`EXPOSE ${DEFAULT_METRICS_PORT}`);
-    expect(dockerfile).toMatch(/ASSUMPTION[\s\S]*npm run build[\s\S]*dist\/src\/cli\/main\.js/);
+    expect(runtime.find((line) => line.startsWith('ENV '))).toContain(`GOVERNOR_METRICS_PORT=${DEFAULT_METRICS_PORT}`);
+  });
+
+  it('has every package the CLI imports among the production dependencies (npm ci --omit=dev leaves the rest out)', () => {
+    const production = new Set(Object.keys(packageJson.dependencies));
+    const missing = new Set<string>();
+    for (const file of runtimeSources()) {
+      const text = readFileSync(file, 'utf8');
+      for (const match of text.matchAll(/^\s*(?:import|export)\s+(type\s+)?(?:[^'";]*?\s+from\s+)?'([^']+)'|import\('([^']+)'\)/gm)) {
+        if (match[1]) continue; // type-only: erased
+        const specifier = match[2] ?? match[3]!;
+        if (specifier.startsWith('.') || specifier.startsWith('node:')) continue;
+        const name = specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0]!;
+        if (!production.has(name)) missing.add(`${name} (${file.replace(root, '')})`);
+      }
+    }
+    expect([...missing]).toEqual([]);
   });
 });
 

@@ -1,12 +1,14 @@
 import type { Command } from 'commander';
 import { EXIT } from '../exit-codes.ts';
 import { createLogger } from '../logger.ts';
+import { metricsEndpoint } from '../node-telemetry.ts';
 
 interface StartFlags {
   redis?: string;
   shell?: boolean;
   name?: string;
   logLevel: string;
+  metricsPort?: string;
 }
 
 export function startCommand(program: Command): void {
@@ -17,16 +19,18 @@ export function startCommand(program: Command): void {
     .option('--shell', 'attach the admin REPL to a BullMQ node too')
     .option('--name <name>', 'node name (unique on one Redis)')
     .option('--log-level <level>', 'pino level: fatal, error, warn, info, debug', 'warn')
+    .option('--metrics-port <port>', 'serve Prometheus /metrics and /healthz on this port, 0 for a free one (default: $GOVERNOR_METRICS_PORT; host $GOVERNOR_METRICS_HOST or 127.0.0.1)')
     .action(async (flags: StartFlags) => {
       // Logs go to stderr (pretty on a terminal, JSON lines otherwise), so the REPL on stdout stays readable.
       const logger = await createLogger(flags.logLevel);
       const url = flags.redis ?? process.env.REDIS_URL;
+      const metrics = metricsEndpoint(flags.metricsPort);
       if (url) {
         const { startBullmq } = await import('../bullmq-node.ts');
-        process.exitCode = await startBullmq({ url, shell: flags.shell === true, name: flags.name, logger });
+        process.exitCode = await startBullmq({ url, shell: flags.shell === true, name: flags.name, logger, metrics });
       } else {
         const { startEmbedded } = await import('../embedded.ts');
-        await startEmbedded({ name: flags.name, logger });
+        await startEmbedded({ name: flags.name, logger, metrics });
         process.exitCode = EXIT.ok;
       }
     });

@@ -31,7 +31,12 @@ export { createMetrics } from './metrics.ts';
 export type { GovernorMetrics, MetricsOptions, MetricsSample } from './metrics.ts';
 export { serveMetrics, DEFAULT_METRICS_PORT } from './metrics-server.ts';
 export type { MetricsServer, MetricsServerOptions } from './metrics-server.ts';
-export { sampleNode } from './node-metrics.ts';
+export { sampleNode, trackNode } from './node-metrics.ts';
+export type { NodeTracker, QueueSampler } from './node-metrics.ts';
+export { observeLifecycle, ORCHESTRATOR_KIND } from './lifecycle-observer.ts';
+export type { LifecycleObserver, LifecycleObserverOptions } from './lifecycle-observer.ts';
+export { summariseTelemetryStream } from './stream-summary.ts';
+export type { NodeSummaries } from './stream-summary.ts';
 export {
   TelemetrySecretError,
   InvalidTelemetryOptionError,

@@ -14,6 +14,18 @@ export interface MetricsSample {
   readonly queueDepths?: Readonly<Record<string, Readonly<Record<string, number>>>>;
   /** Entries in each dead-letter queue. */
   readonly deadLetters?: Readonly<Record<string, number>>;
+  /**
+   * Running totals for the counters that are cheaper to read than to count as they happen. Each
+   * must only grow; given, it replaces what was counted directly (`inc`) for that counter.
+   */
+  readonly totals?: {
+    /** Messages received by actors, by kind, since the node started. */
+    readonly messagesIn?: Readonly<Record<string, number>>;
+    /** Messages sent by actors, by kind. */
+    readonly messagesOut?: Readonly<Record<string, number>>;
+    /** Children restarted, by supervisor name. */
+    readonly supervisorRestarts?: Readonly<Record<string, number>>;
+  };
 }
 
 export interface MetricsOptions {
@@ -64,6 +76,8 @@ export interface GovernorMetrics {
   readonly conflicts: Counter<'resolution'>;
   /** `governor_compensations_total{governor}` */
   readonly compensations: Counter<'governor'>;
+  /** `governor_orchestrator_timeouts_total`: orchestrator state timeouts (each one an error path). */
+  readonly timeouts: Counter;
 }
 
 /**
@@ -153,6 +167,16 @@ export function createMetrics(options: MetricsOptions = {}): GovernorMetrics {
     collect: sampled<'queue'>((gauge, snapshot) => applyRecord(gauge, 'queue', snapshot.deadLetters)),
   });
 
+  const totalled = <L extends string>(label: L, pick: (totals: NonNullable<MetricsSample['totals']>) => Readonly<Record<string, number>> | undefined) =>
+    sample
+      ? async function (this: Counter<L>) {
+          const values = pick((await sampleOnce()).totals ?? {});
+          if (!values) return;
+          this.reset();
+          for (const [key, value] of Object.entries(values)) if (value > 0) this.inc({ [label]: key } as Partial<Record<L, string>>, value);
+        }
+      : undefined;
+
   const metrics: GovernorMetrics = {
     registry,
     actorsAlive,
@@ -165,18 +189,21 @@ export function createMetrics(options: MetricsOptions = {}): GovernorMetrics {
       help: 'Children restarted, by supervisor.',
       labelNames: ['supervisor'] as const,
       registers,
+      collect: totalled('supervisor', (totals) => totals.supervisorRestarts),
     }),
     messagesIn: new Counter({
       name: `${prefix}messages_received_total`,
       help: 'Messages received by actors, by kind.',
       labelNames: ['kind'] as const,
       registers,
+      collect: totalled('kind', (totals) => totals.messagesIn),
     }),
     messagesOut: new Counter({
       name: `${prefix}messages_sent_total`,
       help: 'Messages sent by actors, by kind.',
       labelNames: ['kind'] as const,
       registers,
+      collect: totalled('kind', (totals) => totals.messagesOut),
     }),
     lifecycleLatency: new Histogram({
       name: `${prefix}lifecycle_event_duration_seconds`,
@@ -201,6 +228,11 @@ export function createMetrics(options: MetricsOptions = {}): GovernorMetrics {
       name: `${prefix}compensations_total`,
       help: 'Compensating actions run, by governor.',
       labelNames: ['governor'] as const,
+      registers,
+    }),
+    timeouts: new Counter({
+      name: `${prefix}orchestrator_timeouts_total`,
+      help: 'Orchestrator state timeouts; each one takes the event down the error path.',
       registers,
     }),
   };

@@ -98,6 +98,11 @@ export class SupervisorProcess extends Process {
   /** Every running child by pid; the only index `simple_one_for_one` needs. */
   readonly #byPid = new Map<Pid, Child>();
   #restartTimes: number[] = [];
+  /**
+   * Children restarted since this supervisor started, for metrics (`governor_supervisor_restarts_total`).
+   * Unlike the intensity window it only grows.
+   */
+  restartsTotal = 0;
   /** Children waiting for a delayed or retried restart, by timer token. */
   readonly #retrying = new Map<number, Child>();
 
@@ -191,6 +196,7 @@ export class SupervisorProcess extends Process {
    */
   #restart(child: Child): void | Promise<void> {
     child.restarts++;
+    this.restartsTotal++;
     switch (this.spec.strategy) {
       case 'one_for_all':
         return this.#terminateAll((c) => c !== child).then(() => this.#startAll(child, [...this.#children]));

@@ -133,6 +133,7 @@ export class BullmqTransport implements Transport {
       stalledInterval: settings.stalledIntervalMs,
       removeOnComplete: { count: 1_000 },
       removeOnFail: settings.removeOnFail,
+      telemetry: settings.telemetry,
     });
     this.#inbox.on('error', (error) => this.#logger.debug({ err: error }, 'inbox worker error'));
 

@@ -1,4 +1,4 @@
-import type { KeepJobs } from 'bullmq';
+import type { KeepJobs, Telemetry } from 'bullmq';
 import type { Logger } from 'pino';
 import type { RedisOptions } from 'ioredis';
 
@@ -53,6 +53,11 @@ export interface BullmqTransportOptions {
   nodeKinds?: readonly string[];
   /** @default the node's logger */
   logger?: Logger;
+  /**
+   * BullMQ's telemetry (e.g. `new BullMQOtel()` from `bullmq-otel`), given to every queue and
+   * worker: a span per job added and per job processed, the context carried in the job. @default none
+   */
+  telemetry?: Telemetry;
 }
 
 /** The options with their defaults applied. */
@@ -73,6 +78,7 @@ export interface TransportSettings {
   readonly eventsMaxLen: number;
   readonly handledLimit: number;
   readonly passivateAfterMs: number;
+  readonly telemetry: Telemetry | undefined;
   readonly nodeKinds: readonly string[] | undefined;
 }
 
@@ -111,5 +117,6 @@ export function resolveSettings(options: BullmqTransportOptions): TransportSetti
     handledLimit: positive('handledLimit', options.handledLimit ?? 10_000),
     passivateAfterMs: positive('passivateAfterMs', options.passivateAfterMs ?? 300_000),
     nodeKinds: options.nodeKinds,
+    telemetry: options.telemetry,
   };
 }

@@ -121,6 +121,7 @@ export class PartitionRuntime {
       maxStalledCount: s.maxStalledCount,
       removeOnComplete: s.removeOnComplete,
       removeOnFail: s.removeOnFail,
+      telemetry: s.telemetry,
     });
     worker.on('error', (error) => this.#ctx.logger.debug({ err: error, queue: this.queue }, 'worker error'));
     // BullMQ fails a job only when it stalled too often (its worker died with it, again and again)

@@ -39,7 +39,7 @@ export class GovernorProducer {
     this.keys = new RedisKeys(settings.prefix);
   }
 
-  static async connect(options: Pick<BullmqTransportOptions, 'url' | 'prefix' | 'partitions' | 'placement' | 'removeOnComplete' | 'removeOnFail' | 'eventsMaxLen'> & { redis?: RedisOptions } = {}): Promise<GovernorProducer> {
+  static async connect(options: Pick<BullmqTransportOptions, 'url' | 'prefix' | 'partitions' | 'placement' | 'removeOnComplete' | 'removeOnFail' | 'eventsMaxLen' | 'telemetry'> & { redis?: RedisOptions } = {}): Promise<GovernorProducer> {
     const settings = resolveSettings(options);
     const redis = new Redis(settings.url, { ...settings.redis, enableOfflineQueue: false, maxRetriesPerRequest: 2 });
     redis.on('error', () => undefined); // surfaced by the commands that fail
@@ -110,6 +110,7 @@ export class GovernorProducer {
         prefix: this.settings.prefix,
         streams: { events: { maxLen: this.settings.eventsMaxLen } },
         defaultJobOptions: { attempts: 1, removeOnComplete: this.settings.removeOnComplete, removeOnFail: this.settings.removeOnFail },
+        telemetry: this.settings.telemetry,
       });
       queue.on('error', () => undefined); // surfaced by the add that fails
       this.#queues.set(name, queue);

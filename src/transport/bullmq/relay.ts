@@ -67,6 +67,7 @@ export class Relay {
           removeOnComplete: this.#settings.removeOnComplete,
           removeOnFail: this.#settings.removeOnFail,
         },
+        telemetry: this.#settings.telemetry,
       });
       queue.on('error', (error) => this.#logger.debug({ err: error, queue: name }, 'queue error'));
       this.#queues.set(name, queue);

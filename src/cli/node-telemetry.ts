@@ -1,0 +1,203 @@
+import { randomBytes } from 'node:crypto';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { systemClock } from '../runtime/clock.ts';
+import type { Node } from '../runtime/node.ts';
+import { RedisKeys } from '../store/redis-keys.ts';
+import { entityOfProcessName } from '../runtime/entity.ts';
+import { TelemetryCollector } from '../marketplace/telemetry/collector.ts';
+import { observeLifecycle, type LifecycleObserver } from '../marketplace/telemetry/lifecycle-observer.ts';
+import { createMetrics, type GovernorMetrics } from '../marketplace/telemetry/metrics.ts';
+import { serveMetrics, type MetricsServer } from '../marketplace/telemetry/metrics-server.ts';
+import { trackNode, type QueueSampler } from '../marketplace/telemetry/node-metrics.ts';
+import { startPeriodicFlush } from '../marketplace/telemetry/periodic-flush.ts';
+import { RedisStreamSink } from '../marketplace/telemetry/redis-stream-sink.ts';
+import { CliError, EXIT } from './exit-codes.ts';
+
+/** How often a node flushes telemetry, samples Redis' health and refreshes its summary in Redis. */
+const FLUSH_EVERY_MS = 5_000;
+/** A node's summary outlives it by this much, so `governor stats` shows recently stopped nodes too. */
+const SUMMARY_TTL_S = 3_600;
+const QUEUE_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'failed'] as const;
+
+/** Where the metrics endpoint listens: `--metrics-port` / `GOVERNOR_METRICS_PORT`, `GOVERNOR_METRICS_HOST`. */
+export interface MetricsEndpoint {
+  readonly port: number;
+  readonly host: string;
+}
+
+/**
+ * Reads the metrics endpoint from a flag and the environment. No port, no endpoint: a node serves
+ * metrics only when asked to. `0` picks a free port (the bound URL is printed).
+ * @throws CliError (usage) when the port is not an integer from 0 to 65535.
+ */
+export function metricsEndpoint(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): MetricsEndpoint | undefined {
+  const raw = flag ?? env['GOVERNOR_METRICS_PORT'];
+  if (raw === undefined || raw === '') return undefined;
+  const port = Number(raw);
+  if (!/^\d+$/.test(raw) || port > 65_535) {
+    throw new CliError(`the metrics port must be an integer from 0 to 65535 (0 picks a free one), got "${raw}"`, EXIT.usage);
+  }
+  return { port, host: env['GOVERNOR_METRICS_HOST'] || '127.0.0.1' };
+}
+
+/**
+ * A node's observability, wired from outside the machines: the lifecycle observer (give it to the
+ * entity host before the node starts), then {@link NodeTelemetry.attach} once the node runs.
+ */
+export interface NodeTelemetry {
+  readonly metrics: GovernorMetrics | undefined;
+  readonly collector: TelemetryCollector | undefined;
+  readonly observer: LifecycleObserver;
+  /** Starts following the node; serves metrics when an endpoint was given. */
+  attach(node: Node, transport?: { readonly keys: RedisKeys; ownedPartitions(): string[] }): Promise<MetricsServer | undefined>;
+  /** Flushes what is buffered and stops everything attach started. */
+  stop(): Promise<void>;
+}
+
+export interface NodeTelemetryOptions {
+  readonly endpoint: MetricsEndpoint | undefined;
+  readonly logger: Logger;
+  /**
+   * The node's Redis and key prefix: product telemetry goes to a stream there, the node's summary
+   * next to it, queue depths are read from it. Without it, no product telemetry is collected.
+   */
+  readonly redis?: { readonly url: string; readonly prefix: string };
+  /** @default process.env */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Builds a node's metrics and product telemetry. Product telemetry is on when the node runs on
+ * Redis, unless `GOVERNOR_TELEMETRY=0`; error reports only with `GOVERNOR_TELEMETRY_ERRORS=1`.
+ * Organisations are keyed by `GOVERNOR_TELEMETRY_SECRET` (random per process without it, so
+ * tokens would differ between nodes and restarts: a warning says so).
+ *
+ * @example
+ * const telemetry = createNodeTelemetry({ endpoint: metricsEndpoint('9464'), logger, redis });
+ * const started = await startBullmqNode({ …, entityHost: { observe: telemetry.observer } });
+ * await telemetry.attach(started.node, started.transport);
+ */
+export function createNodeTelemetry(options: NodeTelemetryOptions): NodeTelemetry {
+  const stops: (() => void | Promise<void>)[] = [];
+  const stopsLast: (() => void)[] = [];
+  const env = options.env ?? process.env;
+  const { logger, endpoint } = options;
+  // Its own connection, failing fast (one retry per command): a Redis away makes flushes fail, so
+  // the collector holds and drops by its policy instead of commands piling up behind it.
+  const redis = options.redis && {
+    client: new Redis(options.redis.url, { enableOfflineQueue: true, maxRetriesPerRequest: 1, connectionName: 'governor:telemetry' }),
+    keys: new RedisKeys(options.redis.prefix),
+    prefix: options.redis.prefix,
+  };
+  redis?.client.on('error', (error) => logger.debug({ err: error }, 'telemetry connection error'));
+  if (redis) stopsLast.push(() => void redis.client.disconnect());
+  let tracker: ReturnType<typeof trackNode> | undefined;
+  const metrics = endpoint ? createMetrics({ sample: () => tracker?.sample() ?? {} }) : undefined;
+  let collector: TelemetryCollector | undefined;
+  if (redis && env['GOVERNOR_TELEMETRY'] !== '0') {
+    const secret = env['GOVERNOR_TELEMETRY_SECRET'] || randomBytes(32).toString('base64url');
+    if (!env['GOVERNOR_TELEMETRY_SECRET']) {
+      logger.warn('GOVERNOR_TELEMETRY_SECRET is not set: telemetry organisation tokens will differ between nodes and restarts');
+    }
+    collector = new TelemetryCollector({
+      secret,
+      sink: new RedisStreamSink({ redis: redis.client, stream: redis.keys.telemetryStream }),
+      errorReporting: env['GOVERNOR_TELEMETRY_ERRORS'] === '1',
+    });
+  }
+  const observer = observeLifecycle({ metrics, collector, now: () => systemClock.now() });
+
+  return {
+    metrics,
+    collector,
+    observer,
+    async attach(node, transport) {
+      stops.push(
+        node.onExit((_pid, _reason, process) => {
+          const address = process.name === undefined ? undefined : entityOfProcessName(process.name);
+          if (address) observer.stopped(address);
+        }),
+      );
+      if (collector && redis) {
+        const summaryKey = redis.keys.telemetrySummary(node.name);
+        const report = async (): Promise<void> => {
+          const started = systemClock.now();
+          const available = await redis.client.ping().then(() => true, () => false);
+          collector!.recordHealth({ target: 'redis', available, responseTimeMs: systemClock.now() - started });
+          if (available) await redis.client.set(summaryKey, JSON.stringify(collector!.summary()), 'EX', SUMMARY_TTL_S).catch(() => undefined);
+        };
+        const stopFlush = startPeriodicFlush(
+          { flush: () => report().then(() => collector!.flush()) },
+          // The system clock, not the node's: on BullMQ the node's timers run inside a commit scope,
+          // which telemetry has no business in.
+          { clock: systemClock, everyMs: FLUSH_EVERY_MS },
+        );
+        stops.push(async () => {
+          stopFlush();
+          await collector!.flush();
+          await report();
+        });
+      }
+      if (!metrics || !endpoint) return undefined;
+      const queues = transport && redis ? queueSampler(redis, transport) : undefined;
+      tracker = trackNode(node, { queues: queues?.sample });
+      stops.push(tracker.stop);
+      if (queues) stops.push(queues.close);
+      const server = await serveMetrics(metrics.registry, endpoint);
+      stops.push(() => server.close());
+      logger.info({ url: server.url }, 'serving metrics');
+      return server;
+    },
+    async stop() {
+      for (const stop of stops.splice(0).reverse()) {
+        try {
+          await stop();
+        } catch (error) {
+          logger.warn({ err: error }, 'telemetry did not stop cleanly');
+        }
+      }
+      for (const stop of stopsLast.splice(0)) stop();
+    },
+  };
+}
+
+/**
+ * OpenTelemetry tracing of the node's jobs with `GOVERNOR_OTEL=1`: BullMQ's `telemetry` option
+ * through `bullmq-otel`, spans named by BullMQ (`add <queue>`, `process <queue>`), tracer
+ * `governor`. It only reaches an exporter when an OpenTelemetry SDK is registered in the process
+ * (e.g. `NODE_OPTIONS="--import ./otel-setup.js"`); without one the spans cost next to nothing.
+ */
+export async function bullmqTelemetry(env: NodeJS.ProcessEnv = process.env): Promise<import('bullmq').Telemetry | undefined> {
+  if (env['GOVERNOR_OTEL'] !== '1') return undefined;
+  const [{ BullMQOtel }, { GOVERNOR_VERSION }] = await Promise.all([import('bullmq-otel'), import('../marketplace/telemetry/platform.ts')]);
+  return new BullMQOtel({ tracerName: 'governor', version: GOVERNOR_VERSION });
+}
+
+/** Depths of the partition queues this node consumes, its inbox and the dead-letter queue. */
+function queueSampler(
+  redis: { readonly client: Redis; readonly prefix: string },
+  transport: { readonly keys: RedisKeys; ownedPartitions(): string[] },
+): { sample: QueueSampler; close: () => Promise<void> } {
+  const queues = new Map<string, Queue>();
+  const queueOf = (name: string): Queue => {
+    let queue = queues.get(name);
+    if (!queue) queues.set(name, (queue = new Queue(name, { connection: redis.client, prefix: redis.prefix })));
+    return queue;
+  };
+  const sample: QueueSampler = async () => {
+    const names = transport.ownedPartitions().map((partition) => transport.keys.partitionQueue(partition));
+    const queueDepths: Record<string, Record<string, number>> = {};
+    await Promise.all(
+      names.map(async (name) => {
+        queueDepths[name] = await queueOf(name).getJobCounts(...QUEUE_STATES);
+      }),
+    );
+    const dlq = transport.keys.deadLetterQueue;
+    const deadLetters = { [dlq]: (await queueOf(dlq).getJobCounts('waiting'))['waiting'] ?? 0 };
+    return { queueDepths, deadLetters };
+  };
+  // Closing a queue on a shared connection leaves the connection open (it is closed with the rest).
+  return { sample, close: async () => void (await Promise.all([...queues.values()].map((queue) => queue.close()))) };
+}

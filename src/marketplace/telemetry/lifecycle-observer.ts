@@ -1,0 +1,169 @@
+import type { EntityAddress } from '../../runtime/entity.ts';
+import type { EntityObserver } from '../../runtime/entity-host.ts';
+import type { PersistedActorState } from '../../runtime/persisted-state.ts';
+import type { TelemetryCollector } from './collector.ts';
+import { TELEMETRY_TIERS, type TelemetryTier } from './events.ts';
+import type { GovernorMetrics } from './metrics.ts';
+
+/** The entity kind whose states this observer reads. */
+export const ORCHESTRATOR_KIND = 'Orchestrator';
+
+/** The orchestrator's counters (`OrchestratorStats` in `machines/orchestrator.ts`), as persisted. */
+interface Stats {
+  readonly processed: number;
+  readonly duplicates: number;
+  readonly rejected: number;
+  readonly conflicts: number;
+  readonly compensations: number;
+  readonly timeouts: number;
+}
+
+/** The part of an orchestrator's persisted context this observer reads; anything else is ignored. */
+interface View {
+  readonly stats: Stats;
+  readonly current: { readonly event: { readonly eventId: string; readonly type: string; readonly tier?: unknown }; readonly route: readonly string[]; readonly index: number } | null;
+  readonly lastHandled: { readonly eventId: string; readonly status: string; readonly reason?: string } | undefined;
+  readonly conflicts: readonly { readonly resolution: string }[];
+}
+
+/** What is remembered per live orchestrator: its last view, and when its event in progress began. */
+interface Live {
+  view: View;
+  startedAt: number;
+  tier: TelemetryTier | undefined;
+}
+
+export interface LifecycleObserverOptions {
+  /** Prometheus counters and the latency histogram to feed. */
+  readonly metrics?: GovernorMetrics;
+  /** Product telemetry: one `execution_start`, one `execution_end` (and an `error` when rejected) per event. */
+  readonly collector?: TelemetryCollector;
+  /** The node's clock (ms). */
+  readonly now: () => number;
+}
+
+/** A lifecycle observer: the entity host's {@link EntityObserver}, plus forgetting an entity that left memory. */
+export interface LifecycleObserver extends Required<EntityObserver> {
+  /** The entity left memory (passivated, crashed, moved): its next start is read afresh. */
+  stopped(address: EntityAddress): void;
+  /** Orchestrators observed now. */
+  readonly size: number;
+}
+
+const ZERO: Stats = { processed: 0, duplicates: 0, rejected: 0, conflicts: 0, compensations: 0, timeouts: 0 };
+
+/**
+ * Follows the lifecycle events through the orchestrators' states, step by step, and reports them
+ * as metrics and product telemetry, so neither lives inside a machine. The orchestrator's own
+ * counters (`stats` in its context) are the source of truth: the observer reports how they moved
+ * since the entity's last step, starting from the state it was restored with, so history already
+ * counted elsewhere (another node, an earlier run) is never counted again.
+ *
+ * One event, as seen from its steps:
+ * 1. `current` appears (the orchestrator took the event): `execution_start` and `feature_adoption`
+ *    (feature = event type); the start time is noted.
+ * 2. `current` goes (or changes): the event ended; its outcome is the newest handled record.
+ *    `execution_end` with its duration, an `error` if it was rejected, and the latency histogram.
+ * 3. Counters that moved (duplicates, conflicts, compensations) are added to their metrics.
+ *
+ * The customer id goes to the collector, which only ever sends its keyed HMAC.
+ *
+ * @example
+ * const observer = observeLifecycle({ metrics, collector, now: () => Date.now() });
+ * startBullmqNode({ …, entityHost: { observe: observer } });
+ * node.onExit((_pid, _reason, process) => … observer.stopped(address));
+ */
+export function observeLifecycle(options: LifecycleObserverOptions): LifecycleObserver {
+  const { metrics, collector, now } = options;
+  const live = new Map<string, Live>();
+
+  const ended = (customer: string, entry: Live, before: NonNullable<View['current']>, after: View): void => {
+    const handled = after.lastHandled?.eventId === before.event.eventId ? after.lastHandled : undefined;
+    const outcome = handled?.status === 'completed' ? 'completed' : 'rejected';
+    const durationMs = Math.max(0, now() - entry.startedAt);
+    const feature = featureOf(before.event.type);
+    metrics?.lifecycleLatency.observe({ type: feature, outcome }, durationMs / 1000);
+    if (outcome === 'rejected') {
+      // The governors that had prepared a change are the ones compensated (aborted, in reverse).
+      const compensated = after.stats.compensations - entry.view.stats.compensations;
+      if (compensated > 0 && metrics) {
+        for (const governor of before.route.slice(0, before.index + 1)) metrics.compensations.inc({ governor });
+      }
+    }
+    if (!collector) return;
+    const base = { organisation: customer, feature, ...(entry.tier ? { tier: entry.tier } : {}) };
+    if (outcome === 'rejected') {
+      collector.error({ ...base, properties: { reason: handled?.reason ?? 'rejected' } });
+    }
+    collector.executionEnd({ ...base, duration: durationMs, success: outcome === 'completed' });
+  };
+
+  const began = (customer: string, entry: Live, current: NonNullable<View['current']>): void => {
+    entry.startedAt = now();
+    const tier = current.event.tier;
+    if (typeof tier === 'string' && (TELEMETRY_TIERS as readonly string[]).includes(tier)) entry.tier = tier as TelemetryTier;
+    if (!collector) return;
+    const base = { organisation: customer, feature: featureOf(current.event.type), ...(entry.tier ? { tier: entry.tier } : {}) };
+    collector.executionStart(base);
+    collector.featureAdoption(base);
+  };
+
+  return {
+    started(address, restored) {
+      if (address.entity !== ORCHESTRATOR_KIND) return;
+      const view = restored ? readView(restored) : undefined;
+      // An event in progress at restore began before this node saw it: timed from now.
+      live.set(address.key, { view: view ?? { stats: ZERO, current: null, lastHandled: undefined, conflicts: [] }, startedAt: now(), tier: undefined });
+    },
+    stepped(address, state) {
+      if (address.entity !== ORCHESTRATOR_KIND) return;
+      const after = readView(state);
+      if (!after) return;
+      let entry = live.get(address.key);
+      if (!entry) live.set(address.key, (entry = { view: after, startedAt: now(), tier: undefined }));
+      const before = entry.view;
+      const previous = before.current;
+      const next = after.current;
+      if (previous && previous.event.eventId !== next?.event.eventId) ended(address.key, entry, previous, after);
+      if (next && next.event.eventId !== previous?.event.eventId) began(address.key, entry, next);
+      if (metrics) {
+        const duplicates = after.stats.duplicates - before.stats.duplicates;
+        // A duplicate is answered in Idle, without `current`: its type is not in the state.
+        if (duplicates > 0) metrics.duplicates.inc({ type: 'unknown' }, duplicates);
+        const timeouts = after.stats.timeouts - before.stats.timeouts;
+        if (timeouts > 0) metrics.timeouts.inc(timeouts);
+        const conflicts = after.stats.conflicts - before.stats.conflicts;
+        if (conflicts > 0) {
+          for (const conflict of after.conflicts.slice(-conflicts)) metrics.conflicts.inc({ resolution: conflict.resolution });
+        }
+      }
+      entry.view = after;
+    },
+    stopped(address) {
+      if (address.entity === ORCHESTRATOR_KIND) live.delete(address.key);
+    },
+    get size() {
+      return live.size;
+    },
+  };
+}
+
+/** Event types are validated identifiers already; anything else is reported under one name. */
+function featureOf(type: string): string {
+  return /^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(type) ? type : 'unknown';
+}
+
+/** Reads the orchestrator's context from a persisted state, or `undefined` if it is not one. */
+function readView(state: PersistedActorState): View | undefined {
+  const context = (state.snapshot as { context?: Record<string, unknown> } | null)?.context;
+  if (!context || typeof context !== 'object') return undefined;
+  const stats = context['stats'] as Partial<Stats> | undefined;
+  if (!stats || typeof stats.processed !== 'number') return undefined;
+  const handled = Array.isArray(context['handled']) ? (context['handled'] as View['lastHandled'][]) : [];
+  return {
+    stats: { ...ZERO, ...stats },
+    current: (context['current'] as View['current']) ?? null,
+    lastHandled: handled.at(-1),
+    conflicts: Array.isArray(context['conflicts']) ? (context['conflicts'] as View['conflicts']) : [],
+  };
+}
