@@ -200,9 +200,10 @@ describe('the enqueue door, fuzzed', () => {
       fc.property(fc.array(validEvent, { minLength: 1, maxLength: 6 }), fc.nat(), fc.uint8Array({ minLength: 1, maxLength: 4 }), (events, at, junk) => {
         const text = events.map((e) => JSON.stringify(e)).join('\n');
         expect(checkNdjsonBytes(Buffer.from(`\uFEFF${text}`))).toEqual(checkNdjson(text));
-        // Bytes 0x80-0xFF on their own are never UTF-8 (a lone continuation or an unfinished lead).
+        // Bytes 0x80-0xFF on their own are never UTF-8 (a lone continuation or an unfinished lead);
+        // the junk after them must not hold a line break, which would make it a line of its own.
         const bad = at % events.length;
-        const lines = events.map((e, i) => (i === bad ? Buffer.concat([Buffer.from(JSON.stringify(e).slice(0, -1)), Buffer.from([0xff, ...junk]), Buffer.from('}')]) : Buffer.from(JSON.stringify(e))));
+        const lines = events.map((e, i) => (i === bad ? Buffer.concat([Buffer.from(JSON.stringify(e).slice(0, -1)), Buffer.from([0xff, ...junk.map((b) => (b === 0x0a || b === 0x0d ? 0x80 : b))]), Buffer.from('}')]) : Buffer.from(JSON.stringify(e))));
         const checked = checkNdjsonBytes(Buffer.concat(lines.flatMap((l) => [l, Buffer.from('\n')])));
         expect(checked).toHaveLength(events.length);
         checked.forEach((c, i) => {
