@@ -148,6 +148,13 @@ describe('governor stats', () => {
     for (const customer of customers) expect(json.stdout).not.toContain(customer);
   });
 
+  it('reports an empty stream as no events, not as an error', () => {
+    const result = governor(['stats', '--redis', redis.url, '--prefix', '{nobody-here}']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain('events: 0 recorded');
+    expect(result.stdout).toContain('nodes reporting: none');
+  });
+
   it('says how to fix a missing Redis URL, with exit code 2', () => {
     const result = governor(['stats'], { env: { REDIS_URL: '' } });
     expect(result.code).toBe(2);
