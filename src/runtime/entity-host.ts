@@ -24,8 +24,11 @@ export interface EntityKind {
 export interface EntityObserver {
   /** An entity was spawned: from its last committed state, or fresh (`undefined`). */
   started?(address: EntityAddress, restored: PersistedActorState | undefined): void;
-  /** An entity handled a message; `state` is the state it would commit. */
-  stepped?(address: EntityAddress, state: PersistedActorState): void;
+  /**
+   * An entity handled a message; `persist` gives the state it would commit. A function, as for
+   * `commit`: an observer that cares about one kind persists only that kind, and only when it looks.
+   */
+  stepped?(address: EntityAddress, persist: () => PersistedActorState): void;
 }
 
 export interface EntityHostOptions {
@@ -152,8 +155,7 @@ function kindSupervisor(kind: EntityKind, options: EntityHostOptions): ChildSpec
                 commit || stepped
                   ? (process) => {
                       commit?.(address, () => process.persist());
-                      // Observers see the persisted form; only a node that observes pays for it per step.
-                      if (stepped) observing(node, () => stepped(address, process.persist()));
+                      if (stepped) observing(node, () => stepped(address, () => process.persist()));
                     }
                   : undefined,
             });

@@ -115,9 +115,9 @@ export function observeLifecycle(options: LifecycleObserverOptions): LifecycleOb
       // An event in progress at restore began before this node saw it: timed from now.
       live.set(address.key, { view: view ?? { stats: ZERO, current: null, lastHandled: undefined, conflicts: [] }, startedAt: now(), tier: undefined });
     },
-    stepped(address, state) {
+    stepped(address, persist) {
       if (address.entity !== ORCHESTRATOR_KIND) return;
-      const after = readView(state);
+      const after = readView(persist());
       if (!after) return;
       let entry = live.get(address.key);
       if (!entry) live.set(address.key, (entry = { view: after, startedAt: now(), tier: undefined }));
