@@ -128,8 +128,14 @@ describe('product telemetry of a running node', () => {
 
 describe('governor stats', () => {
   it('prints latency percentiles per feature, adoption per tier and the nodes’ health', async () => {
-    // The node's summary (with its health history) is refreshed on each flush.
-    await eventually(async () => ((await redis.client().get(keys.telemetrySummary('tele-1'))) ? true : undefined), 'the node summary in Redis');
+    // The node's summary (with its health history) is refreshed on each flush, and an early
+    // flush may hold only some of the events: wait until stats has seen all three subscriptions.
+    const json = await eventually(async () => {
+      const result = governor(['stats', '--redis', redis.url, '--json']);
+      if (result.code !== 0) return undefined;
+      const parsed = JSON.parse(result.stdout) as { latency: Record<string, { count: number }> };
+      return (parsed.latency['CustomerSubscribes']?.count ?? 0) >= customers.length ? result : undefined;
+    }, 'three CustomerSubscribes in governor stats');
     const text = governor(['stats', '--redis', redis.url]);
     expect(text.stderr).toBe('');
     expect(text.code).toBe(0);
@@ -139,8 +145,6 @@ describe('governor stats', () => {
     expect(text.stdout).toMatch(/tele-1\/redis\s+\d/);
     expect(text.stdout).toContain('nodes reporting: tele-1');
 
-    const json = governor(['stats', '--redis', redis.url, '--json']);
-    expect(json.code).toBe(0);
     const summary = JSON.parse(json.stdout) as { latency: Record<string, { count: number; p99: number }>; adoption: Record<string, unknown>; nodes: string[] };
     expect(summary.latency['CustomerSubscribes']!.count).toBeGreaterThanOrEqual(customers.length);
     expect(summary.adoption['professional']).toBeDefined();
