@@ -110,6 +110,11 @@ async function dispatch(admin: Admin, request: AdminRequest): Promise<unknown> {
     case 'send': return admin.send(a[0], a[1]);
     case 'call': return admin.call(a[0], a[1], typeof a[2] === 'number' ? a[2] : undefined);
     case 'replace_state': return admin.replace_state(a[0], compileStateFn(a[1]));
+    case 'enqueue': return admin.enqueue(a[0]);
+    case 'dlq_replay': return admin.dlq_replay(a[0] as string);
+    case 'queues': return admin.queues();
+    case 'dlq': return admin.dlq();
+    case 'audit_verify': return admin.audit_verify(a[0] as string | undefined);
     case 'trace':
       throw new AdminCommandError('ADMIN_NOT_REMOTE', 'trace is not available remotely; use governor start --shell on the node');
     default:

@@ -26,7 +26,10 @@ export type AdminReply =
   | { readonly ok: true; readonly value: unknown }
   | { readonly ok: false; readonly code: string; readonly message: string };
 
-/** Commands that only read; the node runs them unsigned, as Redis access already allows reading. */
+/**
+ * Commands that only read; the node runs them unsigned, as Redis access already allows reading.
+ * Everything else (`enqueue` and `dlq_replay` among them) changes the system and needs a signature.
+ */
 export const READ_COMMANDS: ReadonlySet<string> = new Set([
   'nodes',
   'tree',
@@ -35,6 +38,9 @@ export const READ_COMMANDS: ReadonlySet<string> = new Set([
   'get_state',
   'get_status',
   'stats',
+  'queues',
+  'dlq',
+  'audit_verify',
 ]);
 
 /** How far a request's `issuedAt` may be from the node's clock, either way. @default 30 s */

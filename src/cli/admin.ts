@@ -6,13 +6,15 @@ import type { Pid } from '../runtime/pid.ts';
 import { restartChild, terminateChild, whichChildren, countChildren } from '../runtime/supervisor/api.ts';
 import * as sys from '../runtime/sys.ts';
 import type { TraceEntry } from '../runtime/trace.ts';
+import { unavailableOperations, type AdminOperations } from './admin-operations.ts';
 import { parseRef } from './ref.ts';
 
 /**
- * What the admin REPL can do to a running system, named as in OTP. One interface, so the same
- * REPL drives the embedded node in-process and, through Redis, a fleet of nodes.
+ * What the admin REPL can do to a running system, named as in OTP, plus the application's
+ * {@link AdminOperations}. One interface, so the same REPL drives the embedded node in-process
+ * and, through Redis, a fleet of nodes.
  */
-export interface Admin {
+export interface Admin extends AdminOperations {
   nodes(): Promise<unknown>;
   tree(root?: unknown): Promise<unknown>;
   which_children(supervisor: unknown): Promise<unknown>;
@@ -44,6 +46,8 @@ export class LocalAdmin implements Admin {
     readonly node: Node,
     /** The root of `tree()` when none is given. */
     readonly root: () => Pid | undefined,
+    /** enqueue, queues, dlq, dlq_replay, audit_verify: what the node hosts decides what they reach. */
+    readonly operations: AdminOperations = unavailableOperations('this node hosts no application (no marketplace, no queues)'),
   ) {}
 
   /** A live local pid for a reference; an entity that is not in memory is not woken up by looking. */
@@ -122,5 +126,25 @@ export class LocalAdmin implements Admin {
 
   async stats() {
     return { node: this.node.name, ...this.node.stats };
+  }
+
+  enqueue(event: unknown) {
+    return this.operations.enqueue(event);
+  }
+
+  queues() {
+    return this.operations.queues();
+  }
+
+  dlq() {
+    return this.operations.dlq();
+  }
+
+  dlq_replay(id: string) {
+    return this.operations.dlq_replay(id);
+  }
+
+  audit_verify(customerId?: string) {
+    return this.operations.audit_verify(customerId);
   }
 }

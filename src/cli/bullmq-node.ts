@@ -2,8 +2,11 @@ import type { Logger } from 'pino';
 import { randomBytes } from 'node:crypto';
 import { startBullmqNode, installSignalHandlers } from '../transport/bullmq/index.ts';
 import { marketplaceKinds } from '../../machines/index.ts';
+import { Redis } from 'ioredis';
 import { LocalAdmin } from './admin.ts';
 import { startAdminListener } from './admin-listener.ts';
+import { bullmqOperations } from './bullmq-operations.ts';
+import { ClusterReads } from './cluster-reads.ts';
 import { adminCommands, startRepl } from './repl.ts';
 import { EXIT } from './exit-codes.ts';
 import { bullmqTelemetry, createNodeTelemetry, type MetricsEndpoint } from './node-telemetry.ts';
@@ -14,16 +17,17 @@ import { resolveSettings } from '../transport/bullmq/options.ts';
  * with every other node on the same Redis. Headless (it runs until SIGTERM/SIGINT) unless
  * `shell` attaches the admin REPL.
  */
-export async function startBullmq(options: { url: string; shell: boolean; name?: string; logger: Logger; metrics?: MetricsEndpoint }): Promise<number> {
+export async function startBullmq(options: { url: string; prefix: string; shell: boolean; name?: string; logger: Logger; metrics?: MetricsEndpoint }): Promise<number> {
   const pseudonymKey = process.env.GOVERNOR_PSEUDONYM_KEY ?? randomBytes(32).toString('base64url');
   if (!process.env.GOVERNOR_PSEUDONYM_KEY) {
     options.logger.warn('GOVERNOR_PSEUDONYM_KEY is not set: receipt pseudonyms will differ between nodes and restarts');
   }
-  const telemetry = createNodeTelemetry({ endpoint: options.metrics, logger: options.logger, redis: { url: options.url, prefix: resolveSettings({}).prefix } });
+  const telemetry = createNodeTelemetry({ endpoint: options.metrics, logger: options.logger, redis: { url: options.url, prefix: resolveSettings({ prefix: options.prefix }).prefix } });
   let started;
   try {
     started = await startBullmqNode({
       url: options.url,
+      prefix: options.prefix,
       name: options.name,
       logger: options.logger,
       kinds: marketplaceKinds({ pseudonymKey }),
@@ -41,17 +45,20 @@ export async function startBullmq(options: { url: string; shell: boolean; name?:
   }
   const { node, transport } = started;
   options.logger.info({ node: node.name }, 'node started');
-  const admin = new LocalAdmin(node, () => node.whereis('entities'));
+  // Reads of queues, dead letters and chains on a connection of their own, as the REPL reads them.
+  const reads = new ClusterReads(new Redis(options.url, { ...transport.settings.redis, maxRetriesPerRequest: 2 }), transport.settings.prefix, transport.settings.partitions);
+  const admin = new LocalAdmin(node, () => node.whereis('entities'), bullmqOperations(transport, reads));
   // `governor repl --redis` reaches this node through its admin list; mutations need the token.
   const listener = startAdminListener({ url: options.url, prefix: transport.settings.prefix, node: node.name, admin, token: process.env.GOVERNOR_ADMIN_TOKEN || undefined, logger: options.logger });
   if (!options.shell) {
-    process.stdout.write(`Governor node "${node.name}" is running on ${options.url}; SIGTERM or Ctrl-C stops it.\n`);
+    process.stdout.write(`Governor node "${node.name}" is running on ${options.url} (prefix ${transport.settings.prefix}); SIGTERM or Ctrl-C stops it.\n`);
     // The last telemetry batch and summary go out after the node stopped, before the process ends.
     installSignalHandlers(node, transport, { exit: (code) => void telemetry.stop().finally(() => process.exit(code)) });
     await new Promise(() => {}); // until a signal handler exits the process
   }
   await startRepl(adminCommands(admin, (line) => process.stdout.write(`${line}\n`)), { prompt: `governor(${node.name})> ` });
   await listener.stop();
+  await reads.close();
   await started.stop({ timeoutMs: 10_000 });
   await telemetry.stop();
   return EXIT.ok;

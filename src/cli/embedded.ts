@@ -1,41 +1,45 @@
 import type { Logger } from 'pino';
 import { createNode } from '../runtime/node.ts';
 import { startMarketplace, type Marketplace } from '../../supervisors/marketplace.ts';
-import { parseLifecycleEvent } from '../marketplace/event-validation.ts';
 import type { LifecycleEvent } from '../../machines/governor-protocol.ts';
 import { LocalAdmin } from './admin.ts';
+import { AdminUnavailableError, checkReplEvent, summariseChains, type AdminOperations } from './admin-operations.ts';
 import { adminCommands, startRepl, type Command } from './repl.ts';
 import { createNodeTelemetry, type MetricsEndpoint } from './node-telemetry.ts';
 
-/** The marketplace's own REPL commands, on top of the OTP-named ones. */
-export function marketplaceCommands(market: Marketplace, now: () => number): Record<string, Command> {
+const NO_QUEUES = 'the embedded node runs on the memory transport, without queues; start a node with governor start --redis';
+
+/**
+ * The embedded marketplace's operations: an event is processed at once (so enqueue answers with
+ * its outcome, not only its id), chains are verified by the Receipts entities; no queues here.
+ */
+export function marketplaceOperations(market: Marketplace, now: () => number): AdminOperations {
+  const verify = async (customerId: string) => ({ customerId, ...(await market.verifyReceipts(customerId)) });
   return {
-    enqueue: {
-      usage: "enqueue({ type: 'CustomerSubscribes', customerId, sku, tier, ... })",
-      help: 'validate a lifecycle event and process it; eventId and occurredAt are filled in if missing',
-      run: async (input: Record<string, unknown>) => {
-        const event = {
-          eventId: `repl-${now()}-${Math.random().toString(36).slice(2, 8)}`,
-          occurredAt: new Date(now()).toISOString(),
-          ...input,
-        };
-        const parsed = parseLifecycleEvent(event);
-        if (!parsed.ok) {
-          const lines = parsed.issues.map((i) => `  ${i.message}`);
-          throw new TypeError(`the event was not accepted:\n${lines.join('\n')}`);
-        }
-        return market.submit(parsed.event as unknown as LifecycleEvent);
-      },
+    async enqueue(input) {
+      return market.submit(checkReplEvent(input, now()) as unknown as LifecycleEvent);
     },
+    async audit_verify(customerId) {
+      if (customerId !== undefined) {
+        if (typeof customerId !== 'string') throw new TypeError('audit_verify(customerId?) takes a customer id string');
+        return verify(customerId);
+      }
+      market.persist();
+      return summariseChains(await Promise.all(market.store.keys('Receipts').sort().map(verify)));
+    },
+    queues: () => Promise.reject(new AdminUnavailableError('queues', NO_QUEUES)),
+    dlq: () => Promise.reject(new AdminUnavailableError('dlq', NO_QUEUES)),
+    dlq_replay: () => Promise.reject(new AdminUnavailableError('dlq_replay', NO_QUEUES)),
+  };
+}
+
+/** The embedded marketplace's one command beyond the admin table: state live or persisted. */
+export function marketplaceCommands(market: Marketplace): Record<string, Command> {
+  return {
     state: {
       usage: "state('Billing', customerId)",
       help: "a customer's actor state, live or persisted",
       run: (kind: string, customerId: string) => market.stateOf(kind, customerId) ?? 'no such actor',
-    },
-    audit_verify: {
-      usage: 'audit_verify(customerId)',
-      help: "verify a customer's receipt chain",
-      run: (customerId: string) => market.verifyReceipts(customerId),
     },
   };
 }
@@ -50,14 +54,14 @@ export async function startEmbedded(options: { name?: string; logger: Logger; me
   const telemetry = createNodeTelemetry({ endpoint: options.metrics, logger: options.logger });
   const market = startMarketplace(node, { entities: { observe: telemetry.observer } });
   const server = await telemetry.attach(node);
-  const admin = new LocalAdmin(node, () => market.root);
+  const admin = new LocalAdmin(node, () => market.root, marketplaceOperations(market, () => node.clock.now()));
   const print = (line: string) => process.stdout.write(`${line}\n`);
   if (server) process.stderr.write(`governor: metrics on ${server.url}\n`);
   process.stdout.write(
     `Governor embedded node "${node.name}": the marketplace tree is running (memory transport).\n` +
       `Type help() for commands, e.g. enqueue({ type: 'CustomerSubscribes', customerId: 'c1', sku: 'PRO-MONTHLY', tier: 'professional' }).\n`,
   );
-  await startRepl({ ...adminCommands(admin, print), ...marketplaceCommands(market, () => node.clock.now()) }, { prompt: `governor(${node.name})> ` });
+  await startRepl({ ...adminCommands(admin, print), ...marketplaceCommands(market) }, { prompt: `governor(${node.name})> ` });
   await market.stop();
   await node.stop();
   await telemetry.stop();

@@ -3,6 +3,8 @@ import type { Redis } from 'ioredis';
 import { GovernorError } from '../errors.ts';
 import { RedisKeys } from '../store/redis-keys.ts';
 import type { Admin } from './admin.ts';
+import { checkReplEvent } from './admin-operations.ts';
+import { ClusterReads } from './cluster-reads.ts';
 import { needsSignature, sign, type AdminReply, type AdminRequest } from './admin-protocol.ts';
 
 /** How long the client waits for a node's reply. @default 5 s */
@@ -25,12 +27,24 @@ export class AdminTokenMissingError extends GovernorError {
   }
 }
 
+export interface RemoteAdminOptions {
+  /** How long to wait for the node's reply. @default {@link REPLY_TIMEOUT_MS} */
+  readonly timeoutMs?: number;
+  /** The nodes' partition count, for `queues()`. @default 16, the transport's */
+  readonly partitions?: number;
+}
+
 /**
  * The Admin of one BullMQ node reached through Redis: each command is a request pushed onto the
- * node's admin list, answered on a reply list. Mutations are signed with the token.
+ * node's admin list, answered on a reply list. Mutations are signed with the token. What Redis
+ * holds anyway (members, queue counts, dead letters, committed receipt chains) is read straight
+ * from it, so those work with the node down.
  */
 export class RemoteAdmin implements Admin {
   readonly #keys: RedisKeys;
+  readonly timeoutMs: number;
+  readonly #partitions: number | undefined;
+  #reads: ClusterReads | undefined;
 
   constructor(
     /** A connection that may block (BLPOP): not shared with anything else. */
@@ -38,9 +52,17 @@ export class RemoteAdmin implements Admin {
     prefix: string,
     readonly node: string,
     readonly token: string | undefined,
-    readonly timeoutMs = REPLY_TIMEOUT_MS,
+    options: RemoteAdminOptions = {},
   ) {
     this.#keys = new RedisKeys(prefix);
+    this.timeoutMs = options.timeoutMs ?? REPLY_TIMEOUT_MS;
+    this.#partitions = options.partitions;
+  }
+
+  /** Reads on a connection of their own: the main one blocks in BLPOP while a request waits. */
+  get #reader(): ClusterReads {
+    this.#reads ??= new ClusterReads(this.redis.duplicate(), this.#keys.prefix, this.#partitions);
+    return this.#reads;
   }
 
   async request(command: string, args: unknown[]): Promise<unknown> {
@@ -96,4 +118,19 @@ export class RemoteAdmin implements Admin {
   send(r: unknown, e: unknown) { return this.request('send', [r, e]); }
   call(r: unknown, e: unknown, t?: number) { return this.request('call', t === undefined ? [r, e] : [r, e, t]); }
   stats() { return this.request('stats', []); }
+
+  /** Checked here for a quick answer naming the field, and again by the node, the boundary. */
+  async enqueue(event: unknown) {
+    return this.request('enqueue', [checkReplEvent(event)]);
+  }
+  dlq_replay(id: string) { return this.request('dlq_replay', [id]); }
+  queues() { return this.#reader.queues(); }
+  dlq() { return this.#reader.dlq(); }
+  audit_verify(customerId?: string) { return this.#reader.audit_verify(customerId); }
+
+  /** Closes the reads' connection (the main one is the caller's). */
+  async close(): Promise<void> {
+    await this.#reads?.close();
+    this.#reads = undefined;
+  }
 }

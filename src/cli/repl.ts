@@ -8,17 +8,23 @@ import vm from 'node:vm';
 import { GovernorError } from '../errors.ts';
 import { formatTrace } from './format-trace.ts';
 import type { Admin } from './admin.ts';
+import { needsSignature } from './admin-protocol.ts';
 
 /** One REPL command: what it is called, how to use it, and what it does. */
 export interface Command {
   readonly usage: string;
   readonly help: string;
   readonly run: (...args: any[]) => unknown;
+  /** It changes the system: over Redis it is signed, so it needs GOVERNOR_ADMIN_TOKEN. */
+  readonly mutates?: boolean;
 }
 
-/** The commands every admin REPL has, named as in OTP. */
+/**
+ * The commands every admin REPL has, named as in OTP: the one table behind the embedded node's
+ * REPL, `--shell` and `governor repl`, and behind help().
+ */
 export function adminCommands(admin: Admin, print: (line: string) => void): Record<string, Command> {
-  return {
+  const table: Record<string, Omit<Command, 'mutates'>> = {
     nodes: { usage: 'nodes()', help: 'the nodes and their liveness', run: () => admin.nodes() },
     tree: { usage: 'tree(root?)', help: 'the supervision tree with every actor’s state value', run: (root?: unknown) => admin.tree(root) },
     which_children: { usage: 'which_children(sup)', help: 'a supervisor’s children', run: (s: unknown) => admin.which_children(s) },
@@ -27,14 +33,14 @@ export function adminCommands(admin: Admin, print: (line: string) => void): Reco
     get_status: { usage: 'get_status(ref)', help: 'status, links, timers, statistics', run: (r: unknown) => admin.get_status(r) },
     replace_state: {
       usage: 'replace_state(ref, s => ({ value, context }))',
-      help: 'replace an actor’s state (admin)',
+      help: 'replace an actor’s state',
       run: (r: unknown, fn: Parameters<Admin['replace_state']>[1]) => admin.replace_state(r, fn),
     },
     suspend: { usage: 'suspend(ref)', help: 'stop handling messages (they queue)', run: (r: unknown) => admin.suspend(r) },
     resume: { usage: 'resume(ref)', help: 'handle queued messages again', run: (r: unknown) => admin.resume(r) },
     trace: {
       usage: "trace(ref, 'on' | 'off')",
-      help: 'stream events in/out and transitions to the screen',
+      help: 'stream events in/out and transitions to the screen (not over Redis)',
       run: (r: unknown, on: boolean | 'on' | 'off' = 'on') => admin.trace(r, on, (entry) => print(formatTrace(entry))),
     },
     restart_child: { usage: 'restart_child(sup, id)', help: 'start a stopped child again', run: (s: unknown, id: string) => admin.restart_child(s, id) },
@@ -42,7 +48,22 @@ export function adminCommands(admin: Admin, print: (line: string) => void): Reco
     send: { usage: 'send(ref, event)', help: 'cast an event to an actor', run: (r: unknown, e: unknown) => admin.send(r, e) },
     call: { usage: 'call(ref, event)', help: 'call an actor and show its reply', run: (r: unknown, e: unknown, t?: number) => admin.call(r, e, t) },
     stats: { usage: 'stats()', help: 'node and application statistics', run: () => admin.stats() },
+    enqueue: {
+      usage: "enqueue({ type: 'CustomerSubscribes', customerId, ... })",
+      help: 'validate a lifecycle event as governor enqueue does and enqueue it; eventId and occurredAt filled in',
+      run: (e: unknown) => admin.enqueue(e),
+    },
+    queues: { usage: 'queues()', help: 'depth (waiting + delayed), active and failed per partition queue and the DLQ', run: () => admin.queues() },
+    dlq: { usage: 'dlq()', help: 'the dead letters, oldest first', run: () => admin.dlq() },
+    dlq_replay: { usage: 'dlq_replay(id)', help: 'put a dead letter back into its queue, same message id', run: (id: string) => admin.dlq_replay(id) },
+    audit_verify: {
+      usage: 'audit_verify(customerId?)',
+      help: "verify a customer's receipt chain; without one, every chain",
+      run: (customerId?: string) => admin.audit_verify(customerId),
+    },
   };
+  // Marked from the protocol's own list, so help() cannot say a command reads when the node wants it signed.
+  return Object.fromEntries(Object.entries(table).map(([name, command]) => [name, { ...command, mutates: needsSignature(name) }]));
 }
 
 export interface ReplOptions {
@@ -82,11 +103,12 @@ export function createEvaluator(commands: Record<string, Command>, options: { ti
 }
 
 function helpText(commands: Record<string, Command>): string {
-  const rows = Object.values(commands).map((c) => `  ${c.usage.padEnd(44)} ${c.help}`);
+  const rows = Object.values(commands).map((c) => `  ${c.usage.padEnd(44)} ${c.help}${c.mutates === true ? ' (admin)' : ''}`);
   return [
     'Commands (refs are pids "<node.12>", names "entities", or entities "Billing/cust-1"):',
     ...rows,
     '  help()'.padEnd(46) + ' this list',
+    '(admin): changes the system; governor repl signs it with GOVERNOR_ADMIN_TOKEN, without it only the others run',
   ].join('\n');
 }
 

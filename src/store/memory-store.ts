@@ -40,6 +40,16 @@ export class MemoryStore implements ActorStore {
     this.#states.delete(keyOf(address));
   }
 
+  /** The keys of the stored entities of one kind (e.g. every customer with a Receipts state). */
+  keys(entity: string): string[] {
+    const keys: string[] = [];
+    for (const key of this.#states.keys()) {
+      const [kind, entityKey] = JSON.parse(key) as [string, string];
+      if (kind === entity) keys.push(entityKey);
+    }
+    return keys;
+  }
+
   get size(): number {
     return this.#states.size;
   }

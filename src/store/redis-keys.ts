@@ -73,6 +73,23 @@ export class RedisKeys {
     return `${this.#base}s:${entitySuffix(address)}`;
   }
 
+  /** A SCAN pattern matching the state hashes of every entity of one kind (see {@link stateKeyOf}). */
+  statePattern(entity: string): string {
+    checkEntityAddress({ entity, key: 'x' });
+    return `${globEscape(this.#base)}s:${entity}:*`;
+  }
+
+  /** The entity key of a state hash of kind `entity` found by {@link statePattern}; `undefined` for any other key. */
+  stateKeyOf(entity: string, redisKey: string): string | undefined {
+    const head = `${this.#base}s:${entity}:`;
+    if (!redisKey.startsWith(head)) return undefined;
+    try {
+      return decodeURIComponent(redisKey.slice(head.length));
+    } catch {
+      return undefined; // not one of ours: our keys are always well-formed percent-encoding
+    }
+  }
+
   /** Sorted set of the ids of the messages this entity has handled (the most recent ones). */
   handled(address: EntityAddress): string {
     return `${this.#base}h:${entitySuffix(address)}`;
@@ -130,4 +147,9 @@ export class RedisKeys {
 export function entitySuffix(address: EntityAddress): string {
   checkEntityAddress(address);
   return `${address.entity}:${encodeURIComponent(address.key)}`;
+}
+
+/** `*`, `?`, `[`, `]` and backslash taken literally in a Redis glob (a prefix may contain them). */
+function globEscape(text: string): string {
+  return text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
 }

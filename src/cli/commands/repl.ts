@@ -13,15 +13,18 @@ export function replCommand(program: Command): void {
     .command('repl')
     .description('attach the admin REPL to a running BullMQ node through Redis (mutations need GOVERNOR_ADMIN_TOKEN)')
     .option('--redis <url>', 'Redis URL (default: $REDIS_URL)')
-    .option('--prefix <prefix>', "the nodes' Redis key prefix (default: {governor}, as governor start)")
+    .option('--prefix <prefix>', "the nodes' Redis key prefix (default: $GOVERNOR_PREFIX or {governor}, as governor start)")
+    .option('--partitions <n>', "the nodes' partition count, for queues() (default: the transport's, as governor start)")
     .option('--node <name>', 'the node to attach to (default: the first live node)')
     .option('--eval <expr>', 'run one command, print its result and exit (1 if it failed)')
     .action(async (flags: ReplFlags) => {
-      const { redisUrl, connectOrExit, FAIL_FAST_REDIS } = await import('../enqueue/redis.ts');
+      const { redisUrl, connectOrExit, partitionsOf, prefixOf, FAIL_FAST_REDIS } = await import('../enqueue/redis.ts');
       const { Redis } = await import('ioredis');
       const { RemoteAdmin } = await import('../remote-admin.ts');
       const { adminCommands, createEvaluator, show, startRepl } = await import('../repl.ts');
       const url = redisUrl(flags);
+      const prefix = prefixOf(flags);
+      const partitions = partitionsOf(flags);
       const redis = await connectOrExit(url, async () => {
         const client = new Redis(url, { ...FAIL_FAST_REDIS, lazyConnect: true, maxRetriesPerRequest: 1 });
         // Failures surface as the rejected connect (exit 3); without a listener ioredis prints stacks.
@@ -34,8 +37,8 @@ export function replCommand(program: Command): void {
         }
         return client;
       });
+      let admin: import('../remote-admin.ts').RemoteAdmin | undefined;
       try {
-        const prefix = flags.prefix ?? '{governor}';
         const probe = new RemoteAdmin(redis, prefix, flags.node ?? '', undefined);
         let node = flags.node;
         if (!node) {
@@ -44,7 +47,7 @@ export function replCommand(program: Command): void {
           node = live[0]!.name;
           process.stderr.write(`governor: attached to node ${node}${live.length > 1 ? ` (of ${live.length} live nodes; --node picks another)` : ''}\n`);
         }
-        const admin = new RemoteAdmin(redis, prefix, node, process.env.GOVERNOR_ADMIN_TOKEN || undefined);
+        admin = new RemoteAdmin(redis, prefix, node, process.env.GOVERNOR_ADMIN_TOKEN || undefined, { partitions });
         const commands = adminCommands(admin, (line) => process.stdout.write(`${line}\n`));
         if (flags.eval !== undefined) {
           const result = await createEvaluator(commands, { timeoutMs: 10_000 }).call(undefined, flags.eval);
@@ -60,6 +63,7 @@ export function replCommand(program: Command): void {
         await startRepl(commands, { prompt: `governor(${node})> ` });
         process.exitCode = EXIT.ok;
       } finally {
+        await admin?.close();
         redis.disconnect();
       }
     });

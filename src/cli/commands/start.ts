@@ -5,6 +5,7 @@ import { metricsEndpoint } from '../node-telemetry.ts';
 
 interface StartFlags {
   redis?: string;
+  prefix?: string;
   shell?: boolean;
   name?: string;
   logLevel: string;
@@ -16,6 +17,7 @@ export function startCommand(program: Command): void {
     .command('start')
     .description('start a node: embedded with the admin REPL (no Redis), or a BullMQ node with REDIS_URL / --redis')
     .option('--redis <url>', 'Redis URL for a BullMQ node (default: $REDIS_URL)')
+    .option('--prefix <prefix>', 'Redis key prefix of a BullMQ node, shared by the nodes that work together (default: $GOVERNOR_PREFIX or {governor})')
     .option('--shell', 'attach the admin REPL to a BullMQ node too')
     .option('--name <name>', 'node name (unique on one Redis)')
     .option('--log-level <level>', 'pino level: fatal, error, warn, info, debug', 'warn')
@@ -27,7 +29,8 @@ export function startCommand(program: Command): void {
       const metrics = metricsEndpoint(flags.metricsPort);
       if (url) {
         const { startBullmq } = await import('../bullmq-node.ts');
-        process.exitCode = await startBullmq({ url, shell: flags.shell === true, name: flags.name, logger, metrics });
+        const { prefixOf } = await import('../enqueue/redis.ts');
+        process.exitCode = await startBullmq({ url, prefix: prefixOf(flags), shell: flags.shell === true, name: flags.name, logger, metrics });
       } else {
         const { startEmbedded } = await import('../embedded.ts');
         await startEmbedded({ name: flags.name, logger, metrics });

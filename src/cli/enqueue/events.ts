@@ -78,6 +78,16 @@ export function checkJsonEvent(text: string, line: number, now = Date.now()): Ch
   } catch (error) {
     return fail({ path: '$', rule: 'not_json', message: `$: not valid JSON: ${(error as Error).message}` });
   }
+  return checkEventValue(value, line, now);
+}
+
+/**
+ * Validates one event given as a value (parsed JSON, or an object typed at the REPL):
+ * `eventId` and `occurredAt` filled in when absent, then {@link parseLifecycleEvent}, which also
+ * refuses what JSON cannot hold and events over the size limit. The path `--json` takes after
+ * parsing, so the REPL's `enqueue(event)` accepts exactly what `governor enqueue` accepts.
+ */
+export function checkEventValue(value: unknown, line = 1, now = Date.now()): CheckedEvent {
   // Spreading defines own properties, so a "__proto__" key stays a key (and is refused).
   const event = typeof value === 'object' && value !== null && !Array.isArray(value) ? { ...eventDefaults(now), ...value } : value;
   const result = parseLifecycleEvent(event);

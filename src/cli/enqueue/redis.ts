@@ -17,6 +17,19 @@ export function redisUrl(flags: RedisFlags): string {
   return url;
 }
 
+/** The prefix every node and command uses unless told otherwise (the transport's). */
+export const DEFAULT_PREFIX = '{governor}';
+
+/**
+ * `--prefix`, else `$GOVERNOR_PREFIX`, else {@link DEFAULT_PREFIX}: the same rule on `start` and on
+ * every command that reaches the nodes, so one variable moves them all to another prefix.
+ */
+export function prefixOf(flags: Pick<RedisFlags, 'prefix'>): string {
+  const prefix = flags.prefix ?? (process.env.GOVERNOR_PREFIX || DEFAULT_PREFIX);
+  if (prefix === '') throw new CliError('--prefix: the Redis key prefix must not be empty (e.g. {governor})');
+  return prefix;
+}
+
 /** `--partitions`, checked; absent → the transport's default (the nodes' default). */
 export function partitionsOf(flags: RedisFlags): number | undefined {
   if (flags.partitions === undefined) return undefined;

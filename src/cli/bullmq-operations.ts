@@ -1,0 +1,31 @@
+import type { BullmqTransport } from '../transport/bullmq/bullmq-transport.ts';
+import { checkReplEvent, DeadLetterNotFoundError, type AdminOperations } from './admin-operations.ts';
+import type { ClusterReads } from './cluster-reads.ts';
+import { enqueueEvents } from './enqueue/producer.ts';
+
+/**
+ * The operations of a BullMQ node, run node-side: what `governor repl` asks for over the admin
+ * list (enqueue and dlq_replay signed, so the token applies) and what `--shell` types. Writes go
+ * through the code the commands use (`governor enqueue`'s producer, the transport's replay), reads
+ * through {@link ClusterReads}, as the REPL reads them remotely.
+ */
+export function bullmqOperations(transport: BullmqTransport, reads: ClusterReads): AdminOperations {
+  const { url, prefix, partitions } = transport.settings;
+  return {
+    async enqueue(input) {
+      // Validated here as well as in the REPL: the node is the boundary, whatever sent the request.
+      const event = checkReplEvent(input);
+      const { ids } = await enqueueEvents({ url, prefix, partitions, batch: 1 }, [event]);
+      return ids[0];
+    },
+    async dlq_replay(id) {
+      if (typeof id !== 'string' || id === '') throw new TypeError('dlq_replay(id) takes a dead letter id, as dlq() lists it');
+      const result = await transport.replayDeadLetter(id);
+      if (!result.ok) throw new DeadLetterNotFoundError(id);
+      return { queue: result.queue, jobId: result.jobId };
+    },
+    queues: () => reads.queues(),
+    dlq: () => reads.dlq(),
+    audit_verify: (customerId) => reads.audit_verify(customerId),
+  };
+}

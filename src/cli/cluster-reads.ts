@@ -1,0 +1,150 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { verifyReceiptChain } from '../marketplace/receipt-verification.ts';
+import { GENESIS_TIP, type ChainTip } from '../marketplace/receipts.ts';
+import { RedisKeys } from '../store/redis-keys.ts';
+import { listDeadLetters, type DeadLetter } from '../transport/bullmq/dead-letters.ts';
+import { summariseChains, type ChainsSummary, type QueueCounts } from './admin-operations.ts';
+
+/** Dead letters `dlq()` lists at most; `governor dlq list --limit` reads further. */
+const DLQ_LIMIT = 1_000;
+
+/** One customer's chain as `audit_verify(customerId)` shows it. */
+export type ChainCheck = { customerId: string; ok: boolean; length?: number; found?: false } & Record<string, unknown>;
+
+/**
+ * What the admin REPL reads straight from Redis, with no node in the loop (as `nodes()` reads the
+ * membership set): queue counts, dead letters and the receipt chains of the committed states.
+ * Only reads, so nothing here needs the admin token; a node down does not make them fail.
+ */
+export class ClusterReads {
+  readonly #redis: Redis;
+  readonly #keys: RedisKeys;
+  readonly #partitions: number;
+  readonly #queues = new Map<string, Queue>();
+
+  constructor(
+    /** A connection of its own (not a blocking one), closed by {@link close}. */
+    redis: Redis,
+    prefix: string,
+    /** The nodes' partition count (`--partitions`). @default 16, the transport's */
+    partitions = 16,
+  ) {
+    this.#redis = redis;
+    redis.on('error', () => undefined); // surfaced by the read that fails, not as an unhandled event
+    this.#keys = new RedisKeys(prefix);
+    this.#partitions = partitions;
+  }
+
+  #queue(name: string): Queue {
+    let queue = this.#queues.get(name);
+    if (!queue) {
+      queue = new Queue(name, { connection: this.#redis, prefix: this.#keys.prefix });
+      queue.on('error', () => undefined); // surfaced by the read that fails
+      this.#queues.set(name, queue);
+    }
+    return queue;
+  }
+
+  /**
+   * The partition queues the nodes work on, then the DLQ. Sharded placement: `p.0` … `p.<n-1>`;
+   * a live node that says it runs `distributed` adds `p.<Kind>.<i>` for the kinds it hosts. Every
+   * queue is listed even when Redis has no key of it yet: an empty queue is a zero, not an error.
+   */
+  async queues(): Promise<QueueCounts[]> {
+    const names = await this.#queueNames();
+    return Promise.all(
+      names.map(async (queue) => {
+        const c = await this.#queue(queue).getJobCounts('waiting', 'prioritized', 'delayed', 'active', 'failed');
+        return { queue, depth: (c.waiting ?? 0) + (c.prioritized ?? 0) + (c.delayed ?? 0), active: c.active ?? 0, failed: c.failed ?? 0 };
+      }),
+    );
+  }
+
+  async #queueNames(): Promise<string[]> {
+    const indexes = Array.from({ length: this.#partitions }, (_, i) => i);
+    const names = new Set<string>();
+    const info = await this.#redis.hvals(this.#keys.nodeInfo);
+    for (const text of info) {
+      let node: { placement?: unknown; kinds?: unknown };
+      try {
+        node = JSON.parse(text) as typeof node;
+      } catch {
+        continue; // a node's heartbeat rewrites it; one unreadable entry hides nothing else
+      }
+      if (node.placement === 'distributed' && Array.isArray(node.kinds)) {
+        for (const kind of node.kinds) if (typeof kind === 'string') for (const i of indexes) names.add(this.#keys.partitionQueue(`${kind}.${i}`));
+      }
+    }
+    if (names.size === 0) for (const i of indexes) names.add(this.#keys.partitionQueue(String(i)));
+    return [...names, this.#keys.deadLetterQueue];
+  }
+
+  dlq(): Promise<DeadLetter[]> {
+    return listDeadLetters(this.#queue(this.#keys.deadLetterQueue), 0, DLQ_LIMIT - 1);
+  }
+
+  /**
+   * Verifies receipt chains as committed in Redis (the Receipts entities' states), with the
+   * verification `governor audit verify` runs on an export. What a node holds in memory but has
+   * not committed is not here, and need not be: an event's receipt commits with its effects.
+   */
+  audit_verify(customerId?: string): Promise<ChainCheck | ChainsSummary> {
+    if (customerId !== undefined) {
+      if (typeof customerId !== 'string') return Promise.reject(new TypeError('audit_verify(customerId?) takes a customer id string'));
+      return this.#verify(customerId);
+    }
+    return this.#verifyAll();
+  }
+
+  async #verify(customerId: string): Promise<ChainCheck> {
+    const stored = await this.#redis.hget(this.#keys.state({ entity: 'Receipts', key: customerId }), 'd');
+    return checkStoredChain(customerId, stored);
+  }
+
+  async #verifyAll(): Promise<ChainsSummary> {
+    const checks: ChainCheck[] = [];
+    let cursor = '0';
+    do {
+      const [next, found] = await this.#redis.scan(cursor, 'MATCH', this.#keys.statePattern('Receipts'), 'COUNT', 500);
+      cursor = next;
+      for (const key of found) {
+        const customerId = this.#keys.stateKeyOf('Receipts', key);
+        if (customerId === undefined) continue;
+        checks.push(checkStoredChain(customerId, await this.#redis.hget(key, 'd')));
+      }
+    } while (cursor !== '0');
+    // SCAN may return a key twice; a chain counts once.
+    const unique = [...new Map(checks.map((c) => [c.customerId, c])).values()].sort((a, b) => (a.customerId < b.customerId ? -1 : 1));
+    return summariseChains(unique);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#queues.values()].map((queue) => queue.close().catch(() => undefined)));
+    this.#redis.disconnect();
+  }
+}
+
+/** Verifies the chain in a stored Receipts state (the `d` field of its hash). */
+export function checkStoredChain(customerId: string, stored: string | null | undefined): ChainCheck {
+  if (stored === null || stored === undefined) return { customerId, ok: true, length: 0, found: false };
+  let context: { receipts?: unknown; anchor?: unknown } | undefined;
+  try {
+    context = (JSON.parse(stored) as { snapshot?: { context?: typeof context } }).snapshot?.context;
+  } catch {
+    context = undefined;
+  }
+  if (!context || typeof context !== 'object') return { customerId, ok: false, position: 0, kind: 'malformed', message: 'the stored Receipts state is not JSON of an actor state' };
+  const anchor = checkAnchor(context.anchor);
+  if (!anchor) return { customerId, ok: false, position: 0, kind: 'malformed', message: 'the stored anchor is not { seq, hash }' };
+  return { customerId, ...verifyReceiptChain(context.receipts, { anchor }) };
+}
+
+function checkAnchor(value: unknown): ChainTip | undefined {
+  if (value === undefined) return GENESIS_TIP;
+  const a = value as { seq?: unknown; hash?: unknown } | null;
+  if (a && typeof a === 'object' && Number.isSafeInteger(a.seq) && (a.seq as number) >= -1 && typeof a.hash === 'string' && /^[0-9a-f]{64}$/.test(a.hash)) {
+    return { seq: a.seq as number, hash: a.hash };
+  }
+  return undefined;
+}
