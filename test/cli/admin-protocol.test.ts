@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AdminAuthError, parseRequest, READ_COMMANDS, sign, verify, type AdminRequest } from '../../src/cli/admin-protocol.ts';
+import { AdminAuthError, needsSignature, parseRequest, READ_COMMANDS, sign, verify, type AdminRequest } from '../../src/cli/admin-protocol.ts';
 
 const NOW = 1_800_000_000_000;
 const TOKEN = 'secret-token';
@@ -34,6 +34,14 @@ describe('admin protocol', () => {
   it('refuses a mutating command unsigned, or on a node without a token', () => {
     expect(codeOf(() => verify(base, TOKEN, NOW))).toBe('ADMIN_UNSIGNED');
     expect(codeOf(() => verify(sign(base, TOKEN), undefined, NOW))).toBe('ADMIN_NO_TOKEN');
+  });
+
+  it('signs enqueue and dlq_replay; queues, dlq and audit_verify only read', () => {
+    for (const command of ['enqueue', 'dlq_replay']) {
+      expect(needsSignature(command)).toBe(true);
+      expect(codeOf(() => verify({ ...base, command }, TOKEN, NOW))).toBe('ADMIN_UNSIGNED');
+    }
+    for (const command of ['queues', 'dlq', 'audit_verify']) expect(needsSignature(command)).toBe(false);
   });
 
   it('treats an unknown command as mutating', () => {

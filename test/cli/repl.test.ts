@@ -4,6 +4,8 @@ import { assign, setup } from 'xstate';
 import { SimulatedClock, createNode, reply, startSupervisor, worker, type Pid } from '../../src/index.ts';
 import { LocalAdmin } from '../../src/cli/admin.ts';
 import { adminCommands, createEvaluator, show, startRepl } from '../../src/cli/repl.ts';
+import { marketplaceOperations } from '../../src/cli/embedded.ts';
+import { startMarketplace } from '../../supervisors/marketplace.ts';
 
 const counter = setup({ types: {} as { context: { n: number } } }).createMachine({
   id: 'counter',
@@ -113,5 +115,45 @@ describe('admin REPL commands on the embedded node', () => {
     expect(text).toContain('error NOPROC');
     expect(text).toMatch(/\b0\b/);
     expect(show({ a: 1 })).toBe('{ a: 1 }');
+  });
+});
+
+describe('application commands on the embedded marketplace', () => {
+  function marketplace() {
+    const clock = new SimulatedClock();
+    const node = createNode({ name: 'embedded', clock });
+    const market = startMarketplace(node, { pseudonymKey: 'a key of sixteen+ bytes' });
+    const admin = new LocalAdmin(node, () => market.root, marketplaceOperations(market, () => clock.now()));
+    return createEvaluator(adminCommands(admin, () => {}), { timeoutMs: 1_000 });
+  }
+  const subscribe = (customerId: string, extra = '') => `enqueue({ type: 'CustomerSubscribes', customerId: '${customerId}', sku: 'PRO-MONTHLY', tier: 'professional'${extra} })`;
+
+  it('enqueue processes the event at once and audit_verify sees its receipt, one chain or all', async () => {
+    const evaluate = marketplace();
+    expect(await evaluate(subscribe('c1'))).toMatchObject({ ok: true, value: { status: 'completed' } });
+    expect(await evaluate(subscribe('c2'))).toMatchObject({ ok: true, value: { status: 'completed' } });
+    expect(await evaluate("audit_verify('c1')")).toMatchObject({ ok: true, value: { customerId: 'c1', ok: true, length: 1 } });
+    expect(await evaluate('audit_verify()')).toEqual({ ok: true, value: { ok: true, chains: 2, receipts: 2, damaged: [] } });
+  });
+
+  it('enqueue refuses a bad event naming the field and the rule, as governor enqueue does', async () => {
+    const evaluate = marketplace();
+    const result = await evaluate(subscribe('c1', ", tier: 'platinum'"));
+    expect(result).toMatchObject({ ok: false });
+    if (!result.ok) expect(result.error).toMatch(/^error EVENT_REJECTED: .*\$\.tier: .*\(enum\)/);
+    expect(await evaluate("audit_verify('c1')")).toMatchObject({ ok: true, value: { length: 0 } });
+  });
+
+  it('queues, dlq and dlq_replay say the embedded node has no queues', async () => {
+    const evaluate = marketplace();
+    for (const line of ['queues()', 'dlq()', "dlq_replay('p.0~x')"]) {
+      const result = await evaluate(line);
+      expect(result.ok ? '' : result.error).toContain('ADMIN_UNAVAILABLE');
+    }
+  });
+
+  it('a bare node without an application refuses them the same way', async () => {
+    const { evaluate } = system();
+    expect(await evaluate("enqueue({ type: 'x' })")).toMatchObject({ ok: false, error: expect.stringContaining('ADMIN_UNAVAILABLE') });
   });
 });
