@@ -94,7 +94,7 @@ async function rawRequest(command: string, args: unknown[], signWith?: string): 
 async function partitionJobs(): Promise<number> {
   let total = 0;
   for (let i = 0; i < PARTITIONS; i++) {
-    const c = await queue(`p.${i}`).getJobCounts('waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed', 'paused');
+    const c = await queue(`p.${i}`).getJobCounts('waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed', 'waiting-children');
     total += Object.values(c).reduce((a, b) => a + b, 0);
   }
   return total;
