@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { prefixOf } from '../../src/cli/enqueue/redis.ts';
 import { governor } from './governor-command.ts';
 
 describe('governor billing estimate', () => {
@@ -86,5 +87,27 @@ describe('governor', () => {
     const run = governor(['frobnicate']);
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('--help');
+  });
+});
+
+describe('the Redis key prefix of start, repl, enqueue, dlq and stats', () => {
+  it('is --prefix, else GOVERNOR_PREFIX, else {governor}', () => {
+    const saved = process.env.GOVERNOR_PREFIX;
+    try {
+      delete process.env.GOVERNOR_PREFIX;
+      expect(prefixOf({})).toBe('{governor}');
+      process.env.GOVERNOR_PREFIX = '{staging}';
+      expect(prefixOf({})).toBe('{staging}');
+      expect(prefixOf({ prefix: '{flag}' })).toBe('{flag}');
+    } finally {
+      if (saved === undefined) delete process.env.GOVERNOR_PREFIX;
+      else process.env.GOVERNOR_PREFIX = saved;
+    }
+  });
+
+  it('refuses an empty --prefix with exit 2 before connecting anywhere', () => {
+    const run = governor(['start', '--redis', 'redis://127.0.0.1:1', '--prefix', '']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('--prefix: the Redis key prefix must not be empty');
   });
 });

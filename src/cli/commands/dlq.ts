@@ -5,14 +5,14 @@ import type { RedisFlags } from '../enqueue/redis.ts';
 function redisOptions(command: Command): Command {
   return command
     .option('--redis <url>', 'Redis URL (default: $REDIS_URL)')
-    .option('--prefix <prefix>', "the nodes' Redis key prefix (default: {governor}, as governor start)");
+    .option('--prefix <prefix>', "the nodes' Redis key prefix (default: $GOVERNOR_PREFIX or {governor}, as governor start)");
 }
 
 async function withClient<T>(flags: RedisFlags, run: (client: import('../enqueue/dead-letters.ts').DeadLetterClient) => Promise<T>): Promise<T> {
-  const { redisUrl } = await import('../enqueue/redis.ts');
+  const { redisUrl, prefixOf } = await import('../enqueue/redis.ts');
   const url = redisUrl(flags);
   const { DeadLetterClient } = await import('../enqueue/dead-letters.ts');
-  const client = await DeadLetterClient.connect({ url, prefix: flags.prefix });
+  const client = await DeadLetterClient.connect({ url, prefix: prefixOf(flags) });
   try {
     return await run(client);
   } catch (error) {

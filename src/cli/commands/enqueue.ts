@@ -39,7 +39,7 @@ export function enqueueCommand(program: Command): void {
     .option('--batch <n>', 'bulk: events per addBulk', '1000')
     .option('--wait [seconds]', 'wait (default 30 s) for each event\'s outcome: completed, rejected: <reason>, duplicate (<original outcome>), dead-lettered: <reason>, or pending')
     .option('--redis <url>', 'Redis URL (default: $REDIS_URL)')
-    .option('--prefix <prefix>', "the nodes' Redis key prefix (default: {governor}, as governor start)")
+    .option('--prefix <prefix>', "the nodes' Redis key prefix (default: $GOVERNOR_PREFIX or {governor}, as governor start)")
     .option('--partitions <n>', "the nodes' partition count (default: the transport's, as governor start)")
     .allowUnknownOption()
     .allowExcessArguments()
@@ -50,7 +50,7 @@ export function enqueueCommand(program: Command): void {
         'Exit 3: Redis unreachable, or (with --wait) an event still pending when the wait ended.')
     .action(async (type: string | undefined, flags: EnqueueFlags, command: Command) => {
       const { checkFlagEvent, checkJsonEvent, checkNdjsonBytes, fieldFlags, describeIssues } = await import('../enqueue/events.ts');
-      const { redisUrl, partitionsOf } = await import('../enqueue/redis.ts');
+      const { redisUrl, partitionsOf, prefixOf } = await import('../enqueue/redis.ts');
       const eventJson = typeof flags.json === 'string' ? flags.json : undefined;
       const jsonReport = flags.json !== undefined;
       const sources = [type !== undefined, eventJson !== undefined, flags.file !== undefined].filter(Boolean).length;
@@ -102,7 +102,7 @@ export function enqueueCommand(program: Command): void {
       let outcomes: Map<string, import('../enqueue/wait.ts').EventOutcome> | undefined;
       if (accepted.length > 0) {
         const { enqueueEvents } = await import('../enqueue/producer.ts');
-        ({ ids, outcomes } = await enqueueEvents({ url, prefix: flags.prefix, partitions, batch, waitMs }, accepted.map((a) => a.event)));
+        ({ ids, outcomes } = await enqueueEvents({ url, prefix: prefixOf(flags), partitions, batch, waitMs }, accepted.map((a) => a.event)));
       }
       if (jsonReport) {
         const report = outcomes ? { enqueued: ids, rejected: rejections, outcomes: Object.fromEntries(outcomes) } : { enqueued: ids, rejected: rejections };

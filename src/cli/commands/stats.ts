@@ -20,20 +20,20 @@ export function statsCommand(program: Command): void {
     .command('stats')
     .description("summarise the BullMQ nodes' product telemetry on Redis: latency percentiles, adoption per tier, health")
     .option('--redis <url>', 'Redis URL (default: $REDIS_URL)')
-    .option('--prefix <prefix>', "the nodes' Redis key prefix (default: {governor}, as governor start)")
+    .option('--prefix <prefix>', "the nodes' Redis key prefix (default: $GOVERNOR_PREFIX or {governor}, as governor start)")
     .option('--limit <n>', 'read at most the newest n events of the stream', '100000')
     .option('--json', 'print the summary as JSON')
     .action(async (flags: StatsFlags) => {
       const limit = Number(flags.limit);
       if (!Number.isInteger(limit) || limit < 1) throw new CliError(`--limit: "${flags.limit}" is not a positive integer`);
-      const { redisUrl, connectOrExit, FAIL_FAST_REDIS } = await import('../enqueue/redis.ts');
+      const { redisUrl, connectOrExit, prefixOf, FAIL_FAST_REDIS } = await import('../enqueue/redis.ts');
       const { Redis } = await import('ioredis');
       const { RedisKeys } = await import('../../store/redis-keys.ts');
       const { decodeTelemetryEntry } = await import('../../marketplace/telemetry/redis-stream-sink.ts');
       const { summariseTelemetryStream } = await import('../../marketplace/telemetry/stream-summary.ts');
       const { formatTelemetrySummary } = await import('../../marketplace/telemetry/summary.ts');
       const url = redisUrl(flags);
-      const keys = new RedisKeys(flags.prefix ?? '{governor}');
+      const keys = new RedisKeys(prefixOf(flags));
       const redis = new Redis(url, { ...FAIL_FAST_REDIS, lazyConnect: true, maxRetriesPerRequest: 1 });
       redis.on('error', () => undefined); // reported by connectOrExit or the command that failed
       try {
