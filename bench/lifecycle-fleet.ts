@@ -56,13 +56,19 @@ export class Tracker {
     return this.#target;
   }
 
-  /** Resolves when `count` more events have finished from now on. */
+  /** Resolves when `count` more events have finished from now on (`Infinity`: until {@link settle} says how many). */
   next(count: number): Promise<void> {
     this.finished = 0;
     this.latencies = [];
     this.byCustomer = new Map();
     this.#target = count;
     return new Promise((resolve) => (this.#onDone = resolve));
+  }
+
+  /** Sets how many events the current phase waits for, once they are known (some may have finished already). */
+  settle(count: number): void {
+    this.#target = count;
+    if (this.finished >= count) this.#onDone?.();
   }
 }
 

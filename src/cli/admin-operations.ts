@@ -47,6 +47,18 @@ export class EventRejectedError extends GovernorError {
   }
 }
 
+/** An event refused by its tenant's rate limit (as `governor enqueue` exit 5): nothing was written. */
+export class EventThrottledError extends GovernorError {
+  constructor(
+    readonly customerId: string,
+    readonly tier: string,
+    readonly perSecond: number,
+    readonly retryAfterMs: number,
+  ) {
+    super('EVENT_THROTTLED', `customer ${customerId} is over the ${tier} tier's ${perSecond} events/s, nothing was enqueued: retry after ${(retryAfterMs / 1000).toFixed(1)} s`);
+  }
+}
+
 /** `dlq_replay` of an id that is not (or no longer) a dead letter. */
 export class DeadLetterNotFoundError extends GovernorError {
   constructor(readonly id: string) {

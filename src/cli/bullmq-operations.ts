@@ -1,5 +1,5 @@
 import type { BullmqTransport } from '../transport/bullmq/bullmq-transport.ts';
-import { checkReplEvent, DeadLetterNotFoundError, type AdminOperations } from './admin-operations.ts';
+import { checkReplEvent, DeadLetterNotFoundError, EventThrottledError, type AdminOperations } from './admin-operations.ts';
 import type { ClusterReads } from './cluster-reads.ts';
 import { enqueueEvents } from './enqueue/producer.ts';
 
@@ -15,7 +15,10 @@ export function bullmqOperations(transport: BullmqTransport, reads: ClusterReads
     async enqueue(input) {
       // Validated here as well as in the REPL: the node is the boundary, whatever sent the request.
       const event = checkReplEvent(input);
-      const { ids } = await enqueueEvents({ url, prefix, partitions, batch: 1 }, [event]);
+      // Through the same door as governor enqueue, its tenant's rate limit included.
+      const { ids, throttled } = await enqueueEvents({ url, prefix, partitions, batch: 1 }, [event]);
+      const refused = throttled[0];
+      if (refused) throw new EventThrottledError(refused.event.customerId, refused.tier, refused.perSecond, refused.retryAfterMs);
       return ids[0];
     },
     async dlq_replay(id) {

@@ -13,6 +13,8 @@ export const EXIT = {
   unavailable: 3,
   /** `governor start`: the node's top supervisor gave up (restart intensity exceeded); its work went back to the queues. */
   gaveUp: 4,
+  /** `governor enqueue`: an event was refused by its tenant's rate limit (nothing was written for it); retry after the time given. */
+  throttled: 5,
   /** A bug: please report it with the output. */
   internal: 70,
 } as const;

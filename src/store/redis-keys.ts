@@ -137,6 +137,23 @@ export class RedisKeys {
     return `${this.#base}names`;
   }
 
+  // ── tenant rate limits (at the door: `TenantThrottle`) ───────────────────────────────────
+
+  /** String: a tenant's theoretical arrival time, the state of its rate limit (ms, Redis clock). */
+  tenantRate(customerId: string): string {
+    return `${this.#base}rate:${encodeURIComponent(customerId)}`;
+  }
+
+  /** String with a 1 s TTL: the requests a tenant attempted in the current second. */
+  tenantAttempts(customerId: string): string {
+    return `${this.#base}rate-n:${encodeURIComponent(customerId)}`;
+  }
+
+  /** String with a TTL: set while a tenant's throttling has been reported to its governors. */
+  tenantThrottleReported(customerId: string): string {
+    return `${this.#base}rate-r:${encodeURIComponent(customerId)}`;
+  }
+
   /** Set: the global names registered by a node's processes (removed when it dies). */
   nodeNames(node: string): string {
     return `${this.#base}nn:${node}`;

@@ -18,6 +18,7 @@ const SCRIPTS = [
   'registerName-2',
   'unregisterName-2',
   'reapNode-4',
+  'throttle-3',
 ] as const;
 
 type ScriptName = (typeof SCRIPTS)[number];
@@ -42,6 +43,7 @@ export interface GovernorCommands {
   govRegisterName(names: string, nodeNames: string, name: string, pid: string): Promise<[number, string | null]>;
   govUnregisterName(names: string, nodeNames: string, name: string, pid: string): Promise<number>;
   govReapNode(nodes: string, info: string, names: string, nodeNames: string, node: string, before: number): Promise<number>;
+  govThrottle(rate: string, attempts: string, reported: string, intervalMs: number, burst: number, maxDelayMs: number, count: number, reportMs: number): Promise<number[]>;
 }
 
 /** Registers Governor's scripts on a connection (once per connection) and returns it typed. */

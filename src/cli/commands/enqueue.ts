@@ -47,7 +47,9 @@ export function enqueueCommand(program: Command): void {
         'Exit 0: enqueued (with --wait: every event completed, or a duplicate of a completed one).\n' +
         'Exit 1 (with --wait): an event was rejected, a duplicate of a rejected one, or dead-lettered.\n' +
         'Exit 2: an event was not accepted at the door (with --strict or a single event: nothing was written).\n' +
-        'Exit 3: Redis unreachable, or (with --wait) an event still pending when the wait ended.')
+        'Exit 3: Redis unreachable, or (with --wait) an event still pending when the wait ended.\n' +
+        'Exit 5: an event was refused by its tenant\'s rate limit (its tier\'s requests per second): nothing was written for it; retry after the time printed.\n' +
+        'Events over the rate but within 10 s of it are enqueued as delayed jobs, in order; a throttled tenant is reported to MultiTenant and QuotaSla (UsageExceedsQuota, resource request_rate).')
     .action(async (type: string | undefined, flags: EnqueueFlags, command: Command) => {
       const { checkFlagEvent, checkJsonEvent, checkNdjsonBytes, fieldFlags, describeIssues } = await import('../enqueue/events.ts');
       const { redisUrl, partitionsOf, prefixOf } = await import('../enqueue/redis.ts');
@@ -100,12 +102,15 @@ export function enqueueCommand(program: Command): void {
       let ids: string[] = [];
       const { describeOutcome, isRefusal } = await import('../enqueue/wait.ts');
       let outcomes: Map<string, import('../enqueue/wait.ts').EventOutcome> | undefined;
+      let throttled: import('../enqueue/throttle.ts').Refused[] = [];
+      let delayed: import('../enqueue/throttle.ts').Admitted[] = [];
       if (accepted.length > 0) {
         const { enqueueEvents } = await import('../enqueue/producer.ts');
-        ({ ids, outcomes } = await enqueueEvents({ url, prefix: prefixOf(flags), partitions, batch, waitMs }, accepted.map((a) => a.event)));
+        ({ ids, outcomes, throttled, delayed } = await enqueueEvents({ url, prefix: prefixOf(flags), partitions, batch, waitMs }, accepted.map((a) => a.event)));
       }
+      const refusals = throttled.map((t) => ({ eventId: t.event.eventId, customerId: t.event.customerId, tier: t.tier, perSecond: t.perSecond, retryAfterMs: t.retryAfterMs }));
       if (jsonReport) {
-        const report = outcomes ? { enqueued: ids, rejected: rejections, outcomes: Object.fromEntries(outcomes) } : { enqueued: ids, rejected: rejections };
+        const report = { enqueued: ids, rejected: rejections, ...(refusals.length > 0 ? { throttled: refusals } : {}), ...(outcomes ? { outcomes: Object.fromEntries(outcomes) } : {}) };
         process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
       } else {
         for (const id of ids) {
@@ -118,7 +123,18 @@ export function enqueueCommand(program: Command): void {
         for (const r of rejections) process.stderr.write(`  line ${r.line}: ${r.issues.join('; ')}\n`);
         if (rejected.length > 0) process.exitCode = EXIT.usage;
       }
-      if (outcomes && process.exitCode !== EXIT.usage) {
+      if (delayed.length > 0) {
+        const longest = Math.max(...delayed.map((d) => d.delayMs));
+        process.stderr.write(`governor: ${delayed.length} enqueued as delayed jobs, at their tenant's rate (the last in ${(longest / 1000).toFixed(1)} s)\n`);
+      }
+      if (refusals.length > 0) {
+        process.stderr.write(`governor: ${refusals.length} throttled, nothing was enqueued for them:\n`);
+        for (const r of refusals) {
+          process.stderr.write(`  ${r.eventId}: customer ${r.customerId} is over the ${r.tier} tier's ${r.perSecond} events/s; retry after ${(r.retryAfterMs / 1000).toFixed(1)} s\n`);
+        }
+        if (process.exitCode !== EXIT.usage) process.exitCode = EXIT.throttled;
+      }
+      if (outcomes && process.exitCode !== EXIT.usage && process.exitCode !== EXIT.throttled) {
         // "No" wins over "not yet": a rejection is an answer, a pending event only a lack of one.
         const all = [...outcomes.values()];
         if (all.some(isRefusal)) process.exitCode = EXIT.failed;

@@ -1,10 +1,11 @@
 import { InvalidJobDataError } from '../../transport/bullmq/job-format.ts';
-import { GovernorProducer } from '../../transport/bullmq/producer.ts';
+import { GovernorProducer, type OutboundMessage } from '../../transport/bullmq/producer.ts';
 import type { HandledOutcome } from '../../../machines/handled-events.ts';
 import type { LifecycleEvent } from '../../marketplace/event-schema.ts';
 import { isSafeId } from '../../marketplace/ids.ts';
 import { CliError, EXIT } from '../exit-codes.ts';
 import { connectOrExit, FAIL_FAST_REDIS, redactUrl } from './redis.ts';
+import { TenantThrottle, type Admitted, type Refused } from './throttle.ts';
 import { OutcomeReader, type EventOutcome } from './wait.ts';
 
 /** Where events go: the nodes' Redis, prefix and partition count. */
@@ -21,6 +22,10 @@ export interface EnqueueTarget {
 /** The eventIds enqueued, in order, and with `waitMs` what became of each. */
 export interface EnqueueResult {
   readonly ids: string[];
+  /** Events refused by their tenant's rate limit: nothing was written for them. */
+  readonly throttled: Refused[];
+  /** Enqueued as delayed jobs, at a later slot of their tenant's rate. */
+  readonly delayed: Admitted[];
   readonly outcomes?: Map<string, EventOutcome>;
 }
 
@@ -41,16 +46,26 @@ export function messageIdOf(event: Pick<LifecycleEvent, 'customerId' | 'eventId'
   return `ev.${event.customerId.replaceAll(':', '|')}/${event.eventId.replaceAll(':', '|')}`;
 }
 
+/** The transport's message of a lifecycle event: to its customer's orchestrator, under {@link messageIdOf}. */
+export function lifecycleMessage(event: LifecycleEvent, receivedAt: number, delayMs = 0): OutboundMessage {
+  return { to: { entity: 'Orchestrator', key: event.customerId }, event: { type: 'lifecycle', event, receivedAt }, id: messageIdOf(event), delayMs };
+}
+
 /**
  * Enqueues validated events to their customers' orchestrators (`{ entity: 'Orchestrator', key:
  * customerId }`, message `{ type: 'lifecycle', event, receivedAt }`), in the transport's job format,
- * in batches; resolves with the eventIds, in order (and, with `waitMs`, their outcomes).
+ * in batches, each tenant at its tier's rate ({@link TenantThrottle}); resolves with the eventIds
+ * enqueued, in order, those throttled (and, with `waitMs`, the outcomes).
  */
 export async function enqueueEvents(target: EnqueueTarget, events: readonly LifecycleEvent[]): Promise<EnqueueResult> {
   const producer = await connectOrExit(target.url, () =>
     GovernorProducer.connect({ url: target.url, prefix: target.prefix, partitions: target.partitions, redis: FAIL_FAST_REDIS }),
   );
   const ids: string[] = [];
+  const throttled: Refused[] = [];
+  const delayed: Admitted[] = [];
+  const enqueued: LifecycleEvent[] = [];
+  const throttle = new TenantThrottle(producer.connection, producer.keys);
   let reader: OutcomeReader | undefined;
   try {
     // Before enqueueing: an event whose record is already there is a duplicate of that record.
@@ -61,22 +76,28 @@ export async function enqueueEvents(target: EnqueueTarget, events: readonly Life
     }
     for (let start = 0; start < events.length; start += target.batch) {
       const slice = events.slice(start, start + target.batch);
-      const receivedAt = Date.now();
+      let admitted: Admitted[] = [];
       try {
-        await producer.sendMany(
-          slice.map((event) => ({ to: { entity: 'Orchestrator', key: event.customerId }, event: { type: 'lifecycle', event, receivedAt }, id: messageIdOf(event) })),
-        );
+        const admission = await throttle.admit(slice);
+        throttled.push(...admission.refused);
+        admitted = admission.admitted;
+        const receivedAt = Date.now();
+        await producer.sendMany([...admission.reports, ...admitted.map((a) => a.event)].map((event, i) => lifecycleMessage(event, receivedAt, admitted[i - admission.reports.length]?.delayMs)));
       } catch (error) {
         const done = ids.length > 0 ? ` (${ids.length} enqueued before: ${ids.join(' ')})` : '';
         // Validated events are far within the job limits; should one not be, it is bad input, not Redis.
         if (error instanceof InvalidJobDataError) throw new CliError(`${error.message}${done}`, EXIT.usage);
         throw new CliError(`enqueue to ${redactUrl(target.url)} failed: ${error instanceof Error ? error.message : String(error)}${done}`, EXIT.unavailable);
       }
-      ids.push(...slice.map((event) => event.eventId));
+      for (const admission of admitted) {
+        ids.push(admission.event.eventId);
+        enqueued.push(admission.event);
+        if (admission.delayMs > 0) delayed.push(admission);
+      }
     }
-    if (target.waitMs === undefined || reader === undefined) return { ids };
+    if (target.waitMs === undefined || reader === undefined) return { ids, throttled, delayed };
     try {
-      return { ids, outcomes: await reader.wait(events, before, messageIdOf, { timeoutMs: target.waitMs }) };
+      return { ids, throttled, delayed, outcomes: await reader.wait(enqueued, before, messageIdOf, { timeoutMs: target.waitMs }) };
     } catch (error) {
       throw new CliError(`enqueued ${ids.join(' ')}, but waiting for the outcome failed: ${error instanceof Error ? error.message : String(error)}`, EXIT.unavailable);
     }

@@ -14,6 +14,8 @@ export interface OutboundMessage {
   readonly event: Message;
   /** The message id (idempotency key). @default a random id */
   readonly id?: string;
+  /** Delivered no sooner than this many ms from now (a BullMQ delayed job). @default 0 */
+  readonly delayMs?: number;
 }
 
 let serial = 0;
@@ -45,6 +47,11 @@ export class GovernorProducer {
     redis.on('error', () => undefined); // surfaced by the commands that fail
     await ready(redis);
     return new GovernorProducer(redis, settings);
+  }
+
+  /** The producer's connection (non-blocking), for commands that go with its sends. */
+  get connection(): Redis {
+    return this.#redis;
   }
 
   /** The queue an entity's messages go to. */
@@ -88,7 +95,10 @@ export class GovernorProducer {
       const data: JobData = { v: JOB_FORMAT_VERSION, id, env: { t: 'cast', to: message.to, event: message.event } };
       const problem = checkJobDataLimits(data);
       if (problem !== undefined) throw new InvalidJobDataError(`message ${id} to ${message.to.entity}/${message.to.key}: ${problem}`);
-      return { id, queue: this.queueOf(message.to), job: { name: message.event.type, data, opts: { jobId: this.jobIdOf(message.to, id) } } };
+      const delay = message.delayMs ?? 0;
+      if (!Number.isSafeInteger(delay) || delay < 0) throw new InvalidJobDataError(`message ${id}: delayMs must be a whole number of ms ≥ 0, got ${String(delay)}`);
+      const opts = delay > 0 ? { jobId: this.jobIdOf(message.to, id), delay } : { jobId: this.jobIdOf(message.to, id) };
+      return { id, queue: this.queueOf(message.to), job: { name: message.event.type, data, opts } };
     });
     // Order matters per receiver, and a receiver's messages all go to one queue: one addBulk per
     // queue, all queues at once.
