@@ -48,7 +48,7 @@ export class ClusterReads {
 
   /**
    * The partition queues the nodes work on, then the DLQ. Sharded placement: `p.0` … `p.<n-1>`;
-   * a live node that says it runs `distributed` adds `p.<Kind>.<i>` for the kinds it hosts. Every
+   * a node whose heartbeat says it runs `distributed` adds `p.<Kind>.<i>` for the kinds it hosts. Every
    * queue is listed even when Redis has no key of it yet: an empty queue is a zero, not an error.
    */
   async queues(): Promise<QueueCounts[]> {
