@@ -213,6 +213,19 @@ describe('enqueue(event) goes through the node, signed', () => {
   });
 });
 
+describe('enqueue(event) through the tenant rate limit', () => {
+  it('refuses an event of a tenant over its rate as EVENT_THROTTLED, writing nothing for it', async () => {
+    // A tenant whose backlog reaches a minute ahead (the throttle's state: its theoretical arrival
+    // time on Redis' clock), as a flood at many times its rate leaves it.
+    const [seconds] = await client.time();
+    await client.set(keys.tenantRate('c-flood'), String(Number(seconds) * 1000 + 60_000), 'PX', 120_000);
+    const run = repl(subscribe('c-flood', 'e-flood-last'));
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/EVENT_THROTTLED: customer c-flood is over the community tier's 10 events\/s, nothing was enqueued: retry after \d+\.\d s/);
+    expect(await jobOf({ customerId: 'c-flood', eventId: 'e-flood-last' })).toBeUndefined();
+  });
+});
+
 describe('dlq() reads, dlq_replay(id) is signed', () => {
   it('lists a dead letter without the token; a signed replay sends it back and the node handles it', async () => {
     const { id } = await parkedLetter('c-dlq', 'e-dlq-1');
