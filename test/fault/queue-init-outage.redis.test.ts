@@ -10,18 +10,22 @@
  */
 import { pino } from 'pino';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { GovernorProducer } from '../../src/transport/bullmq/index.ts';
+import { RedisKeys } from '../../src/store/redis-keys.ts';
+import { hashKey } from '../../src/transport/hash-key.ts';
+import { GovernorProducer, startBullmqNode } from '../../src/transport/bullmq/index.ts';
 import { closeConnections, openConnections, ready, type Connections } from '../../src/transport/bullmq/connections.ts';
 import { resolveSettings } from '../../src/transport/bullmq/options.ts';
 import { Relay } from '../../src/transport/bullmq/relay.ts';
 import { startRedis, type RedisHandle } from '../support/redis-server.ts';
-import { sleep } from './ledger-stream.ts';
+import { ledger } from '../fixtures/machines.ts';
+import { readLedgers, sleep } from './ledger-stream.ts';
 
 let redis: RedisHandle;
 const cleanups: (() => Promise<void>)[] = [];
 
 beforeEach(async () => {
-  redis = await startRedis({ mode: 'private' });
+  // `always`: what the test wrote before the SIGKILL is still there after the restart.
+  redis = await startRedis({ mode: 'private', appendfsync: 'always' });
 });
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
@@ -95,4 +99,31 @@ it('a producer whose send was under way when Redis went away sends again once Re
   await eventually(() => producer.send(to, { type: 'apply', seq: 0 }, { id: 'm0' }));
   const client = redis.client();
   expect(await client.exists(`${redis.prefix}:p.0:${producer.jobIdOf(to, 'm0')}`)).toBe(1);
+});
+
+it('a node that made a partition queue while Redis went away relays to it and starts it once Redis is back', async () => {
+  const prefix = `${redis.prefix}:{outage}`;
+  const keys = new RedisKeys(prefix);
+  const client = redis.client();
+  client.on('error', () => undefined);
+  // Partition 1 is held elsewhere for now, so the node makes its Queue only when it first sends to it.
+  await client.set(keys.lease('1'), 'elsewhere', 'PX', 60_000);
+  const lines: string[] = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
+  const { node, transport, stop } = await startBullmqNode({ url: redis.url, prefix, name: 'n1', kinds: [{ kind: 'Ledger', machine: ledger }], partitions: 2, leaseMs: 2_000, heartbeatMs: 200, logger });
+  cleanups.push(() => stop({ timeoutMs: 2_000 }));
+  expect(transport.ownedPartitions()).toEqual(['0']);
+  const k = [...Array(100).keys()].find((i) => hashKey(`key-${i}`) % 2 === 1)!;
+
+  await outageDuring(async () => {
+    transport.routeEntity(node, { t: 'cast', to: { entity: 'Ledger', key: `key-${k}` }, event: { type: 'apply', seq: 0 } });
+    while (!lines.some((line) => line.includes('adding jobs failed') && line.includes('MaxRetriesPerRequestError'))) await sleep(20);
+  });
+  await client.del(keys.lease('1'));
+
+  await eventually(async () => {
+    const ledgers = await readLedgers(client, prefix, k + 1);
+    if (ledgers[k]?.count !== 1) throw new Error(`key-${k} not applied:\n${lines.join('')}`);
+  });
+  expect(transport.ownedPartitions()).toEqual(['0', '1']);
 });
