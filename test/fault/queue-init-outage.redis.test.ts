@@ -126,4 +126,5 @@ it('a node that made a partition queue while Redis went away relays to it and st
     if (ledgers[k]?.count !== 1) throw new Error(`key-${k} not applied:\n${lines.join('')}`);
   });
   expect(transport.ownedPartitions()).toEqual(['0', '1']);
+  expect(lines.some((line) => line.includes('a queue could not be initialized'))).toBe(true);
 });
