@@ -361,7 +361,8 @@ export class BullmqTransport implements Transport {
       await runtime.start();
       return true;
     } catch (error) {
-      this.#logger.error({ err: error, partition: runtime.id, attempt }, 'could not start a claimed partition; retrying while its lease is held');
+      if (!this.#mayStart(runtime)) this.#logger.info({ err: error, partition: runtime.id }, 'a partition start ended: this node no longer holds it');
+      else this.#logger.error({ err: error, partition: runtime.id, attempt }, 'could not start a claimed partition; retrying while its lease is held');
       return false;
     }
   }
