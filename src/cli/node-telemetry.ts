@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { systemClock } from '../runtime/clock.ts';
 import type { Node } from '../runtime/node.ts';
 import { RedisKeys } from '../store/redis-keys.ts';
+import { QueueCache } from '../transport/bullmq/queue-cache.ts';
 import { entityOfProcessName } from '../runtime/entity.ts';
 import { TelemetryCollector } from '../marketplace/telemetry/collector.ts';
 import { observeLifecycle, type LifecycleObserver } from '../marketplace/telemetry/lifecycle-observer.ts';
@@ -180,12 +181,9 @@ function queueSampler(
   redis: { readonly client: Redis; readonly prefix: string },
   transport: { readonly keys: RedisKeys; ownedPartitions(): string[] },
 ): { sample: QueueSampler; close: () => Promise<void> } {
-  const queues = new Map<string, Queue>();
-  const queueOf = (name: string): Queue => {
-    let queue = queues.get(name);
-    if (!queue) queues.set(name, (queue = new Queue(name, { connection: redis.client, prefix: redis.prefix })));
-    return queue;
-  };
+  // Made again after a failed start (a Redis outage), or the node's metrics would fail for good.
+  const queues = new QueueCache((name) => new Queue(name, { connection: redis.client, prefix: redis.prefix }));
+  const queueOf = (name: string): Queue => queues.get(name);
   const sample: QueueSampler = async () => {
     const names = transport.ownedPartitions().map((partition) => transport.keys.partitionQueue(partition));
     const queueDepths: Record<string, Record<string, number>> = {};
@@ -199,5 +197,5 @@ function queueSampler(
     return { queueDepths, deadLetters };
   };
   // Closing a queue on a shared connection leaves the connection open (it is closed with the rest).
-  return { sample, close: async () => void (await Promise.all([...queues.values()].map((queue) => queue.close()))) };
+  return { sample, close: () => queues.close() };
 }

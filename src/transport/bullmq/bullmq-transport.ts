@@ -352,13 +352,42 @@ export class BullmqTransport implements Transport {
     const runtime = new PartitionRuntime(this.#partitionContext(), partition, this.keys.partitionQueue(partition));
     this.#partitions.set(partition, runtime);
     this.#logger.info({ partition }, 'partition claimed');
+    // The beat waits for the first attempt only: it must go on renewing the lease meanwhile.
+    if (!(await this.#tryStart(runtime, 1))) void this.#keepStarting(runtime);
+  }
+
+  async #tryStart(runtime: PartitionRuntime, attempt: number): Promise<boolean> {
     try {
       await runtime.start();
+      return true;
     } catch (error) {
-      this.#logger.error({ err: error, partition }, 'could not start a claimed partition');
-      this.#partitions.delete(partition);
-      await runtime.stop({ graceful: false, timeoutMs: 0 });
+      if (!this.#mayStart(runtime)) this.#logger.info({ err: error, partition: runtime.id }, 'a partition start ended: this node no longer holds it');
+      else this.#logger.error({ err: error, partition: runtime.id, attempt }, 'could not start a claimed partition; retrying while its lease is held');
+      return false;
     }
+  }
+
+  /**
+   * Starts a claimed partition again and again, with backoff, until it runs or is no longer this
+   * node's (lost, released, shut down). The runtime stays owned meanwhile, so the beats renew its
+   * lease. Retrying in place, as a supervisor restarts a child and a BullMQ worker reconnects:
+   * a start fails when Redis is away or a client of it is in a bad state, and both pass. Giving
+   * the lease back instead would leave the partition idle: the other nodes claim only up to their
+   * fair share, so none takes it while this node is alive, and this node claims it again.
+   */
+  async #keepStarting(runtime: PartitionRuntime): Promise<void> {
+    for (let attempt = 2, backoff = 100; ; attempt++, backoff = Math.min(backoff * 2, 2_000)) {
+      await sleep(backoff);
+      if (!this.#mayStart(runtime)) break;
+      if (await this.#tryStart(runtime, attempt)) return;
+      if (!this.#mayStart(runtime)) break;
+    }
+    if (this.#partitions.get(runtime.id) === runtime) this.#partitions.delete(runtime.id);
+    await runtime.stop({ graceful: false, timeoutMs: 0 });
+  }
+
+  #mayStart(runtime: PartitionRuntime): boolean {
+    return !runtime.stopping && this.#partitions.get(runtime.id) === runtime && (this.#state === 'starting' || this.#state === 'running');
   }
 
   async #releasePartition(partition: PartitionId): Promise<void> {

@@ -105,12 +105,17 @@ export class PartitionRuntime {
     return run;
   }
 
-  /** Takes the partition over: relays what a previous owner committed but did not relay, then consumes. */
+  /**
+   * Takes the partition over: relays what a previous owner committed but did not relay, then
+   * consumes. May be called again after it threw (each step is idempotent).
+   */
   async start(): Promise<void> {
     await this.exclusive(() => this.#recoverOutbox());
     if (this.#state !== 'starting') return;
     const s = this.#ctx.settings;
     await this.#ctx.relay.queue(this.queue).setGlobalConcurrency(1);
+    // Lost or released while that was under way: no worker for a partition that is not ours.
+    if (this.#state !== 'starting') return;
     const worker = new GuardedWorker(this.queue, (job, token) => this.#process(job, token ?? ''), {
       connection: this.#ctx.workerConnection,
       prefix: s.prefix,

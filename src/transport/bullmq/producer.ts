@@ -1,4 +1,3 @@
-import { Queue } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import { checkEntityAddress, InvalidEntityAddressError, isEntityAddress, type EntityAddress } from '../../runtime/entity.ts';
 import { checkMessage, type Message } from '../../runtime/envelope.ts';
@@ -7,6 +6,7 @@ import { hashKey } from '../hash-key.ts';
 import { ready } from './connections.ts';
 import { checkJobDataLimits, checkMessageId, InvalidJobDataError, jobIdFor, JOB_FORMAT_VERSION, type JobData } from './job-format.ts';
 import { resolveSettings, type BullmqTransportOptions, type TransportSettings } from './options.ts';
+import { addingQueue, QueueCache } from './queue-cache.ts';
 
 /** One message for {@link GovernorProducer.sendMany}. */
 export interface OutboundMessage {
@@ -32,13 +32,18 @@ export class GovernorProducer {
   readonly settings: TransportSettings;
   readonly keys: RedisKeys;
   readonly #redis: Redis;
-  readonly #queues = new Map<string, Queue>();
+  readonly #queues: QueueCache;
   readonly #partitionOfKey = new Map<string, number>();
 
   private constructor(redis: Redis, settings: TransportSettings) {
     this.#redis = redis;
     this.settings = settings;
     this.keys = new RedisKeys(settings.prefix);
+    this.#queues = new QueueCache((name) => {
+      const queue = addingQueue(name, redis, settings);
+      queue.on('error', () => undefined); // surfaced by the add that fails
+      return queue;
+    });
   }
 
   static async connect(options: Pick<BullmqTransportOptions, 'url' | 'prefix' | 'partitions' | 'placement' | 'removeOnComplete' | 'removeOnFail' | 'eventsMaxLen' | 'telemetry'> & { redis?: RedisOptions } = {}): Promise<GovernorProducer> {
@@ -108,28 +113,12 @@ export class GovernorProducer {
       if (!jobs) byQueue.set(queue, (jobs = []));
       jobs.push(job);
     }
-    await Promise.all([...byQueue].map(([queue, jobs]) => this.#queue(queue).addBulk(jobs)));
+    await Promise.all([...byQueue].map(([queue, jobs]) => this.#queues.get(queue).addBulk(jobs)));
     return prepared.map((p) => p.id);
   }
 
-  #queue(name: string): Queue {
-    let queue = this.#queues.get(name);
-    if (!queue) {
-      queue = new Queue(name, {
-        connection: this.#redis,
-        prefix: this.settings.prefix,
-        streams: { events: { maxLen: this.settings.eventsMaxLen } },
-        defaultJobOptions: { attempts: 1, removeOnComplete: this.settings.removeOnComplete, removeOnFail: this.settings.removeOnFail },
-        telemetry: this.settings.telemetry,
-      });
-      queue.on('error', () => undefined); // surfaced by the add that fails
-      this.#queues.set(name, queue);
-    }
-    return queue;
-  }
-
   async close(): Promise<void> {
-    await Promise.all([...this.#queues.values()].map((queue) => queue.close().catch(() => undefined)));
+    await this.#queues.close();
     await this.#redis.quit().catch(() => this.#redis.disconnect());
   }
 }

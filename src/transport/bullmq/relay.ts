@@ -1,10 +1,11 @@
-import { Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { systemClock } from '../../runtime/clock.ts';
 import type { Envelope } from '../../runtime/envelope.ts';
 import { jobIdFor, JOB_FORMAT_VERSION, type JobData } from './job-format.ts';
 import type { TransportSettings } from './options.ts';
+import { addingQueue, QueueCache } from './queue-cache.ts';
 
 /** A message on its way into a queue. */
 export interface OutgoingJob {
@@ -40,39 +41,27 @@ export function sleep(ms: number): Promise<void> {
  * adds are idempotent by job id.
  */
 export class Relay {
-  readonly #queues = new Map<string, Queue>();
-  readonly #settings: TransportSettings;
-  readonly #connection: Redis;
+  readonly #queues: QueueCache;
   readonly #logger: Logger;
   #buffer: { job: OutgoingJob; done?: () => void }[] = [];
   #running: Promise<void> | undefined;
   #closed = false;
 
   constructor(connection: Redis, settings: TransportSettings, logger: Logger) {
-    this.#connection = connection;
-    this.#settings = settings;
     this.#logger = logger;
+    this.#queues = new QueueCache(
+      (name) => {
+        const queue = addingQueue(name, connection, settings);
+        queue.on('error', (error) => logger.debug({ err: error, queue: name }, 'queue error'));
+        return queue;
+      },
+      (name, error) => logger.warn({ err: error, queue: name }, 'a queue could not be initialized: it is created again on next use'),
+    );
   }
 
-  /** The `Queue` for a name, created on first use with the transport's settings. */
+  /** The `Queue` for a name, created on first use with the transport's settings (again after a failed start, see {@link QueueCache}). */
   queue(name: string): Queue {
-    let queue = this.#queues.get(name);
-    if (!queue) {
-      queue = new Queue(name, {
-        connection: this.#connection,
-        prefix: this.#settings.prefix,
-        streams: { events: { maxLen: this.#settings.eventsMaxLen } },
-        defaultJobOptions: {
-          attempts: 1,
-          removeOnComplete: this.#settings.removeOnComplete,
-          removeOnFail: this.#settings.removeOnFail,
-        },
-        telemetry: this.#settings.telemetry,
-      });
-      queue.on('error', (error) => this.#logger.debug({ err: error, queue: name }, 'queue error'));
-      this.#queues.set(name, queue);
-    }
-    return queue;
+    return this.#queues.get(name);
   }
 
   /** Queues jobs for adding, after everything pushed before; `done` runs once they are all in Redis. */
@@ -131,6 +120,6 @@ export class Relay {
   async close(timeoutMs: number): Promise<void> {
     await Promise.race([this.idle(), sleep(timeoutMs)]);
     this.#closed = true;
-    await Promise.all([...this.#queues.values()].map((queue) => queue.close().catch(() => undefined)));
+    await this.#queues.close();
   }
 }
