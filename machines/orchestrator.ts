@@ -55,6 +55,8 @@ export interface OrchestratorContext {
   handled: HandledEvent[];
   current: Current | null;
   stats: OrchestratorStats;
+  /** Duplicates by event type: a duplicate is answered in Idle, and nothing else keeps its type (metrics). */
+  duplicatesByType?: Record<string, number>;
   conflicts: ConflictRecord[];
 }
 
@@ -221,7 +223,13 @@ export const orchestratorMachine = setup({
           {
             guard: 'isHandled',
             actions: [
-              assign({ stats: ({ context }) => ({ ...context.stats, duplicates: context.stats.duplicates + 1 }) }),
+              assign({
+                stats: ({ context }) => ({ ...context.stats, duplicates: context.stats.duplicates + 1 }),
+                duplicatesByType: ({ context, event }) => {
+                  const type = event.type === 'lifecycle' ? event.event.type : 'unknown';
+                  return { ...context.duplicatesByType, [type]: (context.duplicatesByType?.[type] ?? 0) + 1 };
+                },
+              }),
               replyTo(
                 ({ event }) => (event.type === 'lifecycle' ? event.$from : undefined),
                 ({ context, event }): Outcome | undefined => {

@@ -60,7 +60,8 @@ describe('lifecycle observer', () => {
 
     expect(await series(metrics, 'governor_lifecycle_event_duration_seconds_count', { type: 'CustomerSubscribes', outcome: 'completed' })).toBe(2);
     expect(await series(metrics, 'governor_lifecycle_event_duration_seconds_count', { type: 'CustomerUpgrades', outcome: 'rejected' })).toBe(1);
-    expect(await series(metrics, 'governor_lifecycle_duplicates_total')).toBe(1);
+    expect(await series(metrics, 'governor_lifecycle_duplicates_total', { type: 'CustomerSubscribes' })).toBe(1);
+    expect(await series(metrics, 'governor_lifecycle_duplicates_total', { type: 'unknown' })).toBeUndefined();
     const compensations = (await metrics.compensations.get()).values.reduce((sum, v) => sum + v.value, 0);
     expect(compensations).toBeGreaterThan(0);
   });

@@ -24,6 +24,7 @@ interface View {
   readonly current: { readonly event: { readonly eventId: string; readonly type: string; readonly tier?: unknown }; readonly route: readonly string[]; readonly index: number } | null;
   readonly lastHandled: { readonly eventId: string; readonly status: string; readonly reason?: string } | undefined;
   readonly conflicts: readonly { readonly resolution: string }[];
+  readonly duplicatesByType: Readonly<Record<string, number>>;
 }
 
 /** What is remembered per live orchestrator: its last view, and when its event in progress began. */
@@ -113,7 +114,7 @@ export function observeLifecycle(options: LifecycleObserverOptions): LifecycleOb
       if (address.entity !== ORCHESTRATOR_KIND) return;
       const view = restored ? readView(restored) : undefined;
       // An event in progress at restore began before this node saw it: timed from now.
-      live.set(address.key, { view: view ?? { stats: ZERO, current: null, lastHandled: undefined, conflicts: [] }, startedAt: now(), tier: undefined });
+      live.set(address.key, { view: view ?? { stats: ZERO, current: null, lastHandled: undefined, conflicts: [], duplicatesByType: {} }, startedAt: now(), tier: undefined });
     },
     stepped(address, persist) {
       if (address.entity !== ORCHESTRATOR_KIND) return;
@@ -128,8 +129,17 @@ export function observeLifecycle(options: LifecycleObserverOptions): LifecycleOb
       if (next && next.event.eventId !== previous?.event.eventId) began(address.key, entry, next);
       if (metrics) {
         const duplicates = after.stats.duplicates - before.stats.duplicates;
-        // A duplicate is answered in Idle, without `current`: its type is not in the state.
-        if (duplicates > 0) metrics.duplicates.inc({ type: 'unknown' }, duplicates);
+        if (duplicates > 0) {
+          // By type as the state counts them; what it does not (a state persisted before it did): "unknown".
+          let typed = 0;
+          for (const [type, count] of Object.entries(after.duplicatesByType)) {
+            const added = count - (before.duplicatesByType[type] ?? 0);
+            if (added <= 0) continue;
+            metrics.duplicates.inc({ type: featureOf(type) }, added);
+            typed += added;
+          }
+          if (duplicates > typed) metrics.duplicates.inc({ type: 'unknown' }, duplicates - typed);
+        }
         const timeouts = after.stats.timeouts - before.stats.timeouts;
         if (timeouts > 0) metrics.timeouts.inc(timeouts);
         const conflicts = after.stats.conflicts - before.stats.conflicts;
@@ -165,5 +175,12 @@ function readView(state: PersistedActorState): View | undefined {
     current: (context['current'] as View['current']) ?? null,
     lastHandled: handled.at(-1),
     conflicts: Array.isArray(context['conflicts']) ? (context['conflicts'] as View['conflicts']) : [],
+    duplicatesByType: countsOf(context['duplicatesByType']),
   };
+}
+
+/** Whole counts ≥ 0 by name from a persisted value; anything else is no count. */
+function countsOf(value: unknown): Record<string, number> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return {};
+  return Object.fromEntries(Object.entries(value).filter(([, n]) => Number.isSafeInteger(n) && (n as number) >= 0)) as Record<string, number>;
 }
