@@ -18,7 +18,8 @@
  *
  * Both placements of SPEC §3: sharded (the default, top-level keys) and distributed (every actor
  * message a job, one pool of partitions per kind), under `distributed`.
- * `BENCH_ROUNDS` (default 8) and `BENCH_ONLY=sharded|distributed|baseline` for quicker looks;
+ * `BENCH_ROUNDS` (default 8) and `BENCH_ONLY=sharded|distributed|baseline` for quicker looks
+ * (`sharded+baseline`: the sharded figures with their ratio, without the distributed run);
  * `BENCH_CPU_PROF=<dir>` writes a V8 CPU profile of each node process there.
  */
 import { Queue } from 'bullmq';
@@ -161,6 +162,15 @@ export async function main(): Promise<Record<string, unknown>> {
     if (only === 'sharded' || only === 'distributed') {
       describe(only, await governor(redis, only));
       return {};
+    }
+    if (only === 'sharded+baseline') {
+      // One placement's ratio without the other's minutes: the baseline before and after it, as below.
+      const before = await baseline(redis);
+      const sharded = await governor(redis, 'sharded');
+      describe('sharded', sharded);
+      const after = await baseline(redis);
+      console.log(`baseline: ${round(before, 0)} then ${round(after, 0)} jobs/s`);
+      return { bench: 'lifecycle', ...figures(sharded, Math.max(before, after)) };
     }
     const base = await baseline(redis);
     console.log(`baseline: ${round(base, 0)} jobs/s (two processes, concurrency ${PARTITIONS / NODES} each)`);

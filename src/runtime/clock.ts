@@ -13,6 +13,11 @@ export interface Clock {
 /** Node's longest timer: a longer delay (or Infinity) is fired after 1 ms instead. */
 const MAX_TIMER_DELAY = 2 ** 31 - 1;
 
+/** A delay beyond Node's limit, as a chain of timers: the one pending now. */
+class LongTimerHandle {
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
 /**
  * The real clock: wall time and Node's timers. A delay beyond Node's limit (about 24.8 days,
  * a month-long subscription timeout) is chained through shorter timers, so it fires when due
@@ -21,14 +26,16 @@ const MAX_TIMER_DELAY = 2 ** 31 - 1;
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimeout: (fn, ms) => {
-    const handle: { timer?: ReturnType<typeof setTimeout> } = {};
+    // The usual delay is Node's own timer, nothing around it: actors arm and cancel one per state.
+    if (!(ms > MAX_TIMER_DELAY)) return setTimeout(fn, ms);
+    const handle = new LongTimerHandle();
     const arm = (left: number): void => {
       handle.timer = left > MAX_TIMER_DELAY ? setTimeout(() => arm(left - MAX_TIMER_DELAY), MAX_TIMER_DELAY) : setTimeout(fn, left);
     };
     arm(ms);
     return handle;
   },
-  clearTimeout: (handle) => clearTimeout((handle as { timer?: ReturnType<typeof setTimeout> } | undefined)?.timer),
+  clearTimeout: (handle) => clearTimeout(handle instanceof LongTimerHandle ? handle.timer : (handle as ReturnType<typeof setTimeout> | undefined)),
 };
 
 interface SimulatedTimer {

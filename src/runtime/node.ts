@@ -222,11 +222,14 @@ export class Node {
       if (target === null) return onError(new CallExitError(label, 'noproc'));
       const ref = this.newRef();
       const from: CallerRef = { node: this.name, ref };
+      // An entity always exists (it is spawned or restored on arrival), so it is not monitored:
+      // its call ends with the reply or the timeout, and there is no monitor to take down.
+      const monitored = !isEntityAddress(to);
       let timer: unknown;
       const settle = (demonitor: boolean) => {
         this.#pending.delete(ref);
         if (timer !== undefined) this.clock.clearTimeout(timer);
-        if (demonitor && target !== undefined) this.route({ t: 'demonitor', to: target, from, ref });
+        if (demonitor && monitored && target !== undefined) this.route({ t: 'demonitor', to: target, from, ref });
       };
       this.#pending.set(ref, {
         target,
@@ -248,9 +251,7 @@ export class Node {
           });
         }, timeout);
       }
-      // An entity always exists (it is spawned or restored on arrival), so it is not monitored:
-      // its call ends with the reply or the timeout.
-      if (!isEntityAddress(to)) this.route({ t: 'monitor', to: target ?? to, from, ref });
+      if (monitored) this.route({ t: 'monitor', to: target ?? to, from, ref });
       this.route({ t: 'call', to: target ?? to, from, event });
     });
   }

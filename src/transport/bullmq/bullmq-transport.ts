@@ -12,12 +12,12 @@ import { isPid, nodeOfPid, type Pid } from '../../runtime/pid.ts';
 import { RedisKeys, type PartitionId } from '../../store/redis-keys.ts';
 import { withScripts } from '../../store/redis-scripts.ts';
 import { RedisStore } from '../../store/redis-store.ts';
-import { hashKey } from '../hash-key.ts';
 import type { Transport, TransportEndpoint } from '../transport.ts';
 import { checkRedisSettings, closeConnections, openConnections, ready, type Connections } from './connections.ts';
 import { addDeadLetter, listDeadLetters, replayDeadLetter, type DeadLetter, type ReplayResult } from './dead-letters.ts';
 import { EntityCache } from './entity-cache.ts';
 import { checkFetchedJob, GuardedWorker } from './guarded-worker.ts';
+import { KeyPartitions } from './key-partitions.ts';
 import { Membership, type ClusterNode, type NodeInfo } from './membership.ts';
 import { resolveSettings, type BullmqTransportOptions, type TransportSettings } from './options.ts';
 import { PartitionRuntime, type PartitionContext } from './partition.ts';
@@ -47,6 +47,7 @@ export class BullmqTransport implements Transport {
   readonly #ids = new MessageIds();
   readonly #partitions = new Map<PartitionId, PartitionRuntime>();
   readonly #options: BullmqTransportOptions;
+  readonly #keyPartitions: KeyPartitions;
   #node: Node | undefined;
   #logger: Logger;
   #connections: Connections | undefined;
@@ -67,6 +68,7 @@ export class BullmqTransport implements Transport {
     this.#options = options;
     this.settings = resolveSettings(options);
     this.keys = new RedisKeys(this.settings.prefix);
+    this.#keyPartitions = new KeyPartitions(this.settings.partitions);
     this.#logger = options.logger ?? pino({ level: 'silent' });
   }
 
@@ -235,7 +237,7 @@ export class BullmqTransport implements Transport {
 
   /** The partition of an entity: by its key's hash (sharded), and by its kind too (distributed). */
   partitionOf(address: EntityAddress): PartitionId {
-    const index = hashKey(address.key) % this.settings.partitions;
+    const index = this.#keyPartitions.indexOf(address.key);
     return this.settings.placement === 'distributed' ? `${address.entity}.${index}` : String(index);
   }
 

@@ -26,19 +26,22 @@ export interface EntityRecord {
 }
 
 /**
- * The entities loaded on this node, by entity name. The EntityHost's synchronous `restore` hook
+ * The entities loaded on this node, by kind and key. The EntityHost's synchronous `restore` hook
  * reads the committed state from here, so an entity is loaded (asynchronously) before a message
  * is delivered to it, and a crashed entity restarts from its last commit, not from half a step.
  */
 export class EntityCache {
-  readonly #records = new Map<string, EntityRecord>();
+  // By kind, then by key: a lookup reuses the address's own strings (their hashes are cached by
+  // the engine) instead of building and hashing a name; it runs several times per message.
+  readonly #byKind = new Map<string, Map<string, EntityRecord>>();
+  #size = 0;
 
   get(address: EntityAddress): EntityRecord | undefined {
-    return this.#records.get(entityName(address));
+    return this.#byKind.get(address.entity)?.get(address.key);
   }
 
   has(address: EntityAddress): boolean {
-    return this.#records.has(entityName(address));
+    return this.#byKind.get(address.entity)?.has(address.key) ?? false;
   }
 
   add(
@@ -51,20 +54,30 @@ export class EntityCache {
   ): EntityRecord {
     const name = entityName(address);
     const record: EntityRecord = { name, address, partition, ...keys, version, state, latest: undefined, dirty: false, steps: 0, lastUsed: now };
-    this.#records.set(name, record);
+    let records = this.#byKind.get(address.entity);
+    if (!records) this.#byKind.set(address.entity, (records = new Map()));
+    if (!records.has(address.key)) this.#size++;
+    records.set(address.key, record);
     return record;
   }
 
   delete(record: EntityRecord): void {
-    if (this.#records.get(record.name) === record) this.#records.delete(record.name);
+    const records = this.#byKind.get(record.address.entity);
+    if (records?.get(record.address.key) !== record) return;
+    records.delete(record.address.key);
+    this.#size--;
   }
 
   /** The records of one partition (to flush, passivate or forget it). */
   inPartition(partition: PartitionId): EntityRecord[] {
-    return [...this.#records.values()].filter((record) => record.partition === partition);
+    const found: EntityRecord[] = [];
+    for (const records of this.#byKind.values()) {
+      for (const record of records.values()) if (record.partition === partition) found.push(record);
+    }
+    return found;
   }
 
   get size(): number {
-    return this.#records.size;
+    return this.#size;
   }
 }

@@ -8,6 +8,7 @@ import type { Node } from '../../runtime/node.ts';
 import { StoredStateError } from '../../store/redis-errors.ts';
 import type { PartitionId } from '../../store/redis-keys.ts';
 import type { CommitEntry, CommitResult, RedisStore } from '../../store/redis-store.ts';
+import { coalesceWrites } from './coalesced-writes.ts';
 import type { EntityCache, EntityRecord } from './entity-cache.ts';
 import { checkFetchedJob, GuardedWorker } from './guarded-worker.ts';
 import type { TransportSettings } from './options.ts';
@@ -197,7 +198,9 @@ export class PartitionRuntime {
       // The commit goes out now and BullMQ's completion of the job right behind it, on the same
       // connection, without waiting: one round trip per message, as for a plain BullMQ job. A
       // commit that does not happen deletes the job's lock, so the completion fails and the job
-      // comes back (see commit-n.lua). The next job starts once the answer is in.
+      // comes back (see commit-n.lua). The next job starts once the answer is in. Both leave in
+      // one write.
+      coalesceWrites(ctx.workerConnection);
       const record = ctx.cache.get(target);
       const message = { id, target, handledKey: record?.handledKey, score: (record?.version ?? 0) + 1 };
       this.#inflight = this.#commit(message, { queue: this.queue, id: job.id ?? id, token }).then(

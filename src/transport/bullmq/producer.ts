@@ -2,8 +2,8 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { checkEntityAddress, InvalidEntityAddressError, isEntityAddress, type EntityAddress } from '../../runtime/entity.ts';
 import { checkMessage, type Message } from '../../runtime/envelope.ts';
 import { RedisKeys } from '../../store/redis-keys.ts';
-import { hashKey } from '../hash-key.ts';
 import { ready } from './connections.ts';
+import { KeyPartitions } from './key-partitions.ts';
 import { checkJobDataLimits, checkMessageId, InvalidJobDataError, jobIdFor, JOB_FORMAT_VERSION, type JobData } from './job-format.ts';
 import { resolveSettings, type BullmqTransportOptions, type TransportSettings } from './options.ts';
 import { addingQueue, QueueCache } from './queue-cache.ts';
@@ -33,7 +33,7 @@ export class GovernorProducer {
   readonly keys: RedisKeys;
   readonly #redis: Redis;
   readonly #queues: QueueCache;
-  readonly #partitionOfKey = new Map<string, number>();
+  readonly #partitionOfKey: KeyPartitions;
 
   private constructor(redis: Redis, settings: TransportSettings) {
     this.#redis = redis;
@@ -44,6 +44,7 @@ export class GovernorProducer {
       queue.on('error', () => undefined); // surfaced by the add that fails
       return queue;
     });
+    this.#partitionOfKey = new KeyPartitions(settings.partitions);
   }
 
   static async connect(options: Pick<BullmqTransportOptions, 'url' | 'prefix' | 'partitions' | 'placement' | 'removeOnComplete' | 'removeOnFail' | 'eventsMaxLen' | 'telemetry'> & { redis?: RedisOptions } = {}): Promise<GovernorProducer> {
@@ -61,13 +62,7 @@ export class GovernorProducer {
 
   /** The queue an entity's messages go to. */
   queueOf(address: EntityAddress): string {
-    // A key's partition is a SHA-256 away; producers send to the same keys again and again.
-    let index = this.#partitionOfKey.get(address.key);
-    if (index === undefined) {
-      if (this.#partitionOfKey.size >= 100_000) this.#partitionOfKey.clear();
-      index = hashKey(address.key) % this.settings.partitions;
-      this.#partitionOfKey.set(address.key, index);
-    }
+    const index = this.#partitionOfKey.indexOf(address.key);
     return this.keys.partitionQueue(this.settings.placement === 'distributed' ? `${address.entity}.${index}` : String(index));
   }
 
