@@ -66,6 +66,18 @@ describe('lifecycle observer', () => {
     expect(compensations).toBeGreaterThan(0);
   });
 
+  it('counts a conflict between replies by its resolution, as the orchestrator records it with both sides', async () => {
+    const { clock, metrics, submit } = market();
+    // A suspension opens an audit; past its 30-day deadline Compliance holds, and a subscription
+    // that Entitlement would activate meets the declared manual-override rule.
+    expect((await submit('held', 'ManualSuspension', { reason: 'fraud review', actor: 'ops' })).status).toBe('completed');
+    await clock.advance(31 * 86_400_000);
+    const outcome = await submit('held', 'CustomerSubscribes', { sku: 'PRO-MONTHLY', tier: 'professional' });
+    expect(outcome).toMatchObject({ status: 'rejected', reason: 'conflict: compliance-hold (manual-override)' });
+    expect(await series(metrics, 'governor_conflicts_total', { resolution: 'manual-override' })).toBe(1);
+    expect(await series(metrics, 'governor_lifecycle_event_duration_seconds_count', { type: 'CustomerSubscribes', outcome: 'rejected' })).toBe(1);
+  });
+
   it('feeds the collector one start, one end and one adoption per event, and an error for a rejection', async () => {
     const { submit, collector, sink } = market();
     await submit('acme-corp', 'CustomerSubscribes', { sku: 'PRO-MONTHLY', tier: 'professional' });
