@@ -10,13 +10,13 @@ import { enqueueEvents } from './enqueue/producer.ts';
  * through {@link ClusterReads}, as the REPL reads them remotely.
  */
 export function bullmqOperations(transport: BullmqTransport, reads: ClusterReads): AdminOperations {
-  const { url, prefix, partitions } = transport.settings;
+  const { url, prefix, partitions, placement } = transport.settings;
   return {
     async enqueue(input) {
       // Validated here as well as in the REPL: the node is the boundary, whatever sent the request.
       const event = checkReplEvent(input);
       // Through the same door as governor enqueue, its tenant's rate limit included.
-      const { ids, throttled } = await enqueueEvents({ url, prefix, partitions, batch: 1 }, [event]);
+      const { ids, throttled } = await enqueueEvents({ url, prefix, partitions, placement, batch: 1 }, [event]);
       const refused = throttled[0];
       if (refused) throw new EventThrottledError(refused.event.customerId, refused.tier, refused.perSecond, refused.retryAfterMs);
       return ids[0];

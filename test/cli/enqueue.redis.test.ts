@@ -11,6 +11,8 @@ import { GovernorProducer } from '../../src/transport/bullmq/producer.ts';
 import { startBullmqNode } from '../../src/transport/bullmq/index.ts';
 import { startRedis, type RedisHandle } from '../support/redis-server.ts';
 import { startNodeProcess } from '../fault/node-process.ts';
+import { enqueueEvents } from '../../src/cli/enqueue/producer.ts';
+import { parseLifecycleEvent } from '../../src/marketplace/event-validation.ts';
 import { governor } from './governor-command.ts';
 
 let redis: RedisHandle;
@@ -205,6 +207,25 @@ describe('governor enqueue', () => {
     expect(run.code, run.stderr).toBe(3);
     expect(run.stderr).toContain('cannot reach Redis');
     expect(Date.now() - started).toBeLessThan(15_000);
+  });
+});
+
+describe('enqueueEvents', () => {
+  it('sends to the queue of the nodes’ placement: in distributed placement, the orchestrators’ own partition queue', async () => {
+    const c = customer();
+    const checked = parseLifecycleEvent({ type: 'CustomerCancels', customerId: c, eventId: 'placed-1', occurredAt: '2026-12-01T00:00:00Z' });
+    if (!checked.ok) throw new Error(JSON.stringify(checked.issues));
+    const { ids } = await enqueueEvents({ url: redis.url, prefix: redis.prefix, placement: 'distributed', batch: 10 }, [checked.event]);
+    expect(ids).toEqual(['placed-1']);
+    const partition = createHash('sha256').update(c).digest().readUInt32BE(0) % 16;
+    const queue = new Queue(`p.Orchestrator.${partition}`, { connection: redis.client(), prefix: redis.prefix });
+    try {
+      const jobs = await queue.getJobs(['waiting']);
+      expect(jobs.map((job) => (job.data as { env: { to: { key: string } } }).env.to.key)).toContain(c);
+    } finally {
+      await queue.close();
+    }
+    expect(await jobsOf(c)).toEqual([]);
   });
 });
 

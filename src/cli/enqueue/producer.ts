@@ -1,4 +1,5 @@
 import { InvalidJobDataError } from '../../transport/bullmq/job-format.ts';
+import type { Placement } from '../../transport/bullmq/options.ts';
 import { GovernorProducer, type OutboundMessage } from '../../transport/bullmq/producer.ts';
 import type { HandledOutcome } from '../../../machines/handled-events.ts';
 import type { LifecycleEvent } from '../../marketplace/event-schema.ts';
@@ -13,6 +14,8 @@ export interface EnqueueTarget {
   readonly url: string;
   readonly prefix?: string;
   readonly partitions?: number;
+  /** The nodes' placement: which queue an orchestrator's messages go to. @default 'sharded' */
+  readonly placement?: Placement;
   /** Events per `addBulk` round. */
   readonly batch: number;
   /** Wait this long for the nodes to handle the events (`--wait`). */
@@ -59,7 +62,7 @@ export function lifecycleMessage(event: LifecycleEvent, receivedAt: number, dela
  */
 export async function enqueueEvents(target: EnqueueTarget, events: readonly LifecycleEvent[]): Promise<EnqueueResult> {
   const producer = await connectOrExit(target.url, () =>
-    GovernorProducer.connect({ url: target.url, prefix: target.prefix, partitions: target.partitions, redis: FAIL_FAST_REDIS }),
+    GovernorProducer.connect({ url: target.url, prefix: target.prefix, partitions: target.partitions, placement: target.placement, redis: FAIL_FAST_REDIS }),
   );
   const ids: string[] = [];
   const throttled: Refused[] = [];
