@@ -1,4 +1,5 @@
 import { PassThrough } from 'node:stream';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { assign, setup } from 'xstate';
 import { SimulatedClock, createNode, reply, startSupervisor, worker, type Pid } from '../../src/index.ts';
@@ -98,6 +99,27 @@ describe('admin REPL commands on the embedded node', () => {
       expect(result.error).toContain(expected);
       expect(result.error).not.toContain('\n    at ');
     }
+  });
+
+  it('survives any line typed at it: a one-line error or a value, never a crash, and the node still answers', async () => {
+    const { evaluate } = system();
+    const fragment = fc.constantFrom(
+      "get_state(", "send('counter', ", "call('counter', ", 'replace_state(', "restart_child('root', ", 'tree(', ')', '{', '}', '[', ']', "'", '"', '`',
+      '__proto__', 'constructor', 'prototype', 'globalThis', 'this', 'import(', 'require(', 'new ', '=>', '...', ';', ',', '\\', '\u0000', '\ud800', '1e309', 'NaN',
+    );
+    const line = fc.oneof(fc.string({ unit: 'binary', maxLength: 60 }), fc.array(fc.oneof(fragment, fc.string({ maxLength: 4 })), { maxLength: 12 }).map((parts) => parts.join('')));
+    await fc.assert(
+      fc.asyncProperty(line, async (text) => {
+        const result = await evaluate(text);
+        if (!result.ok) {
+          expect(typeof result.error).toBe('string');
+          expect(result.error).not.toContain('\n    at ');
+        }
+      }),
+      { numRuns: 300 },
+    );
+    // Nothing typed above changed or blocked the counter.
+    expect(await evaluate("call('counter', { type: 'get' })")).toEqual({ ok: true, value: 0 });
   });
 
   it('the interactive REPL runs commands from its input and survives errors', async () => {
