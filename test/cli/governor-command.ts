@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const BIN = fileURLToPath(new URL('../../bin/governor.js', import.meta.url));
@@ -12,4 +12,17 @@ export function governor(args: string[], options: { input?: string; env?: Record
     timeout: 60_000,
   });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** Starts `governor start <args>` (a BullMQ node) and resolves once it says it is running. */
+export function startGovernorNode(args: string[], env: Record<string, string> = {}): Promise<ChildProcess> {
+  const node = spawn(process.execPath, [BIN, 'start', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    node.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes('is running')) resolve(node);
+    });
+    node.once('exit', (code) => reject(new Error(`governor start exited ${code}`)));
+  });
 }

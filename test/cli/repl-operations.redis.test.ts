@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import { Queue, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +15,7 @@ import { addDeadLetter } from '../../src/transport/bullmq/dead-letters.ts';
 import { jobIdFor, JOB_FORMAT_VERSION } from '../../src/transport/bullmq/job-format.ts';
 import { GovernorProducer } from '../../src/transport/bullmq/producer.ts';
 import { startRedis, type RedisHandle } from '../support/redis-server.ts';
-import { governor } from './governor-command.ts';
+import { governor, startGovernorNode } from './governor-command.ts';
 
 /**
  * The REPL's application commands against a live node (the real binary) on a prefix of its own,
@@ -24,7 +23,6 @@ import { governor } from './governor-command.ts';
  * queues, dlq and audit_verify read straight from Redis. Every refusal is checked in Redis.
  */
 
-const BIN = fileURLToPath(new URL('../../bin/governor.js', import.meta.url));
 const TOKEN = 'ops-admin-token';
 const PARTITIONS = 16;
 let PREFIX: string;
@@ -40,18 +38,7 @@ beforeAll(async () => {
   PREFIX = `{${redis.prefix}}`;
   keys = new RedisKeys(PREFIX);
   client = redis.client();
-  node = spawn(process.execPath, [BIN, 'start', '--redis', redis.url, '--prefix', PREFIX, '--name', 'n1'], {
-    env: { ...process.env, GOVERNOR_ADMIN_TOKEN: TOKEN, GOVERNOR_PSEUDONYM_KEY: 'k'.repeat(43) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    node.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      if (out.includes('is running')) resolve();
-    });
-    node.once('exit', (code) => reject(new Error(`node exited ${code}`)));
-  });
+  node = await startGovernorNode(['--redis', redis.url, '--prefix', PREFIX, '--name', 'n1'], { GOVERNOR_ADMIN_TOKEN: TOKEN, GOVERNOR_PSEUDONYM_KEY: 'k'.repeat(43) });
   producer = await GovernorProducer.connect({ url: redis.url, prefix: PREFIX, partitions: PARTITIONS });
 }, 30_000);
 afterAll(async () => {

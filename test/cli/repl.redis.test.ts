@@ -1,13 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisKeys } from '../../src/store/redis-keys.ts';
 import { sign, type AdminRequest } from '../../src/cli/admin-protocol.ts';
 import { startRedis, type RedisHandle } from '../support/redis-server.ts';
-import { governor } from './governor-command.ts';
+import { governor, startGovernorNode } from './governor-command.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/governor.js', import.meta.url));
 const TOKEN = 'test-admin-token';
 const keys = new RedisKeys('{governor}');
 let redis: RedisHandle;
@@ -17,18 +15,7 @@ let client: Redis;
 beforeAll(async () => {
   redis = await startRedis();
   client = new Redis(redis.url);
-  node = spawn(process.execPath, [BIN, 'start', '--redis', redis.url, '--name', 'n1'], {
-    env: { ...process.env, GOVERNOR_ADMIN_TOKEN: TOKEN, GOVERNOR_PSEUDONYM_KEY: 'k'.repeat(43) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    node.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      if (out.includes('is running')) resolve();
-    });
-    node.once('exit', (code) => reject(new Error(`node exited ${code}`)));
-  });
+  node = await startGovernorNode(['--redis', redis.url, '--name', 'n1'], { GOVERNOR_ADMIN_TOKEN: TOKEN, GOVERNOR_PSEUDONYM_KEY: 'k'.repeat(43) });
 }, 30_000);
 afterAll(async () => {
   node?.kill('SIGTERM');
