@@ -86,6 +86,13 @@ const current = (context: OrchestratorContext): Current => {
   return context.current;
 };
 
+/** The event in progress with a governor's reply added, and the conflicts among its replies so far. */
+function withReply(c: Current, event: OrchestratorEvent): Current {
+  if (event.type !== 'governor.reply') return c;
+  const replies = [...c.replies, event.reply];
+  return { ...c, replies, conflicts: detectConflicts(c.event.eventId, replies) };
+}
+
 /** The time `nextEventAt` stamped on a `completed` or `resumed` event. */
 const stampOf = (event: OrchestratorEvent): number => ('at' in event && typeof event.at === 'number' ? event.at : 0);
 
@@ -126,23 +133,23 @@ export const orchestratorMachine = setup({
     },
   },
   actions: {
-    recordReply: assign({
+    // A reply is recorded in the same assign as what follows from it: each assign is a clone of
+    // the whole snapshot in XState (state value, tags), and this runs once per governor per event.
+    recordReply: assign({ current: ({ context, event }) => withReply(current(context), event) }),
+    recordReplyAndAdvance: assign({
       current: ({ context, event }) => {
-        const c = current(context);
-        if (event.type !== 'governor.reply') return c;
-        const replies = [...c.replies, event.reply];
-        return { ...c, replies, conflicts: detectConflicts(c.event.eventId, replies) };
+        const c = withReply(current(context), event);
+        return { ...c, index: c.index + 1 };
       },
     }),
-    advance: assign({ current: ({ context }) => ({ ...current(context), index: current(context).index + 1 }) }),
-    failWithReply: assign({
+    recordReplyAndFail: assign({
       current: ({ context, event }) => {
         const reply = event.type === 'governor.reply' ? event.reply : undefined;
-        return { ...current(context), error: `${reply?.governor} ${reply?.status}: ${reply?.reason ?? 'no reason given'}` };
+        return { ...withReply(current(context), event), error: `${reply?.governor} ${reply?.status}: ${reply?.reason ?? 'no reason given'}` };
       },
     }),
-    failWithConflicts: assign(({ context }) => {
-      const c = current(context);
+    recordReplyAndFailWithConflicts: assign(({ context, event }) => {
+      const c = withReply(current(context), event);
       const kept = [...context.conflicts, ...c.conflicts].slice(-KEPT_CONFLICTS);
       return {
         conflicts: kept,
@@ -291,9 +298,9 @@ export const orchestratorMachine = setup({
       meta: { stateTimeout: { ms: 5_000, event: 'timeout' } },
       on: {
         'governor.reply': [
-          { guard: 'replyRefuses', target: 'ErrorDetected', actions: ['recordReply', 'failWithReply'] },
-          { guard: 'repliesConflict', target: 'ErrorDetected', actions: ['recordReply', 'failWithConflicts'] },
-          { guard: 'moreGovernors', target: 'CoordinatingFsms', actions: ['recordReply', 'advance'] },
+          { guard: 'replyRefuses', target: 'ErrorDetected', actions: 'recordReplyAndFail' },
+          { guard: 'repliesConflict', target: 'ErrorDetected', actions: 'recordReplyAndFailWithConflicts' },
+          { guard: 'moreGovernors', target: 'CoordinatingFsms', actions: 'recordReplyAndAdvance' },
           { target: 'CompletingAction', actions: 'recordReply' },
         ],
         'governor.error': { target: 'ErrorDetected', actions: 'failWithError' },

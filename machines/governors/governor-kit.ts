@@ -299,7 +299,9 @@ function applyCommit<S extends string, D>(
 }
 
 function remember(committed: readonly CommittedOutcome[], eventId: string, reply: GovernorReply): CommittedOutcome[] {
-  return [...committed, { eventId, reply }].slice(-COMMITTED_KEPT);
+  // Until the list is full, one exact-size copy per commit, not a copy and then a slice of it.
+  const outcome = { eventId, reply };
+  return committed.length < COMMITTED_KEPT ? [...committed, outcome] : [...committed.slice(committed.length + 1 - COMMITTED_KEPT), outcome];
 }
 
 /**

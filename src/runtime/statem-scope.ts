@@ -9,10 +9,16 @@ export interface StateTimeoutDeclaration {
   readonly event: EventObject;
 }
 
+/** A declared state timeout with its timer's name, built once: a state change arms and cancels by name. */
+export interface StateTimeout extends StateTimeoutDeclaration {
+  /** `state:<state node id>`. */
+  readonly timer: string;
+}
+
 /** What the runtime needs to know about a machine, computed once per machine. */
 export interface MachineInfo {
   /** State node → its declared state timeout. */
-  readonly stateTimeouts: Map<unknown, StateTimeoutDeclaration>;
+  readonly stateTimeouts: Map<unknown, StateTimeout>;
 }
 
 interface StateNodeLike {
@@ -31,7 +37,7 @@ const infos = new WeakMap<AnyStateMachine, MachineInfo>();
 export function machineInfo(machine: AnyStateMachine): MachineInfo {
   let info = infos.get(machine);
   if (info) return info;
-  const stateTimeouts = new Map<unknown, StateTimeoutDeclaration>();
+  const stateTimeouts = new Map<unknown, StateTimeout>();
   const visit = (node: StateNodeLike): void => {
     if (node.invoke.length > 0) {
       throw new UnsupportedMachineFeatureError(
@@ -49,7 +55,7 @@ export function machineInfo(machine: AnyStateMachine): MachineInfo {
   return info;
 }
 
-function parseStateTimeout(stateId: string, declared: unknown): StateTimeoutDeclaration {
+function parseStateTimeout(stateId: string, declared: unknown): StateTimeout {
   const d = declared as { ms?: unknown; event?: unknown };
   const where = `meta.stateTimeout of state "${stateId}"`;
   if (typeof d !== 'object' || d === null) throw new TypeError(`${where} must be { ms, event }`);
@@ -60,7 +66,7 @@ function parseStateTimeout(stateId: string, declared: unknown): StateTimeoutDecl
   if (typeof event !== 'object' || event === null || typeof (event as EventObject).type !== 'string') {
     throw new TypeError(`${where}: event must be an event type or an event object with a string type`);
   }
-  return { ms: d.ms, event: event as EventObject };
+  return { ms: d.ms, event: event as EventObject, timer: `state:${stateId}` };
 }
 
 /**

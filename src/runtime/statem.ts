@@ -339,14 +339,15 @@ export class StatemProcess extends Process {
   #enterStates(previousNodes: readonly unknown[], next: AnyMachineSnapshot): void {
     const info = machineInfo(this.machine);
     if (info.stateTimeouts.size === 0) return;
+    // Timer names come built with the declarations: a name per state change was a string to
+    // build and hash, twice (the cancel and the arm), for every orchestrator step.
     for (const node of previousNodes) {
-      if (info.stateTimeouts.has(node as never) && !next._nodes.includes(node as never)) this.#cancel(`state:${(node as { id: string }).id}`);
+      const timeout = info.stateTimeouts.get(node);
+      if (timeout && !next._nodes.includes(node as never)) this.#cancel(timeout.timer);
     }
     for (const node of next._nodes) {
       const timeout = info.stateTimeouts.get(node);
-      if (timeout && !previousNodes.includes(node)) {
-        this.#arm(`state:${node.id}`, 'state', this.node.clock.now() + timeout.ms, timeout.event);
-      }
+      if (timeout && !previousNodes.includes(node)) this.#arm(timeout.timer, 'state', this.node.clock.now() + timeout.ms, timeout.event);
     }
   }
 
