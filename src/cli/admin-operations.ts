@@ -76,6 +76,14 @@ export function checkReplEvent(value: unknown, now = Date.now()): LifecycleEvent
   return checked.event;
 }
 
+/** One customer's chain as `audit_verify(customerId)` shows it. */
+export type ChainCheck = { customerId: string; ok: boolean; length?: number; found?: false } & Record<string, unknown>;
+
+/** A customer without receipts: nothing to verify, and nothing wrong. */
+export function noChain(customerId: string): ChainCheck {
+  return { customerId, ok: true, length: 0, found: false };
+}
+
 /** What `audit_verify()` without a customer returns: every chain found, and the damaged ones in full. */
 export interface ChainsSummary {
   readonly ok: boolean;

@@ -4,13 +4,12 @@ import { verifyReceiptChain } from '../marketplace/receipt-verification.ts';
 import { GENESIS_TIP, type ChainTip } from '../marketplace/receipts.ts';
 import { RedisKeys } from '../store/redis-keys.ts';
 import { listDeadLetters, type DeadLetter } from '../transport/bullmq/dead-letters.ts';
-import { summariseChains, type ChainsSummary, type QueueCounts } from './admin-operations.ts';
+import { QueueCache } from '../transport/bullmq/queue-cache.ts';
+import { noChain, summariseChains, type ChainCheck, type ChainsSummary, type QueueCounts } from './admin-operations.ts';
 
 /** Dead letters `dlq()` lists at most; `governor dlq list --limit` reads further. */
 const DLQ_LIMIT = 1_000;
 
-/** One customer's chain as `audit_verify(customerId)` shows it. */
-export type ChainCheck = { customerId: string; ok: boolean; length?: number; found?: false } & Record<string, unknown>;
 
 /**
  * What the admin REPL reads straight from Redis, with no node in the loop (as `nodes()` reads the
@@ -21,7 +20,7 @@ export class ClusterReads {
   readonly #redis: Redis;
   readonly #keys: RedisKeys;
   readonly #partitions: number;
-  readonly #queues = new Map<string, Queue>();
+  readonly #queues: QueueCache;
 
   constructor(
     /** A connection of its own (not a blocking one), closed by {@link close}. */
@@ -34,16 +33,12 @@ export class ClusterReads {
     redis.on('error', () => undefined); // surfaced by the read that fails, not as an unhandled event
     this.#keys = new RedisKeys(prefix);
     this.#partitions = partitions;
-  }
-
-  #queue(name: string): Queue {
-    let queue = this.#queues.get(name);
-    if (!queue) {
-      queue = new Queue(name, { connection: this.#redis, prefix: this.#keys.prefix });
+    // A REPL session outlives Redis restarts: a Queue whose first INFO failed is made again.
+    this.#queues = new QueueCache((name) => {
+      const queue = new Queue(name, { connection: redis, prefix });
       queue.on('error', () => undefined); // surfaced by the read that fails
-      this.#queues.set(name, queue);
-    }
-    return queue;
+      return queue;
+    });
   }
 
   /**
@@ -55,7 +50,7 @@ export class ClusterReads {
     const names = await this.#queueNames();
     return Promise.all(
       names.map(async (queue) => {
-        const c = await this.#queue(queue).getJobCounts('waiting', 'prioritized', 'delayed', 'active', 'failed');
+        const c = await this.#queues.get(queue).getJobCounts('waiting', 'prioritized', 'delayed', 'active', 'failed');
         return { queue, depth: (c.waiting ?? 0) + (c.prioritized ?? 0) + (c.delayed ?? 0), active: c.active ?? 0, failed: c.failed ?? 0 };
       }),
     );
@@ -81,7 +76,7 @@ export class ClusterReads {
   }
 
   dlq(): Promise<DeadLetter[]> {
-    return listDeadLetters(this.#queue(this.#keys.deadLetterQueue), 0, DLQ_LIMIT - 1);
+    return listDeadLetters(this.#queues.get(this.#keys.deadLetterQueue), 0, DLQ_LIMIT - 1);
   }
 
   /**
@@ -120,14 +115,14 @@ export class ClusterReads {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.#queues.values()].map((queue) => queue.close().catch(() => undefined)));
+    await this.#queues.close();
     this.#redis.disconnect();
   }
 }
 
 /** Verifies the chain in a stored Receipts state (the `d` field of its hash). */
 export function checkStoredChain(customerId: string, stored: string | null | undefined): ChainCheck {
-  if (stored === null || stored === undefined) return { customerId, ok: true, length: 0, found: false };
+  if (stored === null || stored === undefined) return noChain(customerId);
   let context: { receipts?: unknown; anchor?: unknown } | undefined;
   try {
     context = (JSON.parse(stored) as { snapshot?: { context?: typeof context } }).snapshot?.context;

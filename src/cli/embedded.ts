@@ -3,7 +3,7 @@ import { createNode } from '../runtime/node.ts';
 import { startMarketplace, type Marketplace } from '../../supervisors/marketplace.ts';
 import type { LifecycleEvent } from '../../machines/governor-protocol.ts';
 import { LocalAdmin } from './admin.ts';
-import { AdminUnavailableError, checkReplEvent, summariseChains, type AdminOperations } from './admin-operations.ts';
+import { AdminUnavailableError, checkReplEvent, noChain, summariseChains, type AdminOperations } from './admin-operations.ts';
 import { adminCommands, startRepl, type Command } from './repl.ts';
 import { createNodeTelemetry, type MetricsEndpoint } from './node-telemetry.ts';
 
@@ -17,7 +17,7 @@ export function marketplaceOperations(market: Marketplace, now: () => number): A
   const verify = async (customerId: string) =>
     // Asking a Receipts entity that never existed would start an empty one: say there is none, as Redis reads do.
     market.stateOf('Receipts', customerId) === undefined
-      ? { customerId, ok: true, length: 0, found: false as const }
+      ? noChain(customerId)
       : { customerId, ...(await market.verifyReceipts(customerId)) };
   return {
     async enqueue(input) {

@@ -4,19 +4,23 @@ import { listDeadLetters, replayDeadLetter, type DeadLetter, type ReplayResult }
 import { ready } from '../../transport/bullmq/connections.ts';
 import { resolveSettings } from '../../transport/bullmq/options.ts';
 import { RedisKeys } from '../../store/redis-keys.ts';
+import { QueueCache } from '../../transport/bullmq/queue-cache.ts';
 import { connectOrExit, FAIL_FAST_REDIS } from './redis.ts';
 
 /** The dead-letter queue of the nodes on one Redis, from outside any node. */
 export class DeadLetterClient {
   readonly #redis: Redis;
-  readonly #prefix: string;
   readonly #keys: RedisKeys;
-  readonly #queues = new Map<string, Queue>();
+  readonly #queues: QueueCache;
 
   private constructor(redis: Redis, prefix: string) {
     this.#redis = redis;
-    this.#prefix = prefix;
     this.#keys = new RedisKeys(prefix);
+    this.#queues = new QueueCache((name) => {
+      const queue = new Queue(name, { connection: redis, prefix, defaultJobOptions: { attempts: 1 } });
+      queue.on('error', () => undefined);
+      return queue;
+    });
   }
 
   static async connect(options: { url: string; prefix?: string }): Promise<DeadLetterClient> {
@@ -34,26 +38,16 @@ export class DeadLetterClient {
     });
   }
 
-  #queue(name: string): Queue {
-    let queue = this.#queues.get(name);
-    if (!queue) {
-      queue = new Queue(name, { connection: this.#redis, prefix: this.#prefix, defaultJobOptions: { attempts: 1 } });
-      queue.on('error', () => undefined);
-      this.#queues.set(name, queue);
-    }
-    return queue;
-  }
-
   list(start = 0, end = 999): Promise<DeadLetter[]> {
-    return listDeadLetters(this.#queue(this.#keys.deadLetterQueue), start, end);
+    return listDeadLetters(this.#queues.get(this.#keys.deadLetterQueue), start, end);
   }
 
   replay(id: string): Promise<ReplayResult> {
-    return replayDeadLetter(this.#queue(this.#keys.deadLetterQueue), (name) => this.#queue(name), id);
+    return replayDeadLetter(this.#queues.get(this.#keys.deadLetterQueue), (name) => this.#queues.get(name), id);
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.#queues.values()].map((queue) => queue.close().catch(() => undefined)));
+    await this.#queues.close();
     await this.#redis.quit().catch(() => this.#redis.disconnect());
   }
 }
