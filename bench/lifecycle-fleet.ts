@@ -21,7 +21,8 @@ export class Tracker {
   /** Orchestrator state timeouts: each one is an event that waited seconds for nothing. */
   timeouts = 0;
   last = 0;
-  latencies: number[] = [];
+  /** This phase's finished events: when each was sent and how long it took to finish. */
+  samples: { sentAt: number; ms: number }[] = [];
   /** This phase's latencies by customer. */
   byCustomer = new Map<string, number[]>();
   #target = 0;
@@ -42,7 +43,7 @@ export class Tracker {
   done(customer: string, n: number, at: number): void {
     const sentAt = this.#sentAt.get(customer)?.[n - 1];
     if (sentAt === undefined) throw new Error(`a node finished event ${n} of ${customer}, which was never sent`);
-    this.latencies.push(at - sentAt);
+    this.samples.push({ sentAt, ms: at - sentAt });
     let mine = this.byCustomer.get(customer);
     if (!mine) this.byCustomer.set(customer, (mine = []));
     mine.push(at - sentAt);
@@ -59,7 +60,7 @@ export class Tracker {
   /** Resolves when `count` more events have finished from now on (`Infinity`: until {@link settle} says how many). */
   next(count: number): Promise<void> {
     this.finished = 0;
-    this.latencies = [];
+    this.samples = [];
     this.byCustomer = new Map();
     this.#target = count;
     return new Promise((resolve) => (this.#onDone = resolve));
