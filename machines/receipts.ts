@@ -1,6 +1,7 @@
 import { emit, enqueueActions, setup } from 'xstate';
 import { reply } from '../src/runtime/statem-actions.ts';
 import type { CallerRef } from '../src/runtime/envelope.ts';
+import { BoundedMemo } from '../src/runtime/bounded-memo.ts';
 import { verifyReceiptChain, type ReceiptChainVerification } from '../src/marketplace/receipt-verification.ts';
 import { GENESIS_TIP, appendReceipt, eventDigest, pseudonymiseCustomer, tipOf, type ChainTip, type Receipt } from '../src/marketplace/receipts.ts';
 import { signChainHead } from '../src/marketplace/receipt-head.ts';
@@ -73,21 +74,14 @@ export function chainIdOf(context: Pick<ReceiptsContext, 'customerId'>, options:
 /**
  * Pseudonyms by options (so by key), then by customer: an HMAC per append was 0.7% of a busy
  * node's CPU, for the same few customers again and again. The memo lives as long as the options
- * that hold the key, so it keeps nothing the key could not recompute; it starts over when full.
+ * that hold the key, so it keeps nothing the key could not recompute.
  */
-const pseudonyms = new WeakMap<object, Map<string, string>>();
-const PSEUDONYMS_KEPT = 100_000;
+const pseudonyms = new WeakMap<object, BoundedMemo<string>>();
 
 function pseudonymOf(customerId: string, options: Pick<ReceiptsOptions, 'pseudonymKey'>): string {
   let memo = pseudonyms.get(options);
-  if (!memo) pseudonyms.set(options, (memo = new Map()));
-  let pseudonym = memo.get(customerId);
-  if (pseudonym === undefined) {
-    pseudonym = pseudonymiseCustomer(customerId, options.pseudonymKey);
-    if (memo.size >= PSEUDONYMS_KEPT) memo.clear();
-    memo.set(customerId, pseudonym);
-  }
-  return pseudonym;
+  if (!memo) pseudonyms.set(options, (memo = new BoundedMemo((id) => pseudonymiseCustomer(id, options.pseudonymKey))));
+  return memo.get(customerId);
 }
 
 /** The receipts of a context, with their verification against its anchor. */
