@@ -81,7 +81,7 @@ export interface NodeProcess {
 
 /** Starts a `lifecycle-node.ts` process and resolves when it is ready. */
 export async function startNode(env: Record<string, string>, tracker: Tracker): Promise<NodeProcess> {
-  const child = spawn(process.execPath, [...(process.env['BENCH_CPU_PROF'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_CPU_PROF']}`] : []), '--import', 'tsx', 'bench/lifecycle-node.ts'], {
+  const child = spawn(process.execPath, [...(process.env['BENCH_CPU_PROF'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_CPU_PROF']}`] : []), ...(process.env['BENCH_NODE_ARGS'] ? process.env['BENCH_NODE_ARGS'].split(' ') : []), '--import', 'tsx', 'bench/lifecycle-node.ts'], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],

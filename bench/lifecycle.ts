@@ -21,7 +21,8 @@
  * message a job, one pool of partitions per kind), under `distributed`.
  * `BENCH_ROUNDS` (default 8) and `BENCH_ONLY=sharded|distributed|baseline` for quicker looks
  * (`sharded+baseline`: the sharded figures with their ratio, without the distributed run);
- * `BENCH_CPU_PROF=<dir>` writes a V8 CPU profile of each node process there.
+ * `BENCH_CPU_PROF=<dir>` writes a V8 CPU profile of each node process there; `BENCH_NODE_ARGS`
+ * adds Node flags to the node processes (e.g. `--trace-gc`, or `--import` of a probe).
  */
 import { Queue } from 'bullmq';
 import type { LifecycleEvent } from '../src/marketplace/event-schema.ts';
