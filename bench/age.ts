@@ -1,0 +1,59 @@
+/**
+ * `npm run bench -- age`: what a customer's age (the events it has lived through) does to the cost
+ * of its next event, on the embedded marketplace (memory transport, the state persisted after each
+ * event as `submit` does). One customer lives through the lifecycle script; at each age in `AGES`
+ * the next `TIMED` events are timed and its persisted state is weighed (every entity's JSON).
+ *
+ * The young customer is the baseline in the same run: `ratio` is the oldest age's cost per event
+ * over the youngest's. It would be 1 if an event's cost did not depend on the history behind it;
+ * every bounded record of that history an entity keeps in its state (the orchestrator's handled
+ * events, each governor's committed outcomes, the receipts kept) is rewritten with each event.
+ */
+import { createNode } from '../src/runtime/node.ts';
+import { startMarketplace } from '../supervisors/marketplace.ts';
+import { lifecycleRounds } from './lifecycle-events.ts';
+import { round } from './stats.ts';
+
+const AGES = [10, 100, 500, 1_000, 2_000];
+const TIMED = 50;
+const KINDS = ['Orchestrator', 'Entitlement', 'Billing', 'ProductCatalog', 'Subscription', 'CustomerAccount', 'QuotaSla', 'Compliance', 'MultiTenant', 'Receipts'];
+
+export async function main(): Promise<Record<string, unknown>> {
+  const node = createNode({ name: 'age-bench' });
+  const market = startMarketplace(node, { pseudonymKey: 'age-benchmark-pseudonym-key' });
+  // One step of the script per round (it restarts after each cancellation), every 20th sent twice.
+  const events = lifecycleRounds('age', 1, 0, AGES.at(-1)! + TIMED);
+  const customer = events[0]!.customerId;
+  const stateBytes = () => {
+    market.persist(customer);
+    return KINDS.reduce((sum, kind) => sum + JSON.stringify(market.store.get({ entity: kind, key: customer })?.state ?? null).length, 0);
+  };
+  const figures: { age: number; ms_per_event: number; state_bytes: number }[] = [];
+  let age = 0;
+  try {
+    for (const target of AGES) {
+      while (age < target) await market.submit(events[age++]!);
+      const bytes = stateBytes();
+      const start = performance.now();
+      for (let i = 0; i < TIMED; i++) await market.submit(events[age++]!);
+      const ms = (performance.now() - start) / TIMED;
+      figures.push({ age: target, ms_per_event: round(ms, 3), state_bytes: bytes });
+      console.log(`age ${target}: ${round(ms, 3)} ms per event, ${bytes} bytes of state`);
+    }
+  } finally {
+    await market.stop();
+  }
+  const young = figures[0]!;
+  const old = figures.at(-1)!;
+  return {
+    bench: 'age',
+    young_age: young.age,
+    young_ms_per_event: young.ms_per_event,
+    old_age: old.age,
+    old_ms_per_event: old.ms_per_event,
+    ratio: round(old.ms_per_event / young.ms_per_event, 2),
+    young_state_bytes: young.state_bytes,
+    old_state_bytes: old.state_bytes,
+    ages: figures,
+  };
+}
