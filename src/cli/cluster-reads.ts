@@ -10,7 +10,6 @@ import { noChain, summariseChains, type ChainCheck, type ChainsSummary, type Que
 /** Dead letters `dlq()` lists at most; `governor dlq list --limit` reads further. */
 const DLQ_LIMIT = 1_000;
 
-
 /**
  * What the admin REPL reads straight from Redis, with no node in the loop (as `nodes()` reads the
  * membership set): queue counts, dead letters and the receipt chains of the committed states.

@@ -68,7 +68,7 @@ export class BullmqTransport implements Transport {
     this.#options = options;
     this.settings = resolveSettings(options);
     this.keys = new RedisKeys(this.settings.prefix);
-    this.#keyPartitions = new KeyPartitions(this.settings.partitions);
+    this.#keyPartitions = new KeyPartitions(this.settings.partitions, this.settings.placement);
     this.#logger = options.logger ?? pino({ level: 'silent' });
   }
 
@@ -237,8 +237,7 @@ export class BullmqTransport implements Transport {
 
   /** The partition of an entity: by its key's hash (sharded), and by its kind too (distributed). */
   partitionOf(address: EntityAddress): PartitionId {
-    const index = this.#keyPartitions.indexOf(address.key);
-    return this.settings.placement === 'distributed' ? `${address.entity}.${index}` : String(index);
+    return this.#keyPartitions.partitionOf(address);
   }
 
   // ── scopes and entity state ────────────────────────────────────────────────────────────────

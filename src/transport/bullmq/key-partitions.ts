@@ -1,23 +1,28 @@
+import type { EntityAddress } from '../../runtime/entity.ts';
 import { BoundedMemo } from '../../runtime/bounded-memo.ts';
+import type { PartitionId } from '../../store/redis-keys.ts';
 import { hashKey } from '../hash-key.ts';
+import type { Placement } from './options.ts';
 
 /**
- * The partition index of each entity key, remembered: a key's index is a SHA-256 away
- * ({@link hashKey}), and the same keys are routed again and again (every co-located message of a
- * sharded job asks).
+ * The partition of an entity: by its key's hash (sharded), and by its kind too (distributed). One
+ * rule for the nodes and the producers, so a message always goes where its entity is consumed.
+ * A key's index is a SHA-256 away ({@link hashKey}), and the same keys are routed again and again
+ * (every co-located message of a sharded job asks), so it is remembered.
  *
  * @internal
  */
 export class KeyPartitions {
-  readonly partitions: number;
+  readonly #placement: Placement;
   readonly #indexes: BoundedMemo<number>;
 
-  constructor(partitions: number, limit?: number) {
-    this.partitions = partitions;
-    this.#indexes = new BoundedMemo((key) => hashKey(key) % partitions, limit);
+  constructor(partitions: number, placement: Placement) {
+    this.#placement = placement;
+    this.#indexes = new BoundedMemo((key) => hashKey(key) % partitions);
   }
 
-  indexOf(key: string): number {
-    return this.#indexes.get(key);
+  partitionOf(address: EntityAddress): PartitionId {
+    const index = this.#indexes.get(address.key);
+    return this.#placement === 'distributed' ? `${address.entity}.${index}` : String(index);
   }
 }

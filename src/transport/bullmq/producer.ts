@@ -33,7 +33,7 @@ export class GovernorProducer {
   readonly keys: RedisKeys;
   readonly #redis: Redis;
   readonly #queues: QueueCache;
-  readonly #partitionOfKey: KeyPartitions;
+  readonly #partitions: KeyPartitions;
 
   private constructor(redis: Redis, settings: TransportSettings) {
     this.#redis = redis;
@@ -44,7 +44,7 @@ export class GovernorProducer {
       queue.on('error', () => undefined); // surfaced by the add that fails
       return queue;
     });
-    this.#partitionOfKey = new KeyPartitions(settings.partitions);
+    this.#partitions = new KeyPartitions(settings.partitions, settings.placement);
   }
 
   static async connect(options: Pick<BullmqTransportOptions, 'url' | 'prefix' | 'partitions' | 'placement' | 'removeOnComplete' | 'removeOnFail' | 'eventsMaxLen' | 'telemetry'> & { redis?: RedisOptions } = {}): Promise<GovernorProducer> {
@@ -62,8 +62,7 @@ export class GovernorProducer {
 
   /** The queue an entity's messages go to. */
   queueOf(address: EntityAddress): string {
-    const index = this.#partitionOfKey.indexOf(address.key);
-    return this.keys.partitionQueue(this.settings.placement === 'distributed' ? `${address.entity}.${index}` : String(index));
+    return this.keys.partitionQueue(this.#partitions.partitionOf(address));
   }
 
   /** The BullMQ job id of a message to `to` (see {@link jobIdFor}): to find its job or its dead letter. */
