@@ -57,6 +57,8 @@ export interface OrchestratorContext {
   stats: OrchestratorStats;
   /** Duplicates by event type: a duplicate is answered in Idle, and nothing else keeps its type (metrics). */
   duplicatesByType?: Record<string, number>;
+  /** Governor replies that came after their event had ended (a timeout or an error ended it first). */
+  staleReplies?: number;
   conflicts: ConflictRecord[];
 }
 
@@ -108,8 +110,10 @@ const record = (context: OrchestratorContext, outcome: HandledOutcome): HandledE
  * Coordinating sends `prepare` to the next governor of the route, AwaitingFeedback waits for its
  * reply; after the last, replies are checked against each other, and the event either commits
  * everywhere or is compensated (aborted) in reverse order. A lifecycle event that arrives while
- * one is in progress is not taken by any state but Idle, so the runtime postpones it: one
- * customer's events are strictly serial. Every state but Idle has a state timeout that leads to
+ * one is in progress is taken by no state but Idle, and the machine postpones it (`meta.postpone`
+ * on the root): one customer's events are strictly serial. Anything else no state takes is a
+ * crash (the runtime's default), never parked: a governor's reply that comes after its event
+ * ended (the state timeout fired first) is taken by the root and counted as stale. Every state but Idle has a state timeout that leads to
  * the error path: a lost governor is a rejection, never a hang.
  *
  * Every event that ends (completed or rejected) is recorded with its outcome and the runtime
@@ -163,6 +167,7 @@ export const orchestratorMachine = setup({
         error: event.type === 'governor.error' ? `${current(context).route[current(context).index]} unreachable: ${event.error}` : 'error',
       }),
     }),
+    noteStaleReply: assign({ staleReplies: ({ context }) => (context.staleReplies ?? 0) + 1 }),
     noteTimeout: assign(({ context }) => ({
       stats: { ...context.stats, timeouts: context.stats.timeouts + 1 },
       current: context.current ? { ...context.current, error: context.current.error ?? 'timeout' } : null,
@@ -218,6 +223,12 @@ export const orchestratorMachine = setup({
     conflicts: [],
   }),
   initial: 'Initializing',
+  // gen_statem's postpone, declared: a lifecycle event waits for Idle, whatever the state.
+  meta: { postpone: ['lifecycle'] },
+  on: {
+    'governor.reply': { actions: 'noteStaleReply' },
+    'governor.error': { actions: 'noteStaleReply' },
+  },
   states: {
     Initializing: {
       meta: { stateTimeout: { ms: 30_000, event: 'timeout' } },

@@ -128,6 +128,8 @@ export function createReceiptsMachine(options: ReceiptsOptions) {
   }).createMachine({
     id: 'Receipts',
     initial: 'Recording',
+    // Postpones nothing: Recording takes every message it knows, anything else is a crash.
+    meta: { postpone: [] },
     context: ({ input }) => emptyReceipts(input.key),
     states: {
       Recording: {

@@ -22,6 +22,7 @@ export {
   NoProcError,
   NoSuchNameError,
   PostponeOverflowError,
+  UnhandledEventError,
   StartError,
   UnsupportedMachineFeatureError,
 } from './runtime/errors.ts';

@@ -370,6 +370,9 @@ export function defineGovernor<S extends string, D>(definition: GovernorDefiniti
   }).createMachine({
     id: definition.kind,
     initial: definition.initial,
+    // Postpones nothing: every protocol message is answered in any state, and anything else is
+    // a crash (the runtime's default), so a stray message is dead-lettered with its type.
+    meta: { postpone: [] },
     context: ({ input }) => protocol.initial(definition, input.key),
     on: {
       ...queryHandlers,

@@ -18,6 +18,8 @@ export function formatTrace(entry: TraceEntry): string {
       return `${head} ${short(entry.from)} ⇒ ${short(entry.to)} on ${short((entry.event as { type?: string }).type)}`;
     case 'postpone':
       return `${head} postponed ${short(entry.event)}`;
+    case 'drop':
+      return `${head} dropped (unhandled) ${short(entry.event)}`;
     case 'exit':
       return `${head} exit ${formatReason(entry.reason)}`;
   }

@@ -60,8 +60,24 @@ export class PostponeOverflowError extends GovernorError {
   constructor(readonly pid: Pid, readonly limit: number) {
     super(
       'POSTPONE_OVERFLOW',
-      `${pid} postponed more than ${limit} events that no state handled: handle or drop them in the ` +
-        `machine, or raise maxPostponed`,
+      `${pid} postponed more than ${limit} events: a state that postpones them is never left; ` +
+        `handle them in the machine, or raise maxPostponed`,
+    );
+  }
+}
+
+/**
+ * An event that the actor's current state neither takes nor postpones (gen_statem's crash on a
+ * message no clause matches). The reason names the state and the event type, so a dead letter or
+ * a supervisor report says what came and where it was not expected.
+ */
+export class UnhandledEventError extends GovernorError {
+  constructor(readonly pid: Pid, readonly machine: string, readonly state: unknown, readonly eventType: string) {
+    super(
+      'UNHANDLED_EVENT',
+      `${machine} ${pid} in state ${JSON.stringify(state)} got "${eventType}", which no transition of that state ` +
+        `takes and no active state postpones: handle it, list it in the state's meta.postpone, or start the ` +
+        `actor with unhandled: 'drop'`,
     );
   }
 }

@@ -15,10 +15,19 @@ export interface StateTimeout extends StateTimeoutDeclaration {
   readonly timer: string;
 }
 
+/**
+ * What a state keeps for later (gen_statem's `postpone`), declared in its `meta`: event types, or
+ * a predicate of the event. `meta: { postpone: ['lifecycle'] }` on a state keeps those events
+ * while that state (or a state inside it) is active; on the machine's root, in every state.
+ */
+export type PostponeDeclaration = readonly string[] | ((event: EventObject) => boolean);
+
 /** What the runtime needs to know about a machine, computed once per machine. */
 export interface MachineInfo {
   /** State node → its declared state timeout. */
   readonly stateTimeouts: Map<unknown, StateTimeout>;
+  /** State node → whether it keeps an event it does not take (its `meta.postpone`). */
+  readonly postpones: Map<unknown, (event: EventObject) => boolean>;
 }
 
 interface StateNodeLike {
@@ -38,6 +47,7 @@ export function machineInfo(machine: AnyStateMachine): MachineInfo {
   let info = infos.get(machine);
   if (info) return info;
   const stateTimeouts = new Map<unknown, StateTimeout>();
+  const postpones = new Map<unknown, (event: EventObject) => boolean>();
   const visit = (node: StateNodeLike): void => {
     if (node.invoke.length > 0) {
       throw new UnsupportedMachineFeatureError(
@@ -47,12 +57,23 @@ export function machineInfo(machine: AnyStateMachine): MachineInfo {
     }
     const declared = (node.meta as { stateTimeout?: unknown } | undefined)?.stateTimeout;
     if (declared !== undefined) stateTimeouts.set(node, parseStateTimeout(node.id, declared));
+    const postpone = (node.meta as { postpone?: unknown } | undefined)?.postpone;
+    if (postpone !== undefined) postpones.set(node, parsePostpone(node.id, postpone));
     for (const child of Object.values(node.states)) visit(child);
   };
   visit(machine.root as unknown as StateNodeLike);
-  info = { stateTimeouts };
+  info = { stateTimeouts, postpones };
   infos.set(machine, info);
   return info;
+}
+
+function parsePostpone(stateId: string, declared: unknown): (event: EventObject) => boolean {
+  if (typeof declared === 'function') return declared as (event: EventObject) => boolean;
+  if (Array.isArray(declared) && declared.every((type) => typeof type === 'string' && type.length > 0)) {
+    const types = new Set<string>(declared as string[]);
+    return (event) => types.has(event.type);
+  }
+  throw new TypeError(`meta.postpone of state "${stateId}" must be a list of event types or a function (event) => boolean`);
 }
 
 function parseStateTimeout(stateId: string, declared: unknown): StateTimeout {

@@ -1,6 +1,6 @@
 import type { AnyMachineSnapshot, AnyStateMachine, EventObject } from 'xstate';
 import { checkAddress, checkMessage, type CallEnvelope, type CallerRef, type Envelope, type Message, type TimeoutEnvelope } from './envelope.ts';
-import { PostponeOverflowError, StartError } from './errors.ts';
+import { PostponeOverflowError, StartError, UnhandledEventError } from './errors.ts';
 import type { ExitReason } from './exit-reason.ts';
 import type { Node } from './node.ts';
 import type { Pid } from './pid.ts';
@@ -12,6 +12,13 @@ import { PERSISTED_STATE_VERSION, checkPersistedState, type PersistedActorState,
 
 /** @default 10_000 events kept for a later state before the actor is considered broken. */
 export const DEFAULT_MAX_POSTPONED = 10_000;
+
+/**
+ * What an actor does with an event that its current state neither takes nor postpones:
+ * `'crash'` (gen_statem's behaviour: the actor exits with an {@link UnhandledEventError}), or
+ * `'drop'` (logged at warn with the event type and counted in `sys.statistics().unhandled`).
+ */
+export type UnhandledPolicy = 'crash' | 'drop';
 
 export interface StatemOptions {
   /** Register the actor under this name (freed when it exits). */
@@ -26,6 +33,8 @@ export interface StatemOptions {
   restore?: PersistedActorState;
   /** @default 10_000 */
   maxPostponed?: number;
+  /** An event no state takes or postpones. @default 'crash' */
+  unhandled?: UnhandledPolicy;
   /**
    * Called after the actor has handled a message and everything it raised internally, while it
    * is still alive: the place to commit its state (an entity host saves it to its store).
@@ -62,7 +71,9 @@ const answerFailures = new WeakMap<object, unknown>();
  * 1. Any event cancels the event timeout.
  * 2. `machine.transition(snapshot, event)` computes the next snapshot; the actions it would run
  *    are collected, not run. A throw here (a guard, an `assign`) is a crash.
- * 3. No enabled transition means no state took the event: it is postponed, and the step ends.
+ * 3. No enabled transition means no state took the event: it is postponed if an active state
+ *    declares so (`meta.postpone`), else the `unhandled` policy applies (a crash by default, as in
+ *    gen_statem); the step ends.
  * 4. The new snapshot is committed, then the collected actions run in order; runtime effects
  *    (`reply`, `postpone`, timers, messages) arrive as emitted `governor.*` events.
  * 5. `status: 'error'` is a crash with that error; `'done'` an exit with reason `normal`.
@@ -81,6 +92,7 @@ export class StatemProcess extends Process {
   #postponed: Queue<Pending> | undefined;
   #internal: Queue<Pending> | undefined;
   #maxPostponed: number;
+  readonly #unhandled: UnhandledPolicy;
   readonly #afterStep: StatemOptions['afterStep'];
   /** The envelope being handled: the `From` of a reply. */
   #current: Envelope | undefined;
@@ -89,12 +101,15 @@ export class StatemProcess extends Process {
   #nextEvents: EventObject[] | undefined;
   /** Set when the machine asked to be passivated; the store layer decides what that means. */
   hibernateRequested = false;
+  /** Events dropped by the `'drop'` policy (`sys.statistics().unhandled`). */
+  unhandledDropped = 0;
 
   constructor(pid: Pid, node: Node, machine: AnyStateMachine, options: StatemOptions) {
     super(pid, node);
     this.machine = machine;
     this.#scope = scopeFor(node);
     this.#maxPostponed = options.maxPostponed ?? DEFAULT_MAX_POSTPONED;
+    this.#unhandled = options.unhandled ?? 'crash';
     this.#afterStep = options.afterStep;
   }
 
@@ -190,7 +205,7 @@ export class StatemProcess extends Process {
     // The same snapshot and nothing to do usually means no transition took the event; only then
     // ask XState which transitions are enabled (it re-evaluates guards, so not on every step).
     if (next === previous && actions.length === 0 && this.machine.getTransitionData(previous, event).length === 0) {
-      this.#postpone(event, envelope);
+      this.#notTaken(previous, event, envelope);
       return;
     }
     this.snapshot = next;
@@ -316,6 +331,24 @@ export class StatemProcess extends Process {
   /** @internal */
   cancelDelayed(id: string): void {
     this.#cancel(`delay:${id}`);
+  }
+
+  /**
+   * An event no transition took: kept when an active state postpones it, else the `unhandled`
+   * policy. Never parked unseen: an event nobody asked to keep would wait forever for a state
+   * that may never come, and its sender would never learn why.
+   */
+  #notTaken(snapshot: AnyMachineSnapshot, event: EventObject, envelope: Envelope | undefined): void {
+    const postpones = machineInfo(this.machine).postpones;
+    if (postpones.size > 0) {
+      for (const node of snapshot._nodes) {
+        if (postpones.get(node)?.(event)) return this.#postpone(event, envelope);
+      }
+    }
+    if (this.#unhandled === 'crash') throw new UnhandledEventError(this.pid, this.machine.id, snapshot.value, event.type);
+    this.unhandledDropped++;
+    this.node.logger.warn({ actor: this.pid, machine: this.machine.id, state: snapshot.value, eventType: event.type }, 'unhandled event dropped');
+    this.tracer?.({ pid: this.pid, at: this.node.clock.now(), kind: 'drop', event });
   }
 
   #postpone(event: EventObject, envelope: Envelope | undefined): void {
@@ -498,6 +531,9 @@ function stateChanged(a: AnyMachineSnapshot, b: AnyMachineSnapshot): boolean {
  */
 export function spawnStatem(node: Node, machine: AnyStateMachine, options: StatemOptions = {}): Pid {
   machineInfo(machine); // validates the machine once, before any process exists
+  if (options.unhandled !== undefined && options.unhandled !== 'crash' && options.unhandled !== 'drop') {
+    throw new TypeError(`unhandled must be 'crash' or 'drop', got ${JSON.stringify(options.unhandled)}`);
+  }
   const max = options.maxPostponed;
   if (max !== undefined && !(max === Infinity || (Number.isInteger(max) && max >= 0))) {
     // NaN would silently turn the overflow check off, and a negative limit crash on the first postpone.

@@ -13,6 +13,8 @@ export interface ProcessStatistics {
   messagesOut: number;
   mailboxLength: number;
   restarts: number;
+  /** Events dropped by the `unhandled: 'drop'` policy (0 for other processes). */
+  unhandled: number;
 }
 
 /** `sys:get_status`: everything the REPL shows about one process. */
@@ -60,6 +62,7 @@ export function statistics(node: Node, pid: Pid): ProcessStatistics {
     messagesOut: process.messagesOut,
     mailboxLength: process.mailbox.length,
     restarts: process.restarts,
+    unhandled: process instanceof StatemProcess ? process.unhandledDropped : 0,
   };
 }
 

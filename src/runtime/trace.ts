@@ -15,4 +15,6 @@ export type TraceEntry =
       readonly event: unknown;
     }
   | { readonly pid: Pid; readonly at: number; readonly kind: 'postpone'; readonly event: unknown }
+  /** An event no state took nor postponed, dropped by the actor's `unhandled: 'drop'` policy. */
+  | { readonly pid: Pid; readonly at: number; readonly kind: 'drop'; readonly event: unknown }
   | { readonly pid: Pid; readonly at: number; readonly kind: 'exit'; readonly reason: ExitReason };

@@ -49,7 +49,7 @@ const svc = setup({ types: {} as { context: Ctx; events: Ev; input: { peer?: Add
         busy: 'busy',
       },
     },
-    busy: { on: { free: 'ready' } },
+    busy: { meta: { postpone: ['get'] }, on: { free: 'ready' } },
   },
 });
 

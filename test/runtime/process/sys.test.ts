@@ -22,13 +22,14 @@ type Ctx = { log: string[]; n: number; peer?: Address };
 
 const note = assign<Ctx, Ev, undefined, Ev, never>({ log: ({ context, event }) => [...context.log, event.type] });
 
-/** `idle` keeps `job`s for `working`, which has a 1 s state timeout back to idle. */
+/** `idle` keeps `job`s for `working`, which has a 1 s state timeout back to idle and keeps idle's events. */
 const worker1 = setup({ types: {} as { context: Ctx; events: Ev; input: { peer?: Address } | undefined } }).createMachine({
   id: 'worker1',
   context: ({ input }) => ({ log: [], n: 0, peer: input?.peer }),
   initial: 'idle',
   states: {
     idle: {
+      meta: { postpone: ['job', 'bad'] },
       on: {
         start: 'working',
         inc: { actions: assign({ n: ({ context }) => context.n + 1 }) },
@@ -37,7 +38,7 @@ const worker1 = setup({ types: {} as { context: Ctx; events: Ev; input: { peer?:
       },
     },
     working: {
-      meta: { stateTimeout: { ms: 1_000, event: 'done' } },
+      meta: { stateTimeout: { ms: 1_000, event: 'done' }, postpone: ['inc', 'get', 'tell'] },
       on: {
         job: { actions: note },
         done: { target: 'idle', actions: note },
@@ -81,7 +82,7 @@ describe('get_state and get_status', () => {
       monitoredBy: 1,
       timers: [{ name: 'state:worker1.working', kind: 'state', deadline: 1_100, event: { type: 'done' } }],
       postponed: 1,
-      statistics: { messagesIn: 3, messagesOut: 0, mailboxLength: 0, restarts: 0 },
+      statistics: { messagesIn: 3, messagesOut: 0, mailboxLength: 0, restarts: 0, unhandled: 0 },
     });
     expect(sys.getStatus(node, parent).trapExit).toBe(true);
   });
@@ -293,8 +294,8 @@ describe('statistics', () => {
     const peer = spawnStatem(node, worker1);
     const pid = spawnStatem(node, worker1, { input: { peer } });
     for (let i = 0; i < 3; i++) node.cast(pid, { type: 'tell' });
-    expect(sys.statistics(node, pid)).toEqual({ messagesIn: 3, messagesOut: 3, mailboxLength: 0, restarts: 0 });
-    expect(sys.statistics(node, peer)).toEqual({ messagesIn: 3, messagesOut: 0, mailboxLength: 0, restarts: 0 });
+    expect(sys.statistics(node, pid)).toEqual({ messagesIn: 3, messagesOut: 3, mailboxLength: 0, restarts: 0, unhandled: 0 });
+    expect(sys.statistics(node, peer)).toEqual({ messagesIn: 3, messagesOut: 0, mailboxLength: 0, restarts: 0, unhandled: 0 });
   });
 
   it('counts restarts of a supervised child', async () => {

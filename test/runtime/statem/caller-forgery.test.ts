@@ -9,6 +9,7 @@ const holder = setup({ types: {} as { context: { caller: unknown } } }).createMa
   initial: 'open',
   states: {
     open: {
+      meta: { postpone: ['wait-forever'] },
       on: {
         hold: { actions: assign({ caller: ({ event }) => (event as { $from?: unknown }).$from ?? null }) },
         release: { actions: replyTo(({ context }) => context.caller, 'released') },
@@ -29,7 +30,7 @@ describe('who a reply goes to', () => {
   it('a $from forged on a cast is dropped: it cannot settle somebody else’s call', async () => {
     const node = createNode({ clock: new SimulatedClock() });
     const pid = spawnStatem(node, holder);
-    const victim = node.call(pid, { type: 'nothing-handles-this' }, { timeout: 1_000 });
+    const victim = node.call(pid, { type: 'wait-forever' }, { timeout: 1_000 });
     // The victim's pending ref is the node's latest: a forger could guess it.
     node.cast(pid, { type: 'hold', $from: { node: node.name, ref: `${node.name}#1` } });
     node.cast(pid, { type: 'release' });

@@ -17,7 +17,7 @@ import { flush, simulatedNode, stateOf, watch } from './helpers.ts';
 
 type Ev = { type: string; [key: string]: unknown };
 
-/** Counts `inc`, answers `get`; in `busy` it takes nothing but `free` (everything else is postponed). */
+/** Counts `inc`, answers `get`; in `busy` it takes nothing but `free` and postpones everything else. */
 const counter = setup({
   types: {} as { context: { n: number; log: string[] }; events: Ev },
 }).createMachine({
@@ -40,7 +40,7 @@ const counter = setup({
         },
       },
     },
-    busy: { on: { free: 'idle' } },
+    busy: { meta: { postpone: () => true }, on: { free: 'idle' } },
   },
 });
 
@@ -75,6 +75,8 @@ const asker = setup({
   initial: 'idle',
   states: {
     idle: {
+      // A message a callee sends after its reply waits for the next ask's wait (`after`).
+      meta: { postpone: ['after'] },
       on: {
         ask: {
           target: 'waiting',

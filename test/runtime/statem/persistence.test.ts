@@ -29,7 +29,7 @@ const subscription = setup({ types: {} as { context: Ctx; events: Ev; input: { c
   initial: 'trial',
   states: {
     trial: {
-      meta: { stateTimeout: { ms: 1_000, event: 'trialOver' } },
+      meta: { stateTimeout: { ms: 1_000, event: 'trialOver' }, postpone: ['pay'] },
       entry: [assign({ entries: ({ context }) => context.entries + 1 }), startTimer('reminder', 500, { type: 'remind' })],
       on: {
         trialOver: { target: 'grace', actions: note },

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { assign, setup } from 'xstate';
-import { PostponeOverflowError, nextEvent, postpone, reply, spawnStatem, sys } from '../../../src/index.ts';
+import { PostponeOverflowError, UnhandledEventError, createNode, nextEvent, postpone, reply, spawnStatem, sys, type TraceEntry } from '../../../src/index.ts';
 import { simulatedNode, stateOf, watch } from './helpers.ts';
 
 type Ev = { type: string; [key: string]: unknown };
@@ -11,8 +11,9 @@ const log = assign<Ctx, Ev, undefined, Ev, never>({
 });
 
 /**
- * `closed` takes only `open` and `tick` (a data-only change); `open` takes `job`s. A `job` that
- * arrives while closed is kept until the state changes.
+ * `closed` takes only `open` and `tick` (a data-only change) and postpones `job`s and `ask`s
+ * (`meta.postpone`); `open` takes them. A `job` that arrives while closed is kept until the state
+ * changes.
  */
 const shop = setup({ types: {} as { context: Ctx; events: Ev } }).createMachine({
   id: 'shop',
@@ -20,6 +21,7 @@ const shop = setup({ types: {} as { context: Ctx; events: Ev } }).createMachine(
   initial: 'closed',
   states: {
     closed: {
+      meta: { postpone: ['job', 'ask', 'guarded'] },
       on: {
         open: 'open',
         tick: { actions: assign({ data: ({ context }) => context.data + 1 }) },
@@ -37,14 +39,14 @@ const shop = setup({ types: {} as { context: Ctx; events: Ev } }).createMachine(
       },
     },
     // Takes only `b` jobs; the rest stay postponed.
-    half: { on: { job: { guard: ({ event }) => event.id === 'b', actions: log }, open: 'open' } },
+    half: { meta: { postpone: (event: Ev) => event.type === 'job' }, on: { job: { guard: ({ event }) => event.id === 'b', actions: log }, open: 'open' } },
   },
 });
 
 const logOf = (node: ReturnType<typeof simulatedNode>['node'], pid: Parameters<typeof sys.getStatus>[1]) =>
   stateOf<Ctx>(node, pid).context.log;
 
-describe('events a state does not take', () => {
+describe('events a state postpones (meta.postpone)', () => {
   it('are kept and retried after the next state change, in arrival order', () => {
     const { node } = simulatedNode();
     const pid = spawnStatem(node, shop);
@@ -67,7 +69,7 @@ describe('events a state does not take', () => {
     expect(sys.getStatus(node, pid).postponed).toBe(1);
   });
 
-  it('include events whose only transition is guarded off', () => {
+  it('include events whose only transition is guarded off, when the state lists them', () => {
     const { node } = simulatedNode();
     const pid = spawnStatem(node, shop);
     node.cast(pid, { type: 'guarded' });
@@ -165,7 +167,7 @@ describe('next_event', () => {
       context: { log: [], data: 0 },
       initial: 'a',
       states: {
-        a: { on: { go: { actions: nextEvent({ type: 'later' }) }, move: 'b' } },
+        a: { meta: { postpone: ['later'] }, on: { go: { actions: nextEvent({ type: 'later' }) }, goUnknown: { actions: nextEvent({ type: 'unknown' }) }, move: 'b' } },
         b: { on: { later: { actions: log } } },
       },
     });
@@ -175,6 +177,20 @@ describe('next_event', () => {
     expect(sys.getStatus(node, pid).postponed).toBe(1);
     node.cast(pid, { type: 'move' });
     expect(logOf(node, pid)).toEqual(['later']);
+  });
+
+  it('an inserted event the state neither takes nor postpones crashes the actor', () => {
+    const machine = setup({ types: {} as { context: Ctx; events: Ev } }).createMachine({
+      id: 'insert-crash',
+      context: { log: [], data: 0 },
+      initial: 'a',
+      states: { a: { on: { go: { actions: nextEvent({ type: 'unknown' }) } } } },
+    });
+    const { node } = simulatedNode();
+    const pid = spawnStatem(node, machine);
+    const seen = watch(node, pid);
+    node.cast(pid, { type: 'go' });
+    expect(seen.reason).toMatchObject({ code: 'UNHANDLED_EVENT', state: 'a', eventType: 'unknown' });
   });
 
   it('from entry actions of the initial state run before the first message', () => {
@@ -270,5 +286,88 @@ describe('postpone() with no event to postpone', () => {
     node.cast(pid, { type: 'job', id: 1 });
     expect(logOf(node, pid)).toEqual(['job:1']);
     expect(sys.getStatus(node, pid).postponed).toBe(0);
+  });
+});
+
+describe('an event no state takes and none postpones', () => {
+  /** `idle` takes `start`; `busy` takes `done` and postpones `start`. `work` is a parent that postpones `ping` for its children. */
+  const worker = setup({ types: {} as { context: Ctx; events: Ev } }).createMachine({
+    id: 'worker',
+    context: { log: [], data: 0 },
+    initial: 'idle',
+    states: {
+      idle: { on: { start: { target: 'work', actions: log }, check: { guard: () => false, actions: log } } },
+      work: {
+        meta: { postpone: ['ping'] },
+        initial: 'busy',
+        states: { busy: { meta: { postpone: ['start'] }, on: { done: '#worker.idle' } } },
+      },
+    },
+  });
+
+  it('crashes the actor by default, with a reason naming the state and the event type, and nothing is kept', () => {
+    const { node } = simulatedNode();
+    const pid = spawnStatem(node, worker);
+    const seen = watch(node, pid);
+    node.cast(pid, { type: 'bogus' });
+    expect(seen.down).toBe(true);
+    expect(seen.reason).toBeInstanceOf(UnhandledEventError);
+    expect(seen.reason).toMatchObject({ code: 'UNHANDLED_EVENT', machine: 'worker', state: 'idle', eventType: 'bogus', pid });
+    expect(String((seen.reason as Error).message)).toMatch(/in state "idle" got "bogus"/);
+  });
+
+  it('crashes it too when the only transition for the event is guarded off (gen_statem: no clause matched)', () => {
+    const { node } = simulatedNode();
+    const pid = spawnStatem(node, worker);
+    const seen = watch(node, pid);
+    node.cast(pid, { type: 'check' });
+    expect(seen.reason).toMatchObject({ code: 'UNHANDLED_EVENT', eventType: 'check' });
+  });
+
+  it('is postponed when the active state or any state around it declares it, and crashes elsewhere', () => {
+    const { node } = simulatedNode();
+    const pid = spawnStatem(node, worker);
+    node.cast(pid, { type: 'start', id: 1 });
+    node.cast(pid, { type: 'start', id: 2 }); // busy postpones start
+    node.cast(pid, { type: 'ping' }); // work (the parent) postpones ping
+    expect(sys.getStatus(node, pid).postponed).toBe(2);
+    const seen = watch(node, pid);
+    node.cast(pid, { type: 'done' }); // idle takes start 2 (back to work), then ping is kept again there
+    expect(logOf(node, pid)).toEqual(['start:1', 'start:2']);
+    expect(seen.down).toBe(false);
+    expect(sys.getStatus(node, pid).postponed).toBe(1);
+    node.cast(pid, { type: 'done' }); // idle neither takes nor postpones the retried ping
+    expect(seen.reason).toMatchObject({ code: 'UNHANDLED_EVENT', state: 'idle', eventType: 'ping' });
+  });
+
+  it("with unhandled: 'drop' is logged at warn with its type, counted, traced, and the actor carries on", () => {
+    const warnings: unknown[] = [];
+    const logger = { warn: (fields: unknown, message: string) => warnings.push({ fields, message }) };
+    const node = createNode({ logger: logger as never });
+    const pid = spawnStatem(node, worker, { unhandled: 'drop' });
+    const trace: TraceEntry[] = [];
+    sys.trace(node, pid, (entry) => trace.push(entry));
+    node.cast(pid, { type: 'bogus' });
+    node.cast(pid, { type: 'start', id: 1 });
+    expect(node.isAlive(pid)).toBe(true);
+    expect(logOf(node, pid)).toEqual(['start:1']);
+    expect(sys.statistics(node, pid).unhandled).toBe(1);
+    expect(sys.getStatus(node, pid).postponed).toBe(0);
+    expect(warnings).toEqual([{ fields: expect.objectContaining({ eventType: 'bogus', state: 'idle', machine: 'worker' }), message: 'unhandled event dropped' }]);
+    expect(trace.filter((t) => t.kind === 'drop')).toEqual([expect.objectContaining({ event: { type: 'bogus' } })]);
+  });
+
+  it('fails a call with the crash as the exit reason: the caller learns why', async () => {
+    const { node } = simulatedNode();
+    const pid = spawnStatem(node, worker);
+    await expect(node.call(pid, { type: 'bogus' })).rejects.toMatchObject({ code: 'CALL_EXIT', reason: expect.objectContaining({ code: 'UNHANDLED_EVENT' }) });
+  });
+
+  it('refuses at spawn a postpone declaration that is neither a list of types nor a function, and an unknown policy', () => {
+    const { node } = simulatedNode();
+    const bad = setup({}).createMachine({ id: 'bad', meta: { postpone: 'job' } });
+    expect(() => spawnStatem(node, bad)).toThrow(/meta.postpone of state "bad" must be a list of event types/);
+    expect(() => spawnStatem(node, worker, { unhandled: 'park' as never })).toThrow(TypeError);
+    expect(node.stats.processes).toBe(0);
   });
 });

@@ -152,6 +152,7 @@ const waiter = setup({ types: {} as { context: Ctx; events: Ev } }).createMachin
   initial: 'waiting',
   states: {
     waiting: {
+      meta: { postpone: ['later'] },
       on: {
         arm: { actions: eventTimeout(({ event }) => (event.ms as number | undefined) ?? 100, { type: 'idle' }) },
         armThenInsert: { actions: [eventTimeout(100, { type: 'idle' }), nextEvent({ type: 'known' })] },
@@ -187,11 +188,11 @@ describe('event timeouts', () => {
     expect(stateOf<Ctx>(node, pid).context.log).toEqual(['known']);
   });
 
-  it('are cancelled even by an event the state does not take (it is postponed)', () => {
+  it('are cancelled even by an event the state does not take but postpones', () => {
     const { node, clock } = simulatedNode();
     const pid = spawnStatem(node, waiter);
     node.cast(pid, { type: 'arm' });
-    node.send(pid, { type: 'nobody-handles-this' });
+    node.send(pid, { type: 'later' });
     expect(timersOf(node, pid)).toEqual([]);
     clock.advance(1_000);
     expect(stateOf<Ctx>(node, pid).context.log).toEqual([]);
