@@ -16,7 +16,7 @@ function marketplace(): { node: Node; clock: SimulatedClock; store: MemoryStore 
   const store = new MemoryStore();
   new EntityHost(node, KINDS, {
     restore: (address) => store.get(address)?.state,
-    commit: (address, persist) => store.put(address, persist()),
+    commit: (address, persist) => store.set(address, persist()),
   });
   return { node, clock, store };
 }
