@@ -113,7 +113,9 @@ function createScope(node: Node): StatemScope {
     get: () => undefined,
     getAll: () => ({}),
     scheduler: {
-      schedule: (_source: unknown, _target: unknown, event: EventObject, delay: number, id: string) =>
+      // XState leaves `id` undefined for a delayed `raise` without one (its own scheduler then
+      // makes up a random one), so unnamed delays must not share a timer.
+      schedule: (_source: unknown, _target: unknown, event: EventObject, delay: number, id: string | undefined) =>
         target().scheduleDelayed(id, delay, event),
       cancel: (_source: unknown, id: string) => target().cancelDelayed(id),
       cancelAll: () => {},
