@@ -305,3 +305,27 @@ describe('state kinds', () => {
     expect(run.same().value).toEqual({ on: 'paused' });
   });
 });
+
+describe('route', () => {
+  it('an xstate.route event takes the machine to a routable state, its guard permitting', () => {
+    type Wizard = { log: string[]; admin: boolean };
+    const machine = setup({ types: {} as { context: Wizard; events: Ev } }).createMachine({
+      id: 'wizard',
+      context: { log: [], admin: false },
+      initial: 'details',
+      on: { PROMOTE: { actions: assign({ admin: true }) } },
+      states: {
+        details: { id: 'details', route: {}, on: { NEXT: 'payment' } },
+        payment: { id: 'payment', on: { NEXT: 'review' } },
+        review: { id: 'review', route: { guard: ({ context }) => context.admin }, entry: assign({ log: ({ context }) => [...context.log, 'review'] }) },
+      },
+    });
+    const run = sideBySide(machine);
+    run.send({ type: 'NEXT' });
+    run.send({ type: 'xstate.route', to: '#details' });
+    expect(run.same().value).toBe('details');
+    run.send({ type: 'PROMOTE' });
+    run.send({ type: 'xstate.route', to: '#review' });
+    expect(run.same()).toEqual({ value: 'review', context: { log: ['review'], admin: true } });
+  });
+});
