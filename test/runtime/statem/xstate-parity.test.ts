@@ -20,6 +20,7 @@ const tag = (event: Ev) => (event.n === undefined ? event.type : `${event.type}:
 function sideBySide(machine: AnyStateMachine) {
   const xClock = new XStateClock();
   const actor = createActor(machine, { clock: xClock });
+  actor.subscribe({ error: () => {} }); // an errored actor is looked at, not rethrown
   actor.start();
   const { node, clock } = simulatedNode();
   const pid = spawnStatem(node, machine);
@@ -41,6 +42,8 @@ function sideBySide(machine: AnyStateMachine) {
         clock.advance(1);
       }
     },
+    /** XState's side alone, where the two differ on purpose. */
+    xstate: () => actor.getSnapshot() as { status: string; value: unknown; context: Ctx },
     /** Both sides' `{ value, context }`, checked equal; returned for the test's own expectations. */
     same(): { value: unknown; context: Ctx } {
       const x = actor.getSnapshot();
@@ -327,5 +330,57 @@ describe('route', () => {
     run.send({ type: 'PROMOTE' });
     run.send({ type: 'xstate.route', to: '#review' });
     expect(run.same()).toEqual({ value: 'review', context: { log: ['review'], admin: true } });
+  });
+});
+
+describe('where Governor differs on purpose (README, Semantics)', () => {
+  it('a delayed event with delay 0 is taken before a message sent after it', () => {
+    const machine = setup({ types }).createMachine({
+      id: 'zero',
+      context: { log: [] },
+      entry: raise({ type: 'SOON' }, { delay: 0 }),
+      on: { SOON: { actions: note() }, LATER: { actions: note() } },
+    });
+    const run = sideBySide(machine);
+    run.send({ type: 'LATER' });
+    run.advance(1);
+    expect(stateOf<Ctx>(run.node, run.pid).context.log).toEqual(['SOON', 'LATER']);
+    expect(run.xstate().context.log).toEqual(['LATER', 'SOON']);
+  });
+
+  it('a second delayed event with the same id replaces the first', () => {
+    const machine = setup({ types }).createMachine({
+      id: 'same-id',
+      context: { log: [] },
+      entry: [raise({ type: 'TICK', n: 1 }, { delay: 10, id: 't' }), raise({ type: 'TICK', n: 2 }, { delay: 20, id: 't' })],
+      on: { TICK: { actions: note() } },
+    });
+    const run = sideBySide(machine);
+    run.advance(20);
+    expect(stateOf<Ctx>(run.node, run.pid).context.log).toEqual(['TICK:2']);
+    expect(run.xstate().context.log).toEqual(['TICK:1', 'TICK:2']);
+  });
+
+  it('a step that throws part-way runs none of its actions; XState has run those before the throw', () => {
+    const ran: string[] = [];
+    const machine = setup({ types }).createMachine({
+      id: 'half-step',
+      context: { log: [] },
+      on: {
+        GO: {
+          actions: [
+            () => void ran.push('custom'),
+            assign(() => {
+              throw new Error('boom');
+            }),
+          ],
+        },
+      },
+    });
+    const run = sideBySide(machine);
+    run.send({ type: 'GO' });
+    expect(run.xstate().status).toBe('error');
+    expect(ran).toEqual(['custom']); // XState's, not Governor's
+    expect(run.node.isAlive(run.pid)).toBe(false);
   });
 });
