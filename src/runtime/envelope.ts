@@ -25,16 +25,23 @@ export interface Message {
 /**
  * Checks a message from a sender before it is queued: an object with a non-empty string `type`,
  * not XState's wildcard `*` and not one of XState's own `xstate.*` events (a forged
- * `xstate.after.…` would fire a delayed transition early). A malformed message is the sender's
- * bug, so the sender gets the `TypeError`; it must never crash the actor it was sent to.
+ * `xstate.after.…` would fire a delayed transition early), except `xstate.route`: XState's `route`
+ * is meant to be sent from outside, and only reaches states that declare `route` (with their
+ * guard). A malformed message is the sender's bug, so the sender gets the `TypeError`; it must
+ * never crash the actor it was sent to.
  */
 export function checkMessage(event: unknown): asserts event is Message {
   const type = typeof event === 'object' && event !== null ? (event as { type?: unknown }).type : undefined;
-  if (typeof type !== 'string' || type.length === 0 || type === '*' || type.startsWith('xstate.')) {
+  if (typeof type !== 'string' || isReservedEventType(type)) {
     throw new TypeError(
-      `a message must be an object with a non-empty string "type" (not "*", not "xstate.…"), got ${describe(event)}`,
+      `a message must be an object with a non-empty string "type" (not "*", not "xstate.…" other than "xstate.route"), got ${describe(event)}`,
     );
   }
+}
+
+/** An event type no sender may use: empty, `*`, or XState's own `xstate.*` but `xstate.route`. One rule for every way in. */
+export function isReservedEventType(type: string): boolean {
+  return type.length === 0 || type === '*' || (type.startsWith('xstate.') && type !== 'xstate.route');
 }
 
 /**

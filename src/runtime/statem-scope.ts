@@ -125,17 +125,23 @@ function createScope(node: Node): StatemScope {
   const unsupported = (feature: string, instead: string) => () => {
     throw new UnsupportedMachineFeatureError(feature, instead);
   };
+  const relay = unsupported('sendTo/sendParent/forwardTo', 'use castTo, sendInfo or callTo from governor');
   const system = {
     _sendInspectionEvent: () => {},
     _bookId: () => 'governor',
     _register: unsupported('spawning XState children', 'start children under a supervisor'),
     _unregister: () => {},
-    _relay: unsupported('sendTo/sendParent/forwardTo', 'use castTo, sendInfo or callTo from governor'),
+    _relay: relay,
     get: () => undefined,
     getAll: () => ({}),
     scheduler: {
-      schedule: (_source: unknown, _target: unknown, event: EventObject, delay: number, id: string) =>
-        target().scheduleDelayed(id, delay, event),
+      // XState schedules a delayed `raise` (and `after`) as (self, self) and a delayed `sendTo` as
+      // (self, its target). Only the first is this actor's timer: a delayed event for anybody else
+      // is refused as an undelayed `sendTo` is by `_relay`, never delivered to the sender.
+      // XState leaves `id` undefined for a delayed `raise` without one (its own scheduler then
+      // makes up a random one), so unnamed delays must not share a timer.
+      schedule: (_source: unknown, to: unknown, event: EventObject, delay: number, id: string | undefined) =>
+        to === self ? target().scheduleDelayed(id, delay, event) : relay(),
       cancel: (_source: unknown, id: string) => target().cancelDelayed(id),
       cancelAll: () => {},
     },

@@ -99,6 +99,7 @@ export class StatemProcess extends Process {
   #postponeCurrent = false;
   #stopReason: ExitReason | undefined;
   #nextEvents: EventObject[] | undefined;
+  #unnamedDelays = 0;
   /** Set when the machine asked to be passivated; the store layer decides what that means. */
   hibernateRequested = false;
   /** Events dropped by the `'drop'` policy (`sys.statistics().unhandled`). */
@@ -323,9 +324,24 @@ export class StatemProcess extends Process {
     }
   }
 
-  /** @internal XState's delayed events (`after`, delayed `raise`) on the runtime's clock. */
-  scheduleDelayed(id: string, ms: number, event: EventObject): void {
-    this.#arm(`delay:${id}`, 'delay', this.node.clock.now() + ms, event);
+  /**
+   * @internal XState's delayed events (`after`, delayed `raise`) on the runtime's clock. An id
+   * names the timer: a later event with the same id replaces it and `cancel(id)` stops it. Without
+   * an id, as in XState, each event gets a timer of its own, which nothing can cancel.
+   */
+  scheduleDelayed(id: string | undefined, ms: number, event: EventObject): void {
+    this.#arm(id === undefined ? this.#unnamedDelay() : `delay:${id}`, 'delay', this.node.clock.now() + ms, event);
+  }
+
+  /**
+   * `delay#<n>`, apart from `delay:<id>`. Numbered per actor, so persisted states do not depend on
+   * what else ran; a free name is looked for, as a restored actor starts counting from 0 again.
+   */
+  #unnamedDelay(): string {
+    let name: string;
+    do name = `delay#${++this.#unnamedDelays}`;
+    while (this.#timers?.has(name));
+    return name;
   }
 
   /** @internal */

@@ -13,6 +13,10 @@ describe('the job format, checked at the door', () => {
     expect(checkJob({ v: 1, id: 'm-1', env: { t: 'info', to, event: { type: 'Paid' } } }, 'job-1')).toMatchObject({ ok: true, id: 'm-1' });
   });
 
+  it("accepts XState's route event, the one xstate.* event meant to come from outside", () => {
+    expect(checkJob({ v: 1, env: { t: 'cast', to, event: { type: 'xstate.route', to: '#review' } } }, 'j').ok).toBe(true);
+  });
+
   it('accepts every envelope kind a node sends', () => {
     const pid = '<n1.4>';
     const caller = { node: 'n1', ref: 'n1#3' };
@@ -40,6 +44,7 @@ describe('the job format, checked at the door', () => {
     [{ v: 1, env: { t: 'shout', to } }, 'env: t must be one of cast, info, call'],
     [{ v: 1, env: { t: 'cast', to, event: { nope: 1 } } }, 'env: event.type must be a non-empty string'],
     [{ v: 1, env: { t: 'cast', to, event: { type: 'xstate.after.1000.x' } } }, 'env: event.type must be a non-empty string'],
+    [{ v: 1, env: { t: 'cast', to, event: { type: 'xstate.route.x' } } }, 'env: event.type must be a non-empty string'],
     [{ v: 1, env: { t: 'cast', to: { entity: 'a:b', key: 'k' }, event: { type: 'x' } } }, 'env: invalid entity address: entity must be a kind name'],
     [{ v: 1, env: { t: 'cast', to: { entity: 'A', key: 'k\u0000' }, event: { type: 'x' } } }, 'env: invalid entity address: key must not contain control characters'],
     [{ v: 1, env: { t: 'cast', to: 42, event: { type: 'x' } } }, 'env: to must be a pid, a name'],

@@ -1,7 +1,7 @@
 import { GovernorError } from '../../errors.ts';
 import { checkEntityAddress, isEntityAddress } from '../../runtime/entity.ts';
 import { hasLoneSurrogate } from '../../runtime/unicode.ts';
-import type { Envelope } from '../../runtime/envelope.ts';
+import { isReservedEventType, type Envelope } from '../../runtime/envelope.ts';
 import { isPid } from '../../runtime/pid.ts';
 
 /** The version of the job format below; jobs of other versions are dead-lettered. */
@@ -55,8 +55,8 @@ function isObject(value: unknown): value is Record<string, unknown> {
 function checkEvent(event: unknown): string | undefined {
   if (!isObject(event)) return 'event must be an object';
   const type = event['type'];
-  if (typeof type !== 'string' || type.length === 0 || type === '*' || type.startsWith('xstate.')) {
-    return 'event.type must be a non-empty string (not "*", not "xstate.…")';
+  if (typeof type !== 'string' || isReservedEventType(type)) {
+    return 'event.type must be a non-empty string (not "*", not "xstate.…" other than "xstate.route")';
   }
   return undefined;
 }
@@ -212,7 +212,8 @@ export const ENTITY_JOB_JSON_SCHEMA = {
         event: {
           type: 'object',
           required: ['type'],
-          properties: { type: { type: 'string', minLength: 1, not: { pattern: '^(\\*|xstate\\..*)$' } } },
+          // `xstate.route` without a lookahead, which not every JSON Schema validator's regex has.
+          properties: { type: { type: 'string', minLength: 1, anyOf: [{ const: 'xstate.route' }, { not: { pattern: '^(\\*|xstate\\..*)$' } }] } },
         },
       },
     },

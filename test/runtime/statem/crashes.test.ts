@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assign, createMachine, forwardTo, fromCallback, fromPromise, sendParent, sendTo, setup, spawnChild, stopChild, type AnyStateMachine } from 'xstate';
+import { assign, createActor, createMachine, forwardTo, fromCallback, fromPromise, sendParent, sendTo, setup, spawnChild, stopChild, type AnyStateMachine } from 'xstate';
 import {
   StartError,
   UnsupportedMachineFeatureError,
@@ -358,8 +358,32 @@ describe('XState features the runtime replaces', () => {
     expect(seen.reason).toMatchObject({ code: 'UNSUPPORTED_MACHINE_FEATURE' });
   });
 
+  it('sendTo an actor ref with a delay crashes the actor as without one, and nothing reaches anybody', () => {
+    // issue 21: the scheduler ignored the target, so the delayed event came back to the sender.
+    const peer = createActor(setup({ types: {} as { context: { n: number } } }).createMachine({ context: { n: 0 }, on: { hi: { actions: assign({ n: ({ context }) => context.n + 1 }) } } }));
+    peer.start();
+    const sender = setup({ types: {} as { context: { got: number }; events: Ev } }).createMachine({
+      id: 'delayed-sender',
+      context: { got: 0 },
+      on: {
+        go: { actions: sendTo(() => peer, { type: 'hi' }, { delay: 10 }) },
+        hi: { actions: assign({ got: ({ context }) => context.got + 1 }) },
+      },
+    });
+    const { node, clock } = simulatedNode();
+    const pid = spawnStatem(node, sender);
+    const seen = watch(node, pid);
+    node.cast(pid, { type: 'go' });
+    expect(seen.down).toBe(true);
+    expect(seen.reason).toBeInstanceOf(UnsupportedMachineFeatureError);
+    expect(clock.pending).toBe(0);
+    clock.advance(100);
+    expect(peer.getSnapshot().context.n).toBe(0);
+  });
+
   it.each([
     ['sendTo a child id', createMachine({ id: 'st2', on: { go: { actions: sendTo('somebody', { type: 'hi' }) } } }), 'somebody'],
+    ['sendTo a child id with a delay', createMachine({ id: 'st3', on: { go: { actions: sendTo('somebody', { type: 'hi' }, { delay: 10 }) } } }), 'somebody'],
     ['sendParent', createMachine({ id: 'sp', on: { go: { actions: sendParent({ type: 'hi' }) } } }), '#_parent'],
     ['forwardTo', createMachine({ id: 'fw', on: { go: { actions: forwardTo('somebody') } } }), 'somebody'],
   ])('%s crashes the actor (XState finds no such child before the runtime sees it)', (_label, machine, target) => {

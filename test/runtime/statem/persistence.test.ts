@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assign, setup } from 'xstate';
+import { assign, raise, setup } from 'xstate';
 import {
   PERSISTED_STATE_VERSION,
   StartError,
@@ -152,6 +152,34 @@ describe('restoring on another node with a later clock', () => {
     expect(stateOf(second.node, restored).value).toBe('grace');
     second.clock.advance(1);
     expect(stateOf(second.node, restored).value).toBe('cancelled');
+  });
+
+  it('keeps each id-less delayed raise as a timer of its own, and later ones do not take their names', () => {
+    const echo = setup({ types: {} as { context: { log: string[] }; events: Ev } }).createMachine({
+      id: 'echo',
+      context: { log: [] },
+      on: {
+        say: { actions: raise(({ event }) => ({ type: 'echo', n: event.n }), { delay: 100 }) },
+        echo: { actions: assign({ log: ({ context, event }) => [...context.log, `echo:${String(event.n)}`] }) },
+      },
+    });
+    const first = simulatedNode({ start: 0 });
+    const pid = spawnStatem(first.node, echo);
+    first.node.cast(pid, { type: 'say', n: 1 });
+    first.clock.advance(10);
+    first.node.cast(pid, { type: 'say', n: 2 });
+    const state = throughStore(persistOf(first.node, pid));
+    expect(state.timers.map((t) => [t.kind, t.deadline, t.event])).toEqual([
+      ['delay', 100, { type: 'echo', n: 1 }],
+      ['delay', 110, { type: 'echo', n: 2 }],
+    ]);
+    first.node.exit(pid, 'kill');
+    const second = simulatedNode({ start: 50 });
+    const restored = spawnStatem(second.node, echo, { restore: state });
+    second.node.cast(restored, { type: 'say', n: 3 });
+    expect(sys.getStatus(second.node, restored).timers).toHaveLength(3);
+    second.clock.advance(100);
+    expect(stateOf<{ log: string[] }>(second.node, restored).context.log).toEqual(['echo:1', 'echo:2', 'echo:3']);
   });
 
   it('restores a state that survives a second round trip unchanged', () => {
