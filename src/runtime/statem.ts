@@ -361,6 +361,9 @@ export class StatemProcess extends Process {
         if (postpones.get(node)?.(event)) return this.#postpone(event, envelope);
       }
     }
+    // An `after` whose guards all say no is XState's own timer, not a message: the machine has
+    // decided not to move, so nothing was sent that could be lost.
+    if (event.type.startsWith('xstate.after.')) return;
     if (this.#unhandled === 'crash') throw new UnhandledEventError(this.pid, this.machine.id, snapshot.value, event.type);
     this.unhandledDropped++;
     this.node.logger.warn({ actor: this.pid, machine: this.machine.id, state: snapshot.value, eventType: event.type }, 'unhandled event dropped');

@@ -357,6 +357,22 @@ describe('an event no state takes and none postpones', () => {
     expect(trace.filter((t) => t.kind === 'drop')).toEqual([expect.objectContaining({ event: { type: 'bogus' } })]);
   });
 
+  it('except an `after` whose guards all say no: the machine decided not to move, as in XState', () => {
+    const machine = setup({ types: {} as { context: Ctx; events: Ev } }).createMachine({
+      id: 'guarded-after',
+      context: { log: [], data: 0 },
+      initial: 'waiting',
+      states: { waiting: { after: { 100: { guard: ({ context }) => context.data > 0, target: 'done' } }, on: { poke: { actions: log } } }, done: {} },
+    });
+    const { node, clock } = simulatedNode();
+    const pid = spawnStatem(node, machine);
+    clock.advance(100);
+    expect(node.isAlive(pid)).toBe(true);
+    expect(stateOf(node, pid).value).toBe('waiting');
+    node.cast(pid, { type: 'poke' });
+    expect(logOf(node, pid)).toEqual(['poke']);
+  });
+
   it('fails a call with the crash as the exit reason: the caller learns why', async () => {
     const { node } = simulatedNode();
     const pid = spawnStatem(node, worker);
