@@ -86,6 +86,8 @@ export class StatemProcess extends Process {
   #current: Envelope | undefined;
   #postponeCurrent = false;
   #stopReason: ExitReason | undefined;
+  /** Inside `start`: a stop or a final state now is a failed start, not an exit. */
+  #starting = false;
   #nextEvents: EventObject[] | undefined;
   /** Set when the machine asked to be passivated; the store layer decides what that means. */
   hibernateRequested = false;
@@ -102,6 +104,15 @@ export class StatemProcess extends Process {
   start(options: StatemOptions): void {
     const scope = this.#scope;
     if (options.restore) checkPersistedState(options.restore, this.machine.id);
+    this.#starting = true;
+    try {
+      this.#start(scope, options);
+    } finally {
+      this.#starting = false;
+    }
+  }
+
+  #start(scope: StatemScope, options: StatemOptions): void {
     const actions = scope.begin(this);
     try {
       if (options.restore) {
@@ -221,12 +232,22 @@ export class StatemProcess extends Process {
       for (let i = events.length - 1; i >= 0; i--) this.#internal.unshift({ event: events[i]!, envelope: undefined });
     }
     if (this.snapshot.status === 'error') throw this.snapshot.error;
-    if (this.snapshot.status === 'done') return this.node.terminate(this, 'normal');
+    if (this.snapshot.status === 'done') return this.#end('normal');
     if (this.#stopReason !== undefined) {
       const reason = this.#stopReason;
       this.#stopReason = undefined;
-      this.node.terminate(this, reason);
+      this.#end(reason);
     }
+  }
+
+  /**
+   * Ends the actor with `reason`. While it is starting, this is gen_statem's init returning
+   * `{stop, Reason}`: the start fails with the reason (its starter gets an error, never the pid
+   * of a process that is already dead, which a supervisor would take for a crash loop).
+   */
+  #end(reason: ExitReason): void {
+    if (this.#starting) throw new StoppedWhileStarting(reason);
+    this.node.terminate(this, reason);
   }
 
   #runActions(actions: readonly CollectedAction[], event: EventObject): void {
@@ -451,6 +472,13 @@ export class StatemProcess extends Process {
   }
 }
 
+/** Carries the reason of a stop (or final state) reached during `start` out to `spawnStatem`. */
+class StoppedWhileStarting extends Error {
+  constructor(readonly reason: ExitReason) {
+    super('stopped while starting');
+  }
+}
+
 /** An action XState would have run, as collected by the scope. */
 export interface CollectedAction {
   readonly type: string;
@@ -490,8 +518,10 @@ function stateChanged(a: AnyMachineSnapshot, b: AnyMachineSnapshot): boolean {
 
 /**
  * Spawns an XState machine as a gen_statem actor and returns its pid. The initial state's entry
- * actions run before this returns; if they (or the machine's setup) throw, nothing is left
- * running and a {@link StartError} says why.
+ * actions (and the events they insert) run before this returns; if they (or the machine's setup)
+ * throw, or the machine stops (`stop(reason)`, or a final state: `normal`) while starting,
+ * nothing is left running and a {@link StartError} carries the reason (gen_statem's
+ * `{error, Reason}`).
  *
  * @example
  * const pid = spawnStatem(node, machine, { name: 'door', input: { code: 1234 } });
@@ -507,10 +537,11 @@ export function spawnStatem(node: Node, machine: AnyStateMachine, options: State
   try {
     node.run(() => process.start(options));
   } catch (error) {
+    const reason = error instanceof StoppedWhileStarting ? error.reason : error;
     // Not a crash of a running actor: whoever linked to it hears nothing, the caller gets the error.
     if (options.link !== undefined) node.unlink(process.pid, options.link);
-    node.terminate(process, error);
-    throw new StartError(`actor ${machine.id}`, error);
+    node.terminate(process, reason);
+    throw new StartError(`actor ${machine.id}`, reason);
   }
   return process.pid;
 }

@@ -3,6 +3,7 @@ import { assign, createMachine, forwardTo, fromCallback, fromPromise, sendParent
 import {
   StartError,
   UnsupportedMachineFeatureError,
+  nextEvent,
   reply,
   spawnStatem,
   stop,
@@ -308,12 +309,40 @@ describe('a failed start', () => {
     expect(() => spawnStatem(node, fragile, { name: 'child' })).not.toThrow();
   });
 
-  it('a machine whose initial state is final starts and ends at once with normal', () => {
-    const { node } = simulatedNode();
-    const pid = spawnStatem(node, createMachine({ id: 'instant', initial: 'done', states: { done: { type: 'final' } } }));
-    expect(node.isAlive(pid)).toBe(false);
-    expect(node.stats.processes).toBe(0);
-  });
+  it.each([
+    ['a final initial state', createMachine({ id: 'instant', initial: 'done', states: { done: { type: 'final' } } }), 'normal'],
+    ['stop(reason) in the initial entry', createMachine({ id: 'quitter', entry: stop({ shutdown: 'not today' }) }), { shutdown: 'not today' }],
+    [
+      'stop(reason) on an event the initial entry inserted',
+      setup({ types: {} as { events: Ev } }).createMachine({
+        id: 'late-quitter',
+        entry: nextEvent({ type: 'check' }),
+        on: { check: { actions: stop('no config') } },
+      }),
+      'no config',
+    ],
+  ] as [string, AnyStateMachine, ExitReason][])(
+    'a machine that stops during its start (%s): StartError with the reason, as gen_statem init {stop, Reason} gives {error, Reason}',
+    (_label, machine, reason) => {
+      const { node } = simulatedNode();
+      const parent = spawnStatem(node, trapper, { trapExit: true });
+      const exits: ExitReason[] = [];
+      node.onExit((_pid, why) => exits.push(why));
+      let thrown: unknown;
+      try {
+        spawnStatem(node, machine, { name: 'child', link: parent });
+      } catch (e) {
+        thrown = e;
+      }
+      expect(thrown).toBeInstanceOf(StartError);
+      expect((thrown as StartError).reason).toEqual(reason);
+      expect(exits).toEqual([reason]); // it ran, and ended with that reason
+      expect(node.whereis('child')).toBeUndefined();
+      // A failed start, not an exit of a running actor: the would-be parent hears nothing.
+      expect(stateOf<{ got: Ev[] }>(node, parent).context.got).toEqual([]);
+      expect(sys.getStatus(node, parent).links).toEqual([]);
+    },
+  );
 });
 
 describe('XState features the runtime replaces', () => {

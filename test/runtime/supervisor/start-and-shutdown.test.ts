@@ -13,6 +13,7 @@ import {
   StartError,
   startChild,
   startSupervisor,
+  stop,
   supervisor,
   sys,
   terminateChild,
@@ -92,6 +93,21 @@ describe('start', () => {
       },
     });
     expect(() => startSupervisor(node, { children: [w('a'), worker('b', broken)] })).toThrow(StartError);
+    expect(node.stats.processes).toBe(0);
+  });
+
+  it('fails with StartError carrying the reason when a static child stops during its start', () => {
+    const { node } = harness();
+    const quitter = setup({}).createMachine({ id: 'quitter', entry: stop({ shutdown: 'no config' }) });
+    let thrown: unknown;
+    try {
+      startSupervisor(node, { children: [w('a'), worker('b', quitter)] });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(StartError);
+    expect((thrown as StartError).reason).toEqual({ shutdown: 'no config' });
+    expect((thrown as StartError).message).toContain('"b"');
     expect(node.stats.processes).toBe(0);
   });
 
@@ -443,6 +459,33 @@ describe('the child API', () => {
       const cause = new Error('nope');
       expect(await startChild(node, sup, failing('bad', cause))).toEqual({ ok: false, error: 'start_failed', reason: cause });
       expect(await getChildspec(node, sup, 'bad')).toEqual({ ok: false, error: 'not_found' });
+    });
+
+    it('answers start_failed with the reason for a child that stops or finishes during its start; the supervisor is unaffected', async () => {
+      const { node, sup } = await started();
+      const before = await pidsOf(node, sup);
+      const quitter = setup({}).createMachine({ id: 'quitter', entry: stop('not today') });
+      const instant = setup({}).createMachine({ id: 'instant', initial: 'done', states: { done: { type: 'final' } } });
+      expect(await startChild(node, sup, worker('q', quitter))).toEqual({ ok: false, error: 'start_failed', reason: 'not today' });
+      expect(await startChild(node, sup, worker('i', instant))).toEqual({ ok: false, error: 'start_failed', reason: 'normal' });
+      await node.settle();
+      expect(node.isAlive(sup)).toBe(true);
+      expect(await pidsOf(node, sup)).toEqual(before); // nothing restarted, nothing added
+      expect(sys.getState(node, sup)).toMatchObject({ restarts: 0 });
+    });
+
+    it('answers start_failed for a simple_one_for_one child that stops during its start', async () => {
+      const { node } = harness();
+      // The start argument is the machine's input; the init event carries it.
+      const quitter = setup({ types: {} as { input: unknown } }).createMachine({
+        id: 'quitter',
+        entry: stop(({ event }: { event: { type: string; input?: unknown } }) => ({ shutdown: event.input })),
+      });
+      const sup = startSupervisor(node, { strategy: 'simple_one_for_one', children: [worker('s', quitter)] });
+      expect(await startChild(node, sup, ['bad input'])).toEqual({ ok: false, error: 'start_failed', reason: { shutdown: 'bad input' } });
+      await node.settle();
+      expect(node.isAlive(sup)).toBe(true);
+      expect(await countChildren(node, sup)).toMatchObject({ active: 0 });
     });
 
     it('answers invalid_child_spec for a bad spec, naming the field', async () => {
