@@ -88,7 +88,7 @@ export class StatemProcess extends Process {
   #stopReason: ExitReason | undefined;
   /** Inside `start`: a stop or a final state now is a failed start, not an exit. */
   #starting = false;
-  #nextEvents: EventObject[] | undefined;
+  #nextEvents: Pending[] | undefined;
   /** Set when the machine asked to be passivated; the store layer decides what that means. */
   hibernateRequested = false;
 
@@ -229,7 +229,7 @@ export class StatemProcess extends Process {
       const events = this.#nextEvents;
       this.#nextEvents = undefined;
       this.#internal ??= new Queue();
-      for (let i = events.length - 1; i >= 0; i--) this.#internal.unshift({ event: events[i]!, envelope: undefined });
+      for (let i = events.length - 1; i >= 0; i--) this.#internal.unshift(events[i]!);
     }
     if (this.snapshot.status === 'error') throw this.snapshot.error;
     if (this.snapshot.status === 'done') return this.#end('normal');
@@ -275,9 +275,16 @@ export class StatemProcess extends Process {
       case EFFECT.postpone:
         this.#postponeCurrent = true;
         return;
-      case EFFECT.nextEvent:
-        (this.#nextEvents ??= []).push(e.stampAt ? { ...e.event, at: node.clock.now() } : e.event);
+      case EFFECT.nextEvent: {
+        // The call being handled, inserted again (its `$from` is this call's caller), keeps the
+        // call's envelope, as gen_statem's `{next_event, {call, From}, Req}`: the step that
+        // handles it can still `reply()`. Any other inserted event is internal and has no caller.
+        const current = this.#current;
+        const keep = current?.t === 'call' && sameCaller((e.event as { $from?: unknown }).$from, current.from);
+        const event = e.stampAt ? { ...e.event, at: node.clock.now() } : e.event;
+        (this.#nextEvents ??= []).push({ event, envelope: keep ? current : undefined });
         return;
+      }
       case EFFECT.startTimer:
         checkTime('startTimer', e.ms);
         this.#arm(`generic:${e.name}`, 'generic', node.clock.now() + e.ms, e.event);
@@ -494,6 +501,10 @@ export interface CollectedAction {
 function withoutCaller(event: Message): EventObject {
   const { $from: _forged, ...rest } = event;
   return rest as EventObject;
+}
+
+function sameCaller(value: unknown, from: CallerRef): boolean {
+  return isCallerRef(value) && value.node === from.node && value.ref === from.ref;
 }
 
 function isCallerRef(value: unknown): value is CallerRef {
