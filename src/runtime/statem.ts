@@ -8,6 +8,7 @@ import { Process } from './process.ts';
 import { Queue } from './queue.ts';
 import { EFFECT, type Effect } from './statem-actions.ts';
 import { machineInfo, scopeFor, type StatemScope } from './statem-scope.ts';
+import { reenteredStates } from './reentered-states.ts';
 import { PERSISTED_STATE_VERSION, checkPersistedState, type PersistedActorState, type PersistedTimer, type TimerKind } from './persisted-state.ts';
 
 /** @default 10_000 events kept for a later state before the actor is considered broken. */
@@ -216,10 +217,11 @@ export class StatemProcess extends Process {
     if (this.tracer && changed) {
       this.tracer({ pid: this.pid, at: this.node.clock.now(), kind: 'transition', from: previous.value, to: next.value, event });
     }
-    if (changed) {
-      this.#enterStates(previous._nodes, next);
-      this.#replayPostponed();
-    }
+    // A re-entry (`reenter: true`, gen_statem's repeat_state) is no state change (postponed
+    // events stay put) but re-arms the state timeouts of the states it entered again.
+    const reentered = this.#reentered(previous, next);
+    if (changed || reentered) this.#enterStates(previous._nodes, next, reentered);
+    if (changed) this.#replayPostponed();
     this.#finishStep();
   }
 
@@ -363,8 +365,16 @@ export class StatemProcess extends Process {
     for (let i = replay.length - 1; i >= 0; i--) internal.unshift(replay[i]!);
   }
 
-  /** Cancels the state timeouts of states left and arms those of states entered. */
-  #enterStates(previousNodes: readonly unknown[], next: AnyMachineSnapshot): void {
+  /** The states with a declared timeout that this step left and entered again. */
+  #reentered(previous: AnyMachineSnapshot, next: AnyMachineSnapshot): Set<unknown> | undefined {
+    const microsteps = this.#scope.microsteps;
+    if (microsteps.length === 0) return undefined;
+    const timeouts = machineInfo(this.machine).stateTimeouts;
+    return timeouts.size === 0 ? undefined : reenteredStates(previous, next, microsteps, timeouts);
+  }
+
+  /** Cancels the state timeouts of states left and arms those of states entered (or re-entered). */
+  #enterStates(previousNodes: readonly unknown[], next: AnyMachineSnapshot, reentered?: Set<unknown>): void {
     const info = machineInfo(this.machine);
     if (info.stateTimeouts.size === 0) return;
     // Timer names come built with the declarations: a name per state change was a string to
@@ -375,7 +385,7 @@ export class StatemProcess extends Process {
     }
     for (const node of next._nodes) {
       const timeout = info.stateTimeouts.get(node);
-      if (timeout && !previousNodes.includes(node)) this.#arm(timeout.timer, 'state', this.node.clock.now() + timeout.ms, timeout.event);
+      if (timeout && (!previousNodes.includes(node) || reentered?.has(node))) this.#arm(timeout.timer, 'state', this.node.clock.now() + timeout.ms, timeout.event);
     }
   }
 

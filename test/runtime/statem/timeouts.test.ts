@@ -66,18 +66,63 @@ describe('state timeouts', () => {
     expect(stateOf(node, pid).value).toBe('closed');
   });
 
-  it('are not restarted by a transition that stays in the state (data change or re-entry)', () => {
+  it('are not restarted by a transition that stays in the state without leaving it (a data change)', () => {
     const { node, clock } = simulatedNode();
     const pid = spawnStatem(node, door);
     node.cast(pid, { type: 'open' });
     clock.advance(400);
     node.cast(pid, { type: 'touch' });
-    clock.advance(400);
-    node.cast(pid, { type: 'reenter' });
     expect(timersOf(node, pid)).toEqual([expect.objectContaining({ deadline: 1_000 })]);
-    clock.advance(200);
+    clock.advance(600);
     expect(stateOf(node, pid).value).toBe('closed');
-    expect(stateOf<Ctx>(node, pid).context.log).toEqual(['touched', 'reentered', 'closed']);
+    expect(stateOf<Ctx>(node, pid).context.log).toEqual(['touched', 'closed']);
+  });
+
+  it('are re-armed by a re-entering transition (reenter: true, gen_statem repeat_state)', () => {
+    const { node, clock } = simulatedNode();
+    const pid = spawnStatem(node, door);
+    node.cast(pid, { type: 'open' });
+    clock.advance(800);
+    node.cast(pid, { type: 'reenter' }); // at 800: a fresh second from here
+    expect(timersOf(node, pid)).toEqual([expect.objectContaining({ kind: 'state', deadline: 1_800 })]);
+    clock.advance(999);
+    expect(stateOf(node, pid).value).toBe('open');
+    clock.advance(1);
+    expect(stateOf(node, pid).value).toBe('closed');
+    expect(stateOf<Ctx>(node, pid).context.log).toEqual(['reentered', 'closed']);
+  });
+
+  it('are re-armed only for the states a transition re-enters, by XState’s rule for its domain', () => {
+    const machine = setup({ types: {} as { context: Ctx; events: Ev } }).createMachine({
+      id: 'nested-reentry',
+      context: { log: [] },
+      initial: 'working',
+      states: {
+        working: {
+          meta: { stateTimeout: { ms: 1_000, event: 'giveUp' } },
+          initial: 'a',
+          on: {
+            again: { target: 'working', reenter: true }, // leaves and enters `working` and `a`
+            toA: '.a', // non-reentering: `a` is left and entered again, `working` is not
+            giveUp: 'failed',
+          },
+          states: { a: { meta: { stateTimeout: { ms: 300, event: 'aDone' } } } },
+        },
+        failed: {},
+      },
+    });
+    const { node, clock } = simulatedNode();
+    const pid = spawnStatem(node, machine);
+    const deadlines = () => Object.fromEntries(timersOf(node, pid).map((t) => [t.name, t.deadline]));
+    expect(deadlines()).toEqual({ 'state:nested-reentry.working': 1_000, 'state:nested-reentry.working.a': 300 });
+
+    clock.advance(100);
+    node.cast(pid, { type: 'toA' });
+    expect(deadlines()).toEqual({ 'state:nested-reentry.working': 1_000, 'state:nested-reentry.working.a': 400 });
+
+    clock.advance(100);
+    node.cast(pid, { type: 'again' });
+    expect(deadlines()).toEqual({ 'state:nested-reentry.working': 1_200, 'state:nested-reentry.working.a': 500 });
   });
 
   it('belong to their state node: a parent keeps its timeout while its children change', () => {
