@@ -36,7 +36,11 @@ export {
   nextEventAt,
   startTimer,
   cancelTimer,
+  updateTimer,
   eventTimeout,
+  stateTimeout,
+  cancelStateTimeout,
+  updateStateTimeout,
   castTo,
   sendInfo,
   callTo,
@@ -44,6 +48,7 @@ export {
   hibernate,
   EFFECT,
 } from './runtime/statem-actions.ts';
+export type { TimeoutOptions } from './runtime/statem-actions.ts';
 export type { StateTimeoutDeclaration } from './runtime/statem-scope.ts';
 export { PERSISTED_STATE_VERSION } from './runtime/persisted-state.ts';
 export type { PersistedActorState, PersistedTimer, TimerKind } from './runtime/persisted-state.ts';

@@ -50,6 +50,9 @@ interface Pending {
 
 let timerTokens = 0;
 
+/** The one state timeout an action sets (declared ones are `state:<state id>`, one per state). */
+const STATE_TIMER = 'state';
+
 /** Stand-in events for a `callTo` whose onReply/onError threw, with the error (unforgeable by identity). */
 const answerFailures = new WeakMap<object, unknown>();
 
@@ -87,6 +90,8 @@ export class StatemProcess extends Process {
   #current: Envelope | undefined;
   #postponeCurrent = false;
   #stopReason: ExitReason | undefined;
+  /** The step set, cancelled or updated the state timeout: a state change then leaves it alone. */
+  #stateTimeoutTouched = false;
   /** Inside `start`: a stop or a final state now is a failed start, not an exit. */
   #starting = false;
   #nextEvents: Pending[] | undefined;
@@ -126,6 +131,7 @@ export class StatemProcess extends Process {
     }
     if (this.snapshot.status === 'error') throw this.snapshot.error;
     this.#runActions(actions, { type: 'xstate.init' });
+    this.#stateTimeoutTouched = false;
     // No event is being handled at start: a postpone() here has nothing to keep (gen_statem
     // refuses it in an enter call). Left set, it would postpone the first message after handling it.
     this.#postponeCurrent = false;
@@ -220,6 +226,8 @@ export class StatemProcess extends Process {
     // A re-entry (`reenter: true`, gen_statem's repeat_state) is no state change (postponed
     // events stay put) but re-arms the state timeouts of the states it entered again.
     const reentered = this.#reentered(previous, next);
+    if (changed) this.#leaveState();
+    this.#stateTimeoutTouched = false;
     if (changed || reentered) this.#enterStates(previous._nodes, next, reentered);
     if (changed) this.#replayPostponed();
     this.#finishStep();
@@ -288,15 +296,28 @@ export class StatemProcess extends Process {
         return;
       }
       case EFFECT.startTimer:
-        checkTime('startTimer', e.ms);
-        this.#arm(`generic:${e.name}`, 'generic', node.clock.now() + e.ms, e.event);
+        this.#arm(`generic:${e.name}`, 'generic', this.#deadline('startTimer', e.ms, e.abs), e.event);
         return;
       case EFFECT.cancelTimer:
         this.#cancel(`generic:${e.name}`);
         return;
+      case EFFECT.updateTimer:
+        this.#update(`generic:${e.name}`, 'generic', e.event);
+        return;
       case EFFECT.eventTimeout:
-        checkTime('eventTimeout', e.ms);
-        this.#arm('event', 'event', node.clock.now() + e.ms, e.event);
+        this.#arm('event', 'event', this.#deadline('eventTimeout', e.ms, e.abs), e.event);
+        return;
+      case EFFECT.stateTimeout:
+        this.#stateTimeoutTouched = true;
+        this.#arm(STATE_TIMER, 'state', this.#deadline('stateTimeout', e.ms, e.abs), e.event);
+        return;
+      case EFFECT.cancelStateTimeout:
+        this.#stateTimeoutTouched = true;
+        this.#cancel(STATE_TIMER);
+        return;
+      case EFFECT.updateStateTimeout:
+        this.#stateTimeoutTouched = true;
+        this.#update(STATE_TIMER, 'state', e.event);
         return;
       case EFFECT.cast:
       case EFFECT.send:
@@ -389,6 +410,28 @@ export class StatemProcess extends Process {
     }
   }
 
+  /** A timeout action's time as a deadline: a delay from now, or with `abs` the deadline itself. */
+  #deadline(action: string, ms: unknown, abs: boolean | undefined): number {
+    if (abs) {
+      if (typeof ms !== 'number' || Number.isNaN(ms)) throw new TypeError(`${action}: an absolute time must be a number (epoch ms) or Infinity, got ${String(ms)}`);
+      return ms;
+    }
+    checkTime(action, ms);
+    return this.node.clock.now() + (ms as number);
+  }
+
+  /** `{T, update, Event}`: a new event for a running timer, same deadline; none running fires now. */
+  #update(name: string, kind: TimerKind, event: EventObject): void {
+    const timer = this.#timers?.get(name);
+    if (timer) this.#timers!.set(name, { ...timer, event });
+    else this.#arm(name, kind, this.node.clock.now(), event);
+  }
+
+  /** A state change: the state timeout set by an action goes, unless this very step set it. */
+  #leaveState(): void {
+    if (!this.#stateTimeoutTouched && this.#timers?.has(STATE_TIMER)) this.#cancel(STATE_TIMER);
+  }
+
   #arm(name: string, kind: TimerKind, deadline: number, event: EventObject): void {
     this.#cancel(name);
     if (deadline === Infinity) return; // gen_statem: a timeout of infinity never fires, it cancels
@@ -442,6 +485,7 @@ export class StatemProcess extends Process {
       context: (next.context ?? previous.context) as never,
     }) as AnyMachineSnapshot;
     if (stateChanged(previous, this.snapshot)) {
+      this.#leaveState();
       this.#enterStates(previous._nodes, this.snapshot);
       this.#replayPostponed();
       // A suspended actor handles nothing until resumed (then `onResume` runs what was queued).
