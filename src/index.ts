@@ -23,10 +23,13 @@ export {
   NoSuchNameError,
   PostponeOverflowError,
   StartError,
+  StopExitError,
+  StopTimeoutError,
   UnsupportedMachineFeatureError,
 } from './runtime/errors.ts';
 
 export { spawnStatem, StatemProcess, DEFAULT_MAX_POSTPONED } from './runtime/statem.ts';
+export { stopProcess } from './runtime/stop-process.ts';
 export type { StatemOptions } from './runtime/statem.ts';
 export {
   reply,
@@ -47,6 +50,7 @@ export {
   stop,
   hibernate,
   EFFECT,
+  TERMINATE_EVENT,
 } from './runtime/statem-actions.ts';
 export type { TimeoutOptions } from './runtime/statem-actions.ts';
 export type { StateTimeoutDeclaration } from './runtime/statem-scope.ts';

@@ -1,6 +1,7 @@
 import type { ExitReason } from './exit-reason.ts';
 import type { EntityAddress } from './entity.ts';
 import type { Pid } from './pid.ts';
+import { TERMINATE_EVENT } from './statem-actions.ts';
 
 /**
  * Everything that travels between processes, locally or through a transport. One shape for
@@ -14,7 +15,8 @@ export type Envelope =
   | DownEnvelope
   | LinkEnvelope
   | MonitorEnvelope
-  | TimeoutEnvelope;
+  | TimeoutEnvelope
+  | StopEnvelope;
 
 /** What actors exchange: an event object, as in XState. */
 export interface Message {
@@ -25,14 +27,16 @@ export interface Message {
 /**
  * Checks a message from a sender before it is queued: an object with a non-empty string `type`,
  * not XState's wildcard `*` and not one of XState's own `xstate.*` events (a forged
- * `xstate.after.…` would fire a delayed transition early). A malformed message is the sender's
- * bug, so the sender gets the `TypeError`; it must never crash the actor it was sent to.
+ * `xstate.after.…` would fire a delayed transition early), nor the runtime's terminate event (a
+ * forged one would run a machine's terminate handler while it goes on living). A malformed
+ * message is the sender's bug, so the sender gets the `TypeError`; it must never crash the actor
+ * it was sent to.
  */
 export function checkMessage(event: unknown): asserts event is Message {
   const type = typeof event === 'object' && event !== null ? (event as { type?: unknown }).type : undefined;
-  if (typeof type !== 'string' || type.length === 0 || type === '*' || type.startsWith('xstate.')) {
+  if (typeof type !== 'string' || type.length === 0 || type === '*' || type.startsWith('xstate.') || type === TERMINATE_EVENT) {
     throw new TypeError(
-      `a message must be an object with a non-empty string "type" (not "*", not "xstate.…"), got ${describe(event)}`,
+      `a message must be an object with a non-empty string "type" (not "*", not "xstate.…", not "${TERMINATE_EVENT}"), got ${describe(event)}`,
     );
   }
 }
@@ -123,6 +127,16 @@ export interface MonitorEnvelope {
   readonly to: Address;
   readonly from: Pid | CallerRef;
   readonly ref: string;
+}
+
+/**
+ * An orderly stop (`gen_statem:stop`, `supervisor:stop`): handled in mailbox order, like OTP's
+ * system message, by the process's own terminate. Local only: a transport never carries one.
+ */
+export interface StopEnvelope {
+  readonly t: 'stop';
+  readonly to: Pid;
+  readonly reason: ExitReason;
 }
 
 /** A runtime timer falling due, delivered through the mailbox like any event. */

@@ -6,7 +6,7 @@ import type { Node } from './node.ts';
 import type { Pid } from './pid.ts';
 import { Process } from './process.ts';
 import { Queue } from './queue.ts';
-import { EFFECT, type Effect } from './statem-actions.ts';
+import { EFFECT, TERMINATE_EVENT, type Effect } from './statem-actions.ts';
 import { machineInfo, scopeFor, type StatemScope } from './statem-scope.ts';
 import { reenteredStates } from './reentered-states.ts';
 import { PERSISTED_STATE_VERSION, checkPersistedState, type PersistedActorState, type PersistedTimer, type TimerKind } from './persisted-state.ts';
@@ -164,13 +164,16 @@ export class StatemProcess extends Process {
         if (!this.#fire(envelope)) return;
         break;
       case 'exit':
-        // As in gen_statem: the parent's exit signal ends the actor even when it traps exits.
-        if (envelope.from === this.parent) return this.node.terminate(this, envelope.reason);
+        // As in gen_statem: the parent's exit signal ends the actor even when it traps exits,
+        // after its terminate (the supervisor's shutdown timer bounds how long that may take).
+        if (envelope.from === this.parent) return this.#terminate(envelope.reason);
         this.#step({ type: 'EXIT', from: envelope.from, reason: envelope.reason } as EventObject, envelope);
         break;
       case 'down':
         this.#step({ type: 'DOWN', ref: envelope.ref, pid: envelope.pid, reason: envelope.reason } as EventObject, envelope);
         break;
+      case 'stop':
+        return this.#terminate(envelope.reason);
       default:
         return;
     }
@@ -231,6 +234,34 @@ export class StatemProcess extends Process {
     if (changed || reentered) this.#enterStates(previous._nodes, next, reentered);
     if (changed) this.#replayPostponed();
     this.#finishStep();
+  }
+
+  /**
+   * gen_statem's `terminate/3`, then the exit: the machine takes the terminate event (a
+   * transition of its own, with guards and actions like any other), then the actor ends with
+   * `reason`. Its effects that outlive it (messages, replies) go out; timers and inserted events
+   * die with it. A throw there is the exit reason instead, as a crash in `terminate/3` is.
+   *
+   * Why an event and not the exit actions of the active states: XState itself runs no exit
+   * actions when an actor is stopped (only on reaching a final state), exit actions also run on
+   * every ordinary state change so they cannot tell a shutdown from a transition, and they do not
+   * get the reason. An event gets the reason, can be handled differently per state (as
+   * `terminate(Reason, State, Data)`), and keeps the machine a plain XState machine that
+   * `xstate/graph` can walk.
+   */
+  #terminate(reason: ExitReason): void {
+    const event = { type: TERMINATE_EVENT, reason };
+    const actions = this.#scope.begin(this);
+    let next: AnyMachineSnapshot;
+    try {
+      next = this.machine.transition(this.snapshot, event, this.#scope as never) as AnyMachineSnapshot;
+    } finally {
+      this.#scope.end();
+    }
+    this.snapshot = next;
+    this.#current = undefined;
+    this.#runActions(actions, event);
+    this.node.terminate(this, next.status === 'error' ? next.error : reason);
   }
 
   /** Ends the step: queues `next_event`s first, then applies a crash, a final state or a stop. */

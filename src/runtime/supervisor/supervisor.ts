@@ -140,6 +140,9 @@ export class SupervisorProcess extends Process {
         return this.#request(envelope);
       case 'timeout':
         return this.#retry(envelope.name, envelope.token);
+      case 'stop':
+        // supervisor:stop: children go in reverse start order, each as its spec says, then it exits.
+        return this.#exit(envelope.reason);
       default:
         return; // supervisors take no casts or plain messages
     }
