@@ -70,8 +70,10 @@ const answerFailures = new WeakMap<object, unknown>();
  * 4. The new snapshot is committed, then the collected actions run in order; runtime effects
  *    (`reply`, `postpone`, timers, messages) arrive as emitted `governor.*` events.
  * 5. `status: 'error'` is a crash with that error; `'done'` an exit with reason `normal`.
- * 6. On a state change: state timeouts of exited states are cancelled, those of entered states
- *    armed, and postponed events go back to the front of the queue, behind `next_event`s.
+ * 6. On a state change: the state timeout an action set is cancelled (unless this step set it),
+ *    declared state timeouts of exited states are cancelled, those of entered states armed, and
+ *    postponed events go back to the front of the queue, behind `next_event`s. A re-entry
+ *    without a state change only re-arms the declared timeouts of the states entered again.
  */
 export class StatemProcess extends Process {
   get kind(): 'statem' {
