@@ -24,10 +24,13 @@ export {
   PostponeOverflowError,
   UnhandledEventError,
   StartError,
+  StopExitError,
+  StopTimeoutError,
   UnsupportedMachineFeatureError,
 } from './runtime/errors.ts';
 
 export { spawnStatem, StatemProcess, DEFAULT_MAX_POSTPONED } from './runtime/statem.ts';
+export { stopProcess } from './runtime/stop-process.ts';
 export type { StatemOptions } from './runtime/statem.ts';
 export {
   reply,
@@ -37,14 +40,20 @@ export {
   nextEventAt,
   startTimer,
   cancelTimer,
+  updateTimer,
   eventTimeout,
+  stateTimeout,
+  cancelStateTimeout,
+  updateStateTimeout,
   castTo,
   sendInfo,
   callTo,
   stop,
   hibernate,
   EFFECT,
+  TERMINATE_EVENT,
 } from './runtime/statem-actions.ts';
+export type { TimeoutOptions } from './runtime/statem-actions.ts';
 export type { StateTimeoutDeclaration } from './runtime/statem-scope.ts';
 export { PERSISTED_STATE_VERSION } from './runtime/persisted-state.ts';
 export type { PersistedActorState, PersistedTimer, TimerKind } from './runtime/persisted-state.ts';

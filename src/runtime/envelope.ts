@@ -1,6 +1,7 @@
 import type { ExitReason } from './exit-reason.ts';
 import type { EntityAddress } from './entity.ts';
 import type { Pid } from './pid.ts';
+import { TERMINATE_EVENT } from './statem-actions.ts';
 
 /**
  * Everything that travels between processes, locally or through a transport. One shape for
@@ -14,7 +15,8 @@ export type Envelope =
   | DownEnvelope
   | LinkEnvelope
   | MonitorEnvelope
-  | TimeoutEnvelope;
+  | TimeoutEnvelope
+  | StopEnvelope;
 
 /** What actors exchange: an event object, as in XState. */
 export interface Message {
@@ -27,14 +29,15 @@ export interface Message {
  * not XState's wildcard `*` and not one of XState's own `xstate.*` events (a forged
  * `xstate.after.…` would fire a delayed transition early), except `xstate.route`: XState's `route`
  * is meant to be sent from outside, and only reaches states that declare `route` (with their
- * guard). A malformed message is the sender's bug, so the sender gets the `TypeError`; it must
- * never crash the actor it was sent to.
+ * guard); nor the runtime's terminate event (a forged one would run a machine's terminate
+ * handler while it goes on living). A malformed message is the sender's bug, so the sender gets
+ * the `TypeError`; it must never crash the actor it was sent to.
  */
 export function checkMessage(event: unknown): asserts event is Message {
   const type = typeof event === 'object' && event !== null ? (event as { type?: unknown }).type : undefined;
-  if (typeof type !== 'string' || isReservedEventType(type)) {
+  if (typeof type !== 'string' || isReservedEventType(type) || type === TERMINATE_EVENT) {
     throw new TypeError(
-      `a message must be an object with a non-empty string "type" (not "*", not "xstate.…" other than "xstate.route"), got ${describe(event)}`,
+      `a message must be an object with a non-empty string "type" (not "*", not "xstate.…" other than "xstate.route", not "${TERMINATE_EVENT}"), got ${describe(event)}`,
     );
   }
 }
@@ -130,6 +133,16 @@ export interface MonitorEnvelope {
   readonly to: Address;
   readonly from: Pid | CallerRef;
   readonly ref: string;
+}
+
+/**
+ * An orderly stop (`gen_statem:stop`, `supervisor:stop`): handled in mailbox order, like OTP's
+ * system message, by the process's own terminate. Local only: a transport never carries one.
+ */
+export interface StopEnvelope {
+  readonly t: 'stop';
+  readonly to: Pid;
+  readonly reason: ExitReason;
 }
 
 /** A runtime timer falling due, delivered through the mailbox like any event. */

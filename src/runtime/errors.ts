@@ -89,6 +89,30 @@ export class UnsupportedMachineFeatureError extends GovernorError {
   }
 }
 
+/**
+ * `stopProcess` waited its whole timeout and the process had not exited. Like OTP's `timeout`
+ * exit of `gen_statem:stop/3`, the process is left to finish stopping on its own.
+ */
+export class StopTimeoutError extends GovernorError {
+  constructor(readonly target: string, readonly timeoutMs: number) {
+    super(
+      'STOP_TIMEOUT',
+      `${target} did not stop within ${timeoutMs} ms: it may be suspended, busy with a long mailbox, or a ` +
+        `supervisor waiting for children with long shutdown times; it goes on stopping — raise the timeout ` +
+        `or check it with get_status`,
+    );
+  }
+}
+
+/** `stopProcess`: the process exited, but with another reason than the one asked for (its terminate crashed, or it was killed). */
+export class StopExitError extends GovernorError {
+  constructor(readonly target: string, readonly reason: ExitReason) {
+    super('STOP_EXIT', `${target} exited with ${formatReason(reason)} while being stopped`, {
+      cause: reason instanceof Error ? reason : undefined,
+    });
+  }
+}
+
 /** Starting a process or a supervisor's children failed. */
 export class StartError extends GovernorError {
   constructor(readonly what: string, readonly reason: ExitReason) {

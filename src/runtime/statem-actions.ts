@@ -33,6 +33,18 @@ function resolve<T, C extends MachineContext, E extends EventObject>(value: Expr
   return typeof value === 'function' ? (value as (a: { context: C; event: E }) => T)(args) : value;
 }
 
+/**
+ * The event a machine gets as its actor terminates in order (gen_statem's `terminate/3`):
+ * `{ type: 'governor.terminate', reason }`, when its supervisor shuts it down (an actor that traps
+ * exits; one that does not is just killed by the signal) and on `stopProcess`. Whatever transition
+ * takes it runs its actions (tell others, reply to saved callers); then the actor exits with
+ * `reason`, whatever state it reached. A machine that does not take it just exits.
+ *
+ * @example
+ * on: { [TERMINATE_EVENT]: { actions: castTo('audit', ({ event }) => ({ type: 'closing', reason: event.reason })) } }
+ */
+export const TERMINATE_EVENT = 'governor.terminate';
+
 /** The reserved event types; any other emitted event is the machine's own (visible in traces). */
 export const EFFECT = {
   reply: 'governor.reply',
@@ -41,7 +53,11 @@ export const EFFECT = {
   nextEvent: 'governor.next_event',
   startTimer: 'governor.start_timer',
   cancelTimer: 'governor.cancel_timer',
+  updateTimer: 'governor.update_timer',
   eventTimeout: 'governor.event_timeout',
+  stateTimeout: 'governor.state_timeout',
+  cancelStateTimeout: 'governor.cancel_state_timeout',
+  updateStateTimeout: 'governor.update_state_timeout',
   cast: 'governor.cast',
   send: 'governor.send',
   call: 'governor.call',
@@ -54,9 +70,13 @@ export type Effect =
   | { type: typeof EFFECT.replyTo; to: unknown; value: unknown }
   | { type: typeof EFFECT.postpone }
   | { type: typeof EFFECT.nextEvent; event: OutEvent; stampAt?: true }
-  | { type: typeof EFFECT.startTimer; name: string; ms: number; event: OutEvent }
+  | { type: typeof EFFECT.startTimer; name: string; ms: number; event: OutEvent; abs?: boolean }
   | { type: typeof EFFECT.cancelTimer; name: string }
-  | { type: typeof EFFECT.eventTimeout; ms: number; event: OutEvent }
+  | { type: typeof EFFECT.updateTimer; name: string; event: OutEvent }
+  | { type: typeof EFFECT.eventTimeout; ms: number; event: OutEvent; abs?: boolean }
+  | { type: typeof EFFECT.stateTimeout; ms: number; event: OutEvent; abs?: boolean }
+  | { type: typeof EFFECT.cancelStateTimeout }
+  | { type: typeof EFFECT.updateStateTimeout; event: OutEvent }
   | { type: typeof EFFECT.cast | typeof EFFECT.send; to: Address; event: OutEvent }
   | {
       type: typeof EFFECT.call;
@@ -110,20 +130,32 @@ export function nextEventAt<C extends MachineContext, E extends EventObject, TEv
   return emit<C, E, undefined, TEvent, any>((args: { context: C; event: E }) => ({ type: EFFECT.nextEvent, event: resolve(event, args), stampAt: true }));
 }
 
+/** Options of the timeout actions (gen_statem's timeout options). */
+export interface TimeoutOptions {
+  /**
+   * The time is an absolute deadline on the runtime's clock (epoch ms), not a delay: gen_statem's
+   * `{abs, true}`. A deadline already past fires at once. @default false
+   */
+  abs?: boolean;
+}
+
 /**
- * Starts (or restarts) the generic timeout `name` (`{{timeout, Name}, Ms, Event}`): it is never
- * cancelled by events or state changes, only by {@link cancelTimer} or by firing.
+ * Starts (or restarts) the generic timeout `name` (`{{timeout, Name}, Time, Event}`): it is never
+ * cancelled by events or state changes, only by {@link cancelTimer} or by firing. `ms` is a delay,
+ * or with `{ abs: true }` a deadline; `Infinity` cancels.
  */
 export function startTimer<C extends MachineContext, E extends EventObject, TEvent extends EventObject = E>(
   name: string,
   ms: Expr<number, C, E>,
   event: Expr<OutEvent, C, E>,
+  options: TimeoutOptions = {},
 ) {
   return emit<C, E, undefined, TEvent, any>((args: { context: C; event: E }) => ({
     type: EFFECT.startTimer,
     name,
     ms: resolve(ms, args),
     event: resolve(event, args),
+    abs: options.abs === true,
   }));
 }
 
@@ -131,16 +163,67 @@ export function cancelTimer<C extends MachineContext, E extends EventObject, TEv
   return emit<C, E, undefined, TEvent, any>({ type: EFFECT.cancelTimer, name });
 }
 
+/**
+ * Changes the event of the running generic timeout `name`, keeping its deadline
+ * (`{{timeout, Name}, update, Event}`). With no such timeout running, `event` is handled at
+ * once, as a timeout of zero (gen_statem does the same).
+ */
+export function updateTimer<C extends MachineContext, E extends EventObject, TEvent extends EventObject = E>(
+  name: string,
+  event: Expr<OutEvent, C, E>,
+) {
+  return emit<C, E, undefined, TEvent, any>((args: { context: C; event: E }) => ({ type: EFFECT.updateTimer, name, event: resolve(event, args) }));
+}
+
 /** Delivers `event` after `ms` unless any other event arrives first (gen_statem's event timeout). */
 export function eventTimeout<C extends MachineContext, E extends EventObject, TEvent extends EventObject = E>(
   ms: Expr<number, C, E>,
   event: Expr<OutEvent, C, E>,
+  options: TimeoutOptions = {},
 ) {
   return emit<C, E, undefined, TEvent, any>((args: { context: C; event: E }) => ({
     type: EFFECT.eventTimeout,
     ms: resolve(ms, args),
     event: resolve(event, args),
+    abs: options.abs === true,
   }));
+}
+
+/**
+ * Starts (or restarts) the state timeout (`{state_timeout, Time, Event}`) with a time computed
+ * by the step, where `meta.stateTimeout` declares a fixed one per state. There is one: set again,
+ * it restarts. The next state change cancels it, unless the transition that changes state is the
+ * one that sets it (as in an entry action): then it belongs to the new state. `Infinity` cancels.
+ *
+ * @example
+ * entry: stateTimeout(({ context }) => context.retryMs, { type: 'retry' })
+ */
+export function stateTimeout<C extends MachineContext, E extends EventObject, TEvent extends EventObject = E>(
+  ms: Expr<number, C, E>,
+  event: Expr<OutEvent, C, E>,
+  options: TimeoutOptions = {},
+) {
+  return emit<C, E, undefined, TEvent, any>((args: { context: C; event: E }) => ({
+    type: EFFECT.stateTimeout,
+    ms: resolve(ms, args),
+    event: resolve(event, args),
+    abs: options.abs === true,
+  }));
+}
+
+/** Cancels the state timeout set by {@link stateTimeout} (`{state_timeout, cancel}`). */
+export function cancelStateTimeout<C extends MachineContext, E extends EventObject, TEvent extends EventObject = E>() {
+  return emit<C, E, undefined, TEvent, any>({ type: EFFECT.cancelStateTimeout });
+}
+
+/**
+ * Changes the event of the running {@link stateTimeout}, keeping its deadline
+ * (`{state_timeout, update, Event}`); with none running, `event` is handled at once.
+ */
+export function updateStateTimeout<C extends MachineContext, E extends EventObject, TEvent extends EventObject = E>(
+  event: Expr<OutEvent, C, E>,
+) {
+  return emit<C, E, undefined, TEvent, any>((args: { context: C; event: E }) => ({ type: EFFECT.updateStateTimeout, event: resolve(event, args) }));
 }
 
 /** Casts `event` to another actor; messages from one actor to another arrive in send order. */

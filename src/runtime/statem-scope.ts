@@ -1,6 +1,7 @@
 import type { AnyStateMachine, EventObject } from 'xstate';
 import { UnsupportedMachineFeatureError } from './errors.ts';
 import type { Node } from './node.ts';
+import type { Microstep } from './reentered-states.ts';
 import type { CollectedAction, StatemProcess } from './statem.ts';
 
 /** A state timeout declared in a state's `meta`: `meta: { stateTimeout: { ms: 5000, event: 'TIMEOUT' } }`. */
@@ -101,6 +102,8 @@ export interface StatemScope {
   end(): void;
   /** The process whose collected actions are running (emitted effects go to it). */
   executing: StatemProcess | undefined;
+  /** XState's microsteps in the current step, as its inspection hook reports them (to see re-entries). */
+  readonly microsteps: Microstep[];
 }
 
 const scopes = new WeakMap<Node, StatemScope>();
@@ -127,7 +130,11 @@ function createScope(node: Node): StatemScope {
   };
   const relay = unsupported('sendTo/sendParent/forwardTo', 'use castTo, sendInfo or callTo from governor');
   const system = {
-    _sendInspectionEvent: () => {},
+    // Only microsteps are kept (their transitions show which states were re-entered), and only
+    // within a step: they are cleared when the next one begins.
+    _sendInspectionEvent: (event: { type: string }) => {
+      if (current && event.type === '@xstate.microstep') scope.microsteps.push(event as Microstep);
+    },
     _bookId: () => 'governor',
     _register: unsupported('spawning XState children', 'start children under a supervisor'),
     _unregister: () => {},
@@ -160,9 +167,11 @@ function createScope(node: Node): StatemScope {
       collected.push(action);
     },
     executing: undefined as StatemProcess | undefined,
+    microsteps: [] as Microstep[],
     begin(process: StatemProcess): CollectedAction[] {
       current = process;
       collected = [];
+      if (scope.microsteps.length > 0) scope.microsteps.length = 0;
       return collected;
     },
     end(): void {

@@ -6,8 +6,9 @@ import type { Node } from './node.ts';
 import type { Pid } from './pid.ts';
 import { Process } from './process.ts';
 import { Queue } from './queue.ts';
-import { EFFECT, type Effect } from './statem-actions.ts';
+import { EFFECT, TERMINATE_EVENT, type Effect } from './statem-actions.ts';
 import { machineInfo, scopeFor, type StatemScope } from './statem-scope.ts';
+import { reenteredStates } from './reentered-states.ts';
 import { PERSISTED_STATE_VERSION, checkPersistedState, type PersistedActorState, type PersistedTimer, type TimerKind } from './persisted-state.ts';
 
 /** @default 10_000 events kept for a later state before the actor is considered broken. */
@@ -58,6 +59,9 @@ interface Pending {
 
 let timerTokens = 0;
 
+/** The one state timeout an action sets (declared ones are `state:<state id>`, one per state). */
+const STATE_TIMER = 'state';
+
 /** Stand-in events for a `callTo` whose onReply/onError threw, with the error (unforgeable by identity). */
 const answerFailures = new WeakMap<object, unknown>();
 
@@ -77,8 +81,10 @@ const answerFailures = new WeakMap<object, unknown>();
  * 4. The new snapshot is committed, then the collected actions run in order; runtime effects
  *    (`reply`, `postpone`, timers, messages) arrive as emitted `governor.*` events.
  * 5. `status: 'error'` is a crash with that error; `'done'` an exit with reason `normal`.
- * 6. On a state change: state timeouts of exited states are cancelled, those of entered states
- *    armed, and postponed events go back to the front of the queue, behind `next_event`s.
+ * 6. On a state change: the state timeout an action set is cancelled (unless this step set it),
+ *    declared state timeouts of exited states are cancelled, those of entered states armed, and
+ *    postponed events go back to the front of the queue, behind `next_event`s. A re-entry
+ *    without a state change only re-arms the declared timeouts of the states entered again.
  */
 export class StatemProcess extends Process {
   get kind(): 'statem' {
@@ -98,7 +104,11 @@ export class StatemProcess extends Process {
   #current: Envelope | undefined;
   #postponeCurrent = false;
   #stopReason: ExitReason | undefined;
-  #nextEvents: EventObject[] | undefined;
+  /** The step set, cancelled or updated the state timeout: a state change then leaves it alone. */
+  #stateTimeoutTouched = false;
+  /** Inside `start`: a stop or a final state now is a failed start, not an exit. */
+  #starting = false;
+  #nextEvents: Pending[] | undefined;
   #unnamedDelays = 0;
   /** Set when the machine asked to be passivated; the store layer decides what that means. */
   hibernateRequested = false;
@@ -118,6 +128,15 @@ export class StatemProcess extends Process {
   start(options: StatemOptions): void {
     const scope = this.#scope;
     if (options.restore) checkPersistedState(options.restore, this.machine.id);
+    this.#starting = true;
+    try {
+      this.#start(scope, options);
+    } finally {
+      this.#starting = false;
+    }
+  }
+
+  #start(scope: StatemScope, options: StatemOptions): void {
     const actions = scope.begin(this);
     try {
       if (options.restore) {
@@ -130,6 +149,7 @@ export class StatemProcess extends Process {
     }
     if (this.snapshot.status === 'error') throw this.snapshot.error;
     this.#runActions(actions, { type: 'xstate.init' });
+    this.#stateTimeoutTouched = false;
     // No event is being handled at start: a postpone() here has nothing to keep (gen_statem
     // refuses it in an enter call). Left set, it would postpone the first message after handling it.
     this.#postponeCurrent = false;
@@ -162,13 +182,16 @@ export class StatemProcess extends Process {
         if (!this.#fire(envelope)) return;
         break;
       case 'exit':
-        // As in gen_statem: the parent's exit signal ends the actor even when it traps exits.
-        if (envelope.from === this.parent) return this.node.terminate(this, envelope.reason);
+        // As in gen_statem: the parent's exit signal ends the actor even when it traps exits,
+        // after its terminate (the supervisor's shutdown timer bounds how long that may take).
+        if (envelope.from === this.parent) return this.#terminate(envelope.reason);
         this.#step({ type: 'EXIT', from: envelope.from, reason: envelope.reason } as EventObject, envelope);
         break;
       case 'down':
         this.#step({ type: 'DOWN', ref: envelope.ref, pid: envelope.pid, reason: envelope.reason } as EventObject, envelope);
         break;
+      case 'stop':
+        return this.#terminate(envelope.reason);
       default:
         return;
     }
@@ -221,11 +244,42 @@ export class StatemProcess extends Process {
     if (this.tracer && changed) {
       this.tracer({ pid: this.pid, at: this.node.clock.now(), kind: 'transition', from: previous.value, to: next.value, event });
     }
-    if (changed) {
-      this.#enterStates(previous._nodes, next);
-      this.#replayPostponed();
-    }
+    // A re-entry (`reenter: true`, gen_statem's repeat_state) is no state change (postponed
+    // events stay put) but re-arms the state timeouts of the states it entered again.
+    const reentered = this.#reentered(previous, next);
+    if (changed) this.#leaveState();
+    this.#stateTimeoutTouched = false;
+    if (changed || reentered) this.#enterStates(previous._nodes, next, reentered);
+    if (changed) this.#replayPostponed();
     this.#finishStep();
+  }
+
+  /**
+   * gen_statem's `terminate/3`, then the exit: the machine takes the terminate event (a
+   * transition of its own, with guards and actions like any other), then the actor ends with
+   * `reason`. Its effects that outlive it (messages, replies) go out; timers and inserted events
+   * die with it. A throw there is the exit reason instead, as a crash in `terminate/3` is.
+   *
+   * Why an event and not the exit actions of the active states: XState itself runs no exit
+   * actions when an actor is stopped (only on reaching a final state), exit actions also run on
+   * every ordinary state change so they cannot tell a shutdown from a transition, and they do not
+   * get the reason. An event gets the reason, can be handled differently per state (as
+   * `terminate(Reason, State, Data)`), and keeps the machine a plain XState machine that
+   * `xstate/graph` can walk.
+   */
+  #terminate(reason: ExitReason): void {
+    const event = { type: TERMINATE_EVENT, reason };
+    const actions = this.#scope.begin(this);
+    let next: AnyMachineSnapshot;
+    try {
+      next = this.machine.transition(this.snapshot, event, this.#scope as never) as AnyMachineSnapshot;
+    } finally {
+      this.#scope.end();
+    }
+    this.snapshot = next;
+    this.#current = undefined;
+    this.#runActions(actions, event);
+    this.node.terminate(this, next.status === 'error' ? next.error : reason);
   }
 
   /** Ends the step: queues `next_event`s first, then applies a crash, a final state or a stop. */
@@ -234,15 +288,25 @@ export class StatemProcess extends Process {
       const events = this.#nextEvents;
       this.#nextEvents = undefined;
       this.#internal ??= new Queue();
-      for (let i = events.length - 1; i >= 0; i--) this.#internal.unshift({ event: events[i]!, envelope: undefined });
+      for (let i = events.length - 1; i >= 0; i--) this.#internal.unshift(events[i]!);
     }
     if (this.snapshot.status === 'error') throw this.snapshot.error;
-    if (this.snapshot.status === 'done') return this.node.terminate(this, 'normal');
+    if (this.snapshot.status === 'done') return this.#end('normal');
     if (this.#stopReason !== undefined) {
       const reason = this.#stopReason;
       this.#stopReason = undefined;
-      this.node.terminate(this, reason);
+      this.#end(reason);
     }
+  }
+
+  /**
+   * Ends the actor with `reason`. While it is starting, this is gen_statem's init returning
+   * `{stop, Reason}`: the start fails with the reason (its starter gets an error, never the pid
+   * of a process that is already dead, which a supervisor would take for a crash loop).
+   */
+  #end(reason: ExitReason): void {
+    if (this.#starting) throw new StoppedWhileStarting(reason);
+    this.node.terminate(this, reason);
   }
 
   #runActions(actions: readonly CollectedAction[], event: EventObject): void {
@@ -270,19 +334,39 @@ export class StatemProcess extends Process {
       case EFFECT.postpone:
         this.#postponeCurrent = true;
         return;
-      case EFFECT.nextEvent:
-        (this.#nextEvents ??= []).push(e.stampAt ? { ...e.event, at: node.clock.now() } : e.event);
+      case EFFECT.nextEvent: {
+        // The call being handled, inserted again (its `$from` is this call's caller), keeps the
+        // call's envelope, as gen_statem's `{next_event, {call, From}, Req}`: the step that
+        // handles it can still `reply()`. Any other inserted event is internal and has no caller.
+        const current = this.#current;
+        const keep = current?.t === 'call' && sameCaller((e.event as { $from?: unknown }).$from, current.from);
+        const event = e.stampAt ? { ...e.event, at: node.clock.now() } : e.event;
+        (this.#nextEvents ??= []).push({ event, envelope: keep ? current : undefined });
         return;
+      }
       case EFFECT.startTimer:
-        checkTime('startTimer', e.ms);
-        this.#arm(`generic:${e.name}`, 'generic', node.clock.now() + e.ms, e.event);
+        this.#arm(`generic:${e.name}`, 'generic', this.#deadline('startTimer', e.ms, e.abs), e.event);
         return;
       case EFFECT.cancelTimer:
         this.#cancel(`generic:${e.name}`);
         return;
+      case EFFECT.updateTimer:
+        this.#update(`generic:${e.name}`, 'generic', e.event);
+        return;
       case EFFECT.eventTimeout:
-        checkTime('eventTimeout', e.ms);
-        this.#arm('event', 'event', node.clock.now() + e.ms, e.event);
+        this.#arm('event', 'event', this.#deadline('eventTimeout', e.ms, e.abs), e.event);
+        return;
+      case EFFECT.stateTimeout:
+        this.#stateTimeoutTouched = true;
+        this.#arm(STATE_TIMER, 'state', this.#deadline('stateTimeout', e.ms, e.abs), e.event);
+        return;
+      case EFFECT.cancelStateTimeout:
+        this.#stateTimeoutTouched = true;
+        this.#cancel(STATE_TIMER);
+        return;
+      case EFFECT.updateStateTimeout:
+        this.#stateTimeoutTouched = true;
+        this.#update(STATE_TIMER, 'state', e.event);
         return;
       case EFFECT.cast:
       case EFFECT.send:
@@ -387,8 +471,16 @@ export class StatemProcess extends Process {
     for (let i = replay.length - 1; i >= 0; i--) internal.unshift(replay[i]!);
   }
 
-  /** Cancels the state timeouts of states left and arms those of states entered. */
-  #enterStates(previousNodes: readonly unknown[], next: AnyMachineSnapshot): void {
+  /** The states with a declared timeout that this step left and entered again. */
+  #reentered(previous: AnyMachineSnapshot, next: AnyMachineSnapshot): Set<unknown> | undefined {
+    const microsteps = this.#scope.microsteps;
+    if (microsteps.length === 0) return undefined;
+    const timeouts = machineInfo(this.machine).stateTimeouts;
+    return timeouts.size === 0 ? undefined : reenteredStates(previous, next, microsteps, timeouts);
+  }
+
+  /** Cancels the state timeouts of states left and arms those of states entered (or re-entered). */
+  #enterStates(previousNodes: readonly unknown[], next: AnyMachineSnapshot, reentered?: Set<unknown>): void {
     const info = machineInfo(this.machine);
     if (info.stateTimeouts.size === 0) return;
     // Timer names come built with the declarations: a name per state change was a string to
@@ -399,8 +491,30 @@ export class StatemProcess extends Process {
     }
     for (const node of next._nodes) {
       const timeout = info.stateTimeouts.get(node);
-      if (timeout && !previousNodes.includes(node)) this.#arm(timeout.timer, 'state', this.node.clock.now() + timeout.ms, timeout.event);
+      if (timeout && (!previousNodes.includes(node) || reentered?.has(node))) this.#arm(timeout.timer, 'state', this.node.clock.now() + timeout.ms, timeout.event);
     }
+  }
+
+  /** A timeout action's time as a deadline: a delay from now, or with `abs` the deadline itself. */
+  #deadline(action: string, ms: unknown, abs: boolean | undefined): number {
+    if (abs) {
+      if (typeof ms !== 'number' || Number.isNaN(ms)) throw new TypeError(`${action}: an absolute time must be a number (epoch ms) or Infinity, got ${String(ms)}`);
+      return ms;
+    }
+    checkTime(action, ms);
+    return this.node.clock.now() + (ms as number);
+  }
+
+  /** `{T, update, Event}`: a new event for a running timer, same deadline; none running fires now. */
+  #update(name: string, kind: TimerKind, event: EventObject): void {
+    const timer = this.#timers?.get(name);
+    if (timer) this.#timers!.set(name, { ...timer, event });
+    else this.#arm(name, kind, this.node.clock.now(), event);
+  }
+
+  /** A state change: the state timeout set by an action goes, unless this very step set it. */
+  #leaveState(): void {
+    if (!this.#stateTimeoutTouched && this.#timers?.has(STATE_TIMER)) this.#cancel(STATE_TIMER);
   }
 
   #arm(name: string, kind: TimerKind, deadline: number, event: EventObject): void {
@@ -456,6 +570,7 @@ export class StatemProcess extends Process {
       context: (next.context ?? previous.context) as never,
     }) as AnyMachineSnapshot;
     if (stateChanged(previous, this.snapshot)) {
+      this.#leaveState();
       this.#enterStates(previous._nodes, this.snapshot);
       this.#replayPostponed();
       // A suspended actor handles nothing until resumed (then `onResume` runs what was queued).
@@ -503,6 +618,13 @@ export class StatemProcess extends Process {
   }
 }
 
+/** Carries the reason of a stop (or final state) reached during `start` out to `spawnStatem`. */
+class StoppedWhileStarting extends Error {
+  constructor(readonly reason: ExitReason) {
+    super('stopped while starting');
+  }
+}
+
 /** An action XState would have run, as collected by the scope. */
 export interface CollectedAction {
   readonly type: string;
@@ -518,6 +640,10 @@ export interface CollectedAction {
 function withoutCaller(event: Message): EventObject {
   const { $from: _forged, ...rest } = event;
   return rest as EventObject;
+}
+
+function sameCaller(value: unknown, from: CallerRef): boolean {
+  return isCallerRef(value) && value.node === from.node && value.ref === from.ref;
 }
 
 function isCallerRef(value: unknown): value is CallerRef {
@@ -542,8 +668,10 @@ function stateChanged(a: AnyMachineSnapshot, b: AnyMachineSnapshot): boolean {
 
 /**
  * Spawns an XState machine as a gen_statem actor and returns its pid. The initial state's entry
- * actions run before this returns; if they (or the machine's setup) throw, nothing is left
- * running and a {@link StartError} says why.
+ * actions (and the events they insert) run before this returns; if they (or the machine's setup)
+ * throw, or the machine stops (`stop(reason)`, or a final state: `normal`) while starting,
+ * nothing is left running and a {@link StartError} carries the reason (gen_statem's
+ * `{error, Reason}`).
  *
  * @example
  * const pid = spawnStatem(node, machine, { name: 'door', input: { code: 1234 } });
@@ -562,10 +690,11 @@ export function spawnStatem(node: Node, machine: AnyStateMachine, options: State
   try {
     node.run(() => process.start(options));
   } catch (error) {
+    const reason = error instanceof StoppedWhileStarting ? error.reason : error;
     // Not a crash of a running actor: whoever linked to it hears nothing, the caller gets the error.
     if (options.link !== undefined) node.unlink(process.pid, options.link);
-    node.terminate(process, error);
-    throw new StartError(`actor ${machine.id}`, error);
+    node.terminate(process, reason);
+    throw new StartError(`actor ${machine.id}`, reason);
   }
   return process.pid;
 }

@@ -155,6 +155,11 @@ export function checkSupervisorSpec(spec: SupervisorSpec): NormalizedSupervisorS
   if (!Number.isInteger(intensity) || intensity < 0) problems.push({ where: 'intensity', problem: 'must be a whole number ≥ 0' });
   if (typeof period !== 'number' || !(period > 0) || !Number.isFinite(period)) problems.push({ where: 'period', problem: 'must be a number of seconds > 0' });
   if (!AUTO_SHUTDOWNS.includes(autoShutdown)) problems.push({ where: 'autoShutdown', problem: `must be one of ${AUTO_SHUTDOWNS.join(', ')}` });
+  else if (strategy === 'simple_one_for_one' && autoShutdown !== 'never') {
+    // OTP's {bad_combination, [{auto_shutdown, _}, {strategy, simple_one_for_one}]}: dynamic
+    // children come and go by design, so one of them ending is no reason to end the supervisor.
+    problems.push({ where: 'autoShutdown', problem: `bad combination: ${autoShutdown} with simple_one_for_one (use never)` });
+  }
   if (!Array.isArray(spec.children)) problems.push({ where: 'children', problem: 'must be an array of child specs' });
   else {
     problems.push(...checkChildSpecs(spec.children, autoShutdown));

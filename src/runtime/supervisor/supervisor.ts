@@ -140,6 +140,9 @@ export class SupervisorProcess extends Process {
         return this.#request(envelope);
       case 'timeout':
         return this.#retry(envelope.name, envelope.token);
+      case 'stop':
+        // supervisor:stop: children go in reverse start order, each as its spec says, then it exits.
+        return this.#exit(envelope.reason);
       default:
         return; // supervisors take no casts or plain messages
     }
@@ -361,6 +364,9 @@ export class SupervisorProcess extends Process {
       case 'supervisor.terminate_child': {
         if (this.#dynamic && !isPid(request.id)) return fail('simple_one_for_one');
         const child = this.#dynamic ? this.#byPid.get(request.id as Pid) : this.#find(request.id);
+        // OTP answers ok for a pid that is no longer alive: the caller wanted it gone, and it is
+        // (a dynamic child that exited by itself is forgotten, so it is not found any more).
+        if (!child && this.#dynamic && !this.node.isAlive(request.id as Pid)) return { ok: true };
         if (!child) return fail('not_found');
         await this.#terminate(child);
         if (child.spec.restart === 'temporary' || this.#dynamic) this.#forget(child);

@@ -6,6 +6,7 @@ import {
   CallTimeoutError,
   callTo,
   castTo,
+  nextEvent,
   reply,
   spawnStatem,
   stop,
@@ -163,6 +164,29 @@ describe('calls', () => {
     const pid = spawnStatem(node, counter);
     await expect(node.call(pid, { type: 'echo', value: undefined })).resolves.toBeUndefined();
     await expect(node.call(pid, { type: 'echo', value: null })).resolves.toBeNull();
+  });
+
+  it('answers with reply() a call re-inserted with nextEvent, as {next_event, {call, From}, Req}', async () => {
+    // `ask` moves to `working` and hands the call itself to that state, which answers it.
+    const delegating = setup({ types: {} as { context: { n: number }; events: Ev } }).createMachine({
+      id: 'delegating',
+      context: { n: 41 },
+      initial: 'idle',
+      states: {
+        idle: { on: { ask: { target: 'working', actions: nextEvent(({ event }) => event) }, other: { target: 'working', actions: nextEvent({ type: 'ask' }) } } },
+        working: { on: { ask: { target: 'idle', actions: reply(({ context }) => context.n + 1) } } },
+      },
+    });
+    const { node, clock } = simulatedNode();
+    const pid = spawnStatem(node, delegating);
+    await expect(node.call(pid, { type: 'ask' }, { timeout: 100 })).resolves.toBe(42);
+    expect(stateOf(node, pid).value).toBe('idle');
+
+    // An inserted event that is not the call has no caller: reply() there answers nobody.
+    const answer = node.call(pid, { type: 'other' }, { timeout: 100 });
+    clock.advance(100);
+    await expect(answer).rejects.toBeInstanceOf(CallTimeoutError);
+    expect(node.stats.lateReplies).toBe(0);
   });
 
   it('ignores the reply action when the event being handled was a cast', () => {

@@ -1,8 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { assign, createActor, createMachine, forwardTo, fromCallback, fromPromise, sendParent, sendTo, setup, spawnChild, stopChild, type AnyStateMachine } from 'xstate';
 import {
+  NoProcError,
   StartError,
+  StopExitError,
+  TERMINATE_EVENT,
   UnsupportedMachineFeatureError,
+  replyTo,
+  sendInfo,
+  stopProcess,
+  nextEvent,
   reply,
   spawnStatem,
   stop,
@@ -247,6 +254,86 @@ describe('ending normally', () => {
   });
 });
 
+describe('stopProcess (gen_statem:stop)', () => {
+  type Closing = { context: { seen: string[]; saved?: unknown }; events: Ev };
+  /** Records what it handles; its terminate handler tells `watcher` the reason and answers a saved caller. */
+  const closing = setup({ types: {} as Closing }).createMachine({
+    id: 'closing',
+    context: { seen: [] },
+    initial: 'open',
+    states: {
+      open: {
+        on: {
+          work: { actions: assign({ seen: ({ context, event }) => [...context.seen, String(event.n)] }) },
+          hold: { actions: assign({ saved: ({ event }) => event.$from }) },
+          [TERMINATE_EVENT]: {
+            actions: [
+              sendInfo('watcher', ({ context, event }) => ({ type: 'closed', reason: event.reason, seen: context.seen })),
+              replyTo(({ context }) => context.saved, 'closing down'),
+            ],
+          },
+        },
+      },
+    },
+  });
+
+  it('handles what was sent before, runs the terminate handler with the reason, and resolves once the actor has exited', async () => {
+    const { node } = simulatedNode();
+    const inbox: Ev[] = [];
+    const listener = setup({ types: {} as { events: Ev } }).createMachine({ id: 'listener', on: { closed: { actions: ({ event }) => inbox.push(event) } } });
+    spawnStatem(node, listener, { name: 'watcher' });
+    const pid = spawnStatem(node, closing, { name: 'closer' });
+    const seen = watch(node, pid);
+    sys.suspend(node, pid); // so that everything below queues up in order
+    node.cast(pid, { type: 'work', n: 1 });
+    const held = node.call(pid, { type: 'hold' }, { timeout: Infinity });
+    const stopping = stopProcess(node, 'closer', { shutdown: 'bye' });
+    node.cast(pid, { type: 'work', n: 2 }); // after the stop request: never handled
+    sys.resume(node, pid);
+    await stopping;
+    expect(seen.reason).toEqual({ shutdown: 'bye' });
+    expect(inbox).toEqual([{ type: 'closed', reason: { shutdown: 'bye' }, seen: ['1'] }]);
+    await expect(held).resolves.toBe('closing down'); // a saved caller answered from the terminate handler
+  });
+
+  it('rejects with NoProcError for a process that does not exist, StopExitError when the terminate handler crashes', async () => {
+    const { node } = simulatedNode();
+    await expect(stopProcess(node, 'nobody')).rejects.toBeInstanceOf(NoProcError);
+    const failure = new Error('cannot close');
+    const broken = createMachine({
+      id: 'broken-terminate',
+      on: {
+        [TERMINATE_EVENT]: {
+          actions: () => {
+            throw failure;
+          },
+        },
+      },
+    });
+    const pid = spawnStatem(node, broken);
+    const seen = watch(node, pid);
+    const stopping = stopProcess(node, pid, 'normal');
+    await expect(stopping).rejects.toBeInstanceOf(StopExitError);
+    await expect(stopping).rejects.toMatchObject({ code: 'STOP_EXIT', reason: failure });
+    expect(seen.reason).toBe(failure);
+  });
+
+  it('a machine without a terminate handler just exits with the reason', async () => {
+    const { node } = simulatedNode();
+    const pid = spawnStatem(node, fragile);
+    const seen = watch(node, pid);
+    await stopProcess(node, pid, 'shutdown');
+    expect(seen.reason).toBe('shutdown');
+  });
+
+  it('the terminate event cannot be forged: sending it is refused to the sender', () => {
+    const { node } = simulatedNode();
+    const pid = spawnStatem(node, closing);
+    expect(() => node.cast(pid, { type: TERMINATE_EVENT })).toThrow(TypeError);
+    expect(node.isAlive(pid)).toBe(true);
+  });
+});
+
 describe('a failed start', () => {
   const cases: [string, AnyStateMachine, unknown][] = [
     [
@@ -308,12 +395,40 @@ describe('a failed start', () => {
     expect(() => spawnStatem(node, fragile, { name: 'child' })).not.toThrow();
   });
 
-  it('a machine whose initial state is final starts and ends at once with normal', () => {
-    const { node } = simulatedNode();
-    const pid = spawnStatem(node, createMachine({ id: 'instant', initial: 'done', states: { done: { type: 'final' } } }));
-    expect(node.isAlive(pid)).toBe(false);
-    expect(node.stats.processes).toBe(0);
-  });
+  it.each([
+    ['a final initial state', createMachine({ id: 'instant', initial: 'done', states: { done: { type: 'final' } } }), 'normal'],
+    ['stop(reason) in the initial entry', createMachine({ id: 'quitter', entry: stop({ shutdown: 'not today' }) }), { shutdown: 'not today' }],
+    [
+      'stop(reason) on an event the initial entry inserted',
+      setup({ types: {} as { events: Ev } }).createMachine({
+        id: 'late-quitter',
+        entry: nextEvent({ type: 'check' }),
+        on: { check: { actions: stop('no config') } },
+      }),
+      'no config',
+    ],
+  ] as [string, AnyStateMachine, ExitReason][])(
+    'a machine that stops during its start (%s): StartError with the reason, as gen_statem init {stop, Reason} gives {error, Reason}',
+    (_label, machine, reason) => {
+      const { node } = simulatedNode();
+      const parent = spawnStatem(node, trapper, { trapExit: true });
+      const exits: ExitReason[] = [];
+      node.onExit((_pid, why) => exits.push(why));
+      let thrown: unknown;
+      try {
+        spawnStatem(node, machine, { name: 'child', link: parent });
+      } catch (e) {
+        thrown = e;
+      }
+      expect(thrown).toBeInstanceOf(StartError);
+      expect((thrown as StartError).reason).toEqual(reason);
+      expect(exits).toEqual([reason]); // it ran, and ended with that reason
+      expect(node.whereis('child')).toBeUndefined();
+      // A failed start, not an exit of a running actor: the would-be parent hears nothing.
+      expect(stateOf<{ got: Ev[] }>(node, parent).context.got).toEqual([]);
+      expect(sys.getStatus(node, parent).links).toEqual([]);
+    },
+  );
 });
 
 describe('XState features the runtime replaces', () => {

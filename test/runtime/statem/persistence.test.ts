@@ -7,6 +7,8 @@ import {
   eventTimeout,
   spawnStatem,
   startTimer,
+  stateTimeout,
+  updateTimer,
   sys,
   type Node,
   type PersistedActorState,
@@ -188,6 +190,64 @@ describe('restoring on another node with a later clock', () => {
     const third = simulatedNode({ start: 200 });
     const pid3 = spawnStatem(third.node, subscription, { restore: again });
     expect(persistOf(third.node, pid3)).toEqual(again);
+  });
+});
+
+describe('timers set by actions: computed state timeout, updated and absolute generic ones', () => {
+  /** `waiting` sets a computed state timeout on entry; `retone` updates a generic timer; `billAt` sets one at an absolute time. */
+  const job = setup({ types: {} as { context: Ctx; events: Ev } }).createMachine({
+    id: 'job',
+    context: { log: [], entries: 0, customer: 'c' },
+    initial: 'waiting',
+    states: {
+      waiting: {
+        entry: [stateTimeout(({ context }) => 400 + context.customer.length * 100, { type: 'expired' }), startTimer('ping', 300, { type: 'ping', n: 1 })],
+        on: {
+          retone: { actions: updateTimer('ping', { type: 'ping', n: 2 }) },
+          billAt: { actions: startTimer('bill', ({ event }) => event.at as number, { type: 'bill' }, { abs: true }) },
+          expired: { target: 'done', actions: note },
+          ping: { actions: assign({ log: ({ context, event }) => [...context.log, `ping${String(event.n)}`] }) },
+          bill: { actions: note },
+          leave: 'done',
+        },
+      },
+      done: { on: { bill: { actions: note } } },
+    },
+  });
+
+  function roundTrip(restoreAt: number) {
+    const first = simulatedNode({ start: 0 });
+    const pid = spawnStatem(first.node, job);
+    first.node.cast(pid, { type: 'retone' });
+    first.node.cast(pid, { type: 'billAt', at: 2_000 });
+    const state = throughStore(persistOf(first.node, pid));
+    first.node.exit(pid, 'kill');
+    const second = simulatedNode({ start: restoreAt });
+    return { state, ...second, pid: spawnStatem(second.node, job, { restore: state }) };
+  }
+
+  it('are persisted with their deadlines and current events', () => {
+    const { state } = roundTrip(0);
+    expect([...state.timers].sort((a, b) => a.deadline - b.deadline)).toEqual([
+      { name: 'generic:ping', kind: 'generic', deadline: 300, event: { type: 'ping', n: 2 } },
+      { name: 'state', kind: 'state', deadline: 500, event: { type: 'expired' } },
+      { name: 'generic:bill', kind: 'generic', deadline: 2_000, event: { type: 'bill' } },
+    ]);
+  });
+
+  it('are re-armed at their original deadlines when restored, and the state timeout still goes with the state', () => {
+    const { node, clock, pid } = roundTrip(350); // the updated ping (300) is overdue
+    expect(stateOf<Ctx>(node, pid).context.log).toEqual(['ping2']);
+    clock.advance(149);
+    expect(stateOf(node, pid).value).toBe('waiting');
+    clock.advance(1); // 500: the computed state timeout
+    expect(stateOf(node, pid).value).toBe('done');
+    clock.advance(1_500); // 2 000: the absolute one
+    expect(stateOf<Ctx>(node, pid).context.log).toEqual(['ping2', 'expired', 'bill']);
+
+    const again = roundTrip(100);
+    again.node.cast(again.pid, { type: 'leave' }); // a state change cancels the restored state timeout
+    expect(sys.getStatus(again.node, again.pid).timers.map((t) => t.name).sort()).toEqual(['generic:bill', 'generic:ping']);
   });
 });
 

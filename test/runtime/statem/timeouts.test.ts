@@ -1,6 +1,20 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { assign, cancel, enqueueActions, raise, setup } from 'xstate';
-import { SimulatedClock, cancelTimer, createNode, eventTimeout, nextEvent, spawnStatem, startTimer, sys, systemClock } from '../../../src/index.ts';
+import {
+  SimulatedClock,
+  cancelStateTimeout,
+  cancelTimer,
+  createNode,
+  eventTimeout,
+  nextEvent,
+  spawnStatem,
+  startTimer,
+  stateTimeout,
+  sys,
+  systemClock,
+  updateStateTimeout,
+  updateTimer,
+} from '../../../src/index.ts';
 import { simulatedNode, stateOf, watch } from './helpers.ts';
 
 type Ev = { type: string; [key: string]: unknown };
@@ -66,18 +80,63 @@ describe('state timeouts', () => {
     expect(stateOf(node, pid).value).toBe('closed');
   });
 
-  it('are not restarted by a transition that stays in the state (data change or re-entry)', () => {
+  it('are not restarted by a transition that stays in the state without leaving it (a data change)', () => {
     const { node, clock } = simulatedNode();
     const pid = spawnStatem(node, door);
     node.cast(pid, { type: 'open' });
     clock.advance(400);
     node.cast(pid, { type: 'touch' });
-    clock.advance(400);
-    node.cast(pid, { type: 'reenter' });
     expect(timersOf(node, pid)).toEqual([expect.objectContaining({ deadline: 1_000 })]);
-    clock.advance(200);
+    clock.advance(600);
     expect(stateOf(node, pid).value).toBe('closed');
-    expect(stateOf<Ctx>(node, pid).context.log).toEqual(['touched', 'reentered', 'closed']);
+    expect(stateOf<Ctx>(node, pid).context.log).toEqual(['touched', 'closed']);
+  });
+
+  it('are re-armed by a re-entering transition (reenter: true, gen_statem repeat_state)', () => {
+    const { node, clock } = simulatedNode();
+    const pid = spawnStatem(node, door);
+    node.cast(pid, { type: 'open' });
+    clock.advance(800);
+    node.cast(pid, { type: 'reenter' }); // at 800: a fresh second from here
+    expect(timersOf(node, pid)).toEqual([expect.objectContaining({ kind: 'state', deadline: 1_800 })]);
+    clock.advance(999);
+    expect(stateOf(node, pid).value).toBe('open');
+    clock.advance(1);
+    expect(stateOf(node, pid).value).toBe('closed');
+    expect(stateOf<Ctx>(node, pid).context.log).toEqual(['reentered', 'closed']);
+  });
+
+  it('are re-armed only for the states a transition re-enters, by XState’s rule for its domain', () => {
+    const machine = setup({ types: {} as { context: Ctx; events: Ev } }).createMachine({
+      id: 'nested-reentry',
+      context: { log: [] },
+      initial: 'working',
+      states: {
+        working: {
+          meta: { stateTimeout: { ms: 1_000, event: 'giveUp' } },
+          initial: 'a',
+          on: {
+            again: { target: 'working', reenter: true }, // leaves and enters `working` and `a`
+            toA: '.a', // non-reentering: `a` is left and entered again, `working` is not
+            giveUp: 'failed',
+          },
+          states: { a: { meta: { stateTimeout: { ms: 300, event: 'aDone' } } } },
+        },
+        failed: {},
+      },
+    });
+    const { node, clock } = simulatedNode();
+    const pid = spawnStatem(node, machine);
+    const deadlines = () => Object.fromEntries(timersOf(node, pid).map((t) => [t.name, t.deadline]));
+    expect(deadlines()).toEqual({ 'state:nested-reentry.working': 1_000, 'state:nested-reentry.working.a': 300 });
+
+    clock.advance(100);
+    node.cast(pid, { type: 'toA' });
+    expect(deadlines()).toEqual({ 'state:nested-reentry.working': 1_000, 'state:nested-reentry.working.a': 400 });
+
+    clock.advance(100);
+    node.cast(pid, { type: 'again' });
+    expect(deadlines()).toEqual({ 'state:nested-reentry.working': 1_200, 'state:nested-reentry.working.a': 500 });
   });
 
   it('belong to their state node: a parent keeps its timeout while its children change', () => {
@@ -322,6 +381,159 @@ describe('generic (named) timeouts', () => {
       expect(seen.down, String(ms)).toBe(true);
       expect(seen.reason).toBeInstanceOf(TypeError);
     }
+  });
+});
+
+/**
+ * A job that retries with a computed state timeout (`stateTimeout` from an action): `waiting`
+ * sets it on entry from the context; `extend` sets it again, `cancel` cancels it, `relabel`
+ * changes its event; `move` changes state without touching it, `moveAndSet` changes state and
+ * sets one for the new state in the same transition.
+ */
+const retrier = setup({ types: {} as { context: Ctx & { ms: number }; events: Ev } }).createMachine({
+  id: 'retrier',
+  context: { log: [], ms: 250 },
+  initial: 'waiting',
+  states: {
+    waiting: {
+      entry: stateTimeout(({ context }) => context.ms, { type: 'expired' }),
+      on: {
+        expired: { target: 'gaveUp', actions: assign({ log: ({ context, event }) => [...context.log, `expired:${String(event.why ?? '')}`] }) },
+        extend: { actions: stateTimeout(({ event }) => event.ms as number, { type: 'expired', why: 'extended' }) },
+        extendAbs: { actions: stateTimeout(({ event }) => event.at as number, { type: 'expired', why: 'abs' }, { abs: true }) },
+        cancel: { actions: cancelStateTimeout() },
+        relabel: { actions: updateStateTimeout({ type: 'expired', why: 'relabelled' }) },
+        move: 'other',
+        moveAndSet: { target: 'other', actions: stateTimeout(100, { type: 'otherExpired' }) },
+      },
+    },
+    other: { on: { otherExpired: { actions: assign({ log: ({ context }) => [...context.log, 'otherExpired'] }) }, relabel: { actions: updateStateTimeout({ type: 'otherExpired' }) } } },
+    gaveUp: {},
+  },
+});
+
+describe('state timeouts set by an action', () => {
+  it('run for the computed time, and restart when set again', () => {
+    const { node, clock } = simulatedNode();
+    const pid = spawnStatem(node, retrier);
+    expect(timersOf(node, pid)).toEqual([expect.objectContaining({ name: 'state', kind: 'state', deadline: 250 })]);
+    clock.advance(200);
+    node.cast(pid, { type: 'extend', ms: 300 }); // from 200: due at 500
+    clock.advance(299);
+    expect(stateOf(node, pid).value).toBe('waiting');
+    clock.advance(1);
+    expect(stateOf(node, pid).value).toBe('gaveUp');
+    expect(stateOf<Ctx>(node, pid).context.log).toEqual(['expired:extended']);
+  });
+
+  it('are cancelled by a state change, but one set by the transition that changes state belongs to the new state', () => {
+    const { node, clock } = simulatedNode();
+    const moved = spawnStatem(node, retrier);
+    node.cast(moved, { type: 'move' });
+    expect(timersOf(node, moved)).toEqual([]);
+
+    const set = spawnStatem(node, retrier);
+    node.cast(set, { type: 'moveAndSet' });
+    expect(timersOf(node, set)).toEqual([expect.objectContaining({ name: 'state', deadline: 100 })]);
+    clock.advance(1_000);
+    expect(stateOf<Ctx>(node, set).context.log).toEqual(['otherExpired']);
+    expect(stateOf(node, moved).value).toBe('other');
+    expect(stateOf<Ctx>(node, moved).context.log).toEqual([]);
+  });
+
+  it('are cancelled by cancelStateTimeout, and not by an event that changes no state', () => {
+    const { node, clock } = simulatedNode();
+    const pid = spawnStatem(node, retrier);
+    node.cast(pid, { type: 'relabel' }); // an event that stays: the timer keeps running
+    expect(timersOf(node, pid)).toHaveLength(1);
+    node.cast(pid, { type: 'cancel' });
+    expect(timersOf(node, pid)).toEqual([]);
+    clock.advance(10_000);
+    expect(stateOf(node, pid).value).toBe('waiting');
+  });
+
+  it('updateStateTimeout changes the event and keeps the deadline; with none running the event comes at once', () => {
+    const { node, clock } = simulatedNode();
+    const pid = spawnStatem(node, retrier);
+    clock.advance(100);
+    node.cast(pid, { type: 'relabel' });
+    expect(timersOf(node, pid)).toEqual([expect.objectContaining({ deadline: 250, event: { type: 'expired', why: 'relabelled' } })]);
+    clock.advance(150);
+    expect(stateOf<Ctx>(node, pid).context.log).toEqual(['expired:relabelled']);
+
+    const other = spawnStatem(node, retrier);
+    node.cast(other, { type: 'move' }); // no state timeout in `other`
+    node.cast(other, { type: 'relabel' });
+    expect(stateOf<Ctx>(node, other).context.log).toEqual(['otherExpired']);
+  });
+
+  it('take an absolute deadline with { abs: true }; one already past fires at once', () => {
+    const { node, clock } = simulatedNode({ start: 10_000 });
+    const pid = spawnStatem(node, retrier);
+    node.cast(pid, { type: 'extendAbs', at: 12_000 });
+    expect(timersOf(node, pid)).toEqual([expect.objectContaining({ deadline: 12_000 })]);
+    clock.advance(1_999);
+    expect(stateOf(node, pid).value).toBe('waiting');
+    clock.advance(1);
+    expect(stateOf<Ctx>(node, pid).context.log).toEqual(['expired:abs']);
+
+    const late = spawnStatem(node, retrier);
+    node.cast(late, { type: 'extendAbs', at: 5_000 });
+    expect(stateOf<Ctx>(node, late).context.log).toEqual(['expired:abs']);
+  });
+});
+
+/** Generic timers with update and absolute deadlines. */
+const alarm = setup({ types: {} as { context: Ctx; events: Ev } }).createMachine({
+  id: 'alarm',
+  context: { log: [] },
+  on: {
+    set: { actions: startTimer('ring', ({ event }) => event.ms as number, { type: 'ring', tone: 'beep' }) },
+    setAt: { actions: startTimer('ring', ({ event }) => event.at as number, { type: 'ring', tone: 'abs' }, { abs: true }) },
+    retone: { actions: updateTimer('ring', ({ event }) => ({ type: 'ring', tone: event.tone })) },
+    ring: { actions: assign({ log: ({ context, event }) => [...context.log, `ring:${String(event.tone)}`] }) },
+  },
+});
+
+describe('generic timeouts: update and absolute deadlines', () => {
+  it('updateTimer changes the event of a running timer and keeps its deadline', () => {
+    const { node, clock } = simulatedNode();
+    const pid = spawnStatem(node, alarm);
+    node.cast(pid, { type: 'set', ms: 100 });
+    clock.advance(60);
+    node.cast(pid, { type: 'retone', tone: 'chime' });
+    expect(timersOf(node, pid)).toEqual([expect.objectContaining({ name: 'generic:ring', deadline: 100, event: { type: 'ring', tone: 'chime' } })]);
+    clock.advance(39);
+    expect(stateOf<Ctx>(node, pid).context.log).toEqual([]);
+    clock.advance(1);
+    expect(stateOf<Ctx>(node, pid).context.log).toEqual(['ring:chime']);
+  });
+
+  it('updateTimer with no timer of that name running delivers the event at once (as a zero timeout)', () => {
+    const { node } = simulatedNode();
+    const pid = spawnStatem(node, alarm);
+    node.cast(pid, { type: 'retone', tone: 'now' });
+    expect(stateOf<Ctx>(node, pid).context.log).toEqual(['ring:now']);
+    expect(timersOf(node, pid)).toEqual([]);
+  });
+
+  it('startTimer with { abs: true } fires at that time on the runtime clock', () => {
+    const { node, clock } = simulatedNode({ start: 1_000 });
+    const pid = spawnStatem(node, alarm);
+    node.cast(pid, { type: 'setAt', at: 5_000 });
+    expect(timersOf(node, pid)).toEqual([expect.objectContaining({ deadline: 5_000 })]);
+    clock.advance(3_999);
+    expect(stateOf<Ctx>(node, pid).context.log).toEqual([]);
+    clock.advance(1);
+    expect(stateOf<Ctx>(node, pid).context.log).toEqual(['ring:abs']);
+  });
+
+  it('crash the actor when an absolute time is not a number', () => {
+    const { node } = simulatedNode();
+    const pid = spawnStatem(node, alarm);
+    const seen = watch(node, pid);
+    node.cast(pid, { type: 'setAt', at: 'tomorrow' });
+    expect(seen.reason).toBeInstanceOf(TypeError);
   });
 });
 

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
   InvalidSpecError,
-  startChild,
   startSupervisor,
   supervisor,
   terminateChild,
@@ -110,21 +109,6 @@ describe('autoShutdown any_significant', () => {
     expect(node.isAlive(sup)).toBe(true);
     expect(Object.keys(await pidsOf(node, sup))).toEqual(['a']);
   });
-
-  it('under simple_one_for_one shuts down when any dynamic child ends by itself', async () => {
-    const { node } = harness();
-    const sup = startSupervisor(node, {
-      strategy: 'simple_one_for_one',
-      autoShutdown: 'any_significant',
-      children: [w('s', { restart: 'transient', significant: true })],
-    });
-    const one = await startChild(node, sup, [1]);
-    const two = await startChild(node, sup, [2]);
-    if (!one.ok || !two.ok) throw new Error('start_child failed');
-    await stopWith(node, one.pid!, 'normal');
-    expect(node.isAlive(sup)).toBe(false);
-    expect(node.isAlive(two.pid!)).toBe(false);
-  });
 });
 
 describe('autoShutdown all_significant', () => {
@@ -178,21 +162,26 @@ describe('autoShutdown all_significant', () => {
     await crash(node, await pidOf(node, sup, 'a'));
     expect(node.isAlive(sup)).toBe(true);
   });
+});
 
-  it('under simple_one_for_one shuts down when the last dynamic child ends by itself', async () => {
+describe('under simple_one_for_one', () => {
+  it.each(['any_significant', 'all_significant'] as const)('%s is refused at start as a bad combination (OTP bad_combination)', (autoShutdown) => {
     const { node } = harness();
-    const sup = startSupervisor(node, {
-      strategy: 'simple_one_for_one',
-      autoShutdown: 'all_significant',
-      children: [w('s', { restart: 'temporary', significant: true })],
-    });
-    const one = await startChild(node, sup, [1]);
-    const two = await startChild(node, sup, [2]);
-    if (!one.ok || !two.ok) throw new Error('start_child failed');
-    await crash(node, one.pid!);
-    expect(node.isAlive(sup)).toBe(true);
-    await stopWith(node, two.pid!, 'normal');
-    expect(node.isAlive(sup)).toBe(false);
+    let thrown: unknown;
+    try {
+      startSupervisor(node, {
+        strategy: 'simple_one_for_one',
+        autoShutdown,
+        children: [w('s', { restart: 'transient', significant: true })],
+      });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(InvalidSpecError);
+    expect((thrown as InvalidSpecError).problems).toEqual([
+      { where: 'autoShutdown', problem: expect.stringContaining('bad combination') },
+    ]);
+    expect([...node.processes()]).toEqual([]);
   });
 });
 

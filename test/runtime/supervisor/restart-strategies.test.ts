@@ -4,6 +4,7 @@ import {
   deleteChild,
   getChildspec,
   restartChild,
+  spawnStatem,
   startChild,
   startSupervisor,
   supervisor,
@@ -268,7 +269,23 @@ describe('simple_one_for_one', () => {
 
     expect(node.isAlive(one.pid!)).toBe(false);
     expect((await whichChildren(node, sup)).map((r) => r.pid)).toEqual([two.pid]);
-    expect(await terminateChild(node, sup, one.pid!)).toMatchObject({ ok: false, error: 'not_found' });
+    // OTP: terminating a pid that is no longer alive answers ok (it is terminated).
+    expect(await terminateChild(node, sup, one.pid!)).toEqual({ ok: true });
+  });
+
+  it('answers ok to terminate_child of a child that already exited by itself, not_found for a live stranger', async () => {
+    const { node } = harness();
+    const sup = startSupervisor(node, { strategy: 'simple_one_for_one', children: [w('job', { restart: 'transient' })] });
+    const started = await startChild(node, sup, [1]);
+    if (!started.ok) throw new Error('start_child failed');
+    await stopWith(node, started.pid!, 'normal'); // transient, clean exit: gone and forgotten
+    expect(node.isAlive(started.pid!)).toBe(false);
+
+    expect(await terminateChild(node, sup, started.pid!)).toEqual({ ok: true });
+
+    const stranger = spawnStatem(node, workerMachine);
+    expect(await terminateChild(node, sup, stranger)).toEqual({ ok: false, error: 'not_found' });
+    expect(node.isAlive(stranger)).toBe(true);
   });
 
   it('answers restart_child and delete_child with the error simple_one_for_one', async () => {

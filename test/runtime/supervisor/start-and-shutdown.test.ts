@@ -11,8 +11,13 @@ import {
   restartChild,
   spawnStatem,
   StartError,
+  StopTimeoutError,
+  TERMINATE_EVENT,
+  formatReason,
+  stopProcess,
   startChild,
   startSupervisor,
+  stop,
   supervisor,
   sys,
   terminateChild,
@@ -20,6 +25,7 @@ import {
   worker,
   type ChildSpec,
   type Pid,
+  type Shutdown,
   type SupervisorSpec,
 } from '../../../src/index.ts';
 import { crash, exitOf, harness, pidOf, pidsOf, stubborn, tick, w, workerMachine } from './helpers.ts';
@@ -92,6 +98,21 @@ describe('start', () => {
       },
     });
     expect(() => startSupervisor(node, { children: [w('a'), worker('b', broken)] })).toThrow(StartError);
+    expect(node.stats.processes).toBe(0);
+  });
+
+  it('fails with StartError carrying the reason when a static child stops during its start', () => {
+    const { node } = harness();
+    const quitter = setup({}).createMachine({ id: 'quitter', entry: stop({ shutdown: 'no config' }) });
+    let thrown: unknown;
+    try {
+      startSupervisor(node, { children: [w('a'), worker('b', quitter)] });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(StartError);
+    expect((thrown as StartError).reason).toEqual({ shutdown: 'no config' });
+    expect((thrown as StartError).message).toContain('"b"');
     expect(node.stats.processes).toBe(0);
   });
 
@@ -292,6 +313,107 @@ describe('shutdown', () => {
     expect(order).toEqual(['terminate', 'which:undefined']);
   });
 
+  describe('a gen_statem child’s terminate (the machine takes TERMINATE_EVENT)', () => {
+    /** A worker whose terminate handler records its id and the reason. */
+    function closing(id: string, log: string[], options: { trapExit?: boolean; shutdown?: Shutdown } = {}): ChildSpec {
+      const machine = setup({ types: {} as { events: { type: string; reason?: unknown } } }).createMachine({
+        id: 'closing',
+        on: { [TERMINATE_EVENT]: { actions: ({ event }) => log.push(`${id}:${formatReason(event.reason)}`) } },
+      });
+      return worker(id, machine, { trapExit: options.trapExit ?? true, shutdown: options.shutdown ?? 1_000 });
+    }
+
+    it('runs when a child that traps exits is shut down, and the child exits at once, well within its shutdown time', async () => {
+      const { node, exits } = harness();
+      const log: string[] = [];
+      const sup = startSupervisor(node, { children: [closing('a', log)] });
+      const pid = await pidOf(node, sup, 'a');
+      expect(await terminateChild(node, sup, 'a')).toEqual({ ok: true }); // no clock advance needed
+      expect(log).toEqual(['a:shutdown']);
+      expect(exits).toEqual([{ pid, reason: 'shutdown' }]);
+    });
+
+    it('runs for every child in reverse start order when the supervisor shuts down', async () => {
+      const { node, parent } = harness();
+      const owner = parent();
+      const log: string[] = [];
+      const sup = startSupervisor(node, { children: [closing('a', log), closing('b', log), closing('c', log)] }, { link: owner });
+      node.exit(sup, 'shutdown', owner);
+      await node.settle();
+      expect(log).toEqual(['c:shutdown', 'b:shutdown', 'a:shutdown']);
+      expect(node.isAlive(sup)).toBe(false);
+    });
+
+    it('does not run for a child that does not trap exits (the signal kills it), nor under brutal_kill', async () => {
+      const { node, exits } = harness();
+      const log: string[] = [];
+      const sup = startSupervisor(node, { children: [closing('plain', log, { trapExit: false }), closing('brutal', log, { shutdown: 'brutal_kill' })] });
+      const pids = await pidsOf(node, sup);
+      await terminateChild(node, sup, 'plain');
+      await terminateChild(node, sup, 'brutal');
+      expect(log).toEqual([]);
+      expect(exits).toEqual([
+        { pid: pids.plain, reason: 'shutdown' },
+        { pid: pids.brutal, reason: 'killed' },
+      ]);
+    });
+
+    it('is cut short by the kill when the child cannot get to it within its shutdown time', async () => {
+      const { node, clock, exits } = harness();
+      const log: string[] = [];
+      const sup = startSupervisor(node, { children: [closing('slow', log, { shutdown: 500 })] });
+      const pid = await pidOf(node, sup, 'slow');
+      sys.suspend(node, pid); // the shutdown signal waits in its mailbox
+      let answered: unknown;
+      void terminateChild(node, sup, 'slow').then((result) => (answered = result));
+      await tick();
+      expect(node.isAlive(pid)).toBe(true);
+      clock.advance(499);
+      await tick();
+      expect(answered).toBeUndefined();
+      clock.advance(1);
+      await tick();
+      expect(answered).toEqual({ ok: true });
+      expect(log).toEqual([]);
+      expect(exits).toEqual([{ pid, reason: 'killed' }]);
+    });
+  });
+
+  describe('stopProcess (supervisor:stop)', () => {
+    it('stops the children in reverse order with their shutdown specs, then the supervisor, and resolves when it is gone', async () => {
+      const { node, clock, exits } = harness();
+      const started: Pid[] = [];
+      const sup = startSupervisor(node, { children: [w('a'), stubborn('s', 1_000, started), w('c')] }, { name: 'top' });
+      const pids = await pidsOf(node, sup);
+      let done = false;
+      const stopping = stopProcess(node, 'top', { shutdown: 'maintenance' }).then(() => (done = true));
+      await tick();
+      expect(done).toBe(false); // waiting for the stubborn child's shutdown time
+      expect(exits.map((e) => e.pid)).toEqual([pids.c]);
+      clock.advance(1_000);
+      await stopping;
+      expect(exits).toEqual([
+        { pid: pids.c, reason: 'shutdown' },
+        { pid: pids.s, reason: 'killed' },
+        { pid: pids.a, reason: 'shutdown' },
+        { pid: sup, reason: { shutdown: 'maintenance' } },
+      ]);
+    });
+
+    it('rejects with StopTimeoutError when it has not stopped in time; the supervisor goes on stopping', async () => {
+      const { node, clock } = harness();
+      const sup = startSupervisor(node, { children: [stubborn('s', 5_000)] });
+      const stopping = stopProcess(node, sup, 'normal', 1_000);
+      clock.advance(1_000);
+      await expect(stopping).rejects.toBeInstanceOf(StopTimeoutError);
+      await expect(stopping).rejects.toMatchObject({ code: 'STOP_TIMEOUT' });
+      expect(node.isAlive(sup)).toBe(true);
+      clock.advance(4_000);
+      await tick();
+      expect(node.isAlive(sup)).toBe(false);
+    });
+  });
+
   it('defaults: 5000 ms for a worker, infinity for a supervisor', async () => {
     const { node } = harness();
     const sup = startSupervisor(node, { children: [w('a'), supervisor('inner', { children: [] })] });
@@ -443,6 +565,33 @@ describe('the child API', () => {
       const cause = new Error('nope');
       expect(await startChild(node, sup, failing('bad', cause))).toEqual({ ok: false, error: 'start_failed', reason: cause });
       expect(await getChildspec(node, sup, 'bad')).toEqual({ ok: false, error: 'not_found' });
+    });
+
+    it('answers start_failed with the reason for a child that stops or finishes during its start; the supervisor is unaffected', async () => {
+      const { node, sup } = await started();
+      const before = await pidsOf(node, sup);
+      const quitter = setup({}).createMachine({ id: 'quitter', entry: stop('not today') });
+      const instant = setup({}).createMachine({ id: 'instant', initial: 'done', states: { done: { type: 'final' } } });
+      expect(await startChild(node, sup, worker('q', quitter))).toEqual({ ok: false, error: 'start_failed', reason: 'not today' });
+      expect(await startChild(node, sup, worker('i', instant))).toEqual({ ok: false, error: 'start_failed', reason: 'normal' });
+      await node.settle();
+      expect(node.isAlive(sup)).toBe(true);
+      expect(await pidsOf(node, sup)).toEqual(before); // nothing restarted, nothing added
+      expect(sys.getState(node, sup)).toMatchObject({ restarts: 0 });
+    });
+
+    it('answers start_failed for a simple_one_for_one child that stops during its start', async () => {
+      const { node } = harness();
+      // The start argument is the machine's input; the init event carries it.
+      const quitter = setup({ types: {} as { input: unknown } }).createMachine({
+        id: 'quitter',
+        entry: stop(({ event }: { event: { type: string; input?: unknown } }) => ({ shutdown: event.input })),
+      });
+      const sup = startSupervisor(node, { strategy: 'simple_one_for_one', children: [worker('s', quitter)] });
+      expect(await startChild(node, sup, ['bad input'])).toEqual({ ok: false, error: 'start_failed', reason: { shutdown: 'bad input' } });
+      await node.settle();
+      expect(node.isAlive(sup)).toBe(true);
+      expect(await countChildren(node, sup)).toMatchObject({ active: 0 });
     });
 
     it('answers invalid_child_spec for a bad spec, naming the field', async () => {

@@ -1,0 +1,63 @@
+import { NoProcError, StopExitError, StopTimeoutError } from './errors.ts';
+import type { ExitReason } from './exit-reason.ts';
+import type { Node } from './node.ts';
+import { isPid, type Pid } from './pid.ts';
+
+/**
+ * Stops a process in order and waits until it has exited: OTP's `gen_statem:stop/3` and
+ * `supervisor:stop/3`. The request waits its turn in the process's mailbox, then a gen_statem
+ * actor runs its terminate (the machine takes `TERMINATE_EVENT`) and a supervisor terminates its
+ * children in reverse start order, each as its `shutdown` says, before exiting with `reason`.
+ *
+ * Resolves once the process has exited with `reason`. Rejects with {@link NoProcError} when no
+ * such process runs on this node, {@link StopTimeoutError} when it has not exited within
+ * `timeout` (it goes on stopping, as in OTP), and {@link StopExitError} when it exited with
+ * another reason (its terminate crashed, or it was killed meanwhile).
+ *
+ * @param ref a pid or a name registered on this node (a stop never crosses a transport)
+ * @param reason @default 'normal'
+ * @param timeout milliseconds on the node's clock @default Infinity (as OTP's `infinity`)
+ * @example
+ * await stopProcess(node, 'billing', 'shutdown', 10_000);
+ */
+export function stopProcess(node: Node, ref: Pid | string, reason: ExitReason = 'normal', timeout = Infinity): Promise<void> {
+  if (typeof timeout !== 'number' || Number.isNaN(timeout) || timeout < 0) {
+    throw new TypeError(`stop timeout must be a number of milliseconds ≥ 0 or Infinity, got ${String(timeout)}`);
+  }
+  return new Promise<void>((resolve, reject) => {
+    node.run(() => {
+      const pid = typeof ref === 'string' && isPid(ref) ? ref : node.whereis(ref);
+      if (pid === undefined || !node.isAlive(pid)) return reject(new NoProcError(String(ref)));
+      const label = String(ref);
+      let timer: unknown;
+      let settled = false;
+      const monitor = node.monitor(pid, (down) => {
+        if (settled) return;
+        settled = true;
+        if (timer !== undefined) node.clock.clearTimeout(timer);
+        if (sameReason(down.reason, reason)) resolve();
+        else reject(new StopExitError(label, down.reason));
+      });
+      if (Number.isFinite(timeout)) {
+        timer = node.clock.setTimeout(() => {
+          if (settled) return;
+          settled = true;
+          node.demonitor(monitor, pid);
+          reject(new StopTimeoutError(label, timeout));
+        }, timeout);
+      }
+      node.deliver({ t: 'stop', to: pid, reason });
+    });
+  });
+}
+
+/** Reasons are compared as OTP compares terms: by value (a `{ shutdown: x }` built anew is the same reason). */
+function sameReason(a: ExitReason, b: ExitReason): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null || a instanceof Error || b instanceof Error) return false;
+  try {
+    return JSON.stringify(a) === JSON.stringify(b);
+  } catch {
+    return false;
+  }
+}
