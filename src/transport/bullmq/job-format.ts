@@ -208,11 +208,18 @@ export function checkJobDataLimits(data: unknown): string | undefined {
   return bytes > MAX_JOB_BYTES ? `${bytes} bytes of JSON; the limit is ${MAX_JOB_BYTES}` : undefined;
 }
 
-/** A JSON Schema of {@link JobData} for entity messages, for producers in other languages. */
+/**
+ * A JSON Schema of {@link JobData} for a message to an entity of any kind: the shape
+ * {@link checkJob} checks, not what each kind takes. Lifecycle events have a schema of their own,
+ * generated from the zod schemas the nodes validate them with (`schemas/lifecycle-job.schema.json`,
+ * `governor schema --job`): use that one for them.
+ */
 export const ENTITY_JOB_JSON_SCHEMA = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
   title: 'Governor entity message (BullMQ job data)',
+  description: "Any entity message; each kind may refuse messages it does not take (dead-lettered with the reason). Lifecycle events: see lifecycle-job.schema.json.",
   type: 'object',
+  additionalProperties: false,
   required: ['v', 'env'],
   properties: {
     v: { const: JOB_FORMAT_VERSION },
@@ -220,11 +227,13 @@ export const ENTITY_JOB_JSON_SCHEMA = {
     env: {
       type: 'object',
       required: ['t', 'to', 'event'],
+      additionalProperties: false,
       properties: {
         t: { enum: ['cast', 'info'] },
         to: {
           type: 'object',
           required: ['entity', 'key'],
+          additionalProperties: false,
           properties: {
             entity: { type: 'string', pattern: '^[A-Za-z][A-Za-z0-9_-]{0,63}$' },
             key: { type: 'string', minLength: 1, maxLength: 256 },
