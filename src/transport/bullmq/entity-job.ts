@@ -12,7 +12,7 @@ export interface EntityJobHost {
 /** A partition job fit for delivery, or why not (`refused`: the kind refused the message itself). */
 export type CheckedEntityJob =
   | { readonly ok: true; readonly id: string; readonly envelope: Envelope; readonly target: EntityAddress }
-  | { readonly ok: false; readonly problem: string; readonly refused?: EntityAddress };
+  | { readonly ok: false; readonly problem: string; readonly refused?: { readonly target: EntityAddress; readonly envelope: Envelope; readonly reason: string } };
 
 /**
  * Everything a node checks of a partition job before it goes near an entity, except which
@@ -32,6 +32,6 @@ export function checkEntityJob(checked: CheckedJob, host: EntityJobHost | undefi
     return { ok: false, problem: `unknown entity kind "${target.entity}": the nodes consuming ${queue} do not host it` };
   }
   const refused = host.refusal(target, envelope, id);
-  if (refused !== undefined) return { ok: false, problem: `invalid message to ${target.entity}/${target.key}: ${refused}`, refused: target };
+  if (refused !== undefined) return { ok: false, problem: `invalid message to ${target.entity}/${target.key}: ${refused}`, refused: { target, envelope, reason: refused } };
   return { ok: true, id, envelope, target };
 }

@@ -1,7 +1,8 @@
 import { WaitingError, type Job, type Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { EntityAddress } from '../../runtime/entity.ts';
+import { entityName, type EntityAddress } from '../../runtime/entity.ts';
+import type { Pid } from '../../runtime/pid.ts';
 import type { Envelope } from '../../runtime/envelope.ts';
 import { formatReason } from '../../runtime/exit-reason.ts';
 import type { Node } from '../../runtime/node.ts';
@@ -148,7 +149,15 @@ export class PartitionRuntime {
   async #process(job: Job, token: string): Promise<void> {
     const checked = checkEntityJob(checkFetchedJob(job), this.#ctx.node.entities, this.queue);
     if (!checked.ok) {
-      if (checked.refused) this.#ctx.refused(checked.refused);
+      if (checked.refused) {
+        this.#ctx.refused(checked.refused.target);
+        // A caller waits for a reply that will never come: its call fails now, with the reason.
+        const { envelope, reason } = checked.refused;
+        if (envelope.t === 'call') {
+          const target = checked.refused.target;
+          this.#ctx.node.route({ t: 'down', to: envelope.from, ref: envelope.from.ref, pid: entityName(target) as Pid, reason: { invalid_message: reason } });
+        }
+      }
       return this.#ctx.deadLetter(job, checked.problem);
     }
     const { id, envelope, target } = checked;
