@@ -131,8 +131,16 @@ export class LocalAdmin implements Admin {
    * on the embedded node nothing else would check it (on a BullMQ node the partition would
    * dead-letter it). Throws {@link InvalidMessageError} naming the problem; nothing is sent.
    */
-  #accepted(target: ReturnType<typeof parseRef>, t: 'cast' | 'call', event: Message): Message {
-    if (!isEntityAddress(target)) return event;
+  #accepted(target: ReturnType<typeof parseRef>, t: 'cast' | 'call', typed: Message): Message {
+    if (!isEntityAddress(target)) return typed;
+    // As JSON, as a queue would carry it: what the REPL typed was built in its own vm context,
+    // whose objects are not plain objects of this one (and an entity message is JSON data anyway).
+    let event: Message;
+    try {
+      event = JSON.parse(JSON.stringify(typed)) as Message;
+    } catch (error) {
+      throw new InvalidMessageError(target, `not JSON data (${error instanceof Error ? error.message : String(error)})`);
+    }
     const refused = this.node.entities?.refusal(target, t === 'call' ? { t, to: target, from: { node: this.node.name, ref: 'repl' }, event } : { t, to: target, event });
     if (refused !== undefined) throw new InvalidMessageError(target, refused);
     return event;
