@@ -1,6 +1,7 @@
 import type { AnyStateMachine } from 'xstate';
 import type { EntityKind } from '../src/runtime/entity-host.ts';
 import type { SigningKey } from '../src/marketplace/signing-keys.ts';
+import { LIFECYCLE_MESSAGE_TYPE, lifecycleMessageRefusal, otherMessageRefusal } from '../src/marketplace/lifecycle-message.ts';
 import type { GovernorKind } from './governor-protocol.ts';
 import { orchestratorMachine } from './orchestrator.ts';
 import { createReceiptsMachine } from './receipts.ts';
@@ -62,6 +63,10 @@ export function marketplaceKinds(options: MarketplaceMachineOptions): EntityKind
     {
       kind: 'Orchestrator',
       machine: orchestratorMachine,
+      // From outside, an orchestrator takes lifecycle events only, each checked as `governor
+      // enqueue` checks it: a bad one is dead-lettered with its reason, never parked or retried.
+      // (Governor replies reach it as replies to its calls, not as messages.)
+      accepts: { [LIFECYCLE_MESSAGE_TYPE]: lifecycleMessageRefusal, '*': otherMessageRefusal },
       input: (key) => ({
         key,
         ...(options.dedupWindowMs !== undefined ? { dedupWindowMs: options.dedupWindowMs } : {}),

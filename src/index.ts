@@ -93,6 +93,8 @@ export type { Transport, TransportEndpoint } from './transport/transport.ts';
 
 export { EntityHost } from './runtime/entity-host.ts';
 export type { EntityKind, EntityHostOptions } from './runtime/entity-host.ts';
+export { InvalidMessageError, messageRefusal } from './runtime/message-acceptance.ts';
+export type { AcceptedMessages, Delivery, MessageCheck } from './runtime/message-acceptance.ts';
 export { checkEntityAddress, entityName, isEntityAddress, InvalidEntityAddressError } from './runtime/entity.ts';
 export type { EntityAddress } from './runtime/entity.ts';
 export { MemoryStore } from './store/memory-store.ts';

@@ -1,6 +1,7 @@
 import { entityName, isEntityAddress } from '../runtime/entity.ts';
 import type { Message } from '../runtime/envelope.ts';
 import { NoProcError } from '../runtime/errors.ts';
+import { InvalidMessageError } from '../runtime/message-acceptance.ts';
 import type { Node } from '../runtime/node.ts';
 import type { Pid } from '../runtime/pid.ts';
 import { restartChild, terminateChild, whichChildren, countChildren } from '../runtime/supervisor/api.ts';
@@ -116,12 +117,33 @@ export class LocalAdmin implements Admin {
 
   async send(ref: unknown, event: unknown) {
     const parsed = parseRef(ref);
-    this.node.cast(parsed, checkEvent(event));
+    this.node.cast(parsed, this.#accepted(parsed, 'cast', checkEvent(event)));
     return 'ok';
   }
 
   async call(ref: unknown, event: unknown, timeoutMs = 5_000) {
-    return this.node.call(parseRef(ref), checkEvent(event), { timeout: timeoutMs });
+    const parsed = parseRef(ref);
+    return this.node.call(parsed, this.#accepted(parsed, 'call', checkEvent(event)), { timeout: timeoutMs });
+  }
+
+  /**
+   * The message, if the target entity's kind takes it (its `accepts`): the REPL is a door too, and
+   * on the embedded node nothing else would check it (on a BullMQ node the partition would
+   * dead-letter it). Throws {@link InvalidMessageError} naming the problem; nothing is sent.
+   */
+  #accepted(target: ReturnType<typeof parseRef>, t: 'cast' | 'call', typed: Message): Message {
+    if (!isEntityAddress(target)) return typed;
+    // As JSON, as a queue would carry it: what the REPL typed was built in its own vm context,
+    // whose objects are not plain objects of this one (and an entity message is JSON data anyway).
+    let event: Message;
+    try {
+      event = JSON.parse(JSON.stringify(typed)) as Message;
+    } catch (error) {
+      throw new InvalidMessageError(target, `not JSON data (${error instanceof Error ? error.message : String(error)})`);
+    }
+    const refused = this.node.entities?.refusal(target, t === 'call' ? { t, to: target, from: { node: this.node.name, ref: 'repl' }, event } : { t, to: target, event });
+    if (refused !== undefined) throw new InvalidMessageError(target, refused);
+    return event;
   }
 
   async stats() {

@@ -36,8 +36,11 @@ const safeId = z.string().max(128).regex(SAFE_ID_PATTERN, {
   message: 'must be 1–128 characters of A-Z a-z 0-9 . _ : - starting with a letter or digit (not constructor/prototype)',
 });
 const skuId = z.string().max(64).regex(SKU_ID_PATTERN, { message: 'must be 1–64 letters, digits or "-", starting with a letter or digit' });
+// Lone surrogates are refused by the pattern too (parseLifecycleEvent refuses them before any
+// schema runs), so that a JSON Schema validator, which reads the pattern with the `u` flag where a
+// lone surrogate is a character like any other, refuses what the nodes refuse.
 // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
-const text = z.string().min(1).max(MAX_TEXT_LENGTH).regex(/^[^\u0000-\u001f\u007f]*$/, {
+const text = z.string().min(1).max(MAX_TEXT_LENGTH).regex(/^(?:[^\u0000-\u001f\u007f\ud800-\udfff]|[\ud800-\udbff][\udc00-\udfff])*$/, {
   message: 'must be single-line text without control characters',
 });
 const positiveAmount = z

@@ -1,4 +1,4 @@
-import type { core } from 'zod';
+import type { core, z } from 'zod';
 import { hasLoneSurrogate } from '../runtime/unicode.ts';
 import { FORBIDDEN_KEYS } from './ids.ts';
 import { LifecycleEventSchema, MAX_EVENT_BYTES, MAX_EVENT_DEPTH, type LifecycleEvent } from './event-schema.ts';
@@ -93,15 +93,26 @@ export function parseLifecycleEventJson(text: string): EventParseResult {
  * if (result.ok) route(result.event);
  */
 export function parseLifecycleEvent(input: unknown): EventParseResult {
+  const parsed = parseJsonValue(LifecycleEventSchema, input, 'event');
+  return parsed.ok ? { ok: true, event: parsed.value } : parsed;
+}
+
+/**
+ * Steps 2 to 4 of {@link parseLifecycleEvent} with another strict schema (one that holds an
+ * event, e.g. the Orchestrator's `lifecycle` message): the same JSON checks, size limit and issue
+ * format, so what holds an event is validated exactly as the event alone is.
+ * @internal
+ */
+export function parseJsonValue<T>(schema: z.ZodType<T>, input: unknown, what: string): { ok: true; value: T } | { ok: false; issues: readonly EventValidationIssue[] } {
   const scan: Scan = { issues: [], nodes: 0, ancestors: new Set() };
   const copy = copyJson(input, '$', 0, scan);
   if (scan.issues.length > 0) return { ok: false, issues: scan.issues };
   const bytes = Buffer.byteLength(JSON.stringify(copy), 'utf8');
   if (bytes > MAX_EVENT_BYTES) {
-    return fail('$', 'max_size', `the event is ${bytes} bytes of JSON; the limit is ${MAX_EVENT_BYTES}`, undefined);
+    return { ok: false, issues: [issue('$', 'max_size', `the ${what} is ${bytes} bytes of JSON; the limit is ${MAX_EVENT_BYTES}`, undefined)] };
   }
-  const parsed = LifecycleEventSchema.safeParse(copy);
-  if (parsed.success) return { ok: true, event: parsed.data };
+  const parsed = schema.safeParse(copy);
+  if (parsed.success) return { ok: true, value: parsed.data };
   const issues = parsed.error.issues.flatMap((issue) => fromZod(issue, copy)).slice(0, MAX_ISSUES);
   return { ok: false, issues };
 }

@@ -32,6 +32,16 @@ export { parseLifecycleEvent, parseLifecycleEventJson } from './event-validation
 export type { EventParseResult, EventValidationIssue, EventIssueRule } from './event-validation.ts';
 export { lifecycleEventJsonSchema, lifecycleEventJsonSchemaText, LIFECYCLE_EVENT_SCHEMA_ID } from './event-json-schema.ts';
 export { GOVERNORS, EVENT_ROUTES, governorsFor } from './event-routing.ts';
+export {
+  ORCHESTRATOR_KIND,
+  LIFECYCLE_MESSAGE_TYPE,
+  LifecycleMessageSchema,
+  messageIdOf,
+  isMessageIdOf,
+  parseLifecycleMessage,
+  lifecycleMessageRefusal,
+} from './lifecycle-message.ts';
+export type { LifecycleMessage, LifecycleMessageParseResult } from './lifecycle-message.ts';
 export type { GovernorName } from './event-routing.ts';
 
 // Tiers and licences

@@ -1,5 +1,7 @@
 import type { AnyStateMachine } from 'xstate';
 import { checkEntityAddress, entityName, type EntityAddress } from './entity.ts';
+import type { Envelope } from './envelope.ts';
+import { messageRefusal, type AcceptedMessages } from './message-acceptance.ts';
 import type { Node } from './node.ts';
 import type { PersistedActorState } from './persisted-state.ts';
 import type { Pid } from './pid.ts';
@@ -15,6 +17,12 @@ export interface EntityKind {
   readonly machine: AnyStateMachine;
   /** The machine's input for a fresh entity. @default `{ key }` */
   readonly input?: (key: string) => unknown;
+  /**
+   * The messages it takes from outside (queues, the admin REPL), by type, each with its check
+   * (see {@link AcceptedMessages}). A BullMQ partition dead-letters a refused job at once, with the
+   * reason, before any entity sees it. @default every message is taken
+   */
+  readonly accepts?: AcceptedMessages;
 }
 
 /**
@@ -59,13 +67,13 @@ export interface EntityHostOptions {
  */
 export class EntityHost {
   readonly #node: Node;
-  readonly #kinds = new Set<string>();
+  readonly #kinds = new Map<string, EntityKind>();
   /** The `entities` supervisor: one child supervisor per kind. */
   readonly supervisor: Pid;
 
   constructor(node: Node, kinds: readonly EntityKind[], options: EntityHostOptions = {}) {
     this.#node = node;
-    for (const kind of kinds) this.#kinds.add(kind.kind);
+    for (const kind of kinds) this.#kinds.set(kind.kind, kind);
     this.supervisor = startSupervisor(
       node,
       {
@@ -82,6 +90,15 @@ export class EntityHost {
 
   hosts(kind: string): boolean {
     return this.#kinds.has(kind);
+  }
+
+  /**
+   * Why the entity's kind refuses the message of `envelope` (see {@link EntityKind.accepts}), given
+   * the message id it came under if any; `undefined` when it is taken or the kind is not hosted.
+   */
+  refusal(address: EntityAddress, envelope: Envelope, id?: string): string | undefined {
+    const kind = this.#kinds.get(address.entity);
+    return kind === undefined ? undefined : messageRefusal(kind.kind, kind.accepts, address, envelope, id);
   }
 
   /** The entity's pid, spawning or restoring it first when it is not in memory. */

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { prefixOf } from '../../src/cli/enqueue/redis.ts';
@@ -29,6 +30,12 @@ describe('governor schema', () => {
     expect(run.code).toBe(0);
     const schema = JSON.parse(run.stdout);
     expect(JSON.stringify(schema)).toContain('CustomerSubscribes');
+  });
+
+  it('with --job, prints the lifecycle job data JSON Schema, as schemas/lifecycle-job.schema.json holds it', () => {
+    const run = governor(['schema', '--job']);
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual(JSON.parse(readFileSync(new URL('../../schemas/lifecycle-job.schema.json', import.meta.url), 'utf8')));
   });
 });
 

@@ -269,7 +269,10 @@ describe('governor enqueue with a BullMQ node running', () => {
       const partition = createHash('sha256').update(other).digest().readUInt32BE(0) % 16;
       const plain = new Queue(`p.${partition}`, { connection: redis.client(), prefix });
       const plainEvent = { type: 'CustomerSubscribes', eventId: 'plain-1', customerId: other, occurredAt: new Date().toISOString(), sku: 'PRO-MONTHLY', tier: 'professional' };
-      await plain.add('lifecycle', { v: 1, id: 'plain-1', env: { t: 'cast', to: { entity: 'Orchestrator', key: other }, event: { type: 'lifecycle', event: plainEvent, receivedAt: Date.now() } } }, { jobId: 'plain-1', attempts: 1 });
+      // The message id is messageIdOf(event), and the job id carries the target (README, "Job format for producers").
+      const plainId = `ev.${other}/plain-1`;
+      const plainData = { v: 1, id: plainId, env: { t: 'cast', to: { entity: 'Orchestrator', key: other }, event: { type: 'lifecycle', event: plainEvent, receivedAt: Date.now() } } };
+      await plain.add('CustomerSubscribes', plainData, { jobId: `Orchestrator/${encodeURIComponent(other)}/${plainId}`, attempts: 1 });
       await plain.close();
       const plainKey = new RedisKeys(prefix).state({ entity: 'Orchestrator', key: other });
       const plainDeadline = Date.now() + 20_000;

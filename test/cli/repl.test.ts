@@ -166,6 +166,20 @@ describe('application commands on the embedded marketplace', () => {
     expect(await evaluate("audit_verify('c1')")).toEqual({ ok: true, value: { customerId: 'c1', ok: true, length: 0, found: false } });
   });
 
+  it("send and call refuse what the Orchestrator does not take (the old README's bare event, an invalid tier), naming why; nothing reaches it", async () => {
+    const evaluate = marketplace();
+    const bare = await evaluate("send('Orchestrator/c1', { type: 'CustomerSubscribes', eventId: 'e1', customerId: 'c1', occurredAt: '2025-01-01T00:00:00Z', sku: 'PRO-MONTHLY', tier: 'professional' })");
+    expect(bare).toMatchObject({ ok: false });
+    if (!bare.ok) expect(bare.error).toMatch(/^error INVALID_MESSAGE: Orchestrator\/c1 refuses the message, nothing was sent: Orchestrator takes lifecycle events wrapped/);
+    const tier = await evaluate("call('Orchestrator/c1', { type: 'lifecycle', event: { type: 'CustomerSubscribes', eventId: 'e1', customerId: 'c1', occurredAt: '2025-01-01T00:00:00Z', sku: 'PRO-MONTHLY', tier: 'Professional' } })");
+    expect(tier).toMatchObject({ ok: false });
+    if (!tier.ok) expect(tier.error).toMatch(/INVALID_MESSAGE: .*\$\.event\.tier: must be one of .* \(enum\), got "Professional"/);
+    expect(await evaluate("audit_verify('c1')")).toEqual({ ok: true, value: { customerId: 'c1', ok: true, length: 0, found: false } });
+    // A valid message is still taken.
+    const valid = await evaluate("call('Orchestrator/c1', { type: 'lifecycle', event: { type: 'CustomerSubscribes', eventId: 'e2', customerId: 'c1', occurredAt: '2025-01-01T00:00:00Z', sku: 'PRO-MONTHLY', tier: 'professional' } })");
+    expect(valid).toMatchObject({ ok: true, value: { status: 'completed' } });
+  });
+
   it('queues, dlq and dlq_replay say the embedded node has no queues', async () => {
     const evaluate = marketplace();
     for (const line of ['queues()', 'dlq()', "dlq_replay('p.0~x')"]) {

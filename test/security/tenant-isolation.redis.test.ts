@@ -13,6 +13,7 @@ import { START } from '../../src/cli/check/marketplace.ts';
 import type { ActorState } from '../../src/cli/check/target.ts';
 import { enqueueEvents, messageIdOf } from '../../src/cli/enqueue/producer.ts';
 import type { LifecycleEvent } from '../../src/marketplace/event-schema.ts';
+import { isSafeId } from '../../src/marketplace/ids.ts';
 import { GovernorProducer } from '../../src/transport/bullmq/producer.ts';
 import { startRedis, type RedisHandle } from '../support/redis-server.ts';
 import { CRAFTED_CUSTOMER_IDS, customerIdArbitrary, tenantEventFields } from '../fixtures/hostile/tenants.ts';
@@ -90,7 +91,15 @@ describe('the marketplace on a BullMQ node, with crafted customer ids', () => {
             for (const [pick, fields] of steps) {
               const owner = customers[pick % customers.length]!;
               // The same eventIds for every customer: they must not meet either.
-              await target.submit({ eventId: `e-${++serial}`, customerId: owner, occurredAt: new Date(target.clock.now()).toISOString(), ...fields } as MachineEvent);
+              const submitted = target.submit({ eventId: `e-${++serial}`, customerId: owner, occurredAt: new Date(target.clock.now()).toISOString(), ...fields } as MachineEvent);
+              if (!isSafeId(owner)) {
+                // Not a customer id an event may carry: the node refuses it at the orchestrator's
+                // door (the caller hears why) and nothing is written, for anyone.
+                await expect(submitted).rejects.toThrow(/invalid_message.*customerId/);
+                expect(await read()).toEqual(before);
+                continue;
+              }
+              await submitted;
               const after = await read();
               for (const other of customers) {
                 if (other !== owner) expect(after.get(other), `${String(fields['type'])} of ${JSON.stringify(owner)} changed ${JSON.stringify(other)}`).toEqual(before.get(other));

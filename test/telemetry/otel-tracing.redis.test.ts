@@ -2,6 +2,7 @@ import { trace, type Span, type Tracer, type TracerProvider } from '@opentelemet
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { marketplaceKinds } from '../../machines/index.ts';
 import { bullmqTelemetry } from '../../src/cli/node-telemetry.ts';
+import { messageIdOf } from '../../src/marketplace/lifecycle-message.ts';
 import { GovernorProducer } from '../../src/transport/bullmq/producer.ts';
 import { startBullmqNode, type BullmqNode } from '../../src/transport/bullmq/index.ts';
 import { startRedis, type RedisHandle } from '../support/redis-server.ts';
@@ -71,7 +72,8 @@ describe('GOVERNOR_OTEL', () => {
     producer = await GovernorProducer.connect({ url: redis.url, prefix: redis.prefix, partitions: 2, telemetry });
     const event = { eventId: 'otel-1', customerId: 'otel-c1', occurredAt: new Date().toISOString(), type: 'CustomerSubscribes', sku: 'PRO-MONTHLY', tier: 'professional' };
     const queue = producer.queueOf({ entity: 'Orchestrator', key: 'otel-c1' });
-    await producer.send({ entity: 'Orchestrator', key: 'otel-c1' }, { type: 'lifecycle', event, receivedAt: Date.now() });
+    // Under its message id: the node refuses a lifecycle event under any other.
+    await producer.send({ entity: 'Orchestrator', key: 'otel-c1' }, { type: 'lifecycle', event, receivedAt: Date.now() }, { id: messageIdOf(event) });
 
     const deadline = Date.now() + 60_000;
     while (!started.some((span) => span.name === `process ${queue}`) && Date.now() < deadline) {

@@ -3,7 +3,7 @@ import type { Placement } from '../../transport/bullmq/options.ts';
 import { GovernorProducer, type OutboundMessage } from '../../transport/bullmq/producer.ts';
 import type { HandledOutcome } from '../../../machines/handled-events.ts';
 import type { LifecycleEvent } from '../../marketplace/event-schema.ts';
-import { isSafeId } from '../../marketplace/ids.ts';
+import { messageIdOf } from '../../marketplace/lifecycle-message.ts';
 import { CliError, EXIT } from '../exit-codes.ts';
 import { connectOrExit, FAIL_FAST_REDIS, redactUrl } from './redis.ts';
 import { TenantThrottle, type Admitted, type Refused } from './throttle.ts';
@@ -32,22 +32,8 @@ export interface EnqueueResult {
   readonly outcomes?: Map<string, EventOutcome>;
 }
 
-/**
- * The job message id of an event: its customer and its eventId, which makes a repeated enqueue of
- * one event a no-op. The customer is part of it because a partition queue is shared by many
- * customers and each picks its own eventIds: with the eventId alone, BullMQ would drop customer
- * B's event as a duplicate of customer A's job with the same id (kept for an hour once completed).
- *
- * Injective on validated events (safe ids: no "/" or "|" in them): `ev.<customer>/<event>` with
- * ":" written "|", since BullMQ job ids must not contain ":"; at most 260 characters.
- * @example messageIdOf({ customerId: 'acme:eu', eventId: 'pay-1' }) // 'ev.acme|eu/pay-1'
- */
-export function messageIdOf(event: Pick<LifecycleEvent, 'customerId' | 'eventId'>): string {
-  if (!isSafeId(event.customerId) || !isSafeId(event.eventId)) {
-    throw new TypeError(`messageIdOf takes a validated event (safe customerId and eventId), got ${JSON.stringify([event.customerId, event.eventId])}`);
-  }
-  return `ev.${event.customerId.replaceAll(':', '|')}/${event.eventId.replaceAll(':', '|')}`;
-}
+/** Re-exported: the rule lives with the Orchestrator's `lifecycle` message, where the nodes check it. */
+export { messageIdOf } from '../../marketplace/lifecycle-message.ts';
 
 /** The transport's message of a lifecycle event: to its customer's orchestrator, under {@link messageIdOf}. */
 export function lifecycleMessage(event: LifecycleEvent, receivedAt: number, delayMs = 0): OutboundMessage {

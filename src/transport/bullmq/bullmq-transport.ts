@@ -44,6 +44,8 @@ export class BullmqTransport implements Transport {
   readonly settings: TransportSettings;
   readonly keys: RedisKeys;
   readonly #cache = new EntityCache();
+  /** Messages refused by their kind and dead-lettered, by kind (see {@link BullmqTransport.refusedMessages}). */
+  readonly #refused = new Map<string, number>();
   readonly #ids = new MessageIds();
   readonly #partitions = new Map<PartitionId, PartitionRuntime>();
   readonly #options: BullmqTransportOptions;
@@ -414,6 +416,7 @@ export class BullmqTransport implements Transport {
       coLocated: (target) => this.#coLocated(target),
       partitionOf: (address) => this.partitionOf(address),
       deadLetter: (job, reason) => this.#deadLetter(job, reason),
+      refused: (target) => void this.#refused.set(target.entity, (this.#refused.get(target.entity) ?? 0) + 1),
       dropProcess: (address) => this.#dropProcess(address),
       lost: (runtime) => {
         if (this.#partitions.get(runtime.id) === runtime) this.#partitions.delete(runtime.id);
@@ -484,6 +487,14 @@ export class BullmqTransport implements Transport {
   }
 
   // ── dead letters ───────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Messages refused by their target's kind (its `accepts`) and dead-lettered by this node since
+   * it started, by kind.
+   */
+  refusedMessages(): Record<string, number> {
+    return Object.fromEntries(this.#refused);
+  }
 
   async #deadLetter(job: Job, reason: string): Promise<void> {
     const node = this.#requireNode();

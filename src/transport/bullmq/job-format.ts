@@ -35,6 +35,8 @@ const MAX_ID_LENGTH = 512;
 export function checkJob(data: unknown, jobId: string | undefined): CheckedJob {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) return fail('data must be a JSON object { v, id?, env }');
   const job = data as { v?: unknown; id?: unknown; env?: unknown };
+  const unknown = unknownField(job, JOB_FIELDS);
+  if (unknown !== undefined) return fail(`unknown field ${JSON.stringify(unknown)}: a job's data is { v, id?, env }`);
   if (job.v !== JOB_FORMAT_VERSION) return fail(`unsupported job format version ${JSON.stringify(job.v)} (this node reads ${JOB_FORMAT_VERSION})`);
   const id = job.id ?? jobId;
   if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ID_LENGTH) return fail('id must be a string of 1 to 512 characters');
@@ -42,6 +44,19 @@ export function checkJob(data: unknown, jobId: string | undefined): CheckedJob {
   if (hasLoneSurrogate(id)) return fail('id must be well-formed Unicode (no lone UTF-16 surrogates)');
   const problem = checkEnvelope(job.env);
   return problem === undefined ? { ok: true, id, envelope: job.env as Envelope } : fail(`env: ${problem}`);
+}
+
+const JOB_FIELDS: ReadonlySet<string> = new Set(['v', 'id', 'env']);
+/** The fields of a message envelope (cast, info, call). */
+const MESSAGE_FIELDS: ReadonlySet<string> = new Set(['t', 'to', 'from', 'event']);
+const ENTITY_ADDRESS_FIELDS: ReadonlySet<string> = new Set(['entity', 'key']);
+
+/**
+ * The first field of `value` not in `known`. A misspelt field is refused rather than ignored, so
+ * what a producer meant to say is never silently lost (and the documented schema, strict, agrees).
+ */
+function unknownField(value: object, known: ReadonlySet<string>): string | undefined {
+  return Object.keys(value).find((key) => !known.has(key));
 }
 
 function fail(problem: string): CheckedJob {
@@ -63,6 +78,8 @@ function checkEvent(event: unknown): string | undefined {
 
 function checkAddress(to: unknown): string | undefined {
   if (isEntityAddress(to)) {
+    const unknown = unknownField(to, ENTITY_ADDRESS_FIELDS);
+    if (unknown !== undefined) return `to has an unknown field ${JSON.stringify(unknown)}: an entity address is { entity, key }`;
     try {
       checkEntityAddress(to);
       return undefined;
@@ -82,6 +99,10 @@ function checkCaller(from: unknown): boolean {
 /** The envelope's shape, per kind; `undefined` when it is well formed. */
 export function checkEnvelope(env: unknown): string | undefined {
   if (!isObject(env)) return 'must be an object';
+  if (env['t'] === 'cast' || env['t'] === 'info' || env['t'] === 'call') {
+    const unknown = unknownField(env, MESSAGE_FIELDS);
+    if (unknown !== undefined) return `unknown field ${JSON.stringify(unknown)}: a ${env['t']} is { t, to, from?, event }`;
+  }
   switch (env['t']) {
     case 'cast':
     case 'info':
@@ -187,11 +208,18 @@ export function checkJobDataLimits(data: unknown): string | undefined {
   return bytes > MAX_JOB_BYTES ? `${bytes} bytes of JSON; the limit is ${MAX_JOB_BYTES}` : undefined;
 }
 
-/** A JSON Schema of {@link JobData} for entity messages, for producers in other languages. */
+/**
+ * A JSON Schema of {@link JobData} for a message to an entity of any kind: the shape
+ * {@link checkJob} checks, not what each kind takes. Lifecycle events have a schema of their own,
+ * generated from the zod schemas the nodes validate them with (`schemas/lifecycle-job.schema.json`,
+ * `governor schema --job`): use that one for them.
+ */
 export const ENTITY_JOB_JSON_SCHEMA = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
   title: 'Governor entity message (BullMQ job data)',
+  description: "Any entity message; each kind may refuse messages it does not take (dead-lettered with the reason). Lifecycle events: see lifecycle-job.schema.json.",
   type: 'object',
+  additionalProperties: false,
   required: ['v', 'env'],
   properties: {
     v: { const: JOB_FORMAT_VERSION },
@@ -199,11 +227,13 @@ export const ENTITY_JOB_JSON_SCHEMA = {
     env: {
       type: 'object',
       required: ['t', 'to', 'event'],
+      additionalProperties: false,
       properties: {
         t: { enum: ['cast', 'info'] },
         to: {
           type: 'object',
           required: ['entity', 'key'],
+          additionalProperties: false,
           properties: {
             entity: { type: 'string', pattern: '^[A-Za-z][A-Za-z0-9_-]{0,63}$' },
             key: { type: 'string', minLength: 1, maxLength: 256 },

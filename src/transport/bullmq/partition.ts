@@ -1,7 +1,8 @@
 import { WaitingError, type Job, type Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { isEntityAddress, type EntityAddress } from '../../runtime/entity.ts';
+import { entityName, type EntityAddress } from '../../runtime/entity.ts';
+import type { Pid } from '../../runtime/pid.ts';
 import type { Envelope } from '../../runtime/envelope.ts';
 import { formatReason } from '../../runtime/exit-reason.ts';
 import type { Node } from '../../runtime/node.ts';
@@ -9,6 +10,7 @@ import { StoredStateError } from '../../store/redis-errors.ts';
 import type { PartitionId } from '../../store/redis-keys.ts';
 import type { CommitEntry, CommitResult, RedisStore } from '../../store/redis-store.ts';
 import { coalesceWrites } from './coalesced-writes.ts';
+import { checkEntityJob } from './entity-job.ts';
 import type { EntityCache, EntityRecord } from './entity-cache.ts';
 import { checkFetchedJob, GuardedWorker } from './guarded-worker.ts';
 import type { TransportSettings } from './options.ts';
@@ -35,6 +37,8 @@ export interface PartitionContext {
   coLocated(target: EntityAddress): EntityAddress[];
   partitionOf(address: EntityAddress): PartitionId;
   deadLetter(job: Job, reason: string): Promise<void>;
+  /** Counts a message its target's kind refused (it is dead-lettered like any bad job). */
+  refused(target: EntityAddress): void;
   /** Ends an entity's process without saving: memory goes back to the last commit. */
   dropProcess(address: EntityAddress): void;
   /** The partition is no longer this node's (its lease is lost): stop it now. */
@@ -47,7 +51,8 @@ type RuntimeState = 'starting' | 'running' | 'stopping' | 'stopped';
  * One partition owned by this node: its queue's only consumer, at concurrency 1, so the messages
  * of one key are handled in enqueue order. Handling a job, in order:
  *
- * 1. Check the job (format, entity kind, partition); a bad job is dead-lettered and completed.
+ * 1. Check the job (format, entity kind, partition, and the message as the kind's `accepts`
+ *    says); a bad job is dead-lettered at once, with the reason, and completed: nothing is written.
  * 2. Load the target and its co-located entities into the cache, if they are not there.
  * 3. Deliver the message in a job scope: co-located entities talk in memory, everything sent
  *    elsewhere joins the pending outbox, every entity that steps is marked dirty.
@@ -142,14 +147,20 @@ export class PartitionRuntime {
   // ── jobs ───────────────────────────────────────────────────────────────────────────────────
 
   async #process(job: Job, token: string): Promise<void> {
-    const checked = checkFetchedJob(job);
-    if (!checked.ok) return this.#ctx.deadLetter(job, `invalid job: ${checked.problem}`);
-    const { id, envelope } = checked;
-    const target = envelope.to;
-    if (!isEntityAddress(target)) return this.#ctx.deadLetter(job, 'a partition job must be addressed to an entity { entity, key }');
-    if (!this.#ctx.node.entities?.hosts(target.entity)) {
-      return this.#ctx.deadLetter(job, `unknown entity kind "${target.entity}": the nodes consuming ${this.queue} do not host it`);
+    const checked = checkEntityJob(checkFetchedJob(job), this.#ctx.node.entities, this.queue);
+    if (!checked.ok) {
+      if (checked.refused) {
+        this.#ctx.refused(checked.refused.target);
+        // A caller waits for a reply that will never come: its call fails now, with the reason.
+        const { envelope, reason } = checked.refused;
+        if (envelope.t === 'call') {
+          const target = checked.refused.target;
+          this.#ctx.node.route({ t: 'down', to: envelope.from, ref: envelope.from.ref, pid: entityName(target) as Pid, reason: { invalid_message: reason } });
+        }
+      }
+      return this.#ctx.deadLetter(job, checked.problem);
     }
+    const { id, envelope, target } = checked;
     const partition = this.#ctx.cache.get(target)?.partition ?? this.#ctx.partitionOf(target);
     if (partition !== this.id) {
       return this.#ctx.deadLetter(

@@ -1,0 +1,66 @@
+import { GovernorError } from '../errors.ts';
+import type { EntityAddress } from './entity.ts';
+import type { Envelope, Message } from './envelope.ts';
+
+/** How a message reached an entity, for a kind's {@link MessageCheck}. */
+export interface Delivery {
+  /** A cast, a plain send (`info`) or a call (the caller waits for a reply). */
+  readonly t: 'cast' | 'info' | 'call';
+  /** The message id it travelled under (a BullMQ job's, its idempotency key), when the transport has one. */
+  readonly id?: string;
+}
+
+/**
+ * A kind's check of one message type, before the message reaches an entity: why it is refused
+ * (one line naming the field, the rule and the value), or `undefined` when it is taken. A throw
+ * counts as a refusal with the thrown message.
+ */
+export type MessageCheck = (message: Message, address: EntityAddress, delivery: Delivery) => string | undefined;
+
+/**
+ * The messages a kind takes from outside the process that hosts it (queues, other nodes, the
+ * admin REPL), by type: a {@link MessageCheck}, or `true` for "taken as it is". The key `'*'`
+ * (never a message type: `checkMessage` refuses it) checks every type not listed; without it, a
+ * type not listed is refused with the list of those that are.
+ *
+ * Why a closed list: a message no state handles is not an error the sender hears about (it is
+ * postponed, or crashes the actor), so a producer's mistake, e.g. an event not wrapped in the
+ * kind's message, would otherwise be parked or retried instead of refused with its reason.
+ *
+ * @example
+ * { lifecycle: (message, address) => (isValid(message) ? undefined : '$.event.tier: …'), '*': () => 'wrap the event: { type: "lifecycle", event }' }
+ */
+export type AcceptedMessages = Readonly<Record<string, MessageCheck | true>>;
+
+/**
+ * Why `kind` refuses the message of `envelope` (sent to `address`, under the message id `id` if
+ * the transport has one), or `undefined` when it takes it. Signals (exit, down, link, monitor)
+ * and replies are not messages to an entity's machine, and a kind without `accepts` takes
+ * everything: `undefined` for both.
+ */
+export function messageRefusal(kind: string, accepts: AcceptedMessages | undefined, address: EntityAddress, envelope: Envelope, id?: string): string | undefined {
+  if (accepts === undefined || (envelope.t !== 'cast' && envelope.t !== 'info' && envelope.t !== 'call')) return undefined;
+  const message = envelope.event;
+  // Own properties only: a message of type "constructor" must not find Object.prototype's.
+  const check = Object.hasOwn(accepts, message.type) && message.type !== '*' ? accepts[message.type] : Object.hasOwn(accepts, '*') ? accepts['*'] : undefined;
+  if (check === true) return undefined;
+  if (check === undefined) {
+    const taken = Object.keys(accepts).filter((type) => type !== '*');
+    return `${kind} takes no "${message.type}" messages (it takes ${taken.map((type) => `"${type}"`).join(', ') || 'none'})`;
+  }
+  try {
+    return check(message, address, id === undefined ? { t: envelope.t } : { t: envelope.t, id });
+  } catch (error) {
+    return `the ${kind} check of "${message.type}" messages failed: ${error instanceof Error ? error.message : String(error)}`;
+  }
+}
+
+/**
+ * A message its target's kind refuses ({@link messageRefusal}), thrown where a sender can hear it
+ * (the admin REPL's `send` and `call`). On a queue the same refusal dead-letters the job instead.
+ */
+export class InvalidMessageError extends GovernorError {
+  constructor(readonly address: EntityAddress, readonly reason: string) {
+    super('INVALID_MESSAGE', `${address.entity}/${address.key} refuses the message, nothing was sent: ${reason}`);
+  }
+}
