@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { EntityHost, type EntityHostOptions } from '../src/runtime/entity-host.ts';
 import type { EntityAddress } from '../src/runtime/entity.ts';
+import { InvalidMessageError } from '../src/runtime/message-acceptance.ts';
 import type { PersistedActorState } from '../src/runtime/persisted-state.ts';
 import type { Node } from '../src/runtime/node.ts';
 import type { Pid } from '../src/runtime/pid.ts';
@@ -55,7 +56,9 @@ export interface Marketplace {
   host(): EntityHost;
   /**
    * Hands a lifecycle event to its customer's orchestrator and resolves with the outcome; then
-   * persists that customer's actors (the sharded placement's one write per event, SPEC §3).
+   * persists that customer's actors (the sharded placement's one write per event, SPEC §3). An
+   * event the orchestrator's kind refuses (invalid, or for another customer) rejects with an
+   * `InvalidMessageError` and changes nothing, as a queue dead-letters it.
    */
   submit(event: LifecycleEvent): Promise<Outcome>;
   /** Persists the live actors of one customer, or of everyone (after timers fired). */
@@ -125,11 +128,11 @@ export function startMarketplace(node: Node, options: MarketplaceOptions = {}): 
     host,
     persist,
     async submit(event) {
-      const outcome = await node.call<Outcome>(
-        { entity: 'Orchestrator', key: event.customerId },
-        { type: 'lifecycle', event, receivedAt: node.clock.now() },
-        { timeout: options.submitTimeoutMs ?? 60_000 },
-      );
+      const to = { entity: 'Orchestrator', key: event.customerId };
+      const message = { type: 'lifecycle', event, receivedAt: node.clock.now() };
+      const refused = host().refusal(to, { t: 'call', to, from: { node: node.name, ref: 'submit' }, event: message });
+      if (refused !== undefined) throw new InvalidMessageError(to, refused);
+      const outcome = await node.call<Outcome>(to, message, { timeout: options.submitTimeoutMs ?? 60_000 });
       persist(event.customerId);
       return outcome;
     },

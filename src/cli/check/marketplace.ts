@@ -8,6 +8,7 @@ import { billingStanding, type BillingData, type BillingState } from '../../../m
 import type { GovernorContext } from '../../../machines/governors/governor-kit.ts';
 import { RENEWAL_WINDOW_DAYS, cycleEnd, type Plan } from '../../../machines/governors/plan.ts';
 import type { OrchestratorContext, Outcome } from '../../../machines/orchestrator.ts';
+import { parseLifecycleEvent } from '../../marketplace/event-validation.ts';
 import { Dec } from '../../marketplace/money.ts';
 import { MarketplaceModel, type ModelOutcome } from './reference-model.ts';
 import { memoryTarget } from './memory-target.ts';
@@ -209,6 +210,7 @@ function checkRecord(observed: Observed, event: LifecycleEvent, outcome: Outcome
 }
 
 async function deliver(world: World, real: Real, event: LifecycleEvent): Promise<void> {
+  if (!parseLifecycleEvent(event).ok) return refusedAtTheDoor(world, real, event);
   const expected = world.model.submit(event, real.clock.now());
   const outcome = await real.submit(event);
   checkOutcome(outcome, expected);
@@ -223,6 +225,27 @@ async function deliver(world: World, real: Real, event: LifecycleEvent): Promise
   checkRecord(observed, event, outcome);
   compareCustomer(world, observed, event.customerId);
   checkInvariants(world, observed);
+}
+
+/**
+ * An event that is not valid never reaches the orchestrator, on any transport: it is refused with
+ * the reason (a queue dead-letters it) and changes nothing, so the model does not see it either.
+ */
+const plain = (observed: Observed) => normal(Object.fromEntries([...observed].map(([customer, states]) => [customer, Object.fromEntries(states)])));
+
+async function refusedAtTheDoor(world: World, real: Real, event: LifecycleEvent): Promise<void> {
+  const before = await observe(real);
+  const refusal = await real.submit(event).then(
+    (outcome) => {
+      throw new Error(`the invalid event ${event.eventId} was taken: ${show(outcome)}`);
+    },
+    (error: unknown) => error as { code?: string; reason?: unknown },
+  );
+  const refused = refusal.code === 'INVALID_MESSAGE' || (refusal.code === 'CALL_EXIT' && typeof refusal.reason === 'object' && refusal.reason !== null && 'invalid_message' in refusal.reason);
+  check(refused, `the invalid event ${event.eventId} was not refused as invalid: ${show(refusal)}`);
+  const after = await observe(real);
+  same(plain(after), plain(before), `states after the invalid event ${event.eventId}`);
+  checkInvariants(world, after);
 }
 
 class Submit implements fc.AsyncCommand<World, Real> {
