@@ -1,7 +1,5 @@
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
@@ -13,7 +11,7 @@ import { startRedis, type RedisHandle } from '../support/redis-server.ts';
 import { startNodeProcess } from '../fault/node-process.ts';
 import { enqueueEvents } from '../../src/cli/enqueue/producer.ts';
 import { parseLifecycleEvent } from '../../src/marketplace/event-validation.ts';
-import { governor } from './governor-command.ts';
+import { governor, governorAsync } from './governor-command.ts';
 
 let redis: RedisHandle;
 let producer: GovernorProducer;
@@ -56,19 +54,6 @@ function customer(): string {
 
 const args = () => ['--redis', redis.url, '--prefix', redis.prefix];
 
-/** The `governor` binary without blocking the event loop (a node in this process must keep working). */
-function governorAsync(argv: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const bin = fileURLToPath(new URL('../../bin/governor.js', import.meta.url));
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 function line(event: Record<string, unknown>): string {
   return JSON.stringify(event);

@@ -14,6 +14,22 @@ export function governor(args: string[], options: { input?: string; env?: Record
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
+/**
+ * The real `governor` binary without blocking the event loop: for a test whose own process must
+ * keep working meanwhile (a node in the test process, or reading Redis while the command runs).
+ */
+export function governorAsync(args: string[], options: { env?: Record<string, string> } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
 /** Starts `governor start <args>` (a BullMQ node) and resolves once it says it is running. */
 export function startGovernorNode(args: string[], env: Record<string, string> = {}): Promise<ChildProcess> {
   const node = spawn(process.execPath, [BIN, 'start', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -7,12 +7,12 @@
  * queue drains. The producing side imports nothing from `src/`: the partition, message id and
  * job id are computed here as the README says.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisKeys } from '../../src/store/redis-keys.ts';
-import { startGovernorNode } from '../cli/governor-command.ts';
+import { governorAsync as governor, startGovernorNode } from '../cli/governor-command.ts';
 import { startRedis, type RedisHandle } from '../support/redis-server.ts';
 
 const PARTITIONS = 16;
@@ -110,18 +110,6 @@ async function poll<T>(read: () => Promise<T>, done: (value: T) => boolean, what
   }
 }
 
-function governor(argv: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const bin = new URL('../../bin/governor.js', import.meta.url).pathname;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 describe('a producer writing the documented job format with plain bullmq, two node processes', () => {
   it('processes valid events with receipts, dead-letters invalid ones with the field named, parks nothing, drains every partition', async () => {
