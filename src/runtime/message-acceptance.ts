@@ -18,6 +18,14 @@ export interface Delivery {
 export type MessageCheck = (message: Message, address: EntityAddress, delivery: Delivery) => string | undefined;
 
 /**
+ * A kind's check of a message it takes against the target entity's current context (its machine's
+ * `context`, live or as last committed; `undefined` for an entity that does not exist yet): why
+ * it is refused, or `undefined`. For rules that depend on what the entity has seen, e.g. an
+ * idempotency key already used for other content. Pure; a throw counts as a refusal.
+ */
+export type StateCheck = (context: unknown, message: Message, address: EntityAddress) => string | undefined;
+
+/**
  * The messages a kind takes from outside the process that hosts it (queues, other nodes, the
  * admin REPL), by type: a {@link MessageCheck}, or `true` for "taken as it is". The key `'*'`
  * (never a message type: `checkMessage` refuses it) checks every type not listed; without it, a
@@ -52,6 +60,16 @@ export function messageRefusal(kind: string, accepts: AcceptedMessages | undefin
     return check(message, address, id === undefined ? { t: envelope.t } : { t: envelope.t, id });
   } catch (error) {
     return `the ${kind} check of "${message.type}" messages failed: ${error instanceof Error ? error.message : String(error)}`;
+  }
+}
+
+/** {@link StateCheck} of `kind`, a throw turned into a refusal. */
+export function stateRefusal(kind: string, check: StateCheck | undefined, context: unknown, address: EntityAddress, envelope: Envelope): string | undefined {
+  if (check === undefined || (envelope.t !== 'cast' && envelope.t !== 'info' && envelope.t !== 'call')) return undefined;
+  try {
+    return check(context, envelope.event, address);
+  } catch (error) {
+    return `the ${kind} state check of "${envelope.event.type}" messages failed: ${error instanceof Error ? error.message : String(error)}`;
   }
 }
 
