@@ -148,3 +148,62 @@ export function checkNdjsonBytes(bytes: Uint8Array, now = Date.now()): CheckedEv
   }
   return checked;
 }
+
+/**
+ * {@link checkNdjsonBytes} over a stream of bytes (a file, stdin), one line at a time: the input is
+ * never held whole, and a line longer than an event can be is refused without being kept (its
+ * bytes are skipped up to the next newline).
+ */
+export async function* checkNdjsonStream(chunks: AsyncIterable<Uint8Array>, now = Date.now()): AsyncGenerator<CheckedEvent> {
+  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  // Longer than any event can be, whatever its encoding (MAX_EVENT_BYTES of UTF-8, a CR, a BOM).
+  const longest = MAX_EVENT_BYTES + 8;
+  let parts: Buffer[] = [];
+  let length = 0;
+  let oversize = false;
+  let line = 1;
+  const finish = (): CheckedEvent | undefined => {
+    const bytes = Buffer.concat(parts, length);
+    parts = [];
+    length = 0;
+    const number = line++;
+    if (oversize) {
+      oversize = false;
+      return { ok: false, line: number, issues: [{ path: '$', rule: 'max_size', message: `$: an event is at most ${MAX_EVENT_BYTES} bytes of UTF-8 JSON` }] };
+    }
+    let text: string;
+    try {
+      text = decoder.decode(bytes);
+    } catch {
+      return { ok: false, line: number, issues: [{ path: '$', rule: 'not_json', message: '$: the line is not valid UTF-8 text; save the file as UTF-8' }] };
+    }
+    if (number === 1) text = text.replace(/^\uFEFF/, '');
+    text = text.replace(/\r$/, '');
+    return text.trim() === '' ? undefined : checkJsonEvent(text, number, now);
+  };
+  const take = (bytes: Buffer): void => {
+    if (oversize) return;
+    if (length + bytes.length > longest) {
+      oversize = true;
+      parts = [];
+      length = 0;
+      return;
+    }
+    parts.push(bytes);
+    length += bytes.length;
+  };
+  for await (const chunk of chunks) {
+    const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    let start = 0;
+    for (let end = bytes.indexOf(0x0a, start); end !== -1; end = bytes.indexOf(0x0a, start)) {
+      take(bytes.subarray(start, end));
+      const checked = finish();
+      if (checked) yield checked;
+      start = end + 1;
+    }
+    // Copied: the stream may reuse its chunk's memory.
+    if (start < bytes.length) take(Buffer.from(bytes.subarray(start)));
+  }
+  const last = finish();
+  if (last) yield last;
+}
