@@ -104,7 +104,7 @@ export class EntityHost {
    */
   refusal(address: EntityAddress, envelope: Envelope, id?: string): string | undefined {
     const kind = this.#kinds.get(address.entity);
-    return kind === undefined ? undefined : messageRefusal(kind.kind, kind.accepts, address, envelope, id);
+    return kind === undefined ? undefined : messageRefusal(kind.kind, kind.accepts, address, envelope, id, this.#node.clock.now());
   }
 
   /**

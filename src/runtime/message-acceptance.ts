@@ -8,6 +8,8 @@ export interface Delivery {
   readonly t: 'cast' | 'info' | 'call';
   /** The message id it travelled under (a BullMQ job's, its idempotency key), when the transport has one. */
   readonly id?: string;
+  /** The checking node's clock time (epoch ms), for checks relative to now (e.g. a time too far ahead). */
+  readonly now?: number;
 }
 
 /**
@@ -46,7 +48,7 @@ export type AcceptedMessages = Readonly<Record<string, MessageCheck | true>>;
  * and replies are not messages to an entity's machine, and a kind without `accepts` takes
  * everything: `undefined` for both.
  */
-export function messageRefusal(kind: string, accepts: AcceptedMessages | undefined, address: EntityAddress, envelope: Envelope, id?: string): string | undefined {
+export function messageRefusal(kind: string, accepts: AcceptedMessages | undefined, address: EntityAddress, envelope: Envelope, id?: string, now?: number): string | undefined {
   if (accepts === undefined || (envelope.t !== 'cast' && envelope.t !== 'info' && envelope.t !== 'call')) return undefined;
   const message = envelope.event;
   // Own properties only: a message of type "constructor" must not find Object.prototype's.
@@ -57,7 +59,7 @@ export function messageRefusal(kind: string, accepts: AcceptedMessages | undefin
     return `${kind} takes no "${message.type}" messages (it takes ${taken.map((type) => `"${type}"`).join(', ') || 'none'})`;
   }
   try {
-    return check(message, address, id === undefined ? { t: envelope.t } : { t: envelope.t, id });
+    return check(message, address, { t: envelope.t, ...(id === undefined ? {} : { id }), ...(now === undefined ? {} : { now }) });
   } catch (error) {
     return `the ${kind} check of "${message.type}" messages failed: ${error instanceof Error ? error.message : String(error)}`;
   }

@@ -1,5 +1,5 @@
 import { parseLifecycleEvent, type EventValidationIssue } from '../../marketplace/event-validation.ts';
-import { MAX_EVENT_BYTES, type LifecycleEvent } from '../../marketplace/event-schema.ts';
+import { MAX_EVENT_BYTES, occurredAtRefusal, type LifecycleEvent } from '../../marketplace/event-schema.ts';
 
 /** One event read from the command line or a line of NDJSON, validated. */
 export type CheckedEvent =
@@ -60,7 +60,15 @@ export function checkFlagEvent(type: string, customerId: string | undefined, fie
       result = parseLifecycleEvent(retried);
     }
   }
-  return result.ok ? { ok: true, line: 1, event: result.event } : { ok: false, line: 1, issues: result.issues };
+  return plausible(result, 1, now);
+}
+
+/** A validated event, unless its `occurredAt` is too far ahead of `now` (a check apart from the schema, as the nodes run it). */
+function plausible(result: ReturnType<typeof parseLifecycleEvent>, line: number, now: number): CheckedEvent {
+  if (!result.ok) return { ok: false, line, issues: result.issues };
+  const ahead = occurredAtRefusal(result.event, now);
+  if (ahead === undefined) return { ok: true, line, event: result.event };
+  return { ok: false, line, issues: [{ path: '$.occurredAt', rule: 'maximum', message: ahead.replace(/ \(maximum\), got .*$/, ''), value: JSON.stringify(result.event.occurredAt) }] };
 }
 
 /**
@@ -90,8 +98,7 @@ export function checkJsonEvent(text: string, line: number, now = Date.now()): Ch
 export function checkEventValue(value: unknown, line = 1, now = Date.now()): CheckedEvent {
   // Spreading defines own properties, so a "__proto__" key stays a key (and is refused).
   const event = typeof value === 'object' && value !== null && !Array.isArray(value) ? { ...eventDefaults(now), ...value } : value;
-  const result = parseLifecycleEvent(event);
-  return result.ok ? { ok: true, line, event: result.event } : { ok: false, line, issues: result.issues };
+  return plausible(parseLifecycleEvent(event), line, now);
 }
 
 /** Validates NDJSON: one event per non-blank line, numbered from 1; a leading byte order mark is dropped. */
