@@ -27,8 +27,12 @@ export type HandledOutcome =
   | { readonly status: 'completed'; readonly at: number }
   | { readonly status: 'rejected'; readonly reason: string; readonly at: number };
 
-/** One handled event. */
-export type HandledEvent = HandledOutcome & { readonly eventId: string };
+/**
+ * One handled event. `digest` is the event's content digest (`eventDigest`): the same eventId
+ * with another digest is a reused key, refused, never a duplicate. Records committed before the
+ * digest was kept have none: an event under their eventId is taken for a duplicate, as it was.
+ */
+export type HandledEvent = HandledOutcome & { readonly eventId: string; readonly digest?: string };
 
 /** @default 5 minutes: a repeated eventId within it is always recognised. */
 export const DEFAULT_DEDUP_WINDOW_MS = 5 * 60_000;
@@ -61,6 +65,15 @@ export function findHandled(handled: readonly HandledEvent[], eventId: string): 
   // thousand records costs microseconds, less than keeping a second index in the persisted state.
   for (let i = handled.length - 1; i >= 0; i--) if (handled[i]!.eventId === eventId) return handled[i];
   return undefined;
+}
+
+/**
+ * The record of `eventId` when it was handled with other content than `digest` (the key is
+ * reused: refuse the event), else `undefined` (a new event, or a duplicate of the record).
+ */
+export function reusedKeyRecord(handled: readonly HandledEvent[], eventId: string, digest: string): HandledEvent | undefined {
+  const record = findHandled(handled, eventId);
+  return record?.digest !== undefined && record.digest !== digest ? record : undefined;
 }
 
 /** The outcome of a record, without its eventId (what a duplicate is answered with). */

@@ -4,6 +4,7 @@ import type { SigningKey } from '../src/marketplace/signing-keys.ts';
 import { LIFECYCLE_MESSAGE_TYPE, lifecycleMessageRefusal, otherMessageRefusal } from '../src/marketplace/lifecycle-message.ts';
 import type { GovernorKind } from './governor-protocol.ts';
 import { orchestratorMachine } from './orchestrator.ts';
+import { orchestratorStateRefusal } from './reused-keys.ts';
 import { createReceiptsMachine } from './receipts.ts';
 import { defineGovernor, type GovernorDefinition } from './governors/governor-kit.ts';
 import { billingGovernor } from './governors/billing.ts';
@@ -67,6 +68,8 @@ export function marketplaceKinds(options: MarketplaceMachineOptions): EntityKind
       // enqueue` checks it: a bad one is dead-lettered with its reason, never parked or retried.
       // (Governor replies reach it as replies to its calls, not as messages.)
       accepts: { [LIFECYCLE_MESSAGE_TYPE]: lifecycleMessageRefusal, '*': otherMessageRefusal },
+      // An eventId handled before with other content: refused before the orchestrator sees it.
+      checkState: orchestratorStateRefusal,
       input: (key) => ({
         key,
         ...(options.dedupWindowMs !== undefined ? { dedupWindowMs: options.dedupWindowMs } : {}),

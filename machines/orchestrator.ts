@@ -3,7 +3,8 @@ import { callTo, castTo, nextEvent, nextEventAt, replyTo } from '../src/runtime/
 import type { CallerRef } from '../src/runtime/envelope.ts';
 import { canCommit, detectConflicts, type ConflictRecord } from './conflicts.ts';
 import { ROUTES, type GovernorKind, type GovernorReply, type LifecycleEvent } from './governor-protocol.ts';
-import { findHandled, outcomeOf, outcomeRetention, recordHandled, type HandledEvent, type HandledOutcome, type OutcomeRetention } from './handled-events.ts';
+import { findHandled, outcomeOf, outcomeRetention, recordHandled, reusedKeyRecord, type HandledEvent, type HandledOutcome, type OutcomeRetention } from './handled-events.ts';
+import { eventDigest, keyReusedReason } from '../src/marketplace/event-digest.ts';
 
 export { DEFAULT_DEDUP_WINDOW_MS } from './handled-events.ts';
 /** How long the orchestrator waits for one governor's `prepare` reply. */
@@ -59,6 +60,8 @@ export interface OrchestratorContext {
   duplicatesByType?: Record<string, number>;
   /** Governor replies that came after their event had ended (a timeout or an error ended it first). */
   staleReplies?: number;
+  /** Events refused because their eventId was handled before with other content (never recorded). */
+  reusedKeys?: number;
   conflicts: ConflictRecord[];
 }
 
@@ -99,7 +102,7 @@ function withReply(c: Current, event: OrchestratorEvent): Current {
 const stampOf = (event: OrchestratorEvent): number => ('at' in event && typeof event.at === 'number' ? event.at : 0);
 
 const record = (context: OrchestratorContext, outcome: HandledOutcome): HandledEvent[] =>
-  recordHandled(context.handled, { eventId: current(context).event.eventId, ...outcome }, context.retention);
+  recordHandled(context.handled, { eventId: current(context).event.eventId, ...outcome, digest: eventDigest(current(context).event) }, context.retention);
 
 /**
  * The per-customer orchestrator (SPEC §4): one lifecycle event at a time, through
@@ -116,16 +119,19 @@ const record = (context: OrchestratorContext, outcome: HandledOutcome): HandledE
  * ended (the state timeout fired first) is taken by the root and counted as stale. Every state but Idle has a state timeout that leads to
  * the error path: a lost governor is a rejection, never a hang.
  *
- * Every event that ends (completed or rejected) is recorded with its outcome and the runtime
- * clock's time (`handled-events.ts`), in the same step that ends it, so the record is committed
- * with the state change. An eventId with a record is answered `duplicate` with the original
- * outcome and changes nothing: within the duplicate window always, beyond it while the record
- * is kept. The governors' own memory of their last committed events (`COMMITTED_KEPT`) stays as
+ * Every event that ends (completed or rejected) is recorded with its outcome, its content digest
+ * (`eventDigest`) and the runtime clock's time (`handled-events.ts`), in the same step that ends
+ * it, so the record is committed with the state change. An eventId with a record and the same
+ * digest is answered `duplicate` with the original outcome and changes nothing; with another
+ * digest, the key was reused for another event: it is answered `rejected`
+ * (`IDEMPOTENCY_KEY_REUSED`), recorded nowhere, and changes nothing but a count. A duplicate
+ * is recognised within the duplicate window always, beyond it while the record is kept. The governors' own memory of their last committed events (`COMMITTED_KEPT`) stays as
  * a second line: it answers a redelivery the same way when the orchestrator's record is gone.
  */
 export const orchestratorMachine = setup({
   types: {} as { context: OrchestratorContext; events: OrchestratorEvent; input: OrchestratorInput },
   guards: {
+    reusesKey: ({ context, event }) => event.type === 'lifecycle' && reusedKeyRecord(context.handled, event.event.eventId, eventDigest(event.event)) !== undefined,
     isHandled: ({ context, event }) => event.type === 'lifecycle' && findHandled(context.handled, event.event.eventId) !== undefined,
     hasNoRoute: ({ context }) => current(context).route.length === 0,
     replyRefuses: ({ event }) => event.type === 'governor.reply' && (event.reply.status === 'rejected' || event.reply.status === 'conflict'),
@@ -238,6 +244,22 @@ export const orchestratorMachine = setup({
     Idle: {
       on: {
         lifecycle: [
+          {
+            // The nodes refuse such an event before it gets here (the kind's state check); on a
+            // transport that does not, it is answered here the same way: refused, not recorded,
+            // nothing changed but the count.
+            guard: 'reusesKey',
+            actions: [
+              assign({ reusedKeys: ({ context }) => (context.reusedKeys ?? 0) + 1 }),
+              replyTo(
+                ({ event }) => (event.type === 'lifecycle' ? event.$from : undefined),
+                ({ event }): Outcome | undefined =>
+                  event.type === 'lifecycle'
+                    ? { status: 'rejected', eventId: event.event.eventId, reason: keyReusedReason(event.event.eventId, event.event.customerId), replies: [], conflicts: [] }
+                    : undefined,
+              ),
+            ],
+          },
           {
             guard: 'isHandled',
             actions: [

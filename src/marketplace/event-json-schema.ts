@@ -27,7 +27,8 @@ export function lifecycleEventJsonSchema(): Record<string, unknown> {
       `One lifecycle event, usage report or catalog operation, discriminated by "type". Also enforced by ` +
       `the Governor validator: at most ${MAX_EVENT_BYTES} bytes of UTF-8 JSON, at most ${MAX_EVENT_DEPTH} levels ` +
       `of nesting, no "__proto__", "constructor" or "prototype" keys anywhere, amounts and prices greater ` +
-      `than zero. eventId is the producer's idempotency key.`,
+      `than zero, occurredAt at most 1 hour ahead of the validating clock. eventId is the producer's idempotency key: ` +
+      `the same eventId with other content (any field but occurredAt) is refused, never taken for a duplicate.`,
     ...body,
   };
 }

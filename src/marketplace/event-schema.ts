@@ -22,6 +22,19 @@ export const MAX_EVENT_DEPTH = 8;
 /** Longest free-text field (reasons). */
 export const MAX_TEXT_LENGTH = 1_000;
 
+/** Quantities, usage and limits are below this (10^15): finite, and far beyond any real count. */
+export const MAX_EVENT_QUANTITY = 1e15;
+/**
+ * The years a time in an event (`occurredAt`, `effectiveAt`) may be in, as written: 2000 to 2999.
+ * A fixed range, so the schemas (and the JSON Schema) say it; a year 0001 or 9999 is a bug.
+ */
+export const EVENT_YEARS = { first: 2000, last: 2999 } as const;
+/**
+ * How far ahead of the validating clock an `occurredAt` may be (clock skew between producer and
+ * node): 1 hour. Checked apart from the schemas ({@link occurredAtRefusal}), which stay pure.
+ */
+export const MAX_OCCURRED_AT_AHEAD_MS = 60 * 60_000;
+
 /** A decimal money amount of a payment or price: up to 15 integer digits and 4 decimals. */
 export const EVENT_AMOUNT_PATTERN = /^(?:0|[1-9][0-9]{0,14})(?:\.[0-9]{1,4})?$/;
 
@@ -49,8 +62,10 @@ const positiveAmount = z
   .regex(EVENT_AMOUNT_PATTERN, { message: 'must be a decimal string such as "99.00" (up to 4 decimals, no exponent)' })
   .refine((s) => !EVENT_AMOUNT_PATTERN.test(s) || /[1-9]/.test(s), { message: 'must be greater than zero', params: { rule: 'positive' } });
 const currency = z.string().regex(CURRENCY_PATTERN, { message: 'must be a 3-letter upper-case currency code such as "USD"' });
-const timestamp = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with a Z or ±hh:mm offset' });
-const nonNegativeNumber = z.number().min(0);
+const timestamp = z.iso
+  .datetime({ offset: true, message: 'must be an ISO 8601 date-time with a Z or ±hh:mm offset' })
+  .regex(/^2[0-9]{3}-/, { message: 'must be in the years 2000 to 2999' });
+const nonNegativeNumber = z.number().min(0).lt(MAX_EVENT_QUANTITY, { message: 'must be below 10^15' });
 const version = z
   .string()
   .max(256)
@@ -62,7 +77,9 @@ const itemKind = z.enum(['sku', 'template']);
 const envelope = {
   eventId: safeId.describe("The producer's idempotency key: an event id seen before is a duplicate, not a new event."),
   customerId: safeId.describe('The customer the event is about; all events of one customer are processed in order.'),
-  occurredAt: timestamp.describe('When the event happened at the producer (ISO 8601 with Z or an offset).'),
+  occurredAt: timestamp.describe(
+    'When the event happened at the producer (ISO 8601 with Z or an offset), in the years 2000 to 2999; the nodes and governor enqueue also refuse one more than 1 hour ahead of their clock.',
+  ),
 };
 
 const CustomerSubscribes = z.strictObject({ type: z.literal('CustomerSubscribes'), ...envelope, sku: skuId, tier: z.enum(TIER_IDS) });
@@ -91,7 +108,7 @@ const UsageRecorded = z.strictObject({
   metric: z.enum(METRICS),
   quantity: z.union([
     nonNegativeNumber,
-    z.string().max(62).regex(/^(?:0|[1-9][0-9]{0,29})(?:\.[0-9]{1,30})?$/, { message: 'must be a non-negative decimal string' }),
+    z.string().max(46).regex(/^(?:0|[1-9][0-9]{0,14})(?:\.[0-9]{1,30})?$/, { message: 'must be a non-negative decimal string below 10^15 (up to 15 integer digits)' }),
   ]),
   idempotencyKey: safeId,
 });
@@ -156,3 +173,15 @@ export const LifecycleEventSchema = z.discriminatedUnion('type', [
 export type LifecycleEvent = z.infer<typeof LifecycleEventSchema>;
 /** A validated event of one type. */
 export type LifecycleEventOf<T extends LifecycleEventType> = Extract<LifecycleEvent, { type: T }>;
+
+/**
+ * Why an event's `occurredAt` is implausible as of `now` (epoch ms of the validating clock): more
+ * than {@link MAX_OCCURRED_AT_AHEAD_MS} ahead of it. `undefined` when it is plausible. Apart from
+ * the schemas, which do not depend on a clock; run by `governor enqueue` and by the nodes (with
+ * their runtime clock) after the schema.
+ */
+export function occurredAtRefusal(event: { readonly occurredAt: string }, now: number): string | undefined {
+  const at = Date.parse(event.occurredAt);
+  if (!(at > now + MAX_OCCURRED_AT_AHEAD_MS)) return undefined;
+  return `$.occurredAt: must not be more than ${MAX_OCCURRED_AT_AHEAD_MS / 60_000} minutes ahead of the clock that validates it (${new Date(now).toISOString()}) (maximum), got ${JSON.stringify(event.occurredAt)}`;
+}

@@ -41,6 +41,7 @@ export type EventIssueRule =
   | 'max_length'
   | 'minimum'
   | 'maximum'
+  | 'idempotency_key_reused'
   | 'invalid';
 
 /** One problem with an event. */

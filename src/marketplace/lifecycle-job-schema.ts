@@ -55,7 +55,8 @@ export function lifecycleJobJsonSchema(): Record<string, unknown> {
       'event type and its id "Orchestrator/<encodeURIComponent(customerId)>/<id>". Also enforced by the nodes, ' +
       'which JSON Schema cannot say: env.to.key equals env.event.event.customerId; id is messageIdOf(event), ' +
       '"ev.<customerId>/<eventId>" with ":" written "|" (optionally followed by "." and a suffix of letters, digits, ' +
-      '".", "_", "|" or "-", for a resend under a new job id); amounts and prices are greater than zero; versions are within semver\'s limits. A job that breaks any rule ' +
+      '".", "_", "|" or "-", for a resend under a new job id); amounts and prices are greater than zero; versions are within semver\'s limits; event.occurredAt is at most 1 hour ahead of the node\'s clock; an eventId the ' +
+      'orchestrator handled with other content (any field but occurredAt) is refused (IDEMPOTENCY_KEY_REUSED). A job that breaks any rule ' +
       'is dead-lettered with the reason, never processed.',
     ...body,
   };

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { LIFECYCLE_EVENT_TYPES, LifecycleEventSchema, type LifecycleEvent } from './event-schema.ts';
+import { LIFECYCLE_EVENT_TYPES, LifecycleEventSchema, occurredAtRefusal, type LifecycleEvent } from './event-schema.ts';
 import { parseJsonValue, type EventValidationIssue } from './event-validation.ts';
 import { isSafeId } from './ids.ts';
 
@@ -79,7 +79,12 @@ const ISSUES_SHOWN = 5;
  * 1. the message and its event are valid ({@link parseLifecycleMessage});
  * 2. it is sent to the event's customer: `address.key === event.customerId`;
  * 3. a cast or plain send that came under a message id came under one of the event's
- *    ({@link isMessageIdOf}); a call's id is its caller's, not the event's.
+ *    ({@link isMessageIdOf}); a call's id is its caller's, not the event's;
+ * 4. given the checking clock's time (`delivery.now`), the event's `occurredAt` is not too far
+ *    ahead of it ({@link occurredAtRefusal}).
+ *
+ * The Orchestrator kind also checks an eventId reused for other content, against its handled
+ * records (`checkState`, machines/reused-keys.ts).
  *
  * One line, naming the field, the rule and the value, e.g.
  * `$.event.tier: must be one of "community", "professional", "enterprise" (enum), got "Professional"`.
@@ -87,7 +92,7 @@ const ISSUES_SHOWN = 5;
 export function lifecycleMessageRefusal(
   message: unknown,
   address: { readonly entity: string; readonly key: string },
-  delivery: { readonly t: string; readonly id?: string },
+  delivery: { readonly t: string; readonly id?: string; readonly now?: number },
 ): string | undefined {
   const parsed = parseLifecycleMessage(message);
   if (!parsed.ok) {
@@ -105,7 +110,8 @@ export function lifecycleMessageRefusal(
   if (delivery.t !== 'call' && delivery.id !== undefined && !isMessageIdOf(delivery.id, event)) {
     return `id: must be messageIdOf(event), ${JSON.stringify(messageIdOf(event))} (ev.<customerId>/<eventId>, ":" written "|") (message_id), got ${JSON.stringify(delivery.id.slice(0, 64))}`;
   }
-  return undefined;
+  const ahead = delivery.now === undefined ? undefined : occurredAtRefusal(event, delivery.now);
+  return ahead === undefined ? undefined : ahead.replace(/^\$\./, '$.event.');
 }
 
 /** `<path>: <message> (<rule>), got <value>`, as `governor enqueue` prints an issue. */

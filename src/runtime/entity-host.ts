@@ -1,7 +1,7 @@
 import type { AnyStateMachine } from 'xstate';
 import { checkEntityAddress, entityName, type EntityAddress } from './entity.ts';
 import type { Envelope } from './envelope.ts';
-import { messageRefusal, type AcceptedMessages } from './message-acceptance.ts';
+import { messageRefusal, stateRefusal, type AcceptedMessages, type StateCheck } from './message-acceptance.ts';
 import type { Node } from './node.ts';
 import type { PersistedActorState } from './persisted-state.ts';
 import type { Pid } from './pid.ts';
@@ -23,6 +23,12 @@ export interface EntityKind {
    * reason, before any entity sees it. @default every message is taken
    */
   readonly accepts?: AcceptedMessages;
+  /**
+   * Checks a message it takes against the target's current context (see {@link StateCheck}),
+   * after `accepts` and before delivery. A BullMQ partition runs it once the target is loaded
+   * and dead-letters a refusal with its reason, like an `accepts` refusal. @default none
+   */
+  readonly checkState?: StateCheck;
 }
 
 /**
@@ -98,7 +104,20 @@ export class EntityHost {
    */
   refusal(address: EntityAddress, envelope: Envelope, id?: string): string | undefined {
     const kind = this.#kinds.get(address.entity);
-    return kind === undefined ? undefined : messageRefusal(kind.kind, kind.accepts, address, envelope, id);
+    return kind === undefined ? undefined : messageRefusal(kind.kind, kind.accepts, address, envelope, id, this.#node.clock.now());
+  }
+
+  /**
+   * Why the entity's kind refuses the message of `envelope` given the entity's context (see
+   * {@link EntityKind.checkState}): read from its live process, else from `stored` (its last
+   * committed state), else `undefined` (a fresh entity). `undefined` when it is taken.
+   */
+  stateRefusal(address: EntityAddress, envelope: Envelope, stored?: PersistedActorState): string | undefined {
+    const kind = this.#kinds.get(address.entity);
+    if (kind?.checkState === undefined) return undefined;
+    const live = this.processOf(address);
+    const context = live ? live.getState().context : (stored?.snapshot as { context?: unknown } | undefined)?.context;
+    return stateRefusal(kind.kind, kind.checkState, context, address, envelope);
   }
 
   /** The entity's pid, spawning or restoring it first when it is not in memory. */

@@ -8,6 +8,8 @@ export interface Delivery {
   readonly t: 'cast' | 'info' | 'call';
   /** The message id it travelled under (a BullMQ job's, its idempotency key), when the transport has one. */
   readonly id?: string;
+  /** The checking node's clock time (epoch ms), for checks relative to now (e.g. a time too far ahead). */
+  readonly now?: number;
 }
 
 /**
@@ -16,6 +18,14 @@ export interface Delivery {
  * counts as a refusal with the thrown message.
  */
 export type MessageCheck = (message: Message, address: EntityAddress, delivery: Delivery) => string | undefined;
+
+/**
+ * A kind's check of a message it takes against the target entity's current context (its machine's
+ * `context`, live or as last committed; `undefined` for an entity that does not exist yet): why
+ * it is refused, or `undefined`. For rules that depend on what the entity has seen, e.g. an
+ * idempotency key already used for other content. Pure; a throw counts as a refusal.
+ */
+export type StateCheck = (context: unknown, message: Message, address: EntityAddress) => string | undefined;
 
 /**
  * The messages a kind takes from outside the process that hosts it (queues, other nodes, the
@@ -38,7 +48,7 @@ export type AcceptedMessages = Readonly<Record<string, MessageCheck | true>>;
  * and replies are not messages to an entity's machine, and a kind without `accepts` takes
  * everything: `undefined` for both.
  */
-export function messageRefusal(kind: string, accepts: AcceptedMessages | undefined, address: EntityAddress, envelope: Envelope, id?: string): string | undefined {
+export function messageRefusal(kind: string, accepts: AcceptedMessages | undefined, address: EntityAddress, envelope: Envelope, id?: string, now?: number): string | undefined {
   if (accepts === undefined || (envelope.t !== 'cast' && envelope.t !== 'info' && envelope.t !== 'call')) return undefined;
   const message = envelope.event;
   // Own properties only: a message of type "constructor" must not find Object.prototype's.
@@ -49,9 +59,19 @@ export function messageRefusal(kind: string, accepts: AcceptedMessages | undefin
     return `${kind} takes no "${message.type}" messages (it takes ${taken.map((type) => `"${type}"`).join(', ') || 'none'})`;
   }
   try {
-    return check(message, address, id === undefined ? { t: envelope.t } : { t: envelope.t, id });
+    return check(message, address, { t: envelope.t, ...(id === undefined ? {} : { id }), ...(now === undefined ? {} : { now }) });
   } catch (error) {
     return `the ${kind} check of "${message.type}" messages failed: ${error instanceof Error ? error.message : String(error)}`;
+  }
+}
+
+/** {@link StateCheck} of `kind`, a throw turned into a refusal. */
+export function stateRefusal(kind: string, check: StateCheck | undefined, context: unknown, address: EntityAddress, envelope: Envelope): string | undefined {
+  if (check === undefined || (envelope.t !== 'cast' && envelope.t !== 'info' && envelope.t !== 'call')) return undefined;
+  try {
+    return check(context, envelope.event, address);
+  } catch (error) {
+    return `the ${kind} state check of "${envelope.event.type}" messages failed: ${error instanceof Error ? error.message : String(error)}`;
   }
 }
 

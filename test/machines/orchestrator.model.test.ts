@@ -6,6 +6,8 @@ import { traverse } from '../support/machine-coverage.ts';
 
 const subscribe = { eventId: 'e1', customerId: 'c1', occurredAt: '2026-01-01T00:00:00Z', type: 'CustomerSubscribes', sku: 'pro', tier: 'Professional' };
 const unrouted = { ...subscribe, eventId: 'e2', type: 'NothingToDo' };
+/** e1's key reused for other content: refused, never recorded. */
+const reused = { ...subscribe, tier: 'Enterprise' };
 const reply = (governor: GovernorReply['governor'], status: GovernorReply['status'], facts?: GovernorReply['facts']): GovernorReply => ({
   governor,
   status,
@@ -23,6 +25,7 @@ function events(snapshot: AnyMachineSnapshot): OrchestratorEvent[] {
   return [
     { type: 'lifecycle', event: subscribe, receivedAt: 1_000 },
     { type: 'lifecycle', event: unrouted, receivedAt: 2_000 },
+    { type: 'lifecycle', event: reused, receivedAt: 2_500 },
     { type: 'initialized' },
     { type: 'planned' },
     { type: 'dispatched' },

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { assign, setup } from 'xstate';
 import { EntityHost, MemoryStore, SimulatedClock, createNode, reply } from '../../src/index.ts';
 import { orchestratorMachine, type Outcome } from '../../machines/orchestrator.ts';
+import { eventDigest } from '../../src/marketplace/event-digest.ts';
 import { GOVERNORS, ROUTES, type GovernorKind, type ReplyStatus } from '../../machines/governor-protocol.ts';
 
 type Log = Array<{ governor: string; type: string; eventId: string; at?: number }>;
@@ -90,6 +91,21 @@ describe('orchestrator with governors on the memory transport', () => {
     expect(log.length).toBe(before);
   });
 
+  it('refuses an eventId handled before with other content (IDEMPOTENCY_KEY_REUSED), records nothing, and takes a resend with another occurredAt as a duplicate', async () => {
+    const { submit, log, node, clock } = world();
+    await submit(subscribe('e1'));
+    const before = log.length;
+    const orchestrator = () => node.entities!.processOf({ entity: 'Orchestrator', key: 'c1' })!.getState().context as { handled: unknown[]; reusedKeys?: number };
+    const handled = orchestrator().handled;
+    const reused = await submit({ ...subscribe('e1'), sku: 'enterprise' });
+    expect(reused).toMatchObject({ status: 'rejected', eventId: 'e1', replies: [] });
+    expect((reused as { reason: string }).reason).toMatch(/^IDEMPOTENCY_KEY_REUSED: eventId "e1" of customer "c1" was used before for an event with different content/);
+    expect(log.length).toBe(before);
+    expect(orchestrator().handled).toEqual(handled);
+    expect(orchestrator().reusedKeys).toBe(1);
+    expect(await submit({ ...subscribe('e1'), occurredAt: '2026-01-02T00:00:00Z' })).toEqual({ status: 'duplicate', eventId: 'e1', original: { status: 'completed', at: clock.now() } });
+  });
+
   it('records a rejection with its reason: a redelivery gets it again without asking any governor', async () => {
     const { submit, log, clock } = world({ Billing: 'rejected' });
     const first = await submit(subscribe('e1'));
@@ -106,7 +122,7 @@ describe('orchestrator with governors on the memory transport', () => {
     await submit(subscribe('e1'));
     expect(log.filter((l) => l.type === 'receipt')).toEqual([{ governor: 'Receipts', type: 'receipt', eventId: 'e1', at: 1_001_234 }]);
     const orchestrator = node.entities!.processOf({ entity: 'Orchestrator', key: 'c1' })!.getState().context as { handled: unknown[] };
-    expect(orchestrator.handled).toEqual([{ eventId: 'e1', status: 'completed', at: 1_001_234 }]);
+    expect(orchestrator.handled).toEqual([{ eventId: 'e1', status: 'completed', at: 1_001_234, digest: eventDigest(subscribe('e1') as never) }]);
   });
 
   it('a governor that never answers leads to the error path, not a hang', async () => {

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { CliError, EXIT } from '../exit-codes.ts';
 import type { CheckedEvent } from '../enqueue/events.ts';
+import type { LifecycleEvent } from '../../marketplace/event-schema.ts';
 import type { RedisFlags } from '../enqueue/redis.ts';
 
 interface EnqueueFlags extends RedisFlags {
@@ -12,19 +13,43 @@ interface EnqueueFlags extends RedisFlags {
   wait?: string | boolean;
 }
 
-/** The file's bytes (decoded later, line by line, so text that is not UTF-8 is refused, not mangled). */
-async function readInput(file: string): Promise<Buffer> {
-  const { readFile } = await import('node:fs/promises');
-  if (file !== '-') {
-    try {
-      return await readFile(file);
-    } catch (error) {
-      throw new CliError(`--file: cannot read ${file}: ${(error as Error).message}`);
-    }
+/** The file or stdin as a stream of bytes (decoded later, line by line, so text that is not UTF-8 is refused, not mangled). */
+async function openInput(file: string): Promise<AsyncIterable<Uint8Array>> {
+  if (file === '-') return process.stdin;
+  const { open } = await import('node:fs/promises');
+  try {
+    // Opened first, so a missing file is reported as such, not as a stream error midway.
+    const handle = await open(file, 'r');
+    return handle.createReadStream();
+  } catch (error) {
+    throw new CliError(`--file: cannot read ${file}: ${(error as Error).message}`);
   }
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
+}
+
+/** Bad lines printed in full; the rest are counted. A file of a million bad lines prints a screenful, not gigabytes. */
+export const REJECTIONS_SHOWN = 20;
+
+/** The events refused at the door: the first {@link REJECTIONS_SHOWN} kept with their issues, the rest counted. */
+class Rejections {
+  readonly shown: { line: number; issues: string[] }[] = [];
+  count = 0;
+
+  add(line: number, issues: string[]): void {
+    this.count += 1;
+    if (this.shown.length < REJECTIONS_SHOWN) this.shown.push({ line, issues });
+  }
+
+  /** One line per bad line shown, then how many more there were. */
+  lines(indent = '  '): string[] {
+    const lines = this.shown.map((r) => `${indent}line ${r.line}: ${r.issues.join('; ')}`);
+    if (this.count > this.shown.length) lines.push(`${indent}… and ${this.count - this.shown.length} more rejected lines (the first ${this.shown.length} are shown)`);
+    return lines;
+  }
+
+  /** For the JSON report: the lines shown, and the total when some were left out. */
+  report(): { rejected: { line: number; issues: string[] }[]; rejectedCount?: number } {
+    return this.count > this.shown.length ? { rejected: this.shown, rejectedCount: this.count } : { rejected: this.shown };
+  }
 }
 
 export function enqueueCommand(program: Command): void {
@@ -46,12 +71,13 @@ export function enqueueCommand(program: Command): void {
     .addHelpText('after', '\nEvent ids are printed one per line (with --wait, each followed by its outcome); eventId and occurredAt are generated when absent.\n' +
         'Exit 0: enqueued (with --wait: every event completed, or a duplicate of a completed one).\n' +
         'Exit 1 (with --wait): an event was rejected, a duplicate of a rejected one, or dead-lettered.\n' +
-        'Exit 2: an event was not accepted at the door (with --strict or a single event: nothing was written).\n' +
+        'Exit 2: an event was not accepted at the door (with --strict or a single event: nothing was written), e.g. an eventId used before for other content (IDEMPOTENCY_KEY_REUSED); bulk prints the first 20 bad lines and counts the rest.\n' +
         'Exit 3: Redis unreachable, or (with --wait) an event still pending when the wait ended.\n' +
         'Exit 5: an event was refused by its tenant\'s rate limit (its tier\'s requests per second): nothing was written for it; retry after the time printed.\n' +
         'Events over the rate but within 10 s of it are enqueued as delayed jobs, in order; a throttled tenant is reported to MultiTenant and QuotaSla (UsageExceedsQuota, resource request_rate).')
     .action(async (type: string | undefined, flags: EnqueueFlags, command: Command) => {
-      const { checkFlagEvent, checkJsonEvent, checkNdjsonBytes, fieldFlags, describeIssues } = await import('../enqueue/events.ts');
+      const { checkFlagEvent, checkJsonEvent, checkNdjsonStream, fieldFlags, describeIssues } = await import('../enqueue/events.ts');
+      const { reuseWithinInput } = await import('../enqueue/reused-keys.ts');
       const { redisUrl, partitionsOf, prefixOf } = await import('../enqueue/redis.ts');
       const eventJson = typeof flags.json === 'string' ? flags.json : undefined;
       const jsonReport = flags.json !== undefined;
@@ -67,8 +93,19 @@ export function enqueueCommand(program: Command): void {
       }
       const partitions = partitionsOf(flags);
 
-      let checked: CheckedEvent[];
       const bulk = flags.file !== undefined;
+      // Good events are kept (to be enqueued), bad ones only counted past the first few.
+      const accepted: LifecycleEvent[] = [];
+      const lineOf = new Map<LifecycleEvent, number>();
+      const rejections = new Rejections();
+      const reuse = reuseWithinInput();
+      const take = (input: CheckedEvent): void => {
+        const c = reuse(input);
+        if (c.ok) {
+          accepted.push(c.event);
+          lineOf.set(c.event, c.line);
+        } else rejections.add(c.line, describeIssues(c.issues));
+      };
       if (type !== undefined) {
         const extra = command.args.slice(1);
         let fields: [string, string][];
@@ -77,24 +114,21 @@ export function enqueueCommand(program: Command): void {
         } catch (error) {
           throw new CliError((error as Error).message);
         }
-        checked = [checkFlagEvent(type, flags.customer, fields)];
+        take(checkFlagEvent(type, flags.customer, fields));
       } else {
         if (flags.customer !== undefined || command.args.length > 0) throw new CliError('--customer and --field flags go with <Type>, not with --json or --file');
-        checked = eventJson !== undefined ? [checkJsonEvent(eventJson, 1)] : checkNdjsonBytes(await readInput(flags.file!));
+        if (eventJson !== undefined) take(checkJsonEvent(eventJson, 1));
+        else for await (const c of checkNdjsonStream(await openInput(flags.file!))) take(c);
       }
+      const total = accepted.length + rejections.count;
 
-      const rejected = checked.filter((c): c is Extract<CheckedEvent, { ok: false }> => !c.ok);
-      const accepted = checked.filter((c): c is Extract<CheckedEvent, { ok: true }> => c.ok);
-      const rejections = rejected.map((r) => ({ line: r.line, issues: describeIssues(r.issues) }));
-
-      if (!bulk && rejected.length > 0) {
-        if (jsonReport) process.stdout.write(`${JSON.stringify({ enqueued: [], rejected: rejections }, null, 2)}\n`);
-        throw new CliError(`the event was not accepted, nothing was enqueued:\n  ${rejections[0]!.issues.join('\n  ')}`);
+      if (!bulk && rejections.count > 0) {
+        if (jsonReport) process.stdout.write(`${JSON.stringify({ enqueued: [], ...rejections.report() }, null, 2)}\n`);
+        throw new CliError(`the event was not accepted, nothing was enqueued:\n  ${rejections.shown[0]!.issues.join('\n  ')}`);
       }
-      if (bulk && flags.strict === true && rejected.length > 0) {
-        if (jsonReport) process.stdout.write(`${JSON.stringify({ enqueued: [], rejected: rejections }, null, 2)}\n`);
-        const lines = rejections.map((r) => `  line ${r.line}: ${r.issues.join('; ')}`);
-        throw new CliError(`--strict: ${rejected.length} of ${checked.length} events rejected, nothing was enqueued:\n${lines.join('\n')}`);
+      if (bulk && flags.strict === true && rejections.count > 0) {
+        if (jsonReport) process.stdout.write(`${JSON.stringify({ enqueued: [], ...rejections.report() }, null, 2)}\n`);
+        throw new CliError(`--strict: ${rejections.count} of ${total} events rejected, nothing was enqueued:\n${rejections.lines().join('\n')}`);
       }
 
       // Only once the events are known good (or reported): a bad event is reported even without Redis.
@@ -106,11 +140,15 @@ export function enqueueCommand(program: Command): void {
       let delayed: import('../enqueue/throttle.ts').Admitted[] = [];
       if (accepted.length > 0) {
         const { enqueueEvents } = await import('../enqueue/producer.ts');
-        ({ ids, outcomes, throttled, delayed } = await enqueueEvents({ url, prefix: prefixOf(flags), partitions, batch, waitMs }, accepted.map((a) => a.event)));
+        // In bulk (without --strict) an eventId reused for other content is a bad line; alone, or with --strict, nothing is enqueued.
+        const onReusedKey = bulk && flags.strict !== true ? 'skip' : 'abort';
+        let reused: { event: LifecycleEvent; reason: string }[];
+        ({ ids, outcomes, throttled, delayed, reused } = await enqueueEvents({ url, prefix: prefixOf(flags), partitions, batch, waitMs, onReusedKey }, accepted));
+        for (const r of reused) rejections.add(lineOf.get(r.event) ?? 0, [`$.eventId: ${r.reason} (idempotency_key_reused), got ${JSON.stringify(r.event.eventId)}`]);
       }
       const refusals = throttled.map((t) => ({ eventId: t.event.eventId, customerId: t.event.customerId, tier: t.tier, perSecond: t.perSecond, retryAfterMs: t.retryAfterMs }));
       if (jsonReport) {
-        const report = { enqueued: ids, rejected: rejections, ...(refusals.length > 0 ? { throttled: refusals } : {}), ...(outcomes ? { outcomes: Object.fromEntries(outcomes) } : {}) };
+        const report = { enqueued: ids, ...rejections.report(), ...(refusals.length > 0 ? { throttled: refusals } : {}), ...(outcomes ? { outcomes: Object.fromEntries(outcomes) } : {}) };
         process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
       } else {
         for (const id of ids) {
@@ -119,9 +157,9 @@ export function enqueueCommand(program: Command): void {
         }
       }
       if (bulk) {
-        process.stderr.write(`governor: ${ids.length} enqueued, ${rejected.length} rejected\n`);
-        for (const r of rejections) process.stderr.write(`  line ${r.line}: ${r.issues.join('; ')}\n`);
-        if (rejected.length > 0) process.exitCode = EXIT.usage;
+        process.stderr.write(`governor: ${ids.length} enqueued, ${rejections.count} rejected\n`);
+        for (const line of rejections.lines()) process.stderr.write(`${line}\n`);
+        if (rejections.count > 0) process.exitCode = EXIT.usage;
       }
       if (delayed.length > 0) {
         const longest = Math.max(...delayed.map((d) => d.delayMs));

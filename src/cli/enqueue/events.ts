@@ -1,5 +1,5 @@
 import { parseLifecycleEvent, type EventValidationIssue } from '../../marketplace/event-validation.ts';
-import { MAX_EVENT_BYTES, type LifecycleEvent } from '../../marketplace/event-schema.ts';
+import { MAX_EVENT_BYTES, occurredAtRefusal, type LifecycleEvent } from '../../marketplace/event-schema.ts';
 
 /** One event read from the command line or a line of NDJSON, validated. */
 export type CheckedEvent =
@@ -60,7 +60,15 @@ export function checkFlagEvent(type: string, customerId: string | undefined, fie
       result = parseLifecycleEvent(retried);
     }
   }
-  return result.ok ? { ok: true, line: 1, event: result.event } : { ok: false, line: 1, issues: result.issues };
+  return plausible(result, 1, now);
+}
+
+/** A validated event, unless its `occurredAt` is too far ahead of `now` (a check apart from the schema, as the nodes run it). */
+function plausible(result: ReturnType<typeof parseLifecycleEvent>, line: number, now: number): CheckedEvent {
+  if (!result.ok) return { ok: false, line, issues: result.issues };
+  const ahead = occurredAtRefusal(result.event, now);
+  if (ahead === undefined) return { ok: true, line, event: result.event };
+  return { ok: false, line, issues: [{ path: '$.occurredAt', rule: 'maximum', message: ahead.replace(/ \(maximum\), got .*$/, ''), value: JSON.stringify(result.event.occurredAt) }] };
 }
 
 /**
@@ -90,8 +98,7 @@ export function checkJsonEvent(text: string, line: number, now = Date.now()): Ch
 export function checkEventValue(value: unknown, line = 1, now = Date.now()): CheckedEvent {
   // Spreading defines own properties, so a "__proto__" key stays a key (and is refused).
   const event = typeof value === 'object' && value !== null && !Array.isArray(value) ? { ...eventDefaults(now), ...value } : value;
-  const result = parseLifecycleEvent(event);
-  return result.ok ? { ok: true, line, event: result.event } : { ok: false, line, issues: result.issues };
+  return plausible(parseLifecycleEvent(event), line, now);
 }
 
 /** Validates NDJSON: one event per non-blank line, numbered from 1; a leading byte order mark is dropped. */
@@ -147,4 +154,63 @@ export function checkNdjsonBytes(bytes: Uint8Array, now = Date.now()): CheckedEv
     start = end + 1;
   }
   return checked;
+}
+
+/**
+ * {@link checkNdjsonBytes} over a stream of bytes (a file, stdin), one line at a time: the input is
+ * never held whole, and a line longer than an event can be is refused without being kept (its
+ * bytes are skipped up to the next newline).
+ */
+export async function* checkNdjsonStream(chunks: AsyncIterable<Uint8Array>, now = Date.now()): AsyncGenerator<CheckedEvent> {
+  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  // Longer than any event can be, whatever its encoding (MAX_EVENT_BYTES of UTF-8, a CR, a BOM).
+  const longest = MAX_EVENT_BYTES + 8;
+  let parts: Buffer[] = [];
+  let length = 0;
+  let oversize = false;
+  let line = 1;
+  const finish = (): CheckedEvent | undefined => {
+    const bytes = Buffer.concat(parts, length);
+    parts = [];
+    length = 0;
+    const number = line++;
+    if (oversize) {
+      oversize = false;
+      return { ok: false, line: number, issues: [{ path: '$', rule: 'max_size', message: `$: an event is at most ${MAX_EVENT_BYTES} bytes of UTF-8 JSON` }] };
+    }
+    let text: string;
+    try {
+      text = decoder.decode(bytes);
+    } catch {
+      return { ok: false, line: number, issues: [{ path: '$', rule: 'not_json', message: '$: the line is not valid UTF-8 text; save the file as UTF-8' }] };
+    }
+    if (number === 1) text = text.replace(/^\uFEFF/, '');
+    text = text.replace(/\r$/, '');
+    return text.trim() === '' ? undefined : checkJsonEvent(text, number, now);
+  };
+  const take = (bytes: Buffer): void => {
+    if (oversize) return;
+    if (length + bytes.length > longest) {
+      oversize = true;
+      parts = [];
+      length = 0;
+      return;
+    }
+    parts.push(bytes);
+    length += bytes.length;
+  };
+  for await (const chunk of chunks) {
+    const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    let start = 0;
+    for (let end = bytes.indexOf(0x0a, start); end !== -1; end = bytes.indexOf(0x0a, start)) {
+      take(bytes.subarray(start, end));
+      const checked = finish();
+      if (checked) yield checked;
+      start = end + 1;
+    }
+    // Copied: the stream may reuse its chunk's memory.
+    if (start < bytes.length) take(Buffer.from(bytes.subarray(start)));
+  }
+  const last = finish();
+  if (last) yield last;
 }

@@ -1,4 +1,4 @@
-import { findHandled, outcomeOf, type HandledOutcome } from '../../../machines/handled-events.ts';
+import { findHandled, outcomeOf, type HandledEvent, type HandledOutcome } from '../../../machines/handled-events.ts';
 
 /**
  * The outcome the orchestrator recorded for `eventId`, read from its committed state as stored
@@ -8,6 +8,12 @@ import { findHandled, outcomeOf, type HandledOutcome } from '../../../machines/h
  * is no state, no record (yet), or the stored text is not an orchestrator's state.
  */
 export function recordedOutcome(stored: string | null | undefined, eventId: string): HandledOutcome | undefined {
+  const record = recordedEvent(stored, eventId);
+  return record ? outcomeOf(record) : undefined;
+}
+
+/** The whole record of `eventId` (its digest too), read as {@link recordedOutcome} reads it. */
+export function recordedEvent(stored: string | null | undefined, eventId: string): HandledEvent | undefined {
   if (stored === null || stored === undefined) return undefined;
   let handled: unknown;
   try {
@@ -16,6 +22,5 @@ export function recordedOutcome(stored: string | null | undefined, eventId: stri
     return undefined;
   }
   if (!Array.isArray(handled)) return undefined;
-  const record = findHandled(handled as Parameters<typeof findHandled>[0], eventId);
-  return record ? outcomeOf(record) : undefined;
+  return findHandled(handled as Parameters<typeof findHandled>[0], eventId);
 }

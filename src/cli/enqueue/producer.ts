@@ -1,12 +1,15 @@
-import { InvalidJobDataError } from '../../transport/bullmq/job-format.ts';
+import { IdempotencyKeyReusedError, InvalidJobDataError } from '../../transport/bullmq/job-format.ts';
 import type { Placement } from '../../transport/bullmq/options.ts';
 import { GovernorProducer, type OutboundMessage } from '../../transport/bullmq/producer.ts';
 import type { HandledOutcome } from '../../../machines/handled-events.ts';
 import type { LifecycleEvent } from '../../marketplace/event-schema.ts';
-import { messageIdOf } from '../../marketplace/lifecycle-message.ts';
+import { eventDigest, keyReusedReason } from '../../marketplace/event-digest.ts';
+import { messageIdOf, type LifecycleMessage } from '../../marketplace/lifecycle-message.ts';
+import type { Message } from '../../runtime/envelope.ts';
 import { CliError, EXIT } from '../exit-codes.ts';
 import { connectOrExit, FAIL_FAST_REDIS, redactUrl } from './redis.ts';
 import { TenantThrottle, type Admitted, type Refused } from './throttle.ts';
+import { reusedKeysRecorded } from './reused-keys.ts';
 import { OutcomeReader, type EventOutcome } from './wait.ts';
 
 /** Where events go: the nodes' Redis, prefix and partition count. */
@@ -20,6 +23,12 @@ export interface EnqueueTarget {
   readonly batch: number;
   /** Wait this long for the nodes to handle the events (`--wait`). */
   readonly waitMs?: number;
+  /**
+   * An event whose eventId was used before for other content (its orchestrator's record, or a
+   * job still queued under it, says so): `abort` enqueues nothing and throws a `CliError` (exit 2);
+   * `skip` enqueues the others and returns it in `reused`. @default 'abort'
+   */
+  readonly onReusedKey?: 'abort' | 'skip';
 }
 
 /** The eventIds enqueued, in order, and with `waitMs` what became of each. */
@@ -29,6 +38,8 @@ export interface EnqueueResult {
   readonly throttled: Refused[];
   /** Enqueued as delayed jobs, at a later slot of their tenant's rate. */
   readonly delayed: Admitted[];
+  /** Events refused because their eventId was used before for other content (`onReusedKey: 'skip'`): nothing was written for them. */
+  readonly reused: { readonly event: LifecycleEvent; readonly reason: string }[];
   readonly outcomes?: Map<string, EventOutcome>;
 }
 
@@ -40,13 +51,25 @@ export function lifecycleMessage(event: LifecycleEvent, receivedAt: number, dela
   return { to: { entity: 'Orchestrator', key: event.customerId }, event: { type: 'lifecycle', event, receivedAt }, id: messageIdOf(event), delayMs };
 }
 
+/** What a lifecycle message says, for the producer's comparison with a job queued under its id: the event's digest. */
+export function lifecycleContent(message: Message): string {
+  return eventDigest((message as unknown as LifecycleMessage).event);
+}
+
+const keyReusedReasonOf = (event: LifecycleEvent): string => keyReusedReason(event.eventId, event.customerId);
+
+/** The door's refusal of a reused eventId, as one line naming the error. */
+function reusedKeyError(reason: string, done: string): CliError {
+  return new CliError(`IdempotencyKeyReusedError (${reason.replace(/^IDEMPOTENCY_KEY_REUSED: /, 'IDEMPOTENCY_KEY_REUSED): ')}; nothing was enqueued for it${done}`, EXIT.usage);
+}
+
 /**
  * Enqueues validated events to their customers' orchestrators (`{ entity: 'Orchestrator', key:
  * customerId }`, message `{ type: 'lifecycle', event, receivedAt }`), in the transport's job format,
  * in batches, each tenant at its tier's rate ({@link TenantThrottle}); resolves with the eventIds
  * enqueued, in order, those throttled (and, with `waitMs`, the outcomes).
  */
-export async function enqueueEvents(target: EnqueueTarget, events: readonly LifecycleEvent[]): Promise<EnqueueResult> {
+export async function enqueueEvents(target: EnqueueTarget, all: readonly LifecycleEvent[]): Promise<EnqueueResult> {
   const producer = await connectOrExit(target.url, () =>
     GovernorProducer.connect({ url: target.url, prefix: target.prefix, partitions: target.partitions, placement: target.placement, redis: FAIL_FAST_REDIS }),
   );
@@ -54,9 +77,20 @@ export async function enqueueEvents(target: EnqueueTarget, events: readonly Life
   const throttled: Refused[] = [];
   const delayed: Admitted[] = [];
   const enqueued: LifecycleEvent[] = [];
+  const reused: { event: LifecycleEvent; reason: string }[] = [];
   const throttle = new TenantThrottle(producer.connection, producer.keys);
   let reader: OutcomeReader | undefined;
   try {
+    // At the door: an eventId its orchestrator handled with other content.
+    let recorded: Map<LifecycleEvent, string>;
+    try {
+      recorded = await reusedKeysRecorded(producer, all);
+    } catch (error) {
+      throw new CliError(`reading the handled events from ${redactUrl(target.url)} failed: ${error instanceof Error ? error.message : String(error)}`, EXIT.unavailable);
+    }
+    if (recorded.size > 0 && target.onReusedKey !== 'skip') throw reusedKeyError([...recorded.values()][0]!, '');
+    for (const [event, reason] of recorded) reused.push({ event, reason });
+    const events = all.filter((event) => !recorded.has(event));
     // Before enqueueing: an event whose record is already there is a duplicate of that record.
     let before = new Map<string, HandledOutcome>();
     if (target.waitMs !== undefined) {
@@ -71,9 +105,29 @@ export async function enqueueEvents(target: EnqueueTarget, events: readonly Life
         throttled.push(...admission.refused);
         admitted = admission.admitted;
         const receivedAt = Date.now();
-        await producer.sendMany([...admission.reports, ...admitted.map((a) => a.event)].map((event, i) => lifecycleMessage(event, receivedAt, admitted[i - admission.reports.length]?.delayMs)));
+        for (;;) {
+          try {
+            await producer.sendMany(
+              [...admission.reports, ...admitted.map((a) => a.event)].map((event, i) => lifecycleMessage(event, receivedAt, admitted[i - admission.reports.length]?.delayMs)),
+              { contentOf: lifecycleContent },
+            );
+            break;
+          } catch (error) {
+            // A job with the eventId and other content is queued: nothing of the batch was
+            // written; without those events, the rest goes (`skip`).
+            if (!(error instanceof IdempotencyKeyReusedError) || error.othersWritten || target.onReusedKey !== 'skip') throw error;
+            const ids = new Set(error.reused.map((r) => r.id));
+            const refused = admitted.filter((a) => ids.has(messageIdOf(a.event)));
+            if (refused.length === 0) throw error;
+            for (const a of refused) reused.push({ event: a.event, reason: `${keyReusedReasonOf(a.event)} (a job with it is in the queue)` });
+            admitted = admitted.filter((a) => !refused.includes(a));
+          }
+        }
       } catch (error) {
         const done = ids.length > 0 ? ` (${ids.length} enqueued before: ${ids.join(' ')})` : '';
+        if (error instanceof IdempotencyKeyReusedError) {
+          throw new CliError(`IdempotencyKeyReusedError (${error.code}): ${error.message}${done}`, EXIT.usage);
+        }
         // Validated events are far within the job limits; should one not be, it is bad input, not Redis.
         if (error instanceof InvalidJobDataError) throw new CliError(`${error.message}${done}`, EXIT.usage);
         throw new CliError(`enqueue to ${redactUrl(target.url)} failed: ${error instanceof Error ? error.message : String(error)}${done}`, EXIT.unavailable);
@@ -84,9 +138,9 @@ export async function enqueueEvents(target: EnqueueTarget, events: readonly Life
         if (admission.delayMs > 0) delayed.push(admission);
       }
     }
-    if (target.waitMs === undefined || reader === undefined) return { ids, throttled, delayed };
+    if (target.waitMs === undefined || reader === undefined) return { ids, throttled, delayed, reused };
     try {
-      return { ids, throttled, delayed, outcomes: await reader.wait(enqueued, before, messageIdOf, { timeoutMs: target.waitMs }) };
+      return { ids, throttled, delayed, reused, outcomes: await reader.wait(enqueued, before, messageIdOf, { timeoutMs: target.waitMs }) };
     } catch (error) {
       throw new CliError(`enqueued ${ids.join(' ')}, but waiting for the outcome failed: ${error instanceof Error ? error.message : String(error)}`, EXIT.unavailable);
     }

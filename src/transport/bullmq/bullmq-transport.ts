@@ -46,6 +46,8 @@ export class BullmqTransport implements Transport {
   readonly #cache = new EntityCache();
   /** Messages refused by their kind and dead-lettered, by kind (see {@link BullmqTransport.refusedMessages}). */
   readonly #refused = new Map<string, number>();
+  /** Jobs skipped because their message id was handled before, by kind (see {@link BullmqTransport.duplicateMessages}). */
+  readonly #duplicates = new Map<string, number>();
   readonly #ids = new MessageIds();
   readonly #partitions = new Map<PartitionId, PartitionRuntime>();
   readonly #options: BullmqTransportOptions;
@@ -417,6 +419,10 @@ export class BullmqTransport implements Transport {
       partitionOf: (address) => this.partitionOf(address),
       deadLetter: (job, reason) => this.#deadLetter(job, reason),
       refused: (target) => void this.#refused.set(target.entity, (this.#refused.get(target.entity) ?? 0) + 1),
+      duplicate: (target, jobId, id) => {
+        this.#duplicates.set(target.entity, (this.#duplicates.get(target.entity) ?? 0) + 1);
+        this.#logger.warn({ jobId, messageId: id, entity: target.entity, key: target.key }, 'skipped a job whose message id was handled before: nothing changed');
+      },
       dropProcess: (address) => this.#dropProcess(address),
       lost: (runtime) => {
         if (this.#partitions.get(runtime.id) === runtime) this.#partitions.delete(runtime.id);
@@ -494,6 +500,14 @@ export class BullmqTransport implements Transport {
    */
   refusedMessages(): Record<string, number> {
     return Object.fromEntries(this.#refused);
+  }
+
+  /**
+   * Jobs skipped since this node started because their target had handled their message id
+   * before (each logged at warn with its job id), by kind. Nothing changed for them.
+   */
+  duplicateMessages(): Record<string, number> {
+    return Object.fromEntries(this.#duplicates);
   }
 
   async #deadLetter(job: Job, reason: string): Promise<void> {

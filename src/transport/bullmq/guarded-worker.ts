@@ -1,5 +1,5 @@
 import { createRedisBackend, Worker, type BackendFactory, type Job, type JobJson, type Processor, type RedisQueueBackend, type WorkerOptions } from 'bullmq';
-import { checkJob, type CheckedJob } from './job-format.ts';
+import { checkJob, MAX_JOB_BYTES, MAX_JOB_DEPTH, type CheckedJob } from './job-format.ts';
 
 /** Jobs whose stored fields could not be parsed, with the parser's complaint. */
 const unreadable = new WeakMap<Job, string>();
@@ -20,7 +20,12 @@ const unreadable = new WeakMap<Job, string>();
  *    BullMQ's default before BullMQ parses it, and remembered by job id. A bad `parent` is also
  *    removed from the stored hash: BullMQ's completion script decodes it too, and would fail, so
  *    the job could never be completed (its text is kept in the dead letter's reason);
- * 2. `createJob` builds a job whose `data` is not JSON with its raw text as `data`, and attaches
+ * 2. `createJob` refuses, before `JSON.parse` sees it, `data` over {@link MAX_JOB_BYTES} or nested
+ *    deeper than {@link MAX_JOB_DEPTH} (counted by a scan of the text, which no depth can
+ *    overflow): such a job is built with the first {@link DATA_PREVIEW_LENGTH} characters of its
+ *    text as `data`, so neither parsing, validating nor dead-lettering it (which serializes the
+ *    data) costs its size or recurses into it;
+ * 3. `createJob` builds a job whose `data` is not JSON with its raw text as `data`, and attaches
  *    the remembered problems of step 1.
  *
  * @internal
@@ -43,6 +48,14 @@ export class GuardedWorker extends Worker {
       problems.push(raw);
     }
     let job: Job;
+    const oversize = typeof json.data === 'string' ? dataProblem(json.data) : undefined;
+    if (oversize !== undefined) {
+      job = super.createJob({ ...json, data: '{}' }, jobId);
+      job.data = preview(json.data as string);
+      problems.unshift(oversize);
+      unreadable.set(job, problems.join('; '));
+      return job;
+    }
     try {
       job = super.createJob(json, jobId);
     } catch (error) {
@@ -54,6 +67,40 @@ export class GuardedWorker extends Worker {
     if (problems.length > 0) unreadable.set(job, problems.join('; '));
     return job;
   }
+}
+
+/** How much of a refused oversize or over-deep payload its dead letter keeps. */
+export const DATA_PREVIEW_LENGTH = 1_024;
+
+const preview = (text: string): string => (text.length > DATA_PREVIEW_LENGTH ? `${text.slice(0, DATA_PREVIEW_LENGTH)}…` : text);
+
+/** Why raw job data is refused before parsing (too big, too deep), or `undefined`. */
+function dataProblem(text: string): string | undefined {
+  // A UTF-8 character is at most 3 bytes per UTF-16 code unit: count exactly only when it can matter.
+  if (text.length > MAX_JOB_BYTES || (text.length * 3 > MAX_JOB_BYTES && Buffer.byteLength(text, 'utf8') > MAX_JOB_BYTES)) {
+    return `data is ${Buffer.byteLength(text, 'utf8')} bytes of JSON; the limit is ${MAX_JOB_BYTES} (refused before parsing; the dead letter keeps its first ${DATA_PREVIEW_LENGTH} characters)`;
+  }
+  if (nestedDeeperThan(text, MAX_JOB_DEPTH)) {
+    return `data is nested deeper than ${MAX_JOB_DEPTH} levels (refused before parsing; the dead letter keeps its first ${DATA_PREVIEW_LENGTH} characters)`;
+  }
+  return undefined;
+}
+
+/** Whether JSON text opens more than `max` objects or arrays at once; a loop over the text, so no input can overflow the stack. */
+function nestedDeeperThan(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // a backslash escapes the next character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) return true;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return false;
 }
 
 /** The backend commands whose result carries a fetched job hash (`[fields, id, …]`). */

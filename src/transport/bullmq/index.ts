@@ -5,7 +5,7 @@
 export { BullmqTransport } from './bullmq-transport.ts';
 export { startBullmqNode, defaultNodeName } from './start-node.ts';
 export type { BullmqNode, BullmqNodeOptions } from './start-node.ts';
-export { GovernorProducer } from './producer.ts';
+export { GovernorProducer, type SendOptions } from './producer.ts';
 export type { OutboundMessage } from './producer.ts';
 export { installSignalHandlers } from './shutdown.ts';
 export type { SignalHandlerOptions } from './shutdown.ts';
@@ -13,5 +13,5 @@ export type { BullmqTransportOptions, Placement } from './options.ts';
 export type { ClusterNode, NodeInfo } from './membership.ts';
 export type { DeadLetter, ReplayResult } from './dead-letters.ts';
 export type { RegisterResult } from './registry.ts';
-export { checkJob, checkEnvelope, checkJobDataLimits, checkMessageId, ENTITY_JOB_JSON_SCHEMA, InvalidJobDataError, jobIdFor, JOB_FORMAT_VERSION, MAX_JOB_BYTES, MAX_JOB_DEPTH } from './job-format.ts';
+export { checkJob, checkEnvelope, checkJobDataLimits, checkMessageId, ENTITY_JOB_JSON_SCHEMA, IdempotencyKeyReusedError, InvalidJobDataError, jobIdFor, JOB_FORMAT_VERSION, MAX_JOB_BYTES, MAX_JOB_DEPTH } from './job-format.ts';
 export type { JobData, CheckedJob } from './job-format.ts';

@@ -168,6 +168,27 @@ export class InvalidJobDataError extends GovernorError {
 }
 
 /**
+ * A message id (an idempotency key) that was used before for a message with other content: a job
+ * under it is in its queue (waiting, delayed, or kept once completed) with different content, or
+ * an earlier message of the same batch has it. BullMQ would drop the add silently as a duplicate
+ * of that job; the producer refuses it instead, naming every such id.
+ */
+export class IdempotencyKeyReusedError extends GovernorError {
+  constructor(
+    readonly reused: readonly { readonly to: unknown; readonly id: string }[],
+    /** Whether the batch's other messages were written (the reuse was found only after the add, a race with another producer). */
+    readonly othersWritten = false,
+  ) {
+    const ids = reused.map((r) => `${JSON.stringify(r.id)} to ${isEntityAddress(r.to) ? `${r.to.entity}/${r.to.key}` : String(r.to)}`).join(', ');
+    super(
+      'IDEMPOTENCY_KEY_REUSED',
+      `message id ${ids} was used before for a message with different content, so ${reused.length === 1 ? 'it was' : 'they were'} not enqueued` +
+        `${othersWritten ? ' (the other messages of the batch were)' : ', nor anything else of the batch'}: a message id stands for one message; send other content under a new id`,
+    );
+  }
+}
+
+/**
  * Checks job data before it goes to BullMQ, which would otherwise fail deep inside `Queue.add`
  * (a `RangeError` from its serializer at a few thousand levels of nesting) or store megabytes per
  * job. Depth and value count are walked without recursion, so a hostile value cannot overflow the

@@ -39,6 +39,8 @@ export interface PartitionContext {
   deadLetter(job: Job, reason: string): Promise<void>;
   /** Counts a message its target's kind refused (it is dead-lettered like any bad job). */
   refused(target: EntityAddress): void;
+  /** Counts and logs a job whose message id its target had handled already (skipped: nothing changed). */
+  duplicate(target: EntityAddress, jobId: string | undefined, id: string): void;
   /** Ends an entity's process without saving: memory goes back to the last commit. */
   dropProcess(address: EntityAddress): void;
   /** The partition is no longer this node's (its lease is lost): stop it now. */
@@ -149,15 +151,7 @@ export class PartitionRuntime {
   async #process(job: Job, token: string): Promise<void> {
     const checked = checkEntityJob(checkFetchedJob(job), this.#ctx.node.entities, this.queue);
     if (!checked.ok) {
-      if (checked.refused) {
-        this.#ctx.refused(checked.refused.target);
-        // A caller waits for a reply that will never come: its call fails now, with the reason.
-        const { envelope, reason } = checked.refused;
-        if (envelope.t === 'call') {
-          const target = checked.refused.target;
-          this.#ctx.node.route({ t: 'down', to: envelope.from, ref: envelope.from.ref, pid: entityName(target) as Pid, reason: { invalid_message: reason } });
-        }
-      }
+      if (checked.refused) return this.#refuse(job, checked.refused.target, checked.refused.envelope, checked.refused.reason, checked.problem);
       return this.#ctx.deadLetter(job, checked.problem);
     }
     const { id, envelope, target } = checked;
@@ -169,6 +163,15 @@ export class PartitionRuntime {
       );
     }
     return this.exclusive(() => this.#handle(job, token, id, envelope, target));
+  }
+
+  /** A message its target's kind refuses: counted and dead-lettered; a caller's call fails now, with the reason. */
+  #refuse(job: Job, target: EntityAddress, envelope: Envelope, reason: string, problem: string): Promise<void> {
+    this.#ctx.refused(target);
+    if (envelope.t === 'call') {
+      this.#ctx.node.route({ t: 'down', to: envelope.from, ref: envelope.from.ref, pid: entityName(target) as Pid, reason: { invalid_message: reason } });
+    }
+    return this.#ctx.deadLetter(job, problem);
   }
 
   async #handle(job: Job, token: string, id: string, envelope: Envelope, target: EntityAddress): Promise<void> {
@@ -185,6 +188,12 @@ export class PartitionRuntime {
           throw error;
         }
         if (this.#state !== 'running') return this.#giveBack(job, token);
+      }
+      // The kind's check against what the target has seen (e.g. an idempotency key reused for
+      // other content), once it is loaded: refused like a message its `accepts` refuses.
+      const stateRefused = ctx.node.entities?.stateRefusal(target, envelope, ctx.cache.get(target)?.state);
+      if (stateRefused !== undefined) {
+        return this.#refuse(job, target, envelope, stateRefused, `invalid message to ${target.entity}/${target.key}: ${stateRefused}`);
       }
 
       const scope = jobScope(this.id, id);
@@ -215,7 +224,7 @@ export class PartitionRuntime {
       const record = ctx.cache.get(target);
       const message = { id, target, handledKey: record?.handledKey, score: (record?.version ?? 0) + 1 };
       this.#inflight = this.#commit(message, { queue: this.queue, id: job.id ?? id, token }).then(
-        ({ result }) => this.#committed(result, target),
+        ({ result }) => this.#committed(result, target, job.id, id),
         (error: unknown) => {
           ctx.logger.error({ err: error, partition: this.id, jobId: job.id }, 'commit failed: memory goes back to the last commit');
           this.reset();
@@ -227,13 +236,16 @@ export class PartitionRuntime {
   }
 
   /** What the answer to a job's commit means for memory (the job itself completed or came back already). */
-  async #committed(result: CommitResult, target: EntityAddress): Promise<void> {
+  async #committed(result: CommitResult, target: EntityAddress, jobId: string | undefined, id: string): Promise<void> {
     switch (result.status) {
       case 'ok':
         this.#afterCommit(target);
         return;
       case 'duplicate':
-        // Handled before (a redelivery after a crash): its effects are in Redis already.
+        // Handled before (a redelivery after a crash, or a producer's job under a message id
+        // used before): its effects are in Redis already. Counted and logged, never silent: the
+        // transport cannot tell whether the content differs (a kind's `checkState` can).
+        this.#ctx.duplicate(target, jobId, id);
         this.reset();
         return this.#recoverOutbox();
       case 'conflict':

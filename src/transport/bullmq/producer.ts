@@ -4,7 +4,8 @@ import { checkMessage, type Message } from '../../runtime/envelope.ts';
 import { RedisKeys } from '../../store/redis-keys.ts';
 import { ready } from './connections.ts';
 import { KeyPartitions } from './key-partitions.ts';
-import { checkJobDataLimits, checkMessageId, InvalidJobDataError, jobIdFor, JOB_FORMAT_VERSION, type JobData } from './job-format.ts';
+import { canonicalJson } from '../../marketplace/canonical-json.ts';
+import { checkJobDataLimits, checkMessageId, IdempotencyKeyReusedError, InvalidJobDataError, jobIdFor, JOB_FORMAT_VERSION, type JobData } from './job-format.ts';
 import { resolveSettings, type BullmqTransportOptions, type TransportSettings } from './options.ts';
 import { addingQueue, QueueCache } from './queue-cache.ts';
 
@@ -17,6 +18,34 @@ export interface OutboundMessage {
   /** Delivered no sooner than this many ms from now (a BullMQ delayed job). @default 0 */
   readonly delayMs?: number;
 }
+
+/** Options of {@link GovernorProducer.sendMany}. */
+export interface SendOptions {
+  /**
+   * What a message says, for the comparison with a job already queued under the same message id:
+   * equal, the send is a duplicate (BullMQ keeps the first job); different, the id is reused and
+   * the send refused ({@link IdempotencyKeyReusedError}). Leave out what legitimately varies
+   * between resends (an enqueue time). @default the canonical JSON of the message
+   */
+  readonly contentOf?: (message: Message) => string;
+}
+
+/** A message as it goes to `addBulk`. */
+interface PreparedJob {
+  readonly id: string;
+  readonly to: EntityAddress;
+  readonly event: Message;
+  readonly queue: string;
+  readonly job: { name: string; data: JobData; opts: { jobId: string; delay?: number } };
+}
+
+const canonicalContent = (message: Message): string => {
+  try {
+    return canonicalJson(message);
+  } catch {
+    return JSON.stringify(message);
+  }
+};
 
 let serial = 0;
 
@@ -80,11 +109,13 @@ export class GovernorProducer {
    * Sends messages, in order per receiver (one `addBulk` per queue, the queues in parallel). All
    * are checked before any is sent: a bad address throws an `InvalidEntityAddressError`, a bad
    * message type a `TypeError`, a bad message id ({@link checkMessageId}) or data over the limits
-   * ({@link MAX_JOB_DEPTH}, {@link MAX_JOB_BYTES}) an {@link InvalidJobDataError}, and then nothing
-   * was written.
+   * ({@link MAX_JOB_DEPTH}, {@link MAX_JOB_BYTES}) an {@link InvalidJobDataError}, a message id
+   * used before for other content (a job under it still in its queue, or an earlier message of
+   * the batch) an {@link IdempotencyKeyReusedError}, and then nothing was written. The same id
+   * with the same content is a duplicate: BullMQ keeps the first job, and the send succeeds.
    */
-  async sendMany(messages: readonly OutboundMessage[]): Promise<string[]> {
-    const prepared = messages.map((message) => {
+  async sendMany(messages: readonly OutboundMessage[], options: SendOptions = {}): Promise<string[]> {
+    const prepared = messages.map((message): PreparedJob => {
       if (!isEntityAddress(message.to)) throw new InvalidEntityAddressError(message.to, 'to must be an object { entity, key }');
       checkEntityAddress(message.to);
       checkMessage(message.event);
@@ -97,8 +128,11 @@ export class GovernorProducer {
       const delay = message.delayMs ?? 0;
       if (!Number.isSafeInteger(delay) || delay < 0) throw new InvalidJobDataError(`message ${id}: delayMs must be a whole number of ms ≥ 0, got ${String(delay)}`);
       const opts = delay > 0 ? { jobId: this.jobIdOf(message.to, id), delay } : { jobId: this.jobIdOf(message.to, id) };
-      return { id, queue: this.queueOf(message.to), job: { name: message.event.type, data, opts } };
+      return { id, to: message.to, event: message.event, queue: this.queueOf(message.to), job: { name: message.event.type, data, opts } };
     });
+    const contentOf = options.contentOf ?? canonicalContent;
+    const reused = await this.#reused(prepared, contentOf, true);
+    if (reused.length > 0) throw new IdempotencyKeyReusedError(reused.map((p) => ({ to: p.to, id: p.id })));
     // Order matters per receiver, and a receiver's messages all go to one queue: one addBulk per
     // queue, all queues at once.
     const byQueue = new Map<string, (typeof prepared)[number]['job'][]>();
@@ -108,11 +142,55 @@ export class GovernorProducer {
       jobs.push(job);
     }
     await Promise.all([...byQueue].map(([queue, jobs]) => this.#queues.get(queue).addBulk(jobs)));
+    // Another producer may have added the same id between the check and the add: BullMQ then
+    // kept its job and dropped ours, silently. Read back what is stored under each id.
+    const lost = await this.#reused(prepared, contentOf, false);
+    if (lost.length > 0) throw new IdempotencyKeyReusedError(lost.map((p) => ({ to: p.to, id: p.id })), lost.length < prepared.length);
     return prepared.map((p) => p.id);
+  }
+
+  /**
+   * The messages whose job id holds a job with other content ({@link SendOptions.contentOf}), and
+   * (`withinBatch`) those whose job id an earlier message of the batch has with other content. A
+   * job that is gone (completed and removed) cannot be compared: the target's own check (e.g. the
+   * orchestrator's digest) covers that case.
+   */
+  async #reused(prepared: readonly PreparedJob[], contentOf: (message: Message) => string, withinBatch: boolean): Promise<PreparedJob[]> {
+    if (prepared.length === 0) return [];
+    const pipeline = this.#redis.pipeline();
+    for (const p of prepared) pipeline.hget(this.#queues.get(p.queue).toKey(p.job.opts.jobId), 'data');
+    const stored = (await pipeline.exec()) ?? [];
+    const reused: PreparedJob[] = [];
+    const sent = new Map<string, string>();
+    for (let i = 0; i < prepared.length; i++) {
+      const p = prepared[i]!;
+      const mine = contentOf(p.event);
+      const [error, data] = stored[i] ?? [null, null];
+      if (error) throw error;
+      const earlier = sent.get(p.job.opts.jobId);
+      if (withinBatch && earlier !== undefined) {
+        if (earlier !== mine) reused.push(p);
+        continue;
+      }
+      sent.set(p.job.opts.jobId, mine);
+      if (typeof data !== 'string') continue;
+      if (storedContent(data, contentOf) !== mine) reused.push(p);
+    }
+    return reused;
   }
 
   async close(): Promise<void> {
     await this.#queues.close();
     await this.#redis.quit().catch(() => this.#redis.disconnect());
+  }
+}
+
+/** The content of stored job data, or `undefined` when it is not a message job (then it differs from any). */
+function storedContent(data: string, contentOf: (message: Message) => string): string | undefined {
+  try {
+    const event = (JSON.parse(data) as { env?: { event?: unknown } }).env?.event;
+    return typeof event === 'object' && event !== null ? contentOf(event as Message) : undefined;
+  } catch {
+    return undefined;
   }
 }

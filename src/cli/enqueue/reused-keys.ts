@@ -1,0 +1,54 @@
+import type { LifecycleEvent } from '../../marketplace/event-schema.ts';
+import { eventDigest, keyReusedReason } from '../../marketplace/event-digest.ts';
+import type { EventValidationIssue } from '../../marketplace/event-validation.ts';
+import type { GovernorProducer } from '../../transport/bullmq/producer.ts';
+import type { CheckedEvent } from './events.ts';
+import { recordedEvent } from './outcome-record.ts';
+
+/**
+ * `governor enqueue`'s checks of idempotency keys (eventIds) reused for other content, at the
+ * door, where the producer hears the refusal: the nodes are the authority (they refuse such an
+ * event with the same rule and dead-letter it), this only saves the round trip. Content is
+ * compared by `eventDigest` (every field but `occurredAt`).
+ */
+
+/** The `IDEMPOTENCY_KEY_REUSED` issue of an event. */
+export function reusedKeyIssue(event: LifecycleEvent, detail?: string): EventValidationIssue {
+  return { path: '$.eventId', rule: 'idempotency_key_reused', message: `$.eventId: ${keyReusedReason(event.eventId, event.customerId)}${detail ? ` (${detail})` : ''}`, value: JSON.stringify(event.eventId) };
+}
+
+/**
+ * A check of the events of one input (a file), in order: an event whose customer and eventId an
+ * earlier line has with other content is refused like a bad line. The same content twice is one
+ * event (the second add is a duplicate), as before. Keeps one digest per eventId accepted.
+ */
+export function reuseWithinInput(): (checked: CheckedEvent) => CheckedEvent {
+  const first = new Map<string, { line: number; digest: string }>();
+  return (c) => {
+    if (!c.ok) return c;
+    const key = `${c.event.customerId}\u0000${c.event.eventId}`;
+    const digest = eventDigest(c.event);
+    const earlier = first.get(key);
+    if (earlier === undefined) {
+      first.set(key, { line: c.line, digest });
+      return c;
+    }
+    return earlier.digest === digest ? c : { ok: false, line: c.line, issues: [reusedKeyIssue(c.event, `line ${earlier.line} has it`)] };
+  };
+}
+
+/**
+ * The events whose eventId their orchestrator has a handled record of with another digest, read
+ * from its committed state in Redis (one read per customer), with the reason.
+ */
+export async function reusedKeysRecorded(producer: GovernorProducer, events: readonly LifecycleEvent[]): Promise<Map<LifecycleEvent, string>> {
+  const customers = [...new Set(events.map((e) => e.customerId))];
+  const states = await Promise.all(customers.map((key) => producer.connection.hget(producer.keys.state({ entity: 'Orchestrator', key }), 'd')));
+  const byCustomer = new Map(customers.map((c, i) => [c, states[i] ?? null]));
+  const reused = new Map<LifecycleEvent, string>();
+  for (const event of events) {
+    const record = recordedEvent(byCustomer.get(event.customerId), event.eventId);
+    if (record?.digest !== undefined && record.digest !== eventDigest(event)) reused.set(event, keyReusedReason(event.eventId, event.customerId));
+  }
+  return reused;
+}
