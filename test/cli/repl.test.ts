@@ -142,7 +142,9 @@ describe('admin REPL commands on the embedded node', () => {
 
 describe('application commands on the embedded marketplace', () => {
   function marketplace() {
-    const clock = new SimulatedClock();
+    // Today: the node refuses an occurredAt more than an hour ahead of its clock, and enqueue
+    // stamps events with the wall clock.
+    const clock = new SimulatedClock(Date.now());
     const node = createNode({ name: 'embedded', clock });
     const market = startMarketplace(node, { pseudonymKey: 'a key of sixteen+ bytes' });
     const admin = new LocalAdmin(node, () => market.root, marketplaceOperations(market, () => clock.now()));
