@@ -5,6 +5,7 @@ import { RedisKeys } from '../store/redis-keys.ts';
 import type { Admin } from './admin.ts';
 import { checkReplEvent } from './admin-operations.ts';
 import { ClusterReads } from './cluster-reads.ts';
+import { parseStateChange } from '../runtime/state-change.ts';
 import { needsSignature, sign, type AdminReply, type AdminRequest } from './admin-protocol.ts';
 
 /** How long the client waits for a node's reply. @default 5 s */
@@ -103,10 +104,9 @@ export class RemoteAdmin implements Admin {
   count_children(s: unknown) { return this.request('count_children', [s]); }
   get_state(r: unknown) { return this.request('get_state', [r]); }
   get_status(r: unknown) { return this.request('get_status', [r]); }
-  replace_state(r: unknown, fn: unknown) {
-    // The function travels as its source text; the node compiles it in a sandbox, only if signed.
-    if (typeof fn !== 'function' && typeof fn !== 'string') return Promise.reject(new TypeError('replace_state(ref, fn) takes a function'));
-    return this.request('replace_state', [r, String(fn)]);
+  /** Checked here for a quick answer, and again by the node, the boundary: only data travels. */
+  async replace_state(r: unknown, change: unknown) {
+    return this.request('replace_state', [r, parseStateChange(change)]);
   }
   suspend(r: unknown) { return this.request('suspend', [r]); }
   resume(r: unknown) { return this.request('resume', [r]); }

@@ -32,9 +32,9 @@ export function adminCommands(admin: Admin, print: (line: string) => void): Reco
     get_state: { usage: 'get_state(ref)', help: 'an actor’s state value and context', run: (r: unknown) => admin.get_state(r) },
     get_status: { usage: 'get_status(ref)', help: 'status, links, timers, statistics', run: (r: unknown) => admin.get_status(r) },
     replace_state: {
-      usage: 'replace_state(ref, s => ({ value, context }))',
-      help: 'replace an actor’s state',
-      run: (r: unknown, fn: Parameters<Admin['replace_state']>[1]) => admin.replace_state(r, fn),
+      usage: 'replace_state(ref, { patch?, value? })',
+      help: "change an actor’s state: patch, JSON Patch (RFC 6902) ops on its context, e.g. [{ op: 'replace', path: '/n', value: 1 }]; value, a state it has; data, never code",
+      run: (r: unknown, change: unknown) => admin.replace_state(r, change),
     },
     suspend: { usage: 'suspend(ref)', help: 'stop handling messages (they queue)', run: (r: unknown) => admin.suspend(r) },
     resume: { usage: 'resume(ref)', help: 'handle queued messages again', run: (r: unknown) => admin.resume(r) },
