@@ -33,6 +33,11 @@ export interface RemoteAdminOptions {
   readonly timeoutMs?: number;
   /** The nodes' partition count, for `queues()`. @default 16, the transport's */
   readonly partitions?: number;
+  /**
+   * `commandTimeout` of the reads' connection, when it should differ from the main one's (whose
+   * deadline must also cover a BLPOP's wait for a node). @default the main connection's
+   */
+  readonly readTimeoutMs?: number;
 }
 
 /**
@@ -45,6 +50,7 @@ export class RemoteAdmin implements Admin {
   readonly #keys: RedisKeys;
   readonly timeoutMs: number;
   readonly #partitions: number | undefined;
+  readonly #readTimeoutMs: number | undefined;
   #reads: ClusterReads | undefined;
 
   constructor(
@@ -58,11 +64,16 @@ export class RemoteAdmin implements Admin {
     this.#keys = new RedisKeys(prefix);
     this.timeoutMs = options.timeoutMs ?? REPLY_TIMEOUT_MS;
     this.#partitions = options.partitions;
+    this.#readTimeoutMs = options.readTimeoutMs;
   }
 
   /** Reads on a connection of their own: the main one blocks in BLPOP while a request waits. */
   get #reader(): ClusterReads {
-    this.#reads ??= new ClusterReads(this.redis.duplicate(), this.#keys.prefix, this.#partitions);
+    this.#reads ??= new ClusterReads(
+      this.redis.duplicate(this.#readTimeoutMs === undefined ? {} : { commandTimeout: this.#readTimeoutMs }),
+      this.#keys.prefix,
+      this.#partitions,
+    );
     return this.#reads;
   }
 

@@ -9,6 +9,7 @@ import { GovernorError } from '../errors.ts';
 import { formatTrace } from './format-trace.ts';
 import type { Admin } from './admin.ts';
 import { needsSignature } from './admin-protocol.ts';
+import { isRedisUnavailable, redisUnavailableError } from './redis-deadline.ts';
 
 /** One REPL command: what it is called, how to use it, and what it does. */
 export interface Command {
@@ -77,6 +78,7 @@ export interface ReplOptions {
 }
 
 function describeError(error: unknown): string {
+  if (isRedisUnavailable(error)) return `error: ${redisUnavailableError(error as Error).message}`;
   if (error instanceof GovernorError) return `error ${error.code}: ${error.message}`;
   if (error instanceof Error) return `error: ${error.message}`;
   return `error: ${String(error)}`;
@@ -92,12 +94,13 @@ export function createEvaluator(commands: Record<string, Command>, options: { ti
   const context = vm.createContext({});
   for (const [name, command] of Object.entries(commands)) context[name] = command.run;
   context.help = () => helpText(commands);
-  return async (line: string): Promise<{ ok: true; value: unknown } | { ok: false; error: string }> => {
+  return async (line: string): Promise<{ ok: true; value: unknown } | { ok: false; error: string; cause: unknown }> => {
     try {
       const value = await vm.runInContext(line, context, { filename: 'governor-repl', timeout });
       return { ok: true, value };
     } catch (error) {
-      return { ok: false, error: describeError(error) };
+      // The error itself too, so `--eval` can tell Redis not answering (exit 3) from a refusal (exit 1).
+      return { ok: false, error: describeError(error), cause: error };
     }
   };
 }

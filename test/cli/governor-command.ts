@@ -14,6 +14,19 @@ export function governor(args: string[], options: { input?: string; env?: Record
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
+/** Runs the real `governor` binary without blocking the test, for runs that take a while (or run side by side). */
+export function governorAsync(args: string[], options: { env?: Record<string, string>; onStderr?: (text: string) => void } = {}) {
+  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+    options.onStderr?.(stderr);
+  });
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
+}
+
 /** Starts `governor start <args>` (a BullMQ node) and resolves once it says it is running. */
 export function startGovernorNode(args: string[], env: Record<string, string> = {}): Promise<ChildProcess> {
   const node = spawn(process.execPath, [BIN, 'start', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -6,6 +6,7 @@ import type { LifecycleEvent } from '../../marketplace/event-schema.ts';
 import { messageIdOf } from '../../marketplace/lifecycle-message.ts';
 import { CliError, EXIT } from '../exit-codes.ts';
 import { connectOrExit, FAIL_FAST_REDIS, redactUrl } from './redis.ts';
+import { isRedisUnavailable, redisUnavailableError } from '../redis-deadline.ts';
 import { TenantThrottle, type Admitted, type Refused } from './throttle.ts';
 import { OutcomeReader, type EventOutcome } from './wait.ts';
 
@@ -76,6 +77,7 @@ export async function enqueueEvents(target: EnqueueTarget, events: readonly Life
         const done = ids.length > 0 ? ` (${ids.length} enqueued before: ${ids.join(' ')})` : '';
         // Validated events are far within the job limits; should one not be, it is bad input, not Redis.
         if (error instanceof InvalidJobDataError) throw new CliError(`${error.message}${done}`, EXIT.usage);
+        if (isRedisUnavailable(error)) throw new CliError(`${redisUnavailableError(error as Error, target.url).message}${done}`, EXIT.unavailable);
         throw new CliError(`enqueue to ${redactUrl(target.url)} failed: ${error instanceof Error ? error.message : String(error)}${done}`, EXIT.unavailable);
       }
       for (const admission of admitted) {
@@ -88,6 +90,7 @@ export async function enqueueEvents(target: EnqueueTarget, events: readonly Life
     try {
       return { ids, throttled, delayed, outcomes: await reader.wait(enqueued, before, messageIdOf, { timeoutMs: target.waitMs }) };
     } catch (error) {
+      if (isRedisUnavailable(error)) throw new CliError(`enqueued ${ids.join(' ')}, but waiting for the outcome: ${redisUnavailableError(error as Error, target.url).message}`, EXIT.unavailable);
       throw new CliError(`enqueued ${ids.join(' ')}, but waiting for the outcome failed: ${error instanceof Error ? error.message : String(error)}`, EXIT.unavailable);
     }
   } finally {
