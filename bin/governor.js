@@ -6,4 +6,6 @@ import { register } from 'tsx/esm/api';
 
 register();
 const { main } = await import('../src/cli/main.ts');
-process.exitCode = await main(process.argv.slice(2));
+const { exitWhenDone } = await import('../src/cli/redis-deadline.ts');
+// Ends the process once the command has its answer, even with a connection to a frozen Redis still open.
+exitWhenDone(await main(process.argv.slice(2)));

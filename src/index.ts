@@ -86,6 +86,10 @@ export type {
 } from './runtime/supervisor/child-spec.ts';
 
 export * as sys from './runtime/sys.ts';
+export { StateChangeError, MAX_PATCH_OPERATIONS, MAX_STATE_BYTES } from './runtime/state-change.ts';
+export type { StateChange, StateValue, StateChangeErrorCode } from './runtime/state-change.ts';
+export { JsonPatchError, applyJsonPatch, parseJsonPatch } from './runtime/json-patch.ts';
+export type { JsonPatchOperation, JsonPatchErrorCode } from './runtime/json-patch.ts';
 export type { TraceEntry } from './runtime/trace.ts';
 
 export { MemoryTransport } from './transport/memory.ts';

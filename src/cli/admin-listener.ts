@@ -1,4 +1,3 @@
-import { Script, createContext } from 'node:vm';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { GovernorError } from '../errors.ts';
@@ -11,8 +10,6 @@ import { toJsonSafe } from './json-safe.ts';
 const TTL_S = 60;
 /** How long BLPOP blocks, so `stop()` is noticed without closing the connection mid-command. */
 const BLOCK_S = 1;
-/** The most a replace_state function may run node-side: it runs inside the node's event loop. */
-const FN_TIMEOUT_MS = 100;
 
 export interface AdminListenerOptions {
   url: string;
@@ -109,7 +106,8 @@ async function dispatch(admin: Admin, request: AdminRequest): Promise<unknown> {
     case 'terminate_child': return admin.terminate_child(a[0], String(a[1]));
     case 'send': return admin.send(a[0], a[1]);
     case 'call': return admin.call(a[0], a[1], typeof a[2] === 'number' ? a[2] : undefined);
-    case 'replace_state': return admin.replace_state(a[0], compileStateFn(a[1]));
+    // Data only: the Admin checks the change (a JSON Patch and/or a state value); nothing here is compiled.
+    case 'replace_state': return admin.replace_state(a[0], a[1]);
     case 'enqueue': return admin.enqueue(a[0]);
     case 'dlq_replay': return admin.dlq_replay(a[0] as string);
     case 'queues': return admin.queues();
@@ -120,23 +118,4 @@ async function dispatch(admin: Admin, request: AdminRequest): Promise<unknown> {
     default:
       throw new AdminCommandError('ADMIN_UNKNOWN_COMMAND', `unknown admin command ${request.command}`);
   }
-}
-
-/**
- * The function of replace_state arrives as source text (only in a signed request). It is
- * compiled in an empty vm context, so it sees no `process` or `require`, and each call is bounded
- * by a timeout so a loop in it cannot hang the node. The state is parsed inside the context, so
- * the function never holds a host-realm object. `vm` is a guard against accidents, not a security
- * boundary: the signature is (whoever holds the token administers the node anyway).
- */
-function compileStateFn(source: unknown): Parameters<Admin['replace_state']>[1] {
-  if (typeof source !== 'string') throw new TypeError('replace_state over Redis takes the function as source text');
-  const context = createContext({});
-  const fn = new Script(`(${source})`).runInContext(context, { timeout: FN_TIMEOUT_MS }) as unknown;
-  if (typeof fn !== 'function') throw new TypeError('replace_state: the source is not a function ({ value, context }) => ({ value?, context? })');
-  return (state) => {
-    context.__state = JSON.stringify(toJsonSafe(state));
-    context.__fn = fn;
-    return new Script('__fn(JSON.parse(__state))').runInContext(context, { timeout: FN_TIMEOUT_MS }) as ReturnType<Parameters<Admin['replace_state']>[1]>;
-  };
 }

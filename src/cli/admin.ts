@@ -6,6 +6,7 @@ import type { Node } from '../runtime/node.ts';
 import type { Pid } from '../runtime/pid.ts';
 import { restartChild, terminateChild, whichChildren, countChildren } from '../runtime/supervisor/api.ts';
 import * as sys from '../runtime/sys.ts';
+import { parseStateChange } from '../runtime/state-change.ts';
 import type { TraceEntry } from '../runtime/trace.ts';
 import { unavailableOperations, type AdminOperations } from './admin-operations.ts';
 import { parseRef } from './ref.ts';
@@ -22,7 +23,8 @@ export interface Admin extends AdminOperations {
   count_children(supervisor: unknown): Promise<unknown>;
   get_state(ref: unknown): Promise<unknown>;
   get_status(ref: unknown): Promise<unknown>;
-  replace_state(ref: unknown, fn: (state: { value: unknown; context: unknown }) => { value?: unknown; context?: unknown }): Promise<unknown>;
+  /** A declarative change ({@link StateChange}): a JSON Patch on the context and/or a state value. Never code. */
+  replace_state(ref: unknown, change: unknown): Promise<unknown>;
   suspend(ref: unknown): Promise<unknown>;
   resume(ref: unknown): Promise<unknown>;
   trace(ref: unknown, on: boolean | 'on' | 'off', print: (entry: TraceEntry) => void): Promise<unknown>;
@@ -86,9 +88,10 @@ export class LocalAdmin implements Admin {
     return sys.getStatus(this.node, this.pid(ref));
   }
 
-  async replace_state(ref: unknown, fn: Parameters<Admin['replace_state']>[1]) {
-    if (typeof fn !== 'function') throw new TypeError('replace_state(ref, fn) takes a function ({ value, context }) => ({ value?, context? })');
-    return sys.replaceState(this.node, this.pid(ref), fn);
+  async replace_state(ref: unknown, change: unknown) {
+    // Checked as data before the ref is looked up: a function is refused as such, whatever the ref.
+    const parsed = parseStateChange(change);
+    return sys.changeState(this.node, this.pid(ref), parsed);
   }
 
   async suspend(ref: unknown) {

@@ -13,6 +13,7 @@ import { schemaCommand } from './commands/schema.ts';
 import { startCommand } from './commands/start.ts';
 import { statsCommand } from './commands/stats.ts';
 import { CliError, EXIT } from './exit-codes.ts';
+import { isRedisUnavailable, redisUnavailableError } from './redis-deadline.ts';
 
 /** The `governor` program, with every command registered. */
 export function program(): Command {
@@ -47,6 +48,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (error instanceof CliError) {
       process.stderr.write(`governor: ${error.message}\n`);
       return error.exitCode;
+    }
+    // One rule for every command: Redis not answering in time (or not there) is exit 3, in one line.
+    if (isRedisUnavailable(error)) {
+      process.stderr.write(`governor: ${redisUnavailableError(error as Error).message}\n`);
+      return EXIT.unavailable;
     }
     if (error instanceof GovernorError) {
       process.stderr.write(`governor: ${error.message} (${error.code})\n`);

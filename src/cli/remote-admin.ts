@@ -5,6 +5,7 @@ import { RedisKeys } from '../store/redis-keys.ts';
 import type { Admin } from './admin.ts';
 import { checkReplEvent } from './admin-operations.ts';
 import { ClusterReads } from './cluster-reads.ts';
+import { parseStateChange } from '../runtime/state-change.ts';
 import { needsSignature, sign, type AdminReply, type AdminRequest } from './admin-protocol.ts';
 
 /** How long the client waits for a node's reply. @default 5 s */
@@ -32,6 +33,11 @@ export interface RemoteAdminOptions {
   readonly timeoutMs?: number;
   /** The nodes' partition count, for `queues()`. @default 16, the transport's */
   readonly partitions?: number;
+  /**
+   * `commandTimeout` of the reads' connection, when it should differ from the main one's (whose
+   * deadline must also cover a BLPOP's wait for a node). @default the main connection's
+   */
+  readonly readTimeoutMs?: number;
 }
 
 /**
@@ -44,6 +50,7 @@ export class RemoteAdmin implements Admin {
   readonly #keys: RedisKeys;
   readonly timeoutMs: number;
   readonly #partitions: number | undefined;
+  readonly #readTimeoutMs: number | undefined;
   #reads: ClusterReads | undefined;
 
   constructor(
@@ -57,11 +64,16 @@ export class RemoteAdmin implements Admin {
     this.#keys = new RedisKeys(prefix);
     this.timeoutMs = options.timeoutMs ?? REPLY_TIMEOUT_MS;
     this.#partitions = options.partitions;
+    this.#readTimeoutMs = options.readTimeoutMs;
   }
 
   /** Reads on a connection of their own: the main one blocks in BLPOP while a request waits. */
   get #reader(): ClusterReads {
-    this.#reads ??= new ClusterReads(this.redis.duplicate(), this.#keys.prefix, this.#partitions);
+    this.#reads ??= new ClusterReads(
+      this.redis.duplicate(this.#readTimeoutMs === undefined ? {} : { commandTimeout: this.#readTimeoutMs }),
+      this.#keys.prefix,
+      this.#partitions,
+    );
     return this.#reads;
   }
 
@@ -103,10 +115,9 @@ export class RemoteAdmin implements Admin {
   count_children(s: unknown) { return this.request('count_children', [s]); }
   get_state(r: unknown) { return this.request('get_state', [r]); }
   get_status(r: unknown) { return this.request('get_status', [r]); }
-  replace_state(r: unknown, fn: unknown) {
-    // The function travels as its source text; the node compiles it in a sandbox, only if signed.
-    if (typeof fn !== 'function' && typeof fn !== 'string') return Promise.reject(new TypeError('replace_state(ref, fn) takes a function'));
-    return this.request('replace_state', [r, String(fn)]);
+  /** Checked here for a quick answer, and again by the node, the boundary: only data travels. */
+  async replace_state(r: unknown, change: unknown) {
+    return this.request('replace_state', [r, parseStateChange(change)]);
   }
   suspend(r: unknown) { return this.request('suspend', [r]); }
   resume(r: unknown) { return this.request('resume', [r]); }

@@ -9,6 +9,7 @@ import { GovernorError } from '../errors.ts';
 import { formatTrace } from './format-trace.ts';
 import type { Admin } from './admin.ts';
 import { needsSignature } from './admin-protocol.ts';
+import { isRedisUnavailable, redisUnavailableError } from './redis-deadline.ts';
 
 /** One REPL command: what it is called, how to use it, and what it does. */
 export interface Command {
@@ -32,9 +33,9 @@ export function adminCommands(admin: Admin, print: (line: string) => void): Reco
     get_state: { usage: 'get_state(ref)', help: 'an actor’s state value and context', run: (r: unknown) => admin.get_state(r) },
     get_status: { usage: 'get_status(ref)', help: 'status, links, timers, statistics', run: (r: unknown) => admin.get_status(r) },
     replace_state: {
-      usage: 'replace_state(ref, s => ({ value, context }))',
-      help: 'replace an actor’s state',
-      run: (r: unknown, fn: Parameters<Admin['replace_state']>[1]) => admin.replace_state(r, fn),
+      usage: 'replace_state(ref, { patch?, value? })',
+      help: "change an actor’s state: patch, JSON Patch (RFC 6902) ops on its context, e.g. [{ op: 'replace', path: '/n', value: 1 }]; value, a state it has; data, never code",
+      run: (r: unknown, change: unknown) => admin.replace_state(r, change),
     },
     suspend: { usage: 'suspend(ref)', help: 'stop handling messages (they queue)', run: (r: unknown) => admin.suspend(r) },
     resume: { usage: 'resume(ref)', help: 'handle queued messages again', run: (r: unknown) => admin.resume(r) },
@@ -77,6 +78,7 @@ export interface ReplOptions {
 }
 
 function describeError(error: unknown): string {
+  if (isRedisUnavailable(error)) return `error: ${redisUnavailableError(error as Error).message}`;
   if (error instanceof GovernorError) return `error ${error.code}: ${error.message}`;
   if (error instanceof Error) return `error: ${error.message}`;
   return `error: ${String(error)}`;
@@ -92,12 +94,13 @@ export function createEvaluator(commands: Record<string, Command>, options: { ti
   const context = vm.createContext({});
   for (const [name, command] of Object.entries(commands)) context[name] = command.run;
   context.help = () => helpText(commands);
-  return async (line: string): Promise<{ ok: true; value: unknown } | { ok: false; error: string }> => {
+  return async (line: string): Promise<{ ok: true; value: unknown } | { ok: false; error: string; cause: unknown }> => {
     try {
       const value = await vm.runInContext(line, context, { filename: 'governor-repl', timeout });
       return { ok: true, value };
     } catch (error) {
-      return { ok: false, error: describeError(error) };
+      // The error itself too, so `--eval` can tell Redis not answering (exit 3) from a refusal (exit 1).
+      return { ok: false, error: describeError(error), cause: error };
     }
   };
 }

@@ -6,6 +6,7 @@ import { StatemProcess } from './statem.ts';
 import { SupervisorProcess } from './supervisor/supervisor.ts';
 import type { PersistedTimer } from './persisted-state.ts';
 import type { TraceEntry } from './trace.ts';
+import { applyStateChange, parseStateChange, StateChangeError } from './state-change.ts';
 
 /** `sys:statistics`. */
 export interface ProcessStatistics {
@@ -89,19 +90,51 @@ export function getStatus(node: Node, pid: Pid): ProcessStatus {
 /**
  * `sys:replace_state` for a gen_statem actor: `fn` gets `{ value, context }` and returns the new
  * ones (either may be left out). A state change re-arms state timeouts and replays postponed
- * events, as a transition would.
+ * events, as a transition would. In-process code only: the admin REPL and the admin protocol
+ * take the declarative {@link changeState}, so nothing an admin sends runs as code.
  */
 export function replaceState(
   node: Node,
   pid: Pid,
   fn: (state: { value: unknown; context: unknown }) => { value?: unknown; context?: unknown },
 ): { value: unknown; context: unknown } {
+  const process = statemOf(node, pid);
+  node.run(() => process.replaceState(fn(process.getState())));
+  return process.getState();
+}
+
+/**
+ * `sys:replace_state` with a declarative change ({@link StateChange}): a JSON Patch on the
+ * context and/or a new state value, checked in full before anything is applied (the patch well
+ * formed, its paths there, its `test`s passing, the result JSON data within limits, the value one
+ * the machine has). Refused changes throw and leave the actor as it was.
+ *
+ * @example
+ * sys.changeState(node, pid, { patch: [{ op: 'replace', path: '/data/balance', value: '0' }] });
+ * sys.changeState(node, pid, { value: 'Active' });
+ */
+export function changeState(node: Node, pid: Pid, change: unknown): { value: unknown; context: unknown } {
+  const parsed = parseStateChange(change);
+  const process = statemOf(node, pid);
+  const next = applyStateChange(process.getState(), parsed);
+  if (parsed.value !== undefined) {
+    // Asked of the machine before anything changes: resolveState throws on a value it does not have.
+    try {
+      process.machine.resolveState({ value: next.value as never, context: next.context as never });
+    } catch (error) {
+      throw new StateChangeError('STATE_VALUE_UNKNOWN', `${process.machine.id} has no state ${JSON.stringify(parsed.value)}: ${(error as Error).message}`, { cause: error });
+    }
+  }
+  node.run(() => process.replaceState(next));
+  return process.getState();
+}
+
+function statemOf(node: Node, pid: Pid): StatemProcess {
   const process = processOf(node, pid);
   if (!(process instanceof StatemProcess)) {
     throw new TypeError(`replace_state works on gen_statem actors; ${pid} is a ${process.kind}`);
   }
-  node.run(() => process.replaceState(fn(process.getState())));
-  return process.getState();
+  return process;
 }
 
 /** `sys:suspend`: the process keeps receiving but handles nothing until {@link resume}. */

@@ -16,15 +16,22 @@ export function governor(args: string[], options: { input?: string; env?: Record
 
 /**
  * The real `governor` binary without blocking the event loop: for a test whose own process must
- * keep working meanwhile (a node in the test process, or reading Redis while the command runs).
+ * keep working meanwhile (a node in the test process, reading Redis while the command runs, or
+ * runs side by side). `onStderr` sees the stderr so far as it grows.
  */
-export function governorAsync(args: string[], options: { env?: Record<string, string> } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function governorAsync(
+  args: string[],
+  options: { env?: Record<string, string>; onStderr?: (text: string) => void } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      options.onStderr?.(stderr);
+    });
     child.once('error', reject);
     child.once('close', (code) => resolve({ code, stdout, stderr }));
   });

@@ -90,7 +90,7 @@ describe('admin REPL commands on the embedded node', () => {
     ['process.exit(1)', 'process is not defined'],
     ['while(true){}', 'timed out'],
     ["get_state('Billing/\\u0000')", 'control characters'],
-    ["replace_state('counter', 5)", 'takes a function'],
+    ["replace_state('counter', 5)", 'STATE_CHANGE_INVALID'],
   ])('bad input %s gives a one-line error, never a crash', async (line, expected) => {
     const { evaluate } = system();
     const result = await evaluate(line);
@@ -99,6 +99,40 @@ describe('admin REPL commands on the embedded node', () => {
       expect(result.error).toContain(expected);
       expect(result.error).not.toContain('\n    at ');
     }
+  });
+
+  it('replace_state applies a JSON Patch and a state value, checked before anything changes', async () => {
+    const { evaluate } = system();
+    await evaluate("send('counter', { type: 'inc' })");
+    const patched = await evaluate("replace_state('counter', { patch: [{ op: 'test', path: '/n', value: 1 }, { op: 'replace', path: '/n', value: 41 }] })");
+    expect(patched).toEqual({ ok: true, value: { value: 'idle', context: { n: 41 } } });
+    expect(await evaluate("replace_state('counter', { value: 'idle' })")).toMatchObject({ ok: true, value: { value: 'idle' } });
+    for (const [line, code] of [
+      ["replace_state('counter', { patch: [{ op: 'replace', path: '/n', value: 0 }, { op: 'test', path: '/n', value: 5 }] })", 'PATCH_TEST_FAILED'],
+      ["replace_state('counter', { patch: [{ op: 'remove', path: '/missing' }] })", 'PATCH_PATH_NOT_FOUND'],
+      ["replace_state('counter', { patch: [{ op: 'add', path: '/__proto__/polluted', value: 1 }] })", 'PATCH_FORBIDDEN_PATH'],
+      ["replace_state('counter', { value: 'nowhere' })", 'STATE_VALUE_UNKNOWN'],
+    ] as const) {
+      const result = await evaluate(line);
+      expect(result.ok ? 'accepted' : result.error, line).toContain(code);
+    }
+    expect(await evaluate("call('counter', { type: 'get' })")).toEqual({ ok: true, value: 41 });
+  });
+
+  it.each([
+    // The escape that read the node's environment when replace_state ran functions node-side.
+    ["replace_state('counter', function () { return { context: this.constructor.constructor('return process')().env } })"],
+    ["replace_state('counter', (s) => ({ context: { ...s.context, n: 99 } }))"],
+    ['replace_state(\'counter\', "(s) => ({ value: s.value })")'],
+  ])('replace_state refuses code, saying to send a JSON Patch: %s', async (line) => {
+    const { evaluate } = system();
+    const result = await evaluate(line);
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      expect(result.error).toMatch(/^error STATE_CHANGE_NOT_DATA: replace_state takes data, not code: send a JSON Patch/);
+      expect(result.error).not.toContain('\n');
+    }
+    expect(await evaluate("call('counter', { type: 'get' })")).toEqual({ ok: true, value: 0 });
   });
 
   it('survives any line typed at it: a one-line error or a value, never a crash, and the node still answers', async () => {

@@ -12,11 +12,13 @@ async function withClient<T>(flags: RedisFlags, run: (client: import('../enqueue
   const { redisUrl, prefixOf } = await import('../enqueue/redis.ts');
   const url = redisUrl(flags);
   const { DeadLetterClient } = await import('../enqueue/dead-letters.ts');
+  const { isRedisUnavailable, redisUnavailableError } = await import('../redis-deadline.ts');
   const client = await DeadLetterClient.connect({ url, prefix: prefixOf(flags) });
   try {
     return await run(client);
   } catch (error) {
     if (error instanceof CliError) throw error;
+    if (isRedisUnavailable(error)) throw redisUnavailableError(error as Error, url);
     throw new CliError(`Redis: ${error instanceof Error ? error.message : String(error)}`, EXIT.unavailable);
   } finally {
     await client.close();

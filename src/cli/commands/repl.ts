@@ -20,13 +20,15 @@ export function replCommand(program: Command): void {
     .action(async (flags: ReplFlags) => {
       const { redisUrl, connectOrExit, partitionsOf, prefixOf, FAIL_FAST_REDIS } = await import('../enqueue/redis.ts');
       const { Redis } = await import('ioredis');
-      const { RemoteAdmin } = await import('../remote-admin.ts');
+      const { RemoteAdmin, REPLY_TIMEOUT_MS } = await import('../remote-admin.ts');
+      const { isRedisUnavailable, redisUnavailableError } = await import('../redis-deadline.ts');
       const { adminCommands, createEvaluator, show, startRepl } = await import('../repl.ts');
       const url = redisUrl(flags);
       const prefix = prefixOf(flags);
       const partitions = partitionsOf(flags);
       const redis = await connectOrExit(url, async () => {
-        const client = new Redis(url, { ...FAIL_FAST_REDIS, lazyConnect: true, maxRetriesPerRequest: 1 });
+        // This connection blocks in BLPOP for a node's reply: the deadline starts after that wait.
+        const client = new Redis(url, { ...FAIL_FAST_REDIS, commandTimeout: FAIL_FAST_REDIS.commandTimeout + REPLY_TIMEOUT_MS, lazyConnect: true, maxRetriesPerRequest: 1 });
         // Failures surface as the rejected connect (exit 3); without a listener ioredis prints stacks.
         client.on('error', () => undefined);
         try {
@@ -47,13 +49,16 @@ export function replCommand(program: Command): void {
           node = live[0]!.name;
           process.stderr.write(`governor: attached to node ${node}${live.length > 1 ? ` (of ${live.length} live nodes; --node picks another)` : ''}\n`);
         }
-        admin = new RemoteAdmin(redis, prefix, node, process.env.GOVERNOR_ADMIN_TOKEN || undefined, { partitions });
+        admin = new RemoteAdmin(redis, prefix, node, process.env.GOVERNOR_ADMIN_TOKEN || undefined, { partitions, readTimeoutMs: FAIL_FAST_REDIS.commandTimeout });
         const commands = adminCommands(admin, (line) => process.stdout.write(`${line}\n`));
         if (flags.eval !== undefined) {
           const result = await createEvaluator(commands, { timeoutMs: 10_000 }).call(undefined, flags.eval);
           if (result.ok) {
             process.stdout.write(`${show(result.value)}\n`);
             process.exitCode = EXIT.ok;
+          } else if (isRedisUnavailable(result.cause)) {
+            process.stderr.write(`governor: ${redisUnavailableError(result.cause as Error).message}\n`);
+            process.exitCode = EXIT.unavailable;
           } else {
             process.stderr.write(`${result.error}\n`);
             process.exitCode = /ADMIN_TIMEOUT/.test(result.error) ? EXIT.unavailable : EXIT.failed;

@@ -28,6 +28,7 @@ export function statsCommand(program: Command): void {
       if (!Number.isInteger(limit) || limit < 1) throw new CliError(`--limit: "${flags.limit}" is not a positive integer`);
       const { redisUrl, connectOrExit, prefixOf, FAIL_FAST_REDIS } = await import('../enqueue/redis.ts');
       const { Redis } = await import('ioredis');
+      const { isRedisUnavailable, redisUnavailableError } = await import('../redis-deadline.ts');
       const { RedisKeys } = await import('../../store/redis-keys.ts');
       const { decodeTelemetryEntry } = await import('../../marketplace/telemetry/redis-stream-sink.ts');
       const { summariseTelemetryStream } = await import('../../marketplace/telemetry/stream-summary.ts');
@@ -75,6 +76,7 @@ export function statsCommand(program: Command): void {
         process.stdout.write(`\nnodes reporting: ${names.length === 0 ? 'none (no node summary in the last hour)' : names.join(', ')}\n`);
       } catch (error) {
         if (error instanceof CliError) throw error;
+        if (isRedisUnavailable(error)) throw redisUnavailableError(error as Error, url);
         throw new CliError(`Redis: ${error instanceof Error ? error.message : String(error)}`, EXIT.unavailable);
       } finally {
         redis.disconnect();

@@ -8,6 +8,7 @@ import { messageIdOf, type LifecycleMessage } from '../../marketplace/lifecycle-
 import type { Message } from '../../runtime/envelope.ts';
 import { CliError, EXIT } from '../exit-codes.ts';
 import { connectOrExit, FAIL_FAST_REDIS, redactUrl } from './redis.ts';
+import { isRedisUnavailable, redisUnavailableError } from '../redis-deadline.ts';
 import { TenantThrottle, type Admitted, type Refused } from './throttle.ts';
 import { reusedKeysRecorded } from './reused-keys.ts';
 import { OutcomeReader, type EventOutcome } from './wait.ts';
@@ -130,6 +131,7 @@ export async function enqueueEvents(target: EnqueueTarget, all: readonly Lifecyc
         }
         // Validated events are far within the job limits; should one not be, it is bad input, not Redis.
         if (error instanceof InvalidJobDataError) throw new CliError(`${error.message}${done}`, EXIT.usage);
+        if (isRedisUnavailable(error)) throw new CliError(`${redisUnavailableError(error as Error, target.url).message}${done}`, EXIT.unavailable);
         throw new CliError(`enqueue to ${redactUrl(target.url)} failed: ${error instanceof Error ? error.message : String(error)}${done}`, EXIT.unavailable);
       }
       for (const admission of admitted) {
@@ -142,6 +144,7 @@ export async function enqueueEvents(target: EnqueueTarget, all: readonly Lifecyc
     try {
       return { ids, throttled, delayed, reused, outcomes: await reader.wait(enqueued, before, messageIdOf, { timeoutMs: target.waitMs }) };
     } catch (error) {
+      if (isRedisUnavailable(error)) throw new CliError(`enqueued ${ids.join(' ')}, but waiting for the outcome: ${redisUnavailableError(error as Error, target.url).message}`, EXIT.unavailable);
       throw new CliError(`enqueued ${ids.join(' ')}, but waiting for the outcome failed: ${error instanceof Error ? error.message : String(error)}`, EXIT.unavailable);
     }
   } finally {

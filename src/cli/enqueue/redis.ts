@@ -1,4 +1,7 @@
-import { CliError, EXIT } from '../exit-codes.ts';
+import { CliError } from '../exit-codes.ts';
+import { deadlineRedisOptions, DEFAULT_REDIS_TIMEOUT_MS, noteRedisTarget, redisTimeoutMs, redisUnavailable } from '../redis-deadline.ts';
+
+export { redactUrl } from '../redis-deadline.ts';
 
 /** The Redis options every Redis-backed command takes. */
 export interface RedisFlags {
@@ -7,13 +10,14 @@ export interface RedisFlags {
   partitions?: string;
 }
 
-/** How long a command waits for Redis before it gives up with exit 3. */
-export const CONNECT_TIMEOUT_MS = 5_000;
+/** How long a command waits for Redis before it gives up with exit 3, unless GOVERNOR_REDIS_TIMEOUT_MS says otherwise (see redis-deadline.ts). */
+export const CONNECT_TIMEOUT_MS = DEFAULT_REDIS_TIMEOUT_MS;
 
 /** `--redis` or `$REDIS_URL`; neither → exit 2 with the fix. */
 export function redisUrl(flags: RedisFlags): string {
   const url = flags.redis ?? process.env.REDIS_URL;
   if (!url) throw new CliError('no Redis: pass --redis redis://host:6379 or set REDIS_URL (the same Redis as the nodes: governor start --redis)');
+  noteRedisTarget(url);
   return url;
 }
 
@@ -38,14 +42,11 @@ export function partitionsOf(flags: RedisFlags): number | undefined {
   return n;
 }
 
-/** ioredis options for a command: give up after a few quick attempts instead of retrying forever. */
-export const FAIL_FAST_REDIS = {
-  connectTimeout: 2_000,
-  retryStrategy: (times: number): number | null => (times > 2 ? null : 200),
-};
+/** ioredis options for a command: connect and each command within the deadline, a few quick attempts instead of retrying forever. */
+export const FAIL_FAST_REDIS = deadlineRedisOptions();
 
 /** Runs `connect` with a deadline; a failure or a timeout becomes exit 3 naming the URL. */
-export async function connectOrExit<T>(url: string, connect: () => Promise<T>, timeoutMs = CONNECT_TIMEOUT_MS): Promise<T> {
+export async function connectOrExit<T>(url: string, connect: () => Promise<T>, timeoutMs = redisTimeoutMs()): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
@@ -53,19 +54,8 @@ export async function connectOrExit<T>(url: string, connect: () => Promise<T>, t
   try {
     return await Promise.race([connect(), timeout]);
   } catch (error) {
-    throw new CliError(`cannot reach Redis at ${redactUrl(url)}: ${error instanceof Error ? error.message : String(error)}`, EXIT.unavailable);
+    throw redisUnavailable(url, error instanceof Error ? error.message : String(error));
   } finally {
     clearTimeout(timer);
-  }
-}
-
-/** A URL without its password, for messages. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return url;
   }
 }

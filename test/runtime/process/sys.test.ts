@@ -186,6 +186,60 @@ describe('replace_state', () => {
   });
 });
 
+describe('replace_state with a declarative change (sys.changeState)', () => {
+  const codeOf = (run: () => unknown): string | undefined => {
+    try {
+      run();
+      return undefined;
+    } catch (error) {
+      return (error as { code?: string }).code ?? String(error);
+    }
+  };
+
+  it('patches the context and sets a state value, as replaceState would', () => {
+    const { node } = simulatedNode();
+    const pid = spawnStatem(node, worker1);
+    node.cast(pid, { type: 'job' }); // postponed in idle
+    const result = sys.changeState(node, pid, { patch: [{ op: 'test', path: '/n', value: 0 }, { op: 'replace', path: '/n', value: 41 }, { op: 'add', path: '/log/-', value: 'x' }], value: 'working' });
+    expect(result.value).toBe('working');
+    expect(result.context).toEqual({ log: ['x', 'job'], n: 41 }); // the postponed job replayed in working
+  });
+
+  it.each([
+    ['a failing test op', { patch: [{ op: 'replace', path: '/n', value: 7 }, { op: 'test', path: '/n', value: 99 }] }, 'PATCH_TEST_FAILED'],
+    ['a remove of a missing path', { patch: [{ op: 'replace', path: '/n', value: 7 }, { op: 'remove', path: '/missing' }] }, 'PATCH_PATH_NOT_FOUND'],
+    ['a prototype path', { patch: [{ op: 'add', path: '/__proto__/polluted', value: true }] }, 'PATCH_FORBIDDEN_PATH'],
+    ['a constructor path', { patch: [{ op: 'add', path: '/constructor/prototype/polluted', value: true }] }, 'PATCH_FORBIDDEN_PATH'],
+    ['a __proto__ member in a value', { patch: [{ op: 'add', path: '/x', value: JSON.parse('{"__proto__":{"polluted":true}}') }] }, 'STATE_CHANGE_INVALID'],
+    ['a state value the machine does not have', { patch: [{ op: 'replace', path: '/n', value: 7 }], value: 'no-such-state' }, 'STATE_VALUE_UNKNOWN'],
+    ['a context that is no longer an object', { patch: [{ op: 'replace', path: '', value: 3 }] }, 'PATCH_INVALID'],
+    ['a context over the size limit', { patch: [{ op: 'add', path: '/big', value: 'x'.repeat(1_100_000) }] }, 'STATE_TOO_LARGE'],
+    ['a value that is not JSON data', { patch: [{ op: 'add', path: '/d', value: new Date(0) }] }, 'STATE_CHANGE_INVALID'],
+    ['an unknown member', { patch: [], run: 'x' }, 'STATE_CHANGE_INVALID'],
+    ['an empty change', {}, 'STATE_CHANGE_INVALID'],
+    ['a function', () => ({ value: 'working' }), 'STATE_CHANGE_NOT_DATA'],
+    ['source text', "(s) => ({ value: 'working' })", 'STATE_CHANGE_NOT_DATA'],
+  ])('%s is refused and nothing changes', (_name, change, code) => {
+    const { node } = simulatedNode();
+    const pid = spawnStatem(node, worker1);
+    node.cast(pid, { type: 'inc' });
+    const before = sys.getState(node, pid);
+    expect(codeOf(() => sys.changeState(node, pid, change))).toBe(code);
+    expect(sys.getState(node, pid)).toEqual(before);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(node.isAlive(pid)).toBe(true);
+  });
+
+  it('refuses to patch a context that is not JSON data, and says so', () => {
+    const { node } = simulatedNode();
+    const machine = setup({ types: {} as { context: { at: Date } } }).createMachine({ id: 'dated', context: { at: new Date(0) }, initial: 'a', states: { a: {}, b: {} } });
+    const pid = spawnStatem(node, machine);
+    expect(codeOf(() => sys.changeState(node, pid, { patch: [{ op: 'add', path: '/x', value: 1 }] }))).toBe('STATE_CONTEXT_NOT_JSON');
+    // A state value alone does not touch the context, so it still works.
+    expect(sys.changeState(node, pid, { value: 'b' }).value).toBe('b');
+  });
+});
+
 describe('suspend and resume', () => {
   it('a suspended actor queues messages (the mailbox grows) and handles them in order on resume', () => {
     const { node } = simulatedNode();
