@@ -62,10 +62,15 @@ export class DatasetEpoch {
     if (seq > this.#seen) this.#seen = seq;
   }
 
-  /** What a reading means: `undefined` when the dataset is the one seen, not behind it and not halted. */
-  judge(found: EpochReading): DatasetRolledBackError | undefined {
-    if (found.halted !== '' || found.id !== this.#id || found.seq < this.#seen) {
-      return new DatasetRolledBackError(this.key, { id: this.#id, seq: this.#seen }, found);
+  /**
+   * What a reading means: `undefined` when the dataset is the one seen, not behind it and not
+   * halted. `mark` is the mark when the read was sent: the mark may rise while the read is under
+   * way (a commit answered on another connection), and only what was seen before the read was
+   * sent must be in what it reads.
+   */
+  judge(found: EpochReading, mark: number = this.#seen): DatasetRolledBackError | undefined {
+    if (found.halted !== '' || found.id !== this.#id || found.seq < mark) {
+      return new DatasetRolledBackError(this.key, { id: this.#id, seq: mark }, found);
     }
     this.observe(found.seq);
     return undefined;
@@ -73,8 +78,9 @@ export class DatasetEpoch {
 
   /** Reads the sentinel and judges it (at each heartbeat: an idle node finds a loss too). */
   async check(redis: Redis): Promise<DatasetRolledBackError | undefined> {
+    const mark = this.#seen;
     const [id, seq, halted] = await redis.hmget(this.key, 'id', 'seq', 'halted');
-    return this.judge({ id: id ?? '', seq: Number(seq ?? 0), halted: halted ?? '' });
+    return this.judge({ id: id ?? '', seq: Number(seq ?? 0), halted: halted ?? '' }, mark);
   }
 
   /**

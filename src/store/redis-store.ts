@@ -148,8 +148,10 @@ export class RedisStore implements ActorStore {
       batch.message?.score ?? 1,
       batch.entries.length,
       this.#epoch?.id ?? '',
+      // The mark as sent: it may rise before the answer comes (see DatasetEpoch.judge).
       this.#epoch?.seen ?? 0,
     ];
+    const mark = { id: this.#epoch?.id ?? '', seq: this.#epoch?.seen ?? 0 };
     for (const entry of batch.entries) {
       keys.push(entry.stateKey ?? this.keys.state(entry.address));
       args.push(entry.expectedVersion, entry.state === null ? '' : JSON.stringify(entry.state));
@@ -171,8 +173,7 @@ export class RedisStore implements ActorStore {
       default: {
         // Only a guarded commit (with an epoch) is refused so.
         const found = { id: String(reply[1] ?? ''), seq: Number(reply[2] ?? 0), halted: String(reply[3] ?? '') };
-        const seen = { id: this.#epoch?.id ?? '', seq: this.#epoch?.seen ?? 0 };
-        return { status: 'rolledBack', error: new DatasetRolledBackError(this.keys.epoch, seen, found) };
+        return { status: 'rolledBack', error: new DatasetRolledBackError(this.keys.epoch, mark, found) };
       }
     }
   }

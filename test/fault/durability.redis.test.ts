@@ -15,7 +15,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
 import { messageIdOf } from '../../src/marketplace/lifecycle-message.ts';
+import { DatasetRolledBackError } from '../../src/store/redis-errors.ts';
+import { startBullmqNode } from '../../src/transport/bullmq/index.ts';
+import { ledger } from '../fixtures/machines.ts';
 import { RedisKeys } from '../../src/store/redis-keys.ts';
 import { governor } from '../cli/governor-command.ts';
 import { startRedis, type RedisHandle } from '../support/redis-server.ts';
@@ -209,4 +213,40 @@ describe('a dataset that went backwards', () => {
     d4.child.kill('SIGTERM');
     expect(await d4.exited, d4.stderr()).not.toBe(7);
   }, 120_000);
+});
+
+describe('a flushed dataset under a library node', () => {
+  it('is found at the next heartbeat by an idle node, which leaves and calls onGiveUp with the error', async () => {
+    const redis = await redisServer({});
+    const prefix = `${redis.prefix}:{flushed}`;
+    const keys = new RedisKeys(prefix);
+    const client = redis.client();
+    const lines: string[] = [];
+    let gaveUp: (reason: unknown) => void = () => undefined;
+    const reason = new Promise<unknown>((resolve) => (gaveUp = resolve));
+    const started = await startBullmqNode({
+      url: redis.url,
+      prefix,
+      name: 'lib',
+      kinds: [{ kind: 'Ledger', machine: ledger }],
+      partitions: 1,
+      leaseMs: 2_000,
+      heartbeatMs: 200,
+      durability: 'require',
+      logger: pino({ level: 'error' }, { write: (line: string) => void lines.push(line) }),
+      onGiveUp: gaveUp,
+    });
+    await started.node.call({ entity: 'Ledger', key: 'k' }, { type: 'get' }).catch(() => undefined);
+    expect(await client.exists(keys.epoch)).toBe(1);
+    await client.flushall();
+
+    const error = await reason;
+    expect(error).toBeInstanceOf(DatasetRolledBackError);
+    expect((error as DatasetRolledBackError).message).toMatch(/no dataset sentinel at .*flushed/);
+    expect(lines.some((line) => line.includes('DATASET_ROLLED_BACK')), lines.join('\n')).toBe(true);
+    expect(started.transport.ownedPartitions()).toEqual([]);
+    // The halt is recorded in the flushed Redis: a node starting there now is refused.
+    expect(await client.hget(keys.epoch, 'halted')).toMatch(/^found by node lib at .*Redis had no sentinel$/);
+    await expect(startBullmqNode({ url: redis.url, prefix, kinds: [{ kind: 'Ledger', machine: ledger }], partitions: 1 })).rejects.toThrow(DatasetRolledBackError);
+  }, 30_000);
 });

@@ -67,6 +67,15 @@ describe('the dataset sentinel', () => {
     expect(epoch.seen).toBe(7);
   });
 
+  it('judges a read by the mark when it was sent: a commit answered meanwhile is no rollback', async () => {
+    const { epoch, store } = await openNode();
+    await store.commit(batch('m1', 0, 1));
+    const reading = epoch.check(client);
+    epoch.observe(epoch.seen + 5); // a commit on another connection, answered before the read
+    expect(await reading).toBeUndefined();
+    expect(epoch.seen).toBe(6);
+  });
+
   it('an unguarded store commits as before, without the sentinel', async () => {
     const prefix = `${redis.prefix}:{e${++serial}}`;
     const store = new RedisStore(client, { prefix });
