@@ -22,6 +22,9 @@ export {
   JOB_FORMAT_VERSION,
   MAX_JOB_BYTES,
   MAX_JOB_DEPTH,
+  RedisNotDurableError,
+  ALLOW_DATA_LOSS_ENV,
+  describePersistence,
 } from './transport/bullmq/index.ts';
 export type {
   BullmqNode,
@@ -37,9 +40,13 @@ export type {
   RegisterResult,
   JobData,
   CheckedJob,
+  Durability,
+  RedisPersistence,
 } from './transport/bullmq/index.ts';
 export { RedisStore, DEFAULT_HANDLED_LIMIT } from './store/redis-store.ts';
 export type { RedisStoreOptions, CommitBatch, CommitEntry, CommitResult } from './store/redis-store.ts';
 export { RedisKeys } from './store/redis-keys.ts';
 export type { PartitionId } from './store/redis-keys.ts';
-export { StoredStateError } from './store/redis-errors.ts';
+export { StoredStateError, DatasetRolledBackError } from './store/redis-errors.ts';
+export type { EpochReading } from './store/redis-errors.ts';
+export { DatasetEpoch } from './store/dataset-epoch.ts';

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { randomBytes } from 'node:crypto';
-import { startBullmqNode, installSignalHandlers } from '../transport/bullmq/index.ts';
+import { startBullmqNode, installSignalHandlers, describePersistence, RedisNotDurableError } from '../transport/bullmq/index.ts';
+import { DatasetRolledBackError } from '../store/redis-errors.ts';
 import { marketplaceKinds } from '../../machines/index.ts';
 import { Redis } from 'ioredis';
 import { LocalAdmin } from './admin.ts';
@@ -17,7 +18,7 @@ import { resolveSettings } from '../transport/bullmq/options.ts';
  * with every other node on the same Redis. Headless (it runs until SIGTERM/SIGINT) unless
  * `shell` attaches the admin REPL.
  */
-export async function startBullmq(options: { url: string; prefix: string; shell: boolean; name?: string; logger: Logger; metrics?: MetricsEndpoint }): Promise<number> {
+export async function startBullmq(options: { url: string; prefix: string; shell: boolean; name?: string; logger: Logger; metrics?: MetricsEndpoint; allowDataLoss?: boolean }): Promise<number> {
   const pseudonymKey = process.env.GOVERNOR_PSEUDONYM_KEY ?? randomBytes(32).toString('base64url');
   if (!process.env.GOVERNOR_PSEUDONYM_KEY) {
     options.logger.warn('GOVERNOR_PSEUDONYM_KEY is not set: receipt pseudonyms will differ between nodes and restarts');
@@ -33,7 +34,8 @@ export async function startBullmq(options: { url: string; prefix: string; shell:
       kinds: marketplaceKinds({ pseudonymKey }),
       entityHost: { observe: telemetry.observer },
       telemetry: await bullmqTelemetry(),
-      onGiveUp: () => process.exit(EXIT.gaveUp),
+      durability: options.allowDataLoss ? 'allow-data-loss' : 'require',
+      onGiveUp: (reason) => process.exit(reason instanceof DatasetRolledBackError ? EXIT.rolledBack : EXIT.gaveUp),
     });
     const server = await telemetry.attach(started.node, started.transport);
     if (server) process.stderr.write(`governor: metrics on ${server.url}\n`);
@@ -41,17 +43,20 @@ export async function startBullmq(options: { url: string; prefix: string; shell:
     await started?.stop({ timeoutMs: 0 }).catch(() => undefined);
     await telemetry.stop();
     process.stderr.write(`governor: cannot start a BullMQ node on ${options.url}: ${error instanceof Error ? error.message : String(error)}\n`);
+    if (error instanceof RedisNotDurableError) return EXIT.notDurable;
+    if (error instanceof DatasetRolledBackError) return EXIT.rolledBack;
     return EXIT.unavailable;
   }
   const { node, transport } = started;
-  options.logger.info({ node: node.name }, 'node started');
+  const persistence = transport.persistence ? describePersistence(transport.persistence) : 'Redis persistence unknown';
+  options.logger.info({ node: node.name, persistence }, 'node started');
   // Reads of queues, dead letters and chains on a connection of their own, as the REPL reads them.
   const reads = new ClusterReads(new Redis(options.url, { ...transport.settings.redis, maxRetriesPerRequest: 2 }), transport.settings.prefix, transport.settings.partitions);
   const admin = new LocalAdmin(node, () => node.whereis('entities'), bullmqOperations(transport, reads));
   // `governor repl --redis` reaches this node through its admin list; mutations need the token.
   const listener = startAdminListener({ url: options.url, prefix: transport.settings.prefix, node: node.name, admin, token: process.env.GOVERNOR_ADMIN_TOKEN || undefined, logger: options.logger });
   if (!options.shell) {
-    process.stdout.write(`Governor node "${node.name}" is running on ${options.url} (prefix ${transport.settings.prefix}); SIGTERM or Ctrl-C stops it.\n`);
+    process.stdout.write(`Governor node "${node.name}" is running on ${options.url} (prefix ${transport.settings.prefix}; ${persistence}); SIGTERM or Ctrl-C stops it.\n`);
     // The last telemetry batch and summary go out after the node stopped, before the process ends.
     installSignalHandlers(node, transport, { exit: (code) => void telemetry.stop().finally(() => process.exit(code)) });
     await new Promise(() => {}); // until a signal handler exits the process

@@ -15,6 +15,17 @@ export const EXIT = {
   gaveUp: 4,
   /** `governor enqueue`: an event was refused by its tenant's rate limit (nothing was written for it); retry after the time given. */
   throttled: 5,
+  /**
+   * `governor start`: Redis would not keep what it acknowledges (no AOF, or its persistence could
+   * not be read) and the node was not started with --allow-data-loss; nothing was started. Not 3:
+   * retrying does not help, the Redis configuration must change.
+   */
+  notDurable: 6,
+  /**
+   * `governor start`: the Redis dataset went backwards (writes it had acknowledged were lost, or a
+   * node halted it for that); the node took no more work so that no event is decided twice.
+   */
+  rolledBack: 7,
   /** A bug: please report it with the output. */
   internal: 70,
 } as const;

@@ -100,6 +100,18 @@ export class RedisKeys {
     return `${this.#base}o:${partition}`;
   }
 
+  // ── the dataset ────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Hash `{ id, seq, halted? }`: the dataset sentinel, one per prefix (fleet-wide). `id` is random,
+   * set by the first node on a fresh dataset; `seq` goes up by one with every commit; `halted` is
+   * set by a node that saw `seq` go backwards (see `DatasetEpoch`). Under the prefix, so on the
+   * prefix's hash tag (one Cluster slot with everything else).
+   */
+  get epoch(): string {
+    return `${this.#base}epoch`;
+  }
+
   // ── cluster membership ─────────────────────────────────────────────────────────────────────
 
   /** String: the node holding a partition, with a TTL (the lease). */

@@ -19,6 +19,7 @@ const SCRIPTS = [
   'unregisterName-2',
   'reapNode-4',
   'throttle-3',
+  'openEpoch-1',
 ] as const;
 
 type ScriptName = (typeof SCRIPTS)[number];
@@ -43,6 +44,7 @@ export interface GovernorCommands {
   govRegisterName(names: string, nodeNames: string, name: string, pid: string): Promise<[number, string | null]>;
   govUnregisterName(names: string, nodeNames: string, name: string, pid: string): Promise<number>;
   govReapNode(nodes: string, info: string, names: string, nodeNames: string, node: string, before: number): Promise<number>;
+  govOpenEpoch(epoch: string, freshId: string): Promise<[string, number, string, number]>;
   govThrottle(rate: string, attempts: string, reported: string, intervalMs: number, burst: number, maxDelayMs: number, count: number, reportMs: number): Promise<number[]>;
 }
 

@@ -2,7 +2,8 @@ import type { Redis } from 'ioredis';
 import type { EntityAddress } from '../runtime/entity.ts';
 import { PERSISTED_STATE_VERSION, type PersistedActorState } from '../runtime/persisted-state.ts';
 import type { ActorStore, SaveResult, StoredActor } from './actor-store.ts';
-import { StoredStateError } from './redis-errors.ts';
+import type { DatasetEpoch } from './dataset-epoch.ts';
+import { DatasetRolledBackError, StoredStateError } from './redis-errors.ts';
 import { RedisKeys, type PartitionId } from './redis-keys.ts';
 import { withScripts, type GovernorCommands } from './redis-scripts.ts';
 
@@ -14,6 +15,11 @@ export interface RedisStoreOptions {
   prefix?: string;
   /** How many handled message ids to keep per entity. @default 10_000 */
   handledLimit?: number;
+  /**
+   * The node's watch on the dataset going backwards, opened: commits are refused on a dataset
+   * behind it, and count up its sequence. @default none (commits unguarded: tools and tests)
+   */
+  epoch?: DatasetEpoch;
 }
 
 /** One entity's change in a {@link CommitBatch}. */
@@ -56,7 +62,9 @@ export type CommitResult =
   | { readonly status: 'ok'; readonly versions: readonly number[] }
   | { readonly status: 'duplicate' }
   | { readonly status: 'conflict'; readonly index: number; readonly version: number }
-  | { readonly status: 'lost'; readonly holder: string };
+  | { readonly status: 'lost'; readonly holder: string }
+  /** The dataset went backwards (see {@link DatasetEpoch}): nothing was written. */
+  | { readonly status: 'rolledBack'; readonly error: DatasetRolledBackError };
 
 /**
  * Actor states in Redis: a hash per entity with its version and its {@link PersistedActorState}
@@ -75,11 +83,13 @@ export class RedisStore implements ActorStore {
   readonly keys: RedisKeys;
   readonly handledLimit: number;
   readonly #redis: Redis & GovernorCommands;
+  readonly #epoch: DatasetEpoch | undefined;
 
   constructor(redis: Redis, options: RedisStoreOptions = {}) {
     this.#redis = withScripts(redis);
     this.keys = new RedisKeys(options.prefix ?? '{governor}');
     this.handledLimit = options.handledLimit ?? DEFAULT_HANDLED_LIMIT;
+    this.#epoch = options.epoch;
   }
 
   async load(address: EntityAddress): Promise<StoredActor | undefined> {
@@ -119,7 +129,8 @@ export class RedisStore implements ActorStore {
 
   /**
    * Commits a batch atomically (`commit-n.lua`): nothing is written unless this node holds the
-   * partition's lease, the message was not handled before, and every entity is at the version read.
+   * partition's lease, the message was not handled before, every entity is at the version read,
+   * and (with an `epoch`) the dataset has not gone backwards.
    */
   async commit(batch: CommitBatch): Promise<CommitResult> {
     const keys = [
@@ -136,22 +147,34 @@ export class RedisStore implements ActorStore {
       batch.relayed,
       batch.message?.score ?? 1,
       batch.entries.length,
+      this.#epoch?.id ?? '',
+      // The mark as sent: it may rise before the answer comes (see DatasetEpoch.judge).
+      this.#epoch?.seen ?? 0,
     ];
+    const mark = { id: this.#epoch?.id ?? '', seq: this.#epoch?.seen ?? 0 };
     for (const entry of batch.entries) {
       keys.push(entry.stateKey ?? this.keys.state(entry.address));
       args.push(entry.expectedVersion, entry.state === null ? '' : JSON.stringify(entry.state));
     }
+    keys.push(this.keys.epoch);
     for (const message of batch.outbox) args.push(message);
     const reply = await this.#redis.govCommit(keys.length, ...keys, ...args);
+    const n = batch.entries.length;
     switch (Number(reply[0])) {
       case 0:
-        return { status: 'ok', versions: reply.slice(1).map(Number) };
+        this.#epoch?.observe(Number(reply[n + 1]));
+        return { status: 'ok', versions: reply.slice(1, n + 1).map(Number) };
       case 1:
         return { status: 'duplicate' };
       case 2:
         return { status: 'conflict', index: Number(reply[1]) - 1, version: Number(reply[2]) };
-      default:
+      case 3:
         return { status: 'lost', holder: String(reply[1] ?? '') };
+      default: {
+        // Only a guarded commit (with an epoch) is refused so.
+        const found = { id: String(reply[1] ?? ''), seq: Number(reply[2] ?? 0), halted: String(reply[3] ?? '') };
+        return { status: 'rolledBack', error: new DatasetRolledBackError(this.keys.epoch, mark, found) };
+      }
     }
   }
 

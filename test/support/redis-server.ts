@@ -8,10 +8,14 @@
  * restarted on the same port and dir, so fault tests can check that AOF data survives (ask for
  * `appendfsync: 'always'` when a test asserts that acknowledged writes survive a SIGKILL).
  *
+ * `persistence: 'redis-defaults'` starts one with Redis' own persistence defaults instead (no AOF,
+ * RDB snapshots now and then), the Redis a node must refuse to start on.
+ *
  * External mode (`REDIS_URL` set): nothing is started. The handle carries a unique `prefix`; put
  * every key you create under it (BullMQ's `prefix` option, ioredis `keyPrefix`) and `stop()`
  * deletes exactly those keys, never anything else. `kill` and `restart` are refused there; tests
- * that need them ask for `{ mode: 'private' }`.
+ * that need them ask for `{ mode: 'private' }`. Nodes refuse a Redis without AOF: on such a shared
+ * server the tests need `GOVERNOR_ALLOW_DATA_LOSS=1` too, and say so when it is missing.
  *
  * No Redis is a loud failure with the fix spelled out (SPEC §6), never a silent skip.
  *
@@ -54,6 +58,13 @@ export interface StartRedisOptions {
    * @default 'everysec'
    */
   appendfsync?: 'everysec' | 'always';
+  /**
+   * `aof`: the settings Governor requires (above). `redis-defaults`: none of them, as a bare
+   * `redis-server` runs (no AOF; RDB snapshots), for tests of what a node does on such a Redis.
+   * Private mode only.
+   * @default 'aof'
+   */
+  persistence?: 'aof' | 'redis-defaults';
   /** Extra `redis-server` arguments, e.g. `['--maxmemory', '10mb']` (private mode only; later ones win). */
   args?: readonly string[];
   /**
@@ -107,6 +118,7 @@ export const REDIS_NOT_FOUND_MESSAGE =
 export async function startRedis(options: StartRedisOptions = {}): Promise<RedisHandle> {
   const external = process.env['REDIS_URL'];
   if ((options.mode ?? 'auto') === 'auto' && external !== undefined && external !== '') {
+    await externalAof(external);
     return externalHandle(external);
   }
   const binary = findOnPath('redis-server');
@@ -127,14 +139,15 @@ async function privateHandle(binary: string, options: StartRedisOptions): Promis
   let stopped = false;
 
   const launch = async (): Promise<void> => {
+    const persistence =
+      options.persistence === 'redis-defaults'
+        ? []
+        : ['--appendonly', 'yes', '--appendfsync', options.appendfsync ?? 'everysec', '--maxmemory-policy', 'noeviction', '--save', ''];
     const args = [
       '--port', String(port),
       '--bind', host,
       '--dir', dir,
-      '--appendonly', 'yes',
-      '--appendfsync', options.appendfsync ?? 'everysec',
-      '--maxmemory-policy', 'noeviction',
-      '--save', '',
+      ...persistence,
       '--daemonize', 'no',
       '--logfile', '',
       ...(options.args ?? []),
@@ -283,6 +296,28 @@ function pingOnce(host: string, port: number): Promise<boolean> {
 }
 
 // ── external mode ────────────────────────────────────────────────────────────────────────────
+
+/**
+ * Whether the shared server runs AOF; without it (and without `GOVERNOR_ALLOW_DATA_LOSS=1`) every
+ * node a test starts would refuse it, so this fails first, with the fix.
+ */
+async function externalAof(url: string): Promise<void> {
+  if (process.env['GOVERNOR_ALLOW_DATA_LOSS'] === '1') return;
+  const probe = new Redis(url, { maxRetriesPerRequest: 3, lazyConnect: true });
+  let appendonly: string | undefined;
+  try {
+    const info = await probe.info('persistence');
+    appendonly = /^aof_enabled:(\d)/m.exec(info)?.[1];
+  } finally {
+    probe.disconnect();
+  }
+  if (appendonly === '0') {
+    throw new Error(
+      `the Redis at REDIS_URL (${url}) has no AOF, and Governor nodes refuse to start on it: turn AOF on ` +
+        '(`redis-cli CONFIG SET appendonly yes`), or run the tests with GOVERNOR_ALLOW_DATA_LOSS=1, or unset REDIS_URL',
+    );
+  }
+}
 
 function externalHandle(url: string): RedisHandle {
   const parsed = new URL(url);

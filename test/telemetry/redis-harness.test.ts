@@ -95,6 +95,12 @@ describe('a private redis-server', () => {
     expect(() => redis.client()).toThrow(/stopped/);
   });
 
+  it("starts one with Redis' own persistence defaults when asked (no AOF): the Redis a node refuses", async () => {
+    const redis = await start({ mode: 'private', persistence: 'redis-defaults' });
+    expect(await redis.client().config('GET', 'appendonly')).toEqual(['appendonly', 'no']);
+    expect(await redis.client().config('GET', 'save')).not.toEqual(['save', '']);
+  });
+
   it('passes extra arguments through to redis-server', async () => {
     const redis = await start({ mode: 'private', args: ['--maxmemory', '10mb'] });
     expect(await redis.client().config('GET', 'maxmemory')).toEqual(['maxmemory', String(10 * 1024 * 1024)]);
@@ -138,6 +144,16 @@ describe('REDIS_URL (a shared server)', () => {
     handles.push(external);
     await expect(external.kill()).rejects.toThrow(/mode: 'private'/);
     await expect(external.restart()).rejects.toThrow(/mode: 'private'/);
+  });
+
+  it('fails loudly on a shared server without AOF, which nodes refuse, unless GOVERNOR_ALLOW_DATA_LOSS=1', async () => {
+    const shared = await start({ mode: 'private', persistence: 'redis-defaults' });
+    await withEnv({ REDIS_URL: shared.url, GOVERNOR_ALLOW_DATA_LOSS: undefined }, async () => {
+      await expect(startRedis()).rejects.toThrow(/has no AOF, and Governor nodes refuse to start on it: turn AOF on .*GOVERNOR_ALLOW_DATA_LOSS=1/);
+    });
+    const external = await withEnv({ REDIS_URL: shared.url, GOVERNOR_ALLOW_DATA_LOSS: '1' }, () => startRedis());
+    handles.push(external);
+    expect(external.mode).toBe('external');
   });
 
   it('starts a private server when asked, even with REDIS_URL set', async () => {

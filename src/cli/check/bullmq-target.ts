@@ -58,6 +58,8 @@ export async function bullmqTarget(options: BullmqTargetOptions): Promise<Proper
     name: `check-${process.pid}`,
     kinds: marketplaceKinds({ pseudonymKey: options.pseudonymKey }),
     clock,
+    // Throw-away keys, deleted when the run ends: nothing here needs to survive a Redis restart.
+    durability: 'allow-data-loss',
     logger: pino({ level: process.env['GOVERNOR_CHECK_LOG'] ?? 'silent' }),
   });
   const { node, transport } = started;

@@ -10,6 +10,7 @@ interface StartFlags {
   name?: string;
   logLevel: string;
   metricsPort?: string;
+  allowDataLoss?: boolean;
 }
 
 export function startCommand(program: Command): void {
@@ -20,6 +21,7 @@ export function startCommand(program: Command): void {
     .option('--prefix <prefix>', 'Redis key prefix of a BullMQ node, shared by the nodes that work together (default: $GOVERNOR_PREFIX or {governor})')
     .option('--shell', 'attach the admin REPL to a BullMQ node too')
     .option('--name <name>', 'node name (unique on one Redis)')
+    .option('--allow-data-loss', 'run a BullMQ node on a Redis without AOF (also GOVERNOR_ALLOW_DATA_LOSS=1): a Redis restart then loses events and decisions')
     .option('--log-level <level>', 'pino level: fatal, error, warn, info, debug', 'warn')
     .option('--metrics-port <port>', 'serve Prometheus /metrics and /healthz on this port, 0 for a free one (default: $GOVERNOR_METRICS_PORT; host $GOVERNOR_METRICS_HOST or 127.0.0.1)')
     .action(async (flags: StartFlags) => {
@@ -30,7 +32,8 @@ export function startCommand(program: Command): void {
       if (url) {
         const { startBullmq } = await import('../bullmq-node.ts');
         const { prefixOf } = await import('../enqueue/redis.ts');
-        process.exitCode = await startBullmq({ url, prefix: prefixOf(flags), shell: flags.shell === true, name: flags.name, logger, metrics });
+        const allowDataLoss = flags.allowDataLoss === true || process.env.GOVERNOR_ALLOW_DATA_LOSS === '1';
+        process.exitCode = await startBullmq({ url, prefix: prefixOf(flags), shell: flags.shell === true, name: flags.name, logger, metrics, allowDataLoss });
       } else {
         const { startEmbedded } = await import('../embedded.ts');
         await startEmbedded({ name: flags.name, logger, metrics });

@@ -13,7 +13,8 @@
     KEYS[2]   outbox list of the partition
     KEYS[3]   handled set of the message's target entity (any key when ARGV[2] is '')
     KEYS[4]   the BullMQ lock of the job being completed (any key when ARGV[3] is '')
-    KEYS[5..] state hash of each changed entity, in the order of the entries below
+    KEYS[5 .. 4+n]  state hash of each changed entity, in the order of the entries below
+    KEYS[5+n]       the dataset sentinel `{id, seq, halted?}` (see dataset-epoch.ts)
 
     ARGV[1]   node name: the lease holder this commit expects
     ARGV[2]   message id, or '' for a flush (no message)
@@ -23,14 +24,21 @@
     ARGV[6]   the message's score in the handled set: the target's version after this commit
               (increasing per entity; the set is trimmed when it is a multiple of 32)
     ARGV[7]   n, the number of entities
-    ARGV[8 .. 7+2n]   per entity: expected version, then the new state JSON ('' deletes it)
-    ARGV[8+2n ..]     outbox entries (JSON), in send order
+    ARGV[8]   the dataset id this node opened, or '' for an unguarded commit (no check, no count)
+    ARGV[9]   the highest commit sequence this node has seen
+    ARGV[10 .. 9+2n]  per entity: expected version, then the new state JSON ('' deletes it)
+    ARGV[10+2n ..]    outbox entries (JSON), in send order
 
   Output:
-    {0, v1, .., vn}        committed; the entities' new versions (0 for a deleted one)
+    {0, v1, .., vn, seq}   committed; the entities' new versions (0 for a deleted one), and the
+                           dataset's commit sequence after this commit (0 when unguarded)
     {1}                    duplicate: the message was handled before; nothing written
     {2, i, version}        conflict: entity i (1-based) is at `version`, not the one expected
     {3, holder}            lost: the lease is held by `holder` ('' when nobody), not by ARGV[1]
+    {4, id, seq, halted}   the dataset went backwards: its sentinel has another id (or none), a
+                           sequence below ARGV[9], or was halted by a node (`halted`, else '');
+                           nothing written. Checked first: the rest of a rolled-back dataset
+                           (leases, versions, handled ids) cannot be trusted.
 ]]
 local rcall = redis.call
 
@@ -40,6 +48,19 @@ local function refuse(result)
     rcall("DEL", KEYS[4])
   end
   return result
+end
+
+local n = tonumber(ARGV[7])
+
+-- The dataset guard: one HMGET, and one HINCRBY when the commit happens.
+local epochKey = KEYS[5 + n]
+local guarded = ARGV[8] ~= ""
+if guarded then
+  local epoch = rcall("HMGET", epochKey, "id", "seq", "halted")
+  local seq = tonumber(epoch[2]) or 0
+  if epoch[3] or epoch[1] ~= ARGV[8] or seq < tonumber(ARGV[9]) then
+    return refuse({4, epoch[1] or "", seq, epoch[3] or ""})
+  end
 end
 
 local holder = rcall("GET", KEYS[1])
@@ -54,9 +75,8 @@ if messageId ~= "" and rcall("ZADD", KEYS[3], "NX", score, messageId) == 0 then
   return {1}
 end
 
-local n = tonumber(ARGV[7])
 for i = 1, n do
-  local expected = tonumber(ARGV[6 + 2 * i])
+  local expected = tonumber(ARGV[8 + 2 * i])
   local current = tonumber(rcall("HGET", KEYS[4 + i], "v") or "0")
   if current ~= expected then
     if messageId ~= "" then
@@ -69,12 +89,12 @@ end
 local result = {0}
 for i = 1, n do
   local key = KEYS[4 + i]
-  local data = ARGV[7 + 2 * i]
+  local data = ARGV[9 + 2 * i]
   if data == "" then
     rcall("DEL", key)
     result[i + 1] = 0
   else
-    local version = tonumber(ARGV[6 + 2 * i]) + 1
+    local version = tonumber(ARGV[8 + 2 * i]) + 1
     rcall("HSET", key, "v", version, "d", data)
     result[i + 1] = version
   end
@@ -84,7 +104,7 @@ local relayed = tonumber(ARGV[5])
 if relayed > 0 then
   rcall("LTRIM", KEYS[2], relayed, -1)
 end
-local first = 8 + 2 * n
+local first = 10 + 2 * n
 if #ARGV >= first then
   -- unpack has a stack limit; push in slices so a message that sends thousands still commits.
   for i = first, #ARGV, 1000 do
@@ -98,4 +118,5 @@ if messageId ~= "" and score % 32 == 0 then
   rcall("ZREMRANGEBYRANK", KEYS[3], 0, -tonumber(ARGV[4]) - 1)
 end
 
+result[n + 2] = guarded and rcall("HINCRBY", epochKey, "seq", 1) or 0
 return result

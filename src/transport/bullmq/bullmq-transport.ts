@@ -9,6 +9,8 @@ import { isCleanExit } from '../../runtime/exit-reason.ts';
 import { Node } from '../../runtime/node.ts';
 import type { PersistedActorState } from '../../runtime/persisted-state.ts';
 import { isPid, nodeOfPid, type Pid } from '../../runtime/pid.ts';
+import { DatasetEpoch } from '../../store/dataset-epoch.ts';
+import type { DatasetRolledBackError } from '../../store/redis-errors.ts';
 import { RedisKeys, type PartitionId } from '../../store/redis-keys.ts';
 import { withScripts } from '../../store/redis-scripts.ts';
 import { RedisStore } from '../../store/redis-store.ts';
@@ -20,6 +22,7 @@ import { checkFetchedJob, GuardedWorker } from './guarded-worker.ts';
 import { KeyPartitions } from './key-partitions.ts';
 import { Membership, type ClusterNode, type NodeInfo } from './membership.ts';
 import { resolveSettings, type BullmqTransportOptions, type TransportSettings } from './options.ts';
+import { checkRedisPersistence, describePersistence, type RedisPersistence } from './redis-persistence.ts';
 import { PartitionRuntime, type PartitionContext } from './partition.ts';
 import { GlobalRegistry, type RegisterResult } from './registry.ts';
 import { Relay, sleep, type OutgoingJob } from './relay.ts';
@@ -62,6 +65,12 @@ export class BullmqTransport implements Transport {
   #registry: GlobalRegistry | undefined;
   #inbox: Worker | undefined;
   #scope: Scope | undefined;
+  #epoch: DatasetEpoch | undefined;
+  #persistence: RedisPersistence | undefined;
+  #rolledBack: DatasetRolledBackError | undefined;
+  /** The rollback listeners have been called: a later one is called at once. */
+  #rollbackDone = false;
+  readonly #rollbackListeners: ((error: DatasetRolledBackError) => void)[] = [];
   #kinds: readonly string[] = [];
   #state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
   #stopping: Promise<void> | undefined;
@@ -113,7 +122,12 @@ export class BullmqTransport implements Transport {
     };
   }
 
-  /** Connects, checks Redis' settings, joins the cluster (claiming partitions) and starts the node's inbox. */
+  /**
+   * Connects, checks Redis' settings and persistence (refusing a Redis without AOF unless
+   * `durability` allows data loss: `RedisNotDurableError`), opens the dataset sentinel (refusing a
+   * halted dataset: `DatasetRolledBackError`), joins the cluster (claiming partitions) and starts
+   * the node's inbox.
+   */
   async start(): Promise<void> {
     const node = this.#requireNode();
     if (this.#state !== 'new') throw new Error('the BullMQ transport was started already');
@@ -124,9 +138,13 @@ export class BullmqTransport implements Transport {
     connections.worker.on('error', (error) => this.#logger.debug({ err: error }, 'worker connection error'));
     await ready(connections.producer);
     await checkRedisSettings(connections.producer, this.#logger);
+    this.#persistence = await checkRedisPersistence(connections.producer, this.#logger, settings.durability);
     const redis = withScripts(connections.producer);
-    this.#store = new RedisStore(redis, { prefix: settings.prefix, handledLimit: settings.handledLimit });
-    this.#workerStore = new RedisStore(connections.worker, { prefix: settings.prefix, handledLimit: settings.handledLimit });
+    const epoch = (this.#epoch = new DatasetEpoch(this.keys.epoch));
+    const opened = await epoch.open(redis);
+    this.#logger.info({ dataset: opened.id, seq: opened.seq, created: opened.created, persistence: describePersistence(this.#persistence) }, 'dataset opened');
+    this.#store = new RedisStore(redis, { prefix: settings.prefix, handledLimit: settings.handledLimit, epoch });
+    this.#workerStore = new RedisStore(connections.worker, { prefix: settings.prefix, handledLimit: settings.handledLimit, epoch });
     this.#relay = new Relay(redis, settings, this.#logger);
     this.#registry = new GlobalRegistry(redis, this.keys, node.name);
 
@@ -162,7 +180,63 @@ export class BullmqTransport implements Transport {
     };
     await membership.start();
     this.#passivationTimer();
+    this.#epochWatch();
     this.#state = 'running';
+  }
+
+  // ── the dataset ────────────────────────────────────────────────────────────────────────────
+
+  /** Redis' persistence as found at start (`undefined` before). */
+  get persistence(): RedisPersistence | undefined {
+    return this.#persistence;
+  }
+
+  /**
+   * Called once if the dataset goes backwards (see {@link DatasetEpoch}), after this transport
+   * has stopped taking work and left the cluster. `startBullmqNode` stops the node and calls its
+   * `onGiveUp` with the error.
+   */
+  onRollback(listener: (error: DatasetRolledBackError) => void): void {
+    if (this.#rolledBack && this.#rollbackDone) listener(this.#rolledBack);
+    else this.#rollbackListeners.push(listener);
+  }
+
+  /** Reads the sentinel at every heartbeat, so a node with nothing to commit finds a loss too. */
+  #epochWatch(): void {
+    let checking = false;
+    const timer = setInterval(() => {
+      const epoch = this.#epoch;
+      const redis = this.#connections?.producer;
+      if (checking || !epoch || !redis || this.#state !== 'running') return;
+      checking = true;
+      epoch
+        .check(redis)
+        .then(
+          (error) => error && this.#datasetRolledBack(error),
+          (error: unknown) => this.#logger.debug({ err: error }, 'could not read the dataset sentinel'),
+        )
+        .finally(() => (checking = false));
+    }, this.settings.heartbeatMs);
+    timer.unref();
+    this.#stopTimers.push(() => clearInterval(timer));
+  }
+
+  /**
+   * The dataset went backwards: says so, halts the dataset for every node (the first finder's
+   * record stays), stops taking work and leaves; nothing more is committed from here.
+   */
+  #datasetRolledBack(error: DatasetRolledBackError): void {
+    if (this.#rolledBack) return;
+    this.#rolledBack = error;
+    const node = this.#requireNode();
+    this.#logger.error({ code: error.code, key: error.key, seen: error.seen, found: error.found }, error.message);
+    void (async () => {
+      const redis = this.#connections?.producer;
+      if (redis) await this.#epoch?.halt(redis, error, node.name, node.clock.now()).catch((cause: unknown) => this.#logger.warn({ err: cause }, 'could not record the halt in Redis'));
+      await this.shutdown({ timeoutMs: 0 }).catch((cause: unknown) => this.#logger.error({ err: cause }, 'leaving the cluster failed: the leases will expire'));
+      this.#rollbackDone = true;
+      for (const listener of this.#rollbackListeners.splice(0)) listener(error);
+    })();
   }
 
   // ── sending ────────────────────────────────────────────────────────────────────────────────
@@ -427,6 +501,7 @@ export class BullmqTransport implements Transport {
       lost: (runtime) => {
         if (this.#partitions.get(runtime.id) === runtime) this.#partitions.delete(runtime.id);
       },
+      rolledBack: (error) => this.#datasetRolledBack(error),
     };
   }
 

@@ -10,6 +10,8 @@ export type { OutboundMessage } from './producer.ts';
 export { installSignalHandlers } from './shutdown.ts';
 export type { SignalHandlerOptions } from './shutdown.ts';
 export type { BullmqTransportOptions, Placement } from './options.ts';
+export { RedisNotDurableError, ALLOW_DATA_LOSS_ENV, describePersistence } from './redis-persistence.ts';
+export type { Durability, RedisPersistence } from './redis-persistence.ts';
 export type { ClusterNode, NodeInfo } from './membership.ts';
 export type { DeadLetter, ReplayResult } from './dead-letters.ts';
 export type { RegisterResult } from './registry.ts';

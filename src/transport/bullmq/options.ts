@@ -1,6 +1,7 @@
 import type { KeepJobs, Telemetry } from 'bullmq';
 import type { Logger } from 'pino';
 import type { RedisOptions } from 'ioredis';
+import { ALLOW_DATA_LOSS_ENV, type Durability } from './redis-persistence.ts';
 
 /** Where entities run: with their customer's other actors, or in a worker pool per kind (SPEC §3). */
 export type Placement = 'sharded' | 'distributed';
@@ -11,6 +12,13 @@ export interface BullmqTransportOptions {
   url?: string;
   /** Extra ioredis options for every connection (TLS, password…). Never `keyPrefix`: use `prefix`. */
   redis?: RedisOptions;
+  /**
+   * What the node asks of Redis' persistence at start: `require` refuses a Redis without AOF (or
+   * whose persistence it cannot read) with `RedisNotDurableError`; `allow-data-loss` starts anyway
+   * and warns at every start. Either way the node stops if the dataset goes backwards.
+   * @default 'allow-data-loss' when GOVERNOR_ALLOW_DATA_LOSS=1, else 'require'
+   */
+  durability?: Durability;
   /**
    * The prefix of every key, BullMQ's and Governor's. Keep a hash tag in it on Redis Cluster, so
    * every queue and key of the runtime lands in one slot. @default '{governor}'
@@ -64,6 +72,7 @@ export interface BullmqTransportOptions {
 export interface TransportSettings {
   readonly url: string;
   readonly redis: RedisOptions;
+  readonly durability: Durability;
   readonly prefix: string;
   readonly partitions: number;
   readonly placement: Placement;
@@ -95,6 +104,9 @@ export function resolveSettings(options: BullmqTransportOptions): TransportSetti
   const leaseMs = positive('leaseMs', options.leaseMs ?? 10_000);
   const partitions = positive('partitions', options.partitions ?? 16);
   if (!Number.isInteger(partitions)) throw new TypeError(`BullMQ transport option partitions must be an integer, got ${partitions}`);
+  if (options.durability !== undefined && options.durability !== 'require' && options.durability !== 'allow-data-loss') {
+    throw new TypeError(`BullMQ transport option durability must be 'require' or 'allow-data-loss', got ${String(options.durability)}`);
+  }
   const placement = options.placement ?? 'sharded';
   if (placement !== 'sharded' && placement !== 'distributed') {
     throw new TypeError(`BullMQ transport option placement must be 'sharded' or 'distributed', got ${String(placement)}`);
@@ -102,6 +114,7 @@ export function resolveSettings(options: BullmqTransportOptions): TransportSetti
   return {
     url: options.url ?? process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379',
     redis: options.redis ?? {},
+    durability: options.durability ?? (process.env[ALLOW_DATA_LOSS_ENV] === '1' ? 'allow-data-loss' : 'require'),
     prefix: options.prefix ?? '{governor}',
     partitions,
     placement,

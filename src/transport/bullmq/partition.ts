@@ -6,7 +6,7 @@ import type { Pid } from '../../runtime/pid.ts';
 import type { Envelope } from '../../runtime/envelope.ts';
 import { formatReason } from '../../runtime/exit-reason.ts';
 import type { Node } from '../../runtime/node.ts';
-import { StoredStateError } from '../../store/redis-errors.ts';
+import { StoredStateError, type DatasetRolledBackError } from '../../store/redis-errors.ts';
 import type { PartitionId } from '../../store/redis-keys.ts';
 import type { CommitEntry, CommitResult, RedisStore } from '../../store/redis-store.ts';
 import { coalesceWrites } from './coalesced-writes.ts';
@@ -45,6 +45,8 @@ export interface PartitionContext {
   dropProcess(address: EntityAddress): void;
   /** The partition is no longer this node's (its lease is lost): stop it now. */
   lost(partition: PartitionRuntime): void;
+  /** A commit was refused because the dataset went backwards: the node stops taking work. */
+  rolledBack(error: DatasetRolledBackError): void;
 }
 
 type RuntimeState = 'starting' | 'running' | 'stopping' | 'stopped';
@@ -64,7 +66,7 @@ type RuntimeState = 'starting' | 'running' | 'stopping' | 'stopped';
  *    the outbox — fenced by the lease — and let BullMQ complete the job right behind it on the
  *    same connection. A commit that does not happen deletes the job's lock, so the completion
  *    fails and the job returns to the head of its queue. A duplicate or a conflict resets memory;
- *    a lost lease stops the partition here.
+ *    a lost lease stops the partition here; a dataset that went backwards stops the node.
  * 6. Relay the outbox into the queues (in order, batched) and drop the relayed entries later.
  *
  * Timers and node-inbox deliveries change entities between jobs; their changes are committed by
@@ -255,6 +257,9 @@ export class PartitionRuntime {
         return this.#recoverOutbox();
       case 'lost':
         return this.#lose(result.holder);
+      case 'rolledBack':
+        this.reset();
+        return this.#ctx.rolledBack(result.error);
     }
   }
 
@@ -297,6 +302,7 @@ export class PartitionRuntime {
     if (this.dirty.size === 0 && this.pending.length === 0 && this.#relayed === 0) return;
     const { result } = await this.#commit(undefined);
     if (result.status === 'lost') return this.#lose(result.holder);
+    if (result.status === 'rolledBack') return this.#ctx.rolledBack(result.error);
     if (result.status !== 'ok') {
       // A flush has no message id: a conflict means a commit we could not confirm did happen.
       this.reset();
@@ -404,6 +410,7 @@ export class PartitionRuntime {
     this.#relayed = entries.length;
     const { result } = await this.#commit(undefined);
     if (result.status === 'lost') this.#lose(result.holder);
+    if (result.status === 'rolledBack') this.#ctx.rolledBack(result.error);
   }
 
   /** Memory back to the last commit: dirty entities leave memory (they come back from the cache), pending messages are dropped. */

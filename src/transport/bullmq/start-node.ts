@@ -21,8 +21,10 @@ export interface BullmqNodeOptions extends BullmqTransportOptions {
   /**
    * Called when the top supervisor gave up (it exceeded its restart intensity), after the node
    * has left the cluster: its work is back in the queues and other nodes have its partitions.
+   * Also called, with a `DatasetRolledBackError` as the reason, when the Redis dataset went
+   * backwards and the node stopped taking work (see `DatasetEpoch`).
    * A node process should exit non-zero here, as an Erlang node does when a permanent
-   * application's top supervisor terminates; `governor start` does.
+   * application's top supervisor terminates; `governor start` does (4, or 7 for a rollback).
    */
   onGiveUp?: (reason: ExitReason) => void;
 }
@@ -40,6 +42,10 @@ export interface BullmqNode {
  * Starts a node on a BullMQ transport: the node (with the transport's clock, so timeouts commit
  * their effects), an entity host restoring from the committed states, and the transport joined
  * to the cluster (partitions claimed) before this resolves.
+ *
+ * Refuses (rejects with `RedisNotDurableError`, nothing started) a Redis without AOF unless
+ * `durability: 'allow-data-loss'` (or `GOVERNOR_ALLOW_DATA_LOSS=1`), and a dataset a node halted
+ * after it went backwards (`DatasetRolledBackError`).
  *
  * @example
  * const { node, stop } = await startBullmqNode({ url: 'redis://localhost:6379', kinds: [{ kind: 'Billing', machine }] });
@@ -63,6 +69,12 @@ export async function startBullmqNode(options: BullmqNodeOptions): Promise<Bullm
     throw error;
   }
   let stopping = false;
+  transport.onRollback((error) => {
+    if (stopping) return;
+    stopping = true;
+    // The transport has logged it, stopped taking work and left the cluster already.
+    void node.stop().finally(() => options.onGiveUp?.(error));
+  });
   node.monitor(entities.supervisor, ({ reason }) => {
     if (stopping) return;
     stopping = true;
