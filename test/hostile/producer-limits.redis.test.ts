@@ -68,6 +68,13 @@ describe('GovernorProducer refuses over-limit messages before BullMQ', () => {
     ['5,000 levels deep (a RangeError inside Queue.add before)', nested(5_000), /nested deeper than 64 levels/],
     ['2 MiB', { type: 'apply', blob: 'x'.repeat(2 * MAX_JOB_BYTES) }, /bytes of JSON; the limit is 1048576/],
     ['a bigint', { type: 'apply', amount: 10n }, /not JSON data/],
+    // JSON would store other data than was sent: {} for a Map, a string for a Date, null for NaN.
+    ['a Map (stored as {})', { type: 'apply', payload: new Map([['a', 1]]) }, /not JSON data \(a Map/],
+    ['a Date (stored as a string)', { type: 'apply', at: new Date(0) }, /not JSON data \(a Date/],
+    ['NaN (stored as null)', { type: 'apply', amount: Number.NaN }, /not JSON data \(NaN/],
+    ['a function (dropped)', { type: 'apply', run: () => 1 }, /not JSON data \(a function/],
+    // eslint-disable-next-line no-sparse-arrays -- the hole is the point
+    ['an array hole (stored as null)', { type: 'apply', list: [1, , 3] }, /undefined outside an object member/],
   ] as const)('%s: an InvalidJobDataError naming the message, and nothing written', async (_, event, message) => {
     const error = await producer.send(to, event, { id: 'too-much' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InvalidJobDataError);

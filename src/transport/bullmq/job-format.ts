@@ -190,42 +190,50 @@ export class IdempotencyKeyReusedError extends GovernorError {
 
 /**
  * Checks job data before it goes to BullMQ, which would otherwise fail deep inside `Queue.add`
- * (a `RangeError` from its serializer at a few thousand levels of nesting) or store megabytes per
- * job. Depth and value count are walked without recursion, so a hostile value cannot overflow the
- * stack here either (and a cycle is just too deep). `undefined` when the data may be sent.
+ * (a `RangeError` from its serializer at a few thousand levels of nesting), store megabytes per
+ * job, or store something else than what was sent: JSON turns a `Map` or a `Set` into `{}`, a
+ * `Date` into a string, `NaN` into `null`, and drops a function, so the receiver would act on
+ * other data than the sender meant (and a resend could not be compared with what is stored).
+ * Only plain JSON data passes: objects (of `Object.prototype` or none), arrays, strings, finite
+ * numbers, booleans, `null`, and `undefined` as a member that JSON leaves out. Depth and value
+ * count are walked without recursion, so a hostile value cannot overflow the stack here either
+ * (and a cycle is just too deep). `undefined` when the data may be sent.
  */
 export function checkJobDataLimits(data: unknown): string | undefined {
-  const stack: [unknown, number][] = [[data, 0]];
+  const stack: [unknown, number, boolean][] = [[data, 0, false]];
   let values = 0;
   // An upper bound of the JSON's UTF-8 size (3 bytes per code unit, escapes included), so the
-  // common small message is never serialized twice; a `toJSON` can say anything: measure then.
+  // common small message is never serialized twice.
   let bound = 0;
-  let measure = false;
   while (stack.length > 0) {
-    const [value, depth] = stack.pop()!;
+    const [value, depth, member] = stack.pop()!;
     if (++values > MAX_JOB_VALUES) return `more than ${MAX_JOB_VALUES} values`;
     if (typeof value === 'string') bound += 6 * value.length + 3;
-    else if (typeof value === 'bigint') return 'not JSON data (a bigint)';
-    else if (typeof value !== 'object' || value === null) bound += 24;
+    else if (typeof value === 'number') {
+      if (!Number.isFinite(value)) return `not JSON data (${String(value)}: JSON has no such number)`;
+      bound += 24;
+    } else if (typeof value === 'boolean' || value === null) bound += 5;
+    else if (value === undefined) {
+      if (!member) return 'not JSON data (undefined outside an object member)';
+    } else if (typeof value !== 'object') return `not JSON data (a ${typeof value})`;
     else {
       if (depth >= MAX_JOB_DEPTH) return `nested deeper than ${MAX_JOB_DEPTH} levels (or it contains itself)`;
-      if (typeof (value as { toJSON?: unknown }).toJSON === 'function') measure = true;
-      const keys = Array.isArray(value) ? [] : Object.keys(value);
+      const array = Array.isArray(value);
+      const prototype = Object.getPrototypeOf(value) as unknown;
+      if (!array && prototype !== Object.prototype && prototype !== null) {
+        const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
+        return `not JSON data (a ${typeof name === 'string' && name !== '' ? name : 'non-plain object'}: send plain objects, arrays, strings, finite numbers, booleans and null)`;
+      }
+      const keys = array ? [] : Object.keys(value);
       bound += 2 + keys.reduce((n, key) => n + 6 * key.length + 4, 0);
-      for (const item of Array.isArray(value) ? value : Object.values(value)) {
+      for (const item of array ? (value as unknown[]) : Object.values(value)) {
         bound += 1;
-        stack.push([item, depth + 1]);
+        stack.push([item, depth + 1, !array]);
       }
     }
   }
-  if (bound <= MAX_JOB_BYTES && !measure) return undefined;
-  let text: string;
-  try {
-    text = JSON.stringify(data);
-  } catch (error) {
-    return `not JSON data (${error instanceof Error ? error.message : String(error)})`;
-  }
-  const bytes = Buffer.byteLength(text ?? '', 'utf8');
+  if (bound <= MAX_JOB_BYTES) return undefined;
+  const bytes = Buffer.byteLength(JSON.stringify(data) ?? '', 'utf8');
   return bytes > MAX_JOB_BYTES ? `${bytes} bytes of JSON; the limit is ${MAX_JOB_BYTES}` : undefined;
 }
 
