@@ -36,6 +36,8 @@ export class AdminCommandError extends GovernorError {}
 export function startAdminListener(options: AdminListenerOptions): { stop(): Promise<void> } {
   const keys = new RedisKeys(options.prefix);
   const redis = new Redis(options.url, { connectionName: `governor:${options.node}:admin`, maxRetriesPerRequest: null });
+  // Surfaced by the loop's failed BLPOP (a warning); unheard, ioredis prints a stack per reconnect.
+  redis.on('error', (error) => options.logger.debug({ err: error }, 'admin listener connection error'));
   const now = options.now ?? (() => Date.now());
   let running = true;
   const loop = (async () => {
