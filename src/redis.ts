@@ -30,6 +30,8 @@ export type {
   Placement,
   OutboundMessage,
   SignalHandlerOptions,
+  StopReport,
+  ShutdownResult,
   ClusterNode,
   NodeInfo,
   DeadLetter,

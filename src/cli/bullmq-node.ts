@@ -9,6 +9,7 @@ import { bullmqOperations } from './bullmq-operations.ts';
 import { ClusterReads } from './cluster-reads.ts';
 import { adminCommands, startRepl } from './repl.ts';
 import { EXIT } from './exit-codes.ts';
+import { exitAfterStop, stopTimeoutMs } from './node-stop.ts';
 import { bullmqTelemetry, createNodeTelemetry, type MetricsEndpoint } from './node-telemetry.ts';
 import { resolveSettings } from '../transport/bullmq/options.ts';
 
@@ -18,6 +19,7 @@ import { resolveSettings } from '../transport/bullmq/options.ts';
  * `shell` attaches the admin REPL.
  */
 export async function startBullmq(options: { url: string; prefix: string; shell: boolean; name?: string; logger: Logger; metrics?: MetricsEndpoint }): Promise<number> {
+  const stopDeadlineMs = stopTimeoutMs();
   const pseudonymKey = process.env.GOVERNOR_PSEUDONYM_KEY ?? randomBytes(32).toString('base64url');
   if (!process.env.GOVERNOR_PSEUDONYM_KEY) {
     options.logger.warn('GOVERNOR_PSEUDONYM_KEY is not set: receipt pseudonyms will differ between nodes and restarts');
@@ -51,9 +53,11 @@ export async function startBullmq(options: { url: string; prefix: string; shell:
   // `governor repl --redis` reaches this node through its admin list; mutations need the token.
   const listener = startAdminListener({ url: options.url, prefix: transport.settings.prefix, node: node.name, admin, token: process.env.GOVERNOR_ADMIN_TOKEN || undefined, logger: options.logger });
   if (!options.shell) {
-    process.stdout.write(`Governor node "${node.name}" is running on ${options.url} (prefix ${transport.settings.prefix}); SIGTERM or Ctrl-C stops it.\n`);
+    // In-flight jobs get half the deadline; committing, relaying and releasing the leases the rest.
     // The last telemetry batch and summary go out after the node stopped, before the process ends.
-    installSignalHandlers(node, transport, { exit: (code) => void telemetry.stop().finally(() => process.exit(code)) });
+    // Installed before the line below says a signal stops it: whoever reads it may send one at once.
+    installSignalHandlers(node, transport, { timeoutMs: Math.floor(stopDeadlineMs / 2), deadlineMs: stopDeadlineMs, exit: exitAfterStop(node.name, () => telemetry.stop()) });
+    process.stdout.write(`Governor node "${node.name}" is running on ${options.url} (prefix ${transport.settings.prefix}); SIGTERM or Ctrl-C stops it.\n`);
     await new Promise(() => {}); // until a signal handler exits the process
   }
   await startRepl(adminCommands(admin, (line) => process.stdout.write(`${line}\n`)), { prompt: `governor(${node.name})> ` });

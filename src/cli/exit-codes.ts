@@ -15,6 +15,12 @@ export const EXIT = {
   gaveUp: 4,
   /** `governor enqueue`: an event was refused by its tenant's rate limit (nothing was written for it); retry after the time given. */
   throttled: 5,
+  /**
+   * `governor start`: a stop (SIGTERM/SIGINT) did not hand everything over: Redis did not answer
+   * within GOVERNOR_STOP_TIMEOUT_MS, or a second signal cut it short. The partitions it still
+   * held come back when their leases expire, as after a crash.
+   */
+  stopIncomplete: 6,
   /** A bug: please report it with the output. */
   internal: 70,
 } as const;
