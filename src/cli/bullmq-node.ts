@@ -10,6 +10,7 @@ import { ClusterReads } from './cluster-reads.ts';
 import { adminCommands, startRepl } from './repl.ts';
 import { EXIT } from './exit-codes.ts';
 import { exitAfterStop, stopTimeoutMs } from './node-stop.ts';
+import { redactUrl } from './node-banner.ts';
 import { bullmqTelemetry, createNodeTelemetry, type MetricsEndpoint } from './node-telemetry.ts';
 import { resolveSettings } from '../transport/bullmq/options.ts';
 
@@ -42,7 +43,7 @@ export async function startBullmq(options: { url: string; prefix: string; shell:
   } catch (error) {
     await started?.stop({ timeoutMs: 0 }).catch(() => undefined);
     await telemetry.stop();
-    process.stderr.write(`governor: cannot start a BullMQ node on ${options.url}: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`governor: cannot start a BullMQ node on ${redactUrl(options.url)}: ${error instanceof Error ? error.message : String(error)}\n`);
     return EXIT.unavailable;
   }
   const { node, transport } = started;
@@ -57,9 +58,10 @@ export async function startBullmq(options: { url: string; prefix: string; shell:
     // The last telemetry batch and summary go out after the node stopped, before the process ends.
     // Installed before the line below says a signal stops it: whoever reads it may send one at once.
     installSignalHandlers(node, transport, { timeoutMs: Math.floor(stopDeadlineMs / 2), deadlineMs: stopDeadlineMs, exit: exitAfterStop(node.name, () => telemetry.stop()) });
-    process.stdout.write(`Governor node "${node.name}" is running on ${options.url} (prefix ${transport.settings.prefix}); SIGTERM or Ctrl-C stops it.\n`);
+    process.stdout.write(`Governor cluster node "${node.name}" is running on ${redactUrl(options.url)} (prefix ${transport.settings.prefix}); SIGTERM or Ctrl-C stops it.\n`);
     await new Promise(() => {}); // until a signal handler exits the process
   }
+  process.stdout.write(`Governor cluster node "${node.name}" is running on ${redactUrl(options.url)} (prefix ${transport.settings.prefix}), the admin REPL attached. Type help() for commands.\n`);
   await startRepl(adminCommands(admin, (line) => process.stdout.write(`${line}\n`)), { prompt: `governor(${node.name})> ` });
   await listener.stop();
   await reads.close();

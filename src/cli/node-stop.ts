@@ -26,7 +26,7 @@ const partitionList = (ids: readonly string[]) => (ids.length === 1 ? `partition
 export function stopMessage(name: string, report: StopReport): { stream: 'stdout' | 'stderr'; line: string } {
   if (report.handedOver) {
     const what = report.partitions.length === 0 ? 'no partitions to hand over' : `handed over ${report.partitions.length} partition${report.partitions.length === 1 ? '' : 's'}`;
-    return { stream: 'stdout', line: `Governor node "${name}" stopped (${report.signal}): ${what} in ${seconds(report.elapsedMs)}.` };
+    return { stream: 'stdout', line: `Governor cluster node "${name}" stopped (${report.signal}): ${what} in ${seconds(report.elapsedMs)}.` };
   }
   const why =
     report.failure === 'deadline'

@@ -41,7 +41,7 @@ describe('governor start --redis, stopped by a signal', () => {
     node.kill('SIGTERM');
     const { code, stdout, stderr } = await ended;
     expect(code, stderr).toBe(0);
-    expect(stdout).toMatch(/Governor node "n1" stopped \(SIGTERM\): handed over 16 partitions in \d+(\.\d)? m?s\./);
+    expect(stdout).toMatch(/Governor cluster node "n1" stopped \(SIGTERM\): handed over 16 partitions in \d+(\.\d)? m?s\./);
     expect(stderr).not.toContain('gave up');
     expect(await client.keys('{stop-up}:g:l:*')).toEqual([]);
     expect(await client.zrange('{stop-up}:g:nodes', 0, -1)).toEqual([]);
