@@ -9,6 +9,7 @@ import { GovernorError } from '../errors.ts';
 import { formatTrace } from './format-trace.ts';
 import type { Admin } from './admin.ts';
 import { needsSignature } from './admin-protocol.ts';
+import { awaitableChain } from './awaitable-chain.ts';
 
 /** One REPL command: what it is called, how to use it, and what it does. */
 export interface Command {
@@ -90,7 +91,8 @@ export function createEvaluator(commands: Record<string, Command>, options: { ti
   // A line that computes for longer than this is a mistake (an endless loop), not a command.
   const timeout = options.timeoutMs ?? 2_000;
   const context = vm.createContext({});
-  for (const [name, command] of Object.entries(commands)) context[name] = command.run;
+  // A command's promise can be read into before it settles: get_state('Billing/c1').context.data.
+  for (const [name, command] of Object.entries(commands)) context[name] = (...args: unknown[]) => chainIfPromise(command.run(...args));
   context.help = () => helpText(commands);
   return async (line: string): Promise<{ ok: true; value: unknown } | { ok: false; error: string }> => {
     try {
@@ -100,6 +102,10 @@ export function createEvaluator(commands: Record<string, Command>, options: { ti
       return { ok: false, error: describeError(error) };
     }
   };
+}
+
+function chainIfPromise(value: unknown): unknown {
+  return typeof (value as { then?: unknown } | null)?.then === 'function' ? awaitableChain(Promise.resolve(value)) : value;
 }
 
 function helpText(commands: Record<string, Command>): string {
