@@ -104,6 +104,7 @@ async function dispatch(admin: Admin, request: AdminRequest): Promise<unknown> {
     case 'count_children': return admin.count_children(a[0]);
     case 'get_state': return admin.get_state(a[0]);
     case 'get_status': return admin.get_status(a[0]);
+    case 'state': return admin.get_state({ entity: a[0], key: a[1] });
     case 'stats': return admin.stats();
     case 'suspend': return admin.suspend(a[0]);
     case 'resume': return admin.resume(a[0]);

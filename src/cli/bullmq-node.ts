@@ -7,6 +7,7 @@ import { LocalAdmin } from './admin.ts';
 import { startAdminListener } from './admin-listener.ts';
 import { bullmqOperations } from './bullmq-operations.ts';
 import { ClusterReads } from './cluster-reads.ts';
+import { bullmqEntitySource } from './entity-reads.ts';
 import { adminCommands, startRepl } from './repl.ts';
 import { EXIT } from './exit-codes.ts';
 import { exitAfterStop, stopTimeoutMs } from './node-stop.ts';
@@ -50,7 +51,7 @@ export async function startBullmq(options: { url: string; prefix: string; shell:
   options.logger.info({ node: node.name }, 'node started');
   // Reads of queues, dead letters and chains on a connection of their own, as the REPL reads them.
   const reads = new ClusterReads(new Redis(options.url, { ...transport.settings.redis, maxRetriesPerRequest: 2 }), transport.settings.prefix, transport.settings.partitions);
-  const admin = new LocalAdmin(node, () => node.whereis('entities'), bullmqOperations(transport, reads));
+  const admin = new LocalAdmin(node, () => node.whereis('entities'), bullmqOperations(transport, reads), { entities: bullmqEntitySource(transport, reads, node.name), nodes: () => reads.nodes() });
   // `governor repl --redis` reaches this node through its admin list; mutations need the token.
   const listener = startAdminListener({ url: options.url, prefix: transport.settings.prefix, node: node.name, admin, token: process.env.GOVERNOR_ADMIN_TOKEN || undefined, logger: options.logger });
   if (!options.shell) {

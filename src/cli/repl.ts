@@ -26,12 +26,17 @@ export interface Command {
  */
 export function adminCommands(admin: Admin, print: (line: string) => void): Record<string, Command> {
   const table: Record<string, Omit<Command, 'mutates'>> = {
-    nodes: { usage: 'nodes()', help: 'the nodes and their liveness', run: () => admin.nodes() },
+    nodes: { usage: 'nodes()', help: 'the nodes: liveness, partitions held, placement, uptime', run: () => admin.nodes() },
     tree: { usage: 'tree(root?)', help: 'the supervision tree with every actor’s state value', run: (root?: unknown) => admin.tree(root) },
     which_children: { usage: 'which_children(sup)', help: 'a supervisor’s children', run: (s: unknown) => admin.which_children(s) },
     count_children: { usage: 'count_children(sup)', help: 'specs, active, supervisors, workers', run: (s: unknown) => admin.count_children(s) },
-    get_state: { usage: 'get_state(ref)', help: 'an actor’s state value and context', run: (r: unknown) => admin.get_state(r) },
-    get_status: { usage: 'get_status(ref)', help: 'status, links, timers, statistics', run: (r: unknown) => admin.get_status(r) },
+    get_state: {
+      usage: 'get_state(ref)',
+      help: 'an actor’s state value and context; an entity’s live where resident, else as committed (resident: false)',
+      run: (r: unknown) => admin.get_state(r),
+    },
+    get_status: { usage: 'get_status(ref)', help: 'status, links, timers, statistics (an entity not in memory: as committed)', run: (r: unknown) => admin.get_status(r) },
+    state: { usage: "state('Billing', customerId)", help: "get_state('Billing/<customerId>'): a customer’s actor state", run: (kind: unknown, key: unknown) => admin.get_state({ entity: kind, key }) },
     replace_state: {
       usage: 'replace_state(ref, s => ({ value, context }))',
       help: 'replace an actor’s state',
