@@ -33,6 +33,8 @@ export type {
   Placement,
   OutboundMessage,
   SignalHandlerOptions,
+  StopReport,
+  ShutdownResult,
   ClusterNode,
   NodeInfo,
   DeadLetter,

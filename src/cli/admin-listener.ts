@@ -33,6 +33,8 @@ export class AdminCommandError extends GovernorError {}
 export function startAdminListener(options: AdminListenerOptions): { stop(): Promise<void> } {
   const keys = new RedisKeys(options.prefix);
   const redis = new Redis(options.url, { connectionName: `governor:${options.node}:admin`, maxRetriesPerRequest: null });
+  // Surfaced by the loop's failed BLPOP (a warning); unheard, ioredis prints a stack per reconnect.
+  redis.on('error', (error) => options.logger.debug({ err: error }, 'admin listener connection error'));
   const now = options.now ?? (() => Date.now());
   let running = true;
   const loop = (async () => {
@@ -99,6 +101,7 @@ async function dispatch(admin: Admin, request: AdminRequest): Promise<unknown> {
     case 'count_children': return admin.count_children(a[0]);
     case 'get_state': return admin.get_state(a[0]);
     case 'get_status': return admin.get_status(a[0]);
+    case 'state': return admin.get_state({ entity: a[0], key: a[1] });
     case 'stats': return admin.stats();
     case 'suspend': return admin.suspend(a[0]);
     case 'resume': return admin.resume(a[0]);

@@ -37,6 +37,7 @@ export const READ_COMMANDS: ReadonlySet<string> = new Set([
   'count_children',
   'get_state',
   'get_status',
+  'state',
   'stats',
   'queues',
   'dlq',

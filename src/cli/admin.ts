@@ -9,6 +9,7 @@ import * as sys from '../runtime/sys.ts';
 import { parseStateChange } from '../runtime/state-change.ts';
 import type { TraceEntry } from '../runtime/trace.ts';
 import { unavailableOperations, type AdminOperations } from './admin-operations.ts';
+import { entityState, entityStatus, type EntitySource } from './entity-reads.ts';
 import { parseRef } from './ref.ts';
 
 /**
@@ -51,6 +52,8 @@ export class LocalAdmin implements Admin {
     readonly root: () => Pid | undefined,
     /** enqueue, queues, dlq, dlq_replay, audit_verify: what the node hosts decides what they reach. */
     readonly operations: AdminOperations = unavailableOperations('this node hosts no application (no marketplace, no queues)'),
+    /** Where entities not in memory here are read (their committed state) and the cluster's nodes listed. */
+    readonly cluster: { entities?: EntitySource; nodes?: () => Promise<unknown> } = {},
   ) {}
 
   /** A live local pid for a reference; an entity that is not in memory is not woken up by looking. */
@@ -63,6 +66,7 @@ export class LocalAdmin implements Admin {
   }
 
   async nodes() {
+    if (this.cluster.nodes) return this.cluster.nodes();
     return [{ name: this.node.name, transport: this.node.transport.kind, alive: true, ...this.node.stats }];
   }
 
@@ -81,10 +85,14 @@ export class LocalAdmin implements Admin {
   }
 
   async get_state(ref: unknown) {
+    const parsed = parseRef(ref);
+    if (this.cluster.entities && isEntityAddress(parsed)) return entityState(this.node, parsed, this.cluster.entities);
     return sys.getState(this.node, this.pid(ref));
   }
 
   async get_status(ref: unknown) {
+    const parsed = parseRef(ref);
+    if (this.cluster.entities && isEntityAddress(parsed)) return entityStatus(this.node, parsed, this.cluster.entities);
     return sys.getStatus(this.node, this.pid(ref));
   }
 

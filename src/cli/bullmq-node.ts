@@ -8,8 +8,11 @@ import { LocalAdmin } from './admin.ts';
 import { startAdminListener } from './admin-listener.ts';
 import { bullmqOperations } from './bullmq-operations.ts';
 import { ClusterReads } from './cluster-reads.ts';
+import { bullmqEntitySource } from './entity-reads.ts';
 import { adminCommands, startRepl } from './repl.ts';
 import { EXIT } from './exit-codes.ts';
+import { exitAfterStop, stopTimeoutMs } from './node-stop.ts';
+import { redactUrl } from './node-banner.ts';
 import { bullmqTelemetry, createNodeTelemetry, type MetricsEndpoint } from './node-telemetry.ts';
 import { resolveSettings } from '../transport/bullmq/options.ts';
 
@@ -19,6 +22,7 @@ import { resolveSettings } from '../transport/bullmq/options.ts';
  * `shell` attaches the admin REPL.
  */
 export async function startBullmq(options: { url: string; prefix: string; shell: boolean; name?: string; logger: Logger; metrics?: MetricsEndpoint; allowDataLoss?: boolean }): Promise<number> {
+  const stopDeadlineMs = stopTimeoutMs();
   const pseudonymKey = process.env.GOVERNOR_PSEUDONYM_KEY ?? randomBytes(32).toString('base64url');
   if (!process.env.GOVERNOR_PSEUDONYM_KEY) {
     options.logger.warn('GOVERNOR_PSEUDONYM_KEY is not set: receipt pseudonyms will differ between nodes and restarts');
@@ -42,7 +46,7 @@ export async function startBullmq(options: { url: string; prefix: string; shell:
   } catch (error) {
     await started?.stop({ timeoutMs: 0 }).catch(() => undefined);
     await telemetry.stop();
-    process.stderr.write(`governor: cannot start a BullMQ node on ${options.url}: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`governor: cannot start a BullMQ node on ${redactUrl(options.url)}: ${error instanceof Error ? error.message : String(error)}\n`);
     if (error instanceof RedisNotDurableError) return EXIT.notDurable;
     if (error instanceof DatasetRolledBackError) return EXIT.rolledBack;
     return EXIT.unavailable;
@@ -52,15 +56,18 @@ export async function startBullmq(options: { url: string; prefix: string; shell:
   options.logger.info({ node: node.name, persistence }, 'node started');
   // Reads of queues, dead letters and chains on a connection of their own, as the REPL reads them.
   const reads = new ClusterReads(new Redis(options.url, { ...transport.settings.redis, maxRetriesPerRequest: 2 }), transport.settings.prefix, transport.settings.partitions);
-  const admin = new LocalAdmin(node, () => node.whereis('entities'), bullmqOperations(transport, reads));
+  const admin = new LocalAdmin(node, () => node.whereis('entities'), bullmqOperations(transport, reads), { entities: bullmqEntitySource(transport, reads, node.name), nodes: () => reads.nodes() });
   // `governor repl --redis` reaches this node through its admin list; mutations need the token.
   const listener = startAdminListener({ url: options.url, prefix: transport.settings.prefix, node: node.name, admin, token: process.env.GOVERNOR_ADMIN_TOKEN || undefined, logger: options.logger });
   if (!options.shell) {
-    process.stdout.write(`Governor node "${node.name}" is running on ${options.url} (prefix ${transport.settings.prefix}; ${persistence}); SIGTERM or Ctrl-C stops it.\n`);
+    // In-flight jobs get half the deadline; committing, relaying and releasing the leases the rest.
     // The last telemetry batch and summary go out after the node stopped, before the process ends.
-    installSignalHandlers(node, transport, { exit: (code) => void telemetry.stop().finally(() => process.exit(code)) });
+    // Installed before the line below says a signal stops it: whoever reads it may send one at once.
+    installSignalHandlers(node, transport, { timeoutMs: Math.floor(stopDeadlineMs / 2), deadlineMs: stopDeadlineMs, exit: exitAfterStop(node.name, () => telemetry.stop()) });
+    process.stdout.write(`Governor cluster node "${node.name}" is running on ${redactUrl(options.url)} (prefix ${transport.settings.prefix}; ${persistence}); SIGTERM or Ctrl-C stops it.\n`);
     await new Promise(() => {}); // until a signal handler exits the process
   }
+  process.stdout.write(`Governor cluster node "${node.name}" is running on ${redactUrl(options.url)} (prefix ${transport.settings.prefix}; ${persistence}), the admin REPL attached. Type help() for commands.\n`);
   await startRepl(adminCommands(admin, (line) => process.stdout.write(`${line}\n`)), { prompt: `governor(${node.name})> ` });
   await listener.stop();
   await reads.close();

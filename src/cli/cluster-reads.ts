@@ -2,7 +2,12 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { verifyReceiptChain } from '../marketplace/receipt-verification.ts';
 import { GENESIS_TIP, type ChainTip } from '../marketplace/receipts.ts';
-import { RedisKeys } from '../store/redis-keys.ts';
+import type { EntityAddress } from '../runtime/entity.ts';
+import type { StoredActor } from '../store/actor-store.ts';
+import { RedisKeys, type PartitionId } from '../store/redis-keys.ts';
+import { RedisStore } from '../store/redis-store.ts';
+import { KeyPartitions } from '../transport/bullmq/key-partitions.ts';
+import { readNodes, type NodeView } from './cluster-nodes.ts';
 import { listDeadLetters, type DeadLetter } from '../transport/bullmq/dead-letters.ts';
 import { QueueCache } from '../transport/bullmq/queue-cache.ts';
 import { noChain, summariseChains, type ChainCheck, type ChainsSummary, type QueueCounts } from './admin-operations.ts';
@@ -20,6 +25,7 @@ export class ClusterReads {
   readonly #keys: RedisKeys;
   readonly #partitions: number;
   readonly #queues: QueueCache;
+  #store: RedisStore | undefined;
 
   constructor(
     /** A connection of its own (not a blocking one), closed by {@link close}. */
@@ -111,6 +117,38 @@ export class ClusterReads {
     // SCAN may return a key twice; a chain counts once.
     const unique = [...new Map(checks.map((c) => [c.customerId, c])).values()].sort((a, b) => (a.customerId < b.customerId ? -1 : 1));
     return summariseChains(unique);
+  }
+
+  /** The nodes with their liveness and the partitions each holds (see {@link readNodes}). */
+  nodes(): Promise<NodeView[]> {
+    return readNodes(this.#redis, this.#keys);
+  }
+
+  /** An entity's committed state, as a node would restore it; `undefined` if it never committed. */
+  committed(address: EntityAddress): Promise<StoredActor | undefined> {
+    this.#store ??= new RedisStore(this.#redis, { prefix: this.#keys.prefix });
+    return this.#store.load(address);
+  }
+
+  /** The node holding a partition's lease, if one does. */
+  async leaseHolder(partition: PartitionId): Promise<string | undefined> {
+    return (await this.#redis.get(this.#keys.lease(partition))) ?? undefined;
+  }
+
+  /**
+   * The node holding an entity's partition, where it runs if it is in memory anywhere. The
+   * placement is the nodes' (from their heartbeats; sharded unless one says distributed).
+   */
+  async holderOf(address: EntityAddress): Promise<string | undefined> {
+    const placements = (await this.#redis.hvals(this.#keys.nodeInfo)).map((text) => {
+      try {
+        return (JSON.parse(text) as { placement?: unknown }).placement;
+      } catch {
+        return undefined;
+      }
+    });
+    const placement = placements.includes('distributed') ? 'distributed' : 'sharded';
+    return this.leaseHolder(new KeyPartitions(this.#partitions, placement).partitionOf(address));
   }
 
   async close(): Promise<void> {

@@ -4,7 +4,7 @@ import { startMarketplace, type Marketplace } from '../../supervisors/marketplac
 import type { LifecycleEvent } from '../../machines/governor-protocol.ts';
 import { LocalAdmin } from './admin.ts';
 import { AdminUnavailableError, checkReplEvent, noChain, summariseChains, type AdminOperations } from './admin-operations.ts';
-import { adminCommands, startRepl, type Command } from './repl.ts';
+import { adminCommands, startRepl } from './repl.ts';
 import { createNodeTelemetry, type MetricsEndpoint } from './node-telemetry.ts';
 
 const NO_QUEUES = 'the embedded node runs on the memory transport, without queues; start a node with governor start --redis';
@@ -37,17 +37,6 @@ export function marketplaceOperations(market: Marketplace, now: () => number): A
   };
 }
 
-/** The embedded marketplace's one command beyond the admin table: state live or persisted. */
-export function marketplaceCommands(market: Marketplace): Record<string, Command> {
-  return {
-    state: {
-      usage: "state('Billing', customerId)",
-      help: "a customer's actor state, live or persisted",
-      run: (kind: string, customerId: string) => market.stateOf(kind, customerId) ?? 'no such actor',
-    },
-  };
-}
-
 /**
  * `governor start` without Redis: one node with the memory transport, the marketplace tree
  * running, and the admin REPL attached, like `erl`. Resolves when the REPL ends.
@@ -58,14 +47,17 @@ export async function startEmbedded(options: { name?: string; logger: Logger; me
   const telemetry = createNodeTelemetry({ endpoint: options.metrics, logger: options.logger });
   const market = startMarketplace(node, { entities: { observe: telemetry.observer } });
   const server = await telemetry.attach(node);
-  const admin = new LocalAdmin(node, () => market.root, marketplaceOperations(market, () => node.clock.now()));
+  const admin = new LocalAdmin(node, () => market.root, marketplaceOperations(market, () => node.clock.now()), {
+    // An entity the host has passivated is read as the memory store has it.
+    entities: { committed: (address) => market.store.load(address) },
+  });
   const print = (line: string) => process.stdout.write(`${line}\n`);
   if (server) process.stderr.write(`governor: metrics on ${server.url}\n`);
   process.stdout.write(
     `Governor embedded node "${node.name}": the marketplace tree is running (memory transport).\n` +
       `Type help() for commands, e.g. enqueue({ type: 'CustomerSubscribes', customerId: 'c1', sku: 'PRO-MONTHLY', tier: 'professional' }).\n`,
   );
-  await startRepl({ ...adminCommands(admin, print), ...marketplaceCommands(market) }, { prompt: `governor(${node.name})> ` });
+  await startRepl(adminCommands(admin, print), { prompt: `governor(${node.name})> ` });
   await market.stop();
   await node.stop();
   await telemetry.stop();

@@ -26,6 +26,12 @@ export const EXIT = {
    * node halted it for that); the node took no more work so that no event is decided twice.
    */
   rolledBack: 7,
+  /**
+   * `governor start`: a stop (SIGTERM/SIGINT) did not hand everything over: Redis did not answer
+   * within GOVERNOR_STOP_TIMEOUT_MS, or a second signal cut it short. The partitions it still
+   * held come back when their leases expire, as after a crash.
+   */
+  stopIncomplete: 8,
   /** A bug: please report it with the output. */
   internal: 70,
 } as const;

@@ -6,6 +6,8 @@ import type { Admin } from './admin.ts';
 import { checkReplEvent } from './admin-operations.ts';
 import { ClusterReads } from './cluster-reads.ts';
 import { parseStateChange } from '../runtime/state-change.ts';
+import { isEntityAddress } from '../runtime/entity.ts';
+import { parseRef } from './ref.ts';
 import { needsSignature, sign, type AdminReply, type AdminRequest } from './admin-protocol.ts';
 
 /** How long the client waits for a node's reply. @default 5 s */
@@ -77,44 +79,44 @@ export class RemoteAdmin implements Admin {
     return this.#reads;
   }
 
-  async request(command: string, args: unknown[]): Promise<unknown> {
+  /** The node holding an entity ref's partition, if another does; else this REPL's node. */
+  async #nodeOf(ref: unknown): Promise<string> {
+    let parsed;
+    try {
+      parsed = parseRef(ref);
+    } catch {
+      return this.node; // the node says what is wrong with it
+    }
+    return (isEntityAddress(parsed) && (await this.#reader.holderOf(parsed))) || this.node;
+  }
+
+  async request(command: string, args: unknown[], node = this.node): Promise<unknown> {
     if (needsSignature(command) && !this.token) throw new AdminTokenMissingError();
-    const unsigned: AdminRequest = { id: randomUUID(), node: this.node, command, args, nonce: randomBytes(16).toString('hex'), issuedAt: Date.now() };
+    const unsigned: AdminRequest = { id: randomUUID(), node, command, args, nonce: randomBytes(16).toString('hex'), issuedAt: Date.now() };
     const request = this.token && needsSignature(command) ? sign(unsigned, this.token) : unsigned;
-    await this.redis.rpush(this.#keys.adminRequests(this.node), JSON.stringify(request));
+    await this.redis.rpush(this.#keys.adminRequests(node), JSON.stringify(request));
     const popped = await this.redis.blpop(this.#keys.adminReply(request.id), this.timeoutMs / 1000);
     if (!popped) {
       // Nobody took it: withdraw it, so a node that comes back later does not run a stale command.
-      await this.redis.lrem(this.#keys.adminRequests(this.node), 1, JSON.stringify(request));
-      throw new AdminTimeoutError(this.node, command, this.timeoutMs);
+      await this.redis.lrem(this.#keys.adminRequests(node), 1, JSON.stringify(request));
+      throw new AdminTimeoutError(node, command, this.timeoutMs);
     }
     const reply = JSON.parse(popped[1]) as AdminReply;
     if (!reply.ok) throw new AdminRemoteError(reply.code, reply.message);
     return reply.value;
   }
 
-  /** The members as Redis has them, alive by Redis' clock; no node needs to answer. */
-  async nodes() {
-    const [scores, info, time] = await Promise.all([
-      this.redis.zrange(this.#keys.nodes, 0, -1, 'WITHSCORES'),
-      this.redis.hgetall(this.#keys.nodeInfo),
-      this.redis.time(),
-    ]);
-    const now = Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000);
-    const nodes = [];
-    for (let i = 0; i < scores.length; i += 2) {
-      const name = scores[i]!;
-      const deadline = Number(scores[i + 1]);
-      nodes.push({ name, alive: deadline > now, deadline, info: info[name] ? (JSON.parse(info[name]) as unknown) : undefined });
-    }
-    return nodes;
+  /** The members as Redis has them, alive by Redis' clock, with their partitions; no node needs to answer. */
+  nodes() {
+    return this.#reader.nodes();
   }
 
   tree(root?: unknown) { return this.request('tree', root === undefined ? [] : [root]); }
   which_children(s: unknown) { return this.request('which_children', [s]); }
   count_children(s: unknown) { return this.request('count_children', [s]); }
-  get_state(r: unknown) { return this.request('get_state', [r]); }
-  get_status(r: unknown) { return this.request('get_status', [r]); }
+  // An entity is asked of the node holding its partition, where it is live if it is in memory.
+  async get_state(r: unknown) { return this.request('get_state', [r], await this.#nodeOf(r)); }
+  async get_status(r: unknown) { return this.request('get_status', [r], await this.#nodeOf(r)); }
   /** Checked here for a quick answer, and again by the node, the boundary: only data travels. */
   async replace_state(r: unknown, change: unknown) {
     return this.request('replace_state', [r, parseStateChange(change)]);

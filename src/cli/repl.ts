@@ -10,6 +10,7 @@ import { formatTrace } from './format-trace.ts';
 import type { Admin } from './admin.ts';
 import { needsSignature } from './admin-protocol.ts';
 import { isRedisUnavailable, redisUnavailableError } from './redis-deadline.ts';
+import { awaitableChain } from './awaitable-chain.ts';
 
 /** One REPL command: what it is called, how to use it, and what it does. */
 export interface Command {
@@ -26,12 +27,17 @@ export interface Command {
  */
 export function adminCommands(admin: Admin, print: (line: string) => void): Record<string, Command> {
   const table: Record<string, Omit<Command, 'mutates'>> = {
-    nodes: { usage: 'nodes()', help: 'the nodes and their liveness', run: () => admin.nodes() },
+    nodes: { usage: 'nodes()', help: 'the nodes: liveness, partitions held, placement, uptime', run: () => admin.nodes() },
     tree: { usage: 'tree(root?)', help: 'the supervision tree with every actor’s state value', run: (root?: unknown) => admin.tree(root) },
     which_children: { usage: 'which_children(sup)', help: 'a supervisor’s children', run: (s: unknown) => admin.which_children(s) },
     count_children: { usage: 'count_children(sup)', help: 'specs, active, supervisors, workers', run: (s: unknown) => admin.count_children(s) },
-    get_state: { usage: 'get_state(ref)', help: 'an actor’s state value and context', run: (r: unknown) => admin.get_state(r) },
-    get_status: { usage: 'get_status(ref)', help: 'status, links, timers, statistics', run: (r: unknown) => admin.get_status(r) },
+    get_state: {
+      usage: 'get_state(ref)',
+      help: 'an actor’s state value and context; an entity’s live where resident, else as committed (resident: false)',
+      run: (r: unknown) => admin.get_state(r),
+    },
+    get_status: { usage: 'get_status(ref)', help: 'status, links, timers, statistics (an entity not in memory: as committed)', run: (r: unknown) => admin.get_status(r) },
+    state: { usage: "state('Billing', customerId)", help: "get_state('Billing/<customerId>'): a customer’s actor state", run: (kind: unknown, key: unknown) => admin.get_state({ entity: kind, key }) },
     replace_state: {
       usage: 'replace_state(ref, { patch?, value? })',
       help: "change an actor’s state: patch, JSON Patch (RFC 6902) ops on its context, e.g. [{ op: 'replace', path: '/n', value: 1 }]; value, a state it has; data, never code",
@@ -92,7 +98,8 @@ export function createEvaluator(commands: Record<string, Command>, options: { ti
   // A line that computes for longer than this is a mistake (an endless loop), not a command.
   const timeout = options.timeoutMs ?? 2_000;
   const context = vm.createContext({});
-  for (const [name, command] of Object.entries(commands)) context[name] = command.run;
+  // A command's promise can be read into before it settles: get_state('Billing/c1').context.data.
+  for (const [name, command] of Object.entries(commands)) context[name] = (...args: unknown[]) => chainIfPromise(command.run(...args));
   context.help = () => helpText(commands);
   return async (line: string): Promise<{ ok: true; value: unknown } | { ok: false; error: string; cause: unknown }> => {
     try {
@@ -103,6 +110,10 @@ export function createEvaluator(commands: Record<string, Command>, options: { ti
       return { ok: false, error: describeError(error), cause: error };
     }
   };
+}
+
+function chainIfPromise(value: unknown): unknown {
+  return typeof (value as { then?: unknown } | null)?.then === 'function' ? awaitableChain(Promise.resolve(value)) : value;
 }
 
 function helpText(commands: Record<string, Command>): string {

@@ -119,6 +119,17 @@ export class RedisKeys {
     return `${this.#base}l:${partition}`;
   }
 
+  /** A SCAN pattern matching every partition's lease (see {@link leasePartitionOf}). */
+  get leasePattern(): string {
+    return `${globEscape(this.#base)}l:*`;
+  }
+
+  /** The partition of a lease key found by {@link leasePattern}; `undefined` for any other key. */
+  leasePartitionOf(redisKey: string): PartitionId | undefined {
+    const head = `${this.#base}l:`;
+    return redisKey.startsWith(head) ? redisKey.slice(head.length) : undefined;
+  }
+
   /** Sorted set: node name → the time (ms, Redis clock) its liveness runs out. */
   get nodes(): string {
     return `${this.#base}nodes`;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { governor } from './governor-command.ts';
 
-describe('governor start (embedded node, REPL on a pipe)', () => {
+describe('governor start --embedded (npm start: the embedded node, REPL on a pipe, whatever REDIS_URL says)', () => {
   const script = [
     "enqueue({ eventId: 'e-1', type: 'CustomerSubscribes', customerId: 'c1', sku: 'PRO-MONTHLY', tier: 'professional' })",
     "enqueue({ eventId: 'e-1', type: 'CustomerSubscribes', customerId: 'c1', sku: 'PRO-MONTHLY', tier: 'professional' })",
@@ -15,7 +15,7 @@ describe('governor start (embedded node, REPL on a pipe)', () => {
     'get_state(',
   ].join('\n');
 
-  const run = governor(['start'], { input: `${script}\n` });
+  const run = governor(['start', '--embedded'], { input: `${script}\n` });
 
   it('runs every command in order and exits 0 when its input ends', () => {
     expect(run.code).toBe(0);

@@ -44,7 +44,7 @@ export function replCommand(program: Command): void {
         const probe = new RemoteAdmin(redis, prefix, flags.node ?? '', undefined);
         let node = flags.node;
         if (!node) {
-          const live = (await probe.nodes()).filter((n) => n.alive);
+          const live = (await probe.nodes().finally(() => probe.close())).filter((n) => n.alive);
           if (live.length === 0) throw new CliError(`no live Governor node on ${url} (prefix ${prefix}): start one with governor start --redis`, EXIT.unavailable);
           node = live[0]!.name;
           process.stderr.write(`governor: attached to node ${node}${live.length > 1 ? ` (of ${live.length} live nodes; --node picks another)` : ''}\n`);

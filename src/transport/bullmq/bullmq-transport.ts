@@ -28,6 +28,12 @@ import { GlobalRegistry, type RegisterResult } from './registry.ts';
 import { Relay, sleep, type OutgoingJob } from './relay.ts';
 import { ambientScope, MessageIds, type AmbientScope, type Scope } from './scope.ts';
 
+/** What a shutdown handed over: the partitions whose leases it released, and those it could not (they expire). */
+export interface ShutdownResult {
+  readonly released: readonly PartitionId[];
+  readonly unreleased: readonly PartitionId[];
+}
+
 /**
  * Actor messages as BullMQ jobs in Redis: nodes anywhere that share a Redis share the actors.
  *
@@ -73,7 +79,7 @@ export class BullmqTransport implements Transport {
   readonly #rollbackListeners: ((error: DatasetRolledBackError) => void)[] = [];
   #kinds: readonly string[] = [];
   #state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
-  #stopping: Promise<void> | undefined;
+  #stopping: Promise<ShutdownResult> | undefined;
   readonly #stopTimers: (() => void)[] = [];
   readonly #startedAt = Date.now();
 
@@ -646,24 +652,30 @@ export class BullmqTransport implements Transport {
 
   // ── stopping ───────────────────────────────────────────────────────────────────────────────
 
-  detach(): Promise<void> {
-    return this.shutdown();
+  async detach(): Promise<void> {
+    await this.shutdown();
+  }
+
+  /** It is leaving the cluster (or has left): a shutdown began, so its actors stopping is no crash. */
+  get leaving(): boolean {
+    return this.#state === 'stopping' || this.#state === 'stopped';
   }
 
   /**
    * Leaves the cluster gracefully: stops claiming, lets each partition's job in flight finish (up
    * to `timeoutMs`; an unfinished one returns to its queue when its lock runs out), commits and
    * relays what is pending, releases the leases so others take over at once, and disconnects.
+   * Resolves with the partitions whose leases could not be released (Redis away): they expire.
    */
-  shutdown(options: { timeoutMs?: number } = {}): Promise<void> {
+  shutdown(options: { timeoutMs?: number } = {}): Promise<ShutdownResult> {
     this.#stopping ??= this.#shutdown(options.timeoutMs ?? 10_000);
     return this.#stopping;
   }
 
-  async #shutdown(timeoutMs: number): Promise<void> {
+  async #shutdown(timeoutMs: number): Promise<ShutdownResult> {
     if (this.#state === 'new') {
       this.#state = 'stopped';
-      return;
+      return { released: [], unreleased: [] };
     }
     this.#state = 'stopping';
     for (const stop of this.#stopTimers) stop();
@@ -671,16 +683,20 @@ export class BullmqTransport implements Transport {
     const partitions = [...this.#partitions.values()];
     await Promise.all(partitions.map((runtime) => runtime.stop({ graceful: true, timeoutMs })));
     await Promise.race([this.#inbox?.close(), sleep(timeoutMs)]);
+    const ids = partitions.map((runtime) => runtime.id);
+    let result: ShutdownResult = { released: ids, unreleased: [] };
     try {
-      await this.#membership?.releaseAll(partitions.map((runtime) => runtime.id));
-      await this.#membership?.leave();
+      await this.#membership?.releaseAll(ids);
     } catch (error) {
       this.#logger.warn({ err: error }, 'could not release leases: they will expire');
+      result = { released: [], unreleased: ids };
     }
+    await this.#membership?.leave().catch((error: unknown) => this.#logger.warn({ err: error }, 'could not leave the node list: the others will see this node die'));
     this.#partitions.clear();
     await this.#relay?.close(timeoutMs);
     this.#state = 'stopped';
     if (this.#connections) await closeConnections(this.#connections);
+    return result;
   }
 
   // ── internals ──────────────────────────────────────────────────────────────────────────────

@@ -3,12 +3,13 @@
  * on one Redis. See README.md beside this file for the design.
  */
 export { BullmqTransport } from './bullmq-transport.ts';
+export type { ShutdownResult } from './bullmq-transport.ts';
 export { startBullmqNode, defaultNodeName } from './start-node.ts';
 export type { BullmqNode, BullmqNodeOptions } from './start-node.ts';
 export { GovernorProducer, type SendOptions } from './producer.ts';
 export type { OutboundMessage } from './producer.ts';
 export { installSignalHandlers } from './shutdown.ts';
-export type { SignalHandlerOptions } from './shutdown.ts';
+export type { SignalHandlerOptions, StopReport } from './shutdown.ts';
 export type { BullmqTransportOptions, Placement } from './options.ts';
 export { RedisNotDurableError, ALLOW_DATA_LOSS_ENV, describePersistence } from './redis-persistence.ts';
 export type { Durability, RedisPersistence } from './redis-persistence.ts';

@@ -76,7 +76,8 @@ export async function startBullmqNode(options: BullmqNodeOptions): Promise<Bullm
     void node.stop().finally(() => options.onGiveUp?.(error));
   });
   node.monitor(entities.supervisor, ({ reason }) => {
-    if (stopping) return;
+    // A shutdown (this stop, a signal handler's, the transport's own) stops the tree too: no give-up.
+    if (stopping || transport.leaving) return;
     stopping = true;
     // Nothing here can host entities any more: leave, so the jobs go back to their queues and
     // the other nodes take the partitions over, rather than holding them with nobody home.
