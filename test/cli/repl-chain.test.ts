@@ -26,13 +26,13 @@ describe('the REPL evaluator', () => {
   });
 
   it('reports a failed command, or a read past undefined, as one error line', async () => {
-    expect(await evaluate('fails().anything')).toEqual({ ok: false, error: 'error: nope' });
-    expect(await evaluate("get_state('x').context.missing.deeper")).toEqual({ ok: false, error: 'error: cannot read deeper of undefined' });
+    expect(await evaluate('fails().anything')).toMatchObject({ ok: false, error: 'error: nope' });
+    expect(await evaluate("get_state('x').context.missing.deeper")).toMatchObject({ ok: false, error: 'error: cannot read deeper of undefined' });
   });
 
   it('survives a failed command nobody awaits', async () => {
     expect(await evaluate('const kept = fails()')).toEqual({ ok: true, value: undefined });
-    expect(await evaluate('kept.x')).toEqual({ ok: false, error: 'error: nope' });
+    expect(await evaluate('kept.x')).toMatchObject({ ok: false, error: 'error: nope' });
   });
 });
 

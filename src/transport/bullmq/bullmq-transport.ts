@@ -28,6 +28,9 @@ import { GlobalRegistry, type RegisterResult } from './registry.ts';
 import { Relay, sleep, type OutgoingJob } from './relay.ts';
 import { ambientScope, MessageIds, type AmbientScope, type Scope } from './scope.ts';
 
+/** Tries at recording a halt (100 ms, then doubling: about 6 s in all) before saying it could not. */
+const HALT_ATTEMPTS = 7;
+
 /** What a shutdown handed over: the partitions whose leases it released, and those it could not (they expire). */
 export interface ShutdownResult {
   readonly released: readonly PartitionId[];
@@ -238,7 +241,18 @@ export class BullmqTransport implements Transport {
     this.#logger.error({ code: error.code, key: error.key, seen: error.seen, found: error.found }, error.message);
     void (async () => {
       const redis = this.#connections?.producer;
-      if (redis) await this.#epoch?.halt(redis, error, node.name, node.clock.now()).catch((cause: unknown) => this.#logger.warn({ err: cause }, 'could not record the halt in Redis'));
+      // Found right after Redis came back, the connection may still be reconnecting: the halt is
+      // what stops the other nodes (whose marks may be lower), so it is tried again for a while.
+      for (let attempt = 0, delayMs = 100; redis && this.#epoch && attempt < HALT_ATTEMPTS; attempt++, delayMs *= 2) {
+        try {
+          await this.#epoch.halt(redis, error, node.name, node.clock.now());
+          break;
+        } catch (cause) {
+          const last = attempt === HALT_ATTEMPTS - 1;
+          this.#logger[last ? 'error' : 'warn']({ err: cause, attempt: attempt + 1 }, last ? 'could not record the halt in Redis: halt the dataset by hand before restarting nodes' : 'could not record the halt in Redis yet');
+          if (!last) await new Promise<void>((resolve) => node.clock.setTimeout(resolve, delayMs));
+        }
+      }
       await this.shutdown({ timeoutMs: 0 }).catch((cause: unknown) => this.#logger.error({ err: cause }, 'leaving the cluster failed: the leases will expire'));
       this.#rollbackDone = true;
       for (const listener of this.#rollbackListeners.splice(0)) listener(error);
