@@ -1,10 +1,16 @@
 /**
  * The chaos run's rules model (`chaos-model.ts`): it predicts what the rules say on hand-worked
- * cases, and it reports a wrong outcome as a mismatch.
+ * cases, it reports a wrong outcome as a mismatch, and it agrees with the governors on the chaos
+ * workload (a differential test: the model is written from the rules, the governors are the code,
+ * so a disagreement is a misread rule on one side).
  */
 import { describe, expect, it } from 'vitest';
+import { governorDefinitions } from '../../machines/index.ts';
+import { MarketplaceModel } from '../../src/cli/check/reference-model.ts';
 import type { LifecycleEvent } from '../../src/marketplace/event-schema.ts';
+import { chaosWorkload } from './chaos-events.ts';
 import { RulesModel, viewDifferences } from './chaos-model.ts';
+import { observedOutcomes, observedView } from './chaos-observed.ts';
 
 const DAY = 86_400_000;
 const T0 = Date.parse('2024-01-01T00:00:00Z');
@@ -50,4 +56,36 @@ describe('the rules model', () => {
     other.submit(events[2]!);
     expect(viewDifferences(right, other.view('c1'))).not.toEqual([]);
   });
+});
+
+/** The governors' states for one customer from the code's own fold, as the chaos run reads Redis. */
+function codeContexts(model: MarketplaceModel, customerId: string): Map<string, unknown> {
+  const customer = model.customer(customerId);
+  const contexts = new Map<string, unknown>(Object.entries(customer.governors).map(([kind, g]) => [kind, g!.context]));
+  contexts.set('Receipts', { receipts: customer.receipts.map((eventId) => ({ entry: { eventId } })) });
+  contexts.set('Orchestrator', { handled: customer.handled });
+  return contexts;
+}
+
+describe('the rules model and the governors', () => {
+  for (const seed of [1, 2, 3]) {
+    it(`agree on the chaos workload (seed ${seed}): every outcome and every customer's end state`, () => {
+      const workload = chaosWorkload({ events: 3_000, customers: 60, seed, run: `d${seed}` });
+      const code = new MarketplaceModel(governorDefinitions());
+      for (const event of workload.sequence) code.submit(event, Date.now());
+      const differences: string[] = [];
+      for (const customerId of workload.customers) {
+        const contexts = codeContexts(code, customerId);
+        const expected = workload.model.outcomes(customerId);
+        const observed = observedOutcomes(contexts);
+        expected.forEach((e, i) => {
+          if (observed[i]?.eventId !== e.eventId || observed[i]?.outcome !== e.outcome) {
+            differences.push(`${customerId} ${e.eventId} (${workload.byId.get(e.eventId)?.type}): ${observed[i]?.outcome}, the rules say ${e.outcome}`);
+          }
+        });
+        for (const d of viewDifferences(workload.model.view(customerId), observedView(contexts))) differences.push(`${customerId} ${d}`);
+      }
+      expect(differences.slice(0, 10)).toEqual([]);
+    });
+  }
 });
