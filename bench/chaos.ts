@@ -73,6 +73,7 @@ export async function main(): Promise<Record<string, unknown>> {
     state_mismatches: total('state_mismatches'),
     audit_ok: all.every((r) => r.audit_ok),
     rollback_detected: total('rollback_detected'),
+    halts_unrecorded: total('halts_unrecorded'),
     resent: total('resent'),
     takeover_kills: total('takeover_kills'),
     order_violations_always: runs.always.order_violations,

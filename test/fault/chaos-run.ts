@@ -93,6 +93,8 @@ export interface ChaosResult {
   readonly redis_kills: number;
   readonly redis_freezes: number;
   readonly rollback_detected: number;
+  /** Nodes that left with exit 7 while the sentinel had no halt: the other nodes were not stopped. */
+  readonly halts_unrecorded: number;
   readonly resent: number;
   readonly lost: number;
   readonly duplicated_effects: number;
@@ -166,7 +168,8 @@ class Fleet {
         if (i >= 0) this.running.splice(i, 1);
         if (!this.#killed.has(node)) {
           this.exits.push({ name, code, signal });
-          this.log(`chaos: node ${name} exited (${code ?? signal})`);
+          const last = node.log().trim().split('\n').slice(-2).join(' | ').slice(0, 600);
+          this.log(`chaos: node ${name} exited (${code ?? signal})${last ? `: ${last}` : ''}`);
         }
         this.maintain();
       });
@@ -294,7 +297,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const control = redis.client({ maxRetriesPerRequest: 1 });
   control.on('error', () => undefined);
   let producer: GovernorProducer | undefined;
-  const counts = { redisKills: 0, freezes: 0, rollbacks: 0, takeovers: 0, resent: 0 };
+  const counts = { redisKills: 0, freezes: 0, rollbacks: 0, takeovers: 0, resent: 0, unrecordedHalts: 0 };
   try {
     fleet.maintain();
     await fleet.ready();
@@ -305,8 +308,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const producerDone = produce(producer, workload, options, accepted, (n) => (sent = n)).finally(() => (producing = false));
 
     /** A halt in the sentinel: wait for the nodes to stop, clear it as an operator would, start nodes again. */
+    let halts = 0;
     const clearHalt = async (): Promise<void> => {
-      const halted = await control.hget(keys.epoch, 'halted').catch(() => null);
+      const halted = await control.hget(keys.epoch, 'halted').catch(() => undefined);
+      const exits7 = fleet.exits.filter((e) => e.code === 7).length;
+      if (halted === null && exits7 > halts) {
+        // A node found the loss and left, but the sentinel says nothing: the other nodes go on.
+        counts.unrecordedHalts++;
+        log(`chaos: a node exited 7 and no halt is recorded in the sentinel`);
+      }
+      halts = exits7;
       if (!halted) return;
       counts.rollbacks++;
       log(`chaos: rollback detected: ${halted}`);
@@ -319,6 +330,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         await fleet.kill(node);
       }
       await control.hdel(keys.epoch, 'halted');
+      halts = fleet.exits.filter((e) => e.code === 7).length;
       fleet.paused = false;
       fleet.maintain();
     };
@@ -410,7 +422,7 @@ function judge(
   accepted: Set<string>,
   states: Map<string, Map<string, unknown>>,
   fleet: Fleet,
-  counts: { redisKills: number; freezes: number; rollbacks: number; takeovers: number; resent: number },
+  counts: { redisKills: number; freezes: number; rollbacks: number; takeovers: number; resent: number; unrecordedHalts: number },
 ): ChaosResult {
   const problems: string[] = [];
   const note = (problem: string) => problems.length < 12 && problems.push(problem);
@@ -489,6 +501,7 @@ function judge(
     redis_kills: counts.redisKills,
     redis_freezes: counts.freezes,
     rollback_detected: counts.rollbacks,
+    halts_unrecorded: counts.unrecordedHalts,
     resent: counts.resent,
     lost: lostIds.length,
     duplicated_effects: duplicated,

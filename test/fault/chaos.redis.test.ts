@@ -12,6 +12,6 @@ import { runChaos } from './chaos-run.ts';
 it('nodes and Redis SIGKILLed, Redis frozen: nothing lost, nothing doubled, the states the rules say', async () => {
   const result = await runChaos({ appendfsync: 'always', events: 400, customers: 50, minKills: 2, killGapMs: [300, 1_500], redisKills: 1, redisFreezes: 1, seed: 7, batch: 10, pauseMs: 60 });
   expect(result.problems).toEqual([]);
-  expect(result).toMatchObject({ events: 400, redis_kills: 1, redis_freezes: 1, lost: 0, duplicated_effects: 0, state_mismatches: 0, order_violations: 0, unexpected_exits: 0, rollback_detected: 0, audit_ok: true });
+  expect(result).toMatchObject({ events: 400, redis_kills: 1, redis_freezes: 1, lost: 0, duplicated_effects: 0, state_mismatches: 0, order_violations: 0, unexpected_exits: 0, rollback_detected: 0, halts_unrecorded: 0, audit_ok: true });
   expect(result.kills).toBeGreaterThanOrEqual(2);
 }, 120_000);
