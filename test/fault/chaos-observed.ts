@@ -1,0 +1,46 @@
+import { Decimal } from 'decimal.js';
+import type { CustomerView, EntitlementState, BillingState, SubscriptionState, Outcome } from './chaos-model.ts';
+
+/**
+ * Reads what the system committed for one customer into the rules model's terms: the fields of
+ * {@link CustomerView} and the orchestrator's outcome records, from the actors' contexts as they
+ * are persisted (plain JSON, read loosely on purpose: this file knows the shape of what the nodes
+ * write, not the code that writes it).
+ */
+interface Persisted {
+  readonly state?: string;
+  readonly data?: { readonly balance?: string; readonly invoices?: ReadonlyArray<{ readonly invoiceId: string; readonly total: string }> };
+  readonly receipts?: ReadonlyArray<{ readonly entry: { readonly eventId: string } }>;
+  readonly handled?: ReadonlyArray<{ readonly eventId: string; readonly status: string }>;
+}
+
+/** `contexts`: the committed context of each actor kind of the customer (absent: never created). */
+export function observedView(contexts: ReadonlyMap<string, unknown>): CustomerView {
+  const of = (kind: string) => contexts.get(kind) as Persisted | undefined;
+  const invoices = of('Billing')?.data?.invoices ?? [];
+  return {
+    entitlement: (of('Entitlement')?.state ?? 'Inactive') as EntitlementState,
+    subscription: (of('Subscription')?.state ?? 'None') as SubscriptionState,
+    billing: (of('Billing')?.state ?? 'AwaitingInvoice') as BillingState,
+    balance: new Decimal(of('Billing')?.data?.balance ?? '0').toFixed(2),
+    invoices: invoices.length,
+    invoiced: invoices.reduce((sum, i) => sum.plus(i.total), new Decimal(0)).toFixed(2),
+    receipts: of('Receipts')?.receipts?.length ?? 0,
+  };
+}
+
+/** The orchestrator's outcome records, oldest first. */
+export function observedOutcomes(contexts: ReadonlyMap<string, unknown>): Array<{ eventId: string; outcome: Outcome }> {
+  const handled = (contexts.get('Orchestrator') as Persisted | undefined)?.handled ?? [];
+  return handled.map((r) => ({ eventId: r.eventId, outcome: r.status as Outcome }));
+}
+
+/** Event ids of the customer's receipts, in chain order. */
+export function receiptIds(contexts: ReadonlyMap<string, unknown>): string[] {
+  return ((contexts.get('Receipts') as Persisted | undefined)?.receipts ?? []).map((r) => r.entry.eventId);
+}
+
+/** Invoice ids of the customer's Billing. */
+export function invoiceIds(contexts: ReadonlyMap<string, unknown>): string[] {
+  return ((contexts.get('Billing') as Persisted | undefined)?.data?.invoices ?? []).map((i) => i.invoiceId);
+}
