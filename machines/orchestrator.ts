@@ -207,6 +207,8 @@ export const orchestratorMachine = setup({
             customerId: context.customerId,
             eventType: c.event.type,
             occurredAt: c.event.occurredAt,
+            // The whole event, so the receipt commits to its amounts and quantities too.
+            event: c.event,
             committedAt: stampOf(event),
             outcomes: c.replies.map((r) => ({ governor: r.governor, status: r.status })),
           },

@@ -30,6 +30,12 @@ export interface AppendMessage {
   customerId: string;
   eventType: string;
   occurredAt: string;
+  /**
+   * The committed event in full: the receipt's `payloadDigest` covers all of it (amounts,
+   * quantities, reasons), with the customer as its pseudonym. Absent in messages from before it
+   * was sent (a restored orchestrator's): then the digest covers what the message has.
+   */
+  event?: Record<string, unknown>;
   /** When the orchestrator committed the event: epoch ms on the runtime clock (the receipt's `committedAt`). */
   committedAt: number;
   outcomes: Array<{ governor: string; status: string }>;
@@ -100,7 +106,11 @@ export function appendTo(context: ReceiptsContext, message: AppendMessage, optio
       customerRef,
       type: message.eventType,
       outcomes: message.outcomes.map((o) => ({ governor: o.governor as never, outcome: o.status as never })),
-      payloadDigest: eventDigest({ eventId: message.eventId, customerRef, type: message.eventType, occurredAt: message.occurredAt }),
+      payloadDigest: eventDigest(
+        message.event
+          ? { ...message.event, customerId: customerRef }
+          : { eventId: message.eventId, customerRef, type: message.eventType, occurredAt: message.occurredAt },
+      ),
       committedAt: message.committedAt,
     });
   } catch (error) {

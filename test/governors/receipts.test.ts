@@ -35,6 +35,18 @@ describe('the Receipts chain', () => {
     expect(JSON.stringify(context.receipts)).not.toContain('alice');
   });
 
+  it('commits to the whole event: another amount is another digest, and the customer id is only its pseudonym', () => {
+    const payment = (amount: string) => ({ type: 'PaymentProcessed', eventId: 'e1', customerId: 'alice@example.com', occurredAt: '2026-01-05T10:00:00Z', amount, currency: 'USD', paymentId: 'p1' });
+    const receiptOf = (amount: string) => appendTo(emptyReceipts('alice@example.com'), { ...message('e1'), event: payment(amount) }, options).context.receipts[0]!;
+    const small = receiptOf('5.00');
+    const large = receiptOf('500000.00');
+    expect(small.entry.payloadDigest).not.toBe(large.entry.payloadDigest);
+    expect(receiptOf('5.00').entry.payloadDigest).toBe(small.entry.payloadDigest);
+    // Without the event (a message from before it was sent), the digest covers what the message has.
+    expect(appendTo(emptyReceipts('alice@example.com'), message('e1'), options).context.receipts[0]!.entry.payloadDigest).not.toBe(small.entry.payloadDigest);
+    expect(JSON.stringify(small)).not.toContain('alice');
+  });
+
   it("carries the orchestrator's commit time, not the producer's occurredAt", () => {
     const { context } = chain(['e1']);
     expect(context.receipts[0]!.entry.committedAt).toBe(Date.parse('2026-01-05T10:00:03Z'));
