@@ -68,12 +68,14 @@ export function findHandled(handled: readonly HandledEvent[], eventId: string): 
 }
 
 /**
- * The record of `eventId` when it was handled with other content than `digest` (the key is
- * reused: refuse the event), else `undefined` (a new event, or a duplicate of the record).
+ * The record of `eventId` when it was handled with other content than `digest` gives (the key
+ * is reused: refuse the event), else `undefined` (a new event, or a duplicate of the record).
+ * The digest is asked for only when there is a record to compare it with: a new event, the
+ * common case, costs no hashing.
  */
-export function reusedKeyRecord(handled: readonly HandledEvent[], eventId: string, digest: string): HandledEvent | undefined {
+export function reusedKeyRecord(handled: readonly HandledEvent[], eventId: string, digest: () => string): HandledEvent | undefined {
   const record = findHandled(handled, eventId);
-  return record?.digest !== undefined && record.digest !== digest ? record : undefined;
+  return record?.digest !== undefined && record.digest !== digest() ? record : undefined;
 }
 
 /** The outcome of a record, without its eventId (what a duplicate is answered with). */

@@ -131,7 +131,7 @@ const record = (context: OrchestratorContext, outcome: HandledOutcome): HandledE
 export const orchestratorMachine = setup({
   types: {} as { context: OrchestratorContext; events: OrchestratorEvent; input: OrchestratorInput },
   guards: {
-    reusesKey: ({ context, event }) => event.type === 'lifecycle' && reusedKeyRecord(context.handled, event.event.eventId, eventDigest(event.event)) !== undefined,
+    reusesKey: ({ context, event }) => event.type === 'lifecycle' && reusedKeyRecord(context.handled, event.event.eventId, () => eventDigest(event.event)) !== undefined,
     isHandled: ({ context, event }) => event.type === 'lifecycle' && findHandled(context.handled, event.event.eventId) !== undefined,
     hasNoRoute: ({ context }) => current(context).route.length === 0,
     replyRefuses: ({ event }) => event.type === 'governor.reply' && (event.reply.status === 'rejected' || event.reply.status === 'conflict'),

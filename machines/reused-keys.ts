@@ -15,5 +15,5 @@ export function orchestratorStateRefusal(context: unknown, message: Message): st
   const handled = (context as { handled?: unknown } | undefined)?.handled;
   if (!Array.isArray(handled)) return undefined;
   const { event } = message as unknown as LifecycleMessage;
-  return reusedKeyRecord(handled as HandledEvent[], event.eventId, eventDigest(event)) === undefined ? undefined : keyReusedReason(event.eventId, event.customerId);
+  return reusedKeyRecord(handled as HandledEvent[], event.eventId, () => eventDigest(event)) === undefined ? undefined : keyReusedReason(event.eventId, event.customerId);
 }
