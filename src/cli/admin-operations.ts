@@ -55,7 +55,7 @@ export class EventThrottledError extends GovernorError {
     readonly perSecond: number,
     readonly retryAfterMs: number,
   ) {
-    super('EVENT_THROTTLED', `customer ${customerId} is over the ${tier} tier's ${perSecond} events/s, nothing was enqueued: retry after ${(retryAfterMs / 1000).toFixed(1)} s`);
+    super('EVENT_THROTTLED', `customer ${customerId} is over the ${tier} tier's ${perSecond} events/s, nothing was enqueued: retry after ${(Math.ceil(retryAfterMs / 100) / 10).toFixed(1)} s`);
   }
 }
 

@@ -15,6 +15,7 @@ import { exitAfterStop, stopTimeoutMs } from './node-stop.ts';
 import { redactUrl } from './node-banner.ts';
 import { bullmqTelemetry, createNodeTelemetry, type MetricsEndpoint } from './node-telemetry.ts';
 import { resolveSettings } from '../transport/bullmq/options.ts';
+import { nodeVariable } from './node-environment.ts';
 
 /**
  * `governor start` with Redis: a BullMQ node hosting the marketplace's entities, sharing the work
@@ -23,8 +24,8 @@ import { resolveSettings } from '../transport/bullmq/options.ts';
  */
 export async function startBullmq(options: { url: string; prefix: string; shell: boolean; name?: string; logger: Logger; metrics?: MetricsEndpoint; allowDataLoss?: boolean }): Promise<number> {
   const stopDeadlineMs = stopTimeoutMs();
-  const pseudonymKey = process.env.GOVERNOR_PSEUDONYM_KEY ?? randomBytes(32).toString('base64url');
-  if (!process.env.GOVERNOR_PSEUDONYM_KEY) {
+  const pseudonymKey = nodeVariable('GOVERNOR_PSEUDONYM_KEY') ?? randomBytes(32).toString('base64url');
+  if (nodeVariable('GOVERNOR_PSEUDONYM_KEY') === undefined) {
     options.logger.warn('GOVERNOR_PSEUDONYM_KEY is not set: receipt pseudonyms will differ between nodes and restarts');
   }
   const telemetry = createNodeTelemetry({ endpoint: options.metrics, logger: options.logger, redis: { url: options.url, prefix: resolveSettings({ prefix: options.prefix }).prefix } });
@@ -58,7 +59,7 @@ export async function startBullmq(options: { url: string; prefix: string; shell:
   const reads = new ClusterReads(new Redis(options.url, { ...transport.settings.redis, maxRetriesPerRequest: 2 }), transport.settings.prefix, transport.settings.partitions);
   const admin = new LocalAdmin(node, () => node.whereis('entities'), bullmqOperations(transport, reads), { entities: bullmqEntitySource(transport, reads, node.name), nodes: () => reads.nodes() });
   // `governor repl --redis` reaches this node through its admin list; mutations need the token.
-  const listener = startAdminListener({ url: options.url, prefix: transport.settings.prefix, node: node.name, admin, token: process.env.GOVERNOR_ADMIN_TOKEN || undefined, logger: options.logger });
+  const listener = startAdminListener({ url: options.url, prefix: transport.settings.prefix, node: node.name, admin, token: nodeVariable('GOVERNOR_ADMIN_TOKEN'), logger: options.logger });
   if (!options.shell) {
     // In-flight jobs get half the deadline; committing, relaying and releasing the leases the rest.
     // The last telemetry batch and summary go out after the node stopped, before the process ends.

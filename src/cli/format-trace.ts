@@ -13,7 +13,9 @@ export function formatTrace(entry: TraceEntry): string {
     case 'in':
       return `${head} ← ${entry.via} ${short(entry.event)}`;
     case 'out':
-      return `${head} → ${short(entry.to)} ${short(entry.event)}`;
+      return 'reply' in entry
+        ? `${head} → caller ${entry.to.ref}@${entry.to.node} reply ${short(entry.reply)}`
+        : `${head} → ${short(entry.to)} ${short(entry.event)}`;
     case 'transition':
       return `${head} ${short(entry.from)} ⇒ ${short(entry.to)} on ${short((entry.event as { type?: string }).type)}`;
     case 'postpone':

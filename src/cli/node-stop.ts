@@ -1,8 +1,9 @@
 import type { StopReport } from '../transport/bullmq/shutdown.ts';
 import { CliError, EXIT } from './exit-codes.ts';
+import { nodeVariable, type NodeVariableName } from './node-environment.ts';
 
 /** The environment variable bounding a node's stop, in ms. */
-export const STOP_TIMEOUT_ENV = 'GOVERNOR_STOP_TIMEOUT_MS';
+export const STOP_TIMEOUT_ENV = 'GOVERNOR_STOP_TIMEOUT_MS' satisfies NodeVariableName;
 
 /** How long a stop may take unless GOVERNOR_STOP_TIMEOUT_MS says otherwise. @default 10 s */
 export const DEFAULT_STOP_TIMEOUT_MS = 10_000;
@@ -12,8 +13,8 @@ const TELEMETRY_FLUSH_MS = 2_000;
 
 /** GOVERNOR_STOP_TIMEOUT_MS, checked at start so a typo is not found at the first rolling update. */
 export function stopTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
-  const raw = env[STOP_TIMEOUT_ENV];
-  if (raw === undefined || raw === '') return DEFAULT_STOP_TIMEOUT_MS;
+  const raw = nodeVariable(STOP_TIMEOUT_ENV, env);
+  if (raw === undefined) return DEFAULT_STOP_TIMEOUT_MS;
   const ms = Number(raw);
   if (!Number.isSafeInteger(ms) || ms < 1) throw new CliError(`${STOP_TIMEOUT_ENV} must be a whole number of milliseconds ≥ 1, got "${raw}"`);
   return ms;

@@ -15,6 +15,7 @@ import { trackNode, type QueueSampler } from '../marketplace/telemetry/node-metr
 import { startPeriodicFlush } from '../marketplace/telemetry/periodic-flush.ts';
 import { RedisStreamSink } from '../marketplace/telemetry/redis-stream-sink.ts';
 import { CliError, EXIT } from './exit-codes.ts';
+import { nodeVariable } from './node-environment.ts';
 
 /** How often a node flushes telemetry, samples Redis' health and refreshes its summary in Redis. */
 const FLUSH_EVERY_MS = 5_000;
@@ -34,13 +35,13 @@ export interface MetricsEndpoint {
  * @throws CliError (usage) when the port is not an integer from 0 to 65535.
  */
 export function metricsEndpoint(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): MetricsEndpoint | undefined {
-  const raw = flag ?? env['GOVERNOR_METRICS_PORT'];
+  const raw = flag ?? nodeVariable('GOVERNOR_METRICS_PORT', env);
   if (raw === undefined || raw === '') return undefined;
   const port = Number(raw);
   if (!/^\d+$/.test(raw) || port > 65_535) {
     throw new CliError(`the metrics port must be an integer from 0 to 65535 (0 picks a free one), got "${raw}"`, EXIT.usage);
   }
-  return { port, host: env['GOVERNOR_METRICS_HOST'] || '127.0.0.1' };
+  return { port, host: nodeVariable('GOVERNOR_METRICS_HOST', env) ?? '127.0.0.1' };
 }
 
 /**
@@ -97,15 +98,15 @@ export function createNodeTelemetry(options: NodeTelemetryOptions): NodeTelemetr
   let tracker: ReturnType<typeof trackNode> | undefined;
   const metrics = endpoint ? createMetrics({ sample: () => tracker?.sample() ?? {} }) : undefined;
   let collector: TelemetryCollector | undefined;
-  if (redis && env['GOVERNOR_TELEMETRY'] !== '0') {
-    const secret = env['GOVERNOR_TELEMETRY_SECRET'] || randomBytes(32).toString('base64url');
-    if (!env['GOVERNOR_TELEMETRY_SECRET']) {
+  if (redis && nodeVariable('GOVERNOR_TELEMETRY', env) !== '0') {
+    const secret = nodeVariable('GOVERNOR_TELEMETRY_SECRET', env) ?? randomBytes(32).toString('base64url');
+    if (nodeVariable('GOVERNOR_TELEMETRY_SECRET', env) === undefined) {
       logger.warn('GOVERNOR_TELEMETRY_SECRET is not set: telemetry organisation tokens will differ between nodes and restarts');
     }
     collector = new TelemetryCollector({
       secret,
       sink: new RedisStreamSink({ redis: redis.client, stream: redis.keys.telemetryStream }),
-      errorReporting: env['GOVERNOR_TELEMETRY_ERRORS'] === '1',
+      errorReporting: nodeVariable('GOVERNOR_TELEMETRY_ERRORS', env) === '1',
     });
   }
   const observer = observeLifecycle({ metrics, collector, now: () => systemClock.now() });
@@ -171,7 +172,7 @@ export function createNodeTelemetry(options: NodeTelemetryOptions): NodeTelemetr
  * (e.g. `NODE_OPTIONS="--import ./otel-setup.js"`); without one the spans cost next to nothing.
  */
 export async function bullmqTelemetry(env: NodeJS.ProcessEnv = process.env): Promise<import('bullmq').Telemetry | undefined> {
-  if (env['GOVERNOR_OTEL'] !== '1') return undefined;
+  if (nodeVariable('GOVERNOR_OTEL', env) !== '1') return undefined;
   const [{ BullMQOtel }, { GOVERNOR_VERSION }] = await Promise.all([import('bullmq-otel'), import('../marketplace/telemetry/platform.ts')]);
   return new BullMQOtel({ tracerName: 'governor', version: GOVERNOR_VERSION });
 }

@@ -326,10 +326,10 @@ export class StatemProcess extends Process {
     const e = effect as Effect;
     switch (e.type) {
       case EFFECT.reply:
-        if (this.#current?.t === 'call') node.route({ t: 'reply', to: (this.#current as CallEnvelope).from, value: e.value });
+        if (this.#current?.t === 'call') this.#reply((this.#current as CallEnvelope).from, e.value);
         return;
       case EFFECT.replyTo:
-        if (isCallerRef(e.to)) node.route({ t: 'reply', to: e.to, value: e.value });
+        if (isCallerRef(e.to)) this.#reply(e.to, e.value);
         return;
       case EFFECT.postpone:
         this.#postponeCurrent = true;
@@ -541,6 +541,11 @@ export class StatemProcess extends Process {
     if (!timer) return;
     if (timer.handle !== undefined) this.node.clock.clearTimeout(timer.handle);
     this.#timers!.delete(name);
+  }
+
+  #reply(to: CallerRef, value: unknown): void {
+    this.tracer?.({ pid: this.pid, at: this.node.clock.now(), kind: 'out', to, reply: value });
+    this.node.route({ t: 'reply', to, value });
   }
 
   #trace(kind: 'in', via: string, event: EventObject): void {

@@ -1,4 +1,4 @@
-import type { Address } from './envelope.ts';
+import type { Address, CallerRef } from './envelope.ts';
 import type { ExitReason } from './exit-reason.ts';
 import type { Pid } from './pid.ts';
 
@@ -6,6 +6,8 @@ import type { Pid } from './pid.ts';
 export type TraceEntry =
   | { readonly pid: Pid; readonly at: number; readonly kind: 'in'; readonly via: string; readonly event: unknown }
   | { readonly pid: Pid; readonly at: number; readonly kind: 'out'; readonly to: Address; readonly event: unknown }
+  /** A reply going out to the caller of a `call` (`reply` / `replyTo`), as gen_statem's `{out, Reply, From}`. */
+  | { readonly pid: Pid; readonly at: number; readonly kind: 'out'; readonly to: CallerRef; readonly reply: unknown }
   | {
       readonly pid: Pid;
       readonly at: number;

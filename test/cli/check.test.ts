@@ -39,6 +39,16 @@ describe('governor check', () => {
     expect(replay.stdout).toContain('error: after event 4 {"type":"push"}: state "open": size 4 is outside 0..3');
   });
 
+  it('the default run finds an off-by-one a short run misses (seed 10: first failing run 125) and prints the smallest sequence', () => {
+    const run = governor(['check', '--machine', BROKEN, '--seed', '10']);
+    expect(run.code, run.stderr).toBe(1);
+    expect(run.stdout).toContain('1000 runs, seed 10');
+    expect(run.stdout).toContain('FAILED after 125 run(s)');
+    const shown = /counterexample \(shrunk\): (.*)$/m.exec(run.stdout)![1]!;
+    expect(JSON.parse(shown)).toEqual(Array.from({ length: 4 }, () => ({ type: 'push' })));
+    expect(run.stdout).toContain('error: after event 4 {"type":"push"}: state "open": size 4 is outside 0..3');
+  });
+
   it.each([
     [['--transport', 'bullmq', '--machine', BROKEN], 'runs the marketplace property'],
     [['--transport', 'carrier-pigeon'], 'is not a transport'],

@@ -70,10 +70,10 @@ describe('governor license', () => {
 
 describe('governor deploy', () => {
   it('render prints the Kubernetes objects as YAML documents', () => {
-    const run = governor(['deploy', 'render', '--provider', 'gcp', '--tier', 'enterprise', '--replicas', '2..6']);
+    const run = governor(['deploy', 'render', '--provider', 'gcp', '--tier', 'enterprise', '--replicas', '2..6', '--image', 'registry.example.com/governor:1.2.3']);
     expect(run.code).toBe(0);
     const kinds = parseAllDocuments(run.stdout).map((d) => (d.toJS() as { kind: string }).kind);
-    expect(kinds).toEqual(expect.arrayContaining(['Deployment', 'Service', 'HorizontalPodAutoscaler', 'ConfigMap', 'PodDisruptionBudget']));
+    expect(kinds).toEqual(['Namespace', 'ConfigMap', 'Service', 'Deployment', 'HorizontalPodAutoscaler', 'PodDisruptionBudget']);
   });
 
   it('cost prints an estimate with exact totals', () => {
@@ -83,7 +83,7 @@ describe('governor deploy', () => {
   });
 
   it('refuses an unknown provider with exit 2', () => {
-    const run = governor(['deploy', 'render', '--provider', 'ibm', '--tier', 'community']);
+    const run = governor(['deploy', 'render', '--provider', 'ibm', '--tier', 'community', '--image', 'governor:1']);
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('ibm');
   });

@@ -90,7 +90,7 @@ describe('governor enqueue: an eventId reused for other content', () => {
     expect(await jobsOf(c)).toHaveLength(1);
   });
 
-  it('within one --file: the later line is a bad line (exit 2), the others are enqueued; with --strict nothing is', async () => {
+  it('within one --file: the later line is a bad line (exit 2), the others are enqueued, a repeat of the same content is a duplicate of its line; with --strict nothing is', async () => {
     const c = customer();
     const other = JSON.stringify({ type: 'CustomerCancels', customerId: c, eventId: 'other-1', occurredAt: '2025-06-01T00:00:00Z' });
     const input = `${usage(c, 5)}\n${usage(c, 500_000)}\n${other}\n${usage(c, 5)}\n`;
@@ -102,8 +102,10 @@ describe('governor enqueue: an eventId reused for other content', () => {
 
     const run = governor(['enqueue', '--file', '-', ...args()], { input });
     expect(run.code, run.stderr).toBe(2);
-    expect(run.stderr).toContain('governor: 3 enqueued, 1 rejected');
+    expect(run.stderr).toContain('governor: 2 enqueued, 1 rejected, 1 repeated (a duplicate of an earlier line, not enqueued again)');
     expect(run.stderr).toMatch(/line 2: .*IDEMPOTENCY_KEY_REUSED/);
+    // In the input's order; line 4 repeats line 1 and says so instead of passing for a second event.
+    expect(run.stdout).toBe('dup-1\nother-1\ndup-1 duplicate of line 1\n');
     const jobs = await jobsOf(c);
     expect(jobs).toHaveLength(2);
     expect(jobs.map(quantityOf).find((e) => e.type === 'UsageRecorded')).toMatchObject({ quantity: 5 });

@@ -61,6 +61,10 @@ describe('governor enqueue of a tenant over its tier’s rate', () => {
     expect(run.stderr).toMatch(/enqueued as delayed jobs, at their tenant's rate/);
     expect(run.stderr).toContain(`${140 - ids.length} throttled, nothing was enqueued for them`);
     expect(run.stderr).toMatch(new RegExp(`use-139: customer ${customer} is over the community tier's 10 events/s; retry after \\d+\\.\\d s`));
+    // Each refused event is told its own wait: one slot (0.1 s at 10/s) after the one before it.
+    const retryAfter = [...run.stderr.matchAll(/use-(\d+): .* retry after (\d+\.\d) s/g)].map((m) => [Number(m[1]), Number(m[2])] as const);
+    expect(retryAfter.map(([i]) => i)).toEqual(Array.from({ length: 140 - ids.length }, (_, j) => ids.length + j));
+    retryAfter.forEach(([, s], j) => expect(s).toBeCloseTo(retryAfter[0]![1] + j * 0.1, 5));
 
     // Nothing of the refused is in Redis: the partition queue holds exactly the admitted and the report.
     const producer = await GovernorProducer.connect({ url: redis.url, prefix: prefix() });

@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
@@ -273,6 +276,29 @@ describe('governor enqueue with a BullMQ node running', () => {
 });
 
 describe('governor enqueue --wait against a marketplace node process', () => {
+  it('a file with a repeated line, a rejected event and a bad line: the repeat is a duplicate of its line, and the bad line sets the exit code (2 over 1)', async () => {
+    const prefix = `${redis.prefix}:{file-wait}`;
+    const node = await startNodeProcess('marketplace-node.ts', 'file-wait-node', { REDIS_URL: redis.url, GOVERNOR_PREFIX: prefix });
+    try {
+      const c = customer();
+      const subscribe = line({ type: 'CustomerSubscribes', customerId: c, eventId: `${c}-sub`, sku: 'PRO-MONTHLY', tier: 'professional', occurredAt: '2025-06-01T00:00:00Z' });
+      const upgrade = line({ type: 'CustomerUpgrades', customerId: c, eventId: `${c}-up`, fromSku: 'ENT-MONTHLY', toSku: 'PRO-MONTHLY', occurredAt: '2025-06-01T00:00:01Z' });
+      const file = join(tmpdir(), `governor-file-wait-${process.pid}-${Date.now()}.ndjson`);
+      writeFileSync(file, `${subscribe}\n${subscribe}\n${upgrade}\n{"type":"Nope"}\n`);
+      const run = await governorAsync(['enqueue', '--file', file, '--wait', '20', '--redis', redis.url, '--prefix', prefix]);
+      expect(run.code, run.stderr).toBe(2);
+      const printed = run.stdout.trimEnd().split('\n');
+      expect(printed).toHaveLength(3);
+      expect(printed[0]).toBe(`${c}-sub completed`);
+      expect(printed[1]).toBe(`${c}-sub duplicate of line 1 (completed)`);
+      expect(printed[2]).toMatch(new RegExp(`^${c}-up rejected: \\S`));
+      expect(run.stderr).toContain('governor: 2 enqueued, 1 rejected, 1 repeated');
+      expect(run.stderr).toMatch(/line 4: /);
+    } finally {
+      await node.kill('SIGTERM');
+    }
+  });
+
   it('tells completed from rejected (with the reason) and reports repeats as duplicates of the original outcome, with exit codes 0 and 1', async () => {
     const prefix = `${redis.prefix}:{wait}`;
     const node = await startNodeProcess('marketplace-node.ts', 'wait-node', { REDIS_URL: redis.url, GOVERNOR_PREFIX: prefix });

@@ -66,6 +66,10 @@ describe('admin REPL commands on the embedded node', () => {
     await evaluate("trace('counter', 'on')");
     await evaluate("send('counter', { type: 'inc' })");
     expect(printed.some((line) => line.includes('← cast {"type":"inc"}'))).toBe(true);
+    expect(await evaluate("call('counter', { type: 'get' })")).toEqual({ ok: true, value: 1 });
+    const [, callIn, replyOut] = printed;
+    expect(callIn).toMatch(/^\[trace <repl\.\d+>\] ← call \{"type":"get"\}$/);
+    expect(replyOut).toMatch(/^\[trace <repl\.\d+>\] → caller \S+@repl reply 1$/);
     await evaluate("trace('counter', 'off')");
     const count = printed.length;
     await evaluate("send('counter', { type: 'inc' })");

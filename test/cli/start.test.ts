@@ -42,3 +42,18 @@ describe('governor start --embedded (npm start: the embedded node, REPL on a pip
     expect(run.stdout).toMatch(/get_state\(\nerror: /);
   });
 });
+
+describe('governor start --embedded: trace shows replies going out', () => {
+  it("trace(ref, 'on') prints a call coming in and its reply going out to the caller", () => {
+    const script = [
+      "enqueue({ eventId: 'e-1', type: 'CustomerSubscribes', customerId: 'c1', sku: 'PRO-MONTHLY', tier: 'professional' })",
+      "trace('Receipts/c1', 'on')",
+      "call('Receipts/c1', { type: 'verify' })",
+    ].join('\n');
+    const run = governor(['start', '--embedded'], { input: `${script}\n` });
+    expect(run.code, run.stderr).toBe(0);
+    const traced = run.stdout.split('\n').filter((line) => line.startsWith('[trace '));
+    expect(traced[0]).toMatch(/^\[trace <embedded\.\d+>\] ← call \{"type":"verify"\}$/);
+    expect(traced[1]).toMatch(/^\[trace <embedded\.\d+>\] → caller \S+@embedded reply \{"ok":true,"length":1,/);
+  });
+});

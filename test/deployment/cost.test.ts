@@ -19,17 +19,17 @@ import {
 
 describe('monthly cost estimates (tier defaults)', () => {
   // Worked out by hand from the rate table: lines rounded to the cent, totals summed from them.
-  // aws/professional/min: 1 × 2 vCPU × 730 h × 0.04048 = 59.10; 4 GB × 730 × 0.004445 = 12.98;
-  // Redis 217.54; 100 GB × 0.09 = 9.00; total 298.62.
+  // aws/professional/min: 2 × 2 vCPU × 730 h × 0.04048 = 118.20; 2 × 4 GB × 730 × 0.004445 = 25.96;
+  // Redis 217.54; 100 GB × 0.09 = 9.00; total 370.70.
   it.each<[CloudProvider, DeploymentTier, string, string]>([
     ['aws', 'community', '59.85', '131.93'],
-    ['aws', 'professional', '298.62', '947.34'],
+    ['aws', 'professional', '370.70', '947.34'],
     ['aws', 'enterprise', '1932.54', '5824.87'],
     ['gcp', 'community', '76.05', '155.39'],
-    ['gcp', 'professional', '327.86', '1041.96'],
+    ['gcp', 'professional', '407.21', '1041.96'],
     ['gcp', 'enterprise', '2511.18', '6795.74'],
     ['azure', 'community', '76.60', '148.60'],
-    ['azure', 'professional', '242.76', '890.83'],
+    ['azure', 'professional', '314.78', '890.83'],
     ['azure', 'enterprise', '2112.35', '6000.73'],
   ])('%s / %s: $%s at min replicas, $%s at max', (provider, tier, atMin, atMax) => {
     const estimate = estimateMonthlyCost({ provider, tier });
@@ -41,12 +41,12 @@ describe('monthly cost estimates (tier defaults)', () => {
   it('itemises compute, memory, Redis and egress', () => {
     const { atMin } = estimateMonthlyCost({ provider: 'aws', tier: 'professional' });
     expect(atMin.lines.map((line) => [line.item, line.monthly])).toEqual([
-      ['compute-cpu', '59.10'],
-      ['compute-memory', '12.98'],
+      ['compute-cpu', '118.20'],
+      ['compute-memory', '25.96'],
       ['redis', '217.54'],
       ['egress', '9.00'],
     ]);
-    expect(atMin.lines[0]!.description).toContain('1 × 2 vCPU × 730 h at $0.04048/vCPU-h');
+    expect(atMin.lines[0]!.description).toContain('2 × 2 vCPU × 730 h at $0.04048/vCPU-h');
   });
 });
 
@@ -107,7 +107,7 @@ describe('savings recommendations', () => {
   it('right-sizes from measured usage at the autoscaler targets, and names a cheaper provider', () => {
     // Measured 0.6 vCPU, 1.5 GiB → 0.6 ÷ 0.7 → 1 vCPU; 1.5 ÷ 0.8 → 2 GiB. Resized: 262.58 (saves 36.04).
     // Azure at the same sizing: 242.76 (saves 55.86).
-    const { estimate, recommendations } = recommendSavings({ provider: 'aws', tier: 'professional', usage: { cpu: 0.6, memoryGiB: 1.5 } });
+    const { estimate, recommendations } = recommendSavings({ provider: 'aws', tier: 'professional', replicas: { min: 1, max: 10 }, usage: { cpu: 0.6, memoryGiB: 1.5 } });
     expect(estimate.atMin.total).toBe('298.62');
     expect(recommendations.map((r) => [r.kind, r.monthlySaving])).toEqual([
       ['cheaper-provider', '55.86'],
@@ -127,7 +127,7 @@ describe('savings recommendations', () => {
 
   it.each<[string, Parameters<typeof recommendSavings>[0], [string, string][]]>([
     ['already cheapest, one pod, no usage: nothing to say', { provider: 'aws', tier: 'community' }, []],
-    ['usage above the current size: no right-sizing', { provider: 'azure', tier: 'professional', usage: { cpu: 1.9, memoryGiB: 3.9 } }, []],
+    ['usage above the current size: no right-sizing', { provider: 'azure', tier: 'professional', replicas: { min: 1, max: 10 }, usage: { cpu: 1.9, memoryGiB: 3.9 } }, []],
     [
       'idle pods shrink to the smallest billing step',
       { provider: 'azure', tier: 'community', usage: { cpu: 0, memoryGiB: 0 } },

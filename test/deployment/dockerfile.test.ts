@@ -5,6 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { renderManifests } from '../../src/marketplace/deployment/index.ts';
 import { DEFAULT_METRICS_PORT } from '../../src/marketplace/telemetry/index.ts';
 
+const IMAGE = 'registry.example.com/governor:1.2.3';
+
 // No Docker daemon in CI: these read the files and hold them to what the manifests rely on.
 const dockerfile = readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8');
 const dockerignore = readFileSync(new URL('../../.dockerignore', import.meta.url), 'utf8');
@@ -62,7 +64,7 @@ describe('the Dockerfile', () => {
   it('runs as the same non-root uid the manifests require', () => {
     const users = runtime.filter((line) => line.startsWith('USER '));
     expect(users).toEqual(['USER node']); // uid 1000 in the official Node images
-    const pod = renderManifests({ provider: 'aws', tier: 'professional' }).deployment.spec!.template.spec!;
+    const pod = renderManifests({ image: IMAGE, provider: 'aws', tier: 'professional' }).deployment.spec!.template.spec!;
     expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000 });
   });
 

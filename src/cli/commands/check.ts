@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import type { Command } from 'commander';
 import { DEFAULT_RUNS, marketplaceProperty, type TargetFactory } from '../check/marketplace.ts';
-import { loadMachineModule, machineProperty } from '../check/machine.ts';
+import { DEFAULT_MACHINE_RUNS, loadMachineModule, machineProperty, minimalSequence } from '../check/machine.ts';
 import { CliError, EXIT } from '../exit-codes.ts';
 
 interface CheckFlags {
@@ -40,7 +40,7 @@ async function runCheck(flags: CheckFlags, print: (line: string) => void): Promi
 
   const mod = flags.machine !== undefined ? await loadMachineModule(flags.machine) : undefined;
   const target = flags.transport === 'bullmq' ? await bullmqTargets(flags) : undefined;
-  const numRuns = flags.runs !== undefined ? integer('--runs', flags.runs, 1, MAX_RUNS) : (mod?.runs ?? (mod ? 100 : DEFAULT_RUNS));
+  const numRuns = flags.runs !== undefined ? integer('--runs', flags.runs, 1, MAX_RUNS) : (mod?.runs ?? (mod ? DEFAULT_MACHINE_RUNS : DEFAULT_RUNS));
   const seed = flags.seed !== undefined ? integer('--seed', flags.seed, -0x80000000, 0xffffffff) : (Date.now() ^ Math.floor(Math.random() * 0x100000000)) >>> 0;
   const subject = mod ? `machine ${flags.machine} (pure transitions)` : `the orchestrator and the governors against the reference model (${flags.transport} transport)`;
 
@@ -67,7 +67,9 @@ async function runCheck(flags: CheckFlags, print: (line: string) => void): Promi
     throw new CliError(`the property could not run: ${firstLine(details.errorInstance)}`, EXIT.internal);
   }
   const [value] = details.counterexample as [unknown];
-  let shown = Array.isArray(value) ? JSON.stringify(value) : String(value);
+  // An event array: reduced to the events the failure needs (deterministic, so the replay prints the same).
+  const minimal = mod && Array.isArray(value) ? minimalSequence(mod, value) : undefined;
+  let shown = minimal ? JSON.stringify(minimal.events) : Array.isArray(value) ? JSON.stringify(value) : String(value);
   const replayPath = /\/\*replayPath="([^"]*)"\*\//.exec(shown)?.[1];
   shown = shown.replace(/\s*\/\*replayPath="[^"]*"\*\//, '');
   const replay = ['governor', 'check', '--seed', String(details.seed), '--path', details.counterexamplePath ?? ''];
@@ -79,7 +81,7 @@ async function runCheck(flags: CheckFlags, print: (line: string) => void): Promi
   print(`  seed: ${details.seed}`);
   print(`  path: ${details.counterexamplePath ?? ''}`);
   print(`  counterexample (shrunk): ${shown}`);
-  print(`  error: ${firstLine(details.errorInstance)}`);
+  print(`  error: ${minimal ? minimal.error : firstLine(details.errorInstance)}`);
   print(`  replay: ${replay.map(shellWord).join(' ')}`);
   return EXIT.failed;
 }
@@ -115,7 +117,7 @@ export function checkCommand(program: Command): void {
       'property-based runs: the orchestrator and the governors against the reference model, or one machine of yours (--machine); ' +
         'on failure prints the seed, the shrunk counterexample and the command that replays it (exit 1)',
     )
-    .option('--runs <n>', `number of runs (default ${DEFAULT_RUNS}; 100 with --machine, or the module's \`runs\`)`)
+    .option('--runs <n>', `number of runs (default ${DEFAULT_RUNS}; ${DEFAULT_MACHINE_RUNS} with --machine, or the module's \`runs\`)`)
     .option('--seed <s>', 'fast-check seed (default: random, printed)')
     .option('--path <p>', 'replay this counterexample path (printed by a failed run; needs --seed)')
     .option('--replay-path <r>', "fast-check's replayPath of the marketplace commands (printed by a failed run)")

@@ -19,7 +19,7 @@ function options(flags: DeployFlags, parseReplicaRange: (text: string) => unknow
     provider: flags.provider as never,
     tier: flags.tier as never,
     ...(flags.replicas ? { replicas: parseReplicaRange(flags.replicas) as never } : {}),
-    ...(flags.image ? { image: flags.image } : {}),
+    image: flags.image as string,
     ...(flags.namespace ? { namespace: flags.namespace } : {}),
   };
 }
@@ -28,11 +28,11 @@ export function deployCommand(program: Command): void {
   const deploy = program.command('deploy').description('Kubernetes manifests and cost estimates for Governor nodes');
   deploy
     .command('render')
-    .description('print Deployment, Service, HPA, ConfigMap, PodDisruptionBudget (YAML)')
+    .description('print Namespace, ConfigMap, Service, Deployment, HPA, PodDisruptionBudget (YAML); the Secret they read is created by hand (the leading comment says how)')
     .requiredOption('--provider <provider>', 'aws, gcp or azure')
     .requiredOption('--tier <tier>', 'community, professional or enterprise')
-    .option('--replicas <min..max>', 'replica range, e.g. 2..10')
-    .option('--image <image>', 'container image')
+    .requiredOption('--image <image>', 'the container image the pods run, built from the Dockerfile and pushed where the cluster pulls from')
+    .option('--replicas <min..max>', 'replica range, e.g. 2..10 (default: the tier\'s)')
     .option('--namespace <ns>', 'Kubernetes namespace')
     .action(async (flags: DeployFlags) => {
       const { manifestsToYaml, renderManifests, parseReplicaRange } = await deployment();

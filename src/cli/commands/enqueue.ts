@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
-import { CliError, EXIT } from '../exit-codes.ts';
+import { CliError } from '../exit-codes.ts';
 import type { CheckedEvent } from '../enqueue/events.ts';
+import type { RepeatedLine } from '../enqueue/reused-keys.ts';
+import { enqueueExitCode } from '../enqueue/exit-code.ts';
 import type { LifecycleEvent } from '../../marketplace/event-schema.ts';
 import type { RedisFlags } from '../enqueue/redis.ts';
 
@@ -69,11 +71,13 @@ export function enqueueCommand(program: Command): void {
     .allowUnknownOption()
     .allowExcessArguments()
     .addHelpText('after', '\nEvent ids are printed one per line (with --wait, each followed by its outcome); eventId and occurredAt are generated when absent.\n' +
-        'Exit 0: enqueued (with --wait: every event completed, or a duplicate of a completed one).\n' +
-        'Exit 1 (with --wait): an event was rejected, a duplicate of a rejected one, or dead-lettered.\n' +
-        'Exit 2: an event was not accepted at the door (with --strict or a single event: nothing was written), e.g. an eventId used before for other content (IDEMPOTENCY_KEY_REUSED); bulk prints the first 20 bad lines and counts the rest.\n' +
-        'Exit 3: Redis unreachable, or (with --wait) an event still pending when the wait ended.\n' +
-        'Exit 5: an event was refused by its tenant\'s rate limit (its tier\'s requests per second): nothing was written for it; retry after the time printed.\n' +
+        'A line repeating an earlier line (same customer, eventId and content) is not enqueued again: it is printed as "<id> duplicate of line N".\n' +
+        'Exit codes, the first that applies winning (what to do first):\n' +
+        '  3: Redis unreachable, or (with --wait) an event still pending when the wait ended: fix the cluster, run again.\n' +
+        '  2: an event was not accepted at the door (with --strict or a single event: nothing was written), e.g. an eventId used before for other content (IDEMPOTENCY_KEY_REUSED); bulk prints the first 20 bad lines and counts the rest.\n' +
+        '  5: an event was refused by its tenant\'s rate limit (its tier\'s requests per second): nothing was written for it; retry after the time printed for it.\n' +
+        '  1 (with --wait): an event was rejected, a duplicate of a rejected one, or dead-lettered.\n' +
+        '  0: enqueued (with --wait: every event completed, or a duplicate of a completed one).\n' +
         'Events over the rate but within 10 s of it are enqueued as delayed jobs, in order; a throttled tenant is reported to MultiTenant and QuotaSla (UsageExceedsQuota, resource request_rate).')
     .action(async (type: string | undefined, flags: EnqueueFlags, command: Command) => {
       const { checkFlagEvent, checkJsonEvent, checkNdjsonStream, fieldFlags, describeIssues } = await import('../enqueue/events.ts');
@@ -98,10 +102,12 @@ export function enqueueCommand(program: Command): void {
       const accepted: LifecycleEvent[] = [];
       const lineOf = new Map<LifecycleEvent, number>();
       const rejections = new Rejections();
+      const repeats: RepeatedLine[] = [];
       const reuse = reuseWithinInput();
       const take = (input: CheckedEvent): void => {
         const c = reuse(input);
-        if (c.ok) {
+        if ('repeat' in c) repeats.push(c);
+        else if (c.ok) {
           accepted.push(c.event);
           lineOf.set(c.event, c.line);
         } else rejections.add(c.line, describeIssues(c.issues));
@@ -120,15 +126,15 @@ export function enqueueCommand(program: Command): void {
         if (eventJson !== undefined) take(checkJsonEvent(eventJson, 1));
         else for await (const c of checkNdjsonStream(await openInput(flags.file!))) take(c);
       }
-      const total = accepted.length + rejections.count;
+      const total = accepted.length + rejections.count + repeats.length;
 
       if (!bulk && rejections.count > 0) {
         if (jsonReport) process.stdout.write(`${JSON.stringify({ enqueued: [], ...rejections.report() }, null, 2)}\n`);
-        throw new CliError(`the event was not accepted, nothing was enqueued:\n  ${rejections.shown[0]!.issues.join('\n  ')}`);
+        throw new CliError(`the event was not accepted, nothing was enqueued:\n  ${rejections.shown[0]!.issues.join('\n  ')}`, enqueueExitCode({ badInput: true }));
       }
       if (bulk && flags.strict === true && rejections.count > 0) {
         if (jsonReport) process.stdout.write(`${JSON.stringify({ enqueued: [], ...rejections.report() }, null, 2)}\n`);
-        throw new CliError(`--strict: ${rejections.count} of ${total} events rejected, nothing was enqueued:\n${rejections.lines().join('\n')}`);
+        throw new CliError(`--strict: ${rejections.count} of ${total} events rejected, nothing was enqueued:\n${rejections.lines().join('\n')}`, enqueueExitCode({ badInput: true }));
       }
 
       // Only once the events are known good (or reported): a bad event is reported even without Redis.
@@ -147,19 +153,35 @@ export function enqueueCommand(program: Command): void {
         for (const r of reused) rejections.add(lineOf.get(r.event) ?? 0, [`$.eventId: ${r.reason} (idempotency_key_reused), got ${JSON.stringify(r.event.eventId)}`]);
       }
       const refusals = throttled.map((t) => ({ eventId: t.event.eventId, customerId: t.event.customerId, tier: t.tier, perSecond: t.perSecond, retryAfterMs: t.retryAfterMs }));
+      const repeated = repeats.map((r) => ({ line: r.line, eventId: r.event.eventId, of: r.of }));
       if (jsonReport) {
-        const report = { enqueued: ids, ...rejections.report(), ...(refusals.length > 0 ? { throttled: refusals } : {}), ...(outcomes ? { outcomes: Object.fromEntries(outcomes) } : {}) };
+        const report = {
+          enqueued: ids,
+          ...rejections.report(),
+          ...(repeated.length > 0 ? { repeated } : {}),
+          ...(refusals.length > 0 ? { throttled: refusals } : {}),
+          ...(outcomes ? { outcomes: Object.fromEntries(outcomes) } : {}),
+        };
         process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
       } else {
-        for (const id of ids) {
+        // In the order of the input: a repeat next to the events around it, saying which line it repeats.
+        const lineOfId = new Map<string, number>();
+        for (const event of accepted) if (!lineOfId.has(event.eventId)) lineOfId.set(event.eventId, lineOf.get(event)!);
+        const printed = ids.map((id) => {
           const outcome = outcomes?.get(id);
-          process.stdout.write(outcome ? `${id} ${describeOutcome(outcome)}\n` : `${id}\n`);
+          return { line: lineOfId.get(id) ?? 0, text: outcome ? `${id} ${describeOutcome(outcome)}` : id };
+        });
+        for (const r of repeated) {
+          const outcome = outcomes?.get(r.eventId);
+          printed.push({ line: r.line, text: `${r.eventId} duplicate of line ${r.of}${outcome ? ` (${describeOutcome(outcome)})` : ''}` });
         }
+        printed.sort((a, b) => a.line - b.line);
+        for (const { text } of printed) process.stdout.write(`${text}\n`);
       }
       if (bulk) {
-        process.stderr.write(`governor: ${ids.length} enqueued, ${rejections.count} rejected\n`);
+        const repeatNote = repeated.length > 0 ? `, ${repeated.length} repeated (a duplicate of an earlier line, not enqueued again)` : '';
+        process.stderr.write(`governor: ${ids.length} enqueued, ${rejections.count} rejected${repeatNote}\n`);
         for (const line of rejections.lines()) process.stderr.write(`${line}\n`);
-        if (rejections.count > 0) process.exitCode = EXIT.usage;
       }
       if (delayed.length > 0) {
         const longest = Math.max(...delayed.map((d) => d.delayMs));
@@ -168,18 +190,17 @@ export function enqueueCommand(program: Command): void {
       if (refusals.length > 0) {
         process.stderr.write(`governor: ${refusals.length} throttled, nothing was enqueued for them:\n`);
         for (const r of refusals) {
-          process.stderr.write(`  ${r.eventId}: customer ${r.customerId} is over the ${r.tier} tier's ${r.perSecond} events/s; retry after ${(r.retryAfterMs / 1000).toFixed(1)} s\n`);
-        }
-        if (process.exitCode !== EXIT.usage) process.exitCode = EXIT.throttled;
-      }
-      if (outcomes && process.exitCode !== EXIT.usage && process.exitCode !== EXIT.throttled) {
-        // "No" wins over "not yet": a rejection is an answer, a pending event only a lack of one.
-        const all = [...outcomes.values()];
-        if (all.some(isRefusal)) process.exitCode = EXIT.failed;
-        else if (all.some((o) => o.status === 'pending')) {
-          process.stderr.write('governor: not handled in time: is a node running on this Redis (governor start --redis) with the same --prefix?\n');
-          process.exitCode = EXIT.unavailable;
+          process.stderr.write(`  ${r.eventId}: customer ${r.customerId} is over the ${r.tier} tier's ${r.perSecond} events/s; retry after ${seconds(r.retryAfterMs)}\n`);
         }
       }
+      const all = outcomes ? [...outcomes.values()] : [];
+      const pending = all.some((o) => o.status === 'pending');
+      if (pending) process.stderr.write('governor: not handled in time: is a node running on this Redis (governor start --redis) with the same --prefix?\n');
+      process.exitCode = enqueueExitCode({ unavailable: pending, badInput: rejections.count > 0, throttled: refusals.length > 0, refused: all.some(isRefusal) });
     });
+}
+
+/** A wait in seconds to one decimal, rounded up: "retry after 0.0 s" would be a lie. */
+function seconds(ms: number): string {
+  return `${(Math.ceil(ms / 100) / 10).toFixed(1)} s`;
 }

@@ -1,4 +1,5 @@
 import { CliError } from '../exit-codes.ts';
+import { nodeVariable } from '../node-environment.ts';
 import { deadlineRedisOptions, DEFAULT_REDIS_TIMEOUT_MS, noteRedisTarget, redisTimeoutMs, redisUnavailable } from '../redis-deadline.ts';
 
 export { redactUrl } from '../redis-deadline.ts';
@@ -29,7 +30,7 @@ export const DEFAULT_PREFIX = '{governor}';
  * every command that reaches the nodes, so one variable moves them all to another prefix.
  */
 export function prefixOf(flags: Pick<RedisFlags, 'prefix'>): string {
-  const prefix = flags.prefix ?? (process.env.GOVERNOR_PREFIX || DEFAULT_PREFIX);
+  const prefix = flags.prefix ?? nodeVariable('GOVERNOR_PREFIX') ?? DEFAULT_PREFIX;
   if (prefix === '') throw new CliError('--prefix: the Redis key prefix must not be empty (e.g. {governor})');
   return prefix;
 }

@@ -17,12 +17,22 @@ export function reusedKeyIssue(event: LifecycleEvent, detail?: string): EventVal
   return { path: '$.eventId', rule: 'idempotency_key_reused', message: `$.eventId: ${keyReusedReason(event.eventId, event.customerId)}${detail ? ` (${detail})` : ''}`, value: JSON.stringify(event.eventId) };
 }
 
+/** A line that repeats an earlier line's event (same customer, eventId and content): not enqueued again. */
+export interface RepeatedLine {
+  readonly repeat: true;
+  readonly line: number;
+  readonly event: LifecycleEvent;
+  /** The earlier line it repeats. */
+  readonly of: number;
+}
+
 /**
  * A check of the events of one input (a file), in order: an event whose customer and eventId an
- * earlier line has with other content is refused like a bad line. The same content twice is one
- * event (the second add is a duplicate), as before. Keeps one digest per eventId accepted.
+ * earlier line has with other content is refused like a bad line; the same content again is a
+ * {@link RepeatedLine}, reported as a duplicate of that line rather than enqueued (and reported)
+ * twice. Keeps one digest per eventId accepted.
  */
-export function reuseWithinInput(): (checked: CheckedEvent) => CheckedEvent {
+export function reuseWithinInput(): (checked: CheckedEvent) => CheckedEvent | RepeatedLine {
   const first = new Map<string, { line: number; digest: string }>();
   return (c) => {
     if (!c.ok) return c;
@@ -33,7 +43,9 @@ export function reuseWithinInput(): (checked: CheckedEvent) => CheckedEvent {
       first.set(key, { line: c.line, digest });
       return c;
     }
-    return earlier.digest === digest ? c : { ok: false, line: c.line, issues: [reusedKeyIssue(c.event, `line ${earlier.line} has it`)] };
+    return earlier.digest === digest
+      ? { repeat: true, line: c.line, event: c.event, of: earlier.line }
+      : { ok: false, line: c.line, issues: [reusedKeyIssue(c.event, `line ${earlier.line} has it`)] };
   };
 }
 

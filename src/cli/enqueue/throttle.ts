@@ -27,6 +27,7 @@ export interface Refused {
   readonly event: LifecycleEvent;
   readonly tier: TierId;
   readonly perSecond: number;
+  /** Until this event would be admitted, its tenant's refused events retried in order: the first's wait plus one slot per refused event before it. */
   readonly retryAfterMs: number;
 }
 
@@ -122,7 +123,11 @@ export class TenantThrottle {
     replies.forEach(([report, attempts, retryAfterMs, ...slots], i) => {
       const { customer, tier, perSecond } = limited[i]!;
       delays.set(customer, slots);
-      for (const event of byCustomer.get(customer)!.slice(slots.length)) admission.refused.push({ event, tier, perSecond, retryAfterMs: retryAfterMs! });
+      // The script gives the first refused event's wait; each later one comes one slot after it
+      // (when they are retried in order), so each is told its own time, not the first one's.
+      byCustomer.get(customer)!.slice(slots.length).forEach((event, j) => {
+        admission.refused.push({ event, tier, perSecond, retryAfterMs: Math.ceil(retryAfterMs! + (j * 1000) / perSecond) });
+      });
       if (report === 1) admission.reports.push(this.#report(customer, attempts!, perSecond));
     });
     // Each customer's events in the order given; the unlimited ones at once.

@@ -13,7 +13,6 @@ export {
   MEMORY_TARGET_PERCENT,
   MAX_REPLICAS,
   DEFAULT_NAMESPACE,
-  DEFAULT_IMAGE,
   resolveDeploymentOptions,
   parseReplicaRange,
   checkProvider,
@@ -28,7 +27,7 @@ export type {
   DeploymentOptions,
   ResolvedDeploymentOptions,
 } from './options.ts';
-export { renderManifests, manifestList, APP_NAME } from './manifests.ts';
+export { renderManifests, manifestList, secretKeyOf, APP_NAME, TERMINATION_GRACE_SECONDS } from './manifests.ts';
 export type { GovernorManifests, SecretReference } from './manifests.ts';
 export { manifestsToYaml } from './yaml.ts';
 export { RATE_TABLE, RATES_AS_OF, HOURS_PER_MONTH } from './rates.ts';

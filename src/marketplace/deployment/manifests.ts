@@ -1,8 +1,10 @@
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
-import { ConfigMap, Service } from 'kubernetes-models/v1';
+import { ConfigMap, Namespace, Service } from 'kubernetes-models/v1';
+import type { IIoK8sApiCoreV1EnvVar as EnvVar } from 'kubernetes-models/v1/EnvVar';
 import type { IIoK8sApiCoreV1TopologySpreadConstraint as TopologySpreadConstraint } from 'kubernetes-models/v1/TopologySpreadConstraint';
+import { NODE_ENVIRONMENT, type NodeVariableName } from '../../cli/node-environment.ts';
 import { DEFAULT_METRICS_PORT } from '../telemetry/metrics-server.ts';
 import {
   CPU_TARGET_PERCENT,
@@ -15,21 +17,32 @@ import {
 /** The name every rendered object carries. */
 export const APP_NAME = 'governor';
 
+/** How long Kubernetes waits after SIGTERM before it kills a pod. */
+export const TERMINATION_GRACE_SECONDS = 60;
+
 /**
- * The Secret the pods read their Redis URL and admin token from. It is referenced, never rendered:
- * secret values do not belong in manifests that end up in Git. Create it once, e.g.
- * `kubectl -n governor create secret generic governor-secrets --from-literal=redis-url=rediss://… --from-literal=admin-token=…`
+ * The Secret the pods read their secret variables from ({@link NODE_ENVIRONMENT} entries marked
+ * `secret`). It is referenced, never rendered: secret values do not belong in manifests that end
+ * up in Git, and a rendered Secret with placeholders would start nodes on the placeholders. The
+ * YAML's leading comment gives the one command that creates it; until it exists the pods wait
+ * (CreateContainerConfigError) instead of each inventing its own keys.
  */
 export interface SecretReference {
   readonly name: string;
   readonly namespace: string;
-  /** Key in the Secret → environment variable it becomes. */
-  readonly keys: { readonly 'redis-url': 'REDIS_URL'; readonly 'admin-token': 'GOVERNOR_ADMIN_TOKEN' };
+  /** Each key of the Secret, the variable it becomes, and whether a pod can start without it. */
+  readonly keys: readonly { readonly key: string; readonly variable: NodeVariableName; readonly required: boolean }[];
+}
+
+/** The Secret key holding a secret variable: `GOVERNOR_PSEUDONYM_KEY` → `pseudonym-key`, `REDIS_URL` → `redis-url`. */
+export function secretKeyOf(variable: NodeVariableName): string {
+  return variable.replace(/^GOVERNOR_/, '').toLowerCase().replaceAll('_', '-');
 }
 
 /** Everything `governor deploy render` prints, as typed Kubernetes models. */
 export interface GovernorManifests {
   readonly options: ResolvedDeploymentOptions;
+  readonly namespace: Namespace;
   readonly configMap: ConfigMap;
   readonly service: Service;
   readonly deployment: Deployment;
@@ -45,7 +58,7 @@ export interface GovernorManifests {
  *
  * @throws UnknownProviderError | UnknownTierError | InvalidReplicasError | InvalidDeploymentOptionError
  * @example
- * const manifests = renderManifests({ provider: 'aws', tier: 'professional', replicas: { min: 2, max: 8 } });
+ * const manifests = renderManifests({ provider: 'aws', tier: 'professional', image: 'registry.example.com/governor:1.2.3' });
  * process.stdout.write(manifestsToYaml(manifests));
  */
 export function renderManifests(input: DeploymentOptions): GovernorManifests {
@@ -63,31 +76,48 @@ export function renderManifests(input: DeploymentOptions): GovernorManifests {
     'app.kubernetes.io/managed-by': 'governor-deploy',
     'governor.dev/tier': tier,
     'governor.dev/provider': provider,
+    'governor.dev/region': options.region,
   };
   const metadata = (name: string) => ({ name, namespace, labels });
+  const secrets = NODE_ENVIRONMENT.filter((variable) => variable.secret);
   const secret: SecretReference = {
     name: `${APP_NAME}-secrets`,
     namespace,
-    keys: { 'redis-url': 'REDIS_URL', 'admin-token': 'GOVERNOR_ADMIN_TOKEN' },
+    keys: secrets.map((variable) => ({ key: secretKeyOf(variable.name), variable: variable.name, required: variable.required })),
   };
   const memoryMiB = Math.round(sizing.memoryGiB * 1024);
 
-  const configMap = new ConfigMap({
-    metadata: metadata(`${APP_NAME}-config`),
-    data: {
-      NODE_ENV: 'production',
-      // Node's heap limit does not follow the container's memory limit everywhere; leaving a
-      // quarter for buffers, code and the rest keeps the kernel's OOM killer away.
-      NODE_OPTIONS: `--max-old-space-size=${Math.floor(memoryMiB * 0.75)}`,
-      GOVERNOR_TIER: tier,
-      GOVERNOR_PROVIDER: provider,
-      GOVERNOR_REGION: options.region,
-      GOVERNOR_REGIONS: options.regions.join(','),
-      GOVERNOR_METRICS_HOST: '0.0.0.0',
-      GOVERNOR_METRICS_PORT: String(DEFAULT_METRICS_PORT),
-      GOVERNOR_LOG_LEVEL: 'info',
+  const namespaceObject = new Namespace({
+    metadata: {
+      name: namespace,
+      labels: {
+        'app.kubernetes.io/part-of': APP_NAME,
+        'app.kubernetes.io/managed-by': 'governor-deploy',
+      },
     },
   });
+
+  // The node's settings that are not secret: only variables the node reads (typed on their names).
+  const settings: Partial<Record<NodeVariableName, string>> = {
+    // Every node and every `governor enqueue` must share it; written out so that it is seen.
+    GOVERNOR_PREFIX: '{governor}',
+    GOVERNOR_LOG_LEVEL: 'info',
+    GOVERNOR_METRICS_HOST: '0.0.0.0',
+    GOVERNOR_METRICS_PORT: String(DEFAULT_METRICS_PORT),
+    // Node's heap limit does not follow the container's memory limit everywhere; leaving a
+    // quarter for buffers, code and the rest keeps the kernel's OOM killer away.
+    NODE_OPTIONS: `--max-old-space-size=${Math.floor(memoryMiB * 0.75)}`,
+  };
+  const configMap = new ConfigMap({ metadata: metadata(`${APP_NAME}-config`), data: settings as Record<string, string> });
+  const env: EnvVar[] = [
+    ...secret.keys.map(({ key, variable, required }) => ({
+      name: variable,
+      // A required key missing keeps the pod from starting; an optional one leaves the variable unset.
+      valueFrom: { secretKeyRef: { name: secret.name, key, ...(required ? {} : { optional: true }) } },
+    })),
+    // The pod name is a unique, stable-for-its-lifetime node name, the one kubectl shows.
+    { name: 'GOVERNOR_NODE_NAME' satisfies NodeVariableName, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+  ];
 
   const service = new Service({
     metadata: metadata(APP_NAME),
@@ -106,7 +136,8 @@ export function renderManifests(input: DeploymentOptions): GovernorManifests {
     failureThreshold,
   });
   const deployment = new Deployment({
-    metadata: metadata(APP_NAME),
+    // Regions as an annotation: a label value cannot hold the list.
+    metadata: { ...metadata(APP_NAME), annotations: { 'governor.dev/regions': options.regions.join(',') } },
     spec: {
       // No `replicas`: the autoscaler owns the count, and a fixed value would reset it on every apply.
       selector: { matchLabels: selector },
@@ -125,8 +156,10 @@ export function renderManifests(input: DeploymentOptions): GovernorManifests {
         spec: {
           // The node never calls the Kubernetes API: no token to steal.
           automountServiceAccountToken: false,
-          // Time to finish running jobs and hand partitions over (BullMQ workers close gracefully).
-          terminationGracePeriodSeconds: 60,
+          // Time to finish running jobs and hand partitions over (BullMQ workers close gracefully):
+          // above the node's own stop deadline (GOVERNOR_STOP_TIMEOUT_MS, 10 s by default) and its
+          // last telemetry flush, so the node, not a SIGKILL, decides how the stop ends.
+          terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
           securityContext: {
             runAsNonRoot: true,
             runAsUser: 1000,
@@ -143,12 +176,7 @@ export function renderManifests(input: DeploymentOptions): GovernorManifests {
               args: ['start'],
               ports: [{ name: 'metrics', containerPort: DEFAULT_METRICS_PORT, protocol: 'TCP' }],
               envFrom: [{ configMapRef: { name: configMap.metadata!.name! } }],
-              env: [
-                { name: 'REDIS_URL', valueFrom: { secretKeyRef: { name: secret.name, key: 'redis-url' } } },
-                { name: 'GOVERNOR_ADMIN_TOKEN', valueFrom: { secretKeyRef: { name: secret.name, key: 'admin-token' } } },
-                // The pod name is a unique, stable-for-its-lifetime node name.
-                { name: 'GOVERNOR_NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-              ],
+              env,
               // Requests equal limits (Guaranteed QoS): the autoscaler's percentages mean what they
               // say, and a node is never the first evicted under memory pressure.
               resources: {
@@ -200,14 +228,14 @@ export function renderManifests(input: DeploymentOptions): GovernorManifests {
     spec: { maxUnavailable: 1, selector: { matchLabels: selector } },
   });
 
-  return { options, configMap, service, deployment, autoscaler, disruptionBudget, secret };
+  return { options, namespace: namespaceObject, configMap, service, deployment, autoscaler, disruptionBudget, secret };
 }
 
-/** The objects in the order `kubectl apply` should see them (config before what reads it). */
+/** The objects in the order `kubectl apply` should see them (the namespace first, config before what reads it). */
 export function manifestList(
   manifests: GovernorManifests,
-): [ConfigMap, Service, Deployment, HorizontalPodAutoscaler, PodDisruptionBudget] {
-  return [manifests.configMap, manifests.service, manifests.deployment, manifests.autoscaler, manifests.disruptionBudget];
+): [Namespace, ConfigMap, Service, Deployment, HorizontalPodAutoscaler, PodDisruptionBudget] {
+  return [manifests.namespace, manifests.configMap, manifests.service, manifests.deployment, manifests.autoscaler, manifests.disruptionBudget];
 }
 
 function spreadConstraints(

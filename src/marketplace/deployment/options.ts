@@ -1,4 +1,3 @@
-import { GOVERNOR_VERSION } from '../telemetry/platform.ts';
 import { InvalidDeploymentOptionError, InvalidReplicasError, UnknownProviderError, UnknownTierError } from './errors.ts';
 
 export const PROVIDERS = ['aws', 'gcp', 'azure'] as const;
@@ -35,18 +34,21 @@ export interface TierSizing {
 
 /**
  * The SPEC §4 defaults: 2 CPU, 4 GB, 1–10 replicas, CPU target 70 %, memory target 80 %.
- * Professional uses them as they are.
+ * Professional uses them with at least 2 replicas (see {@link TIER_SIZING}).
  */
 export const DEFAULT_SIZING: TierSizing = { cpu: 2, memoryGiB: 4, replicas: { min: 1, max: 10 }, spread: 'zones', egressGb: 100 };
 
 /**
  * Sizing per tier. Community is half the default and capped at 3 pods (its licence allows one
- * concurrent execution and 10 req/s); Enterprise doubles it, keeps at least 3 pods so one per zone
+ * concurrent execution and 10 req/s). Professional is the default sizing with 2–10 replicas: with
+ * one pod, every rolling update, node drain or crash stops all its customers until a new pod has
+ * started and the partition leases moved (the disruption budget lets a drain evict the only pod),
+ * and spreading over zones needs two. Enterprise doubles the pod, keeps at least 3 so one per zone
  * survives a zone loss, and is the only tier spread over regions.
  */
 export const TIER_SIZING: Readonly<Record<DeploymentTier, TierSizing>> = {
   community: { cpu: 1, memoryGiB: 2, replicas: { min: 1, max: 3 }, spread: 'none', egressGb: 5 },
-  professional: DEFAULT_SIZING,
+  professional: { ...DEFAULT_SIZING, replicas: { min: 2, max: 10 } },
   enterprise: { cpu: 4, memoryGiB: 8, replicas: { min: 3, max: 30 }, spread: 'zones-and-regions', egressGb: 10_000 },
 };
 
@@ -58,7 +60,6 @@ export const MEMORY_TARGET_PERCENT = 80;
 export const MAX_REPLICAS = 1_000;
 
 export const DEFAULT_NAMESPACE = 'governor';
-export const DEFAULT_IMAGE = `ghcr.io/governor-dev/governor:${GOVERNOR_VERSION}`;
 
 /** The options of `governor deploy render`, as they come from a command line or a caller. */
 export interface DeploymentOptions {
@@ -66,8 +67,11 @@ export interface DeploymentOptions {
   readonly tier: DeploymentTier;
   /** @default the tier's range ({@link TIER_SIZING}) */
   readonly replicas?: ReplicaRange;
-  /** @default `ghcr.io/governor-dev/governor:<version>` */
-  readonly image?: string;
+  /**
+   * The image the pods run, built from the repository's Dockerfile and pushed where the cluster
+   * can pull it. No default: a made-up one would render manifests whose pods never start.
+   */
+  readonly image: string;
   /** @default 'governor' */
   readonly namespace?: string;
 }
@@ -140,7 +144,10 @@ export function resolveDeploymentOptions(options: DeploymentOptions): ResolvedDe
   const tier = checkTier(options.tier);
   const sizing = TIER_SIZING[tier];
   const replicas = options.replicas === undefined ? sizing.replicas : checkReplicas(options.replicas);
-  const image = options.image ?? DEFAULT_IMAGE;
+  const image = options.image;
+  if (image === undefined) {
+    throw new InvalidDeploymentOptionError('image', image, 'the image the pods run (build the Dockerfile and push it), e.g. registry.example.com/governor:1.2.3');
+  }
   if (typeof image !== 'string' || image.length > 255 || !IMAGE_PATTERN.test(image)) {
     throw new InvalidDeploymentOptionError('image', image, 'an image reference such as registry.example.com/governor:1.2.3');
   }

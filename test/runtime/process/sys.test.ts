@@ -302,7 +302,7 @@ describe('suspend and resume', () => {
 });
 
 describe('trace', () => {
-  it('records events in (with how they came), messages out, transitions, postpones and the exit', async () => {
+  it('records events in (with how they came), messages and replies out, transitions, postpones and the exit', async () => {
     const { node, clock } = simulatedNode();
     const peer = spawnStatem(node, worker1);
     const pid = spawnStatem(node, worker1, { input: { peer } });
@@ -324,6 +324,8 @@ describe('trace', () => {
       { at: 1_000, kind: 'in', via: 'state_timeout', event: { type: 'done' } },
       { at: 1_000, kind: 'transition', from: 'working', to: 'idle', event: { type: 'done' } },
       { at: 1_000, kind: 'in', via: 'call', event: { type: 'get' } },
+      // The reply goes out to the caller (its pending call's ref), as gen_statem's {out, Reply, From}.
+      { at: 1_000, kind: 'out', to: { node: node.name, ref: expect.any(String) }, reply: 1 },
       { at: 1_000, kind: 'exit', reason: 'shutdown' },
     ]);
     // The retried `inc` was handled after the transition back to idle.
