@@ -10,10 +10,9 @@ import type { Outcome } from '../../machines/orchestrator.ts';
 
 const KINDS = marketplaceKinds({ pseudonymKey: 'unhandled-events-test-key-0123456789' });
 
-function marketplace(): { node: Node; clock: SimulatedClock; store: MemoryStore } {
+function marketplace(store = new MemoryStore()): { node: Node; clock: SimulatedClock; store: MemoryStore } {
   const clock = new SimulatedClock(Date.parse('2026-03-01T00:00:00Z'));
   const node = createNode({ clock });
-  const store = new MemoryStore();
   new EntityHost(node, KINDS, {
     restore: (address) => store.get(address)?.state,
     commit: (address, persist) => store.set(address, persist()),
@@ -76,5 +75,23 @@ describe('the orchestrator', () => {
     node.cast(pid, { type: 'governor.error', error: 'late' });
     expect(node.isAlive(pid)).toBe(true);
     expect((sys.getState(node, pid) as { value: unknown; context: { staleReplies?: number } })).toMatchObject({ value: 'Idle', context: { staleReplies: 2 } });
+  });
+
+  it('restored with a bare event parked under the old implicit postpone, drops it once and takes the next event', async () => {
+    const address = { entity: 'Orchestrator', key: 'c1' };
+    const before = marketplace();
+    await before.node.call(address, subscribe('e1'), { timeout: 60_000 });
+    const stored = before.store.get(address)!.state;
+    // What the README's old job format left in production: the event sent bare, parked forever.
+    before.store.set(address, { ...stored, postponed: [{ type: 'CustomerSubscribes', eventId: 'bare-1', customerId: 'c1', sku: 'PRO-MONTHLY', tier: 'professional' }] });
+    await before.node.stop();
+
+    const after = marketplace(before.store);
+    const outcome = await after.node.call<Outcome>(address, subscribe('e2'), { timeout: 60_000 });
+    expect(outcome).toMatchObject({ eventId: 'e2' });
+    expect(['completed', 'rejected']).toContain(outcome.status);
+    const pid = after.node.entities!.processOf(address)!.pid;
+    expect(sys.statistics(after.node, pid).unhandled).toBe(1);
+    expect(sys.getStatus(after.node, pid).postponed).toBe(0);
   });
 });

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { assign, raise, setup } from 'xstate';
 import {
   PERSISTED_STATE_VERSION,
+  SimulatedClock,
+  createNode,
   StartError,
   StatemProcess,
   eventTimeout,
@@ -134,6 +136,25 @@ describe('restoring on another node with a later clock', () => {
     expect(stateOf<Ctx>(node, pid).context.log).toEqual(['remind', 'trialOver', 'pay']);
     expect(stateOf(node, pid).value).toBe('active');
     expect(sys.getStatus(node, pid).postponed).toBe(0);
+  });
+
+  it('drops, once and saying so, a restored postponed event no state takes or postpones (parked by the old implicit rule)', () => {
+    const first = simulatedNode({ start: 0 });
+    const pid = spawnStatem(first.node, subscription, { input: { customer: 'c' } });
+    first.node.cast(pid, { type: 'pay', amount: 5 }); // declared postponed in trial: kept
+    const state = throughStore(persistOf(first.node, pid));
+    // What a state persisted before postpone was explicit may hold: an event nobody takes.
+    const old = { ...state, postponed: [...state.postponed, { type: 'bare-event', sku: 'x' }] };
+    const warnings: unknown[] = [];
+    const node = createNode({ clock: new SimulatedClock(0), logger: { warn: (fields: unknown) => warnings.push(fields) } as never });
+    const restored = spawnStatem(node, subscription, { restore: old });
+    expect(sys.getStatus(node, restored).postponed).toBe(1);
+    expect(sys.statistics(node, restored).unhandled).toBe(1);
+    expect(warnings).toEqual([expect.objectContaining({ eventType: 'bare-event', state: 'trial' })]);
+    // The next state change replays what was kept, and the actor lives on.
+    node.cast(restored, { type: 'upgrade' });
+    expect(node.isAlive(restored)).toBe(true);
+    expect(stateOf<Ctx>(node, restored).context.log).toEqual(['pay']);
   });
 
   it('keeps postponed events until the next state change', () => {
