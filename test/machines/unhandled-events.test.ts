@@ -83,7 +83,8 @@ describe('the orchestrator', () => {
     await before.node.call(address, subscribe('e1'), { timeout: 60_000 });
     const stored = before.store.get(address)!.state;
     // What the README's old job format left in production: the event sent bare, parked forever.
-    before.store.set(address, { ...stored, postponed: [{ type: 'CustomerSubscribes', eventId: 'bare-1', customerId: 'c1', sku: 'PRO-MONTHLY', tier: 'professional' }] });
+    const bare = { type: 'CustomerSubscribes', eventId: 'bare-1', customerId: 'c1', sku: 'PRO-MONTHLY', tier: 'professional' };
+    before.store.set(address, { ...stored, postponed: [bare] });
     await before.node.stop();
 
     const after = marketplace(before.store);
