@@ -439,12 +439,7 @@ export class StatemProcess extends Process {
    * that may never come, and its sender would never learn why.
    */
   #notTaken(snapshot: AnyMachineSnapshot, event: EventObject, envelope: Envelope | undefined): void {
-    const postpones = machineInfo(this.machine).postpones;
-    if (postpones.size > 0) {
-      for (const node of snapshot._nodes) {
-        if (postpones.get(node)?.(event)) return this.#postpone(event, envelope);
-      }
-    }
+    if (this.#declaresPostpone(snapshot, event)) return this.#postpone(event, envelope);
     // An `after` whose guards all say no is XState's own timer, not a message: the machine has
     // decided not to move, so nothing was sent that could be lost.
     if (event.type.startsWith('xstate.after.')) return;
@@ -464,9 +459,7 @@ export class StatemProcess extends Process {
    */
   #restorePostponed(event: EventObject): void {
     const snapshot = this.snapshot;
-    const postpones = machineInfo(this.machine).postpones;
-    const declared = snapshot._nodes.some((node) => postpones.get(node)?.(event) === true);
-    if (declared || this.machine.getTransitionData(snapshot, event).length > 0) {
+    if (this.#declaresPostpone(snapshot, event) || this.machine.getTransitionData(snapshot, event).length > 0) {
       (this.#postponed ??= new Queue()).push({ event, envelope: undefined });
       return;
     }
@@ -475,6 +468,12 @@ export class StatemProcess extends Process {
       { actor: this.pid, machine: this.machine.id, state: snapshot.value, eventType: event.type, event },
       'a restored postponed event that no state takes or postpones was dropped (parked before postpone was explicit)',
     );
+  }
+
+  /** Whether an active state of `snapshot` (or one around it) lists `event` in its `meta.postpone`. */
+  #declaresPostpone(snapshot: AnyMachineSnapshot, event: EventObject): boolean {
+    const postpones = machineInfo(this.machine).postpones;
+    return postpones.size > 0 && snapshot._nodes.some((node) => postpones.get(node)?.(event) === true);
   }
 
   #postpone(event: EventObject, envelope: Envelope | undefined): void {
