@@ -30,6 +30,7 @@ import { GovernorProducer, type OutboundMessage } from '../src/transport/bullmq/
 import { startRedis, type RedisHandle } from '../test/support/redis-server.ts';
 import { lifecycleRounds } from './lifecycle-events.ts';
 import { messages, startNode, Tracker, until, warmUp, type NodeProcess, type Send } from './lifecycle-fleet.ts';
+import { redisCpuMicros } from './redis-cpu.ts';
 import { percentile, round } from './stats.ts';
 
 const PARTITIONS = 16;
@@ -50,6 +51,8 @@ interface Measured {
   readonly eventsPerS: number;
   readonly latencies: number[];
   readonly timeouts: number;
+  /** Redis CPU over the timed phase, per event (µs). */
+  readonly redisCpuUsPerEvent: number;
 }
 
 /** Sends `events` in batches through `send` and resolves with the rate at which they finished. */
@@ -107,9 +110,11 @@ async function governor(redis: RedisHandle, placement: Placement): Promise<Measu
     const run = `${placement}${runs}`;
     await warmUp(run, CUSTOMERS, tracker, send);
     const events = lifecycleRounds(run, CUSTOMERS, 1, ROUNDS);
+    const cpuBefore = await redisCpuMicros(redis);
     const eventsPerS = await timed(events, tracker, send);
+    const redisCpuUsPerEvent = ((await redisCpuMicros(redis)) - cpuBefore) / events.length;
     const latency = await latencies(lifecycleRounds(run, CUSTOMERS, 1 + ROUNDS, 12), eventsPerS / 2, tracker, send);
-    return { events: events.length, eventsPerS, latencies: latency, timeouts: tracker.timeouts };
+    return { events: events.length, eventsPerS, latencies: latency, timeouts: tracker.timeouts, redisCpuUsPerEvent };
   } finally {
     clearInterval(progress);
     await Promise.all(nodes.map((n) => n.stop()));
@@ -154,6 +159,7 @@ function figures(measured: Measured, baselineRate: number) {
     ratio: round(measured.eventsPerS / baselineRate, 3),
     p50_ms: round(percentile(measured.latencies, 50), 2),
     p99_ms: round(percentile(measured.latencies, 99), 2),
+    redis_cpu_us_per_event: round(measured.redisCpuUsPerEvent, 0),
     nodes: NODES,
     events: measured.events,
   };

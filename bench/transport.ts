@@ -23,6 +23,7 @@ import { assign, setup } from 'xstate';
 import { GovernorProducer, startBullmqNode, type OutboundMessage } from '../src/transport/bullmq/index.ts';
 import { startRedis, type RedisHandle } from '../test/support/redis-server.ts';
 import { percentile, round } from './stats.ts';
+import { redisCpuMicros } from './redis-cpu.ts';
 
 const PARTITIONS = Number(process.env['BENCH_PARTITIONS'] ?? 16);
 const KEYS = 1_000;
@@ -68,10 +69,7 @@ let debugRedis: RedisHandle | undefined;
 
 async function redisCpuMs(): Promise<number> {
   if (!debugRedis || !process.env['BENCH_DEBUG']) return 0;
-  const client = debugRedis.client();
-  const info = (await client.info('cpu')) as string;
-  client.disconnect();
-  return (Number(/used_cpu_user:([0-9.]+)/.exec(info)?.[1]) + Number(/used_cpu_sys:([0-9.]+)/.exec(info)?.[1])) * 1000;
+  return (await redisCpuMicros(debugRedis)) / 1000;
 }
 const round2 = (x: number) => round(x, 0);
 
