@@ -66,6 +66,24 @@ describe('links', () => {
     expect(got(node, trapper)).toEqual([{ type: 'EXIT', from: sender, reason: 'normal' }]);
   });
 
+  it('an exit(self, normal) a process sends itself ends it with normal (Erlang); trapped, it is an EXIT like any other', () => {
+    const { node } = simulatedNode();
+    const [self, trapper] = [spawn(node), spawn(node, true)];
+    const seen = watch(node, self);
+    node.exit(self, 'normal', self);
+    expect(seen.down).toBe(true);
+    expect(seen.reason).toBe('normal');
+    node.exit(trapper, 'normal', trapper);
+    expect(got(node, trapper)).toEqual([{ type: 'EXIT', from: trapper, reason: 'normal' }]);
+  });
+
+  it('an exit(pid, normal) from the node itself (no sender) is ignored like one from another process', () => {
+    const { node } = simulatedNode();
+    const target = spawn(node);
+    node.exit(target, 'normal');
+    expect(node.isAlive(target)).toBe(true);
+  });
+
   it('an exit signal with any other reason ends a non-trapping process with that reason', () => {
     const { node } = simulatedNode();
     for (const [, reason] of REASONS) {
@@ -259,6 +277,36 @@ describe('monitors', () => {
     node.monitor(target, (down) => calls.push({ pid: down.pid, reason: down.reason }));
     node.cast(target, { type: 'stop', reason: 'shutdown' });
     expect(calls).toEqual([{ pid: target, reason: 'shutdown' }]);
+  });
+});
+
+describe('exit listeners (node.onExit)', () => {
+  it('hear every local exit, with the reason and the process record that already left the table', () => {
+    const { node } = simulatedNode();
+    const named = spawnStatem(node, proc, { name: 'named' });
+    const other = spawn(node);
+    const heard: [Pid, ExitReason, string | undefined, boolean][] = [];
+    node.onExit((pid, reason, process) => heard.push([pid, reason, process.name, node.isAlive(pid)]));
+    node.exit(named, 'shutdown');
+    node.cast(other, { type: 'stop', reason: 'normal' });
+    expect(heard).toEqual([
+      [named, 'shutdown', 'named', false],
+      [other, 'normal', undefined, false],
+    ]);
+  });
+
+  it('stop hearing once the function onExit returned is called; the others still hear', () => {
+    const { node } = simulatedNode();
+    const [first, second] = [spawn(node), spawn(node)];
+    const gone: Pid[] = [];
+    const kept: Pid[] = [];
+    const unsubscribe = node.onExit((pid) => gone.push(pid));
+    node.onExit((pid) => kept.push(pid));
+    node.exit(first, KILL);
+    unsubscribe();
+    node.exit(second, KILL);
+    expect(gone).toEqual([first]);
+    expect(kept).toEqual([first, second]);
   });
 });
 
