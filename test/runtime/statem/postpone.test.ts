@@ -287,6 +287,14 @@ describe('postpone overflow', () => {
     expect(seen.reason).toBeInstanceOf(PostponeOverflowError);
   });
 
+  it('with maxPostponed Infinity keeps past the default limit', () => {
+    const { node } = simulatedNode();
+    const pid = spawnStatem(node, shop, { maxPostponed: Infinity });
+    for (let i = 0; i <= 10_000; i++) node.cast(pid, { type: 'job', id: i });
+    expect(node.isAlive(pid)).toBe(true);
+    expect(sys.getStatus(node, pid).postponed).toBe(10_001);
+  });
+
   it('refuses a maxPostponed that is not a whole number ≥ 0', () => {
     const { node } = simulatedNode();
     for (const maxPostponed of [-1, Number.NaN, 1.5, '3' as unknown as number]) {
