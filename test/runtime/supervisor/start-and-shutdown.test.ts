@@ -887,6 +887,22 @@ describe('introspection', () => {
     expect(sys.statistics(node, await pidOf(node, sup, 'a')).restarts).toBe(1);
   });
 
+  it('sys.getState of a supervisor gives its strategy, its children and the restarts in its intensity record', async () => {
+    const { node } = harness();
+    const sup = startSupervisor(node, { strategy: 'rest_for_one', intensity: 5, children: [w('a'), w('b')] });
+    expect(sys.getState(node, sup)).toEqual({ strategy: 'rest_for_one', children: await whichChildren(node, sup), restarts: 0 });
+    await crash(node, await pidOf(node, sup, 'b'));
+    await crash(node, await pidOf(node, sup, 'a'));
+    expect(sys.getState(node, sup)).toEqual({
+      strategy: 'rest_for_one',
+      children: [
+        { id: 'a', pid: await pidOf(node, sup, 'a'), type: 'worker', restarts: 1 },
+        { id: 'b', pid: await pidOf(node, sup, 'b'), type: 'worker', restarts: 2 },
+      ],
+      restarts: 2,
+    });
+  });
+
   it('API calls to a supervisor that has exited reject with CallExitError', async () => {
     const { node } = harness();
     const sup = startSupervisor(node, { intensity: 0, children: [w('a')] });
