@@ -481,7 +481,9 @@ export class Node {
     if (reason === KILL && !linked) return this.terminate(process, 'killed');
     if (process.trapExit) return this.#enqueue(process, { t: 'exit', to, from, reason, linked });
     if (reason === 'normal' && from !== to) return;
-    this.terminate(process, reason === KILL ? 'killed' : reason);
+    // A link's `kill` is the linked process's exit reason, not exit(Pid, kill): an ordinary
+    // signal, as in Erlang, so a non-trapping process exits with `kill` itself (not `killed`).
+    this.terminate(process, reason);
   }
 
   /**

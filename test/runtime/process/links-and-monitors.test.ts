@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { assign, setup } from 'xstate';
-import { KILL, isCleanExit, isShutdownReason, spawnStatem, stop, sys, type ExitReason, type Node, type Pid } from '../../../src/index.ts';
+import { KILL, createNode, formatReason, isCleanExit, isShutdownReason, spawnStatem, stop, sys, type ExitReason, type Node, type Pid } from '../../../src/index.ts';
 import { simulatedNode, stateOf, watch } from '../statem/helpers.ts';
 
 type Ev = { type: string; [key: string]: unknown };
@@ -183,9 +183,32 @@ describe('trap_exit', () => {
     expect(seenPlain.reason).toBe('killed');
     expect(got(node, trappingPeer)).toEqual([{ type: 'EXIT', from: target, reason: 'killed' }]);
   });
+
+  it('a linked process that exits with reason kill sends an ordinary signal: trapped it is an EXIT kill, else its links exit with kill (Erlang)', () => {
+    const { node } = simulatedNode();
+    const [quitter, trapper, plain] = [spawn(node), spawn(node, true), spawn(node)];
+    node.link(quitter, trapper);
+    node.link(quitter, plain);
+    const seenPlain = watch(node, plain);
+    node.cast(quitter, { type: 'stop', reason: KILL });
+    expect(got(node, trapper)).toEqual([{ type: 'EXIT', from: quitter, reason: KILL }]);
+    expect(node.isAlive(trapper)).toBe(true);
+    expect(seenPlain.reason).toBe(KILL);
+  });
 });
 
 describe('exit reasons', () => {
+  it('an abnormal exit is logged at debug with its reason; normal and shutdown exits are not logged', () => {
+    const lines: { fields: Record<string, unknown>; message: string }[] = [];
+    const logger = { debug: (fields: Record<string, unknown>, message: string) => lines.push({ fields, message }), error: () => {}, warn: () => {} };
+    const node = createNode({ logger: logger as never });
+    const [clean, stopped, crashed] = [spawn(node), spawn(node), spawn(node)];
+    node.cast(clean, { type: 'stop', reason: 'normal' });
+    node.cast(stopped, { type: 'stop', reason: 'shutdown' });
+    node.cast(crashed, { type: 'stop', reason: { code: 7 } });
+    expect(lines).toEqual([{ fields: { pid: crashed, reason: formatReason({ code: 7 }) }, message: 'process exited' }]);
+  });
+
   it('normal, shutdown and {shutdown, x} are clean; killed, noproc and errors are not', () => {
     for (const reason of ['normal', 'shutdown', { shutdown: 1 }, { shutdown: undefined }]) expect(isCleanExit(reason), JSON.stringify(reason)).toBe(true);
     for (const reason of ['killed', 'noproc', 'kill', new Error('x'), { code: 1 }, null, undefined, 0, ['shutdown']]) {
@@ -217,6 +240,17 @@ describe('monitors', () => {
     expect(sys.getStatus(node, target).monitoredBy).toBe(0);
     node.exit(target, KILL);
     expect(node.stats.undelivered).toBe(0);
+  });
+
+  it('with a callback, removed by demonitor, are not called when the node stops either', async () => {
+    const { node } = simulatedNode();
+    const target = spawn(node);
+    const calls: unknown[] = [];
+    const ref = node.monitor(target, (down) => calls.push(down.reason));
+    node.demonitor(ref, target);
+    await node.stop();
+    expect(node.isAlive(target)).toBe(false);
+    expect(calls).toEqual([]);
   });
 
   it('stack: two monitors give two DOWNs with their own refs', () => {
