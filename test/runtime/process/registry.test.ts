@@ -12,6 +12,7 @@ import {
   startSupervisor,
   stop,
   sys,
+  whichChildren,
   worker,
   type ExitReason,
   type Pid,
@@ -106,6 +107,24 @@ describe('the process table', () => {
     node.exit(b, KILL);
     expect([...node.processes()].map((p) => p.pid)).toEqual([a, sup]);
     expect(node.stats).toMatchObject({ processes: 2, spawned: 3, exited: 1 });
+  });
+});
+
+describe('node.stop()', () => {
+  it('ends every process with shutdown, newest first: children go before the supervisor that started them', async () => {
+    const { node } = simulatedNode();
+    const loner = spawnStatem(node, svc);
+    const sup = startSupervisor(node, { children: [worker('a', svc), worker('b', svc)] });
+    const [a, b] = (await whichChildren(node, sup)).map((row) => row.pid);
+    const exits: [Pid, ExitReason][] = [];
+    node.onExit((pid, reason) => exits.push([pid, reason]));
+    await node.stop();
+    expect(exits).toEqual([
+      [b, 'shutdown'],
+      [a, 'shutdown'],
+      [sup, 'shutdown'],
+      [loner, 'shutdown'],
+    ]);
   });
 });
 

@@ -7,6 +7,7 @@ import {
   StartError,
   StatemProcess,
   eventTimeout,
+  postpone,
   spawnStatem,
   startTimer,
   stateTimeout,
@@ -144,6 +145,28 @@ describe('restoring on another node with a later clock', () => {
     const { node, pid } = away(5_000, reversed);
     expect(stateOf<Ctx>(node, pid).context.log).toEqual(['remind', 'trialOver', 'pay']);
     expect(stateOf(node, pid).value).toBe('active');
+  });
+
+  it('keeps a restored postponed event that a postpone() action kept (the state takes it, and keeps it for later)', () => {
+    const desk = setup({ types: {} as { context: Ctx; events: Ev } }).createMachine({
+      id: 'desk',
+      context: { log: [], entries: 0, customer: '' },
+      initial: 'busy',
+      states: {
+        busy: { on: { job: { actions: postpone() }, free: 'free' } },
+        free: { on: { job: { actions: note } } },
+      },
+    });
+    const first = simulatedNode();
+    const pid = spawnStatem(first.node, desk);
+    first.node.cast(pid, { type: 'job' });
+    const warnings: unknown[] = [];
+    const node = createNode({ clock: new SimulatedClock(0), logger: { warn: (fields: unknown) => warnings.push(fields) } as never });
+    const restored = spawnStatem(node, desk, { restore: throughStore(persistOf(first.node, pid)) });
+    expect(sys.getStatus(node, restored).postponed).toBe(1);
+    expect(warnings).toEqual([]);
+    node.cast(restored, { type: 'free' });
+    expect(stateOf<Ctx>(node, restored).context.log).toEqual(['job']);
   });
 
   it('drops, once and saying so, a restored postponed event no state takes or postpones (parked by the old implicit rule)', () => {

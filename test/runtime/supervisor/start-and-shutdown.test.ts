@@ -89,6 +89,15 @@ describe('start', () => {
     expect(node.whereis('top')).toBeUndefined();
   });
 
+  it('on a failed start, does not leave behind a started child that traps exits: it is sent shutdown, then killed', () => {
+    const { node, exits } = harness();
+    const started: Pid[] = [];
+    expect(() => startSupervisor(node, { children: [stubborn('s', 'infinity', started), failing('b')] })).toThrow(StartError);
+    expect(node.isAlive(started[0]!)).toBe(false);
+    expect(exits.find((e) => e.pid === started[0])?.reason).toBe('killed');
+    expect(node.stats.processes).toBe(0);
+  });
+
   it('fails with StartError when a child machine throws while entering its first state', () => {
     const { node } = harness();
     const broken = setup({}).createMachine({
