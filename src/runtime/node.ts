@@ -3,7 +3,7 @@ import { systemClock, type Clock } from './clock.ts';
 import { checkAddress, checkMessage, type Address, type CallerRef, type DownEnvelope, type Envelope, type Message } from './envelope.ts';
 import { CallExitError, CallTimeoutError, NameTakenError, NoProcError, NoSuchNameError } from './errors.ts';
 import { KILL, formatReason, type ExitReason } from './exit-reason.ts';
-import { isEntityAddress } from './entity.ts';
+import { entityName, isEntityAddress, type EntityAddress } from './entity.ts';
 import type { EntityHost } from './entity-host.ts';
 import { isPid, makePid, nodeOfPid, type Pid } from './pid.ts';
 import type { Process } from './process.ts';
@@ -404,8 +404,9 @@ export class Node {
       case 'call': {
         const process = this.#lookup(envelope.to);
         if (process) return this.#enqueue(process, envelope);
-        // The monitor sent just before already answers `noproc`.
+        // A pid or a name: the monitor sent just before already answers `noproc`.
         this.stats.undelivered++;
+        if (isEntityAddress(envelope.to)) this.#entityNotFound(envelope, envelope.to);
         return;
       }
       default: {
@@ -415,9 +416,22 @@ export class Node {
         // ignores a destination that does not exist, so a cast is dropped like any undeliverable.
         if (envelope.t === 'info' && typeof envelope.to === 'string' && !isPid(envelope.to)) throw new NoSuchNameError(envelope.to);
         this.stats.undelivered++;
-        if (isEntityAddress(envelope.to) && this.entities?.hosts(envelope.to.entity)) this.transport.undeliverable?.(envelope);
+        if (isEntityAddress(envelope.to)) this.#entityNotFound(envelope, envelope.to);
       }
     }
+  }
+
+  /**
+   * A message for an entity that could not be started here (its kind's supervisor is down or its
+   * start failed) or whose kind no node hosts. A durable transport takes back one for a kind this
+   * node hosts, to retry it or give it back, never completed as if it had arrived. Otherwise
+   * nothing will retry it: a cast is dropped as any undeliverable, and a call, whose entity is
+   * not monitored, fails now with `noproc` instead of waiting out its timeout (or forever).
+   */
+  #entityNotFound(envelope: Envelope, address: EntityAddress): void {
+    const undeliverable = this.transport.undeliverable;
+    if (undeliverable && this.entities?.hosts(address.entity)) return undeliverable.call(this.transport, envelope);
+    if (envelope.t === 'call') this.#down(envelope.from, envelope.from.ref, entityName(address) as Pid, 'noproc');
   }
 
   #lookup(address: Address): Process | undefined {
@@ -467,7 +481,9 @@ export class Node {
     if (reason === KILL && !linked) return this.terminate(process, 'killed');
     if (process.trapExit) return this.#enqueue(process, { t: 'exit', to, from, reason, linked });
     if (reason === 'normal' && from !== to) return;
-    this.terminate(process, reason === KILL ? 'killed' : reason);
+    // A link's `kill` is the linked process's exit reason, not exit(Pid, kill): an ordinary
+    // signal, as in Erlang, so a non-trapping process exits with `kill` itself (not `killed`).
+    this.terminate(process, reason);
   }
 
   /**

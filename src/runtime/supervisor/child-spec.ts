@@ -175,8 +175,9 @@ export function checkSupervisorSpec(spec: SupervisorSpec): NormalizedSupervisorS
     if (!(typeof minMs === 'number' && minMs >= 0 && typeof maxMs === 'number' && maxMs >= minMs)) {
       problems.push({ where: 'backoff', problem: 'needs 0 ≤ minMs ≤ maxMs' });
     }
-    if (backoff.jitter !== undefined && !(backoff.jitter >= 0 && backoff.jitter <= 1)) {
-      problems.push({ where: 'backoff.jitter', problem: 'must be between 0 and 1' });
+    // typeof first: '0.5' or true compare as numbers, and would be coerced in every delay.
+    if (backoff.jitter !== undefined && !(typeof backoff.jitter === 'number' && backoff.jitter >= 0 && backoff.jitter <= 1)) {
+      problems.push({ where: 'backoff.jitter', problem: 'must be a number between 0 and 1' });
     }
     if (backoff.resetAfterMs !== undefined && !(typeof backoff.resetAfterMs === 'number' && backoff.resetAfterMs >= 0)) {
       problems.push({ where: 'backoff.resetAfterMs', problem: 'must be a number of ms ≥ 0' });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { assign, setup } from 'xstate';
-import { KILL, isCleanExit, isShutdownReason, spawnStatem, stop, sys, type ExitReason, type Node, type Pid } from '../../../src/index.ts';
+import { KILL, createNode, formatReason, isCleanExit, isShutdownReason, spawnStatem, stop, sys, type ExitReason, type Node, type Pid } from '../../../src/index.ts';
 import { simulatedNode, stateOf, watch } from '../statem/helpers.ts';
 
 type Ev = { type: string; [key: string]: unknown };
@@ -64,6 +64,24 @@ describe('links', () => {
     expect(node.isAlive(target)).toBe(true);
     node.exit(trapper, 'normal', sender);
     expect(got(node, trapper)).toEqual([{ type: 'EXIT', from: sender, reason: 'normal' }]);
+  });
+
+  it('an exit(self, normal) a process sends itself ends it with normal (Erlang); trapped, it is an EXIT like any other', () => {
+    const { node } = simulatedNode();
+    const [self, trapper] = [spawn(node), spawn(node, true)];
+    const seen = watch(node, self);
+    node.exit(self, 'normal', self);
+    expect(seen.down).toBe(true);
+    expect(seen.reason).toBe('normal');
+    node.exit(trapper, 'normal', trapper);
+    expect(got(node, trapper)).toEqual([{ type: 'EXIT', from: trapper, reason: 'normal' }]);
+  });
+
+  it('an exit(pid, normal) from the node itself (no sender) is ignored like one from another process', () => {
+    const { node } = simulatedNode();
+    const target = spawn(node);
+    node.exit(target, 'normal');
+    expect(node.isAlive(target)).toBe(true);
   });
 
   it('an exit signal with any other reason ends a non-trapping process with that reason', () => {
@@ -165,9 +183,32 @@ describe('trap_exit', () => {
     expect(seenPlain.reason).toBe('killed');
     expect(got(node, trappingPeer)).toEqual([{ type: 'EXIT', from: target, reason: 'killed' }]);
   });
+
+  it('a linked process that exits with reason kill sends an ordinary signal: trapped it is an EXIT kill, else its links exit with kill (Erlang)', () => {
+    const { node } = simulatedNode();
+    const [quitter, trapper, plain] = [spawn(node), spawn(node, true), spawn(node)];
+    node.link(quitter, trapper);
+    node.link(quitter, plain);
+    const seenPlain = watch(node, plain);
+    node.cast(quitter, { type: 'stop', reason: KILL });
+    expect(got(node, trapper)).toEqual([{ type: 'EXIT', from: quitter, reason: KILL }]);
+    expect(node.isAlive(trapper)).toBe(true);
+    expect(seenPlain.reason).toBe(KILL);
+  });
 });
 
 describe('exit reasons', () => {
+  it('an abnormal exit is logged at debug with its reason; normal and shutdown exits are not logged', () => {
+    const lines: { fields: Record<string, unknown>; message: string }[] = [];
+    const logger = { debug: (fields: Record<string, unknown>, message: string) => lines.push({ fields, message }), error: () => {}, warn: () => {} };
+    const node = createNode({ logger: logger as never });
+    const [clean, stopped, crashed] = [spawn(node), spawn(node), spawn(node)];
+    node.cast(clean, { type: 'stop', reason: 'normal' });
+    node.cast(stopped, { type: 'stop', reason: 'shutdown' });
+    node.cast(crashed, { type: 'stop', reason: { code: 7 } });
+    expect(lines).toEqual([{ fields: { pid: crashed, reason: formatReason({ code: 7 }) }, message: 'process exited' }]);
+  });
+
   it('normal, shutdown and {shutdown, x} are clean; killed, noproc and errors are not', () => {
     for (const reason of ['normal', 'shutdown', { shutdown: 1 }, { shutdown: undefined }]) expect(isCleanExit(reason), JSON.stringify(reason)).toBe(true);
     for (const reason of ['killed', 'noproc', 'kill', new Error('x'), { code: 1 }, null, undefined, 0, ['shutdown']]) {
@@ -199,6 +240,17 @@ describe('monitors', () => {
     expect(sys.getStatus(node, target).monitoredBy).toBe(0);
     node.exit(target, KILL);
     expect(node.stats.undelivered).toBe(0);
+  });
+
+  it('with a callback, removed by demonitor, are not called when the node stops either', async () => {
+    const { node } = simulatedNode();
+    const target = spawn(node);
+    const calls: unknown[] = [];
+    const ref = node.monitor(target, (down) => calls.push(down.reason));
+    node.demonitor(ref, target);
+    await node.stop();
+    expect(node.isAlive(target)).toBe(false);
+    expect(calls).toEqual([]);
   });
 
   it('stack: two monitors give two DOWNs with their own refs', () => {
@@ -259,6 +311,36 @@ describe('monitors', () => {
     node.monitor(target, (down) => calls.push({ pid: down.pid, reason: down.reason }));
     node.cast(target, { type: 'stop', reason: 'shutdown' });
     expect(calls).toEqual([{ pid: target, reason: 'shutdown' }]);
+  });
+});
+
+describe('exit listeners (node.onExit)', () => {
+  it('hear every local exit, with the reason and the process record that already left the table', () => {
+    const { node } = simulatedNode();
+    const named = spawnStatem(node, proc, { name: 'named' });
+    const other = spawn(node);
+    const heard: [Pid, ExitReason, string | undefined, boolean][] = [];
+    node.onExit((pid, reason, process) => heard.push([pid, reason, process.name, node.isAlive(pid)]));
+    node.exit(named, 'shutdown');
+    node.cast(other, { type: 'stop', reason: 'normal' });
+    expect(heard).toEqual([
+      [named, 'shutdown', 'named', false],
+      [other, 'normal', undefined, false],
+    ]);
+  });
+
+  it('stop hearing once the function onExit returned is called; the others still hear', () => {
+    const { node } = simulatedNode();
+    const [first, second] = [spawn(node), spawn(node)];
+    const gone: Pid[] = [];
+    const kept: Pid[] = [];
+    const unsubscribe = node.onExit((pid) => gone.push(pid));
+    node.onExit((pid) => kept.push(pid));
+    node.exit(first, KILL);
+    unsubscribe();
+    node.exit(second, KILL);
+    expect(gone).toEqual([first]);
+    expect(kept).toEqual([first, second]);
   });
 });
 

@@ -196,6 +196,25 @@ describe('links and monitors between nodes', () => {
     expect(ctx(a, local).got).toEqual([{ type: 'EXIT', from: remote, reason: 'shutdown' }]);
     expect(calls).toEqual(['shutdown']);
   });
+
+  it('a node that stops fails its own calls still waiting on another node with shutdown: none is left hanging', async () => {
+    const { a, b } = cluster();
+    const remote = spawnStatem(b, svc, { name: 'svc' });
+    b.cast(remote, { type: 'busy' }); // postpones `get`: no reply comes until it is free
+    const byPid = a.call(remote, { type: 'get' }, { timeout: Infinity });
+    const byName = a.call({ name: 'svc', node: 'b' }, { type: 'get' }, { timeout: Infinity });
+    const outcomes = Promise.allSettled([byPid, byName]);
+    await a.stop();
+    const settled = await outcomes;
+    for (const outcome of settled) {
+      expect(outcome.status).toBe('rejected');
+      expect((outcome as PromiseRejectedResult).reason).toBeInstanceOf(CallExitError);
+      expect((outcome as PromiseRejectedResult).reason).toMatchObject({ reason: 'shutdown' });
+    }
+    // The other node is untouched, and its reply to a caller that is gone is dropped.
+    b.cast(remote, { type: 'free' });
+    expect(b.isAlive(remote)).toBe(true);
+  });
 });
 
 describe('a node that is not attached', () => {

@@ -11,6 +11,8 @@ import {
   spawnStatem,
   startSupervisor,
   stop,
+  sys,
+  whichChildren,
   worker,
   type ExitReason,
   type Pid,
@@ -62,6 +64,17 @@ describe('register, whereis, unregister', () => {
     expect(() => node.send('svc', { type: 'inc' })).toThrow(NoSuchNameError);
   });
 
+  it('a process whose name was unregistered can take a name again, and that one is freed when it exits', () => {
+    const { node } = simulatedNode();
+    const pid = spawnStatem(node, svc, { name: 'svc' });
+    node.unregister('svc');
+    node.register('svc-2', pid);
+    expect(node.whereis('svc-2')).toBe(pid);
+    expect(sys.getStatus(node, pid).name).toBe('svc-2');
+    node.exit(pid, KILL);
+    expect(node.registered()).toEqual([]);
+  });
+
   it('a name unregistered and given to another process stays with it when the first one exits', () => {
     const { node } = simulatedNode();
     const first = spawnStatem(node, svc, { name: 'svc' });
@@ -78,6 +91,40 @@ describe('register, whereis, unregister', () => {
     expect(node.whereis('__proto__')).toBe(a);
     expect(node.whereis('constructor')).toBe(b);
     expect(node.whereis('toString')).toBeUndefined();
+  });
+});
+
+describe('the process table', () => {
+  it('node.processes() lists every live local process, and a process leaves it when it exits', () => {
+    const { node } = simulatedNode();
+    const [a, b] = [spawnStatem(node, svc), spawnStatem(node, svc, { name: 'b' })];
+    const sup = startSupervisor(node, { children: [] });
+    expect([...node.processes()].map((p) => [p.pid, p.kind])).toEqual([
+      [a, 'statem'],
+      [b, 'statem'],
+      [sup, 'supervisor'],
+    ]);
+    node.exit(b, KILL);
+    expect([...node.processes()].map((p) => p.pid)).toEqual([a, sup]);
+    expect(node.stats).toMatchObject({ processes: 2, spawned: 3, exited: 1 });
+  });
+});
+
+describe('node.stop()', () => {
+  it('ends every process with shutdown, newest first: children go before the supervisor that started them', async () => {
+    const { node } = simulatedNode();
+    const loner = spawnStatem(node, svc);
+    const sup = startSupervisor(node, { children: [worker('a', svc), worker('b', svc)] });
+    const [a, b] = (await whichChildren(node, sup)).map((row) => row.pid);
+    const exits: [Pid, ExitReason][] = [];
+    node.onExit((pid, reason) => exits.push([pid, reason]));
+    await node.stop();
+    expect(exits).toEqual([
+      [b, 'shutdown'],
+      [a, 'shutdown'],
+      [sup, 'shutdown'],
+      [loner, 'shutdown'],
+    ]);
   });
 });
 

@@ -113,9 +113,13 @@ describe('replace_state', () => {
     node.cast(pid, { type: 'start' });
     node.cast(pid, { type: 'inc' }); // postponed in working
     clock.advance(400);
+    const trace: TraceEntry[] = [];
+    sys.trace(node, pid, (entry) => trace.push(entry));
     const result = sys.replaceState(node, pid, ({ context }) => ({ context: { ...(context as Ctx), n: 41 } }));
     expect(result).toEqual({ value: 'working', context: { log: [], n: 41, peer: undefined } });
     expect(sys.getStatus(node, pid).postponed).toBe(1);
+    // Not retried: a retry in `working` would have postponed the `inc` once more.
+    expect(trace).toEqual([]);
     expect(sys.getStatus(node, pid).timers).toEqual([expect.objectContaining({ deadline: 1_000 })]);
   });
 

@@ -189,6 +189,24 @@ describe('calls', () => {
     expect(node.stats.lateReplies).toBe(0);
   });
 
+  it('can be answered from outside the actor with node.reply and the caller it kept (gen_statem:reply); a second answer is late', async () => {
+    const keeper = setup({ types: {} as { context: { from: unknown }; events: Ev } }).createMachine({
+      id: 'keeper',
+      context: { from: undefined },
+      on: { ask: { actions: assign({ from: ({ event }) => event.$from }) } },
+    });
+    const { node } = simulatedNode();
+    const pid = spawnStatem(node, keeper);
+    const call = node.call(pid, { type: 'ask' }, { timeout: Infinity });
+    const from = stateOf<{ from: Parameters<typeof node.reply>[0] }>(node, pid).context.from;
+    expect(from).toEqual({ node: node.name, ref: expect.any(String) });
+    node.reply(from, 'answered by hand');
+    await expect(call).resolves.toBe('answered by hand');
+    expect(node.stats.lateReplies).toBe(0);
+    node.reply(from, 'again');
+    expect(node.stats.lateReplies).toBe(1);
+  });
+
   it('ignores the reply action when the event being handled was a cast', () => {
     const { node } = simulatedNode();
     const pid = spawnStatem(node, counter);

@@ -318,6 +318,26 @@ describe('stopProcess (gen_statem:stop)', () => {
     expect(seen.reason).toBe(failure);
   });
 
+  it('exits with the error when the terminate handler’s own transition fails (an assign that throws), not with the reason asked', async () => {
+    const { node } = simulatedNode();
+    const failure = new Error('cannot compute the goodbye');
+    const broken = createMachine({
+      id: 'broken-terminate-assign',
+      context: { n: 0 },
+      on: {
+        [TERMINATE_EVENT]: {
+          actions: assign(() => {
+            throw failure;
+          }),
+        },
+      },
+    });
+    const pid = spawnStatem(node, broken);
+    const seen = watch(node, pid);
+    await expect(stopProcess(node, pid, 'normal')).rejects.toMatchObject({ code: 'STOP_EXIT', reason: failure });
+    expect(seen.reason).toBe(failure);
+  });
+
   it('a machine without a terminate handler just exits with the reason', async () => {
     const { node } = simulatedNode();
     const pid = spawnStatem(node, fragile);

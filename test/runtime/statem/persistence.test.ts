@@ -7,6 +7,7 @@ import {
   StartError,
   StatemProcess,
   eventTimeout,
+  postpone,
   spawnStatem,
   startTimer,
   stateTimeout,
@@ -98,12 +99,12 @@ describe('persist()', () => {
 });
 
 describe('restoring on another node with a later clock', () => {
-  function away(restoreAt: number) {
+  function away(restoreAt: number, store: (state: PersistedActorState) => PersistedActorState = throughStore) {
     const first = simulatedNode({ name: 'a', start: 0 });
     const pid = spawnStatem(first.node, subscription, { input: { customer: 'c-9' } });
     first.clock.advance(100);
     first.node.cast(pid, { type: 'pay' });
-    const state = throughStore(persistOf(first.node, pid));
+    const state = store(persistOf(first.node, pid));
     first.node.exit(pid, 'kill');
     const second = simulatedNode({ name: 'b', start: restoreAt });
     const restored = spawnStatem(second.node, subscription, { restore: state });
@@ -136,6 +137,36 @@ describe('restoring on another node with a later clock', () => {
     expect(stateOf<Ctx>(node, pid).context.log).toEqual(['remind', 'trialOver', 'pay']);
     expect(stateOf(node, pid).value).toBe('active');
     expect(sys.getStatus(node, pid).postponed).toBe(0);
+  });
+
+  it('fires overdue timeouts in deadline order whatever order the store kept them in', () => {
+    // A store owes no order to a list (a row per timer, a hash): the latest deadline comes first here.
+    const reversed = (state: PersistedActorState) => throughStore({ ...state, timers: [...state.timers].sort((a, b) => b.deadline - a.deadline) });
+    const { node, pid } = away(5_000, reversed);
+    expect(stateOf<Ctx>(node, pid).context.log).toEqual(['remind', 'trialOver', 'pay']);
+    expect(stateOf(node, pid).value).toBe('active');
+  });
+
+  it('keeps a restored postponed event that a postpone() action kept (the state takes it, and keeps it for later)', () => {
+    const desk = setup({ types: {} as { context: Ctx; events: Ev } }).createMachine({
+      id: 'desk',
+      context: { log: [], entries: 0, customer: '' },
+      initial: 'busy',
+      states: {
+        busy: { on: { job: { actions: postpone() }, free: 'free' } },
+        free: { on: { job: { actions: note } } },
+      },
+    });
+    const first = simulatedNode();
+    const pid = spawnStatem(first.node, desk);
+    first.node.cast(pid, { type: 'job' });
+    const warnings: unknown[] = [];
+    const node = createNode({ clock: new SimulatedClock(0), logger: { warn: (fields: unknown) => warnings.push(fields) } as never });
+    const restored = spawnStatem(node, desk, { restore: throughStore(persistOf(first.node, pid)) });
+    expect(sys.getStatus(node, restored).postponed).toBe(1);
+    expect(warnings).toEqual([]);
+    node.cast(restored, { type: 'free' });
+    expect(stateOf<Ctx>(node, restored).context.log).toEqual(['job']);
   });
 
   it('drops, once and saying so, a restored postponed event no state takes or postpones (parked by the old implicit rule)', () => {

@@ -119,6 +119,7 @@ describe('the postpone() action', () => {
         on: {
           job: { actions: [assign({ data: ({ context }) => context.data + 1 }), postpone()] },
           free: 'free',
+          tick: { actions: assign({ data: ({ context }) => context.data + 100 }) },
           // Postponing on the transition that changes state retries the event in the new state at once.
           handOver: { target: 'free', actions: postpone() },
         },
@@ -136,6 +137,28 @@ describe('the postpone() action', () => {
     expect(sys.getStatus(node, pid).postponed).toBe(2);
     node.cast(pid, { type: 'free' });
     expect(logOf(node, pid)).toEqual(['job:1', 'job:2']);
+  });
+
+  it('keeps only the event it was run for: once retried and taken, nothing is kept and later events are handled at once', () => {
+    const { node } = simulatedNode();
+    const pid = spawnStatem(node, desk);
+    node.cast(pid, { type: 'job', id: 1 });
+    node.cast(pid, { type: 'free' });
+    expect(sys.getStatus(node, pid).postponed).toBe(0);
+    node.cast(pid, { type: 'job', id: 2 });
+    node.cast(pid, { type: 'handOver' });
+    expect(logOf(node, pid)).toEqual(['job:1', 'job:2', 'handOver']);
+    expect(sys.getStatus(node, pid).postponed).toBe(0);
+  });
+
+  it('is not retried after a data-only change: its actions do not run again until the state changes', () => {
+    const { node } = simulatedNode();
+    const pid = spawnStatem(node, desk);
+    node.cast(pid, { type: 'job', id: 1 });
+    node.cast(pid, { type: 'tick' });
+    // A retry in `busy` would run the job's count again (data 102) and keep it once more.
+    expect(stateOf<Ctx>(node, pid).context.data).toBe(101);
+    expect(sys.getStatus(node, pid).postponed).toBe(1);
   });
 
   it('on a transition that changes state retries the event in the new state straight away', () => {
@@ -262,6 +285,14 @@ describe('postpone overflow', () => {
     expect(seen.down).toBe(false);
     node.cast(pid, { type: 'job', id: 10_000 });
     expect(seen.reason).toBeInstanceOf(PostponeOverflowError);
+  });
+
+  it('with maxPostponed Infinity keeps past the default limit', () => {
+    const { node } = simulatedNode();
+    const pid = spawnStatem(node, shop, { maxPostponed: Infinity });
+    for (let i = 0; i <= 10_000; i++) node.cast(pid, { type: 'job', id: i });
+    expect(node.isAlive(pid)).toBe(true);
+    expect(sys.getStatus(node, pid).postponed).toBe(10_001);
   });
 
   it('refuses a maxPostponed that is not a whole number ≥ 0', () => {

@@ -338,6 +338,32 @@ describe('generic (named) timeouts', () => {
     expect(stateOf<Ctx>(node, pid).context.log).toEqual(['fired:a']);
   });
 
+  it('restarted while its timeout already waits in the mailbox: the stale timeout is dropped and the new one fires at its own time', () => {
+    const { node, clock } = simulatedNode();
+    const pid = spawnStatem(node, ticker);
+    node.cast(pid, { type: 'startA', ms: 100 });
+    sys.suspend(node, pid);
+    node.cast(pid, { type: 'startA', ms: 100 }); // waits in the mailbox, ahead of the timeout
+    clock.advance(100); // the first timer falls due: its timeout joins the mailbox behind the restart
+    sys.resume(node, pid);
+    expect(stateOf<Ctx>(node, pid).context.log).toEqual([]);
+    expect(timersOf(node, pid)).toEqual([expect.objectContaining({ name: 'generic:a', deadline: 200 })]);
+    clock.advance(100);
+    expect(stateOf<Ctx>(node, pid).context.log).toEqual(['fired:a']);
+  });
+
+  it('cancelled while its timeout already waits in the mailbox does not fire (gen_statem: a cancelled timer never delivers)', () => {
+    const { node, clock } = simulatedNode();
+    const pid = spawnStatem(node, ticker);
+    node.cast(pid, { type: 'startA', ms: 100 });
+    sys.suspend(node, pid);
+    node.cast(pid, { type: 'cancelA' });
+    clock.advance(100);
+    sys.resume(node, pid);
+    clock.advance(1_000);
+    expect(stateOf<Ctx>(node, pid).context.log).toEqual([]);
+  });
+
   it('run side by side under different names; cancelTimer stops only its own', () => {
     const { node, clock } = simulatedNode();
     const pid = spawnStatem(node, ticker);
@@ -431,6 +457,12 @@ describe('state timeouts set by an action', () => {
     const moved = spawnStatem(node, retrier);
     node.cast(moved, { type: 'move' });
     expect(timersOf(node, moved)).toEqual([]);
+
+    // Set by one event, it is still cancelled by a state change that a later event makes.
+    const extended = spawnStatem(node, retrier);
+    node.cast(extended, { type: 'extend', ms: 300 });
+    node.cast(extended, { type: 'move' });
+    expect(timersOf(node, extended)).toEqual([]);
 
     const set = spawnStatem(node, retrier);
     node.cast(set, { type: 'moveAndSet' });

@@ -14,7 +14,7 @@ import {
   type Pid,
   type SimulatedClock,
 } from '../../../src/index.ts';
-import { crash, harness, pidsOf, w, workerMachine } from './helpers.ts';
+import { crash, exitOf, harness, pidsOf, w, workerMachine } from './helpers.ts';
 
 const backoff: BackoffOptions = { minMs: 100, maxMs: 1_000 };
 
@@ -138,6 +138,7 @@ describe('restart backoff', () => {
       },
     };
     const sup = startSupervisor(node, { intensity: 3, period: 60, backoff, children: [flaky] });
+    const supExit = exitOf(node, sup);
     failing = true;
     await crash(node, (await stateOf(node, sup, 'flaky')) as Pid); // restart 1, after 100 ms
     expect(attempts).toBe(1);
@@ -156,9 +157,37 @@ describe('restart backoff', () => {
     await step(1); // attempt at 300 ms fails: restart 3, after 400 ms
     expect(attempts).toBe(3);
     expect(node.isAlive(sup)).toBe(true);
-    await step(400); // attempt at 700 ms fails: a 4th restart is over the intensity
+    await step(399); // the delay keeps growing while the attempts keep failing
+    expect(attempts).toBe(3);
+    await step(1); // attempt at 700 ms fails: a 4th restart is over the intensity
     expect(attempts).toBe(4);
     expect(node.isAlive(sup)).toBe(false);
+    expect(supExit).toEqual({ exited: true, reason: 'shutdown' });
+  });
+
+  it('grows the delay up to maxMs while the restart attempts keep failing', async () => {
+    const { node, clock } = harness({ random: () => 0 });
+    const times: number[] = [];
+    let failing = false;
+    const flaky: ChildSpec = {
+      id: 'flaky',
+      start: ({ node: n, supervisor: s }) => {
+        if (failing) {
+          times.push(clock.now());
+          throw new Error('cannot start');
+        }
+        return spawnStatem(n, workerMachine, { link: s });
+      },
+    };
+    const sup = startSupervisor(node, { intensity: 100, period: 3_600, backoff, children: [flaky] });
+    failing = true;
+    await crash(node, (await stateOf(node, sup, 'flaky')) as Pid);
+    for (let i = 0; i < 60; i++) {
+      clock.advance(50);
+      await node.settle();
+    }
+    // In 3 s, attempts 100, 200, 400, 800 and 1 000 ms apart: never shorter than the one before.
+    expect(times.map((t, i) => t - (times[i - 1] ?? 0))).toEqual([100, 200, 400, 800, 1_000]);
   });
 
   it('answers restarting to restart_child while the delay runs', async () => {

@@ -12,6 +12,7 @@ import {
   terminateChild,
   whichChildren,
   worker,
+  SupervisorProcess,
   type Node,
   type Pid,
 } from '../../../src/index.ts';
@@ -338,6 +339,37 @@ describe('simple_one_for_one', () => {
     await tick();
     expect(started.filter((pid) => node.isAlive(pid))).toEqual([]);
     expect(node.isAlive(sup)).toBe(false);
+  });
+
+  describe('startChildNow (a start for a caller on this node that cannot wait for a reply)', () => {
+    it('starts a child at once with its arguments, as start_child would', () => {
+      const { node } = harness();
+      const sup = startSupervisor(node, { strategy: 'simple_one_for_one', children: [w('s')] });
+      const pid = (node.processOf(sup) as SupervisorProcess).startChildNow([{ user: 'ada' }]);
+      expect(node.isAlive(pid!)).toBe(true);
+      expect(sys.getState(node, pid!)).toMatchObject({ context: { input: { user: 'ada' } } });
+    });
+
+    it('starts nothing while the supervisor is shutting its children down, nor under a static strategy', async () => {
+      const { node, clock, parent } = harness();
+      const owner = parent();
+      const started: Pid[] = [];
+      const sup = startSupervisor(node, { strategy: 'simple_one_for_one', children: [stubborn('s', 1_000, started)] }, { link: owner });
+      await startChild(node, sup, [0]);
+      const process = node.processOf(sup) as SupervisorProcess;
+      node.exit(sup, 'shutdown', owner);
+      await tick(); // blocked on the stubborn child's shutdown timer
+      expect(process.startChildNow([1])).toBeUndefined();
+      expect(started).toHaveLength(1);
+      clock.advance(1_000);
+      await tick();
+      expect(node.isAlive(sup)).toBe(false);
+      expect(process.startChildNow([2])).toBeUndefined(); // nor once it is gone
+
+      const fixed = startSupervisor(node, { children: [w('a')] });
+      expect((node.processOf(fixed) as SupervisorProcess).startChildNow([3])).toBeUndefined();
+      expect(await countChildren(node, fixed)).toMatchObject({ specs: 1, active: 1 });
+    });
   });
 
   it('starts and stops 5,000 children, and shuts the rest down with the supervisor', async () => {

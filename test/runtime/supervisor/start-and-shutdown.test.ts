@@ -89,6 +89,15 @@ describe('start', () => {
     expect(node.whereis('top')).toBeUndefined();
   });
 
+  it('on a failed start, does not leave behind a started child that traps exits: it is sent shutdown, then killed', () => {
+    const { node, exits } = harness();
+    const started: Pid[] = [];
+    expect(() => startSupervisor(node, { children: [stubborn('s', 'infinity', started), failing('b')] })).toThrow(StartError);
+    expect(node.isAlive(started[0]!)).toBe(false);
+    expect(exits.find((e) => e.pid === started[0])?.reason).toBe('killed');
+    expect(node.stats.processes).toBe(0);
+  });
+
   it('fails with StartError when a child machine throws while entering its first state', () => {
     const { node } = harness();
     const broken = setup({}).createMachine({
@@ -122,6 +131,15 @@ describe('start', () => {
       StartError,
     );
     expect(node.stats.processes).toBe(0);
+  });
+
+  it('started linked, fails without a word to the process it was to link to: no exit signal, no link left (the caller gets the error)', () => {
+    const { node } = harness();
+    const owner = spawnStatem(node, workerMachine); // does not trap exits: an exit signal would end it
+    expect(() => startSupervisor(node, { children: [w('a'), failing('b')] }, { link: owner })).toThrow(StartError);
+    expect(node.isAlive(owner)).toBe(true);
+    expect(sys.getStatus(node, owner).links).toEqual([]);
+    expect(node.stats.processes).toBe(1);
   });
 
   const junk: [string, unknown][] = [
@@ -248,6 +266,20 @@ describe('shutdown', () => {
     expect(exits.find((e) => e.pid === started[0])?.reason).toBe('killed');
     expect(answered).toEqual({ ok: true });
     expect((await pidsOf(node, sup)).s).toBeUndefined();
+  });
+
+  it('a shutdown of 0 ms still sends shutdown first, then kills a child that traps exits as soon as time moves', async () => {
+    const { node, clock, exits } = harness();
+    const started: Pid[] = [];
+    const sup = startSupervisor(node, { children: [stubborn('s', 0, started)] });
+    let answered: unknown;
+    void terminateChild(node, sup, 's').then((result) => (answered = result));
+    await tick();
+    expect(node.isAlive(started[0]!)).toBe(true); // got `shutdown` (not a kill), ignored it
+    clock.advance(0);
+    await tick();
+    expect(exits.find((e) => e.pid === started[0])?.reason).toBe('killed');
+    expect(answered).toEqual({ ok: true });
   });
 
   it('a shutdown timeout does not delay a child that exits when told', async () => {
@@ -548,6 +580,19 @@ describe('the child API', () => {
       expect(Object.keys(await pidsOf(node, sup))).toEqual(['a', 'b', 'inner', 'late']);
     });
 
+    it('keeps a non-temporary child whose start answers ignore, not running, so restart_child can start it later', async () => {
+      const { node, sup } = await started();
+      let ready = false;
+      const later: ChildSpec = { id: 'later', restart: 'transient', start: (ctx, ...args) => (ready ? w('later').start(ctx, ...args) : 'ignore') };
+      expect(await startChild(node, sup, later)).toEqual({ ok: true, pid: undefined });
+      expect((await pidsOf(node, sup)).later).toBeUndefined();
+      expect(Object.keys(await pidsOf(node, sup))).toEqual(['a', 'b', 'inner', 'later']);
+      ready = true;
+      const restarted = await restartChild(node, sup, 'later');
+      expect(restarted).toEqual({ ok: true, pid: expect.stringMatching(/^</) });
+      expect((await pidsOf(node, sup)).later).toBe((restarted as { pid: Pid }).pid);
+    });
+
     it('answers already_started with the pid for a running id', async () => {
       const { node, sup } = await started();
       const pid = await pidOf(node, sup, 'a');
@@ -592,6 +637,25 @@ describe('the child API', () => {
       await node.settle();
       expect(node.isAlive(sup)).toBe(true);
       expect(await countChildren(node, sup)).toMatchObject({ active: 0 });
+    });
+
+    it('under simple_one_for_one answers start_failed with the reason for a start that throws, and ok without a pid for ignore', async () => {
+      const { node } = harness();
+      const cause = new Error('no capacity');
+      let refuse: 'throw' | 'ignore' = 'throw';
+      const template: ChildSpec = {
+        id: 's',
+        start: () => {
+          if (refuse === 'throw') throw cause;
+          return 'ignore';
+        },
+      };
+      const sup = startSupervisor(node, { strategy: 'simple_one_for_one', children: [template] });
+      expect(await startChild(node, sup, [1])).toEqual({ ok: false, error: 'start_failed', reason: cause });
+      refuse = 'ignore';
+      expect(await startChild(node, sup, [2])).toEqual({ ok: true, pid: undefined });
+      expect(await whichChildren(node, sup)).toEqual([]);
+      expect(await countChildren(node, sup)).toEqual({ specs: 1, active: 0, supervisors: 0, workers: 0 });
     });
 
     it('answers invalid_child_spec for a bad spec, naming the field', async () => {
@@ -692,6 +756,40 @@ describe('invalid specs', () => {
 
   it('accepts valid specs, significant ones under an auto shutdown', () => {
     expect(checkChildSpecs([w('a'), w('b', { restart: 'transient', significant: true })], 'any_significant')).toEqual([]);
+    expect(checkChildSpecs([w('c', { restart: 'temporary', significant: true })], 'all_significant')).toEqual([]);
+  });
+
+  it('rejects a significant permanent child under an auto shutdown too: it could never end by itself', () => {
+    for (const autoShutdown of ['any_significant', 'all_significant'] as const) {
+      expect(checkChildSpecs([{ id: 'a', start, significant: true }], autoShutdown)).toEqual([
+        { where: 'children[0].significant', problem: 'a permanent child cannot be significant (use transient or temporary)' },
+      ]);
+    }
+  });
+
+  it('accepts the edges of every range: shutdown 0, intensity 0, backoff minMs 0 and minMs = maxMs, jitter 0 and 1, resetAfterMs 0', () => {
+    expect(checkChildSpecs([w('a', { shutdown: 0 }), w('b', { shutdown: 'brutal_kill' }), w('c', { shutdown: 'infinity' })])).toEqual([]);
+    const edges: SupervisorSpec[] = [
+      { intensity: 0, children: [] },
+      { backoff: { minMs: 0, maxMs: 0 }, children: [] },
+      { backoff: { minMs: 250, maxMs: 250, jitter: 0 }, children: [] },
+      { backoff: { minMs: 1, maxMs: 5, jitter: 1, resetAfterMs: 0 }, children: [] },
+    ];
+    for (const spec of edges) expect(() => checkSupervisorSpec(spec), JSON.stringify(spec)).not.toThrow();
+    expect(checkSupervisorSpec({ backoff: { minMs: 250, maxMs: 250 }, children: [] }).backoff).toEqual({ minMs: 250, maxMs: 250, jitter: 0, resetAfterMs: 250 });
+  });
+
+  it('rejects a backoff jitter below 0, NaN or not a number, naming the field', () => {
+    for (const jitter of [-0.1, Number.NaN, '0.5' as unknown as number, true as unknown as number]) {
+      let thrown: unknown;
+      try {
+        checkSupervisorSpec({ backoff: { minMs: 1, maxMs: 5, jitter }, children: [] });
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown, String(jitter)).toBeInstanceOf(InvalidSpecError);
+      expect((thrown as InvalidSpecError).problems).toEqual([{ where: 'backoff.jitter', problem: 'must be a number between 0 and 1' }]);
+    }
   });
 
   const supervisorCases: [string, unknown, string][] = [
@@ -796,6 +894,22 @@ describe('introspection', () => {
     expect(sys.statistics(node, await pidOf(node, sup, 'a')).restarts).toBe(0);
     await crash(node, await pidOf(node, sup, 'a'));
     expect(sys.statistics(node, await pidOf(node, sup, 'a')).restarts).toBe(1);
+  });
+
+  it('sys.getState of a supervisor gives its strategy, its children and the restarts in its intensity record', async () => {
+    const { node } = harness();
+    const sup = startSupervisor(node, { strategy: 'rest_for_one', intensity: 5, children: [w('a'), w('b')] });
+    expect(sys.getState(node, sup)).toEqual({ strategy: 'rest_for_one', children: await whichChildren(node, sup), restarts: 0 });
+    await crash(node, await pidOf(node, sup, 'b'));
+    await crash(node, await pidOf(node, sup, 'a'));
+    expect(sys.getState(node, sup)).toEqual({
+      strategy: 'rest_for_one',
+      children: [
+        { id: 'a', pid: await pidOf(node, sup, 'a'), type: 'worker', restarts: 1 },
+        { id: 'b', pid: await pidOf(node, sup, 'b'), type: 'worker', restarts: 2 },
+      ],
+      restarts: 2,
+    });
   });
 
   it('API calls to a supervisor that has exited reject with CallExitError', async () => {

@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { setup } from 'xstate';
+import { castTo, spawnStatem } from '../../../src/index.ts';
+import { simulatedNode } from '../statem/helpers.ts';
+
+type Ev = { type: string; [key: string]: unknown };
+
+/** Every message a receiver handles, in the order the node ran them, across receivers. */
+function receivers() {
+  const handled: string[] = [];
+  const receiver = setup({ types: {} as { events: Ev; input: string; context: { name: string } } }).createMachine({
+    id: 'receiver',
+    context: ({ input }) => ({ name: input }),
+    on: { n: { actions: ({ context }) => void handled.push(context.name) } },
+  });
+  return { handled, receiver };
+}
+
+/** On `go`, casts `counts[name]` messages to each named process, all in one step. */
+function flooder(counts: Record<string, number>) {
+  const casts = Object.entries(counts).flatMap(([to, count]) => Array.from({ length: count }, () => castTo(to, { type: 'n' })));
+  return setup({ types: {} as { events: Ev } }).createMachine({ id: 'flooder', on: { go: { actions: casts } } });
+}
+
+/** Runs of the same receiver: `['a','a','b']` → `[['a', 2], ['b', 1]]`. */
+function runs(handled: readonly string[]): [string, number][] {
+  const out: [string, number][] = [];
+  for (const name of handled) {
+    const last = out.at(-1);
+    if (last && last[0] === name) last[1]++;
+    else out.push([name, 1]);
+  }
+  return out;
+}
+
+describe('the run queue', () => {
+  it('lets a process handle at most 64 messages before the others with work get their turn', () => {
+    const { node } = simulatedNode();
+    const { handled, receiver } = receivers();
+    spawnStatem(node, receiver, { name: 'a', input: 'a' });
+    spawnStatem(node, receiver, { name: 'b', input: 'b' });
+    const sender = spawnStatem(node, flooder({ a: 150, b: 10 }));
+    node.cast(sender, { type: 'go' });
+    // a's 150 messages are taken 64 at a time, and b, which had work all along, goes in between.
+    expect(runs(handled)).toEqual([
+      ['a', 64],
+      ['b', 10],
+      ['a', 86],
+    ]);
+  });
+
+  it('takes turns between busy processes until every mailbox is empty, in the order they got work', () => {
+    const { node } = simulatedNode();
+    const { handled, receiver } = receivers();
+    spawnStatem(node, receiver, { name: 'a', input: 'a' });
+    spawnStatem(node, receiver, { name: 'b', input: 'b' });
+    const sender = spawnStatem(node, flooder({ a: 130, b: 100 }));
+    node.cast(sender, { type: 'go' });
+    expect(runs(handled)).toEqual([
+      ['a', 64],
+      ['b', 64],
+      ['a', 64],
+      ['b', 36],
+      ['a', 2],
+    ]);
+  });
+});

@@ -1,0 +1,129 @@
+import { describe, expect, it } from 'vitest';
+import { assign, setup } from 'xstate';
+import { hibernate, nextEvent, spawnStatem, startTimer, stop, type StatemProcess } from '../../../src/index.ts';
+import { simulatedNode, stateOf, watch } from './helpers.ts';
+
+type Ev = { type: string; [key: string]: unknown };
+type Ctx = { n: number };
+
+const inc = assign<Ctx, Ev, undefined, Ev, never>({ n: ({ context }) => context.n + 1 });
+
+/**
+ * `inc` counts; `twice` counts and inserts another `inc`; `quit` stops, `finish` reaches a final
+ * state, `boom` throws; `nap` asks to hibernate; `later` sets a timer that sends `inc`.
+ */
+const counter = setup({ types: {} as { context: Ctx; events: Ev } }).createMachine({
+  id: 'counter',
+  context: { n: 0 },
+  initial: 'on',
+  states: {
+    on: {
+      on: {
+        inc: { actions: inc },
+        twice: { actions: [inc, nextEvent({ type: 'inc' })] },
+        quit: { actions: [inc, stop('normal')] },
+        finish: { target: 'done', actions: inc },
+        boom: {
+          actions: [
+            inc,
+            () => {
+              throw new Error('boom');
+            },
+          ],
+        },
+        nap: { actions: hibernate() },
+        later: { actions: startTimer('t', 100, { type: 'inc' }) },
+        reset: { actions: startTimer('t', 200, { type: 'inc' }) },
+      },
+    },
+    done: { type: 'final' },
+  },
+});
+
+/** Spawns the counter with an afterStep that records the count it sees, and whether the actor was alive. */
+function committing() {
+  const { node, clock } = simulatedNode();
+  const commits: { n: number; alive: boolean }[] = [];
+  const pid = spawnStatem(node, counter, {
+    afterStep: (process: StatemProcess) => commits.push({ n: (process.getState().context as Ctx).n, alive: node.isAlive(process.pid) }),
+  });
+  return { node, clock, pid, commits };
+}
+
+describe('afterStep, the commit hook', () => {
+  it('is not run for the start: nothing was handled yet', () => {
+    const { commits } = committing();
+    expect(commits).toEqual([]);
+  });
+
+  it('runs once per message handled, with the state after it', () => {
+    const { node, pid, commits } = committing();
+    node.cast(pid, { type: 'inc' });
+    node.send(pid, { type: 'inc' });
+    expect(commits).toEqual([
+      { n: 1, alive: true },
+      { n: 2, alive: true },
+    ]);
+  });
+
+  it('runs once the events the message inserted have been handled too, not in between', () => {
+    const { node, pid, commits } = committing();
+    node.cast(pid, { type: 'twice' });
+    expect(commits).toEqual([{ n: 2, alive: true }]);
+  });
+
+  it('runs after a timer that fires, and not for one cancelled or restarted since (nothing was handled)', () => {
+    const { node, clock, pid, commits } = committing();
+    node.cast(pid, { type: 'later' });
+    clock.advance(50);
+    node.cast(pid, { type: 'reset' }); // the timer due at 100 is replaced by one due at 250
+    clock.advance(200);
+    expect(commits.map((c) => c.n)).toEqual([0, 0, 1]);
+  });
+
+  it('is not run when the actor stopped in that step: a stopped actor has no state to commit', () => {
+    const { node, pid, commits } = committing();
+    const seen = watch(node, pid);
+    node.cast(pid, { type: 'inc' });
+    node.cast(pid, { type: 'quit' });
+    expect(seen.reason).toBe('normal');
+    expect(commits).toEqual([{ n: 1, alive: true }]);
+  });
+
+  it('is not run when the actor reached a final state in that step', () => {
+    const { node, pid, commits } = committing();
+    const seen = watch(node, pid);
+    node.cast(pid, { type: 'finish' });
+    expect(seen.reason).toBe('normal');
+    expect(commits).toEqual([]);
+  });
+
+  it('is not run when the actor crashed in that step: the half-done step is not committed', () => {
+    const { node, pid, commits } = committing();
+    const seen = watch(node, pid);
+    node.cast(pid, { type: 'boom' });
+    expect((seen.reason as Error).message).toBe('boom');
+    expect(commits).toEqual([]);
+  });
+
+  it('is not run when an exit signal ends the actor', () => {
+    const { node, pid, commits } = committing();
+    node.exit(pid, 'shutdown');
+    expect(node.isAlive(pid)).toBe(false);
+    expect(commits).toEqual([]);
+  });
+});
+
+describe('hibernate()', () => {
+  it('marks the actor as asking to be passivated, and it carries on: the store layer decides', () => {
+    const { node, pid } = committing();
+    const process = node.processOf(pid) as StatemProcess;
+    expect(process.hibernateRequested).toBe(false);
+    node.cast(pid, { type: 'inc' });
+    expect(process.hibernateRequested).toBe(false);
+    node.cast(pid, { type: 'nap' });
+    expect(process.hibernateRequested).toBe(true);
+    node.cast(pid, { type: 'inc' });
+    expect(stateOf<Ctx>(node, pid).context.n).toBe(2);
+  });
+});
