@@ -279,7 +279,8 @@ export const billingGovernor: GovernorDefinition<S, D> = {
     failedAt: null,
   }),
   decide: decideBilling,
-  targets: ['AwaitingInvoice', 'InvoiceIssued', 'PaymentFailed'],
+  // Every state: a dunning step a deadline has reached is committed into by the event decided after it.
+  targets: BILLING_STATES,
   timeouts: {
     PaymentFailed: step(waits.PaymentFailed, 'Retry1'),
     Retry1: step(waits.Retry1, 'Retry2'),

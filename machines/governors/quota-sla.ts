@@ -149,8 +149,9 @@ export const quotaSlaGovernor: GovernorDefinition<S, D> = {
   decide: decideQuota,
   targets: QUOTA_STATES,
   timeouts: {
-    Throttled: { ms: THROTTLE_MS, to: 'Exceeded' },
-    CircuitBreaker: { ms: THROTTLE_MS, to: 'Exceeded' },
+    // Operational waits: they protect the service now, whatever time the breach says it was.
+    Throttled: { ms: THROTTLE_MS, to: 'Exceeded', clock: 'node' },
+    CircuitBreaker: { ms: THROTTLE_MS, to: 'Exceeded', clock: 'node' },
   },
   facts: (state) => ({ quota: state }),
   queries: {
