@@ -25,8 +25,8 @@ import type { LifecycleEvent } from '../../src/marketplace/event-schema.ts';
  *
  * The subset it predicts exactly, and what the chaos workload keeps to:
  * - monthly plans only (COMMUNITY, PRO-MONTHLY, ENT-MONTHLY): a 30-day cycle, no cycle discount;
- * - the trial of the catalog: Professional and Enterprise 14 days, Community none, once per
- *   customer, none when the subscribe says `trial: false`;
+ * - the trial of the catalog: Professional and Enterprise 14 days, Community none, offered with a
+ *   customer's first paid subscription only (taken or declined), none when it says `trial: false`;
  * - no SuspensionLifted and no catalog events (the producer's schema has neither for customers);
  * - no licence keys (the chaos nodes have no signing key: a renewal reissues nothing);
  * - reasons are not compared, only outcomes: which governor refused first is the code's business.
@@ -237,14 +237,14 @@ function answers(c: Customer, event: LifecycleEvent): Answer[] {
           : { after: 'Active', apply: () => Object.assign(ent, { state: 'Active', since: at, sku, tier, manualHold: false, dunning: 'none' }) },
         !billingGood(c) || bill.plan
           ? refuse('payment overdue, or already billing a plan')
-          : { apply: () => Object.assign(bill, { plan: { sku, tier, cycleStart: startCycle(at, tier, trialFor(bill.trialUsed)) }, trialUsed: bill.trialUsed || trialFor(bill.trialUsed) }) },
+          : { apply: () => Object.assign(bill, { plan: { sku, tier, cycleStart: startCycle(at, tier, trialFor(bill.trialUsed)) }, trialUsed: bill.trialUsed || TRIAL_DAYS[tier] > 0 }) },
         sub.state === 'Trial' || sub.state === 'Active'
           ? refuse('already subscribed')
           : {
               apply: () => {
                 const trial = trialFor(sub.trialUsed);
                 // Within the reactivation window (Cancelled) a cancelled subscription comes back under its id.
-                Object.assign(sub, { state: trial ? 'Trial' : 'Active', since: at, id: sub.state === 'Cancelled' ? sub.id : event.eventId, plan: { sku, tier, cycleStart: startCycle(at, tier, trial) }, trialUsed: sub.trialUsed || trial, cancelledAt: null });
+                Object.assign(sub, { state: trial ? 'Trial' : 'Active', since: at, id: sub.state === 'Cancelled' ? sub.id : event.eventId, plan: { sku, tier, cycleStart: startCycle(at, tier, trial) }, trialUsed: sub.trialUsed || TRIAL_DAYS[tier] > 0, cancelledAt: null });
               },
             },
         acct.state === 'Onboarding' || acct.state === 'Deactivated'

@@ -49,7 +49,7 @@ describe('the trial is the catalog’s', () => {
     const first = subscribe({ trial: false });
     let sub = given(subscriptionGovernor, [first]);
     let bill = given(billingGovernor, [first]);
-    expect([sub.state, sub.data.plan?.cycleStart, sub.data.trialUsed]).toEqual(['Active', T0, false]);
+    expect([sub.state, sub.data.plan?.cycleStart, sub.data.trialUsed]).toEqual(['Active', T0, true]);
     const renewal = ev('RenewalDue', { subscriptionId: first.eventId }, 23);
     const renewed = apply(subscriptionGovernor, sub, renewal);
     expect(renewed.reply.status).toBe('applied');
@@ -62,11 +62,20 @@ describe('the trial is the catalog’s', () => {
     expect([bill.state, bill.data.balance, sub.data.renewals]).toEqual(['AwaitingInvoice', '0.00', 1]);
   });
 
-  it('a trial is given once: declined or not, a returning customer starts Active', () => {
+  it('the trial is offered once, with the first paid subscription: taken or declined, a returning customer starts Active', () => {
     const back = given(subscriptionGovernor, [subscribe(), ev('CustomerCancels', {}, 1), 'timeout', 'timeout']);
     expect(back.state).toBe('Archived');
     const again = apply(subscriptionGovernor, back, subscribe({}, 500));
     expect(again.context.state).toBe('Active');
+    // Declined, then reactivated within the window: still no trial, in Subscription and Billing alike.
+    const declined = subscribe({ trial: false });
+    const reactivation = subscribe({}, 5);
+    const sub = given(subscriptionGovernor, [declined, ev('CustomerCancels', {}, 1), reactivation]);
+    const bill = given(billingGovernor, [declined, ev('CustomerCancels', {}, 1), reactivation]);
+    expect([sub.state, sub.data.subscriptionId, sub.data.plan?.cycleStart, bill.data.plan?.cycleStart]).toEqual(['Active', declined.eventId, T0 + days(5), T0 + days(5)]);
+    // A Community customer has not had the offer: the first paid plan comes with it.
+    const upgraded = given(subscriptionGovernor, [ev('CustomerSubscribes', { sku: 'COMMUNITY', tier: 'community' }), ev('CustomerCancels', {}, 1), subscribe({}, 2)]);
+    expect(upgraded.state).toBe('Trial');
   });
 
   it('refuses a trial field that is not a boolean, in Subscription and Billing alike', () => {
