@@ -7,7 +7,7 @@
  *     marketplace, the ./testing property, a BullMQ node on a private Redis) and exit by themselves;
  * (b) a consumer `.ts` and the README's TypeScript example type-check with `tsc` under
  *     moduleResolution `nodenext` and `bundler`, strict, with zero errors;
- * (c) `npx governor --help` works;
+ * (c) `npx governor --help` works, and `check --machine` takes a .ts module without tsx or says why not;
  * (d) the tarball holds no test, bench or fixture file, and does hold what the code reads at run time;
  * (e) publint and @arethetypeswrong/cli report nothing.
  *
@@ -144,7 +144,7 @@ describe('(e) package linters', () => {
   });
 });
 
-describe.each(['nodenext', 'bundler'])('(b) under moduleResolution %s', (resolution) => {
+describe.concurrent.each(['nodenext', 'bundler'])('(b) under moduleResolution %s', (resolution) => {
   it('the consumer .ts and the README example type-check with zero errors (strict, no skipLibCheck)', async () => {
     const result = await run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', `tsconfig.${resolution}.json`], { cwd: project });
     expect(result.stdout, 'tsc errors').toBe('');
@@ -189,5 +189,18 @@ describe.concurrent.each(NODE_VERSIONS)('on Node %s', (version) => {
     expect(result.stdout).toContain('Usage: governor');
     for (const command of ['start', 'enqueue', 'check', 'repl']) expect(result.stdout).toContain(`  ${command}`);
     expect(result.stderr).toBe('');
+  });
+
+  // tsx is no dependency of the package, and this project has none: Node's own type stripping
+  // (22.18 and later) loads the module, and Node 20 gets told what to install.
+  it('(c) npx governor check --machine loads a .ts module without tsx where Node strips types, else says to install tsx', async () => {
+    const result = await run('npx', ['--no-install', 'governor', 'check', '--machine', 'check-machine.ts', '--runs', '20', '--seed', '1'], { cwd: project, env: onThisNode() });
+    if (Number(version.split('.')[0]) >= 22) {
+      ok(result, 'governor check --machine check-machine.ts');
+      expect(result.stdout).toContain('ok: 20 runs passed');
+    } else {
+      expect(result.code, result.stderr).toBe(2);
+      expect(result.stderr).toContain('is TypeScript, which Node v20.19.0 cannot load by itself: install tsx in your project');
+    }
   });
 });
