@@ -21,7 +21,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startRedis, type RedisHandle } from '../support/redis-server.ts';
 import { cleanEnv, nodeBuild, NODE_VERSIONS } from './node-builds.ts';
 
@@ -34,6 +34,11 @@ const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as
   devDependencies: Record<string, string>;
 };
 const NAME = manifest.name;
+
+// tsc over the installed dependencies' types, npx and a BullMQ node take 10–60 s each on a busy
+// 2-core machine, above the suite's 60 s default; a program that hangs is still ended by run()'s
+// own timeout, and fails.
+vi.setConfig({ testTimeout: 300_000 });
 
 interface Run {
   readonly code: number | null;
@@ -48,7 +53,7 @@ function run(file: string, args: readonly string[], options: { cwd: string; env?
     execFile(
       file,
       args,
-      { cwd: options.cwd, env: options.env ?? cleanEnv(), timeout: options.timeoutMs ?? 120_000, maxBuffer: 64 * 1024 * 1024, killSignal: 'SIGKILL' },
+      { cwd: options.cwd, env: options.env ?? cleanEnv(), timeout: options.timeoutMs ?? 240_000, maxBuffer: 64 * 1024 * 1024, killSignal: 'SIGKILL' },
       (error, stdout, stderr) => {
         const failure = error as (Error & { code?: unknown; signal?: NodeJS.Signals | null }) | null;
         resolve({ code: failure ? (typeof failure.code === 'number' ? failure.code : null) : 0, signal: failure?.signal ?? null, stdout, stderr });
@@ -163,14 +168,14 @@ describe.concurrent.each(NODE_VERSIONS)('on Node %s', (version) => {
   });
 
   it('(a) runs the README supervised actor from plain node ESM, and the program exits by itself', async () => {
-    const result = await run(node(), ['app.mjs'], { cwd: project, timeoutMs: 60_000 });
+    const result = await run(node(), ['app.mjs'], { cwd: project, timeoutMs: 120_000 });
     ok(result, 'node app.mjs');
     expect(JSON.parse(result.stdout)).toEqual({ count: 1, door: 'open' });
     expect(result.stderr).toBe('');
   });
 
   it('(a) runs the marketplace and a ./testing machine property by the package name', async () => {
-    const result = await run(node(), ['library.mjs'], { cwd: project, timeoutMs: 60_000 });
+    const result = await run(node(), ['library.mjs'], { cwd: project, timeoutMs: 120_000 });
     ok(result, 'node library.mjs');
     expect(JSON.parse(result.stdout)).toEqual({ version: manifest.version, outcome: 'completed', receipts: true, propertyFailed: true, minimal: 4 });
   });
@@ -178,7 +183,7 @@ describe.concurrent.each(NODE_VERSIONS)('on Node %s', (version) => {
   // The program ends by itself, but about 10 s after stop(): the relay's backoff sleeps are not
   // cancelled by a shutdown (issue 19's one retry policy, cancellable, is to remove that).
   it('(a) runs a BullMQ node from ./redis on a private Redis (the shipped Lua scripts commit)', async () => {
-    const result = await run(node(), ['redis.mjs'], { cwd: project, timeoutMs: 60_000, env: cleanEnv({ REDIS_URL: redis.url, GOVERNOR_PREFIX: `${redis.prefix}:pkg:${version}` }) });
+    const result = await run(node(), ['redis.mjs'], { cwd: project, timeoutMs: 120_000, env: cleanEnv({ REDIS_URL: redis.url, GOVERNOR_PREFIX: `${redis.prefix}:pkg:${version}` }) });
     ok(result, 'node redis.mjs');
     expect(JSON.parse(result.stdout.trim().split('\n').at(-1)!)).toEqual({ first: 1, second: 2 });
   });
