@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-/* global process */
-// The `governor` command. Governor runs from its TypeScript sources through tsx's loader, so
-// there is no build step between a change and the command.
-import { register } from 'tsx/esm/api';
+/* global process, URL */
+// The `governor` command: the built JavaScript in dist/ (`npm run build`, run by `npm pack` and
+// `npm publish`). In a checkout without a build, `npm run governor -- …` runs the sources.
+import { existsSync } from 'node:fs';
 
-register();
-const { main } = await import('../src/cli/main.ts');
-const { exitWhenDone } = await import('../src/cli/redis-deadline.ts');
-// Ends the process once the command has its answer, even with a connection to a frozen Redis still open.
-exitWhenDone(await main(process.argv.slice(2)));
+const entry = new URL('../dist/src/cli/bin.js', import.meta.url);
+if (!existsSync(entry)) {
+  process.stderr.write('governor: dist/ is missing: run `npm run build` first, or `npm run governor -- <args>` to run the sources\n');
+  process.exit(2);
+}
+await import(entry.href);

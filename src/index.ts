@@ -1,8 +1,10 @@
 /**
- * Governor: an Erlang/OTP-style actor runtime on XState v5.
+ * Governor: an Erlang/OTP-style actor runtime on XState v5 (`@governorjs/governor`). The BullMQ
+ * transport is in `@governorjs/governor/redis`, the marketplace application in
+ * `@governorjs/governor/marketplace`, test helpers in `@governorjs/governor/testing`.
  *
  * @example
- * import { createNode, startSupervisor, worker, reply } from 'governor';
+ * import { createNode, startSupervisor, worker, reply } from '@governorjs/governor';
  */
 export { GovernorError } from './errors.ts';
 

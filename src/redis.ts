@@ -1,9 +1,9 @@
 /**
- * `governor/redis`: the BullMQ transport and the Redis store, apart from the main entry so that
- * an embedded node never loads bullmq and ioredis. See src/transport/bullmq/README.md.
+ * `@governorjs/governor/redis`: the BullMQ transport and the Redis store, apart from the main entry
+ * so that an embedded node never loads bullmq and ioredis. See src/transport/bullmq/README.md.
  *
  * @example
- * import { startBullmqNode } from 'governor/redis';
+ * import { startBullmqNode } from '@governorjs/governor/redis';
  * const { node } = await startBullmqNode({ url: process.env.REDIS_URL!, kinds });
  */
 export {
@@ -16,6 +16,7 @@ export {
   checkEnvelope,
   checkJobDataLimits,
   checkMessageId,
+  IdempotencyKeyReusedError,
   ENTITY_JOB_JSON_SCHEMA,
   InvalidJobDataError,
   jobIdFor,
@@ -32,6 +33,7 @@ export type {
   BullmqTransportOptions,
   Placement,
   OutboundMessage,
+  SendOptions,
   SignalHandlerOptions,
   StopReport,
   ShutdownResult,

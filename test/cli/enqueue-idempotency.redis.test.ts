@@ -10,7 +10,6 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Queue, type Job } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REJECTIONS_SHOWN } from '../../src/cli/commands/enqueue.ts';
@@ -18,7 +17,7 @@ import { RedisKeys } from '../../src/store/redis-keys.ts';
 import { GovernorProducer } from '../../src/transport/bullmq/producer.ts';
 import { startNodeProcess } from '../fault/node-process.ts';
 import { startRedis, type RedisHandle } from '../support/redis-server.ts';
-import { governor } from './governor-command.ts';
+import { governor, GOVERNOR_COMMAND } from './governor-command.ts';
 
 let redis: RedisHandle;
 let producer: GovernorProducer;
@@ -55,9 +54,8 @@ const quantityOf = (job: Job) => (job.data as { env: { event: { event: { quantit
 
 /** The `governor` binary without blocking this process. */
 function governorAsync(argv: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const bin = fileURLToPath(new URL('../../bin/governor.js', import.meta.url));
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...GOVERNOR_COMMAND, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

@@ -1,11 +1,22 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const BIN = fileURLToPath(new URL('../../bin/governor.js', import.meta.url));
+/**
+ * Node's arguments that run the `governor` command from the sources, as `npm run governor` does:
+ * tests run on the sources, never on a dist/ that may be stale or absent. (`bin/governor.js`, the
+ * installed command, runs the same file built; test/package/ proves that from outside.) tsx is
+ * given by path, so a command started in another working directory still finds it.
+ */
+export const GOVERNOR_COMMAND: readonly string[] = [
+  '--import',
+  pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href,
+  fileURLToPath(new URL('../../src/cli/bin.ts', import.meta.url)),
+];
 
-/** Runs the real `governor` binary as a subprocess, as a user would. */
+/** Runs the real `governor` command as a subprocess, as a user would. */
 export function governor(args: string[], options: { input?: string; env?: Record<string, string> } = {}) {
-  const result = spawnSync(process.execPath, [BIN, ...args], {
+  const result = spawnSync(process.execPath, [...GOVERNOR_COMMAND, ...args], {
     input: options.input,
     env: { ...process.env, ...options.env },
     encoding: 'utf8',
@@ -24,7 +35,7 @@ export function governorAsync(
   options: { env?: Record<string, string>; onStderr?: (text: string) => void } = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...GOVERNOR_COMMAND, ...args], { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -39,7 +50,7 @@ export function governorAsync(
 
 /** Starts `governor start <args>` (a BullMQ node) and resolves once it says it is running. */
 export function startGovernorNode(args: string[], env: Record<string, string> = {}): Promise<ChildProcess> {
-  const node = spawn(process.execPath, [BIN, 'start', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const node = spawn(process.execPath, [...GOVERNOR_COMMAND, 'start', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
     let out = '';
     node.stdout!.on('data', (chunk: Buffer) => {

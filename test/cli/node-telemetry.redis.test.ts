@@ -1,14 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisKeys } from '../../src/store/redis-keys.ts';
 import { startRedis, type RedisHandle } from '../support/redis-server.ts';
-import { governor } from './governor-command.ts';
+import { governor, GOVERNOR_COMMAND } from './governor-command.ts';
 
 // One real `governor start` node against a private Redis, fed by the real `governor enqueue`:
 // its /metrics, its telemetry stream, and `governor stats` reading that stream back.
 
-const BIN = fileURLToPath(new URL('../../bin/governor.js', import.meta.url));
 /** Generous: two shared cores, and a node that starts BullMQ workers for every partition. */
 const LIMIT_MS = 60_000;
 const keys = new RedisKeys('{governor}');
@@ -22,7 +20,7 @@ let stderr = '';
 
 beforeAll(async () => {
   redis = await startRedis({ mode: 'private' });
-  node = spawn(process.execPath, [BIN, 'start', '--redis', redis.url, '--metrics-port', '0', '--name', 'tele-1'], {
+  node = spawn(process.execPath, [...GOVERNOR_COMMAND, 'start', '--redis', redis.url, '--metrics-port', '0', '--name', 'tele-1'], {
     env: { ...process.env, GOVERNOR_TELEMETRY_SECRET: 'a-test-secret-of-enough-length', GOVERNOR_TELEMETRY_ERRORS: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

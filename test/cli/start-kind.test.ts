@@ -5,22 +5,21 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type RedisHandle } from '../support/redis-server.ts';
-import { governor } from './governor-command.ts';
+import { governor, GOVERNOR_COMMAND } from './governor-command.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/governor.js', import.meta.url));
 
 /** `npm start`'s arguments to governor, read from package.json, so the test runs what npm runs. */
 const npmStart = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: { start: string } }).scripts.start;
-const npmStartArgs = npmStart.split(' ').slice(2);
+// What follows the command's entry file (`node --import tsx src/cli/bin.ts start --embedded`).
+const npmStartArgs = npmStart.split(' ').slice(npmStart.split(' ').indexOf('src/cli/bin.ts') + 1);
 // Nothing listens on port 1: a node that tried this Redis would fail or hang, never print the banner.
 const UNREACHABLE = 'redis://127.0.0.1:1';
 
 describe('npm start', () => {
   it('is governor start --embedded', () => {
-    expect(npmStart).toBe('node bin/governor.js start --embedded');
+    expect(npmStart).toBe('node --import tsx src/cli/bin.ts start --embedded');
   });
 
   it('runs the embedded node with the REPL although REDIS_URL is set, and exits 0 at the end of its input', () => {
@@ -48,7 +47,7 @@ describe('governor start with REDIS_URL', () => {
   });
 
   it('is a cluster node and says so on its first line, naming REDIS_URL and --embedded', async () => {
-    const node = spawn(process.execPath, [BIN, 'start', '--prefix', `${redis.prefix}:{kind}`, '--name', 'k1'], {
+    const node = spawn(process.execPath, [...GOVERNOR_COMMAND, 'start', '--prefix', `${redis.prefix}:{kind}`, '--name', 'k1'], {
       env: { ...process.env, REDIS_URL: redis.url, GOVERNOR_TELEMETRY: '0' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -12,7 +12,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
@@ -21,10 +20,9 @@ import { DatasetRolledBackError } from '../../src/store/redis-errors.ts';
 import { startBullmqNode } from '../../src/transport/bullmq/index.ts';
 import { ledger } from '../fixtures/machines.ts';
 import { RedisKeys } from '../../src/store/redis-keys.ts';
-import { governor } from '../cli/governor-command.ts';
+import { governor, GOVERNOR_COMMAND } from '../cli/governor-command.ts';
 import { startRedis, type RedisHandle } from '../support/redis-server.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/governor.js', import.meta.url));
 /** Nothing inherited decides for these processes: no shared Redis, no allowance unless a test gives it. */
 const CLEAN_ENV = { REDIS_URL: '', GOVERNOR_ALLOW_DATA_LOSS: '', GOVERNOR_PSEUDONYM_KEY: 'durability-test-pseudonym-key-0123456789' };
 
@@ -53,7 +51,7 @@ interface GovernorProcess {
 
 /** `governor <args>` as a long-running process (spawnSync would block until it ends). */
 function spawnGovernor(args: string[], env: Record<string, string> = {}): GovernorProcess {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...CLEAN_ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...GOVERNOR_COMMAND, ...args], { env: { ...process.env, ...CLEAN_ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   let stdout = '';
   let stderr = '';

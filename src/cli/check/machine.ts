@@ -47,10 +47,35 @@ export class InvariantViolation extends Error {
 
 const describe = (error: unknown) => (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
 
+const TYPESCRIPT_FILE = /\.[cm]?tsx?$/;
+let tsxRegistered = false;
+
+/**
+ * Makes a TypeScript `--machine` module loadable. From the sources (this file is `.ts`) a loader is
+ * already there. Built, tsx is no dependency of Governor: the project's own tsx is registered when
+ * it has one (what the command always did), else Node's own type stripping (Node ≥ 22.18) is left
+ * to load it, else the user is told what to do instead of getting Node's "unknown file extension".
+ */
+async function loadTypeScriptWith(path: string): Promise<void> {
+  if (!TYPESCRIPT_FILE.test(path) || import.meta.url.endsWith('.ts') || tsxRegistered) return;
+  try {
+    const { register } = await import('tsx/esm/api');
+    register();
+    tsxRegistered = true;
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== 'ERR_MODULE_NOT_FOUND') throw error;
+    if ((process.features as { typescript?: unknown }).typescript) return;
+    throw new CliError(
+      `--machine: ${path} is TypeScript, which Node ${process.version} cannot load by itself: install tsx in your project (npm install --save-dev tsx), or pass the module compiled to JavaScript`,
+    );
+  }
+}
+
 /** Loads and checks the shape of a `--machine` module; anything wrong is exit 2 with the reason. */
 export async function loadMachineModule(path: string): Promise<MachineCheckModule> {
   const file = resolve(path);
   if (!existsSync(file) || !statSync(file).isFile()) throw new CliError(`--machine: no such file: ${path}`);
+  await loadTypeScriptWith(path);
   let loaded: Record<string, unknown>;
   try {
     loaded = (await import(pathToFileURL(file).href)) as Record<string, unknown>;

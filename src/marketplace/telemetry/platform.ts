@@ -1,4 +1,9 @@
-import packageJson from '../../../package.json' with { type: 'json' };
+import { createRequire } from 'node:module';
+
+// Read by the package's own name (its exports map lists `./package.json`), so the same line finds it
+// from the sources and from the built `dist/` a level deeper; a JSON import would also make tsc copy
+// package.json into dist/ and, on Node 20, print an ExperimentalWarning in every command.
+const packageJson = createRequire(import.meta.url)('@governorjs/governor/package.json') as { version: string };
 
 /** Where an event came from: runtime and product versions, nothing about the machine or its users. */
 export interface Platform {
