@@ -5,7 +5,7 @@ import { LIFECYCLE_MESSAGE_TYPE, lifecycleMessageRefusal, otherMessageRefusal } 
 import type { GovernorKind } from './governor-protocol.ts';
 import { orchestratorMachine } from './orchestrator.ts';
 import { orchestratorStateRefusal } from './reused-keys.ts';
-import { createReceiptsMachine } from './receipts.ts';
+import { createReceiptsMachine, migrateReceiptsState } from './receipts.ts';
 import { defineGovernor, type GovernorDefinition } from './governors/governor-kit.ts';
 import { billingGovernor } from './governors/billing.ts';
 import { complianceGovernor } from './governors/compliance.ts';
@@ -32,8 +32,6 @@ export interface MarketplaceMachineOptions {
   readonly outcomesKept?: number;
   /** No handled-event record is kept longer than this (unless the window is longer). @default 7 days */
   readonly outcomeMaxAgeMs?: number;
-  /** Receipts kept per customer before the oldest are archived. @default 1000 */
-  readonly receiptsKept?: number;
 }
 
 /** Each governor's definition (its domain), for reference models and tools. */
@@ -82,9 +80,10 @@ export function marketplaceKinds(options: MarketplaceMachineOptions): EntityKind
       kind: 'Receipts',
       machine: createReceiptsMachine({
         pseudonymKey: options.pseudonymKey,
-        ...(options.receiptsKept !== undefined ? { kept: options.receiptsKept } : {}),
         ...(options.signingKey ? { signingKey: options.signingKey } : {}),
       }),
+      // A state of the v1 layout (receipts in the context) moves its receipts to the journal.
+      migrate: migrateReceiptsState,
     },
   ];
 }

@@ -1,27 +1,37 @@
-import { emit, enqueueActions, setup } from 'xstate';
-import { reply } from '../src/runtime/statem-actions.ts';
+import { enqueueActions, setup } from 'xstate';
+import { appendJournal, reply } from '../src/runtime/statem-actions.ts';
 import type { CallerRef } from '../src/runtime/envelope.ts';
+import type { PersistedActorState } from '../src/runtime/persisted-state.ts';
 import { BoundedMemo } from '../src/runtime/bounded-memo.ts';
-import { verifyReceiptChain, type ReceiptChainVerification } from '../src/marketplace/receipt-verification.ts';
+import { EMPTY_FRONTIER, frontierRoot, isMerkleFrontier, type MerkleFrontier } from '../src/marketplace/merkle.ts';
+import { appendReceiptLeaf, frontierOfReceipts, verifyAgainstHead, type ReceiptLogVerification } from '../src/marketplace/receipt-log.ts';
+import { verifyReceiptChain } from '../src/marketplace/receipt-verification.ts';
+import { signTreeHead } from '../src/marketplace/receipt-tree-head.ts';
 import { GENESIS_TIP, appendReceipt, eventDigest, pseudonymiseCustomer, tipOf, type ChainTip, type Receipt } from '../src/marketplace/receipts.ts';
-import { signChainHead } from '../src/marketplace/receipt-head.ts';
 import type { SigningKey } from '../src/marketplace/signing-keys.ts';
 
 /**
  * The per-customer Receipts entity: every committed event's receipt, in a SHA-256 hash chain
- * (`src/marketplace/receipts.ts`), and the answer to `verify`.
+ * (`src/marketplace/receipts.ts`) and in an RFC 9162 Merkle tree (`receipt-log.ts`) whose signed
+ * head commits to the whole log from genesis.
+ *
+ * The receipts themselves are history, not state: each goes to the entity's journal
+ * (`appendJournal`), which the store appends in the same atomic commit as this state. The state
+ * keeps O(log n): the tip, the tree's frontier (its size and right-edge roots, enough to append
+ * and to compute the root) and where the log starts. Nothing is dropped and nothing is archived:
+ * there is no retention policy (a customer's log grows by one receipt per committed event).
  *
  * Entries hold no personal data: the customer is a keyed pseudonym, the event a digest. A
- * receipt for an event id already in the chain is not added again (the orchestrator may append
- * twice for one event redelivered after its duplicate window; the event was committed once).
- *
- * The chain kept in the actor is bounded: past {@link RECEIPTS_KEPT}, the oldest receipts are
- * emitted as `receipts.archived` (for an archive to store) and the last one's tip becomes the
- * `anchor` the rest verifies from — the seeds dropped old entries and broke verification.
+ * receipt for one of the last {@link RECENT_EVENT_IDS} event ids is not added again (the
+ * orchestrator appends once per committed event; this catches an immediate double append, while
+ * recognising an event redelivered long after is the orchestrator's idempotency records' job).
  */
 
-/** @default 1000 receipts kept in the actor before the oldest are archived. */
-export const RECEIPTS_KEPT = 1_000;
+/** Event ids remembered to refuse a double append (bounded: the state must not grow with traffic). */
+export const RECENT_EVENT_IDS = 32;
+
+/** The layout version of the context: 2 since the receipts moved to the journal (absent: the v1 layout). */
+export const RECEIPTS_LAYOUT = 2;
 
 /** What the orchestrator sends for a committed event (see its `appendReceipt`). */
 export interface AppendMessage {
@@ -44,35 +54,51 @@ export interface AppendMessage {
 export type ReceiptsEvent =
   | AppendMessage
   | { type: 'verify'; $from?: CallerRef }
-  | { type: 'receipts'; $from?: CallerRef }
   | { type: 'head'; at: number; $from?: CallerRef };
 
 export interface ReceiptsContext {
+  readonly v: typeof RECEIPTS_LAYOUT;
   readonly customerId: string;
-  /** The receipt before the first one kept (the genesis until receipts are archived). */
-  readonly anchor: ChainTip;
+  /** The last receipt (the genesis tip before the first). */
   readonly tip: ChainTip;
-  readonly receipts: readonly Receipt[];
+  /** The Merkle tree of the log: its size and right-edge subtree roots. */
+  readonly log: MerkleFrontier;
+  /**
+   * Sequence number of the log's first receipt: 0, unless this log was migrated from a v1 chain
+   * whose oldest receipts had already been archived (and lost): then it starts where it could.
+   */
+  readonly firstSeq: number;
+  /** The last {@link RECENT_EVENT_IDS} event ids with a receipt. */
+  readonly recent: readonly string[];
   /** Appends that could not become receipts (a malformed entry), with the last reason. */
   readonly refused: number;
   readonly lastRefusal: string | null;
 }
 
+/** What `verify` answers: the log as this actor has it (the receipts are in the journal). */
+export interface ReceiptsSummary {
+  readonly treeSize: number;
+  readonly rootHash: string;
+  readonly firstSeq: number;
+  readonly tip: ChainTip;
+  /** The log starts at genesis. */
+  readonly complete: boolean;
+  readonly refused: number;
+}
+
 export interface ReceiptsOptions {
   /** Key of the customer pseudonyms, at least 16 bytes; destroy it to make receipts point to no one. */
   readonly pseudonymKey: string | Uint8Array;
-  /** @default {@link RECEIPTS_KEPT} */
-  readonly kept?: number;
-  /** Signs chain heads (Ed25519), so a cut-off tail or a rewrite is detected too. */
+  /** Signs tree heads (Ed25519), so the whole log is checked with the public key alone. */
   readonly signingKey?: SigningKey;
 }
 
-/** A customer's chain before its first receipt. */
+/** A customer's log before its first receipt. */
 export function emptyReceipts(customerId: string): ReceiptsContext {
-  return { customerId, anchor: GENESIS_TIP, tip: GENESIS_TIP, receipts: [], refused: 0, lastRefusal: null };
+  return { v: RECEIPTS_LAYOUT, customerId, tip: GENESIS_TIP, log: EMPTY_FRONTIER, firstSeq: 0, recent: [], refused: 0, lastRefusal: null };
 }
 
-/** The chain's id in signed heads: the customer's pseudonym, never the raw id. */
+/** The log's id in signed heads: the customer's pseudonym, never the raw id. */
 export function chainIdOf(context: Pick<ReceiptsContext, 'customerId'>, options: Pick<ReceiptsOptions, 'pseudonymKey'>): string {
   return pseudonymOf(context.customerId, options);
 }
@@ -90,14 +116,17 @@ function pseudonymOf(customerId: string, options: Pick<ReceiptsOptions, 'pseudon
   return memo.get(customerId);
 }
 
-/** The receipts of a context, with their verification against its anchor. */
-export function verifyReceipts(context: Pick<ReceiptsContext, 'receipts' | 'anchor'>): ReceiptChainVerification {
-  return verifyReceiptChain(context.receipts, { anchor: context.anchor });
+/** The summary `verify` answers with. */
+export function summaryOf(context: ReceiptsContext): ReceiptsSummary {
+  return { treeSize: context.log.size, rootHash: frontierRoot(context.log), firstSeq: context.firstSeq, tip: context.tip, complete: context.firstSeq === 0, refused: context.refused };
 }
 
-/** The context after an append: pure, shared with tests' reference models. */
-export function appendTo(context: ReceiptsContext, message: AppendMessage, options: ReceiptsOptions): { context: ReceiptsContext; archived: Receipt[] } {
-  if (context.receipts.some((r) => r.entry.eventId === message.eventId)) return { context, archived: [] };
+/**
+ * The context after an append, and the receipt to journal (none for a double append or a refused
+ * entry): pure, shared with tests' reference models.
+ */
+export function appendTo(context: ReceiptsContext, message: AppendMessage, options: ReceiptsOptions): { context: ReceiptsContext; receipt?: Receipt } {
+  if (context.recent.includes(message.eventId)) return { context };
   let receipt: Receipt;
   try {
     const customerRef = pseudonymOf(message.customerId, options);
@@ -114,23 +143,64 @@ export function appendTo(context: ReceiptsContext, message: AppendMessage, optio
       committedAt: message.committedAt,
     });
   } catch (error) {
-    return { context: { ...context, refused: context.refused + 1, lastRefusal: error instanceof Error ? error.message : String(error) }, archived: [] };
+    return { context: { ...context, refused: context.refused + 1, lastRefusal: error instanceof Error ? error.message : String(error) } };
   }
-  const all = [...context.receipts, receipt];
-  const kept = options.kept ?? RECEIPTS_KEPT;
-  const archived = all.length > kept ? all.slice(0, all.length - kept) : [];
-  const receipts = archived.length > 0 ? all.slice(archived.length) : all;
-  const anchor = archived.length > 0 ? tipOf(archived.at(-1)!) : context.anchor;
-  return { context: { ...context, receipts, anchor, tip: tipOf(receipt) }, archived };
+  const recent = [...context.recent, message.eventId].slice(-RECENT_EVENT_IDS);
+  return { context: { ...context, tip: tipOf(receipt), log: appendReceiptLeaf(context.log, receipt), recent }, receipt };
+}
+
+/** Outcome of {@link verifyReceipts}: a log verification, with whether the stored layout is the old one. */
+export type ReceiptsVerification = ReceiptLogVerification | (ReturnType<typeof verifyReceiptChain> & { readonly layout: 1 });
+
+/**
+ * Verifies a customer's receipts (read from the journal) against the log its committed context
+ * describes: the Merkle root of the receipts must be the context's, from its first receipt on.
+ * A context of the v1 layout (not migrated yet: it carries its receipts) is verified as a chain.
+ */
+export function verifyReceipts(context: unknown, journal: readonly unknown[] = []): ReceiptsVerification {
+  const c = context as Partial<ReceiptsContext> & { receipts?: unknown; anchor?: ChainTip };
+  if (c.v !== RECEIPTS_LAYOUT) return { ...verifyReceiptChain(c.receipts ?? [], c.anchor ? { anchor: c.anchor } : {}), layout: 1 };
+  if (!isMerkleFrontier(c.log) || !Number.isSafeInteger(c.firstSeq)) return { ok: false, position: 0, kind: 'malformed', message: 'the stored Receipts state has no valid log (size, frontier, firstSeq)' };
+  return verifyAgainstHead(journal, { treeSize: c.log.size, rootHash: frontierRoot(c.log), firstSeq: c.firstSeq! });
 }
 
 /**
- * The Receipts machine: one state, `Recording`. Calls: `verify` → {@link ReceiptChainVerification}
- * with the anchor; `receipts` → the kept receipts and their anchor; `head` (with the time `at`,
- * epoch ms: the machine has no clock) → the chain's head signed with `signingKey`, to publish.
+ * Brings a Receipts state of the v1 layout (up to 1,000 receipts kept in the context, the rest
+ * archived from an `anchor`) to the v2 layout: its receipts move to the journal, in order, and
+ * the tree is built over them. None is lost. An anchor other than the genesis means older
+ * receipts were archived by the v1 code, which stored them nowhere: the log then starts after the
+ * anchor (`firstSeq`), its signed heads say so, and verification reports it as incomplete.
+ * `undefined` for a state of the current layout.
+ */
+export function migrateReceiptsState(state: PersistedActorState): { state: PersistedActorState; journal: readonly Receipt[] } | undefined {
+  const snapshot = state.snapshot as { context?: Record<string, unknown> } & Record<string, unknown>;
+  const old = snapshot.context as { v?: unknown; customerId: string; anchor?: ChainTip; tip: ChainTip; receipts?: Receipt[]; refused?: number; lastRefusal?: string | null } | undefined;
+  if (!old || old.v === RECEIPTS_LAYOUT || !Array.isArray(old.receipts)) return undefined;
+  const receipts = old.receipts;
+  const anchor = old.anchor ?? GENESIS_TIP;
+  const context: ReceiptsContext = {
+    v: RECEIPTS_LAYOUT,
+    customerId: old.customerId,
+    tip: old.tip,
+    log: frontierOfReceipts(receipts),
+    firstSeq: anchor.seq + 1,
+    recent: receipts.slice(-RECENT_EVENT_IDS).map((r) => r.entry.eventId),
+    refused: old.refused ?? 0,
+    lastRefusal: old.lastRefusal ?? null,
+  };
+  return {
+    state: { ...state, snapshot: { ...snapshot, context }, journalLength: (state.journalLength ?? 0) + receipts.length },
+    journal: receipts,
+  };
+}
+
+/**
+ * The Receipts machine: one state, `Recording`. Calls: `verify` → {@link ReceiptsSummary} (the
+ * log's size, root and start, to check the journal's receipts against); `head` (with the time
+ * `at`, epoch ms: the machine has no clock) → a v2 signed tree head, to publish.
  *
  * @example
- * const kinds = [{ kind: 'Receipts', machine: createReceiptsMachine({ pseudonymKey }) }];
+ * const kinds = [{ kind: 'Receipts', machine: createReceiptsMachine({ pseudonymKey }), migrate: migrateReceiptsState }];
  */
 export function createReceiptsMachine(options: ReceiptsOptions) {
   return setup({
@@ -147,19 +217,21 @@ export function createReceiptsMachine(options: ReceiptsOptions) {
           append: {
             actions: enqueueActions(({ context, event, enqueue }) => {
               if (event.type !== 'append') return;
-              const { context: next, archived } = appendTo(context, event, options);
+              const { context: next, receipt } = appendTo(context, event, options);
               if (next !== context) enqueue.assign(next);
-              if (archived.length > 0) enqueue(emit({ type: 'receipts.archived', receipts: archived } as { type: string }));
+              if (receipt) enqueue(appendJournal([receipt]));
             }),
           },
-          verify: { actions: reply(({ context }) => ({ ...verifyReceipts(context), anchor: context.anchor, refused: context.refused })) },
-          receipts: { actions: reply(({ context }) => ({ anchor: context.anchor, receipts: context.receipts })) },
+          verify: { actions: reply(({ context }) => summaryOf(context)) },
           head: {
             actions: reply(({ context, event }) => {
-              if (!options.signingKey) return { error: 'no signing key: configure one to sign chain heads' };
-              if (context.tip.seq < 0) return { error: 'the chain is empty: nothing to sign' };
+              if (!options.signingKey) return { error: 'no signing key: configure one to sign tree heads' };
+              if (context.log.size === 0) return { error: 'the log is empty: nothing to sign' };
               const at = event.type === 'head' && Number.isSafeInteger(event.at) && event.at >= 0 ? event.at : 0;
-              return signChainHead({ chainId: chainIdOf(context, options), tip: context.tip, signedAt: at }, options.signingKey);
+              return signTreeHead(
+                { logId: chainIdOf(context, options), treeSize: context.log.size, rootHash: frontierRoot(context.log), firstSeq: context.firstSeq, signedAt: at },
+                options.signingKey,
+              );
             }),
           },
         },

@@ -52,6 +52,7 @@ export {
   callTo,
   stop,
   hibernate,
+  appendJournal,
   EFFECT,
   TERMINATE_EVENT,
 } from './runtime/statem-actions.ts';

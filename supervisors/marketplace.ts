@@ -10,6 +10,7 @@ import { MemoryStore } from '../src/store/memory-store.ts';
 import type { ChildSpec } from '../src/runtime/supervisor/child-spec.ts';
 import { GOVERNORS, type LifecycleEvent } from '../machines/governor-protocol.ts';
 import { marketplaceKinds, type MarketplaceMachineOptions } from '../machines/index.ts';
+import { verifyReceipts } from '../machines/receipts.ts';
 import type { Outcome } from '../machines/orchestrator.ts';
 
 /**
@@ -65,7 +66,10 @@ export interface Marketplace {
   persist(customerId?: string): void;
   /** A live or persisted actor's state value and context. */
   stateOf(kind: string, customerId: string): { value: unknown; context: unknown } | undefined;
-  /** The customer's receipt chain, verified. */
+  /**
+   * The customer's receipts, read from the store's journal, verified against the log the
+   * Receipts actor has (its size, Merkle root and first receipt).
+   */
   verifyReceipts(customerId: string): Promise<{ ok: boolean; length?: number; [key: string]: unknown }>;
   stop(): Promise<void>;
 }
@@ -109,7 +113,7 @@ export function startMarketplace(node: Node, options: MarketplaceOptions = {}): 
   const save = (address: EntityAddress) => {
     const process = host().processOf(address);
     if (!process) return;
-    store.put(address, process.persist(), store.get(address)?.version ?? 0);
+    store.put(address, process.persistForCommit(), store.get(address)?.version ?? 0);
   };
   const persist = (customerId?: string) => {
     if (customerId !== undefined) {
@@ -143,8 +147,12 @@ export function startMarketplace(node: Node, options: MarketplaceOptions = {}): 
       const stored = store.get(address)?.state.snapshot as { value: unknown; context: unknown } | undefined;
       return stored ? { value: stored.value, context: stored.context } : undefined;
     },
-    verifyReceipts(customerId) {
-      return node.call({ entity: 'Receipts', key: customerId }, { type: 'verify' });
+    async verifyReceipts(customerId) {
+      const address = { entity: 'Receipts', key: customerId };
+      // The call commits the actor (and a migration of its stored state) before it answers.
+      await node.call(address, { type: 'verify' });
+      const context = store.get(address)?.state.snapshot as { context?: unknown } | undefined;
+      return verifyReceipts(context?.context, store.journalOf(address));
     },
     async stop() {
       await node.stop();

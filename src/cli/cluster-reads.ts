@@ -1,7 +1,6 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { verifyReceiptChain } from '../marketplace/receipt-verification.ts';
-import { GENESIS_TIP, type ChainTip } from '../marketplace/receipts.ts';
+import { verifyReceipts } from '../../machines/receipts.ts';
 import type { EntityAddress } from '../runtime/entity.ts';
 import type { StoredActor } from '../store/actor-store.ts';
 import { RedisKeys, type PartitionId } from '../store/redis-keys.ts';
@@ -85,9 +84,10 @@ export class ClusterReads {
   }
 
   /**
-   * Verifies receipt chains as committed in Redis (the Receipts entities' states), with the
-   * verification `governor audit verify` runs on an export. What a node holds in memory but has
-   * not committed is not here, and need not be: an event's receipt commits with its effects.
+   * Verifies receipt logs as committed in Redis (each customer's journal of receipts against the
+   * size, Merkle root and start its Receipts state records), with the verification `governor
+   * audit verify` runs on an export. What a node holds in memory but has not committed is not
+   * here, and need not be: an event's receipt commits with its effects.
    */
   audit_verify(customerId?: string): Promise<ChainCheck | ChainsSummary> {
     if (customerId !== undefined) {
@@ -98,8 +98,16 @@ export class ClusterReads {
   }
 
   async #verify(customerId: string): Promise<ChainCheck> {
-    const stored = await this.#redis.hget(this.#keys.state({ entity: 'Receipts', key: customerId }), 'd');
-    return checkStoredChain(customerId, stored);
+    return this.#check(customerId, this.#keys.state({ entity: 'Receipts', key: customerId }));
+  }
+
+  async #check(customerId: string, stateKey: string): Promise<ChainCheck> {
+    // One MULTI: the state and its journal as of the same commit.
+    const replies = await this.#redis.multi().hget(stateKey, 'd').lrange(this.#keys.journal({ entity: 'Receipts', key: customerId }), 0, -1).exec();
+    const [[stateError, stored], [journalError, journal]] = replies as [[Error | null, string | null], [Error | null, string[]]];
+    if (stateError) throw stateError;
+    if (journalError) throw journalError;
+    return checkStoredChain(customerId, stored, journal);
   }
 
   async #verifyAll(): Promise<ChainsSummary> {
@@ -111,7 +119,7 @@ export class ClusterReads {
       for (const key of found) {
         const customerId = this.#keys.stateKeyOf('Receipts', key);
         if (customerId === undefined) continue;
-        checks.push(checkStoredChain(customerId, await this.#redis.hget(key, 'd')));
+        checks.push(await this.#check(customerId, key));
       }
     } while (cursor !== '0');
     // SCAN may return a key twice; a chain counts once.
@@ -157,26 +165,25 @@ export class ClusterReads {
   }
 }
 
-/** Verifies the chain in a stored Receipts state (the `d` field of its hash). */
-export function checkStoredChain(customerId: string, stored: string | null | undefined): ChainCheck {
+/**
+ * Verifies a stored Receipts log: the state (the `d` field of its hash) and the journal's entries
+ * (JSON texts). A state of the v1 layout, not migrated yet, is verified as the chain it carries.
+ */
+export function checkStoredChain(customerId: string, stored: string | null | undefined, journal: readonly string[] = []): ChainCheck {
   if (stored === null || stored === undefined) return noChain(customerId);
-  let context: { receipts?: unknown; anchor?: unknown } | undefined;
+  let context: unknown;
+  let receipts: unknown[];
   try {
-    context = (JSON.parse(stored) as { snapshot?: { context?: typeof context } }).snapshot?.context;
+    context = (JSON.parse(stored) as { snapshot?: { context?: unknown } }).snapshot?.context;
+    receipts = journal.map((text) => JSON.parse(text) as unknown);
   } catch {
-    context = undefined;
+    return { customerId, ok: false, position: 0, kind: 'malformed', message: 'the stored Receipts state or a journal entry is not JSON' };
   }
   if (!context || typeof context !== 'object') return { customerId, ok: false, position: 0, kind: 'malformed', message: 'the stored Receipts state is not JSON of an actor state' };
-  const anchor = checkAnchor(context.anchor);
-  if (!anchor) return { customerId, ok: false, position: 0, kind: 'malformed', message: 'the stored anchor is not { seq, hash }' };
-  return { customerId, ...verifyReceiptChain(context.receipts, { anchor }) };
-}
-
-function checkAnchor(value: unknown): ChainTip | undefined {
-  if (value === undefined) return GENESIS_TIP;
-  const a = value as { seq?: unknown; hash?: unknown } | null;
-  if (a && typeof a === 'object' && Number.isSafeInteger(a.seq) && (a.seq as number) >= -1 && typeof a.hash === 'string' && /^[0-9a-f]{64}$/.test(a.hash)) {
-    return { seq: a.seq as number, hash: a.hash };
+  const result = verifyReceipts(context, receipts);
+  if (result.ok && 'complete' in result && !result.complete) {
+    // Not silently ok: the log is whole only from where it could start.
+    return { customerId, ...result, note: `receipts 0–${result.firstSeq - 1} were archived by an older Governor and stored nowhere: the log starts at receipt ${result.firstSeq}` };
   }
-  return undefined;
+  return { customerId, ...result };
 }

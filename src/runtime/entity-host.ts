@@ -29,6 +29,14 @@ export interface EntityKind {
    * and dead-letters a refusal with its reason, like an `accepts` refusal. @default none
    */
   readonly checkState?: StateCheck;
+  /**
+   * Brings a stored state of an older layout to the current one as it is restored, and may move
+   * part of it into the entity's journal: the entries returned are appended by the next commit,
+   * with the migrated state (counted in its `journalLength`). Until that commit the store keeps
+   * the old state, so a migration that does not commit is simply done again. Return `undefined`
+   * for a state that needs none. @default none
+   */
+  readonly migrate?: (state: PersistedActorState) => { state: PersistedActorState; journal?: readonly unknown[] } | undefined;
 }
 
 /**
@@ -54,7 +62,8 @@ export interface EntityHostOptions {
   period?: number;
   /**
    * Called after every message an entity handles, with a function that persists its state as
-   * it is when called. The embedded node persists at once into its memory store (a crash
+   * it is when called, with the journal entries appended since the last call (taken by it: call
+   * it once per commit). The embedded node persists at once into its memory store (a crash
    * restarts the entity from its last handled message); the BullMQ transport only marks the
    * entity dirty and persists once, at the commit of the job, not after each of its steps.
    */
@@ -135,6 +144,14 @@ export class EntityHost {
     return this.#node.whereis(entityName(address));
   }
 
+  /**
+   * The live entity's state for a commit, with the journal entries it appended since the last
+   * one (taken: see {@link StatemProcess.persistForCommit}); `undefined` when it is not in memory.
+   */
+  commitState(address: EntityAddress): PersistedActorState | undefined {
+    return this.processOf(address)?.persistForCommit();
+  }
+
   /** The process of a live entity (to persist it after a message). */
   processOf(address: EntityAddress): StatemProcess | undefined {
     const pid = this.pidOf(address);
@@ -149,7 +166,7 @@ export class EntityHost {
   passivate(address: EntityAddress): PersistedActorState | undefined {
     const process = this.processOf(address);
     if (!process) return undefined;
-    const state = process.persist();
+    const state = process.persistForCommit();
     this.#node.run(() => this.#node.terminate(process, { shutdown: 'passivated' }));
     return state;
   }
@@ -179,18 +196,21 @@ function kindSupervisor(kind: EntityKind, options: EntityHostOptions): ChildSpec
           id: kind.kind,
           restart: 'transient',
           start: ({ node, supervisor: parent }, address: EntityAddress) => {
-            const restore = options.restore?.(address);
+            const stored = options.restore?.(address);
+            const migrated = stored && kind.migrate ? kind.migrate(stored) : undefined;
+            const restore = migrated?.state ?? stored;
             if (observe?.started) observing(node, () => observe.started!(address, restore));
             const stepped = observe?.stepped;
             return spawnStatem(node, kind.machine, {
               link: parent,
               name: entityName(address),
               restore,
+              ...(migrated?.journal ? { journal: migrated.journal } : {}),
               input: restore ? undefined : (kind.input?.(address.key) ?? { key: address.key }),
               afterStep:
                 commit || stepped
                   ? (process) => {
-                      commit?.(address, () => process.persist());
+                      commit?.(address, () => process.persistForCommit());
                       if (stepped) observing(node, () => stepped(address, () => process.persist()));
                     }
                   : undefined,

@@ -24,6 +24,16 @@ export interface PersistedActorState {
   readonly snapshot: unknown;
   readonly timers: readonly PersistedTimer[];
   readonly postponed: readonly EventObject[];
+  /**
+   * Entries of the entity's journal once this state is committed (absent: none). A store checks
+   * it against the journal it holds, so a state and its history can never drift apart silently.
+   */
+  readonly journalLength?: number;
+  /**
+   * Only in a state handed to a commit: the journal entries to append with it (`appendJournal`),
+   * in order. Stores write them to the journal and never into the stored state.
+   */
+  readonly journal?: readonly unknown[];
 }
 
 const TIMER_KINDS: readonly string[] = ['state', 'event', 'generic', 'delay'];
@@ -49,6 +59,9 @@ export function checkPersistedState(state: unknown, machineId: string): asserts 
       if (typeof t.deadline !== 'number' || !Number.isFinite(t.deadline)) problems.push(`timers[${i}].deadline must be a finite time`);
       if (!isEvent(t.event)) problems.push(`timers[${i}].event must be an event with a string type`);
     });
+  }
+  if (s.journalLength !== undefined && !(Number.isSafeInteger(s.journalLength) && (s.journalLength as number) >= 0)) {
+    problems.push('journalLength must be a whole number ≥ 0');
   }
   if (!Array.isArray(s.postponed)) problems.push('postponed must be a list');
   else s.postponed.forEach((e: unknown, i) => isEvent(e) || problems.push(`postponed[${i}] must be an event with a string type`));

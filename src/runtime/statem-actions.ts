@@ -63,6 +63,7 @@ export const EFFECT = {
   call: 'governor.call',
   stop: 'governor.stop',
   hibernate: 'governor.hibernate',
+  journal: 'governor.journal',
 } as const;
 
 export type Effect =
@@ -87,7 +88,8 @@ export type Effect =
       onError: (error: unknown) => OutEvent;
     }
   | { type: typeof EFFECT.stop; reason: ExitReason }
-  | { type: typeof EFFECT.hibernate };
+  | { type: typeof EFFECT.hibernate }
+  | { type: typeof EFFECT.journal; entries: readonly unknown[] };
 
 /** Replies to the call being handled (`{reply, From, Value}`). Ignored when the event was not a call. */
 export function reply<C extends MachineContext, E extends EventObject, TEvent extends EventObject = E>(value: ValueExpr<C, E>) {
@@ -276,4 +278,15 @@ export function stop<C extends MachineContext, E extends EventObject, TEvent ext
 /** Asks the runtime to passivate this actor once idle: its state goes to the store, its memory is freed. */
 export function hibernate<C extends MachineContext, E extends EventObject, TEvent extends EventObject = E>() {
   return emit<C, E, undefined, TEvent, any>({ type: EFFECT.hibernate });
+}
+
+/**
+ * Appends entries (plain JSON values) to this entity's journal: history rather than state, kept
+ * by the store beside the entity's state and written by the same atomic commit, so the state
+ * need not carry it (e.g. every receipt ever issued, where the state keeps only the tip). The
+ * runtime counts the entries in the persisted state (`journalLength`); a store refuses a commit
+ * whose journal does not end where that count says.
+ */
+export function appendJournal<C extends MachineContext, E extends EventObject, TEvent extends EventObject = E>(entries: ValueExpr<C, E>) {
+  return emit<C, E, undefined, TEvent, any>((args: { context: C; event: E }) => ({ type: EFFECT.journal, entries: resolve(entries, args) }));
 }

@@ -32,6 +32,11 @@ export interface StatemOptions {
   input?: unknown;
   /** Start from a persisted state (rehydration) instead of the machine's initial state. */
   restore?: PersistedActorState;
+  /**
+   * Journal entries not yet committed, counted in `restore.journalLength` already: what a
+   * migration of a stored state moves out of it into the journal (they go with the next commit).
+   */
+  journal?: readonly unknown[];
   /** @default 10_000 */
   maxPostponed?: number;
   /** An event no state takes or postpones. @default 'crash' */
@@ -112,6 +117,10 @@ export class StatemProcess extends Process {
   #unnamedDelays = 0;
   /** Set when the machine asked to be passivated; the store layer decides what that means. */
   hibernateRequested = false;
+  /** Entries the journal has once this actor's state is committed (see `appendJournal`). */
+  #journalLength = 0;
+  /** Entries appended since the last commit took them ({@link takeJournal}). */
+  #journal: unknown[] | undefined;
   /** Events dropped by the `'drop'` policy (`sys.statistics().unhandled`). */
   unhandledDropped = 0;
 
@@ -128,6 +137,8 @@ export class StatemProcess extends Process {
   start(options: StatemOptions): void {
     const scope = this.#scope;
     if (options.restore) checkPersistedState(options.restore, this.machine.id);
+    this.#journalLength = options.restore?.journalLength ?? 0;
+    if (options.journal && options.journal.length > 0) this.#journal = [...options.journal];
     this.#starting = true;
     try {
       this.#start(scope, options);
@@ -406,6 +417,11 @@ export class StatemProcess extends Process {
       case EFFECT.hibernate:
         this.hibernateRequested = true;
         return;
+      case EFFECT.journal:
+        if (!Array.isArray(e.entries)) throw new TypeError('appendJournal: entries must be an array of JSON values');
+        (this.#journal ??= []).push(...(e.entries as unknown[]));
+        this.#journalLength += e.entries.length;
+        return;
       default:
         return; // the machine's own emitted events: nothing for the runtime to do
     }
@@ -644,7 +660,21 @@ export class StatemProcess extends Process {
       snapshot: this.machine.getPersistedSnapshot(this.snapshot),
       timers: this.timers(),
       postponed: this.postponedEvents(),
+      ...(this.#journalLength > 0 ? { journalLength: this.#journalLength } : {}),
     };
+  }
+
+  /**
+   * {@link persist} for a commit: with the journal entries appended since the last one, which
+   * it takes (they leave this process; a commit that fails drops the process too, so they come
+   * back with it from the last committed state, never twice and never lost).
+   */
+  persistForCommit(): PersistedActorState {
+    const state = this.persist();
+    const journal = this.#journal;
+    if (journal === undefined) return state;
+    this.#journal = undefined;
+    return { ...state, journal };
   }
 }
 

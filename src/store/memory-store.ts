@@ -1,13 +1,19 @@
 import type { EntityAddress } from '../runtime/entity.ts';
 import type { PersistedActorState } from '../runtime/persisted-state.ts';
 import type { ActorStore, SaveResult, StoredActor } from './actor-store.ts';
+import { JournalMismatchError, splitJournal, type JournalReader } from './journal.ts';
 
 /**
  * Actor states in this process's memory: the embedded node's store, and the tests'. Synchronous
  * underneath (`get`, `put`), so an entity host can restore from it inside a delivery.
+ *
+ * Each entity may have a journal (see `journal.ts`): a state handed over with `journal` entries
+ * appends them in the same step as it is stored, after the same checks (version, and the journal
+ * ending where the state's `journalLength` says).
  */
-export class MemoryStore implements ActorStore {
+export class MemoryStore implements ActorStore, JournalReader {
   readonly #states = new Map<string, StoredActor>();
+  readonly #journals = new Map<string, unknown[]>();
 
   get(address: EntityAddress): StoredActor | undefined {
     return this.#states.get(keyOf(address));
@@ -17,15 +23,48 @@ export class MemoryStore implements ActorStore {
     const key = keyOf(address);
     const current = this.#states.get(key)?.version ?? 0;
     if (current !== expectedVersion) return { ok: false, conflict: true, version: current };
-    // A deep copy: what is stored must not change when the live actor's context does.
-    this.#states.set(key, { state: structuredClone(state), version: current + 1 });
+    this.#write(key, state, current + 1);
     return { ok: true, version: current + 1 };
   }
 
-  /** Saves without a version check: for the single writer of the embedded node. */
+  /**
+   * Saves without a version check: for the single writer of the embedded node. Throws
+   * {@link JournalMismatchError} (storing nothing) when the journal would not end where the
+   * state says: entries were lost or given twice.
+   */
   set(address: EntityAddress, state: PersistedActorState): void {
     const key = keyOf(address);
-    this.#states.set(key, { state: structuredClone(state), version: (this.#states.get(key)?.version ?? 0) + 1 });
+    this.#write(key, state, (this.#states.get(key)?.version ?? 0) + 1);
+  }
+
+  #write(key: string, committed: PersistedActorState, version: number): void {
+    const { state, entries } = splitJournal(committed);
+    const journal = this.#journals.get(key);
+    const length = journal?.length ?? 0;
+    const expected = state.journalLength ?? 0;
+    if (length + entries.length !== expected) throw new JournalMismatchError(key, expected, length + entries.length);
+    // Deep copies: what is stored must not change when the live actor's context does.
+    if (entries.length > 0) {
+      if (journal) for (const entry of entries) journal.push(structuredClone(entry));
+      else this.#journals.set(key, structuredClone([...entries]));
+    }
+    this.#states.set(key, { state: structuredClone(state), version });
+  }
+
+  async readJournal(address: EntityAddress, start = 0, end = -1): Promise<unknown[]> {
+    return this.journalOf(address, start, end);
+  }
+
+  async journalLength(address: EntityAddress): Promise<number> {
+    return this.#journals.get(keyOf(address))?.length ?? 0;
+  }
+
+  /** {@link readJournal}, synchronous (copies: the stored entries never change). */
+  journalOf(address: EntityAddress, start = 0, end = -1): unknown[] {
+    const journal = this.#journals.get(keyOf(address)) ?? [];
+    const from = start < 0 ? Math.max(0, journal.length + start) : start;
+    const to = end < 0 ? journal.length + end : Math.min(end, journal.length - 1);
+    return structuredClone(journal.slice(from, to + 1));
   }
 
   async load(address: EntityAddress): Promise<StoredActor | undefined> {
@@ -36,6 +75,7 @@ export class MemoryStore implements ActorStore {
     return this.put(address, state, expectedVersion);
   }
 
+  /** Removes the entity's state; its journal stays (history is never dropped, see `journal.ts`). */
   async delete(address: EntityAddress): Promise<void> {
     this.#states.delete(keyOf(address));
   }

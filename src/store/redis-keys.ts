@@ -90,6 +90,14 @@ export class RedisKeys {
     }
   }
 
+  /**
+   * List: the entity's journal (see `journal.ts`), one JSON entry per element, appended by the
+   * commit script with the state and never rewritten.
+   */
+  journal(address: EntityAddress): string {
+    return `${this.#base}j:${entitySuffix(address)}`;
+  }
+
   /** Sorted set of the ids of the messages this entity has handled (the most recent ones). */
   handled(address: EntityAddress): string {
     return `${this.#base}h:${entitySuffix(address)}`;

@@ -3,6 +3,7 @@ import type { EntityAddress } from '../runtime/entity.ts';
 import { PERSISTED_STATE_VERSION, type PersistedActorState } from '../runtime/persisted-state.ts';
 import type { ActorStore, SaveResult, StoredActor } from './actor-store.ts';
 import type { DatasetEpoch } from './dataset-epoch.ts';
+import { JournalMismatchError, splitJournal, type JournalReader } from './journal.ts';
 import { DatasetRolledBackError, StoredStateError } from './redis-errors.ts';
 import { RedisKeys, type PartitionId } from './redis-keys.ts';
 import { withScripts, type GovernorCommands } from './redis-scripts.ts';
@@ -61,7 +62,13 @@ export interface CommitBatch {
 export type CommitResult =
   | { readonly status: 'ok'; readonly versions: readonly number[] }
   | { readonly status: 'duplicate' }
-  | { readonly status: 'conflict'; readonly index: number; readonly version: number }
+  | {
+      readonly status: 'conflict';
+      readonly index: number;
+      readonly version: number;
+      /** Set when the conflict is the journal's: entity `index`'s journal has this many entries, not what its state counts. */
+      readonly journalLength?: number;
+    }
   | { readonly status: 'lost'; readonly holder: string }
   /** The dataset went backwards (see {@link DatasetEpoch}): nothing was written. */
   | { readonly status: 'rolledBack'; readonly error: DatasetRolledBackError };
@@ -72,14 +79,15 @@ export type CommitResult =
  * when written under another schema version.
  *
  * Beside the {@link ActorStore} interface it holds what the BullMQ transport commits with each
- * message: the handled-message records (the idempotency keys of redelivered jobs) and the
- * per-partition outbox of messages sent, all written by one script ({@link RedisStore.commit}).
+ * message: the handled-message records (the idempotency keys of redelivered jobs), the entities'
+ * journals (a list per entity, see `journal.ts`) and the per-partition outbox of messages sent,
+ * all written by one script ({@link RedisStore.commit}).
  *
  * @example
  * const store = new RedisStore(new Redis(url), { prefix: '{governor}' });
  * const saved = await store.save({ entity: 'Billing', key: 'c-1' }, state, 0); // { ok: true, version: 1 }
  */
-export class RedisStore implements ActorStore {
+export class RedisStore implements ActorStore, JournalReader {
   readonly keys: RedisKeys;
   readonly handledLimit: number;
   readonly #redis: Redis & GovernorCommands;
@@ -97,27 +105,58 @@ export class RedisStore implements ActorStore {
     return stored;
   }
 
-  /** Loads several entities in one round trip; throws {@link StoredStateError} for an unreadable one. */
+  /**
+   * Loads several entities in one round trip; throws {@link StoredStateError} for an unreadable
+   * one, {@link JournalMismatchError} for one whose journal does not have the entries its state counts.
+   */
   async loadMany(addresses: readonly EntityAddress[]): Promise<(StoredActor | undefined)[]> {
     if (addresses.length === 0) return [];
     const pipeline = this.#redis.pipeline();
     const keys = addresses.map((address) => this.keys.state(address));
-    for (const key of keys) pipeline.hmget(key, 'v', 'd');
+    addresses.forEach((address, i) => pipeline.hmget(keys[i]!, 'v', 'd').llen(this.keys.journal(address)));
     const replies = (await pipeline.exec()) ?? [];
-    return replies.map(([error, reply], i) => {
+    return addresses.map((address, i) => {
+      const [error, reply] = replies[2 * i]!;
+      const [lengthError, length] = replies[2 * i + 1]!;
       if (error) throw error;
+      if (lengthError) throw lengthError;
       const [version, data] = reply as [string | null, string | null];
-      if (version === null || data === null) return undefined;
-      return { version: Number(version), state: decodeState(keys[i]!, data) };
+      if (version === null || data === null) {
+        // A fresh entity over a journal left by a deleted one would re-count from 0: refused.
+        if (Number(length) > 0) throw new JournalMismatchError(this.keys.journal(address), 0, Number(length));
+        return undefined;
+      }
+      const state = decodeState(keys[i]!, data);
+      if ((state.journalLength ?? 0) !== Number(length)) throw new JournalMismatchError(this.keys.journal(address), state.journalLength ?? 0, Number(length));
+      return { version: Number(version), state };
     });
   }
 
+  async readJournal(address: EntityAddress, start = 0, end = -1): Promise<unknown[]> {
+    const texts = await this.#redis.lrange(this.keys.journal(address), start, end);
+    return texts.map((text, i) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch (error) {
+        throw StoredStateError.corrupt(`${this.keys.journal(address)}[${start + i}]`, 'a journal entry that is not JSON', error);
+      }
+    });
+  }
+
+  journalLength(address: EntityAddress): Promise<number> {
+    return this.#redis.llen(this.keys.journal(address));
+  }
+
+  /** Saves a state alone (tools, tests): one with journal entries to append goes through {@link commit}. */
   async save(address: EntityAddress, state: PersistedActorState, expectedVersion: number): Promise<SaveResult> {
-    const [status, version] = await this.#redis.govSave(this.keys.state(address), expectedVersion, JSON.stringify(state));
+    if (state.journal !== undefined && state.journal.length > 0) {
+      throw new TypeError('RedisStore.save cannot append journal entries: commit the state with its entries (RedisStore.commit)');
+    }
+    const [status, version] = await this.#redis.govSave(this.keys.state(address), expectedVersion, JSON.stringify(splitJournal(state).state));
     return status === 0 ? { ok: true, version } : { ok: false, conflict: true, version };
   }
 
-  /** Removes the entity's state and its handled-message records. */
+  /** Removes the entity's state and its handled-message records; its journal stays (history is never dropped). */
   async delete(address: EntityAddress): Promise<void> {
     await this.#redis.del(this.keys.state(address), this.keys.handled(address));
   }
@@ -152,11 +191,20 @@ export class RedisStore implements ActorStore {
       this.#epoch?.seen ?? 0,
     ];
     const mark = { id: this.#epoch?.id ?? '', seq: this.#epoch?.seen ?? 0 };
+    const journals: string[] = [];
     for (const entry of batch.entries) {
       keys.push(entry.stateKey ?? this.keys.state(entry.address));
-      args.push(entry.expectedVersion, entry.state === null ? '' : JSON.stringify(entry.state));
+      if (entry.state === null) {
+        args.push(entry.expectedVersion, '', '', 0);
+      } else {
+        const { state, entries } = splitJournal(entry.state);
+        args.push(entry.expectedVersion, JSON.stringify(state), state.journalLength ?? 0, entries.length);
+        for (const e of entries) journals.push(JSON.stringify(e));
+      }
     }
     keys.push(this.keys.epoch);
+    for (const entry of batch.entries) keys.push(this.keys.journal(entry.address));
+    for (const text of journals) args.push(text);
     for (const message of batch.outbox) args.push(message);
     const reply = await this.#redis.govCommit(keys.length, ...keys, ...args);
     const n = batch.entries.length;
@@ -168,6 +216,11 @@ export class RedisStore implements ActorStore {
         return { status: 'duplicate' };
       case 2:
         return { status: 'conflict', index: Number(reply[1]) - 1, version: Number(reply[2]) };
+      case 5: {
+        // Reloading the entity either finds the state the journal goes with, or refuses it loudly.
+        const index = Number(reply[1]) - 1;
+        return { status: 'conflict', index, version: batch.entries[index]!.expectedVersion, journalLength: Number(reply[2]) };
+      }
       case 3:
         return { status: 'lost', holder: String(reply[1] ?? '') };
       default: {

@@ -270,10 +270,14 @@ describe('audit_verify() verifies the committed receipt chains, read-only', () =
     const to = { entity: 'Orchestrator', key: 'c-chain' };
     await producer.send(to, { type: 'lifecycle', event: checked.event, receivedAt: Date.now() }, { id: messageIdOf(checked.event) });
     const stored = await poll(() => client.hget(keys.state({ entity: 'Receipts', key: 'c-chain' }), 'd'), (d) => d !== null, 'the receipts of c-chain');
-    const state = JSON.parse(stored!) as { snapshot: { context: { receipts: { entry: { type: string } }[] } } };
-    state.snapshot.context.receipts[0]!.entry.type = 'CustomerCancels';
+    // The receipts are in the journal beside the state: the forgery copies both, one receipt edited.
+    const journal = await client.lrange(keys.journal({ entity: 'Receipts', key: 'c-chain' }), 0, -1);
+    const receipt = JSON.parse(journal[0]!) as { entry: { type: string } };
+    receipt.entry.type = 'CustomerCancels';
     const forgedKey = keys.state({ entity: 'Receipts', key: 'c-forged' });
-    await client.hset(forgedKey, 'd', JSON.stringify(state), 'v', '1');
+    const forgedJournal = keys.journal({ entity: 'Receipts', key: 'c-forged' });
+    await client.hset(forgedKey, 'd', stored!, 'v', '1');
+    await client.rpush(forgedJournal, JSON.stringify(receipt), ...journal.slice(1));
     try {
       expect(replJson<Check>("audit_verify('c-chain')", NO_TOKEN)).toMatchObject({ customerId: 'c-chain', ok: true, length: 1 });
       const forged = replJson<Check>("audit_verify('c-forged')", NO_TOKEN);
@@ -282,7 +286,7 @@ describe('audit_verify() verifies the committed receipt chains, read-only', () =
       expect(all.ok).toBe(false);
       expect(all.damaged.map((d) => d.customerId)).toEqual(['c-forged']);
     } finally {
-      await client.del(forgedKey);
+      await client.del(forgedKey, forgedJournal);
     }
   });
 });

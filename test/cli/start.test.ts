@@ -54,6 +54,6 @@ describe('governor start --embedded: trace shows replies going out', () => {
     expect(run.code, run.stderr).toBe(0);
     const traced = run.stdout.split('\n').filter((line) => line.startsWith('[trace '));
     expect(traced[0]).toMatch(/^\[trace <embedded\.\d+>\] ← call \{"type":"verify"\}$/);
-    expect(traced[1]).toMatch(/^\[trace <embedded\.\d+>\] → caller \S+@embedded reply \{"ok":true,"length":1,/);
+    expect(traced[1]).toMatch(/^\[trace <embedded\.\d+>\] → caller \S+@embedded reply \{"treeSize":1,/);
   });
 });

@@ -483,8 +483,8 @@ function judge(
       if (options.appendfsync === 'always') note(`${customerId}: decided out of send order`);
     }
 
-    const chain = contexts.get('Receipts') as ReceiptsContext | undefined;
-    const verified = chain ? verifyReceipts(chain) : { ok: true as const };
+    const chain = contexts.get('Receipts') as (ReceiptsContext & { receipts?: unknown[] }) | undefined;
+    const verified = chain ? verifyReceipts(chain, chain.receipts) : { ok: true as const };
     if (!verified.ok || receipts.length !== completedIds.size) {
       auditOk = false;
       note(`Receipts/${customerId}: ${verified.ok ? `${receipts.length} receipts for ${completedIds.size} completed events` : JSON.stringify(verified)}`);

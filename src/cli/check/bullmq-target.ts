@@ -25,14 +25,18 @@ export interface BullmqTargetOptions {
 export async function readCommittedStates(redis: Redis, keys: RedisKeys, customerId: string): Promise<Map<string, ActorState>> {
   const pipeline = redis.pipeline();
   for (const kind of TARGET_KINDS) pipeline.hget(keys.state({ entity: kind, key: customerId }), 'd');
+  pipeline.lrange(keys.journal({ entity: 'Receipts', key: customerId }), 0, -1);
   const replies = (await pipeline.exec()) ?? [];
+  const journal = ((replies[TARGET_KINDS.length]?.[1] ?? []) as string[]).map((text) => JSON.parse(text) as unknown);
   const states = new Map<string, ActorState>();
   TARGET_KINDS.forEach((kind, i) => {
     const [error, stored] = replies[i] ?? [];
     if (error) throw error;
     if (typeof stored !== 'string') return;
     const snapshot = (JSON.parse(stored) as { snapshot: { value: unknown; context: unknown } }).snapshot;
-    states.set(kind, { value: snapshot.value, context: snapshot.context });
+    // Receipts are history in the journal: seen with the context that counts them.
+    const context = kind === 'Receipts' ? { ...(snapshot.context as object), receipts: journal } : snapshot.context;
+    states.set(kind, { value: snapshot.value, context });
   });
   return states;
 }

@@ -380,8 +380,8 @@ export function marketplaceProperty(options: { replayPath?: string; onRun?: () =
       // Every committed event has exactly one receipt, and every committed chain verifies.
       const observed = await observe(real);
       for (const customerId of CUSTOMERS) {
-        const receipts = observed.get(customerId)?.get('Receipts')?.context as ReceiptsContext | undefined;
-        const verified = receipts ? verifyReceipts(receipts) : { ok: true, length: 0 };
+        const receipts = observed.get(customerId)?.get('Receipts')?.context as (ReceiptsContext & { receipts: unknown[] }) | undefined;
+        const verified = receipts ? verifyReceipts(receipts, receipts.receipts) : { ok: true, length: 0 };
         const expected = world.model.customer(customerId).receipts.length;
         check(verified.ok && verified.length === expected, `receipts of ${customerId}: expected a verified chain of ${expected}, got ${show(verified)}`);
       }

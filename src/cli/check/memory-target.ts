@@ -32,7 +32,11 @@ export function memoryTarget(options: { start: number; pseudonymKey: string }): 
       const states = new Map<string, ActorState>();
       for (const kind of TARGET_KINDS) {
         const state = market.stateOf(kind, customerId);
-        if (state) states.set(kind, state);
+        // Receipts are history in the journal: seen with the context that counts them.
+        if (state && kind === 'Receipts') {
+          const receipts = market.store.journalOf({ entity: kind, key: customerId });
+          states.set(kind, { ...state, context: { ...(state.context as object), receipts } });
+        } else if (state) states.set(kind, state);
       }
       return states;
     },

@@ -15,10 +15,13 @@ const START = Date.parse('2026-01-05T10:00:00Z');
 const CUSTOMER = 'demo-customer';
 const KINDS = ['Entitlement', 'Billing', 'Subscription', 'CustomerAccount', 'QuotaSla', 'MultiTenant', 'Compliance'] as const;
 
-/** What `--export` writes: the customer's receipts, the tip they start after, and a signed head. */
+/**
+ * What `--export` writes: the customer's receipt log from its first receipt, and a v2 signed tree
+ * head (size and Merkle root of the whole log). No anchor: the start is the signed head's.
+ */
 export interface ExportedChain {
+  readonly format: 'governor-receipt-log-v2';
   readonly customer: string;
-  readonly anchor: { seq: number; hash: string };
   readonly receipts: unknown[];
   readonly head?: unknown;
   readonly publicKey?: string;
@@ -109,10 +112,8 @@ export async function runDemo(options: { export?: string; print?: (line: string)
     print(`    balance due: ${data?.balance ?? '0.00'} USD; payments: ${JSON.stringify(data?.payments ?? {})}`);
 
     const verified = await market.verifyReceipts(CUSTOMER);
-    const chain = await node.call<{ anchor: { seq: number; hash: string }; receipts: Array<{ seq: number; hash: string; entry: { type: string; eventId: string } }> }>(
-      { entity: 'Receipts', key: CUSTOMER },
-      { type: 'receipts' },
-    );
+    // The receipts are history: read from the journal the store keeps beside the Receipts state.
+    const chain = { receipts: market.store.journalOf({ entity: 'Receipts', key: CUSTOMER }) as Array<{ seq: number; hash: string; entry: { type: string; eventId: string } }> };
     print('\nReceipt chain:');
     for (const receipt of chain.receipts) print(`    #${receipt.seq} ${receipt.entry.type.padEnd(18)} ${receipt.entry.eventId.padEnd(8)} ${receipt.hash.slice(0, 16)}…`);
     if (verified.ok) print(`receipt chain verified: ${String(verified.length)} receipts`);
@@ -120,7 +121,7 @@ export async function runDemo(options: { export?: string; print?: (line: string)
 
     if (options.export !== undefined) {
       const head = await node.call({ entity: 'Receipts', key: CUSTOMER }, { type: 'head', at: clock.now() });
-      const exported: ExportedChain = { customer: CUSTOMER, anchor: chain.anchor, receipts: chain.receipts, head, publicKey: `${signingKey.kid}=${signingKey.publicKey}` };
+      const exported: ExportedChain = { format: 'governor-receipt-log-v2', customer: CUSTOMER, receipts: chain.receipts, head, publicKey: `${signingKey.kid}=${signingKey.publicKey}` };
       try {
         writeFileSync(options.export, `${JSON.stringify(exported, null, 2)}\n`);
       } catch (error) {

@@ -1,6 +1,7 @@
 --[[
   Commits the effects of one message (or of a flush) on one partition, atomically: the new states
-  of the entities it changed, the record that the message was handled, and the messages it sent
+  of the entities it changed, the entries they appended to their journals (history kept beside
+  the state, see journal.ts), the record that the message was handled, and the messages it sent
   (appended to the partition's outbox, relayed into their queues afterwards).
 
   The node sends BullMQ's completion of the job right behind this script, on the same connection,
@@ -15,6 +16,7 @@
     KEYS[4]   the BullMQ lock of the job being completed (any key when ARGV[3] is '')
     KEYS[5 .. 4+n]  state hash of each changed entity, in the order of the entries below
     KEYS[5+n]       the dataset sentinel `{id, seq, halted?}` (see dataset-epoch.ts)
+    KEYS[6+n .. 5+2n]  journal list of each changed entity, in the same order
 
     ARGV[1]   node name: the lease holder this commit expects
     ARGV[2]   message id, or '' for a flush (no message)
@@ -26,14 +28,20 @@
     ARGV[7]   n, the number of entities
     ARGV[8]   the dataset id this node opened, or '' for an unguarded commit (no check, no count)
     ARGV[9]   the highest commit sequence this node has seen
-    ARGV[10 .. 9+2n]  per entity: expected version, then the new state JSON ('' deletes it)
-    ARGV[10+2n ..]    outbox entries (JSON), in send order
+    ARGV[10 .. 9+4n]  per entity, four: expected version; the new state JSON ('' deletes it);
+                      the length its journal must have after this commit ('': not checked); and
+                      k, how many journal entries it appends
+    ARGV[10+4n ..]    the journal entries (JSON) of entity 1 (k1 of them), then of entity 2, …;
+                      then the outbox entries (JSON), in send order
 
   Output:
     {0, v1, .., vn, seq}   committed; the entities' new versions (0 for a deleted one), and the
                            dataset's commit sequence after this commit (0 when unguarded)
     {1}                    duplicate: the message was handled before; nothing written
     {2, i, version}        conflict: entity i (1-based) is at `version`, not the one expected
+    {5, i, length}         entity i's journal has `length` entries, so with its k it would not
+                           end where its state says: state and history would drift apart; nothing
+                           written
     {3, holder}            lost: the lease is held by `holder` ('' when nobody), not by ARGV[1]
     {4, id, seq, halted}   the dataset went backwards: its sentinel has another id (or none), a
                            sequence below ARGV[9], or was halted by a node (`halted`, else '');
@@ -76,7 +84,7 @@ if messageId ~= "" and rcall("ZADD", KEYS[3], "NX", score, messageId) == 0 then
 end
 
 for i = 1, n do
-  local expected = tonumber(ARGV[8 + 2 * i])
+  local expected = tonumber(ARGV[6 + 4 * i])
   local current = tonumber(rcall("HGET", KEYS[4 + i], "v") or "0")
   if current ~= expected then
     if messageId ~= "" then
@@ -84,27 +92,44 @@ for i = 1, n do
     end
     return refuse({2, i, current})
   end
+  local journalAfter = ARGV[8 + 4 * i]
+  if journalAfter ~= "" then
+    local length = rcall("LLEN", KEYS[5 + n + i])
+    if length + tonumber(ARGV[9 + 4 * i]) ~= tonumber(journalAfter) then
+      if messageId ~= "" then
+        rcall("ZREM", KEYS[3], messageId)
+      end
+      return refuse({5, i, length})
+    end
+  end
 end
 
 local result = {0}
+local entry = 10 + 4 * n
 for i = 1, n do
   local key = KEYS[4 + i]
-  local data = ARGV[9 + 2 * i]
+  local data = ARGV[7 + 4 * i]
   if data == "" then
     rcall("DEL", key)
     result[i + 1] = 0
   else
-    local version = tonumber(ARGV[8 + 2 * i]) + 1
+    local version = tonumber(ARGV[6 + 4 * i]) + 1
     rcall("HSET", key, "v", version, "d", data)
     result[i + 1] = version
   end
+  -- The entity's journal entries, in slices (unpack has a stack limit: a migration moves 1,000).
+  local last = entry + tonumber(ARGV[9 + 4 * i]) - 1
+  for j = entry, last, 1000 do
+    rcall("RPUSH", KEYS[5 + n + i], unpack(ARGV, j, math.min(j + 999, last)))
+  end
+  entry = last + 1
 end
 
 local relayed = tonumber(ARGV[5])
 if relayed > 0 then
   rcall("LTRIM", KEYS[2], relayed, -1)
 end
-local first = 10 + 2 * n
+local first = entry
 if #ARGV >= first then
   -- unpack has a stack limit; push in slices so a message that sends thousands still commits.
   for i = first, #ARGV, 1000 do

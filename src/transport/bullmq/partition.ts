@@ -320,7 +320,8 @@ export class PartitionRuntime {
     const entries: CommitEntry[] = [];
     const steps: number[] = [];
     for (const record of this.dirty) {
-      const state = record.latest?.() ?? ctx.node.entities?.processOf(record.address)?.persist();
+      // (commitState, not persist: it carries the journal entries the commit must append.)
+      const state = record.latest?.() ?? ctx.node.entities?.commitState(record.address);
       if (state === undefined) {
         // Restored and gone before a step (stopped or crashed): memory holds nothing new.
         record.dirty = false;
