@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import type { Job, Worker } from 'bullmq';
 import { pino, type Logger } from 'pino';
-import { systemClock, type Clock } from '../../runtime/clock.ts';
+import { systemClock, TestClock, type Clock } from '../../runtime/clock.ts';
 import { entityName, isEntityAddress, type EntityAddress } from '../../runtime/entity.ts';
 import type { EntityHostOptions } from '../../runtime/entity-host.ts';
 import type { Envelope } from '../../runtime/envelope.ts';
@@ -85,6 +85,8 @@ export class BullmqTransport implements Transport {
   #stopping: Promise<ShutdownResult> | undefined;
   readonly #stopTimers: (() => void)[] = [];
   readonly #startedAt = Date.now();
+  /** The node runs on a test clock (GOVERNOR_TEST_CLOCK): its heartbeat says so, for nodes(). */
+  #testClock = false;
 
   constructor(options: BullmqTransportOptions = {}) {
     this.#options = options;
@@ -115,6 +117,7 @@ export class BullmqTransport implements Transport {
    * timeout is committed with its state. @example createNode({ transport, clock: transport.clock() })
    */
   clock(base: Clock = systemClock): Clock {
+    this.#testClock = base instanceof TestClock;
     return {
       now: () => base.now(),
       setTimeout: (fn, ms) => base.setTimeout(() => this.ambient(fn), ms),
@@ -661,6 +664,7 @@ export class BullmqTransport implements Transport {
       startedAt: this.#startedAt,
       host: hostname(),
       pid: process.pid,
+      ...(this.#testClock && { clock: 'test' as const }),
     };
   }
 
