@@ -22,10 +22,20 @@
  *   already active.
  */
 
-/** How an event ended, as recorded when it was committed (`at`: epoch ms, runtime clock). */
+/**
+ * How an event ended, as recorded when it was committed (`at`: epoch ms, runtime clock).
+ * `subscriptionId`: the subscription a completed `CustomerSubscribes` started or reactivated (the
+ * id later RenewalDue events name), as the Subscription governor answered it.
+ */
 export type HandledOutcome =
-  | { readonly status: 'completed'; readonly at: number }
+  | { readonly status: 'completed'; readonly at: number; readonly subscriptionId?: string }
   | { readonly status: 'rejected'; readonly reason: string; readonly at: number };
+
+/** The subscription id a Subscription reply carries (a subscribe it applied), if any. */
+export function subscriptionIdOf(replies: readonly { readonly governor: string; readonly status: string; readonly facts?: Readonly<Record<string, unknown>> }[]): string | undefined {
+  const id = replies.find((r) => r.governor === 'Subscription' && r.status === 'applied')?.facts?.subscriptionId;
+  return typeof id === 'string' ? id : undefined;
+}
 
 /**
  * One handled event. `digest` is the event's content digest (`eventDigest`): the same eventId
@@ -80,7 +90,8 @@ export function reusedKeyRecord(handled: readonly HandledEvent[], eventId: strin
 
 /** The outcome of a record, without its eventId (what a duplicate is answered with). */
 export function outcomeOf(record: HandledEvent): HandledOutcome {
-  return record.status === 'completed' ? { status: 'completed', at: record.at } : { status: 'rejected', reason: record.reason, at: record.at };
+  if (record.status === 'rejected') return { status: 'rejected', reason: record.reason, at: record.at };
+  return { status: 'completed', at: record.at, ...(record.subscriptionId !== undefined ? { subscriptionId: record.subscriptionId } : {}) };
 }
 
 /**

@@ -3,7 +3,7 @@ import { callTo, castTo, nextEvent, nextEventAt, replyTo } from '../src/runtime/
 import type { CallerRef } from '../src/runtime/envelope.ts';
 import { canCommit, detectConflicts, type ConflictRecord } from './conflicts.ts';
 import { ROUTES, type GovernorKind, type GovernorReply, type LifecycleEvent } from './governor-protocol.ts';
-import { findHandled, outcomeOf, outcomeRetention, recordHandled, reusedKeyRecord, type HandledEvent, type HandledOutcome, type OutcomeRetention } from './handled-events.ts';
+import { findHandled, outcomeOf, outcomeRetention, recordHandled, reusedKeyRecord, subscriptionIdOf, type HandledEvent, type HandledOutcome, type OutcomeRetention } from './handled-events.ts';
 import { eventDigest, keyReusedReason } from '../src/marketplace/event-digest.ts';
 
 export { DEFAULT_DEDUP_WINDOW_MS } from './handled-events.ts';
@@ -26,7 +26,7 @@ export interface OrchestratorInput {
  * record is kept) is a `duplicate` carrying the original outcome, and changes nothing.
  */
 export type Outcome =
-  | { status: 'completed'; eventId: string; replies: GovernorReply[]; conflicts: ConflictRecord[] }
+  | { status: 'completed'; eventId: string; replies: GovernorReply[]; conflicts: ConflictRecord[]; subscriptionId?: string }
   | { status: 'duplicate'; eventId: string; original: HandledOutcome }
   | { status: 'rejected'; eventId: string; reason: string; replies: GovernorReply[]; conflicts: ConflictRecord[] };
 
@@ -356,14 +356,19 @@ export const orchestratorMachine = setup({
               ({ context }) => current(context).caller,
               ({ context }): Outcome => {
                 const c = current(context);
-                return { status: 'completed', eventId: c.event.eventId, replies: [...c.replies], conflicts: [...c.conflicts] };
+                const subscriptionId = subscriptionIdOf(c.replies);
+                return { status: 'completed', eventId: c.event.eventId, replies: [...c.replies], conflicts: [...c.conflicts], ...(subscriptionId ? { subscriptionId } : {}) };
               },
             ),
-            assign(({ context, event }) => ({
-              handled: record(context, { status: 'completed', at: stampOf(event) }),
-              current: null,
-              stats: { ...context.stats, processed: context.stats.processed + 1 },
-            })),
+            assign(({ context, event }) => {
+              // A subscribe's outcome names the subscription it started: the id its renewals carry.
+              const subscriptionId = subscriptionIdOf(current(context).replies);
+              return {
+                handled: record(context, { status: 'completed', at: stampOf(event), ...(subscriptionId ? { subscriptionId } : {}) }),
+                current: null,
+                stats: { ...context.stats, processed: context.stats.processed + 1 },
+              };
+            }),
           ],
         },
         timeout: { target: 'ErrorDetected', actions: 'noteTimeout' },

@@ -3,10 +3,10 @@ import { buildMonthlyInvoice, type InvoiceAdjustment } from '../../src/marketpla
 import { CURRENCY_PATTERN, Dec, formatCents, parseAmount } from '../../src/marketplace/money.ts';
 import { PRICE_PLANS, estimateCost, type UsageQuantities } from '../../src/marketplace/pricing.ts';
 import { cyclePrice, prorateTierChange } from '../../src/marketplace/proration.ts';
-import { billingPeriodOf, createUsageLedger, recordUsage, type UsageLedger } from '../../src/marketplace/usage-ledger.ts';
+import { billingPeriodOf, createUsageLedger, emptyTotals, ledgerForPeriod, recordUsage, sumTotals, type UsageLedger } from '../../src/marketplace/usage-ledger.ts';
 import type { LifecycleEvent } from '../governor-protocol.ts';
 import { defineGovernor, eventTime, type Decision, type GovernorDefinition, type TimeoutRule } from './governor-kit.ts';
-import { parseSku, planOfSubscription, renewPlan, renewalCheck, startPlan, trialApplies, type Plan } from './plan.ts';
+import { parseSku, renewPlan, renewalCheck, subscriptionStart, type Plan } from './plan.ts';
 
 /**
  * The Billing governor: a customer's money. Usage is recorded idempotently in a ledger, invoices
@@ -16,8 +16,9 @@ import { parseSku, planOfSubscription, renewPlan, renewalCheck, startPlan, trial
  *   AwaitingInvoice ⇄ InvoiceIssued → PaymentFailed →2d Retry1 →1d Retry2 →3d Retry3 →1d Suspended →6d Collections
  *
  * The waits are the dunning schedule of `src/marketplace/dunning.ts` (retries on days 2, 3, 6,
- * suspension when the 7-day grace ends, collections on day 13), as runtime state timeouts, so they
- * survive passivation and restarts. A payment that covers the balance ends dunning from any state.
+ * suspension when the 7-day grace ends, collections on day 13), counted from the failed payment's
+ * `occurredAt` (business time, `business-time.ts`), as runtime state timeouts with those absolute
+ * deadlines, so they survive passivation and restarts. A payment that covers the balance ends dunning from any state.
  *
  * Fixed from the seeds: money is exact decimal (never f64); the waits are timers, not external
  * events; all three retries happen. One instance per customer, not per invoice: the balance and
@@ -37,7 +38,16 @@ export interface InvoiceSummary {
 export interface BillingData {
   readonly plan: Plan | null;
   readonly trialUsed: boolean;
+  /**
+   * This calendar month's usage (`period`: the month of the events' `occurredAt`, as QuotaSla's),
+   * opened by the subscription and moved on by the first report of a later month.
+   */
   readonly ledger: UsageLedger;
+  /**
+   * Usage of earlier months not invoiced yet: the next invoice bills it with the ledger's. Absent
+   * in states persisted before it was kept (their ledger's totals were all uninvoiced).
+   */
+  readonly unbilled?: UsageLedger['totals'];
   readonly invoices: readonly InvoiceSummary[];
   readonly invoiceSeq: number;
   /** Amount due, USD, two decimals. */
@@ -91,17 +101,24 @@ const rejected = (reason: string): Decision<S, D> => ({ status: 'rejected', reas
 const notApplicable = (reason: string): Decision<S, D> => ({ status: 'not_applicable', reason });
 const overdue = (data: D) => rejected(`payment overdue: ${data.balance} USD is due; settle it first`);
 
+/** The ledger for business time `at` (the month of `at`, if later) and the uninvoiced usage of the months it closed. */
+function openPeriod(data: D, at: number): { ledger: UsageLedger; unbilled: UsageLedger['totals'] } {
+  const unbilled = data.unbilled ?? emptyTotals();
+  const moved = ledgerForPeriod(data.ledger, billingPeriodOf(at));
+  return { ledger: moved.ledger, unbilled: moved.closed ? sumTotals(unbilled, moved.closed) : unbilled };
+}
+
+/** Everything used and not invoiced yet. */
+const uninvoiced = (data: D) => sumTotals(data.unbilled ?? emptyTotals(), data.ledger.totals);
+
 function subscribe(state: S, data: D, event: LifecycleEvent): Decision<S, D> {
-  const sku = planOfSubscription(event);
-  if ('error' in sku) return rejected(sku.error);
+  // The same rule as Subscription's (plan.ts): both start the first cycle at the same instant.
+  const start = subscriptionStart(event, data.trialUsed);
+  if ('error' in start) return rejected(start.error);
   if (billingStanding(state) !== 'good') return overdue(data);
   if (data.plan) return rejected(`already billing ${data.plan.sku}`);
-  const at = eventTime(event);
-  return applied(state, {
-    ...data,
-    plan: startPlan(sku, at, data.trialUsed),
-    trialUsed: data.trialUsed || trialApplies(sku.tier, data.trialUsed),
-  });
+  // The subscription opens the usage ledger at its month.
+  return applied(state, { ...data, plan: start.plan, trialUsed: data.trialUsed || start.trial, ...openPeriod(data, eventTime(event)) });
 }
 
 function changePlan(state: S, data: D, event: LifecycleEvent): Decision<S, D> {
@@ -171,14 +188,16 @@ function fail(state: S, data: D, event: LifecycleEvent): Decision<S, D> {
 
 function recordUsageEvent(state: S, data: D, event: LifecycleEvent): Decision<S, D> {
   if (!data.plan) return rejected('no subscription to bill usage to');
-  const result = recordUsage(data.ledger, {
+  // Usage is ledgered under the month it happened in; an earlier month's stays unbilled until invoiced.
+  const opened = openPeriod(data, eventTime(event));
+  const result = recordUsage(opened.ledger, {
     metric: event.metric as never,
     quantity: event.quantity as string | number,
     idempotencyKey: event.idempotencyKey as string,
   });
   switch (result.status) {
     case 'recorded':
-      return applied(state, { ...data, ledger: result.ledger });
+      return applied(state, { ...data, ledger: result.ledger, unbilled: opened.unbilled });
     case 'duplicate':
       return notApplicable(`usage ${String(event.idempotencyKey)} is recorded already`);
     default:
@@ -201,12 +220,13 @@ function renew(state: S, data: D, event: LifecycleEvent, customerId: string): De
     adjustments.push({ code: 'cycle_fee', description: `${plan.cycle} cycle base fee beyond the first month`, amount: formatCents(extra) });
   }
   const invoiceSeq = data.invoiceSeq + 1;
+  const opened = openPeriod(data, at);
   const invoice = buildMonthlyInvoice({
     invoiceId: `inv-${invoiceSeq}`,
     customerId,
     tier: plan.tier,
     period: billingPeriodOf(plan.cycleStart),
-    usage: data.ledger.totals,
+    usage: sumTotals(opened.unbilled, opened.ledger.totals),
     adjustments,
     credit: data.credit,
   });
@@ -220,8 +240,9 @@ function renew(state: S, data: D, event: LifecycleEvent, customerId: string): De
     balance,
     credit: invoice.creditRemaining,
     adjustments: [],
-    // The monthly reset: totals start again, the period's keys are kept against redeliveries.
-    ledger: { ...createUsageLedger(billingPeriodOf(at)), previousSeen: data.ledger.seen },
+    // Invoiced: totals start again in the renewal's month, whose keys are kept against redeliveries.
+    ledger: { ...opened.ledger, totals: emptyTotals() },
+    unbilled: emptyTotals(),
   };
   const target = state === 'AwaitingInvoice' && total.gt(0) ? 'InvoiceIssued' : state;
   return applied(target, next, { invoice: invoice.invoiceId, invoiceTotal: invoice.total });
@@ -258,7 +279,13 @@ export function decideBilling(state: S, data: D, event: LifecycleEvent, customer
 }
 
 const waits = dunningWaits();
-const step = (ms: number, to: S): TimeoutRule<S, D> => ({ ms, to });
+/** Days into the dunning episode each step ends (the schedule's), so each deadline is the failure's business time plus it. */
+const dunningAt = dunningTimeline(DEFAULT_DUNNING_SCHEDULE, 0).map((s) => s.at);
+const step = (ms: number, to: S, index: number): TimeoutRule<S, D> => ({
+  ms,
+  to,
+  deadline: (data) => (data.failedAt === null ? null : data.failedAt + dunningAt[index]!),
+});
 
 export const billingGovernor: GovernorDefinition<S, D> = {
   kind: 'Billing',
@@ -267,8 +294,9 @@ export const billingGovernor: GovernorDefinition<S, D> = {
   init: () => ({
     plan: null,
     trialUsed: false,
-    // The first usage's period replaces this one at the first renewal; any valid period will do.
+    // A placeholder until the subscription opens the ledger at its month (no usage is taken before).
     ledger: createUsageLedger('1970-01'),
+    unbilled: emptyTotals(),
     invoices: [],
     invoiceSeq: 0,
     balance: '0.00',
@@ -279,13 +307,14 @@ export const billingGovernor: GovernorDefinition<S, D> = {
     failedAt: null,
   }),
   decide: decideBilling,
-  targets: ['AwaitingInvoice', 'InvoiceIssued', 'PaymentFailed'],
+  // Every state: a dunning step a deadline has reached is committed into by the event decided after it.
+  targets: BILLING_STATES,
   timeouts: {
-    PaymentFailed: step(waits.PaymentFailed, 'Retry1'),
-    Retry1: step(waits.Retry1, 'Retry2'),
-    Retry2: step(waits.Retry2, 'Retry3'),
-    Retry3: step(waits.Retry3, 'Suspended'),
-    Suspended: step(waits.Suspended, 'Collections'),
+    PaymentFailed: step(waits.PaymentFailed, 'Retry1', 0),
+    Retry1: step(waits.Retry1, 'Retry2', 1),
+    Retry2: step(waits.Retry2, 'Retry3', 2),
+    Retry3: step(waits.Retry3, 'Suspended', 3),
+    Suspended: step(waits.Suspended, 'Collections', 4),
   },
   announce: {
     Retry1: (data) => ({ type: 'billing.retry_payment', attempt: 1, amount: data.balance }),
@@ -298,7 +327,7 @@ export const billingGovernor: GovernorDefinition<S, D> = {
   queries: {
     /** A cost estimate before running something: what `planned` usage adds to this month's bill. */
     estimate: ({ data }, event) =>
-      data.plan ? estimateCost(data.plan.tier, data.ledger.totals, (event.planned ?? {}) as UsageQuantities) : { error: 'no plan' },
+      data.plan ? estimateCost(data.plan.tier, uninvoiced(data), (event.planned ?? {}) as UsageQuantities) : { error: 'no plan' },
   },
 };
 

@@ -87,7 +87,7 @@ export const complianceGovernor: GovernorDefinition<S, D> = {
   initial: 'Compliant',
   init: () => ({ failures: [], auditReason: null, auditOpenedAt: null, subscribedAt: null, cancelledAt: null, erased: false }),
   decide: decideCompliance,
-  targets: ['Compliant', 'UnderAudit', 'Retaining'],
+  targets: ['Compliant', 'UnderAudit', 'NonCompliant', 'Retaining'],
   timeouts: {
     UnderAudit: { ms: REMEDIATION_DAYS * DAY_MS, to: 'NonCompliant' },
     // Storage limitation: nothing but the fact of erasure is kept.

@@ -1,7 +1,10 @@
 import { assign, emit, enqueueActions, setup, type AnyStateMachine } from 'xstate';
-import { reply } from '../../src/runtime/statem-actions.ts';
+import { reply, stateTimeout } from '../../src/runtime/statem-actions.ts';
 import type { CallerRef } from '../../src/runtime/envelope.ts';
 import { ROUTES, type GovernorKind, type GovernorReply, type LifecycleEvent, type ReplyStatus } from '../governor-protocol.ts';
+import { eventTime, type TimeoutClock } from './business-time.ts';
+
+export { eventTime } from './business-time.ts';
 
 /**
  * The one piece every governor shares: the two-phase protocol of `governor-protocol.ts` wrapped
@@ -13,10 +16,12 @@ import { ROUTES, type GovernorKind, type GovernorReply, type LifecycleEvent, typ
  *    the state as it is now; nothing changes.
  * 2. A malformed event, or one of a type not routed to this governor, is refused or answered
  *    `not_applicable` without asking the domain.
- * 3. `decide(state, data, event)` gives the outcome; an `applied` or `not_applicable` outcome is
+ * 3. The business deadlines of the current state that are due by the event's business time are
+ *    applied first ({@link asOf}, the rule of `business-time.ts`), as their timers would have.
+ * 4. `decide(state, data, event)` gives the outcome; an `applied` or `not_applicable` outcome is
  *    kept as `pending` (persisted with the actor, so a restart keeps it) with the version it was
  *    computed against.
- * 4. The reply carries that version and the facts of the state the change would lead to.
+ * 5. The reply carries that version and the facts of the state the change would lead to.
  *
  * `commit` (by event id, idempotent) moves to the pending state through a guarded transition
  * generated for every target state, replaces the data, bumps `version` and remembers the
@@ -41,12 +46,28 @@ export interface Decision<S extends string, D> {
 /** A pure decision function: the whole domain logic of a governor for lifecycle events. */
 export type Decide<S extends string, D> = (state: S, data: D, event: LifecycleEvent, customerId: string) => Decision<S, D>;
 
-/** A long wait: after `ms` in the state (a runtime state timeout, persisted), move to `to`. */
+/**
+ * A long wait: after `ms` in the state (a runtime state timeout, persisted), move to `to`. Which
+ * clock counts the wait is the rule of `business-time.ts`.
+ */
 export interface TimeoutRule<S extends string, D> {
+  /** The wait, from when the state was entered (in business time, unless `clock` is `'node'`). */
   readonly ms: number;
   readonly to: S;
   /** How the data changes when the time is up. @default unchanged */
   readonly update?: (data: D) => D;
+  /**
+   * `'business'`: a business deadline, `ms` after the business time the state was entered (or
+   * {@link TimeoutRule.deadline}), armed on the node's clock as an absolute deadline and applied
+   * before deciding any event whose business time is past it. `'node'`: an operational wait, `ms`
+   * after the node entered the state. @default 'business'
+   */
+  readonly clock?: TimeoutClock;
+  /**
+   * The business deadline as the data knows it (epoch ms), when it does: a trial ends when the
+   * plan's first cycle starts. `null`: not known, then `ms` after the state's entry counts.
+   */
+  readonly deadline?: (data: D) => number | null;
 }
 
 /** The view of a governor a query is answered from. */
@@ -68,8 +89,10 @@ export interface GovernorDefinition<S extends string, D> {
   readonly decide: Decide<S, D>;
   /**
    * The states `decide` may move to from another state (staying in the current state is always
-   * allowed): a commit transition is generated for each. States reached only by time are not in
-   * it, so no transition exists that nothing can take.
+   * allowed): a commit transition is generated for each. A state reached by time is in it when a
+   * decision can stay in it: an event decided after a deadline its timer has not fired yet
+   * ({@link asOf}) is committed into that state. States nothing can commit into are not, so no
+   * transition exists that nothing can take.
    */
   readonly targets: readonly S[];
   readonly timeouts?: Readonly<Partial<Record<S, TimeoutRule<S, D>>>>;
@@ -91,7 +114,8 @@ export interface PendingChange<S extends string, D> {
   /** The version the decision was computed against. */
   readonly basedOn: number;
   readonly reply: GovernorReply;
-  readonly next: { readonly state: S; readonly data: D } | null;
+  /** `enteredAt`: the business time of `state` if the change enters it (absent in changes persisted before it was kept). */
+  readonly next: { readonly state: S; readonly data: D; readonly enteredAt?: number | null } | null;
 }
 
 /** A committed event and the reply it got (applied or not applicable), for redeliveries. */
@@ -108,6 +132,13 @@ export interface GovernorContext<S extends string, D> {
   /** Bumped by every change (commit or timeout): the optimistic-concurrency version of replies. */
   readonly version: number;
   readonly data: D;
+  /**
+   * The business time (epoch ms) the current state was entered: the `occurredAt` of the event that
+   * moved it there, or the deadline whose timeout did. `null` when unknown (the initial state, a
+   * node-clock timeout); absent in a state persisted before it was kept (such a state's timer was
+   * armed on the node's clock, and is honoured as it is).
+   */
+  readonly enteredAt?: number | null;
   readonly pending: PendingChange<S, D> | null;
   /** The last {@link COMMITTED_KEPT} committed events, oldest first. */
   readonly committed: readonly CommittedOutcome[];
@@ -123,8 +154,20 @@ export type GovernorEvent =
   | { type: 'prepare'; event: LifecycleEvent; $from?: CallerRef }
   | { type: 'commit'; eventId: string }
   | { type: 'abort'; eventId: string }
-  | { type: 'timeout' }
+  | TimeoutEvent
   | { type: 'inspect'; $from?: CallerRef };
+
+/**
+ * A state timeout firing. The kit's timers name the state they were armed for and their business
+ * deadline (`null`: counted on the node's clock); a bare `{ type: 'timeout' }` is the timer of a
+ * state persisted before business-time deadlines, honoured only while that state is still the one
+ * it was armed for (its context has no `enteredAt` yet).
+ */
+export interface TimeoutEvent {
+  readonly type: 'timeout';
+  readonly state?: string;
+  readonly deadline?: number | null;
+}
 
 const routed = new Map<GovernorKind, ReadonlySet<string>>();
 
@@ -138,9 +181,70 @@ export function routedTypes(kind: GovernorKind): ReadonlySet<string> {
   return types;
 }
 
-/** Epoch milliseconds of an event's `occurredAt`: decisions use the producer's time, never a clock. */
-export function eventTime(event: LifecycleEvent): number {
-  return Date.parse(event.occurredAt);
+/**
+ * The business deadline (epoch ms) of the current state's timeout, or `null`: no timeout, a
+ * node-clock one, or an entry time not known (then the timer counts `ms` on the node's clock).
+ */
+export function businessDeadline<S extends string, D>(
+  definition: GovernorDefinition<S, D>,
+  context: Pick<GovernorContext<S, D>, 'state' | 'data' | 'enteredAt'>,
+): number | null {
+  const rule = definition.timeouts?.[context.state];
+  if (!rule || rule.clock === 'node') return null;
+  const known = rule.deadline?.(context.data);
+  if (typeof known === 'number' && Number.isFinite(known)) return known;
+  return typeof context.enteredAt === 'number' ? context.enteredAt + rule.ms : null;
+}
+
+/** The timeout event the kit arms for the current state (what fires when its time is up). */
+export function timeoutEventFor<S extends string, D>(definition: GovernorDefinition<S, D>, context: Pick<GovernorContext<S, D>, 'state' | 'data' | 'enteredAt'>): TimeoutEvent {
+  const rule = definition.timeouts?.[context.state];
+  if (!rule || rule.clock === 'node') return { type: 'timeout' };
+  return { type: 'timeout', state: context.state, deadline: businessDeadline(definition, context) };
+}
+
+/**
+ * When the current state's timer is due on the node's clock, given when the node entered the
+ * state: its business deadline, or `nodeEnteredAt + ms`. `undefined`: no timeout. For reference
+ * models that fold time as the runtime does.
+ */
+export function timerDueAt<S extends string, D>(
+  definition: GovernorDefinition<S, D>,
+  context: Pick<GovernorContext<S, D>, 'state' | 'data' | 'enteredAt'>,
+  nodeEnteredAt: number,
+): number | undefined {
+  const rule = definition.timeouts?.[context.state];
+  if (!rule) return undefined;
+  return businessDeadline(definition, context) ?? nodeEnteredAt + rule.ms;
+}
+
+type Moment<S extends string, D> = Pick<GovernorContext<S, D>, 'state' | 'data' | 'enteredAt'>;
+
+/** The current state's timeout applied: the next state, its data and its business entry time. */
+function timedOut<S extends string, D>(definition: GovernorDefinition<S, D>, context: Moment<S, D>, deadline: number | null | undefined): Moment<S, D> {
+  const rule = definition.timeouts?.[context.state];
+  if (!rule) return context;
+  return {
+    state: rule.to,
+    data: rule.update ? rule.update(context.data) : context.data,
+    enteredAt: rule.clock === 'node' ? null : (deadline ?? businessDeadline(definition, context)),
+  };
+}
+
+/**
+ * The state and data as of business time `at`: every business deadline at or before `at` applied,
+ * in order, as the timers would have (rule 3 of `business-time.ts`). Pure; the same context when
+ * nothing is due.
+ */
+export function asOf<S extends string, D, C extends Moment<S, D>>(definition: GovernorDefinition<S, D>, context: C, at: number): C {
+  let now: C = context;
+  // A chain of deadlines is at most one step per state long; more would be a loop of timeouts.
+  for (let step = 0; step < definition.states.length; step++) {
+    const deadline = businessDeadline(definition, now);
+    if (deadline === null || !(deadline <= at)) break;
+    now = { ...now, ...timedOut(definition, now, deadline) };
+  }
+  return now;
 }
 
 /** Checks the envelope fields every lifecycle event has; returns a problem or `undefined`. */
@@ -186,6 +290,30 @@ export function decideEvent<S extends string, D>(
   }
 }
 
+/**
+ * What a governor makes of `event` now: the state as of the event's business time ({@link asOf}),
+ * the decision on it, the reply, and the change to keep (with its business entry time).
+ */
+export function prepareDecision<S extends string, D>(
+  definition: GovernorDefinition<S, D>,
+  context: GovernorContext<S, D>,
+  event: LifecycleEvent,
+): { decision: Decision<S, D>; reply: GovernorReply; next: PendingChange<S, D>['next'] } {
+  const well = malformed(event) === undefined;
+  const now = well ? asOf(definition, context, eventTime(event)) : context;
+  let decision = decideEvent(definition, now, event);
+  if (decision.next && decision.status === 'applied' && decision.next.state !== context.state && !definition.targets.includes(decision.next.state)) {
+    // Staying in a state the deadlines led to is a commit into it: it must be a target too.
+    decision = { status: 'rejected', reason: `${definition.kind} chose "${decision.next.state}" after its deadlines, which is not one of its targets (a governor bug)` };
+  }
+  const reply = replyFor(definition, now, decision);
+  if (decision.status !== 'applied' || !decision.next) return { decision, reply, next: null };
+  const { state, data } = decision.next;
+  // Staying in the state the deadlines led to keeps its entry time; any other state is entered now.
+  const enteredAt = state === now.state ? now.enteredAt : eventTime(event);
+  return { decision, reply, next: { state, data, enteredAt } };
+}
+
 /** The reply for a decision, with the facts of the state it leads to. */
 export function replyFor<S extends string, D>(
   definition: GovernorDefinition<S, D>,
@@ -208,7 +336,7 @@ export function replyFor<S extends string, D>(
  * here (so its redelivery gets the same answer), drop a stale change, or nothing.
  */
 export type CommitResolution<S extends string, D> =
-  | { kind: 'apply'; next: { state: S; data: D }; reply: GovernorReply }
+  | { kind: 'apply'; next: { state: S; data: D; enteredAt?: number | null }; reply: GovernorReply }
   | { kind: 'record'; reply: GovernorReply }
   | { kind: 'drop' }
   | { kind: 'none' };
@@ -224,16 +352,15 @@ export function resolveCommit<S extends string, D>(
     return pending.next ? { kind: 'apply', next: pending.next, reply: pending.reply } : { kind: 'record', reply: pending.reply };
   }
   // A timer changed the state since the prepare: decide again on the state as it is now.
-  const decision = decideEvent(definition, context, pending.event);
-  const reply = replyFor(definition, context, decision);
-  if (decision.status === 'applied' && decision.next) return { kind: 'apply', next: decision.next, reply };
+  const { decision, reply, next } = prepareDecision(definition, context, pending.event);
+  if (next) return { kind: 'apply', next, reply };
   return decision.status === 'not_applicable' ? { kind: 'record', reply } : { kind: 'drop' };
 }
 
 /** A governor's context after the transitions of the protocol; pure, shared with reference models. */
 export const protocol = {
   initial<S extends string, D>(definition: GovernorDefinition<S, D>, customerId: string): GovernorContext<S, D> {
-    return { customerId, state: definition.initial, version: 0, data: definition.init(customerId), pending: null, committed: [] };
+    return { customerId, state: definition.initial, version: 0, data: definition.init(customerId), enteredAt: null, pending: null, committed: [] };
   },
 
   /** The reply to a `prepare` and the context after it. */
@@ -251,12 +378,9 @@ export const protocol = {
       const { facts: _old, ...answer } = seen.reply;
       return { reply: { ...answer, version: context.version, ...(facts && Object.keys(facts).length > 0 ? { facts } : {}) }, context };
     }
-    const decision = decideEvent(definition, context, event);
-    const reply = replyFor(definition, context, decision);
+    const { decision, reply, next } = prepareDecision(definition, context, event);
     const pending: PendingChange<S, D> | null =
-      eventId === undefined || decision.status === 'rejected' || decision.status === 'conflict'
-        ? null
-        : { eventId, event, basedOn: context.version, reply, next: decision.status === 'applied' && decision.next ? decision.next : null };
+      eventId === undefined || decision.status === 'rejected' || decision.status === 'conflict' ? null : { eventId, event, basedOn: context.version, reply, next };
     // A pending change of another event is stale (the orchestrator is serial per customer and
     // has moved on without a commit or an abort reaching us): drop it.
     return { reply, context: { ...context, pending } };
@@ -267,31 +391,46 @@ export const protocol = {
     if (resolution.kind === 'none') return context;
     if (resolution.kind === 'drop') return { ...context, pending: null };
     if (resolution.kind === 'record') return { ...context, pending: null, committed: remember(context.committed, eventId, resolution.reply) };
-    return applyCommit(context, eventId, resolution.next, resolution.reply);
+    return applyCommit(context, eventId, resolution.next, resolution.reply, context.pending!.event);
   },
 
   abort<S extends string, D>(context: GovernorContext<S, D>, eventId: string): GovernorContext<S, D> {
     return context.pending?.eventId === eventId ? { ...context, pending: null } : context;
   },
 
-  /** The state timeout of the current state firing. */
-  timeout<S extends string, D>(definition: GovernorDefinition<S, D>, context: GovernorContext<S, D>): GovernorContext<S, D> {
-    const rule = definition.timeouts?.[context.state];
-    if (!rule) return context;
-    return { ...context, state: rule.to, data: rule.update ? rule.update(context.data) : context.data, version: context.version + 1 };
+  /**
+   * The state timeout of the current state firing (`event`: the timer's, whose deadline becomes
+   * the next state's business entry time; without it, the deadline the state has now).
+   */
+  timeout<S extends string, D>(definition: GovernorDefinition<S, D>, context: GovernorContext<S, D>, event?: TimeoutEvent): GovernorContext<S, D> {
+    if (!definition.timeouts?.[context.state]) return context;
+    return { ...context, ...timedOut(definition, context, event?.deadline), version: context.version + 1 };
+  },
+
+  /** Whether the machine takes `event` as the current state's timeout (a stale timer is ignored). */
+  takesTimeout<S extends string, D>(definition: GovernorDefinition<S, D>, context: GovernorContext<S, D>, event: TimeoutEvent): boolean {
+    if (!definition.timeouts?.[context.state]) return false;
+    if (event.state !== undefined) return event.state === context.state;
+    // A bare timeout: a node-clock rule's, or the timer of a state persisted before business
+    // deadlines, valid only while the state it was armed for has not been left since.
+    return definition.timeouts[context.state]!.clock === 'node' || context.enteredAt === undefined;
   },
 };
 
 function applyCommit<S extends string, D>(
   context: GovernorContext<S, D>,
   eventId: string,
-  next: { state: S; data: D },
+  next: { state: S; data: D; enteredAt?: number | null },
   reply: GovernorReply,
+  event: LifecycleEvent,
 ): GovernorContext<S, D> {
+  // A change prepared before entry times were kept: a new state is entered at the event's time.
+  const enteredAt = next.enteredAt !== undefined ? next.enteredAt : next.state === context.state ? context.enteredAt : eventTime(event);
   return {
     ...context,
     state: next.state,
     data: next.data,
+    ...(enteredAt !== undefined ? { enteredAt } : {}),
     version: context.version + 1,
     pending: null,
     committed: remember(context.committed, eventId, reply),
@@ -306,7 +445,8 @@ function remember(committed: readonly CommittedOutcome[], eventId: string, reply
 
 /**
  * Builds a governor's XState machine from its definition. The machine is pure (replies are the
- * runtime's `reply` action; time is the runtime's state timeouts declared in `meta`), so
+ * runtime's `reply` action; time is the runtime's state timeouts: business deadlines armed by
+ * entry actions as absolute times, node-clock waits declared in `meta`), so
  * `xstate/graph` can traverse it and tests can step it without a runtime.
  *
  * @example
@@ -324,15 +464,32 @@ export function defineGovernor<S extends string, D>(definition: GovernorDefiniti
   for (const state of definition.states) {
     const rule = definition.timeouts?.[state];
     const announce = definition.announce?.[state];
+    const entry: unknown[] = [];
+    if (announce) entry.push(emit(({ context }: { context: C }) => announce(context.data)));
+    let meta: unknown;
+    if (rule && rule.clock === 'node') {
+      meta = { stateTimeout: { ms: rule.ms, event: { type: 'timeout' } } };
+    } else if (rule) {
+      // A business deadline, armed as an absolute time on the node's clock (an entry action, so
+      // the deadline comes from the data); unknown, it counts `ms` on the node's clock.
+      entry.push(
+        enqueueActions(({ context, enqueue }) => {
+          const event = timeoutEventFor(definition, context as C) as unknown as { type: string; [key: string]: unknown };
+          const deadline = (event.deadline as number | null | undefined) ?? null;
+          enqueue((deadline === null ? stateTimeout(rule.ms, event) : stateTimeout(deadline, event, { abs: true })) as never);
+        }),
+      );
+    }
     states[state] = {
-      ...(announce ? { entry: emit(({ context }: { context: C }) => announce(context.data)) } : {}),
+      ...(entry.length > 0 ? { entry } : {}),
+      ...(meta ? { meta } : {}),
       ...(rule
         ? {
-            meta: { stateTimeout: { ms: rule.ms, event: { type: 'timeout' } } },
             on: {
               timeout: {
+                guard: ({ context, event }: { context: C; event: GovernorEvent }) => protocol.takesTimeout(definition, context, event as TimeoutEvent),
                 target: `#${definition.kind}.${rule.to}`,
-                actions: assign(({ context }: { context: C }) => protocol.timeout(definition, context)),
+                actions: assign(({ context, event }: { context: C; event: GovernorEvent }) => protocol.timeout(definition, context, event as TimeoutEvent)),
               },
             },
           }
@@ -385,6 +542,9 @@ export function defineGovernor<S extends string, D>(definition: GovernorDefiniti
           enqueue(reply(() => answer));
         }),
       },
+      // A timer that is not the current state's (armed for a state since left, before deadlines
+      // were business time) changes nothing: the state it stood for is gone.
+      timeout: {},
       commit: [
         // One guarded transition per target state, so the state node really changes (and the
         // runtime cancels and arms state timeouts); staying in the same state keeps its timer.

@@ -78,12 +78,13 @@ export const multiTenantGovernor: GovernorDefinition<S, D> = {
   init: () => RELAXED,
   decide: decideTenant,
   targets: ['ResourceContention', 'LoadBalancing', 'CascadePrevention', 'EmergencyShutdown'],
+  // Load shedding protects the cluster now: its waits run on the node's clock.
   timeouts: {
-    ResourceContention: { ms: HOUR_MS, to: 'Healthy', update: () => RELAXED },
-    LoadBalancing: { ms: HOUR_MS, to: 'Recovery', update: (data) => ({ ...data, throttle: '0.5', shed: [] }) },
-    CascadePrevention: { ms: HOUR_MS, to: 'Recovery', update: (data) => ({ ...data, throttle: '0.5', shed: [] }) },
-    EmergencyShutdown: { ms: 4 * HOUR_MS, to: 'Recovery', update: (data) => ({ ...data, throttle: '0.5', shed: [] }) },
-    Recovery: { ms: 15 * 60_000, to: 'Healthy', update: () => RELAXED },
+    ResourceContention: { ms: HOUR_MS, to: 'Healthy', clock: 'node', update: () => RELAXED },
+    LoadBalancing: { ms: HOUR_MS, to: 'Recovery', clock: 'node', update: (data) => ({ ...data, throttle: '0.5', shed: [] }) },
+    CascadePrevention: { ms: HOUR_MS, to: 'Recovery', clock: 'node', update: (data) => ({ ...data, throttle: '0.5', shed: [] }) },
+    EmergencyShutdown: { ms: 4 * HOUR_MS, to: 'Recovery', clock: 'node', update: (data) => ({ ...data, throttle: '0.5', shed: [] }) },
+    Recovery: { ms: 15 * 60_000, to: 'Healthy', clock: 'node', update: () => RELAXED },
   },
   facts: (state, data) => ({ tenant: state, throttle: data.throttle }),
 };

@@ -1,9 +1,10 @@
 import { BILLING_CYCLES, type BillingCycle } from '../../src/marketplace/proration.ts';
-import { isTierId, type TierId } from '../../src/marketplace/tiers.ts';
+import { TIERS, isTierId, type TierId } from '../../src/marketplace/tiers.ts';
 
 /**
  * What Subscription, Billing, Entitlement and QuotaSla must agree on about a plan: how a SKU
- * names a tier and a billing cycle, when a trial applies, and when a renewal is due. One module,
+ * names a tier and a billing cycle, when a trial applies (the catalog's trial length of the tier,
+ * `TIERS[tier].trialDays`), and when a renewal is due. One module,
  * so the governors cannot drift apart (the seeds spelled SKUs differently in every module).
  *
  * TODO(src/marketplace catalog): SKU parsing belongs to the catalog module once it exists; the
@@ -12,8 +13,8 @@ import { isTierId, type TierId } from '../../src/marketplace/tiers.ts';
 
 export const DAY_MS = 86_400_000;
 
-/** Trial length for a first paid subscription (seeds: 14 days). */
-export const TRIAL_DAYS = 14;
+/** The longest trial of any tier (seeds: 14 days): a Trial timer's wait when its plan is unknown. */
+export const TRIAL_DAYS = Math.max(...Object.values(TIERS).map((t) => t.trialDays));
 
 /** A renewal is accepted from this many days before the cycle ends ("renewal approaching"). */
 export const RENEWAL_WINDOW_DAYS = 7;
@@ -77,14 +78,33 @@ export interface Plan extends PlanSku {
   readonly cycleStart: number;
 }
 
-/** A first paid subscription gets a trial; Community (free) and returning customers do not. */
-export function trialApplies(tier: TierId, trialUsed: boolean): boolean {
-  return tier !== 'community' && !trialUsed;
+/**
+ * Whether a subscription starts with a trial: the tier has one (the catalog's `trialDays`;
+ * Community has none), the customer has not had one, and did not decline it (`requested`).
+ */
+export function trialApplies(tier: TierId, trialUsed: boolean, requested = true): boolean {
+  return requested && !trialUsed && TIERS[tier].trialDays > 0;
 }
 
-/** Starts a plan at `at`: its first cycle begins after the trial, if one applies. */
-export function startPlan(sku: PlanSku, at: number, trialUsed: boolean): Plan {
-  return { ...sku, cycleStart: at + (trialApplies(sku.tier, trialUsed) ? TRIAL_DAYS * DAY_MS : 0) };
+/** Starts a plan at `at`: with a trial, its first cycle begins when the tier's trial ends. */
+export function startPlan(sku: PlanSku, at: number, trial: boolean): Plan {
+  return { ...sku, cycleStart: at + (trial && TIERS[sku.tier].trialDays > 0 ? TIERS[sku.tier].trialDays * DAY_MS : 0) };
+}
+
+/**
+ * What a `CustomerSubscribes` starts, for every governor that keeps a plan (Subscription and
+ * Billing must agree): the plan from the event's business time, and whether it is a trial. The
+ * event's optional `trial` (`false`: no trial, the first cycle starts at once) must be a boolean.
+ */
+export function subscriptionStart(
+  event: { readonly occurredAt: string; readonly [field: string]: unknown },
+  trialUsed: boolean,
+): { readonly plan: Plan; readonly trial: boolean } | { readonly error: string } {
+  const sku = planOfSubscription(event);
+  if ('error' in sku) return sku;
+  if (event.trial !== undefined && typeof event.trial !== 'boolean') return { error: `trial must be true or false, got ${JSON.stringify(event.trial)}` };
+  const trial = trialApplies(sku.tier, trialUsed, event.trial !== false);
+  return { plan: startPlan(sku, Date.parse(event.occurredAt), trial), trial };
 }
 
 export function cycleEnd(plan: Plan): number {

@@ -1,7 +1,7 @@
 import { Dec } from '../../src/marketplace/money.ts';
 import { METRICS, PRICE_PLANS } from '../../src/marketplace/pricing.ts';
 import { TIERS, UNLIMITED, type TierId } from '../../src/marketplace/tiers.ts';
-import { billingPeriodOf, createUsageLedger, recordUsage, startNewPeriod, type UsageLedger } from '../../src/marketplace/usage-ledger.ts';
+import { billingPeriodOf, createUsageLedger, ledgerForPeriod, recordUsage, type UsageLedger } from '../../src/marketplace/usage-ledger.ts';
 import type { LifecycleEvent } from '../governor-protocol.ts';
 import { defineGovernor, eventTime, type Decision, type GovernorDefinition } from './governor-kit.ts';
 import { parseSku, planOfSubscription } from './plan.ts';
@@ -81,9 +81,8 @@ const afterHardBreach = (state: S): S => (THROTTLING.includes(state) ? 'CircuitB
 
 function record(state: S, data: D, event: LifecycleEvent): Decision<S, D> {
   if (!data.tier) return rejected('no plan: usage has no quota to count against');
-  const period = billingPeriodOf(eventTime(event));
-  // The monthly reset; a late report of an earlier month counts in the current one.
-  const ledger = period > data.ledger.period ? startNewPeriod(data.ledger, period) : data.ledger;
+  // The monthly reset, by the report's business time; a late report of an earlier month counts in the current one.
+  const { ledger } = ledgerForPeriod(data.ledger, billingPeriodOf(eventTime(event)));
   const result = recordUsage(ledger, {
     metric: event.metric as never,
     quantity: event.quantity as string | number,
@@ -117,7 +116,9 @@ export function decideQuota(state: S, data: D, event: LifecycleEvent): Decision<
     case 'CustomerSubscribes': {
       const plan = planOfSubscription(event);
       if ('error' in plan) return rejected(plan.error);
-      return applied(evaluateUsage(plan.tier, data.ledger), { ...data, tier: plan.tier });
+      // The subscription opens the month's count at its business time (as Billing's ledger).
+      const { ledger } = ledgerForPeriod(data.ledger, billingPeriodOf(eventTime(event)));
+      return applied(evaluateUsage(plan.tier, ledger), { ...data, tier: plan.tier, ledger });
     }
     case 'CustomerUpgrades': {
       if (!data.tier) return rejected('no plan to change');
@@ -149,8 +150,9 @@ export const quotaSlaGovernor: GovernorDefinition<S, D> = {
   decide: decideQuota,
   targets: QUOTA_STATES,
   timeouts: {
-    Throttled: { ms: THROTTLE_MS, to: 'Exceeded' },
-    CircuitBreaker: { ms: THROTTLE_MS, to: 'Exceeded' },
+    // Operational waits: they protect the service now, whatever time the breach says it was.
+    Throttled: { ms: THROTTLE_MS, to: 'Exceeded', clock: 'node' },
+    CircuitBreaker: { ms: THROTTLE_MS, to: 'Exceeded', clock: 'node' },
   },
   facts: (state) => ({ quota: state }),
   queries: {

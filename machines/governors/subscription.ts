@@ -1,26 +1,25 @@
 import { tierChange } from '../../src/marketplace/tiers.ts';
 import type { LifecycleEvent } from '../governor-protocol.ts';
 import { defineGovernor, eventTime, type Decision, type GovernorDefinition } from './governor-kit.ts';
-import {
-  DAY_MS,
-  REACTIVATION_WINDOW_DAYS,
-  TRIAL_DAYS,
-  parseSku,
-  planOfSubscription,
-  renewPlan,
-  renewalCheck,
-  startPlan,
-  trialApplies,
-  type Plan,
-} from './plan.ts';
+import { DAY_MS, REACTIVATION_WINDOW_DAYS, TRIAL_DAYS, parseSku, renewPlan, renewalCheck, subscriptionStart, type Plan } from './plan.ts';
 
 /**
  * The Subscription governor: the term of a customer's subscription.
  *
- *   None → Trial (14 d) → Active ⟲ renewal, up/downgrade → Cancelled (30 d reactivation window)
- *        → Lapsed (365 d) → Archived
+ *   None → Trial (the tier's trial) → Active ⟲ renewal, up/downgrade → Cancelled (30 d reactivation
+ *        window) → Lapsed (365 d) → Archived;   None → Active (Community, a returning customer, or
+ *        `trial: false`)
  *
- * Kept from the seeds: the 14-day trial, the 30-day reactivation window, the billing cycles.
+ * Every wait is a business deadline (`business-time.ts`): the trial ends when the plan's first
+ * cycle starts, the window closes 30 days after the cancellation's `occurredAt`, the record is
+ * archived 365 days after that.
+ *
+ * The subscription's id is the eventId of the CustomerSubscribes that started it; the subscribe's
+ * reply says it (`facts.subscriptionId`, which the orchestrator puts in the event's outcome), and
+ * RenewalDue must name it. A subscribe within the reactivation window reactivates the cancelled
+ * subscription under its old id; after the window it is a new one, with the new eventId.
+ *
+ * Kept from the seeds: the 14-day trial (now per tier, from the catalog), the 30-day reactivation window, the billing cycles.
  * Fixed: a change to a free tier is a downgrade like any other (Billing credits it, never a
  * negative charge), and a renewal or change outside the cycle is refused, never wrapped. Dropped:
  * TrialEnded, AwaitingRenewal and RenewalGrace — "renewal approaching" is `renewalCheck`'s window,
@@ -44,25 +43,31 @@ export const SUBSCRIPTION_RETENTION_DAYS = 365;
 type S = SubscriptionState;
 type D = SubscriptionData;
 
+/** `days` after a business time, if it is known. */
+const after = (at: number | null, days: number): number | null => (at === null ? null : at + days * DAY_MS);
+
 const applied = (state: S, data: D, facts?: Decision<S, D>['facts']): Decision<S, D> => ({ status: 'applied', next: { state, data }, ...(facts ? { facts } : {}) });
 const rejected = (reason: string): Decision<S, D> => ({ status: 'rejected', reason });
 
 function subscribe(state: S, data: D, event: LifecycleEvent): Decision<S, D> {
-  const sku = planOfSubscription(event);
-  if ('error' in sku) return rejected(sku.error);
-  const at = eventTime(event);
+  const start = subscriptionStart(event, data.trialUsed);
+  if ('error' in start) return rejected(start.error);
   if (state === 'Trial' || state === 'Active') return rejected(`already subscribed to ${data.plan?.sku}`);
   // Within the reactivation window (the Cancelled state's timeout) it is the same subscription
   // again; after it, a new one. Either way a trial is given once per customer, as Billing does.
   const reactivation = state === 'Cancelled';
-  const trial = trialApplies(sku.tier, data.trialUsed);
-  return applied(trial ? 'Trial' : 'Active', {
-    subscriptionId: reactivation ? data.subscriptionId : event.eventId,
-    plan: startPlan(sku, at, data.trialUsed),
-    trialUsed: data.trialUsed || trial,
-    renewals: reactivation ? data.renewals : 0,
-    cancelledAt: null,
-  });
+  const subscriptionId = reactivation && data.subscriptionId !== null ? data.subscriptionId : event.eventId;
+  return applied(
+    start.trial ? 'Trial' : 'Active',
+    {
+      subscriptionId,
+      plan: start.plan,
+      trialUsed: data.trialUsed || start.trial,
+      renewals: reactivation ? data.renewals : 0,
+      cancelledAt: null,
+    },
+    { subscriptionId, ...(reactivation ? { reactivated: true } : {}) },
+  );
 }
 
 function changePlan(state: S, data: D, event: LifecycleEvent): Decision<S, D> {
@@ -115,10 +120,16 @@ export const subscriptionGovernor: GovernorDefinition<S, D> = {
   decide: decideSubscription,
   targets: ['Trial', 'Active', 'Cancelled'],
   timeouts: {
-    Trial: { ms: TRIAL_DAYS * DAY_MS, to: 'Active' },
-    Cancelled: { ms: REACTIVATION_WINDOW_DAYS * DAY_MS, to: 'Lapsed' },
+    // The trial ends when the first cycle starts (the tier's trial after the subscribe).
+    Trial: { ms: TRIAL_DAYS * DAY_MS, to: 'Active', deadline: (data) => data.plan?.cycleStart ?? null },
+    Cancelled: { ms: REACTIVATION_WINDOW_DAYS * DAY_MS, to: 'Lapsed', deadline: (data) => after(data.cancelledAt, REACTIVATION_WINDOW_DAYS) },
     // Only what the next subscription needs survives the retention period.
-    Lapsed: { ms: SUBSCRIPTION_RETENTION_DAYS * DAY_MS, to: 'Archived', update: (data) => ({ ...data, subscriptionId: null, plan: null, cancelledAt: null }) },
+    Lapsed: {
+      ms: SUBSCRIPTION_RETENTION_DAYS * DAY_MS,
+      to: 'Archived',
+      deadline: (data) => after(data.cancelledAt, REACTIVATION_WINDOW_DAYS + SUBSCRIPTION_RETENTION_DAYS),
+      update: (data) => ({ ...data, subscriptionId: null, plan: null, cancelledAt: null }),
+    },
   },
   facts: (state) => ({ subscription: state.toLowerCase() }),
 };

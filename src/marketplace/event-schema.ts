@@ -82,7 +82,18 @@ const envelope = {
   ),
 };
 
-const CustomerSubscribes = z.strictObject({ type: z.literal('CustomerSubscribes'), ...envelope, sku: skuId, tier: z.enum(TIER_IDS) });
+const CustomerSubscribes = z.strictObject({
+  type: z.literal('CustomerSubscribes'),
+  ...envelope,
+  sku: skuId,
+  tier: z.enum(TIER_IDS),
+  trial: z
+    .boolean()
+    .optional()
+    .describe(
+      "false: no trial, the plan is active and its first cycle starts at occurredAt. Absent or true: the tier's trial (Professional and Enterprise 14 days, Community none), once per customer.",
+    ),
+});
 const CustomerUpgrades = z.strictObject({ type: z.literal('CustomerUpgrades'), ...envelope, fromSku: skuId, toSku: skuId });
 const PaymentProcessed = z.strictObject({
   type: z.literal('PaymentProcessed'),

@@ -42,6 +42,11 @@ export interface TierDefinition {
   readonly rank: number;
   readonly limits: TierLimits;
   readonly features: Readonly<Record<Feature, boolean>>;
+  /**
+   * Days of free trial before a first subscription's first paid cycle (0: none). Once per
+   * customer, and a subscriber may decline it (`trial: false` on `CustomerSubscribes`).
+   */
+  readonly trialDays: number;
 }
 
 /** The three tiers of SPEC §4. */
@@ -58,6 +63,8 @@ export const TIERS: Readonly<Record<TierId, TierDefinition>> = {
       templateDownloadsPerDay: 5,
     },
     features: { cloud_deployment: false, custom_domains: false, multi_region: false, priority_support: false, sso: false },
+    // Free: nothing to try before paying.
+    trialDays: 0,
   },
   professional: {
     id: 'professional',
@@ -71,6 +78,8 @@ export const TIERS: Readonly<Record<TierId, TierDefinition>> = {
       templateDownloadsPerDay: 100,
     },
     features: { cloud_deployment: true, custom_domains: true, multi_region: false, priority_support: false, sso: false },
+    // The seeds' 14-day trial of a first paid subscription.
+    trialDays: 14,
   },
   enterprise: {
     id: 'enterprise',
@@ -85,6 +94,7 @@ export const TIERS: Readonly<Record<TierId, TierDefinition>> = {
     },
     // Enterprise keeps everything Professional has: a higher tier never loses a feature.
     features: { cloud_deployment: true, custom_domains: true, multi_region: true, priority_support: true, sso: true },
+    trialDays: 14,
   },
 };
 

@@ -102,6 +102,29 @@ export function startNewPeriod(ledger: UsageLedger, period: string): UsageLedger
   return { period, totals: zeroTotals(), seen: {}, previousSeen: ledger.seen };
 }
 
+/**
+ * The ledger for a report in `period`: moved on to it when it is later (the monthly reset, as
+ * {@link startNewPeriod}), else unchanged (a late report of an earlier period counts in the
+ * current one). `closed`: the totals of the period it left, when it moved.
+ */
+export function ledgerForPeriod(ledger: UsageLedger, period: string): { readonly ledger: UsageLedger; readonly closed: UsageLedger['totals'] | null } {
+  checkPeriod(period);
+  if (!(period > ledger.period)) return { ledger, closed: null };
+  return { ledger: startNewPeriod(ledger, period), closed: ledger.totals };
+}
+
+/** Per-metric totals, all zero. */
+export function emptyTotals(): Record<Metric, string> {
+  return zeroTotals();
+}
+
+/** The per-metric sum of two sets of totals (exact decimals). */
+export function sumTotals(a: Readonly<Record<Metric, string>>, b: Readonly<Record<Metric, string>>): Record<Metric, string> {
+  const out = zeroTotals();
+  for (const metric of METRICS) out[metric] = formatDecimal(new Dec(a[metric] ?? '0').plus(b[metric] ?? '0'));
+  return out;
+}
+
 function zeroTotals(): Record<Metric, string> {
   return { executions: '0', compute_gb_hours: '0', transfer_gb: '0', api_calls: '0' };
 }

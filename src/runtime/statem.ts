@@ -311,11 +311,14 @@ export class StatemProcess extends Process {
 
   #runActions(actions: readonly CollectedAction[], event: EventObject): void {
     if (actions.length === 0) return;
+    // An action may run another actor's step before it returns (a cast to a co-located actor is
+    // delivered at once): that step's actions must not leave this one without its actor.
+    const outer = this.#scope.executing;
     this.#scope.executing = this;
     try {
       for (const action of actions) action.exec?.(action.info, action.params);
     } finally {
-      this.#scope.executing = undefined;
+      this.#scope.executing = outer;
     }
     void event;
   }

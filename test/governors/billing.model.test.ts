@@ -27,6 +27,8 @@ function samples(c: C): Sample[] {
 describe('Billing governor, traversed with xstate/graph', () => {
   const result = traverseGovernor(billingGovernor, billingMachine, {
     samples,
+    // Every event again at each dunning deadline ahead: more pending changes to tell apart.
+    limit: 200_000,
     abstract: (c) => [
       c.data.plan?.tier ?? null,
       new Dec(c.data.balance).gt(0),

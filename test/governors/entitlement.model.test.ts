@@ -13,7 +13,7 @@ const machine = defineGovernor(governor);
 
 function samples(c: C): Sample[] {
   const sku = c.data.plan?.sku ?? 'PRO-MONTHLY';
-  const renewalAt = c.data.plan ? cycleEnd(startPlan(c.data.plan, T0, true)) : T0;
+  const renewalAt = c.data.plan ? cycleEnd(startPlan(c.data.plan, T0, false)) : T0;
   return [
     { type: 'CustomerSubscribes', fields: { sku: 'PRO-MONTHLY', tier: 'professional' } },
     { type: 'CustomerSubscribes', fields: { sku: 'PRO-MONTHLY', tier: 'enterprise' } },

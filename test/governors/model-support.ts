@@ -1,6 +1,6 @@
 import { expect } from 'vitest';
 import type { AnyMachineSnapshot, AnyStateMachine, EventObject } from 'xstate';
-import { COMMITTED_KEPT, type GovernorContext, type GovernorDefinition } from '../../machines/governors/governor-kit.ts';
+import { COMMITTED_KEPT, asOf, businessDeadline, timeoutEventFor, type GovernorContext, type GovernorDefinition } from '../../machines/governors/governor-kit.ts';
 import type { LifecycleEvent } from '../../machines/governor-protocol.ts';
 import { traverse } from '../support/machine-coverage.ts';
 
@@ -27,7 +27,7 @@ export interface Sample {
  * Traverses a governor machine with `xstate/graph`: in every state it offers `prepare` of each
  * sample (ids unique per version, so an event can happen again later), a redelivery of the last
  * committed event, `commit` and `abort` of the pending change and of an unknown id, the state
- * timeout and every query. Protocol invariants are asserted on every visited state, then the
+ * timeout (the kit's own timer, and a stale bare one) and every query. Protocol invariants are asserted on every visited state, then the
  * governor's own.
  */
 export function traverseGovernor<S extends string, D>(
@@ -43,10 +43,21 @@ export function traverseGovernor<S extends string, D>(
 ) {
   const events = (snapshot: AnyMachineSnapshot): EventObject[] => {
     const context = snapshot.context as GovernorContext<S, D>;
-    const prepares = options.samples(context).map((sample, i) => ({
+    const samples = options.samples(context);
+    const prepares = samples.map((sample, i) => ({
       type: 'prepare',
       event: lifecycle(sample.type, sample.fields, sample.at ?? T0, `${sample.type}-${i}-v${context.version}`),
     }));
+    // Each sample again at every business deadline ahead (the chain of them): decided as of a
+    // time the state's timers have not fired for yet, so the states they lead to are entered by
+    // commits too.
+    let ahead: GovernorContext<S, D> = context;
+    for (let step = 0, deadline = businessDeadline(definition, ahead); deadline !== null && step < definition.states.length; step++) {
+      const at = deadline;
+      prepares.push(...samples.map((sample, i) => ({ type: 'prepare', event: lifecycle(sample.type, sample.fields, Math.max(at, sample.at ?? T0), `${sample.type}-${i}-d${step}-v${context.version}`) })));
+      ahead = asOf(definition, ahead, at);
+      deadline = businessDeadline(definition, ahead);
+    }
     const last = context.committed.at(-1);
     const first = prepares[0]?.event;
     return [
@@ -55,6 +66,8 @@ export function traverseGovernor<S extends string, D>(
       ...(context.pending ? [{ type: 'commit', eventId: context.pending.eventId }, { type: 'abort', eventId: context.pending.eventId }] : []),
       { type: 'commit', eventId: 'unknown' },
       { type: 'abort', eventId: 'unknown' },
+      // The timer the kit arms for the state, and a bare one (a stale timer of a state left since).
+      timeoutEventFor(definition, context),
       { type: 'timeout' },
       { type: 'inspect' },
       ...Object.keys(definition.queries ?? {}).map((type) => ({ type })),

@@ -203,7 +203,12 @@ function checkRecord(observed: Observed, event: LifecycleEvent, outcome: Outcome
   const orchestrator = observed.get(event.customerId)?.get('Orchestrator')?.context as OrchestratorContext | undefined;
   const record = orchestrator ? findHandled(orchestrator.handled, event.eventId) : undefined;
   check(record !== undefined, `no outcome record of ${event.eventId} was committed`);
-  const answer = outcome.status === 'duplicate' ? outcome.original : outcome.status === 'rejected' ? { status: 'rejected', reason: outcome.reason } : { status: 'completed' };
+  const answer =
+    outcome.status === 'duplicate'
+      ? outcome.original
+      : outcome.status === 'rejected'
+        ? { status: 'rejected', reason: outcome.reason }
+        : { status: 'completed', ...(outcome.subscriptionId !== undefined ? { subscriptionId: outcome.subscriptionId } : {}) };
   const { at: _recordedAt, ...recorded } = outcomeOf(record);
   const { at: _answeredAt, ...answered } = answer as { at?: number };
   same(recorded, answered, `the committed record of ${event.eventId}`);

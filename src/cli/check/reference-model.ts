@@ -1,7 +1,7 @@
 import { canCommit, detectConflicts } from '../../../machines/conflicts.ts';
 import { ROUTES, type GovernorKind, type GovernorReply, type LifecycleEvent } from '../../../machines/governor-protocol.ts';
-import { protocol, type GovernorContext, type GovernorDefinition } from '../../../machines/governors/governor-kit.ts';
-import { findHandled, outcomeOf, outcomeRetention, recordHandled, type HandledEvent, type HandledOutcome, type OutcomeRetention } from '../../../machines/handled-events.ts';
+import { protocol, timeoutEventFor, timerDueAt, type GovernorContext, type GovernorDefinition } from '../../../machines/governors/governor-kit.ts';
+import { findHandled, outcomeOf, outcomeRetention, recordHandled, subscriptionIdOf, type HandledEvent, type HandledOutcome, type OutcomeRetention } from '../../../machines/handled-events.ts';
 
 /**
  * The marketplace as a pure fold: the orchestrator's rules (handled-event records and their
@@ -14,7 +14,7 @@ export type ModelOutcome = { status: 'completed' } | { status: 'rejected'; reaso
 
 interface ModelGovernor {
   context: GovernorContext<string, unknown>;
-  /** When the current state was entered, on the node's clock (its state timeout runs from then). */
+  /** When the current state was entered, on the node's clock (a node-clock timeout runs from then; a business deadline is absolute). */
   enteredAt: number;
 }
 
@@ -53,16 +53,20 @@ export class MarketplaceModel {
     const customer = this.customer(event.customerId);
     const seen = findHandled(customer.handled, event.eventId);
     if (seen) return { status: 'duplicate', original: outcomeOf(seen) };
-    const outcome = this.#decide(customer, event, now);
+    const decided = this.#decide(customer, event, now);
     customer.handled = recordHandled(
       customer.handled,
-      outcome.status === 'completed' ? { eventId: event.eventId, status: 'completed', at: now } : { eventId: event.eventId, status: 'rejected', reason: outcome.reason, at: now },
+      decided.status === 'completed'
+        ? { eventId: event.eventId, status: 'completed', at: now, ...(decided.subscriptionId !== undefined ? { subscriptionId: decided.subscriptionId } : {}) }
+        : { eventId: event.eventId, status: 'rejected', reason: decided.reason, at: now },
       this.retention,
     );
-    return outcome;
+    // Timers already due (a deadline from the event's business time that the node's clock has passed) fire at once.
+    this.#advance(customer, now);
+    return decided.status === 'completed' ? { status: 'completed' } : decided;
   }
 
-  #decide(customer: ModelCustomer, event: LifecycleEvent, now: number): { status: 'completed' } | { status: 'rejected'; reason: string } {
+  #decide(customer: ModelCustomer, event: LifecycleEvent, now: number): { status: 'completed'; subscriptionId?: string } | { status: 'rejected'; reason: string } {
 
     const route = ROUTES[event.type] ?? [];
     const replies: GovernorReply[] = [];
@@ -95,18 +99,22 @@ export class MarketplaceModel {
       if (governor.context.state !== before) governor.enteredAt = now;
     }
     if (!customer.receipts.includes(event.eventId)) customer.receipts.push(event.eventId);
-    return { status: 'completed' };
+    const subscriptionId = subscriptionIdOf(replies);
+    return { status: 'completed', ...(subscriptionId !== undefined ? { subscriptionId } : {}) };
   }
 
   /** Time moves to `now`: every state timeout that falls due fires, in each governor. */
   advanceTo(now: number): void {
-    for (const customer of this.customers.values()) {
-      for (const [kind, governor] of Object.entries(customer.governors) as Array<[GovernorKind, ModelGovernor]>) {
-        const definition = this.definitions[kind];
-        for (let rule = definition.timeouts?.[governor.context.state]; rule && governor.enteredAt + rule.ms <= now; rule = definition.timeouts?.[governor.context.state]) {
-          governor.enteredAt += rule.ms;
-          governor.context = protocol.timeout(definition, governor.context);
-        }
+    for (const customer of this.customers.values()) this.#advance(customer, now);
+  }
+
+  #advance(customer: ModelCustomer, now: number): void {
+    for (const [kind, governor] of Object.entries(customer.governors) as Array<[GovernorKind, ModelGovernor]>) {
+      const definition = this.definitions[kind];
+      for (let due = timerDueAt(definition, governor.context, governor.enteredAt); due !== undefined && due <= now; due = timerDueAt(definition, governor.context, governor.enteredAt)) {
+        // The runtime fires an overdue timer when it is armed: the next state is entered then.
+        governor.enteredAt = Math.max(due, governor.enteredAt);
+        governor.context = protocol.timeout(definition, governor.context, timeoutEventFor(definition, governor.context));
       }
     }
   }
