@@ -133,9 +133,14 @@ export class RemoteAdmin implements Admin {
   call(r: unknown, e: unknown, t?: number) { return this.request('call', t === undefined ? [r, e] : [r, e, t]); }
   stats() { return this.request('stats', []); }
 
-  /** Checked here for a quick answer naming the field, and again by the node, the boundary. */
+  /**
+   * Checked here for a quick answer naming the field, and again by the node, the boundary. Sent as
+   * typed: the node fills in a missing eventId and occurredAt from its own clock, which is the one
+   * that counts (a node on GOVERNOR_TEST_CLOCK lives in another year than this REPL).
+   */
   async enqueue(event: unknown) {
-    return this.request('enqueue', [checkReplEvent(event)]);
+    checkReplEvent(event);
+    return this.request('enqueue', [event]);
   }
   dlq_replay(id: string) { return this.request('dlq_replay', [id]); }
   queues() { return this.#reader.queues(); }
