@@ -106,9 +106,11 @@ it('a year of a customer’s life on two nodes with a test clock: trial or none,
   // Work only once the partitions are split: a partition moving later would take its entities'
   // timers with it until their next message.
   const keys = new RedisKeys(redis.prefix);
-  for (let split = false; !split; ) {
-    const members = await readNodes(redis.client(), keys);
+  const reader = redis.client();
+  for (let tries = 0, split = false; !split; tries++) {
+    const members = await readNodes(reader, keys);
     split = members.length === 2 && members.every((n) => n.alive && n.partitions.length === 8);
+    if (!split && tries > 300) throw new Error(`the two nodes did not split the 16 partitions: ${JSON.stringify(members)}\n${logs.join('')}`);
     if (!split) await new Promise((resolve) => setTimeout(resolve, 200));
   }
 
@@ -382,7 +384,7 @@ it('a year of a customer’s life on two nodes with a test clock: trial or none,
   expect(verified.stdout).toMatch(new RegExp(`^ok: ${completed.ada.length} receipts verify`));
 
   // Both nodes ran the year on the test clock and say so.
-  const members = await readNodes(redis.client(), keys);
+  const members = await readNodes(reader, keys);
   expect(members.map((n) => [n.name, n.alive, n.clock]).sort()).toEqual([
     ['n1', true, 'test'],
     ['n2', true, 'test'],

@@ -403,7 +403,7 @@ export class BullmqTransport implements Transport {
 
   #touch(record: ReturnType<EntityCache['add']>): void {
     record.steps++;
-    record.lastUsed = this.#requireNode().clock.now();
+    record.lastUsed = systemClock.now(); // idleness is real time: see #passivationTimer
     const runtime = this.#partitions.get(record.partition);
     if (!runtime) return;
     const scope = this.#scope;
@@ -419,7 +419,7 @@ export class BullmqTransport implements Transport {
 
   async #loadMissing(missing: readonly EntityAddress[]): Promise<void> {
     const stored = await this.#workerStore!.loadMany(missing);
-    const now = this.#requireNode().clock.now();
+    const now = systemClock.now(); // lastUsed: idleness is real time, see #passivationTimer
     missing.forEach((address, i) => {
       if (this.#cache.has(address)) return;
       const keys = { stateKey: this.keys.state(address), handledKey: this.keys.handled(address) };
@@ -552,9 +552,11 @@ export class BullmqTransport implements Transport {
   #passivationTimer(): void {
     const every = Math.max(1_000, Math.round(this.settings.passivateAfterMs / 2));
     const timer = setInterval(() => {
-      const now = this.#requireNode().clock.now();
-      const before = now - this.settings.passivateAfterMs;
-      const keepUntil = now + this.settings.passivateAfterMs;
+      // Idleness is memory's concern, so it is measured in real time; timers are the node's. On a
+      // clock that jumps (GOVERNOR_TEST_CLOCK, days at a time) node time would make every entity
+      // idle at once, and a passivated entity's timers fire only when a message brings it back.
+      const before = systemClock.now() - this.settings.passivateAfterMs;
+      const keepUntil = this.#requireNode().clock.now() + this.settings.passivateAfterMs;
       for (const runtime of this.#partitions.values()) void runtime.passivateIdle(before, keepUntil).catch(() => undefined);
     }, every);
     timer.unref();
