@@ -118,7 +118,7 @@ function subscribe(state: S, data: D, event: LifecycleEvent): Decision<S, D> {
   if (billingStanding(state) !== 'good') return overdue(data);
   if (data.plan) return rejected(`already billing ${data.plan.sku}`);
   // The subscription opens the usage ledger at its month.
-  return applied(state, { ...data, plan: start.plan, trialUsed: data.trialUsed || start.trial, ...openPeriod(data, eventTime(event)) });
+  return applied(state, { ...data, plan: start.plan, trialUsed: start.trialUsed, ...openPeriod(data, eventTime(event)) });
 }
 
 function changePlan(state: S, data: D, event: LifecycleEvent): Decision<S, D> {

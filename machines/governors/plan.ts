@@ -93,18 +93,20 @@ export function startPlan(sku: PlanSku, at: number, trial: boolean): Plan {
 
 /**
  * What a `CustomerSubscribes` starts, for every governor that keeps a plan (Subscription and
- * Billing must agree): the plan from the event's business time, and whether it is a trial. The
+ * Billing must agree): the plan from the event's business time, whether it is a trial, and
+ * whether the customer's trial is used after it (once offered, taken or declined). The
  * event's optional `trial` (`false`: no trial, the first cycle starts at once) must be a boolean.
  */
 export function subscriptionStart(
   event: { readonly occurredAt: string; readonly [field: string]: unknown },
   trialUsed: boolean,
-): { readonly plan: Plan; readonly trial: boolean } | { readonly error: string } {
+): { readonly plan: Plan; readonly trial: boolean; readonly trialUsed: boolean } | { readonly error: string } {
   const sku = planOfSubscription(event);
   if ('error' in sku) return sku;
   if (event.trial !== undefined && typeof event.trial !== 'boolean') return { error: `trial must be true or false, got ${JSON.stringify(event.trial)}` };
   const trial = trialApplies(sku.tier, trialUsed, event.trial !== false);
-  return { plan: startPlan(sku, Date.parse(event.occurredAt), trial), trial };
+  // The trial is offered with a customer's first paid subscription: taken or declined, it is used.
+  return { plan: startPlan(sku, Date.parse(event.occurredAt), trial), trial, trialUsed: trialUsed || TIERS[sku.tier].trialDays > 0 };
 }
 
 export function cycleEnd(plan: Plan): number {

@@ -62,7 +62,7 @@ function subscribe(state: S, data: D, event: LifecycleEvent): Decision<S, D> {
     {
       subscriptionId,
       plan: start.plan,
-      trialUsed: data.trialUsed || start.trial,
+      trialUsed: start.trialUsed,
       renewals: reactivation ? data.renewals : 0,
       cancelledAt: null,
     },

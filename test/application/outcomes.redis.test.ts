@@ -47,14 +47,14 @@ describe('handled-event records on BullMQ', () => {
     } finally {
       await first.stop({ timeoutMs: 2_000 });
     }
-    expect(recordedOutcome(await stored('Orchestrator'), 'sub-1')).toEqual({ status: 'completed', at: START });
+    expect(recordedOutcome(await stored('Orchestrator'), 'sub-1')).toEqual({ status: 'completed', at: START, subscriptionId: 'sub-1' });
     const billing = await stored('Billing');
     const receipts = await stored('Receipts');
 
     clock.advance(30 * MINUTE); // past the duplicate window
     const second = await start(prefix, clock, 'second');
     try {
-      expect(await submit(second)).toEqual({ status: 'duplicate', eventId: 'sub-1', original: { status: 'completed', at: START } });
+      expect(await submit(second)).toEqual({ status: 'duplicate', eventId: 'sub-1', original: { status: 'completed', at: START, subscriptionId: 'sub-1' } });
       await second.transport.settled();
     } finally {
       await second.stop({ timeoutMs: 2_000 });

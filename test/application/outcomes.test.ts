@@ -36,7 +36,7 @@ describe('handled-event records: duplicates and redeliveries', () => {
     expect(status(await app.submit(subscribe))).toBe('completed');
     const before = everything();
     clock.advance(MINUTE);
-    expect(await app.submit(subscribe)).toEqual({ status: 'duplicate', eventId: subscribe.eventId, original: { status: 'completed', at: START } });
+    expect(await app.submit(subscribe)).toEqual({ status: 'duplicate', eventId: subscribe.eventId, original: { status: 'completed', at: START, subscriptionId: subscribe.eventId } });
     expect(everything()).toEqual(before);
     expect(orchestrator().stats).toMatchObject({ processed: 1, duplicates: 1 });
   });

@@ -307,9 +307,10 @@ describe('governor enqueue --wait against a marketplace node process', () => {
       const target = ['--redis', redis.url, '--prefix', prefix];
       const subscribe = line({ type: 'CustomerSubscribes', customerId: c, eventId: `${c}-sub`, sku: 'PRO-MONTHLY', tier: 'professional' });
       const done = await governorAsync(['enqueue', '--json', subscribe, '--wait', '20', ...target]);
-      // --json with an event prints the JSON report: the outcome is there with its commit time.
+      // --json with an event prints the JSON report: the outcome is there with its commit time, and
+      // a subscribe's with the subscriptionId its renewals must name.
       expect(done.code, done.stderr).toBe(0);
-      expect(JSON.parse(done.stdout)).toMatchObject({ enqueued: [`${c}-sub`], outcomes: { [`${c}-sub`]: { status: 'completed', at: expect.any(Number) } } });
+      expect(JSON.parse(done.stdout)).toMatchObject({ enqueued: [`${c}-sub`], outcomes: { [`${c}-sub`]: { status: 'completed', at: expect.any(Number), subscriptionId: `${c}-sub` } } });
 
       const upgrade = ['enqueue', 'CustomerUpgrades', '--customer', c, '--fromSku', 'ENT-MONTHLY', '--toSku', 'PRO-MONTHLY', '--wait', '20', ...target];
       const refused = await governorAsync(upgrade);

@@ -24,7 +24,7 @@ describe('governor start --embedded (npm start: the embedded node, REPL on a pip
 
   it('processes an event through the orchestrator and reports its repeat as a duplicate', () => {
     expect(run.stdout).toContain("status: 'completed'");
-    expect(run.stdout).toMatch(/status: 'duplicate',\s+eventId: 'e-1',\s+original: \{ status: 'completed', at: \d+ \}/);
+    expect(run.stdout).toMatch(/status: 'duplicate',\s+eventId: 'e-1',\s+original: \{\s*status: 'completed',\s*at: \d+,\s*subscriptionId: 'e-1'\s*\}/);
   });
 
   it('rejects a hostile event at the door with the reason, and goes on', () => {

@@ -14,9 +14,11 @@ import { RulesModel, SKU_OF, type Tier } from './chaos-model.ts';
  * Each customer lives on a clock of its own, starting two years back and moving on by hours to
  * days per event (renewals jump to their window), so cycles run out, invoices are issued with base
  * fees, overage, proration charges and credits, and payments settle them, within minutes of real
- * time. Plans are monthly (the model's subset); a third of customers start on Community (no trial,
- * so their renewals are due at once), the others on a paid plan (a trial: renewals wait for a
- * cancellation and a return).
+ * time. Plans are monthly (the model's subset); a third of customers start on Community (no trial),
+ * the others on a paid plan, with the tier's 14-day trial unless they decline it. Every business
+ * deadline these events start is long past on the nodes' clocks, so each fires as soon as its
+ * state is entered (trials end, dunning runs to collections, windows close): see the model's
+ * "Time".
  */
 export interface ChaosWorkload {
   /** In send order; one customer's events keep their order, and a retry repeats an earlier event. */
@@ -60,7 +62,8 @@ const METRICS = [
 
 /** What a customer may do next, with weights. */
 const MAKERS: readonly [number, Make, Useful?][] = [
-  [3, (_m, _c, _n, r) => { const tier = TIERS[Math.floor(r() * 3)]!; return { type: 'CustomerSubscribes', sku: SKU_OF[tier], tier }; }],
+  // One in four declines the trial (`trial: false`): the first cycle starts at once.
+  [3, (_m, _c, _n, r) => { const tier = TIERS[Math.floor(r() * 3)]!; return { type: 'CustomerSubscribes', sku: SKU_OF[tier], tier, ...(r() < 0.25 ? { trial: false } : {}) }; }],
   [3, (m, c, _n, r) => {
     const facts = m.facts(c);
     const from = facts.tier ?? 'community';
@@ -128,7 +131,7 @@ export function chaosWorkload(options: { events: number; customers: number; seed
       sent.set(customerId, history);
       byId.set(event.eventId, event);
     }
-    model.submit(event);
+    model.submit(event, now);
     sequence.push(event);
   }
   return { sequence, eventIds: new Set(byId.keys()), byId, model, customers };

@@ -56,6 +56,36 @@ describe('the rules model', () => {
     other.submit(events[2]!);
     expect(viewDifferences(right, other.view('c1'))).not.toEqual([]);
   });
+
+  it('ends a backdated trial at once, and runs a backdated dunning to collections and the entitlement to termination (README "Time")', () => {
+    const model = new RulesModel();
+    const now = T0 + 400 * DAY;
+    expect(model.submit(at(0, { type: 'CustomerSubscribes', sku: 'PRO-MONTHLY', tier: 'professional' }), now)).toBe('completed');
+    // The trial ended on day 14, long before the node's clock: Active, and the first cycle's renewal opens on day 14 + 23.
+    expect(model.view('c1')).toMatchObject({ subscription: 'Active', entitlement: 'Active' });
+    expect(model.submit(at(36, { type: 'RenewalDue', subscriptionId: 'e3' }), now)).toBe('rejected');
+    const renewal = at(37, { type: 'RenewalDue', subscriptionId: `e${n - 1}` });
+    expect(model.submit(renewal, now)).toBe('completed');
+    expect(model.view('c1')).toMatchObject({ billing: 'InvoiceIssued', balance: '99.00', invoices: 1 });
+    expect(model.submit(at(38, { type: 'PaymentFailed', reason: 'card declined', paymentId: 'f1' }), now)).toBe('completed');
+    expect(model.view('c1')).toMatchObject({ billing: 'Collections', entitlement: 'Terminated' });
+    // Paid at last: Billing is settled; the terminated entitlement stays so (a new subscription is needed).
+    expect(model.submit(at(60, { type: 'PaymentProcessed', amount: '99.00', currency: 'USD', paymentId: 'p1' }), now)).toBe('completed');
+    expect(model.view('c1')).toMatchObject({ billing: 'AwaitingInvoice', balance: '0.00', entitlement: 'Terminated' });
+  });
+
+  it('gives no trial to a subscriber who declines it: the first cycle starts at once, renewable from day 23', () => {
+    const model = new RulesModel();
+    const now = T0 + 10 * DAY; // the node's clock: the trial would not have ended yet
+    const subscribes = at(0, { type: 'CustomerSubscribes', sku: 'PRO-MONTHLY', tier: 'professional', trial: false });
+    expect(model.submit(subscribes, now)).toBe('completed');
+    expect(model.view('c1').subscription).toBe('Active');
+    expect(model.submit(at(22, { type: 'RenewalDue', subscriptionId: subscribes.eventId }), now)).toBe('rejected');
+    expect(model.submit(at(23, { type: 'RenewalDue', subscriptionId: subscribes.eventId }), now)).toBe('completed');
+    const trial = new RulesModel();
+    trial.submit({ ...subscribes, eventId: 'other', trial: undefined } as LifecycleEvent, now);
+    expect(trial.view('c1').subscription).toBe('Trial');
+  });
 });
 
 /** The governors' states for one customer from the code's own fold, as the chaos run reads Redis. */

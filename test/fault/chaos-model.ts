@@ -14,12 +14,19 @@ import type { LifecycleEvent } from '../../src/marketplace/event-schema.ts';
  * event. An event completes when no governor of its route refuses it and the replies show no
  * activation against a delinquent or suspended account (SPEC §4's conflict example).
  *
+ * Time (README "Time"): decisions use the event's `occurredAt`; a business deadline (a trial's end,
+ * a dunning step, a grace period, a reactivation window, a retention period) is that business time
+ * plus the rule's wait, and fires on the node's clock when the clock passes it — at once for a
+ * deadline already past when its state is entered. The workload's events happened months to two
+ * years ago, so every deadline they start is past: the model applies each one after the event that
+ * enters its state ({@link RulesModel.submit} takes the node clock's `now`, the run's start). The
+ * operational waits (QuotaSla's one-hour throttle) run on the node's clock from processing and do
+ * not end within a run; Onboarding's wait starts when the account's actor is created, likewise.
+ *
  * The subset it predicts exactly, and what the chaos workload keeps to:
  * - monthly plans only (COMMUNITY, PRO-MONTHLY, ENT-MONTHLY): a 30-day cycle, no cycle discount;
- * - no state timeouts: they run on the node's clock from when a state was entered, the shortest one
- *   an event can start is an hour (QuotaSla's throttle), and a run lasts minutes. So a trial never
- *   ends (a first paid subscription stays in Trial, where renewals are refused), dunning never
- *   reaches suspension or collections, and nothing lapses or is erased;
+ * - the trial of the catalog: Professional and Enterprise 14 days, Community none, offered with a
+ *   customer's first paid subscription only (taken or declined), none when it says `trial: false`;
  * - no SuspensionLifted and no catalog events (the producer's schema has neither for customers);
  * - no licence keys (the chaos nodes have no signing key: a renewal reissues nothing);
  * - reasons are not compared, only outcomes: which governor refused first is the code's business.
@@ -27,17 +34,32 @@ import type { LifecycleEvent } from '../../src/marketplace/event-schema.ts';
 
 export type Outcome = 'completed' | 'rejected';
 export type Tier = 'community' | 'professional' | 'enterprise';
-export type EntitlementState = 'Inactive' | 'Active' | 'Grace' | 'Suspended' | 'Cancelled';
-export type SubscriptionState = 'None' | 'Trial' | 'Active' | 'Cancelled';
-export type BillingState = 'AwaitingInvoice' | 'InvoiceIssued' | 'PaymentFailed';
-type AccountState = 'Onboarding' | 'Active' | 'PastDue' | 'Suspended' | 'UnderReview';
-type ComplianceState = 'Compliant' | 'UnderAudit' | 'Retaining';
+export type EntitlementState = 'Inactive' | 'Active' | 'Grace' | 'Suspended' | 'Cancelled' | 'Expired' | 'Terminated';
+export type SubscriptionState = 'None' | 'Trial' | 'Active' | 'Cancelled' | 'Lapsed' | 'Archived';
+export type BillingState = 'AwaitingInvoice' | 'InvoiceIssued' | 'PaymentFailed' | 'Retry1' | 'Retry2' | 'Retry3' | 'Suspended' | 'Collections';
+type AccountState = 'Onboarding' | 'Active' | 'PastDue' | 'Suspended' | 'UnderReview' | 'Deactivated' | 'Archived';
+type ComplianceState = 'Compliant' | 'UnderAudit' | 'NonCompliant' | 'Retaining' | 'Erased';
 type Metric = 'executions' | 'compute_gb_hours' | 'transfer_gb' | 'api_calls';
 
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
-/** A first paid subscription's trial; the first cycle starts after it (SPEC §4, seeds: 14 d). */
-const TRIAL_DAYS = 14;
+/** The catalog's trial per tier (seeds: 14 d for a first paid subscription; Community is free). */
+const TRIAL_DAYS: Readonly<Record<Tier, number>> = { community: 0, professional: 14, enterprise: 14 };
+/** The dunning schedule (domain README): retries on days 2, 3 and 6, suspension when the 7-day grace ends, collections on day 13. */
+const DUNNING: ReadonlyArray<readonly [BillingState, number]> = [['Retry1', 2], ['Retry2', 3], ['Retry3', 6], ['Suspended', 7], ['Collections', 13]];
+const GRACE_DAYS = 7;
+/** Entitlement: terminated 30 days after suspension; expired 30 days after a cancellation (the reactivation window). */
+const ENTITLEMENT_TERMINATES_DAYS = 30;
+const REACTIVATION_WINDOW_DAYS = 30;
+/** Subscription: a lapsed record is archived a year after the window closes. */
+const SUBSCRIPTION_RETENTION_DAYS = 365;
+/** CustomerAccount: suspended 30 d or under review 14 d → deactivated; archived 30 d after. */
+const ACCOUNT_SUSPENDED_DAYS = 30;
+const ACCOUNT_REVIEW_DAYS = 14;
+const ACCOUNT_RETENTION_DAYS = 30;
+/** Compliance: an audit not closed in 30 d is non-compliant (a hold); data kept 90 d after a cancellation, then erased. */
+const REMEDIATION_DAYS = 30;
+const COMPLIANCE_RETENTION_DAYS = 90;
 /** A renewal is accepted from this many days before the cycle ends. */
 const RENEWAL_WINDOW_DAYS = 7;
 /** The monthly cycle. */
@@ -98,10 +120,12 @@ interface BillingPlan {
 
 /** Everything the rules need about one customer. */
 interface Customer {
-  entitlement: { state: EntitlementState; sku: string | null; tier: Tier | null; manualHold: boolean; dunning: boolean };
-  subscription: { state: SubscriptionState; id: string | null; plan: BillingPlan | null; trialUsed: boolean };
+  /** `since`: the business time each governor's current state was entered (its deadlines count from it). */
+  entitlement: { state: EntitlementState; since: number; sku: string | null; tier: Tier | null; manualHold: boolean; dunning: 'none' | 'grace' | 'suspended' };
+  subscription: { state: SubscriptionState; since: number; id: string | null; plan: BillingPlan | null; trialUsed: boolean; cancelledAt: number | null };
   billing: {
     state: BillingState;
+    failedAt: number | null;
     plan: BillingPlan | null;
     trialUsed: boolean;
     usage: Partial<Record<Metric, Decimal>>;
@@ -113,9 +137,9 @@ interface Customer {
     paid: Set<string>;
     failed: Set<string>;
   };
-  account: { state: AccountState; hold: 'none' | 'suspended' | 'review'; pastDue: boolean; charges: number[]; activity: number[] };
+  account: { state: AccountState; since: number; hold: 'none' | 'suspended' | 'review'; dunning: 'none' | 'past_due' | 'suspended'; charges: number[]; activity: number[] };
   quota: { tier: Tier | null; keys: Set<string> };
-  compliance: { state: ComplianceState; failures: number[] };
+  compliance: { state: ComplianceState; since: number; failures: number[] };
   outcomes: Map<string, Outcome>;
   order: string[];
   receipts: number;
@@ -142,10 +166,16 @@ type Answer = { refuse: string } | { apply?: () => void; after?: string };
 const refuse = (why: string): Answer => ({ refuse: why });
 const nothing: Answer = {};
 
-function liveAccount(hold: Customer['account']['hold'], pastDue: boolean): AccountState {
+function liveAccount(hold: Customer['account']['hold'], dunning: Customer['account']['dunning']): AccountState {
   if (hold === 'review') return 'UnderReview';
-  if (hold === 'suspended') return 'Suspended';
-  return pastDue ? 'PastDue' : 'Active';
+  if (hold === 'suspended' || dunning === 'suspended') return 'Suspended';
+  return dunning === 'past_due' ? 'PastDue' : 'Active';
+}
+
+/** Entitlement's state from its two reasons to be off (a manual hold, dunning). */
+function liveEntitlement(e: Customer['entitlement']): EntitlementState {
+  if (e.manualHold || e.dunning === 'suspended') return 'Suspended';
+  return e.dunning === 'grace' ? 'Grace' : 'Active';
 }
 
 /**
@@ -165,11 +195,13 @@ function fraudHeld(charges: readonly number[], at: number, activity: readonly nu
 
 const LIVE_ENTITLEMENT: readonly EntitlementState[] = ['Active', 'Grace', 'Suspended'];
 const entitlementLive = (c: Customer) => LIVE_ENTITLEMENT.includes(c.entitlement.state);
-const accountLive = (c: Customer) => c.account.state !== 'Onboarding';
-const billingGood = (c: Customer) => c.billing.state !== 'PaymentFailed';
+const LIVE_ACCOUNT: readonly AccountState[] = ['Active', 'PastDue', 'Suspended', 'UnderReview'];
+const accountLive = (c: Customer) => LIVE_ACCOUNT.includes(c.account.state);
+const billingGood = (c: Customer) => c.billing.state === 'AwaitingInvoice' || c.billing.state === 'InvoiceIssued';
 const dueAt = (plan: BillingPlan) => plan.cycleStart + (CYCLE_DAYS - RENEWAL_WINDOW_DAYS) * DAY_MS;
 const tierOf = (sku: unknown): Tier | undefined => (typeof sku === 'string' && Object.hasOwn(SKU_TIERS, sku) ? SKU_TIERS[sku] : undefined);
-const startCycle = (at: number, trial: boolean) => at + (trial ? TRIAL_DAYS * DAY_MS : 0);
+const startCycle = (at: number, tier: Tier, trial: boolean) => at + (trial ? TRIAL_DAYS[tier] * DAY_MS : 0);
+const days = (n: number) => n * DAY_MS;
 
 /** The invoice of a renewal: base fee, overage lines and charges, each rounded once; credit against it. */
 function invoiceOf(b: Customer['billing'], tier: Tier): { total: Decimal; credit: Decimal } {
@@ -197,26 +229,35 @@ function answers(c: Customer, event: LifecycleEvent): Answer[] {
       const tier = tierOf(e['sku']);
       if (!tier || tier !== e['tier']) return [refuse('unknown or inconsistent SKU')];
       const sku = e['sku'] as string;
-      const trialFor = (used: boolean) => tier !== 'community' && !used;
+      // The catalog's trial, once per customer, unless the subscriber declines it.
+      const trialFor = (used: boolean) => TRIAL_DAYS[tier] > 0 && !used && e['trial'] !== false;
       return [
         ent.state === 'Suspended' || entitlementLive(c)
           ? refuse('already entitled, or suspended')
-          : { after: 'Active', apply: () => Object.assign(ent, { state: 'Active', sku, tier, manualHold: false, dunning: false }) },
+          : { after: 'Active', apply: () => Object.assign(ent, { state: 'Active', since: at, sku, tier, manualHold: false, dunning: 'none' }) },
         !billingGood(c) || bill.plan
           ? refuse('payment overdue, or already billing a plan')
-          : { apply: () => Object.assign(bill, { plan: { sku, tier, cycleStart: startCycle(at, trialFor(bill.trialUsed)) }, trialUsed: bill.trialUsed || trialFor(bill.trialUsed) }) },
+          : { apply: () => Object.assign(bill, { plan: { sku, tier, cycleStart: startCycle(at, tier, trialFor(bill.trialUsed)) }, trialUsed: bill.trialUsed || TRIAL_DAYS[tier] > 0 }) },
         sub.state === 'Trial' || sub.state === 'Active'
           ? refuse('already subscribed')
           : {
               apply: () => {
                 const trial = trialFor(sub.trialUsed);
-                // Within the reactivation window (always, here) a cancelled subscription comes back under its id.
-                Object.assign(sub, { state: trial ? 'Trial' : 'Active', id: sub.state === 'Cancelled' ? sub.id : event.eventId, plan: { sku, tier, cycleStart: startCycle(at, trial) }, trialUsed: sub.trialUsed || trial });
+                // Within the reactivation window (Cancelled) a cancelled subscription comes back under its id.
+                Object.assign(sub, { state: trial ? 'Trial' : 'Active', since: at, id: sub.state === 'Cancelled' ? sub.id : event.eventId, plan: { sku, tier, cycleStart: startCycle(at, tier, trial) }, trialUsed: sub.trialUsed || TRIAL_DAYS[tier] > 0, cancelledAt: null });
               },
             },
-        acct.state === 'Onboarding' ? { after: 'Active', apply: () => Object.assign(acct, { state: 'Active', hold: 'none', pastDue: false }) } : acct.state === 'Active' ? nothing : refuse('account not in good standing'),
+        acct.state === 'Onboarding' || acct.state === 'Deactivated'
+          ? { after: 'Active', apply: () => Object.assign(acct, { state: 'Active', since: at, hold: 'none', dunning: 'none' }) }
+          : acct.state === 'Active'
+            ? nothing
+            : refuse('account not in good standing, or archived'),
         { apply: () => void (c.quota.tier = tier) },
-        c.compliance.state === 'UnderAudit' ? refuse('audit open') : { apply: () => void (c.compliance.state = 'Compliant') },
+        c.compliance.state === 'UnderAudit'
+          ? refuse('audit open')
+          : c.compliance.state === 'NonCompliant'
+            ? { after: 'NonCompliant' }
+            : { apply: () => Object.assign(c.compliance, { state: 'Compliant', since: at }) },
       ];
     }
     case 'CustomerUpgrades': {
@@ -255,8 +296,9 @@ function answers(c: Customer, event: LifecycleEvent): Answer[] {
       const billing: Answer =
         bill.paid.has(id) || bill.balance.lte(0) || amount.minus(bill.balance).abs().gt(PAYMENT_TOLERANCE)
           ? refuse('duplicate payment, nothing due, or amount mismatch')
-          : { after: 'AwaitingInvoice', apply: () => Object.assign(bill, { state: 'AwaitingInvoice', balance: new Decimal(0), paid: new Set([...bill.paid, id]), failed: new Set() }) };
-      const entitlement: Answer = !entitlementLive(c) || !ent.dunning ? nothing : { after: ent.manualHold ? 'Suspended' : 'Active', apply: () => Object.assign(ent, { dunning: false, state: ent.manualHold ? 'Suspended' : 'Active' }) };
+          : { after: 'AwaitingInvoice', apply: () => Object.assign(bill, { state: 'AwaitingInvoice', balance: new Decimal(0), paid: new Set([...bill.paid, id]), failed: new Set(), failedAt: null }) };
+      const paidUp = { ...ent, dunning: 'none' as const };
+      const entitlement: Answer = !entitlementLive(c) || ent.dunning === 'none' ? nothing : { after: liveEntitlement(paidUp), apply: () => enter(ent, liveEntitlement(paidUp), at, { dunning: 'none' }) };
       return [billing, entitlement, charge(c, at, false)];
     }
     case 'PaymentFailed': {
@@ -264,16 +306,23 @@ function answers(c: Customer, event: LifecycleEvent): Answer[] {
       const billing: Answer =
         bill.paid.has(id) || bill.failed.has(id) || bill.balance.lte(0)
           ? refuse('paid already, failure recorded already, or nothing due')
-          : { after: 'PaymentFailed', apply: () => Object.assign(bill, { failed: new Set([...bill.failed, id]), state: 'PaymentFailed' }) };
-      const entitlement: Answer = !entitlementLive(c) || ent.dunning ? nothing : { after: ent.manualHold ? 'Suspended' : 'Grace', apply: () => Object.assign(ent, { dunning: true, state: ent.manualHold ? 'Suspended' : 'Grace' }) };
+          : billingGood(c)
+            ? { after: 'PaymentFailed', apply: () => Object.assign(bill, { failed: new Set([...bill.failed, id]), state: 'PaymentFailed', failedAt: at }) }
+            : // Already in dunning: the failure is counted, the episode's clock runs on.
+              { apply: () => void (bill.failed = new Set([...bill.failed, id])) };
+      const inGrace = { ...ent, dunning: 'grace' as const };
+      const entitlement: Answer = !entitlementLive(c) || ent.dunning !== 'none' ? nothing : { after: liveEntitlement(inGrace), apply: () => enter(ent, liveEntitlement(inGrace), at, { dunning: 'grace' }) };
       // AML (Compliance governor's doc): five failed payments within 24 h open an audit.
       const failures = [...c.compliance.failures.filter((t) => at - t < DAY_MS), at].slice(-10);
-      const compliance: Answer = {
-        apply: () => {
-          c.compliance.failures = failures;
-          if (failures.length >= 5 && c.compliance.state !== 'UnderAudit') c.compliance.state = 'UnderAudit';
-        },
-      };
+      const compliance: Answer =
+        c.compliance.state === 'Erased'
+          ? nothing
+          : {
+              apply: () => {
+                c.compliance.failures = failures;
+                if (failures.length >= 5 && (c.compliance.state === 'Compliant' || c.compliance.state === 'Retaining')) enter(c.compliance, 'UnderAudit', at);
+              },
+            };
       return [billing, entitlement, charge(c, at, true), compliance];
     }
     case 'UsageRecorded': {
@@ -301,22 +350,24 @@ function answers(c: Customer, event: LifecycleEvent): Answer[] {
     }
     case 'CustomerCancels':
       return [
-        sub.state !== 'Trial' && sub.state !== 'Active' ? refuse('no subscription to cancel') : { apply: () => void (sub.state = 'Cancelled') },
-        entitlementLive(c) ? { after: 'Cancelled', apply: () => Object.assign(ent, { state: 'Cancelled', manualHold: false, dunning: false }) } : nothing,
+        sub.state !== 'Trial' && sub.state !== 'Active' ? refuse('no subscription to cancel') : { apply: () => enter(sub, 'Cancelled', at, { cancelledAt: at }) },
+        entitlementLive(c) ? { after: 'Cancelled', apply: () => enter(ent, 'Cancelled', at, { manualHold: false, dunning: 'none' }) } : nothing,
         bill.plan ? { apply: () => void (bill.plan = null) } : nothing,
         nothing,
         // An open audit is a legal hold: no retention clock starts.
-        c.compliance.state === 'Compliant' ? { apply: () => void (c.compliance.state = 'Retaining') } : nothing,
+        c.compliance.state === 'Compliant' ? { apply: () => enter(c.compliance, 'Retaining', at) } : nothing,
       ];
     case 'ManualSuspension': {
       const hold = /review|fraud|investigat/i.test(String(e['reason'])) ? 'review' : 'suspended';
       return [
-        entitlementLive(c) && !ent.manualHold ? { after: 'Suspended', apply: () => Object.assign(ent, { manualHold: true, state: 'Suspended' }) } : nothing,
+        entitlementLive(c) && !ent.manualHold ? { after: 'Suspended', apply: () => enter(ent, 'Suspended', at, { manualHold: true }) } : nothing,
         nothing,
         nothing,
-        acct.hold === hold ? nothing : { after: liveAccount(hold, acct.pastDue), apply: () => Object.assign(acct, { hold, state: liveAccount(hold, acct.pastDue) }) },
+        (!accountLive(c) && acct.state !== 'Onboarding') || acct.hold === hold
+          ? nothing
+          : { after: liveAccount(hold, acct.dunning), apply: () => enter(acct, liveAccount(hold, acct.dunning), at, { hold }) },
         nothing,
-        c.compliance.state === 'UnderAudit' ? nothing : { apply: () => void (c.compliance.state = 'UnderAudit') },
+        c.compliance.state === 'Compliant' || c.compliance.state === 'Retaining' ? { apply: () => enter(c.compliance, 'UnderAudit', at) } : nothing,
         nothing,
       ];
     }
@@ -325,8 +376,8 @@ function answers(c: Customer, event: LifecycleEvent): Answer[] {
         sub.state !== 'Active' || !sub.plan || e['subscriptionId'] !== sub.id || at < dueAt(sub.plan)
           ? refuse('in trial, no active subscription, unknown id, or not due')
           : { apply: () => void (sub.plan!.cycleStart += CYCLE_DAYS * DAY_MS) };
-      let billing: Answer = refuse('no plan, or not due');
-      if (bill.plan && at >= dueAt(bill.plan)) {
+      let billing: Answer = refuse('no plan, not due, or suspended for non-payment');
+      if (bill.plan && at >= dueAt(bill.plan) && bill.state !== 'Suspended' && bill.state !== 'Collections') {
         const plan = bill.plan;
         billing = {
           apply: () => {
@@ -354,24 +405,84 @@ function charge(c: Customer, at: number, failed: boolean): Answer {
   const acct = c.account;
   if (!accountLive(c)) return nothing;
   if (fraudHeld(acct.charges, at, acct.activity)) return refuse('fraud score');
+  const dunning = !failed ? 'none' : acct.dunning === 'none' ? 'past_due' : acct.dunning;
   return {
-    after: liveAccount(acct.hold, failed),
+    after: liveAccount(acct.hold, dunning),
     apply: () => {
       acct.charges = [...acct.charges.filter((t) => at - t < DAY_MS), at].slice(-50);
-      acct.pastDue = failed;
-      acct.state = liveAccount(acct.hold, acct.pastDue);
+      enter(acct, liveAccount(acct.hold, dunning), at, { dunning });
     },
   };
 }
 
+/** A governor moves to `state` at business time `at` (staying keeps the time it was entered); `fields` change with it. */
+function enter<T extends { state: string; since: number }>(governor: T, state: T['state'], at: number, fields: Partial<T> = {}): void {
+  if (governor.state !== state) governor.since = at;
+  Object.assign(governor, fields);
+  governor.state = state;
+}
+
+/**
+ * Every business deadline at or before `now` on the node's clock fires, in order: each governor's
+ * timed states (the diagrams of the governors' docs), from the business time its state was
+ * entered; the next state is entered at the deadline.
+ */
+function settle(c: Customer, now: number): void {
+  const sub = c.subscription;
+  for (;;) {
+    let deadline: number | null = null;
+    if (sub.state === 'Trial' && sub.plan) deadline = sub.plan.cycleStart;
+    else if (sub.state === 'Cancelled' && sub.cancelledAt !== null) deadline = sub.cancelledAt + days(REACTIVATION_WINDOW_DAYS);
+    else if (sub.state === 'Lapsed' && sub.cancelledAt !== null) deadline = sub.cancelledAt + days(REACTIVATION_WINDOW_DAYS + SUBSCRIPTION_RETENTION_DAYS);
+    if (deadline === null || deadline > now) break;
+    if (sub.state === 'Trial') enter(sub, 'Active', deadline);
+    else if (sub.state === 'Cancelled') enter(sub, 'Lapsed', deadline);
+    // Archived: only what the next subscription needs is kept (the trial is used).
+    else enter(sub, 'Archived', deadline, { id: null, plan: null, cancelledAt: null });
+  }
+  const bill = c.billing;
+  for (const [state, day] of DUNNING) {
+    const before = DUNNING[DUNNING.findIndex(([s]) => s === state) - 1]?.[0] ?? 'PaymentFailed';
+    if (bill.state === before && bill.failedAt !== null && bill.failedAt + days(day) <= now) bill.state = state;
+  }
+  const ent = c.entitlement;
+  for (;;) {
+    const wait = ent.state === 'Grace' ? GRACE_DAYS : ent.state === 'Suspended' ? ENTITLEMENT_TERMINATES_DAYS : ent.state === 'Cancelled' ? REACTIVATION_WINDOW_DAYS : null;
+    if (wait === null || ent.since + days(wait) > now) break;
+    const at = ent.since + days(wait);
+    if (ent.state === 'Grace') enter(ent, 'Suspended', at, { dunning: 'suspended' });
+    else if (ent.state === 'Suspended') enter(ent, 'Terminated', at, { manualHold: false, dunning: 'none' });
+    else enter(ent, 'Expired', at, { sku: null, tier: null });
+  }
+  const acct = c.account;
+  for (;;) {
+    const wait =
+      acct.state === 'PastDue' ? GRACE_DAYS : acct.state === 'Suspended' ? ACCOUNT_SUSPENDED_DAYS : acct.state === 'UnderReview' ? ACCOUNT_REVIEW_DAYS : acct.state === 'Deactivated' ? ACCOUNT_RETENTION_DAYS : null;
+    if (wait === null || acct.since + days(wait) > now) break;
+    const at = acct.since + days(wait);
+    if (acct.state === 'PastDue') enter(acct, 'Suspended', at, { dunning: 'suspended' });
+    else if (acct.state === 'Suspended' || acct.state === 'UnderReview') enter(acct, 'Deactivated', at);
+    // Retention over: the behaviour is forgotten, the standing kept.
+    else enter(acct, 'Archived', at, { charges: [], activity: [] });
+  }
+  const comp = c.compliance;
+  for (;;) {
+    const wait = comp.state === 'UnderAudit' ? REMEDIATION_DAYS : comp.state === 'Retaining' ? COMPLIANCE_RETENTION_DAYS : null;
+    if (wait === null || comp.since + days(wait) > now) break;
+    const at = comp.since + days(wait);
+    if (comp.state === 'UnderAudit') enter(comp, 'NonCompliant', at);
+    else enter(comp, 'Erased', at, { failures: [] });
+  }
+}
+
 function newCustomer(): Customer {
   return {
-    entitlement: { state: 'Inactive', sku: null, tier: null, manualHold: false, dunning: false },
-    subscription: { state: 'None', id: null, plan: null, trialUsed: false },
-    billing: { state: 'AwaitingInvoice', plan: null, trialUsed: false, usage: {}, usageKeys: new Set(), invoices: [], balance: new Decimal(0), credit: new Decimal(0), charges: [], paid: new Set(), failed: new Set() },
-    account: { state: 'Onboarding', hold: 'none', pastDue: false, charges: [], activity: [] },
+    entitlement: { state: 'Inactive', since: 0, sku: null, tier: null, manualHold: false, dunning: 'none' },
+    subscription: { state: 'None', since: 0, id: null, plan: null, trialUsed: false, cancelledAt: null },
+    billing: { state: 'AwaitingInvoice', failedAt: null, plan: null, trialUsed: false, usage: {}, usageKeys: new Set(), invoices: [], balance: new Decimal(0), credit: new Decimal(0), charges: [], paid: new Set(), failed: new Set() },
+    account: { state: 'Onboarding', since: 0, hold: 'none', dunning: 'none', charges: [], activity: [] },
     quota: { tier: null, keys: new Set() },
-    compliance: { state: 'Compliant', failures: [] },
+    compliance: { state: 'Compliant', since: 0, failures: [] },
     outcomes: new Map(),
     order: [],
     receipts: 0,
@@ -388,8 +499,11 @@ export class RulesModel {
     return c;
   }
 
-  /** One event, decided as the rules say; a repeated eventId is a `duplicate` and changes nothing. */
-  submit(event: LifecycleEvent): Outcome | 'duplicate' {
+  /**
+   * One event, decided as the rules say, on a node whose clock reads `now` (deadlines at or before
+   * it fire once the event is through); a repeated eventId is a `duplicate` and changes nothing.
+   */
+  submit(event: LifecycleEvent, now = Date.now()): Outcome | 'duplicate' {
     const c = this.#customer(event.customerId);
     if (c.outcomes.has(event.eventId)) return 'duplicate';
     const replies = answers(c, event);
@@ -403,14 +517,18 @@ export class RulesModel {
       const answer = replies[i];
       return answer && 'after' in answer && answer.after !== undefined ? answer.after : now;
     };
-    const billing = after('Billing', c.billing.state);
-    const account = after('CustomerAccount', c.account.state);
-    const conflict =
-      after('Entitlement', c.entitlement.state) === 'Active' && (billing === 'PaymentFailed' || account === 'Suspended' || account === 'UnderReview');
+    const billing = after('Billing', c.billing.state) as BillingState | undefined;
+    const account = after('CustomerAccount', c.account.state) as AccountState | undefined;
+    const compliance = after('Compliance', c.compliance.state);
+    // Billing delinquent: any dunning state; the account "suspended": anything but good, onboarding or past due.
+    const delinquent = billing !== undefined && billing !== 'AwaitingInvoice' && billing !== 'InvoiceIssued';
+    const suspended = account !== undefined && account !== 'Active' && account !== 'Onboarding' && account !== 'PastDue';
+    const conflict = after('Entitlement', c.entitlement.state) === 'Active' && (delinquent || suspended || compliance === 'NonCompliant');
     const outcome: Outcome = refused || conflict ? 'rejected' : 'completed';
     if (outcome === 'completed') {
       for (const r of replies) if ('apply' in r) r.apply?.();
       c.receipts++;
+      settle(c, now);
     }
     c.outcomes.set(event.eventId, outcome);
     c.order.push(event.eventId);
