@@ -10,7 +10,7 @@ export { GovernorError } from './errors.ts';
 
 export { createNode, Node, DEFAULT_CALL_TIMEOUT } from './runtime/node.ts';
 export type { NodeOptions, CallOptions, NodeStatistics } from './runtime/node.ts';
-export { systemClock, SimulatedClock } from './runtime/clock.ts';
+export { systemClock, SimulatedClock, TestClock } from './runtime/clock.ts';
 export type { Clock } from './runtime/clock.ts';
 export { isPid, nodeOfPid } from './runtime/pid.ts';
 export type { Pid } from './runtime/pid.ts';

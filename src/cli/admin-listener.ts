@@ -116,6 +116,10 @@ async function dispatch(admin: Admin, request: AdminRequest): Promise<unknown> {
     case 'queues': return admin.queues();
     case 'dlq': return admin.dlq();
     case 'audit_verify': return admin.audit_verify(a[0] as string | undefined);
+    case 'clock': return admin.clock();
+    // Refused (TEST_CLOCK_OFF) unless the node runs on GOVERNOR_TEST_CLOCK; signed like any mutation.
+    case 'clock_advance': return admin.clock_advance(a[0]);
+    case 'clock_set': return admin.clock_set(a[0]);
     case 'trace':
       throw new AdminCommandError('ADMIN_NOT_REMOTE', 'trace is not available remotely; use governor start --shell on the node');
     default:

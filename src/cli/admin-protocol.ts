@@ -42,6 +42,7 @@ export const READ_COMMANDS: ReadonlySet<string> = new Set([
   'queues',
   'dlq',
   'audit_verify',
+  'clock',
 ]);
 
 /** How far a request's `issuedAt` may be from the node's clock, either way. @default 30 s */

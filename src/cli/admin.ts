@@ -11,6 +11,8 @@ import type { TraceEntry } from '../runtime/trace.ts';
 import { unavailableOperations, type AdminOperations } from './admin-operations.ts';
 import { entityState, entityStatus, type EntitySource } from './entity-reads.ts';
 import { parseRef } from './ref.ts';
+import { clockOperations, type ClockReading } from './test-clock.ts';
+import type { TestClock } from '../runtime/clock.ts';
 
 /**
  * What the admin REPL can do to a running system, named as in OTP, plus the application's
@@ -34,6 +36,17 @@ export interface Admin extends AdminOperations {
   send(ref: unknown, event: unknown): Promise<unknown>;
   call(ref: unknown, event: unknown, timeoutMs?: number): Promise<unknown>;
   stats(): Promise<unknown>;
+  /** The node's time, and whether it is a test clock (`GOVERNOR_TEST_CLOCK`); remotely, every live node's. */
+  clock(): Promise<ClockReading | ClockReading[]>;
+  /** Test clock only: moves the time forward, firing every timer due on the way (remotely: on every live node). */
+  clock_advance(duration: unknown): Promise<ClockReading | ClockReading[]>;
+  /** Test clock only: moves the time forward to an instant (remotely: on every live node). */
+  clock_set(instant: unknown): Promise<ClockReading | ClockReading[]>;
+  /**
+   * Whether the clock commands that move time exist here: false on a node without a test clock,
+   * undefined when only the nodes can tell (the REPL over Redis: they refuse if they have none).
+   */
+  readonly testClock?: boolean;
 }
 
 /** Checks an event typed at the REPL: an object with a string `type`. */
@@ -46,6 +59,8 @@ export function checkEvent(event: unknown): Message {
 
 /** The admin of a node in this process: the embedded node of `npm start`. */
 export class LocalAdmin implements Admin {
+  readonly #clock: ReturnType<typeof clockOperations>;
+
   constructor(
     readonly node: Node,
     /** The root of `tree()` when none is given. */
@@ -54,7 +69,14 @@ export class LocalAdmin implements Admin {
     readonly operations: AdminOperations = unavailableOperations('this node hosts no application (no marketplace, no queues)'),
     /** Where entities not in memory here are read (their committed state) and the cluster's nodes listed. */
     readonly cluster: { entities?: EntitySource; nodes?: () => Promise<unknown> } = {},
-  ) {}
+    /** The node's clock when it is a test clock (`GOVERNOR_TEST_CLOCK`): then clock_advance and clock_set exist. */
+    testClock?: TestClock,
+  ) {
+    this.#clock = clockOperations(node.name, node.clock, testClock);
+    this.testClock = testClock !== undefined;
+  }
+
+  readonly testClock: boolean;
 
   /** A live local pid for a reference; an entity that is not in memory is not woken up by looking. */
   pid(ref: unknown): Pid {
@@ -159,6 +181,18 @@ export class LocalAdmin implements Admin {
 
   async stats() {
     return { node: this.node.name, ...this.node.stats };
+  }
+
+  clock() {
+    return this.#clock.clock();
+  }
+
+  clock_advance(duration: unknown) {
+    return this.#clock.clock_advance(duration);
+  }
+
+  clock_set(instant: unknown) {
+    return this.#clock.clock_set(instant);
   }
 
   enqueue(event: unknown) {

@@ -16,13 +16,25 @@ import { redactUrl } from './node-banner.ts';
 import { bullmqTelemetry, createNodeTelemetry, type MetricsEndpoint } from './node-telemetry.ts';
 import { resolveSettings } from '../transport/bullmq/options.ts';
 import { nodeVariable } from './node-environment.ts';
+import type { TestClock } from '../runtime/clock.ts';
+import { testClockNotice } from './test-clock.ts';
 
 /**
  * `governor start` with Redis: a BullMQ node hosting the marketplace's entities, sharing the work
  * with every other node on the same Redis. Headless (it runs until SIGTERM/SIGINT) unless
  * `shell` attaches the admin REPL.
  */
-export async function startBullmq(options: { url: string; prefix: string; shell: boolean; name?: string; logger: Logger; metrics?: MetricsEndpoint; allowDataLoss?: boolean }): Promise<number> {
+export async function startBullmq(options: {
+  url: string;
+  prefix: string;
+  shell: boolean;
+  name?: string;
+  logger: Logger;
+  metrics?: MetricsEndpoint;
+  allowDataLoss?: boolean;
+  /** GOVERNOR_TEST_CLOCK: the node's runtime clock, moved by clock_advance/clock_set. Tests only. */
+  testClock?: TestClock;
+}): Promise<number> {
   const stopDeadlineMs = stopTimeoutMs();
   const pseudonymKey = nodeVariable('GOVERNOR_PSEUDONYM_KEY') ?? randomBytes(32).toString('base64url');
   if (nodeVariable('GOVERNOR_PSEUDONYM_KEY') === undefined) {
@@ -40,6 +52,7 @@ export async function startBullmq(options: { url: string; prefix: string; shell:
       entityHost: { observe: telemetry.observer },
       telemetry: await bullmqTelemetry(),
       durability: options.allowDataLoss ? 'allow-data-loss' : 'require',
+      ...(options.testClock && { clock: options.testClock }),
       onGiveUp: (reason) => process.exit(reason instanceof DatasetRolledBackError ? EXIT.rolledBack : EXIT.gaveUp),
     });
     const server = await telemetry.attach(started.node, started.transport);
@@ -55,9 +68,18 @@ export async function startBullmq(options: { url: string; prefix: string; shell:
   const { node, transport } = started;
   const persistence = transport.persistence ? describePersistence(transport.persistence) : 'Redis persistence unknown';
   options.logger.info({ node: node.name, persistence }, 'node started');
+  // Said again once the node has its name, for whoever reads only the log (the banner said it first).
+  if (options.testClock) options.logger.warn({ node: node.name }, testClockNotice(options.testClock));
+  const clockNote = options.testClock ? `; TEST CLOCK at ${new Date(options.testClock.now()).toISOString()}` : '';
   // Reads of queues, dead letters and chains on a connection of their own, as the REPL reads them.
   const reads = new ClusterReads(new Redis(options.url, { ...transport.settings.redis, maxRetriesPerRequest: 2 }), transport.settings.prefix, transport.settings.partitions);
-  const admin = new LocalAdmin(node, () => node.whereis('entities'), bullmqOperations(transport, reads), { entities: bullmqEntitySource(transport, reads, node.name), nodes: () => reads.nodes() });
+  const admin = new LocalAdmin(
+    node,
+    () => node.whereis('entities'),
+    bullmqOperations(transport, reads, () => node.clock.now()),
+    { entities: bullmqEntitySource(transport, reads, node.name), nodes: () => reads.nodes() },
+    options.testClock,
+  );
   // `governor repl --redis` reaches this node through its admin list; mutations need the token.
   const listener = startAdminListener({ url: options.url, prefix: transport.settings.prefix, node: node.name, admin, token: nodeVariable('GOVERNOR_ADMIN_TOKEN'), logger: options.logger });
   if (!options.shell) {
@@ -65,10 +87,10 @@ export async function startBullmq(options: { url: string; prefix: string; shell:
     // The last telemetry batch and summary go out after the node stopped, before the process ends.
     // Installed before the line below says a signal stops it: whoever reads it may send one at once.
     installSignalHandlers(node, transport, { timeoutMs: Math.floor(stopDeadlineMs / 2), deadlineMs: stopDeadlineMs, exit: exitAfterStop(node.name, () => telemetry.stop()) });
-    process.stdout.write(`Governor cluster node "${node.name}" is running on ${redactUrl(options.url)} (prefix ${transport.settings.prefix}; ${persistence}); SIGTERM or Ctrl-C stops it.\n`);
+    process.stdout.write(`Governor cluster node "${node.name}" is running on ${redactUrl(options.url)} (prefix ${transport.settings.prefix}; ${persistence}${clockNote}); SIGTERM or Ctrl-C stops it.\n`);
     await new Promise(() => {}); // until a signal handler exits the process
   }
-  process.stdout.write(`Governor cluster node "${node.name}" is running on ${redactUrl(options.url)} (prefix ${transport.settings.prefix}; ${persistence}), the admin REPL attached. Type help() for commands.\n`);
+  process.stdout.write(`Governor cluster node "${node.name}" is running on ${redactUrl(options.url)} (prefix ${transport.settings.prefix}; ${persistence}${clockNote}), the admin REPL attached. Type help() for commands.\n`);
   await startRepl(adminCommands(admin, (line) => process.stdout.write(`${line}\n`)), { prompt: `governor(${node.name})> ` });
   await listener.stop();
   await reads.close();

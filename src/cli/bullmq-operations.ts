@@ -7,14 +7,15 @@ import { enqueueEvents } from './enqueue/producer.ts';
  * The operations of a BullMQ node, run node-side: what `governor repl` asks for over the admin
  * list (enqueue and dlq_replay signed, so the token applies) and what `--shell` types. Writes go
  * through the code the commands use (`governor enqueue`'s producer, the transport's replay), reads
- * through {@link ClusterReads}, as the REPL reads them remotely.
+ * through {@link ClusterReads}, as the REPL reads them remotely. `now` is the node's runtime clock.
  */
-export function bullmqOperations(transport: BullmqTransport, reads: ClusterReads): AdminOperations {
+export function bullmqOperations(transport: BullmqTransport, reads: ClusterReads, now: () => number = () => Date.now()): AdminOperations {
   const { url, prefix, partitions, placement } = transport.settings;
   return {
     async enqueue(input) {
       // Validated here as well as in the REPL: the node is the boundary, whatever sent the request.
-      const event = checkReplEvent(input);
+      // Against the node's clock, as the node checks it when the job arrives (a test clock included).
+      const event = checkReplEvent(input, now());
       // Through the same door as governor enqueue, its tenant's rate limit included.
       const { ids, throttled } = await enqueueEvents({ url, prefix, partitions, placement, batch: 1 }, [event]);
       const refused = throttled[0];

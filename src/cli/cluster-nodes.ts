@@ -17,6 +17,8 @@ export interface NodeView {
   readonly pid?: number;
   /** When its liveness runs out (ms, Redis clock). */
   readonly deadline?: number;
+  /** `test`: it runs on a test clock (GOVERNOR_TEST_CLOCK), for tests only. */
+  readonly clock?: 'test';
 }
 
 /**
@@ -68,7 +70,7 @@ async function readLeases(redis: Redis, keys: RedisKeys): Promise<Map<PartitionI
 
 function heartbeat(text: string | undefined, now: number): Omit<NodeView, 'name' | 'alive' | 'partitions'> {
   if (text === undefined) return {};
-  let info: { placement?: unknown; kinds?: unknown; startedAt?: unknown; host?: unknown; pid?: unknown };
+  let info: { placement?: unknown; kinds?: unknown; startedAt?: unknown; host?: unknown; pid?: unknown; clock?: unknown };
   try {
     info = JSON.parse(text) as typeof info;
   } catch {
@@ -81,6 +83,7 @@ function heartbeat(text: string | undefined, now: number): Omit<NodeView, 'name'
     ...(startedAt !== undefined && { uptime: duration(now - startedAt), startedAt }),
     ...(typeof info.host === 'string' && { host: info.host }),
     ...(typeof info.pid === 'number' && { pid: info.pid }),
+    ...(info.clock === 'test' && { clock: 'test' as const }),
   };
 }
 

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { createNode } from '../runtime/node.ts';
+import type { TestClock } from '../runtime/clock.ts';
 import { startMarketplace, type Marketplace } from '../../supervisors/marketplace.ts';
 import type { LifecycleEvent } from '../../machines/governor-protocol.ts';
 import { LocalAdmin } from './admin.ts';
@@ -41,8 +42,8 @@ export function marketplaceOperations(market: Marketplace, now: () => number): A
  * `governor start` without Redis: one node with the memory transport, the marketplace tree
  * running, and the admin REPL attached, like `erl`. Resolves when the REPL ends.
  */
-export async function startEmbedded(options: { name?: string; logger: Logger; metrics?: MetricsEndpoint }): Promise<void> {
-  const node = createNode({ name: options.name ?? 'embedded', logger: options.logger });
+export async function startEmbedded(options: { name?: string; logger: Logger; metrics?: MetricsEndpoint; testClock?: TestClock }): Promise<void> {
+  const node = createNode({ name: options.name ?? 'embedded', logger: options.logger, ...(options.testClock && { clock: options.testClock }) });
   // Metrics only: product telemetry goes to a Redis stream, and an embedded node has no Redis.
   const telemetry = createNodeTelemetry({ endpoint: options.metrics, logger: options.logger });
   const market = startMarketplace(node, { entities: { observe: telemetry.observer } });
@@ -50,7 +51,7 @@ export async function startEmbedded(options: { name?: string; logger: Logger; me
   const admin = new LocalAdmin(node, () => market.root, marketplaceOperations(market, () => node.clock.now()), {
     // An entity the host has passivated is read as the memory store has it.
     entities: { committed: (address) => market.store.load(address) },
-  });
+  }, options.testClock);
   const print = (line: string) => process.stdout.write(`${line}\n`);
   if (server) process.stderr.write(`governor: metrics on ${server.url}\n`);
   process.stdout.write(

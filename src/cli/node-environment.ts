@@ -22,6 +22,11 @@ export interface NodeVariable {
   readonly secret: boolean;
   /** What the node does when it is unset (or empty), in words. */
   readonly default: string;
+  /**
+   * For tests only: `deploy render` must never write it (its manifests are refused if they do),
+   * and a node that reads it says so loudly.
+   */
+  readonly testOnly?: boolean;
 }
 
 /** Every variable a node reads, plus NODE_OPTIONS, which Node.js itself reads. */
@@ -125,6 +130,14 @@ export const NODE_ENVIRONMENT = [
     default: 'no spans',
   },
   {
+    name: 'GOVERNOR_TEST_CLOCK',
+    meaning: 'TEST ONLY: an ISO 8601 instant; the node\u2019s clock starts there and moves forward by clock_advance/clock_set (admin commands), firing due timers',
+    required: false,
+    secret: false,
+    default: 'the system clock (production nodes never set it)',
+    testOnly: true,
+  },
+  {
     name: 'NODE_OPTIONS',
     meaning: 'read by Node.js, not Governor: deployments cap the heap below the container\u2019s memory limit with it',
     required: false,
@@ -147,4 +160,10 @@ export function nodeVariableOf(name: NodeVariableName): NodeVariable {
 export function nodeVariable(name: NodeVariableName, env: NodeJS.ProcessEnv = process.env): string | undefined {
   const value = env[name];
   return value === undefined || value === '' ? undefined : value;
+}
+
+/** The test-only variables among `names` (see {@link NodeVariable.testOnly}): a manifest must hold none. */
+export function testOnlyVariablesAmong(names: Iterable<string>): string[] {
+  const testOnly = new Set<string>(NODE_ENVIRONMENT.filter((variable: NodeVariable) => variable.testOnly === true).map((variable) => variable.name));
+  return [...names].filter((name) => testOnly.has(name));
 }

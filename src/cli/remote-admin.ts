@@ -9,6 +9,7 @@ import { parseStateChange } from '../runtime/state-change.ts';
 import { isEntityAddress } from '../runtime/entity.ts';
 import { parseRef } from './ref.ts';
 import { needsSignature, sign, type AdminReply, type AdminRequest } from './admin-protocol.ts';
+import type { ClockReading } from './test-clock.ts';
 
 /** How long the client waits for a node's reply. @default 5 s */
 export const REPLY_TIMEOUT_MS = 5_000;
@@ -132,14 +133,41 @@ export class RemoteAdmin implements Admin {
   call(r: unknown, e: unknown, t?: number) { return this.request('call', t === undefined ? [r, e] : [r, e, t]); }
   stats() { return this.request('stats', []); }
 
-  /** Checked here for a quick answer naming the field, and again by the node, the boundary. */
+  /**
+   * Checked here for a quick answer naming the field, and again by the node, the boundary. Sent as
+   * typed: the node fills in a missing eventId and occurredAt from its own clock, which is the one
+   * that counts (a node on GOVERNOR_TEST_CLOCK lives in another year than this REPL).
+   */
   async enqueue(event: unknown) {
-    return this.request('enqueue', [checkReplEvent(event)]);
+    checkReplEvent(event);
+    return this.request('enqueue', [event]);
   }
   dlq_replay(id: string) { return this.request('dlq_replay', [id]); }
   queues() { return this.#reader.queues(); }
   dlq() { return this.#reader.dlq(); }
   audit_verify(customerId?: string) { return this.#reader.audit_verify(customerId); }
+
+  // A cluster's test clocks move together: one node ahead of another would decide the same
+  // customer's timers differently after a takeover. So each clock command goes to every live node.
+  clock() { return this.#everyNode('clock', []) as Promise<ClockReading[]>; }
+  clock_advance(duration: unknown) { return this.#everyNode('clock_advance', [duration]) as Promise<ClockReading[]>; }
+  clock_set(instant: unknown) { return this.#everyNode('clock_set', [instant]) as Promise<ClockReading[]>; }
+
+  /** Runs a command on every live node, one after another; a refusal names the nodes that had run it. */
+  async #everyNode(command: string, args: unknown[]): Promise<unknown[]> {
+    const live = (await this.#reader.nodes()).filter((n) => n.alive).map((n) => n.name);
+    if (live.length === 0) throw new AdminRemoteError('ADMIN_NO_NODE', `${command}: no live node on this Redis and prefix (governor start --redis)`);
+    const results: unknown[] = [];
+    for (const node of live) {
+      try {
+        results.push(await this.request(command, args, node));
+      } catch (error) {
+        if (results.length === 0 || !(error instanceof GovernorError)) throw error;
+        throw new AdminRemoteError(error.code, `${error.message} (already run on ${live.slice(0, results.length).join(', ')})`);
+      }
+    }
+    return results;
+  }
 
   /** Closes the reads' connection (the main one is the caller's). */
   async close(): Promise<void> {

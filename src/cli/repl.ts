@@ -68,6 +68,20 @@ export function adminCommands(admin: Admin, print: (line: string) => void): Reco
       help: "verify a customer's receipt chain; without one, every chain",
       run: (customerId?: string) => admin.audit_verify(customerId),
     },
+    clock: { usage: 'clock()', help: 'the node’s time and whether it is a test clock (GOVERNOR_TEST_CLOCK); over Redis, every live node’s', run: () => admin.clock() },
+    // Only where a test clock can be: a node without one has no such commands.
+    ...(admin.testClock !== false && {
+      clock_advance: {
+        usage: "clock_advance('14d')",
+        help: 'TEST CLOCK ONLY: move time forward (ms, or a string in ms/s/m/h/d), firing every timer due; over Redis, on every live node',
+        run: (duration: unknown) => admin.clock_advance(duration),
+      },
+      clock_set: {
+        usage: "clock_set('2025-02-03T09:00:00Z')",
+        help: 'TEST CLOCK ONLY: move time forward to an instant, firing every timer due; over Redis, on every live node',
+        run: (instant: unknown) => admin.clock_set(instant),
+      },
+    }),
   };
   // Marked from the protocol's own list, so help() cannot say a command reads when the node wants it signed.
   return Object.fromEntries(Object.entries(table).map(([name, command]) => [name, { ...command, mutates: needsSignature(name) }]));

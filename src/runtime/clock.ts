@@ -93,7 +93,7 @@ export class SimulatedClock implements Clock {
     if (time < this.#now) {
       throw new RangeError(`SimulatedClock cannot go back in time (now ${this.#now}, asked ${time})`);
     }
-    for (let next = this.#earliestDue(time); next; next = this.#earliestDue(time)) {
+    for (let next = earliestDue(this.#timers.values(), time); next; next = earliestDue(this.#timers.values(), time)) {
       this.#timers.delete(next.id);
       this.#now = next.deadline;
       next.fn();
@@ -105,12 +105,151 @@ export class SimulatedClock implements Clock {
   get pending(): number {
     return this.#timers.size;
   }
+}
 
-  #earliestDue(limit: number): SimulatedTimer | undefined {
-    let best: SimulatedTimer | undefined;
-    for (const timer of this.#timers.values()) {
-      if (timer.deadline <= limit && (!best || timer.deadline < best.deadline)) best = timer;
-    }
-    return best;
+/**
+ * A clock for running real node processes through simulated time (`GOVERNOR_TEST_CLOCK`): it
+ * starts at a given instant, runs at the speed of its base clock (real time) from there, and can
+ * be moved forward at any moment with {@link TestClock.advance} or {@link TestClock.set}, which
+ * fire every timer falling due on the way, in deadline order, synchronously, as
+ * {@link SimulatedClock} does (ties in the order they were set; a timer set by a firing timer
+ * fires in the same move if it falls due within it). A month-long timer therefore fires when the
+ * clock is moved past its deadline, not a month later.
+ *
+ * Time keeps flowing between moves so that what bounds real work (a call's 5 s timeout, the
+ * orchestrator's state timeouts) still fires on its own; only business time jumps. It never
+ * goes backwards: a move to an earlier instant throws.
+ *
+ * Test-only: never the clock of a production node (`governor start` says so loudly when it is).
+ *
+ * @example
+ * const clock = new TestClock(Date.parse('2025-01-06T09:00:00Z'));
+ * const node = createNode({ clock });
+ * clock.advance(14 * 86_400_000); // fires every timeout due in the next fourteen days, in order
+ */
+export class TestClock implements Clock {
+  /** The instant it started at. */
+  readonly start: number;
+  readonly #base: Clock;
+  /** now() − base.now(), while no move is under way. */
+  #offset: number;
+  /** The time a move has reached, while it fires timers (the deadline of the one firing). */
+  #pinned: number | undefined;
+  #nextId = 1;
+  readonly #timers = new Map<number, SimulatedTimer>();
+  /** The one base timer, armed for the earliest deadline. */
+  #wake: { readonly handle: unknown; readonly deadline: number } | undefined;
+  #firing = false;
+
+  /**
+   * @param start the instant the clock reads now (ms since the epoch)
+   * @param base the clock it runs on between moves @default systemClock
+   */
+  constructor(start: number, base: Clock = systemClock) {
+    checkInstant(start, 'TestClock needs a start time');
+    this.start = start;
+    this.#base = base;
+    this.#offset = start - base.now();
   }
+
+  now(): number {
+    return this.#pinned ?? this.#base.now() + this.#offset;
+  }
+
+  setTimeout(fn: () => void, ms: number): unknown {
+    const id = this.#nextId++;
+    // As Node: a negative or NaN delay is no delay; Infinity never falls due (as systemClock).
+    const deadline = this.now() + (ms > 0 ? ms : 0);
+    this.#timers.set(id, { id, deadline, fn });
+    if (!this.#firing && (this.#wake === undefined || deadline < this.#wake.deadline)) this.#arm();
+    return id;
+  }
+
+  clearTimeout(handle: unknown): void {
+    const timer = this.#timers.get(handle as number);
+    if (!timer) return;
+    this.#timers.delete(timer.id);
+    if (!this.#firing && this.#wake !== undefined && timer.deadline <= this.#wake.deadline) this.#arm();
+  }
+
+  /** Moves time forward by `ms`, firing every timer that falls due on the way; returns how many fired. */
+  advance(ms: number): number {
+    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) throw new RangeError(`TestClock moves forward by a finite number of ms ≥ 0, got ${String(ms)}`);
+    return this.set(this.now() + ms);
+  }
+
+  /** Moves time to `time` (never backwards), firing every timer that falls due on the way; returns how many fired. */
+  set(time: number): number {
+    checkInstant(time, 'TestClock needs a finite time');
+    const from = this.now();
+    if (time < from) throw new RangeError(`TestClock cannot go back in time (now ${new Date(from).toISOString()}, asked ${new Date(time).toISOString()})`);
+    // From inside a timer the move would interleave with the one under way, out of deadline order.
+    if (this.#firing) throw new Error('TestClock cannot be moved from inside one of its timers');
+    this.#pinned = from;
+    try {
+      return this.#fireDue(time, true);
+    } finally {
+      this.#pinned = undefined;
+      this.#offset = time - this.#base.now();
+      this.#arm();
+    }
+  }
+
+  /** How many timers are waiting. */
+  get pending(): number {
+    return this.#timers.size;
+  }
+
+  /** Fires the timers due by `limit`, earliest first; a move pins now() to each one's deadline. */
+  #fireDue(limit: number, pin: boolean): number {
+    this.#firing = true;
+    let fired = 0;
+    try {
+      for (let next = earliestDue(this.#timers.values(), limit); next; next = earliestDue(this.#timers.values(), limit)) {
+        this.#timers.delete(next.id);
+        if (pin) this.#pinned = Math.max(next.deadline, this.#pinned!);
+        fired++;
+        next.fn();
+      }
+    } finally {
+      this.#firing = false;
+    }
+    return fired;
+  }
+
+  /** (Re)arms the base timer for the earliest finite deadline, if it is not armed for it already. */
+  #arm(): void {
+    let earliest = Infinity;
+    for (const timer of this.#timers.values()) if (timer.deadline < earliest) earliest = timer.deadline;
+    if (this.#wake?.deadline === earliest) return;
+    if (this.#wake) this.#base.clearTimeout(this.#wake.handle);
+    this.#wake = undefined;
+    if (earliest === Infinity) return;
+    const handle = this.#base.setTimeout(() => {
+      this.#wake = undefined;
+      try {
+        // Real time reached a deadline: now() is already past it, so nothing is pinned.
+        this.#fireDue(this.now(), false);
+      } finally {
+        this.#arm();
+      }
+    }, earliest - this.now());
+    this.#wake = { handle, deadline: earliest };
+  }
+}
+
+/** The latest instant a `Date` can hold: a clock beyond it could not say what time it is. */
+const MAX_INSTANT = 8.64e15;
+
+function checkInstant(time: number, what: string): void {
+  if (typeof time !== 'number' || !Number.isFinite(time) || Math.abs(time) > MAX_INSTANT) throw new RangeError(`${what} (ms since the epoch, within a Date's range), got ${String(time)}`);
+}
+
+/** The timer with the earliest deadline due by `limit` (the first set among equals). */
+function earliestDue(timers: Iterable<SimulatedTimer>, limit: number): SimulatedTimer | undefined {
+  let best: SimulatedTimer | undefined;
+  for (const timer of timers) {
+    if (timer.deadline <= limit && (!best || timer.deadline < best.deadline)) best = timer;
+  }
+  return best;
 }

@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
 import { emit, table } from '../output.ts';
+import { CliError, EXIT } from '../exit-codes.ts';
+import { testOnlyVariablesAmong } from '../node-environment.ts';
 
 // Loaded when a deploy command runs: the Kubernetes models are large, and other commands
 // should not pay for them at start-up.
@@ -36,7 +38,12 @@ export function deployCommand(program: Command): void {
     .option('--namespace <ns>', 'Kubernetes namespace')
     .action(async (flags: DeployFlags) => {
       const { manifestsToYaml, renderManifests, parseReplicaRange } = await deployment();
-      process.stdout.write(manifestsToYaml(renderManifests(options(flags, parseReplicaRange))));
+      const manifests = renderManifests(options(flags, parseReplicaRange));
+      // A test-only setting (GOVERNOR_TEST_CLOCK) in a manifest would run production on simulated time.
+      const container = manifests.deployment.spec?.template.spec?.containers[0];
+      const testOnly = testOnlyVariablesAmong([...Object.keys(manifests.configMap.data ?? {}), ...(container?.env ?? []).map((entry) => entry.name)]);
+      if (testOnly.length > 0) throw new CliError(`deploy render would set ${testOnly.join(', ')}, which is for tests only: refusing to print the manifests (a bug, please report it)`, EXIT.internal);
+      process.stdout.write(manifestsToYaml(manifests));
     });
   deploy
     .command('cost')

@@ -83,6 +83,9 @@ export function enqueueCommand(program: Command): void {
       const { checkFlagEvent, checkJsonEvent, checkNdjsonStream, fieldFlags, describeIssues } = await import('../enqueue/events.ts');
       const { reuseWithinInput } = await import('../enqueue/reused-keys.ts');
       const { redisUrl, partitionsOf, prefixOf } = await import('../enqueue/redis.ts');
+      const { commandClock } = await import('../test-clock.ts');
+      // GOVERNOR_TEST_CLOCK (tests only): default occurredAt and the "at most 1 h ahead" check on the nodes' test time.
+      const now = commandClock().now();
       const eventJson = typeof flags.json === 'string' ? flags.json : undefined;
       const jsonReport = flags.json !== undefined;
       const sources = [type !== undefined, eventJson !== undefined, flags.file !== undefined].filter(Boolean).length;
@@ -120,11 +123,11 @@ export function enqueueCommand(program: Command): void {
         } catch (error) {
           throw new CliError((error as Error).message);
         }
-        take(checkFlagEvent(type, flags.customer, fields));
+        take(checkFlagEvent(type, flags.customer, fields, now));
       } else {
         if (flags.customer !== undefined || command.args.length > 0) throw new CliError('--customer and --field flags go with <Type>, not with --json or --file');
-        if (eventJson !== undefined) take(checkJsonEvent(eventJson, 1));
-        else for await (const c of checkNdjsonStream(await openInput(flags.file!))) take(c);
+        if (eventJson !== undefined) take(checkJsonEvent(eventJson, 1, now));
+        else for await (const c of checkNdjsonStream(await openInput(flags.file!), now)) take(c);
       }
       const total = accepted.length + rejections.count + repeats.length;
 

@@ -3,6 +3,7 @@ import { CliError, EXIT } from '../exit-codes.ts';
 import { createLogger } from '../logger.ts';
 import { metricsEndpoint } from '../node-telemetry.ts';
 import { nodeVariable } from '../node-environment.ts';
+import { testClockFromEnv, testClockNotice } from '../test-clock.ts';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -36,6 +37,9 @@ export function startCommand(program: Command): void {
       const url = flags.embedded ? undefined : (flags.redis ?? nodeVariable('REDIS_URL'));
       const name = flags.name ?? nodeVariable('GOVERNOR_NODE_NAME');
       const metrics = metricsEndpoint(flags.metricsPort);
+      // Checked before anything starts (a bad instant is exit 2), and said at once, on stdout and in the log.
+      const testClock = testClockFromEnv();
+      if (testClock) logger.warn({ testClock: new Date(testClock.start).toISOString() }, testClockNotice(testClock));
       if (url) {
         const { startBullmq } = await import('../bullmq-node.ts');
         const { prefixOf } = await import('../enqueue/redis.ts');
@@ -43,10 +47,12 @@ export function startCommand(program: Command): void {
         const { clusterBanner } = await import('../node-banner.ts');
         const prefix = prefixOf(flags);
         process.stdout.write(`${clusterBanner(url, prefix, flags.redis === undefined)}\n`);
-        process.exitCode = await startBullmq({ url, prefix, shell: flags.shell === true, name, logger, metrics, allowDataLoss });
+        if (testClock) process.stdout.write(`${testClockNotice(testClock)}.\n`);
+        process.exitCode = await startBullmq({ url, prefix, shell: flags.shell === true, name, logger, metrics, allowDataLoss, testClock });
       } else {
         const { startEmbedded } = await import('../embedded.ts');
-        await startEmbedded({ name, logger, metrics });
+        if (testClock) process.stdout.write(`${testClockNotice(testClock)}.\n`);
+        await startEmbedded({ name, logger, metrics, testClock });
         process.exitCode = EXIT.ok;
       }
     });

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import type { Job, Worker } from 'bullmq';
 import { pino, type Logger } from 'pino';
-import { systemClock, type Clock } from '../../runtime/clock.ts';
+import { systemClock, TestClock, type Clock } from '../../runtime/clock.ts';
 import { entityName, isEntityAddress, type EntityAddress } from '../../runtime/entity.ts';
 import type { EntityHostOptions } from '../../runtime/entity-host.ts';
 import type { Envelope } from '../../runtime/envelope.ts';
@@ -85,6 +85,8 @@ export class BullmqTransport implements Transport {
   #stopping: Promise<ShutdownResult> | undefined;
   readonly #stopTimers: (() => void)[] = [];
   readonly #startedAt = Date.now();
+  /** The node runs on a test clock (GOVERNOR_TEST_CLOCK): its heartbeat says so, for nodes(). */
+  #testClock = false;
 
   constructor(options: BullmqTransportOptions = {}) {
     this.#options = options;
@@ -115,6 +117,7 @@ export class BullmqTransport implements Transport {
    * timeout is committed with its state. @example createNode({ transport, clock: transport.clock() })
    */
   clock(base: Clock = systemClock): Clock {
+    this.#testClock = base instanceof TestClock;
     return {
       now: () => base.now(),
       setTimeout: (fn, ms) => base.setTimeout(() => this.ambient(fn), ms),
@@ -400,7 +403,7 @@ export class BullmqTransport implements Transport {
 
   #touch(record: ReturnType<EntityCache['add']>): void {
     record.steps++;
-    record.lastUsed = this.#requireNode().clock.now();
+    record.lastUsed = systemClock.now(); // idleness is real time: see #passivationTimer
     const runtime = this.#partitions.get(record.partition);
     if (!runtime) return;
     const scope = this.#scope;
@@ -416,7 +419,7 @@ export class BullmqTransport implements Transport {
 
   async #loadMissing(missing: readonly EntityAddress[]): Promise<void> {
     const stored = await this.#workerStore!.loadMany(missing);
-    const now = this.#requireNode().clock.now();
+    const now = systemClock.now(); // lastUsed: idleness is real time, see #passivationTimer
     missing.forEach((address, i) => {
       if (this.#cache.has(address)) return;
       const keys = { stateKey: this.keys.state(address), handledKey: this.keys.handled(address) };
@@ -549,9 +552,11 @@ export class BullmqTransport implements Transport {
   #passivationTimer(): void {
     const every = Math.max(1_000, Math.round(this.settings.passivateAfterMs / 2));
     const timer = setInterval(() => {
-      const now = this.#requireNode().clock.now();
-      const before = now - this.settings.passivateAfterMs;
-      const keepUntil = now + this.settings.passivateAfterMs;
+      // Idleness is memory's concern, so it is measured in real time; timers are the node's. On a
+      // clock that jumps (GOVERNOR_TEST_CLOCK, days at a time) node time would make every entity
+      // idle at once, and a passivated entity's timers fire only when a message brings it back.
+      const before = systemClock.now() - this.settings.passivateAfterMs;
+      const keepUntil = this.#requireNode().clock.now() + this.settings.passivateAfterMs;
       for (const runtime of this.#partitions.values()) void runtime.passivateIdle(before, keepUntil).catch(() => undefined);
     }, every);
     timer.unref();
@@ -661,6 +666,7 @@ export class BullmqTransport implements Transport {
       startedAt: this.#startedAt,
       host: hostname(),
       pid: process.pid,
+      ...(this.#testClock && { clock: 'test' as const }),
     };
   }
 

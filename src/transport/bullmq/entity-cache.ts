@@ -22,6 +22,7 @@ export interface EntityRecord {
   dirty: boolean;
   /** Steps since load: a commit clears `dirty` only if no step happened while it was in flight. */
   steps: number;
+  /** When it was last loaded or stepped, in real time (ms): what passivation calls idle. */
   lastUsed: number;
 }
 

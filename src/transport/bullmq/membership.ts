@@ -12,6 +12,8 @@ export interface NodeInfo {
   readonly startedAt: number;
   readonly host?: string;
   readonly pid?: number;
+  /** `test`: the node runs on a test clock (GOVERNOR_TEST_CLOCK), never in production. */
+  readonly clock?: 'test';
 }
 
 /** A node as the cluster sees it. */
