@@ -103,6 +103,32 @@ export class RedisKeys {
     return `${this.#base}h:${entitySuffix(address)}`;
   }
 
+  /**
+   * Sorted set: the partition's timer index, `<kind>:<percent-encoded key>` (see
+   * {@link timerMember}) → the entity's earliest timer deadline (runtime-clock ms). Written by the
+   * commit script with the state; read by the partition's owner to wake entities that are not in
+   * memory when a timer falls due (`TimerWake`).
+   */
+  timers(partition: PartitionId): string {
+    return `${this.#base}t:${partition}`;
+  }
+
+  /** An entity's member in its partition's {@link timers} index. */
+  timerMember(address: EntityAddress): string {
+    return entitySuffix(address);
+  }
+
+  /** The entity of a {@link timers} member; `undefined` for a member that is not one of ours. */
+  timerEntity(member: string): EntityAddress | undefined {
+    const colon = member.indexOf(':');
+    if (colon <= 0) return undefined;
+    try {
+      return { entity: member.slice(0, colon), key: decodeURIComponent(member.slice(colon + 1)) };
+    } catch {
+      return undefined;
+    }
+  }
+
   /** List of committed messages of a partition not yet relayed into their queues. */
   outbox(partition: PartitionId): string {
     return `${this.#base}o:${partition}`;

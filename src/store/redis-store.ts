@@ -194,16 +194,18 @@ export class RedisStore implements ActorStore, JournalReader {
     const journals: string[] = [];
     for (const entry of batch.entries) {
       keys.push(entry.stateKey ?? this.keys.state(entry.address));
+      const member = this.keys.timerMember(entry.address);
       if (entry.state === null) {
-        args.push(entry.expectedVersion, '', '', 0);
+        args.push(entry.expectedVersion, '', '', 0, member, '');
       } else {
         const { state, entries } = splitJournal(entry.state);
-        args.push(entry.expectedVersion, JSON.stringify(state), state.journalLength ?? 0, entries.length);
+        args.push(entry.expectedVersion, JSON.stringify(state), state.journalLength ?? 0, entries.length, member, earliestDeadline(state) ?? '');
         for (const e of entries) journals.push(JSON.stringify(e));
       }
     }
     keys.push(this.keys.epoch);
     for (const entry of batch.entries) keys.push(this.keys.journal(entry.address));
+    keys.push(this.keys.timers(batch.partition));
     for (const text of journals) args.push(text);
     for (const message of batch.outbox) args.push(message);
     const reply = await this.#redis.govCommit(keys.length, ...keys, ...args);
@@ -231,6 +233,21 @@ export class RedisStore implements ActorStore, JournalReader {
     }
   }
 
+  /**
+   * The entities of a partition whose earliest timer is due by `now` (runtime-clock ms), by the
+   * timer index the commits keep; at most `limit`, earliest first.
+   */
+  async dueEntities(partition: PartitionId, now: number, limit = 1_000): Promise<EntityAddress[]> {
+    const members = await this.#redis.zrangebyscore(this.keys.timers(partition), '-inf', now, 'LIMIT', 0, limit);
+    return members.flatMap((member) => this.keys.timerEntity(member) ?? []);
+  }
+
+  /** The earliest timer deadline in a partition's index later than `after`; `undefined` when none. */
+  async nextDeadline(partition: PartitionId, after: number): Promise<number | undefined> {
+    const [, score] = await this.#redis.zrangebyscore(this.keys.timers(partition), `(${after}`, '+inf', 'WITHSCORES', 'LIMIT', 0, 1);
+    return score === undefined ? undefined : Number(score);
+  }
+
   /** The partition's committed messages not yet relayed, in order. */
   async readOutbox(partition: PartitionId): Promise<string[]> {
     return this.#redis.lrange(this.keys.outbox(partition), 0, -1);
@@ -240,6 +257,13 @@ export class RedisStore implements ActorStore, JournalReader {
   async trimOutbox(partition: PartitionId, count: number): Promise<void> {
     if (count > 0) await this.#redis.ltrim(this.keys.outbox(partition), count, -1);
   }
+}
+
+/** The deadline of the state's earliest timer (runtime-clock ms); `undefined` when it has none. */
+export function earliestDeadline(state: PersistedActorState): number | undefined {
+  let earliest: number | undefined;
+  for (const timer of state.timers) if (earliest === undefined || timer.deadline < earliest) earliest = timer.deadline;
+  return earliest;
 }
 
 /** Parses a stored state, refusing other schema versions with a message that says what to do. */

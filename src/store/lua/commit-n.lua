@@ -1,8 +1,9 @@
 --[[
   Commits the effects of one message (or of a flush) on one partition, atomically: the new states
   of the entities it changed, the entries they appended to their journals (history kept beside
-  the state, see journal.ts), the record that the message was handled, and the messages it sent
-  (appended to the partition's outbox, relayed into their queues afterwards).
+  the state, see journal.ts), each one's earliest timer deadline in the partition's timer index
+  (which wakes entities at rest, see timer-wake.ts), the record that the message was handled, and
+  the messages it sent (appended to the partition's outbox, relayed into their queues afterwards).
 
   The node sends BullMQ's completion of the job right behind this script, on the same connection,
   without waiting for the answer. So a commit that does not happen (conflict, lost lease) deletes
@@ -17,6 +18,8 @@
     KEYS[5 .. 4+n]  state hash of each changed entity, in the order of the entries below
     KEYS[5+n]       the dataset sentinel `{id, seq, halted?}` (see dataset-epoch.ts)
     KEYS[6+n .. 5+2n]  journal list of each changed entity, in the same order
+    KEYS[6+2n]      the partition's timer index: a sorted set, entity → its earliest timer's
+                    deadline (runtime-clock ms), which the partition's owner wakes it at
 
     ARGV[1]   node name: the lease holder this commit expects
     ARGV[2]   message id, or '' for a flush (no message)
@@ -28,10 +31,11 @@
     ARGV[7]   n, the number of entities
     ARGV[8]   the dataset id this node opened, or '' for an unguarded commit (no check, no count)
     ARGV[9]   the highest commit sequence this node has seen
-    ARGV[10 .. 9+4n]  per entity, four: expected version; the new state JSON ('' deletes it);
-                      the length its journal must have after this commit ('': not checked); and
-                      k, how many journal entries it appends
-    ARGV[10+4n ..]    the journal entries (JSON) of entity 1 (k1 of them), then of entity 2, …;
+    ARGV[10 .. 9+6n]  per entity, six: expected version; the new state JSON ('' deletes it);
+                      the length its journal must have after this commit ('': not checked);
+                      k, how many journal entries it appends; its member in the timer index;
+                      and its earliest timer's deadline ('': no timer, the member is removed)
+    ARGV[10+6n ..]    the journal entries (JSON) of entity 1 (k1 of them), then of entity 2, …;
                       then the outbox entries (JSON), in send order
 
   Output:
@@ -84,7 +88,7 @@ if messageId ~= "" and rcall("ZADD", KEYS[3], "NX", score, messageId) == 0 then
 end
 
 for i = 1, n do
-  local expected = tonumber(ARGV[6 + 4 * i])
+  local expected = tonumber(ARGV[4 + 6 * i])
   local current = tonumber(rcall("HGET", KEYS[4 + i], "v") or "0")
   if current ~= expected then
     if messageId ~= "" then
@@ -92,10 +96,10 @@ for i = 1, n do
     end
     return refuse({2, i, current})
   end
-  local journalAfter = ARGV[8 + 4 * i]
+  local journalAfter = ARGV[6 + 6 * i]
   if journalAfter ~= "" then
     local length = rcall("LLEN", KEYS[5 + n + i])
-    if length + tonumber(ARGV[9 + 4 * i]) ~= tonumber(journalAfter) then
+    if length + tonumber(ARGV[7 + 6 * i]) ~= tonumber(journalAfter) then
       if messageId ~= "" then
         rcall("ZREM", KEYS[3], messageId)
       end
@@ -105,20 +109,27 @@ for i = 1, n do
 end
 
 local result = {0}
-local entry = 10 + 4 * n
+local entry = 10 + 6 * n
 for i = 1, n do
   local key = KEYS[4 + i]
-  local data = ARGV[7 + 4 * i]
+  local data = ARGV[5 + 6 * i]
   if data == "" then
     rcall("DEL", key)
     result[i + 1] = 0
   else
-    local version = tonumber(ARGV[6 + 4 * i]) + 1
+    local version = tonumber(ARGV[4 + 6 * i]) + 1
     rcall("HSET", key, "v", version, "d", data)
     result[i + 1] = version
   end
+  -- The timer index changes with the state, in this script: the two never disagree.
+  local deadline = ARGV[9 + 6 * i]
+  if data == "" or deadline == "" then
+    rcall("ZREM", KEYS[6 + 2 * n], ARGV[8 + 6 * i])
+  else
+    rcall("ZADD", KEYS[6 + 2 * n], deadline, ARGV[8 + 6 * i])
+  end
   -- The entity's journal entries, in slices (unpack has a stack limit: a migration moves 1,000).
-  local last = entry + tonumber(ARGV[9 + 4 * i]) - 1
+  local last = entry + tonumber(ARGV[7 + 6 * i]) - 1
   for j = entry, last, 1000 do
     rcall("RPUSH", KEYS[5 + n + i], unpack(ARGV, j, math.min(j + 999, last)))
   end

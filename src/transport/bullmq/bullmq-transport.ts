@@ -26,6 +26,7 @@ import { checkRedisPersistence, describePersistence, type RedisPersistence } fro
 import { PartitionRuntime, type PartitionContext } from './partition.ts';
 import { GlobalRegistry, type RegisterResult } from './registry.ts';
 import { Relay, sleep, type OutgoingJob } from './relay.ts';
+import { TimerWake } from './timer-wake.ts';
 import { ambientScope, MessageIds, type AmbientScope, type Scope } from './scope.ts';
 
 /** Tries at recording a halt (100 ms, then doubling: about 6 s in all) before saying it could not. */
@@ -84,6 +85,7 @@ export class BullmqTransport implements Transport {
   #state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
   #stopping: Promise<ShutdownResult> | undefined;
   readonly #stopTimers: (() => void)[] = [];
+  #wake: TimerWake | undefined;
   readonly #startedAt = Date.now();
   /** The node runs on a test clock (GOVERNOR_TEST_CLOCK): its heartbeat says so, for nodes(). */
   #testClock = false;
@@ -159,6 +161,8 @@ export class BullmqTransport implements Transport {
     this.#workerStore = new RedisStore(connections.worker, { prefix: settings.prefix, handledLimit: settings.handledLimit, epoch });
     this.#relay = new Relay(redis, settings, this.#logger);
     this.#registry = new GlobalRegistry(redis, this.keys, node.name);
+    const wake = (this.#wake = new TimerWake({ clock: node.clock, store: this.#store, logger: this.#logger, partitions: () => this.#partitions.values() }));
+    this.#stopTimers.push(() => wake.stop());
 
     this.#inbox = new GuardedWorker(this.keys.nodeQueue(node.name), (job) => this.#processInbox(job), {
       connection: connections.worker,
@@ -461,6 +465,8 @@ export class BullmqTransport implements Transport {
   async #tryStart(runtime: PartitionRuntime, attempt: number): Promise<boolean> {
     try {
       await runtime.start();
+      // Its entities at rest may have timers due (a node that held it died or left): look now.
+      this.#wake?.look();
       return true;
     } catch (error) {
       if (!this.#mayStart(runtime)) this.#logger.info({ err: error, partition: runtime.id }, 'a partition start ended: this node no longer holds it');
@@ -521,6 +527,12 @@ export class BullmqTransport implements Transport {
         this.#logger.warn({ jobId, messageId: id, entity: target.entity, key: target.key }, 'skipped a job whose message id was handled before: nothing changed');
       },
       dropProcess: (address) => this.#dropProcess(address),
+      running: (address) => this.#node?.entities?.pidOf(address) !== undefined,
+      wake: (address) => {
+        const node = this.#requireNode();
+        this.ambient(() => node.run(() => node.entities?.ensure(address)));
+      },
+      timersCommitted: (deadline) => this.#wake?.committed(deadline),
       lost: (runtime) => {
         if (this.#partitions.get(runtime.id) === runtime) this.#partitions.delete(runtime.id);
       },
@@ -554,10 +566,9 @@ export class BullmqTransport implements Transport {
     const timer = setInterval(() => {
       // Idleness is memory's concern, so it is measured in real time; timers are the node's. On a
       // clock that jumps (GOVERNOR_TEST_CLOCK, days at a time) node time would make every entity
-      // idle at once, and a passivated entity's timers fire only when a message brings it back.
+      // idle at once. A passivated entity's timers are not lost: the timer index wakes it.
       const before = systemClock.now() - this.settings.passivateAfterMs;
-      const keepUntil = this.#requireNode().clock.now() + this.settings.passivateAfterMs;
-      for (const runtime of this.#partitions.values()) void runtime.passivateIdle(before, keepUntil).catch(() => undefined);
+      for (const runtime of this.#partitions.values()) void runtime.passivateIdle(before).catch(() => undefined);
     }, every);
     timer.unref();
     this.#stopTimers.push(() => clearInterval(timer));

@@ -8,7 +8,7 @@ import { formatReason } from '../../runtime/exit-reason.ts';
 import type { Node } from '../../runtime/node.ts';
 import { StoredStateError, type DatasetRolledBackError } from '../../store/redis-errors.ts';
 import type { PartitionId } from '../../store/redis-keys.ts';
-import type { CommitEntry, CommitResult, RedisStore } from '../../store/redis-store.ts';
+import { earliestDeadline, type CommitEntry, type CommitResult, type RedisStore } from '../../store/redis-store.ts';
 import { coalesceWrites } from './coalesced-writes.ts';
 import { checkEntityJob } from './entity-job.ts';
 import type { EntityCache, EntityRecord } from './entity-cache.ts';
@@ -41,6 +41,12 @@ export interface PartitionContext {
   refused(target: EntityAddress): void;
   /** Counts and logs a job whose message id its target had handled already (skipped: nothing changed). */
   duplicate(target: EntityAddress, jobId: string | undefined, id: string): void;
+  /** Whether the entity runs here now (its timers are armed on the clock). */
+  running(address: EntityAddress): boolean;
+  /** Starts a loaded entity from its committed state, outside any job: its due timers fire. */
+  wake(address: EntityAddress): void;
+  /** A commit stored `deadline` as the earliest timer of an entity it wrote (see `TimerWake`). */
+  timersCommitted(deadline: number): void;
   /** Ends an entity's process without saving: memory goes back to the last commit. */
   dropProcess(address: EntityAddress): void;
   /** The partition is no longer this node's (its lease is lost): stop it now. */
@@ -358,6 +364,12 @@ export class PartitionRuntime {
       }
     }
     if (result.status === 'ok') {
+      let earliest: number | undefined;
+      for (const entry of entries) {
+        const deadline = entry.state ? earliestDeadline(entry.state) : undefined;
+        if (deadline !== undefined && (earliest === undefined || deadline < earliest)) earliest = deadline;
+      }
+      if (earliest !== undefined) ctx.timersCommitted(earliest);
       for (let i = 0; i < records.length; i++) {
         const record = records[i]!;
         record.version = result.versions[i]!;
@@ -437,21 +449,44 @@ export class PartitionRuntime {
   }
 
   /**
-   * Passivates the entities idle since `before` (their states are committed), except those with a
-   * timer due before `keepUntil`: a passivated entity's timers fire only when it comes back.
+   * Passivates the entities idle since `before` (their states are committed), timers or not: the
+   * partition's timer index wakes one when its earliest timer falls due (`TimerWake`).
    */
-  async passivateIdle(before: number, keepUntil: number): Promise<number> {
+  async passivateIdle(before: number): Promise<number> {
     return this.exclusive(async () => {
       let count = 0;
       for (const record of this.#ctx.cache.inPartition(this.id)) {
         if (record.dirty || record.lastUsed >= before) continue;
-        const timers = this.#ctx.node.entities?.processOf(record.address)?.timers() ?? [];
-        if (!timers.some((timer) => timer.deadline < keepUntil)) {
-          this.#passivate(record);
-          count++;
-        }
+        this.#passivate(record);
+        count++;
       }
       return count;
+    });
+  }
+
+  /**
+   * Brings back the entities of this partition whose timer is due and that are not running here
+   * (passivated, or never started since the partition was claimed): loaded, then restored outside
+   * any job, which fires their overdue timers in deadline order; the flush commits what they did.
+   * One with nothing stored any more is left alone (it would start fresh, which no timer asked for).
+   */
+  async wake(addresses: readonly EntityAddress[]): Promise<void> {
+    await this.exclusive(async () => {
+      const ctx = this.#ctx;
+      const asleep = addresses.filter((address) => ctx.partitionOf(address) === this.id && !ctx.running(address));
+      if (this.#state !== 'running' || asleep.length === 0) return;
+      for (const address of asleep) {
+        try {
+          await this.#retrying(() => ctx.load([address]) ?? Promise.resolve());
+        } catch (error) {
+          // An unreadable state cannot be woken; its next message is dead-lettered with the reason.
+          ctx.logger.error({ err: error, partition: this.id, entity: address.entity, key: address.key }, 'could not load an entity whose timer is due');
+          continue;
+        }
+        if (this.#state !== 'running') return;
+        const record = ctx.cache.get(address);
+        if (record?.state !== undefined && !ctx.running(address)) ctx.wake(address);
+      }
     });
   }
 
