@@ -50,3 +50,27 @@ function call(fn: unknown, self: unknown, args: unknown[]): unknown {
   if (typeof fn !== 'function') throw new TypeError(`${String(fn)} is not a function`);
   return (fn as (...a: unknown[]) => unknown).apply(self, args);
 }
+
+/**
+ * What a REPL line evaluates to, with the commands' promises inside it settled too:
+ * `[get_state('Billing/c1').value, get_state('Entitlement/c1').value]` shows the two values, not two
+ * pending chains. Only arrays and plain objects are looked into, a few levels deep (what a line
+ * builds by hand); anything else is shown as it is.
+ */
+export async function settleNested(value: unknown, depth = 4): Promise<unknown> {
+  const settled = isThenable(value) ? await value : value;
+  if (depth === 0 || settled === null || typeof settled !== 'object') return settled;
+  if (Array.isArray(settled)) {
+    if (!settled.some((item) => isThenable(item) || (item !== null && typeof item === 'object'))) return settled;
+    return Promise.all(settled.map((item) => settleNested(item, depth - 1)));
+  }
+  // A plain object of any realm (a line is evaluated in its own vm context, with its own Object).
+  const proto = Object.getPrototypeOf(settled) as object | null;
+  if (proto !== null && Object.getPrototypeOf(proto) !== null) return settled;
+  const entries = await Promise.all(Object.entries(settled).map(async ([key, item]) => [key, await settleNested(item, depth - 1)] as const));
+  return Object.fromEntries(entries);
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}

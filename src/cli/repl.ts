@@ -10,7 +10,7 @@ import { formatTrace } from './format-trace.ts';
 import type { Admin } from './admin.ts';
 import { needsSignature } from './admin-protocol.ts';
 import { isRedisUnavailable, redisUnavailableError } from './redis-deadline.ts';
-import { awaitableChain } from './awaitable-chain.ts';
+import { awaitableChain, settleNested } from './awaitable-chain.ts';
 
 /** One REPL command: what it is called, how to use it, and what it does. */
 export interface Command {
@@ -117,7 +117,7 @@ export function createEvaluator(commands: Record<string, Command>, options: { ti
   context.help = () => helpText(commands);
   return async (line: string): Promise<{ ok: true; value: unknown } | { ok: false; error: string; cause: unknown }> => {
     try {
-      const value = await vm.runInContext(line, context, { filename: 'governor-repl', timeout });
+      const value = await settleNested(vm.runInContext(line, context, { filename: 'governor-repl', timeout }));
       return { ok: true, value };
     } catch (error) {
       // The error itself too, so `--eval` can tell Redis not answering (exit 3) from a refusal (exit 1).

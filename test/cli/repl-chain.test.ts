@@ -25,6 +25,13 @@ describe('the REPL evaluator', () => {
     expect(await evaluate('nodes().then((ns) => ns.length)')).toEqual({ ok: true, value: 2 });
   });
 
+  it('settles the pending results a line puts in an array or an object', async () => {
+    expect(await evaluate("[get_state('a').value, get_state('b').context.data.ref]")).toEqual({ ok: true, value: ['Active', 'b'] });
+    expect(await evaluate("({ billing: get_state('Billing/c1').context.data.ref, names: [nodes().length] })")).toEqual({ ok: true, value: { billing: 'Billing/c1', names: [2] } });
+    // A failure inside one is the line's error, as it is alone.
+    expect(await evaluate("[get_state('a').value, fails()]")).toMatchObject({ ok: false, error: 'error: nope' });
+  });
+
   it('reports a failed command, or a read past undefined, as one error line', async () => {
     expect(await evaluate('fails().anything')).toMatchObject({ ok: false, error: 'error: nope' });
     expect(await evaluate("get_state('x').context.missing.deeper")).toMatchObject({ ok: false, error: 'error: cannot read deeper of undefined' });
