@@ -1,9 +1,8 @@
 import { z } from 'zod';
-import { decodeBase64url, encodeBase64url } from './base64url.ts';
-import { canonicalJson } from './canonical-json.ts';
 import { SAFE_ID_PATTERN } from './ids.ts';
 import type { ChainTip } from './receipts.ts';
-import { KEY_ID_PATTERN, findPublicKey, signBytes, verifyBytes, type PublicKeyring, type SigningKey } from './signing-keys.ts';
+import { signHead, verifySignedHead, type SignedHeadVerification } from './signed-head.ts';
+import { KEY_ID_PATTERN, type PublicKeyring, type SigningKey } from './signing-keys.ts';
 
 /**
  * Signed chain heads: an Ed25519 signature over (chain id, length, head hash, time).
@@ -46,31 +45,13 @@ export function signChainHead(
     signedAt: head.signedAt,
     kid: key.kid,
   };
-  return { ...unsigned, signature: encodeBase64url(signBytes(key, message(unsigned))) };
+  return signHead(CHAIN_HEAD_SIGNING_CONTEXT, unsigned, key);
 }
 
 /** Outcome of {@link verifyChainHead}. */
-export type ChainHeadVerification =
-  | { readonly ok: true; readonly head: SignedChainHead }
-  | { readonly ok: false; readonly reason: 'malformed' | 'unknown_key' | 'bad_signature'; readonly message: string };
+export type ChainHeadVerification = SignedHeadVerification<SignedChainHead>;
 
 /** Checks a head's shape and signature. Never throws. */
 export function verifyChainHead(head: unknown, keyring: PublicKeyring): ChainHeadVerification {
-  const parsed = SignedChainHeadSchema.safeParse(head);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    return { ok: false, reason: 'malformed', message: `malformed chain head: ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? ''}` };
-  }
-  const { signature, ...unsigned } = parsed.data;
-  const entry = findPublicKey(keyring, unsigned.kid);
-  if (!entry) return { ok: false, reason: 'unknown_key', message: `no trusted public key has id "${unsigned.kid}"` };
-  const bytes = decodeBase64url(signature);
-  if (!bytes || bytes.length !== 64 || !verifyBytes(entry.publicKey, message(unsigned), bytes)) {
-    return { ok: false, reason: 'bad_signature', message: 'the chain head signature does not verify: the head was altered or forged' };
-  }
-  return { ok: true, head: parsed.data };
-}
-
-function message(unsigned: Omit<SignedChainHead, 'signature'>): Buffer {
-  return Buffer.from(`${CHAIN_HEAD_SIGNING_CONTEXT}${canonicalJson(unsigned)}`, 'utf8');
+  return verifySignedHead(SignedChainHeadSchema, CHAIN_HEAD_SIGNING_CONTEXT, 'chain head', head, keyring);
 }

@@ -1,8 +1,7 @@
 import { z } from 'zod';
-import { decodeBase64url, encodeBase64url } from './base64url.ts';
-import { canonicalJson } from './canonical-json.ts';
 import { SAFE_ID_PATTERN } from './ids.ts';
-import { KEY_ID_PATTERN, findPublicKey, signBytes, verifyBytes, type PublicKeyring, type SigningKey } from './signing-keys.ts';
+import { signHead, verifySignedHead, type SignedHeadVerification } from './signed-head.ts';
+import { KEY_ID_PATTERN, type PublicKeyring, type SigningKey } from './signing-keys.ts';
 
 /**
  * Signed tree heads (format v2): an Ed25519 signature over (log id, tree size, Merkle root,
@@ -54,31 +53,13 @@ export function signTreeHead(fields: TreeHeadFields, key: SigningKey): SignedTre
     signedAt: fields.signedAt,
     kid: key.kid,
   };
-  return { ...unsigned, signature: encodeBase64url(signBytes(key, message(unsigned))) };
+  return signHead(TREE_HEAD_SIGNING_CONTEXT, unsigned, key);
 }
 
 /** Outcome of {@link verifyTreeHead}. */
-export type TreeHeadVerification =
-  | { readonly ok: true; readonly head: SignedTreeHead }
-  | { readonly ok: false; readonly reason: 'malformed' | 'unknown_key' | 'bad_signature'; readonly message: string };
+export type TreeHeadVerification = SignedHeadVerification<SignedTreeHead>;
 
 /** Checks a tree head's shape and signature with public keys alone. Never throws. */
 export function verifyTreeHead(head: unknown, keyring: PublicKeyring): TreeHeadVerification {
-  const parsed = SignedTreeHeadSchema.safeParse(head);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    return { ok: false, reason: 'malformed', message: `malformed tree head: ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? ''}` };
-  }
-  const { signature, ...unsigned } = parsed.data;
-  const entry = findPublicKey(keyring, unsigned.kid);
-  if (!entry) return { ok: false, reason: 'unknown_key', message: `no trusted public key has id "${unsigned.kid}"` };
-  const bytes = decodeBase64url(signature);
-  if (!bytes || bytes.length !== 64 || !verifyBytes(entry.publicKey, message(unsigned), bytes)) {
-    return { ok: false, reason: 'bad_signature', message: 'the tree head signature does not verify: the head was altered or forged' };
-  }
-  return { ok: true, head: parsed.data };
-}
-
-function message(unsigned: Omit<SignedTreeHead, 'signature'>): Buffer {
-  return Buffer.from(`${TREE_HEAD_SIGNING_CONTEXT}${canonicalJson(unsigned)}`, 'utf8');
+  return verifySignedHead(SignedTreeHeadSchema, TREE_HEAD_SIGNING_CONTEXT, 'tree head', head, keyring);
 }
