@@ -237,9 +237,25 @@ export class RedisStore implements ActorStore, JournalReader {
    * The entities of a partition whose earliest timer is due by `now` (runtime-clock ms), by the
    * timer index the commits keep; at most `limit`, earliest first.
    */
-  async dueEntities(partition: PartitionId, now: number, limit = 1_000): Promise<EntityAddress[]> {
+  async dueEntities(partition: PartitionId, now: number, limit = 1_000): Promise<{ due: EntityAddress[]; unreadable: string[] }> {
     const members = await this.#redis.zrangebyscore(this.keys.timers(partition), '-inf', now, 'LIMIT', 0, limit);
-    return members.flatMap((member) => this.keys.timerEntity(member) ?? []);
+    const due: EntityAddress[] = [];
+    const unreadable: string[] = [];
+    for (const member of members) {
+      const address = this.keys.timerEntity(member);
+      if (address) due.push(address);
+      else unreadable.push(member);
+    }
+    return { due, unreadable };
+  }
+
+  /**
+   * Takes members out of a partition's timer index: ones no commit wrote (unreadable), or entities
+   * with nothing stored any more. Left in, they would be read again at every look and, a page of
+   * them, keep the due ones behind them from ever being woken.
+   */
+  async forgetTimers(partition: PartitionId, members: readonly string[]): Promise<void> {
+    if (members.length > 0) await this.#redis.zrem(this.keys.timers(partition), ...members);
   }
 
   /** The earliest timer deadline in a partition's index later than `after`; `undefined` when none. */

@@ -170,3 +170,30 @@ describe('an entity whose partition moves', () => {
     await eventually(async () => expect(await committedDings(b, address)).toBe(1));
   });
 });
+
+describe('a timer index written by someone else', () => {
+  it('drops members that name no entity, and entities with nothing stored, and still wakes the due one among them', async () => {
+    const clock = new SimulatedClock(1_700_000_000_000);
+    const { nodes, keys } = await cluster(1, clock);
+    const a = nodes[0]!;
+    const address = { entity: 'Counter', key: 'among-junk' };
+    a.node.cast(address, { type: 'arm', ms: DAY });
+    expect(await a.node.call(address, { type: 'get' })).toEqual({ count: 0, dings: 0 });
+    await a.transport.settled();
+    await a.transport.passivate(address);
+    const index = keys.timers(a.transport.partitionOf(address));
+    // A hostile or buggy writer: members no commit would write, and an entity never stored, all due first.
+    const partition = a.transport.partitionOf(address);
+    const key = (i = 0): string => (a.transport.partitionOf({ entity: 'Counter', key: `ghost-${i}` }) === partition ? `ghost-${i}` : key(i + 1));
+    const other = (i = 0): string => (a.transport.partitionOf({ entity: 'Counter', key: `stray-${i}` }) !== partition ? `stray-${i}` : other(i + 1));
+    const ghost = { entity: 'Counter', key: key() };
+    const stray = keys.timerMember({ entity: 'Counter', key: other() });
+    await client.zadd(index, 1, 'no-colon-here', 2, ':empty-kind', 3, 'Counter:%E0%A4%A', 4, keys.timerMember(ghost), 5, stray);
+
+    clock.advance(2 * DAY);
+    await eventually(async () => expect(await committedDings(a, address)).toBe(1));
+    await eventually(async () => expect(await client.zrange(index, 0, -1)).toEqual([]));
+    // The ghost was not started fresh to fire a timer nobody armed.
+    expect(await a.transport.store.load(ghost)).toBeUndefined();
+  });
+});

@@ -473,8 +473,15 @@ export class PartitionRuntime {
   async wake(addresses: readonly EntityAddress[]): Promise<void> {
     await this.exclusive(async () => {
       const ctx = this.#ctx;
+      if (this.#state !== 'running') return;
+      const foreign = addresses.filter((address) => ctx.partitionOf(address) !== this.id);
+      if (foreign.length > 0) {
+        // No commit of this partition writes them: they would be read at every look, never woken here.
+        ctx.logger.warn({ partition: this.id, entities: foreign.slice(0, 10).map((a) => `${a.entity}/${a.key}`), count: foreign.length }, 'timer index entries of entities of another partition: removed');
+        await this.#retrying(() => ctx.store.forgetTimers(this.id, foreign.map((a) => ctx.store.keys.timerMember(a))));
+      }
       const asleep = addresses.filter((address) => ctx.partitionOf(address) === this.id && !ctx.running(address));
-      if (this.#state !== 'running' || asleep.length === 0) return;
+      if (asleep.length === 0) return;
       for (const address of asleep) {
         try {
           await this.#retrying(() => ctx.load([address]) ?? Promise.resolve());
@@ -485,7 +492,12 @@ export class PartitionRuntime {
         }
         if (this.#state !== 'running') return;
         const record = ctx.cache.get(address);
-        if (record?.state !== undefined && !ctx.running(address)) ctx.wake(address);
+        if (record?.state === undefined) {
+          // Nothing stored (deleted since): no timer to fire. Its index entry goes, under this
+          // partition's lock, so no commit of the same entity can come between.
+          ctx.logger.warn({ partition: this.id, entity: address.entity, key: address.key }, 'a timer index entry names an entity with nothing stored: removed');
+          await this.#retrying(() => ctx.store.forgetTimers(this.id, [ctx.store.keys.timerMember(address)]));
+        } else if (!ctx.running(address)) ctx.wake(address);
       }
     });
   }

@@ -99,8 +99,12 @@ export class TimerWake {
     let full = false;
     for (const partition of this.#ctx.partitions()) {
       if (!partition.active) continue;
-      const due = await store.dueEntities(partition.id, now, PAGE);
-      if (due.length === PAGE) full = true;
+      const { due, unreadable } = await store.dueEntities(partition.id, now, PAGE);
+      if (due.length + unreadable.length === PAGE) full = true;
+      if (unreadable.length > 0) {
+        this.#ctx.logger.warn({ partition: partition.id, members: unreadable.slice(0, 10), count: unreadable.length }, 'timer index members that name no entity (not written by a commit): removed');
+        await store.forgetTimers(partition.id, unreadable);
+      }
       if (due.length > 0) await partition.wake(due);
       const after = await store.nextDeadline(partition.id, now);
       if (after !== undefined && (next === undefined || after < next)) next = after;
