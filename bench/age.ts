@@ -9,7 +9,7 @@
  * every bounded record of that history an entity keeps in its state (the orchestrator's handled
  * events, each governor's committed outcomes, the receipts kept) is rewritten with each event.
  */
-import { createNode } from '../src/runtime/node.ts';
+import { createNode } from '../src/create-node.ts';
 import { startMarketplace } from '../supervisors/marketplace.ts';
 import { lifecycleRounds } from './lifecycle-events.ts';
 import { round } from './stats.ts';

@@ -16,7 +16,7 @@
 import { Worker } from 'bullmq';
 import { pino } from 'pino';
 import { EntityHost } from '../src/runtime/entity-host.ts';
-import { createNode } from '../src/runtime/node.ts';
+import { createNode } from '../src/create-node.ts';
 import { BullmqTransport, installSignalHandlers, type Placement } from '../src/transport/bullmq/index.ts';
 import { marketplaceKinds } from '../machines/index.ts';
 import type { OrchestratorContext } from '../machines/orchestrator.ts';

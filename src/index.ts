@@ -8,7 +8,8 @@
  */
 export { GovernorError } from './errors.ts';
 
-export { createNode, Node, DEFAULT_CALL_TIMEOUT } from './runtime/node.ts';
+export { Node, DEFAULT_CALL_TIMEOUT } from './runtime/node.ts';
+export { createNode } from './create-node.ts';
 export type { NodeOptions, CallOptions, NodeStatistics } from './runtime/node.ts';
 export { systemClock, SimulatedClock, TestClock } from './runtime/clock.ts';
 export type { Clock } from './runtime/clock.ts';
@@ -96,7 +97,7 @@ export type { JsonPatchOperation, JsonPatchErrorCode } from './runtime/json-patc
 export type { TraceEntry } from './runtime/trace.ts';
 
 export { MemoryTransport } from './transport/memory.ts';
-export type { Transport, TransportEndpoint } from './transport/transport.ts';
+export type { Transport, TransportEndpoint } from './runtime/transport.ts';
 
 export { EntityHost } from './runtime/entity-host.ts';
 export type { EntityKind, EntityHostOptions } from './runtime/entity-host.ts';

@@ -14,8 +14,8 @@ import type { LifecycleEvent } from './marketplace/event-schema.ts';
 import type { EnqueueResult, EnqueueTarget } from './cli/enqueue/producer.ts';
 
 export * from './marketplace/index.ts';
-export { LIFECYCLE_JOB_SCHEMA_ID, LifecycleJobSchema, lifecycleJobJsonSchema, lifecycleJobJsonSchemaText } from './marketplace/lifecycle-job-schema.ts';
-export type { LifecycleJobData } from './marketplace/lifecycle-job-schema.ts';
+export { LIFECYCLE_JOB_SCHEMA_ID, LifecycleJobSchema, lifecycleJobJsonSchema, lifecycleJobJsonSchemaText } from './cli/enqueue/lifecycle-job-schema.ts';
+export type { LifecycleJobData } from './cli/enqueue/lifecycle-job-schema.ts';
 // What an eventId stands for (named apart from the receipts' `eventDigest`, which covers occurredAt too).
 export { eventDigest as eventContentDigest, keyReusedReason } from './marketplace/event-digest.ts';
 

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { createNode } from '../runtime/node.ts';
+import { createNode } from '../create-node.ts';
 import type { TestClock } from '../runtime/clock.ts';
 import { startMarketplace, type Marketplace } from '../../supervisors/marketplace.ts';
 import type { LifecycleEvent } from '../../machines/governor-protocol.ts';

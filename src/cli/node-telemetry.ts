@@ -7,13 +7,13 @@ import type { Node } from '../runtime/node.ts';
 import { RedisKeys } from '../store/redis-keys.ts';
 import { QueueCache } from '../transport/bullmq/queue-cache.ts';
 import { entityOfProcessName } from '../runtime/entity.ts';
-import { TelemetryCollector } from '../marketplace/telemetry/collector.ts';
-import { observeLifecycle, type LifecycleObserver } from '../marketplace/telemetry/lifecycle-observer.ts';
-import { createMetrics, type GovernorMetrics } from '../marketplace/telemetry/metrics.ts';
-import { serveMetrics, type MetricsServer } from '../marketplace/telemetry/metrics-server.ts';
-import { trackNode, type QueueSampler } from '../marketplace/telemetry/node-metrics.ts';
-import { startPeriodicFlush } from '../marketplace/telemetry/periodic-flush.ts';
-import { RedisStreamSink } from '../marketplace/telemetry/redis-stream-sink.ts';
+import { TelemetryCollector } from '../observability/collector.ts';
+import { observeLifecycle, type LifecycleObserver } from '../observability/lifecycle-observer.ts';
+import { createMetrics, type GovernorMetrics } from '../observability/metrics.ts';
+import { serveMetrics, type MetricsServer } from '../observability/metrics-server.ts';
+import { trackNode, type QueueSampler } from '../observability/node-metrics.ts';
+import { startPeriodicFlush } from '../observability/periodic-flush.ts';
+import { RedisStreamSink } from '../observability/redis-stream-sink.ts';
 import { CliError, EXIT } from './exit-codes.ts';
 import { nodeVariable } from './node-environment.ts';
 
@@ -173,7 +173,7 @@ export function createNodeTelemetry(options: NodeTelemetryOptions): NodeTelemetr
  */
 export async function bullmqTelemetry(env: NodeJS.ProcessEnv = process.env): Promise<import('bullmq').Telemetry | undefined> {
   if (nodeVariable('GOVERNOR_OTEL', env) !== '1') return undefined;
-  const [{ BullMQOtel }, { GOVERNOR_VERSION }] = await Promise.all([import('bullmq-otel'), import('../marketplace/telemetry/platform.ts')]);
+  const [{ BullMQOtel }, { GOVERNOR_VERSION }] = await Promise.all([import('bullmq-otel'), import('../observability/platform.ts')]);
   return new BullMQOtel({ tracerName: 'governor', version: GOVERNOR_VERSION });
 }
 

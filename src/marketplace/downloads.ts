@@ -1,6 +1,9 @@
 import { getOwn, isSafeId } from './ids.ts';
 import { TIERS, withinLimit, type TierId } from './tiers.ts';
+import type { DownloadLedger } from './download-ledger.ts';
 import { findTemplate, findTemplateVersion, latestTemplateVersion, put, type TemplateRegistry } from './templates.ts';
+
+export type { DownloadLedger } from './download-ledger.ts';
 
 /**
  * Template downloads: counting, the per-tier daily limits (Community 5, Professional 100,
@@ -16,13 +19,6 @@ export const MAX_CONCURRENT_DOWNLOADS = 5;
 /** How long an unfinished download holds its slot. @default 10 minutes */
 export const DOWNLOAD_LEASE_MS = 600_000;
 
-/** Download counters. */
-export interface DownloadLedger {
-  /** Customer id → downloads started on `day` (UTC `YYYY-MM-DD`). */
-  readonly daily: Readonly<Record<string, { readonly day: string; readonly count: number }>>;
-  /** Download id → a download in flight. */
-  readonly active: Readonly<Record<string, { readonly customerId: string; readonly templateId: string; readonly version: string; readonly startedAt: number }>>;
-}
 
 /** A download request. */
 export interface DownloadRequest {

@@ -1,5 +1,5 @@
 import type { core, z } from 'zod';
-import { hasLoneSurrogate } from '../runtime/unicode.ts';
+import { hasLoneSurrogate } from '../unicode.ts';
 import { FORBIDDEN_KEYS } from './ids.ts';
 import { LifecycleEventSchema, MAX_EVENT_BYTES, MAX_EVENT_DEPTH, type LifecycleEvent } from './event-schema.ts';
 

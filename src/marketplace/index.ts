@@ -2,7 +2,7 @@
  * The marketplace domain library: pure functions and plain data that the governor machines call.
  * No actors, no Redis, no clocks of its own: time and randomness are passed in.
  *
- * (The `telemetry/` and `deployment/` sub-folders have their own entry points.)
+ * (The `deployment/` sub-folder has its own entry point; telemetry and metrics are in src/observability/.)
  *
  * @example
  * import { parseLifecycleEvent, governorsFor, priceUsage } from './marketplace/index.ts';

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { compare as semverCompare, prerelease, valid as validSemver, validRange } from 'semver';
 import { SEMVER_PATTERN } from './event-schema.ts';
 import { getOwn, SAFE_ID_PATTERN } from './ids.ts';
-import type { DownloadLedger } from './downloads.ts';
+import type { DownloadLedger } from './download-ledger.ts';
 
 /**
  * Workflow templates in the marketplace, with semver versions, as plain data.

@@ -10,6 +10,15 @@ import { supervisor } from './supervisor/api.ts';
 import type { ChildSpec } from './supervisor/child-spec.ts';
 import { SupervisorProcess, startSupervisor } from './supervisor/supervisor.ts';
 
+declare module './node.ts' {
+  /**
+   * The node's view of its entities is this host's whole API (registered by the constructor
+   * below): the node declares only what it calls itself, and stays below this layer.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type
+  interface NodeEntities extends EntityHost {}
+}
+
 /** A kind of entity a node can host. */
 export interface EntityKind {
   /** The `entity` of its addresses, e.g. `Billing`. */

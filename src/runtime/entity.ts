@@ -1,5 +1,5 @@
 import { GovernorError } from '../errors.ts';
-import { hasLoneSurrogate } from './unicode.ts';
+import { hasLoneSurrogate } from '../unicode.ts';
 
 /**
  * A virtual actor's address: its kind (`Billing`) and its key (a customer id). It exists for as

@@ -1,7 +1,18 @@
 import type { ExitReason } from './exit-reason.ts';
 import type { EntityAddress } from './entity.ts';
 import type { Pid } from './pid.ts';
-import { TERMINATE_EVENT } from './statem-actions.ts';
+
+/**
+ * The event a machine gets as its actor terminates in order (gen_statem's `terminate/3`):
+ * `{ type: 'governor.terminate', reason }`, when its supervisor shuts it down (an actor that traps
+ * exits; one that does not is just killed by the signal) and on `stopProcess`. Whatever transition
+ * takes it runs its actions (tell others, reply to saved callers); then the actor exits with
+ * `reason`, whatever state it reached. A machine that does not take it just exits.
+ *
+ * @example
+ * on: { [TERMINATE_EVENT]: { actions: castTo('audit', ({ event }) => ({ type: 'closing', reason: event.reason })) } }
+ */
+export const TERMINATE_EVENT = 'governor.terminate';
 
 /**
  * Everything that travels between processes, locally or through a transport. One shape for

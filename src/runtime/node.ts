@@ -4,12 +4,10 @@ import { checkAddress, checkMessage, type Address, type CallerRef, type DownEnve
 import { CallExitError, CallTimeoutError, NameTakenError, NoProcError, NoSuchNameError } from './errors.ts';
 import { KILL, formatReason, type ExitReason } from './exit-reason.ts';
 import { entityName, isEntityAddress, type EntityAddress } from './entity.ts';
-import type { EntityHost } from './entity-host.ts';
 import { isPid, makePid, nodeOfPid, type Pid } from './pid.ts';
-import type { Process } from './process.ts';
+import type { ProcessRecord } from './process-record.ts';
 import { Queue } from './queue.ts';
-import { MemoryTransport } from '../transport/memory.ts';
-import type { Transport } from '../transport/transport.ts';
+import type { Transport } from './transport.ts';
 
 /** @default 5000 — as `gen_statem:call`'s usual timeout in OTP code. */
 export const DEFAULT_CALL_TIMEOUT = 5_000;
@@ -22,7 +20,11 @@ export interface NodeOptions {
   name?: string;
   /** @default the system clock */
   clock?: Clock;
-  /** @default a private in-memory transport */
+  /**
+   * How envelopes reach other nodes. The kernel knows no concrete transport: `createNode` (the
+   * package entry) gives a node without one a private in-memory transport; `new Node` needs one.
+   * @default a private in-memory transport (through `createNode`)
+   */
   transport?: Transport;
   /** @default a silent pino logger */
   logger?: Logger;
@@ -33,6 +35,18 @@ export interface NodeOptions {
 export interface CallOptions {
   /** Milliseconds, or `Infinity`. @default 5000 */
   timeout?: number;
+}
+
+/**
+ * The entities a node hosts, as the node itself needs them: whether it hosts a kind, and the pid
+ * of an entity (spawned or restored on its first message). The node is the bottom layer and
+ * imports nothing built on it: an `EntityHost` registers itself in {@link Node.entities}, and
+ * entity-host.ts widens this interface to its whole API by declaration merging, so
+ * `node.entities` offers what the entity layer has wherever that layer is loaded.
+ */
+export interface NodeEntities {
+  hosts(kind: string): boolean;
+  ensure(address: EntityAddress): Pid | undefined;
 }
 
 interface PendingCall {
@@ -61,6 +75,9 @@ export interface NodeStatistics {
  * unless the actor was busy or suspended; nothing waits on a tick. Work caused while draining is
  * only queued, never run re-entrantly, so no process ever sees another half-way through a step.
  *
+ * Built with `createNode` (the package entry, which wires the default transport) or
+ * `new Node({ transport })`.
+ *
  * @example
  * const node = createNode();
  * const pid = spawnStatem(node, counterMachine);
@@ -73,27 +90,31 @@ export class Node {
   readonly transport: Transport;
   readonly logger: Logger;
   readonly random: () => number;
-  readonly #processes = new Map<Pid, Process>();
+  readonly #processes = new Map<Pid, ProcessRecord>();
   readonly #names = new Map<string, Pid>();
   readonly #pending = new Map<string, PendingCall>();
-  readonly #runQueue = new Queue<Process>();
-  readonly #exitListeners = new Set<(pid: Pid, reason: ExitReason, process: Process) => void>();
+  readonly #runQueue = new Queue<ProcessRecord>();
+  readonly #exitListeners = new Set<(pid: Pid, reason: ExitReason, process: ProcessRecord) => void>();
   #depth = 0;
   #serial = 0;
   #refSerial = 0;
   #busy = 0;
   #stopped = false;
-  /** The entities this node hosts, once an {@link EntityHost} is created for it. */
-  entities: EntityHost | undefined;
+  /** The entities this node hosts, once an `EntityHost` is created for it (see {@link NodeEntities}). */
+  entities: NodeEntities | undefined;
   readonly stats: NodeStatistics = { processes: 0, spawned: 0, exited: 0, undelivered: 0, lateReplies: 0 };
 
-  constructor(options: NodeOptions = {}) {
+  constructor(options: NodeOptions & { transport: Transport }) {
     this.name = options.name ?? 'nonode';
     if (!/^[A-Za-z0-9_@:-]+$/.test(this.name)) {
       throw new TypeError(`node name "${this.name}" must use only letters, digits, "_", "@", ":" and "-"`);
     }
     this.clock = options.clock ?? systemClock;
-    this.transport = options.transport ?? new MemoryTransport();
+    // A missing transport is a caller's bug in plain JavaScript: say what to do, not "attach of undefined".
+    if (options?.transport === undefined) {
+      throw new TypeError('new Node(options) needs options.transport: use createNode(options) for a node with a private in-memory transport');
+    }
+    this.transport = options.transport;
     this.logger = options.logger ?? pino({ level: 'silent' });
     this.random = options.random ?? Math.random;
     this.transport.attach(this);
@@ -106,7 +127,7 @@ export class Node {
    * anything can happen to either (spawn_link). The factory may throw: nothing is registered then.
    * @internal behaviours wrap this (`spawnStatem`, `startSupervisor`).
    */
-  spawnProcess<P extends Process>(
+  spawnProcess<P extends ProcessRecord>(
     create: (pid: Pid) => P,
     options: { name?: string; link?: Pid; trapExit?: boolean } = {},
   ): P {
@@ -128,7 +149,7 @@ export class Node {
   }
 
   /** @internal the live process behind a local pid. */
-  processOf(pid: Pid): Process | undefined {
+  processOf(pid: Pid): ProcessRecord | undefined {
     return this.#processes.get(pid);
   }
 
@@ -137,7 +158,7 @@ export class Node {
   }
 
   /** Every live local process (for tree walks and statistics). */
-  processes(): IterableIterator<Process> {
+  processes(): IterableIterator<ProcessRecord> {
     return this.#processes.values();
   }
 
@@ -341,7 +362,7 @@ export class Node {
    * up). The listener also gets the process record, already out of the table, so it can tell what
    * exited (its registered name: an entity's, say) although the name is free by then.
    */
-  onExit(listener: (pid: Pid, reason: ExitReason, process: Process) => void): () => void {
+  onExit(listener: (pid: Pid, reason: ExitReason, process: ProcessRecord) => void): () => void {
     this.#exitListeners.add(listener);
     return () => this.#exitListeners.delete(listener);
   }
@@ -434,7 +455,7 @@ export class Node {
     if (envelope.t === 'call') this.#down(envelope.from, envelope.from.ref, entityName(address) as Pid, 'noproc');
   }
 
-  #lookup(address: Address): Process | undefined {
+  #lookup(address: Address): ProcessRecord | undefined {
     if (isEntityAddress(address)) {
       const pid = this.entities?.ensure(address);
       return pid && this.#processes.get(pid);
@@ -458,7 +479,7 @@ export class Node {
     this.route({ t: 'down', to: watcher, ref, pid, reason });
   }
 
-  #enqueue(process: Process | undefined, envelope: Envelope): void {
+  #enqueue(process: ProcessRecord | undefined, envelope: Envelope): void {
     if (!process) {
       this.stats.undelivered++;
       return;
@@ -468,7 +489,7 @@ export class Node {
   }
 
   /** @internal puts a process with work in the run queue. */
-  schedule(process: Process): void {
+  schedule(process: ProcessRecord): void {
     if (process.scheduled || process.busy || process.suspended || !process.alive) return;
     process.scheduled = true;
     this.#runQueue.push(process);
@@ -491,7 +512,7 @@ export class Node {
    * so a supervisor restarting it can reuse its name at once; then links get exit signals and
    * monitors `DOWN`, in that order.
    */
-  terminate(process: Process, reason: ExitReason): void {
+  terminate(process: ProcessRecord, reason: ExitReason): void {
     if (!process.alive) return;
     process.alive = false;
     try {
@@ -558,7 +579,7 @@ export class Node {
     }
   }
 
-  #runSlice(process: Process): void {
+  #runSlice(process: ProcessRecord): void {
     for (let i = 0; i < SLICE; i++) {
       if (!process.alive || process.suspended || process.busy) return;
       const envelope = process.mailbox.shift();
@@ -576,7 +597,7 @@ export class Node {
     if (process.mailbox.length > 0) this.schedule(process);
   }
 
-  #await(process: Process, pending: Promise<void>): void {
+  #await(process: ProcessRecord, pending: Promise<void>): void {
     process.busy = true;
     this.#busy++;
     pending.then(
@@ -585,7 +606,7 @@ export class Node {
     );
   }
 
-  #idle(process: Process): void {
+  #idle(process: ProcessRecord): void {
     process.busy = false;
     this.#busy--;
     if (process.mailbox.length > 0) this.schedule(process);
@@ -634,9 +655,4 @@ export class Node {
     const process = this.processOf(a);
     if (process) (process.links ??= new Set()).add(b);
   }
-}
-
-/** Creates a node. @see Node */
-export function createNode(options: NodeOptions = {}): Node {
-  return new Node(options);
 }

@@ -2,11 +2,11 @@ import type { Address, Envelope, CallerRef } from './envelope.ts';
 import type { ExitReason } from './exit-reason.ts';
 import type { Node } from './node.ts';
 import type { Pid } from './pid.ts';
+import type { ProcessKind, ProcessRecord } from './process-record.ts';
 import { Queue } from './queue.ts';
 import type { TraceEntry } from './trace.ts';
 
-/** What a process is, for introspection: gen_statem actor, supervisor, or something of your own. */
-export type ProcessKind = 'statem' | 'supervisor' | (string & {});
+export type { ProcessKind } from './process-record.ts';
 
 /**
  * The common part of every process: identity, mailbox, links, monitors and counters. A behaviour
@@ -16,7 +16,7 @@ export type ProcessKind = 'statem' | 'supervisor' | (string & {});
  * Optional parts (links, monitors, tracer) start undefined: most actors have none, and an idle
  * actor should cost as little memory as possible.
  */
-export abstract class Process {
+export abstract class Process implements ProcessRecord {
   abstract readonly kind: ProcessKind;
   alive = true;
   /** `sys:suspend`: messages queue up but are not handled until resumed. */

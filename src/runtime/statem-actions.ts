@@ -33,17 +33,8 @@ function resolve<T, C extends MachineContext, E extends EventObject>(value: Expr
   return typeof value === 'function' ? (value as (a: { context: C; event: E }) => T)(args) : value;
 }
 
-/**
- * The event a machine gets as its actor terminates in order (gen_statem's `terminate/3`):
- * `{ type: 'governor.terminate', reason }`, when its supervisor shuts it down (an actor that traps
- * exits; one that does not is just killed by the signal) and on `stopProcess`. Whatever transition
- * takes it runs its actions (tell others, reply to saved callers); then the actor exits with
- * `reason`, whatever state it reached. A machine that does not take it just exits.
- *
- * @example
- * on: { [TERMINATE_EVENT]: { actions: castTo('audit', ({ event }) => ({ type: 'closing', reason: event.reason })) } }
- */
-export const TERMINATE_EVENT = 'governor.terminate';
+// Defined with the messages (a reserved type no message may use); an actor action's name here.
+export { TERMINATE_EVENT } from './envelope.ts';
 
 /** The reserved event types; any other emitted event is the machine's own (visible in traces). */
 export const EFFECT = {

@@ -2,7 +2,25 @@ import type { AnyStateMachine, EventObject } from 'xstate';
 import { UnsupportedMachineFeatureError } from './errors.ts';
 import type { Node } from './node.ts';
 import type { Microstep } from './reentered-states.ts';
-import type { CollectedAction, StatemProcess } from './statem.ts';
+
+/** An action XState would have run, as collected by the scope. */
+export interface CollectedAction {
+  readonly type: string;
+  readonly info: unknown;
+  readonly params: unknown;
+  readonly exec: ((info: unknown, params: unknown) => void) | undefined;
+}
+
+/**
+ * What the scope asks of the actor whose step runs: its delayed events and emitted effects.
+ * `ScopedActor` implements it; declared here so that the scope, which the actor is built on,
+ * does not import the actor back.
+ */
+export interface ScopedActor {
+  scheduleDelayed(id: string | undefined, delay: number, event: EventObject): void;
+  cancelDelayed(id: string): void;
+  effect(event: EventObject): void;
+}
 
 /** A state timeout declared in a state's `meta`: `meta: { stateTimeout: { ms: 5000, event: 'TIMEOUT' } }`. */
 export interface StateTimeoutDeclaration {
@@ -98,10 +116,10 @@ function parseStateTimeout(stateId: string, declared: unknown): StateTimeout {
  * messages), so one "current process" pointer is enough.
  */
 export interface StatemScope {
-  begin(process: StatemProcess): CollectedAction[];
+  begin(process: ScopedActor): CollectedAction[];
   end(): void;
   /** The process whose collected actions are running (emitted effects go to it). */
-  executing: StatemProcess | undefined;
+  executing: ScopedActor | undefined;
   /** XState's microsteps in the current step, as its inspection hook reports them (to see re-entries). */
   readonly microsteps: Microstep[];
 }
@@ -118,7 +136,7 @@ export function scopeFor(node: Node): StatemScope {
 }
 
 function createScope(node: Node): StatemScope {
-  let current: StatemProcess | undefined;
+  let current: ScopedActor | undefined;
   let collected: CollectedAction[] = [];
   const target = () => {
     const process = scope.executing ?? current;
@@ -166,9 +184,9 @@ function createScope(node: Node): StatemScope {
     actionExecutor: (action: CollectedAction) => {
       collected.push(action);
     },
-    executing: undefined as StatemProcess | undefined,
+    executing: undefined as ScopedActor | undefined,
     microsteps: [] as Microstep[],
-    begin(process: StatemProcess): CollectedAction[] {
+    begin(process: ScopedActor): CollectedAction[] {
       current = process;
       collected = [];
       if (scope.microsteps.length > 0) scope.microsteps.length = 0;

@@ -7,7 +7,9 @@ import type { Pid } from './pid.ts';
 import { Process } from './process.ts';
 import { Queue } from './queue.ts';
 import { EFFECT, TERMINATE_EVENT, type Effect } from './statem-actions.ts';
-import { machineInfo, scopeFor, type StatemScope } from './statem-scope.ts';
+import { machineInfo, scopeFor, type CollectedAction, type StatemScope } from './statem-scope.ts';
+
+export type { CollectedAction } from './statem-scope.ts';
 import { reenteredStates } from './reentered-states.ts';
 import { PERSISTED_STATE_VERSION, checkPersistedState, type PersistedActorState, type PersistedTimer, type TimerKind } from './persisted-state.ts';
 
@@ -683,14 +685,6 @@ class StoppedWhileStarting extends Error {
   constructor(readonly reason: ExitReason) {
     super('stopped while starting');
   }
-}
-
-/** An action XState would have run, as collected by the scope. */
-export interface CollectedAction {
-  readonly type: string;
-  readonly info: unknown;
-  readonly params: unknown;
-  readonly exec: ((info: unknown, params: unknown) => void) | undefined;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { NoProcError } from './errors.ts';
 import type { Node } from './node.ts';
 import type { Pid } from './pid.ts';
-import type { Process, ProcessKind } from './process.ts';
+import type { ProcessKind, ProcessRecord } from './process-record.ts';
 import { StatemProcess } from './statem.ts';
 import { SupervisorProcess } from './supervisor/supervisor.ts';
 import type { PersistedTimer } from './persisted-state.ts';
@@ -45,7 +45,7 @@ export interface TreeNode {
   children?: TreeNode[];
 }
 
-function processOf(node: Node, pid: Pid): Process {
+function processOf(node: Node, pid: Pid): ProcessRecord {
   const process = node.processOf(pid) ?? node.processOf(node.whereis(pid) as Pid);
   if (!process) throw new NoProcError(pid);
   return process;

@@ -2,7 +2,7 @@ import { checkEntityAddress, type EntityAddress } from '../runtime/entity.ts';
 import type { Envelope } from '../runtime/envelope.ts';
 import { hashKey } from './hash-key.ts';
 import { nodeOfPid, type Pid } from '../runtime/pid.ts';
-import type { Transport, TransportEndpoint } from './transport.ts';
+import type { Transport, TransportEndpoint } from '../runtime/transport.ts';
 
 /**
  * In-process delivery between nodes that share one {@link MemoryTransport}: the embedded default

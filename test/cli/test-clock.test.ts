@@ -11,7 +11,7 @@ import { needsSignature, READ_COMMANDS } from '../../src/cli/admin-protocol.ts';
 import { NODE_ENVIRONMENT, testOnlyVariablesAmong } from '../../src/cli/node-environment.ts';
 import { adminCommands, createEvaluator } from '../../src/cli/repl.ts';
 import { clockOperations, parseDuration, parseInstant, testClockStart, TestClockError } from '../../src/cli/test-clock.ts';
-import { PROVIDERS, renderManifests, TIERS } from '../../src/marketplace/deployment/index.ts';
+import { PROVIDERS, renderManifests, TIERS } from '../../src/deployment/index.ts';
 import { governor } from './governor-command.ts';
 
 const START = Date.parse('2025-01-06T09:00:00Z');

@@ -15,7 +15,7 @@ import {
   UnknownProviderError,
   type CloudProvider,
   type DeploymentTier,
-} from '../../src/marketplace/deployment/index.ts';
+} from '../../src/deployment/index.ts';
 
 describe('monthly cost estimates (tier defaults)', () => {
   // Worked out by hand from the rate table: lines rounded to the cent, totals summed from them.

@@ -2,8 +2,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { renderManifests } from '../../src/marketplace/deployment/index.ts';
-import { DEFAULT_METRICS_PORT } from '../../src/marketplace/telemetry/index.ts';
+import { renderManifests } from '../../src/deployment/index.ts';
+import { DEFAULT_METRICS_PORT } from '../../src/observability/index.ts';
 
 const IMAGE = 'registry.example.com/governor:1.2.3';
 

@@ -15,7 +15,7 @@ import {
   UnknownProviderError,
   UnknownTierError,
   type DeploymentOptions,
-} from '../../src/marketplace/deployment/index.ts';
+} from '../../src/deployment/index.ts';
 
 const IMAGE = 'registry.example.com/governor:1.2.3';
 const everyCombination = PROVIDERS.flatMap((provider) => TIERS.map((tier) => ({ provider, tier })));

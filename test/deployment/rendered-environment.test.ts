@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { NODE_ENVIRONMENT } from '../../src/cli/node-environment.ts';
 import { STOP_TIMEOUT_ENV, DEFAULT_STOP_TIMEOUT_MS } from '../../src/cli/node-stop.ts';
 import { ALLOW_DATA_LOSS_ENV } from '../../src/transport/bullmq/index.ts';
-import { manifestList, PROVIDERS, renderManifests, TERMINATION_GRACE_SECONDS, TIERS } from '../../src/marketplace/deployment/index.ts';
+import { manifestList, PROVIDERS, renderManifests, TERMINATION_GRACE_SECONDS, TIERS } from '../../src/deployment/index.ts';
 import { governor } from '../cli/governor-command.ts';
 
 const IMAGE = 'registry.example.com/governor:1.2.3';

@@ -5,7 +5,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { afterEach, expect, it } from 'vitest';
-import { renderManifests } from '../../src/marketplace/deployment/index.ts';
+import { renderManifests } from '../../src/deployment/index.ts';
 import { startRedis, type RedisHandle } from '../support/redis-server.ts';
 import { startGovernorNode } from '../cli/governor-command.ts';
 import { NODE_ENVIRONMENT } from '../../src/cli/node-environment.ts';

@@ -5,7 +5,7 @@ import { migrateReceiptsState, verifyReceipts, type AppendMessage } from '../../
 import { marketplaceKinds } from '../../machines/index.ts';
 import { startMarketplace } from '../../supervisors/marketplace.ts';
 import { checkStoredChain } from '../../src/cli/cluster-reads.ts';
-import { createNode } from '../../src/runtime/node.ts';
+import { createNode } from '../../src/create-node.ts';
 import { EntityHost } from '../../src/runtime/entity-host.ts';
 import type { PersistedActorState } from '../../src/runtime/persisted-state.ts';
 import { MemoryStore } from '../../src/store/memory-store.ts';

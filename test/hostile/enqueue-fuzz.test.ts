@@ -19,7 +19,7 @@ import { parseLifecycleEvent, parseLifecycleEventJson, type EventParseResult } f
 import { FORBIDDEN_KEYS, SAFE_ID_PATTERN } from '../../src/marketplace/ids.ts';
 import { METRICS } from '../../src/marketplace/pricing.ts';
 import { TIER_IDS } from '../../src/marketplace/tiers.ts';
-import { hasLoneSurrogate } from '../../src/runtime/unicode.ts';
+import { hasLoneSurrogate } from '../../src/unicode.ts';
 import { checkJobDataLimits, JOB_FORMAT_VERSION } from '../../src/transport/bullmq/job-format.ts';
 import { HOSTILE_STRINGS } from '../fixtures/hostile/corpus.ts';
 

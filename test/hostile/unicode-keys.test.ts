@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseLifecycleEvent } from '../../src/marketplace/event-validation.ts';
 import { checkEntityAddress, InvalidEntityAddressError } from '../../src/runtime/entity.ts';
-import { hasLoneSurrogate } from '../../src/runtime/unicode.ts';
+import { hasLoneSurrogate } from '../../src/unicode.ts';
 import { RedisKeys } from '../../src/store/redis-keys.ts';
 import { checkJob } from '../../src/transport/bullmq/job-format.ts';
 

@@ -14,7 +14,7 @@ import { memoryTarget } from '../../src/cli/check/memory-target.ts';
 import { START } from '../../src/cli/check/marketplace.ts';
 import type { ActorState } from '../../src/cli/check/target.ts';
 import { checkEntityAddress, entityName, type EntityAddress } from '../../src/runtime/entity.ts';
-import { hasLoneSurrogate } from '../../src/runtime/unicode.ts';
+import { hasLoneSurrogate } from '../../src/unicode.ts';
 import { MemoryStore } from '../../src/store/memory-store.ts';
 import { entitySuffix, RedisKeys } from '../../src/store/redis-keys.ts';
 import type { LifecycleEvent } from '../../machines/governor-protocol.ts';

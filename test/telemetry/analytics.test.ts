@@ -8,7 +8,7 @@ import {
   MemorySink,
   OTHER_FEATURES,
   TelemetryCollector,
-} from '../../src/marketplace/telemetry/index.ts';
+} from '../../src/observability/index.ts';
 
 /** Exact nearest-rank percentile of a sample, the reference the histogram is checked against. */
 function nearestRank(values: readonly number[], p: number): number {

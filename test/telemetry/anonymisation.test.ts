@@ -7,7 +7,7 @@ import {
   MemorySink,
   TelemetryCollector,
   TelemetrySecretError,
-} from '../../src/marketplace/telemetry/index.ts';
+} from '../../src/observability/index.ts';
 
 const secretA = 'installation-secret-A-0123456789';
 const secretB = 'installation-secret-B-0123456789';

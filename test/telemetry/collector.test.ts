@@ -12,7 +12,7 @@ import {
   type TelemetryCollectorOptions,
   type TelemetryEvent,
   type TelemetrySink,
-} from '../../src/marketplace/telemetry/index.ts';
+} from '../../src/observability/index.ts';
 
 const secret = 'a-per-installation-secret-0123456789';
 

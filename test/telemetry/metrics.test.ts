@@ -2,7 +2,7 @@ import { createServer } from 'node:net';
 import { register as globalRegistry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { assign, setup } from 'xstate';
-import { createNode } from '../../src/runtime/node.ts';
+import { createNode } from '../../src/create-node.ts';
 import { spawnStatem } from '../../src/runtime/statem.ts';
 import { suspend } from '../../src/runtime/sys.ts';
 import {
@@ -11,7 +11,7 @@ import {
   sampleNode,
   serveMetrics,
   type MetricsServer,
-} from '../../src/marketplace/telemetry/index.ts';
+} from '../../src/observability/index.ts';
 
 const servers: MetricsServer[] = [];
 afterEach(async () => {

@@ -11,7 +11,7 @@ import {
   observeLifecycle,
   summariseTelemetryStream,
   trackNode,
-} from '../../src/marketplace/telemetry/index.ts';
+} from '../../src/observability/index.ts';
 
 // The observability of a running marketplace, on the memory transport with a simulated clock:
 // the lifecycle observer (metrics and product telemetry from the orchestrators' states) and the

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createRedactor, isCardLike, luhnValid, REDACTED, redactString } from '../../src/marketplace/telemetry/index.ts';
+import { createRedactor, isCardLike, luhnValid, REDACTED, redactString } from '../../src/observability/index.ts';
 
 describe('redaction of strings', () => {
   it.each([

@@ -7,7 +7,7 @@ import {
   TelemetryCollector,
   TelemetrySinkError,
   type TelemetryEvent,
-} from '../../src/marketplace/telemetry/index.ts';
+} from '../../src/observability/index.ts';
 import { startRedis, type RedisHandle } from '../support/redis-server.ts';
 
 const secret = 'a-per-installation-secret-0123456789';

@@ -1,5 +1,5 @@
 import { SimulatedClock } from '../../runtime/clock.ts';
-import { createNode } from '../../runtime/node.ts';
+import { createNode } from '../../create-node.ts';
 import type { Pid } from '../../runtime/pid.ts';
 import { startMarketplace } from '../../../supervisors/marketplace.ts';
 import { TARGET_KINDS, type ActorState, type PropertyTarget } from './target.ts';

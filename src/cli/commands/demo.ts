@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { SimulatedClock } from '../../runtime/clock.ts';
-import { createNode } from '../../runtime/node.ts';
+import { createNode } from '../../create-node.ts';
 import { generateSigningKey } from '../../marketplace/signing-keys.ts';
 import { startMarketplace } from '../../../supervisors/marketplace.ts';
 import type { LifecycleEvent } from '../../../machines/governor-protocol.ts';

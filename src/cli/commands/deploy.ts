@@ -5,7 +5,7 @@ import { testOnlyVariablesAmong } from '../node-environment.ts';
 
 // Loaded when a deploy command runs: the Kubernetes models are large, and other commands
 // should not pay for them at start-up.
-const deployment = () => import('../../marketplace/deployment/index.ts');
+const deployment = () => import('../../deployment/index.ts');
 
 interface DeployFlags {
   provider: string;

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { lifecycleEventJsonSchemaText } from '../../marketplace/event-json-schema.ts';
-import { lifecycleJobJsonSchemaText } from '../../marketplace/lifecycle-job-schema.ts';
+import { lifecycleJobJsonSchemaText } from '../enqueue/lifecycle-job-schema.ts';
 
 export function schemaCommand(program: Command): void {
   program

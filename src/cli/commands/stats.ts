@@ -30,9 +30,9 @@ export function statsCommand(program: Command): void {
       const { Redis } = await import('ioredis');
       const { isRedisUnavailable, redisUnavailableError } = await import('../redis-deadline.ts');
       const { RedisKeys } = await import('../../store/redis-keys.ts');
-      const { decodeTelemetryEntry } = await import('../../marketplace/telemetry/redis-stream-sink.ts');
-      const { summariseTelemetryStream } = await import('../../marketplace/telemetry/stream-summary.ts');
-      const { formatTelemetrySummary } = await import('../../marketplace/telemetry/summary.ts');
+      const { decodeTelemetryEntry } = await import('../../observability/redis-stream-sink.ts');
+      const { summariseTelemetryStream } = await import('../../observability/stream-summary.ts');
+      const { formatTelemetrySummary } = await import('../../observability/summary.ts');
       const url = redisUrl(flags);
       const keys = new RedisKeys(prefixOf(flags));
       const redis = new Redis(url, { ...FAIL_FAST_REDIS, lazyConnect: true, maxRetriesPerRequest: 1 });
@@ -50,7 +50,7 @@ export function statsCommand(program: Command): void {
           end = `(${page.at(-1)![0]}`;
         }
         const events = entries.reverse().flatMap(([, fields]) => decodeTelemetryEntry(fields) ?? []);
-        const nodes: Record<string, import('../../marketplace/telemetry/summary.ts').TelemetrySummary> = {};
+        const nodes: Record<string, import('../../observability/summary.ts').TelemetrySummary> = {};
         const pattern = `${keys.telemetrySummary('')}*`;
         let cursor = '0';
         do {

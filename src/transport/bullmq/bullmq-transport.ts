@@ -14,7 +14,7 @@ import type { DatasetRolledBackError } from '../../store/redis-errors.ts';
 import { RedisKeys, type PartitionId } from '../../store/redis-keys.ts';
 import { withScripts } from '../../store/redis-scripts.ts';
 import { RedisStore } from '../../store/redis-store.ts';
-import type { Transport, TransportEndpoint } from '../transport.ts';
+import type { Transport, TransportEndpoint } from '../../runtime/transport.ts';
 import { checkRedisSettings, closeConnections, openConnections, ready, type Connections } from './connections.ts';
 import { addDeadLetter, listDeadLetters, replayDeadLetter, type DeadLetter, type ReplayResult } from './dead-letters.ts';
 import { EntityCache } from './entity-cache.ts';

@@ -1,6 +1,6 @@
 import { GovernorError } from '../../errors.ts';
 import { checkEntityAddress, isEntityAddress } from '../../runtime/entity.ts';
-import { hasLoneSurrogate } from '../../runtime/unicode.ts';
+import { hasLoneSurrogate } from '../../unicode.ts';
 import { isReservedEventType, type Envelope } from '../../runtime/envelope.ts';
 import { isPid } from '../../runtime/pid.ts';
 

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../../runtime/clock.ts';
 import { EntityHost, type EntityHostOptions, type EntityKind } from '../../runtime/entity-host.ts';
 import { formatReason, type ExitReason } from '../../runtime/exit-reason.ts';
-import { createNode, type Node } from '../../runtime/node.ts';
+import { Node } from '../../runtime/node.ts';
 import { BullmqTransport } from './bullmq-transport.ts';
 import type { BullmqTransportOptions } from './options.ts';
 
@@ -54,7 +54,7 @@ export interface BullmqNode {
  */
 export async function startBullmqNode(options: BullmqNodeOptions): Promise<BullmqNode> {
   const transport = new BullmqTransport(options);
-  const node = createNode({
+  const node = new Node({
     name: options.name ?? defaultNodeName(),
     transport,
     clock: transport.clock(options.clock),

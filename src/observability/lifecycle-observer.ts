@@ -1,30 +1,28 @@
-import type { EntityAddress } from '../../runtime/entity.ts';
-import type { EntityObserver } from '../../runtime/entity-host.ts';
-import type { PersistedActorState } from '../../runtime/persisted-state.ts';
+import type { EntityAddress } from '../runtime/entity.ts';
+import type { EntityObserver } from '../runtime/entity-host.ts';
+import type { PersistedActorState } from '../runtime/persisted-state.ts';
 import type { TelemetryCollector } from './collector.ts';
 import { TELEMETRY_TIERS, type TelemetryTier } from './events.ts';
 import type { GovernorMetrics } from './metrics.ts';
+import type { OrchestratorContext, OrchestratorStats } from '../../machines/orchestrator.ts';
 
 /** The entity kind whose states this observer reads. */
 export const ORCHESTRATOR_KIND = 'Orchestrator';
 
-/** The orchestrator's counters (`OrchestratorStats` in `machines/orchestrator.ts`), as persisted. */
-interface Stats {
-  readonly processed: number;
-  readonly duplicates: number;
-  readonly rejected: number;
-  readonly conflicts: number;
-  readonly compensations: number;
-  readonly timeouts: number;
-}
+/** The orchestrator's counters, as persisted. */
+type Stats = Readonly<OrchestratorStats>;
 
-/** The part of an orchestrator's persisted context this observer reads; anything else is ignored. */
+/**
+ * The part of an orchestrator's persisted context this observer reads; anything else is ignored.
+ * Written in the orchestrator's own types: renaming a field there is a compile error here, not
+ * metrics that silently stop moving.
+ */
 interface View {
   readonly stats: Stats;
-  readonly current: { readonly event: { readonly eventId: string; readonly type: string; readonly tier?: unknown }; readonly route: readonly string[]; readonly index: number } | null;
-  readonly lastHandled: { readonly eventId: string; readonly status: string; readonly reason?: string } | undefined;
-  readonly conflicts: readonly { readonly resolution: string }[];
-  readonly duplicatesByType: Readonly<Record<string, number>>;
+  readonly current: Pick<NonNullable<OrchestratorContext['current']>, 'event' | 'route' | 'index'> | null;
+  readonly lastHandled: OrchestratorContext['handled'][number] | undefined;
+  readonly conflicts: OrchestratorContext['conflicts'];
+  readonly duplicatesByType: NonNullable<OrchestratorContext['duplicatesByType']>;
 }
 
 /** What is remembered per live orchestrator: its last view, and when its event in progress began. */
@@ -94,14 +92,14 @@ export function observeLifecycle(options: LifecycleObserverOptions): LifecycleOb
     if (!collector) return;
     const base = { organisation: customer, feature, ...(entry.tier ? { tier: entry.tier } : {}) };
     if (outcome === 'rejected') {
-      collector.error({ ...base, properties: { reason: handled?.reason ?? 'rejected' } });
+      collector.error({ ...base, properties: { reason: (handled?.status === 'rejected' ? handled.reason : undefined) ?? 'rejected' } });
     }
     collector.executionEnd({ ...base, duration: durationMs, success: outcome === 'completed' });
   };
 
   const began = (customer: string, entry: Live, current: NonNullable<View['current']>): void => {
     entry.startedAt = now();
-    const tier = current.event.tier;
+    const tier = 'tier' in current.event ? current.event.tier : undefined;
     if (typeof tier === 'string' && (TELEMETRY_TIERS as readonly string[]).includes(tier)) entry.tier = tier as TelemetryTier;
     if (!collector) return;
     const base = { organisation: customer, feature: featureOf(current.event.type), ...(entry.tier ? { tier: entry.tier } : {}) };
@@ -165,17 +163,18 @@ function featureOf(type: string): string {
 
 /** Reads the orchestrator's context from a persisted state, or `undefined` if it is not one. */
 function readView(state: PersistedActorState): View | undefined {
-  const context = (state.snapshot as { context?: Record<string, unknown> } | null)?.context;
+  // Persisted data, possibly of an older layout: every field is checked before it is trusted.
+  const context = (state.snapshot as { context?: Partial<OrchestratorContext> } | null)?.context;
   if (!context || typeof context !== 'object') return undefined;
-  const stats = context['stats'] as Partial<Stats> | undefined;
+  const stats: Partial<Stats> | undefined = context.stats;
   if (!stats || typeof stats.processed !== 'number') return undefined;
-  const handled = Array.isArray(context['handled']) ? (context['handled'] as View['lastHandled'][]) : [];
+  const handled = Array.isArray(context.handled) ? context.handled : [];
   return {
     stats: { ...ZERO, ...stats },
-    current: (context['current'] as View['current']) ?? null,
+    current: context.current ?? null,
     lastHandled: handled.at(-1),
-    conflicts: Array.isArray(context['conflicts']) ? (context['conflicts'] as View['conflicts']) : [],
-    duplicatesByType: countsOf(context['duplicatesByType']),
+    conflicts: Array.isArray(context.conflicts) ? context.conflicts : [],
+    duplicatesByType: countsOf(context.duplicatesByType),
   };
 }
 

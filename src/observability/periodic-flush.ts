@@ -1,4 +1,4 @@
-import type { Clock } from '../../runtime/clock.ts';
+import type { Clock } from '../runtime/clock.ts';
 import { InvalidTelemetryOptionError } from './errors.ts';
 import type { FlushResult } from './collector.ts';
 

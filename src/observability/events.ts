@@ -1,4 +1,5 @@
 import type { Platform } from './platform.ts';
+import type { JsonValue } from './json-value.ts';
 import { redactString } from './redact.ts';
 
 /** The four kinds of product telemetry event. */
@@ -9,8 +10,7 @@ export type TelemetryEventType = (typeof TELEMETRY_EVENT_TYPES)[number];
 export const TELEMETRY_TIERS = ['community', 'professional', 'enterprise'] as const;
 export type TelemetryTier = (typeof TELEMETRY_TIERS)[number];
 
-/** What survives JSON: the only values a telemetry event's properties can hold. */
-export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type { JsonValue } from './json-value.ts';
 
 /**
  * What the governors and the runtime hand to the collector. Nothing here leaves the process as

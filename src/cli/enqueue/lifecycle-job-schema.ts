@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { JOB_FORMAT_VERSION } from '../transport/bullmq/job-format.ts';
-import { SAFE_ID_MAX_LENGTH, SAFE_ID_PATTERN } from './ids.ts';
-import { LifecycleMessageSchema, ORCHESTRATOR_KIND } from './lifecycle-message.ts';
+import { JOB_FORMAT_VERSION } from '../../transport/bullmq/job-format.ts';
+import { SAFE_ID_MAX_LENGTH, SAFE_ID_PATTERN } from '../../marketplace/ids.ts';
+import { LifecycleMessageSchema, ORCHESTRATOR_KIND } from '../../marketplace/lifecycle-message.ts';
 
 /**
  * The BullMQ job data of one lifecycle event, as a producer that does not use Governor's code

@@ -1,4 +1,4 @@
-import { Dec, roundToCents } from '../money.ts';
+import { Dec, roundToCents } from '../marketplace/money.ts';
 import { InvalidDeploymentOptionError } from './errors.ts';
 import { checkProvider, checkReplicas, checkTier, TIER_SIZING, type CloudProvider, type DeploymentTier, type ReplicaRange } from './options.ts';
 import { HOURS_PER_MONTH, RATE_TABLE, RATES_AS_OF, type ProviderRates } from './rates.ts';

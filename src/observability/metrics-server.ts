@@ -1,10 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import { DEFAULT_METRICS_PORT } from './metrics-port.ts';
 import { MetricsServerError } from './errors.ts';
 
-/** The usual port of Node.js Prometheus exporters. */
-export const DEFAULT_METRICS_PORT = 9464;
+export { DEFAULT_METRICS_PORT };
 
 export interface MetricsServerOptions {
   /**

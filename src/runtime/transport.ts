@@ -1,4 +1,4 @@
-import type { Envelope } from '../runtime/envelope.ts';
+import type { Envelope } from './envelope.ts';
 
 /** The side of a node a transport talks to. */
 export interface TransportEndpoint {

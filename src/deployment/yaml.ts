@@ -1,5 +1,5 @@
 import { Document } from 'yaml';
-import { nodeVariableOf } from '../../cli/node-environment.ts';
+import { nodeVariableOf } from '../cli/node-environment.ts';
 import { manifestList, type GovernorManifests, type SecretReference } from './manifests.ts';
 
 /**

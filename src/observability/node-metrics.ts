@@ -1,6 +1,6 @@
-import type { Node } from '../../runtime/node.ts';
-import type { Process } from '../../runtime/process.ts';
-import { SupervisorProcess } from '../../runtime/supervisor/supervisor.ts';
+import type { Node } from '../runtime/node.ts';
+import type { ProcessRecord as Process } from '../runtime/process-record.ts';
+import { SupervisorProcess } from '../runtime/supervisor/supervisor.ts';
 import type { MetricsSample } from './metrics.ts';
 
 /**

@@ -1,4 +1,4 @@
-import { GovernorError } from '../../errors.ts';
+import { GovernorError } from '../errors.ts';
 
 /** The per-installation telemetry secret is missing or too short to key an HMAC safely. */
 export class TelemetrySecretError extends GovernorError {

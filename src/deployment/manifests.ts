@@ -4,8 +4,8 @@ import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { ConfigMap, Namespace, Service } from 'kubernetes-models/v1';
 import type { IIoK8sApiCoreV1EnvVar as EnvVar } from 'kubernetes-models/v1/EnvVar';
 import type { IIoK8sApiCoreV1TopologySpreadConstraint as TopologySpreadConstraint } from 'kubernetes-models/v1/TopologySpreadConstraint';
-import { NODE_ENVIRONMENT, type NodeVariableName } from '../../cli/node-environment.ts';
-import { DEFAULT_METRICS_PORT } from '../telemetry/metrics-server.ts';
+import { NODE_ENVIRONMENT, type NodeVariableName } from '../cli/node-environment.ts';
+import { DEFAULT_METRICS_PORT } from '../observability/metrics-port.ts';
 import {
   CPU_TARGET_PERCENT,
   MEMORY_TARGET_PERCENT,

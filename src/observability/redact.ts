@@ -1,5 +1,5 @@
 import { isIPv4, isIPv6 } from 'node:net';
-import type { JsonValue } from './events.ts';
+import type { JsonValue } from './json-value.ts';
 
 /** What redacted text is replaced with; the kind stays visible so analytics can still count it. */
 export const REDACTED = {

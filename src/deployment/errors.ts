@@ -1,4 +1,4 @@
-import { GovernorError } from '../../errors.ts';
+import { GovernorError } from '../errors.ts';
 
 /** A cloud provider Governor has no manifests or rates for. */
 export class UnknownProviderError extends GovernorError {
