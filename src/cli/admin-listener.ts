@@ -5,6 +5,10 @@ import { RedisKeys } from '../store/redis-keys.ts';
 import type { Admin } from './admin.ts';
 import { needsSignature, parseRequest, replayedError, verify, type AdminReply, type AdminRequest } from './admin-protocol.ts';
 import { toJsonSafe } from './json-safe.ts';
+import { backoffDelay, sleep, type BackoffPolicy } from '../runtime/retry.ts';
+
+/** Waiting on Redis again after an error: 250 ms, doubling, up to 5 s. */
+const ADMIN_RETRY: BackoffPolicy = { initialMs: 250, maxMs: 5_000 };
 
 /** How long a reply or a used nonce stays in Redis. Longer than the ±30 s skew window. */
 const TTL_S = 60;
@@ -37,6 +41,9 @@ export function startAdminListener(options: AdminListenerOptions): { stop(): Pro
   redis.on('error', (error) => options.logger.debug({ err: error }, 'admin listener connection error'));
   const now = options.now ?? (() => Date.now());
   let running = true;
+  // Aborted by stop(): a wait after a Redis error ends at once.
+  const stopping = new AbortController();
+  let failures = 0;
   const loop = (async () => {
     while (running) {
       let popped: [string, string] | null;
@@ -44,10 +51,12 @@ export function startAdminListener(options: AdminListenerOptions): { stop(): Pro
         popped = await redis.blpop(keys.adminRequests(options.node), BLOCK_S);
       } catch (error) {
         if (!running) break;
-        options.logger.warn({ err: error }, 'admin listener: Redis error, retrying');
-        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        const delayMs = backoffDelay(ADMIN_RETRY, failures++);
+        options.logger.warn({ err: error, delayMs }, 'admin listener: Redis error, retrying');
+        await sleep(delayMs, { signal: stopping.signal });
         continue;
       }
+      failures = 0;
       // A failed reply must not end the loop: the node would go deaf to admin requests silently.
       if (popped) await handle(popped[1]).catch((error: unknown) => options.logger.warn({ err: error }, 'admin listener: could not reply'));
     }
@@ -85,6 +94,7 @@ export function startAdminListener(options: AdminListenerOptions): { stop(): Pro
   return {
     async stop() {
       running = false;
+      stopping.abort();
       await loop;
       redis.disconnect();
     },

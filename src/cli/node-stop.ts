@@ -1,6 +1,7 @@
 import type { StopReport } from '../transport/bullmq/shutdown.ts';
 import { CliError, EXIT } from './exit-codes.ts';
 import { nodeVariable, type NodeVariableName } from './node-environment.ts';
+import { settledWithin } from '../runtime/retry.ts';
 
 /** The environment variable bounding a node's stop, in ms. */
 export const STOP_TIMEOUT_ENV = 'GOVERNOR_STOP_TIMEOUT_MS' satisfies NodeVariableName;
@@ -56,6 +57,6 @@ export function exitAfterStop(name: string, flushTelemetry: () => Promise<void>)
     const { stream, line } = stopMessage(name, report);
     process[stream].write(`${line}\n`);
     const flushed = report.handedOver ? flushTelemetry().catch(() => undefined) : Promise.resolve();
-    void Promise.race([flushed, new Promise((resolve) => setTimeout(resolve, TELEMETRY_FLUSH_MS).unref())]).finally(() => process.exit(code));
+    void settledWithin(flushed, TELEMETRY_FLUSH_MS).finally(() => process.exit(code));
   };
 }

@@ -1,4 +1,5 @@
 import { CliError, EXIT } from './exit-codes.ts';
+import { systemClock, unrefTimer } from '../runtime/clock.ts';
 
 /**
  * The one deadline rule of every `governor` command that talks to Redis (enqueue, dlq, repl,
@@ -91,7 +92,7 @@ export function redisUnavailableError(error: Error, url = target): CliError {
  */
 export function exitWhenDone(code: number): void {
   process.exitCode = code;
-  setTimeout(() => process.exit(code), EXIT_GRACE_MS).unref();
+  unrefTimer(systemClock.setTimeout(() => process.exit(code), EXIT_GRACE_MS));
 }
 
 /** A URL without its password, for messages. */

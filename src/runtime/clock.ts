@@ -253,3 +253,36 @@ function earliestDue(timers: Iterable<SimulatedTimer>, limit: number): Simulated
   }
   return best;
 }
+
+/**
+ * Lets the process exit while a {@link systemClock} timer is pending (Node's `unref`): for
+ * housekeeping timers that must never be the reason a stopped program lingers. Harmless on a
+ * handle of another clock (nothing to let go of).
+ */
+export function unrefTimer(handle: unknown): void {
+  const timer = handle instanceof LongTimerHandle ? handle.timer : handle;
+  (timer as { unref?: () => void } | undefined)?.unref?.();
+}
+
+/**
+ * Runs `fn` every `ms` on `clock` until the returned function is called (a repeating timer made
+ * of one-shot timers, so every clock can drive it). With `unref`, a system timer never keeps the
+ * process alive.
+ */
+export function every(clock: Clock, ms: number, fn: () => void, options: { unref?: boolean } = {}): () => void {
+  let stopped = false;
+  let handle: unknown;
+  const arm = (): void => {
+    handle = clock.setTimeout(() => {
+      if (stopped) return;
+      arm(); // before fn: a throwing fn must not end the repetition
+      fn();
+    }, ms);
+    if (options.unref) unrefTimer(handle);
+  };
+  arm();
+  return () => {
+    stopped = true;
+    clock.clearTimeout(handle);
+  };
+}

@@ -1,6 +1,7 @@
 import { CliError } from '../exit-codes.ts';
 import { nodeVariable } from '../node-environment.ts';
 import { deadlineRedisOptions, DEFAULT_REDIS_TIMEOUT_MS, noteRedisTarget, redisTimeoutMs, redisUnavailable } from '../redis-deadline.ts';
+import { systemClock } from '../../runtime/clock.ts';
 
 export { redactUrl } from '../redis-deadline.ts';
 
@@ -48,15 +49,15 @@ export const FAIL_FAST_REDIS = deadlineRedisOptions();
 
 /** Runs `connect` with a deadline; a failure or a timeout becomes exit 3 naming the URL. */
 export async function connectOrExit<T>(url: string, connect: () => Promise<T>, timeoutMs = redisTimeoutMs()): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
+  let timer: unknown;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    timer = systemClock.setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
   });
   try {
     return await Promise.race([connect(), timeout]);
   } catch (error) {
     throw redisUnavailable(url, error instanceof Error ? error.message : String(error));
   } finally {
-    clearTimeout(timer);
+    systemClock.clearTimeout(timer);
   }
 }

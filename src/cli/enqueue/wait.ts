@@ -6,6 +6,7 @@ import type { GovernorProducer } from '../../transport/bullmq/producer.ts';
 import { ready } from '../../transport/bullmq/connections.ts';
 import { recordedOutcome } from './outcome-record.ts';
 import { FAIL_FAST_REDIS } from './redis.ts';
+import { sleep } from '../../runtime/retry.ts';
 
 /**
  * What became of an enqueued event by the end of `--wait`: handled by its orchestrator
@@ -110,7 +111,7 @@ export class OutcomeReader {
         }),
       );
       if (Date.now() >= deadline) break;
-      await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 200));
+      await sleep(options.pollMs ?? 200);
     }
     return outcomes;
   }

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import type { Job, Worker } from 'bullmq';
 import { pino, type Logger } from 'pino';
-import { systemClock, TestClock, type Clock } from '../../runtime/clock.ts';
+import { every, systemClock, TestClock, type Clock } from '../../runtime/clock.ts';
 import { entityName, isEntityAddress, type EntityAddress } from '../../runtime/entity.ts';
 import type { EntityHostOptions } from '../../runtime/entity-host.ts';
 import type { Envelope } from '../../runtime/envelope.ts';
@@ -25,12 +25,16 @@ import { resolveSettings, type BullmqTransportOptions, type TransportSettings } 
 import { checkRedisPersistence, describePersistence, type RedisPersistence } from './redis-persistence.ts';
 import { PartitionRuntime, type PartitionContext } from './partition.ts';
 import { GlobalRegistry, type RegisterResult } from './registry.ts';
-import { Relay, sleep, type OutgoingJob } from './relay.ts';
+import { Relay, type OutgoingJob } from './relay.ts';
+import { backoffDelay, REDIS_RETRY, retry, settledWithin, sleep, type BackoffPolicy } from '../../runtime/retry.ts';
 import { TimerWake } from './timer-wake.ts';
 import { ambientScope, MessageIds, type AmbientScope, type Scope } from './scope.ts';
 
-/** Tries at recording a halt (100 ms, then doubling: about 6 s in all) before saying it could not. */
+/** Tries at recording a halt (100 ms, then doubling up to 3.2 s: 3 to 6 s in all) before saying it could not. */
 const HALT_ATTEMPTS = 7;
+const HALT_RETRY: BackoffPolicy = { initialMs: 100, maxMs: 3_200 };
+/** Starting a claimed partition again: 100 ms, doubling, up to 2 s, while its lease is held. */
+const START_RETRY: BackoffPolicy = { initialMs: 100, maxMs: 2_000 };
 
 /** What a shutdown handed over: the partitions whose leases it released, and those it could not (they expire). */
 export interface ShutdownResult {
@@ -85,6 +89,8 @@ export class BullmqTransport implements Transport {
   #state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
   #stopping: Promise<ShutdownResult> | undefined;
   readonly #stopTimers: (() => void)[] = [];
+  /** Aborted once stopped: a retry waiting out its backoff ends at once, and no timer outlives the transport. */
+  readonly #halt = new AbortController();
   #wake: TimerWake | undefined;
   readonly #startedAt = Date.now();
   /** The node runs on a test clock (GOVERNOR_TEST_CLOCK): its heartbeat says so, for nodes(). */
@@ -220,7 +226,7 @@ export class BullmqTransport implements Transport {
   /** Reads the sentinel at every heartbeat, so a node with nothing to commit finds a loss too. */
   #epochWatch(): void {
     let checking = false;
-    const timer = setInterval(() => {
+    const stop = every(systemClock, this.settings.heartbeatMs, () => {
       const epoch = this.#epoch;
       const redis = this.#connections?.producer;
       if (checking || !epoch || !redis || this.#state !== 'running') return;
@@ -232,9 +238,8 @@ export class BullmqTransport implements Transport {
           (error: unknown) => this.#logger.debug({ err: error }, 'could not read the dataset sentinel'),
         )
         .finally(() => (checking = false));
-    }, this.settings.heartbeatMs);
-    timer.unref();
-    this.#stopTimers.push(() => clearInterval(timer));
+    }, { unref: true });
+    this.#stopTimers.push(stop);
   }
 
   /**
@@ -250,15 +255,18 @@ export class BullmqTransport implements Transport {
       const redis = this.#connections?.producer;
       // Found right after Redis came back, the connection may still be reconnecting: the halt is
       // what stops the other nodes (whose marks may be lower), so it is tried again for a while.
-      for (let attempt = 0, delayMs = 100; redis && this.#epoch && attempt < HALT_ATTEMPTS; attempt++, delayMs *= 2) {
-        try {
-          await this.#epoch.halt(redis, error, node.name, node.clock.now());
-          break;
-        } catch (cause) {
-          const last = attempt === HALT_ATTEMPTS - 1;
-          this.#logger[last ? 'error' : 'warn']({ err: cause, attempt: attempt + 1 }, last ? 'could not record the halt in Redis: halt the dataset by hand before restarting nodes' : 'could not record the halt in Redis yet');
-          if (!last) await new Promise<void>((resolve) => node.clock.setTimeout(resolve, delayMs));
-        }
+      const epoch = this.#epoch;
+      if (redis && epoch) {
+        await retry(() => epoch.halt(redis, error, node.name, node.clock.now()), {
+          what: 'recording the halt',
+          policy: HALT_RETRY,
+          clock: node.clock,
+          onFailure: (cause, attempt) => {
+            const last = attempt === HALT_ATTEMPTS - 1;
+            this.#logger[last ? 'error' : 'warn']({ err: cause, attempt: attempt + 1 }, last ? 'could not record the halt in Redis: halt the dataset by hand before restarting nodes' : 'could not record the halt in Redis yet');
+            return !last;
+          },
+        }).catch(() => undefined); // the last failure is logged above
       }
       await this.shutdown({ timeoutMs: 0 }).catch((cause: unknown) => this.#logger.error({ err: cause }, 'leaving the cluster failed: the leases will expire'));
       this.#rollbackDone = true;
@@ -484,8 +492,8 @@ export class BullmqTransport implements Transport {
    * fair share, so none takes it while this node is alive, and this node claims it again.
    */
   async #keepStarting(runtime: PartitionRuntime): Promise<void> {
-    for (let attempt = 2, backoff = 100; ; attempt++, backoff = Math.min(backoff * 2, 2_000)) {
-      await sleep(backoff);
+    for (let attempt = 2; ; attempt++) {
+      if (!(await sleep(backoffDelay(START_RETRY, attempt - 2), { signal: this.#halt.signal }))) break;
       if (!this.#mayStart(runtime)) break;
       if (await this.#tryStart(runtime, attempt)) return;
       if (!this.#mayStart(runtime)) break;
@@ -562,16 +570,15 @@ export class BullmqTransport implements Transport {
   }
 
   #passivationTimer(): void {
-    const every = Math.max(1_000, Math.round(this.settings.passivateAfterMs / 2));
-    const timer = setInterval(() => {
+    const interval = Math.max(1_000, Math.round(this.settings.passivateAfterMs / 2));
+    const stop = every(systemClock, interval, () => {
       // Idleness is memory's concern, so it is measured in real time; timers are the node's. On a
       // clock that jumps (GOVERNOR_TEST_CLOCK, days at a time) node time would make every entity
       // idle at once. A passivated entity's timers are not lost: the timer index wakes it.
       const before = systemClock.now() - this.settings.passivateAfterMs;
       for (const runtime of this.#partitions.values()) void runtime.passivateIdle(before).catch(() => undefined);
-    }, every);
-    timer.unref();
-    this.#stopTimers.push(() => clearInterval(timer));
+    }, { unref: true });
+    this.#stopTimers.push(stop);
   }
 
   // ── the node's inbox ───────────────────────────────────────────────────────────────────────
@@ -624,15 +631,15 @@ export class BullmqTransport implements Transport {
   async #deadLetter(job: Job, reason: string): Promise<void> {
     const node = this.#requireNode();
     this.#logger.warn({ queue: job.queueName, jobId: job.id, reason }, 'dead-lettered');
-    for (let backoff = 50; ; backoff = Math.min(backoff * 2, 1_000)) {
-      try {
-        return await addDeadLetter(this.#relay!.queue(this.keys.deadLetterQueue), job, reason, node.name, node.clock.now());
-      } catch (error) {
-        if (this.#state === 'stopped') throw error;
+    await retry(() => addDeadLetter(this.#relay!.queue(this.keys.deadLetterQueue), job, reason, node.name, node.clock.now()), {
+      what: `dead-lettering job ${job.id}`,
+      policy: REDIS_RETRY,
+      signal: this.#halt.signal,
+      onFailure: (error) => {
+        if (this.#state === 'stopped') return false;
         this.#logger.warn({ err: error }, 'dead-lettering failed; retrying');
-        await sleep(backoff);
-      }
-    }
+      },
+    });
   }
 
   /** Dead letters, oldest first (`start`/`end` are positions, inclusive). */
@@ -706,6 +713,7 @@ export class BullmqTransport implements Transport {
   async #shutdown(timeoutMs: number): Promise<ShutdownResult> {
     if (this.#state === 'new') {
       this.#state = 'stopped';
+      this.#halt.abort();
       return { released: [], unreleased: [] };
     }
     this.#state = 'stopping';
@@ -713,7 +721,7 @@ export class BullmqTransport implements Transport {
     await this.#membership?.stop();
     const partitions = [...this.#partitions.values()];
     await Promise.all(partitions.map((runtime) => runtime.stop({ graceful: true, timeoutMs })));
-    await Promise.race([this.#inbox?.close(), sleep(timeoutMs)]);
+    await settledWithin(this.#inbox?.close(), timeoutMs);
     const ids = partitions.map((runtime) => runtime.id);
     let result: ShutdownResult = { released: ids, unreleased: [] };
     try {
@@ -726,6 +734,7 @@ export class BullmqTransport implements Transport {
     this.#partitions.clear();
     await this.#relay?.close(timeoutMs);
     this.#state = 'stopped';
+    this.#halt.abort();
     if (this.#connections) await closeConnections(this.#connections);
     return result;
   }

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { PartitionId, RedisKeys } from '../../store/redis-keys.ts';
 import type { GovernorCommands } from '../../store/redis-scripts.ts';
 import type { TransportSettings } from './options.ts';
+import { systemClock } from '../../runtime/clock.ts';
 
 /** What a node says about itself in its heartbeat. */
 export interface NodeInfo {
@@ -62,7 +63,7 @@ export interface MembershipContext {
  */
 export class Membership {
   readonly #ctx: MembershipContext;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timer: unknown;
   #beating: Promise<void> | undefined;
   #stopped = false;
   #nodes = new Map<string, ClusterNode>();
@@ -82,7 +83,8 @@ export class Membership {
 
   #schedule(): void {
     if (this.#stopped) return;
-    this.#timer = setTimeout(() => {
+    // Real time, whatever the node's clock: leases expire in Redis' time.
+    this.#timer = systemClock.setTimeout(() => {
       this.#beating = this.beat()
         .catch((error: unknown) => this.#ctx.logger.warn({ err: error }, 'heartbeat failed'))
         .finally(() => {
@@ -95,7 +97,7 @@ export class Membership {
   /** Stops beating (the node stops claiming); its leases stay until released or expired. */
   async stop(): Promise<void> {
     this.#stopped = true;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#timer !== undefined) systemClock.clearTimeout(this.#timer);
     await this.#beating;
   }
 

@@ -6,6 +6,8 @@ import type { Pid } from '../../runtime/pid.ts';
 import type { Envelope } from '../../runtime/envelope.ts';
 import { formatReason } from '../../runtime/exit-reason.ts';
 import type { Node } from '../../runtime/node.ts';
+import { systemClock, unrefTimer } from '../../runtime/clock.ts';
+import { REDIS_RETRY, retry, settledWithin } from '../../runtime/retry.ts';
 import { StoredStateError, type DatasetRolledBackError } from '../../store/redis-errors.ts';
 import type { PartitionId } from '../../store/redis-keys.ts';
 import { earliestDeadline, type CommitEntry, type CommitResult, type RedisStore } from '../../store/redis-store.ts';
@@ -14,7 +16,7 @@ import { checkEntityJob } from './entity-job.ts';
 import type { EntityCache, EntityRecord } from './entity-cache.ts';
 import { checkFetchedJob, GuardedWorker } from './guarded-worker.ts';
 import type { TransportSettings } from './options.ts';
-import { sleep, type OutgoingJob, type Relay } from './relay.ts';
+import type { OutgoingJob, Relay } from './relay.ts';
 import { jobScope, type Scope } from './scope.ts';
 
 /** What a partition needs from its transport. @internal */
@@ -93,7 +95,9 @@ export class PartitionRuntime {
   #state: RuntimeState = 'starting';
   #stopping: Promise<void> | undefined;
   #flushQueued = false;
-  #trimTimer: ReturnType<typeof setTimeout> | undefined;
+  #trimTimer: unknown;
+  /** Aborted once the partition has stopped: a Redis retry waiting out its backoff ends at once. */
+  readonly #stopped = new AbortController();
 
   constructor(ctx: PartitionContext, id: PartitionId, queue: string) {
     this.#ctx = ctx;
@@ -343,25 +347,33 @@ export class PartitionRuntime {
     const relayed = this.#relayed;
     let ambiguous = false;
     let result: CommitResult;
-    for (let backoff = 50; ; backoff = Math.min(backoff * 2, 1_000)) {
-      try {
-        result = await ctx.store.commit({
-          partition: this.id,
-          node: ctx.node.name,
-          message,
-          entries,
-          outbox: outbox.map((entry) => JSON.stringify(entry)),
-          relayed,
-          job,
-        });
-        break;
-      } catch (error) {
-        // The script may or may not have run: running it again answers (duplicate or conflict).
-        ambiguous = true;
-        if (this.#state === 'stopped') return { result: { status: 'lost', holder: '' }, ambiguous };
-        ctx.logger.warn({ err: error, partition: this.id }, 'commit failed; retrying');
-        await sleep(backoff);
-      }
+    try {
+      result = await retry(
+        () =>
+          ctx.store.commit({
+            partition: this.id,
+            node: ctx.node.name,
+            message,
+            entries,
+            outbox: outbox.map((entry) => JSON.stringify(entry)),
+            relayed,
+            job,
+          }),
+        {
+          what: `commit of partition ${this.id}`,
+          policy: REDIS_RETRY,
+          signal: this.#stopped.signal,
+          onFailure: (error) => {
+            // The script may or may not have run: running it again answers (duplicate or conflict).
+            ambiguous = true;
+            if (this.#state === 'stopped') return false;
+            ctx.logger.warn({ err: error, partition: this.id }, 'commit failed; retrying');
+          },
+        },
+      );
+    } catch {
+      // Stopped while failing: the lease is gone or going, and the next holder commits again.
+      return { result: { status: 'lost', holder: '' }, ambiguous };
     }
     if (result.status === 'ok') {
       let earliest: number | undefined;
@@ -396,11 +408,11 @@ export class PartitionRuntime {
   /** Relayed entries are dropped by the next commit; when none comes soon, by a flush. */
   #scheduleTrim(): void {
     if (this.#trimTimer !== undefined) return;
-    this.#trimTimer = setTimeout(() => {
+    this.#trimTimer = systemClock.setTimeout(() => {
       this.#trimTimer = undefined;
       if (this.#relayed > 0) this.scheduleFlush();
     }, 1_000);
-    this.#trimTimer.unref();
+    unrefTimer(this.#trimTimer);
   }
 
   /** Relays whatever the partition's outbox holds in Redis (left by a dead owner, or by a commit we could not confirm). */
@@ -536,34 +548,32 @@ export class PartitionRuntime {
   async #stop({ graceful, timeoutMs }: { graceful: boolean; timeoutMs: number }): Promise<void> {
     const wasRunning = this.#state === 'running';
     this.#state = 'stopping';
-    if (this.#trimTimer !== undefined) clearTimeout(this.#trimTimer);
+    if (this.#trimTimer !== undefined) systemClock.clearTimeout(this.#trimTimer);
     const worker = this.#worker;
     if (worker) {
       const closing = worker.close(!graceful).catch(() => undefined);
-      if (graceful) await Promise.race([closing, sleep(timeoutMs)]);
+      if (graceful) await settledWithin(closing, timeoutMs);
     }
     if (graceful && wasRunning) {
-      await Promise.race([
-        this.exclusive(() => this.flush()),
-        sleep(timeoutMs),
-      ]).catch(() => undefined);
-      await Promise.race([this.#ctx.relay.idle(), sleep(timeoutMs)]);
+      await settledWithin(this.exclusive(() => this.flush()), timeoutMs);
+      await settledWithin(this.#ctx.relay.idle(), timeoutMs);
     }
     this.reset();
     for (const record of this.#ctx.cache.inPartition(this.id)) this.#passivate(record);
     this.#state = 'stopped';
+    this.#stopped.abort();
   }
 
   /** Retries an idempotent Redis operation until it succeeds or the partition stops. */
   async #retrying<T>(operation: () => Promise<T>): Promise<T> {
-    for (let backoff = 50; ; backoff = Math.min(backoff * 2, 1_000)) {
-      try {
-        return await operation();
-      } catch (error) {
-        if (error instanceof StoredStateError || this.#state === 'stopped') throw error;
+    return retry(operation, {
+      what: `a Redis operation of partition ${this.id}`,
+      policy: REDIS_RETRY,
+      signal: this.#stopped.signal,
+      onFailure: (error) => {
+        if (error instanceof StoredStateError || this.#state === 'stopped') return false;
         this.#ctx.logger.warn({ err: error, partition: this.id }, 'Redis operation failed; retrying');
-        await sleep(backoff);
-      }
-    }
+      },
+    });
   }
 }

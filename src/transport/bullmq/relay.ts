@@ -1,8 +1,8 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { systemClock } from '../../runtime/clock.ts';
 import type { Envelope } from '../../runtime/envelope.ts';
+import { retry, settledWithin, type BackoffPolicy } from '../../runtime/retry.ts';
 import { jobIdFor, JOB_FORMAT_VERSION, type JobData } from './job-format.ts';
 import type { TransportSettings } from './options.ts';
 import { addingQueue, QueueCache } from './queue-cache.ts';
@@ -24,10 +24,8 @@ export function jobData(job: OutgoingJob): JobData {
   return { v: JOB_FORMAT_VERSION, id: job.id, env: job.env };
 }
 
-/** Waits on the real clock (I/O backoff, not actor time). */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => systemClock.setTimeout(resolve, ms));
-}
+/** Adding a batch again after a failure: 50 ms, doubling, up to 2 s (adds are idempotent by job id). */
+const ADD_RETRY: BackoffPolicy = { initialMs: 50, maxMs: 2_000 };
 
 /**
  * Producer side: the node's BullMQ `Queue` objects (one per queue name, sharing one fail-fast
@@ -46,6 +44,8 @@ export class Relay {
   #buffer: { job: OutgoingJob; done?: () => void }[] = [];
   #running: Promise<void> | undefined;
   #closed = false;
+  /** Aborted by {@link Relay.close}: a retry waiting out its backoff stops at once. */
+  readonly #stop = new AbortController();
 
   constructor(connection: Redis, settings: TransportSettings, logger: Logger) {
     this.#logger = logger;
@@ -80,7 +80,6 @@ export class Relay {
   }
 
   async #run(): Promise<void> {
-    let backoff = 50;
     while (this.#buffer.length > 0) {
       const batch = this.#buffer.splice(0, 5_000);
       // Order matters per receiver, and a receiver's messages all go to one queue: one addBulk
@@ -92,25 +91,28 @@ export class Relay {
         if (!jobs) byQueue.set(job.queue, (jobs = []));
         jobs.push(job);
       }
-      for (;;) {
-        try {
-          await Promise.all(
-            [...byQueue].map(([name, jobs]) =>
-              this.queue(name).addBulk(jobs.map((job) => ({ name: jobName(job.env), data: jobData(job), opts: { jobId: jobIdFor(job.env.to, job.id) } }))),
+      try {
+        await retry(
+          () =>
+            Promise.all(
+              [...byQueue].map(([name, jobs]) =>
+                this.queue(name).addBulk(jobs.map((job) => ({ name: jobName(job.env), data: jobData(job), opts: { jobId: jobIdFor(job.env.to, job.id) } }))),
+              ),
             ),
-          );
-          backoff = 50;
-          break;
-        } catch (error) {
-          if (this.#closed) {
-            this.#logger.error({ err: error, dropped: batch.length }, 'relay closed with jobs not yet added');
-            return;
-          }
-          // Adds are idempotent by job id: the whole batch again.
-          this.#logger.warn({ err: error }, 'adding jobs failed; retrying');
-          await sleep(backoff);
-          backoff = Math.min(backoff * 2, 2_000);
-        }
+          {
+            what: 'adding jobs',
+            policy: ADD_RETRY,
+            signal: this.#stop.signal,
+            onFailure: (error) => {
+              if (this.#closed) return false;
+              // Adds are idempotent by job id: the whole batch again.
+              this.#logger.warn({ err: error }, 'adding jobs failed; retrying');
+            },
+          },
+        );
+      } catch (error) {
+        this.#logger.error({ err: error, dropped: batch.length }, 'relay closed with jobs not yet added');
+        return;
       }
       for (const entry of batch) entry.done?.();
     }
@@ -118,8 +120,9 @@ export class Relay {
 
   /** Waits up to `timeoutMs` for pending adds, then gives up on the rest and closes the queues. */
   async close(timeoutMs: number): Promise<void> {
-    await Promise.race([this.idle(), sleep(timeoutMs)]);
+    await settledWithin(this.idle(), timeoutMs);
     this.#closed = true;
+    this.#stop.abort();
     await this.#queues.close();
   }
 }

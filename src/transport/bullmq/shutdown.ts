@@ -1,6 +1,7 @@
 import type { Node } from '../../runtime/node.ts';
 import type { PartitionId } from '../../store/redis-keys.ts';
 import type { BullmqTransport } from './bullmq-transport.ts';
+import { systemClock } from '../../runtime/clock.ts';
 
 export interface SignalHandlerOptions {
   /** How long in-flight jobs get to finish before they are left to return to their queues. @default 10_000 */
@@ -64,10 +65,10 @@ export function installSignalHandlers(node: Node, transport: BullmqTransport, op
     const partitions = transport.ownedPartitions();
     node.logger.info({ signal, partitions: partitions.length }, 'shutting down');
     // The deadline is real time, whatever clock the node runs on: it bounds a process's exit.
-    const deadline = setTimeout(() => finish?.({ unreleased: transport.ownedPartitions(), failure: 'deadline' }), deadlineMs);
+    const deadline = systemClock.setTimeout(() => finish?.({ unreleased: transport.ownedPartitions(), failure: 'deadline' }), deadlineMs);
     finish = (outcome) => {
       if (report) return;
-      clearTimeout(deadline);
+      systemClock.clearTimeout(deadline);
       report = { signal, handedOver: outcome.failure === undefined, elapsedMs: Date.now() - startedAt, partitions, deadlineMs, ...outcome };
       if (outcome.failure === 'error') node.logger.error({ err: outcome.error }, 'shutdown failed');
       exit(report.handedOver ? 0 : 1, report);

@@ -1,8 +1,12 @@
 import type { Logger } from 'pino';
-import type { Clock } from '../../runtime/clock.ts';
+import { systemClock, unrefTimer, type Clock } from '../../runtime/clock.ts';
 import type { EntityAddress } from '../../runtime/entity.ts';
+import { backoffDelay, type BackoffPolicy } from '../../runtime/retry.ts';
 import type { PartitionId } from '../../store/redis-keys.ts';
 import type { RedisStore } from '../../store/redis-store.ts';
+
+/** Looking again after a failed read of the timer index: 1 s, doubling, up to 10 s. */
+const LOOK_RETRY: BackoffPolicy = { initialMs: 1_000, maxMs: 10_000 };
 
 /** @internal what the wake needs of a partition running here. */
 export interface WakeablePartition {
@@ -45,7 +49,9 @@ export class TimerWake {
   #looking: Promise<void> | undefined;
   #again = false;
   #stopped = false;
-  #retry: ReturnType<typeof setTimeout> | undefined;
+  #retry: unknown;
+  /** Failed looks in a row: the backoff of the next one. */
+  #failures = 0;
 
   constructor(ctx: TimerWakeContext) {
     this.#ctx = ctx;
@@ -65,11 +71,17 @@ export class TimerWake {
       return;
     }
     this.#looking = this.#look()
-      .catch((error: unknown) => {
-        // Redis away, most likely: look again shortly rather than leave timers unfired.
-        this.#ctx.logger.warn({ err: error }, 'could not read the timer index; looking again in 1 s');
-        this.#later(1_000);
-      })
+      .then(
+        () => {
+          this.#failures = 0;
+        },
+        (error: unknown) => {
+          // Redis away, most likely: look again shortly rather than leave timers unfired.
+          const delayMs = backoffDelay(LOOK_RETRY, this.#failures++);
+          this.#ctx.logger.warn({ err: error, delayMs }, `could not read the timer index; looking again in ${delayMs} ms`);
+          this.#later(delayMs);
+        },
+      )
       .finally(() => {
         this.#looking = undefined;
         if (this.#again) {
@@ -87,7 +99,7 @@ export class TimerWake {
   stop(): void {
     this.#stopped = true;
     if (this.#handle !== undefined) this.#ctx.clock.clearTimeout(this.#handle);
-    if (this.#retry !== undefined) clearTimeout(this.#retry);
+    if (this.#retry !== undefined) systemClock.clearTimeout(this.#retry);
     this.#handle = undefined;
     this.#armedAt = undefined;
   }
@@ -139,10 +151,10 @@ export class TimerWake {
 
   #later(ms: number): void {
     if (this.#retry !== undefined || this.#stopped) return;
-    this.#retry = setTimeout(() => {
+    this.#retry = systemClock.setTimeout(() => {
       this.#retry = undefined;
       this.look();
     }, ms);
-    this.#retry.unref();
+    unrefTimer(this.#retry);
   }
 }
