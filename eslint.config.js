@@ -28,7 +28,7 @@ function boundary(layer, why, { folders = [], regexes = [], packages = [] }) {
   return [
     'error',
     {
-      paths: [...packages.map((name) => ({ name, message: `${layer} ${why}` })), ...TIMER_MODULES],
+      paths: [...packages.map((name) => ({ name, message: `${layer} must not load ${name}: ${why}` })), ...TIMER_MODULES],
       patterns: [
         ...folders.map((name) => ({ regex: folder(name), message: `${layer} must not import ${name}/: ${why} (see the folder table in README.md)` })),
         ...regexes.map(({ regex, what }) => ({ regex, message: `${layer} must not import ${what}: ${why} (see the folder table in README.md)` })),

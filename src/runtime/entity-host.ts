@@ -10,7 +10,7 @@ import { supervisor } from './supervisor/api.ts';
 import type { ChildSpec } from './supervisor/child-spec.ts';
 import { SupervisorProcess, startSupervisor } from './supervisor/supervisor.ts';
 
-declare module './node.ts' {
+declare module './node-entities.ts' {
   /**
    * The node's view of its entities is this host's whole API (registered by the constructor
    * below): the node declares only what it calls itself, and stays below this layer.
@@ -176,7 +176,7 @@ export class EntityHost {
     const process = this.processOf(address);
     if (!process) return undefined;
     const state = process.persistForCommit();
-    this.#node.run(() => this.#node.terminate(process, { shutdown: 'passivated' }));
+    this.#node.run(() => this.#node._terminate(process, { shutdown: 'passivated' }));
     return state;
   }
 }

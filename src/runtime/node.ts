@@ -5,9 +5,12 @@ import { CallExitError, CallTimeoutError, NameTakenError, NoProcError, NoSuchNam
 import { KILL, formatReason, type ExitReason } from './exit-reason.ts';
 import { entityName, isEntityAddress, type EntityAddress } from './entity.ts';
 import { isPid, makePid, nodeOfPid, type Pid } from './pid.ts';
+import type { NodeEntities } from './node-entities.ts';
 import type { ProcessRecord } from './process-record.ts';
 import { Queue } from './queue.ts';
-import type { Transport } from './transport.ts';
+import type { Transport, TransportEndpoint } from './transport.ts';
+
+export type { NodeEntities } from './node-entities.ts';
 
 /** @default 5000 — as `gen_statem:call`'s usual timeout in OTP code. */
 export const DEFAULT_CALL_TIMEOUT = 5_000;
@@ -35,18 +38,6 @@ export interface NodeOptions {
 export interface CallOptions {
   /** Milliseconds, or `Infinity`. @default 5000 */
   timeout?: number;
-}
-
-/**
- * The entities a node hosts, as the node itself needs them: whether it hosts a kind, and the pid
- * of an entity (spawned or restored on its first message). The node is the bottom layer and
- * imports nothing built on it: an `EntityHost` registers itself in {@link Node.entities}, and
- * entity-host.ts widens this interface to its whole API by declaration merging, so
- * `node.entities` offers what the entity layer has wherever that layer is loaded.
- */
-export interface NodeEntities {
-  hosts(kind: string): boolean;
-  ensure(address: EntityAddress): Pid | undefined;
 }
 
 interface PendingCall {
@@ -84,7 +75,7 @@ export interface NodeStatistics {
  * node.cast(pid, { type: 'inc' });
  * await node.call(pid, { type: 'get' }); // → 1
  */
-export class Node {
+export class Node implements TransportEndpoint {
   readonly name: string;
   readonly clock: Clock;
   readonly transport: Transport;
@@ -127,7 +118,7 @@ export class Node {
    * anything can happen to either (spawn_link). The factory may throw: nothing is registered then.
    * @internal behaviours wrap this (`spawnStatem`, `startSupervisor`).
    */
-  spawnProcess<P extends ProcessRecord>(
+  _spawnProcess<P extends ProcessRecord>(
     create: (pid: Pid) => P,
     options: { name?: string; link?: Pid; trapExit?: boolean } = {},
   ): P {
@@ -151,6 +142,11 @@ export class Node {
   /** @internal the live process behind a local pid. */
   processOf(pid: Pid): ProcessRecord | undefined {
     return this.#processes.get(pid);
+  }
+
+  /** The name a local process is registered under (Erlang's `process_info(Pid, registered_name)`). */
+  registeredName(pid: Pid): string | undefined {
+    return this.#processes.get(pid)?.name;
   }
 
   isAlive(pid: Pid): boolean {
@@ -213,7 +209,7 @@ export class Node {
    */
   call<T = unknown>(to: Address, event: Message, options: CallOptions = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.request(to, event, options.timeout ?? DEFAULT_CALL_TIMEOUT, (value) => resolve(value as T), reject);
+      this._request(to, event, options.timeout ?? DEFAULT_CALL_TIMEOUT, (value) => resolve(value as T), reject);
     });
   }
 
@@ -223,7 +219,7 @@ export class Node {
    * uses it, so the reply event reaches the actor within the same drain, in order with the rest
    * of its mail, and not a promise tick later.
    */
-  request(
+  _request(
     to: Address,
     event: Message,
     timeout: number,
@@ -241,7 +237,7 @@ export class Node {
       const target = this.#resolveLocal(to);
       const label = typeof to === 'string' ? to : isEntityAddress(to) ? `${to.entity}/${to.key}` : `${to.name}@${to.node}`;
       if (target === null) return onError(new CallExitError(label, 'noproc'));
-      const ref = this.newRef();
+      const ref = this._newRef();
       const from: CallerRef = { node: this.name, ref };
       // An entity always exists (it is spawned or restored on arrival), so it is not monitored:
       // its call ends with the reply or the timeout, and there is no monitor to take down.
@@ -317,7 +313,7 @@ export class Node {
   monitor(target: Address, watcher: Pid | ((down: DownEnvelope) => void)): string {
     checkAddress(target);
     return this.#entry(() => {
-      const ref = this.newRef();
+      const ref = this._newRef();
       const resolved = this.#resolveLocal(target);
       const pid = resolved ?? (typeof target === 'string' ? (target as Pid) : undefined);
       if (typeof watcher === 'function') {
@@ -369,7 +365,7 @@ export class Node {
 
   // ── delivery ───────────────────────────────────────────────────────────────────────────────
 
-  /** @internal sends an envelope to its node: here, or through the transport. */
+  /** Sends an envelope to its node: here, or through the transport (for transports: see {@link TransportEndpoint}). */
   route(envelope: Envelope): void {
     const target = envelope.to;
     if (isEntityAddress(target)) return this.transport.routeEntity(this, envelope);
@@ -381,6 +377,24 @@ export class Node {
         : target.node;
     if (node === this.name) this.deliver(envelope);
     else this.transport.send(node, envelope);
+  }
+
+  /**
+   * The node `name` is gone (its transport saw it die): every local link to one of its processes
+   * gets an exit signal `noconnection`, every monitor on one a `DOWN` with `noconnection`, as
+   * Erlang does on `nodedown`. Called by a transport; the kernel keeps the links and monitors.
+   */
+  nodeDown(name: string): void {
+    this.#entry(() => {
+      for (const process of [...this.#processes.values()]) {
+        for (const linked of process.links ?? []) {
+          if (nodeOfPid(linked) === name) this.#deliver({ t: 'exit', to: process.pid, from: linked, reason: 'noconnection', linked: true });
+        }
+        for (const [ref, target] of process.monitoring ?? []) {
+          if (nodeOfPid(target) === name) this.#deliver({ t: 'down', to: process.pid, ref, pid: target, reason: 'noconnection' });
+        }
+      }
+    });
   }
 
   /** Delivers an envelope addressed to this node (the transport calls this). */
@@ -485,11 +499,11 @@ export class Node {
       return;
     }
     process.mailbox.push(envelope);
-    this.schedule(process);
+    this._schedule(process);
   }
 
   /** @internal puts a process with work in the run queue. */
-  schedule(process: ProcessRecord): void {
+  _schedule(process: ProcessRecord): void {
     if (process.scheduled || process.busy || process.suspended || !process.alive) return;
     process.scheduled = true;
     this.#runQueue.push(process);
@@ -499,12 +513,12 @@ export class Node {
     const process = this.processOf(to);
     if (!process) return;
     if (linked) process.links?.delete(from);
-    if (reason === KILL && !linked) return this.terminate(process, 'killed');
+    if (reason === KILL && !linked) return this._terminate(process, 'killed');
     if (process.trapExit) return this.#enqueue(process, { t: 'exit', to, from, reason, linked });
     if (reason === 'normal' && from !== to) return;
     // A link's `kill` is the linked process's exit reason, not exit(Pid, kill): an ordinary
     // signal, as in Erlang, so a non-trapping process exits with `kill` itself (not `killed`).
-    this.terminate(process, reason);
+    this._terminate(process, reason);
   }
 
   /**
@@ -512,7 +526,7 @@ export class Node {
    * so a supervisor restarting it can reuse its name at once; then links get exit signals and
    * monitors `DOWN`, in that order.
    */
-  terminate(process: ProcessRecord, reason: ExitReason): void {
+  _terminate(process: ProcessRecord, reason: ExitReason): void {
     if (!process.alive) return;
     process.alive = false;
     try {
@@ -562,7 +576,7 @@ export class Node {
     }
   }
 
-  /** @internal runs work caused outside any entry point (a promise continuation) as one. */
+  /** Runs work caused outside any entry point (a promise continuation, a transport delivery) as one. */
   run<T>(work: () => T): T {
     return this.#entry(work);
   }
@@ -589,12 +603,12 @@ export class Node {
       try {
         pending = process.handle(envelope);
       } catch (error) {
-        this.terminate(process, error);
+        this._terminate(process, error);
         return;
       }
       if (pending) return this.#await(process, pending);
     }
-    if (process.mailbox.length > 0) this.schedule(process);
+    if (process.mailbox.length > 0) this._schedule(process);
   }
 
   #await(process: ProcessRecord, pending: Promise<void>): void {
@@ -602,14 +616,14 @@ export class Node {
     this.#busy++;
     pending.then(
       () => this.#entry(() => this.#idle(process)),
-      (error: unknown) => this.#entry(() => (this.#idle(process), this.terminate(process, error))),
+      (error: unknown) => this.#entry(() => (this.#idle(process), this._terminate(process, error))),
     );
   }
 
   #idle(process: ProcessRecord): void {
     process.busy = false;
     this.#busy--;
-    if (process.mailbox.length > 0) this.schedule(process);
+    if (process.mailbox.length > 0) this._schedule(process);
   }
 
   /**
@@ -624,7 +638,7 @@ export class Node {
   }
 
   /** @internal a node-unique reference (monitors, calls). */
-  newRef(): string {
+  _newRef(): string {
     return `${this.name}#${++this.#refSerial}`;
   }
 
@@ -633,7 +647,7 @@ export class Node {
     if (this.#stopped) return;
     this.#stopped = true;
     this.#entry(() => {
-      for (const process of [...this.#processes.values()].reverse()) this.terminate(process, 'shutdown');
+      for (const process of [...this.#processes.values()].reverse()) this._terminate(process, 'shutdown');
     });
     for (const pending of [...this.#pending.values()]) pending.onDown('shutdown');
     await this.transport.detach(this.name);

@@ -292,7 +292,7 @@ export class StatemProcess extends Process {
     this.snapshot = next;
     this.#current = undefined;
     this.#runActions(actions, event);
-    this.node.terminate(this, next.status === 'error' ? next.error : reason);
+    this.node._terminate(this, next.status === 'error' ? next.error : reason);
   }
 
   /** Ends the step: queues `next_event`s first, then applies a crash, a final state or a stop. */
@@ -319,7 +319,7 @@ export class StatemProcess extends Process {
    */
   #end(reason: ExitReason): void {
     if (this.#starting) throw new StoppedWhileStarting(reason);
-    this.node.terminate(this, reason);
+    this.node._terminate(this, reason);
   }
 
   #runActions(actions: readonly CollectedAction[], event: EventObject): void {
@@ -410,7 +410,7 @@ export class StatemProcess extends Process {
           }
           node.route({ t: 'info', to: self, event: event as Message });
         };
-        node.request(e.to, e.event, e.timeout, (value) => answer(e.onReply, value), (error) => answer(e.onError, error));
+        node._request(e.to, e.event, e.timeout, (value) => answer(e.onReply, value), (error) => answer(e.onError, error));
         return;
       }
       case EFFECT.stop:
@@ -640,7 +640,7 @@ export class StatemProcess extends Process {
     try {
       this.#drainInternal();
     } catch (error) {
-      this.node.terminate(this, error);
+      this.node._terminate(this, error);
     }
   }
 
@@ -740,14 +740,14 @@ export function spawnStatem(node: Node, machine: AnyStateMachine, options: State
     // NaN would silently turn the overflow check off, and a negative limit crash on the first postpone.
     throw new TypeError(`maxPostponed must be a whole number ≥ 0 or Infinity, got ${String(max)}`);
   }
-  const process = node.spawnProcess((pid) => new StatemProcess(pid, node, machine, options), options);
+  const process = node._spawnProcess((pid) => new StatemProcess(pid, node, machine, options), options);
   try {
     node.run(() => process.start(options));
   } catch (error) {
     const reason = error instanceof StoppedWhileStarting ? error.reason : error;
     // Not a crash of a running actor: whoever linked to it hears nothing, the caller gets the error.
     if (options.link !== undefined) node.unlink(process.pid, options.link);
-    node.terminate(process, reason);
+    node._terminate(process, reason);
     throw new StartError(`actor ${machine.id}`, reason);
   }
   return process.pid;

@@ -147,7 +147,7 @@ export function resume(node: Node, pid: Pid): void {
   process.suspended = false;
   node.run(() => {
     process.onResume();
-    node.schedule(process);
+    node._schedule(process);
   });
 }
 

@@ -1,12 +1,36 @@
+import type { Logger } from 'pino';
+import type { Clock } from './clock.ts';
 import type { Envelope } from './envelope.ts';
+import type { ExitReason } from './exit-reason.ts';
+import type { NodeEntities } from './node-entities.ts';
+import type { Pid } from './pid.ts';
+import type { ProcessRecord } from './process-record.ts';
 
-/** The side of a node a transport talks to. */
+/**
+ * The side of a node a transport talks to (the `Node` implements it). A transport sees the node
+ * through this interface only, so any transport, and the kernel, stay apart: the kernel keeps its
+ * process table, links and monitors, and offers the operations a transport needs on them.
+ */
 export interface TransportEndpoint {
   readonly name: string;
+  readonly clock: Clock;
+  readonly logger: Logger;
   /** Hands an envelope addressed to this node to its processes. */
   deliver(envelope: Envelope): void;
+  /** Sends an envelope to its node: this one, or another through the transport. */
+  route(envelope: Envelope): void;
   /** The entities this node hosts, if any. */
-  readonly entities: { hosts(kind: string): boolean } | undefined;
+  readonly entities: NodeEntities | undefined;
+  /** The registered name of a local process, if it has one. */
+  registeredName(pid: Pid): string | undefined;
+  /** Another node is gone: links and monitors to its processes fire with `noconnection`. */
+  nodeDown(node: string): void;
+  /** Listens to every local process exit; returns the function that stops listening. */
+  onExit(listener: (pid: Pid, reason: ExitReason, process: ProcessRecord) => void): () => void;
+  /** Runs work caused outside any entry point (a promise continuation) as one. */
+  run<T>(work: () => T): T;
+  /** Resolves once no local process has work left. */
+  settle(): Promise<void>;
 }
 
 /**

@@ -323,7 +323,7 @@ export class SupervisorProcess extends Process {
 
   async #exit(reason: ExitReason): Promise<void> {
     await this.#terminateAll();
-    this.node.terminate(this, reason);
+    this.node._terminate(this, reason);
   }
 
   #forget(child: Child): void {
@@ -487,12 +487,12 @@ export function startSupervisor(
   options: { name?: string; link?: Pid } = {},
 ): Pid {
   const normalized = checkSupervisorSpec(spec);
-  const process = node.spawnProcess((pid) => new SupervisorProcess(pid, node, normalized), { ...options, trapExit: true });
+  const process = node._spawnProcess((pid) => new SupervisorProcess(pid, node, normalized), { ...options, trapExit: true });
   try {
     node.run(() => process.init());
   } catch (error) {
     if (options.link !== undefined) node.unlink(process.pid, options.link);
-    node.terminate(process, error instanceof StartError ? { shutdown: error.reason } : error);
+    node._terminate(process, error instanceof StartError ? { shutdown: error.reason } : error);
     throw error;
   }
   return process.pid;

@@ -6,7 +6,6 @@ import { entityName, isEntityAddress, type EntityAddress } from '../../runtime/e
 import type { EntityHostOptions } from '../../runtime/entity-host.ts';
 import type { Envelope } from '../../runtime/envelope.ts';
 import { isCleanExit } from '../../runtime/exit-reason.ts';
-import { Node } from '../../runtime/node.ts';
 import type { PersistedActorState } from '../../runtime/persisted-state.ts';
 import { isPid, nodeOfPid, type Pid } from '../../runtime/pid.ts';
 import { DatasetEpoch } from '../../store/dataset-epoch.ts';
@@ -69,7 +68,7 @@ export class BullmqTransport implements Transport {
   readonly #partitions = new Map<PartitionId, PartitionRuntime>();
   readonly #options: BullmqTransportOptions;
   readonly #keyPartitions: KeyPartitions;
-  #node: Node | undefined;
+  #node: TransportEndpoint | undefined;
   #logger: Logger;
   #connections: Connections | undefined;
   #store: RedisStore | undefined;
@@ -107,7 +106,6 @@ export class BullmqTransport implements Transport {
   // ── wiring ─────────────────────────────────────────────────────────────────────────────────
 
   attach(endpoint: TransportEndpoint): void {
-    if (!(endpoint instanceof Node)) throw new TypeError('the BullMQ transport runs one Governor Node: create it with createNode({ transport })');
     if (this.#node) throw new Error(`this BullMQ transport already serves node "${this.#node.name}": create one transport per node`);
     this.#node = endpoint;
     this.#logger = this.#options.logger ?? endpoint.logger;
@@ -342,7 +340,7 @@ export class BullmqTransport implements Transport {
   /** The partition of the entity sending `envelope`, if an entity sends it. */
   #senderPartition(envelope: Envelope): PartitionId | undefined {
     if ((envelope.t !== 'cast' && envelope.t !== 'info') || envelope.from === undefined) return undefined;
-    const name = this.#node?.processOf(envelope.from)?.name;
+    const name = this.#node?.registeredName(envelope.from);
     if (!name?.startsWith('entity:')) return undefined;
     const slash = name.indexOf('/');
     return this.partitionOf({ entity: name.slice('entity:'.length, slash), key: name.slice(slash + 1) });
@@ -598,16 +596,7 @@ export class BullmqTransport implements Transport {
     const node = this.#node;
     if (!node) return;
     this.#logger.warn({ node: name }, 'node down');
-    this.ambient(() => {
-      for (const process of [...node.processes()]) {
-        for (const linked of process.links ?? []) {
-          if (nodeOfPid(linked) === name) node.deliver({ t: 'exit', to: process.pid, from: linked, reason: 'noconnection', linked: true });
-        }
-        for (const [ref, target] of process.monitoring ?? []) {
-          if (nodeOfPid(target) === name) node.deliver({ t: 'down', to: process.pid, ref, pid: target, reason: 'noconnection' });
-        }
-      }
-    });
+    this.ambient(() => node.nodeDown(name));
   }
 
   // ── dead letters ───────────────────────────────────────────────────────────────────────────
@@ -741,7 +730,7 @@ export class BullmqTransport implements Transport {
 
   // ── internals ──────────────────────────────────────────────────────────────────────────────
 
-  #requireNode(): Node {
+  #requireNode(): TransportEndpoint {
     if (!this.#node) throw new Error('the BullMQ transport has no node yet: create the node with createNode({ transport })');
     return this.#node;
   }

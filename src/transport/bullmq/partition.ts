@@ -5,7 +5,7 @@ import { entityName, type EntityAddress } from '../../runtime/entity.ts';
 import type { Pid } from '../../runtime/pid.ts';
 import type { Envelope } from '../../runtime/envelope.ts';
 import { formatReason } from '../../runtime/exit-reason.ts';
-import type { Node } from '../../runtime/node.ts';
+import type { TransportEndpoint } from '../../runtime/transport.ts';
 import { systemClock, unrefTimer } from '../../runtime/clock.ts';
 import { REDIS_RETRY, retry, settledWithin } from '../../runtime/retry.ts';
 import { StoredStateError, type DatasetRolledBackError } from '../../store/redis-errors.ts';
@@ -21,7 +21,7 @@ import { jobScope, type Scope } from './scope.ts';
 
 /** What a partition needs from its transport. @internal */
 export interface PartitionContext {
-  readonly node: Node;
+  readonly node: TransportEndpoint;
   readonly settings: TransportSettings;
   readonly logger: Logger;
   readonly store: RedisStore;
