@@ -1,12 +1,11 @@
 import { hostname } from 'node:os';
 import type { Job, Worker } from 'bullmq';
 import { pino, type Logger } from 'pino';
-import { every, systemClock, TestClock, type Clock } from '../../runtime/clock.ts';
+import { systemClock, TestClock, type Clock } from '../../runtime/clock.ts';
 import { entityName, isEntityAddress, type EntityAddress } from '../../runtime/entity.ts';
 import type { EntityHostOptions } from '../../runtime/entity-host.ts';
 import type { Envelope } from '../../runtime/envelope.ts';
 import { isCleanExit } from '../../runtime/exit-reason.ts';
-import type { PersistedActorState } from '../../runtime/persisted-state.ts';
 import { isPid, nodeOfPid, type Pid } from '../../runtime/pid.ts';
 import { DatasetEpoch } from '../../store/dataset-epoch.ts';
 import type { DatasetRolledBackError } from '../../store/redis-errors.ts';
@@ -15,25 +14,24 @@ import { withScripts } from '../../store/redis-scripts.ts';
 import { RedisStore } from '../../store/redis-store.ts';
 import type { Transport, TransportEndpoint } from '../../runtime/transport.ts';
 import { checkRedisSettings, closeConnections, openConnections, ready, type Connections } from './connections.ts';
-import { addDeadLetter, listDeadLetters, replayDeadLetter, type DeadLetter, type ReplayResult } from './dead-letters.ts';
+import type { DeadLetter, ReplayResult } from './dead-letters.ts';
+import { DatasetWatch } from './dataset-watch.ts';
+import { DeadLetterDesk } from './dead-letter-desk.ts';
+import { EntityScopes } from './entity-scopes.ts';
+import { PartitionOwnership } from './partition-ownership.ts';
 import { EntityCache } from './entity-cache.ts';
 import { checkFetchedJob, GuardedWorker } from './guarded-worker.ts';
 import { KeyPartitions } from './key-partitions.ts';
 import { Membership, type ClusterNode, type NodeInfo } from './membership.ts';
 import { resolveSettings, type BullmqTransportOptions, type TransportSettings } from './options.ts';
 import { checkRedisPersistence, describePersistence, type RedisPersistence } from './redis-persistence.ts';
-import { PartitionRuntime, type PartitionContext } from './partition.ts';
+import type { PartitionContext } from './partition.ts';
 import { GlobalRegistry, type RegisterResult } from './registry.ts';
 import { Relay, type OutgoingJob } from './relay.ts';
-import { backoffDelay, REDIS_RETRY, retry, settledWithin, sleep, type BackoffPolicy } from '../../runtime/retry.ts';
+import { settledWithin } from '../../runtime/retry.ts';
 import { TimerWake } from './timer-wake.ts';
-import { ambientScope, MessageIds, type AmbientScope, type Scope } from './scope.ts';
+import { MessageIds } from './scope.ts';
 
-/** Tries at recording a halt (100 ms, then doubling up to 3.2 s: 3 to 6 s in all) before saying it could not. */
-const HALT_ATTEMPTS = 7;
-const HALT_RETRY: BackoffPolicy = { initialMs: 100, maxMs: 3_200 };
-/** Starting a claimed partition again: 100 ms, doubling, up to 2 s, while its lease is held. */
-const START_RETRY: BackoffPolicy = { initialMs: 100, maxMs: 2_000 };
 
 /** What a shutdown handed over: the partitions whose leases it released, and those it could not (they expire). */
 export interface ShutdownResult {
@@ -54,18 +52,23 @@ export interface ShutdownResult {
  * Create the node with the transport's clock ({@link BullmqTransport.clock}) and its entity host
  * with {@link BullmqTransport.entityHostOptions}, then `await transport.start()`; or let
  * {@link startBullmqNode} do all of it.
+ *
+ * A façade: it wires the connections and routes envelopes; each concept lives in its own class
+ * ({@link PartitionOwnership}: the partitions it holds; {@link EntityScopes}: the job or ambient
+ * work running now and the entities' state; {@link DeadLetterDesk}: refusals and dead letters;
+ * {@link DatasetWatch}: a dataset gone backwards; {@link Membership}, {@link Relay},
+ * {@link TimerWake}, {@link GlobalRegistry}).
  */
 export class BullmqTransport implements Transport {
   readonly kind = 'bullmq';
   readonly settings: TransportSettings;
   readonly keys: RedisKeys;
   readonly #cache = new EntityCache();
-  /** Messages refused by their kind and dead-lettered, by kind (see {@link BullmqTransport.refusedMessages}). */
-  readonly #refused = new Map<string, number>();
-  /** Jobs skipped because their message id was handled before, by kind (see {@link BullmqTransport.duplicateMessages}). */
-  readonly #duplicates = new Map<string, number>();
   readonly #ids = new MessageIds();
-  readonly #partitions = new Map<PartitionId, PartitionRuntime>();
+  readonly #partitions: PartitionOwnership;
+  readonly #scopes: EntityScopes;
+  readonly #deadLetters: DeadLetterDesk;
+  readonly #watch: DatasetWatch;
   readonly #options: BullmqTransportOptions;
   readonly #keyPartitions: KeyPartitions;
   #node: TransportEndpoint | undefined;
@@ -77,13 +80,8 @@ export class BullmqTransport implements Transport {
   #membership: Membership | undefined;
   #registry: GlobalRegistry | undefined;
   #inbox: Worker | undefined;
-  #scope: Scope | undefined;
   #epoch: DatasetEpoch | undefined;
   #persistence: RedisPersistence | undefined;
-  #rolledBack: DatasetRolledBackError | undefined;
-  /** The rollback listeners have been called: a later one is called at once. */
-  #rollbackDone = false;
-  readonly #rollbackListeners: ((error: DatasetRolledBackError) => void)[] = [];
   #kinds: readonly string[] = [];
   #state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
   #stopping: Promise<ShutdownResult> | undefined;
@@ -101,6 +99,41 @@ export class BullmqTransport implements Transport {
     this.keys = new RedisKeys(this.settings.prefix);
     this.#keyPartitions = new KeyPartitions(this.settings.partitions, this.settings.placement);
     this.#logger = options.logger ?? pino({ level: 'silent' });
+    const logger = () => this.#logger;
+    const kinds = () => this.#kinds;
+    const partitionOf = (address: EntityAddress) => this.partitionOf(address);
+    this.#partitions = new PartitionOwnership({
+      settings: this.settings,
+      keys: this.keys,
+      logger,
+      kinds,
+      partitionContext: () => this.#partitionContext(),
+      partitionOf,
+      mayRun: () => this.#state === 'starting' || this.#state === 'running',
+      started: () => this.#wake?.look(),
+      signal: this.#halt.signal,
+    });
+    this.#scopes = new EntityScopes({
+      settings: this.settings,
+      keys: this.keys,
+      cache: this.#cache,
+      logger,
+      kinds,
+      partitionOf,
+      runtime: (partition) => this.#partitions.get(partition),
+      relay: () => this.#relay,
+      store: () => this.#workerStore!,
+    });
+    this.#deadLetters = new DeadLetterDesk({ keys: this.keys, node: () => this.#requireNode(), relay: () => this.#requireRelay(), logger, signal: this.#halt.signal });
+    this.#watch = new DatasetWatch({
+      node: () => this.#requireNode(),
+      epoch: () => this.#epoch,
+      redis: () => this.#connections?.producer,
+      logger,
+      heartbeatMs: this.settings.heartbeatMs,
+      running: () => this.#state === 'running',
+      leave: () => this.shutdown({ timeoutMs: 0 }),
+    });
   }
 
   // ── wiring ─────────────────────────────────────────────────────────────────────────────────
@@ -112,7 +145,7 @@ export class BullmqTransport implements Transport {
     endpoint.onExit((pid, reason, process) => {
       // An entity that exits abnormally while a message is handled crashed on it (as its
       // supervisor sees it): memory goes back to the last commit and the message is retried.
-      const scope = this.#scope;
+      const scope = this.#scopes.current;
       if (scope && !isCleanExit(reason) && process.name?.startsWith('entity:')) scope.crashes.push(reason);
       this.#registry?.exited(pid);
     });
@@ -135,8 +168,8 @@ export class BullmqTransport implements Transport {
   entityHostOptions(kinds: readonly { kind: string }[]): EntityHostOptions {
     this.#kinds = kinds.map((k) => k.kind);
     return {
-      restore: (address) => this.#restore(address),
-      commit: (address, persist) => this.#stepped(address, persist),
+      restore: (address) => this.#scopes.restore(address),
+      commit: (address, persist) => this.#scopes.stepped(address, persist),
     };
   }
 
@@ -165,7 +198,7 @@ export class BullmqTransport implements Transport {
     this.#workerStore = new RedisStore(connections.worker, { prefix: settings.prefix, handledLimit: settings.handledLimit, epoch });
     this.#relay = new Relay(redis, settings, this.#logger);
     this.#registry = new GlobalRegistry(redis, this.keys, node.name);
-    const wake = (this.#wake = new TimerWake({ clock: node.clock, store: this.#store, logger: this.#logger, partitions: () => this.#partitions.values() }));
+    const wake = (this.#wake = new TimerWake({ clock: node.clock, store: this.#store, logger: this.#logger, partitions: () => this.#partitions.runtimes() }));
     this.#stopTimers.push(() => wake.stop());
 
     this.#inbox = new GuardedWorker(this.keys.nodeQueue(node.name), (job) => this.#processInbox(job), {
@@ -188,19 +221,18 @@ export class BullmqTransport implements Transport {
       redis,
       logger: this.#logger,
       info: () => this.#info(),
-      eligible: () => this.#eligible(),
-      owned: () => [...this.#partitions.keys()],
-      claimed: (partition) => this.#claimed(partition),
-      release: (partition) => this.#releasePartition(partition),
-      lost: (partition) => void this.#partitions.get(partition)?.stop({ graceful: false, timeoutMs: 0 }).then(() => this.#partitions.delete(partition)),
+      eligible: () => this.#partitions.eligible(),
+      owned: () => this.#partitions.owned(),
+      claimed: (partition) => this.#partitions.claimed(partition),
+      release: (partition) => this.#partitions.release(partition),
+      lost: (partition) => this.#partitions.lost(partition),
       nodeDown: (name) => this.#nodeDown(name),
     }));
     membership.onReaped = async (name) => {
       await this.#relay!.queue(this.keys.nodeQueue(name)).obliterate({ force: true }).catch(() => undefined);
     };
     await membership.start();
-    this.#passivationTimer();
-    this.#epochWatch();
+    this.#stopTimers.push(this.#partitions.passivateIdle(), this.#watch.start());
     this.#state = 'running';
   }
 
@@ -217,59 +249,7 @@ export class BullmqTransport implements Transport {
    * `onGiveUp` with the error.
    */
   onRollback(listener: (error: DatasetRolledBackError) => void): void {
-    if (this.#rolledBack && this.#rollbackDone) listener(this.#rolledBack);
-    else this.#rollbackListeners.push(listener);
-  }
-
-  /** Reads the sentinel at every heartbeat, so a node with nothing to commit finds a loss too. */
-  #epochWatch(): void {
-    let checking = false;
-    const stop = every(systemClock, this.settings.heartbeatMs, () => {
-      const epoch = this.#epoch;
-      const redis = this.#connections?.producer;
-      if (checking || !epoch || !redis || this.#state !== 'running') return;
-      checking = true;
-      epoch
-        .check(redis)
-        .then(
-          (error) => error && this.#datasetRolledBack(error),
-          (error: unknown) => this.#logger.debug({ err: error }, 'could not read the dataset sentinel'),
-        )
-        .finally(() => (checking = false));
-    }, { unref: true });
-    this.#stopTimers.push(stop);
-  }
-
-  /**
-   * The dataset went backwards: says so, halts the dataset for every node (the first finder's
-   * record stays), stops taking work and leaves; nothing more is committed from here.
-   */
-  #datasetRolledBack(error: DatasetRolledBackError): void {
-    if (this.#rolledBack) return;
-    this.#rolledBack = error;
-    const node = this.#requireNode();
-    this.#logger.error({ code: error.code, key: error.key, seen: error.seen, found: error.found }, error.message);
-    void (async () => {
-      const redis = this.#connections?.producer;
-      // Found right after Redis came back, the connection may still be reconnecting: the halt is
-      // what stops the other nodes (whose marks may be lower), so it is tried again for a while.
-      const epoch = this.#epoch;
-      if (redis && epoch) {
-        await retry(() => epoch.halt(redis, error, node.name, node.clock.now()), {
-          what: 'recording the halt',
-          policy: HALT_RETRY,
-          clock: node.clock,
-          onFailure: (cause, attempt) => {
-            const last = attempt === HALT_ATTEMPTS - 1;
-            this.#logger[last ? 'error' : 'warn']({ err: cause, attempt: attempt + 1 }, last ? 'could not record the halt in Redis: halt the dataset by hand before restarting nodes' : 'could not record the halt in Redis yet');
-            return !last;
-          },
-        }).catch(() => undefined); // the last failure is logged above
-      }
-      await this.shutdown({ timeoutMs: 0 }).catch((cause: unknown) => this.#logger.error({ err: cause }, 'leaving the cluster failed: the leases will expire'));
-      this.#rollbackDone = true;
-      for (const listener of this.#rollbackListeners.splice(0)) listener(error);
-    })();
+    this.#watch.onRollback(listener);
   }
 
   // ── sending ────────────────────────────────────────────────────────────────────────────────
@@ -282,7 +262,7 @@ export class BullmqTransport implements Transport {
   routeEntity(_from: TransportEndpoint, envelope: Envelope): void {
     const target = envelope.to as EntityAddress;
     const partition = this.partitionOf(target);
-    const scope = this.#scope;
+    const scope = this.#scopes.current;
     if (this.settings.placement === 'sharded' && scope && this.#node?.entities?.hosts(target.entity)) {
       // Co-located: one customer's actors talk in memory, and their changes commit together.
       const local = scope.kind === 'job' ? scope.partition === partition : this.#senderPartition(envelope) === partition;
@@ -301,7 +281,8 @@ export class BullmqTransport implements Transport {
   undeliverable(envelope: Envelope): void {
     const target = envelope.to as EntityAddress;
     const reason = `noproc: ${target.entity}/${target.key} could not be started (its supervisor is down)`;
-    if (this.#scope) this.#scope.crashes.push(reason);
+    const scope = this.#scopes.current;
+    if (scope) scope.crashes.push(reason);
     else this.#logger.error({ entity: entityName(target) }, `a message was dropped: ${reason}`);
   }
 
@@ -310,7 +291,7 @@ export class BullmqTransport implements Transport {
    * into the current ambient scope, or, outside any scope, straight into Redis.
    */
   #emit(job: OutgoingJob): void {
-    const scope = this.#scope;
+    const scope = this.#scopes.current;
     if (scope?.kind === 'job') {
       // No runtime: the partition was lost mid-job; the job runs again on its next owner, so
       // what it sends here must not leave.
@@ -322,7 +303,7 @@ export class BullmqTransport implements Transport {
   }
 
   #messageId(): string {
-    const scope = this.#scope;
+    const scope = this.#scopes.current;
     return scope?.kind === 'job' ? this.#ids.child(scope) : this.#ids.fresh();
   }
 
@@ -353,165 +334,14 @@ export class BullmqTransport implements Transport {
 
   // ── scopes and entity state ────────────────────────────────────────────────────────────────
 
-  #inScope(scope: Scope, work: () => void): void {
-    const outer = this.#scope;
-    this.#scope = scope;
-    try {
-      work();
-    } finally {
-      this.#scope = outer;
-    }
-  }
-
   /** Runs work that is not a partition job (a timer, an inbox delivery) so its effects are committed. */
   ambient(work: () => void): void {
-    if (this.#scope) return work();
-    const scope = ambientScope();
-    try {
-      this.#inScope(scope, work);
-    } finally {
-      this.#endAmbient(scope);
-    }
-  }
-
-  #endAmbient(scope: AmbientScope): void {
-    if (scope.crashes.length > 0) {
-      // An entity crashed half-way: it restarted from its last commit; so do the others touched.
-      for (const partition of scope.partitions) this.#partitions.get(partition)?.reset();
-      return;
-    }
-    if (scope.outbox.length === 0) return;
-    const first = scope.partitions[0] === undefined ? undefined : this.#partitions.get(scope.partitions[0]);
-    if (first) {
-      first.pending.push(...scope.outbox);
-      first.scheduleFlush();
-    } else {
-      this.#relay?.push(scope.outbox);
-    }
-  }
-
-  #restore(address: EntityAddress): PersistedActorState | undefined {
-    const record = this.#cache.get(address);
-    if (!record) {
-      const scope = this.#scope;
-      if (scope?.kind === 'job') scope.missing.push(address);
-      else this.#logger.error({ entity: entityName(address) }, 'an entity was started without being loaded: it starts fresh');
-      return undefined;
-    }
-    record.latest = undefined; // persist the live process at commit: restoring may fire due timers
-    this.#touch(record);
-    return record.state;
-  }
-
-  #stepped(address: EntityAddress, persist: () => PersistedActorState): void {
-    const record = this.#cache.get(address);
-    if (!record) return;
-    // Persisted at the commit: a job steps an entity several times, and only its last state is stored.
-    record.latest = persist;
-    this.#touch(record);
-  }
-
-  #touch(record: ReturnType<EntityCache['add']>): void {
-    record.steps++;
-    record.lastUsed = systemClock.now(); // idleness is real time: see #passivationTimer
-    const runtime = this.#partitions.get(record.partition);
-    if (!runtime) return;
-    const scope = this.#scope;
-    if (scope?.kind === 'ambient' && !scope.partitions.includes(record.partition)) scope.partitions.push(record.partition);
-    runtime.markDirty(record, scope?.kind === 'job' && scope.partition === record.partition);
-  }
-
-  /** Loads the entities not in the cache; `undefined` (no promise) when all are there, the usual case. */
-  #load(addresses: readonly EntityAddress[]): Promise<void> | undefined {
-    const missing = addresses.filter((address) => !this.#cache.has(address));
-    return missing.length === 0 ? undefined : this.#loadMissing(missing);
-  }
-
-  async #loadMissing(missing: readonly EntityAddress[]): Promise<void> {
-    const stored = await this.#workerStore!.loadMany(missing);
-    const now = systemClock.now(); // lastUsed: idleness is real time, see #passivationTimer
-    missing.forEach((address, i) => {
-      if (this.#cache.has(address)) return;
-      const keys = { stateKey: this.keys.state(address), handledKey: this.keys.handled(address) };
-      this.#cache.add(address, this.partitionOf(address), keys, stored[i]?.version ?? 0, stored[i]?.state, now);
-    });
-  }
-
-  #coLocated(target: EntityAddress): EntityAddress[] {
-    if (this.settings.placement !== 'sharded' || this.#kinds.length === 0) return [target];
-    return this.#kinds.map((kind) => (kind === target.entity ? target : { entity: kind, key: target.key }));
-  }
-
-  #dropProcess(address: EntityAddress): void {
-    this.#node?.entities?.passivate(address);
+    this.#scopes.ambient(work);
   }
 
   // ── partitions ─────────────────────────────────────────────────────────────────────────────
 
-  #eligible(): Map<string, PartitionId[]> {
-    const count = this.settings.partitions;
-    const indexes = Array.from({ length: count }, (_, i) => i);
-    if (this.settings.placement === 'sharded') return new Map([['*', indexes.map(String)]]);
-    const kinds = this.settings.nodeKinds ?? this.#kinds;
-    return new Map(kinds.map((kind) => [kind, indexes.map((i) => `${kind}.${i}`)]));
-  }
-
-  async #claimed(partition: PartitionId): Promise<void> {
-    const previous = this.#partitions.get(partition);
-    if (previous && !previous.stopping) return;
-    // Claimed again while its last run here is still stopping (lost, then free again): let it end first.
-    if (previous) await previous.stop({ graceful: false, timeoutMs: 0 });
-    const runtime = new PartitionRuntime(this.#partitionContext(), partition, this.keys.partitionQueue(partition));
-    this.#partitions.set(partition, runtime);
-    this.#logger.info({ partition }, 'partition claimed');
-    // The beat waits for the first attempt only: it must go on renewing the lease meanwhile.
-    if (!(await this.#tryStart(runtime, 1))) void this.#keepStarting(runtime);
-  }
-
-  async #tryStart(runtime: PartitionRuntime, attempt: number): Promise<boolean> {
-    try {
-      await runtime.start();
-      // Its entities at rest may have timers due (a node that held it died or left): look now.
-      this.#wake?.look();
-      return true;
-    } catch (error) {
-      if (!this.#mayStart(runtime)) this.#logger.info({ err: error, partition: runtime.id }, 'a partition start ended: this node no longer holds it');
-      else this.#logger.error({ err: error, partition: runtime.id, attempt }, 'could not start a claimed partition; retrying while its lease is held');
-      return false;
-    }
-  }
-
-  /**
-   * Starts a claimed partition again and again, with backoff, until it runs or is no longer this
-   * node's (lost, released, shut down). The runtime stays owned meanwhile, so the beats renew its
-   * lease. Retrying in place, as a supervisor restarts a child and a BullMQ worker reconnects:
-   * a start fails when Redis is away or a client of it is in a bad state, and both pass. Giving
-   * the lease back instead would leave the partition idle: the other nodes claim only up to their
-   * fair share, so none takes it while this node is alive, and this node claims it again.
-   */
-  async #keepStarting(runtime: PartitionRuntime): Promise<void> {
-    for (let attempt = 2; ; attempt++) {
-      if (!(await sleep(backoffDelay(START_RETRY, attempt - 2), { signal: this.#halt.signal }))) break;
-      if (!this.#mayStart(runtime)) break;
-      if (await this.#tryStart(runtime, attempt)) return;
-      if (!this.#mayStart(runtime)) break;
-    }
-    if (this.#partitions.get(runtime.id) === runtime) this.#partitions.delete(runtime.id);
-    await runtime.stop({ graceful: false, timeoutMs: 0 });
-  }
-
-  #mayStart(runtime: PartitionRuntime): boolean {
-    return !runtime.stopping && this.#partitions.get(runtime.id) === runtime && (this.#state === 'starting' || this.#state === 'running');
-  }
-
-  async #releasePartition(partition: PartitionId): Promise<void> {
-    const runtime = this.#partitions.get(partition);
-    if (!runtime) return;
-    await runtime.stop({ graceful: true, timeoutMs: this.settings.lockDurationMs });
-    this.#partitions.delete(partition);
-    this.#logger.info({ partition }, 'partition released');
-  }
-
+  /** What each partition runtime is given: the wiring of the transport's parts. */
   #partitionContext(): PartitionContext {
     return {
       node: this.#requireNode(),
@@ -522,27 +352,22 @@ export class BullmqTransport implements Transport {
       relay: this.#relay!,
       cache: this.#cache,
       workerConnection: this.#connections!.worker,
-      inScope: (scope, work) => this.#inScope(scope, work),
-      load: (addresses) => this.#load(addresses),
-      coLocated: (target) => this.#coLocated(target),
+      inScope: (scope, work) => this.#scopes.inScope(scope, work),
+      load: (addresses) => this.#scopes.load(addresses),
+      coLocated: (target) => this.#scopes.coLocated(target),
       partitionOf: (address) => this.partitionOf(address),
-      deadLetter: (job, reason) => this.#deadLetter(job, reason),
-      refused: (target) => void this.#refused.set(target.entity, (this.#refused.get(target.entity) ?? 0) + 1),
-      duplicate: (target, jobId, id) => {
-        this.#duplicates.set(target.entity, (this.#duplicates.get(target.entity) ?? 0) + 1);
-        this.#logger.warn({ jobId, messageId: id, entity: target.entity, key: target.key }, 'skipped a job whose message id was handled before: nothing changed');
-      },
-      dropProcess: (address) => this.#dropProcess(address),
+      deadLetter: (job, reason) => this.#deadLetters.deadLetter(job, reason),
+      refused: (target) => this.#deadLetters.refused(target),
+      duplicate: (target, jobId, id) => this.#deadLetters.duplicate(target, jobId, id),
+      dropProcess: (address) => void this.#node?.entities?.passivate(address),
       running: (address) => this.#node?.entities?.pidOf(address) !== undefined,
       wake: (address) => {
         const node = this.#requireNode();
         this.ambient(() => node.run(() => node.entities?.ensure(address)));
       },
       timersCommitted: (deadline) => this.#wake?.committed(deadline),
-      lost: (runtime) => {
-        if (this.#partitions.get(runtime.id) === runtime) this.#partitions.delete(runtime.id);
-      },
-      rolledBack: (error) => this.#datasetRolledBack(error),
+      lost: (runtime) => this.#partitions.forget(runtime),
+      rolledBack: (error) => this.#watch.rolledBack(error),
     };
   }
 
@@ -553,37 +378,24 @@ export class BullmqTransport implements Transport {
    */
   async settled(): Promise<void> {
     await this.#requireNode().settle();
-    await Promise.all([...this.#partitions.values()].map((runtime) => runtime.exclusive(() => runtime.flush())));
+    await this.#partitions.flushed();
   }
 
   /** The partitions this node consumes now. */
   ownedPartitions(): PartitionId[] {
-    return [...this.#partitions.keys()].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+    return this.#partitions.owned();
   }
 
   /** Commits an entity's changes and takes it out of memory; its next message brings it back. */
-  async passivate(address: EntityAddress): Promise<boolean> {
-    const runtime = this.#partitions.get(this.partitionOf(address));
-    return runtime ? runtime.passivate(address) : false;
-  }
-
-  #passivationTimer(): void {
-    const interval = Math.max(1_000, Math.round(this.settings.passivateAfterMs / 2));
-    const stop = every(systemClock, interval, () => {
-      // Idleness is memory's concern, so it is measured in real time; timers are the node's. On a
-      // clock that jumps (GOVERNOR_TEST_CLOCK, days at a time) node time would make every entity
-      // idle at once. A passivated entity's timers are not lost: the timer index wakes it.
-      const before = systemClock.now() - this.settings.passivateAfterMs;
-      for (const runtime of this.#partitions.values()) void runtime.passivateIdle(before).catch(() => undefined);
-    }, { unref: true });
-    this.#stopTimers.push(stop);
+  passivate(address: EntityAddress): Promise<boolean> {
+    return this.#partitions.passivate(address);
   }
 
   // ── the node's inbox ───────────────────────────────────────────────────────────────────────
 
   async #processInbox(job: Job): Promise<void> {
     const checked = checkFetchedJob(job);
-    if (!checked.ok) return this.#deadLetter(job, `invalid job: ${checked.problem}`);
+    if (!checked.ok) return this.#deadLetters.deadLetter(job, `invalid job: ${checked.problem}`);
     const envelope = checked.envelope;
     const node = this.#requireNode();
     if (isEntityAddress(envelope.to)) return void this.routeEntity(node, envelope);
@@ -606,7 +418,7 @@ export class BullmqTransport implements Transport {
    * it started, by kind.
    */
   refusedMessages(): Record<string, number> {
-    return Object.fromEntries(this.#refused);
+    return this.#deadLetters.refusedMessages();
   }
 
   /**
@@ -614,32 +426,17 @@ export class BullmqTransport implements Transport {
    * before (each logged at warn with its job id), by kind. Nothing changed for them.
    */
   duplicateMessages(): Record<string, number> {
-    return Object.fromEntries(this.#duplicates);
-  }
-
-  async #deadLetter(job: Job, reason: string): Promise<void> {
-    const node = this.#requireNode();
-    this.#logger.warn({ queue: job.queueName, jobId: job.id, reason }, 'dead-lettered');
-    await retry(() => addDeadLetter(this.#relay!.queue(this.keys.deadLetterQueue), job, reason, node.name, node.clock.now()), {
-      what: `dead-lettering job ${job.id}`,
-      policy: REDIS_RETRY,
-      signal: this.#halt.signal,
-      onFailure: (error) => {
-        if (this.#state === 'stopped') return false;
-        this.#logger.warn({ err: error }, 'dead-lettering failed; retrying');
-      },
-    });
+    return this.#deadLetters.duplicateMessages();
   }
 
   /** Dead letters, oldest first (`start`/`end` are positions, inclusive). */
   listDeadLetters(start = 0, end = 999): Promise<DeadLetter[]> {
-    return listDeadLetters(this.#requireRelay().queue(this.keys.deadLetterQueue), start, end);
+    return this.#deadLetters.list(start, end);
   }
 
   /** Puts a dead letter back into its queue, with corrected data if given. */
   replayDeadLetter(id: string, options: { data?: unknown } = {}): Promise<ReplayResult> {
-    const relay = this.#requireRelay();
-    return replayDeadLetter(relay.queue(this.keys.deadLetterQueue), (name) => relay.queue(name), id, options);
+    return this.#deadLetters.replay(id, options);
   }
 
   // ── the cluster ────────────────────────────────────────────────────────────────────────────
@@ -708,10 +505,8 @@ export class BullmqTransport implements Transport {
     this.#state = 'stopping';
     for (const stop of this.#stopTimers) stop();
     await this.#membership?.stop();
-    const partitions = [...this.#partitions.values()];
-    await Promise.all(partitions.map((runtime) => runtime.stop({ graceful: true, timeoutMs })));
+    const ids = await this.#partitions.stopAll(timeoutMs);
     await settledWithin(this.#inbox?.close(), timeoutMs);
-    const ids = partitions.map((runtime) => runtime.id);
     let result: ShutdownResult = { released: ids, unreleased: [] };
     try {
       await this.#membership?.releaseAll(ids);
