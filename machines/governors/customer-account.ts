@@ -3,6 +3,7 @@ import type { LifecycleEvent } from '../governor-protocol.ts';
 import { defineGovernor, eventTime, type Decision, type GovernorDefinition } from './governor-kit.ts';
 import { chargeSignals, fraudBand, fraudScore } from './fraud-score.ts';
 import { DAY_MS } from './plan.ts';
+import { canonicalJson } from '../../src/marketplace/canonical-json.ts';
 import { ERASED, type Contact } from '../../src/marketplace/personal-data.ts';
 
 /**
@@ -104,7 +105,9 @@ export function decideAccount(state: S, data: D, event: LifecycleEvent): Decisio
       if (state === 'Onboarding' || state === 'Deactivated') {
         return applied('Active', { ...data, hold: 'none', holdReason: null, dunning: 'none', openedAt: data.openedAt ?? at, contact });
       }
-      if (state === 'Active') return contact !== (data.contact ?? null) ? applied('Active', { ...data, contact }) : notApplicable('the account is open');
+      if (state === 'Active') {
+        return canonicalJson(contact) !== canonicalJson(data.contact ?? null) ? applied('Active', { ...data, contact }) : notApplicable('the account is open');
+      }
       if (state === 'Archived') return rejected('the account was archived after its retention period: open a new account');
       return rejected(`the account is ${accountStanding(state).replace('_', ' ')}: settle or lift that first`);
     }

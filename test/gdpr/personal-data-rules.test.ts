@@ -44,6 +44,7 @@ describe('CustomerAccount keeps the personal-data record', () => {
     const other = { email: 'ada@lovelace.org' };
     checkRow(customerAccountGovernor, { name: 'replace', history: [subscribe()], event: subscribe(other, 1), status: 'applied', state: 'Active', check: (d) => expect(d.contact).toEqual(other) });
     checkRow(customerAccountGovernor, { name: 'keep', history: [subscribe()], event: subscribe(undefined, 1), status: 'not_applicable' });
+    checkRow(customerAccountGovernor, { name: 'same', history: [subscribe()], event: subscribe({ ...CONTACT }, 1), status: 'not_applicable' });
   });
 
   it('erasure removes the contact and a suspension’s free-text reason, and keeps the standing', () => {
