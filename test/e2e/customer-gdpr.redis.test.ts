@@ -1,11 +1,12 @@
 /**
  * GDPR export and erasure end to end (issue 15): a real `governor start` node on a private Redis,
  * the real `governor enqueue`, `governor customer export|erase` and `governor audit verify`
- * commands. A customer subscribes with a contact, pays and reports usage; the export holds it all;
+ * commands. A customer subscribes with a contact and reports usage; the export holds it all;
  * the erasure removes every copy of the raw name and email from Redis (every key is scanned,
  * whatever its type), `audit verify` still passes on the export after, and a new event is
  * processed. Attacks: an unknown customer, an erasure twice (one receipt), an erasure racing an
- * in-flight event, a dead letter carrying the contact, an erasure under a legal hold.
+ * in-flight event, a dead letter carrying the contact, an erasure under a legal hold. The node runs
+ * with product telemetry and error reports on, so their Redis stream is scanned too.
  */
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -39,7 +40,7 @@ beforeAll(async () => {
   redis = await startRedis({ mode: 'private' });
   prefix = `${redis.prefix}:{gdpr}`;
   client = redis.client();
-  node = await startGovernorNode(['--redis', redis.url, '--prefix', prefix, '--name', 'gdpr-1'], { GOVERNOR_PSEUDONYM_KEY: 'gdpr-e2e-pseudonym-key-0123456789', GOVERNOR_TELEMETRY: '0' });
+  node = await startGovernorNode(['--redis', redis.url, '--prefix', prefix, '--name', 'gdpr-1'], { GOVERNOR_PSEUDONYM_KEY: 'gdpr-e2e-pseudonym-key-0123456789', GOVERNOR_TELEMETRY_ERRORS: '1', GOVERNOR_TELEMETRY_SECRET: 'gdpr-e2e-telemetry-secret-0123456789' });
   node.stderr!.on('data', (chunk: Buffer) => (nodeErr = (nodeErr + chunk.toString()).slice(-100_000)));
 }, 60_000);
 
