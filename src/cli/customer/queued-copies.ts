@@ -13,8 +13,16 @@ import { CUSTOMER_KINDS } from './customer-records.ts';
  * still answers a re-add of its id as a duplicate, and a dead letter still says what went wrong.
  */
 
-/** Job states read: every state a job of the customer can be in. */
-const JOB_STATES = ['completed', 'failed', 'wait', 'delayed', 'prioritized', 'active', 'waiting-children'] as const;
+/**
+ * Job states redacted: those of jobs that are done. A job still to run (waiting, delayed, active)
+ * is left as it is: it was enqueued after the erasure was decided (a customer's messages run in
+ * order), so it is a later event, handled by the rule for those (a new record); rewriting it would
+ * change the event under its eventId (a resend would then be refused as a reused key).
+ */
+const JOB_STATES = ['completed', 'failed'] as const;
+
+/** Dead letters are never consumed: they wait in the DLQ until replayed, so every state is read. */
+const DEAD_LETTER_STATES = ['wait', 'delayed', 'prioritized', 'completed', 'failed'] as const;
 
 /** The partition queues the customer's entities use, in both placements (a fleet may run either). */
 export function customerQueues(keys: RedisKeys, customerId: string, partitions: number): string[] {
@@ -68,8 +76,13 @@ export interface QueuedCopiesReport {
 }
 
 /** Reads the jobs of one queue that name the customer. */
-async function jobsOf(queue: Queue, customerId: string, match: (data: unknown) => boolean = (d) => namesCustomer(d, customerId)): Promise<Job[]> {
-  const jobs = await queue.getJobs([...JOB_STATES], 0, -1);
+async function jobsOf(
+  queue: Queue,
+  customerId: string,
+  match: (data: unknown) => boolean = (d) => namesCustomer(d, customerId),
+  states: readonly (typeof DEAD_LETTER_STATES)[number][] = JOB_STATES,
+): Promise<Job[]> {
+  const jobs = await queue.getJobs([...states], 0, -1);
   return jobs.filter((job): job is Job => job !== undefined && job !== null && match(job.data));
 }
 
@@ -78,15 +91,16 @@ export async function customerDeadLetters(redis: Redis, keys: RedisKeys, custome
   const dlq = new Queue(keys.deadLetterQueue, { connection: redis, prefix: keys.prefix });
   dlq.on('error', () => undefined);
   try {
-    return await jobsOf(dlq, customerId, (d) => namesCustomer((d as { data?: unknown } | null)?.data, customerId));
+    return await jobsOf(dlq, customerId, (d) => namesCustomer((d as { data?: unknown } | null)?.data, customerId), DEAD_LETTER_STATES);
   } finally {
     await dlq.close();
   }
 }
 
 /**
- * Redacts every personal field ({@link redactPersonal}) in the data of the customer's jobs in its
- * partition queues and in its dead letters (their reasons too, where they quote a personal value).
+ * Redacts every personal field ({@link redactPersonal}) in the data of the customer's finished jobs
+ * in its partition queues and in its dead letters (their reasons too, where they quote a personal
+ * value).
  */
 export async function redactQueuedCopies(redis: Redis, keys: RedisKeys, customerId: string, partitions: number): Promise<QueuedCopiesReport> {
   let jobsRead = 0;
