@@ -9,6 +9,7 @@ import { verifyReceiptChain } from '../src/marketplace/receipt-verification.ts';
 import { signTreeHead } from '../src/marketplace/receipt-tree-head.ts';
 import { GENESIS_TIP, appendReceipt, eventDigest, pseudonymiseCustomer, tipOf, type ChainTip, type Receipt } from '../src/marketplace/receipts.ts';
 import type { SigningKey } from '../src/marketplace/signing-keys.ts';
+import { newPersonalSalt, withCommittedContact } from '../src/marketplace/personal-data.ts';
 
 /**
  * The per-customer Receipts entity: every committed event's receipt, in a SHA-256 hash chain
@@ -73,6 +74,13 @@ export interface ReceiptsContext {
   /** Appends that could not become receipts (a malformed entry), with the last reason. */
   readonly refused: number;
   readonly lastRefusal: string | null;
+  /**
+   * The customer's personal-data salt (32 random bytes, hex): receipts commit to a contact only
+   * as an HMAC under it ({@link withCommittedContact}). Made at the first event with a contact,
+   * destroyed by the receipt of a `CustomerErasureRequested`, after which no commitment can be
+   * tested against a guessed email. `null` (or absent, in states saved before it existed): none.
+   */
+  readonly personalSalt?: string | null;
 }
 
 /** What `verify` answers: the log as this actor has it (the receipts are in the journal). */
@@ -91,6 +99,8 @@ export interface ReceiptsOptions {
   readonly pseudonymKey: string | Uint8Array;
   /** Signs tree heads (Ed25519), so the whole log is checked with the public key alone. */
   readonly signingKey?: SigningKey;
+  /** Makes a customer's personal-data salt. @default {@link newPersonalSalt} (random; tests may fix it) */
+  readonly newSalt?: () => string;
 }
 
 /** A customer's log before its first receipt. */
@@ -128,6 +138,9 @@ export function summaryOf(context: ReceiptsContext): ReceiptsSummary {
 export function appendTo(context: ReceiptsContext, message: AppendMessage, options: ReceiptsOptions): { context: ReceiptsContext; receipt?: Receipt } {
   if (context.recent.includes(message.eventId)) return { context };
   let receipt: Receipt;
+  // A contact is committed to under the customer's salt, made at the first one (see personal-data.ts).
+  const hasContact = message.event !== undefined && 'contact' in message.event;
+  const salt = hasContact ? (context.personalSalt ?? (options.newSalt ?? newPersonalSalt)()) : (context.personalSalt ?? null);
   try {
     const customerRef = pseudonymOf(message.customerId, options);
     receipt = appendReceipt(context.tip, {
@@ -137,7 +150,7 @@ export function appendTo(context: ReceiptsContext, message: AppendMessage, optio
       outcomes: message.outcomes.map((o) => ({ governor: o.governor as never, outcome: o.status as never })),
       payloadDigest: eventDigest(
         message.event
-          ? { ...message.event, customerId: customerRef }
+          ? { ...withCommittedContact(message.event, salt), customerId: customerRef }
           : { eventId: message.eventId, customerRef, type: message.eventType, occurredAt: message.occurredAt },
       ),
       committedAt: message.committedAt,
@@ -146,7 +159,10 @@ export function appendTo(context: ReceiptsContext, message: AppendMessage, optio
     return { context: { ...context, refused: context.refused + 1, lastRefusal: error instanceof Error ? error.message : String(error) } };
   }
   const recent = [...context.recent, message.eventId].slice(-RECENT_EVENT_IDS);
-  return { context: { ...context, tip: tipOf(receipt), log: appendReceiptLeaf(context.log, receipt), recent }, receipt };
+  // The erasure's own receipt is the last use of the salt: destroying it is what erases the commitments.
+  const personalSalt = message.eventType === 'CustomerErasureRequested' ? null : salt;
+  const next = { ...context, tip: tipOf(receipt), log: appendReceiptLeaf(context.log, receipt), recent };
+  return { context: personalSalt === (context.personalSalt ?? null) ? next : { ...next, personalSalt }, receipt };
 }
 
 /** Outcome of {@link verifyReceipts}: a log verification, with whether the stored layout is the old one. */

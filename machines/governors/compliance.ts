@@ -15,10 +15,16 @@ import { DAY_MS } from './plan.ts';
  * timestamps or reasons, only the fact of erasure; receipts hold pseudonyms, so the audit chain
  * still verifies.
  *
+ * GDPR erasure on request (`CustomerErasureRequested`, Art. 17): from Compliant or Retaining to
+ * Erased at once, keeping only the fact; refused while an audit is open or the customer is
+ * non-compliant (a legal hold: Art. 17(3)(b) and (e) keep the data for it), so the orchestrator
+ * aborts the CustomerAccount's erasure too and the request is answered `rejected` with the reason.
+ * A second request on an erased customer is not applicable. Erasure ends no contract: a later
+ * `CustomerSubscribes` is a new relationship and returns the customer to Compliant.
+ *
  * From the seeds' five states, AuditPending and AuditInProgress are one (no event tells them
  * apart) and RemediationInProgress is the audit's deadline. Frameworks, breach phases and
- * residency need events nobody sends yet (TODO: an AuditCompleted / ErasureRequested event in the
- * schema of `src/marketplace/event-schema.ts`).
+ * residency need events nobody sends yet (TODO: an AuditCompleted event).
  */
 export const COMPLIANCE_STATES = ['Compliant', 'UnderAudit', 'NonCompliant', 'Retaining', 'Erased'] as const;
 export type ComplianceState = (typeof COMPLIANCE_STATES)[number];
@@ -40,6 +46,9 @@ type D = ComplianceData;
 export const AML_FAILURES_PER_DAY = 5;
 export const REMEDIATION_DAYS = 30;
 export const RETENTION_DAYS = 90;
+
+/** What is kept of an erased customer: the fact of erasure, nothing else. */
+const ERASED_DATA: D = { failures: [], auditReason: null, auditOpenedAt: null, subscribedAt: null, cancelledAt: null, erased: true };
 
 const applied = (state: S, data: D): Decision<S, D> => ({ status: 'applied', next: { state, data } });
 const rejected = (reason: string): Decision<S, D> => ({ status: 'rejected', reason });
@@ -76,6 +85,12 @@ export function decideCompliance(state: S, data: D, event: LifecycleEvent): Deci
       // Whoever lifts a suspension has reviewed the case: the audit closes.
       if (state !== 'UnderAudit' && state !== 'NonCompliant') return notApplicable('no audit open');
       return applied(data.cancelledAt !== null ? 'Retaining' : 'Compliant', { ...data, auditReason: null, auditOpenedAt: null });
+    case 'CustomerErasureRequested':
+      if (state === 'UnderAudit' || state === 'NonCompliant') {
+        return rejected(`LEGAL_HOLD: ${state === 'UnderAudit' ? 'a compliance audit is open' : 'the customer is non-compliant'}; personal data is kept until it closes (GDPR Art. 17(3)): erase again after`);
+      }
+      if (state === 'Erased' && data.erased) return notApplicable('the customer’s data is erased already');
+      return applied('Erased', ERASED_DATA);
     default:
       return notApplicable(`Compliance does not handle ${event.type}`);
   }
@@ -87,14 +102,14 @@ export const complianceGovernor: GovernorDefinition<S, D> = {
   initial: 'Compliant',
   init: () => ({ failures: [], auditReason: null, auditOpenedAt: null, subscribedAt: null, cancelledAt: null, erased: false }),
   decide: decideCompliance,
-  targets: ['Compliant', 'UnderAudit', 'NonCompliant', 'Retaining'],
+  targets: ['Compliant', 'UnderAudit', 'NonCompliant', 'Retaining', 'Erased'],
   timeouts: {
     UnderAudit: { ms: REMEDIATION_DAYS * DAY_MS, to: 'NonCompliant' },
     // Storage limitation: nothing but the fact of erasure is kept.
     Retaining: {
       ms: RETENTION_DAYS * DAY_MS,
       to: 'Erased',
-      update: () => ({ failures: [], auditReason: null, auditOpenedAt: null, subscribedAt: null, cancelledAt: null, erased: true }),
+      update: () => ERASED_DATA,
     },
   },
   facts: (state) => ({ compliance: state, ...(state === 'NonCompliant' ? { hold: true } : {}) }),

@@ -3,6 +3,8 @@ import type { LifecycleEvent } from '../governor-protocol.ts';
 import { defineGovernor, eventTime, type Decision, type GovernorDefinition } from './governor-kit.ts';
 import { chargeSignals, fraudBand, fraudScore } from './fraud-score.ts';
 import { DAY_MS } from './plan.ts';
+import { canonicalJson } from '../../src/marketplace/canonical-json.ts';
+import { ERASED, type Contact } from '../../src/marketplace/personal-data.ts';
 
 /**
  * The CustomerAccount governor: the customer as a party — onboarding, standing, suspension and
@@ -35,6 +37,12 @@ export interface AccountData {
   /** A score in the closer-checks band asks for closer checks until then (epoch ms). */
   readonly closerChecksUntil: number | null;
   readonly openedAt: number | null;
+  /**
+   * The customer's personal-data record: the contact its last `CustomerSubscribes` gave (name,
+   * email, address, tax id), `null` when none was given or after erasure. The only state that
+   * holds it (see `src/marketplace/personal-data.ts`); absent in states saved before it existed.
+   */
+  readonly contact?: Contact | null;
 }
 
 type S = AccountState;
@@ -81,18 +89,34 @@ function charge(data: D, at: number): { data: D } | { refused: string } {
   return { data: { ...data, charges, lastScore: score, closerChecksUntil } };
 }
 
+/** A contact as the schema let it through (an object); anything else is not one. */
+function isContact(value: unknown): value is Contact {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 /** The pure decision of the CustomerAccount governor. */
 export function decideAccount(state: S, data: D, event: LifecycleEvent): Decision<S, D> {
   const live = LIVE.includes(state);
   const at = eventTime(event);
   switch (event.type) {
-    case 'CustomerSubscribes':
+    case 'CustomerSubscribes': {
+      // A subscribe that gives a contact replaces the record; one that gives none keeps it.
+      const contact = isContact(event.contact) ? event.contact : (data.contact ?? null);
       if (state === 'Onboarding' || state === 'Deactivated') {
-        return applied('Active', { ...data, hold: 'none', holdReason: null, dunning: 'none', openedAt: data.openedAt ?? at });
+        return applied('Active', { ...data, hold: 'none', holdReason: null, dunning: 'none', openedAt: data.openedAt ?? at, contact });
       }
-      if (state === 'Active') return notApplicable('the account is open');
+      if (state === 'Active') {
+        return canonicalJson(contact) !== canonicalJson(data.contact ?? null) ? applied('Active', { ...data, contact }) : notApplicable('the account is open');
+      }
       if (state === 'Archived') return rejected('the account was archived after its retention period: open a new account');
       return rejected(`the account is ${accountStanding(state).replace('_', ' ')}: settle or lift that first`);
+    }
+    case 'CustomerErasureRequested': {
+      // Personal data goes; the standing stays (it is the contract's, and other governors rely on it).
+      const reasonErased = data.holdReason === null || data.holdReason === ERASED;
+      if ((data.contact ?? null) === null && reasonErased) return notApplicable('no personal data held');
+      return applied(state, { ...data, contact: null, holdReason: data.holdReason === null ? null : ERASED });
+    }
     case 'PaymentProcessed':
     case 'PaymentFailed': {
       if (!live) return notApplicable(`no open account (${state.toLowerCase()})`);
@@ -132,7 +156,7 @@ export const customerAccountGovernor: GovernorDefinition<S, D> = {
   kind: 'CustomerAccount',
   states: ACCOUNT_STATES,
   initial: 'Onboarding',
-  init: () => ({ hold: 'none', holdReason: null, dunning: 'none', charges: [], activity: [], lastScore: 0, closerChecksUntil: null, openedAt: null }),
+  init: () => ({ hold: 'none', holdReason: null, dunning: 'none', charges: [], activity: [], lastScore: 0, closerChecksUntil: null, openedAt: null, contact: null }),
   decide: decideAccount,
   targets: ['Active', 'PastDue', 'Suspended', 'UnderReview'],
   timeouts: {

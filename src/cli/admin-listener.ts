@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { GovernorError } from '../errors.ts';
 import { RedisKeys } from '../store/redis-keys.ts';
 import type { Admin } from './admin.ts';
-import { needsSignature, parseRequest, replayedError, verify, type AdminReply, type AdminRequest } from './admin-protocol.ts';
+import { AdminAuthError, needsSignature, parseRequest, replayedError, verify, type AdminReply, type AdminRequest } from './admin-protocol.ts';
 import { toJsonSafe } from './json-safe.ts';
 import { backoffDelay, sleep, type BackoffPolicy } from '../runtime/retry.ts';
 
@@ -87,6 +87,8 @@ export function startAdminListener(options: AdminListenerOptions): { stop(): Pro
       return { ok: true, value: toJsonSafe(await dispatch(options.admin, request)) };
     } catch (error) {
       const code = error instanceof GovernorError ? error.code : error instanceof TypeError ? 'TYPE_ERROR' : 'ADMIN_FAILED';
+      // A refused request is an operator's (or an intruder's) attempt: logged, not only answered.
+      if (error instanceof AdminAuthError) options.logger.warn({ command: request.command, code, id: request.id }, 'admin command refused');
       return { ok: false, code, message: error instanceof Error ? error.message : String(error) };
     }
   }
@@ -126,6 +128,8 @@ async function dispatch(admin: Admin, request: AdminRequest): Promise<unknown> {
     case 'queues': return admin.queues();
     case 'dlq': return admin.dlq();
     case 'audit_verify': return admin.audit_verify(a[0] as string | undefined);
+    case 'customer_export': return admin.customer_export(a[0] as string);
+    case 'customer_erase': return admin.customer_erase(a[0] as string);
     case 'clock': return admin.clock();
     // Refused (TEST_CLOCK_OFF) unless the node runs on GOVERNOR_TEST_CLOCK; signed like any mutation.
     case 'clock_advance': return admin.clock_advance(a[0]);

@@ -21,6 +21,10 @@ export interface AdminOperations {
   dlq_replay(id: string): Promise<unknown>;
   /** One customer's receipt chain verified, or, without a customer, every chain summarised. */
   audit_verify(customerId?: string): Promise<unknown>;
+  /** GDPR export: everything held about the customer (see `customer/customer-operations.ts`); a read. */
+  customer_export(customerId: string): Promise<unknown>;
+  /** GDPR erasure of the customer's personal data, as an event with its own receipt; signed (it changes the system). */
+  customer_erase(customerId: string): Promise<unknown>;
 }
 
 /** One queue as `queues()` shows it. */
@@ -101,5 +105,13 @@ export function summariseChains(checks: readonly ({ customerId: string; ok: bool
 /** Operations for a node that has none of these (a bare node in tests): each says so. */
 export function unavailableOperations(why: string): AdminOperations {
   const refuse = (command: string) => () => Promise.reject(new AdminUnavailableError(command, why));
-  return { enqueue: refuse('enqueue'), queues: refuse('queues'), dlq: refuse('dlq'), dlq_replay: refuse('dlq_replay'), audit_verify: refuse('audit_verify') };
+  return {
+    enqueue: refuse('enqueue'),
+    queues: refuse('queues'),
+    dlq: refuse('dlq'),
+    dlq_replay: refuse('dlq_replay'),
+    audit_verify: refuse('audit_verify'),
+    customer_export: refuse('customer_export'),
+    customer_erase: refuse('customer_erase'),
+  };
 }

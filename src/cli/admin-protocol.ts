@@ -42,6 +42,8 @@ export const READ_COMMANDS: ReadonlySet<string> = new Set([
   'queues',
   'dlq',
   'audit_verify',
+  // Reads personal data, but no more than Redis access already allows reading.
+  'customer_export',
   'clock',
 ]);
 

@@ -214,4 +214,12 @@ export class LocalAdmin implements Admin {
   audit_verify(customerId?: string) {
     return this.operations.audit_verify(customerId);
   }
+
+  customer_export(customerId: string) {
+    return this.operations.customer_export(customerId);
+  }
+
+  customer_erase(customerId: string) {
+    return this.operations.customer_erase(customerId);
+  }
 }

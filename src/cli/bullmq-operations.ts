@@ -2,6 +2,7 @@ import type { BullmqTransport } from '../transport/bullmq/bullmq-transport.ts';
 import { checkReplEvent, DeadLetterNotFoundError, EventThrottledError, type AdminOperations } from './admin-operations.ts';
 import type { ClusterReads } from './cluster-reads.ts';
 import { enqueueEvents } from './enqueue/producer.ts';
+import { eraseCustomer, exportCustomer, type CustomerTarget } from './customer/customer-operations.ts';
 
 /**
  * The operations of a BullMQ node, run node-side: what `governor repl` asks for over the admin
@@ -11,6 +12,18 @@ import { enqueueEvents } from './enqueue/producer.ts';
  */
 export function bullmqOperations(transport: BullmqTransport, reads: ClusterReads, now: () => number = () => Date.now()): AdminOperations {
   const { url, prefix, partitions, placement } = transport.settings;
+  /** A connection of its own per command (a GDPR request is rare; the node's connections stay its own). */
+  const withTarget = async <T>(customerId: unknown, run: (target: CustomerTarget, id: string) => Promise<T>): Promise<T> => {
+    if (typeof customerId !== 'string' || customerId === '') throw new TypeError("takes a customer id string, e.g. customer_export('c1')");
+    const { Redis } = await import('ioredis');
+    const redis = new Redis(url, { ...transport.settings.redis, maxRetriesPerRequest: 2 });
+    redis.on('error', () => undefined); // surfaced by the read that fails
+    try {
+      return await run({ redis, url, prefix, partitions, placement }, customerId);
+    } finally {
+      redis.disconnect();
+    }
+  };
   return {
     async enqueue(input) {
       // Validated here as well as in the REPL: the node is the boundary, whatever sent the request.
@@ -31,5 +44,7 @@ export function bullmqOperations(transport: BullmqTransport, reads: ClusterReads
     queues: () => reads.queues(),
     dlq: () => reads.dlq(),
     audit_verify: (customerId) => reads.audit_verify(customerId),
+    customer_export: (customerId) => withTarget(customerId, (target, id) => exportCustomer(target, id, { now })),
+    customer_erase: (customerId) => withTarget(customerId, (target, id) => eraseCustomer(target, id, { requestedBy: 'governor-repl', now })),
   };
 }

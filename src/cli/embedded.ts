@@ -6,6 +6,7 @@ import type { LifecycleEvent } from '../../machines/governor-protocol.ts';
 import { LocalAdmin } from './admin.ts';
 import { AdminUnavailableError, checkReplEvent, noChain, summariseChains, type AdminOperations } from './admin-operations.ts';
 import { adminCommands, startRepl } from './repl.ts';
+import { eraseEmbeddedCustomer, exportEmbeddedCustomer } from './customer/embedded-customer.ts';
 import { createNodeTelemetry, type MetricsEndpoint } from './node-telemetry.ts';
 
 const NO_QUEUES = 'the embedded node runs on the memory transport, without queues; start a node with governor start --redis';
@@ -35,6 +36,8 @@ export function marketplaceOperations(market: Marketplace, now: () => number): A
     queues: () => Promise.reject(new AdminUnavailableError('queues', NO_QUEUES)),
     dlq: () => Promise.reject(new AdminUnavailableError('dlq', NO_QUEUES)),
     dlq_replay: () => Promise.reject(new AdminUnavailableError('dlq_replay', NO_QUEUES)),
+    customer_export: async (customerId) => exportEmbeddedCustomer(market, customerId, now()),
+    customer_erase: (customerId) => eraseEmbeddedCustomer(market, customerId, now()),
   };
 }
 

@@ -3,6 +3,7 @@ import { GovernorError } from '../errors.ts';
 import { auditCommand } from './commands/audit.ts';
 import { billingCommand } from './commands/billing.ts';
 import { checkCommand } from './commands/check.ts';
+import { customerCommand } from './commands/customer.ts';
 import { deployCommand } from './commands/deploy.ts';
 import { dlqCommand } from './commands/dlq.ts';
 import { demoCommand } from './commands/demo.ts';
@@ -31,6 +32,7 @@ export function program(): Command {
   auditCommand(governor);
   enqueueCommand(governor);
   dlqCommand(governor);
+  customerCommand(governor);
   replCommand(governor);
   statsCommand(governor);
   return governor;

@@ -146,6 +146,9 @@ export class RemoteAdmin implements Admin {
   queues() { return this.#reader.queues(); }
   dlq() { return this.#reader.dlq(); }
   audit_verify(customerId?: string) { return this.#reader.audit_verify(customerId); }
+  // Run node-side: the node knows the fleet's partitions and placement; erase is signed.
+  customer_export(customerId: string) { return this.request('customer_export', [customerId]); }
+  customer_erase(customerId: string) { return this.request('customer_erase', [customerId]); }
 
   // A cluster's test clocks move together: one node ahead of another would decide the same
   // customer's timers differently after a takeover. So each clock command goes to every live node.

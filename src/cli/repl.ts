@@ -68,6 +68,16 @@ export function adminCommands(admin: Admin, print: (line: string) => void): Reco
       help: "verify a customer's receipt chain; without one, every chain",
       run: (customerId?: string) => admin.audit_verify(customerId),
     },
+    customer_export: {
+      usage: "customer_export('c1')",
+      help: 'GDPR export: every entity state of the customer, its receipt log from genesis, its dead letters',
+      run: (customerId: unknown) => admin.customer_export(customerId as string),
+    },
+    customer_erase: {
+      usage: "customer_erase('c1')",
+      help: "GDPR erasure of the customer's personal data: an event with its own receipt, the log still verifies",
+      run: (customerId: unknown) => admin.customer_erase(customerId as string),
+    },
     clock: { usage: 'clock()', help: 'the node’s time and whether it is a test clock (GOVERNOR_TEST_CLOCK); over Redis, every live node’s', run: () => admin.clock() },
     // Only where a test clock can be: a node without one has no such commands.
     ...(admin.testClock !== false && {

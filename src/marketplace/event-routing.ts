@@ -34,6 +34,8 @@ export const EVENT_ROUTES: Readonly<Record<LifecycleEventType, readonly Governor
   // "all but ProductCatalog", in SPEC order
   ManualSuspension: GOVERNORS.filter((g) => g !== 'ProductCatalog'),
   RenewalDue: ['Subscription', 'Billing', 'Entitlement'],
+  // Compliance first: a legal hold (an open audit) refuses the erasure before anything changes.
+  CustomerErasureRequested: ['Compliance', 'CustomerAccount'],
   UsageRecorded: ['QuotaSla', 'Billing'],
   CatalogPublish: ['ProductCatalog'],
   CatalogDeprecate: ['ProductCatalog'],

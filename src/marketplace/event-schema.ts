@@ -73,6 +73,19 @@ const version = z
   .refine((v) => !SEMVER_PATTERN.test(v) || validSemver(v) === v, { message: 'must be a semantic version within semver’s limits' });
 const itemKind = z.enum(['sku', 'template']);
 
+/** An email address: local@domain, no spaces (the full RFC 5322 grammar is not the point here). */
+export const EMAIL_PATTERN = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
+
+/** A subscriber's contact details: personal data, see `personal-data.ts`. At least one field. */
+const contact = z
+  .strictObject({
+    name: text.max(200).optional(),
+    email: z.string().max(320).regex(EMAIL_PATTERN, { message: 'must be an email address such as "ada@example.com"' }).optional(),
+    address: text.optional(),
+    taxId: z.string().max(32).regex(/^[A-Za-z0-9][A-Za-z0-9 .\-/]{0,31}$/, { message: 'must be 1–32 letters, digits, spaces, ".", "-" or "/"' }).optional(),
+  })
+  .refine((c) => Object.keys(c).length > 0, { message: 'must have at least one of name, email, address, taxId' });
+
 /** Fields every event carries. */
 const envelope = {
   eventId: safeId.describe("The producer's idempotency key: an event id seen before is a duplicate, not a new event."),
@@ -87,6 +100,11 @@ const CustomerSubscribes = z.strictObject({
   ...envelope,
   sku: skuId,
   tier: z.enum(TIER_IDS),
+  contact: contact
+    .optional()
+    .describe(
+      "The subscriber's personal data (name, email, postal address, tax id): kept in one erasable record (the CustomerAccount state), committed to by receipts only as a salted HMAC, removed by `governor customer erase`.",
+    ),
   trial: z
     .boolean()
     .optional()
@@ -113,6 +131,12 @@ const UsageExceedsQuota = z.strictObject({
 const CustomerCancels = z.strictObject({ type: z.literal('CustomerCancels'), ...envelope, reason: text.optional() });
 const ManualSuspension = z.strictObject({ type: z.literal('ManualSuspension'), ...envelope, reason: text, actor: safeId });
 const RenewalDue = z.strictObject({ type: z.literal('RenewalDue'), ...envelope, subscriptionId: safeId });
+/** GDPR erasure (Art. 17): the customer's personal data is removed everywhere; the audit log stays verifiable. */
+const CustomerErasureRequested = z.strictObject({
+  type: z.literal('CustomerErasureRequested'),
+  ...envelope,
+  requestedBy: safeId.describe('Who asked for the erasure (an operator or a system id, not a person’s name): recorded for the audit.'),
+});
 const UsageRecorded = z.strictObject({
   type: z.literal('UsageRecorded'),
   ...envelope,
@@ -152,6 +176,7 @@ export const LIFECYCLE_EVENT_SCHEMAS = {
   CustomerCancels,
   ManualSuspension,
   RenewalDue,
+  CustomerErasureRequested,
   UsageRecorded,
   CatalogPublish,
   CatalogDeprecate,
@@ -174,6 +199,7 @@ export const LifecycleEventSchema = z.discriminatedUnion('type', [
   CustomerCancels,
   ManualSuspension,
   RenewalDue,
+  CustomerErasureRequested,
   UsageRecorded,
   CatalogPublish,
   CatalogDeprecate,

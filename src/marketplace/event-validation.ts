@@ -175,8 +175,10 @@ function copyJson(value: unknown, path: string, depth: number, scan: Scan): unkn
       }
       return out;
     }
-    const proto: unknown = Object.getPrototypeOf(value);
-    if (proto !== Object.prototype && proto !== null) {
+    // Any realm's Object.prototype (as json-data.ts): an object typed in the REPL is made in its
+    // vm context, whose Object.prototype is not this one; a class instance's prototype has a parent.
+    const proto = Object.getPrototypeOf(value) as object | null;
+    if (Object.prototype.toString.call(value) !== '[object Object]' || (proto !== null && Object.getPrototypeOf(proto) !== null)) {
       scan.issues.push(issue(path, 'not_json', 'must be a plain JSON object, not a class instance', undefined));
       return ABSENT;
     }

@@ -10,6 +10,7 @@ const samples = (): Sample[] => [
   { type: 'PaymentFailed', fields: { reason: 'card declined', paymentId: 'f1' } },
   { type: 'CustomerCancels' },
   { type: 'ManualSuspension', fields: { reason: 'abuse', actor: 'ops' } },
+  { type: 'CustomerErasureRequested', fields: { requestedBy: 'ops.dpo' } },
 ];
 
 describe('Compliance governor, traversed with xstate/graph', () => {

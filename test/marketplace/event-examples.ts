@@ -10,6 +10,7 @@ export const VALID_EVENTS: Record<LifecycleEventType, Record<string, unknown>> =
   CustomerCancels: { reason: 'moving to another provider' },
   ManualSuspension: { reason: 'fraud review', actor: 'ops.alice' },
   RenewalDue: { subscriptionId: 'sub:2025:42' },
+  CustomerErasureRequested: { requestedBy: 'ops.dpo' },
   UsageRecorded: { metric: 'compute_gb_hours', quantity: '0.25', idempotencyKey: 'run-9f2c' },
   CatalogPublish: { itemKind: 'template', itemId: 'etl-starter', version: '1.4.0-beta.2' },
   CatalogDeprecate: { itemKind: 'sku', itemId: 'PRO-LEGACY', reason: 'replaced by PRO-MONTHLY' },
