@@ -9,6 +9,7 @@ import type { Placement } from '../../transport/bullmq/options.ts';
 import { EventThrottledError } from '../admin-operations.ts';
 import { enqueueEvents } from '../enqueue/producer.ts';
 import type { EventOutcome } from '../enqueue/wait.ts';
+import { sleep } from '../../runtime/retry.ts';
 import { contextOf, personalDataHeld, readCustomer, receiptLogOf, signExportHead, type CustomerRecords } from './customer-records.ts';
 import { customerDeadLetters, redactQueuedCopies, type QueuedCopiesReport } from './queued-copies.ts';
 
@@ -162,6 +163,6 @@ async function settled(store: RedisStore, customerId: string, eventId: string, g
     const receipted = (Array.isArray(receipts?.recent) && receipts.recent.includes(eventId)) || receiptLogOf(records).treeSize > generation;
     if (pendingIn.length === 0 && receipted) return records;
     if (Date.now() >= deadline) throw new ErasureTimeoutError(customerId, eventId, `was decided, but ${[...pendingIn, ...(receipted ? [] : ['its receipt'])].join(', ')} not yet committed`);
-    await new Promise((resolve) => setTimeout(resolve, pollMs));
+    await sleep(pollMs);
   }
 }
