@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { startBullmqNode, installSignalHandlers, describePersistence, RedisNotDurableError } from '../transport/bullmq/index.ts';
 import { DatasetRolledBackError } from '../store/redis-errors.ts';
 import { marketplaceKinds } from '../../machines/index.ts';
-import { Redis } from 'ioredis';
+import { createRedis } from '../transport/bullmq/connections.ts';
 import { LocalAdmin } from './admin.ts';
 import { startAdminListener } from './admin-listener.ts';
 import { bullmqOperations } from './bullmq-operations.ts';
@@ -72,7 +72,7 @@ export async function startBullmq(options: {
   if (options.testClock) options.logger.warn({ node: node.name }, testClockNotice(options.testClock));
   const clockNote = options.testClock ? `; TEST CLOCK at ${new Date(options.testClock.now()).toISOString()}` : '';
   // Reads of queues, dead letters and chains on a connection of their own, as the REPL reads them.
-  const reads = new ClusterReads(new Redis(options.url, { ...transport.settings.redis, maxRetriesPerRequest: 2 }), transport.settings.prefix, transport.settings.partitions);
+  const reads = new ClusterReads(createRedis(options.url, { ...transport.settings.redis, maxRetriesPerRequest: 2 }), transport.settings.prefix, transport.settings.partitions, transport.settings.placement);
   const admin = new LocalAdmin(
     node,
     () => node.whereis('entities'),

@@ -93,7 +93,7 @@ export class BullmqTransport implements Transport {
   constructor(options: BullmqTransportOptions = {}) {
     this.#options = options;
     this.settings = resolveSettings(options);
-    this.keys = new RedisKeys(this.settings.prefix);
+    this.keys = new RedisKeys(this.settings.prefix, this.settings);
     this.#keyPartitions = new KeyPartitions(this.settings.partitions, this.settings.placement);
     this.#logger = options.logger ?? pino({ level: 'silent' });
   }
@@ -154,11 +154,11 @@ export class BullmqTransport implements Transport {
     await checkRedisSettings(connections.producer, this.#logger);
     this.#persistence = await checkRedisPersistence(connections.producer, this.#logger, settings.durability);
     const redis = withScripts(connections.producer);
-    const epoch = (this.#epoch = new DatasetEpoch(this.keys.epoch));
+    const epoch = (this.#epoch = new DatasetEpoch(this.keys.epoch, (partition) => this.keys.partitionEpoch(partition)));
     const opened = await epoch.open(redis);
-    this.#logger.info({ dataset: opened.id, seq: opened.seq, created: opened.created, persistence: describePersistence(this.#persistence) }, 'dataset opened');
-    this.#store = new RedisStore(redis, { prefix: settings.prefix, handledLimit: settings.handledLimit, epoch });
-    this.#workerStore = new RedisStore(connections.worker, { prefix: settings.prefix, handledLimit: settings.handledLimit, epoch });
+    this.#logger.info({ dataset: opened.id, created: opened.created, persistence: describePersistence(this.#persistence) }, 'dataset opened');
+    this.#store = new RedisStore(redis, { keys: this.keys, handledLimit: settings.handledLimit, epoch });
+    this.#workerStore = new RedisStore(connections.worker, { keys: this.keys, handledLimit: settings.handledLimit, epoch });
     this.#relay = new Relay(redis, settings, this.#logger);
     this.#registry = new GlobalRegistry(redis, this.keys, node.name);
     const wake = (this.#wake = new TimerWake({ clock: node.clock, store: this.#store, logger: this.#logger, partitions: () => this.#partitions.values() }));
