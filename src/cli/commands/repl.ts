@@ -13,7 +13,7 @@ export function replCommand(program: Command): void {
     .command('repl')
     .description('attach the admin REPL to a running BullMQ node through Redis (mutations need GOVERNOR_ADMIN_TOKEN)')
     .option('--redis <url>', 'Redis URL (default: $REDIS_URL)')
-    .option('--prefix <prefix>', "the nodes' Redis key prefix (default: $GOVERNOR_PREFIX or {governor}, as governor start)")
+    .option('--prefix <prefix>', "the nodes' Redis key prefix (default: $GOVERNOR_PREFIX or governor, as governor start)")
     .option('--partitions <n>', "the nodes' partition count, for queues() (default: the transport's, as governor start)")
     .option('--node <name>', 'the node to attach to (default: the first live node)')
     .option('--eval <expr>', 'run one command, print its result and exit (1 if it failed)')

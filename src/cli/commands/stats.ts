@@ -20,7 +20,7 @@ export function statsCommand(program: Command): void {
     .command('stats')
     .description("summarise the BullMQ nodes' product telemetry on Redis: latency percentiles, adoption per tier, health")
     .option('--redis <url>', 'Redis URL (default: $REDIS_URL)')
-    .option('--prefix <prefix>', "the nodes' Redis key prefix (default: $GOVERNOR_PREFIX or {governor}, as governor start)")
+    .option('--prefix <prefix>', "the nodes' Redis key prefix (default: $GOVERNOR_PREFIX or governor, as governor start)")
     .option('--limit <n>', 'read at most the newest n events of the stream', '100000')
     .option('--json', 'print the summary as JSON')
     .action(async (flags: StatsFlags) => {
