@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { randomBytes } from 'node:crypto';
 import { startBullmqNode, installSignalHandlers, describePersistence, RedisNotDurableError } from '../transport/bullmq/index.ts';
 import { DatasetRolledBackError } from '../store/redis-errors.ts';
+import { LegacyKeyLayoutError } from '../store/layout-check.ts';
 import { marketplaceKinds } from '../../machines/index.ts';
 import { createRedis } from '../transport/bullmq/connections.ts';
 import { LocalAdmin } from './admin.ts';
@@ -63,6 +64,8 @@ export async function startBullmq(options: {
     process.stderr.write(`governor: cannot start a BullMQ node on ${redactUrl(options.url)}: ${error instanceof Error ? error.message : String(error)}\n`);
     if (error instanceof RedisNotDurableError) return EXIT.notDurable;
     if (error instanceof DatasetRolledBackError) return EXIT.rolledBack;
+    // Data in the old key layout: nothing was started; migrate it (the message says how), then start.
+    if (error instanceof LegacyKeyLayoutError) return EXIT.usage;
     return EXIT.unavailable;
   }
   const { node, transport } = started;

@@ -10,6 +10,7 @@ import { Node } from '../../runtime/node.ts';
 import type { PersistedActorState } from '../../runtime/persisted-state.ts';
 import { isPid, nodeOfPid, type Pid } from '../../runtime/pid.ts';
 import { DatasetEpoch } from '../../store/dataset-epoch.ts';
+import { checkKeyLayout } from '../../store/layout-check.ts';
 import type { DatasetRolledBackError } from '../../store/redis-errors.ts';
 import { RedisKeys, type PartitionId } from '../../store/redis-keys.ts';
 import { withScripts } from '../../store/redis-scripts.ts';
@@ -154,6 +155,7 @@ export class BullmqTransport implements Transport {
     await checkRedisSettings(connections.producer, this.#logger);
     this.#persistence = await checkRedisPersistence(connections.producer, this.#logger, settings.durability);
     const redis = withScripts(connections.producer);
+    await checkKeyLayout(redis, this.keys); // layout-1 data here: refused, never an empty start beside it
     const epoch = (this.#epoch = new DatasetEpoch(this.keys.epoch, (partition) => this.keys.partitionEpoch(partition)));
     const opened = await epoch.open(redis);
     this.#logger.info({ dataset: opened.id, created: opened.created, persistence: describePersistence(this.#persistence) }, 'dataset opened');
