@@ -205,7 +205,7 @@ describe('a producer writing the documented job format with plain bullmq, two no
     expect(Object.values(drained).every((n) => n === 0)).toBe(true);
 
     // Nothing parked: no orchestrator kept a postponed event.
-    const orchestratorKeys = await client.keys(`${prefix}:g:s:Orchestrator:*`);
+    const orchestratorKeys = await client.keys(keys.statePattern('Orchestrator'));
     expect(orchestratorKeys.length).toBe(good.length);
     for (const key of orchestratorKeys) {
       const state = JSON.parse((await client.hget(key, 'd'))!) as { postponed: unknown[] };
