@@ -10,7 +10,9 @@
  * carries more than 1.5 times an even share, which is what spreading the partitions' hash tags
  * over the slots is for: with one tag for everything, one master would carry it all (share 3.0).
  *
- * `BENCH_ROUNDS` (default 8).
+ * `BENCH_ROUNDS` (default 8). `BENCH_CLUSTER_PREFIX='{governor}'` runs it with a hash tag in the
+ * prefix, which puts every key in one slot as the key layout before Redis Cluster support did:
+ * the figure to compare with.
  */
 import { GovernorProducer } from '../src/transport/bullmq/index.ts';
 import type { LifecycleEvent } from '../src/marketplace/event-schema.ts';
@@ -47,13 +49,14 @@ async function timed(events: readonly LifecycleEvent[], tracker: Tracker, send: 
 
 export async function main(): Promise<Record<string, unknown>> {
   const cluster = await startRedisCluster();
+  const prefix = process.env['BENCH_CLUSTER_PREFIX'] ?? cluster.prefix;
   const tracker = new Tracker();
   const nodes: NodeProcess[] = [];
   const progress = setInterval(() => console.error(`cluster: ${tracker.finished} of ${tracker.target} events of this phase finished`), 10_000);
   progress.unref();
-  const producer = await GovernorProducer.connect({ url: cluster.url, prefix: cluster.prefix, partitions: PARTITIONS, placement: 'sharded' });
+  const producer = await GovernorProducer.connect({ url: cluster.url, prefix, partitions: PARTITIONS, placement: 'sharded' });
   try {
-    const env = { REDIS_URL: cluster.url, GOVERNOR_PREFIX: cluster.prefix, PARTITIONS: String(PARTITIONS), PLACEMENT: 'sharded', ROLE: 'governor' };
+    const env = { REDIS_URL: cluster.url, GOVERNOR_PREFIX: prefix, PARTITIONS: String(PARTITIONS), PLACEMENT: 'sharded', ROLE: 'governor' };
     for (let i = 0; i < NODES; i++) nodes.push(await startNode({ ...env, NODE_NAME: `cluster-${i}` }, tracker));
     await until(() => nodes.every((n) => n.owned === PARTITIONS / NODES), `both nodes owning their fair share of ${PARTITIONS} partitions`);
     const send: Send = (batch) => producer.sendMany(batch);
@@ -72,6 +75,7 @@ export async function main(): Promise<Record<string, unknown>> {
     );
     return {
       bench: 'cluster',
+      prefix,
       events_per_s: round(eventsPerS, 0),
       masters: shares.length,
       shard_cpu_share: shares.map((s) => round(s, 3)),

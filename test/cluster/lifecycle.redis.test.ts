@@ -38,7 +38,7 @@ const cli = (args: string[]) => governor([...args, '--redis', cluster.url, '--pr
 const logs = () => nodes.map((n) => n.stderr().slice(-3_000)).join('\n');
 
 describe('the lifecycle on a Redis Cluster, real nodes and CLI', () => {
-  const customers = ['cl-acme', 'cl-beta', 'cl-gamma', 'cl-delta', 'cl-{tag}', 'cl-epsilon'];
+  const customers = ['cl-acme', 'cl-beta', 'cl-gamma', 'cl-delta', 'cl-acme:eu', 'cl-epsilon'];
 
   it('completes subscriptions and usage with receipts, every master holding some partitions', async () => {
     for (const customer of customers) {
@@ -48,7 +48,8 @@ describe('the lifecycle on a Redis Cluster, real nodes and CLI', () => {
     }
     const usage = { type: 'UsageRecorded', customerId: 'cl-acme', metric: 'compute_gb_hours', quantity: '0.25', idempotencyKey: 'u-1' };
     const used = await cli(['enqueue', '--json', JSON.stringify(usage), '--wait', '60']);
-    expect(used.stdout + used.stderr).toMatch(/ completed/);
+    expect(used.code, used.stdout + used.stderr).toBe(0);
+    expect(used.stdout).toMatch(/completed/);
 
     // The committed states and journals, read through a cluster client at the keys the layout names.
     const client = cluster.client();
