@@ -15,7 +15,7 @@
 import type { LifecycleEvent } from '../src/marketplace/event-schema.ts';
 import { parseLifecycleEvent } from '../src/marketplace/event-validation.ts';
 import { rateOf, TenantThrottle } from '../src/cli/enqueue/throttle.ts';
-import { hashKey } from '../src/transport/hash-key.ts';
+import { hashKey } from '../src/store/hash-key.ts';
 import { GovernorProducer } from '../src/transport/bullmq/index.ts';
 import { startRedis } from '../test/support/redis-server.ts';
 import { lifecycleRounds } from './lifecycle-events.ts';

@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import { createRedis } from '../transport/bullmq/connections.ts';
 import type { Logger } from 'pino';
 import { GovernorError } from '../errors.ts';
 import { RedisKeys } from '../store/redis-keys.ts';
@@ -36,7 +36,7 @@ export class AdminCommandError extends GovernorError {}
  */
 export function startAdminListener(options: AdminListenerOptions): { stop(): Promise<void> } {
   const keys = new RedisKeys(options.prefix);
-  const redis = new Redis(options.url, { connectionName: `governor:${options.node}:admin`, maxRetriesPerRequest: null });
+  const redis = createRedis(options.url, { connectionName: `governor:${options.node}:admin`, maxRetriesPerRequest: null });
   // Surfaced by the loop's failed BLPOP (a warning); unheard, ioredis prints a stack per reconnect.
   redis.on('error', (error) => options.logger.debug({ err: error }, 'admin listener connection error'));
   const now = options.now ?? (() => Date.now());

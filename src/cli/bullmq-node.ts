@@ -2,8 +2,9 @@ import type { Logger } from 'pino';
 import { randomBytes } from 'node:crypto';
 import { startBullmqNode, installSignalHandlers, describePersistence, RedisNotDurableError } from '../transport/bullmq/index.ts';
 import { DatasetRolledBackError } from '../store/redis-errors.ts';
+import { LegacyKeyLayoutError } from '../store/layout-check.ts';
 import { marketplaceKinds } from '../../machines/index.ts';
-import { Redis } from 'ioredis';
+import { createRedis } from '../transport/bullmq/connections.ts';
 import { LocalAdmin } from './admin.ts';
 import { startAdminListener } from './admin-listener.ts';
 import { bullmqOperations } from './bullmq-operations.ts';
@@ -63,6 +64,8 @@ export async function startBullmq(options: {
     process.stderr.write(`governor: cannot start a BullMQ node on ${redactUrl(options.url)}: ${error instanceof Error ? error.message : String(error)}\n`);
     if (error instanceof RedisNotDurableError) return EXIT.notDurable;
     if (error instanceof DatasetRolledBackError) return EXIT.rolledBack;
+    // Data in the old key layout: nothing was started; migrate it (the message says how), then start.
+    if (error instanceof LegacyKeyLayoutError) return EXIT.usage;
     return EXIT.unavailable;
   }
   const { node, transport } = started;
@@ -72,7 +75,7 @@ export async function startBullmq(options: {
   if (options.testClock) options.logger.warn({ node: node.name }, testClockNotice(options.testClock));
   const clockNote = options.testClock ? `; TEST CLOCK at ${new Date(options.testClock.now()).toISOString()}` : '';
   // Reads of queues, dead letters and chains on a connection of their own, as the REPL reads them.
-  const reads = new ClusterReads(new Redis(options.url, { ...transport.settings.redis, maxRetriesPerRequest: 2 }), transport.settings.prefix, transport.settings.partitions);
+  const reads = new ClusterReads(createRedis(options.url, { ...transport.settings.redis, maxRetriesPerRequest: 2 }), transport.settings.prefix, transport.settings.partitions, transport.settings.placement);
   const admin = new LocalAdmin(
     node,
     () => node.whereis('entities'),

@@ -15,8 +15,8 @@ export function bullmqOperations(transport: BullmqTransport, reads: ClusterReads
   /** A connection of its own per command (a GDPR request is rare; the node's connections stay its own). */
   const withTarget = async <T>(customerId: unknown, run: (target: CustomerTarget, id: string) => Promise<T>): Promise<T> => {
     if (typeof customerId !== 'string' || customerId === '') throw new TypeError("takes a customer id string, e.g. customer_export('c1')");
-    const { Redis } = await import('ioredis');
-    const redis = new Redis(url, { ...transport.settings.redis, maxRetriesPerRequest: 2 });
+    const { createRedis } = await import('../transport/bullmq/connections.ts');
+    const redis = createRedis(url, { ...transport.settings.redis, maxRetriesPerRequest: 2 });
     redis.on('error', () => undefined); // surfaced by the read that fails
     try {
       return await run({ redis, url, prefix, partitions, placement }, customerId);

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { scanKeys } from '../transport/bullmq/connections.ts';
 import type { PartitionId, RedisKeys } from '../store/redis-keys.ts';
 
 /** One node as `nodes()` shows it: who it is, whether it is alive, and the partitions it holds. */
@@ -49,15 +50,9 @@ export async function readNodes(redis: Redis, keys: RedisKeys): Promise<NodeView
 
 /** Partition → the node holding its lease. */
 async function readLeases(redis: Redis, keys: RedisKeys): Promise<Map<PartitionId, string>> {
-  const found = new Set<string>();
-  let cursor = '0';
-  do {
-    const [next, batch] = await redis.scan(cursor, 'MATCH', keys.leasePattern, 'COUNT', 500);
-    cursor = next;
-    for (const key of batch) found.add(key);
-  } while (cursor !== '0');
-  const names = [...found];
-  const holders = names.length === 0 ? [] : await redis.mget(...names);
+  const names = await scanKeys(redis, keys.leasePattern);
+  // One GET each, not an MGET: on a cluster each lease is in its partition's slot.
+  const holders = await Promise.all(names.map((key) => redis.get(key)));
   const leases = new Map<PartitionId, string>();
   names.forEach((key, i) => {
     const partition = keys.leasePartitionOf(key);

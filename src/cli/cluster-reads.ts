@@ -5,7 +5,8 @@ import type { EntityAddress } from '../runtime/entity.ts';
 import type { StoredActor } from '../store/actor-store.ts';
 import { RedisKeys, type PartitionId } from '../store/redis-keys.ts';
 import { RedisStore } from '../store/redis-store.ts';
-import { KeyPartitions } from '../transport/bullmq/key-partitions.ts';
+import { scanKeys } from '../transport/bullmq/connections.ts';
+import type { Placement } from '../transport/bullmq/options.ts';
 import { readNodes, type NodeView } from './cluster-nodes.ts';
 import { listDeadLetters, type DeadLetter } from '../transport/bullmq/dead-letters.ts';
 import { QueueCache } from '../transport/bullmq/queue-cache.ts';
@@ -23,6 +24,7 @@ export class ClusterReads {
   readonly #redis: Redis;
   readonly #keys: RedisKeys;
   readonly #partitions: number;
+  readonly #placement: Placement | undefined;
   readonly #queues: QueueCache;
   #store: RedisStore | undefined;
 
@@ -32,11 +34,14 @@ export class ClusterReads {
     prefix: string,
     /** The nodes' partition count (`--partitions`). @default 16, the transport's */
     partitions = 16,
+    /** The nodes' placement, when the caller knows it; else read from their heartbeats. */
+    placement?: Placement,
   ) {
     this.#redis = redis;
     redis.on('error', () => undefined); // surfaced by the read that fails, not as an unhandled event
     this.#keys = new RedisKeys(prefix);
     this.#partitions = partitions;
+    this.#placement = placement;
     // A REPL session outlives Redis restarts: a Queue whose first INFO failed is made again.
     this.#queues = new QueueCache((name) => {
       const queue = new Queue(name, { connection: redis, prefix });
@@ -98,12 +103,13 @@ export class ClusterReads {
   }
 
   async #verify(customerId: string): Promise<ChainCheck> {
-    return this.#check(customerId, this.#keys.state({ entity: 'Receipts', key: customerId }));
+    const keys = await this.#entityKeys();
+    return this.#check(keys, customerId, keys.state({ entity: 'Receipts', key: customerId }));
   }
 
-  async #check(customerId: string, stateKey: string): Promise<ChainCheck> {
-    // One MULTI: the state and its journal as of the same commit.
-    const replies = await this.#redis.multi().hget(stateKey, 'd').lrange(this.#keys.journal({ entity: 'Receipts', key: customerId }), 0, -1).exec();
+  async #check(keys: RedisKeys, customerId: string, stateKey: string): Promise<ChainCheck> {
+    // One MULTI (the state and its journal are in one slot, their partition's): both as of the same commit.
+    const replies = await this.#redis.multi().hget(stateKey, 'd').lrange(keys.journal({ entity: 'Receipts', key: customerId }), 0, -1).exec();
     const [[stateError, stored], [journalError, journal]] = replies as [[Error | null, string | null], [Error | null, string[]]];
     if (stateError) throw stateError;
     if (journalError) throw journalError;
@@ -112,16 +118,12 @@ export class ClusterReads {
 
   async #verifyAll(): Promise<ChainsSummary> {
     const checks: ChainCheck[] = [];
-    let cursor = '0';
-    do {
-      const [next, found] = await this.#redis.scan(cursor, 'MATCH', this.#keys.statePattern('Receipts'), 'COUNT', 500);
-      cursor = next;
-      for (const key of found) {
-        const customerId = this.#keys.stateKeyOf('Receipts', key);
-        if (customerId === undefined) continue;
-        checks.push(await this.#check(customerId, key));
-      }
-    } while (cursor !== '0');
+    const keys = await this.#entityKeys();
+    for (const key of await scanKeys(this.#redis, keys.statePattern('Receipts'))) {
+      const customerId = keys.stateKeyOf('Receipts', key);
+      if (customerId === undefined) continue;
+      checks.push(await this.#check(keys, customerId, key));
+    }
     // SCAN may return a key twice; a chain counts once.
     const unique = [...new Map(checks.map((c) => [c.customerId, c])).values()].sort((a, b) => (a.customerId < b.customerId ? -1 : 1));
     return summariseChains(unique);
@@ -133,9 +135,30 @@ export class ClusterReads {
   }
 
   /** An entity's committed state, as a node would restore it; `undefined` if it never committed. */
-  committed(address: EntityAddress): Promise<StoredActor | undefined> {
-    this.#store ??= new RedisStore(this.#redis, { prefix: this.#keys.prefix });
+  async committed(address: EntityAddress): Promise<StoredActor | undefined> {
+    const keys = await this.#entityKeys();
+    if (this.#store?.keys.placement !== keys.placement) this.#store = new RedisStore(this.#redis, { keys });
     return this.#store.load(address);
+  }
+
+  /**
+   * The key names of entities, which hold their partition, so the nodes' placement: the one
+   * given, else the nodes' (from their heartbeats; sharded unless one says distributed).
+   */
+  async #entityKeys(): Promise<RedisKeys> {
+    const placement = this.#placement ?? (await this.#nodesPlacement());
+    return new RedisKeys(this.#keys.prefix, { partitions: this.#partitions, placement });
+  }
+
+  async #nodesPlacement(): Promise<Placement> {
+    const placements = (await this.#redis.hvals(this.#keys.nodeInfo)).map((text) => {
+      try {
+        return (JSON.parse(text) as { placement?: unknown }).placement;
+      } catch {
+        return undefined;
+      }
+    });
+    return placements.includes('distributed') ? 'distributed' : 'sharded';
   }
 
   /** The node holding a partition's lease, if one does. */
@@ -148,15 +171,7 @@ export class ClusterReads {
    * placement is the nodes' (from their heartbeats; sharded unless one says distributed).
    */
   async holderOf(address: EntityAddress): Promise<string | undefined> {
-    const placements = (await this.#redis.hvals(this.#keys.nodeInfo)).map((text) => {
-      try {
-        return (JSON.parse(text) as { placement?: unknown }).placement;
-      } catch {
-        return undefined;
-      }
-    });
-    const placement = placements.includes('distributed') ? 'distributed' : 'sharded';
-    return this.leaseHolder(new KeyPartitions(this.#partitions, placement).partitionOf(address));
+    return this.leaseHolder((await this.#entityKeys()).partitionOf(address));
   }
 
   async close(): Promise<void> {

@@ -9,6 +9,7 @@ import { dlqCommand } from './commands/dlq.ts';
 import { demoCommand } from './commands/demo.ts';
 import { enqueueCommand } from './commands/enqueue.ts';
 import { licenseCommand } from './commands/license.ts';
+import { migrateLayoutCommand } from './commands/migrate-layout.ts';
 import { replCommand } from './commands/repl.ts';
 import { schemaCommand } from './commands/schema.ts';
 import { startCommand } from './commands/start.ts';
@@ -33,6 +34,7 @@ export function program(): Command {
   enqueueCommand(governor);
   dlqCommand(governor);
   customerCommand(governor);
+  migrateLayoutCommand(governor);
   replCommand(governor);
   statsCommand(governor);
   return governor;

@@ -33,7 +33,7 @@ export interface NodeVariable {
 export const NODE_ENVIRONMENT = [
   {
     name: 'REDIS_URL',
-    meaning: 'the Redis of a BullMQ cluster node (redis:// or rediss://, credentials included); --redis overrides it',
+    meaning: 'the Redis of a BullMQ cluster node (redis:// or rediss://, credentials included; a Redis Cluster as redis+cluster://host1:port1,host2:port2); --redis overrides it',
     required: true,
     secret: true,
     default: 'none: without it (and without --redis) `governor start` runs the embedded node',
@@ -64,7 +64,7 @@ export const NODE_ENVIRONMENT = [
     meaning: 'the Redis key prefix the nodes share (and every command reaching them); --prefix overrides it',
     required: false,
     secret: false,
-    default: '{governor}',
+    default: 'governor',
   },
   {
     name: 'GOVERNOR_NODE_NAME',

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { createRedis } from '../transport/bullmq/connections.ts';
 import type { Logger } from 'pino';
 import { systemClock } from '../runtime/clock.ts';
 import type { Node } from '../runtime/node.ts';
@@ -89,7 +90,7 @@ export function createNodeTelemetry(options: NodeTelemetryOptions): NodeTelemetr
   // Its own connection, failing fast (one retry per command): a Redis away makes flushes fail, so
   // the collector holds and drops by its policy instead of commands piling up behind it.
   const redis = options.redis && {
-    client: new Redis(options.redis.url, { enableOfflineQueue: true, maxRetriesPerRequest: 1, connectionName: 'governor:telemetry' }),
+    client: createRedis(options.redis.url, { enableOfflineQueue: true, maxRetriesPerRequest: 1, connectionName: 'governor:telemetry' }),
     keys: new RedisKeys(options.redis.prefix),
     prefix: options.redis.prefix,
   };

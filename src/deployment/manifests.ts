@@ -100,7 +100,7 @@ export function renderManifests(input: DeploymentOptions): GovernorManifests {
   // The node's settings that are not secret: only variables the node reads (typed on their names).
   const settings: Partial<Record<NodeVariableName, string>> = {
     // Every node and every `governor enqueue` must share it; written out so that it is seen.
-    GOVERNOR_PREFIX: '{governor}',
+    GOVERNOR_PREFIX: 'governor',
     GOVERNOR_LOG_LEVEL: 'info',
     GOVERNOR_METRICS_HOST: '0.0.0.0',
     GOVERNOR_METRICS_PORT: String(DEFAULT_METRICS_PORT),

@@ -18,7 +18,7 @@ export type NodeSummaries = Readonly<Record<string, TelemetrySummary>>;
  * `execution_end` that usually follows it.
  *
  * @example
- * const summary = summariseTelemetryStream(events, { sink: 'redis-stream:{governor}:g:telemetry', nodes });
+ * const summary = summariseTelemetryStream(events, { sink: 'redis-stream:governor:g:{g}:telemetry', nodes });
  * console.log(formatTelemetrySummary(summary));
  */
 export function summariseTelemetryStream(

@@ -66,7 +66,8 @@ export class DatasetRolledBackError extends GovernorError {
 function describeRollback(key: string, seen: { id: string; seq: number }, found: EpochReading): string {
   const resume =
     `look at what was lost (events acknowledged since then are undecided or gone), then let the nodes take work again: ` +
-    `redis-cli HDEL '${key}' halted`;
+    `redis-cli HDEL '${key}' halted (and the same field wherever else a node recorded the halt: the fleet sentinel \`<prefix>:g:{g}:epoch\` ` +
+    `and the partitions' copies \`<prefix>:g:{p.<partition>}:e\`)`;
   if (found.halted !== '') {
     return `the Redis dataset was halted after it went backwards (${found.halted}): nothing is taken until an operator resumes it; ${resume}`;
   }

@@ -44,7 +44,7 @@ export interface GovernorCommands {
   govRegisterName(names: string, nodeNames: string, name: string, pid: string): Promise<[number, string | null]>;
   govUnregisterName(names: string, nodeNames: string, name: string, pid: string): Promise<number>;
   govReapNode(nodes: string, info: string, names: string, nodeNames: string, node: string, before: number): Promise<number>;
-  govOpenEpoch(epoch: string, freshId: string): Promise<[string, number, string, number]>;
+  govOpenEpoch(epoch: string, freshId: string, counted: 'seq' | ''): Promise<[string, number, string, number]>;
   govThrottle(rate: string, attempts: string, reported: string, intervalMs: number, burst: number, maxDelayMs: number, count: number, reportMs: number): Promise<number[]>;
 }
 

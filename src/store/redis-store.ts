@@ -5,15 +5,18 @@ import type { ActorStore, SaveResult, StoredActor } from './actor-store.ts';
 import type { DatasetEpoch } from './dataset-epoch.ts';
 import { JournalMismatchError, splitJournal, type JournalReader } from './journal.ts';
 import { DatasetRolledBackError, StoredStateError } from './redis-errors.ts';
-import { RedisKeys, type PartitionId } from './redis-keys.ts';
+import { RedisKeys, type KeyLayoutOptions, type PartitionId } from './redis-keys.ts';
 import { withScripts, type GovernorCommands } from './redis-scripts.ts';
+import { pipelinedBy } from './slot-pipelines.ts';
 
 /** @default 10_000 — message ids remembered per entity to recognise a redelivery. */
 export const DEFAULT_HANDLED_LIMIT = 10_000;
 
-export interface RedisStoreOptions {
-  /** The key prefix, shared with the BullMQ transport. @default '{governor}' */
+export interface RedisStoreOptions extends KeyLayoutOptions {
+  /** The key prefix, shared with the BullMQ transport. @default 'governor' */
   prefix?: string;
+  /** The key names, when the caller has them (else built from `prefix`, `partitions` and `placement`). */
+  keys?: RedisKeys;
   /** How many handled message ids to keep per entity. @default 10_000 */
   handledLimit?: number;
   /**
@@ -84,7 +87,7 @@ export type CommitResult =
  * all written by one script ({@link RedisStore.commit}).
  *
  * @example
- * const store = new RedisStore(new Redis(url), { prefix: '{governor}' });
+ * const store = new RedisStore(new Redis(url), { prefix: 'governor' });
  * const saved = await store.save({ entity: 'Billing', key: 'c-1' }, state, 0); // { ok: true, version: 1 }
  */
 export class RedisStore implements ActorStore, JournalReader {
@@ -95,7 +98,7 @@ export class RedisStore implements ActorStore, JournalReader {
 
   constructor(redis: Redis, options: RedisStoreOptions = {}) {
     this.#redis = withScripts(redis);
-    this.keys = new RedisKeys(options.prefix ?? '{governor}');
+    this.keys = options.keys ?? new RedisKeys(options.prefix ?? 'governor', options);
     this.handledLimit = options.handledLimit ?? DEFAULT_HANDLED_LIMIT;
     this.#epoch = options.epoch;
   }
@@ -111,10 +114,15 @@ export class RedisStore implements ActorStore, JournalReader {
    */
   async loadMany(addresses: readonly EntityAddress[]): Promise<(StoredActor | undefined)[]> {
     if (addresses.length === 0) return [];
-    const pipeline = this.#redis.pipeline();
     const keys = addresses.map((address) => this.keys.state(address));
-    addresses.forEach((address, i) => pipeline.hmget(keys[i]!, 'v', 'd').llen(this.keys.journal(address)));
-    const replies = (await pipeline.exec()) ?? [];
+    // One pipeline per partition: on Redis Cluster a pipeline must stay on one node.
+    const replies = await pipelinedBy(
+      this.#redis,
+      addresses,
+      (address) => this.keys.partitionOf(address),
+      (pipeline, address) => pipeline.hmget(this.keys.state(address), 'v', 'd').llen(this.keys.journal(address)),
+      2,
+    );
     return addresses.map((address, i) => {
       const [error, reply] = replies[2 * i]!;
       const [lengthError, length] = replies[2 * i + 1]!;
@@ -172,6 +180,15 @@ export class RedisStore implements ActorStore, JournalReader {
    * and (with an `epoch`) the dataset has not gone backwards.
    */
   async commit(batch: CommitBatch): Promise<CommitResult> {
+    const epoch = this.#epoch;
+    if (epoch && !epoch.opened(batch.partition)) {
+      try {
+        await epoch.openPartition(this.#redis, batch.partition);
+      } catch (error) {
+        if (error instanceof DatasetRolledBackError) return { status: 'rolledBack', error };
+        throw error;
+      }
+    }
     const keys = [
       this.keys.lease(batch.partition),
       this.keys.outbox(batch.partition),
@@ -186,11 +203,11 @@ export class RedisStore implements ActorStore, JournalReader {
       batch.relayed,
       batch.message?.score ?? 1,
       batch.entries.length,
-      this.#epoch?.id ?? '',
+      epoch?.id ?? '',
       // The mark as sent: it may rise before the answer comes (see DatasetEpoch.judge).
-      this.#epoch?.seen ?? 0,
+      epoch?.seen(batch.partition) ?? 0,
     ];
-    const mark = { id: this.#epoch?.id ?? '', seq: this.#epoch?.seen ?? 0 };
+    const mark = { id: epoch?.id ?? '', seq: epoch?.seen(batch.partition) ?? 0 };
     const journals: string[] = [];
     for (const entry of batch.entries) {
       keys.push(entry.stateKey ?? this.keys.state(entry.address));
@@ -203,7 +220,7 @@ export class RedisStore implements ActorStore, JournalReader {
         for (const e of entries) journals.push(JSON.stringify(e));
       }
     }
-    keys.push(this.keys.epoch);
+    keys.push(this.keys.partitionEpoch(batch.partition));
     for (const entry of batch.entries) keys.push(this.keys.journal(entry.address));
     keys.push(this.keys.timers(batch.partition));
     for (const text of journals) args.push(text);
@@ -212,7 +229,7 @@ export class RedisStore implements ActorStore, JournalReader {
     const n = batch.entries.length;
     switch (Number(reply[0])) {
       case 0:
-        this.#epoch?.observe(Number(reply[n + 1]));
+        epoch?.observe(Number(reply[n + 1]), batch.partition);
         return { status: 'ok', versions: reply.slice(1, n + 1).map(Number) };
       case 1:
         return { status: 'duplicate' };
@@ -228,7 +245,7 @@ export class RedisStore implements ActorStore, JournalReader {
       default: {
         // Only a guarded commit (with an epoch) is refused so.
         const found = { id: String(reply[1] ?? ''), seq: Number(reply[2] ?? 0), halted: String(reply[3] ?? '') };
-        return { status: 'rolledBack', error: new DatasetRolledBackError(this.keys.epoch, mark, found) };
+        return { status: 'rolledBack', error: new DatasetRolledBackError(this.keys.partitionEpoch(batch.partition), mark, found) };
       }
     }
   }

@@ -1,6 +1,6 @@
 import { checkEntityAddress, type EntityAddress } from '../runtime/entity.ts';
 import type { Envelope } from '../runtime/envelope.ts';
-import { hashKey } from './hash-key.ts';
+import { hashKey } from '../store/hash-key.ts';
 import { nodeOfPid, type Pid } from '../runtime/pid.ts';
 import type { Transport, TransportEndpoint } from '../runtime/transport.ts';
 

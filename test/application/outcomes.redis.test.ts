@@ -37,7 +37,7 @@ describe('handled-event records on BullMQ', () => {
     const event = { eventId: 'sub-1', customerId: 'c1', occurredAt: new Date(START).toISOString(), type: 'CustomerSubscribes', sku: 'PRO-MONTHLY', tier: 'professional' };
     const submit = (node: BullmqNode) =>
       node.node.call<Outcome>({ entity: 'Orchestrator', key: 'c1' }, { type: 'lifecycle', event, receivedAt: clock.now() }, { timeout: 3_600_000 });
-    const keys = new RedisKeys(prefix);
+    const keys = new RedisKeys(prefix, { partitions: 2 }); // the nodes': an entity's keys are in its partition's slot
     const stored = (kind: string) => redis.client().hget(keys.state({ entity: kind, key: 'c1' }), 'd');
 
     const first = await start(prefix, clock, 'first');

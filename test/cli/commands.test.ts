@@ -98,11 +98,11 @@ describe('governor', () => {
 });
 
 describe('the Redis key prefix of start, repl, enqueue, dlq and stats', () => {
-  it('is --prefix, else GOVERNOR_PREFIX, else {governor}', () => {
+  it('is --prefix, else GOVERNOR_PREFIX, else governor', () => {
     const saved = process.env.GOVERNOR_PREFIX;
     try {
       delete process.env.GOVERNOR_PREFIX;
-      expect(prefixOf({})).toBe('{governor}');
+      expect(prefixOf({})).toBe('governor');
       process.env.GOVERNOR_PREFIX = '{staging}';
       expect(prefixOf({})).toBe('{staging}');
       expect(prefixOf({ prefix: '{flag}' })).toBe('{flag}');

@@ -206,7 +206,7 @@ describe('enqueueEvents', () => {
     const { ids } = await enqueueEvents({ url: redis.url, prefix: redis.prefix, placement: 'distributed', batch: 10 }, [checked.event]);
     expect(ids).toEqual(['placed-1']);
     const partition = createHash('sha256').update(c).digest().readUInt32BE(0) % 16;
-    const queue = new Queue(`p.Orchestrator.${partition}`, { connection: redis.client(), prefix: redis.prefix });
+    const queue = new Queue(`{p.Orchestrator.${partition}}`, { connection: redis.client(), prefix: redis.prefix });
     try {
       const jobs = await queue.getJobs(['waiting']);
       expect(jobs.map((job) => (job.data as { env: { to: { key: string } } }).env.to.key)).toContain(c);
@@ -255,7 +255,7 @@ describe('governor enqueue with a BullMQ node running', () => {
       // A plain BullMQ producer, with no Governor code, using only the documented job format.
       const other = customer();
       const partition = createHash('sha256').update(other).digest().readUInt32BE(0) % 16;
-      const plain = new Queue(`p.${partition}`, { connection: redis.client(), prefix });
+      const plain = new Queue(`{p.${partition}}`, { connection: redis.client(), prefix });
       const plainEvent = { type: 'CustomerSubscribes', eventId: 'plain-1', customerId: other, occurredAt: new Date().toISOString(), sku: 'PRO-MONTHLY', tier: 'professional' };
       // The message id is messageIdOf(event), and the job id carries the target (README, "Job format for producers").
       const plainId = `ev.${other}/plain-1`;

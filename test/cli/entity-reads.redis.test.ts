@@ -91,7 +91,7 @@ describe('reading customers on BullMQ nodes', () => {
 });
 
 async function partitionOf(key: string): Promise<string> {
-  const { KeyPartitions } = await import('../../src/transport/bullmq/key-partitions.ts');
+  const { KeyPartitions } = await import('../../src/store/key-partitions.ts');
   return new KeyPartitions(16, 'sharded').partitionOf({ entity: 'Billing', key });
 }
 

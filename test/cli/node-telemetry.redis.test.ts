@@ -9,7 +9,7 @@ import { governor, GOVERNOR_COMMAND } from './governor-command.ts';
 
 /** Generous: two shared cores, and a node that starts BullMQ workers for every partition. */
 const LIMIT_MS = 60_000;
-const keys = new RedisKeys('{governor}');
+const keys = new RedisKeys('governor');
 const run = `${process.pid}-${Date.now().toString(36)}`;
 const customers = [`tele-alice-${run}`, `tele-bob-${run}`, `tele-carol-${run}`];
 

@@ -81,7 +81,7 @@ async function rawRequest(command: string, args: unknown[], signWith?: string): 
 async function partitionJobs(): Promise<number> {
   let total = 0;
   for (let i = 0; i < PARTITIONS; i++) {
-    const c = await queue(`p.${i}`).getJobCounts('waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed', 'waiting-children');
+    const c = await queue(`{p.${i}}`).getJobCounts('waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed', 'waiting-children');
     total += Object.values(c).reduce((a, b) => a + b, 0);
   }
   return total;
@@ -123,29 +123,29 @@ async function parkedLetter(customerId: string, eventId: string): Promise<{ id: 
     name: 'lifecycle',
     data: { v: JOB_FORMAT_VERSION, id: messageId, env: { t: 'cast', to, event: { type: 'lifecycle', event: checked.event, receivedAt: Date.now() } } },
   } as unknown as Job;
-  await addDeadLetter(queue('dlq'), job, 'parked by the test', 'n0', Date.now());
+  await addDeadLetter(queue('{dlq}'), job, 'parked by the test', 'n0', Date.now());
   return { id: `${job.queueName}~${job.id}`, event: checked.event };
 }
 
 describe('queues() reads every partition queue and the DLQ straight from Redis', () => {
   it('on a prefix with no node and no keys: every queue at zero, not an error', () => {
     const counts = replJson<{ queue: string; depth: number; active: number; failed: number }[]>('queues()', NO_TOKEN, '{empty-prefix}', ['--node', 'ghost']);
-    expect(counts.map((c) => c.queue)).toEqual([...Array.from({ length: PARTITIONS }, (_, i) => `p.${i}`), 'dlq']);
+    expect(counts.map((c) => c.queue)).toEqual([...Array.from({ length: PARTITIONS }, (_, i) => `{p.${i}}`), '{dlq}']);
     for (const c of counts) expect(c).toEqual({ queue: c.queue, depth: 0, active: 0, failed: 0 });
   });
 
   it('counts waiting and delayed jobs as depth, and dead letters in the DLQ', async () => {
     const scratch = '{scratch-prefix}';
-    await queue('p.2', scratch).add('x', {}, { jobId: 'w-1' });
-    await queue('p.2', scratch).add('x', {}, { jobId: 'd-1', delay: 3_600_000 });
-    await queue('dlq', scratch).add('dead-letter', {}, { jobId: 'p.2~gone' });
+    await queue('{p.2}', scratch).add('x', {}, { jobId: 'w-1' });
+    await queue('{p.2}', scratch).add('x', {}, { jobId: 'd-1', delay: 3_600_000 });
+    await queue('{dlq}', scratch).add('dead-letter', {}, { jobId: 'p.2~gone' });
     const counts = replJson<{ queue: string; depth: number }[]>('queues()', NO_TOKEN, scratch, ['--node', 'ghost', '--partitions', '4']);
     expect(counts).toEqual([
-      { queue: 'p.0', depth: 0, active: 0, failed: 0 },
-      { queue: 'p.1', depth: 0, active: 0, failed: 0 },
-      { queue: 'p.2', depth: 2, active: 0, failed: 0 },
-      { queue: 'p.3', depth: 0, active: 0, failed: 0 },
-      { queue: 'dlq', depth: 1, active: 0, failed: 0 },
+      { queue: '{p.0}', depth: 0, active: 0, failed: 0 },
+      { queue: '{p.1}', depth: 0, active: 0, failed: 0 },
+      { queue: '{p.2}', depth: 2, active: 0, failed: 0 },
+      { queue: '{p.3}', depth: 0, active: 0, failed: 0 },
+      { queue: '{dlq}', depth: 1, active: 0, failed: 0 },
     ]);
   });
 });
@@ -222,7 +222,7 @@ describe('dlq() reads, dlq_replay(id) is signed', () => {
     const run = repl(`dlq_replay(${JSON.stringify(id)})`);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain(`queue: '${id.split('~')[0]}'`);
-    expect(await queue('dlq').getJob(id)).toBeUndefined();
+    expect(await queue('{dlq}').getJob(id)).toBeUndefined();
     const outcome = await poll(() => outcomeOf('c-dlq', 'e-dlq-1'), (o) => o !== undefined, 'the replayed event handled');
     expect(outcome).toMatchObject({ status: 'completed' });
   });
@@ -238,7 +238,7 @@ describe('dlq() reads, dlq_replay(id) is signed', () => {
     expect(bare.stderr).toContain('need GOVERNOR_ADMIN_TOKEN');
     expect(await rawRequest('dlq_replay', [id])).toMatchObject({ ok: false, code: 'ADMIN_UNSIGNED' });
 
-    expect(await queue('dlq').getJob(id)).toBeDefined();
+    expect(await queue('{dlq}').getJob(id)).toBeDefined();
     expect(await partitionJobs()).toBe(before);
     expect(await orchestratorState('c-dlq2')).toBeNull();
   });

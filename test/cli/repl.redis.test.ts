@@ -10,7 +10,7 @@ import { governor, startGovernorNode } from './governor-command.ts';
 // Random, so finding either in an output can only mean it was read from the node's environment.
 const TOKEN = `admin-token-${randomBytes(12).toString('hex')}`;
 const PSEUDONYM_KEY = randomBytes(32).toString('base64url');
-const keys = new RedisKeys('{governor}');
+const keys = new RedisKeys('governor');
 let redis: RedisHandle;
 let node: ChildProcess;
 let client: Redis;

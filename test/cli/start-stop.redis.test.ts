@@ -8,6 +8,7 @@ import type { ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startRedis, type RedisHandle } from '../support/redis-server.ts';
 import { startGovernorNode } from './governor-command.ts';
+import { RedisKeys } from '../../src/store/redis-keys.ts';
 
 const ENV = { GOVERNOR_PSEUDONYM_KEY: 'k'.repeat(43), GOVERNOR_STOP_TIMEOUT_MS: '3000', GOVERNOR_TELEMETRY: '0' };
 
@@ -37,14 +38,14 @@ describe('governor start --redis, stopped by a signal', () => {
   it('hands over with Redis up: exit 0, one line saying so, no lease left', async () => {
     const { redis, node, ended } = await startNode('{stop-up}');
     const client = redis.client();
-    expect(await client.keys('{stop-up}:g:l:*')).not.toHaveLength(0);
+    expect(await client.keys(new RedisKeys('{stop-up}').leasePattern)).not.toHaveLength(0);
     node.kill('SIGTERM');
     const { code, stdout, stderr } = await ended;
     expect(code, stderr).toBe(0);
     expect(stdout).toMatch(/Governor cluster node "n1" stopped \(SIGTERM\): handed over 16 partitions in \d+(\.\d)? m?s\./);
     expect(stderr).not.toContain('gave up');
-    expect(await client.keys('{stop-up}:g:l:*')).toEqual([]);
-    expect(await client.zrange('{stop-up}:g:nodes', 0, -1)).toEqual([]);
+    expect(await client.keys(new RedisKeys('{stop-up}').leasePattern)).toEqual([]);
+    expect(await client.zrange(new RedisKeys('{stop-up}').nodes, 0, -1)).toEqual([]);
   }, 60_000);
 
   it('Ctrl-C (SIGINT) is a stop as well, not a crash', async () => {

@@ -6,6 +6,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterEach, expect, it } from 'vitest';
 import { renderManifests } from '../../src/deployment/index.ts';
+import { RedisKeys } from '../../src/store/redis-keys.ts';
 import { startRedis, type RedisHandle } from '../support/redis-server.ts';
 import { startGovernorNode } from '../cli/governor-command.ts';
 import { NODE_ENVIRONMENT } from '../../src/cli/node-environment.ts';
@@ -48,7 +49,7 @@ it('a node started with exactly the rendered environment runs under the pod name
   const ended = new Promise<number | null>((resolve) => node!.once('exit', (code) => resolve(code)));
   const client = redis.client();
   // The node's membership entry carries its name: the pod's.
-  expect(await client.zrange('{governor}:g:nodes', 0, -1)).toEqual([podName]);
+  expect(await client.zrange(new RedisKeys('governor').nodes, 0, -1)).toEqual([podName]);
   node.kill('SIGTERM');
   expect(await ended, stderr).toBe(0);
   expect(stdout).toContain(`Governor cluster node "${podName}" stopped (SIGTERM)`);

@@ -135,7 +135,7 @@ describe('a producer writing the documented job format with plain bullmq, two no
     const queues = new Map<string, Queue>();
     try {
       for (const job of jobs) {
-        const name = `p.${partitionOf(job.key)}`;
+        const name = `{p.${partitionOf(job.key)}}`;
         let queue = queues.get(name);
         if (!queue) queues.set(name, (queue = new Queue(name, { connection: redis.client(), prefix })));
         await queue.add(job.name, job.data, { jobId: job.jobId });
@@ -192,10 +192,10 @@ describe('a producer writing the documented job format with plain bullmq, two no
       async () => {
         const counts: Record<string, number> = {};
         for (let i = 0; i < PARTITIONS; i++) {
-          const queue = new Queue(`p.${i}`, { connection: redis.client(), prefix });
+          const queue = new Queue(`{p.${i}}`, { connection: redis.client(), prefix });
           const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'failed');
           await queue.close();
-          counts[`p.${i}`] = Object.values(c).reduce((a, b) => a + b, 0);
+          counts[`{p.${i}}`] = Object.values(c).reduce((a, b) => a + b, 0);
         }
         return counts;
       },
@@ -205,7 +205,7 @@ describe('a producer writing the documented job format with plain bullmq, two no
     expect(Object.values(drained).every((n) => n === 0)).toBe(true);
 
     // Nothing parked: no orchestrator kept a postponed event.
-    const orchestratorKeys = await client.keys(`${prefix}:g:s:Orchestrator:*`);
+    const orchestratorKeys = await client.keys(keys.statePattern('Orchestrator'));
     expect(orchestratorKeys.length).toBe(good.length);
     for (const key of orchestratorKeys) {
       const state = JSON.parse((await client.hget(key, 'd'))!) as { postponed: unknown[] };

@@ -11,6 +11,7 @@ import { eventually } from '../transport/conformance.ts';
 import { startRedis, type RedisHandle } from '../support/redis-server.ts';
 import { expectExactlyOnceInOrder, ledgerStream, sendStream } from './ledger-stream.ts';
 import { startNodeProcess, type NodeProcess } from './node-process.ts';
+import { RedisKeys } from '../../src/store/redis-keys.ts';
 
 const KEYS = 16;
 const PER_KEY = 20;
@@ -36,7 +37,7 @@ it('a node whose top supervisor gives up returns its work, exits non-zero, and t
   const survivor = await startNodeProcess('ledger-node.ts', 'survivor', env);
   const sick = await startNodeProcess('ledger-node.ts', 'sick', { ...env, SICK: '1' });
   nodes.push(survivor, sick);
-  const holders = async () => new Set(await Promise.all((await client.keys(`${prefix}:g:l:*`)).map((key) => client.get(key))));
+  const holders = async () => new Set(await Promise.all((await client.keys(new RedisKeys(prefix).leasePattern)).map((key) => client.get(key))));
   await eventually(async () => expect(await holders()).toEqual(new Set(['survivor', 'sick'])), 20_000);
   const exited = new Promise<number | null>((resolve) => sick.child.once('exit', (code) => resolve(code)));
 
@@ -46,6 +47,6 @@ it('a node whose top supervisor gives up returns its work, exits non-zero, and t
 
   expect(await exited).toBe(4);
   expect(sick.log()).toContain('the top supervisor gave up');
-  await expectExactlyOnceInOrder(client, prefix, KEYS, PER_KEY, 20_000, () => `${survivor.log()}\n--- sick ---\n${sick.log()}`);
+  await expectExactlyOnceInOrder(client, { prefix, partitions: PARTITIONS }, KEYS, PER_KEY, 20_000, () => `${survivor.log()}\n--- sick ---\n${sick.log()}`);
   expect(await holders()).toEqual(new Set(['survivor']));
 }, 60_000);

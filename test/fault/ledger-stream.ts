@@ -49,9 +49,13 @@ export async function sendStream(
   }
 }
 
+/** Where the ledgers are: the nodes' prefix, with their partition count unless it is the default 16. */
+export type LedgerPlace = string | { readonly prefix: string; readonly partitions: number };
+
 /** The committed ledgers of keys `0..keys-1`, read from Redis (missing ones are `undefined`). */
-export async function readLedgers(client: Redis, prefix: string, keys: number, keyPrefix = 'key'): Promise<(LedgerState | undefined)[]> {
-  const store = new RedisStore(client, { prefix });
+export async function readLedgers(client: Redis, at: LedgerPlace, keys: number, keyPrefix = 'key'): Promise<(LedgerState | undefined)[]> {
+  // The nodes' partition count too: an entity's keys are in its partition's hash slot.
+  const store = new RedisStore(client, typeof at === 'string' ? { prefix: at } : at);
   const stored = await store.loadMany(Array.from({ length: keys }, (_, k) => ({ entity: 'Ledger', key: `${keyPrefix}-${k}` })));
   return stored.map((s) => (s?.state.snapshot as { context: LedgerState } | undefined)?.context);
 }
@@ -59,7 +63,7 @@ export async function readLedgers(client: Redis, prefix: string, keys: number, k
 /** Waits until every key has applied `perKey` messages (or the time is up), then checks each applied exactly once, in order. */
 export async function expectExactlyOnceInOrder(
   client: Redis,
-  prefix: string,
+  prefix: LedgerPlace,
   keys: number,
   perKey: number,
   timeoutMs: number,

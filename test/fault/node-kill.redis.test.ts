@@ -36,7 +36,7 @@ it('a node killed mid-stream loses nothing and applies nothing twice', async () 
   nodes.push(victim!, survivor!);
   const producer = await GovernorProducer.connect({ url: redis.url, prefix, partitions: PARTITIONS });
   const holders = async () => {
-    const leases = await client.keys(`${prefix}:g:l:*`);
+    const leases = await client.keys(new RedisKeys(prefix).leasePattern);
     return new Set(await Promise.all(leases.map((key) => client.get(key))));
   };
   // Both nodes share the partitions before the stream starts (the first one took them all, then gave half back).
@@ -59,7 +59,7 @@ it('a node killed mid-stream loses nothing and applies nothing twice', async () 
   expect(killed).toBe(true);
   await producer.close();
 
-  await expectExactlyOnceInOrder(client, prefix, KEYS, PER_KEY, 30_000, () => survivor!.log());
+  await expectExactlyOnceInOrder(client, { prefix, partitions: PARTITIONS }, KEYS, PER_KEY, 30_000, () => survivor!.log());
   // The dead node is forgotten: out of the node list, its cluster-wide names gone.
   const keys = new RedisKeys(prefix);
   await eventually(async () => {
@@ -67,7 +67,7 @@ it('a node killed mid-stream loses nothing and applies nothing twice', async () 
     expect(Object.keys(await client.hgetall(keys.names))).toEqual(['ledger-node:survivor']);
   });
   // The survivor holds every partition now.
-  expect(await client.keys(`${prefix}:g:l:*`)).toHaveLength(PARTITIONS);
+  expect(await client.keys(new RedisKeys(prefix).leasePattern)).toHaveLength(PARTITIONS);
   expect(await holders()).toEqual(new Set(['survivor']));
 }, 60_000);
 
@@ -78,7 +78,7 @@ it('a node stopped with SIGTERM mid-stream hands its partitions over at once and
   const [leaving, staying] = await Promise.all([startNodeProcess('ledger-node.ts', 'leaving', env), startNodeProcess('ledger-node.ts', 'staying', env)]);
   nodes.push(leaving!, staying!);
   const keys = new RedisKeys(prefix);
-  const holders = async () => new Set(await Promise.all((await client.keys(`${prefix}:g:l:*`)).map((key) => client.get(key))));
+  const holders = async () => new Set(await Promise.all((await client.keys(new RedisKeys(prefix).leasePattern)).map((key) => client.get(key))));
   await eventually(async () => expect(await holders()).toEqual(new Set(['leaving', 'staying'])), 20_000);
   const producer = await GovernorProducer.connect({ url: redis.url, prefix, partitions: PARTITIONS });
 
@@ -96,7 +96,7 @@ it('a node stopped with SIGTERM mid-stream hands its partitions over at once and
     },
   });
   await producer.close();
-  await expectExactlyOnceInOrder(client, prefix, KEYS, 30, 15_000, () => staying!.log());
+  await expectExactlyOnceInOrder(client, { prefix, partitions: PARTITIONS }, KEYS, 30, 15_000, () => staying!.log());
   expect(await holders()).toEqual(new Set(['staying']));
   expect(await client.zrange(keys.nodes, 0, -1)).toEqual(['staying']);
 }, 60_000);

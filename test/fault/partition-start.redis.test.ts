@@ -60,6 +60,6 @@ it('a partition whose start fails keeps its lease, and runs once the fault is go
   const producer = await GovernorProducer.connect({ url: redis.url, prefix, partitions: 1 });
   cleanups.push(() => producer.close());
   await producer.sendMany([0, 1, 2].map((seq) => ({ to: { entity: 'Ledger', key: 'key-0' }, event: { type: 'apply', seq }, id: `key-0-${seq}` })));
-  await expectExactlyOnceInOrder(client, prefix, 1, 3, 15_000, () => lines.join(''));
+  await expectExactlyOnceInOrder(client, { prefix, partitions: 1 }, 1, 3, 15_000, () => lines.join(''));
   expect(await client.hget(meta, 'concurrency')).toBe('1');
 });

@@ -46,10 +46,10 @@ it('dead-letters bad messages with their reason and processes the ones behind th
   await producer.send({ entity: 'Nope', key: 'key-0' }, { type: 'apply', seq: 5 }, { id: 'unknown-kind' });
   for (let seq = 5; seq < 10; seq++) await producer.send(to, { type: 'apply', seq }, { id: `a-${seq}` });
 
-  let ledger = (await readLedgers(client, prefix, 1))[0];
+  let ledger = (await readLedgers(client, { prefix, partitions: 4 }, 1))[0];
   for (let i = 0; i < 200 && (ledger?.count ?? 0) < 10; i++) {
     await sleep(50);
-    ledger = (await readLedgers(client, prefix, 1))[0];
+    ledger = (await readLedgers(client, { prefix, partitions: 4 }, 1))[0];
   }
   expect(ledger, node.log()).toEqual({ count: 10, last: 9, anomalies: [] });
 
@@ -73,7 +73,7 @@ it('dead-letters bad messages with their reason and processes the ones behind th
   expect(replay.ok).toBe(true);
   for (let i = 0; i < 200 && (ledger?.count ?? 0) < 11; i++) {
     await sleep(50);
-    ledger = (await readLedgers(client, prefix, 1))[0];
+    ledger = (await readLedgers(client, { prefix, partitions: 4 }, 1))[0];
   }
   expect(ledger).toEqual({ count: 11, last: 10, anomalies: [] });
   expect((await listDeadLetters(dlq)).map(idOf).sort()).toEqual(['bad-version', 'poison-1', 'unknown-kind']);

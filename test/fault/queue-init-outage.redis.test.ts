@@ -11,7 +11,7 @@
 import { pino } from 'pino';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { RedisKeys } from '../../src/store/redis-keys.ts';
-import { hashKey } from '../../src/transport/hash-key.ts';
+import { hashKey } from '../../src/store/hash-key.ts';
 import { GovernorProducer, startBullmqNode } from '../../src/transport/bullmq/index.ts';
 import { closeConnections, openConnections, ready, type Connections } from '../../src/transport/bullmq/connections.ts';
 import { resolveSettings } from '../../src/transport/bullmq/options.ts';
@@ -122,7 +122,7 @@ it('a node that made a partition queue while Redis went away relays to it and st
   await client.del(keys.lease('1'));
 
   await eventually(async () => {
-    const ledgers = await readLedgers(client, prefix, k + 1);
+    const ledgers = await readLedgers(client, { prefix, partitions: 2 }, k + 1);
     if (ledgers[k]?.count !== 1) throw new Error(`key-${k} not applied:\n${lines.join('')}`);
   });
   expect(transport.ownedPartitions()).toEqual(['0', '1']);

@@ -51,6 +51,6 @@ it('a Redis restart mid-stream loses nothing and applies nothing twice', async (
   await producer.close();
 
   client = redis.client();
-  await expectExactlyOnceInOrder(client, prefix, KEYS, PER_KEY, 30_000, () => started.map((n) => `[${n.name}]\n${n.log()}`).join('\n'));
+  await expectExactlyOnceInOrder(client, { prefix, partitions: PARTITIONS }, KEYS, PER_KEY, 30_000, () => started.map((n) => `[${n.name}]\n${n.log()}`).join('\n'));
   for (const node of started) expect(node.child.exitCode).toBeNull(); // both survived
 }, 60_000);

@@ -32,7 +32,7 @@ async function keysUnder(prefix: string): Promise<string[]> {
 
 /** The customers whose events are waiting in the run's partition queue. */
 async function customersEnqueued(prefix: string): Promise<string[]> {
-  const queue = new Queue('p.0', { connection: redis.client(), prefix });
+  const queue = new Queue('{p.0}', { connection: redis.client(), prefix });
   try {
     const jobs = await queue.getJobs(['waiting']);
     return jobs.map((job) => (job.data as { env: { to: { key: string } } }).env.to.key).sort();

@@ -60,10 +60,10 @@ async function run(rawRedisWrites: boolean, tag: string): Promise<void> {
   await producer.send(to, { type: 'apply', seq: 1 }, { id: 'a-1' });
   await producer.send(to, { type: 'apply', seq: 2 }, { id: 'a-2' });
 
-  let ledger = (await readLedgers(client, prefix, 1))[0];
+  let ledger = (await readLedgers(client, { prefix, partitions: 2 }, 1))[0];
   for (let i = 0; i < 300 && (ledger?.count ?? 0) < 3; i++) {
     await sleep(50);
-    ledger = (await readLedgers(client, prefix, 1))[0];
+    ledger = (await readLedgers(client, { prefix, partitions: 2 }, 1))[0];
   }
   expect(ledger, node.log()).toEqual({ count: 3, last: 2, anomalies: [] });
 

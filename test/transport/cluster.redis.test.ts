@@ -155,7 +155,7 @@ describe('dead letters', () => {
       return list;
     });
     expect(letters[0]!.reason).toMatch(/crashed 1 times \(retry budget 0\): Error: asked to crash/);
-    expect(letters[0]!.queue).toMatch(/^p\.\d$/);
+    expect(letters[0]!.queue).toMatch(/^\{p\.\d+\}$/);
 
     const replayed = await a!.transport.replayDeadLetter(letters[0]!.id, {
       data: { v: 1, env: { t: 'cast', to: address, event: { type: 'inc' } } },

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { KeyPartitions } from '../../src/transport/bullmq/key-partitions.ts';
+import { KeyPartitions } from '../../src/store/key-partitions.ts';
 
 /**
  * The partition test vectors of the README's "Job format for producers", read from the README

@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { createRedis, scanKeys } from '../../transport/bullmq/connections.ts';
 import { pino } from 'pino';
 import { SimulatedClock, systemClock } from '../../runtime/clock.ts';
 import type { Pid } from '../../runtime/pid.ts';
@@ -23,10 +24,11 @@ export interface BullmqTargetOptions {
 
 /** A customer's actors as committed in Redis, by kind (absent: the actor was never committed). */
 export async function readCommittedStates(redis: Redis, keys: RedisKeys, customerId: string): Promise<Map<string, ActorState>> {
-  const pipeline = redis.pipeline();
-  for (const kind of TARGET_KINDS) pipeline.hget(keys.state({ entity: kind, key: customerId }), 'd');
-  pipeline.lrange(keys.journal({ entity: 'Receipts', key: customerId }), 0, -1);
-  const replies = (await pipeline.exec()) ?? [];
+  // Separate commands, not one pipeline: the kinds' states may be in different slots (distributed placement, a cluster).
+  const replies = await Promise.all([
+    ...TARGET_KINDS.map((kind) => settle(redis.hget(keys.state({ entity: kind, key: customerId }), 'd'))),
+    settle(redis.lrange(keys.journal({ entity: 'Receipts', key: customerId }), 0, -1)),
+  ]);
   const journal = ((replies[TARGET_KINDS.length]?.[1] ?? []) as string[]).map((text) => JSON.parse(text) as unknown);
   const states = new Map<string, ActorState>();
   TARGET_KINDS.forEach((kind, i) => {
@@ -67,8 +69,8 @@ export async function bullmqTarget(options: BullmqTargetOptions): Promise<Proper
     logger: pino({ level: process.env['GOVERNOR_CHECK_LOG'] ?? 'silent' }),
   });
   const { node, transport } = started;
-  const keys = new RedisKeys(options.prefix);
-  const redis = new Redis(options.url, { maxRetriesPerRequest: 2 });
+  const keys = new RedisKeys(options.prefix, { partitions: options.partitions ?? 2 });
+  const redis = createRedis(options.url, { maxRetriesPerRequest: 2 });
   redis.on('error', () => undefined);
   try {
     await ready(redis);
@@ -118,14 +120,20 @@ export async function bullmqTarget(options: BullmqTargetOptions): Promise<Proper
         await started.stop({ timeoutMs: 2_000 });
       } finally {
         // This run's keys, and only those: the prefix is the run's own.
-        let cursor = '0';
-        do {
-          const [next, found] = await redis.scan(cursor, 'MATCH', keysUnder(options.prefix), 'COUNT', 1_000);
-          cursor = next;
-          if (found.length > 0) await redis.unlink(...found);
-        } while (cursor !== '0');
+        // One UNLINK per key: on a cluster the run's keys are in several slots.
+        const found = await scanKeys(redis, keysUnder(options.prefix), 1_000);
+        await Promise.all(found.map((key) => redis.unlink(key)));
         await redis.quit().catch(() => redis.disconnect());
       }
     },
   };
+}
+
+/** A command's answer as a pipeline gives it: `[error, reply]`. */
+async function settle(command: Promise<unknown>): Promise<[Error | null, unknown]> {
+  try {
+    return [null, await command];
+  } catch (error) {
+    return [error instanceof Error ? error : new Error(String(error)), null];
+  }
 }

@@ -94,9 +94,8 @@ async function runCheck(flags: CheckFlags, print: (line: string) => void): Promi
 async function bullmqTargets(flags: CheckFlags): Promise<TargetFactory> {
   const { redisUrl, connectOrExit, FAIL_FAST_REDIS } = await import('../enqueue/redis.ts');
   const url = redisUrl(flags);
-  const { Redis } = await import('ioredis');
-  const { ready } = await import('../../transport/bullmq/connections.ts');
-  const probe = new Redis(url, { ...FAIL_FAST_REDIS, enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false });
+  const { createRedis, ready } = await import('../../transport/bullmq/connections.ts');
+  const probe = createRedis(url, { ...FAIL_FAST_REDIS, enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false });
   probe.on('error', () => undefined);
   try {
     await connectOrExit(url, () => ready(probe));

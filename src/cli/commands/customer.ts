@@ -19,7 +19,7 @@ interface CustomerFlags extends RedisFlags {
 function redisOptions(command: Command): Command {
   return command
     .option('--redis <url>', 'Redis URL (default: $REDIS_URL)')
-    .option('--prefix <prefix>', "the nodes' Redis key prefix (default: $GOVERNOR_PREFIX or {governor}, as governor start)")
+    .option('--prefix <prefix>', "the nodes' Redis key prefix (default: $GOVERNOR_PREFIX or governor, as governor start)")
     .option('--partitions <n>', "the nodes' partition count (default 16, as governor start)");
 }
 
@@ -40,14 +40,13 @@ async function signingKeyOf(text: string | undefined): Promise<SigningKey | unde
 
 async function withTarget<T>(flags: RedisFlags, run: (target: import('../customer/customer-operations.ts').CustomerTarget) => Promise<T>): Promise<T> {
   const { redisUrl, prefixOf, partitionsOf, connectOrExit, FAIL_FAST_REDIS } = await import('../enqueue/redis.ts');
-  const { Redis } = await import('ioredis');
-  const { ready } = await import('../../transport/bullmq/connections.ts');
+  const { createRedis, ready } = await import('../../transport/bullmq/connections.ts');
   const { isRedisUnavailable, redisUnavailableError } = await import('../redis-deadline.ts');
   const url = redisUrl(flags);
   const prefix = prefixOf(flags);
   const partitions = partitionsOf(flags);
   const redis = await connectOrExit(url, async () => {
-    const r = new Redis(url, { ...FAIL_FAST_REDIS, enableOfflineQueue: false, maxRetriesPerRequest: 2 });
+    const r = createRedis(url, { ...FAIL_FAST_REDIS, enableOfflineQueue: false, maxRetriesPerRequest: 2 });
     r.on('error', () => undefined); // surfaced by the command that fails
     try {
       await ready(r);

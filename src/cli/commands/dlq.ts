@@ -5,7 +5,7 @@ import type { RedisFlags } from '../enqueue/redis.ts';
 function redisOptions(command: Command): Command {
   return command
     .option('--redis <url>', 'Redis URL (default: $REDIS_URL)')
-    .option('--prefix <prefix>', "the nodes' Redis key prefix (default: $GOVERNOR_PREFIX or {governor}, as governor start)");
+    .option('--prefix <prefix>', "the nodes' Redis key prefix (default: $GOVERNOR_PREFIX or governor, as governor start)");
 }
 
 async function withClient<T>(flags: RedisFlags, run: (client: import('../enqueue/dead-letters.ts').DeadLetterClient) => Promise<T>): Promise<T> {

@@ -66,7 +66,7 @@ export function enqueueCommand(program: Command): void {
     .option('--batch <n>', 'bulk: events per addBulk', '1000')
     .option('--wait [seconds]', 'wait (default 30 s) for each event\'s outcome: completed, rejected: <reason>, duplicate (<original outcome>), dead-lettered: <reason>, or pending')
     .option('--redis <url>', 'Redis URL (default: $REDIS_URL)')
-    .option('--prefix <prefix>', "the nodes' Redis key prefix (default: $GOVERNOR_PREFIX or {governor}, as governor start)")
+    .option('--prefix <prefix>', "the nodes' Redis key prefix (default: $GOVERNOR_PREFIX or governor, as governor start)")
     .option('--partitions <n>', "the nodes' partition count (default: the transport's, as governor start)")
     .allowUnknownOption()
     .allowExcessArguments()

@@ -13,13 +13,13 @@ export function replCommand(program: Command): void {
     .command('repl')
     .description('attach the admin REPL to a running BullMQ node through Redis (mutations need GOVERNOR_ADMIN_TOKEN)')
     .option('--redis <url>', 'Redis URL (default: $REDIS_URL)')
-    .option('--prefix <prefix>', "the nodes' Redis key prefix (default: $GOVERNOR_PREFIX or {governor}, as governor start)")
+    .option('--prefix <prefix>', "the nodes' Redis key prefix (default: $GOVERNOR_PREFIX or governor, as governor start)")
     .option('--partitions <n>', "the nodes' partition count, for queues() (default: the transport's, as governor start)")
     .option('--node <name>', 'the node to attach to (default: the first live node)')
     .option('--eval <expr>', 'run one command, print its result and exit (1 if it failed)')
     .action(async (flags: ReplFlags) => {
       const { redisUrl, connectOrExit, partitionsOf, prefixOf, FAIL_FAST_REDIS } = await import('../enqueue/redis.ts');
-      const { Redis } = await import('ioredis');
+      const { createRedis } = await import('../../transport/bullmq/connections.ts');
       const { RemoteAdmin, REPLY_TIMEOUT_MS } = await import('../remote-admin.ts');
       const { isRedisUnavailable, redisUnavailableError } = await import('../redis-deadline.ts');
       const { adminCommands, createEvaluator, show, startRepl } = await import('../repl.ts');
@@ -28,7 +28,7 @@ export function replCommand(program: Command): void {
       const partitions = partitionsOf(flags);
       const redis = await connectOrExit(url, async () => {
         // This connection blocks in BLPOP for a node's reply: the deadline starts after that wait.
-        const client = new Redis(url, { ...FAIL_FAST_REDIS, commandTimeout: FAIL_FAST_REDIS.commandTimeout + REPLY_TIMEOUT_MS, lazyConnect: true, maxRetriesPerRequest: 1 });
+        const client = createRedis(url, { ...FAIL_FAST_REDIS, commandTimeout: FAIL_FAST_REDIS.commandTimeout + REPLY_TIMEOUT_MS, lazyConnect: true, maxRetriesPerRequest: 1 });
         // Failures surface as the rejected connect (exit 3); without a listener ioredis prints stacks.
         client.on('error', () => undefined);
         try {

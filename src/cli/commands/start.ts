@@ -24,7 +24,7 @@ export function startCommand(program: Command): void {
     .description('start a node: embedded with the admin REPL (no Redis, or --embedded), or a BullMQ cluster node with --redis / REDIS_URL')
     .option('--embedded', 'the embedded node with the admin REPL, even when REDIS_URL is set (npm start)')
     .option('--redis <url>', 'Redis URL for a BullMQ node (default: $REDIS_URL)')
-    .option('--prefix <prefix>', 'Redis key prefix of a BullMQ node, shared by the nodes that work together (default: $GOVERNOR_PREFIX or {governor})')
+    .option('--prefix <prefix>', 'Redis key prefix of a BullMQ node, shared by the nodes that work together (default: $GOVERNOR_PREFIX or governor)')
     .option('--shell', 'attach the admin REPL to a BullMQ node too')
     .option('--name <name>', 'node name, unique on one Redis (default: $GOVERNOR_NODE_NAME, else generated)')
     .option('--allow-data-loss', 'run a BullMQ node on a Redis without AOF (also GOVERNOR_ALLOW_DATA_LOSS=1): a Redis restart then loses events and decisions')

@@ -20,14 +20,14 @@ export function statsCommand(program: Command): void {
     .command('stats')
     .description("summarise the BullMQ nodes' product telemetry on Redis: latency percentiles, adoption per tier, health")
     .option('--redis <url>', 'Redis URL (default: $REDIS_URL)')
-    .option('--prefix <prefix>', "the nodes' Redis key prefix (default: $GOVERNOR_PREFIX or {governor}, as governor start)")
+    .option('--prefix <prefix>', "the nodes' Redis key prefix (default: $GOVERNOR_PREFIX or governor, as governor start)")
     .option('--limit <n>', 'read at most the newest n events of the stream', '100000')
     .option('--json', 'print the summary as JSON')
     .action(async (flags: StatsFlags) => {
       const limit = Number(flags.limit);
       if (!Number.isInteger(limit) || limit < 1) throw new CliError(`--limit: "${flags.limit}" is not a positive integer`);
       const { redisUrl, connectOrExit, prefixOf, FAIL_FAST_REDIS } = await import('../enqueue/redis.ts');
-      const { Redis } = await import('ioredis');
+      const { createRedis, scanKeys } = await import('../../transport/bullmq/connections.ts');
       const { isRedisUnavailable, redisUnavailableError } = await import('../redis-deadline.ts');
       const { RedisKeys } = await import('../../store/redis-keys.ts');
       const { decodeTelemetryEntry } = await import('../../observability/redis-stream-sink.ts');
@@ -35,7 +35,7 @@ export function statsCommand(program: Command): void {
       const { formatTelemetrySummary } = await import('../../observability/summary.ts');
       const url = redisUrl(flags);
       const keys = new RedisKeys(prefixOf(flags));
-      const redis = new Redis(url, { ...FAIL_FAST_REDIS, lazyConnect: true, maxRetriesPerRequest: 1 });
+      const redis = createRedis(url, { ...FAIL_FAST_REDIS, lazyConnect: true, maxRetriesPerRequest: 1 });
       redis.on('error', () => undefined); // reported by connectOrExit or the command that failed
       try {
         await connectOrExit(url, () => redis.connect());
@@ -52,11 +52,8 @@ export function statsCommand(program: Command): void {
         const events = entries.reverse().flatMap(([, fields]) => decodeTelemetryEntry(fields) ?? []);
         const nodes: Record<string, import('../../observability/summary.ts').TelemetrySummary> = {};
         const pattern = `${keys.telemetrySummary('')}*`;
-        let cursor = '0';
-        do {
-          const [next, found] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 200);
-          cursor = next;
-          for (const key of found) {
+        {
+          for (const key of await scanKeys(redis, pattern, 200)) {
             const text = await redis.get(key);
             if (text === null) continue;
             try {
@@ -65,7 +62,7 @@ export function statsCommand(program: Command): void {
               // a summary that does not parse is skipped, not fatal
             }
           }
-        } while (cursor !== '0');
+        }
         const summary = summariseTelemetryStream(events, { sink: `redis-stream:${stream}`, nodes });
         if (flags.json === true) {
           process.stdout.write(`${JSON.stringify({ ...summary, nodes: Object.keys(nodes).sort() }, null, 2)}\n`);

@@ -2,7 +2,7 @@ import { Queue, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { ERASED, PERSONAL_EVENT_FIELDS, redactPersonal } from '../../marketplace/personal-data.ts';
 import type { RedisKeys } from '../../store/redis-keys.ts';
-import { KeyPartitions } from '../../transport/bullmq/key-partitions.ts';
+import { KeyPartitions } from '../../store/key-partitions.ts';
 import { CUSTOMER_KINDS } from './customer-records.ts';
 
 /**

@@ -1,5 +1,6 @@
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { createRedis } from '../../transport/bullmq/connections.ts';
 import { listDeadLetters, replayDeadLetter, type DeadLetter, type ReplayResult } from '../../transport/bullmq/dead-letters.ts';
 import { ready } from '../../transport/bullmq/connections.ts';
 import { resolveSettings } from '../../transport/bullmq/options.ts';
@@ -26,7 +27,7 @@ export class DeadLetterClient {
   static async connect(options: { url: string; prefix?: string }): Promise<DeadLetterClient> {
     const settings = resolveSettings({ url: options.url, prefix: options.prefix });
     return connectOrExit(options.url, async () => {
-      const redis = new Redis(settings.url, { ...settings.redis, ...FAIL_FAST_REDIS, enableOfflineQueue: false, maxRetriesPerRequest: 2 });
+      const redis = createRedis(settings.url, { ...settings.redis, ...FAIL_FAST_REDIS, enableOfflineQueue: false, maxRetriesPerRequest: 2 });
       redis.on('error', () => undefined); // surfaced by the commands that fail
       try {
         await ready(redis);

@@ -1,4 +1,5 @@
 import { CliError } from '../exit-codes.ts';
+import { InvalidRedisUrlError, parseRedisUrl } from '../../transport/bullmq/redis-url.ts';
 import { nodeVariable } from '../node-environment.ts';
 import { deadlineRedisOptions, DEFAULT_REDIS_TIMEOUT_MS, noteRedisTarget, redisTimeoutMs, redisUnavailable } from '../redis-deadline.ts';
 import { systemClock } from '../../runtime/clock.ts';
@@ -18,13 +19,19 @@ export const CONNECT_TIMEOUT_MS = DEFAULT_REDIS_TIMEOUT_MS;
 /** `--redis` or `$REDIS_URL`; neither → exit 2 with the fix. */
 export function redisUrl(flags: RedisFlags): string {
   const url = flags.redis ?? process.env.REDIS_URL;
-  if (!url) throw new CliError('no Redis: pass --redis redis://host:6379 or set REDIS_URL (the same Redis as the nodes: governor start --redis)');
+  if (!url) throw new CliError('no Redis: pass --redis redis://host:6379 (a Redis Cluster: redis+cluster://host1:7000,host2:7001) or set REDIS_URL (the same Redis as the nodes: governor start --redis)');
+  try {
+    parseRedisUrl(url);
+  } catch (error) {
+    if (error instanceof InvalidRedisUrlError) throw new CliError(`--redis: ${error.message}`);
+    throw error;
+  }
   noteRedisTarget(url);
   return url;
 }
 
 /** The prefix every node and command uses unless told otherwise (the transport's). */
-export const DEFAULT_PREFIX = '{governor}';
+export const DEFAULT_PREFIX = 'governor';
 
 /**
  * `--prefix`, else `$GOVERNOR_PREFIX`, else {@link DEFAULT_PREFIX}: the same rule on `start` and on
@@ -32,7 +39,7 @@ export const DEFAULT_PREFIX = '{governor}';
  */
 export function prefixOf(flags: Pick<RedisFlags, 'prefix'>): string {
   const prefix = flags.prefix ?? nodeVariable('GOVERNOR_PREFIX') ?? DEFAULT_PREFIX;
-  if (prefix === '') throw new CliError('--prefix: the Redis key prefix must not be empty (e.g. {governor})');
+  if (prefix === '') throw new CliError('--prefix: the Redis key prefix must not be empty (e.g. governor)');
   return prefix;
 }
 

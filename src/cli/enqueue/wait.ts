@@ -1,5 +1,6 @@
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { createRedis } from '../../transport/bullmq/connections.ts';
 import type { HandledOutcome } from '../../../machines/handled-events.ts';
 import type { LifecycleEvent } from '../../marketplace/event-schema.ts';
 import type { GovernorProducer } from '../../transport/bullmq/producer.ts';
@@ -57,7 +58,7 @@ export class OutcomeReader {
   }
 
   static async open(producer: GovernorProducer): Promise<OutcomeReader> {
-    const redis = new Redis(producer.settings.url, { ...producer.settings.redis, ...FAIL_FAST_REDIS, enableOfflineQueue: false, maxRetriesPerRequest: 2 });
+    const redis = createRedis(producer.settings.url, { ...producer.settings.redis, ...FAIL_FAST_REDIS, enableOfflineQueue: false, maxRetriesPerRequest: 2 });
     redis.on('error', () => undefined);
     try {
       await ready(redis);

@@ -1,6 +1,9 @@
 --[[
   Claims free partitions, up to a number: a lease nobody holds is taken with a TTL.
 
+  All KEYS must be in one hash slot: on Redis Cluster each lease is in its partition's slot, so
+  the node calls this with one lease at a time (membership.ts).
+
   Input:
     KEYS[1..n]  lease keys of candidate partitions, in order of preference
 

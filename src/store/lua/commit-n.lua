@@ -16,7 +16,11 @@
     KEYS[3]   handled set of the message's target entity (any key when ARGV[2] is '')
     KEYS[4]   the BullMQ lock of the job being completed (any key when ARGV[3] is '')
     KEYS[5 .. 4+n]  state hash of each changed entity, in the order of the entries below
-    KEYS[5+n]       the dataset sentinel `{id, seq, halted?}` (see dataset-epoch.ts)
+    KEYS[5+n]       the partition's copy of the dataset sentinel `{id, seq, halted?}` (see
+                    dataset-epoch.ts)
+
+  Every key is in the partition's hash slot (`{p.<partition>}`, see redis-keys.ts): one slot, so the
+  script runs on Redis Cluster.
     KEYS[6+n .. 5+2n]  journal list of each changed entity, in the same order
     KEYS[6+2n]      the partition's timer index: a sorted set, entity → its earliest timer's
                     deadline (runtime-clock ms), which the partition's owner wakes it at

@@ -1,10 +1,12 @@
 --[[
-  Opens the dataset sentinel at a node's start: creates it on a fresh dataset (a random id,
-  sequence 0), else reads it. See dataset-epoch.ts.
+  Opens a dataset sentinel: the fleet's at a node's start (created on a fresh dataset with a
+  random id), or a partition's copy before its first commit (created with the dataset's id and
+  sequence 0); else reads it. See dataset-epoch.ts.
 
   Input:
-    KEYS[1]   the dataset sentinel hash
-    ARGV[1]   a fresh random id, used only when the sentinel has none
+    KEYS[1]   the sentinel hash
+    ARGV[1]   the id to set when the sentinel has none
+    ARGV[2]   'seq' to start a commit sequence at 0 with it (a partition's copy), else ''
 
   Output:
     {id, seq, halted, created}: the dataset id, its commit sequence, the halt record ('' when not
@@ -12,7 +14,7 @@
 ]]
 local rcall = redis.call
 local created = rcall("HSETNX", KEYS[1], "id", ARGV[1])
-if created == 1 then
+if created == 1 and ARGV[2] == "seq" then
   rcall("HSETNX", KEYS[1], "seq", 0)
 end
 local epoch = rcall("HMGET", KEYS[1], "id", "seq", "halted")

@@ -1,6 +1,9 @@
 --[[
   Releases leases, only those still held by the node (a lease taken over is left alone).
 
+  All KEYS must be in one hash slot: on Redis Cluster each lease is in its partition's slot, so
+  the node calls this with one lease at a time (membership.ts).
+
   Input:
     KEYS[1..n]  lease keys
 

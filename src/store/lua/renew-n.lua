@@ -1,6 +1,9 @@
 --[[
   Renews the leases a node holds; a lease held by someone else (or expired) is not touched.
 
+  All KEYS must be in one hash slot: on Redis Cluster each lease is in its partition's slot, so
+  the node calls this with one lease at a time (membership.ts).
+
   Input:
     KEYS[1..n]  lease keys
 

@@ -8,6 +8,7 @@ import type { Envelope } from '../../runtime/envelope.ts';
 import { isCleanExit } from '../../runtime/exit-reason.ts';
 import { isPid, nodeOfPid, type Pid } from '../../runtime/pid.ts';
 import { DatasetEpoch } from '../../store/dataset-epoch.ts';
+import { checkKeyLayout } from '../../store/layout-check.ts';
 import type { DatasetRolledBackError } from '../../store/redis-errors.ts';
 import { RedisKeys, type PartitionId } from '../../store/redis-keys.ts';
 import { withScripts } from '../../store/redis-scripts.ts';
@@ -21,7 +22,7 @@ import { EntityScopes } from './entity-scopes.ts';
 import { PartitionOwnership } from './partition-ownership.ts';
 import { EntityCache } from './entity-cache.ts';
 import { checkFetchedJob, GuardedWorker } from './guarded-worker.ts';
-import { KeyPartitions } from './key-partitions.ts';
+import { KeyPartitions } from '../../store/key-partitions.ts';
 import { Membership, type ClusterNode, type NodeInfo } from './membership.ts';
 import { resolveSettings, type BullmqTransportOptions, type TransportSettings } from './options.ts';
 import { checkRedisPersistence, describePersistence, type RedisPersistence } from './redis-persistence.ts';
@@ -96,7 +97,7 @@ export class BullmqTransport implements Transport {
   constructor(options: BullmqTransportOptions = {}) {
     this.#options = options;
     this.settings = resolveSettings(options);
-    this.keys = new RedisKeys(this.settings.prefix);
+    this.keys = new RedisKeys(this.settings.prefix, this.settings);
     this.#keyPartitions = new KeyPartitions(this.settings.partitions, this.settings.placement);
     this.#logger = options.logger ?? pino({ level: 'silent' });
     const logger = () => this.#logger;
@@ -191,11 +192,12 @@ export class BullmqTransport implements Transport {
     await checkRedisSettings(connections.producer, this.#logger);
     this.#persistence = await checkRedisPersistence(connections.producer, this.#logger, settings.durability);
     const redis = withScripts(connections.producer);
-    const epoch = (this.#epoch = new DatasetEpoch(this.keys.epoch));
+    await checkKeyLayout(redis, this.keys); // layout-1 data here: refused, never an empty start beside it
+    const epoch = (this.#epoch = new DatasetEpoch(this.keys.epoch, (partition) => this.keys.partitionEpoch(partition)));
     const opened = await epoch.open(redis);
-    this.#logger.info({ dataset: opened.id, seq: opened.seq, created: opened.created, persistence: describePersistence(this.#persistence) }, 'dataset opened');
-    this.#store = new RedisStore(redis, { prefix: settings.prefix, handledLimit: settings.handledLimit, epoch });
-    this.#workerStore = new RedisStore(connections.worker, { prefix: settings.prefix, handledLimit: settings.handledLimit, epoch });
+    this.#logger.info({ dataset: opened.id, created: opened.created, persistence: describePersistence(this.#persistence) }, 'dataset opened');
+    this.#store = new RedisStore(redis, { keys: this.keys, handledLimit: settings.handledLimit, epoch });
+    this.#workerStore = new RedisStore(connections.worker, { keys: this.keys, handledLimit: settings.handledLimit, epoch });
     this.#relay = new Relay(redis, settings, this.#logger);
     this.#registry = new GlobalRegistry(redis, this.keys, node.name);
     const wake = (this.#wake = new TimerWake({ clock: node.clock, store: this.#store, logger: this.#logger, partitions: () => this.#partitions.runtimes() }));

@@ -1,6 +1,66 @@
-import { Redis } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import type { TransportSettings } from './options.ts';
+import { parseRedisUrl } from './redis-url.ts';
+
+/**
+ * Opens a connection to the Redis a URL names (see `parseRedisUrl`): a `Redis` for `redis://`
+ * and `rediss://`, an ioredis `Cluster` for `redis+cluster://` with `options` given to each of
+ * its node connections. Every connection Governor makes goes through here, so a cluster URL works
+ * wherever a Redis URL does.
+ *
+ * Typed `Redis` either way: Governor uses the command API the two share (ioredis' `Commander`),
+ * and BullMQ tells them apart itself (`isCluster`). What differs on a cluster is kept to a few
+ * places: SCAN runs on each master ({@link scanKeys}), a pipeline stays in one slot.
+ * @throws InvalidRedisUrlError
+ */
+export function createRedis(url: string, options: RedisOptions = {}): Redis {
+  const location = parseRedisUrl(url);
+  if (location.kind === 'single') return new Redis(location.url, options);
+  const { lazyConnect, enableOfflineQueue, ...nodeOptions } = options;
+  const cluster = new Cluster(
+    location.nodes.map((node) => ({ host: node.host, port: node.port })),
+    {
+      lazyConnect: lazyConnect ?? false,
+      enableOfflineQueue: enableOfflineQueue ?? true,
+      enableReadyCheck: true,
+      redisOptions: {
+        ...nodeOptions,
+        ...(location.username === undefined ? {} : { username: location.username }),
+        ...(location.password === undefined ? {} : { password: location.password }),
+        ...(location.tls ? { tls: nodeOptions.tls ?? {} } : {}),
+      },
+    },
+  );
+  return cluster as unknown as Redis;
+}
+
+/** Whether a connection is a Redis Cluster one. */
+export function isCluster(redis: Redis): boolean {
+  return (redis as unknown as { isCluster?: boolean }).isCluster === true;
+}
+
+/**
+ * The connections to run a per-server command on: each master of a cluster (SCAN, INFO and
+ * CONFIG answer for one server only), else the connection itself.
+ */
+export function servers(redis: Redis): Redis[] {
+  return isCluster(redis) ? (redis as unknown as Cluster).nodes('master') : [redis];
+}
+
+/** Every key matching a glob, on one Redis or on every master of a cluster. */
+export async function scanKeys(redis: Redis, pattern: string, count = 500): Promise<string[]> {
+  const found = new Set<string>();
+  for (const server of servers(redis)) {
+    let cursor = '0';
+    do {
+      const [next, batch] = await server.scan(cursor, 'MATCH', pattern, 'COUNT', count);
+      for (const key of batch) found.add(key);
+      cursor = next;
+    } while (cursor !== '0');
+  }
+  return [...found];
+}
 
 /**
  * The transport's two kinds of Redis connection, as `reference/bullmq.md` says:
@@ -18,8 +78,8 @@ export interface Connections {
 export function openConnections(settings: TransportSettings, name: string): Connections {
   const base = { ...settings.redis, connectionName: `governor:${name}` };
   return {
-    worker: new Redis(settings.url, { ...base, maxRetriesPerRequest: null }),
-    producer: new Redis(settings.url, { ...base, enableOfflineQueue: false, maxRetriesPerRequest: 2 }),
+    worker: createRedis(settings.url, { ...base, maxRetriesPerRequest: null }),
+    producer: createRedis(settings.url, { ...base, enableOfflineQueue: false, maxRetriesPerRequest: 2 }),
   };
 }
 
@@ -47,8 +107,9 @@ export function ready(redis: Redis): Promise<void> {
 export async function checkRedisSettings(redis: Redis, logger: Logger): Promise<string | undefined> {
   let policy: string | undefined;
   try {
-    const reply = (await redis.config('GET', 'maxmemory-policy')) as string[];
-    policy = reply[1];
+    // Every master's on a cluster: the first that evicts is reported.
+    const replies = (await Promise.all(servers(redis).map((server) => server.config('GET', 'maxmemory-policy')))) as string[][];
+    policy = replies.map((reply) => reply[1]).find((p) => p !== 'noeviction') ?? replies[0]?.[1];
   } catch (error) {
     logger.info({ err: error }, 'could not read maxmemory-policy (CONFIG is disabled?): make sure it is noeviction');
     return undefined;

@@ -146,7 +146,8 @@ export class Membership {
     const ctx = this.#ctx;
     const owned = ctx.owned().filter((p) => !this.#releasing.has(p));
     if (owned.length === 0) return;
-    const flags = await ctx.redis.govRenew(owned.length, ...owned.map((p) => ctx.keys.lease(p)), ctx.name, ctx.settings.leaseMs);
+    // One script call per lease: each lease is in its partition's slot (Redis Cluster).
+    const flags = await Promise.all(owned.map(async (p) => (await ctx.redis.govRenew(1, ctx.keys.lease(p), ctx.name, ctx.settings.leaseMs))[0]));
     owned.forEach((partition, i) => {
       if (Number(flags[i]) !== 1) ctx.lost(partition);
     });
@@ -166,14 +167,16 @@ export class Membership {
         const offset = hashOf(ctx.name) % partitions.length;
         const candidates = [...partitions.slice(offset), ...partitions.slice(0, offset)].filter((p) => !owned.has(p));
         if (candidates.length === 0) continue;
-        const claimed = await ctx.redis.govClaim(
-          candidates.length,
-          ...candidates.map((p) => ctx.keys.lease(p)),
-          ctx.name,
-          ctx.settings.leaseMs,
-          wanted,
-        );
-        await Promise.all(claimed.map((index) => ctx.claimed(candidates[Number(index) - 1]!)));
+        // Each lease is in its partition's slot (Redis Cluster): claimed one script call each, as
+        // many at once as are still wanted, in order of preference.
+        const claimed: PartitionId[] = [];
+        for (let next = 0; claimed.length < wanted && next < candidates.length; ) {
+          const batch = candidates.slice(next, next + wanted - claimed.length);
+          next += batch.length;
+          const got = await Promise.all(batch.map((p) => ctx.redis.govClaim(1, ctx.keys.lease(p), ctx.name, ctx.settings.leaseMs, 1)));
+          batch.forEach((p, i) => got[i]!.length > 0 && claimed.push(p));
+        }
+        await Promise.all(claimed.map((partition) => ctx.claimed(partition)));
       } else if (mine.length > share) {
         for (const partition of mine.slice(share)) void this.#release(partition);
       }
@@ -197,7 +200,7 @@ export class Membership {
   async releaseAll(partitions: readonly PartitionId[]): Promise<void> {
     const ctx = this.#ctx;
     if (partitions.length === 0) return;
-    await ctx.redis.govRelease(partitions.length, ...partitions.map((p) => ctx.keys.lease(p)), ctx.name);
+    await Promise.all(partitions.map((p) => ctx.redis.govRelease(1, ctx.keys.lease(p), ctx.name)));
   }
 
   /** Removes this node from the node list at once (a clean shutdown is not a death). */

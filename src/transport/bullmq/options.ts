@@ -3,12 +3,17 @@ import type { Logger } from 'pino';
 import type { RedisOptions } from 'ioredis';
 import { ALLOW_DATA_LOSS_ENV, type Durability } from './redis-persistence.ts';
 
-/** Where entities run: with their customer's other actors, or in a worker pool per kind (SPEC §3). */
-export type Placement = 'sharded' | 'distributed';
+import type { Placement } from '../../store/key-partitions.ts';
+
+export type { Placement } from '../../store/key-partitions.ts';
 
 /** Configuration of a {@link BullmqTransport}; everything but the Redis location has a default. */
 export interface BullmqTransportOptions {
-  /** Redis URL, e.g. `redis://localhost:6379`. @default process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' */
+  /**
+   * Redis URL, e.g. `redis://localhost:6379`, or a Redis Cluster's seed nodes:
+   * `redis+cluster://h1:7000,h2:7001` (`rediss+cluster://` for TLS).
+   * @default process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+   */
   url?: string;
   /** Extra ioredis options for every connection (TLS, password…). Never `keyPrefix`: use `prefix`. */
   redis?: RedisOptions;
@@ -20,8 +25,9 @@ export interface BullmqTransportOptions {
    */
   durability?: Durability;
   /**
-   * The prefix of every key, BullMQ's and Governor's. Keep a hash tag in it on Redis Cluster, so
-   * every queue and key of the runtime lands in one slot. @default '{governor}'
+   * The prefix of every key, BullMQ's and Governor's. Without a hash tag (`{…}`) of its own: the
+   * keys carry one per partition, so partitions spread over a Redis Cluster's shards (a tag in the
+   * prefix would put every key in one slot again). See `RedisKeys`. @default 'governor'
    */
   prefix?: string;
   /** Partitions of the key space; the same on every node and producer, for good. @default 16 */
@@ -115,7 +121,7 @@ export function resolveSettings(options: BullmqTransportOptions): TransportSetti
     url: options.url ?? process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379',
     redis: options.redis ?? {},
     durability: options.durability ?? (process.env[ALLOW_DATA_LOSS_ENV] === '1' ? 'allow-data-loss' : 'require'),
-    prefix: options.prefix ?? '{governor}',
+    prefix: options.prefix ?? 'governor',
     partitions,
     placement,
     leaseMs,

@@ -1,9 +1,10 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 import { checkEntityAddress, InvalidEntityAddressError, isEntityAddress, type EntityAddress } from '../../runtime/entity.ts';
 import { checkMessage, type Message } from '../../runtime/envelope.ts';
 import { RedisKeys } from '../../store/redis-keys.ts';
-import { ready } from './connections.ts';
-import { KeyPartitions } from './key-partitions.ts';
+import { createRedis, ready } from './connections.ts';
+import { pipelinedBy } from '../../store/slot-pipelines.ts';
+import { KeyPartitions } from '../../store/key-partitions.ts';
 import { canonicalJson } from '../../marketplace/canonical-json.ts';
 import { checkJobDataLimits, checkMessageId, IdempotencyKeyReusedError, InvalidJobDataError, jobIdFor, JOB_FORMAT_VERSION, type JobData } from './job-format.ts';
 import { resolveSettings, type BullmqTransportOptions, type TransportSettings } from './options.ts';
@@ -67,7 +68,7 @@ export class GovernorProducer {
   private constructor(redis: Redis, settings: TransportSettings) {
     this.#redis = redis;
     this.settings = settings;
-    this.keys = new RedisKeys(settings.prefix);
+    this.keys = new RedisKeys(settings.prefix, settings);
     this.#queues = new QueueCache((name) => {
       const queue = addingQueue(name, redis, settings);
       queue.on('error', () => undefined); // surfaced by the add that fails
@@ -78,7 +79,7 @@ export class GovernorProducer {
 
   static async connect(options: Pick<BullmqTransportOptions, 'url' | 'prefix' | 'partitions' | 'placement' | 'removeOnComplete' | 'removeOnFail' | 'eventsMaxLen' | 'telemetry'> & { redis?: RedisOptions } = {}): Promise<GovernorProducer> {
     const settings = resolveSettings(options);
-    const redis = new Redis(settings.url, { ...settings.redis, enableOfflineQueue: false, maxRetriesPerRequest: 2 });
+    const redis = createRedis(settings.url, { ...settings.redis, enableOfflineQueue: false, maxRetriesPerRequest: 2 });
     redis.on('error', () => undefined); // surfaced by the commands that fail
     await ready(redis);
     return new GovernorProducer(redis, settings);
@@ -157,9 +158,8 @@ export class GovernorProducer {
    */
   async #reused(prepared: readonly PreparedJob[], contentOf: (message: Message) => string, withinBatch: boolean): Promise<PreparedJob[]> {
     if (prepared.length === 0) return [];
-    const pipeline = this.#redis.pipeline();
-    for (const p of prepared) pipeline.hget(this.#queues.get(p.queue).toKey(p.job.opts.jobId), 'data');
-    const stored = (await pipeline.exec()) ?? [];
+    // One pipeline per queue: a queue is one hash slot, and a cluster pipeline must stay on one node.
+    const stored = await pipelinedBy(this.#redis, prepared, (p) => p.queue, (pipeline, p) => pipeline.hget(this.#queues.get(p.queue).toKey(p.job.opts.jobId), 'data'));
     const reused: PreparedJob[] = [];
     const sent = new Map<string, PreparedJob>();
     // Content is computed only where something is there to compare with: a fresh id (the common

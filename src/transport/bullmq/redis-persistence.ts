@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { GovernorError } from '../../errors.ts';
+import { servers } from './connections.ts';
 
 /**
  * What a node asks of Redis' persistence: `require` AOF (refuse to start without it), or
@@ -43,6 +44,22 @@ export class RedisNotDurableError extends GovernorError {
  * renamed command, a managed service), `aof_enabled` from `INFO persistence`; else unknown.
  */
 export async function readRedisPersistence(redis: Redis): Promise<RedisPersistence> {
+  // On a cluster, every master's: the shard that keeps least is what the dataset keeps.
+  const each = await Promise.all(servers(redis).map((server) => readServerPersistence(server)));
+  return each.reduce(weaker);
+}
+
+const FSYNC_STRENGTH = ['no', undefined, 'everysec', 'always'];
+
+/** The weaker of two servers' persistence (a lost write on either is a lost write). */
+function weaker(a: RedisPersistence, b: RedisPersistence): RedisPersistence {
+  const aof = a.aof === false || b.aof === false ? false : a.aof === undefined || b.aof === undefined ? undefined : true;
+  const appendfsync = FSYNC_STRENGTH.indexOf(a.appendfsync) <= FSYNC_STRENGTH.indexOf(b.appendfsync) ? a.appendfsync : b.appendfsync;
+  const unknown = [a.unknown, b.unknown].filter((u) => u !== undefined).join('; ');
+  return { aof, appendfsync, ...(unknown === '' ? {} : { unknown }) };
+}
+
+async function readServerPersistence(redis: Redis): Promise<RedisPersistence> {
   let configError: string;
   try {
     const reply = (await redis.config('GET', 'append*')) as string[];

@@ -1,8 +1,15 @@
-import type { EntityAddress } from '../../runtime/entity.ts';
-import { BoundedMemo } from '../../runtime/bounded-memo.ts';
-import type { PartitionId } from '../../store/redis-keys.ts';
-import { hashKey } from '../hash-key.ts';
-import type { Placement } from './options.ts';
+import type { EntityAddress } from '../runtime/entity.ts';
+import { BoundedMemo } from '../runtime/bounded-memo.ts';
+import { hashKey } from './hash-key.ts';
+
+/**
+ * A partition of the entity key space: `"7"` in the sharded placement (all kinds of one key share
+ * it), `"Billing.7"` in the distributed placement (one set of partitions per kind).
+ */
+export type PartitionId = string;
+
+/** Where entities run: with their customer's other actors, or in a worker pool per kind (SPEC §3). */
+export type Placement = 'sharded' | 'distributed';
 
 /**
  * The partition of an entity: by its key's hash (sharded), and by its kind too (distributed). One
