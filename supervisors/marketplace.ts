@@ -113,7 +113,7 @@ export function startMarketplace(node: Node, options: MarketplaceOptions = {}): 
   const save = (address: EntityAddress) => {
     const process = host().processOf(address);
     if (!process) return;
-    store.put(address, process.persistForCommit(), store.get(address)?.version ?? 0);
+    store.put(address, process.persistForCommit(), store.versionOf(address));
   };
   const persist = (customerId?: string) => {
     if (customerId !== undefined) {
