@@ -27,6 +27,7 @@ import { PartitionRuntime, type PartitionContext } from './partition.ts';
 import { GlobalRegistry, type RegisterResult } from './registry.ts';
 import { Relay, sleep, type OutgoingJob } from './relay.ts';
 import { TimerWake } from './timer-wake.ts';
+import { HEAP_CHECK_MS, MemoryPressure, type PassivationCounts } from './memory-pressure.ts';
 import { ambientScope, MessageIds, type AmbientScope, type Scope } from './scope.ts';
 
 /** Tries at recording a halt (100 ms, then doubling: about 6 s in all) before saying it could not. */
@@ -61,6 +62,8 @@ export class BullmqTransport implements Transport {
   readonly #refused = new Map<string, number>();
   /** Jobs skipped because their message id was handled before, by kind (see {@link BullmqTransport.duplicateMessages}). */
   readonly #duplicates = new Map<string, number>();
+  /** Entities passivated since this node started, by why (see {@link BullmqTransport.passivations}). */
+  readonly #passivations: PassivationCounts = { idle: 0, memory: 0 };
   readonly #ids = new MessageIds();
   readonly #partitions = new Map<PartitionId, PartitionRuntime>();
   readonly #options: BullmqTransportOptions;
@@ -568,10 +571,23 @@ export class BullmqTransport implements Transport {
       // clock that jumps (GOVERNOR_TEST_CLOCK, days at a time) node time would make every entity
       // idle at once. A passivated entity's timers are not lost: the timer index wakes it.
       const before = systemClock.now() - this.settings.passivateAfterMs;
-      for (const runtime of this.#partitions.values()) void runtime.passivateIdle(before).catch(() => undefined);
+      for (const runtime of this.#partitions.values()) {
+        void runtime.passivateIdle(before).then((count) => void (this.#passivations.idle += count), () => undefined);
+      }
     }, every);
     timer.unref();
     this.#stopTimers.push(() => clearInterval(timer));
+    // Memory pressure as well as idleness: over the heap budget, the least recently used go first.
+    const pressure = new MemoryPressure({
+      budget: this.settings.heapBudget,
+      cache: this.#cache,
+      passivate: (address) => this.passivate(address),
+      counts: this.#passivations,
+      logger: this.#logger,
+    });
+    const check = setInterval(() => void pressure.check().catch((error: unknown) => this.#logger.warn({ err: error }, 'heap budget check failed')), HEAP_CHECK_MS);
+    check.unref();
+    this.#stopTimers.push(() => clearInterval(check));
   }
 
   // ── the node's inbox ───────────────────────────────────────────────────────────────────────
@@ -619,6 +635,16 @@ export class BullmqTransport implements Transport {
    */
   duplicateMessages(): Record<string, number> {
     return Object.fromEntries(this.#duplicates);
+  }
+
+  /** Entities passivated since this node started: idle past `passivateAfterMs`, or for the heap budget. */
+  passivations(): PassivationCounts {
+    return { ...this.#passivations };
+  }
+
+  /** Entities in this node's memory (loaded, whether their process runs or not). */
+  get residentEntities(): number {
+    return this.#cache.size;
   }
 
   async #deadLetter(job: Job, reason: string): Promise<void> {
