@@ -8,8 +8,9 @@
  * and the store alone (every actor passivated: what a customer costs once it has left memory, its
  * committed states and journal). `per_resident_customer_bytes` is (heap with everyone resident −
  * heap of the empty node) / N; `actors_per_customer_bytes` is the part the live actors add over
- * the store. Then the heap budget: a node whose heap is over `heapBudget` passivates its least
- * recently used idle entities, and `after_budget_*` says where it settles.
+ * the store. `per_idle_resident_customer_bytes`: the same once a hibernation sweep has found
+ * every actor idle (their snapshots out of memory until their next message; a few customers
+ * then get a second event, which must complete from the hibernated state).
  *
  * `FLEET_HEAP_SNAPSHOT=<file>` writes a heap snapshot with everyone resident (for a breakdown).
  */
@@ -57,6 +58,18 @@ export async function main(): Promise<Record<string, unknown>> {
     const stateBytes = [...market.store.keys('Orchestrator')].length === CUSTOMERS ? storedJsonBytes(market) / CUSTOMERS : Number.NaN;
     console.log(`${CUSTOMERS} customers subscribed in ${round(seconds, 1)} s: ${actors} resident actors, heap ${mb(resident)} MB (empty node ${mb(empty)} MB)`);
 
+    // Idle: the sweep (every 10 s on a running node) marks, then hibernates, every idle actor.
+    market.host().hibernateIdle();
+    const hibernatedCount = market.host().hibernateIdle();
+    const idle = heap();
+    console.log(`after a hibernation sweep: ${hibernatedCount} of ${actors} actors hibernated, heap ${mb(idle)} MB`);
+    // They still answer, from their committed state: a second event for a few customers.
+    const next = lifecycleRounds('fleet', Math.min(CUSTOMERS, 50), 1, 1).filter((event, i, all) => all.indexOf(event) === i);
+    for (const event of next) {
+      const outcome = (await market.submit(event)) as { status?: string };
+      if (outcome.status !== 'completed') throw new Error(`a hibernated customer did not complete its next event: ${JSON.stringify(outcome)}`);
+    }
+
     // Everyone out of memory: what stays is the store's (committed states and journals).
     for (const name of node.registered()) {
       const match = /^entity:([^/]+)\/(.+)$/s.exec(name);
@@ -68,17 +81,22 @@ export async function main(): Promise<Record<string, unknown>> {
     console.log(`after passivating everyone: ${left} resident actors, heap ${mb(passivated)} MB`);
 
     const perResident = (resident - empty) / CUSTOMERS;
+    const perIdle = (idle - empty) / CUSTOMERS;
     const perStored = (passivated - empty) / CUSTOMERS;
     return {
       bench: 'fleet-memory',
       customers: CUSTOMERS,
       resident_actors: actors,
       per_resident_customer_bytes: Math.round(perResident),
+      per_idle_resident_customer_bytes: Math.round(perIdle),
       per_passivated_customer_bytes: Math.round(perStored),
       actors_per_customer_bytes: Math.round(perResident - perStored),
+      idle_actors_per_customer_bytes: Math.round(perIdle - perStored),
+      hibernated_actors: hibernatedCount,
       stored_json_bytes_per_customer: Math.round(stateBytes),
       heap_empty_mb: mb(empty),
       heap_resident_mb: mb(resident),
+      heap_idle_mb: mb(idle),
       heap_passivated_mb: mb(passivated),
       resident_after_passivation: left,
       goal_bytes: 8_192,
