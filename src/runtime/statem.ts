@@ -185,6 +185,10 @@ export class StatemProcess extends Process {
     if (!committed || this.#uncommitted || this.#journal !== undefined || this.busy || this.suspended) return false;
     if (this.mailbox.length > 0 || (this.#internal?.length ?? 0) > 0 || snapshot.children !== NOTHING) return false;
     this.#snapshot = undefined;
+    // Emptied queues go too: they were kept for the next burst, which an idle actor does not expect.
+    if (this.#internal?.length === 0) this.#internal = undefined;
+    if (this.#postponed?.length === 0) this.#postponed = undefined;
+    if (this.#timers?.size === 0) this.#timers = undefined;
     return true;
   }
 

@@ -136,6 +136,11 @@ export class BullmqTransport implements Transport {
     return {
       restore: (address) => this.#restore(address),
       commit: (address, persist) => this.#stepped(address, persist),
+      // Idle entities hibernate once their commit is in: the cached committed state brings them back.
+      hibernation: {
+        committed: (address) => this.#cache.get(address)?.state,
+        isCommitted: (address) => this.#cache.get(address)?.dirty === false,
+      },
     };
   }
 
