@@ -109,8 +109,43 @@ export class StatemProcess extends Process {
   readonly machine: AnyStateMachine;
   /** Undefined while hibernated: read through {@link snapshot}, which brings it back. */
   #snapshot: AnyMachineSnapshot | undefined;
+  /** Five step flags in one field (see the accessors below): 8 bytes each in every resident actor otherwise. */
+  #bits = UNCOMMITTED;
   /** The snapshot changed since the last {@link persistForCommit}: memory is ahead of the store. */
-  #uncommitted = true;
+  get #uncommitted(): boolean {
+    return (this.#bits & UNCOMMITTED) !== 0;
+  }
+  set #uncommitted(on: boolean) {
+    this.#bits = on ? this.#bits | UNCOMMITTED : this.#bits & ~UNCOMMITTED;
+  }
+  /** The step asked to postpone the event it is handling. */
+  get #postponeCurrent(): boolean {
+    return (this.#bits & POSTPONE_CURRENT) !== 0;
+  }
+  set #postponeCurrent(on: boolean) {
+    this.#bits = on ? this.#bits | POSTPONE_CURRENT : this.#bits & ~POSTPONE_CURRENT;
+  }
+  /** The step set, cancelled or updated the state timeout: a state change then leaves it alone. */
+  get #stateTimeoutTouched(): boolean {
+    return (this.#bits & STATE_TIMEOUT_TOUCHED) !== 0;
+  }
+  set #stateTimeoutTouched(on: boolean) {
+    this.#bits = on ? this.#bits | STATE_TIMEOUT_TOUCHED : this.#bits & ~STATE_TIMEOUT_TOUCHED;
+  }
+  /** Inside `start`: a stop or a final state now is a failed start, not an exit. */
+  get #starting(): boolean {
+    return (this.#bits & STARTING) !== 0;
+  }
+  set #starting(on: boolean) {
+    this.#bits = on ? this.#bits | STARTING : this.#bits & ~STARTING;
+  }
+  /** Set when the machine asked to be passivated; the store layer decides what that means. */
+  get hibernateRequested(): boolean {
+    return (this.#bits & HIBERNATE_REQUESTED) !== 0;
+  }
+  set hibernateRequested(on: boolean) {
+    this.#bits = on ? this.#bits | HIBERNATE_REQUESTED : this.#bits & ~HIBERNATE_REQUESTED;
+  }
   /** `messagesIn` at the last {@link hibernateIfIdle} that found the actor busy since the one before. */
   #idleMark = -1;
   readonly #rehydrate: StatemOptions['rehydrate'];
@@ -125,16 +160,9 @@ export class StatemProcess extends Process {
   readonly host: unknown;
   /** The envelope being handled: the `From` of a reply. */
   #current: Envelope | undefined;
-  #postponeCurrent = false;
   #stopReason: ExitReason | undefined;
-  /** The step set, cancelled or updated the state timeout: a state change then leaves it alone. */
-  #stateTimeoutTouched = false;
-  /** Inside `start`: a stop or a final state now is a failed start, not an exit. */
-  #starting = false;
   #nextEvents: Pending[] | undefined;
   #unnamedDelays = 0;
-  /** Set when the machine asked to be passivated; the store layer decides what that means. */
-  hibernateRequested = false;
   /** Entries the journal has once this actor's state is committed (see `appendJournal`). */
   #journalLength = 0;
   /** Entries appended since the last commit took them ({@link takeJournal}). */
@@ -792,6 +820,12 @@ function isCallerRef(value: unknown): value is CallerRef {
 function checkTime(action: string, ms: unknown): void {
   if (typeof ms !== 'number' || !(ms >= 0)) throw new TypeError(`${action}: ms must be a number ≥ 0 or Infinity, got ${String(ms)}`);
 }
+
+const UNCOMMITTED = 1;
+const POSTPONE_CURRENT = 2;
+const STATE_TIMEOUT_TOUCHED = 4;
+const STARTING = 8;
+const HIBERNATE_REQUESTED = 16;
 
 /** Shared stand-ins for the empty parts of a snapshot (see {@link compact}). */
 const NO_TAGS: ReadonlySet<string> = new Set();
