@@ -102,7 +102,7 @@ export function startMarketplace(node: Node, options: MarketplaceOptions = {}): 
     shutdown: 'infinity',
     // Every actor commits after each message it handles: a crash, even right after a timer fired,
     // restarts it from its last handled message, never from an older state.
-    start: ({ node: at, supervisor }) => new EntityHost(at, kinds, { ...options.entities, restore, commit, link: supervisor }).supervisor,
+    start: ({ node: at, supervisor }) => new EntityHost(at, kinds, { ...options.entities, restore, commit, link: supervisor, hibernation: { committed: restore } }).supervisor,
   };
   const root = startSupervisor(node, { strategy: 'one_for_one', intensity: 3, period: 60, children: [entities] }, { name: 'marketplace' });
 
@@ -113,7 +113,7 @@ export function startMarketplace(node: Node, options: MarketplaceOptions = {}): 
   const save = (address: EntityAddress) => {
     const process = host().processOf(address);
     if (!process) return;
-    store.put(address, process.persistForCommit(), store.get(address)?.version ?? 0);
+    store.put(address, process.persistForCommit(), store.versionOf(address));
   };
   const persist = (customerId?: string) => {
     if (customerId !== undefined) {

@@ -33,6 +33,8 @@ export async function startBullmq(options: {
   logger: Logger;
   metrics?: MetricsEndpoint;
   allowDataLoss?: boolean;
+  /** `--heap-budget` (MiB); undefined: GOVERNOR_HEAP_BUDGET_MB, else the default. */
+  heapBudgetMb?: number;
   /** GOVERNOR_TEST_CLOCK: the node's runtime clock, moved by clock_advance/clock_set. Tests only. */
   testClock?: TestClock;
 }): Promise<number> {
@@ -53,6 +55,7 @@ export async function startBullmq(options: {
       entityHost: { observe: telemetry.observer },
       telemetry: await bullmqTelemetry(),
       durability: options.allowDataLoss ? 'allow-data-loss' : 'require',
+      ...(options.heapBudgetMb !== undefined && { heapBudgetMb: options.heapBudgetMb }),
       ...(options.testClock && { clock: options.testClock }),
       onGiveUp: (reason) => process.exit(reason instanceof DatasetRolledBackError ? EXIT.rolledBack : EXIT.gaveUp),
     });

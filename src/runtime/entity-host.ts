@@ -1,3 +1,4 @@
+import { every, systemClock } from './clock.ts';
 import type { AnyStateMachine } from 'xstate';
 import { checkEntityAddress, entityName, type EntityAddress } from './entity.ts';
 import type { Envelope } from './envelope.ts';
@@ -81,7 +82,22 @@ export interface EntityHostOptions {
   link?: Pid;
   /** Told of every entity start and step (see {@link EntityObserver}). */
   observe?: EntityObserver;
+  /**
+   * Idle entities hibernate (see {@link StatemProcess.hibernateIfIdle}): their snapshot leaves
+   * memory and comes back from `committed` on their next message. Without it they never do.
+   */
+  hibernation?: {
+    /** The entity's committed state, what its live state is once committed (read on waking only). */
+    committed: (address: EntityAddress) => PersistedActorState | undefined;
+    /** Whether memory is not ahead of the store for this entity now. @default always */
+    isCommitted?: (address: EntityAddress) => boolean;
+    /** An entity idle between two sweeps this far apart hibernates. @default 10_000 */
+    afterMs?: number;
+  };
 }
+
+/** @default afterMs of {@link EntityHostOptions.hibernation}. */
+export const DEFAULT_HIBERNATE_AFTER_MS = 10_000;
 
 /**
  * Hosts entities on a node: an `entities` supervisor with one `simple_one_for_one` supervisor
@@ -110,6 +126,41 @@ export class EntityHost {
       { name: 'entities', link: options.link },
     );
     node.entities = this;
+    this.#isCommitted = options.hibernation?.isCommitted;
+    if (options.hibernation) this.#sweepHibernation(options.hibernation.afterMs ?? DEFAULT_HIBERNATE_AFTER_MS);
+  }
+
+  readonly #isCommitted: ((address: EntityAddress) => boolean) | undefined;
+
+  /**
+   * Hibernates the entities idle since the previous call (the first call only marks them): what
+   * the sweep does every `hibernation.afterMs`. Returns how many hibernated.
+   */
+  hibernateIdle(): number {
+    let count = 0;
+    for (const process of this.#node.processes()) {
+      if (!(process instanceof StatemProcess) || process.host === undefined || process.hibernated) continue;
+      const address = process.host as EntityAddress;
+      if (process.hibernateIfIdle(this.#isCommitted?.(address) ?? true)) count++;
+    }
+    return count;
+  }
+
+  /** Entities hibernated now (in memory as a process, their snapshot out until next used). */
+  hibernatedCount(): number {
+    let count = 0;
+    for (const process of this.#node.processes()) if (process instanceof StatemProcess && process.hibernated) count++;
+    return count;
+  }
+
+  #sweepHibernation(afterMs: number): void {
+    // Real time, as passivation: idleness is memory's concern, whatever the node's clock does.
+    const stopSweep = every(systemClock, afterMs, () => this.hibernateIdle(), { unref: true });
+    const stop = this.#node.onExit((pid) => {
+      if (pid !== this.supervisor) return;
+      stopSweep();
+      stop();
+    });
   }
 
   hosts(kind: string): boolean {
@@ -193,6 +244,19 @@ function kindSupervisorName(kind: string): string {
 function kindSupervisor(kind: EntityKind, options: EntityHostOptions): ChildSpec {
   const commit = options.commit;
   const observe = options.observe;
+  const stepped = observe?.stepped;
+  // One function for the kind's actors, not a closure per actor (an idle actor's memory): the
+  // process carries its address (`host`).
+  const committed = options.hibernation?.committed;
+  const rehydrate = committed && ((process: StatemProcess) => committed(process.host as EntityAddress)?.snapshot);
+  const afterStep =
+    commit || stepped
+      ? (process: StatemProcess) => {
+          const address = process.host as EntityAddress;
+          commit?.(address, () => process.persistForCommit());
+          if (stepped) observing(process.node, () => stepped(address, () => process.persist()));
+        }
+      : undefined;
   return supervisor(
     kind.kind,
     {
@@ -209,20 +273,15 @@ function kindSupervisor(kind: EntityKind, options: EntityHostOptions): ChildSpec
             const migrated = stored && kind.migrate ? kind.migrate(stored) : undefined;
             const restore = migrated?.state ?? stored;
             if (observe?.started) observing(node, () => observe.started!(address, restore));
-            const stepped = observe?.stepped;
             return spawnStatem(node, kind.machine, {
               link: parent,
               name: entityName(address),
               restore,
               ...(migrated?.journal ? { journal: migrated.journal } : {}),
               input: restore ? undefined : (kind.input?.(address.key) ?? { key: address.key }),
-              afterStep:
-                commit || stepped
-                  ? (process) => {
-                      commit?.(address, () => process.persistForCommit());
-                      if (stepped) observing(node, () => stepped(address, () => process.persist()));
-                    }
-                  : undefined,
+              afterStep,
+              host: address,
+              ...(rehydrate && { rehydrate }),
             });
           },
         },

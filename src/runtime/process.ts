@@ -8,6 +8,12 @@ import type { TraceEntry } from './trace.ts';
 
 export type { ProcessKind } from './process-record.ts';
 
+const ALIVE = 1;
+const SUSPENDED = 2;
+const BUSY = 4;
+const SCHEDULED = 8;
+const TRAP_EXIT = 16;
+
 /**
  * The common part of every process: identity, mailbox, links, monitors and counters. A behaviour
  * (a gen_statem actor, a supervisor) subclasses it and implements {@link Process.handle}; the
@@ -18,14 +24,50 @@ export type { ProcessKind } from './process-record.ts';
  */
 export abstract class Process implements ProcessRecord {
   abstract readonly kind: ProcessKind;
-  alive = true;
+  /**
+   * The five flags below in one field: a resident process is mostly idle, and each boolean field
+   * cost 8 bytes in every one of them (tens of thousands on a busy node).
+   */
+  #flags = ALIVE;
+
+  get alive(): boolean {
+    return (this.#flags & ALIVE) !== 0;
+  }
+  set alive(on: boolean) {
+    this.#flags = on ? this.#flags | ALIVE : this.#flags & ~ALIVE;
+  }
+
   /** `sys:suspend`: messages queue up but are not handled until resumed. */
-  suspended = false;
+  get suspended(): boolean {
+    return (this.#flags & SUSPENDED) !== 0;
+  }
+  set suspended(on: boolean) {
+    this.#flags = on ? this.#flags | SUSPENDED : this.#flags & ~SUSPENDED;
+  }
+
   /** Handling a message asynchronously (a supervisor waiting for a child to shut down). */
-  busy = false;
+  get busy(): boolean {
+    return (this.#flags & BUSY) !== 0;
+  }
+  set busy(on: boolean) {
+    this.#flags = on ? this.#flags | BUSY : this.#flags & ~BUSY;
+  }
+
   /** In the node's run queue. */
-  scheduled = false;
-  trapExit = false;
+  get scheduled(): boolean {
+    return (this.#flags & SCHEDULED) !== 0;
+  }
+  set scheduled(on: boolean) {
+    this.#flags = on ? this.#flags | SCHEDULED : this.#flags & ~SCHEDULED;
+  }
+
+  get trapExit(): boolean {
+    return (this.#flags & TRAP_EXIT) !== 0;
+  }
+  set trapExit(on: boolean) {
+    this.#flags = on ? this.#flags | TRAP_EXIT : this.#flags & ~TRAP_EXIT;
+  }
+
   name: string | undefined;
   /** The process that started this one linked (its supervisor); its exit signal always ends this one. */
   parent: Pid | undefined;

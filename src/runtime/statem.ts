@@ -48,6 +48,16 @@ export interface StatemOptions {
    * is still alive: the place to commit its state (an entity host saves it to its store).
    */
   afterStep?: (process: StatemProcess) => void;
+  /**
+   * What the actor's host knows it by (an entity host: its address), kept on the process so the
+   * host's `afterStep` can be one function for all its actors instead of a closure per actor.
+   */
+  host?: unknown;
+  /**
+   * Where a hibernated actor's snapshot comes back from: the persisted snapshot of its last
+   * commit (see {@link StatemProcess.hibernateIfIdle}). Without it the actor never hibernates.
+   */
+  rehydrate?: (process: StatemProcess) => unknown;
 }
 
 interface RuntimeTimer {
@@ -99,7 +109,48 @@ export class StatemProcess extends Process {
   }
 
   readonly machine: AnyStateMachine;
-  snapshot!: AnyMachineSnapshot;
+  /** Undefined while hibernated: read through {@link snapshot}, which brings it back. */
+  #snapshot: AnyMachineSnapshot | undefined;
+  /** Five step flags in one field (see the accessors below): 8 bytes each in every resident actor otherwise. */
+  #bits = UNCOMMITTED;
+  /** The snapshot changed since the last {@link persistForCommit}: memory is ahead of the store. */
+  get #uncommitted(): boolean {
+    return (this.#bits & UNCOMMITTED) !== 0;
+  }
+  set #uncommitted(on: boolean) {
+    this.#bits = on ? this.#bits | UNCOMMITTED : this.#bits & ~UNCOMMITTED;
+  }
+  /** The step asked to postpone the event it is handling. */
+  get #postponeCurrent(): boolean {
+    return (this.#bits & POSTPONE_CURRENT) !== 0;
+  }
+  set #postponeCurrent(on: boolean) {
+    this.#bits = on ? this.#bits | POSTPONE_CURRENT : this.#bits & ~POSTPONE_CURRENT;
+  }
+  /** The step set, cancelled or updated the state timeout: a state change then leaves it alone. */
+  get #stateTimeoutTouched(): boolean {
+    return (this.#bits & STATE_TIMEOUT_TOUCHED) !== 0;
+  }
+  set #stateTimeoutTouched(on: boolean) {
+    this.#bits = on ? this.#bits | STATE_TIMEOUT_TOUCHED : this.#bits & ~STATE_TIMEOUT_TOUCHED;
+  }
+  /** Inside `start`: a stop or a final state now is a failed start, not an exit. */
+  get #starting(): boolean {
+    return (this.#bits & STARTING) !== 0;
+  }
+  set #starting(on: boolean) {
+    this.#bits = on ? this.#bits | STARTING : this.#bits & ~STARTING;
+  }
+  /** Set when the machine asked to be passivated; the store layer decides what that means. */
+  get hibernateRequested(): boolean {
+    return (this.#bits & HIBERNATE_REQUESTED) !== 0;
+  }
+  set hibernateRequested(on: boolean) {
+    this.#bits = on ? this.#bits | HIBERNATE_REQUESTED : this.#bits & ~HIBERNATE_REQUESTED;
+  }
+  /** `messagesIn` at the last {@link hibernateIfIdle} that found the actor busy since the one before. */
+  #idleMark = -1;
+  readonly #rehydrate: StatemOptions['rehydrate'];
   #scope: StatemScope;
   #timers: Map<string, RuntimeTimer> | undefined;
   #postponed: Queue<Pending> | undefined;
@@ -107,18 +158,13 @@ export class StatemProcess extends Process {
   #maxPostponed: number;
   readonly #unhandled: UnhandledPolicy;
   readonly #afterStep: StatemOptions['afterStep'];
+  /** See {@link StatemOptions.host}; the runtime does not look at it. */
+  readonly host: unknown;
   /** The envelope being handled: the `From` of a reply. */
   #current: Envelope | undefined;
-  #postponeCurrent = false;
   #stopReason: ExitReason | undefined;
-  /** The step set, cancelled or updated the state timeout: a state change then leaves it alone. */
-  #stateTimeoutTouched = false;
-  /** Inside `start`: a stop or a final state now is a failed start, not an exit. */
-  #starting = false;
   #nextEvents: Pending[] | undefined;
   #unnamedDelays = 0;
-  /** Set when the machine asked to be passivated; the store layer decides what that means. */
-  hibernateRequested = false;
   /** Entries the journal has once this actor's state is committed (see `appendJournal`). */
   #journalLength = 0;
   /** Entries appended since the last commit took them ({@link takeJournal}). */
@@ -133,6 +179,63 @@ export class StatemProcess extends Process {
     this.#maxPostponed = options.maxPostponed ?? DEFAULT_MAX_POSTPONED;
     this.#unhandled = options.unhandled ?? 'crash';
     this.#afterStep = options.afterStep;
+    this.host = options.host;
+    this.#rehydrate = options.rehydrate;
+  }
+
+  /** The machine's snapshot; a hibernated actor's comes back from its last commit first. */
+  get snapshot(): AnyMachineSnapshot {
+    return this.#snapshot ?? this.#wake();
+  }
+
+  set snapshot(next: AnyMachineSnapshot) {
+    this.#snapshot = next;
+    this.#uncommitted = true;
+  }
+
+  /** Whether the actor is hibernated now (its snapshot out of memory until its next use). */
+  get hibernated(): boolean {
+    return this.#snapshot === undefined && this.#rehydrate !== undefined && this.alive;
+  }
+
+  /**
+   * gen_statem's `hibernate_after`: an actor that handled nothing since the previous call, with
+   * nothing queued, its state committed (memory not ahead of the store: `committed`, and no step
+   * since its last commit) and no spawned children, drops its snapshot, the largest part of an
+   * idle actor. Its process, timers, links and postponed events stay; the first use of its
+   * snapshot (a message, a read) restores it from its last commit. Returns whether it hibernated.
+   */
+  hibernateIfIdle(committed: boolean): boolean {
+    const snapshot = this.#snapshot;
+    if (snapshot === undefined || this.#rehydrate === undefined || !this.alive) return false;
+    if (this.messagesIn !== this.#idleMark) {
+      this.#idleMark = this.messagesIn;
+      return false;
+    }
+    if (!committed || this.#uncommitted || this.#journal !== undefined || this.busy || this.suspended) return false;
+    if (this.mailbox.length > 0 || (this.#internal?.length ?? 0) > 0 || snapshot.children !== NOTHING) return false;
+    this.#snapshot = undefined;
+    // Emptied queues go too: they were kept for the next burst, which an idle actor does not expect.
+    if (this.#internal?.length === 0) this.#internal = undefined;
+    if (this.#postponed?.length === 0) this.#postponed = undefined;
+    if (this.#timers?.size === 0) this.#timers = undefined;
+    return true;
+  }
+
+  #wake(): AnyMachineSnapshot {
+    const persisted = this.#rehydrate?.(this);
+    if (persisted === undefined) throw new Error(`actor ${this.machine.id} (${this.name ?? this.pid}) hibernated and its committed state is gone`);
+    const scope = this.#scope;
+    scope.begin(this);
+    let snapshot: AnyMachineSnapshot;
+    try {
+      // No children (checked before hibernating): restoring starts nothing and runs no action.
+      snapshot = this.machine.restoreSnapshot(persisted as never, scope as never) as AnyMachineSnapshot;
+    } finally {
+      scope.end();
+    }
+    this.#snapshot = compact(snapshot);
+    return this.#snapshot;
   }
 
   /** Computes the initial (or restored) snapshot and runs its entry actions. */
@@ -161,6 +264,7 @@ export class StatemProcess extends Process {
       scope.end();
     }
     if (this.snapshot.status === 'error') throw this.snapshot.error;
+    compact(this.snapshot);
     this.#runActions(actions, { type: 'xstate.init' });
     this.#stateTimeoutTouched = false;
     // No event is being handled at start: a postpone() here has nothing to keep (gen_statem
@@ -245,7 +349,7 @@ export class StatemProcess extends Process {
       this.#notTaken(previous, event, envelope);
       return;
     }
-    this.snapshot = next;
+    this.snapshot = compact(next);
     this.#current = envelope;
     this.#runActions(actions, event);
     this.#current = undefined;
@@ -673,6 +777,7 @@ export class StatemProcess extends Process {
    */
   persistForCommit(): PersistedActorState {
     const state = this.persist();
+    this.#uncommitted = false;
     const journal = this.#journal;
     if (journal === undefined) return state;
     this.#journal = undefined;
@@ -708,6 +813,34 @@ function isCallerRef(value: unknown): value is CallerRef {
 /** gen_statem's timeout times: a number of ms ≥ 0, or Infinity (never). Anything else is a bug in the machine. */
 function checkTime(action: string, ms: unknown): void {
   if (typeof ms !== 'number' || !(ms >= 0)) throw new TypeError(`${action}: ms must be a number ≥ 0 or Infinity, got ${String(ms)}`);
+}
+
+const UNCOMMITTED = 1;
+const POSTPONE_CURRENT = 2;
+const STATE_TIMEOUT_TOUCHED = 4;
+const STARTING = 8;
+const HIBERNATE_REQUESTED = 16;
+
+/** Shared stand-ins for the empty parts of a snapshot (see {@link compact}). */
+const NO_TAGS: ReadonlySet<string> = new Set();
+const NOTHING = Object.freeze({});
+
+/**
+ * Replaces the empty tag set, children and history of a new snapshot by shared empty ones: XState
+ * makes a fresh `Set` and two fresh objects for every snapshot, about 200 bytes an actor keeps
+ * for as long as it is resident, and never writes to them (it copies before any change).
+ */
+function compact(snapshot: AnyMachineSnapshot): AnyMachineSnapshot {
+  const parts = snapshot as { tags: ReadonlySet<string>; children: object; historyValue: object };
+  if (parts.tags !== NO_TAGS && parts.tags.size === 0) parts.tags = NO_TAGS;
+  if (parts.children !== NOTHING && isEmpty(parts.children)) parts.children = NOTHING;
+  if (parts.historyValue !== NOTHING && isEmpty(parts.historyValue)) parts.historyValue = NOTHING;
+  return snapshot;
+}
+
+function isEmpty(object: object): boolean {
+  for (const _key in object) return false;
+  return true;
 }
 
 /** A state change in gen_statem's sense: the set of active state nodes differs. */

@@ -16,6 +16,7 @@ interface StartFlags {
   logLevel?: string;
   metricsPort?: string;
   allowDataLoss?: boolean;
+  heapBudget?: string;
 }
 
 export function startCommand(program: Command): void {
@@ -28,6 +29,7 @@ export function startCommand(program: Command): void {
     .option('--shell', 'attach the admin REPL to a BullMQ node too')
     .option('--name <name>', 'node name, unique on one Redis (default: $GOVERNOR_NODE_NAME, else generated)')
     .option('--allow-data-loss', 'run a BullMQ node on a Redis without AOF (also GOVERNOR_ALLOW_DATA_LOSS=1): a Redis restart then loses events and decisions')
+    .option('--heap-budget <MiB>', 'heap above which a BullMQ node passivates its least recently used idle entities (default: $GOVERNOR_HEAP_BUDGET_MB, else 60% of the heap limit)')
     .option('--log-level <level>', 'pino level: fatal, error, warn, info, debug, trace, silent (default: $GOVERNOR_LOG_LEVEL, else warn)')
     .option('--metrics-port <port>', 'serve Prometheus /metrics and /healthz on this port, 0 for a free one (default: $GOVERNOR_METRICS_PORT; host $GOVERNOR_METRICS_HOST or 127.0.0.1)')
     .action(async (flags: StartFlags) => {
@@ -48,7 +50,8 @@ export function startCommand(program: Command): void {
         const prefix = prefixOf(flags);
         process.stdout.write(`${clusterBanner(url, prefix, flags.redis === undefined)}\n`);
         if (testClock) process.stdout.write(`${testClockNotice(testClock)}.\n`);
-        process.exitCode = await startBullmq({ url, prefix, shell: flags.shell === true, name, logger, metrics, allowDataLoss, testClock });
+        const heapBudgetMb = heapBudgetOf(flags);
+        process.exitCode = await startBullmq({ url, prefix, shell: flags.shell === true, name, logger, metrics, allowDataLoss, testClock, heapBudgetMb });
       } else {
         const { startEmbedded } = await import('../embedded.ts');
         if (testClock) process.stdout.write(`${testClockNotice(testClock)}.\n`);
@@ -56,6 +59,16 @@ export function startCommand(program: Command): void {
         process.exitCode = EXIT.ok;
       }
     });
+}
+
+/** `--heap-budget`, checked before anything starts: a typo is exit 2, never a budget silently ignored. */
+function heapBudgetOf(flags: StartFlags): number | undefined {
+  if (flags.heapBudget === undefined) return undefined;
+  const mib = Number(flags.heapBudget);
+  if (flags.heapBudget.trim() === '' || !Number.isFinite(mib) || mib <= 0) {
+    throw new CliError(`--heap-budget: "${flags.heapBudget}" is not a positive number of MiB (e.g. --heap-budget 512)`);
+  }
+  return mib;
 }
 
 /** `--log-level`, else GOVERNOR_LOG_LEVEL, else warn; checked, so a typo is exit 2 rather than a stack trace. */

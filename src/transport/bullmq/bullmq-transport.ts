@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import type { Job, Worker } from 'bullmq';
 import { pino, type Logger } from 'pino';
-import { systemClock, TestClock, type Clock } from '../../runtime/clock.ts';
+import { every, systemClock, TestClock, type Clock } from '../../runtime/clock.ts';
 import { entityName, isEntityAddress, type EntityAddress } from '../../runtime/entity.ts';
 import type { EntityHostOptions } from '../../runtime/entity-host.ts';
 import type { Envelope } from '../../runtime/envelope.ts';
@@ -31,6 +31,7 @@ import { GlobalRegistry, type RegisterResult } from './registry.ts';
 import { Relay, type OutgoingJob } from './relay.ts';
 import { settledWithin } from '../../runtime/retry.ts';
 import { TimerWake } from './timer-wake.ts';
+import { HEAP_CHECK_MS, MemoryPressure, type PassivationCounts } from './memory-pressure.ts';
 import { MessageIds } from './scope.ts';
 
 
@@ -65,6 +66,8 @@ export class BullmqTransport implements Transport {
   readonly settings: TransportSettings;
   readonly keys: RedisKeys;
   readonly #cache = new EntityCache();
+  /** Entities passivated since this node started, by why (see {@link BullmqTransport.passivations}). */
+  readonly #passivations: PassivationCounts = { idle: 0, memory: 0 };
   readonly #ids = new MessageIds();
   readonly #partitions: PartitionOwnership;
   readonly #scopes: EntityScopes;
@@ -171,6 +174,11 @@ export class BullmqTransport implements Transport {
     return {
       restore: (address) => this.#scopes.restore(address),
       commit: (address, persist) => this.#scopes.stepped(address, persist),
+      // Idle entities hibernate once their commit is in: the cached committed state brings them back.
+      hibernation: {
+        committed: (address) => this.#cache.get(address)?.state,
+        isCommitted: (address) => this.#cache.get(address)?.dirty === false,
+      },
     };
   }
 
@@ -234,7 +242,7 @@ export class BullmqTransport implements Transport {
       await this.#relay!.queue(this.keys.nodeQueue(name)).obliterate({ force: true }).catch(() => undefined);
     };
     await membership.start();
-    this.#stopTimers.push(this.#partitions.passivateIdle(), this.#watch.start());
+    this.#stopTimers.push(this.#partitions.passivateIdle(this.#passivations), this.#watchHeap(), this.#watch.start());
     this.#state = 'running';
   }
 
@@ -393,6 +401,21 @@ export class BullmqTransport implements Transport {
     return this.#partitions.passivate(address);
   }
 
+  /**
+   * Memory pressure as well as idleness: over the heap budget, the least recently used idle
+   * entities are passivated first (see {@link MemoryPressure}); returns the stop of its checks.
+   */
+  #watchHeap(): () => void {
+    const pressure = new MemoryPressure({
+      budget: this.settings.heapBudget,
+      cache: this.#cache,
+      passivate: (address) => this.passivate(address),
+      counts: this.#passivations,
+      logger: this.#logger,
+    });
+    return every(systemClock, HEAP_CHECK_MS, () => void pressure.check().catch((error: unknown) => this.#logger.warn({ err: error }, 'heap budget check failed')), { unref: true });
+  }
+
   // ── the node's inbox ───────────────────────────────────────────────────────────────────────
 
   async #processInbox(job: Job): Promise<void> {
@@ -429,6 +452,16 @@ export class BullmqTransport implements Transport {
    */
   duplicateMessages(): Record<string, number> {
     return this.#deadLetters.duplicateMessages();
+  }
+
+  /** Entities passivated since this node started: idle past `passivateAfterMs`, or for the heap budget. */
+  passivations(): PassivationCounts {
+    return { ...this.#passivations };
+  }
+
+  /** Entities in this node's memory (loaded, whether their process runs or not). */
+  get residentEntities(): number {
+    return this.#cache.size;
   }
 
   /** Dead letters, oldest first (`start`/`end` are positions, inclusive). */

@@ -78,6 +78,11 @@ export class EntityCache {
     return found;
   }
 
+  /** Every loaded entity (to choose which to passivate when the heap is over its budget). */
+  *records(): IterableIterator<EntityRecord> {
+    for (const records of this.#byKind.values()) yield* records.values();
+  }
+
   get size(): number {
     return this.#size;
   }

@@ -2,6 +2,7 @@ import type { KeepJobs, Telemetry } from 'bullmq';
 import type { Logger } from 'pino';
 import type { RedisOptions } from 'ioredis';
 import { ALLOW_DATA_LOSS_ENV, type Durability } from './redis-persistence.ts';
+import { resolveHeapBudget } from './heap-budget.ts';
 
 import type { Placement } from '../../store/key-partitions.ts';
 
@@ -63,6 +64,12 @@ export interface BullmqTransportOptions {
   handledLimit?: number;
   /** An entity not handling a message for this long leaves memory (its state is already in Redis). @default 300_000 */
   passivateAfterMs?: number;
+  /**
+   * Heap (MiB) above which the node passivates its least recently used idle entities, checked
+   * every second (see `memory-pressure.ts`). @default `GOVERNOR_HEAP_BUDGET_MB`, else 60 % of
+   * V8's heap limit
+   */
+  heapBudgetMb?: number;
   /** `distributed` placement: the kinds whose partitions this node works on. @default every kind its EntityHost hosts */
   nodeKinds?: readonly string[];
   /** @default the node's logger */
@@ -93,6 +100,8 @@ export interface TransportSettings {
   readonly eventsMaxLen: number;
   readonly handledLimit: number;
   readonly passivateAfterMs: number;
+  /** In bytes. */
+  readonly heapBudget: number;
   readonly telemetry: Telemetry | undefined;
   readonly nodeKinds: readonly string[] | undefined;
 }
@@ -135,6 +144,7 @@ export function resolveSettings(options: BullmqTransportOptions): TransportSetti
     eventsMaxLen: positive('eventsMaxLen', options.eventsMaxLen ?? 1_000),
     handledLimit: positive('handledLimit', options.handledLimit ?? 10_000),
     passivateAfterMs: positive('passivateAfterMs', options.passivateAfterMs ?? 300_000),
+    heapBudget: resolveHeapBudget(options.heapBudgetMb),
     nodeKinds: options.nodeKinds,
     telemetry: options.telemetry,
   };

@@ -1,3 +1,4 @@
+import type { PassivationCounts } from './memory-pressure.ts';
 import type { Logger } from 'pino';
 import { every, systemClock } from '../../runtime/clock.ts';
 import type { EntityAddress } from '../../runtime/entity.ts';
@@ -148,8 +149,11 @@ export class PartitionOwnership {
     return runtime ? runtime.passivate(address) : false;
   }
 
-  /** Passivates idle entities every half `passivateAfterMs` (at least 1 s) until the returned function is called. */
-  passivateIdle(): () => void {
+  /**
+   * Passivates idle entities every half `passivateAfterMs` (at least 1 s), counted in
+   * `counts.idle`, until the returned function is called.
+   */
+  passivateIdle(counts: PassivationCounts): () => void {
     const { passivateAfterMs } = this.#ctx.settings;
     const interval = Math.max(1_000, Math.round(passivateAfterMs / 2));
     return every(
@@ -160,7 +164,7 @@ export class PartitionOwnership {
         // clock that jumps (GOVERNOR_TEST_CLOCK, days at a time) node time would make every entity
         // idle at once. A passivated entity's timers are not lost: the timer index wakes it.
         const before = systemClock.now() - passivateAfterMs;
-        for (const runtime of this.#partitions.values()) void runtime.passivateIdle(before).catch(() => undefined);
+        for (const runtime of this.#partitions.values()) void runtime.passivateIdle(before).then((count) => void (counts.idle += count), () => undefined);
       },
       { unref: true },
     );

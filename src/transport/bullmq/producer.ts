@@ -3,7 +3,6 @@ import { checkEntityAddress, InvalidEntityAddressError, isEntityAddress, type En
 import { checkMessage, type Message } from '../../runtime/envelope.ts';
 import { RedisKeys } from '../../store/redis-keys.ts';
 import { createRedis, ready } from './connections.ts';
-import { pipelinedBy } from '../../store/slot-pipelines.ts';
 import { KeyPartitions } from '../../store/key-partitions.ts';
 import { canonicalJson } from '../../marketplace/canonical-json.ts';
 import { checkJobDataLimits, checkMessageId, IdempotencyKeyReusedError, InvalidJobDataError, jobIdFor, JOB_FORMAT_VERSION, type JobData } from './job-format.ts';
@@ -158,12 +157,13 @@ export class GovernorProducer {
    */
   async #reused(prepared: readonly PreparedJob[], contentOf: (message: Message) => string, withinBatch: boolean): Promise<PreparedJob[]> {
     if (prepared.length === 0) return [];
-    // One pipeline per queue: a queue is one hash slot, and a cluster pipeline must stay on one node.
-    const stored = await pipelinedBy(this.#redis, prepared, (p) => p.queue, (pipeline, p) => pipeline.hget(this.#queues.get(p.queue).toKey(p.job.opts.jobId), 'data'));
+    // One script per queue: a queue is one hash slot, and a cluster script must stay on one node.
+    const texts = prepared.map((p) => JSON.stringify(p.job.data));
+    const stored = await this.#storedOtherThan(prepared, texts);
     const reused: PreparedJob[] = [];
     const sent = new Map<string, PreparedJob>();
     // Content is computed only where something is there to compare with: a fresh id (the common
-    // case) costs a null from Redis and nothing else.
+    // case) costs nothing here, and neither does a job stored with exactly this message's data.
     const content = new Map<PreparedJob, string>();
     const contentOfSent = (p: PreparedJob) => {
       let text = content.get(p);
@@ -172,21 +172,43 @@ export class GovernorProducer {
     };
     for (let i = 0; i < prepared.length; i++) {
       const p = prepared[i]!;
-      const [error, data] = stored[i] ?? [null, null];
-      if (error) throw error;
       const earlier = sent.get(p.job.opts.jobId);
       if (withinBatch && earlier !== undefined) {
-        if (contentOfSent(earlier) !== contentOfSent(p)) reused.push(p);
+        if (texts[i] !== texts[prepared.indexOf(earlier)] && contentOfSent(earlier) !== contentOfSent(p)) reused.push(p);
         continue;
       }
       sent.set(p.job.opts.jobId, p);
-      if (typeof data !== 'string') continue;
-      // BullMQ stores the data as JSON.stringify gives it: the job this send wrote reads back
-      // as exactly that text, with nothing to parse.
-      if (!withinBatch && data === JSON.stringify(p.job.data)) continue;
+      const data = stored.get(i);
+      if (data === undefined) continue;
       if (storedContent(data, contentOf) !== contentOfSent(p)) reused.push(p);
     }
     return reused;
+  }
+
+  /**
+   * The data stored under each message's job id where it is not exactly `texts[i]` (what BullMQ
+   * stores for this message: `JSON.stringify` of its data), by index; ids with nothing stored, or
+   * this very text, are left out. One script per queue compares in Redis: the common answers
+   * (nothing there, or our own job read back) never cross the network, where a pipeline of one
+   * HGET per message brought every stored job's data back to be compared here.
+   */
+  async #storedOtherThan(prepared: readonly PreparedJob[], texts: readonly string[]): Promise<Map<number, string>> {
+    const byQueue = new Map<string, number[]>();
+    prepared.forEach((p, i) => {
+      let indexes = byQueue.get(p.queue);
+      if (!indexes) byQueue.set(p.queue, (indexes = []));
+      indexes.push(i);
+    });
+    const found = new Map<number, string>();
+    await Promise.all(
+      [...byQueue].map(async ([queue, indexes]) => {
+        const bullmq = this.#queues.get(queue);
+        const keys = indexes.map((i) => bullmq.toKey(prepared[i]!.job.opts.jobId));
+        const answer = (await this.#redis.eval(OTHER_DATA_SCRIPT, keys.length, ...keys, ...indexes.map((i) => texts[i]!))) as unknown[];
+        for (let k = 0; k + 1 < answer.length; k += 2) found.set(indexes[Number(answer[k]) - 1]!, String(answer[k + 1]));
+      }),
+    );
+    return found;
   }
 
   async close(): Promise<void> {
@@ -194,6 +216,21 @@ export class GovernorProducer {
     await this.#redis.quit().catch(() => this.#redis.disconnect());
   }
 }
+
+/**
+ * KEYS: job hashes; ARGV: the data each should hold. Returns `[position, stored data, …]` for the
+ * jobs that exist with other data. Keys of one queue only (one hash slot on a Redis Cluster).
+ */
+const OTHER_DATA_SCRIPT = `
+local out = {}
+for i = 1, #KEYS do
+  local data = redis.call('HGET', KEYS[i], 'data')
+  if data and data ~= ARGV[i] then
+    out[#out + 1] = i
+    out[#out + 1] = data
+  end
+end
+return out`;
 
 /** The content of stored job data, or `undefined` when it is not a message job (then it differs from any). */
 function storedContent(data: string, contentOf: (message: Message) => string): string | undefined {

@@ -1,0 +1,105 @@
+/**
+ * Idle entities hibernate (gen_statem's `hibernate_after`): their snapshot leaves memory and
+ * comes back from their last commit at their next use, while their process, timers and links
+ * stay. Nothing an entity did may be lost by it, and nothing uncommitted may be thrown away.
+ */
+import { describe, expect, it } from 'vitest';
+import { assign, setup } from 'xstate';
+import { EntityHost, MemoryStore, SimulatedClock, createNode, reply, startTimer, sys, type EntityAddress } from '../../../src/index.ts';
+import { StatemProcess } from '../../../src/runtime/statem.ts';
+
+const account = setup({ types: {} as { context: { key: string; n: number; rang: number }; input: { key: string } } }).createMachine({
+  id: 'account',
+  context: ({ input }) => ({ key: input.key, n: 0, rang: 0 }),
+  initial: 'open',
+  states: {
+    open: {
+      on: {
+        inc: { actions: assign({ n: ({ context }) => context.n + 1 }) },
+        get: { actions: reply(({ context }) => context) },
+        arm: { actions: startTimer('ring', 60_000, { type: 'ring' }) },
+        ring: { actions: assign({ rang: ({ context }) => context.rang + 1 }) },
+        close: { target: 'closed' },
+      },
+    },
+    closed: { on: { get: { actions: reply(({ context }) => context) } } },
+  },
+});
+
+function world() {
+  const clock = new SimulatedClock();
+  const node = createNode({ clock });
+  const store = new MemoryStore();
+  const restore = (a: EntityAddress) => store.get(a)?.state;
+  const host = new EntityHost(node, [{ kind: 'Account', machine: account }], {
+    restore,
+    commit: (a, persist) => store.set(a, persist()),
+    hibernation: { committed: restore, afterMs: 3_600_000 },
+  });
+  return { node, clock, store, host };
+}
+
+const at = (key: string) => ({ entity: 'Account', key });
+
+describe('an idle entity', () => {
+  it('hibernates at the second sweep that finds it idle, and answers from its committed state after', async () => {
+    const { node, host } = world();
+    for (const key of ['a', 'b']) {
+      node.cast(at(key), { type: 'inc' });
+      node.cast(at(key), { type: 'inc' });
+    }
+    expect(host.hibernateIdle()).toBe(0); // the first sweep only marks them
+    expect(host.hibernateIdle()).toBe(2);
+    expect(host.hibernatedCount()).toBe(2);
+    expect(host.processOf(at('a'))?.hibernated).toBe(true);
+
+    node.cast(at('a'), { type: 'inc' });
+    expect(await node.call(at('a'), { type: 'get' })).toEqual({ key: 'a', n: 3, rang: 0 });
+    expect(host.processOf(at('a'))?.hibernated).toBe(false);
+    // A read of a hibernated one brings its state back too, without a message.
+    expect(host.processOf(at('b'))?.getState()).toEqual({ value: 'open', context: { key: 'b', n: 2, rang: 0 } });
+  });
+
+  it('that stepped since the last sweep stays awake', async () => {
+    const { node, host } = world();
+    node.cast(at('a'), { type: 'inc' });
+    host.hibernateIdle();
+    node.cast(at('a'), { type: 'inc' });
+    expect(host.hibernateIdle()).toBe(0);
+    expect(host.hibernateIdle()).toBe(1);
+    expect(await node.call(at('a'), { type: 'get' })).toEqual({ key: 'a', n: 2, rang: 0 });
+  });
+
+  it('keeps its timers while hibernated: one falling due wakes it and its step is committed', async () => {
+    const { node, clock, store, host } = world();
+    node.cast(at('b'), { type: 'arm' });
+    node.cast(at('b'), { type: 'inc' });
+    host.hibernateIdle();
+    expect(host.hibernateIdle()).toBe(1);
+    clock.advance(60_000);
+    await node.settle();
+    expect(await node.call(at('b'), { type: 'get' })).toEqual({ key: 'b', n: 1, rang: 1 });
+    expect((store.get(at('b'))?.state.snapshot as { context: { rang: number } }).context.rang).toBe(1);
+  });
+
+  it('whose memory is ahead of its commit (a replaced state) does not hibernate, so the change is not lost', async () => {
+    const { node, host } = world();
+    node.cast(at('a'), { type: 'inc' });
+    const pid = host.pidOf(at('a'))!;
+    sys.replaceState(node, pid, ({ context }) => ({ context: { ...(context as object), n: 41 } }));
+    host.hibernateIdle();
+    expect(host.hibernateIdle()).toBe(0);
+    expect(await node.call(at('a'), { type: 'get' })).toEqual({ key: 'a', n: 41, rang: 0 });
+  });
+
+  it('never hibernates without a committed state to come back from', async () => {
+    const node = createNode({ clock: new SimulatedClock() });
+    const host = new EntityHost(node, [{ kind: 'Account', machine: account }], {});
+    node.cast(at('a'), { type: 'inc' });
+    host.hibernateIdle();
+    expect(host.hibernateIdle()).toBe(0);
+    const process = host.processOf(at('a'));
+    expect(process).toBeInstanceOf(StatemProcess);
+    expect(process?.hibernated).toBe(false);
+  });
+});
