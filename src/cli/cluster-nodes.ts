@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { scanKeys } from '../transport/bullmq/connections.ts';
+import { scanKeys } from '../transport/bullmq/redis-servers.ts';
 import type { PartitionId, RedisKeys } from '../store/redis-keys.ts';
 
 /** One node as `nodes()` shows it: who it is, whether it is alive, and the partitions it holds. */

@@ -5,7 +5,7 @@ import type { EntityAddress } from '../runtime/entity.ts';
 import type { StoredActor } from '../store/actor-store.ts';
 import { RedisKeys, type PartitionId } from '../store/redis-keys.ts';
 import { RedisStore } from '../store/redis-store.ts';
-import { scanKeys } from '../transport/bullmq/connections.ts';
+import { scanKeys } from '../transport/bullmq/redis-servers.ts';
 import type { Placement } from '../transport/bullmq/options.ts';
 import { readNodes, type NodeView } from './cluster-nodes.ts';
 import { listDeadLetters, type DeadLetter } from '../transport/bullmq/dead-letters.ts';

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
-import { createRedis, scanKeys } from '../../transport/bullmq/connections.ts';
+import { createRedis } from '../../transport/bullmq/connections.ts';
+import { scanKeys } from '../../transport/bullmq/redis-servers.ts';
 import { pino } from 'pino';
 import { SimulatedClock, systemClock } from '../../runtime/clock.ts';
 import type { Pid } from '../../runtime/pid.ts';

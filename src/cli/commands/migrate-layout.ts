@@ -25,7 +25,8 @@ export function migrateLayoutCommand(program: Command): void {
     .option('--dry-run', 'print the plan, move nothing')
     .action(async (flags: MigrateFlags) => {
       const { redisUrl, prefixOf, partitionsOf, connectOrExit, FAIL_FAST_REDIS } = await import('../enqueue/redis.ts');
-      const { createRedis, scanKeys } = await import('../../transport/bullmq/connections.ts');
+      const { createRedis } = await import('../../transport/bullmq/connections.ts');
+      const { scanKeys } = await import('../../transport/bullmq/redis-servers.ts');
       const { RedisKeys } = await import('../../store/redis-keys.ts');
       const { migrateLayout, LayoutMigrationError } = await import('../../store/layout-migration.ts');
       const url = redisUrl(flags);

@@ -27,7 +27,8 @@ export function statsCommand(program: Command): void {
       const limit = Number(flags.limit);
       if (!Number.isInteger(limit) || limit < 1) throw new CliError(`--limit: "${flags.limit}" is not a positive integer`);
       const { redisUrl, connectOrExit, prefixOf, FAIL_FAST_REDIS } = await import('../enqueue/redis.ts');
-      const { createRedis, scanKeys } = await import('../../transport/bullmq/connections.ts');
+      const { createRedis } = await import('../../transport/bullmq/connections.ts');
+      const { scanKeys } = await import('../../transport/bullmq/redis-servers.ts');
       const { isRedisUnavailable, redisUnavailableError } = await import('../redis-deadline.ts');
       const { RedisKeys } = await import('../../store/redis-keys.ts');
       const { decodeTelemetryEntry } = await import('../../observability/redis-stream-sink.ts');

@@ -2,6 +2,7 @@ import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import type { TransportSettings } from './options.ts';
 import { parseRedisUrl } from './redis-url.ts';
+import { servers } from './redis-servers.ts';
 
 /**
  * Opens a connection to the Redis a URL names (see `parseRedisUrl`): a `Redis` for `redis://`
@@ -11,7 +12,7 @@ import { parseRedisUrl } from './redis-url.ts';
  *
  * Typed `Redis` either way: Governor uses the command API the two share (ioredis' `Commander`),
  * and BullMQ tells them apart itself (`isCluster`). What differs on a cluster is kept to a few
- * places: SCAN runs on each master ({@link scanKeys}), a pipeline stays in one slot.
+ * places: SCAN runs on each master (`scanKeys` in redis-servers.ts), a pipeline stays in one slot.
  * @throws InvalidRedisUrlError
  */
 export function createRedis(url: string, options: RedisOptions = {}): Redis {
@@ -35,32 +36,6 @@ export function createRedis(url: string, options: RedisOptions = {}): Redis {
   return cluster as unknown as Redis;
 }
 
-/** Whether a connection is a Redis Cluster one. */
-export function isCluster(redis: Redis): boolean {
-  return (redis as unknown as { isCluster?: boolean }).isCluster === true;
-}
-
-/**
- * The connections to run a per-server command on: each master of a cluster (SCAN, INFO and
- * CONFIG answer for one server only), else the connection itself.
- */
-export function servers(redis: Redis): Redis[] {
-  return isCluster(redis) ? (redis as unknown as Cluster).nodes('master') : [redis];
-}
-
-/** Every key matching a glob, on one Redis or on every master of a cluster. */
-export async function scanKeys(redis: Redis, pattern: string, count = 500): Promise<string[]> {
-  const found = new Set<string>();
-  for (const server of servers(redis)) {
-    let cursor = '0';
-    do {
-      const [next, batch] = await server.scan(cursor, 'MATCH', pattern, 'COUNT', count);
-      for (const key of batch) found.add(key);
-      cursor = next;
-    } while (cursor !== '0');
-  }
-  return [...found];
-}
 
 /**
  * The transport's two kinds of Redis connection, as `reference/bullmq.md` says:

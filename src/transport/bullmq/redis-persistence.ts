@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { GovernorError } from '../../errors.ts';
-import { servers } from './connections.ts';
+import { servers } from './redis-servers.ts';
 
 /**
  * What a node asks of Redis' persistence: `require` AOF (refuse to start without it), or
