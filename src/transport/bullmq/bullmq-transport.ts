@@ -18,6 +18,7 @@ import type { Transport, TransportEndpoint } from '../transport.ts';
 import { checkRedisSettings, closeConnections, openConnections, ready, type Connections } from './connections.ts';
 import { addDeadLetter, listDeadLetters, replayDeadLetter, type DeadLetter, type ReplayResult } from './dead-letters.ts';
 import { EntityCache } from './entity-cache.ts';
+import { knownRecord } from './record-lookup.ts';
 import { checkFetchedJob, GuardedWorker } from './guarded-worker.ts';
 import { KeyPartitions } from './key-partitions.ts';
 import { Membership, type ClusterNode, type NodeInfo } from './membership.ts';
@@ -132,6 +133,7 @@ export class BullmqTransport implements Transport {
     this.#kinds = kinds.map((k) => k.kind);
     return {
       restore: (address) => this.#restore(address),
+      records: (address, key) => knownRecord(this.#cache, this.#scope, address, key),
       commit: (address, persist) => this.#stepped(address, persist),
     };
   }
