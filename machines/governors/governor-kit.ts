@@ -26,9 +26,10 @@ export { eventTime } from './business-time.ts';
  * 5. The reply carries that version and the facts of the state the change would lead to.
  *
  * `commit` (by event id, idempotent) moves to the pending state through a guarded transition
- * generated for every target state, replaces the data, bumps `version` and remembers the
- * outcome; a `not_applicable` outcome is only remembered, so every governor of a committed event
- * answers its redelivery the same way. `abort` drops the pending outcome. A time-driven transition
+ * generated for every target state, replaces the data, bumps `version` and records the reply
+ * under the event id (`putRecord`: beside the state, never in it, kept forever); a
+ * `not_applicable` outcome is only recorded, so every governor of a committed event answers its
+ * redelivery the same way. `abort` drops the pending outcome. A time-driven transition
  * that fires between prepare and commit makes the pending outcome stale: the commit then decides
  * again on the state as it is now and applies that, so a late timer can never be overwritten by a
  * decision taken before it.

@@ -18,7 +18,7 @@ import type { Transport, TransportEndpoint } from '../transport.ts';
 import { checkRedisSettings, closeConnections, openConnections, ready, type Connections } from './connections.ts';
 import { addDeadLetter, listDeadLetters, replayDeadLetter, type DeadLetter, type ReplayResult } from './dead-letters.ts';
 import { EntityCache } from './entity-cache.ts';
-import { knownRecord } from './record-lookup.ts';
+import { knownRecord, postponedRecords, readRecordsInto } from './record-lookup.ts';
 import { checkFetchedJob, GuardedWorker } from './guarded-worker.ts';
 import { KeyPartitions } from './key-partitions.ts';
 import { Membership, type ClusterNode, type NodeInfo } from './membership.ts';
@@ -431,6 +431,9 @@ export class BullmqTransport implements Transport {
       const keys = { stateKey: this.keys.state(address), handledKey: this.keys.handled(address) };
       this.#cache.add(address, this.partitionOf(address), keys, stored[i]?.version ?? 0, stored[i]?.state, now);
     });
+    // Postponed events look their records up when taken again, maybe outside any job: read now.
+    const requests = missing.flatMap((address, i) => postponedRecords(this.#node?.entities, address, stored[i]?.state.postponed));
+    await readRecordsInto(this.#workerStore!, this.#cache, requests);
   }
 
   #coLocated(target: EntityAddress): EntityAddress[] {

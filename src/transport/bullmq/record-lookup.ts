@@ -53,6 +53,21 @@ export function recordsToRead(host: EntityHost | undefined, cache: EntityCache, 
 }
 
 /**
+ * The records a just-loaded entity's postponed events will look up when they are taken again —
+ * maybe in a timer's or an inbox delivery's step, where a missing record cannot be read and the
+ * job re-run — so they are read with the load.
+ */
+export function postponedRecords(host: EntityHost | undefined, address: EntityAddress, postponed: readonly EventObject[] | undefined): RecordRequest[] {
+  if (host === undefined || !postponed || postponed.length === 0 || !host.keepsRecords(address.entity)) return [];
+  const requests: RecordRequest[] = [];
+  for (const event of postponed) {
+    const key = host.recordKey(address, event);
+    if (key !== undefined) requests.push({ address, key });
+  }
+  return requests;
+}
+
+/**
  * Reads records into the cache (throws `RecordUnreadableError` for one that cannot be read: the
  * job is dead-lettered with the reason, never delivered as if there were none).
  */
