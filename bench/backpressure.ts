@@ -12,7 +12,6 @@
  */
 import { readFile } from 'node:fs/promises';
 import { Queue } from 'bullmq';
-import type { OrchestratorContext } from '../machines/orchestrator.ts';
 import { readCommittedStates } from '../src/cli/check/bullmq-target.ts';
 import { messageIdOf } from '../src/cli/enqueue/producer.ts';
 import { RedisKeys } from '../src/store/redis-keys.ts';
@@ -81,7 +80,8 @@ export async function main(): Promise<Record<string, unknown>> {
       finished = 0;
       for (let c = 0; c < customers.length; c += 100) {
         const states = await Promise.all(customers.slice(c, c + 100).map((id) => readCommittedStates(client, keys, id)));
-        for (const s of states) finished += (s.get('Orchestrator')?.context as OrchestratorContext | undefined)?.handled.length ?? 0;
+        // The check's reader shows the orchestrator's records (beside its state) as `handled`.
+        for (const s of states) finished += Object.keys((s.get('Orchestrator')?.context as { handled?: object } | undefined)?.handled ?? {}).length;
       }
       if (finished >= ids.size) break;
       console.log(`backpressure: ${finished} of ${ids.size} events finished, peak depth ${peakDepth}, peak RSS ${round(peakRss, 0)} MB`);

@@ -1,25 +1,21 @@
+import type { EventObject } from 'xstate';
+import type { PersistedActorState } from '../src/runtime/persisted-state.ts';
+
 /**
  * The orchestrator's record of the events it has handled: eventId → outcome (`completed`, or
- * `rejected` with its reason) and when it was committed. It is part of the orchestrator's
- * context, so it is persisted with the orchestrator's state by the runtime's normal commit — on
- * BullMQ in the same atomic script as the state change, the handled message id and the messages
- * the event sent (`commit-n.lua`). No second store, no second write that could be lost alone:
- * an event's effects and the record that it was handled are committed together or not at all.
+ * `rejected` with its reason), when it was committed, and the event's content digest. One keyed
+ * record per event (`putRecord`), kept by the store beside the orchestrator's state — a Redis
+ * hash per customer written by `commit-n.lua`, a map in the memory store — and committed in the
+ * same atomic step as the state change, the handled message id and the messages the event sent.
+ * An event's effects and the record that it was handled are committed together or not at all.
  *
- * Why one bounded list in the context, rather than a Redis set or a key per event:
- * - it is correct on every transport, the memory one included, with no code in the transport;
- * - it is readable wherever the orchestrator's state is (the CLI's `--wait` reads it from Redis);
- * - it answers a redelivery with the original outcome, which a set of ids alone could not.
- * The cost is that the whole list is written with every event, hence the retention below.
- *
- * Retention (pure, applied when a record is added, measured on the runtime clock):
- * - every record younger than the duplicate window is kept, whatever the count: within the window
- *   a repeated eventId is always recognised;
- * - beyond the window, the newest `kept` records younger than `maxAgeMs` are kept;
- * - what is older is forgotten. A redelivery of a forgotten event is decided again by the
- *   governors, whose domains have keys of their own that make it a no-op: a payment id already
- *   applied, a usage idempotency key already counted, a cycle already invoiced, a subscription
- *   already active.
+ * Why records beside the state, not a list in the context (the layout before): the list was
+ * rewritten with every event, so an old customer's event cost more than a young one's, and it had
+ * to be cut (a 7-day, 1,000-record retention) — after which a redelivery was decided again, and
+ * `enqueue --wait` could not find its outcome. A record is read by key instead (the runtime hands
+ * it to the machine with the event, as `$record`), so the state stays the same size whatever the
+ * customer's age, and no record is ever dropped: a redelivery after any time is answered with its
+ * original outcome. The records grow with history, like the receipts' journal (~100 bytes each).
  */
 
 /**
@@ -38,73 +34,98 @@ export function subscriptionIdOf(replies: readonly { readonly governor: string; 
 }
 
 /**
- * One handled event. `digest` is the event's content digest (`eventDigest`): the same eventId
- * with another digest is a reused key, refused, never a duplicate. Records committed before the
- * digest was kept have none: an event under their eventId is taken for a duplicate, as it was.
+ * One handled event's record, stored under its eventId. `digest` is the event's content digest
+ * (`eventDigest`): the same eventId with another digest is a reused key, refused, never a
+ * duplicate. Records committed before the digest was kept have none: an event under their
+ * eventId is taken for a duplicate, as it was.
  */
-export type HandledEvent = HandledOutcome & { readonly eventId: string; readonly digest?: string };
+export type HandledRecord = HandledOutcome & {
+  readonly digest?: string;
+  /**
+   * Its place in the order the orchestrator decided its events (0 for the first): a hash has no
+   * order of its own, and tools that fold the outcomes again need it. Absent in records migrated
+   * from a state whose list had been cut (see {@link migrateOrchestratorState}).
+   */
+  readonly seq?: number;
+};
 
-/** @default 5 minutes: a repeated eventId within it is always recognised. */
-export const DEFAULT_DEDUP_WINDOW_MS = 5 * 60_000;
-/** @default 1000 records kept beyond the duplicate window. */
-export const DEFAULT_OUTCOMES_KEPT = 1_000;
-/** @default 7 days: no record is kept longer (unless the duplicate window is longer). */
-export const DEFAULT_OUTCOME_MAX_AGE_MS = 7 * 86_400_000;
+/** A record with its eventId (the layout of the `handled` list, and of tools that list records). */
+export type HandledEvent = HandledRecord & { readonly eventId: string };
 
-export interface OutcomeRetention {
-  /** Records younger than this are always kept. @default {@link DEFAULT_DEDUP_WINDOW_MS} */
-  readonly dedupWindowMs: number;
-  /** Records kept beyond the window, newest first. @default {@link DEFAULT_OUTCOMES_KEPT} */
-  readonly kept: number;
-  /** Records older than this are dropped (the window wins when it is longer). @default {@link DEFAULT_OUTCOME_MAX_AGE_MS} */
-  readonly maxAgeMs: number;
+/**
+ * The record key a message to the orchestrator needs: a lifecycle event's eventId
+ * (`EntityKind.recordKey`). Anything else needs none.
+ */
+export function handledRecordKey(event: EventObject): string | undefined {
+  if (event.type !== 'lifecycle') return undefined;
+  const eventId = (event as { event?: { eventId?: unknown } }).event?.eventId;
+  return typeof eventId === 'string' && eventId.length > 0 ? eventId : undefined;
 }
 
-/** The retention with defaults filled in. */
-export function outcomeRetention(options: Partial<OutcomeRetention> = {}): OutcomeRetention {
-  return {
-    dedupWindowMs: options.dedupWindowMs ?? DEFAULT_DEDUP_WINDOW_MS,
-    kept: options.kept ?? DEFAULT_OUTCOMES_KEPT,
-    maxAgeMs: options.maxAgeMs ?? DEFAULT_OUTCOME_MAX_AGE_MS,
-  };
+/**
+ * The record the runtime handed over with an event (`$record`), checked: `undefined` when there
+ * is none. A record that is not one (a hand edit, another program's value under the key) is an
+ * error, never "no record": taking it for none would decide the event a second time.
+ */
+export function handledRecordOf(event: EventObject): HandledRecord | undefined {
+  const record = (event as { $record?: unknown }).$record;
+  if (record === undefined || record === null) return undefined;
+  const problem = recordProblem(record);
+  if (problem) throw new TypeError(`the handled record of event ${JSON.stringify(handledRecordKey(event))} is not one (${problem}): restore it from a backup`);
+  return record as HandledRecord;
 }
 
-/** The record of `eventId`, if it is still kept. */
-export function findHandled(handled: readonly HandledEvent[], eventId: string): HandledEvent | undefined {
-  // Newest first: a redelivery is most often of a recent event. A linear scan of at most a few
-  // thousand records costs microseconds, less than keeping a second index in the persisted state.
-  for (let i = handled.length - 1; i >= 0; i--) if (handled[i]!.eventId === eventId) return handled[i];
+function recordProblem(record: unknown): string | undefined {
+  if (typeof record !== 'object' || record === null || Array.isArray(record)) return 'not an object';
+  const r = record as Record<string, unknown>;
+  if (r.status !== 'completed' && r.status !== 'rejected') return `status ${JSON.stringify(r.status)}`;
+  if (typeof r.at !== 'number') return 'no commit time';
+  if (r.status === 'rejected' && typeof r.reason !== 'string') return 'a rejection without a reason';
+  if (r.digest !== undefined && typeof r.digest !== 'string') return 'a digest that is not a string';
   return undefined;
 }
 
 /**
- * The record of `eventId` when it was handled with other content than `digest` gives (the key
- * is reused: refuse the event), else `undefined` (a new event, or a duplicate of the record).
- * The digest is asked for only when there is a record to compare it with: a new event, the
- * common case, costs no hashing.
+ * Whether the record says the event's key was used for other content than `digest` gives (refuse
+ * the event). The digest is asked for only when there is a record to compare it with: a new
+ * event, the common case, costs no hashing.
  */
-export function reusedKeyRecord(handled: readonly HandledEvent[], eventId: string, digest: () => string): HandledEvent | undefined {
-  const record = findHandled(handled, eventId);
-  return record?.digest !== undefined && record.digest !== digest() ? record : undefined;
+export function reusesKey(record: HandledRecord | undefined, digest: () => string): boolean {
+  return record?.digest !== undefined && record.digest !== digest();
 }
 
-/** The outcome of a record, without its eventId (what a duplicate is answered with). */
-export function outcomeOf(record: HandledEvent): HandledOutcome {
+/** The outcome of a record, without its digest (what a duplicate is answered with). */
+export function outcomeOf(record: HandledRecord): HandledOutcome {
   if (record.status === 'rejected') return { status: 'rejected', reason: record.reason, at: record.at };
   return { status: 'completed', at: record.at, ...(record.subscriptionId !== undefined ? { subscriptionId: record.subscriptionId } : {}) };
 }
 
+/** The record of an outcome, as stored (compact: no eventId, it is the key). */
+export function handledRecord(outcome: HandledOutcome, digest: string, seq: number): HandledRecord {
+  return { ...outcome, digest, seq };
+}
+
 /**
- * The records after `record` is added (oldest first), with the retention applied as of
- * `record.at`. Pure; shared with the reference model of the property tests.
+ * A stored orchestrator state of the layout before (its context holds `handled`, the list of
+ * records, and `retention`) brought to this one: the list leaves the context and becomes the
+ * records, committed with the migrated state. Every record of the list moves, none is lost.
+ * `undefined` for a state of this layout.
  */
-export function recordHandled(handled: readonly HandledEvent[], record: HandledEvent, retention: OutcomeRetention): HandledEvent[] {
-  const all = [...handled, record];
-  const now = record.at;
-  const kept: HandledEvent[] = [];
-  for (let i = all.length - 1, rank = 0; i >= 0; i--, rank++) {
-    const age = now - all[i]!.at;
-    if (age < retention.dedupWindowMs || (rank < retention.kept && age < retention.maxAgeMs)) kept.push(all[i]!);
-  }
-  return kept.reverse();
+export function migrateOrchestratorState(state: PersistedActorState): { state: PersistedActorState; records: Record<string, HandledRecord> } | undefined {
+  const snapshot = state.snapshot as { context?: Record<string, unknown> } & Record<string, unknown>;
+  const context = snapshot.context;
+  if (!context || !Array.isArray(context.handled)) return undefined;
+  const records: Record<string, HandledRecord> = {};
+  const list = context.handled as HandledEvent[];
+  // The list kept the last events decided, in order: their places end at the count of decisions.
+  const stats = context.stats as { processed?: number; rejected?: number } | undefined;
+  const decided = (stats?.processed ?? 0) + (stats?.rejected ?? 0);
+  const first = decided >= list.length ? decided - list.length : undefined;
+  list.forEach((entry, i) => {
+    const { eventId, ...record } = entry;
+    if (typeof eventId === 'string') records[eventId] = first === undefined ? record : { ...record, seq: first + i };
+  });
+  const { handled: _handled, retention: _retention, ...rest } = context;
+  // Postponed lifecycle events carried a `$record` of their time: looked up again when taken.
+  return { state: { ...state, snapshot: { ...snapshot, context: rest } }, records };
 }

@@ -5,8 +5,9 @@ import { LIFECYCLE_MESSAGE_TYPE, lifecycleMessageRefusal, otherMessageRefusal } 
 import type { GovernorKind } from './governor-protocol.ts';
 import { orchestratorMachine } from './orchestrator.ts';
 import { orchestratorStateRefusal } from './reused-keys.ts';
+import { handledRecordKey, migrateOrchestratorState } from './handled-events.ts';
 import { createReceiptsMachine, migrateReceiptsState } from './receipts.ts';
-import { defineGovernor, type GovernorDefinition } from './governors/governor-kit.ts';
+import { defineGovernor, governorRecordKey, migrateGovernorState, type GovernorDefinition } from './governors/governor-kit.ts';
 import { billingGovernor } from './governors/billing.ts';
 import { complianceGovernor } from './governors/compliance.ts';
 import { customerAccountGovernor } from './governors/customer-account.ts';
@@ -26,12 +27,6 @@ export interface MarketplaceMachineOptions {
   readonly pseudonymKey: string | Uint8Array;
   /** Signs licence keys and receipt chain heads; without it neither is signed. */
   readonly signingKey?: SigningKey;
-  /** The orchestrator's duplicate window: handled-event records younger than this are always kept. @default 5 minutes */
-  readonly dedupWindowMs?: number;
-  /** Handled-event records kept per customer beyond the window. @default 1000 */
-  readonly outcomesKept?: number;
-  /** No handled-event record is kept longer than this (unless the window is longer). @default 7 days */
-  readonly outcomeMaxAgeMs?: number;
 }
 
 /** Each governor's definition (its domain), for reference models and tools. */
@@ -56,7 +51,14 @@ export function governorDefinitions(options: Pick<MarketplaceMachineOptions, 'si
  */
 export function marketplaceKinds(options: MarketplaceMachineOptions): EntityKind[] {
   const governors = Object.values(governorDefinitions(options)).map(
-    (definition): EntityKind => ({ kind: definition.kind, machine: defineGovernor(definition) as AnyStateMachine }),
+    (definition): EntityKind => ({
+      kind: definition.kind,
+      machine: defineGovernor(definition) as AnyStateMachine,
+      // Each prepare comes with the record of its event, if it was committed here before.
+      recordKey: governorRecordKey,
+      // A state of the layout before (the `committed` list in the context) moves it to the records.
+      migrate: migrateGovernorState,
+    }),
   );
   return [
     {
@@ -68,12 +70,10 @@ export function marketplaceKinds(options: MarketplaceMachineOptions): EntityKind
       accepts: { [LIFECYCLE_MESSAGE_TYPE]: lifecycleMessageRefusal, '*': otherMessageRefusal },
       // An eventId handled before with other content: refused before the orchestrator sees it.
       checkState: orchestratorStateRefusal,
-      input: (key) => ({
-        key,
-        ...(options.dedupWindowMs !== undefined ? { dedupWindowMs: options.dedupWindowMs } : {}),
-        ...(options.outcomesKept !== undefined ? { outcomesKept: options.outcomesKept } : {}),
-        ...(options.outcomeMaxAgeMs !== undefined ? { outcomeMaxAgeMs: options.outcomeMaxAgeMs } : {}),
-      }),
+      // Each lifecycle event comes with its handled record (kept beside the state, forever).
+      recordKey: handledRecordKey,
+      // A state of the layout before (the `handled` list in the context) moves it to the records.
+      migrate: migrateOrchestratorState,
     },
     ...governors,
     {

@@ -1,29 +1,22 @@
 import { assign, enqueueActions, setup } from 'xstate';
-import { callTo, castTo, nextEvent, nextEventAt, replyTo } from '../src/runtime/statem-actions.ts';
+import { callTo, castTo, nextEvent, nextEventAt, putRecord, replyTo } from '../src/runtime/statem-actions.ts';
 import type { CallerRef } from '../src/runtime/envelope.ts';
 import { canCommit, detectConflicts, type ConflictRecord } from './conflicts.ts';
 import { ROUTES, type GovernorKind, type GovernorReply, type LifecycleEvent } from './governor-protocol.ts';
-import { findHandled, outcomeOf, outcomeRetention, recordHandled, reusedKeyRecord, subscriptionIdOf, type HandledEvent, type HandledOutcome, type OutcomeRetention } from './handled-events.ts';
+import { handledRecord, handledRecordOf, outcomeOf, reusesKey, subscriptionIdOf, type HandledOutcome } from './handled-events.ts';
 import { eventDigest, keyReusedReason } from '../src/marketplace/event-digest.ts';
 
-export { DEFAULT_DEDUP_WINDOW_MS } from './handled-events.ts';
 /** How long the orchestrator waits for one governor's `prepare` reply. */
 export const GOVERNOR_CALL_TIMEOUT_MS = 4_000;
 const KEPT_CONFLICTS = 50;
 
 export interface OrchestratorInput {
   key: string;
-  /** Records younger than this are always kept. @default 5 minutes */
-  dedupWindowMs?: number;
-  /** Handled-event records kept beyond the window. @default 1000 */
-  outcomesKept?: number;
-  /** No record is kept longer than this (unless the window is longer). @default 7 days */
-  outcomeMaxAgeMs?: number;
 }
 
 /**
- * What the orchestrator answers for a lifecycle event. An eventId it has handled before (its
- * record is kept) is a `duplicate` carrying the original outcome, and changes nothing.
+ * What the orchestrator answers for a lifecycle event. An eventId it has handled before (it has
+ * a record, kept forever) is a `duplicate` carrying the original outcome, and changes nothing.
  */
 export type Outcome =
   | { status: 'completed'; eventId: string; replies: GovernorReply[]; conflicts: ConflictRecord[]; subscriptionId?: string }
@@ -51,9 +44,6 @@ export interface OrchestratorStats {
 
 export interface OrchestratorContext {
   customerId: string;
-  retention: OutcomeRetention;
-  /** The handled events and their outcomes, oldest first (`handled-events.ts`). */
-  handled: HandledEvent[];
   current: Current | null;
   stats: OrchestratorStats;
   /** Duplicates by event type: a duplicate is answered in Idle, and nothing else keeps its type (metrics). */
@@ -63,7 +53,15 @@ export interface OrchestratorContext {
   /** Events refused because their eventId was handled before with other content (never recorded). */
   reusedKeys?: number;
   conflicts: ConflictRecord[];
+  /**
+   * How the newest event that ended, ended: O(1) beside the records, for readers of the state
+   * alone (the lifecycle observer's metrics), since the records are not in the snapshot.
+   */
+  last?: LastOutcome;
 }
+
+/** The outcome of the newest event that ended (see {@link OrchestratorContext.last}). */
+export type LastOutcome = { readonly eventId: string; readonly status: 'completed' } | { readonly eventId: string; readonly status: 'rejected'; readonly reason: string };
 
 export type OrchestratorEvent =
   // `receivedAt` is the producer's enqueue time, informational: records use the node's clock.
@@ -74,6 +72,7 @@ export type OrchestratorEvent =
   | { type: 'initialized' }
   | { type: 'planned' }
   | { type: 'dispatched' }
+  // `$record`: the event's handled record, handed over by the runtime (`handled-events.ts`).
   // Stamped with the runtime clock's time by `nextEventAt`: when the event was committed.
   | { type: 'completed'; at: number }
   | { type: 'recover' }
@@ -101,8 +100,13 @@ function withReply(c: Current, event: OrchestratorEvent): Current {
 /** The time `nextEventAt` stamped on a `completed` or `resumed` event. */
 const stampOf = (event: OrchestratorEvent): number => ('at' in event && typeof event.at === 'number' ? event.at : 0);
 
-const record = (context: OrchestratorContext, outcome: HandledOutcome): HandledEvent[] =>
-  recordHandled(context.handled, { eventId: current(context).event.eventId, ...outcome, digest: eventDigest(current(context).event) }, context.retention);
+/** Writes the record of the event in progress (committed with the step that ends it). */
+const recordOutcome = (outcome: (context: OrchestratorContext, event: OrchestratorEvent) => HandledOutcome) =>
+  putRecord<OrchestratorContext, OrchestratorEvent>(
+    ({ context }) => current(context).event.eventId,
+    // Its place in the order of decisions: how many were decided before it.
+    ({ context, event }) => handledRecord(outcome(context, event), eventDigest(current(context).event), context.stats.processed + context.stats.rejected),
+  );
 
 /**
  * The per-customer orchestrator (SPEC §4): one lifecycle event at a time, through
@@ -120,19 +124,21 @@ const record = (context: OrchestratorContext, outcome: HandledOutcome): HandledE
  * the error path: a lost governor is a rejection, never a hang.
  *
  * Every event that ends (completed or rejected) is recorded with its outcome, its content digest
- * (`eventDigest`) and the runtime clock's time (`handled-events.ts`), in the same step that ends
- * it, so the record is committed with the state change. An eventId with a record and the same
- * digest is answered `duplicate` with the original outcome and changes nothing; with another
- * digest, the key was reused for another event: it is answered `rejected`
- * (`IDEMPOTENCY_KEY_REUSED`), recorded nowhere, and changes nothing but a count. A duplicate
- * is recognised within the duplicate window always, beyond it while the record is kept. The governors' own memory of their last committed events (`COMMITTED_KEPT`) stays as
- * a second line: it answers a redelivery the same way when the orchestrator's record is gone.
+ * (`eventDigest`) and the runtime clock's time, as a keyed record under its eventId
+ * (`putRecord`, `handled-events.ts`), in the same step that ends it, so the record is committed
+ * with the state change — beside the state, never in it. The runtime hands an incoming event's
+ * record over with it (`$record`, the kind's `recordKey`): with the same digest, the event is
+ * answered `duplicate` with the original outcome and changes nothing; with another digest, the
+ * key was reused for another event: it is answered `rejected` (`IDEMPOTENCY_KEY_REUSED`),
+ * recorded nowhere, and changes nothing but a count. Records are never dropped, so a duplicate is
+ * recognised after any time. The governors keep records of their committed events too (a second
+ * line, `governor-kit.ts`).
  */
 export const orchestratorMachine = setup({
   types: {} as { context: OrchestratorContext; events: OrchestratorEvent; input: OrchestratorInput },
   guards: {
-    reusesKey: ({ context, event }) => event.type === 'lifecycle' && reusedKeyRecord(context.handled, event.event.eventId, () => eventDigest(event.event)) !== undefined,
-    isHandled: ({ context, event }) => event.type === 'lifecycle' && findHandled(context.handled, event.event.eventId) !== undefined,
+    reusesKey: ({ event }) => event.type === 'lifecycle' && reusesKey(handledRecordOf(event), () => eventDigest(event.event)),
+    isHandled: ({ event }) => event.type === 'lifecycle' && handledRecordOf(event) !== undefined,
     hasNoRoute: ({ context }) => current(context).route.length === 0,
     replyRefuses: ({ event }) => event.type === 'governor.reply' && (event.reply.status === 'rejected' || event.reply.status === 'conflict'),
     moreGovernors: ({ context }) => current(context).index + 1 < current(context).route.length,
@@ -220,12 +226,6 @@ export const orchestratorMachine = setup({
   id: 'orchestrator',
   context: ({ input }) => ({
     customerId: input.key,
-    retention: outcomeRetention({
-      ...(input.dedupWindowMs !== undefined ? { dedupWindowMs: input.dedupWindowMs } : {}),
-      ...(input.outcomesKept !== undefined ? { kept: input.outcomesKept } : {}),
-      ...(input.outcomeMaxAgeMs !== undefined ? { maxAgeMs: input.outcomeMaxAgeMs } : {}),
-    }),
-    handled: [],
     current: null,
     stats: { processed: 0, duplicates: 0, rejected: 0, conflicts: 0, compensations: 0, timeouts: 0 },
     conflicts: [],
@@ -274,10 +274,9 @@ export const orchestratorMachine = setup({
               }),
               replyTo(
                 ({ event }) => (event.type === 'lifecycle' ? event.$from : undefined),
-                ({ context, event }): Outcome | undefined => {
+                ({ event }): Outcome | undefined => {
                   if (event.type !== 'lifecycle') return undefined;
-                  const seen = findHandled(context.handled, event.event.eventId)!;
-                  return { status: 'duplicate', eventId: seen.eventId, original: outcomeOf(seen) };
+                  return { status: 'duplicate', eventId: event.event.eventId, original: outcomeOf(handledRecordOf(event)!) };
                 },
               ),
             ],
@@ -360,15 +359,16 @@ export const orchestratorMachine = setup({
                 return { status: 'completed', eventId: c.event.eventId, replies: [...c.replies], conflicts: [...c.conflicts], ...(subscriptionId ? { subscriptionId } : {}) };
               },
             ),
-            assign(({ context, event }) => {
-              // A subscribe's outcome names the subscription it started: the id its renewals carry.
+            // A subscribe's outcome names the subscription it started: the id its renewals carry.
+            recordOutcome((context, event) => {
               const subscriptionId = subscriptionIdOf(current(context).replies);
-              return {
-                handled: record(context, { status: 'completed', at: stampOf(event), ...(subscriptionId ? { subscriptionId } : {}) }),
-                current: null,
-                stats: { ...context.stats, processed: context.stats.processed + 1 },
-              };
+              return { status: 'completed', at: stampOf(event), ...(subscriptionId ? { subscriptionId } : {}) };
             }),
+            assign(({ context }) => ({
+              current: null,
+              stats: { ...context.stats, processed: context.stats.processed + 1 },
+              last: { eventId: current(context).event.eventId, status: 'completed' as const },
+            })),
           ],
         },
         timeout: { target: 'ErrorDetected', actions: 'noteTimeout' },
@@ -411,10 +411,11 @@ export const orchestratorMachine = setup({
             // A rejection is recorded too: a redelivery gets the same answer, never a fresh
             // decision that might now go the other way. Nothing was applied, so a producer that
             // wants another try sends the event again under a new eventId.
-            assign(({ context, event }) => ({
-              handled: record(context, { status: 'rejected', reason: current(context).error ?? 'rejected', at: stampOf(event) }),
+            recordOutcome((context, event) => ({ status: 'rejected', reason: current(context).error ?? 'rejected', at: stampOf(event) })),
+            assign(({ context }) => ({
               current: null,
               stats: { ...context.stats, rejected: context.stats.rejected + 1 },
+              last: { eventId: current(context).event.eventId, status: 'rejected' as const, reason: current(context).error ?? 'rejected' },
             })),
           ],
         },

@@ -54,6 +54,7 @@ export {
   stop,
   hibernate,
   appendJournal,
+  putRecord,
   EFFECT,
   TERMINATE_EVENT,
 } from './runtime/statem-actions.ts';
@@ -106,4 +107,5 @@ export type { AcceptedMessages, Delivery, MessageCheck } from './runtime/message
 export { checkEntityAddress, entityName, isEntityAddress, InvalidEntityAddressError } from './runtime/entity.ts';
 export type { EntityAddress } from './runtime/entity.ts';
 export { MemoryStore } from './store/memory-store.ts';
+export { RecordUnreadableError, type RecordReader, type RecordRequest } from './store/entity-records.ts';
 export type { ActorStore, StoredActor, SaveResult } from './store/actor-store.ts';

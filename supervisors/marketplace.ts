@@ -94,6 +94,8 @@ export function startMarketplace(node: Node, options: MarketplaceOptions = {}): 
   const kinds = marketplaceKinds({ ...options, pseudonymKey });
   const restore = (address: EntityAddress) => store.get(address)?.state;
   const commit = (address: EntityAddress, persist: () => PersistedActorState) => store.set(address, persist());
+  // Keyed records (handled events, committed replies) live beside the states, read by key.
+  const records = (address: EntityAddress, key: string) => store.record(address, key);
 
   const entities: ChildSpec = {
     id: 'entities',
@@ -102,7 +104,7 @@ export function startMarketplace(node: Node, options: MarketplaceOptions = {}): 
     shutdown: 'infinity',
     // Every actor commits after each message it handles: a crash, even right after a timer fired,
     // restarts it from its last handled message, never from an older state.
-    start: ({ node: at, supervisor }) => new EntityHost(at, kinds, { ...options.entities, restore, commit, link: supervisor, hibernation: { committed: restore } }).supervisor,
+    start: ({ node: at, supervisor }) => new EntityHost(at, kinds, { ...options.entities, restore, records, commit, link: supervisor, hibernation: { committed: restore } }).supervisor,
   };
   const root = startSupervisor(node, { strategy: 'one_for_one', intensity: 3, period: 60, children: [entities] }, { name: 'marketplace' });
 

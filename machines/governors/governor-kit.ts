@@ -1,5 +1,6 @@
-import { assign, emit, enqueueActions, setup, type AnyStateMachine } from 'xstate';
-import { reply, stateTimeout } from '../../src/runtime/statem-actions.ts';
+import { assign, emit, enqueueActions, setup, type AnyStateMachine, type EventObject } from 'xstate';
+import { putRecord, reply, stateTimeout } from '../../src/runtime/statem-actions.ts';
+import type { PersistedActorState } from '../../src/runtime/persisted-state.ts';
 import type { CallerRef } from '../../src/runtime/envelope.ts';
 import { ROUTES, type GovernorKind, type GovernorReply, type LifecycleEvent, type ReplyStatus } from '../governor-protocol.ts';
 import { eventTime, type TimeoutClock } from './business-time.ts';
@@ -13,7 +14,8 @@ export { eventTime } from './business-time.ts';
  *
  * One `prepare`, in order:
  * 1. An event id already committed (a redelivery) gets the answer it got then, with the facts of
- *    the state as it is now; nothing changes.
+ *    the state as it is now; nothing changes. The answers of committed events are keyed records
+ *    (`putRecord`, kept beside the state forever), handed over with the `prepare` as `$record`.
  * 2. A malformed event, or one of a type not routed to this governor, is refused or answered
  *    `not_applicable` without asking the domain.
  * 3. The business deadlines of the current state that are due by the event's business time are
@@ -24,9 +26,10 @@ export { eventTime } from './business-time.ts';
  * 5. The reply carries that version and the facts of the state the change would lead to.
  *
  * `commit` (by event id, idempotent) moves to the pending state through a guarded transition
- * generated for every target state, replaces the data, bumps `version` and remembers the
- * outcome; a `not_applicable` outcome is only remembered, so every governor of a committed event
- * answers its redelivery the same way. `abort` drops the pending outcome. A time-driven transition
+ * generated for every target state, replaces the data, bumps `version` and records the reply
+ * under the event id (`putRecord`: beside the state, never in it, kept forever); a
+ * `not_applicable` outcome is only recorded, so every governor of a committed event answers its
+ * redelivery the same way. `abort` drops the pending outcome. A time-driven transition
  * that fires between prepare and commit makes the pending outcome stale: the commit then decides
  * again on the state as it is now and applies that, so a late timer can never be overwritten by a
  * decision taken before it.
@@ -118,7 +121,13 @@ export interface PendingChange<S extends string, D> {
   readonly next: { readonly state: S; readonly data: D; readonly enteredAt?: number | null } | null;
 }
 
-/** A committed event and the reply it got (applied or not applicable), for redeliveries. */
+/**
+ * A committed event's record, under its eventId: the reply it got (applied or not applicable),
+ * without its facts (a redelivery is answered with the facts of the state as it is then).
+ */
+export type CommittedReply = Omit<GovernorReply, 'facts'>;
+
+/** A committed event and its reply: the layout of the `committed` list of states before records. */
 export interface CommittedOutcome {
   readonly eventId: string;
   readonly reply: GovernorReply;
@@ -140,15 +149,48 @@ export interface GovernorContext<S extends string, D> {
    */
   readonly enteredAt?: number | null;
   readonly pending: PendingChange<S, D> | null;
-  /** The last {@link COMMITTED_KEPT} committed events, oldest first. */
-  readonly committed: readonly CommittedOutcome[];
+}
+
+/** The record key a message to a governor needs: a `prepare`'s eventId (`EntityKind.recordKey`). */
+export function governorRecordKey(event: EventObject): string | undefined {
+  if (event.type !== 'prepare') return undefined;
+  const eventId = (event as { event?: { eventId?: unknown } }).event?.eventId;
+  return typeof eventId === 'string' && eventId.length > 0 ? eventId : undefined;
 }
 
 /**
- * @default 256 committed event ids per governor and customer: a redelivery within them gets the
- * same reply; older ones are caught by each domain's own keys (payment ids, usage keys, cycles).
+ * The committed reply handed over with a `prepare` (`$record`), checked: `undefined` when none.
+ * A value that is not one throws (a crash, retried then dead-lettered with the reason): taking
+ * it for "no record" would decide a committed event again.
  */
-export const COMMITTED_KEPT = 256;
+export function committedReplyOf(event: EventObject): CommittedReply | undefined {
+  const record = (event as { $record?: unknown }).$record;
+  if (record === undefined || record === null) return undefined;
+  const r = record as Partial<CommittedReply>;
+  if (typeof record !== 'object' || typeof r.governor !== 'string' || (r.status !== 'applied' && r.status !== 'not_applicable')) {
+    throw new TypeError(`the committed record of event ${JSON.stringify(governorRecordKey(event))} is not one: restore it from a backup`);
+  }
+  return record as CommittedReply;
+}
+
+/**
+ * A stored governor state of the layout before (its context holds `committed`, the replies of its
+ * last committed events) brought to this one: the list becomes records, committed with the
+ * migrated state, none lost. `undefined` for a state of this layout.
+ */
+export function migrateGovernorState(state: PersistedActorState): { state: PersistedActorState; records: Record<string, CommittedReply> } | undefined {
+  const snapshot = state.snapshot as { context?: Record<string, unknown> } & Record<string, unknown>;
+  const context = snapshot.context;
+  if (!context || !Array.isArray(context.committed)) return undefined;
+  const records: Record<string, CommittedReply> = {};
+  for (const { eventId, reply: answer } of context.committed as CommittedOutcome[]) {
+    if (typeof eventId !== 'string' || typeof answer !== 'object' || answer === null) continue;
+    const { facts: _facts, ...kept } = answer;
+    records[eventId] = kept;
+  }
+  const { committed: _committed, ...rest } = context;
+  return { state: { ...state, snapshot: { ...snapshot, context: rest } }, records };
+}
 
 export type GovernorEvent =
   | { type: 'prepare'; event: LifecycleEvent; $from?: CallerRef }
@@ -360,22 +402,25 @@ export function resolveCommit<S extends string, D>(
 /** A governor's context after the transitions of the protocol; pure, shared with reference models. */
 export const protocol = {
   initial<S extends string, D>(definition: GovernorDefinition<S, D>, customerId: string): GovernorContext<S, D> {
-    return { customerId, state: definition.initial, version: 0, data: definition.init(customerId), enteredAt: null, pending: null, committed: [] };
+    return { customerId, state: definition.initial, version: 0, data: definition.init(customerId), enteredAt: null, pending: null };
   },
 
-  /** The reply to a `prepare` and the context after it. */
+  /**
+   * The reply to a `prepare` and the context after it; `seen`: the record of the event, if it was
+   * committed here before (the runtime hands it over with the `prepare`).
+   */
   prepare<S extends string, D>(
     definition: GovernorDefinition<S, D>,
     context: GovernorContext<S, D>,
     event: LifecycleEvent,
+    seen?: CommittedReply,
   ): { reply: GovernorReply; context: GovernorContext<S, D> } {
     const eventId = typeof event?.eventId === 'string' ? event.eventId : undefined;
-    const seen = eventId === undefined ? undefined : context.committed.find((c) => c.eventId === eventId);
-    if (seen) {
+    if (seen && eventId !== undefined) {
       // The same answer, with the facts of the state as it is now: the orchestrator checks facts
       // against the other governors' current ones, and stale facts would hide a conflict.
       const facts = definition.facts?.(context.state, context.data);
-      const { facts: _old, ...answer } = seen.reply;
+      const { facts: _old, ...answer } = seen as GovernorReply;
       return { reply: { ...answer, version: context.version, ...(facts && Object.keys(facts).length > 0 ? { facts } : {}) }, context };
     }
     const { decision, reply, next } = prepareDecision(definition, context, event);
@@ -390,8 +435,16 @@ export const protocol = {
     const resolution = resolveCommit(definition, context, eventId);
     if (resolution.kind === 'none') return context;
     if (resolution.kind === 'drop') return { ...context, pending: null };
-    if (resolution.kind === 'record') return { ...context, pending: null, committed: remember(context.committed, eventId, resolution.reply) };
-    return applyCommit(context, eventId, resolution.next, resolution.reply, context.pending!.event);
+    if (resolution.kind === 'record') return { ...context, pending: null };
+    return applyCommit(context, resolution.next, context.pending!.event);
+  },
+
+  /** The record a `commit` of `eventId` writes (the reply, without facts), on the context before it; `undefined`: none. */
+  committedRecord<S extends string, D>(definition: GovernorDefinition<S, D>, context: GovernorContext<S, D>, eventId: string): CommittedReply | undefined {
+    const resolution = resolveCommit(definition, context, eventId);
+    if (resolution.kind !== 'apply' && resolution.kind !== 'record') return undefined;
+    const { facts: _facts, ...record } = resolution.reply;
+    return record;
   },
 
   abort<S extends string, D>(context: GovernorContext<S, D>, eventId: string): GovernorContext<S, D> {
@@ -417,13 +470,7 @@ export const protocol = {
   },
 };
 
-function applyCommit<S extends string, D>(
-  context: GovernorContext<S, D>,
-  eventId: string,
-  next: { state: S; data: D; enteredAt?: number | null },
-  reply: GovernorReply,
-  event: LifecycleEvent,
-): GovernorContext<S, D> {
+function applyCommit<S extends string, D>(context: GovernorContext<S, D>, next: { state: S; data: D; enteredAt?: number | null }, event: LifecycleEvent): GovernorContext<S, D> {
   // A change prepared before entry times were kept: a new state is entered at the event's time.
   const enteredAt = next.enteredAt !== undefined ? next.enteredAt : next.state === context.state ? context.enteredAt : eventTime(event);
   return {
@@ -433,14 +480,7 @@ function applyCommit<S extends string, D>(
     ...(enteredAt !== undefined ? { enteredAt } : {}),
     version: context.version + 1,
     pending: null,
-    committed: remember(context.committed, eventId, reply),
   };
-}
-
-function remember(committed: readonly CommittedOutcome[], eventId: string, reply: GovernorReply): CommittedOutcome[] {
-  // Until the list is full, one exact-size copy per commit, not a copy and then a slice of it.
-  const outcome = { eventId, reply };
-  return committed.length < COMMITTED_KEPT ? [...committed, outcome] : [...committed.slice(committed.length + 1 - COMMITTED_KEPT), outcome];
 }
 
 /**
@@ -458,7 +498,14 @@ export function defineGovernor<S extends string, D>(definition: GovernorDefiniti
   const resolution = (context: C, event: GovernorEvent) => resolveCommit(definition, context, eventIdOf(event));
 
   const commitTransition = {
-    actions: assign(({ context, event }: { context: C; event: GovernorEvent }) => protocol.commit(definition, context, eventIdOf(event))),
+    actions: enqueueActions(({ context, event, enqueue }: { context: C; event: GovernorEvent; enqueue: any }) => {
+      const eventId = eventIdOf(event);
+      // The record first, from the context before the commit (it knows the pending reply).
+      const record = protocol.committedRecord(definition, context, eventId);
+      if (record) enqueue(putRecord(eventId, record));
+      const next = protocol.commit(definition, context, eventId);
+      if (next !== context) enqueue.assign(next);
+    }),
   };
   const states: Record<string, unknown> = {};
   for (const state of definition.states) {
@@ -537,7 +584,7 @@ export function defineGovernor<S extends string, D>(definition: GovernorDefiniti
         actions: enqueueActions(({ context, event, enqueue }) => {
           const e = event as GovernorEvent;
           if (e.type !== 'prepare') return;
-          const { reply: answer, context: next } = protocol.prepare(definition, context as C, e.event);
+          const { reply: answer, context: next } = protocol.prepare(definition, context as C, e.event, committedReplyOf(e));
           if (next !== context) enqueue.assign(next);
           enqueue(reply(() => answer));
         }),

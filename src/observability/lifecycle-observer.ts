@@ -20,7 +20,7 @@ type Stats = Readonly<OrchestratorStats>;
 interface View {
   readonly stats: Stats;
   readonly current: Pick<NonNullable<OrchestratorContext['current']>, 'event' | 'route' | 'index'> | null;
-  readonly lastHandled: OrchestratorContext['handled'][number] | undefined;
+  readonly last: OrchestratorContext['last'];
   readonly conflicts: OrchestratorContext['conflicts'];
   readonly duplicatesByType: NonNullable<OrchestratorContext['duplicatesByType']>;
 }
@@ -61,7 +61,7 @@ const ZERO: Stats = { processed: 0, duplicates: 0, rejected: 0, conflicts: 0, co
  * One event, as seen from its steps:
  * 1. `current` appears (the orchestrator took the event): `execution_start` and `feature_adoption`
  *    (feature = event type); the start time is noted.
- * 2. `current` goes (or changes): the event ended; its outcome is the newest handled record.
+ * 2. `current` goes (or changes): the event ended; its outcome is the orchestrator's `last`.
  *    `execution_end` with its duration, an `error` if it was rejected, and the latency histogram.
  * 3. Counters that moved (duplicates, conflicts, compensations) are added to their metrics.
  *
@@ -77,7 +77,7 @@ export function observeLifecycle(options: LifecycleObserverOptions): LifecycleOb
   const live = new Map<string, Live>();
 
   const ended = (customer: string, entry: Live, before: NonNullable<View['current']>, after: View): void => {
-    const handled = after.lastHandled?.eventId === before.event.eventId ? after.lastHandled : undefined;
+    const handled = after.last?.eventId === before.event.eventId ? after.last : undefined;
     const outcome = handled?.status === 'completed' ? 'completed' : 'rejected';
     const durationMs = Math.max(0, now() - entry.startedAt);
     const feature = featureOf(before.event.type);
@@ -112,7 +112,7 @@ export function observeLifecycle(options: LifecycleObserverOptions): LifecycleOb
       if (address.entity !== ORCHESTRATOR_KIND) return;
       const view = restored ? readView(restored) : undefined;
       // An event in progress at restore began before this node saw it: timed from now.
-      live.set(address.key, { view: view ?? { stats: ZERO, current: null, lastHandled: undefined, conflicts: [], duplicatesByType: {} }, startedAt: now(), tier: undefined });
+      live.set(address.key, { view: view ?? { stats: ZERO, current: null, last: undefined, conflicts: [], duplicatesByType: {} }, startedAt: now(), tier: undefined });
     },
     stepped(address, persist) {
       if (address.entity !== ORCHESTRATOR_KIND) return;
@@ -168,14 +168,20 @@ function readView(state: PersistedActorState): View | undefined {
   if (!context || typeof context !== 'object') return undefined;
   const stats: Partial<Stats> | undefined = context.stats;
   if (!stats || typeof stats.processed !== 'number') return undefined;
-  const handled = Array.isArray(context.handled) ? context.handled : [];
   return {
     stats: { ...ZERO, ...stats },
     current: context.current ?? null,
-    lastHandled: handled.at(-1),
+    last: isLastOutcome(context.last) ? context.last : undefined,
     conflicts: Array.isArray(context.conflicts) ? context.conflicts : [],
     duplicatesByType: countsOf(context.duplicatesByType),
   };
+}
+
+/** A persisted `last` that can be trusted: an eventId and a known status (a rejection with its reason). */
+function isLastOutcome(value: unknown): value is NonNullable<OrchestratorContext['last']> {
+  if (typeof value !== 'object' || value === null) return false;
+  const last = value as { eventId?: unknown; status?: unknown; reason?: unknown };
+  return typeof last.eventId === 'string' && (last.status === 'completed' || (last.status === 'rejected' && typeof last.reason === 'string'));
 }
 
 /** Whole counts ≥ 0 by name from a persisted value; anything else is no count. */

@@ -4,9 +4,10 @@ import { checkEntityAddress, entityName, type EntityAddress } from './entity.ts'
 import type { Envelope } from './envelope.ts';
 import { messageRefusal, stateRefusal, type AcceptedMessages, type StateCheck } from './message-acceptance.ts';
 import type { Node } from './node.ts';
+import type { EventObject } from 'xstate';
 import type { PersistedActorState } from './persisted-state.ts';
 import type { Pid } from './pid.ts';
-import { StatemProcess, spawnStatem } from './statem.ts';
+import { StatemProcess, spawnStatem, type RecordAccess } from './statem.ts';
 import { supervisor } from './supervisor/api.ts';
 import type { ChildSpec } from './supervisor/child-spec.ts';
 import { SupervisorProcess, startSupervisor } from './supervisor/supervisor.ts';
@@ -46,7 +47,15 @@ export interface EntityKind {
    * the old state, so a migration that does not commit is simply done again. Return `undefined`
    * for a state that needs none. @default none
    */
-  readonly migrate?: (state: PersistedActorState) => { state: PersistedActorState; journal?: readonly unknown[] } | undefined;
+  readonly migrate?: (
+    state: PersistedActorState,
+  ) => { state: PersistedActorState; journal?: readonly unknown[]; records?: Readonly<Record<string, unknown>> } | undefined;
+  /**
+   * The keyed record (`putRecord`) an event needs, e.g. its idempotency key: the runtime hands
+   * the record over with the event as `$record` (`null`: none), read from what the entity wrote
+   * since its last commit, else from the store (see `RecordAccess`). @default none
+   */
+  readonly recordKey?: (event: EventObject) => string | undefined;
 }
 
 /**
@@ -66,6 +75,13 @@ export interface EntityObserver {
 export interface EntityHostOptions {
   /** The last committed state of an entity, to bring it back (after passivation, a crash, a move). */
   restore?: (address: EntityAddress) => PersistedActorState | undefined;
+  /**
+   * An entity's committed keyed record (`undefined`: none), read synchronously: the memory store
+   * answers from memory, the BullMQ transport from what it read before the delivery. Throws when
+   * the record cannot be read (never answers "none" for a record it does not know).
+   * @default none: a kind with a `recordKey` always sees `$record: null` but for its own writes
+   */
+  records?: (address: EntityAddress, key: string) => unknown;
   /** Restarts one kind's supervisor takes within `period` before it gives up. @default 100 */
   intensity?: number;
   /** @default 5 */
@@ -108,12 +124,14 @@ export const DEFAULT_HIBERNATE_AFTER_MS = 10_000;
 export class EntityHost {
   readonly #node: Node;
   readonly #kinds = new Map<string, EntityKind>();
+  readonly #records: EntityHostOptions['records'];
   /** The `entities` supervisor: one child supervisor per kind. */
   readonly supervisor: Pid;
 
   constructor(node: Node, kinds: readonly EntityKind[], options: EntityHostOptions = {}) {
     this.#node = node;
     for (const kind of kinds) this.#kinds.set(kind.kind, kind);
+    this.#records = options.records;
     this.supervisor = startSupervisor(
       node,
       {
@@ -186,7 +204,30 @@ export class EntityHost {
     if (kind?.checkState === undefined) return undefined;
     const live = this.processOf(address);
     const context = live ? live.getState().context : (stored?.snapshot as { context?: unknown } | undefined)?.context;
-    return stateRefusal(kind.kind, kind.checkState, context, address, envelope);
+    const record = () => this.recordFor(address, envelope.t === 'cast' || envelope.t === 'call' || envelope.t === 'info' ? envelope.event : undefined);
+    return stateRefusal(kind.kind, kind.checkState, context, address, envelope, record);
+  }
+
+  /** Whether entities of `kind` keep keyed records (their kind has a {@link EntityKind.recordKey}). */
+  keepsRecords(kind: string): boolean {
+    return this.#kinds.get(kind)?.recordKey !== undefined;
+  }
+
+  /** The record key the entity's kind names for `event` (see {@link EntityKind.recordKey}), if any. */
+  recordKey(address: EntityAddress, event: EventObject): string | undefined {
+    return this.#kinds.get(address.entity)?.recordKey?.(event);
+  }
+
+  /**
+   * The record `event` needs (`null`: none; `undefined`: the kind names none): as the live
+   * entity would see it, else as committed.
+   */
+  recordFor(address: EntityAddress, event: EventObject | undefined): unknown {
+    const key = event === undefined ? undefined : this.recordKey(address, event);
+    if (key === undefined) return undefined;
+    const live = this.processOf(address)?.recordOf(key);
+    if (live !== undefined) return live;
+    return this.#records?.(address, key) ?? null;
   }
 
   /** The entity's pid, spawning or restoring it first when it is not in memory. */
@@ -278,6 +319,8 @@ function kindSupervisor(kind: EntityKind, options: EntityHostOptions): ChildSpec
               name: entityName(address),
               restore,
               ...(migrated?.journal ? { journal: migrated.journal } : {}),
+              ...(migrated?.records ? { pendingRecords: migrated.records } : {}),
+              ...(kind.recordKey ? { records: recordAccess(kind.recordKey, address, options.records) } : {}),
               input: restore ? undefined : (kind.input?.(address.key) ?? { key: address.key }),
               afterStep,
               host: address,
@@ -289,6 +332,10 @@ function kindSupervisor(kind: EntityKind, options: EntityHostOptions): ChildSpec
     },
     { name: kindSupervisorName(kind.kind) },
   );
+}
+
+function recordAccess(keyOf: (event: EventObject) => string | undefined, address: EntityAddress, records: EntityHostOptions['records']): RecordAccess {
+  return { keyOf, lookup: (key) => records?.(address, key) };
 }
 
 /** An observer's failure is its own: logged, never the entity's crash. */

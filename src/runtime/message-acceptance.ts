@@ -23,9 +23,11 @@ export type MessageCheck = (message: Message, address: EntityAddress, delivery: 
  * A kind's check of a message it takes against the target entity's current context (its machine's
  * `context`, live or as last committed; `undefined` for an entity that does not exist yet): why
  * it is refused, or `undefined`. For rules that depend on what the entity has seen, e.g. an
- * idempotency key already used for other content. Pure; a throw counts as a refusal.
+ * idempotency key already used for other content. `record()` gives the keyed record the message
+ * needs (`EntityKind.recordKey`; `null`: none, `undefined`: the kind names none), read only when
+ * asked. Pure; a throw counts as a refusal (an unreadable record too: never decided as absent).
  */
-export type StateCheck = (context: unknown, message: Message, address: EntityAddress) => string | undefined;
+export type StateCheck = (context: unknown, message: Message, address: EntityAddress, record: () => unknown) => string | undefined;
 
 /**
  * The messages a kind takes from outside the process that hosts it (queues, other nodes, the
@@ -66,10 +68,17 @@ export function messageRefusal(kind: string, accepts: AcceptedMessages | undefin
 }
 
 /** {@link StateCheck} of `kind`, a throw turned into a refusal. */
-export function stateRefusal(kind: string, check: StateCheck | undefined, context: unknown, address: EntityAddress, envelope: Envelope): string | undefined {
+export function stateRefusal(
+  kind: string,
+  check: StateCheck | undefined,
+  context: unknown,
+  address: EntityAddress,
+  envelope: Envelope,
+  record: () => unknown = () => undefined,
+): string | undefined {
   if (check === undefined || (envelope.t !== 'cast' && envelope.t !== 'info' && envelope.t !== 'call')) return undefined;
   try {
-    return check(context, envelope.event, address);
+    return check(context, envelope.event, address, record);
   } catch (error) {
     return `the ${kind} state check of "${envelope.event.type}" messages failed: ${error instanceof Error ? error.message : String(error)}`;
   }

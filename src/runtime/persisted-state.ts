@@ -34,6 +34,13 @@ export interface PersistedActorState {
    * in order. Stores write them to the journal and never into the stored state.
    */
   readonly journal?: readonly unknown[];
+  /**
+   * Only in a state handed to a commit: the entity's keyed records written since the last commit
+   * (`putRecord`), key → JSON value. Stores write them beside the state (a hash per entity), in
+   * the same atomic commit, and never into the stored state: history the snapshot must not carry
+   * (e.g. the outcome of every event ever handled, looked up by its id).
+   */
+  readonly records?: Readonly<Record<string, unknown>>;
 }
 
 const TIMER_KINDS: readonly string[] = ['state', 'event', 'generic', 'delay'];

@@ -55,6 +55,7 @@ export const EFFECT = {
   stop: 'governor.stop',
   hibernate: 'governor.hibernate',
   journal: 'governor.journal',
+  record: 'governor.record',
 } as const;
 
 export type Effect =
@@ -80,7 +81,8 @@ export type Effect =
     }
   | { type: typeof EFFECT.stop; reason: ExitReason }
   | { type: typeof EFFECT.hibernate }
-  | { type: typeof EFFECT.journal; entries: readonly unknown[] };
+  | { type: typeof EFFECT.journal; entries: readonly unknown[] }
+  | { type: typeof EFFECT.record; key: string; value: unknown };
 
 /** Replies to the call being handled (`{reply, From, Value}`). Ignored when the event was not a call. */
 export function reply<C extends MachineContext, E extends EventObject, TEvent extends EventObject = E>(value: ValueExpr<C, E>) {
@@ -280,4 +282,16 @@ export function hibernate<C extends MachineContext, E extends EventObject, TEven
  */
 export function appendJournal<C extends MachineContext, E extends EventObject, TEvent extends EventObject = E>(entries: ValueExpr<C, E>) {
   return emit<C, E, undefined, TEvent, any>((args: { context: C; event: E }) => ({ type: EFFECT.journal, entries: resolve(entries, args) }));
+}
+
+/**
+ * Writes one of this entity's keyed records (a JSON value under `key`, e.g. an event id): kept by
+ * the store beside the entity's state, in a structure of its own, and written by the same atomic
+ * commit — so the state need not carry it. The runtime hands a record back with the event that
+ * needs it, as `$record`, when the entity's kind names its key (`EntityKind.recordKey`): a
+ * machine still decides synchronously, on what was committed before plus what it wrote since.
+ * A record is never removed; writing a key again replaces its value.
+ */
+export function putRecord<C extends MachineContext, E extends EventObject, TEvent extends EventObject = E>(key: ValueExpr<C, E>, value: ValueExpr<C, E>) {
+  return emit<C, E, undefined, TEvent, any>((args: { context: C; event: E }) => ({ type: EFFECT.record, key: resolve(key, args), value: resolve(value, args) }));
 }

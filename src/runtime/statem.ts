@@ -39,6 +39,13 @@ export interface StatemOptions {
    * migration of a stored state moves out of it into the journal (they go with the next commit).
    */
   journal?: readonly unknown[];
+  /** The entity's keyed records (see {@link RecordAccess}); without it, `putRecord` is refused. */
+  records?: RecordAccess;
+  /**
+   * Records not yet committed: what a migration of a stored state moves out of it into the
+   * entity's records (they go with the next commit, and are looked up before the store).
+   */
+  pendingRecords?: Readonly<Record<string, unknown>>;
   /** @default 10_000 */
   maxPostponed?: number;
   /** An event no state takes or postpones. @default 'crash' */
@@ -59,6 +66,22 @@ export interface StatemOptions {
    */
   rehydrate?: (process: StatemProcess) => unknown;
 }
+
+/**
+ * How an actor reads its keyed records (`putRecord`). Before the machine takes an event,
+ * `keyOf(event)` names the record it needs (`undefined`: none) and the event is handed over with
+ * `$record`: the value written by this process since its last commit, else `lookup(key)` (what
+ * the store holds), `null` when there is none. Looked up at every step that takes the event, so
+ * a postponed event sees what was written while it waited.
+ */
+export interface RecordAccess {
+  keyOf(event: EventObject): string | undefined;
+  /** The committed record, `undefined` when there is none; throws when it cannot be read. */
+  lookup(key: string): unknown;
+}
+
+/** Records this process wrote and remembers after their commit (lookups need not go to the store). */
+const RECENT_RECORDS = 256;
 
 interface RuntimeTimer {
   readonly kind: TimerKind;
@@ -169,6 +192,11 @@ export class StatemProcess extends Process {
   #journalLength = 0;
   /** Entries appended since the last commit took them ({@link takeJournal}). */
   #journal: unknown[] | undefined;
+  readonly #records: RecordAccess | undefined;
+  /** Records written since the last commit took them. */
+  #pendingRecords: Map<string, unknown> | undefined;
+  /** Records written and committed lately (bounded; the store has them all). */
+  #recentRecords: Map<string, unknown> | undefined;
   /** Events dropped by the `'drop'` policy (`sys.statistics().unhandled`). */
   unhandledDropped = 0;
 
@@ -179,6 +207,8 @@ export class StatemProcess extends Process {
     this.#maxPostponed = options.maxPostponed ?? DEFAULT_MAX_POSTPONED;
     this.#unhandled = options.unhandled ?? 'crash';
     this.#afterStep = options.afterStep;
+    this.#records = options.records;
+    if (options.pendingRecords && Object.keys(options.pendingRecords).length > 0) this.#pendingRecords = new Map(Object.entries(options.pendingRecords));
     this.host = options.host;
     this.#rehydrate = options.rehydrate;
   }
@@ -334,6 +364,7 @@ export class StatemProcess extends Process {
   }
 
   #step(event: EventObject, envelope: Envelope | undefined): void {
+    if (this.#records) event = this.#withRecord(event);
     if (this.#timers?.has('event')) this.#cancel('event');
     const previous = this.snapshot;
     const actions = this.#scope.begin(this);
@@ -522,6 +553,12 @@ export class StatemProcess extends Process {
         return;
       case EFFECT.hibernate:
         this.hibernateRequested = true;
+        return;
+      case EFFECT.record:
+        // Without record access (an actor spawned outside an entity host) they are still taken
+        // by the next commit (`persistForCommit`); nothing hands them back with events.
+        if (typeof e.key !== 'string' || e.key.length === 0) throw new TypeError('putRecord: the key must be a non-empty string');
+        (this.#pendingRecords ??= new Map()).set(e.key, e.value);
         return;
       case EFFECT.journal:
         if (!Array.isArray(e.entries)) throw new TypeError('appendJournal: entries must be an array of JSON values');
@@ -779,9 +816,47 @@ export class StatemProcess extends Process {
     const state = this.persist();
     this.#uncommitted = false;
     const journal = this.#journal;
-    if (journal === undefined) return state;
+    const records = this.#pendingRecords;
+    if (journal === undefined && records === undefined) return state;
     this.#journal = undefined;
-    return { ...state, journal };
+    this.#pendingRecords = undefined;
+    if (records) this.#remember(records);
+    return { ...state, ...(journal ? { journal } : {}), ...(records ? { records: Object.fromEntries(records) } : {}) };
+  }
+
+  /** A record this process wrote and has not forgotten (`undefined`: ask the store). */
+  recordOf(key: string): unknown {
+    if (this.#pendingRecords?.has(key)) return this.#pendingRecords.get(key) ?? null;
+    if (this.#recentRecords?.has(key)) return this.#recentRecords.get(key) ?? null;
+    return undefined;
+  }
+
+  /**
+   * The event with the record it needs as `$record` (see {@link RecordAccess}); any `$record` it
+   * came with is dropped: only the runtime says what was recorded.
+   */
+  #withRecord(event: EventObject): EventObject {
+    const key = this.#records!.keyOf(event);
+    if (key === undefined) {
+      if (!('$record' in event)) return event;
+      const { $record: _forged, ...rest } = event as EventObject & { $record?: unknown };
+      return rest as EventObject;
+    }
+    const value = this.recordOf(key) ?? this.#records!.lookup(key);
+    return { ...event, $record: value ?? null } as EventObject;
+  }
+
+  #remember(records: ReadonlyMap<string, unknown>): void {
+    const recent = (this.#recentRecords ??= new Map());
+    for (const [key, value] of records) {
+      recent.delete(key);
+      recent.set(key, value);
+    }
+    // Oldest first (insertion order): beyond the bound the store answers.
+    for (const key of recent.keys()) {
+      if (recent.size <= RECENT_RECORDS) break;
+      recent.delete(key);
+    }
   }
 }
 

@@ -38,9 +38,14 @@ export class JournalMismatchError extends StoredStateError {
   }
 }
 
-/** A state for a commit split into what is stored as state and the entries for the journal. */
-export function splitJournal(state: PersistedActorState): { state: PersistedActorState; entries: readonly unknown[] } {
-  if (state.journal === undefined) return { state, entries: [] };
-  const { journal, ...rest } = state;
-  return { state: rest, entries: journal };
+/**
+ * A state for a commit split into what is stored as state, the entries for the journal and the
+ * keyed records (`entity-records.ts`) written with it.
+ */
+export function splitJournal(state: PersistedActorState): { state: PersistedActorState; entries: readonly unknown[]; records: Readonly<Record<string, unknown>> } {
+  if (state.journal === undefined && state.records === undefined) return { state, entries: [], records: NO_RECORDS };
+  const { journal, records, ...rest } = state;
+  return { state: rest, entries: journal ?? [], records: records ?? NO_RECORDS };
 }
+
+const NO_RECORDS: Readonly<Record<string, unknown>> = Object.freeze({});

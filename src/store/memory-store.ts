@@ -1,6 +1,7 @@
 import type { EntityAddress } from '../runtime/entity.ts';
 import type { PersistedActorState } from '../runtime/persisted-state.ts';
 import type { ActorStore, SaveResult, StoredActor } from './actor-store.ts';
+import type { RecordReader, RecordRequest } from './entity-records.ts';
 import { JournalMismatchError, splitJournal, type JournalReader } from './journal.ts';
 
 /**
@@ -16,9 +17,11 @@ import { JournalMismatchError, splitJournal, type JournalReader } from './journa
  * appends them in the same step as it is stored, after the same checks (version, and the journal
  * ending where the state's `journalLength` says).
  */
-export class MemoryStore implements ActorStore, JournalReader {
+export class MemoryStore implements ActorStore, JournalReader, RecordReader {
   readonly #states = new Map<string, { readonly text: string; readonly version: number }>();
   readonly #journals = new Map<string, string[]>();
+  /** Each entity's keyed records (`entity-records.ts`), written with its state. */
+  readonly #records = new Map<string, Map<string, unknown>>();
 
   /** The stored state, parsed on each read (a fresh copy: the caller may change it). */
   get(address: EntityAddress): StoredActor | undefined {
@@ -50,7 +53,7 @@ export class MemoryStore implements ActorStore, JournalReader {
   }
 
   #write(key: string, committed: PersistedActorState, version: number): void {
-    const { state, entries } = splitJournal(committed);
+    const { state, entries, records } = splitJournal(committed);
     const journal = this.#journals.get(key);
     const length = journal?.length ?? 0;
     const expected = state.journalLength ?? 0;
@@ -62,7 +65,32 @@ export class MemoryStore implements ActorStore, JournalReader {
       if (journal) journal.push(...lines);
       else this.#journals.set(key, lines);
     }
+    for (const field in records) {
+      let held = this.#records.get(key);
+      if (!held) this.#records.set(key, (held = new Map()));
+      held.set(field, structuredClone(records[field]));
+    }
     this.#states.set(key, { text, version });
+  }
+
+  /** The entity's record under `field` (a copy), `undefined` when there is none. Synchronous. */
+  record(address: EntityAddress, field: string): unknown {
+    const value = this.#records.get(keyOf(address))?.get(field);
+    return value === undefined ? undefined : structuredClone(value);
+  }
+
+  async readRecords(requests: readonly RecordRequest[]): Promise<unknown[]> {
+    return requests.map(({ address, key }) => this.record(address, key));
+  }
+
+  /** All the entity's records (copies), field → value: tools and tests. */
+  allRecords(address: EntityAddress): Record<string, unknown> {
+    return structuredClone(Object.fromEntries(this.#records.get(keyOf(address)) ?? []));
+  }
+
+  /** How many records the entity has. */
+  recordCount(address: EntityAddress): number {
+    return this.#records.get(keyOf(address))?.size ?? 0;
   }
 
   async readJournal(address: EntityAddress, start = 0, end = -1): Promise<unknown[]> {
@@ -89,7 +117,7 @@ export class MemoryStore implements ActorStore, JournalReader {
     return this.put(address, state, expectedVersion);
   }
 
-  /** Removes the entity's state; its journal stays (history is never dropped, see `journal.ts`). */
+  /** Removes the entity's state; its journal and records stay (history is never dropped, see `journal.ts`). */
   async delete(address: EntityAddress): Promise<void> {
     this.#states.delete(keyOf(address));
   }

@@ -7,7 +7,7 @@ import { PERSISTED_STATE_VERSION } from '../runtime/persisted-state.ts';
  */
 export class StoredStateError extends GovernorError {
   constructor(
-    code: 'STORED_STATE_VERSION' | 'STORED_STATE_CORRUPT' | 'JOURNAL_MISMATCH',
+    code: 'STORED_STATE_VERSION' | 'STORED_STATE_CORRUPT' | 'JOURNAL_MISMATCH' | 'RECORD_UNREADABLE',
     readonly key: string,
     message: string,
     options?: { cause?: unknown },

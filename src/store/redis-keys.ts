@@ -159,6 +159,14 @@ export class RedisKeys {
     return `${this.#partition(this.partitionOf(address))}j:${entitySuffix(address)}`;
   }
 
+  /**
+   * Hash: the entity's keyed records (see `entity-records.ts`), field → JSON, written by the
+   * commit script with the state; e.g. an orchestrator's event id → the outcome it got.
+   */
+  records(address: EntityAddress): string {
+    return `${this.#base}r:${entitySuffix(address)}`;
+  }
+
   /** Sorted set of the ids of the messages this entity has handled (the most recent ones). */
   handled(address: EntityAddress): string {
     return `${this.#partition(this.partitionOf(address))}h:${entitySuffix(address)}`;

@@ -3,6 +3,7 @@ import type { EntityAddress } from '../runtime/entity.ts';
 import { PERSISTED_STATE_VERSION, type PersistedActorState } from '../runtime/persisted-state.ts';
 import type { ActorStore, SaveResult, StoredActor } from './actor-store.ts';
 import type { DatasetEpoch } from './dataset-epoch.ts';
+import { decodeRecord, RecordUnreadableError, type RecordReader, type RecordRequest } from './entity-records.ts';
 import { JournalMismatchError, splitJournal, type JournalReader } from './journal.ts';
 import { DatasetRolledBackError, StoredStateError } from './redis-errors.ts';
 import { RedisKeys, type KeyLayoutOptions, type PartitionId } from './redis-keys.ts';
@@ -71,6 +72,8 @@ export type CommitResult =
       readonly version: number;
       /** Set when the conflict is the journal's: entity `index`'s journal has this many entries, not what its state counts. */
       readonly journalLength?: number;
+      /** Set when the conflict is the records': entity `index`'s records key holds this type, not a hash. */
+      readonly recordsType?: string;
     }
   | { readonly status: 'lost'; readonly holder: string }
   /** The dataset went backwards (see {@link DatasetEpoch}): nothing was written. */
@@ -90,7 +93,7 @@ export type CommitResult =
  * const store = new RedisStore(new Redis(url), { prefix: 'governor' });
  * const saved = await store.save({ entity: 'Billing', key: 'c-1' }, state, 0); // { ok: true, version: 1 }
  */
-export class RedisStore implements ActorStore, JournalReader {
+export class RedisStore implements ActorStore, JournalReader, RecordReader {
   readonly keys: RedisKeys;
   readonly handledLimit: number;
   readonly #redis: Redis & GovernorCommands;
@@ -155,6 +158,27 @@ export class RedisStore implements ActorStore, JournalReader {
     return this.#redis.llen(this.keys.journal(address));
   }
 
+  /**
+   * Reads keyed records (`entity-records.ts`) in one round trip; throws
+   * {@link RecordUnreadableError} for one that is there but cannot be read (a records key of
+   * another type, a value that is not JSON): never taken for "no record".
+   */
+  async readRecords(requests: readonly RecordRequest[]): Promise<unknown[]> {
+    if (requests.length === 0) return [];
+    const pipeline = this.#redis.pipeline();
+    const keys = requests.map(({ address }) => this.keys.records(address));
+    requests.forEach(({ key }, i) => pipeline.hget(keys[i]!, key));
+    const replies = (await pipeline.exec()) ?? [];
+    return requests.map(({ key }, i) => {
+      const [error, text] = replies[i]!;
+      if (error) {
+        if (/WRONGTYPE/.test(error.message)) throw new RecordUnreadableError(keys[i]!, key, 'the key holds another type than a hash', error);
+        throw error;
+      }
+      return text === null || text === undefined ? undefined : decodeRecord(keys[i]!, key, text as string);
+    });
+  }
+
   /** Saves a state alone (tools, tests): one with journal entries to append goes through {@link commit}. */
   async save(address: EntityAddress, state: PersistedActorState, expectedVersion: number): Promise<SaveResult> {
     if (state.journal !== undefined && state.journal.length > 0) {
@@ -164,7 +188,7 @@ export class RedisStore implements ActorStore, JournalReader {
     return status === 0 ? { ok: true, version } : { ok: false, conflict: true, version };
   }
 
-  /** Removes the entity's state and its handled-message records; its journal stays (history is never dropped). */
+  /** Removes the entity's state and its handled-message ids; its journal and keyed records stay (history is never dropped). */
   async delete(address: EntityAddress): Promise<void> {
     await this.#redis.del(this.keys.state(address), this.keys.handled(address));
   }
@@ -209,21 +233,27 @@ export class RedisStore implements ActorStore, JournalReader {
     ];
     const mark = { id: epoch?.id ?? '', seq: epoch?.seen(batch.partition) ?? 0 };
     const journals: string[] = [];
+    const records: string[] = [];
     for (const entry of batch.entries) {
       keys.push(entry.stateKey ?? this.keys.state(entry.address));
       const member = this.keys.timerMember(entry.address);
       if (entry.state === null) {
-        args.push(entry.expectedVersion, '', '', 0, member, '');
+        args.push(entry.expectedVersion, '', '', 0, member, '', 0);
       } else {
-        const { state, entries } = splitJournal(entry.state);
-        args.push(entry.expectedVersion, JSON.stringify(state), state.journalLength ?? 0, entries.length, member, earliestDeadline(state) ?? '');
+        const split = splitJournal(entry.state);
+        const { state, entries } = split;
+        const fields = Object.keys(split.records);
+        args.push(entry.expectedVersion, JSON.stringify(state), state.journalLength ?? 0, entries.length, member, earliestDeadline(state) ?? '', fields.length);
         for (const e of entries) journals.push(JSON.stringify(e));
+        for (const field of fields) records.push(field, JSON.stringify(split.records[field] ?? null));
       }
     }
     keys.push(this.keys.partitionEpoch(batch.partition));
     for (const entry of batch.entries) keys.push(this.keys.journal(entry.address));
     keys.push(this.keys.timers(batch.partition));
+    for (const entry of batch.entries) keys.push(this.keys.records(entry.address));
     for (const text of journals) args.push(text);
+    for (const text of records) args.push(text);
     for (const message of batch.outbox) args.push(message);
     const reply = await this.#redis.govCommit(keys.length, ...keys, ...args);
     const n = batch.entries.length;
@@ -239,6 +269,12 @@ export class RedisStore implements ActorStore, JournalReader {
         // Reloading the entity either finds the state the journal goes with, or refuses it loudly.
         const index = Number(reply[1]) - 1;
         return { status: 'conflict', index, version: batch.entries[index]!.expectedVersion, journalLength: Number(reply[2]) };
+      }
+      case 6: {
+        // The records key was changed to another type after the delivery read it: a conflict, so
+        // the entity is reloaded and its next read of the key refuses the message with the reason.
+        const index = Number(reply[1]) - 1;
+        return { status: 'conflict', index, version: batch.entries[index]!.expectedVersion, recordsType: String(reply[2]) };
       }
       case 3:
         return { status: 'lost', holder: String(reply[1] ?? '') };

@@ -4,7 +4,7 @@ import { marketplaceKinds } from '../../machines/index.ts';
 import type { Outcome } from '../../machines/orchestrator.ts';
 import { SimulatedClock } from '../../src/runtime/clock.ts';
 import { startBullmqNode, type BullmqNode } from '../../src/transport/bullmq/index.ts';
-import { recordedOutcome } from '../../src/cli/enqueue/outcome-record.ts';
+import { readOutcomes } from '../../src/cli/enqueue/outcome-record.ts';
 import { RedisKeys } from '../../src/store/redis-keys.ts';
 import { startRedis, type RedisHandle } from '../support/redis-server.ts';
 
@@ -47,7 +47,7 @@ describe('handled-event records on BullMQ', () => {
     } finally {
       await first.stop({ timeoutMs: 2_000 });
     }
-    expect(recordedOutcome(await stored('Orchestrator'), 'sub-1')).toEqual({ status: 'completed', at: START, subscriptionId: 'sub-1' });
+    expect((await readOutcomes(redis.client(), keys, [{ customerId: 'c1', eventId: 'sub-1' }])).get('sub-1')).toEqual({ status: 'completed', at: START, subscriptionId: 'sub-1' });
     const billing = await stored('Billing');
     const receipts = await stored('Receipts');
 

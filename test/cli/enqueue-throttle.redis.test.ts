@@ -81,8 +81,12 @@ describe('governor enqueue of a tenant over its tier’s rate', () => {
 
     // The node handles every admitted event, in the order sent.
     const handled = await eventually(async () => {
-      const data = await redis.client().hget(new RedisKeys(prefix()).state({ entity: 'Orchestrator', key: customer }), 'd');
-      const list = data ? (JSON.parse(data) as { snapshot: { context: { handled: Array<{ eventId: string }> } } }).snapshot.context.handled.map((h) => h.eventId) : [];
+      // The orchestrator's records (beside its state), in the order it decided them.
+      const records = await redis.client().hgetall(new RedisKeys(prefix()).records({ entity: 'Orchestrator', key: customer }));
+      const list = Object.entries(records)
+        .map(([eventId, text]) => ({ eventId, seq: (JSON.parse(text) as { seq: number }).seq }))
+        .sort((a, b) => a.seq - b.seq)
+        .map((r) => r.eventId);
       return list.includes(ids.at(-1)!) ? list : undefined;
     }, 'the last admitted event handled');
     const usages = handled.filter((id) => id.startsWith('use-'));

@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sign, type AdminReply, type AdminRequest } from '../../src/cli/admin-protocol.ts';
 import { checkEventValue } from '../../src/cli/enqueue/events.ts';
-import { recordedOutcome } from '../../src/cli/enqueue/outcome-record.ts';
+import { readOutcomes } from '../../src/cli/enqueue/outcome-record.ts';
 import { messageIdOf } from '../../src/cli/enqueue/producer.ts';
 import { adminCommands } from '../../src/cli/repl.ts';
 import type { Admin } from '../../src/cli/admin.ts';
@@ -105,7 +105,7 @@ async function poll<T>(read: () => Promise<T>, done: (value: T) => boolean, what
   }
 }
 
-const outcomeOf = async (customerId: string, eventId: string) => recordedOutcome(await orchestratorState(customerId), eventId);
+const outcomeOf = async (customerId: string, eventId: string) => (await readOutcomes(client, keys, [{ customerId, eventId }])).get(eventId);
 
 function subscribe(customerId: string, eventId: string, extra: Record<string, unknown> = {}): string {
   return `enqueue(${JSON.stringify({ type: 'CustomerSubscribes', customerId, eventId, sku: 'PRO-MONTHLY', tier: 'professional', ...extra })})`;

@@ -146,13 +146,13 @@ describe('a producer writing the documented job format with plain bullmq, two no
 
     const client = redis.client();
     const keys = new RedisKeys(prefix);
-    const stateOf = async (entity: string, key: string) => {
-      const d = await client.hget(keys.state({ entity, key }), 'd');
-      return d === null ? undefined : (JSON.parse(d) as { snapshot: { context: Record<string, unknown> }; postponed: unknown[] });
-    };
-    const handled = async (customer: string) => ((await stateOf('Orchestrator', customer))?.snapshot.context['handled'] ?? []) as { eventId: string; status: string }[];
+    // The orchestrator's handled records (beside its state), in the order it decided them.
+    const handled = async (customer: string) =>
+      Object.entries(await client.hgetall(keys.records({ entity: 'Orchestrator', key: customer })))
+        .map(([eventId, text]) => ({ eventId, ...(JSON.parse(text) as { status: string; seq: number }) }))
+        .sort((a, b) => a.seq - b.seq);
 
-    // Every valid event completed: its outcome record is in its orchestrator's committed state.
+    // Every valid event completed: its outcome record is committed beside its orchestrator's state.
     for (const event of valid) {
       await poll(() => handled(event.customerId), (records) => records.some((r) => r.eventId === event.eventId), `the outcome of ${event.eventId}`);
     }

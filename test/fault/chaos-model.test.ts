@@ -93,7 +93,7 @@ function codeContexts(model: MarketplaceModel, customerId: string): Map<string, 
   const customer = model.customer(customerId);
   const contexts = new Map<string, unknown>(Object.entries(customer.governors).map(([kind, g]) => [kind, g!.context]));
   contexts.set('Receipts', { receipts: customer.receipts.map((eventId) => ({ entry: { eventId } })) });
-  contexts.set('Orchestrator', { handled: customer.handled });
+  contexts.set('Orchestrator', { handled: [...customer.handled].map(([eventId, record]) => ({ eventId, ...record })) });
   return contexts;
 }
 

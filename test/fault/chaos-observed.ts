@@ -11,7 +11,8 @@ interface Persisted {
   readonly state?: string;
   readonly data?: { readonly balance?: string; readonly invoices?: ReadonlyArray<{ readonly invoiceId: string; readonly total: string }> };
   readonly receipts?: ReadonlyArray<{ readonly entry: { readonly eventId: string } }>;
-  readonly handled?: ReadonlyArray<{ readonly eventId: string; readonly status: string }>;
+  /** The orchestrator's handled records by eventId (as the readers show them), or a list. */
+  readonly handled?: Readonly<Record<string, { readonly status: string; readonly seq?: number }>> | ReadonlyArray<{ readonly eventId: string; readonly status: string }>;
 }
 
 /** `contexts`: the committed context of each actor kind of the customer (absent: never created). */
@@ -29,10 +30,13 @@ export function observedView(contexts: ReadonlyMap<string, unknown>): CustomerVi
   };
 }
 
-/** The orchestrator's outcome records, oldest first. */
+/** The orchestrator's outcome records, in the order it decided them (their `seq`). */
 export function observedOutcomes(contexts: ReadonlyMap<string, unknown>): Array<{ eventId: string; outcome: Outcome }> {
   const handled = (contexts.get('Orchestrator') as Persisted | undefined)?.handled ?? [];
-  return handled.map((r) => ({ eventId: r.eventId, outcome: r.status as Outcome }));
+  if (Array.isArray(handled)) return handled.map((r: { eventId: string; status: string }) => ({ eventId: r.eventId, outcome: r.status as Outcome }));
+  return Object.entries(handled as Record<string, { status: string; seq?: number }>)
+    .sort(([, a], [, b]) => (a.seq ?? -1) - (b.seq ?? -1))
+    .map(([eventId, r]) => ({ eventId, outcome: r.status as Outcome }));
 }
 
 /** Event ids of the customer's receipts, in chain order. */

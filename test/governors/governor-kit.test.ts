@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { COMMITTED_KEPT, defineGovernor, protocol, type GovernorDefinition } from '../../machines/governors/governor-kit.ts';
+import { defineGovernor, protocol, type GovernorDefinition } from '../../machines/governors/governor-kit.ts';
 import { subscriptionMachine } from '../../machines/governors/subscription.ts';
 import { SimulatedClock, StatemProcess, createNode, spawnStatem, type Pid } from '../../src/index.ts';
 import { ev, given } from './domain-support.ts';
@@ -36,16 +36,21 @@ describe('the two-phase protocol', () => {
     const { reply, context } = protocol.prepare(toy, start, event);
     expect(reply).toEqual({ governor: 'MultiTenant', status: 'applied', version: 0, facts: { toy: 'On', count: 1 } });
     expect([context.state, context.data, context.pending?.eventId]).toEqual(['Off', { count: 0 }, event.eventId]);
+    // The commit writes the reply as the event's record (beside the state), without its facts.
+    const { facts: _facts, ...recorded } = reply;
+    expect(protocol.committedRecord(toy, context, event.eventId)).toEqual(recorded);
     const committed = protocol.commit(toy, context, event.eventId);
     expect([committed.state, committed.data, committed.version, committed.pending]).toEqual(['On', { count: 1 }, 1, null]);
-    expect(committed.committed).toEqual([{ eventId: event.eventId, reply }]);
+    expect(committed).not.toHaveProperty('committed');
+    expect(protocol.committedRecord(toy, committed, event.eventId)).toBeUndefined(); // a repeated commit writes nothing
   });
 
   it('answers a redelivered prepare with the reply it gave, and changes nothing', () => {
     const event = breach();
     const first = protocol.prepare(toy, protocol.initial(toy, CUSTOMER), event);
+    const record = protocol.committedRecord(toy, first.context, event.eventId)!;
     const after = protocol.commit(toy, first.context, event.eventId);
-    const again = protocol.prepare(toy, after, event);
+    const again = protocol.prepare(toy, after, event, record);
     // The same answer; its version and facts are those of now (facts are checked against the
     // other governors' current ones, so stale facts could hide a conflict).
     expect(again.reply).toEqual({ ...first.reply, version: 1, facts: { toy: 'On' } });
@@ -89,12 +94,15 @@ describe('the two-phase protocol', () => {
     const prepared = protocol.prepare(toy, protocol.initial(toy, CUSTOMER), event);
     expect(prepared.reply.status).toBe('not_applicable');
     expect(prepared.context.pending).toMatchObject({ eventId: event.eventId, next: null });
+    const record = protocol.committedRecord(toy, prepared.context, event.eventId);
+    expect(record).toMatchObject({ status: 'not_applicable' });
     const committed = protocol.commit(toy, prepared.context, event.eventId);
-    expect([committed.state, committed.version, committed.pending, committed.committed.map((c) => c.eventId)]).toEqual(['Off', 0, null, [event.eventId]]);
+    expect([committed.state, committed.version, committed.pending]).toEqual(['Off', 0, null]);
     // Meanwhile the governor moved on; the old event still changes nothing here.
     const moved = given(toy, [breach()]);
-    const again = protocol.prepare(toy, { ...moved, committed: committed.committed }, event);
+    const again = protocol.prepare(toy, moved, event, record);
     expect(again.reply.status).toBe('not_applicable');
+    expect(again.context).toBe(moved);
   });
 
   it.each([
@@ -115,14 +123,20 @@ describe('the two-phase protocol', () => {
     expect(reply).toMatchObject({ status: 'not_applicable', reason: expect.stringMatching(/does not handle PaymentProcessed/) });
   });
 
-  it(`remembers the last ${COMMITTED_KEPT} committed events, no more`, () => {
+  it('keeps no list of committed events: the context does not grow with them', () => {
     let context = protocol.initial(toy, CUSTOMER);
-    for (let i = 0; i < COMMITTED_KEPT + 10; i++) {
+    const records = new Set<string>();
+    let young = 0;
+    for (let i = 0; i < 300; i++) {
       const event = breach();
-      context = protocol.commit(toy, protocol.prepare(toy, context, event).context, event.eventId);
+      const prepared = protocol.prepare(toy, context, event).context;
+      if (protocol.committedRecord(toy, prepared, event.eventId)) records.add(event.eventId);
+      context = protocol.commit(toy, prepared, event.eventId);
+      if (i === 9) young = JSON.stringify(context).length;
     }
-    expect(context.committed).toHaveLength(COMMITTED_KEPT);
-    expect(context.data.count).toBe(COMMITTED_KEPT + 10);
+    expect(records.size).toBe(300);
+    expect(context.data.count).toBe(300);
+    expect(JSON.stringify(context).length).toBeLessThan(young + 8); // a counter's digits
   });
 });
 

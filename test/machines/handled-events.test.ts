@@ -1,38 +1,76 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { findHandled, outcomeRetention, recordHandled, type HandledEvent } from '../../machines/handled-events.ts';
+import { handledRecordKey, handledRecordOf, migrateOrchestratorState, outcomeOf, reusesKey, type HandledEvent } from '../../machines/handled-events.ts';
+import { migrateGovernorState, type CommittedOutcome } from '../../machines/governors/governor-kit.ts';
+import type { PersistedActorState } from '../../src/runtime/persisted-state.ts';
 
-const MINUTE = 60_000;
-const done = (eventId: string, at: number): HandledEvent => ({ eventId, status: 'completed', at });
+/** States saved by the code before records (`handled` and `committed` lists in the contexts). */
+const fixture = JSON.parse(readFileSync(new URL('../fixtures/handled-v1-states.json', import.meta.url), 'utf8')) as { states: Record<string, PersistedActorState> };
+const contextOf = (state: PersistedActorState) => (state.snapshot as { context: Record<string, unknown> }).context;
 
-function fill(count: number, at: (i: number) => number, retention = outcomeRetention({ kept: 3, maxAgeMs: 60 * MINUTE })) {
-  let handled: HandledEvent[] = [];
-  for (let i = 0; i < count; i++) handled = recordHandled(handled, done(`e${i}`, at(i)), retention);
-  return handled;
-}
-
-describe('handled-event records and their retention', () => {
-  it('keeps every record younger than the duplicate window, whatever the count', () => {
-    const handled = fill(10, (i) => i * 1_000);
-    expect(handled.map((h) => h.eventId)).toEqual(['e0', 'e1', 'e2', 'e3', 'e4', 'e5', 'e6', 'e7', 'e8', 'e9']);
+describe('handled-event records', () => {
+  it('a lifecycle event names its record by eventId; nothing else names one', () => {
+    expect(handledRecordKey({ type: 'lifecycle', event: { eventId: 'e-1' } } as never)).toBe('e-1');
+    expect(handledRecordKey({ type: 'lifecycle', event: { eventId: '' } } as never)).toBeUndefined();
+    expect(handledRecordKey({ type: 'lifecycle', event: { eventId: 7 } } as never)).toBeUndefined();
+    expect(handledRecordKey({ type: 'governor.reply' })).toBeUndefined();
   });
 
-  it('beyond the window keeps the newest `kept` records, and none older than maxAgeMs', () => {
-    const handled = fill(10, (i) => i * 10 * MINUTE);
-    // Now is 90 min: e9 (0 min) is in the window; e8, e7 are the newest others; e6 is beyond `kept`.
-    expect(handled.map((h) => h.eventId)).toEqual(['e7', 'e8', 'e9']);
-    const aged = fill(3, (i) => i * 45 * MINUTE);
-    expect(aged.map((h) => h.eventId)).toEqual(['e1', 'e2']); // e0 is 90 min old, past maxAgeMs
+  it('reads the record handed over with the event; none is undefined', () => {
+    expect(handledRecordOf({ type: 'lifecycle', $record: null } as never)).toBeUndefined();
+    expect(handledRecordOf({ type: 'lifecycle' })).toBeUndefined();
+    const record = { status: 'rejected', reason: 'no', at: 2, digest: 'd' };
+    expect(handledRecordOf({ type: 'lifecycle', $record: record } as never)).toEqual(record);
+    expect(outcomeOf(record as never)).toEqual({ status: 'rejected', reason: 'no', at: 2 });
   });
 
-  it('finds a record by eventId, with its outcome', () => {
-    const handled = recordHandled([done('a', 1)], { eventId: 'b', status: 'rejected', reason: 'no', at: 2 }, outcomeRetention());
-    expect(findHandled(handled, 'b')).toEqual({ eventId: 'b', status: 'rejected', reason: 'no', at: 2 });
-    expect(findHandled(handled, 'c')).toBeUndefined();
+  it.each([
+    ['a string', 'junk'],
+    ['an unknown status', { status: 'maybe', at: 1 }],
+    ['no time', { status: 'completed' }],
+    ['a rejection without a reason', { status: 'rejected', at: 1 }],
+    ['a digest that is a number', { status: 'completed', at: 1, digest: 5 }],
+  ])('a record that is not one (%s) throws, never reads as "no record"', (_what, junk) => {
+    expect(() => handledRecordOf({ type: 'lifecycle', event: { eventId: 'e-9' }, $record: junk } as never)).toThrow(/handled record of event "e-9" is not one/);
   });
 
-  it('keeps insertion order for eventIds that look like numbers', () => {
-    const handled = fill(3, () => 0).map((h, i) => ({ ...h, eventId: String(3 - i) }));
-    const next = recordHandled(handled, done('0', 0), outcomeRetention());
-    expect(next.map((h) => h.eventId)).toEqual(['3', '2', '1', '0']);
+  it('a reused key is a record with another digest; a record without a digest is never one', () => {
+    const digest = () => 'b';
+    expect(reusesKey({ status: 'completed', at: 1, digest: 'a' }, digest)).toBe(true);
+    expect(reusesKey({ status: 'completed', at: 1, digest: 'b' }, digest)).toBe(false);
+    expect(reusesKey({ status: 'completed', at: 1 }, digest)).toBe(false);
+    expect(reusesKey(undefined, () => expect.fail('no digest is computed without a record'))).toBe(false);
+  });
+});
+
+describe('migration of states saved with the `handled` and `committed` lists', () => {
+  it('moves every handled record of an orchestrator state to the records, none lost, and the list out of the state', () => {
+    const stored = fixture.states['Orchestrator']!;
+    const handled = contextOf(stored).handled as HandledEvent[];
+    expect(handled.length).toBeGreaterThan(30);
+    const migrated = migrateOrchestratorState(stored)!;
+    expect(Object.keys(migrated.records).sort()).toEqual(handled.map((h) => h.eventId).sort());
+    // Each with its place in the order of decisions (the list held them all, so from 0).
+    handled.forEach(({ eventId, ...record }, i) => expect(migrated.records[eventId]).toEqual({ ...record, seq: i }));
+    expect(contextOf(migrated.state)).not.toHaveProperty('handled');
+    expect(contextOf(migrated.state)).not.toHaveProperty('retention');
+    expect(contextOf(migrated.state).stats).toEqual(contextOf(stored).stats);
+    expect(migrateOrchestratorState(migrated.state)).toBeUndefined(); // once only
+  });
+
+  it("moves every governor's committed replies to the records (without their facts)", () => {
+    for (const [kind, stored] of Object.entries(fixture.states)) {
+      if (kind === 'Orchestrator') continue;
+      const committed = contextOf(stored).committed as CommittedOutcome[];
+      const migrated = migrateGovernorState(stored)!;
+      expect(Object.keys(migrated.records).sort(), kind).toEqual(committed.map((c) => c.eventId).sort());
+      for (const { eventId, reply } of committed) {
+        const { facts: _facts, ...kept } = reply;
+        expect(migrated.records[eventId]).toEqual(kept);
+      }
+      expect(contextOf(migrated.state)).not.toHaveProperty('committed');
+      expect(contextOf(migrated.state).data).toEqual(contextOf(stored).data);
+      expect(migrateGovernorState(migrated.state)).toBeUndefined();
+    }
   });
 });

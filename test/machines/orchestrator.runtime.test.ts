@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { assign, setup } from 'xstate';
 import { EntityHost, MemoryStore, SimulatedClock, createNode, reply } from '../../src/index.ts';
 import { orchestratorMachine, type Outcome } from '../../machines/orchestrator.ts';
+import { handledRecordKey } from '../../machines/handled-events.ts';
 import { eventDigest } from '../../src/marketplace/event-digest.ts';
 import { GOVERNORS, ROUTES, type GovernorKind, type ReplyStatus } from '../../machines/governor-protocol.ts';
 
@@ -48,15 +49,17 @@ function world(script: Partial<Record<GovernorKind, ReplyStatus | 'silent'>> = {
   new EntityHost(
     node,
     [
-      { kind: 'Orchestrator', machine: orchestratorMachine },
+      { kind: 'Orchestrator', machine: orchestratorMachine, recordKey: handledRecordKey },
       ...GOVERNORS.map((g) => ({ kind: g, machine: fakeGovernor(g, log, script) })),
       { kind: 'Receipts', machine: fakeGovernor('Receipts' as GovernorKind, log, {}) },
     ],
-    { restore: (a) => store.get(a)?.state },
+    // Committed after every step, records beside the states, as the embedded marketplace does.
+    { restore: (a) => store.get(a)?.state, records: (a, key) => store.record(a, key), commit: (a, persist) => store.set(a, persist()) },
   );
   const submit = (event: Record<string, unknown>) =>
     node.call<Outcome>({ entity: 'Orchestrator', key: 'c1' }, { type: 'lifecycle', event, receivedAt: clock.now() }, { timeout: 60_000 });
-  return { node, clock, log, submit };
+  const record = (eventId: string) => store.record({ entity: 'Orchestrator', key: 'c1' }, eventId);
+  return { node, clock, log, submit, store, record };
 }
 
 const subscribe = (eventId: string) => ({ eventId, customerId: 'c1', occurredAt: '2026-01-01T00:00:00Z', type: 'CustomerSubscribes', sku: 'pro', tier: 'Professional' });
@@ -92,16 +95,16 @@ describe('orchestrator with governors on the memory transport', () => {
   });
 
   it('refuses an eventId handled before with other content (IDEMPOTENCY_KEY_REUSED), records nothing, and takes a resend with another occurredAt as a duplicate', async () => {
-    const { submit, log, node, clock } = world();
+    const { submit, log, node, clock, record } = world();
     await submit(subscribe('e1'));
     const before = log.length;
-    const orchestrator = () => node.entities!.processOf({ entity: 'Orchestrator', key: 'c1' })!.getState().context as { handled: unknown[]; reusedKeys?: number };
-    const handled = orchestrator().handled;
+    const orchestrator = () => node.entities!.processOf({ entity: 'Orchestrator', key: 'c1' })!.getState().context as { reusedKeys?: number };
+    const handled = record('e1');
     const reused = await submit({ ...subscribe('e1'), sku: 'enterprise' });
     expect(reused).toMatchObject({ status: 'rejected', eventId: 'e1', replies: [] });
     expect((reused as { reason: string }).reason).toMatch(/^IDEMPOTENCY_KEY_REUSED: eventId "e1" of customer "c1" was used before for an event with different content/);
     expect(log.length).toBe(before);
-    expect(orchestrator().handled).toEqual(handled);
+    expect(record('e1')).toEqual(handled);
     expect(orchestrator().reusedKeys).toBe(1);
     expect(await submit({ ...subscribe('e1'), occurredAt: '2026-01-02T00:00:00Z' })).toEqual({ status: 'duplicate', eventId: 'e1', original: { status: 'completed', at: clock.now() } });
   });
@@ -117,12 +120,14 @@ describe('orchestrator with governors on the memory transport', () => {
   });
 
   it('stamps the receipt and the record with the runtime clock at the commit', async () => {
-    const { submit, node, clock, log } = world();
+    const { submit, node, clock, log, record, store } = world();
     clock.advance(1_234);
     await submit(subscribe('e1'));
     expect(log.filter((l) => l.type === 'receipt')).toEqual([{ governor: 'Receipts', type: 'receipt', eventId: 'e1', at: 1_001_234 }]);
-    const orchestrator = node.entities!.processOf({ entity: 'Orchestrator', key: 'c1' })!.getState().context as { handled: unknown[] };
-    expect(orchestrator.handled).toEqual([{ eventId: 'e1', status: 'completed', at: 1_001_234, digest: eventDigest(subscribe('e1') as never) }]);
+    // The record is beside the state, committed with it; the state holds no list of events.
+    expect(record('e1')).toEqual({ status: 'completed', at: 1_001_234, digest: eventDigest(subscribe('e1') as never), seq: 0 });
+    expect(node.entities!.processOf({ entity: 'Orchestrator', key: 'c1' })!.getState().context).not.toHaveProperty('handled');
+    expect(JSON.stringify(store.get({ entity: 'Orchestrator', key: 'c1' })!.state)).not.toContain('e1');
   });
 
   it('a governor that never answers leads to the error path, not a hang', async () => {

@@ -37,6 +37,7 @@ describe('entity naming is injective', () => {
     const namings: Array<[string, (a: EntityAddress) => string]> = [
       ['state', (a) => keys.state(a)],
       ['handled', (a) => keys.handled(a)],
+      ['records', (a) => keys.records(a)],
       ['suffix', entitySuffix],
       ['name', entityName],
       // The bytes Redis stores: injective on strings is not enough if the encoding merges them.
@@ -49,7 +50,7 @@ describe('entity naming is injective', () => {
           expect(new Set(names).size, `${what}: ${JSON.stringify(addresses)}`).toBe(addresses.length);
         }
         // State and handled-records keys of all entities never meet either.
-        const all = addresses.flatMap((a) => [keys.state(a), keys.handled(a)]);
+        const all = addresses.flatMap((a) => [keys.state(a), keys.handled(a), keys.records(a), keys.journal(a)]);
         expect(new Set(all).size).toBe(all.length);
         // The embedded node's store: each address reads back its own state, none another's.
         const store = new MemoryStore();

@@ -29,7 +29,10 @@ export async function readCommittedStates(redis: Redis, keys: RedisKeys, custome
   const replies = await Promise.all([
     ...TARGET_KINDS.map((kind) => settle(redis.hget(keys.state({ entity: kind, key: customerId }), 'd'))),
     settle(redis.lrange(keys.journal({ entity: 'Receipts', key: customerId }), 0, -1)),
+    settle(redis.hgetall(keys.records({ entity: 'Orchestrator', key: customerId }))),
   ]);
+  const records = (replies[TARGET_KINDS.length + 1]?.[1] ?? {}) as Record<string, string>;
+  const handled = Object.fromEntries(Object.entries(records).map(([eventId, text]) => [eventId, JSON.parse(text) as unknown]));
   const journal = ((replies[TARGET_KINDS.length]?.[1] ?? []) as string[]).map((text) => JSON.parse(text) as unknown);
   const states = new Map<string, ActorState>();
   TARGET_KINDS.forEach((kind, i) => {
@@ -38,7 +41,13 @@ export async function readCommittedStates(redis: Redis, keys: RedisKeys, custome
     if (typeof stored !== 'string') return;
     const snapshot = (JSON.parse(stored) as { snapshot: { value: unknown; context: unknown } }).snapshot;
     // Receipts are history in the journal: seen with the context that counts them.
-    const context = kind === 'Receipts' ? { ...(snapshot.context as object), receipts: journal } : snapshot.context;
+    // Handled-event records live beside the orchestrator's state: seen with it, by eventId.
+    const context =
+      kind === 'Receipts'
+        ? { ...(snapshot.context as object), receipts: journal }
+        : kind === 'Orchestrator'
+          ? { ...(snapshot.context as object), handled }
+          : snapshot.context;
     states.set(kind, { value: snapshot.value, context });
   });
   return states;

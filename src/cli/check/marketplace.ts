@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import { governorDefinitions } from '../../../machines/index.ts';
-import { findHandled, outcomeOf } from '../../../machines/handled-events.ts';
+import { outcomeOf, type HandledRecord } from '../../../machines/handled-events.ts';
 import { verifyReceipts, type ReceiptsContext } from '../../../machines/receipts.ts';
 import { GOVERNORS, type GovernorKind, type LifecycleEvent } from '../../../machines/governor-protocol.ts';
 import { billingStanding, type BillingData, type BillingState } from '../../../machines/governors/billing.ts';
@@ -200,8 +200,9 @@ function checkOutcome(outcome: Outcome, expected: ModelOutcome): void {
 
 /** The outcome record committed with the event (what `governor enqueue --wait` reads) says what the answer said. */
 function checkRecord(observed: Observed, event: LifecycleEvent, outcome: Outcome): void {
-  const orchestrator = observed.get(event.customerId)?.get('Orchestrator')?.context as OrchestratorContext | undefined;
-  const record = orchestrator ? findHandled(orchestrator.handled, event.eventId) : undefined;
+  // The targets show the orchestrator's records (kept beside its state) as `handled`, by eventId.
+  const orchestrator = observed.get(event.customerId)?.get('Orchestrator')?.context as (OrchestratorContext & { handled?: Record<string, HandledRecord> }) | undefined;
+  const record = orchestrator?.handled?.[event.eventId];
   check(record !== undefined, `no outcome record of ${event.eventId} was committed`);
   const answer =
     outcome.status === 'duplicate'

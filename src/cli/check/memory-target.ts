@@ -36,6 +36,10 @@ export function memoryTarget(options: { start: number; pseudonymKey: string }): 
         if (state && kind === 'Receipts') {
           const receipts = market.store.journalOf({ entity: kind, key: customerId });
           states.set(kind, { ...state, context: { ...(state.context as object), receipts } });
+        } else if (state && kind === 'Orchestrator') {
+          // Handled-event records live beside the state: seen with it, by eventId.
+          const handled = market.store.allRecords({ entity: kind, key: customerId });
+          states.set(kind, { ...state, context: { ...(state.context as object), handled } });
         } else if (state) states.set(kind, state);
       }
       return states;

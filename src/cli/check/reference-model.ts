@@ -1,11 +1,11 @@
 import { canCommit, detectConflicts } from '../../../machines/conflicts.ts';
 import { ROUTES, type GovernorKind, type GovernorReply, type LifecycleEvent } from '../../../machines/governor-protocol.ts';
-import { protocol, timeoutEventFor, timerDueAt, type GovernorContext, type GovernorDefinition } from '../../../machines/governors/governor-kit.ts';
-import { findHandled, outcomeOf, outcomeRetention, recordHandled, subscriptionIdOf, type HandledEvent, type HandledOutcome, type OutcomeRetention } from '../../../machines/handled-events.ts';
+import { protocol, timeoutEventFor, timerDueAt, type CommittedReply, type GovernorContext, type GovernorDefinition } from '../../../machines/governors/governor-kit.ts';
+import { outcomeOf, subscriptionIdOf, type HandledOutcome, type HandledRecord } from '../../../machines/handled-events.ts';
 
 /**
- * The marketplace as a pure fold: the orchestrator's rules (handled-event records and their
- * retention, routes, prepare in order, stop at the first refusal or declared conflict, commit all
+ * The marketplace as a pure fold: the orchestrator's rules (a handled-event record per event,
+ * kept forever, routes, prepare in order, stop at the first refusal or declared conflict, commit all
  * or abort all, one receipt per committed event) over the governors' own pure definitions, with their state timeouts applied
  * as time passes. No actors, no mailboxes, no store, no crashes: what the real system must equal.
  */
@@ -16,12 +16,14 @@ interface ModelGovernor {
   context: GovernorContext<string, unknown>;
   /** When the current state was entered, on the node's clock (a node-clock timeout runs from then; a business deadline is absolute). */
   enteredAt: number;
+  /** The replies of the events committed here, by eventId (the governor's records). */
+  readonly committed: Map<string, CommittedReply>;
 }
 
 export interface ModelCustomer {
   readonly governors: Partial<Record<GovernorKind, ModelGovernor>>;
-  /** The handled events and their outcomes, as the orchestrator keeps them. */
-  handled: HandledEvent[];
+  /** The handled events' records, by eventId, as the orchestrator keeps them (forever). */
+  readonly handled: Map<string, HandledRecord>;
   /** Event ids with a receipt. */
   readonly receipts: string[];
 }
@@ -29,15 +31,12 @@ export interface ModelCustomer {
 export class MarketplaceModel {
   readonly customers = new Map<string, ModelCustomer>();
 
-  constructor(
-    readonly definitions: Record<GovernorKind, GovernorDefinition<string, unknown>>,
-    readonly retention: OutcomeRetention = outcomeRetention(),
-  ) {}
+  constructor(readonly definitions: Record<GovernorKind, GovernorDefinition<string, unknown>>) {}
 
   customer(id: string): ModelCustomer {
     let customer = this.customers.get(id);
     if (!customer) {
-      customer = { governors: {}, handled: [], receipts: [] };
+      customer = { governors: {}, handled: new Map(), receipts: [] };
       this.customers.set(id, customer);
     }
     return customer;
@@ -51,15 +50,14 @@ export class MarketplaceModel {
   /** One lifecycle event arriving, and ending, at `now`. */
   submit(event: LifecycleEvent, now: number): ModelOutcome {
     const customer = this.customer(event.customerId);
-    const seen = findHandled(customer.handled, event.eventId);
+    const seen = customer.handled.get(event.eventId);
     if (seen) return { status: 'duplicate', original: outcomeOf(seen) };
     const decided = this.#decide(customer, event, now);
-    customer.handled = recordHandled(
-      customer.handled,
+    customer.handled.set(
+      event.eventId,
       decided.status === 'completed'
-        ? { eventId: event.eventId, status: 'completed', at: now, ...(decided.subscriptionId !== undefined ? { subscriptionId: decided.subscriptionId } : {}) }
-        : { eventId: event.eventId, status: 'rejected', reason: decided.reason, at: now },
-      this.retention,
+        ? { status: 'completed', at: now, ...(decided.subscriptionId !== undefined ? { subscriptionId: decided.subscriptionId } : {}) }
+        : { status: 'rejected', reason: decided.reason, at: now },
     );
     // Timers already due (a deadline from the event's business time that the node's clock has passed) fire at once.
     this.#advance(customer, now);
@@ -72,8 +70,8 @@ export class MarketplaceModel {
     const replies: GovernorReply[] = [];
     for (let i = 0; i < route.length; i++) {
       const kind = route[i]!;
-      const governor = (customer.governors[kind] ??= { context: protocol.initial(this.definitions[kind], event.customerId), enteredAt: now });
-      const prepared = protocol.prepare(this.definitions[kind], governor.context, event);
+      const governor = (customer.governors[kind] ??= { context: protocol.initial(this.definitions[kind], event.customerId), enteredAt: now, committed: new Map() });
+      const prepared = protocol.prepare(this.definitions[kind], governor.context, event, governor.committed.get(event.eventId));
       governor.context = prepared.context;
       replies.push(prepared.reply);
       let reason: string | undefined;
@@ -95,6 +93,8 @@ export class MarketplaceModel {
       if (reply.status !== 'applied' && reply.status !== 'not_applicable') continue;
       const governor = customer.governors[reply.governor]!;
       const before = governor.context.state;
+      const record = protocol.committedRecord(this.definitions[reply.governor], governor.context, event.eventId);
+      if (record) governor.committed.set(event.eventId, record);
       governor.context = protocol.commit(this.definitions[reply.governor], governor.context, event.eventId);
       if (governor.context.state !== before) governor.enteredAt = now;
     }

@@ -3,7 +3,7 @@ import { eventDigest, keyReusedReason } from '../../marketplace/event-digest.ts'
 import type { EventValidationIssue } from '../../marketplace/event-validation.ts';
 import type { GovernorProducer } from '../../transport/bullmq/producer.ts';
 import type { CheckedEvent } from './events.ts';
-import { recordedEvent } from './outcome-record.ts';
+import { readHandledRecords } from './outcome-record.ts';
 
 /**
  * `governor enqueue`'s checks of idempotency keys (eventIds) reused for other content, at the
@@ -51,16 +51,14 @@ export function reuseWithinInput(): (checked: CheckedEvent) => CheckedEvent | Re
 
 /**
  * The events whose eventId their orchestrator has a handled record of with another digest, read
- * from its committed state in Redis (one read per customer), with the reason.
+ * from its records in Redis (one round trip), with the reason.
  */
 export async function reusedKeysRecorded(producer: GovernorProducer, events: readonly LifecycleEvent[]): Promise<Map<LifecycleEvent, string>> {
-  const customers = [...new Set(events.map((e) => e.customerId))];
-  const states = await Promise.all(customers.map((key) => producer.connection.hget(producer.keys.state({ entity: 'Orchestrator', key }), 'd')));
-  const byCustomer = new Map(customers.map((c, i) => [c, states[i] ?? null]));
+  const records = await readHandledRecords(producer.connection, producer.keys, events);
   const reused = new Map<LifecycleEvent, string>();
-  for (const event of events) {
-    const record = recordedEvent(byCustomer.get(event.customerId), event.eventId);
+  events.forEach((event, i) => {
+    const record = records[i];
     if (record?.digest !== undefined && record.digest !== eventDigest(event)) reused.set(event, keyReusedReason(event.eventId, event.customerId));
-  }
+  });
   return reused;
 }

@@ -5,7 +5,7 @@ import type { HandledOutcome } from '../../../machines/handled-events.ts';
 import type { LifecycleEvent } from '../../marketplace/event-schema.ts';
 import type { GovernorProducer } from '../../transport/bullmq/producer.ts';
 import { ready } from '../../transport/bullmq/connections.ts';
-import { recordedOutcome } from './outcome-record.ts';
+import { readOutcomes } from './outcome-record.ts';
 import { FAIL_FAST_REDIS } from './redis.ts';
 import { sleep } from '../../runtime/retry.ts';
 
@@ -41,9 +41,10 @@ export function isRefusal(outcome: EventOutcome): boolean {
 }
 
 /**
- * Reads outcomes from Redis, where the nodes commit them: each customer's orchestrator state
- * (its handled-event records) and the dead-letter queue. Open it before enqueueing: events that
- * already have a record then are duplicates of that record.
+ * Reads outcomes from Redis, where the nodes commit them: each event's handled record (a field of
+ * its orchestrator's records hash, kept forever: `outcome-record.ts`) and the dead-letter queue.
+ * Open it before enqueueing: events that already have a record then are duplicates of it — also
+ * an event handled long ago (there is no retention that could make it `pending`).
  */
 export class OutcomeReader {
   readonly #producer: GovernorProducer;
@@ -69,17 +70,9 @@ export class OutcomeReader {
     return new OutcomeReader(producer, redis);
   }
 
-  /** The recorded outcomes of those events that have one: one read per customer. */
+  /** The recorded outcomes of those events that have one: one round trip for them all. */
   async recorded(events: readonly LifecycleEvent[]): Promise<Map<string, HandledOutcome>> {
-    const customers = [...new Set(events.map((e) => e.customerId))];
-    const states = await Promise.all(customers.map((key) => this.#redis.hget(this.#producer.keys.state({ entity: 'Orchestrator', key }), 'd')));
-    const byCustomer = new Map(customers.map((c, i) => [c, states[i] ?? null]));
-    const found = new Map<string, HandledOutcome>();
-    for (const event of events) {
-      const outcome = recordedOutcome(byCustomer.get(event.customerId), event.eventId);
-      if (outcome) found.set(event.eventId, outcome);
-    }
-    return found;
+    return readOutcomes(this.#redis, this.#producer.keys, events);
   }
 
   /**

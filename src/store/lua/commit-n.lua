@@ -1,7 +1,8 @@
 --[[
   Commits the effects of one message (or of a flush) on one partition, atomically: the new states
   of the entities it changed, the entries they appended to their journals (history kept beside
-  the state, see journal.ts), each one's earliest timer deadline in the partition's timer index
+  the state, see journal.ts), the keyed records they wrote (a hash per entity, see
+  entity-records.ts), each one's earliest timer deadline in the partition's timer index
   (which wakes entities at rest, see timer-wake.ts), the record that the message was handled, and
   the messages it sent (appended to the partition's outbox, relayed into their queues afterwards).
 
@@ -24,6 +25,7 @@
     KEYS[6+n .. 5+2n]  journal list of each changed entity, in the same order
     KEYS[6+2n]      the partition's timer index: a sorted set, entity → its earliest timer's
                     deadline (runtime-clock ms), which the partition's owner wakes it at
+    KEYS[7+2n .. 6+3n]  records hash of each changed entity, in the same order
 
     ARGV[1]   node name: the lease holder this commit expects
     ARGV[2]   message id, or '' for a flush (no message)
@@ -35,11 +37,13 @@
     ARGV[7]   n, the number of entities
     ARGV[8]   the dataset id this node opened, or '' for an unguarded commit (no check, no count)
     ARGV[9]   the highest commit sequence this node has seen
-    ARGV[10 .. 9+6n]  per entity, six: expected version; the new state JSON ('' deletes it);
+    ARGV[10 .. 9+7n]  per entity, seven: expected version; the new state JSON ('' deletes it);
                       the length its journal must have after this commit ('': not checked);
                       k, how many journal entries it appends; its member in the timer index;
-                      and its earliest timer's deadline ('': no timer, the member is removed)
-    ARGV[10+6n ..]    the journal entries (JSON) of entity 1 (k1 of them), then of entity 2, …;
+                      its earliest timer's deadline ('': no timer, the member is removed);
+                      and r, how many records it writes
+    ARGV[10+7n ..]    the journal entries (JSON) of entity 1 (k1 of them), then of entity 2, …;
+                      then the records of entity 1 (r1 pairs: field, JSON value), of entity 2, …;
                       then the outbox entries (JSON), in send order
 
   Output:
@@ -50,6 +54,8 @@
     {5, i, length}         entity i's journal has `length` entries, so with its k it would not
                            end where its state says: state and history would drift apart; nothing
                            written
+    {6, i, type}           entity i's records key holds a `type`, not a hash: nothing written
+                           (checked before any write: a script is not rolled back on an error)
     {3, holder}            lost: the lease is held by `holder` ('' when nobody), not by ARGV[1]
     {4, id, seq, halted}   the dataset went backwards: its sentinel has another id (or none), a
                            sequence below ARGV[9], or was halted by a node (`halted`, else '');
@@ -91,54 +97,76 @@ if messageId ~= "" and rcall("ZADD", KEYS[3], "NX", score, messageId) == 0 then
   return {1}
 end
 
+local function unmark()
+  if messageId ~= "" then
+    rcall("ZREM", KEYS[3], messageId)
+  end
+end
+
 for i = 1, n do
-  local expected = tonumber(ARGV[4 + 6 * i])
+  local expected = tonumber(ARGV[3 + 7 * i])
   local current = tonumber(rcall("HGET", KEYS[4 + i], "v") or "0")
   if current ~= expected then
-    if messageId ~= "" then
-      rcall("ZREM", KEYS[3], messageId)
-    end
+    unmark()
     return refuse({2, i, current})
   end
-  local journalAfter = ARGV[6 + 6 * i]
+  local journalAfter = ARGV[5 + 7 * i]
   if journalAfter ~= "" then
     local length = rcall("LLEN", KEYS[5 + n + i])
-    if length + tonumber(ARGV[7 + 6 * i]) ~= tonumber(journalAfter) then
-      if messageId ~= "" then
-        rcall("ZREM", KEYS[3], messageId)
-      end
+    if length + tonumber(ARGV[6 + 7 * i]) ~= tonumber(journalAfter) then
+      unmark()
       return refuse({5, i, length})
+    end
+  end
+  if tonumber(ARGV[9 + 7 * i]) > 0 then
+    local kind = rcall("TYPE", KEYS[6 + 2 * n + i]).ok
+    if kind ~= "hash" and kind ~= "none" then
+      unmark()
+      return refuse({6, i, kind})
     end
   end
 end
 
 local result = {0}
-local entry = 10 + 6 * n
+local entry = 10 + 7 * n
+local journalled = 0
+for i = 1, n do
+  journalled = journalled + tonumber(ARGV[6 + 7 * i])
+end
+-- The records follow every entity's journal entries.
+local record = entry + journalled
 for i = 1, n do
   local key = KEYS[4 + i]
-  local data = ARGV[5 + 6 * i]
+  local data = ARGV[4 + 7 * i]
   if data == "" then
     rcall("DEL", key)
     result[i + 1] = 0
   else
-    local version = tonumber(ARGV[4 + 6 * i]) + 1
+    local version = tonumber(ARGV[3 + 7 * i]) + 1
     rcall("HSET", key, "v", version, "d", data)
     result[i + 1] = version
   end
   -- The timer index changes with the state, in this script: the two never disagree.
-  local deadline = ARGV[9 + 6 * i]
+  local deadline = ARGV[8 + 7 * i]
   if data == "" or deadline == "" then
-    rcall("ZREM", KEYS[6 + 2 * n], ARGV[8 + 6 * i])
+    rcall("ZREM", KEYS[6 + 2 * n], ARGV[7 + 7 * i])
   else
-    rcall("ZADD", KEYS[6 + 2 * n], deadline, ARGV[8 + 6 * i])
+    rcall("ZADD", KEYS[6 + 2 * n], deadline, ARGV[7 + 7 * i])
   end
   -- The entity's journal entries, in slices (unpack has a stack limit: a migration moves 1,000).
-  local last = entry + tonumber(ARGV[7 + 6 * i]) - 1
+  local last = entry + tonumber(ARGV[6 + 7 * i]) - 1
   for j = entry, last, 1000 do
     rcall("RPUSH", KEYS[5 + n + i], unpack(ARGV, j, math.min(j + 999, last)))
   end
   entry = last + 1
+  -- Its records (field, value pairs), in slices of 500 pairs.
+  local lastRecord = record + 2 * tonumber(ARGV[9 + 7 * i]) - 1
+  for j = record, lastRecord, 1000 do
+    rcall("HSET", KEYS[6 + 2 * n + i], unpack(ARGV, j, math.min(j + 999, lastRecord)))
+  end
+  record = lastRecord + 1
 end
+entry = record
 
 local relayed = tonumber(ARGV[5])
 if relayed > 0 then

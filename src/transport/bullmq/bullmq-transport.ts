@@ -21,6 +21,7 @@ import { DeadLetterDesk } from './dead-letter-desk.ts';
 import { EntityScopes } from './entity-scopes.ts';
 import { PartitionOwnership } from './partition-ownership.ts';
 import { EntityCache } from './entity-cache.ts';
+import { knownRecord } from './record-lookup.ts';
 import { checkFetchedJob, GuardedWorker } from './guarded-worker.ts';
 import { KeyPartitions } from '../../store/key-partitions.ts';
 import { Membership, type ClusterNode, type NodeInfo } from './membership.ts';
@@ -127,6 +128,7 @@ export class BullmqTransport implements Transport {
       runtime: (partition) => this.#partitions.get(partition),
       relay: () => this.#relay,
       store: () => this.#workerStore!,
+      entities: () => this.#node?.entities,
     });
     this.#deadLetters = new DeadLetterDesk({ keys: this.keys, node: () => this.#requireNode(), relay: () => this.#requireRelay(), logger, signal: this.#halt.signal });
     this.#watch = new DatasetWatch({
@@ -173,6 +175,7 @@ export class BullmqTransport implements Transport {
     this.#kinds = kinds.map((k) => k.kind);
     return {
       restore: (address) => this.#scopes.restore(address),
+      records: (address, key) => knownRecord(this.#cache, this.#scopes.current, address, key),
       commit: (address, persist) => this.#scopes.stepped(address, persist),
       // Idle entities hibernate once their commit is in: the cached committed state brings them back.
       hibernation: {

@@ -24,6 +24,8 @@ export interface EntityRecord {
   steps: number;
   /** When it was last loaded or stepped, in real time (ms): what passivation calls idle. */
   lastUsed: number;
+  /** Its keyed records read or committed so far, key → value (`null`: there is none); see `record-lookup.ts`. */
+  readonly records: Map<string, unknown>;
 }
 
 /**
@@ -54,7 +56,7 @@ export class EntityCache {
     now: number,
   ): EntityRecord {
     const name = entityName(address);
-    const record: EntityRecord = { name, address, partition, ...keys, version, state, latest: undefined, dirty: false, steps: 0, lastUsed: now };
+    const record: EntityRecord = { name, address, partition, ...keys, version, state, latest: undefined, dirty: false, steps: 0, lastUsed: now, records: new Map() };
     let records = this.#byKind.get(address.entity);
     if (!records) this.#byKind.set(address.entity, (records = new Map()));
     if (!records.has(address.key)) this.#size++;

@@ -4,7 +4,9 @@ import { entityName, type EntityAddress } from '../../runtime/entity.ts';
 import type { PersistedActorState } from '../../runtime/persisted-state.ts';
 import type { PartitionId, RedisKeys } from '../../store/redis-keys.ts';
 import type { RedisStore } from '../../store/redis-store.ts';
+import type { EntityHost } from '../../runtime/entity-host.ts';
 import type { EntityCache } from './entity-cache.ts';
+import { postponedRecords, readRecordsInto } from './record-lookup.ts';
 import type { TransportSettings } from './options.ts';
 import type { PartitionRuntime } from './partition.ts';
 import type { Relay } from './relay.ts';
@@ -22,6 +24,8 @@ export interface EntityScopesContext {
   relay(): Relay | undefined;
   /** The store entities are loaded from (the workers' connection). */
   store(): RedisStore;
+  /** The node's entity host, whose kinds name the records their events look up. */
+  entities(): EntityHost | undefined;
 }
 
 /**
@@ -130,6 +134,9 @@ export class EntityScopes {
       const entryKeys = { stateKey: keys.state(address), handledKey: keys.handled(address) };
       cache.add(address, this.#ctx.partitionOf(address), entryKeys, stored[i]?.version ?? 0, stored[i]?.state, now);
     });
+    // Postponed events look their records up when taken again, maybe outside any job: read now.
+    const requests = missing.flatMap((address, i) => postponedRecords(this.#ctx.entities(), address, stored[i]?.state.postponed));
+    await readRecordsInto(this.#ctx.store(), cache, requests);
   }
 
   /** The entities to load with a message's target: the other kinds of its key, co-located with it. */

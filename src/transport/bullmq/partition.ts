@@ -17,6 +17,7 @@ import type { EntityCache, EntityRecord } from './entity-cache.ts';
 import { checkFetchedJob, GuardedWorker } from './guarded-worker.ts';
 import type { TransportSettings } from './options.ts';
 import type { OutgoingJob, Relay } from './relay.ts';
+import { knowCommitted, readRecordsInto, recordsToRead } from './record-lookup.ts';
 import { jobScope, type Scope } from './scope.ts';
 
 /** What a partition needs from its transport. @internal */
@@ -201,6 +202,17 @@ export class PartitionRuntime {
         }
         if (this.#state !== 'running') return this.#giveBack(job, token);
       }
+      // The keyed records the delivery will look up (the event's handled record), read first.
+      const wanted = envelope.t === 'cast' || envelope.t === 'call' || envelope.t === 'info' ? recordsToRead(ctx.node.entities, ctx.cache, target, envelope.event, ctx.coLocated(target)) : [];
+      if (wanted.length > 0) {
+        try {
+          await this.#retrying(() => readRecordsInto(ctx.store, ctx.cache, wanted));
+        } catch (error) {
+          if (error instanceof StoredStateError) return ctx.deadLetter(job, error.message);
+          throw error;
+        }
+        if (this.#state !== 'running') return this.#giveBack(job, token);
+      }
       // The kind's check against what the target has seen (e.g. an idempotency key reused for
       // other content), once it is loaded: refused like a message its `accepts` refuses.
       const stateRefused = ctx.node.entities?.stateRefusal(target, envelope, ctx.cache.get(target)?.state);
@@ -215,6 +227,17 @@ export class PartitionRuntime {
       if (scope.missing.length > 0) {
         this.reset();
         await this.#retrying(() => ctx.load(scope.missing) ?? Promise.resolve());
+        continue;
+      }
+      if (scope.missingRecords.length > 0) {
+        // A record looked up before it was read: its step crashed undecided. Read it, run again.
+        this.reset();
+        try {
+          await this.#retrying(() => readRecordsInto(ctx.store, ctx.cache, scope.missingRecords));
+        } catch (error) {
+          if (error instanceof StoredStateError) return ctx.deadLetter(job, error.message);
+          throw error;
+        }
         continue;
       }
       if (scope.crashes.length > 0) {
@@ -386,6 +409,7 @@ export class PartitionRuntime {
         const record = records[i]!;
         record.version = result.versions[i]!;
         record.state = entries[i]!.state ?? undefined;
+        knowCommitted(record, entries[i]!.state?.records);
         if (record.steps === steps[i]) {
           record.dirty = false;
           record.latest = undefined;

@@ -26,6 +26,8 @@ export interface JobScope {
   readonly crashes: ExitReason[];
   /** Co-located entities the message reached that were not loaded yet: load them and re-run. */
   readonly missing: EntityAddress[];
+  /** Keyed records looked up that were not read yet (`record-lookup.ts`): read them and re-run. */
+  readonly missingRecords: { readonly address: EntityAddress; readonly key: string }[];
 }
 
 export interface AmbientScope {
@@ -37,7 +39,7 @@ export interface AmbientScope {
 }
 
 export function jobScope(partition: PartitionId, messageId: string): JobScope {
-  return { kind: 'job', partition, messageId, sent: 0, crashes: [], missing: [] };
+  return { kind: 'job', partition, messageId, sent: 0, crashes: [], missing: [], missingRecords: [] };
 }
 
 export function ambientScope(): AmbientScope {

@@ -1,0 +1,66 @@
+/**
+ * Keyed records at the runtime: written with `putRecord`, committed with the state, handed back
+ * with the event that names them (`$record`) — from what the actor wrote since its last commit,
+ * else from the store — looked up again for a postponed event, and never taken from the sender.
+ */
+import { describe, expect, it } from 'vitest';
+import { assign, setup } from 'xstate';
+import { EntityHost, MemoryStore, createNode, putRecord, reply } from '../../src/index.ts';
+
+/** Answers `seen` with the record handed over; records `key` → `value` on `put`. */
+const machine = setup({}).createMachine({
+  id: 'recorder',
+  initial: 'open',
+  context: { puts: 0 },
+  states: {
+    open: {
+      on: {
+        seen: { actions: reply(({ event }) => ({ record: (event as { $record?: unknown }).$record })) },
+        put: {
+          actions: [
+            putRecord(({ event }) => (event as unknown as { key: string }).key, ({ event }) => (event as unknown as { value: unknown }).value),
+            assign({ puts: ({ context }) => context.puts + 1 }),
+          ],
+        },
+      },
+    },
+  },
+});
+
+function host(store = new MemoryStore()) {
+  const node = createNode({});
+  new EntityHost(
+    node,
+    [{ kind: 'Recorder', machine, recordKey: (event) => (event.type === 'seen' ? (event as unknown as { key: string }).key : undefined) }],
+    { restore: (a) => store.get(a)?.state, records: (a, key) => store.record(a, key), commit: (a, persist) => store.set(a, persist()) },
+  );
+  return { node, store };
+}
+const address = { entity: 'Recorder', key: 'r1' };
+
+describe('keyed records at the runtime', () => {
+  it('are committed beside the state and handed back with the event that names them; none is null', async () => {
+    const { node, store } = host();
+    node.cast(address, { type: 'put', key: 'k1', value: { n: 1 } });
+    await node.settle();
+    expect(store.record(address, 'k1')).toEqual({ n: 1 });
+    expect(JSON.stringify(store.get(address)!.state)).not.toContain('k1');
+    expect(await node.call(address, { type: 'seen', key: 'k1' })).toEqual({ record: { n: 1 } });
+    expect(await node.call(address, { type: 'seen', key: 'k2' })).toEqual({ record: null });
+  });
+
+  it('are read from the store by a restarted actor', async () => {
+    const store = new MemoryStore();
+    const first = host(store);
+    first.node.cast(address, { type: 'put', key: 'k1', value: 'v' });
+    await first.node.settle();
+    await first.node.stop();
+    const second = host(store);
+    expect(await second.node.call(address, { type: 'seen', key: 'k1' })).toEqual({ record: 'v' });
+  });
+
+  it('never take a $record from the sender', async () => {
+    const { node } = host();
+    expect(await node.call(address, { type: 'seen', key: 'k9', $record: { forged: true } })).toEqual({ record: null });
+  });
+});
