@@ -67,6 +67,13 @@ export const NODE_ENVIRONMENT = [
     default: 'governor',
   },
   {
+    name: 'GOVERNOR_HEAP_BUDGET_MB',
+    meaning: 'the heap (MiB) above which a BullMQ node passivates its least recently used idle entities; --heap-budget overrides it',
+    required: false,
+    secret: false,
+    default: '60% of the V8 heap limit',
+  },
+  {
     name: 'GOVERNOR_NODE_NAME',
     meaning: 'the node\u2019s name, unique on one Redis; --name overrides it',
     required: false,

@@ -80,7 +80,10 @@ describe('handled-event records: duplicates and redeliveries', () => {
     const kinds = ['Orchestrator', ...GOVERNORS];
     const sizes = () => {
       app.persist(customer);
-      return kinds.map((kind) => JSON.stringify(app.store.get({ entity: kind, key: customer })?.state ?? null).length);
+      // The orchestrator's `last` is one outcome whose reason's length varies with the event (a
+      // rejection names why): bounded, not a list, so it is left out of the comparison.
+      const withoutLast = (_key: string, value: unknown) => (_key === 'last' ? undefined : value);
+      return kinds.map((kind) => JSON.stringify(app.store.get({ entity: kind, key: customer })?.state ?? null, withoutLast).length);
     };
     let young: number[] = [];
     for (const [i, e] of events.entries()) {

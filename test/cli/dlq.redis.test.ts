@@ -1,5 +1,6 @@
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RedisKeys } from '../../src/store/redis-keys.ts';
 import { addDeadLetter } from '../../src/transport/bullmq/dead-letters.ts';
 import { startRedis, type RedisHandle } from '../support/redis-server.ts';
 import { governor } from './governor-command.ts';
@@ -7,11 +8,14 @@ import { governor } from './governor-command.ts';
 let redis: RedisHandle;
 let partition: Queue;
 let dlq: Queue;
+/** The queue names a node uses (a partition's carries its hash tag: `{p.3}`). */
+const keys = new RedisKeys('governor');
+const P3 = keys.partitionQueue('3');
 
 beforeAll(async () => {
   redis = await startRedis();
-  partition = new Queue('p.3', { connection: redis.client(), prefix: redis.prefix });
-  dlq = new Queue('dlq', { connection: redis.client(), prefix: redis.prefix });
+  partition = new Queue(keys.partitionQueue('3'), { connection: redis.client(), prefix: redis.prefix });
+  dlq = new Queue(keys.deadLetterQueue, { connection: redis.client(), prefix: redis.prefix });
 });
 afterAll(async () => {
   await partition?.close();
@@ -37,17 +41,17 @@ describe('governor dlq', () => {
     const json = governor(['dlq', 'list', '--json', ...args()]);
     expect(json.code, json.stderr).toBe(0);
     const letters = JSON.parse(json.stdout) as { id: string; reason: string; queue: string; jobId: string; node: string; data: unknown }[];
-    expect(letters).toEqual([expect.objectContaining({ id: 'p.3~m-1', reason: 'unsupported job format version 99', queue: 'p.3', jobId: 'm-1', node: 'node-a', data: { v: 99, id: 'm-1', env: {} } })]);
+    expect(letters).toEqual([expect.objectContaining({ id: `${P3}~m-1`, reason: 'unsupported job format version 99', queue: P3, jobId: 'm-1', node: 'node-a', data: { v: 99, id: 'm-1', env: {} } })]);
 
     const text = governor(['dlq', 'list', ...args()]);
     expect(text.code, text.stderr).toBe(0);
-    expect(text.stdout).toContain('p.3~m-1');
+    expect(text.stdout).toContain(`${P3}~m-1`);
     expect(text.stdout).toContain('2026-11-01T00:00:00.000Z');
     expect(text.stdout).toContain('unsupported job format version 99');
 
-    const replay = governor(['dlq', 'replay', 'p.3~m-1', ...args()]);
+    const replay = governor(['dlq', 'replay', `${P3}~m-1`, ...args()]);
     expect(replay.code, replay.stderr).toBe(0);
-    expect(replay.stdout).toContain('into p.3');
+    expect(replay.stdout).toContain(`into ${P3}`);
 
     const waiting = await partition.getJobs(['waiting']);
     expect(waiting.map((j) => j.data as unknown)).toEqual([{ v: 99, id: 'm-1', env: {} }]);

@@ -72,7 +72,8 @@ async function eventually<T>(check: () => Promise<T | undefined>, what: string):
 function series(body: string, name: string, labels: Record<string, string> = {}): number | undefined {
   for (const line of body.split('\n')) {
     if (!line.startsWith(name)) continue;
-    const match = /^([a-z_:]+)(\{[^}]*\})? (\S+)$/.exec(line);
+    // Label values are quoted and may hold braces (queue names carry their hash tag: `{p.0}`).
+    const match = /^([a-z_:]+)(\{(?:[^"}]|"(?:[^"\\]|\\.)*")*\})? (\S+)$/.exec(line);
     if (!match || match[1] !== name) continue;
     const text = match[2] ?? '';
     if (Object.entries(labels).every(([key, value]) => text.includes(`${key}="${value}"`))) return Number(match[3]);
@@ -90,8 +91,8 @@ describe('governor start --metrics-port', () => {
     expect(series(body, 'governor_actors_alive', { kind: 'orchestrator' })).toBeGreaterThan(0);
     expect(series(body, 'governor_messages_received_total', { kind: 'orchestrator' })).toBeGreaterThan(0);
     expect(series(body, 'governor_messages_sent_total', { kind: 'orchestrator' })).toBeGreaterThan(0);
-    expect(body).toMatch(/^governor_queue_depth\{queue="p\.\d+",state="waiting"\} \d+$/m);
-    expect(series(body, 'governor_dead_letters', { queue: 'dlq' })).toBe(0);
+    expect(body).toMatch(/^governor_queue_depth\{queue="\{p\.\d+\}",state="waiting"\} \d+$/m);
+    expect(series(body, 'governor_dead_letters', { queue: '{dlq}' })).toBe(0);
     expect(body).toContain('# TYPE governor_supervisor_restarts_total counter');
     expect(body).toContain('# TYPE governor_process_cpu_seconds_total counter');
 

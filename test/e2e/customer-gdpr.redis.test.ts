@@ -114,7 +114,7 @@ describe('governor customer export and erase, on a real node', () => {
     const letter = { type: 'CustomerSubscribes', eventId: 'dl-1', customerId: c, occurredAt: at(), sku: 'PRO-MONTHLY', tier: 'professional', contact: { email: EMAIL } };
     const { Queue } = await import('bullmq');
     const { hashKey } = await import('../../src/store/hash-key.ts');
-    const q = new Queue(`p.${hashKey(c) % 16}`, { connection: redis.client(), prefix });
+    const q = new Queue(new RedisKeys(prefix).partitionQueue(String(hashKey(c) % 16)), { connection: redis.client(), prefix });
     await q.add('CustomerSubscribes', { v: 1, id: 'ev.dl-1', env: { t: 'cast', to: { entity: 'Orchestrator', key: c }, event: { type: 'lifecycle', event: { ...letter, customerId: 'someone-else' }, receivedAt: Date.now() } } }, { jobId: 'dl-1' });
     await q.close();
     await eventually(async () => expect((await governor(['dlq', 'list', '--json', ...flags()])).stdout).toContain('dl-1'), 30_000);
