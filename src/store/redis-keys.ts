@@ -164,7 +164,7 @@ export class RedisKeys {
    * commit script with the state; e.g. an orchestrator's event id → the outcome it got.
    */
   records(address: EntityAddress): string {
-    return `${this.#base}r:${entitySuffix(address)}`;
+    return `${this.#partition(this.partitionOf(address))}r:${entitySuffix(address)}`;
   }
 
   /** Sorted set of the ids of the messages this entity has handled (the most recent ones). */

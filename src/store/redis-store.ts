@@ -165,10 +165,10 @@ export class RedisStore implements ActorStore, JournalReader, RecordReader {
    */
   async readRecords(requests: readonly RecordRequest[]): Promise<unknown[]> {
     if (requests.length === 0) return [];
-    const pipeline = this.#redis.pipeline();
     const keys = requests.map(({ address }) => this.keys.records(address));
-    requests.forEach(({ key }, i) => pipeline.hget(keys[i]!, key));
-    const replies = (await pipeline.exec()) ?? [];
+    // One pipeline per partition: on Redis Cluster a pipeline must stay on one node.
+    const indexes = requests.map((_, i) => i);
+    const replies = await pipelinedBy(this.#redis, indexes, (i) => this.keys.partitionOf(requests[i]!.address), (pipeline, i) => pipeline.hget(keys[i]!, requests[i]!.key));
     return requests.map(({ key }, i) => {
       const [error, text] = replies[i]!;
       if (error) {

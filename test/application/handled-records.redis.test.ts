@@ -51,9 +51,9 @@ const subscribe = (customerId: string, eventId: string, sku = 'PRO-MONTHLY'): Li
 
 describe('handled-event records on BullMQ', () => {
   it('migrate from states saved with the handled list: read before and after, and every old event is a duplicate of its original outcome', async () => {
-    const prefix = `${redis.prefix}:{migrate}`;
-    const keys = new RedisKeys(prefix);
-    const store = new RedisStore(redis.client(), { prefix });
+    const prefix = `${redis.prefix}-migrate`;
+    const keys = new RedisKeys(prefix, { partitions: 2 });
+    const store = new RedisStore(redis.client(), { prefix, partitions: 2 });
     for (const [kind, state] of Object.entries(fixture.states)) await store.save({ entity: kind, key: fixture.customerId }, state, 0);
     const handled = (fixture.states['Orchestrator']!.snapshot as { context: { handled: HandledEvent[] } }).context.handled;
     const expected = new Map(handled.map(({ eventId, digest: _d, ...outcome }) => [eventId, outcome]));
@@ -78,8 +78,8 @@ describe('handled-event records on BullMQ', () => {
   });
 
   it('refuse a key reused for other content after a restart (IDEMPOTENCY_KEY_REUSED), changing nothing', async () => {
-    const prefix = `${redis.prefix}:{reused}`;
-    const keys = new RedisKeys(prefix);
+    const prefix = `${redis.prefix}-reused`;
+    const keys = new RedisKeys(prefix, { partitions: 2 });
     const first = await start(prefix, 'first');
     try {
       expect(await call(first, subscribe('c-r', 'e-1'))).toMatchObject({ status: 'completed' });
@@ -111,8 +111,8 @@ describe('handled-event records on BullMQ', () => {
     ['holds another type than a hash', async (redisKey: string) => void (await redis.client().set(redisKey, 'junk')), /RECORD_UNREADABLE|another type than a hash/],
     ['holds a record that is not JSON', async (redisKey: string) => void (await redis.client().hset(redisKey, 'e-junk', '{not json')), /not JSON/],
   ])('dead-letter an event whose records key %s, with the reason, deciding nothing', async (_what, spoil, reason) => {
-    const prefix = `${redis.prefix}:{junk-${Math.random().toString(36).slice(2, 8)}}`;
-    const keys = new RedisKeys(prefix);
+    const prefix = `${redis.prefix}-junk-${Math.random().toString(36).slice(2, 8)}`;
+    const keys = new RedisKeys(prefix, { partitions: 2 });
     const customer = 'c-junk';
     await spoil(keys.records({ entity: 'Orchestrator', key: customer }));
     const node = await start(prefix, 'junk');

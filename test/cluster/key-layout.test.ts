@@ -19,7 +19,7 @@ function partitionKeys(keys: RedisKeys, partition: string, entities: readonly En
     keys.partitionEpoch(partition),
     keys.queueKey(keys.partitionQueue(partition), 'wait'),
     keys.jobLock(keys.partitionQueue(partition), 'job-1'),
-    ...entities.flatMap((address) => [keys.state(address), keys.journal(address), keys.handled(address)]),
+    ...entities.flatMap((address) => [keys.state(address), keys.journal(address), keys.handled(address), keys.records(address)]),
   ];
 }
 

@@ -43,9 +43,9 @@ async function until(condition: () => boolean | Promise<boolean>, what: string, 
 }
 
 it('a partition whose start fails keeps its lease, and runs once the fault is gone', async () => {
-  const prefix = `${redis.prefix}:{start}`;
+  const prefix = `${redis.prefix}-start`;
   const client = redis.client();
-  const meta = `${prefix}:p.0:meta`;
+  const meta = `${prefix}:${new RedisKeys(prefix, { partitions: 1 }).partitionQueue('0')}:meta`;
   await client.set(meta, 'not a hash'); // every start fails until it is gone
   const lines: string[] = [];
   const { transport } = await startNode(prefix, lines);
@@ -54,7 +54,7 @@ it('a partition whose start fails keeps its lease, and runs once the fault is go
   await until(() => failures() >= 2, 'the start failed twice');
   // Still this node's: nobody else would take it while this node lives.
   expect(transport.ownedPartitions()).toEqual(['0']);
-  expect(await client.get(new RedisKeys(prefix).lease('0'))).toBe('n1');
+  expect(await client.get(new RedisKeys(prefix, { partitions: 1 }).lease('0'))).toBe('n1');
 
   await client.del(meta);
   const producer = await GovernorProducer.connect({ url: redis.url, prefix, partitions: 1 });

@@ -98,7 +98,7 @@ it('a producer whose send was under way when Redis went away sends again once Re
 
   await eventually(() => producer.send(to, { type: 'apply', seq: 0 }, { id: 'm0' }));
   const client = redis.client();
-  expect(await client.exists(`${redis.prefix}:p.0:${producer.jobIdOf(to, 'm0')}`)).toBe(1);
+  expect(await client.exists(`${redis.prefix}:${new RedisKeys(redis.prefix, { partitions: 1 }).partitionQueue('0')}:${producer.jobIdOf(to, 'm0')}`)).toBe(1);
 });
 
 it('a node that made a partition queue while Redis went away relays to it and starts it once Redis is back', async () => {

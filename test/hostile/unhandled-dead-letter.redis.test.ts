@@ -27,12 +27,13 @@ afterAll(async () => {
 });
 
 it('a message of a type no state of a governor takes is dead-lettered with the state and the type, and the next event is applied', async () => {
-  const prefix = `${redis.prefix}:{unhandled}`;
-  const keys = new RedisKeys(prefix);
+  const prefix = `${redis.prefix}-unhandled`;
+  // Two partitions, as the node: an entity's keys carry its partition's hash tag.
+  const keys = new RedisKeys(prefix, { partitions: 2 });
   node = await startNodeProcess('marketplace-node.ts', 'unhandled', { REDIS_URL: redis.url, GOVERNOR_PREFIX: prefix, PARTITIONS: '2' });
   const producer = await GovernorProducer.connect({ url: redis.url, prefix, partitions: 2 });
   const dlq = new Queue(keys.deadLetterQueue, { connection: redis.client(), prefix });
-  const store = new RedisStore(redis.client(), { prefix });
+  const store = new RedisStore(redis.client(), { prefix, partitions: 2 });
   try {
     const billing = { entity: 'Billing', key: 'c-unhandled' };
     await producer.send(billing, { type: 'Bogus', amount: 5 }, { id: 'bogus-1' });

@@ -1,3 +1,4 @@
+import { pipelinedBy } from '../../store/slot-pipelines.ts';
 import type { Redis } from 'ioredis';
 import { outcomeOf, type HandledEvent, type HandledOutcome, type HandledRecord } from '../../../machines/handled-events.ts';
 import { decodeRecord, RecordUnreadableError } from '../../store/entity-records.ts';
@@ -26,9 +27,8 @@ export interface EventKey {
 export async function readHandledRecords(redis: Redis, keys: RedisKeys, events: readonly EventKey[]): Promise<(HandledEvent | undefined)[]> {
   if (events.length === 0) return [];
   const address = (customerId: string) => ({ entity: 'Orchestrator', key: customerId });
-  const pipeline = redis.pipeline();
-  for (const event of events) pipeline.hget(keys.records(address(event.customerId)), event.eventId);
-  const replies = (await pipeline.exec()) ?? [];
+  // One pipeline per partition: on Redis Cluster a pipeline must stay on one node.
+  const replies = await pipelinedBy(redis, events, (event) => keys.partitionOf(address(event.customerId)), (pipeline, event) => pipeline.hget(keys.records(address(event.customerId)), event.eventId));
   const found: (HandledEvent | undefined)[] = events.map((event, i) => {
     const [error, text] = replies[i]!;
     const key = keys.records(address(event.customerId));
