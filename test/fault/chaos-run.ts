@@ -287,9 +287,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const everysec = options.appendfsync === 'everysec';
   // No AOF rewrite in an everysec run: the cut needs the file it sampled.
   const redis: RedisHandle = await startRedis({ mode: 'private', appendfsync: options.appendfsync, args: everysec ? ['--auto-aof-rewrite-percentage', '0'] : [] });
-  const prefix = `${redis.prefix}:{chaos}`;
-  const keys = new RedisKeys(prefix);
+  const prefix = `${redis.prefix}-chaos`;
   const partitions = options.partitions ?? 8;
+  // The nodes' partition count: an entity's keys carry its partition's hash tag.
+  const keys = new RedisKeys(prefix, { partitions });
   const fleet = new Fleet({ REDIS_URL: redis.url, GOVERNOR_PREFIX: prefix, PARTITIONS: String(partitions), LEASE_MS: String(LEASE_MS) }, options.nodes ?? 2, log);
   const workload = chaosWorkload({ events: options.events, customers: options.customers, seed: options.seed, run: `s${options.seed}${options.appendfsync[0]}` });
   const random = seededRandom(options.seed + 1);
