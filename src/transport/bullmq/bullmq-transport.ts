@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import type { Job, Worker } from 'bullmq';
 import { pino, type Logger } from 'pino';
 import { every, systemClock, TestClock, type Clock } from '../../runtime/clock.ts';
-import { entityName, isEntityAddress, type EntityAddress } from '../../runtime/entity.ts';
+import { isEntityAddress, type EntityAddress } from '../../runtime/entity.ts';
 import type { EntityHostOptions } from '../../runtime/entity-host.ts';
 import type { Envelope } from '../../runtime/envelope.ts';
 import { isCleanExit } from '../../runtime/exit-reason.ts';
@@ -18,6 +18,7 @@ import { checkRedisSettings, closeConnections, openConnections, ready, type Conn
 import type { DeadLetter, ReplayResult } from './dead-letters.ts';
 import { DatasetWatch } from './dataset-watch.ts';
 import { DeadLetterDesk } from './dead-letter-desk.ts';
+import { EnvelopeRouter } from './envelope-router.ts';
 import { EntityScopes } from './entity-scopes.ts';
 import { PartitionOwnership } from './partition-ownership.ts';
 import { EntityCache } from './entity-cache.ts';
@@ -29,7 +30,7 @@ import { resolveSettings, type BullmqTransportOptions, type TransportSettings } 
 import { checkRedisPersistence, describePersistence, type RedisPersistence } from './redis-persistence.ts';
 import type { PartitionContext } from './partition.ts';
 import { GlobalRegistry, type RegisterResult } from './registry.ts';
-import { Relay, type OutgoingJob } from './relay.ts';
+import { Relay } from './relay.ts';
 import { settledWithin } from '../../runtime/retry.ts';
 import { TimerWake } from './timer-wake.ts';
 import { HEAP_CHECK_MS, MemoryPressure, type PassivationCounts } from './memory-pressure.ts';
@@ -56,8 +57,8 @@ export interface ShutdownResult {
  * with {@link BullmqTransport.entityHostOptions}, then `await transport.start()`; or let
  * {@link startBullmqNode} do all of it.
  *
- * A façade: it wires the connections and routes envelopes; each concept lives in its own class
- * ({@link PartitionOwnership}: the partitions it holds; {@link EntityScopes}: the job or ambient
+ * A façade: it wires the connections; each concept lives in its own class
+ * ({@link EnvelopeRouter}: where an envelope goes; {@link PartitionOwnership}: the partitions it holds; {@link EntityScopes}: the job or ambient
  * work running now and the entities' state; {@link DeadLetterDesk}: refusals and dead letters;
  * {@link DatasetWatch}: a dataset gone backwards; {@link Membership}, {@link Relay},
  * {@link TimerWake}, {@link GlobalRegistry}).
@@ -74,6 +75,7 @@ export class BullmqTransport implements Transport {
   readonly #scopes: EntityScopes;
   readonly #deadLetters: DeadLetterDesk;
   readonly #watch: DatasetWatch;
+  readonly #router: EnvelopeRouter;
   readonly #options: BullmqTransportOptions;
   readonly #keyPartitions: KeyPartitions;
   #node: TransportEndpoint | undefined;
@@ -129,6 +131,19 @@ export class BullmqTransport implements Transport {
       relay: () => this.#relay,
       store: () => this.#workerStore!,
       entities: () => this.#node?.entities,
+    });
+    this.#router = new EnvelopeRouter({
+      placement: this.settings.placement,
+      keys: this.keys,
+      cache: this.#cache,
+      ids: this.#ids,
+      scopes: this.#scopes,
+      partitions: this.#partitions,
+      partitionOf,
+      node: () => this.#node,
+      relay: () => this.#relay,
+      isDead: (name) => this.#membership?.isDead(name) ?? false,
+      logger,
     });
     this.#deadLetters = new DeadLetterDesk({ keys: this.keys, node: () => this.#requireNode(), relay: () => this.#requireRelay(), logger, signal: this.#halt.signal });
     this.#watch = new DatasetWatch({
@@ -268,76 +283,15 @@ export class BullmqTransport implements Transport {
   // ── sending ────────────────────────────────────────────────────────────────────────────────
 
   send(nodeName: string, envelope: Envelope): void {
-    if (this.#membership?.isDead(nodeName)) return this.#bounce(envelope);
-    this.#emit({ queue: this.keys.nodeQueue(nodeName), id: this.#messageId(), env: envelope });
+    this.#router.toNode(nodeName, envelope);
   }
 
   routeEntity(_from: TransportEndpoint, envelope: Envelope): void {
-    const target = envelope.to as EntityAddress;
-    const partition = this.partitionOf(target);
-    const scope = this.#scopes.current;
-    if (this.settings.placement === 'sharded' && scope && this.#node?.entities?.hosts(target.entity)) {
-      // Co-located: one customer's actors talk in memory, and their changes commit together.
-      const local = scope.kind === 'job' ? scope.partition === partition : this.#senderPartition(envelope) === partition;
-      if (local && this.#partitions.get(partition)?.active) {
-        if (this.#cache.has(target)) return this.#node.deliver(envelope);
-        if (scope.kind === 'job') {
-          scope.missing.push(target);
-          return;
-        }
-      }
-    }
-    this.#emit({ queue: this.keys.partitionQueue(partition), id: this.#messageId(), env: envelope });
+    this.#router.toEntity(envelope);
   }
 
-  /** The job (or timer flush) fails as a crash would: it is re-run, then given back or dead-lettered. */
   undeliverable(envelope: Envelope): void {
-    const target = envelope.to as EntityAddress;
-    const reason = `noproc: ${target.entity}/${target.key} could not be started (its supervisor is down)`;
-    const scope = this.#scopes.current;
-    if (scope) scope.crashes.push(reason);
-    else this.#logger.error({ entity: entityName(target) }, `a message was dropped: ${reason}`);
-  }
-
-  /**
-   * Where a message goes: into the handled job's pending outbox (committed with its effects),
-   * into the current ambient scope, or, outside any scope, straight into Redis.
-   */
-  #emit(job: OutgoingJob): void {
-    const scope = this.#scopes.current;
-    if (scope?.kind === 'job') {
-      // No runtime: the partition was lost mid-job; the job runs again on its next owner, so
-      // what it sends here must not leave.
-      return void this.#partitions.get(scope.partition)?.pending.push(job);
-    } else if (scope) {
-      return void scope.outbox.push(job);
-    }
-    this.#relay?.push([job]);
-  }
-
-  #messageId(): string {
-    const scope = this.#scopes.current;
-    return scope?.kind === 'job' ? this.#ids.child(scope) : this.#ids.fresh();
-  }
-
-  /** What a sender hears when the target node is known dead, as Erlang does for a lost node. */
-  #bounce(envelope: Envelope): void {
-    const node = this.#node;
-    if (!node) return;
-    if (envelope.t === 'monitor') {
-      node.deliver({ t: 'down', to: envelope.from, ref: envelope.ref, pid: envelope.to as Pid, reason: 'noconnection' });
-    } else if (envelope.t === 'link') {
-      node.deliver({ t: 'exit', to: envelope.from, from: envelope.to, reason: 'noconnection', linked: true });
-    }
-  }
-
-  /** The partition of the entity sending `envelope`, if an entity sends it. */
-  #senderPartition(envelope: Envelope): PartitionId | undefined {
-    if ((envelope.t !== 'cast' && envelope.t !== 'info') || envelope.from === undefined) return undefined;
-    const name = this.#node?.registeredName(envelope.from);
-    if (!name?.startsWith('entity:')) return undefined;
-    const slash = name.indexOf('/');
-    return this.partitionOf({ entity: name.slice('entity:'.length, slash), key: name.slice(slash + 1) });
+    this.#router.undeliverable(envelope);
   }
 
   /** The partition of an entity: by its key's hash (sharded), and by its kind too (distributed). */
