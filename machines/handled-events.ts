@@ -1,5 +1,8 @@
 import type { EventObject } from 'xstate';
 import type { PersistedActorState } from '../src/runtime/persisted-state.ts';
+import { ERASED } from '../src/marketplace/personal-data.ts';
+import { contentDigest, eventDigest, personalDigest, personalFieldsOf } from '../src/marketplace/event-digest.ts';
+import type { LifecycleEvent } from './governor-protocol.ts';
 
 /**
  * The orchestrator's record of the events it has handled: eventId → outcome (`completed`, or
@@ -34,12 +37,18 @@ export function subscriptionIdOf(replies: readonly { readonly governor: string; 
 }
 
 /**
- * One handled event's record, stored under its eventId. `digest` is the event's content digest
- * (`eventDigest`): the same eventId with another digest is a reused key, refused, never a
- * duplicate. Records committed before the digest was kept have none: an event under their
- * eventId is taken for a duplicate, as it was.
+ * One handled event's record, stored under its eventId, with what the event was, so the same
+ * eventId with other content is a reused key, refused, never a duplicate:
+ * - `content`: the event's digest without its personal fields (`contentDigest`), and `personal`:
+ *   those fields under the customer's salt (`personalDigest`; absent when the event had none).
+ *   Kept apart so a record says nothing about a person once the salt is destroyed by an erasure;
+ * - `digest`: the whole event's digest (`eventDigest`), in records committed before the split.
+ * Records committed before any digest was kept have none: an event under their eventId is taken
+ * for a duplicate, as it was.
  */
 export type HandledRecord = HandledOutcome & {
+  readonly content?: string;
+  readonly personal?: string;
   readonly digest?: string;
   /**
    * Its place in the order the orchestrator decided its events (0 for the first): a hash has no
@@ -81,17 +90,36 @@ function recordProblem(record: unknown): string | undefined {
   if (r.status !== 'completed' && r.status !== 'rejected') return `status ${JSON.stringify(r.status)}`;
   if (typeof r.at !== 'number') return 'no commit time';
   if (r.status === 'rejected' && typeof r.reason !== 'string') return 'a rejection without a reason';
-  if (r.digest !== undefined && typeof r.digest !== 'string') return 'a digest that is not a string';
+  for (const field of ['digest', 'content', 'personal'] as const) {
+    if (r[field] !== undefined && typeof r[field] !== 'string') return `a ${field} digest that is not a string`;
+  }
   return undefined;
 }
 
 /**
- * Whether the record says the event's key was used for other content than `digest` gives (refuse
- * the event). The digest is asked for only when there is a record to compare it with: a new
- * event, the common case, costs no hashing.
+ * The customer's personal-data salt as the orchestrator holds it (`personalDigest`), and the place
+ * (`seq`) of the first decision made under it: records older than that were made under a salt an
+ * erasure destroyed, and their `personal` half can no longer be compared.
  */
-export function reusesKey(record: HandledRecord | undefined, digest: () => string): boolean {
-  return record?.digest !== undefined && record.digest !== digest();
+export interface PersonalSalt {
+  readonly salt: string;
+  readonly since: number;
+}
+
+/**
+ * Whether the record says the event's key was used for other content (refuse the event). The
+ * digests are computed only when there is a record to compare with: a new event, the common case,
+ * costs no hashing. Without the salt (`governor enqueue` before it sends; a record older than the
+ * salt) only the content half is compared and the node compares the rest; an event whose personal
+ * fields were erased is known by its content.
+ */
+export function reusesKey(record: HandledRecord | undefined, event: Pick<LifecycleEvent, 'eventId'>, salt?: PersonalSalt): boolean {
+  if (record === undefined) return false;
+  if (record.content === undefined) return record.digest !== undefined && record.digest !== eventDigest(event);
+  if (record.content !== contentDigest(event)) return true;
+  if (record.personal === undefined) return personalFieldsOf(event) !== undefined;
+  if (salt === undefined || record.personal === ERASED || (record.seq ?? -1) < salt.since) return false;
+  return record.personal !== personalDigest(event, salt.salt);
 }
 
 /** The outcome of a record, without its digest (what a duplicate is answered with). */
@@ -101,8 +129,11 @@ export function outcomeOf(record: HandledRecord): HandledOutcome {
 }
 
 /** The record of an outcome, as stored (compact: no eventId, it is the key). */
-export function handledRecord(outcome: HandledOutcome, digest: string, seq: number): HandledRecord {
-  return { ...outcome, digest, seq };
+export function handledRecord(outcome: HandledOutcome, event: Pick<LifecycleEvent, 'eventId'>, salt: PersonalSalt | undefined, seq: number): HandledRecord {
+  // No salt (none was made, or it is being destroyed): the record says there were personal
+  // fields, and nothing of them.
+  const personal = personalFieldsOf(event) === undefined ? undefined : salt === undefined ? ERASED : personalDigest(event, salt.salt);
+  return { ...outcome, content: contentDigest(event), ...(personal !== undefined ? { personal } : {}), seq };
 }
 
 /**

@@ -3,8 +3,9 @@ import { callTo, castTo, nextEvent, nextEventAt, putRecord, replyTo } from '../s
 import type { CallerRef } from '../src/runtime/envelope.ts';
 import { canCommit, detectConflicts, type ConflictRecord } from './conflicts.ts';
 import { ROUTES, type GovernorKind, type GovernorReply, type LifecycleEvent } from './governor-protocol.ts';
-import { handledRecord, handledRecordOf, outcomeOf, reusesKey, subscriptionIdOf, type HandledOutcome } from './handled-events.ts';
-import { eventDigest, keyReusedReason } from '../src/marketplace/event-digest.ts';
+import { handledRecord, handledRecordOf, outcomeOf, reusesKey, subscriptionIdOf, type HandledOutcome, type PersonalSalt } from './handled-events.ts';
+import { keyReusedReason, personalFieldsOf } from '../src/marketplace/event-digest.ts';
+import { newPersonalSalt } from '../src/marketplace/personal-data.ts';
 
 /** How long the orchestrator waits for one governor's `prepare` reply. */
 export const GOVERNOR_CALL_TIMEOUT_MS = 4_000;
@@ -58,6 +59,11 @@ export interface OrchestratorContext {
    * alone (the lifecycle observer's metrics), since the records are not in the snapshot.
    */
   last?: LastOutcome;
+  /**
+   * The salt of the personal half of its records (`personalDigest`, `handled-events.ts`): made
+   * when the first event with personal fields arrives, destroyed when an erasure completes.
+   */
+  personalSalt?: PersonalSalt;
 }
 
 /** The outcome of the newest event that ended (see {@link OrchestratorContext.last}). */
@@ -100,12 +106,15 @@ function withReply(c: Current, event: OrchestratorEvent): Current {
 /** The time `nextEventAt` stamped on a `completed` or `resumed` event. */
 const stampOf = (event: OrchestratorEvent): number => ('at' in event && typeof event.at === 'number' ? event.at : 0);
 
+/** How many events were decided so far: the place of the next decision. */
+const decided = (context: OrchestratorContext): number => context.stats.processed + context.stats.rejected;
+
 /** Writes the record of the event in progress (committed with the step that ends it). */
 const recordOutcome = (outcome: (context: OrchestratorContext, event: OrchestratorEvent) => HandledOutcome) =>
   putRecord<OrchestratorContext, OrchestratorEvent>(
     ({ context }) => current(context).event.eventId,
     // Its place in the order of decisions: how many were decided before it.
-    ({ context, event }) => handledRecord(outcome(context, event), eventDigest(current(context).event), context.stats.processed + context.stats.rejected),
+    ({ context, event }) => handledRecord(outcome(context, event), current(context).event, context.personalSalt, decided(context)),
   );
 
 /**
@@ -137,7 +146,7 @@ const recordOutcome = (outcome: (context: OrchestratorContext, event: Orchestrat
 export const orchestratorMachine = setup({
   types: {} as { context: OrchestratorContext; events: OrchestratorEvent; input: OrchestratorInput },
   guards: {
-    reusesKey: ({ event }) => event.type === 'lifecycle' && reusesKey(handledRecordOf(event), () => eventDigest(event.event)),
+    reusesKey: ({ context, event }) => event.type === 'lifecycle' && reusesKey(handledRecordOf(event), event.event, context.personalSalt),
     isHandled: ({ event }) => event.type === 'lifecycle' && handledRecordOf(event) !== undefined,
     hasNoRoute: ({ context }) => current(context).route.length === 0,
     replyRefuses: ({ event }) => event.type === 'governor.reply' && (event.reply.status === 'rejected' || event.reply.status === 'conflict'),
@@ -283,9 +292,11 @@ export const orchestratorMachine = setup({
           },
           {
             target: 'ProcessingEvent',
-            actions: assign(({ event }) => {
+            actions: assign(({ context, event }) => {
               if (event.type !== 'lifecycle') return {};
+              const needsSalt = context.personalSalt === undefined && personalFieldsOf(event.event) !== undefined;
               return {
+                ...(needsSalt ? { personalSalt: { salt: newPersonalSalt(), since: decided(context) } } : {}),
                 current: {
                   event: event.event,
                   caller: event.$from ?? null,
@@ -364,7 +375,10 @@ export const orchestratorMachine = setup({
               const subscriptionId = subscriptionIdOf(current(context).replies);
               return { status: 'completed', at: stampOf(event), ...(subscriptionId ? { subscriptionId } : {}) };
             }),
+            // An erasure destroys the salt: the personal halves of the records made so far can
+            // no longer be tested against anything.
             assign(({ context }) => ({
+              ...(current(context).event.type === 'CustomerErasureRequested' ? { personalSalt: undefined } : {}),
               current: null,
               stats: { ...context.stats, processed: context.stats.processed + 1 },
               last: { eventId: current(context).event.eventId, status: 'completed' as const },

@@ -1,8 +1,8 @@
 import type { Message } from '../src/runtime/envelope.ts';
 import type { EntityAddress } from '../src/runtime/entity.ts';
-import { eventDigest, keyReusedReason } from '../src/marketplace/event-digest.ts';
+import { keyReusedReason } from '../src/marketplace/event-digest.ts';
 import { LIFECYCLE_MESSAGE_TYPE, type LifecycleMessage } from '../src/marketplace/lifecycle-message.ts';
-import { handledRecordOf, reusesKey } from './handled-events.ts';
+import { handledRecordOf, reusesKey, type PersonalSalt } from './handled-events.ts';
 
 /**
  * The Orchestrator kind's state check (`EntityKind.checkState`): a lifecycle event whose eventId
@@ -13,9 +13,10 @@ import { handledRecordOf, reusesKey } from './handled-events.ts';
  * unreadable record throws: a refusal with its reason, never a fresh decision. The orchestrator
  * answers such an event the same way itself (on a transport without this check).
  */
-export function orchestratorStateRefusal(_context: unknown, message: Message, _address: EntityAddress, record: () => unknown): string | undefined {
+export function orchestratorStateRefusal(context: unknown, message: Message, _address: EntityAddress, record: () => unknown): string | undefined {
   if (message.type !== LIFECYCLE_MESSAGE_TYPE) return undefined;
   const { event } = message as unknown as LifecycleMessage;
   const found = handledRecordOf({ type: 'lifecycle', $record: record() } as never);
-  return reusesKey(found, () => eventDigest(event)) ? keyReusedReason(event.eventId, event.customerId) : undefined;
+  const salt = (context as { personalSalt?: PersonalSalt } | undefined)?.personalSalt;
+  return reusesKey(found, event, salt) ? keyReusedReason(event.eventId, event.customerId) : undefined;
 }

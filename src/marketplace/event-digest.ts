@@ -1,4 +1,6 @@
-import { canonicalDigest } from './canonical-json.ts';
+import { createHmac } from 'node:crypto';
+import { canonicalDigest, canonicalJson } from './canonical-json.ts';
+import { PERSONAL_EVENT_FIELDS } from './personal-data.ts';
 import type { LifecycleEvent } from './event-schema.ts';
 
 /**
@@ -21,6 +23,39 @@ import type { LifecycleEvent } from './event-schema.ts';
 export function eventDigest(event: Pick<LifecycleEvent, 'eventId'>): string {
   const { occurredAt: _when, ...content } = event as Partial<LifecycleEvent>;
   return canonicalDigest(content);
+}
+
+/**
+ * The two halves of {@link eventDigest} that a stored record keeps apart, so that what is kept for
+ * ever says nothing about a person once they are erased:
+ *
+ * - `contentDigest`: the same rule with the personal fields (`contact`, `reason`: see
+ *   `personal-data.ts`) left out. Anyone can compute it (`governor enqueue` compares it before it
+ *   sends);
+ * - `personalDigest`: HMAC-SHA256 of the canonical JSON of the personal fields under the
+ *   customer's salt (held by its orchestrator, destroyed by its erasure), `undefined` when the event
+ *   has none. A plain hash of an email can be reversed by trying likely emails; once the salt is
+ *   gone, this cannot be tested against anything.
+ */
+export function contentDigest(event: Pick<LifecycleEvent, 'eventId'>): string {
+  const { occurredAt: _when, ...content } = event as Partial<LifecycleEvent>;
+  const kept: Record<string, unknown> = { ...content };
+  for (const field of PERSONAL_EVENT_FIELDS) delete kept[field];
+  return canonicalDigest(kept);
+}
+
+export function personalDigest(event: Pick<LifecycleEvent, 'eventId'>, salt: string): string | undefined {
+  const personal = personalFieldsOf(event);
+  if (personal === undefined) return undefined;
+  return `hmac-sha256:${createHmac('sha256', Buffer.from(salt, 'hex')).update(canonicalJson(personal), 'utf8').digest('hex')}`;
+}
+
+/** The event's personal fields that are present, or `undefined` when it carries none. */
+export function personalFieldsOf(event: object): Record<string, unknown> | undefined {
+  const fields = event as Record<string, unknown>;
+  let personal: Record<string, unknown> | undefined;
+  for (const field of PERSONAL_EVENT_FIELDS) if (fields[field] !== undefined) (personal ??= {})[field] = fields[field];
+  return personal;
 }
 
 /**

@@ -96,7 +96,7 @@ describe('handled-event records: duplicates and redeliveries', () => {
     const orchestrator = { entity: 'Orchestrator', key: customer };
     const handled = new Set(events.map((e) => e.eventId));
     expect(app.store.recordCount(orchestrator)).toBe(handled.size);
-    for (const eventId of handled) expect(app.store.record(orchestrator, eventId), eventId).toMatchObject({ status: expect.stringMatching(/^(completed|rejected)$/), digest: expect.any(String) });
+    for (const eventId of handled) expect(app.store.record(orchestrator, eventId), eventId).toMatchObject({ status: expect.stringMatching(/^(completed|rejected)$/), content: expect.any(String) });
     await app.stop();
   });
 

@@ -134,7 +134,7 @@ describe('governor enqueue: an eventId reused for other content', () => {
       // The event's record, beside the orchestrator's state (its records hash), with its digest.
       const recordsKey = new RedisKeys(prefix).records({ entity: 'Orchestrator', key: c });
       const committed = await redis.client().hget(recordsKey, 'dup-1');
-      expect(committed).toMatch(/"digest":"[0-9a-f]{64}"/);
+      expect(committed).toMatch(/"content":"[0-9a-f]{64}"/);
       // Only the record remains: the door must read it, not the kept job.
       for (const job of await jobsOf(c, prefix)) await job.remove();
 

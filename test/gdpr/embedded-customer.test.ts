@@ -47,7 +47,7 @@ describe('customer_export and customer_erase on the embedded marketplace', () =>
 
     const erased = (await ops.customer_erase('k1')) as { status: string; heldBefore: string[]; heldAfter: string[]; receipts: number };
     expect(erased).toMatchObject({ status: 'erased', heldAfter: [], receipts: 3 });
-    expect(erased.heldBefore).toEqual(expect.arrayContaining(['CustomerAccount.contact', 'Receipts.personalSalt']));
+    expect(erased.heldBefore).toEqual(expect.arrayContaining(['CustomerAccount.contact', 'Receipts.personalSalt', 'Orchestrator.personalSalt']));
     for (const s of Object.values(CONTACT)) expect(everything()).not.toContain(s);
     const after = (await ops.customer_export('k1')) as { personalData: unknown; log: { verifies: boolean } };
     expect(after).toMatchObject({ personalData: { contact: null }, log: { verifies: true } });

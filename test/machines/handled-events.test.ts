@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { handledRecordKey, handledRecordOf, migrateOrchestratorState, outcomeOf, reusesKey, type HandledEvent } from '../../machines/handled-events.ts';
+import { handledRecord, handledRecordKey, handledRecordOf, migrateOrchestratorState, outcomeOf, reusesKey, type HandledEvent } from '../../machines/handled-events.ts';
+import { eventDigest } from '../../src/marketplace/event-digest.ts';
 import { migrateGovernorState, type CommittedOutcome } from '../../machines/governors/governor-kit.ts';
 import type { PersistedActorState } from '../../src/runtime/persisted-state.ts';
 
@@ -35,11 +36,52 @@ describe('handled-event records', () => {
   });
 
   it('a reused key is a record with another digest; a record without a digest is never one', () => {
-    const digest = () => 'b';
-    expect(reusesKey({ status: 'completed', at: 1, digest: 'a' }, digest)).toBe(true);
-    expect(reusesKey({ status: 'completed', at: 1, digest: 'b' }, digest)).toBe(false);
-    expect(reusesKey({ status: 'completed', at: 1 }, digest)).toBe(false);
-    expect(reusesKey(undefined, () => expect.fail('no digest is computed without a record'))).toBe(false);
+    const event = { eventId: 'e-1', customerId: 'c1', type: 'UsageRecorded', quantity: 2 };
+    const whole = eventDigest(event);
+    expect(reusesKey({ status: 'completed', at: 1, digest: 'a' }, event)).toBe(true);
+    expect(reusesKey({ status: 'completed', at: 1, digest: whole }, event)).toBe(false);
+    expect(reusesKey({ status: 'completed', at: 1 }, event)).toBe(false);
+    expect(reusesKey(undefined, event)).toBe(false);
+  });
+
+  describe('records of events with personal fields keep them only under the salt', () => {
+    /** An event as a test writes it: any fields beside its eventId. */
+    type Ev = { eventId: string } & Record<string, unknown>;
+    const salt = { salt: 'ab'.repeat(32), since: 0 };
+    const event: Ev = { eventId: 'e-1', customerId: 'c1', type: 'CustomerSubscribes', sku: 'PRO', contact: { email: 'ada@example.com' } };
+    const other = (fields: Record<string, unknown>): Ev => ({ ...event, ...fields });
+    const record = handledRecord({ status: 'completed', at: 1 }, event, salt, 0);
+
+    it('holds no unsalted digest the contact could be recovered from by trying emails', () => {
+      const text = JSON.stringify(record);
+      expect(text).not.toContain(eventDigest(event));
+      expect(text).not.toContain('ada@example.com');
+      // The content half is the same whatever the contact: it says nothing about it.
+      expect(record.content).toBe(handledRecord({ status: 'completed', at: 1 }, other({ contact: { email: 'bob@example.com' } }), salt, 0).content);
+    });
+
+    it('the same event is a duplicate; other content, other contact or a contact dropped is a reused key', () => {
+      expect(reusesKey(record, event, salt)).toBe(false);
+      expect(reusesKey(record, other({ sku: 'BASIC' }), salt)).toBe(true);
+      expect(reusesKey(record, other({ contact: { email: 'bob@example.com' } }), salt)).toBe(true);
+      const { contact: _c, ...without } = event;
+      expect(reusesKey(record, without as Ev, salt)).toBe(true);
+      expect(reusesKey(handledRecord({ status: 'completed', at: 1 }, without as Ev, salt, 0), event, salt)).toBe(true);
+    });
+
+    it('without the salt (a producer before it sends) the content half alone is compared', () => {
+      expect(reusesKey(record, other({ contact: { email: 'bob@example.com' } }))).toBe(false);
+      expect(reusesKey(record, other({ sku: 'BASIC' }))).toBe(true);
+    });
+
+    it('after an erasure destroyed the salt, a resend is known by its content', () => {
+      const later = { salt: 'cd'.repeat(32), since: 5 };
+      expect(reusesKey(record, event, later)).toBe(false);
+      expect(reusesKey(record, other({ sku: 'BASIC' }), later)).toBe(true);
+      const unsalted = handledRecord({ status: 'completed', at: 1 }, event, undefined, 3);
+      expect(unsalted.personal).toBe('[erased]');
+      expect(reusesKey(unsalted, other({ contact: { email: 'x@example.com' } }), later)).toBe(false);
+    });
   });
 });
 

@@ -3,7 +3,7 @@ import { assign, setup } from 'xstate';
 import { EntityHost, MemoryStore, SimulatedClock, createNode, reply } from '../../src/index.ts';
 import { orchestratorMachine, type Outcome } from '../../machines/orchestrator.ts';
 import { handledRecordKey } from '../../machines/handled-events.ts';
-import { eventDigest } from '../../src/marketplace/event-digest.ts';
+import { contentDigest } from '../../src/marketplace/event-digest.ts';
 import { GOVERNORS, ROUTES, type GovernorKind, type ReplyStatus } from '../../machines/governor-protocol.ts';
 
 type Log = Array<{ governor: string; type: string; eventId: string; at?: number }>;
@@ -125,7 +125,7 @@ describe('orchestrator with governors on the memory transport', () => {
     await submit(subscribe('e1'));
     expect(log.filter((l) => l.type === 'receipt')).toEqual([{ governor: 'Receipts', type: 'receipt', eventId: 'e1', at: 1_001_234 }]);
     // The record is beside the state, committed with it; the state holds no list of events.
-    expect(record('e1')).toEqual({ status: 'completed', at: 1_001_234, digest: eventDigest(subscribe('e1') as never), seq: 0 });
+    expect(record('e1')).toEqual({ status: 'completed', at: 1_001_234, content: contentDigest(subscribe('e1') as never), seq: 0 });
     expect(node.entities!.processOf({ entity: 'Orchestrator', key: 'c1' })!.getState().context).not.toHaveProperty('handled');
     // Only the newest outcome (`last`, for readers of the state alone) names the event.
     const { last, ...rest } = (store.get({ entity: 'Orchestrator', key: 'c1' })!.state.snapshot as { context: Record<string, unknown> }).context;

@@ -109,5 +109,8 @@ export function personalDataHeld(records: CustomerRecords): string[] {
   if (typeof compliance?.data?.auditReason === 'string') held.push('Compliance.auditReason');
   const receipts = contextOf(records, 'Receipts') as { personalSalt?: unknown } | undefined;
   if (typeof receipts?.personalSalt === 'string') held.push('Receipts.personalSalt');
+  // The key to the personal half of the orchestrator's handled-event records (`handled-events.ts`).
+  const orchestrator = contextOf(records, 'Orchestrator') as { personalSalt?: unknown } | undefined;
+  if (orchestrator?.personalSalt !== undefined) held.push('Orchestrator.personalSalt');
   return held;
 }

@@ -4,12 +4,14 @@ import type { EventValidationIssue } from '../../marketplace/event-validation.ts
 import type { GovernorProducer } from '../../transport/bullmq/producer.ts';
 import type { CheckedEvent } from './events.ts';
 import { readHandledRecords } from './outcome-record.ts';
+import { reusesKey } from '../../../machines/handled-events.ts';
 
 /**
  * `governor enqueue`'s checks of idempotency keys (eventIds) reused for other content, at the
  * door, where the producer hears the refusal: the nodes are the authority (they refuse such an
  * event with the same rule and dead-letter it), this only saves the round trip. Content is
- * compared by `eventDigest` (every field but `occurredAt`).
+ * compared by `eventDigest` (every field but `occurredAt`); against a record, by its content half
+ * (`reusesKey`: the personal half needs the salt only the orchestrator holds, and the node compares it).
  */
 
 /** The `IDEMPOTENCY_KEY_REUSED` issue of an event. */
@@ -58,7 +60,7 @@ export async function reusedKeysRecorded(producer: GovernorProducer, events: rea
   const reused = new Map<LifecycleEvent, string>();
   events.forEach((event, i) => {
     const record = records[i];
-    if (record?.digest !== undefined && record.digest !== eventDigest(event)) reused.set(event, keyReusedReason(event.eventId, event.customerId));
+    if (reusesKey(record, event)) reused.set(event, keyReusedReason(event.eventId, event.customerId));
   });
   return reused;
 }
