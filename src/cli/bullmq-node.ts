@@ -5,6 +5,7 @@ import { DatasetRolledBackError } from '../store/redis-errors.ts';
 import { LegacyKeyLayoutError } from '../store/layout-check.ts';
 import { marketplaceKinds } from '../../machines/index.ts';
 import { createRedis } from '../transport/bullmq/connections.ts';
+import { defaultNodeName } from '../transport/bullmq/start-node.ts';
 import { LocalAdmin } from './admin.ts';
 import { startAdminListener } from './admin-listener.ts';
 import { bullmqOperations } from './bullmq-operations.ts';
@@ -38,19 +39,22 @@ export async function startBullmq(options: {
   /** GOVERNOR_TEST_CLOCK: the node's runtime clock, moved by clock_advance/clock_set. Tests only. */
   testClock?: TestClock;
 }): Promise<number> {
+  // Named before anything logs, so every line of the node's log says which node it is.
+  const name = options.name ?? defaultNodeName();
+  const logger = options.logger.child({ node: name });
   const stopDeadlineMs = stopTimeoutMs();
   const pseudonymKey = nodeVariable('GOVERNOR_PSEUDONYM_KEY') ?? randomBytes(32).toString('base64url');
   if (nodeVariable('GOVERNOR_PSEUDONYM_KEY') === undefined) {
-    options.logger.warn('GOVERNOR_PSEUDONYM_KEY is not set: receipt pseudonyms will differ between nodes and restarts');
+    logger.warn('GOVERNOR_PSEUDONYM_KEY is not set: receipt pseudonyms will differ between nodes and restarts');
   }
-  const telemetry = createNodeTelemetry({ endpoint: options.metrics, logger: options.logger, redis: { url: options.url, prefix: resolveSettings({ prefix: options.prefix }).prefix } });
+  const telemetry = createNodeTelemetry({ endpoint: options.metrics, logger: logger, redis: { url: options.url, prefix: resolveSettings({ prefix: options.prefix }).prefix } });
   let started;
   try {
     started = await startBullmqNode({
       url: options.url,
       prefix: options.prefix,
-      name: options.name,
-      logger: options.logger,
+      name,
+      logger: logger,
       kinds: marketplaceKinds({ pseudonymKey }),
       entityHost: { observe: telemetry.observer },
       telemetry: await bullmqTelemetry(),
@@ -73,9 +77,9 @@ export async function startBullmq(options: {
   }
   const { node, transport } = started;
   const persistence = transport.persistence ? describePersistence(transport.persistence) : 'Redis persistence unknown';
-  options.logger.info({ node: node.name, persistence }, 'node started');
+  logger.info({ persistence }, 'node started');
   // Said again once the node has its name, for whoever reads only the log (the banner said it first).
-  if (options.testClock) options.logger.warn({ node: node.name }, testClockNotice(options.testClock));
+  if (options.testClock) logger.warn(testClockNotice(options.testClock));
   const clockNote = options.testClock ? `; TEST CLOCK at ${new Date(options.testClock.now()).toISOString()}` : '';
   // Reads of queues, dead letters and chains on a connection of their own, as the REPL reads them.
   const reads = new ClusterReads(createRedis(options.url, { ...transport.settings.redis, maxRetriesPerRequest: 2 }), transport.settings.prefix, transport.settings.partitions, transport.settings.placement);
@@ -87,7 +91,7 @@ export async function startBullmq(options: {
     options.testClock,
   );
   // `governor repl --redis` reaches this node through its admin list; mutations need the token.
-  const listener = startAdminListener({ url: options.url, prefix: transport.settings.prefix, node: node.name, admin, token: nodeVariable('GOVERNOR_ADMIN_TOKEN'), logger: options.logger });
+  const listener = startAdminListener({ url: options.url, prefix: transport.settings.prefix, node: node.name, admin, token: nodeVariable('GOVERNOR_ADMIN_TOKEN'), logger: logger });
   if (!options.shell) {
     // In-flight jobs get half the deadline; committing, relaying and releasing the leases the rest.
     // The last telemetry batch and summary go out after the node stopped, before the process ends.

@@ -46,9 +46,11 @@ export function marketplaceOperations(market: Marketplace, now: () => number): A
  * running, and the admin REPL attached, like `erl`. Resolves when the REPL ends.
  */
 export async function startEmbedded(options: { name?: string; logger: Logger; metrics?: MetricsEndpoint; testClock?: TestClock }): Promise<void> {
-  const node = createNode({ name: options.name ?? 'embedded', logger: options.logger, ...(options.testClock && { clock: options.testClock }) });
+  const name = options.name ?? 'embedded';
+  const logger = options.logger.child({ node: name });
+  const node = createNode({ name, logger, ...(options.testClock && { clock: options.testClock }) });
   // Metrics only: product telemetry goes to a Redis stream, and an embedded node has no Redis.
-  const telemetry = createNodeTelemetry({ endpoint: options.metrics, logger: options.logger });
+  const telemetry = createNodeTelemetry({ endpoint: options.metrics, logger });
   const market = startMarketplace(node, { entities: { observe: telemetry.observer } });
   const server = await telemetry.attach(node);
   const admin = new LocalAdmin(node, () => market.root, marketplaceOperations(market, () => node.clock.now()), {

@@ -15,12 +15,14 @@ import { schemaCommand } from './commands/schema.ts';
 import { startCommand } from './commands/start.ts';
 import { statsCommand } from './commands/stats.ts';
 import { CliError, EXIT } from './exit-codes.ts';
+import { GOVERNOR_VERSION } from '../observability/platform.ts';
 import { isRedisUnavailable, redisUnavailableError } from './redis-deadline.ts';
 
 /** The `governor` program, with every command registered. */
 export function program(): Command {
   const governor = new Command('governor')
     .description('Governor: an OTP-style actor runtime on XState v5, and the marketplace governor built on it')
+    .version(GOVERNOR_VERSION, '-V, --version', 'print the version and exit')
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)');
   startCommand(governor);

@@ -106,7 +106,11 @@ export class Node implements TransportEndpoint {
       throw new TypeError('new Node(options) needs options.transport: use createNode(options) for a node with a private in-memory transport');
     }
     this.transport = options.transport;
-    this.logger = options.logger ?? pino({ level: 'silent' });
+    // Every line names the node it came from (a fleet's logs are read together); an actor is `actor`,
+    // never `pid`, which is the OS process' id in pino's own bindings. A logger without `child` (a
+    // test's stand-in) is used as it is.
+    const logger = options.logger ?? pino({ level: 'silent' });
+    this.logger = typeof logger.child !== 'function' || logger.bindings?.().node === this.name ? logger : logger.child({ node: this.name });
     this.random = options.random ?? Math.random;
     this.transport.attach(this);
   }
@@ -532,7 +536,7 @@ export class Node implements TransportEndpoint {
     try {
       process.cleanup(reason);
     } catch (error) {
-      this.logger.error({ pid: process.pid, err: error }, 'cleanup failed while exiting');
+      this.logger.error({ actor: process.pid, err: error }, 'cleanup failed while exiting');
     }
     process.mailbox.clear();
     this.#processes.delete(process.pid);
@@ -553,13 +557,13 @@ export class Node implements TransportEndpoint {
       for (const [ref, watcher] of process.monitoredBy) this.#down(watcher, ref, process.pid, reason);
     }
     if (reason !== 'normal' && reason !== 'shutdown') {
-      this.logger.debug({ pid: process.pid, reason: formatReason(reason) }, 'process exited');
+      this.logger.debug({ actor: process.pid, reason: formatReason(reason) }, 'process exited');
     }
     for (const listener of this.#exitListeners) {
       try {
         listener(process.pid, reason, process);
       } catch (error) {
-        this.logger.error({ pid: process.pid, err: error }, 'exit listener failed');
+        this.logger.error({ actor: process.pid, err: error }, 'exit listener failed');
       }
     }
   }

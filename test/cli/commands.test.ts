@@ -4,6 +4,17 @@ import { parseAllDocuments } from 'yaml';
 import { prefixOf } from '../../src/cli/enqueue/redis.ts';
 import { governor } from './governor-command.ts';
 
+describe('governor --version', () => {
+  it("prints the package's version and exits 0, as -V does", () => {
+    const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+    for (const flag of ['--version', '-V']) {
+      const run = governor([flag]);
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout.trim()).toBe(version);
+    }
+  });
+});
+
 describe('governor billing estimate', () => {
   it('prices the SPEC example to exactly 616.00 USD', () => {
     const run = governor(['billing', 'estimate', '--tier', 'professional', '--executions', '150000', '--compute-gb-hours', '600', '--transfer-gb', '120', '--api-calls', '1000000', '--json']);

@@ -1,3 +1,5 @@
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { assign, setup } from 'xstate';
 import { KILL, createNode, formatReason, isCleanExit, isShutdownReason, spawnStatem, stop, sys, type ExitReason, type Node, type Pid } from '../../../src/index.ts';
@@ -206,7 +208,28 @@ describe('exit reasons', () => {
     node.cast(clean, { type: 'stop', reason: 'normal' });
     node.cast(stopped, { type: 'stop', reason: 'shutdown' });
     node.cast(crashed, { type: 'stop', reason: { code: 7 } });
-    expect(lines).toEqual([{ fields: { pid: crashed, reason: formatReason({ code: 7 }) }, message: 'process exited' }]);
+    expect(lines).toEqual([{ fields: { actor: crashed, reason: formatReason({ code: 7 }) }, message: 'process exited' }]);
+  });
+
+  it('names the node on the line and leaves pino’s `pid` to the OS process (a real pino logger)', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
+        done();
+      },
+    });
+    const node = createNode({ name: 'logs1', logger: pino({ level: 'debug' }, sink) });
+    const pid = spawn(node);
+    node.cast(pid, { type: 'stop', reason: { code: 'boom' } });
+    await expect.poll(() => lines.find((l) => l.msg === 'process exited')).toMatchObject({ node: 'logs1', actor: pid, pid: process.pid });
+    // A logger already bound to the node is not bound twice.
+    const text: string[] = [];
+    const bound = createNode({ name: 'logs2', logger: pino({ level: 'debug' }, new Writable({ write: (chunk: Buffer, _e, done) => (text.push(chunk.toString()), done()) })).child({ node: 'logs2' }) });
+    bound.cast(spawn(bound), { type: 'stop', reason: 'crash' });
+    await expect.poll(() => text.join('')).toContain('process exited');
+    expect(text.join('').match(/"node":"logs2"/g)).toHaveLength(1);
+    await Promise.all([node.stop(), bound.stop()]);
   });
 
   it('normal, shutdown and {shutdown, x} are clean; killed, noproc and errors are not', () => {
