@@ -14,7 +14,8 @@ import { bullmqEntitySource } from './entity-reads.ts';
 import { adminCommands, startRepl } from './repl.ts';
 import { EXIT } from './exit-codes.ts';
 import { exitAfterStop, stopTimeoutMs } from './node-stop.ts';
-import { redactUrl } from './node-banner.ts';
+import { redactUrl } from '../transport/bullmq/redis-url.ts';
+import { redisTimeoutMs } from './redis-deadline.ts';
 import { bullmqTelemetry, createNodeTelemetry, type MetricsEndpoint } from './node-telemetry.ts';
 import { resolveSettings } from '../transport/bullmq/options.ts';
 import { nodeVariable } from './node-environment.ts';
@@ -59,6 +60,8 @@ export async function startBullmq(options: {
       entityHost: { observe: telemetry.observer },
       telemetry: await bullmqTelemetry(),
       durability: options.allowDataLoss ? 'allow-data-loss' : 'require',
+      // A wrong URL or a Redis that is down: exit 3 in one line, not a silent wait.
+      connectTimeoutMs: redisTimeoutMs(),
       ...(options.heapBudgetMb !== undefined && { heapBudgetMb: options.heapBudgetMb }),
       ...(options.testClock && { clock: options.testClock }),
       onGiveUp: (reason) => process.exit(reason instanceof DatasetRolledBackError ? EXIT.rolledBack : EXIT.gaveUp),

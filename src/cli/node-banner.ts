@@ -1,3 +1,5 @@
+import { redactUrl } from '../transport/bullmq/redis-url.ts';
+
 /**
  * The first line `governor start` prints, saying which kind of node this is before anything else
  * happens: with REDIS_URL in the environment a plain `governor start` becomes a cluster node,
@@ -6,16 +8,4 @@
 export function clusterBanner(url: string, prefix: string, fromEnv: boolean): string {
   const source = fromEnv ? ' (REDIS_URL is set; governor start --embedded runs the embedded node with the REPL instead)' : '';
   return `Governor cluster node: joining the nodes on ${redactUrl(url)}, prefix ${prefix}${source}.`;
-}
-
-/** A Redis URL fit for a log: the password replaced by `***`. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password === '') return url;
-    parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return url.replace(/\/\/[^@/]*@/, '//***@');
-  }
 }

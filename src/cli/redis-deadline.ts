@@ -1,5 +1,6 @@
 import { CliError, EXIT } from './exit-codes.ts';
 import { systemClock, unrefTimer } from '../runtime/clock.ts';
+import { redactUrl } from '../transport/bullmq/redis-url.ts';
 
 /**
  * The one deadline rule of every `governor` command that talks to Redis (enqueue, dlq, repl,
@@ -95,13 +96,3 @@ export function exitWhenDone(code: number): void {
   unrefTimer(systemClock.setTimeout(() => process.exit(code), EXIT_GRACE_MS));
 }
 
-/** A URL without its password, for messages. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return url;
-  }
-}

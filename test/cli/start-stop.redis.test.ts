@@ -7,7 +7,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startRedis, type RedisHandle } from '../support/redis-server.ts';
-import { startGovernorNode } from './governor-command.ts';
+import { governorAsync, startGovernorNode } from './governor-command.ts';
 import { RedisKeys } from '../../src/store/redis-keys.ts';
 
 const ENV = { GOVERNOR_PSEUDONYM_KEY: 'k'.repeat(43), GOVERNOR_STOP_TIMEOUT_MS: '3000', GOVERNOR_TELEMETRY: '0' };
@@ -85,5 +85,24 @@ describe('governor start --redis, stopped by a signal', () => {
     const { code, stderr } = await ended;
     expect(code, stderr).toBe(8);
     expect(stderr).toContain('a second signal cut the hand-over short');
+  }, 60_000);
+});
+
+describe('governor start --redis, with a Redis that does not answer', () => {
+  it.each([
+    ['nothing listening', async () => 'redis://127.0.0.1:1'],
+    [
+      'a frozen Redis (it accepts the connection and never replies)',
+      async () => {
+        redis = await startRedis({ mode: 'private' });
+        process.kill(redis.pid!, 'SIGSTOP');
+        return redis.url;
+      },
+    ],
+  ])('%s: exit 3 within the deadline, one line naming the Redis and what to check', async (_what, url) => {
+    const target = await url();
+    const run = await governorAsync(['start', '--redis', target, '--name', 'n-unreachable'], { env: { ...ENV, GOVERNOR_REDIS_TIMEOUT_MS: '1000' } });
+    expect(run.code, run.stderr).toBe(3);
+    expect(run.stderr).toContain(`governor: cannot start a BullMQ node on ${target}: Redis at ${target} did not answer within 1000 ms`);
   }, 60_000);
 });

@@ -4,7 +4,7 @@ import { nodeVariable } from '../node-environment.ts';
 import { deadlineRedisOptions, DEFAULT_REDIS_TIMEOUT_MS, noteRedisTarget, redisTimeoutMs, redisUnavailable } from '../redis-deadline.ts';
 import { systemClock } from '../../runtime/clock.ts';
 
-export { redactUrl } from '../redis-deadline.ts';
+export { redactUrl } from '../../transport/bullmq/redis-url.ts';
 
 /** The Redis options every Redis-backed command takes. */
 export interface RedisFlags {

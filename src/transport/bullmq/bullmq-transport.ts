@@ -14,7 +14,7 @@ import { RedisKeys, type PartitionId } from '../../store/redis-keys.ts';
 import { withScripts } from '../../store/redis-scripts.ts';
 import { RedisStore } from '../../store/redis-store.ts';
 import type { Transport, TransportEndpoint } from '../../runtime/transport.ts';
-import { checkRedisSettings, closeConnections, openConnections, ready, type Connections } from './connections.ts';
+import { checkRedisSettings, closeConnections, openConnections, readyWithin, type Connections } from './connections.ts';
 import type { DeadLetter, ReplayResult } from './dead-letters.ts';
 import { DatasetWatch } from './dataset-watch.ts';
 import { DeadLetterDesk } from './dead-letter-desk.ts';
@@ -214,7 +214,7 @@ export class BullmqTransport implements Transport {
     const connections = (this.#connections = openConnections(settings, node.name));
     connections.producer.on('error', (error) => this.#logger.debug({ err: error }, 'producer connection error'));
     connections.worker.on('error', (error) => this.#logger.debug({ err: error }, 'worker connection error'));
-    await ready(connections.producer);
+    await readyWithin(connections.producer, settings.url, settings.connectTimeoutMs);
     await checkRedisSettings(connections.producer, this.#logger);
     this.#persistence = await checkRedisPersistence(connections.producer, this.#logger, settings.durability);
     const redis = withScripts(connections.producer);

@@ -1,7 +1,9 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import type { TransportSettings } from './options.ts';
-import { parseRedisUrl } from './redis-url.ts';
+import { parseRedisUrl, redactUrl } from './redis-url.ts';
+import { GovernorError } from '../../errors.ts';
+import { settledWithin } from '../../runtime/retry.ts';
 import { servers } from './redis-servers.ts';
 
 /**
@@ -59,6 +61,26 @@ export function openConnections(settings: TransportSettings, name: string): Conn
 }
 
 /** Resolves once the connection is ready (a fail-fast connection refuses commands before). */
+/**
+ * Redis did not answer within the start's deadline (`connectTimeoutMs`): a wrong URL, a Redis that
+ * is down, a firewall. Nothing was started.
+ */
+export class RedisUnreachableError extends GovernorError {
+  constructor(
+    readonly url: string,
+    readonly timeoutMs: number,
+  ) {
+    super('REDIS_UNREACHABLE', `Redis at ${redactUrl(url)} did not answer within ${timeoutMs} ms: is it running, and is the URL right? (the start's deadline is connectTimeoutMs, GOVERNOR_REDIS_TIMEOUT_MS for the governor command)`);
+  }
+}
+
+/** {@link ready}, or {@link RedisUnreachableError} once `timeoutMs` has passed without an answer. */
+export async function readyWithin(redis: Redis, url: string, timeoutMs: number): Promise<void> {
+  const connected = ready(redis);
+  if (!(await settledWithin(connected, timeoutMs))) throw new RedisUnreachableError(url, timeoutMs);
+  await connected;
+}
+
 export function ready(redis: Redis): Promise<void> {
   if (redis.status === 'ready') return Promise.resolve();
   return new Promise((resolve, reject) => {

@@ -12,6 +12,7 @@ export { installSignalHandlers } from './shutdown.ts';
 export type { SignalHandlerOptions, StopReport } from './shutdown.ts';
 export type { BullmqTransportOptions, Placement } from './options.ts';
 export { RedisNotDurableError, ALLOW_DATA_LOSS_ENV, describePersistence } from './redis-persistence.ts';
+export { RedisUnreachableError } from './connections.ts';
 export type { Durability, RedisPersistence } from './redis-persistence.ts';
 export type { ClusterNode, NodeInfo } from './membership.ts';
 export type { DeadLetter, ReplayResult } from './dead-letters.ts';

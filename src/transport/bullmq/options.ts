@@ -50,6 +50,11 @@ export interface BullmqTransportOptions {
   lockDurationMs?: number;
   /** How often BullMQ looks for stalled jobs. @default max(500, leaseMs / 4) */
   stalledIntervalMs?: number;
+  /**
+   * How long `start()` waits for Redis to answer at all before it fails (`RedisUnreachableError`),
+   * rather than waiting for ever on a wrong URL. A running node reconnects without limit. @default 10_000
+   */
+  connectTimeoutMs?: number;
   /** A job whose worker died this many times is dead-lettered (it probably kills its worker). @default 5 */
   maxStalledCount?: number;
   /** Times a message whose handling crashes its entity is retried, inline and in order, before it is dead-lettered. @default 3 */
@@ -93,6 +98,7 @@ export interface TransportSettings {
   readonly heartbeatMs: number;
   readonly lockDurationMs: number;
   readonly stalledIntervalMs: number;
+  readonly connectTimeoutMs: number;
   readonly maxStalledCount: number;
   readonly retryBudget: number;
   readonly removeOnComplete: KeepJobs;
@@ -137,6 +143,7 @@ export function resolveSettings(options: BullmqTransportOptions): TransportSetti
     heartbeatMs: positive('heartbeatMs', options.heartbeatMs ?? Math.max(100, Math.round(leaseMs / 5))),
     lockDurationMs: positive('lockDurationMs', options.lockDurationMs ?? leaseMs),
     stalledIntervalMs: positive('stalledIntervalMs', options.stalledIntervalMs ?? Math.max(500, Math.round(leaseMs / 4))),
+    connectTimeoutMs: positive('connectTimeoutMs', options.connectTimeoutMs ?? 10_000),
     maxStalledCount: positive('maxStalledCount', options.maxStalledCount ?? 5),
     retryBudget: options.retryBudget ?? 3,
     removeOnComplete: options.removeOnComplete ?? { count: 10_000, age: 3_600 },

@@ -87,3 +87,15 @@ function decode(url: string, text: string): string {
 function redact(url: string): string {
   return url.replace(/\/\/[^@/]*@/, '//***@');
 }
+
+/** A Redis URL fit for a message or a log: its password replaced by `***`. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password === '') return url;
+    parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return url.replace(/\/\/[^@/]*@/, '//***@');
+  }
+}
