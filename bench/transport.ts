@@ -14,6 +14,11 @@
  * its send to its handling by the entity (its commit follows in the same round trip as the job's
  * completion).
  *
+ * Per message, in the same rounds, two figures that do not depend on the machine's load: the
+ * commands Redis runs (`INFO commandstats`, those of Lua scripts included) and the CPU time this
+ * process spends (`process.cpuUsage`: producer, consumers and entities alike; the median of the
+ * rounds), so a regression shows even where the rates are noise.
+ *
  * `BENCH_ONLY=governor|baseline|latency` runs one side alone; `BENCH_DEBUG=1` prints the CPU each
  * message costs in this process and in Redis (steadier than rates on a busy machine).
  */
@@ -24,6 +29,7 @@ import { GovernorProducer, startBullmqNode, type OutboundMessage } from '../src/
 import { startRedis, type RedisHandle } from '../test/support/redis-server.ts';
 import { percentile, round } from './stats.ts';
 import { redisCpuMicros } from './redis-cpu.ts';
+import { redisCommands } from './redis-commands.ts';
 
 const PARTITIONS = Number(process.env['BENCH_PARTITIONS'] ?? 16);
 const KEYS = 1_000;
@@ -73,9 +79,17 @@ async function redisCpuMs(): Promise<number> {
 }
 const round2 = (x: number) => round(x, 0);
 
+/** One timed phase: its messages per second, and per message the Redis commands and this process' CPU µs. */
+interface Rate {
+  readonly perSecond: number;
+  readonly commands: number;
+  readonly cpuUs: number;
+}
+
+const median = (values: readonly number[]) => percentile([...values].sort((a, b) => a - b), 50);
 
 
-async function governorRate(redis: RedisHandle): Promise<number> {
+async function governorRate(redis: RedisHandle): Promise<Rate> {
   const prefix = `${redis.prefix}:{g${++runs}}`;
   const producer = await GovernorProducer.connect({ url: redis.url, prefix, partitions: PARTITIONS });
   const node = await startBullmqNode({
@@ -87,13 +101,13 @@ async function governorRate(redis: RedisHandle): Promise<number> {
     logger: pino({ level: 'warn' }),
   });
   const send = (batch: OutboundMessage[]) => producer.sendMany(batch);
-  const elapsed = await measure(send, (i) => `r${runs}-${i}`);
+  const timed = await measure(redis, send, (i) => `r${runs}-${i}`);
   await node.stop();
   await producer.close();
-  return (MESSAGES / elapsed) * 1000;
+  return timed;
 }
 
-async function baselineRate(redis: RedisHandle): Promise<number> {
+async function baselineRate(redis: RedisHandle): Promise<Rate> {
   const prefix = `${redis.prefix}:{b${++runs}}`;
   const connection = { host: redis.host, port: redis.port };
   const queue = new Queue('baseline', { connection, prefix, streams: { events: { maxLen: 1_000 } } });
@@ -111,18 +125,18 @@ async function baselineRate(redis: RedisHandle): Promise<number> {
         opts: { jobId: m.id, removeOnComplete: { count: 10_000, age: 3_600 }, removeOnFail: { count: 10_000 } },
       })),
     );
-  const elapsed = await measure(send, (i) => `b${runs}-${i}`);
+  const timed = await measure(redis, send, (i) => `b${runs}-${i}`);
   await worker.close();
   await queue.close();
-  return (MESSAGES / elapsed) * 1000;
+  return timed;
 }
 
 /**
  * One message per key first (Governor loads each entity on its first message: one more round
  * trip, once), then `MESSAGES` sent in batches while the consumers run; milliseconds from the
- * first send to the last message handled.
+ * first send to the last message handled, and the Redis commands and this process' CPU per message.
  */
-async function measure(send: (batch: OutboundMessage[]) => Promise<unknown>, id: (i: number) => string): Promise<number> {
+async function measure(redis: RedisHandle, send: (batch: OutboundMessage[]) => Promise<unknown>, id: (i: number) => string): Promise<Rate> {
   const all = Array.from({ length: KEYS + MESSAGES }, (_, i) => ({
     to: { entity: 'Account', key: `customer-${i % KEYS}` },
     event: { type: 'deposit', amount: 1 },
@@ -134,17 +148,20 @@ async function measure(send: (batch: OutboundMessage[]) => Promise<unknown>, id:
   await warm;
   probe.handled = 0;
   const done = until(MESSAGES);
-  const cpu = process.cpuUsage();
+  const commands = await redisCommands(redis);
   const redisCpu = await redisCpuMs();
+  const cpu = process.cpuUsage();
   const start = performance.now();
   for (let i = KEYS; i < all.length; i += 1_000) await send(all.slice(i, i + 1_000));
   await done;
+  const used = process.cpuUsage(cpu);
+  const elapsed = probe.last - start;
+  const commandsUsed = (await redisCommands(redis)) - commands;
   if (process.env['BENCH_DEBUG']) {
-    const used = process.cpuUsage(cpu);
     const redisUsed = (await redisCpuMs()) - redisCpu;
-    console.log(`  node ${round(((used.user + used.system) / MESSAGES), 1)} µs/msg, redis ${round((redisUsed * 1000) / MESSAGES, 1)} µs/msg`);
+    console.log(`  node ${round(((used.user + used.system) / MESSAGES), 1)} µs/msg, redis ${round((redisUsed * 1000) / MESSAGES, 1)} µs/msg, ${round(commandsUsed / MESSAGES, 2)} commands/msg`);
   }
-  return probe.last - start;
+  return { perSecond: (MESSAGES / elapsed) * 1000, commands: commandsUsed / MESSAGES, cpuUs: (used.user + used.system) / MESSAGES };
 }
 
 async function governorLatencies(redis: RedisHandle, rate: number): Promise<number[]> {
@@ -197,7 +214,8 @@ export async function main(): Promise<Record<string, unknown>> {
           const l = await governorLatencies(redis, 3_000);
           console.log(`latency at 3000 msg/s: p50 ${round(percentile(l, 50))} p90 ${round(percentile(l, 90))} p99 ${round(percentile(l, 99))} ms`);
         } else {
-          console.log(only, round2(await (only === 'baseline' ? baselineRate(redis) : governorRate(redis))));
+          const timed = await (only === 'baseline' ? baselineRate(redis) : governorRate(redis));
+          console.log(only, round2(timed.perSecond), `${round(timed.commands, 2)} Redis commands/msg, ${round(timed.cpuUs, 1)} µs CPU/msg`);
         }
       }
       return {};
@@ -211,12 +229,16 @@ export async function main(): Promise<Record<string, unknown>> {
     // Alternating rounds, best of each: this machine's other load changes less between neighbours.
     let actor = 0;
     let baseline = 0;
+    const governorRounds: Rate[] = [];
+    const baselineRounds: Rate[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       const g = await governorRate(redis);
       const b = await baselineRate(redis);
-      console.log(`round ${round + 1}: governor ${round2(g)} msg/s, bullmq ${round2(b)} jobs/s`);
-      actor = Math.max(actor, g);
-      baseline = Math.max(baseline, b);
+      console.log(`round ${round + 1}: governor ${round2(g.perSecond)} msg/s, bullmq ${round2(b.perSecond)} jobs/s`);
+      actor = Math.max(actor, g.perSecond);
+      baseline = Math.max(baseline, b.perSecond);
+      governorRounds.push(g);
+      baselineRounds.push(b);
     }
     console.log(`governor ${round(actor, 0)} actor msg/s, bullmq ${round(baseline, 0)} jobs/s (concurrency ${PARTITIONS}, ${MESSAGES} messages)`);
     const latencies = await governorLatencies(redis, actor / 2);
@@ -226,6 +248,11 @@ export async function main(): Promise<Record<string, unknown>> {
       actor_messages_per_s: round(actor, 0),
       bullmq_baseline_jobs_per_s: round(baseline, 0),
       ratio: round(actor / baseline, 3),
+      // Load-independent: commands Redis ran and this process' CPU, per message (median of the rounds).
+      redis_commands_per_message: round(median(governorRounds.map((r) => r.commands)), 2),
+      bullmq_redis_commands_per_job: round(median(baselineRounds.map((r) => r.commands)), 2),
+      node_cpu_us_per_message: round(median(governorRounds.map((r) => r.cpuUs)), 1),
+      bullmq_node_cpu_us_per_job: round(median(baselineRounds.map((r) => r.cpuUs)), 1),
       p50_ms: round(percentile(latencies, 50), 2),
       p99_ms: round(percentile(latencies, 99), 2),
       concurrency: PARTITIONS,

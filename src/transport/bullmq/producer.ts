@@ -60,12 +60,13 @@ let serial = 0;
 export class GovernorProducer {
   readonly settings: TransportSettings;
   readonly keys: RedisKeys;
-  readonly #redis: Redis;
+  readonly #redis: Redis & ProducerCommands;
   readonly #queues: QueueCache;
   readonly #partitions: KeyPartitions;
 
   private constructor(redis: Redis, settings: TransportSettings) {
-    this.#redis = redis;
+    redis.defineCommand('govStoredJobData', { lua: STORED_DATA_SCRIPT });
+    this.#redis = redis as Redis & ProducerCommands;
     this.settings = settings;
     this.keys = new RedisKeys(settings.prefix, settings);
     this.#queues = new QueueCache((name) => {
@@ -131,7 +132,9 @@ export class GovernorProducer {
       return { id, to: message.to, event: message.event, queue: this.queueOf(message.to), job: { name: message.event.type, data, opts } };
     });
     const contentOf = options.contentOf ?? canonicalContent;
-    const reused = await this.#reused(prepared, contentOf, true);
+    // What BullMQ stores for each message (`JSON.stringify` of its data), built once for both checks.
+    const texts = prepared.map((p) => JSON.stringify(p.job.data));
+    const reused = await this.#reused(prepared, texts, contentOf, true);
     if (reused.length > 0) throw new IdempotencyKeyReusedError(reused.map((p) => ({ to: p.to, id: p.id })));
     // Order matters per receiver, and a receiver's messages all go to one queue: one addBulk per
     // queue, all queues at once.
@@ -144,7 +147,7 @@ export class GovernorProducer {
     await Promise.all([...byQueue].map(([queue, jobs]) => this.#queues.get(queue).addBulk(jobs)));
     // Another producer may have added the same id between the check and the add: BullMQ then
     // kept its job and dropped ours, silently. Read back what is stored under each id.
-    const lost = await this.#reused(prepared, contentOf, false);
+    const lost = await this.#reused(prepared, texts, contentOf, false);
     if (lost.length > 0) throw new IdempotencyKeyReusedError(lost.map((p) => ({ to: p.to, id: p.id })), lost.length < prepared.length);
     return prepared.map((p) => p.id);
   }
@@ -155,11 +158,11 @@ export class GovernorProducer {
    * job that is gone (completed and removed) cannot be compared: the target's own check (e.g. the
    * orchestrator's digest) covers that case.
    */
-  async #reused(prepared: readonly PreparedJob[], contentOf: (message: Message) => string, withinBatch: boolean): Promise<PreparedJob[]> {
+  async #reused(prepared: readonly PreparedJob[], texts: readonly string[], contentOf: (message: Message) => string, withinBatch: boolean): Promise<PreparedJob[]> {
     if (prepared.length === 0) return [];
-    // One script per queue: a queue is one hash slot, and a cluster script must stay on one node.
-    const texts = prepared.map((p) => JSON.stringify(p.job.data));
-    const stored = await this.#storedOtherThan(prepared, texts);
+    // Before the add, the ids are fresh (nothing stored) in the common case: the check sends only
+    // the job keys. After it, each id normally holds our own text: that check compares in Redis.
+    const stored = await this.#storedOtherThan(prepared, withinBatch ? undefined : texts);
     const reused: PreparedJob[] = [];
     const sent = new Map<string, PreparedJob>();
     // Content is computed only where something is there to compare with: a fresh id (the common
@@ -179,20 +182,21 @@ export class GovernorProducer {
       }
       sent.set(p.job.opts.jobId, p);
       const data = stored.get(i);
-      if (data === undefined) continue;
+      if (data === undefined || data === texts[i]) continue;
       if (storedContent(data, contentOf) !== contentOfSent(p)) reused.push(p);
     }
     return reused;
   }
 
   /**
-   * The data stored under each message's job id where it is not exactly `texts[i]` (what BullMQ
-   * stores for this message: `JSON.stringify` of its data), by index; ids with nothing stored, or
-   * this very text, are left out. One script per queue compares in Redis: the common answers
-   * (nothing there, or our own job read back) never cross the network, where a pipeline of one
-   * HGET per message brought every stored job's data back to be compared here.
+   * The data stored under each message's job id, by index; ids with nothing stored are left out,
+   * and with `texts` (what BullMQ stores for each message: `JSON.stringify` of its data) so is this
+   * very text. One script per queue: the common answers (nothing there before the add, our own job
+   * read back after it) never cross the network, where a pipeline of one HGET per message brought
+   * every stored job's data back to be compared here; and the check before the add, whose ids are
+   * fresh in the common case, sends no data either.
    */
-  async #storedOtherThan(prepared: readonly PreparedJob[], texts: readonly string[]): Promise<Map<number, string>> {
+  async #storedOtherThan(prepared: readonly PreparedJob[], texts: readonly string[] | undefined): Promise<Map<number, string>> {
     const byQueue = new Map<string, number[]>();
     prepared.forEach((p, i) => {
       let indexes = byQueue.get(p.queue);
@@ -204,7 +208,7 @@ export class GovernorProducer {
       [...byQueue].map(async ([queue, indexes]) => {
         const bullmq = this.#queues.get(queue);
         const keys = indexes.map((i) => bullmq.toKey(prepared[i]!.job.opts.jobId));
-        const answer = (await this.#redis.eval(OTHER_DATA_SCRIPT, keys.length, ...keys, ...indexes.map((i) => texts[i]!))) as unknown[];
+        const answer = await this.#redis.govStoredJobData(keys.length, ...keys, ...(texts ? indexes.map((i) => texts[i]!) : []));
         for (let k = 0; k + 1 < answer.length; k += 2) found.set(indexes[Number(answer[k]) - 1]!, String(answer[k + 1]));
       }),
     );
@@ -218,19 +222,25 @@ export class GovernorProducer {
 }
 
 /**
- * KEYS: job hashes; ARGV: the data each should hold. Returns `[position, stored data, …]` for the
- * jobs that exist with other data. Keys of one queue only (one hash slot on a Redis Cluster).
+ * KEYS: job hashes; ARGV: none, or the data each should hold. Returns `[position, stored data, …]`
+ * for the jobs that exist (with ARGV: that exist with other data). Keys of one queue only (one
+ * hash slot on a Redis Cluster). Run by EVALSHA (ioredis' `defineCommand`), not sent every time.
  */
-const OTHER_DATA_SCRIPT = `
+const STORED_DATA_SCRIPT = `
 local out = {}
+local compare = #ARGV > 0
 for i = 1, #KEYS do
   local data = redis.call('HGET', KEYS[i], 'data')
-  if data and data ~= ARGV[i] then
+  if data and (not compare or data ~= ARGV[i]) then
     out[#out + 1] = i
     out[#out + 1] = data
   end
 end
 return out`;
+
+interface ProducerCommands {
+  govStoredJobData(numKeys: number, ...args: string[]): Promise<unknown[]>;
+}
 
 /** The content of stored job data, or `undefined` when it is not a message job (then it differs from any). */
 function storedContent(data: string, contentOf: (message: Message) => string): string | undefined {
