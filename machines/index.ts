@@ -7,7 +7,7 @@ import { orchestratorMachine } from './orchestrator.ts';
 import { orchestratorStateRefusal } from './reused-keys.ts';
 import { handledRecordKey, migrateOrchestratorState } from './handled-events.ts';
 import { createReceiptsMachine, migrateReceiptsState } from './receipts.ts';
-import { defineGovernor, governorRecordKey, migrateGovernorState, type GovernorDefinition } from './governors/governor-kit.ts';
+import { defineGovernor, governorRecordKeys, migrateGovernorState, type GovernorDefinition } from './governors/governor-kit.ts';
 import { billingGovernor } from './governors/billing.ts';
 import { complianceGovernor } from './governors/compliance.ts';
 import { customerAccountGovernor } from './governors/customer-account.ts';
@@ -54,10 +54,12 @@ export function marketplaceKinds(options: MarketplaceMachineOptions): EntityKind
     (definition): EntityKind => ({
       kind: definition.kind,
       machine: defineGovernor(definition) as AnyStateMachine,
-      // Each prepare comes with the record of its event, if it was committed here before.
-      recordKey: governorRecordKey,
-      // A state of the layout before (the `committed` list in the context) moves it to the records.
-      migrate: migrateGovernorState,
+      // Each prepare comes with the record of its event, if it was committed here before, and the
+      // records its decision reads (Billing's and QuotaSla's usage keys, Billing's payments).
+      recordKey: governorRecordKeys(definition),
+      // A state of a layout before (the `committed` list in the context, usage keys or payments
+      // in the data) moves them to the records.
+      migrate: (state) => migrateGovernorState(state, definition),
     }),
   );
   return [

@@ -3,9 +3,10 @@ import { buildMonthlyInvoice, type InvoiceAdjustment } from '../../src/marketpla
 import { CURRENCY_PATTERN, Dec, formatCents, parseAmount } from '../../src/marketplace/money.ts';
 import { PRICE_PLANS, estimateCost, type UsageQuantities } from '../../src/marketplace/pricing.ts';
 import { cyclePrice, prorateTierChange } from '../../src/marketplace/proration.ts';
-import { billingPeriodOf, createUsageLedger, emptyTotals, ledgerForPeriod, recordUsage, sumTotals, type UsageLedger } from '../../src/marketplace/usage-ledger.ts';
+import { billingPeriodOf, countUsage, createPeriodUsage, emptyTotals, ledgerForPeriod, sumTotals, type PeriodUsage } from '../../src/marketplace/usage-ledger.ts';
 import type { LifecycleEvent } from '../governor-protocol.ts';
-import { defineGovernor, eventTime, type Decision, type GovernorDefinition, type TimeoutRule } from './governor-kit.ts';
+import { defineGovernor, eventTime, NO_RECORDS, type Decision, type GovernorDefinition, type RecordLookup, type TimeoutRule } from './governor-kit.ts';
+import { migrateUsageKeys, usageKeysOf, usageSeen } from './usage-records.ts';
 import { parseSku, renewPlan, renewalCheck, subscriptionStart, type Plan } from './plan.ts';
 
 /**
@@ -19,6 +20,10 @@ import { parseSku, renewPlan, renewalCheck, subscriptionStart, type Plan } from 
  * suspension when the 7-day grace ends, collections on day 13), counted from the failed payment's
  * `occurredAt` (business time, `business-time.ts`), as runtime state timeouts with those absolute
  * deadlines, so they survive passivation and restarts. A payment that covers the balance ends dunning from any state.
+ *
+ * Usage idempotency keys and applied payments are keyed records beside the state
+ * (`usage:<key>`, `payment:<id>`), read before each decision that needs them: the data stays the
+ * same size however long the customer stays, and a payment id is applied at most once, ever.
  *
  * Fixed from the seeds: money is exact decimal (never f64); the waits are timers, not external
  * events; all three retries happen. One instance per customer, not per invoice: the balance and
@@ -42,12 +47,12 @@ export interface BillingData {
    * This calendar month's usage (`period`: the month of the events' `occurredAt`, as QuotaSla's),
    * opened by the subscription and moved on by the first report of a later month.
    */
-  readonly ledger: UsageLedger;
+  readonly ledger: PeriodUsage;
   /**
    * Usage of earlier months not invoiced yet: the next invoice bills it with the ledger's. Absent
    * in states persisted before it was kept (their ledger's totals were all uninvoiced).
    */
-  readonly unbilled?: UsageLedger['totals'];
+  readonly unbilled?: PeriodUsage['totals'];
   readonly invoices: readonly InvoiceSummary[];
   readonly invoiceSeq: number;
   /** Amount due, USD, two decimals. */
@@ -56,8 +61,6 @@ export interface BillingData {
   readonly credit: string;
   /** Charges for the next invoice (an upgrade's proration). */
   readonly adjustments: readonly InvoiceAdjustment[];
-  /** Every payment applied: payment id → amount. A payment id is applied at most once, ever. */
-  readonly payments: Readonly<Record<string, string>>;
   /** Failed payment ids of the current dunning episode (a failure is counted once). */
   readonly failedPayments: readonly string[];
   readonly failedAt: number | null;
@@ -102,7 +105,7 @@ const notApplicable = (reason: string): Decision<S, D> => ({ status: 'not_applic
 const overdue = (data: D) => rejected(`payment overdue: ${data.balance} USD is due; settle it first`);
 
 /** The ledger for business time `at` (the month of `at`, if later) and the uninvoiced usage of the months it closed. */
-function openPeriod(data: D, at: number): { ledger: UsageLedger; unbilled: UsageLedger['totals'] } {
+function openPeriod(data: D, at: number): { ledger: PeriodUsage; unbilled: PeriodUsage['totals'] } {
   const unbilled = data.unbilled ?? emptyTotals();
   const moved = ledgerForPeriod(data.ledger, billingPeriodOf(at));
   return { ledger: moved.ledger, unbilled: moved.closed ? sumTotals(unbilled, moved.closed) : unbilled };
@@ -145,7 +148,26 @@ function changePlan(state: S, data: D, event: LifecycleEvent): Decision<S, D> {
   return applied(state, { ...data, plan, credit }, { proration: `credit ${proration.amount}` });
 }
 
-function pay(state: S, data: D, event: LifecycleEvent): Decision<S, D> {
+/** The keyed record of an applied payment: `payment:<id>` → the amount applied (USD). */
+export function paymentRecordKey(paymentId: string): string {
+  return `payment:${paymentId}`;
+}
+
+/** The records a payment's decision reads: whether its id was applied before. */
+function paymentKeysOf(event: LifecycleEvent): readonly string[] {
+  if (event.type !== 'PaymentProcessed' && event.type !== 'PaymentFailed') return [];
+  return typeof event.paymentId === 'string' && event.paymentId.length > 0 ? [paymentRecordKey(event.paymentId)] : [];
+}
+
+/** Whether payment `paymentId` was applied (its record), never "no" for a record that is not one. */
+function paymentApplied(records: RecordLookup, paymentId: string): boolean {
+  const applied = records(paymentRecordKey(paymentId));
+  if (applied === undefined || applied === null) return false;
+  if (typeof applied !== 'string') throw new TypeError(`the payment record of ${JSON.stringify(paymentId)} is not an amount: restore it from a backup`);
+  return true;
+}
+
+function pay(state: S, data: D, event: LifecycleEvent, records: RecordLookup): Decision<S, D> {
   const paymentId = event.paymentId;
   if (typeof paymentId !== 'string' || paymentId.length === 0) return rejected('paymentId must be a non-empty string');
   if (typeof event.currency !== 'string' || !CURRENCY_PATTERN.test(event.currency)) return rejected('currency must be three upper-case letters');
@@ -156,26 +178,26 @@ function pay(state: S, data: D, event: LifecycleEvent): Decision<S, D> {
   } catch (error) {
     return rejected((error as Error).message);
   }
-  if (Object.hasOwn(data.payments, paymentId)) return rejected(`DuplicatePayment: payment ${paymentId} was applied already`);
+  if (paymentApplied(records, paymentId)) return rejected(`DuplicatePayment: payment ${paymentId} was applied already`);
   const balance = new Dec(data.balance);
   if (balance.lte(0)) return rejected(`nothing is due: payment ${paymentId} of ${formatCents(amount)} USD matches no invoice`);
   if (amount.minus(balance).abs().gt(PAYMENT_TOLERANCE)) {
     return rejected(`PaymentAmountMismatch: ${data.balance} USD is due, ${formatCents(amount)} USD was paid`);
   }
-  return applied('AwaitingInvoice', {
+  const settled = applied('AwaitingInvoice', {
     ...data,
     balance: '0.00',
-    payments: { ...data.payments, [paymentId]: formatCents(amount) },
     invoices: data.invoices.map((i) => (i.paid ? i : { ...i, paid: true })),
     failedPayments: [],
     failedAt: null,
   });
+  return { ...settled, records: { [paymentRecordKey(paymentId)]: formatCents(amount) } };
 }
 
-function fail(state: S, data: D, event: LifecycleEvent): Decision<S, D> {
+function fail(state: S, data: D, event: LifecycleEvent, records: RecordLookup): Decision<S, D> {
   const paymentId = event.paymentId;
   if (typeof paymentId !== 'string' || paymentId.length === 0) return rejected('paymentId must be a non-empty string');
-  if (Object.hasOwn(data.payments, paymentId)) return rejected(`payment ${paymentId} succeeded already; its failure comes too late`);
+  if (paymentApplied(records, paymentId)) return rejected(`payment ${paymentId} succeeded already; its failure comes too late`);
   if (data.failedPayments.includes(paymentId)) return rejected(`DuplicatePaymentFailure: the failure of ${paymentId} is recorded already`);
   if (new Dec(data.balance).lte(0)) return rejected('nothing is due: a failed payment needs an open invoice');
   const failedPayments = [...data.failedPayments, paymentId];
@@ -186,18 +208,18 @@ function fail(state: S, data: D, event: LifecycleEvent): Decision<S, D> {
   return applied(state, { ...data, failedPayments });
 }
 
-function recordUsageEvent(state: S, data: D, event: LifecycleEvent): Decision<S, D> {
+function recordUsageEvent(state: S, data: D, event: LifecycleEvent, records: RecordLookup): Decision<S, D> {
   if (!data.plan) return rejected('no subscription to bill usage to');
   // Usage is ledgered under the month it happened in; an earlier month's stays unbilled until invoiced.
   const opened = openPeriod(data, eventTime(event));
-  const result = recordUsage(opened.ledger, {
-    metric: event.metric as never,
-    quantity: event.quantity as string | number,
-    idempotencyKey: event.idempotencyKey as string,
-  });
+  const result = countUsage(
+    opened.ledger,
+    { metric: event.metric as never, quantity: event.quantity as string | number, idempotencyKey: event.idempotencyKey as string },
+    usageSeen(records, event),
+  );
   switch (result.status) {
     case 'recorded':
-      return applied(state, { ...data, ledger: result.ledger, unbilled: opened.unbilled });
+      return { ...applied(state, { ...data, ledger: result.ledger, unbilled: opened.unbilled }), records: { [usageKeysOf(event)[0]!]: result.fingerprint } };
     case 'duplicate':
       return notApplicable(`usage ${String(event.idempotencyKey)} is recorded already`);
     default:
@@ -240,7 +262,7 @@ function renew(state: S, data: D, event: LifecycleEvent, customerId: string): De
     balance,
     credit: invoice.creditRemaining,
     adjustments: [],
-    // Invoiced: totals start again in the renewal's month, whose keys are kept against redeliveries.
+    // Invoiced: totals start again in the renewal's month (its keys are records, kept against redeliveries).
     ledger: { ...opened.ledger, totals: emptyTotals() },
     unbilled: emptyTotals(),
   };
@@ -249,18 +271,18 @@ function renew(state: S, data: D, event: LifecycleEvent, customerId: string): De
 }
 
 /** The pure decision of the Billing governor. */
-export function decideBilling(state: S, data: D, event: LifecycleEvent, customerId: string): Decision<S, D> {
+export function decideBilling(state: S, data: D, event: LifecycleEvent, customerId: string, records: RecordLookup = NO_RECORDS): Decision<S, D> {
   switch (event.type) {
     case 'CustomerSubscribes':
       return subscribe(state, data, event);
     case 'CustomerUpgrades':
       return changePlan(state, data, event);
     case 'PaymentProcessed':
-      return pay(state, data, event);
+      return pay(state, data, event, records);
     case 'PaymentFailed':
-      return fail(state, data, event);
+      return fail(state, data, event, records);
     case 'UsageRecorded':
-      return recordUsageEvent(state, data, event);
+      return recordUsageEvent(state, data, event, records);
     case 'RenewalDue':
       return renew(state, data, event, customerId);
     case 'UsageExceedsQuota':
@@ -276,6 +298,20 @@ export function decideBilling(state: S, data: D, event: LifecycleEvent, customer
     default:
       return notApplicable(`Billing does not handle ${event.type}`);
   }
+}
+
+/**
+ * Billing data of the layout before records: the usage keys in its ledger and the `payments` map
+ * become records (`usage:<key>`, `payment:<id>`), none lost. `undefined`: data of this layout.
+ */
+export function migrateBillingData(data: D): { data: D; records: Record<string, string> } | undefined {
+  const usage = migrateUsageKeys(data);
+  const old = (usage?.data ?? data) as D & { payments?: Readonly<Record<string, string>> };
+  if (!usage && old.payments === undefined) return undefined;
+  const records: Record<string, string> = { ...usage?.records };
+  for (const [paymentId, amount] of Object.entries(old.payments ?? {})) records[paymentRecordKey(paymentId)] = amount;
+  const { payments: _payments, ...rest } = old;
+  return { data: rest, records };
 }
 
 const waits = dunningWaits();
@@ -295,18 +331,19 @@ export const billingGovernor: GovernorDefinition<S, D> = {
     plan: null,
     trialUsed: false,
     // A placeholder until the subscription opens the ledger at its month (no usage is taken before).
-    ledger: createUsageLedger('1970-01'),
+    ledger: createPeriodUsage('1970-01'),
     unbilled: emptyTotals(),
     invoices: [],
     invoiceSeq: 0,
     balance: '0.00',
     credit: '0.00',
     adjustments: [],
-    payments: {},
     failedPayments: [],
     failedAt: null,
   }),
   decide: decideBilling,
+  recordKeys: (event) => [...usageKeysOf(event), ...paymentKeysOf(event)],
+  migrateData: migrateBillingData,
   // Every state: a dunning step a deadline has reached is committed into by the event decided after it.
   targets: BILLING_STATES,
   timeouts: {

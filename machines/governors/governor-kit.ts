@@ -2,6 +2,8 @@ import { assign, emit, enqueueActions, setup, type AnyStateMachine, type EventOb
 import { putRecord, reply, stateTimeout } from '../../src/runtime/statem-actions.ts';
 import type { PersistedActorState } from '../../src/runtime/persisted-state.ts';
 import type { CallerRef } from '../../src/runtime/envelope.ts';
+import type { RecordKeys } from '../../src/runtime/record-keys.ts';
+import { LIFECYCLE_MESSAGE_TYPE } from '../../src/marketplace/lifecycle-message.ts';
 import { ROUTES, type GovernorKind, type GovernorReply, type LifecycleEvent, type ReplyStatus } from '../governor-protocol.ts';
 import { eventTime, type TimeoutClock } from './business-time.ts';
 
@@ -44,10 +46,27 @@ export interface Decision<S extends string, D> {
   readonly reason?: string;
   readonly facts?: Facts;
   readonly next?: { readonly state: S; readonly data: D };
+  /**
+   * Keyed records the commit of an `applied` decision writes with it (`putRecord`): history the
+   * data need not carry, e.g. an idempotency key counted, a payment applied. A later decision
+   * reads them through its `records` lookup under the keys {@link GovernorDefinition.recordKeys}
+   * names.
+   */
+  readonly records?: Readonly<Record<string, unknown>>;
 }
 
+/**
+ * A governor's committed keyed records as a decision reads them: the value under `key`,
+ * `undefined` when there is none. Only the keys {@link GovernorDefinition.recordKeys} names for
+ * the event are there (the runtime reads them before the `prepare`, so deciding stays synchronous).
+ */
+export type RecordLookup = (key: string) => unknown;
+
+/** No records: a governor that has written none, or a decision that reads none. */
+export const NO_RECORDS: RecordLookup = () => undefined;
+
 /** A pure decision function: the whole domain logic of a governor for lifecycle events. */
-export type Decide<S extends string, D> = (state: S, data: D, event: LifecycleEvent, customerId: string) => Decision<S, D>;
+export type Decide<S extends string, D> = (state: S, data: D, event: LifecycleEvent, customerId: string, records?: RecordLookup) => Decision<S, D>;
 
 /**
  * A long wait: after `ms` in the state (a runtime state timeout, persisted), move to `to`. Which
@@ -106,6 +125,17 @@ export interface GovernorDefinition<S extends string, D> {
   readonly announce?: Readonly<Partial<Record<S, (data: D) => { type: string; [key: string]: unknown }>>>;
   /** Facts describing a state, merged into every reply (the state the event leads to). */
   readonly facts?: (state: S, data: D) => Facts;
+  /**
+   * The keys of the records (`Decision.records`) a decision on `event` reads, besides its event
+   * id's: handed over with the `prepare`, looked up by `decide` through its `records`. @default none
+   */
+  readonly recordKeys?: (event: LifecycleEvent) => readonly string[];
+  /**
+   * The data of a state persisted before its history moved to records, brought to this layout,
+   * with the records that history becomes (committed with the migrated state, none lost);
+   * `undefined` for data of this layout. @default none
+   */
+  readonly migrateData?: (data: D) => { readonly data: D; readonly records: Readonly<Record<string, unknown>> } | undefined;
   /** Calls answered in any state without changing anything (`inspect` is always there). */
   readonly queries?: Readonly<Record<string, (view: GovernorView<S, D>, event: Record<string, unknown>) => unknown>>;
 }
@@ -119,6 +149,13 @@ export interface PendingChange<S extends string, D> {
   readonly reply: GovernorReply;
   /** `enteredAt`: the business time of `state` if the change enters it (absent in changes persisted before it was kept). */
   readonly next: { readonly state: S; readonly data: D; readonly enteredAt?: number | null } | null;
+  /** The records the change writes with its commit (`Decision.records`). */
+  readonly writes?: Readonly<Record<string, unknown>>;
+  /**
+   * The records the decision read (`null`: none), kept for a decision taken again at the commit
+   * (a timer moved the state since): the commit's message carries none.
+   */
+  readonly reads?: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -153,9 +190,48 @@ export interface GovernorContext<S extends string, D> {
 
 /** The record key a message to a governor needs: a `prepare`'s eventId (`EntityKind.recordKey`). */
 export function governorRecordKey(event: EventObject): string | undefined {
-  if (event.type !== 'prepare') return undefined;
+  if (event.type !== 'prepare' && event.type !== LIFECYCLE_MESSAGE_TYPE) return undefined;
   const eventId = (event as { event?: { eventId?: unknown } }).event?.eventId;
   return typeof eventId === 'string' && eventId.length > 0 ? eventId : undefined;
+}
+
+/**
+ * The record keys a message to a governor of `definition` needs (`EntityKind.recordKey`): a
+ * `prepare`'s eventId, and the keys its decision reads ({@link GovernorDefinition.recordKeys}),
+ * as a list when there are any. The orchestrator's lifecycle message names the same keys, so a
+ * transport that reads records before a delivery reads the governors' with the orchestrator's.
+ */
+export function governorRecordKeys<S extends string, D>(definition: GovernorDefinition<S, D>): (event: EventObject) => RecordKeys {
+  const more = definition.recordKeys;
+  if (!more) return governorRecordKey;
+  return (event) => {
+    const eventId = governorRecordKey(event);
+    if (eventId === undefined) return undefined;
+    const lifecycle = (event as unknown as { event: LifecycleEvent }).event;
+    let keys: readonly string[];
+    try {
+      keys = more(lifecycle);
+    } catch {
+      keys = []; // a malformed event is refused by the decision, which reads nothing
+    }
+    return keys.length === 0 ? eventId : [eventId, ...keys];
+  };
+}
+
+/**
+ * The records handed over with a `prepare` (`$record`: one key's value, or an object of the
+ * keys {@link governorRecordKeys} named): the committed reply of its event id, and a lookup of
+ * the others for `decide`.
+ */
+export function handedRecords(event: EventObject, named: RecordKeys): { seen: CommittedReply | undefined; records: RecordLookup } {
+  const handed = (event as { $record?: unknown }).$record;
+  if (typeof named === 'string' || named === undefined) return { seen: committedReplyOf(event), records: NO_RECORDS };
+  const values = (typeof handed === 'object' && handed !== null ? handed : {}) as Record<string, unknown>;
+  const eventId = named[0]!;
+  return {
+    seen: committedReplyOf({ ...event, $record: values[eventId] ?? null } as EventObject),
+    records: (key) => (Object.hasOwn(values, key) && key !== eventId ? (values[key] ?? undefined) : undefined),
+  };
 }
 
 /**
@@ -178,18 +254,42 @@ export function committedReplyOf(event: EventObject): CommittedReply | undefined
  * last committed events) brought to this one: the list becomes records, committed with the
  * migrated state, none lost. `undefined` for a state of this layout.
  */
-export function migrateGovernorState(state: PersistedActorState): { state: PersistedActorState; records: Record<string, CommittedReply> } | undefined {
+export function migrateGovernorState<S extends string, D>(
+  state: PersistedActorState,
+  definition?: Pick<GovernorDefinition<S, D>, 'migrateData'>,
+): { state: PersistedActorState; records: Record<string, unknown> } | undefined {
   const snapshot = state.snapshot as { context?: Record<string, unknown> } & Record<string, unknown>;
-  const context = snapshot.context;
-  if (!context || !Array.isArray(context.committed)) return undefined;
-  const records: Record<string, CommittedReply> = {};
-  for (const { eventId, reply: answer } of context.committed as CommittedOutcome[]) {
-    if (typeof eventId !== 'string' || typeof answer !== 'object' || answer === null) continue;
-    const { facts: _facts, ...kept } = answer;
-    records[eventId] = kept;
+  let context = snapshot.context;
+  if (!context) return undefined;
+  const records: Record<string, unknown> = {};
+  let changed = false;
+  if (Array.isArray(context.committed)) {
+    for (const { eventId, reply: answer } of context.committed as CommittedOutcome[]) {
+      if (typeof eventId !== 'string' || typeof answer !== 'object' || answer === null) continue;
+      const { facts: _facts, ...kept } = answer;
+      records[eventId] = kept;
+    }
+    const { committed: _committed, ...rest } = context;
+    context = rest;
+    changed = true;
   }
-  const { committed: _committed, ...rest } = context;
-  return { state: { ...state, snapshot: { ...snapshot, context: rest } }, records };
+  // The domain's history (idempotency keys, payments) moves to records too; so does a pending
+  // change's data, committed later as it was prepared.
+  const moved = definition?.migrateData?.(context.data as D);
+  if (moved) {
+    Object.assign(records, moved.records);
+    context = { ...context, data: moved.data };
+    changed = true;
+  }
+  const pending = context.pending as { next?: { data?: D } | null } | null | undefined;
+  const pendingMoved = pending?.next?.data !== undefined ? definition?.migrateData?.(pending.next.data) : undefined;
+  if (pendingMoved && pending?.next) {
+    // Records of the pending change are written only by its commit: keep them with it.
+    context = { ...context, pending: { ...pending, next: { ...pending.next, data: pendingMoved.data }, writes: { ...(pending as { writes?: object }).writes, ...pendingMoved.records } } };
+    changed = true;
+  }
+  if (!changed) return undefined;
+  return { state: { ...state, snapshot: { ...snapshot, context } }, records };
 }
 
 export type GovernorEvent =
@@ -309,6 +409,7 @@ export function decideEvent<S extends string, D>(
   definition: GovernorDefinition<S, D>,
   context: Pick<GovernorContext<S, D>, 'state' | 'data' | 'customerId'>,
   event: LifecycleEvent,
+  records: RecordLookup = NO_RECORDS,
 ): Decision<S, D> {
   const problem = malformed(event);
   if (problem) return { status: 'rejected', reason: `malformed event: ${problem}` };
@@ -319,7 +420,7 @@ export function decideEvent<S extends string, D>(
     return { status: 'not_applicable', reason: `${definition.kind} does not handle ${event.type}` };
   }
   try {
-    const decision = definition.decide(context.state, context.data, event, context.customerId);
+    const decision = definition.decide(context.state, context.data, event, context.customerId, records);
     if (decision.status === 'applied' && !decision.next) {
       return { status: 'rejected', reason: `${definition.kind} applied ${event.type} without a next state (a governor bug)` };
     }
@@ -340,10 +441,11 @@ export function prepareDecision<S extends string, D>(
   definition: GovernorDefinition<S, D>,
   context: GovernorContext<S, D>,
   event: LifecycleEvent,
+  records: RecordLookup = NO_RECORDS,
 ): { decision: Decision<S, D>; reply: GovernorReply; next: PendingChange<S, D>['next'] } {
   const well = malformed(event) === undefined;
   const now = well ? asOf(definition, context, eventTime(event)) : context;
-  let decision = decideEvent(definition, now, event);
+  let decision = decideEvent(definition, now, event, records);
   if (decision.next && decision.status === 'applied' && decision.next.state !== context.state && !definition.targets.includes(decision.next.state)) {
     // Staying in a state the deadlines led to is a commit into it: it must be a target too.
     decision = { status: 'rejected', reason: `${definition.kind} chose "${decision.next.state}" after its deadlines, which is not one of its targets (a governor bug)` };
@@ -378,7 +480,7 @@ export function replyFor<S extends string, D>(
  * here (so its redelivery gets the same answer), drop a stale change, or nothing.
  */
 export type CommitResolution<S extends string, D> =
-  | { kind: 'apply'; next: { state: S; data: D; enteredAt?: number | null }; reply: GovernorReply }
+  | { kind: 'apply'; next: { state: S; data: D; enteredAt?: number | null }; reply: GovernorReply; writes?: Readonly<Record<string, unknown>> }
   | { kind: 'record'; reply: GovernorReply }
   | { kind: 'drop' }
   | { kind: 'none' };
@@ -391,11 +493,13 @@ export function resolveCommit<S extends string, D>(
   const pending = context.pending;
   if (!pending || pending.eventId !== eventId) return { kind: 'none' };
   if (pending.basedOn === context.version) {
-    return pending.next ? { kind: 'apply', next: pending.next, reply: pending.reply } : { kind: 'record', reply: pending.reply };
+    return pending.next ? { kind: 'apply', next: pending.next, reply: pending.reply, ...(pending.writes ? { writes: pending.writes } : {}) } : { kind: 'record', reply: pending.reply };
   }
-  // A timer changed the state since the prepare: decide again on the state as it is now.
-  const { decision, reply, next } = prepareDecision(definition, context, pending.event);
-  if (next) return { kind: 'apply', next, reply };
+  // A timer changed the state since the prepare: decide again on the state as it is now, on the
+  // records the prepare read.
+  const reads = pending.reads ?? {};
+  const { decision, reply, next } = prepareDecision(definition, context, pending.event, (key) => reads[key] ?? undefined);
+  if (next) return { kind: 'apply', next, reply, ...(decision.records ? { writes: decision.records } : {}) };
   return decision.status === 'not_applicable' ? { kind: 'record', reply } : { kind: 'drop' };
 }
 
@@ -407,13 +511,15 @@ export const protocol = {
 
   /**
    * The reply to a `prepare` and the context after it; `seen`: the record of the event, if it was
-   * committed here before (the runtime hands it over with the `prepare`).
+   * committed here before; `records`: the records its decision reads (the keys
+   * {@link GovernorDefinition.recordKeys} names). The runtime hands both over with the `prepare`.
    */
   prepare<S extends string, D>(
     definition: GovernorDefinition<S, D>,
     context: GovernorContext<S, D>,
     event: LifecycleEvent,
     seen?: CommittedReply,
+    records: RecordLookup = NO_RECORDS,
   ): { reply: GovernorReply; context: GovernorContext<S, D> } {
     const eventId = typeof event?.eventId === 'string' ? event.eventId : undefined;
     if (seen && eventId !== undefined) {
@@ -423,9 +529,11 @@ export const protocol = {
       const { facts: _old, ...answer } = seen as GovernorReply;
       return { reply: { ...answer, version: context.version, ...(facts && Object.keys(facts).length > 0 ? { facts } : {}) }, context };
     }
-    const { decision, reply, next } = prepareDecision(definition, context, event);
+    const { decision, reply, next } = prepareDecision(definition, context, event, records);
     const pending: PendingChange<S, D> | null =
-      eventId === undefined || decision.status === 'rejected' || decision.status === 'conflict' ? null : { eventId, event, basedOn: context.version, reply, next };
+      eventId === undefined || decision.status === 'rejected' || decision.status === 'conflict'
+        ? null
+        : { eventId, event, basedOn: context.version, reply, next, ...(next && decision.records ? { writes: decision.records } : {}), ...readsOf(definition, event, records) };
     // A pending change of another event is stale (the orchestrator is serial per customer and
     // has moved on without a commit or an abort reaching us): drop it.
     return { reply, context: { ...context, pending } };
@@ -445,6 +553,17 @@ export const protocol = {
     if (resolution.kind !== 'apply' && resolution.kind !== 'record') return undefined;
     const { facts: _facts, ...record } = resolution.reply;
     return record;
+  },
+
+  /**
+   * Every record a `commit` of `eventId` writes, on the context before it: the reply under the
+   * event id, and the change's own (`Decision.records`). Empty: none.
+   */
+  committedRecords<S extends string, D>(definition: GovernorDefinition<S, D>, context: GovernorContext<S, D>, eventId: string): Record<string, unknown> {
+    const resolution = resolveCommit(definition, context, eventId);
+    if (resolution.kind !== 'apply' && resolution.kind !== 'record') return {};
+    const { facts: _facts, ...record } = resolution.reply;
+    return { ...(resolution.kind === 'apply' ? resolution.writes : undefined), [eventId]: record };
   },
 
   abort<S extends string, D>(context: GovernorContext<S, D>, eventId: string): GovernorContext<S, D> {
@@ -470,6 +589,21 @@ export const protocol = {
   },
 };
 
+/** The records a decision read, kept with its pending change (`PendingChange.reads`); nothing when it reads none. */
+function readsOf<S extends string, D>(definition: GovernorDefinition<S, D>, event: LifecycleEvent, records: RecordLookup): { reads?: Record<string, unknown> } {
+  if (!definition.recordKeys || records === NO_RECORDS) return {};
+  let keys: readonly string[];
+  try {
+    keys = definition.recordKeys(event);
+  } catch {
+    return {};
+  }
+  if (keys.length === 0) return {};
+  const reads: Record<string, unknown> = {};
+  for (const key of keys) reads[key] = records(key) ?? null;
+  return { reads };
+}
+
 function applyCommit<S extends string, D>(context: GovernorContext<S, D>, next: { state: S; data: D; enteredAt?: number | null }, event: LifecycleEvent): GovernorContext<S, D> {
   // A change prepared before entry times were kept: a new state is entered at the event's time.
   const enteredAt = next.enteredAt !== undefined ? next.enteredAt : next.state === context.state ? context.enteredAt : eventTime(event);
@@ -494,15 +628,16 @@ function applyCommit<S extends string, D>(context: GovernorContext<S, D>, next: 
  */
 export function defineGovernor<S extends string, D>(definition: GovernorDefinition<S, D>): AnyStateMachine {
   type C = GovernorContext<S, D>;
+  const recordKeysOf = governorRecordKeys(definition);
   const eventIdOf = (event: GovernorEvent) => (event.type === 'commit' || event.type === 'abort' ? event.eventId : '');
   const resolution = (context: C, event: GovernorEvent) => resolveCommit(definition, context, eventIdOf(event));
 
   const commitTransition = {
     actions: enqueueActions(({ context, event, enqueue }: { context: C; event: GovernorEvent; enqueue: any }) => {
       const eventId = eventIdOf(event);
-      // The record first, from the context before the commit (it knows the pending reply).
-      const record = protocol.committedRecord(definition, context, eventId);
-      if (record) enqueue(putRecord(eventId, record));
+      // The records first, from the context before the commit (it knows the pending reply).
+      const records = protocol.committedRecords(definition, context, eventId);
+      for (const key in records) enqueue(putRecord(key, records[key] as never));
       const next = protocol.commit(definition, context, eventId);
       if (next !== context) enqueue.assign(next);
     }),
@@ -584,7 +719,8 @@ export function defineGovernor<S extends string, D>(definition: GovernorDefiniti
         actions: enqueueActions(({ context, event, enqueue }) => {
           const e = event as GovernorEvent;
           if (e.type !== 'prepare') return;
-          const { reply: answer, context: next } = protocol.prepare(definition, context as C, e.event, committedReplyOf(e));
+          const { seen, records } = handedRecords(e, recordKeysOf(e));
+          const { reply: answer, context: next } = protocol.prepare(definition, context as C, e.event, seen, records);
           if (next !== context) enqueue.assign(next);
           enqueue(reply(() => answer));
         }),

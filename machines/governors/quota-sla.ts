@@ -1,9 +1,10 @@
 import { Dec } from '../../src/marketplace/money.ts';
 import { METRICS, PRICE_PLANS } from '../../src/marketplace/pricing.ts';
 import { TIERS, UNLIMITED, type TierId } from '../../src/marketplace/tiers.ts';
-import { billingPeriodOf, createUsageLedger, ledgerForPeriod, recordUsage, type UsageLedger } from '../../src/marketplace/usage-ledger.ts';
+import { billingPeriodOf, countUsage, createPeriodUsage, ledgerForPeriod, type PeriodUsage } from '../../src/marketplace/usage-ledger.ts';
 import type { LifecycleEvent } from '../governor-protocol.ts';
-import { defineGovernor, eventTime, type Decision, type GovernorDefinition } from './governor-kit.ts';
+import { defineGovernor, eventTime, NO_RECORDS, type Decision, type GovernorDefinition, type RecordLookup } from './governor-kit.ts';
+import { migrateUsageKeys, usageKeysOf, usageSeen } from './usage-records.ts';
 import { parseSku, planOfSubscription } from './plan.ts';
 import { slaCredit, type SlaMeasurement } from './sla-credit.ts';
 
@@ -16,7 +17,8 @@ import { slaCredit, type SlaMeasurement } from './sla-credit.ts';
  *
  * Limits are the tier's allowances (`src/marketplace/pricing.ts`): an allowance with an overage
  * rate is soft, one without (Community's) is hard; pure pay-per-use metrics (no allowance) have no
- * quota. Usage is counted idempotently per calendar month; the month's first report resets it.
+ * quota. Usage is counted per calendar month; the month's first report resets it. Each report
+ * counts once ever: its idempotency key is a keyed record beside the state (`usage-records.ts`).
  *
  * Fixed from the seeds: a limit of 0 is compared, never divided by (no Infinity, no NaN), and an
  * upgrade or downgrade changes the tier and re-evaluates at once (replying `tierChanged`).
@@ -28,7 +30,8 @@ export type QuotaState = (typeof QUOTA_STATES)[number];
 
 export interface QuotaData {
   readonly tier: TierId | null;
-  readonly ledger: UsageLedger;
+  /** This month's totals (the keys counted are records, not data). */
+  readonly ledger: PeriodUsage;
   readonly lastBreach: { readonly resource: string; readonly usage: number; readonly limit: number; readonly hard: boolean } | null;
 }
 
@@ -53,7 +56,7 @@ export function isHardLimit(tier: TierId, resource: string): boolean {
 }
 
 /** Where a month's usage stands against a tier's allowances: the worst metric decides. */
-export function evaluateUsage(tier: TierId, ledger: UsageLedger): S {
+export function evaluateUsage(tier: TierId, ledger: PeriodUsage): S {
   let worst: S = 'WithinLimits';
   const rank: Record<S, number> = { WithinLimits: 0, Warning: 1, Exceeded: 2, Throttled: 3, CircuitBreaker: 4 };
   for (const metric of METRICS) {
@@ -79,22 +82,24 @@ const THROTTLING: readonly S[] = ['Throttled', 'CircuitBreaker'];
 /** After a hard breach: throttle, or trip the breaker when the customer was throttled already. */
 const afterHardBreach = (state: S): S => (THROTTLING.includes(state) ? 'CircuitBreaker' : 'Throttled');
 
-function record(state: S, data: D, event: LifecycleEvent): Decision<S, D> {
+function record(state: S, data: D, event: LifecycleEvent, records: RecordLookup): Decision<S, D> {
   if (!data.tier) return rejected('no plan: usage has no quota to count against');
   // The monthly reset, by the report's business time; a late report of an earlier month counts in the current one.
   const { ledger } = ledgerForPeriod(data.ledger, billingPeriodOf(eventTime(event)));
-  const result = recordUsage(ledger, {
-    metric: event.metric as never,
-    quantity: event.quantity as string | number,
-    idempotencyKey: event.idempotencyKey as string,
-  });
+  const result = countUsage(
+    ledger,
+    { metric: event.metric as never, quantity: event.quantity as string | number, idempotencyKey: event.idempotencyKey as string },
+    usageSeen(records, event),
+  );
   if (result.status === 'duplicate') return notApplicable(`usage ${String(event.idempotencyKey)} is counted already`);
   if (result.status !== 'recorded') return rejected(result.message);
   const evaluated = evaluateUsage(data.tier, result.ledger);
   // Throttling ends with its timer, not with a report; another hard breach trips the breaker.
   const next = THROTTLING.includes(state) ? (evaluated === 'Throttled' ? afterHardBreach(state) : state) : evaluated;
-  return applied(next, { ...data, ledger: result.ledger });
+  return { ...applied(next, { ...data, ledger: result.ledger }), records: { [usageKeyOf(event)]: result.fingerprint } };
 }
+
+const usageKeyOf = (event: LifecycleEvent) => usageKeysOf(event)[0]!;
 
 function breach(state: S, data: D, event: LifecycleEvent): Decision<S, D> {
   if (!data.tier) return rejected('no plan: there is no quota to exceed');
@@ -111,7 +116,7 @@ function breach(state: S, data: D, event: LifecycleEvent): Decision<S, D> {
 }
 
 /** The pure decision of the QuotaSla governor. */
-export function decideQuota(state: S, data: D, event: LifecycleEvent): Decision<S, D> {
+export function decideQuota(state: S, data: D, event: LifecycleEvent, _customerId?: string, records: RecordLookup = NO_RECORDS): Decision<S, D> {
   switch (event.type) {
     case 'CustomerSubscribes': {
       const plan = planOfSubscription(event);
@@ -130,7 +135,7 @@ export function decideQuota(state: S, data: D, event: LifecycleEvent): Decision<
       return applied(evaluateUsage(to.tier, data.ledger), { ...data, tier: to.tier }, { tierChanged: true });
     }
     case 'UsageRecorded':
-      return record(state, data, event);
+      return record(state, data, event, records);
     case 'UsageExceedsQuota':
       return breach(state, data, event);
     case 'ManualSuspension':
@@ -146,8 +151,10 @@ export const quotaSlaGovernor: GovernorDefinition<S, D> = {
   kind: 'QuotaSla',
   states: QUOTA_STATES,
   initial: 'WithinLimits',
-  init: () => ({ tier: null, ledger: createUsageLedger('1970-01'), lastBreach: null }),
+  init: () => ({ tier: null, ledger: createPeriodUsage('1970-01'), lastBreach: null }),
   decide: decideQuota,
+  recordKeys: usageKeysOf,
+  migrateData: (data) => migrateUsageKeys(data),
   targets: QUOTA_STATES,
   timeouts: {
     // Operational waits: they protect the service now, whatever time the breach says it was.

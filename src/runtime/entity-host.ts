@@ -11,6 +11,7 @@ import { StatemProcess, spawnStatem, type RecordAccess } from './statem.ts';
 import { supervisor } from './supervisor/api.ts';
 import type { ChildSpec } from './supervisor/child-spec.ts';
 import { SupervisorProcess, startSupervisor } from './supervisor/supervisor.ts';
+import { recordValue, type RecordKeyOf, type RecordKeys } from './record-keys.ts';
 
 declare module './node-entities.ts' {
   /**
@@ -53,9 +54,11 @@ export interface EntityKind {
   /**
    * The keyed record (`putRecord`) an event needs, e.g. its idempotency key: the runtime hands
    * the record over with the event as `$record` (`null`: none), read from what the entity wrote
-   * since its last commit, else from the store (see `RecordAccess`). @default none
+   * since its last commit, else from the store (see `RecordAccess`). A list names several (the
+   * event id and the idempotency keys it carries): `$record` is then an object of each key's
+   * value (`record-keys.ts`). @default none
    */
-  readonly recordKey?: (event: EventObject) => string | undefined;
+  readonly recordKey?: RecordKeyOf;
 }
 
 /**
@@ -213,8 +216,8 @@ export class EntityHost {
     return this.#kinds.get(kind)?.recordKey !== undefined;
   }
 
-  /** The record key the entity's kind names for `event` (see {@link EntityKind.recordKey}), if any. */
-  recordKey(address: EntityAddress, event: EventObject): string | undefined {
+  /** The record keys the entity's kind names for `event` (see {@link EntityKind.recordKey}), if any. */
+  recordKey(address: EntityAddress, event: EventObject): RecordKeys {
     return this.#kinds.get(address.entity)?.recordKey?.(event);
   }
 
@@ -223,11 +226,10 @@ export class EntityHost {
    * entity would see it, else as committed.
    */
   recordFor(address: EntityAddress, event: EventObject | undefined): unknown {
-    const key = event === undefined ? undefined : this.recordKey(address, event);
-    if (key === undefined) return undefined;
-    const live = this.processOf(address)?.recordOf(key);
-    if (live !== undefined) return live;
-    return this.#records?.(address, key) ?? null;
+    const named = event === undefined ? undefined : this.recordKey(address, event);
+    if (named === undefined) return undefined;
+    const live = this.processOf(address);
+    return recordValue(named, (key) => live?.recordOf(key) ?? this.#records?.(address, key));
   }
 
   /** The entity's pid, spawning or restoring it first when it is not in memory. */
@@ -334,7 +336,7 @@ function kindSupervisor(kind: EntityKind, options: EntityHostOptions): ChildSpec
   );
 }
 
-function recordAccess(keyOf: (event: EventObject) => string | undefined, address: EntityAddress, records: EntityHostOptions['records']): RecordAccess {
+function recordAccess(keyOf: RecordKeyOf, address: EntityAddress, records: EntityHostOptions['records']): RecordAccess {
   return { keyOf, lookup: (key) => records?.(address, key) };
 }
 

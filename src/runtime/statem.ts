@@ -12,6 +12,7 @@ import { machineInfo, scopeFor, type CollectedAction, type StatemScope } from '.
 export type { CollectedAction } from './statem-scope.ts';
 import { reenteredStates } from './reentered-states.ts';
 import { PERSISTED_STATE_VERSION, checkPersistedState, type PersistedActorState, type PersistedTimer, type TimerKind } from './persisted-state.ts';
+import { recordValue, type RecordKeys } from './record-keys.ts';
 
 /** @default 10_000 events kept for a later state before the actor is considered broken. */
 export const DEFAULT_MAX_POSTPONED = 10_000;
@@ -69,13 +70,14 @@ export interface StatemOptions {
 
 /**
  * How an actor reads its keyed records (`putRecord`). Before the machine takes an event,
- * `keyOf(event)` names the record it needs (`undefined`: none) and the event is handed over with
- * `$record`: the value written by this process since its last commit, else `lookup(key)` (what
- * the store holds), `null` when there is none. Looked up at every step that takes the event, so
+ * `keyOf(event)` names the record it needs (`undefined`: none; a list: several, see
+ * `record-keys.ts`) and the event is handed over with `$record`: the value written by this
+ * process since its last commit, else `lookup(key)` (what the store holds), `null` when there is
+ * none (with a list, an object of each key's value). Looked up at every step that takes the event, so
  * a postponed event sees what was written while it waited.
  */
 export interface RecordAccess {
-  keyOf(event: EventObject): string | undefined;
+  keyOf(event: EventObject): RecordKeys;
   /** The committed record, `undefined` when there is none; throws when it cannot be read. */
   lookup(key: string): unknown;
 }
@@ -836,14 +838,14 @@ export class StatemProcess extends Process {
    * came with is dropped: only the runtime says what was recorded.
    */
   #withRecord(event: EventObject): EventObject {
-    const key = this.#records!.keyOf(event);
-    if (key === undefined) {
+    const named = this.#records!.keyOf(event);
+    if (named === undefined) {
       if (!('$record' in event)) return event;
       const { $record: _forged, ...rest } = event as EventObject & { $record?: unknown };
       return rest as EventObject;
     }
-    const value = this.recordOf(key) ?? this.#records!.lookup(key);
-    return { ...event, $record: value ?? null } as EventObject;
+    const value = recordValue(named, (key) => this.recordOf(key) ?? this.#records!.lookup(key));
+    return { ...event, $record: value } as EventObject;
   }
 
   #remember(records: ReadonlyMap<string, unknown>): void {

@@ -35,8 +35,8 @@ describe('Billing governor, traversed with xstate/graph', () => {
       new Dec(c.data.credit).gt(0),
       c.data.adjustments.length > 0,
       c.data.failedPayments.length > 0,
-      Object.hasOwn(c.data.payments, 'p-same'),
-      c.data.ledger.seen.u1 !== undefined,
+      // (Usage keys and applied payments are records beside the state, which only the runtime
+      // hands over: billing.test.ts and the runtime tests cover their duplicates.)
     ],
     invariant: (c) => {
       const balance = new Dec(c.data.balance);
@@ -49,7 +49,9 @@ describe('Billing governor, traversed with xstate/graph', () => {
         expect(c.data.failedPayments.length).toBeGreaterThan(0);
       }
       expect(new Set(c.data.invoices.map((i) => i.invoiceId)).size).toBe(c.data.invoices.length);
-      for (const amount of Object.values(c.data.payments)) expect(new Dec(amount).gt(0)).toBe(true);
+      // The data keeps no history of payments or usage keys: those are records.
+      expect(c.data).not.toHaveProperty('payments');
+      expect(c.data.ledger).not.toHaveProperty('seen');
     },
   });
 

@@ -31,7 +31,8 @@ function host(store = new MemoryStore()) {
   const node = createNode({});
   new EntityHost(
     node,
-    [{ kind: 'Recorder', machine, recordKey: (event) => (event.type === 'seen' ? (event as unknown as { key: string }).key : undefined) }],
+    // `seen` names one key, or several (`keys`): `$record` is then an object of each key's value.
+    [{ kind: 'Recorder', machine, recordKey: (event) => (event.type === 'seen' ? ((event as unknown as { keys?: string[] }).keys ?? (event as unknown as { key: string }).key) : undefined) }],
     { restore: (a) => store.get(a)?.state, records: (a, key) => store.record(a, key), commit: (a, persist) => store.set(a, persist()) },
   );
   return { node, store };
@@ -47,6 +48,14 @@ describe('keyed records at the runtime', () => {
     expect(JSON.stringify(store.get(address)!.state)).not.toContain('k1');
     expect(await node.call(address, { type: 'seen', key: 'k1' })).toEqual({ record: { n: 1 } });
     expect(await node.call(address, { type: 'seen', key: 'k2' })).toEqual({ record: null });
+  });
+
+  it('named several for one event, are handed back as an object of each key, written since the commit or committed; none is null', async () => {
+    const { node } = host();
+    node.cast(address, { type: 'put', key: 'k1', value: 1 });
+    await node.settle();
+    node.cast(address, { type: 'put', key: 'k2', value: 2 });
+    expect(await node.call(address, { type: 'seen', keys: ['k1', 'k2', 'k3'] })).toEqual({ record: { k1: 1, k2: 2, k3: null } });
   });
 
   it('are read from the store by a restarted actor', async () => {

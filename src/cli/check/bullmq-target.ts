@@ -30,7 +30,9 @@ export async function readCommittedStates(redis: Redis, keys: RedisKeys, custome
     ...TARGET_KINDS.map((kind) => settle(redis.hget(keys.state({ entity: kind, key: customerId }), 'd'))),
     settle(redis.lrange(keys.journal({ entity: 'Receipts', key: customerId }), 0, -1)),
     settle(redis.hgetall(keys.records({ entity: 'Orchestrator', key: customerId }))),
+    settle(redis.hgetall(keys.records({ entity: 'Billing', key: customerId }))),
   ]);
+  const billingRecords = Object.fromEntries(Object.entries((replies[TARGET_KINDS.length + 2]?.[1] ?? {}) as Record<string, string>).map(([field, text]) => [field, JSON.parse(text) as unknown]));
   const records = (replies[TARGET_KINDS.length + 1]?.[1] ?? {}) as Record<string, string>;
   const handled = Object.fromEntries(Object.entries(records).map(([eventId, text]) => [eventId, JSON.parse(text) as unknown]));
   const journal = ((replies[TARGET_KINDS.length]?.[1] ?? []) as string[]).map((text) => JSON.parse(text) as unknown);
@@ -48,7 +50,8 @@ export async function readCommittedStates(redis: Redis, keys: RedisKeys, custome
         : kind === 'Orchestrator'
           ? { ...(snapshot.context as object), handled }
           : snapshot.context;
-    states.set(kind, { value: snapshot.value, context });
+    // Applied payments are records beside Billing's state (`payment:<id>`).
+    states.set(kind, { value: snapshot.value, context, ...(kind === 'Billing' ? { records: billingRecords } : {}) });
   });
   return states;
 }

@@ -171,16 +171,19 @@ function checkInvariants(world: World, observed: Observed): void {
     // No payment applied twice (a redelivered event is the same application, not a second one),
     // no cycle invoiced twice, and every cent accounted for: invoiced = paid + still due.
     for (const [paymentId, events] of world.payments.get(customerId) ?? []) check(events.size === 1, `${where}: payment ${paymentId} applied by ${[...events].join(', ')}`);
-    const data = (observed.get(customerId)?.get('Billing')?.context as { data: BillingData } | undefined)?.data;
+    const billingState = observed.get(customerId)?.get('Billing');
+    const data = (billingState?.context as { data: BillingData } | undefined)?.data;
     if (data) {
+      const payments = new Map<string, string>();
+      for (const [field, amount] of Object.entries(billingState?.records ?? {})) if (field.startsWith('payment:')) payments.set(field.slice('payment:'.length), amount as string);
       check(new Set(data.invoices.map((i) => i.invoiceId)).size === data.invoices.length, `${where}: an invoice id appears twice`);
       check(data.invoiceSeq === (world.renewals.get(customerId)?.size ?? 0), `${where}: one invoice per renewal: ${data.invoiceSeq} invoices, ${world.renewals.get(customerId)?.size ?? 0} renewals`);
       if (data.invoiceSeq <= 36) {
         const invoiced = data.invoices.reduce((sum, i) => sum.plus(i.total), new Dec(0));
-        const paid = Object.values(data.payments).reduce((sum, amount) => sum.plus(amount), new Dec(0));
+        const paid = [...payments.values()].reduce((sum, amount) => sum.plus(amount), new Dec(0));
         check(invoiced.toFixed(2) === paid.plus(data.balance).toFixed(2), `${where}: invoiced = paid + due: ${invoiced.toFixed(2)} ≠ ${paid.toFixed(2)} + ${data.balance}`);
       }
-      same(Object.keys(data.payments).sort(), [...(world.payments.get(customerId)?.keys() ?? [])].sort(), `${where}: payments applied`);
+      same([...payments.keys()].sort(), [...(world.payments.get(customerId)?.keys() ?? [])].sort(), `${where}: payments applied`);
     }
   }
 }

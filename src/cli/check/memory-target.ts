@@ -40,6 +40,9 @@ export function memoryTarget(options: { start: number; pseudonymKey: string }): 
           // Handled-event records live beside the state: seen with it, by eventId.
           const handled = market.store.allRecords({ entity: kind, key: customerId });
           states.set(kind, { ...state, context: { ...(state.context as object), handled } });
+        } else if (state && kind === 'Billing') {
+          // Applied payments are records beside the state (`payment:<id>`).
+          states.set(kind, { ...state, records: market.store.allRecords({ entity: kind, key: customerId }) });
         } else if (state) states.set(kind, state);
       }
       return states;

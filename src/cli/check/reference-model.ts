@@ -16,8 +16,8 @@ interface ModelGovernor {
   context: GovernorContext<string, unknown>;
   /** When the current state was entered, on the node's clock (a node-clock timeout runs from then; a business deadline is absolute). */
   enteredAt: number;
-  /** The replies of the events committed here, by eventId (the governor's records). */
-  readonly committed: Map<string, CommittedReply>;
+  /** The governor's records: the replies of the events committed here by eventId, and its decisions' own (usage keys, payments). */
+  readonly committed: Map<string, unknown>;
 }
 
 export interface ModelCustomer {
@@ -71,7 +71,7 @@ export class MarketplaceModel {
     for (let i = 0; i < route.length; i++) {
       const kind = route[i]!;
       const governor = (customer.governors[kind] ??= { context: protocol.initial(this.definitions[kind], event.customerId), enteredAt: now, committed: new Map() });
-      const prepared = protocol.prepare(this.definitions[kind], governor.context, event, governor.committed.get(event.eventId));
+      const prepared = protocol.prepare(this.definitions[kind], governor.context, event, governor.committed.get(event.eventId) as CommittedReply | undefined, (key) => governor.committed.get(key));
       governor.context = prepared.context;
       replies.push(prepared.reply);
       let reason: string | undefined;
@@ -93,8 +93,8 @@ export class MarketplaceModel {
       if (reply.status !== 'applied' && reply.status !== 'not_applicable') continue;
       const governor = customer.governors[reply.governor]!;
       const before = governor.context.state;
-      const record = protocol.committedRecord(this.definitions[reply.governor], governor.context, event.eventId);
-      if (record) governor.committed.set(event.eventId, record);
+      const records = protocol.committedRecords(this.definitions[reply.governor], governor.context, event.eventId);
+      for (const [key, value] of Object.entries(records)) governor.committed.set(key, value);
       governor.context = protocol.commit(this.definitions[reply.governor], governor.context, event.eventId);
       if (governor.context.state !== before) governor.enteredAt = now;
     }

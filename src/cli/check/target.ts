@@ -7,6 +7,8 @@ import type { Outcome } from '../../../machines/orchestrator.ts';
 export interface ActorState {
   readonly value: unknown;
   readonly context: unknown;
+  /** Its keyed records, field → value, where the property reads them (Billing's: the payments applied). */
+  readonly records?: Readonly<Record<string, unknown>>;
 }
 
 /**

@@ -109,7 +109,9 @@ export async function runDemo(options: { export?: string; print?: (line: string)
     print('\nInvoices (Billing):');
     const rows = [['invoice', 'period', 'total (USD)', 'paid'], ...(data?.invoices ?? []).map((i) => [i.invoiceId, i.period, i.total, i.paid ? 'yes' : 'no'])];
     print(table(rows).replace(/^/gm, '    '));
-    print(`    balance due: ${data?.balance ?? '0.00'} USD; payments: ${JSON.stringify(data?.payments ?? {})}`);
+    // Applied payments are records beside Billing's state (`payment:<id>` → amount).
+    const payments = Object.fromEntries(Object.entries(market.store.allRecords({ entity: 'Billing', key: CUSTOMER })).filter(([field]) => field.startsWith('payment:')).map(([field, amount]) => [field.slice('payment:'.length), amount]));
+    print(`    balance due: ${data?.balance ?? '0.00'} USD; payments: ${JSON.stringify(payments)}`);
 
     const verified = await market.verifyReceipts(CUSTOMER);
     // The receipts are history: read from the journal the store keeps beside the Receipts state.

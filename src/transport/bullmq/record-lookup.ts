@@ -1,6 +1,7 @@
 import type { EventObject } from 'xstate';
 import type { EntityAddress } from '../../runtime/entity.ts';
 import type { EntityHost } from '../../runtime/entity-host.ts';
+import { recordKeyList } from '../../runtime/record-keys.ts';
 import { GovernorError } from '../../errors.ts';
 import type { RecordRequest } from '../../store/entity-records.ts';
 import type { RedisStore } from '../../store/redis-store.ts';
@@ -41,15 +42,21 @@ export function knownRecord(cache: EntityCache, scope: Scope | undefined, addres
 }
 
 /**
- * What a job's delivery will look up: the record its message names at its target, and the same
- * key at the co-located entities whose kinds keep records (they key them by the same event id,
- * e.g. the governors an orchestrator prepares). A wrong guess costs one re-run, never a decision.
+ * What a job's delivery will look up: the records its message names at its target, and at the
+ * co-located entities whose kinds keep records what their kinds name for the same message (the
+ * governors an orchestrator prepares key theirs by its event id and the ids it carries). A wrong
+ * guess costs one re-run, never a decision.
  */
 export function recordsToRead(host: EntityHost | undefined, cache: EntityCache, target: EntityAddress, event: EventObject, coLocated: readonly EntityAddress[]): RecordRequest[] {
-  const key = host?.recordKey(target, event);
-  if (key === undefined || host === undefined) return [];
-  const wanted = coLocated.filter((address) => address === target || host.keepsRecords(address.entity));
-  return wanted.filter((address) => cache.get(address)?.records.get(key) === undefined).map((address) => ({ address, key }));
+  if (host === undefined || recordKeyList(host.recordKey(target, event)).length === 0) return [];
+  const requests: RecordRequest[] = [];
+  for (const address of coLocated) {
+    if (address !== target && !host.keepsRecords(address.entity)) continue;
+    for (const key of recordKeyList(host.recordKey(address, event))) {
+      if (cache.get(address)?.records.get(key) === undefined) requests.push({ address, key });
+    }
+  }
+  return requests;
 }
 
 /**
@@ -61,8 +68,7 @@ export function postponedRecords(host: EntityHost | undefined, address: EntityAd
   if (host === undefined || !postponed || postponed.length === 0 || !host.keepsRecords(address.entity)) return [];
   const requests: RecordRequest[] = [];
   for (const event of postponed) {
-    const key = host.recordKey(address, event);
-    if (key !== undefined) requests.push({ address, key });
+    for (const key of recordKeyList(host.recordKey(address, event))) requests.push({ address, key });
   }
   return requests;
 }
