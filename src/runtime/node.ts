@@ -43,7 +43,8 @@ export interface CallOptions {
 interface PendingCall {
   readonly target: Pid | undefined;
   onReply(value: unknown): void;
-  onDown(reason: ExitReason): void;
+  /** `pid`: the process that went down, as its node named it (a monitor by `{name, node}` knows no pid before). */
+  onDown(reason: ExitReason, pid?: Pid): void;
 }
 
 /** Counters of the node itself (not of any process). */
@@ -325,11 +326,11 @@ export class Node implements TransportEndpoint {
         this.#pending.set(ref, {
           target: pid,
           onReply: () => {},
-          onDown: (reason) => {
+          onDown: (reason, downPid) => {
             this.#pending.delete(ref);
             // Runs inside an exit: a throw here must not keep the other watchers and links from hearing of it.
             try {
-              watcher({ t: 'down', to: from, ref, pid: pid ?? (String(target) as Pid), reason });
+              watcher({ t: 'down', to: from, ref, pid: downPid ?? pid ?? (String(target) as Pid), reason });
             } catch (error) {
               this.logger.error({ ref, err: error }, 'monitor callback failed');
             }
@@ -416,7 +417,7 @@ export class Node implements TransportEndpoint {
       }
       case 'down':
         if (typeof envelope.to === 'object') {
-          this.#pending.get(envelope.to.ref)?.onDown(envelope.reason);
+          this.#pending.get(envelope.to.ref)?.onDown(envelope.reason, envelope.pid);
           return;
         }
         return this.#enqueue(this.processOf(envelope.to), envelope);

@@ -753,7 +753,11 @@ export class StatemProcess extends Process {
     return this.snapshot.value;
   }
 
-  /** `sys:replace_state`: a new state value and/or context, resolved by the machine. */
+  /**
+   * `sys:replace_state`: a new state value and/or context, resolved by the machine. Then, as
+   * after a step, `afterStep` commits it: a replaced state (and what the events it replayed did,
+   * replies and messages included) that stayed only in memory would be undone by the next restart.
+   */
   replaceState(next: { value?: unknown; context?: unknown }): void {
     const previous = this.snapshot;
     this.snapshot = this.machine.resolveState({
@@ -767,21 +771,34 @@ export class StatemProcess extends Process {
       // A suspended actor handles nothing until resumed (then `onResume` runs what was queued).
       if (!this.suspended) this.#drainSafely();
     }
+    this.#afterOutsideStep();
   }
 
-  /** @internal `sys:resume`: events queued internally while suspended (by replace_state) run now. */
+  /** @internal `sys:resume`: events queued internally while suspended (by replace_state) run now, then are committed. */
   override onResume(): void {
-    this.#drainSafely();
+    if (this.#drainSafely()) this.#afterOutsideStep();
   }
 
   /**
-   * Runs the internal queue outside a mailbox delivery (replace_state, resume). A throw there is
-   * the actor's crash, as it would be in a step: the actor must not stay alive half-way through.
+   * Runs the internal queue outside a mailbox delivery (replace_state, resume); whether it ran
+   * anything. A throw there is the actor's crash, as it would be in a step: the actor must not
+   * stay alive half-way through.
    */
-  #drainSafely(): void {
-    if (!this.#internal || this.#internal.length === 0) return;
+  #drainSafely(): boolean {
+    if (!this.#internal || this.#internal.length === 0) return false;
     try {
       this.#drainInternal();
+    } catch (error) {
+      this.node._terminate(this, error);
+    }
+    return true;
+  }
+
+  /** `afterStep` for a change made outside a mailbox delivery; its throw is the actor's crash, as in a step. */
+  #afterOutsideStep(): void {
+    if (!this.alive || this.#afterStep === undefined) return;
+    try {
+      this.#afterStep(this);
     } catch (error) {
       this.node._terminate(this, error);
     }

@@ -22,7 +22,8 @@ const account = setup({ types: {} as { context: { key: string; n: number; rang: 
         close: { target: 'closed' },
       },
     },
-    closed: { on: { get: { actions: reply(({ context }) => context) } } },
+    // Keeps `inc`s until it is opened again.
+    closed: { meta: { postpone: ['inc'] }, on: { get: { actions: reply(({ context }) => context) }, reopen: 'open' } },
   },
 });
 
@@ -82,13 +83,14 @@ describe('an idle entity', () => {
     expect((store.get(at('b'))?.state.snapshot as { context: { rang: number } }).context.rang).toBe(1);
   });
 
-  it('whose memory is ahead of its commit (a replaced state) does not hibernate, so the change is not lost', async () => {
-    const { node, host } = world();
+  it('whose state was replaced (sys.replaceState) has it committed at once, so hibernating loses nothing', async () => {
+    const { node, host, store } = world();
     node.cast(at('a'), { type: 'inc' });
     const pid = host.pidOf(at('a'))!;
     sys.replaceState(node, pid, ({ context }) => ({ context: { ...(context as object), n: 41 } }));
+    expect((store.get(at('a'))?.state.snapshot as { context: { n: number } }).context.n).toBe(41);
     host.hibernateIdle();
-    expect(host.hibernateIdle()).toBe(0);
+    host.hibernateIdle();
     expect(await node.call(at('a'), { type: 'get' })).toEqual({ key: 'a', n: 41, rang: 0 });
   });
 
@@ -101,5 +103,30 @@ describe('an idle entity', () => {
     const process = host.processOf(at('a'));
     expect(process).toBeInstanceOf(StatemProcess);
     expect(process?.hibernated).toBe(false);
+  });
+
+  it('keeps its postponed events while hibernated: the state change after waking retries them', async () => {
+    const { node, host } = world();
+    node.cast(at('a'), { type: 'close' });
+    node.cast(at('a'), { type: 'inc' });
+    node.cast(at('a'), { type: 'inc' });
+    host.hibernateIdle();
+    expect(host.hibernateIdle()).toBe(1);
+    node.cast(at('a'), { type: 'reopen' });
+    expect(await node.call(at('a'), { type: 'get' })).toEqual({ key: 'a', n: 2, rang: 0 });
+  });
+
+  it('whose committed state is gone when it wakes crashes with a reason that says so, and its supervisor restarts it', async () => {
+    const { node, host, store } = world();
+    node.cast(at('a'), { type: 'inc' });
+    const pid = host.pidOf(at('a'))!;
+    host.hibernateIdle();
+    expect(host.hibernateIdle()).toBe(1);
+    const exits: unknown[] = [];
+    node.onExit((gone, reason) => gone === pid && exits.push(reason));
+    await store.delete(at('a'));
+    node.cast(at('a'), { type: 'inc' });
+    expect(exits).toEqual([expect.objectContaining({ message: expect.stringContaining('hibernated and its committed state is gone') })]);
+    expect(await node.call(at('a'), { type: 'get' })).toEqual({ key: 'a', n: 0, rang: 0 });
   });
 });

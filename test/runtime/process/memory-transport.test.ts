@@ -164,6 +164,21 @@ describe('links and monitors between nodes', () => {
     expect(calls).toEqual(['shutdown']);
   });
 
+  it('a monitor callback on a {name, node} hears the pid that held the name, as a process watcher does', () => {
+    const { a, b } = cluster();
+    const remote = spawnStatem(b, svc, { name: 'svc' });
+    const local = spawnStatem(a, svc, { name: 'here' });
+    const downs: unknown[] = [];
+    a.monitor({ name: 'svc', node: 'b' }, (down) => downs.push([down.pid, down.reason]));
+    a.monitor({ name: 'here', node: 'a' }, (down) => downs.push([down.pid, down.reason]));
+    b.exit(remote, 'shutdown');
+    a.exit(local, 'shutdown');
+    expect(downs).toEqual([
+      [remote, 'shutdown'],
+      [local, 'shutdown'],
+    ]);
+  });
+
   it('a monitor on a dead remote pid or a name nobody holds there is noproc at once', () => {
     const { a, b } = cluster();
     const remote = spawnStatem(b, svc);

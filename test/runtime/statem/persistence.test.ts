@@ -311,16 +311,23 @@ describe('restoring a state that is not this machine’s', () => {
   };
 
   it.each([
-    ['another version', (s: PersistedActorState) => ({ ...s, version: 999 })],
-    ['another machine', (s: PersistedActorState) => ({ ...s, machine: 'not-subscription' })],
-    ['timers that are not a list', (s: PersistedActorState) => ({ ...s, timers: 'soon' })],
-    ['a timer without a deadline', (s: PersistedActorState) => ({ ...s, timers: [{ ...s.timers[0], deadline: null }] })],
-    ['a timer of an unknown kind', (s: PersistedActorState) => ({ ...s, timers: [{ ...s.timers[0], kind: 'cron' }] })],
-    ['a timer whose event has no type', (s: PersistedActorState) => ({ ...s, timers: [{ ...s.timers[0], event: {} }] })],
-    ['postponed events that are not events', (s: PersistedActorState) => ({ ...s, postponed: [null] })],
-    ['no snapshot', (s: PersistedActorState) => ({ ...s, snapshot: undefined })],
-    ['not an object', () => 'state'],
-  ])('%s is refused and no process is left', (_label, corrupt) => {
+    ['another version', (s: PersistedActorState) => ({ ...s, version: 999 }), 'version is 999'],
+    ['another machine', (s: PersistedActorState) => ({ ...s, machine: 'not-subscription' }), 'machine "not-subscription"'],
+    ['timers that are not a list', (s: PersistedActorState) => ({ ...s, timers: 'soon' }), 'timers must be a list'],
+    ['a timer without a name', (s: PersistedActorState) => ({ ...s, timers: [{ ...s.timers[0], name: 7 }] }), 'timers[0].name'],
+    ['a timer without a deadline', (s: PersistedActorState) => ({ ...s, timers: [{ ...s.timers[0], deadline: null }] }), 'timers[0].deadline'],
+    ['a timer due at no finite time', (s: PersistedActorState) => ({ ...s, timers: [{ ...s.timers[0], deadline: Infinity }] }), 'timers[0].deadline'],
+    ['a timer of an unknown kind', (s: PersistedActorState) => ({ ...s, timers: [{ ...s.timers[0], kind: 'cron' }] }), 'timers[0].kind'],
+    ['a timer whose event has no type', (s: PersistedActorState) => ({ ...s, timers: [{ ...s.timers[0], event: {} }] }), 'timers[0].event'],
+    ['a timer that is null', (s: PersistedActorState) => ({ ...s, timers: [null] }), 'timers[0].name'],
+    ['postponed events that are not a list', (s: PersistedActorState) => ({ ...s, postponed: {} }), 'postponed must be a list'],
+    ['postponed events that are not events', (s: PersistedActorState) => ({ ...s, postponed: [{ type: 'ok' }, null] }), 'postponed[1]'],
+    ['a negative journalLength', (s: PersistedActorState) => ({ ...s, journalLength: -1 }), 'journalLength'],
+    ['a journalLength that is not whole', (s: PersistedActorState) => ({ ...s, journalLength: 1.5 }), 'journalLength'],
+    ['no snapshot', (s: PersistedActorState) => ({ ...s, snapshot: undefined }), 'snapshot must be'],
+    ['a null snapshot', (s: PersistedActorState) => ({ ...s, snapshot: null }), 'snapshot must be'],
+    ['not an object', () => 'state', 'must be an object'],
+  ])('%s is refused, saying so, and no process is left', (_label, corrupt, problem) => {
     const { node } = simulatedNode();
     const bad = corrupt(base()) as unknown as PersistedActorState;
     let thrown: unknown;
@@ -331,7 +338,16 @@ describe('restoring a state that is not this machine’s', () => {
     }
     expect(thrown).toBeInstanceOf(StartError);
     expect((thrown as StartError).reason).toBeInstanceOf(TypeError);
+    expect(((thrown as StartError).reason as Error).message).toContain(problem);
     expect(node.stats.processes).toBe(0);
     expect(node.whereis('sub')).toBeUndefined();
+  });
+
+  it('a journalLength of 0 or more is taken, and counted on', () => {
+    const { node } = simulatedNode();
+    for (const journalLength of [0, 3]) {
+      const pid = spawnStatem(node, subscription, { restore: { ...base(), journalLength } });
+      expect((node.processOf(pid) as StatemProcess).persist().journalLength).toBe(journalLength === 0 ? undefined : journalLength);
+    }
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { assign, setup } from 'xstate';
-import { hibernate, nextEvent, spawnStatem, startTimer, stop, type StatemProcess } from '../../../src/index.ts';
+import { hibernate, nextEvent, spawnStatem, startTimer, stop, sys, type StatemProcess } from '../../../src/index.ts';
 import { simulatedNode, stateOf, watch } from './helpers.ts';
 
 type Ev = { type: string; [key: string]: unknown };
@@ -111,6 +111,85 @@ describe('afterStep, the commit hook', () => {
     node.exit(pid, 'shutdown');
     expect(node.isAlive(pid)).toBe(false);
     expect(commits).toEqual([]);
+  });
+});
+
+/** `closed` keeps `inc`s (and `bad`s) for `open`, which counts them (and crashes on `bad`). */
+const gate = setup({ types: {} as { context: Ctx; events: Ev } }).createMachine({
+  id: 'gate',
+  context: { n: 0 },
+  initial: 'closed',
+  states: {
+    closed: { meta: { postpone: ['inc', 'bad'] }, on: { open: 'open' } },
+    open: {
+      on: {
+        inc: { actions: inc },
+        bad: {
+          actions: () => {
+            throw new Error('bad');
+          },
+        },
+      },
+    },
+  },
+});
+
+/** The gate with an afterStep that records the state value and count it sees. */
+function committingGate() {
+  const { node } = simulatedNode();
+  const commits: { value: unknown; n: number }[] = [];
+  const pid = spawnStatem(node, gate, {
+    afterStep: (process: StatemProcess) => commits.push({ value: process.getState().value, n: (process.getState().context as Ctx).n }),
+  });
+  return { node, pid, commits };
+}
+
+describe('afterStep outside a message: a state replaced from outside is committed too', () => {
+  it('runs after sys.replaceState, once the postponed events it replayed have been handled', () => {
+    const { node, pid, commits } = committingGate();
+    node.cast(pid, { type: 'inc' });
+    node.cast(pid, { type: 'inc' });
+    expect(commits).toEqual([
+      { value: 'closed', n: 0 },
+      { value: 'closed', n: 0 },
+    ]);
+    sys.replaceState(node, pid, () => ({ value: 'open' }));
+    // The replayed events ran (and may have replied or sent): their state must reach the store.
+    expect(commits.at(-1)).toEqual({ value: 'open', n: 2 });
+    expect(commits).toHaveLength(3);
+  });
+
+  it('runs after a context-only sys.replaceState: the replaced data is what a restart must come back to', () => {
+    const { node, pid, commits } = committingGate();
+    sys.replaceState(node, pid, () => ({ context: { n: 7 } }));
+    expect(commits).toEqual([{ value: 'closed', n: 7 }]);
+  });
+
+  it('on a suspended actor runs for the replaced state, and again on resume once the replayed events ran', () => {
+    const { node, pid, commits } = committingGate();
+    node.cast(pid, { type: 'inc' });
+    sys.suspend(node, pid);
+    sys.replaceState(node, pid, () => ({ value: 'open' }));
+    expect(commits.at(-1)).toEqual({ value: 'open', n: 0 });
+    const before = commits.length;
+    sys.resume(node, pid);
+    expect(commits.slice(before)).toEqual([{ value: 'open', n: 1 }]);
+  });
+
+  it('is not run on a resume that handled nothing', () => {
+    const { node, pid, commits } = committingGate();
+    sys.suspend(node, pid);
+    sys.resume(node, pid);
+    expect(commits).toEqual([]);
+  });
+
+  it('is not run when a replayed event crashed the actor: the half-done step is not committed', () => {
+    const { node, pid, commits } = committingGate();
+    const seen = watch(node, pid);
+    node.cast(pid, { type: 'bad' });
+    sys.replaceState(node, pid, () => ({ value: 'open' }));
+    expect((seen.reason as Error).message).toBe('bad');
+    expect(commits).toEqual([{ value: 'closed', n: 0 }]);
   });
 });
 
