@@ -17,6 +17,12 @@
  * so the same total as the partition consumers), fed jobs of the same format and removal policy,
  * one per event, timed the same way.
  *
+ * Redis' cost per event over the timed phase: `redis_cpu_us_per_event` (the private Redis'
+ * `used_cpu_user + used_cpu_sys` / events; load-dependent) and `commands_per_event` (`INFO
+ * commandstats` calls / events, a script counting once and each command it runs once more;
+ * load-independent, so a saving shows on any machine). The per-command table goes to stderr, and
+ * the baseline's own figures per job (the floor: one job added, fetched and completed).
+ *
  * Both placements of SPEC §3: sharded (the default, top-level keys) and distributed (every actor
  * message a job, one pool of partitions per kind), under `distributed`.
  * `BENCH_ROUNDS` (default 8) and `BENCH_ONLY=sharded|distributed|baseline` for quicker looks
@@ -30,7 +36,7 @@ import { GovernorProducer, type OutboundMessage } from '../src/transport/bullmq/
 import { startRedis, type RedisHandle } from '../test/support/redis-server.ts';
 import { lifecycleRounds } from './lifecycle-events.ts';
 import { messages, startNode, Tracker, until, warmUp, type NodeProcess, type Send } from './lifecycle-fleet.ts';
-import { redisCpuMicros } from './redis-cpu.ts';
+import { commandsBetween, commandStats, describeCommands, redisCpuMicros } from './redis-cpu.ts';
 import { percentile, round } from './stats.ts';
 
 const PARTITIONS = 16;
@@ -53,6 +59,8 @@ interface Measured {
   readonly timeouts: number;
   /** Redis CPU over the timed phase, per event (µs). */
   readonly redisCpuUsPerEvent: number;
+  /** Redis commands over the timed phase, per event (`INFO commandstats` calls; a script is one). */
+  readonly commandsPerEvent: number;
 }
 
 /** Sends `events` in batches through `send` and resolves with the rate at which they finished. */
@@ -110,11 +118,15 @@ async function governor(redis: RedisHandle, placement: Placement): Promise<Measu
     const run = `${placement}${runs}`;
     await warmUp(run, CUSTOMERS, tracker, send);
     const events = lifecycleRounds(run, CUSTOMERS, 1, ROUNDS);
+    const statsBefore = await commandStats(redis);
     const cpuBefore = await redisCpuMicros(redis);
     const eventsPerS = await timed(events, tracker, send);
     const redisCpuUsPerEvent = ((await redisCpuMicros(redis)) - cpuBefore) / events.length;
+    const commands = commandsBetween(statsBefore, await commandStats(redis));
+    const commandsPerEvent = commands.reduce((sum, [, s]) => sum + s.calls, 0) / events.length;
+    console.error(`${placement}: Redis commands per event over the timed phase\n${describeCommands(commands, events.length)}`);
     const latency = await latencies(lifecycleRounds(run, CUSTOMERS, 1 + ROUNDS, 12), eventsPerS / 2, tracker, send);
-    return { events: events.length, eventsPerS, latencies: latency, timeouts: tracker.timeouts, redisCpuUsPerEvent };
+    return { events: events.length, eventsPerS, latencies: latency, timeouts: tracker.timeouts, redisCpuUsPerEvent, commandsPerEvent };
   } finally {
     clearInterval(progress);
     await Promise.all(nodes.map((n) => n.stop()));
@@ -145,7 +157,16 @@ async function baseline(redis: RedisHandle): Promise<number> {
       );
     const run = `baseline${runs}`;
     await warmUp(run, CUSTOMERS, tracker, send);
-    return await timed(lifecycleRounds(run, CUSTOMERS, 1, ROUNDS), tracker, send);
+    // What plain BullMQ costs Redis per job, measured as Governor's events are: the floor under
+    // Governor's figure (every event is at least one job added, fetched and completed).
+    const events = lifecycleRounds(run, CUSTOMERS, 1, ROUNDS);
+    const statsBefore = await commandStats(redis);
+    const cpuBefore = await redisCpuMicros(redis);
+    const rate = await timed(events, tracker, send);
+    const cpu = ((await redisCpuMicros(redis)) - cpuBefore) / events.length;
+    const calls = commandsBetween(statsBefore, await commandStats(redis)).reduce((sum, [, s]) => sum + s.calls, 0) / events.length;
+    console.error(`baseline: Redis ${round(cpu, 0)} µs CPU and ${round(calls, 2)} commands per job`);
+    return rate;
   } finally {
     await Promise.all(nodes.map((n) => n.stop()));
     await queue.close();
@@ -160,6 +181,7 @@ function figures(measured: Measured, baselineRate: number) {
     p50_ms: round(percentile(measured.latencies, 50), 2),
     p99_ms: round(percentile(measured.latencies, 99), 2),
     redis_cpu_us_per_event: round(measured.redisCpuUsPerEvent, 0),
+    commands_per_event: round(measured.commandsPerEvent, 2),
     nodes: NODES,
     events: measured.events,
   };
@@ -168,7 +190,8 @@ function figures(measured: Measured, baselineRate: number) {
 function describe(name: string, m: Measured): void {
   console.log(
     `${name}: ${round(m.eventsPerS, 0)} events/s; at half that rate p50 ${round(percentile(m.latencies, 50))} ms, ` +
-      `p90 ${round(percentile(m.latencies, 90))} ms, p99 ${round(percentile(m.latencies, 99))} ms, max ${round(m.latencies.at(-1) ?? Number.NaN)} ms; ${m.timeouts} orchestrator timeouts`,
+      `p90 ${round(percentile(m.latencies, 90))} ms, p99 ${round(percentile(m.latencies, 99))} ms, max ${round(m.latencies.at(-1) ?? Number.NaN)} ms; ${m.timeouts} orchestrator timeouts; ` +
+      `Redis ${round(m.redisCpuUsPerEvent, 0)} µs CPU and ${round(m.commandsPerEvent, 2)} commands per event`,
   );
 }
 

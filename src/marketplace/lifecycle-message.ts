@@ -33,7 +33,7 @@ const MAX_MESSAGE_ID_LENGTH = 512;
  * The job message id of an event: its customer and its eventId, which makes a repeated enqueue of
  * one event a no-op. The customer is part of it because a partition queue is shared by many
  * customers and each picks its own eventIds: with the eventId alone, BullMQ would drop customer
- * B's event as a duplicate of customer A's job with the same id (kept for an hour once completed).
+ * B's event as a duplicate of customer A's job with the same id (while it waits, or is kept once completed).
  *
  * Injective on validated events (safe ids: no "/" or "|" in them): `ev.<customer>/<event>` with
  * ":" written "|", since BullMQ job ids must not contain ":"; at most 260 characters.

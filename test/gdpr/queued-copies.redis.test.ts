@@ -56,7 +56,7 @@ describe('redactQueuedCopies', () => {
     await queue.add('b', message('cq-1', 'CustomerAccount', { reason: 'asked by Mary Jackson' }), { jobId: 'j-2', delay: 3_600_000 });
     // Another customer in the same queue: untouched.
     await queue.add('c', message('cq-other'), { jobId: 'j-3' });
-    // A finished job keeps its data too (BullMQ's removeOnComplete keeps it for the duplicate window).
+    // A finished job keeps its data too where the nodes keep finished jobs (removeOnComplete).
     const done = await queue.add('d', message('cq-1', 'Receipts'), { jobId: 'j-4' });
     for (const id of ['j-1', 'j-4']) await finish(queueName!, id);
     const dlq = new Queue(keys.deadLetterQueue, { connection: client, prefix: keys.prefix });

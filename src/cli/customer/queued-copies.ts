@@ -6,8 +6,9 @@ import { KeyPartitions } from '../../store/key-partitions.ts';
 import { CUSTOMER_KINDS } from './customer-records.ts';
 
 /**
- * Copies of a customer's events outside its states: BullMQ keeps a job's data after it completes
- * (for the duplicate window: `removeOnComplete` 1 hour / 10,000 jobs) or fails, and the dead
+ * Copies of a customer's events outside its states: BullMQ keeps a job's data after it fails, and
+ * after it completes when the nodes keep completed jobs (`removeOnComplete` set to keep some; by
+ * default they are removed at once), and the dead
  * letters keep theirs until replayed. Both hold the events as sent, personal fields included.
  * An erasure redacts them in place (`Job.updateData`) rather than deleting them: a completed job
  * still answers a re-add of its id as a duplicate, and a dead letter still says what went wrong.

@@ -135,6 +135,10 @@ for i = 1, n do
 end
 -- The records follow every entity's journal entries.
 local record = entry + journalled
+-- The timer index's changes, gathered and sent as one ZADD and one ZREM (a command each costs
+-- Redis more than a member does); the last change of a member wins, as if sent in order.
+local timerChange = {}
+local timerMembers = {}
 for i = 1, n do
   local key = KEYS[4 + i]
   local data = ARGV[4 + 7 * i]
@@ -148,10 +152,14 @@ for i = 1, n do
   end
   -- The timer index changes with the state, in this script: the two never disagree.
   local deadline = ARGV[8 + 7 * i]
+  local member = ARGV[7 + 7 * i]
+  if timerChange[member] == nil then
+    timerMembers[#timerMembers + 1] = member
+  end
   if data == "" or deadline == "" then
-    rcall("ZREM", KEYS[6 + 2 * n], ARGV[7 + 7 * i])
+    timerChange[member] = false
   else
-    rcall("ZADD", KEYS[6 + 2 * n], deadline, ARGV[7 + 7 * i])
+    timerChange[member] = deadline
   end
   -- The entity's journal entries, in slices (unpack has a stack limit: a migration moves 1,000).
   local last = entry + tonumber(ARGV[6 + 7 * i]) - 1
@@ -167,6 +175,24 @@ for i = 1, n do
   record = lastRecord + 1
 end
 entry = record
+
+local added, removed = {}, {}
+for _, member in ipairs(timerMembers) do
+  local deadline = timerChange[member]
+  if deadline then
+    added[#added + 1] = deadline
+    added[#added + 1] = member
+  else
+    removed[#removed + 1] = member
+  end
+end
+-- In slices, as the entries below: unpack has a stack limit, and a flush may commit many entities.
+for i = 1, #added, 1000 do
+  rcall("ZADD", KEYS[6 + 2 * n], unpack(added, i, math.min(i + 999, #added)))
+end
+for i = 1, #removed, 1000 do
+  rcall("ZREM", KEYS[6 + 2 * n], unpack(removed, i, math.min(i + 999, #removed)))
+end
 
 local relayed = tonumber(ARGV[5])
 if relayed > 0 then

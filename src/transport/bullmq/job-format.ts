@@ -131,7 +131,8 @@ export function checkEnvelope(env: unknown): string | undefined {
 /**
  * The BullMQ job id of a message: for an entity, its target and its id. A partition queue is
  * shared by many entities, each with message ids of its own, and BullMQ ignores an add whose job
- * id is in the queue already (kept for an hour once completed): with the message id alone,
+ * id is in the queue already (waiting, or kept once completed where `removeOnComplete` keeps
+ * jobs): with the message id alone,
  * customer B's message "invoice-1" (or a message it sends on, "invoice-1/1") would be dropped as
  * a duplicate of customer A's. The kind has no "/" and the percent-encoded key none either, so
  * different targets never share a job id. Other envelopes go to one node's inbox: the id alone.
