@@ -44,6 +44,7 @@ describe('states beside journals and records', () => {
     const store = new MemoryStore();
     store.set(a, { ...state(1, { journalLength: 2 }), journal: ['e1', 'e2'], records: { k: 1 } } as PersistedActorState);
     store.set(b, state(5));
+    store.set(b, state(6));
     expect(store.keys('Billing').sort()).toEqual(['c1', 'c2']);
     expect(store.size).toBe(2);
 
@@ -55,7 +56,7 @@ describe('states beside journals and records', () => {
     expect(store.size).toBe(1);
     expect(store.journalOf(a)).toEqual(['e1', 'e2']);
     expect(store.record(a, 'k')).toBe(1);
-    expect(store.get(b)?.state.snapshot).toMatchObject({ context: { count: 5 } });
+    expect(store.get(b)?.state.snapshot).toMatchObject({ context: { count: 6 } });
   });
 
   it('keeps versions per entity, refusing a stale put', () => {
