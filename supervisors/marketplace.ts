@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { EntityHost, type EntityHostOptions } from '../src/runtime/entity-host.ts';
+import { resolveHeapBudget } from '../src/runtime/heap-budget.ts';
 import type { EntityAddress } from '../src/runtime/entity.ts';
 import { InvalidMessageError } from '../src/runtime/message-acceptance.ts';
 import type { PersistedActorState } from '../src/runtime/persisted-state.ts';
@@ -45,6 +46,13 @@ export interface MarketplaceOptions extends Partial<MarketplaceMachineOptions> {
   readonly store?: MemoryStore;
   /** Passed to the EntityHost (kind supervisors' intensity and period, an observer for telemetry). */
   readonly entities?: Pick<EntityHostOptions, 'intensity' | 'period' | 'observe'>;
+  /**
+   * The heap (MiB) above which the node passivates its least recently used entities at rest
+   * (README, Memory). @default `GOVERNOR_HEAP_BUDGET_MB`, else 60 % of V8's heap limit
+   */
+  readonly heapBudgetMb?: number;
+  /** The heap the budget is held against (tests). @default `process.memoryUsage().heapUsed` */
+  readonly heapUsed?: () => number;
   /** Timeout of `submit`'s call to the orchestrator. @default 60 s */
   readonly submitTimeoutMs?: number;
 }
@@ -96,6 +104,11 @@ export function startMarketplace(node: Node, options: MarketplaceOptions = {}): 
   const commit = (address: EntityAddress, persist: () => PersistedActorState) => store.set(address, persist());
   // Keyed records (handled events, committed replies) live beside the states, read by key.
   const records = (address: EntityAddress, key: string) => store.record(address, key);
+  // Resolved at start: a bad budget is refused before anything runs, naming where it came from.
+  const heapBudget = {
+    budget: resolveHeapBudget(options.heapBudgetMb, process.env, 'marketplace option heapBudgetMb'),
+    ...(options.heapUsed && { heapUsed: options.heapUsed }),
+  };
 
   const entities: ChildSpec = {
     id: 'entities',
@@ -104,7 +117,7 @@ export function startMarketplace(node: Node, options: MarketplaceOptions = {}): 
     shutdown: 'infinity',
     // Every actor commits after each message it handles: a crash, even right after a timer fired,
     // restarts it from its last handled message, never from an older state.
-    start: ({ node: at, supervisor }) => new EntityHost(at, kinds, { ...options.entities, restore, records, commit, link: supervisor, hibernation: { committed: restore } }).supervisor,
+    start: ({ node: at, supervisor }) => new EntityHost(at, kinds, { ...options.entities, restore, records, commit, link: supervisor, hibernation: { committed: restore }, heapBudget }).supervisor,
   };
   const root = startSupervisor(node, { strategy: 'one_for_one', intensity: 3, period: 60, children: [entities] }, { name: 'marketplace' });
 

@@ -1,4 +1,5 @@
 import { every, systemClock } from './clock.ts';
+import { HEAP_CHECK_MS, MemoryPressure, type PassivationCounts, type PressuredEntity } from './memory-pressure.ts';
 import type { AnyStateMachine } from 'xstate';
 import { checkEntityAddress, entityName, type EntityAddress } from './entity.ts';
 import type { Envelope } from './envelope.ts';
@@ -113,6 +114,20 @@ export interface EntityHostOptions {
     /** An entity idle between two sweeps this far apart hibernates. @default 10_000 */
     afterMs?: number;
   };
+  /**
+   * Passivates the least recently used entities at rest while the heap is over `budget` bytes
+   * (see {@link MemoryPressure}; the budget from `resolveHeapBudget`), for a host whose `restore`
+   * gives back every committed state (the embedded node's memory store). An entity passivated
+   * with timers pending is brought back when its earliest one falls due, on the node's clock.
+   * Without it, only idleness moves entities' snapshots out (hibernation).
+   */
+  heapBudget?: {
+    readonly budget: number;
+    /** @default `process.memoryUsage().heapUsed` */
+    readonly heapUsed?: () => number;
+    /** @default {@link HEAP_CHECK_MS} */
+    readonly checkMs?: number;
+  };
 }
 
 /** @default afterMs of {@link EntityHostOptions.hibernation}. */
@@ -149,9 +164,86 @@ export class EntityHost {
     node.entities = this;
     this.#isCommitted = options.hibernation?.isCommitted;
     if (options.hibernation) this.#sweepHibernation(options.hibernation.afterMs ?? DEFAULT_HIBERNATE_AFTER_MS);
+    if (options.heapBudget) this.#watchHeap(options.heapBudget);
   }
 
   readonly #isCommitted: ((address: EntityAddress) => boolean) | undefined;
+  readonly #passivations: PassivationCounts = { idle: 0, memory: 0 };
+  #pressure: MemoryPressure | undefined;
+  /** Wake-ups of entities passivated with timers pending, by name: one each, the latest. */
+  readonly #wakeUps = new Map<string, unknown>();
+
+  /** Entities passivated for the heap budget since this host started (`idle` stays 0: the embedded node has no idle passivation). */
+  passivations(): PassivationCounts {
+    return { ...this.#passivations };
+  }
+
+  /** One heap-budget check now (what runs every `heapBudget.checkMs`); resolves with how many were passivated. */
+  checkHeap(): Promise<number> {
+    return this.#pressure?.check() ?? Promise.resolve(0);
+  }
+
+  #watchHeap(options: NonNullable<EntityHostOptions['heapBudget']>): void {
+    const node = this.#node;
+    this.#pressure = new MemoryPressure({
+      budget: options.budget,
+      residents: () => this.#residents(),
+      passivate: (address) => this.#passivateForMemory(address),
+      counts: this.#passivations,
+      logger: node.logger,
+      ...(options.heapUsed && { heapUsed: options.heapUsed }),
+    });
+    const check = () => void this.checkHeap().catch((error: unknown) => node.logger.warn({ err: error }, 'heap budget check failed'));
+    // Real time, as the hibernation sweep: memory is the process's concern, whatever the node's clock does.
+    const stopChecks = every(systemClock, options.checkMs ?? HEAP_CHECK_MS, check, { unref: true });
+    const stop = node.onExit((pid) => {
+      if (pid !== this.supervisor) return;
+      stopChecks();
+      for (const handle of this.#wakeUps.values()) node.clock.clearTimeout(handle);
+      this.#wakeUps.clear();
+      stop();
+    });
+  }
+
+  /**
+   * The entities in memory, least recently used first as far as the host can tell without a
+   * timestamp per actor: hibernated ones (idle for a whole sweep) before the others, each group
+   * in the order they were spawned. Only those at rest can go (`dirty` otherwise).
+   */
+  *#residents(): Iterable<PressuredEntity> {
+    for (const process of this.#node.processes()) {
+      if (!(process instanceof StatemProcess) || process.host === undefined || !process.alive) continue;
+      const address = process.host as EntityAddress;
+      const dirty = !process.atRest || !(this.#isCommitted?.(address) ?? true);
+      yield { address, lastUsed: process.hibernated ? 0 : 1, dirty };
+    }
+  }
+
+  /** Passivates an entity at rest (its state is the store's already); one with timers is woken by the earliest. */
+  #passivateForMemory(address: EntityAddress): boolean {
+    const process = this.processOf(address);
+    if (!process?.atRest) return false;
+    const timers = process.timers();
+    this.#node.run(() => this.#node._terminate(process, { shutdown: 'passivated' }));
+    if (timers.length > 0) this.#wakeAt(address, Math.min(...timers.map((timer) => timer.deadline)));
+    return true;
+  }
+
+  /** Brings a passivated entity back at `deadline`, when restoring it fires its timers that fell due. */
+  #wakeAt(address: EntityAddress, deadline: number): void {
+    const node = this.#node;
+    const name = entityName(address);
+    const previous = this.#wakeUps.get(name);
+    if (previous !== undefined) node.clock.clearTimeout(previous);
+    const handle = node.clock.setTimeout(
+      () => {
+        if (this.#wakeUps.get(name) === handle) this.#wakeUps.delete(name);
+        node.run(() => this.ensure(address));
+      },
+      Math.max(0, deadline - node.clock.now()),
+    );
+    this.#wakeUps.set(name, handle);
+  }
 
   /**
    * Hibernates the entities idle since the previous call (the first call only marks them): what
@@ -291,6 +383,7 @@ function kindSupervisor(kind: EntityKind, options: EntityHostOptions): ChildSpec
   // One function for the kind's actors, not a closure per actor (an idle actor's memory): the
   // process carries its address (`host`).
   const committed = options.hibernation?.committed;
+  const records = kind.recordKey ? recordAccess(kind.recordKey, options.records) : undefined;
   const rehydrate = committed && ((process: StatemProcess) => committed(process.host as EntityAddress)?.snapshot);
   const afterStep =
     commit || stepped
@@ -322,7 +415,7 @@ function kindSupervisor(kind: EntityKind, options: EntityHostOptions): ChildSpec
               restore,
               ...(migrated?.journal ? { journal: migrated.journal } : {}),
               ...(migrated?.records ? { pendingRecords: migrated.records } : {}),
-              ...(kind.recordKey ? { records: recordAccess(kind.recordKey, address, options.records) } : {}),
+              ...(records && { records }),
               input: restore ? undefined : (kind.input?.(address.key) ?? { key: address.key }),
               afterStep,
               host: address,
@@ -336,8 +429,9 @@ function kindSupervisor(kind: EntityKind, options: EntityHostOptions): ChildSpec
   );
 }
 
-function recordAccess(keyOf: RecordKeyOf, address: EntityAddress, records: EntityHostOptions['records']): RecordAccess {
-  return { keyOf, lookup: (key) => records?.(address, key) };
+/** One access for a kind's actors, not one per actor: the process carries its address (`host`). */
+function recordAccess(keyOf: RecordKeyOf, records: EntityHostOptions['records']): RecordAccess {
+  return { keyOf, lookup: (key, process) => records?.(process.host as EntityAddress, key) };
 }
 
 /** An observer's failure is its own: logged, never the entity's crash. */

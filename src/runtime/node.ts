@@ -8,6 +8,7 @@ import { isPid, makePid, nodeOfPid, type Pid } from './pid.ts';
 import type { NodeEntities } from './node-entities.ts';
 import type { ProcessRecord } from './process-record.ts';
 import { Queue } from './queue.ts';
+import { PidSet } from './pid-set.ts';
 import type { Transport, TransportEndpoint } from './transport.ts';
 
 export type { NodeEntities } from './node-entities.ts';
@@ -425,7 +426,7 @@ export class Node implements TransportEndpoint {
         return this.#signal(envelope.to, envelope.from, envelope.reason, envelope.linked);
       case 'link': {
         const process = this.processOf(envelope.to);
-        if (process) (process.links ??= new Set()).add(envelope.from);
+        if (process) (process.links ??= new PidSet()).add(envelope.from);
         else this.route({ t: 'exit', to: envelope.from, from: envelope.to, reason: 'noproc', linked: true });
         return;
       }
@@ -672,6 +673,6 @@ export class Node implements TransportEndpoint {
 
   #addLink(a: Pid, b: Pid): void {
     const process = this.processOf(a);
-    if (process) (process.links ??= new Set()).add(b);
+    if (process) (process.links ??= new PidSet()).add(b);
   }
 }

@@ -1,6 +1,7 @@
 import type { Address, CallerRef, Envelope } from './envelope.ts';
 import type { ExitReason } from './exit-reason.ts';
 import type { Pid } from './pid.ts';
+import type { PidSet } from './pid-set.ts';
 import type { Queue } from './queue.ts';
 import type { TraceEntry } from './trace.ts';
 
@@ -29,7 +30,7 @@ export interface ProcessRecord {
   /** The process that started this one linked (its supervisor); its exit signal always ends this one. */
   parent: Pid | undefined;
   readonly mailbox: Queue<Envelope>;
-  links: Set<Pid> | undefined;
+  links: PidSet | undefined;
   /** Monitors others hold on this process: ref → watcher. */
   monitoredBy: Map<string, Pid | CallerRef> | undefined;
   /** Monitors this process holds on others: ref → target, removed when it dies. */

@@ -2,6 +2,7 @@ import type { Address, Envelope, CallerRef } from './envelope.ts';
 import type { ExitReason } from './exit-reason.ts';
 import type { Node } from './node.ts';
 import type { Pid } from './pid.ts';
+import type { PidSet } from './pid-set.ts';
 import type { ProcessKind, ProcessRecord } from './process-record.ts';
 import { Queue } from './queue.ts';
 import type { TraceEntry } from './trace.ts';
@@ -72,7 +73,7 @@ export abstract class Process implements ProcessRecord {
   /** The process that started this one linked (its supervisor); its exit signal always ends this one. */
   parent: Pid | undefined;
   readonly mailbox = new Queue<Envelope>();
-  links: Set<Pid> | undefined;
+  links: PidSet | undefined;
   /** Monitors others hold on this process: ref → watcher. */
   monitoredBy: Map<string, Pid | CallerRef> | undefined;
   /** Monitors this process holds on others: ref → target, removed when it dies. */

@@ -3,7 +3,8 @@
  * the run queue and postponed events. `Array#shift` is O(n) and dominates a busy mailbox.
  */
 export class Queue<T> {
-  #items: (T | undefined)[] = [];
+  /** The shared empty array until the first push: most mailboxes of a resident node are empty. */
+  #items: (T | undefined)[] = EMPTY;
   #head = 0;
 
   get length(): number {
@@ -11,12 +12,14 @@ export class Queue<T> {
   }
 
   push(item: T): void {
-    this.#items.push(item);
+    if (this.#items === EMPTY) this.#items = [item];
+    else this.#items.push(item);
   }
 
   /** Puts `item` at the front: it is the next one out. */
   unshift(item: T): void {
     if (this.#head > 0) this.#items[--this.#head] = item;
+    else if (this.#items === EMPTY) this.#items = [item];
     else this.#items.unshift(item);
   }
 
@@ -25,7 +28,7 @@ export class Queue<T> {
     const item = this.#items[this.#head];
     this.#items[this.#head++] = undefined;
     if (this.#head === this.#items.length) {
-      this.#items = [];
+      this.#items = EMPTY;
       this.#head = 0;
     } else if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
       this.#items = this.#items.slice(this.#head);
@@ -39,7 +42,7 @@ export class Queue<T> {
   }
 
   clear(): void {
-    this.#items = [];
+    this.#items = EMPTY;
     this.#head = 0;
   }
 
@@ -47,3 +50,6 @@ export class Queue<T> {
     return this.#items.slice(this.#head) as T[];
   }
 }
+
+/** Never written (frozen: a write would throw): every write to a queue replaces it first. */
+const EMPTY = Object.freeze([]) as unknown as never[];

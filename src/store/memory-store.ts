@@ -18,27 +18,41 @@ import { JournalMismatchError, splitJournal, type JournalReader } from './journa
  * ending where the state's `journalLength` says).
  */
 export class MemoryStore implements ActorStore, JournalReader, RecordReader {
-  readonly #states = new Map<string, { readonly text: string; readonly version: number }>();
-  readonly #journals = new Map<string, string[]>();
-  /** Each entity's keyed records (`entity-records.ts`), written with its state. */
-  readonly #records = new Map<string, Map<string, unknown>>();
+  /**
+   * By kind, then by key, one entry per entity for its state, journal and records: three maps
+   * keyed by a built name cost two more name strings and map slots per entity (about 100 bytes
+   * each), and the lookup reuses the address's own strings.
+   */
+  readonly #byKind = new Map<string, Map<string, Entry>>();
+  #size = 0;
+
+  #entry(address: EntityAddress): Entry | undefined {
+    return this.#byKind.get(address.entity)?.get(address.key);
+  }
+
+  #entryFor(address: EntityAddress): Entry {
+    let entries = this.#byKind.get(address.entity);
+    if (!entries) this.#byKind.set(address.entity, (entries = new Map()));
+    let entry = entries.get(address.key);
+    if (!entry) entries.set(address.key, (entry = new Entry()));
+    return entry;
+  }
 
   /** The stored state, parsed on each read (a fresh copy: the caller may change it). */
   get(address: EntityAddress): StoredActor | undefined {
-    const stored = this.#states.get(keyOf(address));
-    return stored && { version: stored.version, state: JSON.parse(stored.text) as PersistedActorState };
+    const stored = this.#entry(address);
+    return stored?.text === undefined ? undefined : { version: stored.version, state: JSON.parse(stored.text) as PersistedActorState };
   }
 
   /** The stored version (0: nothing stored), without reading the state. */
   versionOf(address: EntityAddress): number {
-    return this.#states.get(keyOf(address))?.version ?? 0;
+    return this.#entry(address)?.version ?? 0;
   }
 
   put(address: EntityAddress, state: PersistedActorState, expectedVersion: number): SaveResult {
-    const key = keyOf(address);
-    const current = this.#states.get(key)?.version ?? 0;
+    const current = this.versionOf(address);
     if (current !== expectedVersion) return { ok: false, conflict: true, version: current };
-    this.#write(key, state, current + 1);
+    this.#write(address, state, current + 1);
     return { ok: true, version: current + 1 };
   }
 
@@ -48,35 +62,32 @@ export class MemoryStore implements ActorStore, JournalReader, RecordReader {
    * state says: entries were lost or given twice.
    */
   set(address: EntityAddress, state: PersistedActorState): void {
-    const key = keyOf(address);
-    this.#write(key, state, (this.#states.get(key)?.version ?? 0) + 1);
+    this.#write(address, state, this.versionOf(address) + 1);
   }
 
-  #write(key: string, committed: PersistedActorState, version: number): void {
+  #write(address: EntityAddress, committed: PersistedActorState, version: number): void {
     const { state, entries, records } = splitJournal(committed);
-    const journal = this.#journals.get(key);
-    const length = journal?.length ?? 0;
+    const length = this.#entry(address)?.journal?.length ?? 0;
     const expected = state.journalLength ?? 0;
-    if (length + entries.length !== expected) throw new JournalMismatchError(key, expected, length + entries.length);
+    if (length + entries.length !== expected) throw new JournalMismatchError(keyOf(address), expected, length + entries.length);
     // Text, not objects: what is stored must not change when the live actor's context does.
     const text = flat(JSON.stringify(state));
-    const lines = entries.map((entry) => flat(JSON.stringify(entry)));
-    if (lines.length > 0) {
-      if (journal) journal.push(...lines);
-      else this.#journals.set(key, lines);
-    }
+    const entry = this.#entryFor(address);
+    if (entries.length > 0) (entry.journal ??= []).push(...entries.map((line) => flat(JSON.stringify(line))));
     for (const field in records) {
-      let held = this.#records.get(key);
-      if (!held) this.#records.set(key, (held = new Map()));
-      held.set(field, structuredClone(records[field]));
+      const value = records[field];
+      // A record is JSON data (what Redis keeps), so text too: a fraction of its objects' heap.
+      if (value !== undefined) entry.setRecord(field, flat(JSON.stringify(value)));
     }
-    this.#states.set(key, { text, version });
+    if (entry.text === undefined) this.#size++;
+    entry.text = text;
+    entry.version = version;
   }
 
   /** The entity's record under `field` (a copy), `undefined` when there is none. Synchronous. */
   record(address: EntityAddress, field: string): unknown {
-    const value = this.#records.get(keyOf(address))?.get(field);
-    return value === undefined ? undefined : structuredClone(value);
+    const text = this.#entry(address)?.record(field);
+    return text === undefined ? undefined : (JSON.parse(text) as unknown);
   }
 
   async readRecords(requests: readonly RecordRequest[]): Promise<unknown[]> {
@@ -85,12 +96,14 @@ export class MemoryStore implements ActorStore, JournalReader, RecordReader {
 
   /** All the entity's records (copies), field → value: tools and tests. */
   allRecords(address: EntityAddress): Record<string, unknown> {
-    return structuredClone(Object.fromEntries(this.#records.get(keyOf(address)) ?? []));
+    const all: Record<string, unknown> = {};
+    for (const [field, text] of this.#entry(address)?.recordEntries() ?? []) all[field] = JSON.parse(text) as unknown;
+    return all;
   }
 
   /** How many records the entity has. */
   recordCount(address: EntityAddress): number {
-    return this.#records.get(keyOf(address))?.size ?? 0;
+    return this.#entry(address)?.recordCount() ?? 0;
   }
 
   async readJournal(address: EntityAddress, start = 0, end = -1): Promise<unknown[]> {
@@ -98,12 +111,12 @@ export class MemoryStore implements ActorStore, JournalReader, RecordReader {
   }
 
   async journalLength(address: EntityAddress): Promise<number> {
-    return this.#journals.get(keyOf(address))?.length ?? 0;
+    return this.#entry(address)?.journal?.length ?? 0;
   }
 
   /** {@link readJournal}, synchronous (parsed copies: the stored entries never change). */
   journalOf(address: EntityAddress, start = 0, end = -1): unknown[] {
-    const journal = this.#journals.get(keyOf(address)) ?? [];
+    const journal = this.#entry(address)?.journal ?? [];
     const from = start < 0 ? Math.max(0, journal.length + start) : start;
     const to = end < 0 ? journal.length + end : Math.min(end, journal.length - 1);
     return journal.slice(from, to + 1).map((line) => JSON.parse(line) as unknown);
@@ -119,22 +132,70 @@ export class MemoryStore implements ActorStore, JournalReader, RecordReader {
 
   /** Removes the entity's state; its journal and records stay (history is never dropped, see `journal.ts`). */
   async delete(address: EntityAddress): Promise<void> {
-    this.#states.delete(keyOf(address));
+    const entry = this.#entry(address);
+    if (entry?.text === undefined) return;
+    entry.text = undefined;
+    entry.version = 0;
+    this.#size--;
   }
 
   /** The keys of the stored entities of one kind (e.g. every customer with a Receipts state). */
   keys(entity: string): string[] {
     const keys: string[] = [];
-    for (const key of this.#states.keys()) {
-      const [kind, entityKey] = JSON.parse(key) as [string, string];
-      if (kind === entity) keys.push(entityKey);
-    }
+    for (const [key, entry] of this.#byKind.get(entity) ?? []) if (entry.text !== undefined) keys.push(key);
     return keys;
   }
 
   get size(): number {
-    return this.#states.size;
+    return this.#size;
   }
+}
+
+/** Records an entity keeps as a flat list of field/text pairs before they move to a `Map`. */
+const FEW_RECORDS = 8;
+
+/** One entity's stored state (`undefined` once deleted), version, journal lines and records, all as JSON text. */
+class Entry {
+  text: string | undefined = undefined;
+  version = 0;
+  journal: string[] | undefined = undefined;
+  /**
+   * Field → text: a few as `[field, text, field, text…]` (most entities have one or two, and a
+   * `Map` with one entry costs about 220 bytes against 64), more in a `Map`.
+   */
+  #records: string[] | Map<string, string> | undefined = undefined;
+
+  record(field: string): string | undefined {
+    const records = this.#records;
+    if (records === undefined || records instanceof Map) return records?.get(field);
+    for (let i = 0; i < records.length; i += 2) if (records[i] === field) return records[i + 1];
+    return undefined;
+  }
+
+  setRecord(field: string, text: string): void {
+    const records = this.#records;
+    if (records instanceof Map) return void records.set(field, text);
+    if (records === undefined) return void (this.#records = [field, text]);
+    for (let i = 0; i < records.length; i += 2) if (records[i] === field) return void (records[i + 1] = text);
+    // A new array of the exact length: `push` would grow the backing store to 17 slots or more.
+    this.#records = records.length < FEW_RECORDS * 2 ? [...records, field, text] : new Map([...pairs(records), [field, text]]);
+  }
+
+  recordCount(): number {
+    const records = this.#records;
+    return records === undefined ? 0 : records instanceof Map ? records.size : records.length / 2;
+  }
+
+  recordEntries(): Iterable<[string, string]> {
+    const records = this.#records;
+    return records === undefined ? [] : records instanceof Map ? records : pairs(records);
+  }
+}
+
+function pairs(list: readonly string[]): [string, string][] {
+  const out: [string, string][] = [];
+  for (let i = 0; i < list.length; i += 2) out.push([list[i]!, list[i + 1]!]);
+  return out;
 }
 
 /**

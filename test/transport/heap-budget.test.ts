@@ -4,7 +4,7 @@
  */
 import { getHeapStatistics } from 'node:v8';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_HEAP_BUDGET_SHARE, HEAP_BUDGET_ENV, InvalidHeapBudgetError, overBudget, resolveHeapBudget } from '../../src/transport/bullmq/heap-budget.ts';
+import { DEFAULT_HEAP_BUDGET_SHARE, HEAP_BUDGET_ENV, InvalidHeapBudgetError, overBudget, resolveHeapBudget } from '../../src/runtime/heap-budget.ts';
 
 const MiB = 1_048_576;
 

@@ -33,7 +33,7 @@ import { GlobalRegistry, type RegisterResult } from './registry.ts';
 import { Relay } from './relay.ts';
 import { settledWithin } from '../../runtime/retry.ts';
 import { TimerWake } from './timer-wake.ts';
-import { HEAP_CHECK_MS, MemoryPressure, type PassivationCounts } from './memory-pressure.ts';
+import { HEAP_CHECK_MS, MemoryPressure, type PassivationCounts } from '../../runtime/memory-pressure.ts';
 import { MessageIds } from './scope.ts';
 
 
@@ -365,7 +365,7 @@ export class BullmqTransport implements Transport {
   #watchHeap(): () => void {
     const pressure = new MemoryPressure({
       budget: this.settings.heapBudget,
-      cache: this.#cache,
+      residents: () => this.#cache.records(),
       passivate: (address) => this.passivate(address),
       counts: this.#passivations,
       logger: this.#logger,

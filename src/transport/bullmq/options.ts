@@ -2,7 +2,7 @@ import type { KeepJobs, Telemetry } from 'bullmq';
 import type { Logger } from 'pino';
 import type { RedisOptions } from 'ioredis';
 import { ALLOW_DATA_LOSS_ENV, type Durability } from './redis-persistence.ts';
-import { resolveHeapBudget } from './heap-budget.ts';
+import { resolveHeapBudget } from '../../runtime/heap-budget.ts';
 
 import type { Placement } from '../../store/key-partitions.ts';
 
@@ -160,7 +160,7 @@ export function resolveSettings(options: BullmqTransportOptions): TransportSetti
     eventsMaxLen: positive('eventsMaxLen', options.eventsMaxLen ?? 1_000),
     handledLimit: positive('handledLimit', options.handledLimit ?? 10_000),
     passivateAfterMs: positive('passivateAfterMs', options.passivateAfterMs ?? 300_000),
-    heapBudget: resolveHeapBudget(options.heapBudgetMb),
+    heapBudget: resolveHeapBudget(options.heapBudgetMb, process.env, 'BullMQ transport option heapBudgetMb'),
     nodeKinds: options.nodeKinds,
     telemetry: options.telemetry,
   };

@@ -1,4 +1,4 @@
-import type { PassivationCounts } from './memory-pressure.ts';
+import type { PassivationCounts } from '../../runtime/memory-pressure.ts';
 import type { Logger } from 'pino';
 import { every, systemClock } from '../../runtime/clock.ts';
 import type { EntityAddress } from '../../runtime/entity.ts';

@@ -1,5 +1,5 @@
 import { getHeapStatistics } from 'node:v8';
-import { GovernorError } from '../../errors.ts';
+import { GovernorError } from '../errors.ts';
 
 /** `GOVERNOR_HEAP_BUDGET_MB`: the heap budget of a node, in MiB (see {@link resolveHeapBudget}). */
 export const HEAP_BUDGET_ENV = 'GOVERNOR_HEAP_BUDGET_MB';
@@ -23,10 +23,12 @@ export class InvalidHeapBudgetError extends GovernorError {
 /**
  * The heap budget in bytes: the option (MiB), else `GOVERNOR_HEAP_BUDGET_MB`, else 60 % of V8's
  * heap limit — room left for a burst of loads, commits and GC before the process would die of
- * an out-of-memory error. A bad value is refused with where it came from, never ignored.
+ * an out-of-memory error. A bad value is refused with where it came from (`option` names the
+ * option, e.g. `BullMQ transport option heapBudgetMb`), never ignored. One budget for both
+ * kinds of node: the BullMQ transport's and the embedded node's entity host.
  */
-export function resolveHeapBudget(optionMb: number | undefined, env: NodeJS.ProcessEnv = process.env): number {
-  if (optionMb !== undefined) return mebibytes('BullMQ transport option heapBudgetMb', optionMb);
+export function resolveHeapBudget(optionMb: number | undefined, env: NodeJS.ProcessEnv = process.env, option = 'option heapBudgetMb'): number {
+  if (optionMb !== undefined) return mebibytes(option, optionMb);
   const fromEnv = env[HEAP_BUDGET_ENV];
   if (fromEnv !== undefined && fromEnv !== '') return mebibytes(HEAP_BUDGET_ENV, Number(fromEnv), fromEnv);
   return Math.round(getHeapStatistics().heap_size_limit * DEFAULT_HEAP_BUDGET_SHARE);

@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
-import type { EntityAddress } from '../../runtime/entity.ts';
-import type { EntityCache } from './entity-cache.ts';
-import { overBudget } from './heap-budget.ts';
+import type { EntityAddress } from './entity.ts';
+import { overBudget, type ResidentEntity } from './heap-budget.ts';
 
 /** How often a node compares its heap with its budget. */
 export const HEAP_CHECK_MS = 1_000;
@@ -12,13 +11,19 @@ export interface PassivationCounts {
   memory: number;
 }
 
+/** A resident entity as {@link MemoryPressure} sees it: its address, when last used, whether memory is ahead of its commit. */
+export interface PressuredEntity extends ResidentEntity {
+  readonly address: EntityAddress;
+}
+
 /**
  * Keeps a node's heap under its budget: when `heapUsed()` is above it, the least recently used
- * idle entities (committed: nothing in memory is ahead of Redis) are passivated, a share of
+ * idle entities (committed: nothing in memory is ahead of the store) are passivated, a share of
  * them as large as the excess (see {@link overBudget}); each round is logged at info with the
  * heap, the budget and how many left memory, and counted in {@link PassivationCounts.memory}.
- * A passivated entity comes back from Redis on its next message, and its timers are woken by
- * the timer index, so nothing is lost; only the next message's load is paid again.
+ * One piece for both kinds of node: the BullMQ transport gives its entity cache (a passivated
+ * entity comes back from Redis, its timers woken by the timer index), the embedded node's entity
+ * host its processes (one comes back from the memory store, its timers woken by the host).
  */
 export class MemoryPressure {
   #running = false;
@@ -26,8 +31,9 @@ export class MemoryPressure {
   constructor(
     private readonly options: {
       readonly budget: number;
-      readonly cache: EntityCache;
-      readonly passivate: (address: EntityAddress) => Promise<boolean>;
+      /** The entities in memory now. */
+      readonly residents: () => Iterable<PressuredEntity>;
+      readonly passivate: (address: EntityAddress) => Promise<boolean> | boolean;
       readonly counts: PassivationCounts;
       readonly logger: Logger;
       readonly heapUsed?: () => number;
@@ -39,16 +45,17 @@ export class MemoryPressure {
     if (this.#running) return 0;
     this.#running = true;
     try {
-      const { budget, cache, passivate, counts, logger } = this.options;
+      const { budget, passivate, counts, logger } = this.options;
       const heapUsed = (this.options.heapUsed ?? (() => process.memoryUsage().heapUsed))();
-      const residents = cache.size;
-      const chosen = overBudget(cache.records(), heapUsed, budget);
+      if (heapUsed <= budget) return 0;
+      const residents = [...this.options.residents()];
+      const chosen = overBudget(residents, heapUsed, budget);
       if (chosen.length === 0) return 0;
       let passivated = 0;
-      for (const record of chosen) if (await passivate(record.address)) passivated++;
+      for (const entity of chosen) if (await passivate(entity.address)) passivated++;
       counts.memory += passivated;
       logger.info(
-        { heapUsedMb: mb(heapUsed), heapBudgetMb: mb(budget), residents, passivated, passivatedForMemory: counts.memory },
+        { heapUsedMb: mb(heapUsed), heapBudgetMb: mb(budget), residents: residents.length, passivated, passivatedForMemory: counts.memory },
         'heap over its budget: passivated the least recently used idle entities',
       );
       return passivated;
