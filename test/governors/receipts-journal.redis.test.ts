@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { migrateReceiptsState, verifyReceipts, type AppendMessage } from '../../machines/receipts.ts';
 import { marketplaceKinds } from '../../machines/index.ts';
 import { startMarketplace } from '../../supervisors/marketplace.ts';
@@ -10,7 +9,7 @@ import { EntityHost } from '../../src/runtime/entity-host.ts';
 import type { PersistedActorState } from '../../src/runtime/persisted-state.ts';
 import { MemoryStore } from '../../src/store/memory-store.ts';
 import { RedisStore } from '../../src/store/redis-store.ts';
-import { startRedis, type RedisHandle } from '../support/redis-server.ts';
+import { privateRedisForFile } from '../support/private-redis.ts';
 
 /**
  * Receipts as a journal from genesis, on both stores, and the migration of states persisted by
@@ -36,16 +35,7 @@ const append = (i: number, customerId = 'c-fixture'): AppendMessage & Record<str
 const ids = (journal: unknown[]) => journal.map((r) => (r as { entry: { eventId: string } }).entry.eventId);
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => `e-${from + i}`);
 
-let redis: RedisHandle;
-let client: Redis;
-let serial = 0;
-beforeAll(async () => {
-  redis = await startRedis();
-  client = redis.client();
-});
-afterAll(async () => {
-  await redis.stop();
-});
+const db = privateRedisForFile();
 
 describe('every receipt from genesis, in the journal (memory store)', () => {
   it('3,000 appends to the Receipts entity: all 3,000 receipts stored and verified from genesis; the state stays small', async () => {
@@ -65,8 +55,8 @@ describe('every receipt from genesis, in the journal (memory store)', () => {
 
 describe('every receipt from genesis, in the journal (Redis, the commit script)', () => {
   it('the entity’s receipts go to Redis with its state, commit by commit, and verify from genesis', async () => {
-    const store = new RedisStore(client, { prefix: `${redis.prefix}:{r${++serial}}` });
-    await client.set(store.keys.lease('0'), 'n1');
+    const store = new RedisStore(db.client, { prefix: `${db.prefix('r')}` });
+    await db.client.set(store.keys.lease('0'), 'n1');
     const node = createNode({ name: 'receipts-redis' });
     let pending: (() => PersistedActorState) | undefined;
     new EntityHost(node, marketplaceKinds({ pseudonymKey: PSEUDONYM_KEY }).filter((k) => k.kind === 'Receipts'), { commit: (_a, persist) => void (pending = persist) });
@@ -83,9 +73,9 @@ describe('every receipt from genesis, in the journal (Redis, the commit script)'
     expect(ids(journal)).toEqual(range(0, 3_000));
     const stored = await store.load(address);
     expect(verifyReceipts((stored!.state.snapshot as { context: unknown }).context, journal)).toMatchObject({ ok: true, length: 3_000, complete: true });
-    const raw = await client.hget(store.keys.state(address), 'd');
+    const raw = await db.client.hget(store.keys.state(address), 'd');
     expect(raw!.length).toBeLessThan(3_000);
-    expect(checkStoredChain('c-fixture', raw, await client.lrange(store.keys.journal(address), 0, -1))).toMatchObject({ ok: true, length: 3_000 });
+    expect(checkStoredChain('c-fixture', raw, await db.client.lrange(store.keys.journal(address), 0, -1))).toMatchObject({ ok: true, length: 3_000 });
     await node.stop();
   });
 });
@@ -122,11 +112,11 @@ describe('states of the v1 layout migrate on first load, with no lost receipt', 
   });
 
   it('on Redis: the migrated state and its receipts commit together, and the REPL’s check names what was lost', async () => {
-    const store = new RedisStore(client, { prefix: `${redis.prefix}:{m${++serial}}` });
-    await client.set(store.keys.lease('0'), 'n1');
-    await client.hset(store.keys.state(address), 'v', 1, 'd', JSON.stringify(fixture.cut));
+    const store = new RedisStore(db.client, { prefix: `${db.prefix('m')}` });
+    await db.client.set(store.keys.lease('0'), 'n1');
+    await db.client.hset(store.keys.state(address), 'v', 1, 'd', JSON.stringify(fixture.cut));
     // Before the migration commits, the stored v1 state is read as the chain it carries.
-    expect(checkStoredChain('c-fixture', await client.hget(store.keys.state(address), 'd'))).toMatchObject({ ok: true, length: 20, layout: 1 });
+    expect(checkStoredChain('c-fixture', await db.client.hget(store.keys.state(address), 'd'))).toMatchObject({ ok: true, length: 20, layout: 1 });
     const loaded = await store.load(address);
     const migrated = migrateReceiptsState(loaded!.state)!;
     expect(migrated.journal).toHaveLength(20);
@@ -134,7 +124,7 @@ describe('states of the v1 layout migrate on first load, with no lost receipt', 
     expect(await store.load(address)).toEqual(loaded);
     const result = await store.commit({ partition: '0', node: 'n1', entries: [{ address, expectedVersion: 1, state: { ...migrated.state, journal: migrated.journal } }], outbox: [], relayed: 0 });
     expect(result.status).toBe('ok');
-    const check = checkStoredChain('c-fixture', await client.hget(store.keys.state(address), 'd'), await client.lrange(store.keys.journal(address), 0, -1));
+    const check = checkStoredChain('c-fixture', await db.client.hget(store.keys.state(address), 'd'), await db.client.lrange(store.keys.journal(address), 0, -1));
     expect(check).toMatchObject({ ok: true, length: 20, firstSeq: 10, complete: false, note: expect.stringMatching(/receipts 0–9 were archived .* stored nowhere/) });
     // A migrated state is left alone.
     expect(migrateReceiptsState((await store.load(address))!.state)).toBeUndefined();

@@ -3,28 +3,17 @@
  * the same atomic step, never into the state; read back by key; never taken for "none" when they
  * cannot be read.
  */
-import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PERSISTED_STATE_VERSION, type PersistedActorState } from '../../src/runtime/persisted-state.ts';
 import { RecordUnreadableError } from '../../src/store/entity-records.ts';
 import { RedisStore } from '../../src/store/redis-store.ts';
 import { MemoryStore } from '../../src/store/memory-store.ts';
-import { startRedis, type RedisHandle } from '../support/redis-server.ts';
+import { privateRedisForFile } from '../support/private-redis.ts';
 
-let redis: RedisHandle;
-let client: Redis;
-let serial = 0;
-
-beforeAll(async () => {
-  redis = await startRedis();
-  client = redis.client();
-});
-afterAll(async () => {
-  await redis.stop();
-});
+const db = privateRedisForFile();
 
 function freshStore(): RedisStore {
-  return new RedisStore(client, { prefix: `${redis.prefix}:{r${++serial}}` });
+  return new RedisStore(db.client, { prefix: `${db.prefix('r')}` });
 }
 
 function state(count: number, records?: Record<string, unknown>, journal?: unknown[]): PersistedActorState {
@@ -42,8 +31,8 @@ function state(count: number, records?: Record<string, unknown>, journal?: unkno
 const orchestrator = { entity: 'Orchestrator', key: 'customer-1' };
 const billing = { entity: 'Billing', key: 'customer-1' };
 
-async function commit(store: RedisStore, entries: { address: typeof orchestrator; expectedVersion: number; state: PersistedActorState }[], id = `m${++serial}`) {
-  await client.set(store.keys.lease('0'), 'n1');
+async function commit(store: RedisStore, entries: { address: typeof orchestrator; expectedVersion: number; state: PersistedActorState }[], id = `m${db.next()}`) {
+  await db.client.set(store.keys.lease('0'), 'n1');
   return store.commit({ partition: '0', node: 'n1', message: { id, target: entries[0]!.address }, entries, outbox: [], relayed: 0 });
 }
 
@@ -62,7 +51,7 @@ describe('keyed records on Redis', () => {
       { address: billing, key: 'e:2 "x"' },
     ])).toEqual([{ status: 'completed', at: 5 }, { status: 'rejected', reason: 'no', at: 6 }, { governor: 'Billing', status: 'applied', version: 0 }, undefined]);
     // The stored state carries neither the records nor the journal entries.
-    expect(await client.hget(store.keys.state(orchestrator), 'd')).not.toMatch(/e-1|records/);
+    expect(await db.client.hget(store.keys.state(orchestrator), 'd')).not.toMatch(/e-1|records/);
     expect((await store.load(orchestrator))?.state).toEqual({ ...state(1), journalLength: 1 });
     expect(await store.readJournal(orchestrator)).toEqual(['j1']);
   });
@@ -86,7 +75,7 @@ describe('keyed records on Redis', () => {
     const store = freshStore();
     const many = Object.fromEntries(Array.from({ length: 1_500 }, (_, i) => [`e-${i}`, { at: i }]));
     expect(await commit(store, [{ address: orchestrator, expectedVersion: 0, state: state(1, many) }])).toMatchObject({ status: 'ok' });
-    expect(await client.hlen(store.keys.records(orchestrator))).toBe(1_500);
+    expect(await db.client.hlen(store.keys.records(orchestrator))).toBe(1_500);
     expect(await store.readRecords([{ address: orchestrator, key: 'e-1499' }])).toEqual([{ at: 1_499 }]);
   });
 });
@@ -94,7 +83,7 @@ describe('keyed records on Redis', () => {
 describe('a records key holding junk', () => {
   it('of another type: reading it throws RECORD_UNREADABLE, naming the key and what to do', async () => {
     const store = freshStore();
-    await client.set(store.keys.records(orchestrator), 'junk');
+    await db.client.set(store.keys.records(orchestrator), 'junk');
     const read = store.readRecords([{ address: orchestrator, key: 'e-1' }]);
     await expect(read).rejects.toBeInstanceOf(RecordUnreadableError);
     await expect(read).rejects.toMatchObject({ code: 'RECORD_UNREADABLE', message: expect.stringMatching(/another type than a hash.*restore the key from a backup/) });
@@ -102,7 +91,7 @@ describe('a records key holding junk', () => {
 
   it('of another type: a commit writing to it writes nothing at all (a conflict, the message not marked handled)', async () => {
     const store = freshStore();
-    await client.rpush(store.keys.records(orchestrator), 'junk');
+    await db.client.rpush(store.keys.records(orchestrator), 'junk');
     const result = await commit(store, [{ address: orchestrator, expectedVersion: 0, state: state(1, { a: 1 }) }], 'm-junk');
     expect(result).toEqual({ status: 'conflict', index: 0, version: 0, recordsType: 'list' });
     expect(await store.load(orchestrator)).toBeUndefined();
@@ -111,7 +100,7 @@ describe('a records key holding junk', () => {
 
   it('a value that is not JSON: reading it throws RECORD_UNREADABLE, never "no record"', async () => {
     const store = freshStore();
-    await client.hset(store.keys.records(orchestrator), 'e-1', '{not json');
+    await db.client.hset(store.keys.records(orchestrator), 'e-1', '{not json');
     await expect(store.readRecords([{ address: orchestrator, key: 'e-1' }])).rejects.toMatchObject({ code: 'RECORD_UNREADABLE', message: expect.stringMatching(/"e-1".*not JSON/) });
   });
 });

@@ -1,23 +1,12 @@
-import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PERSISTED_STATE_VERSION, type PersistedActorState } from '../../src/runtime/persisted-state.ts';
 import { JournalMismatchError } from '../../src/store/journal.ts';
 import { MemoryStore } from '../../src/store/memory-store.ts';
 import { RedisStore } from '../../src/store/redis-store.ts';
 import { StoredStateError } from '../../src/store/redis-errors.ts';
-import { startRedis, type RedisHandle } from '../support/redis-server.ts';
+import { privateRedisForFile } from '../support/private-redis.ts';
 
-let redis: RedisHandle;
-let client: Redis;
-let serial = 0;
-
-beforeAll(async () => {
-  redis = await startRedis();
-  client = redis.client();
-});
-afterAll(async () => {
-  await redis.stop();
-});
+const db = privateRedisForFile();
 
 const log = { entity: 'Receipts', key: 'customer-1' };
 const other = { entity: 'Billing', key: 'customer-1' };
@@ -38,8 +27,8 @@ const entries = (from: number, count: number) => Array.from({ length: count }, (
 
 /** The Redis store with a lease held, committing as a partition does. */
 async function redisStore(): Promise<RedisStore> {
-  const store = new RedisStore(client, { prefix: `${redis.prefix}:{j${++serial}}` });
-  await client.set(store.keys.lease('0'), 'n1');
+  const store = new RedisStore(db.client, { prefix: `${db.prefix('j')}` });
+  await db.client.set(store.keys.lease('0'), 'n1');
   return store;
 }
 
@@ -94,7 +83,7 @@ describe('the Redis journal, written by the commit script with the state', () =>
   it('a load that finds state and journal apart refuses the entity, saying what to do', async () => {
     const store = await redisStore();
     await commit(store, [{ address: log, expectedVersion: 0, state: state(2, entries(0, 2)) }]);
-    await client.rpop(store.keys.journal(log));
+    await db.client.rpop(store.keys.journal(log));
     const error = await store.load(log).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(JournalMismatchError);
     expect(error).toBeInstanceOf(StoredStateError); // a transport dead-letters it, as an unreadable state

@@ -1,27 +1,16 @@
 import fc from 'fast-check';
-import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PERSISTED_STATE_VERSION, type PersistedActorState } from '../../src/runtime/persisted-state.ts';
 import { RedisKeys } from '../../src/store/redis-keys.ts';
 import { RedisStore } from '../../src/store/redis-store.ts';
 import { StoredStateError } from '../../src/store/redis-errors.ts';
-import { startRedis, type RedisHandle } from '../support/redis-server.ts';
+import { privateRedisForFile } from '../support/private-redis.ts';
 
-let redis: RedisHandle;
-let client: Redis;
-let serial = 0;
-
-beforeAll(async () => {
-  redis = await startRedis();
-  client = redis.client();
-});
-afterAll(async () => {
-  await redis.stop();
-});
+const db = privateRedisForFile();
 
 /** A store under a prefix of its own, so tests never see each other's keys. */
 function freshStore(options: { handledLimit?: number } = {}): RedisStore {
-  return new RedisStore(client, { prefix: `${redis.prefix}:{s${++serial}}`, ...options });
+  return new RedisStore(db.client, { prefix: `${db.prefix('s')}`, ...options });
 }
 
 function state(count: number): PersistedActorState {
@@ -57,7 +46,7 @@ describe('versions and optimistic concurrency', () => {
   it('deletes the state and its handled records', async () => {
     const store = freshStore();
     await store.save(billing, state(1), 0);
-    await client.set(store.keys.lease('0'), 'n1');
+    await db.client.set(store.keys.lease('0'), 'n1');
     await store.commit({ partition: '0', node: 'n1', message: { id: 'm1', target: billing }, entries: [], outbox: [], relayed: 0 });
     expect(await store.hasHandled(billing, 'm1')).toBe(true);
     await store.delete(billing);
@@ -76,7 +65,7 @@ describe('versions and optimistic concurrency', () => {
 describe('schema versions', () => {
   it('refuses a state written under another schema version, saying what to do', async () => {
     const store = freshStore();
-    await client.hset(store.keys.state(billing), 'v', 1, 'd', JSON.stringify({ ...state(1), version: 99 }));
+    await db.client.hset(store.keys.state(billing), 'v', 1, 'd', JSON.stringify({ ...state(1), version: 99 }));
     const error = await store.load(billing).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StoredStateError);
     expect((error as StoredStateError).code).toBe('STORED_STATE_VERSION');
@@ -85,7 +74,7 @@ describe('schema versions', () => {
 
   it('refuses something that is not a state at all', async () => {
     const store = freshStore();
-    await client.hset(store.keys.state(billing), 'v', 1, 'd', '{not json');
+    await db.client.hset(store.keys.state(billing), 'v', 1, 'd', '{not json');
     await expect(store.load(billing)).rejects.toMatchObject({ code: 'STORED_STATE_CORRUPT' });
   });
 });
@@ -93,7 +82,7 @@ describe('schema versions', () => {
 describe('the commit script', () => {
   it('writes states, the handled record and the outbox together, fenced by the lease', async () => {
     const store = freshStore();
-    await client.set(store.keys.lease('3'), 'n1');
+    await db.client.set(store.keys.lease('3'), 'n1');
     const quota = { entity: 'Quota', key: 'customer-1' };
     const result = await store.commit({
       partition: '3',
@@ -139,7 +128,7 @@ describe('the commit script', () => {
     expect(await store.hasHandled(billing, 'm2')).toBe(false);
 
     // Another holder of the lease: nothing is written.
-    await client.set(store.keys.lease('3'), 'n2');
+    await db.client.set(store.keys.lease('3'), 'n2');
     const lost = await store.commit({ partition: '3', node: 'n1', entries: [], outbox: ['x'], relayed: 0 });
     expect(lost).toEqual({ status: 'lost', holder: 'n2' });
     expect(await store.readOutbox('3')).toEqual(['a', 'b']);
@@ -161,16 +150,16 @@ describe('the commit script', () => {
     const store = freshStore();
     const lock = store.keys.jobLock('p.0', 'job-1');
     const job = { queue: 'p.0', id: 'job-1', token: 'token-1' };
-    await client.set(store.keys.lease('0'), 'n1');
+    await db.client.set(store.keys.lease('0'), 'n1');
 
-    await client.set(lock, 'token-1');
+    await db.client.set(lock, 'token-1');
     const ok = await store.commit({ partition: '0', node: 'n1', message: { id: 'm1', target: billing }, entries: [], outbox: [], relayed: 0, job });
     expect(ok.status).toBe('ok');
-    expect(await client.get(lock)).toBe('token-1');
+    expect(await db.client.get(lock)).toBe('token-1');
     // A duplicate completes: its effects are in Redis already.
     const duplicate = await store.commit({ partition: '0', node: 'n1', message: { id: 'm1', target: billing }, entries: [], outbox: [], relayed: 0, job });
     expect(duplicate.status).toBe('duplicate');
-    expect(await client.get(lock)).toBe('token-1');
+    expect(await db.client.get(lock)).toBe('token-1');
     // A conflict must not complete: the lock goes, so BullMQ's completion fails and the job comes back.
     const conflict = await store.commit({
       partition: '0',
@@ -182,32 +171,32 @@ describe('the commit script', () => {
       job,
     });
     expect(conflict.status).toBe('conflict');
-    expect(await client.get(lock)).toBeNull();
+    expect(await db.client.get(lock)).toBeNull();
     // Nor a lost lease; and a lock of another worker (another token) is left alone.
-    await client.set(lock, 'token-2');
-    await client.set(store.keys.lease('0'), 'n2');
+    await db.client.set(lock, 'token-2');
+    await db.client.set(store.keys.lease('0'), 'n2');
     const lost = await store.commit({ partition: '0', node: 'n1', message: { id: 'm3', target: billing }, entries: [], outbox: [], relayed: 0, job });
     expect(lost).toEqual({ status: 'lost', holder: 'n2' });
-    expect(await client.get(lock)).toBe('token-2');
-    await client.set(lock, 'token-1');
+    expect(await db.client.get(lock)).toBe('token-2');
+    await db.client.set(lock, 'token-1');
     await store.commit({ partition: '0', node: 'n1', message: { id: 'm4', target: billing }, entries: [], outbox: [], relayed: 0, job });
-    expect(await client.get(lock)).toBeNull();
+    expect(await db.client.get(lock)).toBeNull();
   });
 
   it('keeps the most recent handled ids, trimming every 32nd', async () => {
     const store = freshStore({ handledLimit: 3 });
-    await client.set(store.keys.lease('0'), 'n1');
+    await db.client.set(store.keys.lease('0'), 'n1');
     for (let i = 1; i <= 40; i++) {
       await store.commit({ partition: '0', node: 'n1', message: { id: `m${i}`, target: billing, score: i }, entries: [], outbox: [], relayed: 0 });
     }
     // Trimmed to 3 at the 32nd, then 8 more.
-    expect(await client.zrange(store.keys.handled(billing), 0, -1)).toEqual(['m30', 'm31', 'm32', ...Array.from({ length: 8 }, (_, i) => `m${33 + i}`)]);
+    expect(await db.client.zrange(store.keys.handled(billing), 0, -1)).toEqual(['m30', 'm31', 'm32', ...Array.from({ length: 8 }, (_, i) => `m${33 + i}`)]);
     expect(await store.hasHandled(billing, 'm29')).toBe(false);
   });
 
   it('forgets the handled record of a message whose commit conflicted', async () => {
     const store = freshStore();
-    await client.set(store.keys.lease('0'), 'n1');
+    await db.client.set(store.keys.lease('0'), 'n1');
     const conflict = await store.commit({
       partition: '0',
       node: 'n1',
@@ -222,7 +211,7 @@ describe('the commit script', () => {
 
   it('commits thousands of outbox entries at once', async () => {
     const store = freshStore();
-    await client.set(store.keys.lease('0'), 'n1');
+    await db.client.set(store.keys.lease('0'), 'n1');
     const outbox = Array.from({ length: 2_500 }, (_, i) => `m${i}`);
     expect(await store.commit({ partition: '0', node: 'n1', entries: [], outbox, relayed: 0 })).toEqual({ status: 'ok', versions: [] });
     expect(await store.readOutbox('0')).toEqual(outbox);

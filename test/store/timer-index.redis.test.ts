@@ -4,24 +4,13 @@
  * the mix of entities in the commit (timers set, moved, cleared, states deleted) and however many
  * (a flush may commit thousands at once: the script sends the index's changes in slices).
  */
-import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { EntityAddress } from '../../src/index.ts';
 import { PERSISTED_STATE_VERSION, type PersistedActorState } from '../../src/runtime/persisted-state.ts';
 import { RedisStore } from '../../src/store/redis-store.ts';
-import { startRedis, type RedisHandle } from '../support/redis-server.ts';
+import { privateRedisForFile } from '../support/private-redis.ts';
 
-let redis: RedisHandle;
-let client: Redis;
-let serial = 0;
-
-beforeAll(async () => {
-  redis = await startRedis();
-  client = redis.client();
-});
-afterAll(async () => {
-  await redis.stop();
-});
+const db = privateRedisForFile();
 
 const at = (key: string): EntityAddress => ({ entity: 'Billing', key });
 
@@ -37,8 +26,8 @@ function state(...deadlines: number[]): PersistedActorState {
 
 /** The Redis store with partition 0's lease held, committing as a partition does. */
 async function redisStore(): Promise<RedisStore> {
-  const store = new RedisStore(client, { prefix: `${redis.prefix}:{ti${++serial}}` });
-  await client.set(store.keys.lease('0'), 'n1');
+  const store = new RedisStore(db.client, { prefix: `${db.prefix('ti')}` });
+  await db.client.set(store.keys.lease('0'), 'n1');
   return store;
 }
 
@@ -49,7 +38,7 @@ async function commit(store: RedisStore, entries: { address: EntityAddress; expe
 
 /** The index as member → deadline. */
 async function index(store: RedisStore): Promise<Record<string, number>> {
-  const flat = await client.zrange(store.keys.timers('0'), 0, -1, 'WITHSCORES');
+  const flat = await db.client.zrange(store.keys.timers('0'), 0, -1, 'WITHSCORES');
   const found: Record<string, number> = {};
   for (let i = 0; i < flat.length; i += 2) found[flat[i]!] = Number(flat[i + 1]);
   return found;
