@@ -5,9 +5,7 @@
  * never a fresh decision.
  */
 import { readFileSync } from 'node:fs';
-import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { marketplaceKinds } from '../../machines/index.ts';
+import { describe, expect, it } from 'vitest';
 import type { HandledEvent } from '../../machines/handled-events.ts';
 import type { LifecycleEvent } from '../../machines/governor-protocol.ts';
 import type { Outcome } from '../../machines/orchestrator.ts';
@@ -15,9 +13,10 @@ import type { PersistedActorState } from '../../src/runtime/persisted-state.ts';
 import { readOutcomes } from '../../src/cli/enqueue/outcome-record.ts';
 import { RedisKeys } from '../../src/store/redis-keys.ts';
 import { RedisStore } from '../../src/store/redis-store.ts';
-import { startBullmqNode, type BullmqNode } from '../../src/transport/bullmq/index.ts';
+import type { BullmqNode } from '../../src/transport/bullmq/index.ts';
 import { eventually } from '../transport/conformance.ts';
-import { startRedis, type RedisHandle } from '../support/redis-server.ts';
+import { privateRedisForFile } from '../support/private-redis.ts';
+import { startMarketplaceNode } from '../support/marketplace-node.ts';
 
 const fixture = JSON.parse(readFileSync(new URL('../fixtures/handled-v1-states.json', import.meta.url), 'utf8')) as {
   customerId: string;
@@ -25,24 +24,9 @@ const fixture = JSON.parse(readFileSync(new URL('../fixtures/handled-v1-states.j
   states: Record<string, PersistedActorState>;
 };
 
-let redis: RedisHandle;
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await redis?.stop();
-});
+const db = privateRedisForFile();
 
-function start(prefix: string, name: string): Promise<BullmqNode> {
-  return startBullmqNode({
-    url: redis.url,
-    prefix,
-    name,
-    partitions: 2,
-    kinds: marketplaceKinds({ pseudonymKey: 'handled-v1-fixture-pseudonym-key' }),
-    logger: pino({ level: 'silent' }),
-  });
-}
+const start = (prefix: string, name: string): Promise<BullmqNode> => startMarketplaceNode(db.redis.url, prefix, name, { partitions: 2, pseudonymKey: 'handled-v1-fixture-pseudonym-key' });
 
 const lifecycle = (event: LifecycleEvent) => ({ type: 'lifecycle', event, receivedAt: Date.now() });
 const call = (node: BullmqNode, event: LifecycleEvent) => node.node.call<Outcome>({ entity: 'Orchestrator', key: event.customerId }, lifecycle(event), { timeout: 30_000 });
@@ -51,15 +35,15 @@ const subscribe = (customerId: string, eventId: string, sku = 'PRO-MONTHLY'): Li
 
 describe('handled-event records on BullMQ', () => {
   it('migrate from states saved with the handled list: read before and after, and every old event is a duplicate of its original outcome', async () => {
-    const prefix = `${redis.prefix}-migrate`;
+    const prefix = `${db.redis.prefix}-migrate`;
     const keys = new RedisKeys(prefix, { partitions: 2 });
-    const store = new RedisStore(redis.client(), { prefix, partitions: 2 });
+    const store = new RedisStore(db.redis.client(), { prefix, partitions: 2 });
     for (const [kind, state] of Object.entries(fixture.states)) await store.save({ entity: kind, key: fixture.customerId }, state, 0);
     const handled = (fixture.states['Orchestrator']!.snapshot as { context: { handled: HandledEvent[] } }).context.handled;
     const expected = new Map(handled.map(({ eventId, digest: _d, ...outcome }) => [eventId, outcome]));
     const wanted = handled.map((h) => ({ customerId: fixture.customerId, eventId: h.eventId }));
     // Before any node loads the state: `--wait`'s reader finds them in the state's list.
-    expect(await readOutcomes(redis.client(), keys, wanted)).toEqual(expected);
+    expect(await readOutcomes(db.redis.client(), keys, wanted)).toEqual(expected);
 
     const node = await start(prefix, 'migrating');
     try {
@@ -71,14 +55,14 @@ describe('handled-event records on BullMQ', () => {
     } finally {
       await node.stop({ timeoutMs: 2_000 });
     }
-    const state = await redis.client().hget(keys.state({ entity: 'Orchestrator', key: fixture.customerId }), 'd');
+    const state = await db.redis.client().hget(keys.state({ entity: 'Orchestrator', key: fixture.customerId }), 'd');
     expect(JSON.parse(state!).snapshot.context).not.toHaveProperty('handled');
-    expect(await redis.client().hlen(keys.records({ entity: 'Orchestrator', key: fixture.customerId }))).toBe(handled.length);
-    expect(await readOutcomes(redis.client(), keys, wanted)).toEqual(expected);
+    expect(await db.redis.client().hlen(keys.records({ entity: 'Orchestrator', key: fixture.customerId }))).toBe(handled.length);
+    expect(await readOutcomes(db.redis.client(), keys, wanted)).toEqual(expected);
   });
 
   it('refuse a key reused for other content after a restart (IDEMPOTENCY_KEY_REUSED), changing nothing', async () => {
-    const prefix = `${redis.prefix}-reused`;
+    const prefix = `${db.redis.prefix}-reused`;
     const keys = new RedisKeys(prefix, { partitions: 2 });
     const first = await start(prefix, 'first');
     try {
@@ -87,7 +71,7 @@ describe('handled-event records on BullMQ', () => {
     } finally {
       await first.stop({ timeoutMs: 2_000 });
     }
-    const before = await redis.client().hget(keys.state({ entity: 'Orchestrator', key: 'c-r' }), 'd');
+    const before = await db.redis.client().hget(keys.state({ entity: 'Orchestrator', key: 'c-r' }), 'd');
     const second = await start(prefix, 'second');
     try {
       await expect(call(second, subscribe('c-r', 'e-1', 'ENT-MONTHLY'))).rejects.toThrow(/IDEMPOTENCY_KEY_REUSED/);
@@ -103,15 +87,15 @@ describe('handled-event records on BullMQ', () => {
     } finally {
       await second.stop({ timeoutMs: 2_000 });
     }
-    const after = JSON.parse((await redis.client().hget(keys.state({ entity: 'Orchestrator', key: 'c-r' }), 'd'))!);
+    const after = JSON.parse((await db.redis.client().hget(keys.state({ entity: 'Orchestrator', key: 'c-r' }), 'd'))!);
     expect(after.snapshot.context.stats).toEqual({ ...JSON.parse(before!).snapshot.context.stats, duplicates: 1 });
   });
 
   it.each([
-    ['holds another type than a hash', async (redisKey: string) => void (await redis.client().set(redisKey, 'junk')), /RECORD_UNREADABLE|another type than a hash/],
-    ['holds a record that is not JSON', async (redisKey: string) => void (await redis.client().hset(redisKey, 'e-junk', '{not json')), /not JSON/],
+    ['holds another type than a hash', async (redisKey: string) => void (await db.redis.client().set(redisKey, 'junk')), /RECORD_UNREADABLE|another type than a hash/],
+    ['holds a record that is not JSON', async (redisKey: string) => void (await db.redis.client().hset(redisKey, 'e-junk', '{not json')), /not JSON/],
   ])('dead-letter an event whose records key %s, with the reason, deciding nothing', async (_what, spoil, reason) => {
-    const prefix = `${redis.prefix}-junk-${Math.random().toString(36).slice(2, 8)}`;
+    const prefix = `${db.redis.prefix}-junk-${Math.random().toString(36).slice(2, 8)}`;
     const keys = new RedisKeys(prefix, { partitions: 2 });
     const customer = 'c-junk';
     await spoil(keys.records({ entity: 'Orchestrator', key: customer }));
@@ -134,6 +118,6 @@ describe('handled-event records on BullMQ', () => {
       await node.stop({ timeoutMs: 2_000 });
     }
     // Nothing was decided: no state, no governor touched, no receipt.
-    for (const kind of ['Orchestrator', 'Entitlement', 'Billing', 'Receipts']) expect(await redis.client().exists(keys.state({ entity: kind, key: customer })), kind).toBe(0);
+    for (const kind of ['Orchestrator', 'Entitlement', 'Billing', 'Receipts']) expect(await db.redis.client().exists(keys.state({ entity: kind, key: customer })), kind).toBe(0);
   });
 });

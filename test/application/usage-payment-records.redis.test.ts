@@ -6,16 +6,15 @@
  * (fixture saved at 659df48) migrate on first load, every key and payment still recognised.
  */
 import { readFileSync } from 'node:fs';
-import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { marketplaceKinds } from '../../machines/index.ts';
+import { describe, expect, it } from 'vitest';
 import type { LifecycleEvent } from '../../machines/governor-protocol.ts';
 import type { Outcome } from '../../machines/orchestrator.ts';
 import type { PersistedActorState } from '../../src/runtime/persisted-state.ts';
 import { RedisKeys } from '../../src/store/redis-keys.ts';
 import { RedisStore } from '../../src/store/redis-store.ts';
-import { startBullmqNode, type BullmqNode } from '../../src/transport/bullmq/index.ts';
-import { startRedis, type RedisHandle } from '../support/redis-server.ts';
+import type { BullmqNode } from '../../src/transport/bullmq/index.ts';
+import { privateRedisForFile } from '../support/private-redis.ts';
+import { startMarketplaceNode } from '../support/marketplace-node.ts';
 
 const fixture = JSON.parse(readFileSync(new URL('../fixtures/usage-v1-states.json', import.meta.url), 'utf8')) as {
   customerId: string;
@@ -25,24 +24,9 @@ const fixture = JSON.parse(readFileSync(new URL('../fixtures/usage-v1-states.jso
 };
 
 const PARTITIONS = 2;
-let redis: RedisHandle;
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await redis?.stop();
-});
+const db = privateRedisForFile();
 
-function start(prefix: string, name: string): Promise<BullmqNode> {
-  return startBullmqNode({
-    url: redis.url,
-    prefix,
-    name,
-    partitions: PARTITIONS,
-    kinds: marketplaceKinds({ pseudonymKey: 'usage-v1-fixture-pseudonym-key' }),
-    logger: pino({ level: 'silent' }),
-  });
-}
+const start = (prefix: string, name: string): Promise<BullmqNode> => startMarketplaceNode(db.redis.url, prefix, name, { partitions: PARTITIONS, pseudonymKey: 'usage-v1-fixture-pseudonym-key' });
 
 const call = (node: BullmqNode, event: LifecycleEvent) =>
   node.node.call<Outcome & { replies?: { governor: string; status: string; reason?: string }[] }>(
@@ -56,14 +40,14 @@ const ago = (days: number) => new Date(Date.now() - days * DAY).toISOString();
 /** The governor's committed state and records, as Redis holds them. */
 async function committed(keys: RedisKeys, kind: string, customerId: string) {
   const address = { entity: kind, key: customerId };
-  const state = JSON.parse((await redis.client().hget(keys.state(address), 'd'))!) as { snapshot: { context: { data: Record<string, unknown> & { ledger: Record<string, unknown> } } } };
-  const records = Object.fromEntries(Object.entries(await redis.client().hgetall(keys.records(address))).map(([field, text]) => [field, JSON.parse(text) as unknown]));
+  const state = JSON.parse((await db.redis.client().hget(keys.state(address), 'd'))!) as { snapshot: { context: { data: Record<string, unknown> & { ledger: Record<string, unknown> } } } };
+  const records = Object.fromEntries(Object.entries(await db.redis.client().hgetall(keys.records(address))).map(([field, text]) => [field, JSON.parse(text) as unknown]));
   return { data: state.snapshot.context.data, records };
 }
 
 describe('usage keys and payments as records on BullMQ', () => {
   it('recognise a usage report and a payment sent again under new event ids after a restart, the data carrying neither', async () => {
-    const prefix = `${redis.prefix}-restart`;
+    const prefix = `${db.redis.prefix}-restart`;
     const keys = new RedisKeys(prefix, { partitions: PARTITIONS });
     const customerId = 'stays';
     const event = (eventId: string, at: string, fields: Record<string, unknown>) => ({ eventId, customerId, occurredAt: at, ...fields }) as LifecycleEvent;
@@ -112,14 +96,14 @@ describe('usage keys and payments as records on BullMQ', () => {
   });
 
   it('migrate states that kept usage keys and payments in their data: moved to records on first load, every one still recognised', async () => {
-    const prefix = `${redis.prefix}-migrate`;
+    const prefix = `${db.redis.prefix}-migrate`;
     const keys = new RedisKeys(prefix, { partitions: PARTITIONS });
-    const store = new RedisStore(redis.client(), { prefix, partitions: PARTITIONS });
+    const store = new RedisStore(db.redis.client(), { prefix, partitions: PARTITIONS });
     const { customerId } = fixture;
     for (const [kind, state] of Object.entries(fixture.states)) {
       await store.save({ entity: kind, key: customerId }, state, 0);
       const records = Object.entries(fixture.records[kind] ?? {}).flatMap(([field, value]) => [field, JSON.stringify(value)]);
-      if (records.length > 0) await redis.client().hset(keys.records({ entity: kind, key: customerId }), ...records);
+      if (records.length > 0) await db.redis.client().hset(keys.records({ entity: kind, key: customerId }), ...records);
     }
     type OldData = { ledger: { totals: unknown; seen: Record<string, string>; previousSeen: Record<string, string> }; payments?: Record<string, string> };
     const old = (kind: string) => (fixture.states[kind]!.snapshot as { context: { data: OldData } }).context.data;
