@@ -30,12 +30,7 @@ export interface MachineCheckModule {
   readonly runs?: number;
 }
 
-/**
- * Runs of a `--machine` check unless told otherwise. Pure steps cost microseconds, so a thousand
- * runs take about a second, and a bug that needs a few events in a row at a limit (the fixture's
- * fourth push) is found: at 100 runs, one seed in ten missed it (seed 10 first fails at run 125).
- */
-export const DEFAULT_MACHINE_RUNS = 1_000;
+export { DEFAULT_MACHINE_RUNS } from './defaults.ts';
 
 /** A user's invariant broke: after which step, and its message. */
 export class InvariantViolation extends Error {

@@ -361,8 +361,7 @@ export const marketplaceCommands = (replayPath?: string) => fc.commands(
   { maxCommands: 40, size: 'large', ...(replayPath ? { replayPath } : {}) },
 );
 
-/** How many runs the test and `governor check` make by default. */
-export const DEFAULT_RUNS = 60;
+export { DEFAULT_RUNS } from './defaults.ts';
 
 /**
  * The property: one marketplace per run, the commands against it and the model, then every

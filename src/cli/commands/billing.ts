@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { priceUsage } from '../../marketplace/pricing.ts';
 import { TIER_IDS, type TierId } from '../../marketplace/tiers.ts';
 import { CliError } from '../exit-codes.ts';
 import { emit, table } from '../output.ts';
@@ -22,7 +21,8 @@ export function billingCommand(program: Command): void {
     .option('--transfer-gb <n>', 'data transfer, GB', '0')
     .option('--api-calls <n>', 'API calls', '0')
     .option('--json', 'print JSON')
-    .action((options: Record<string, string | boolean>) => {
+    .action(async (options: Record<string, string | boolean>) => {
+      const { priceUsage } = await import('../../marketplace/pricing.ts');
       const tier = String(options.tier).toLowerCase();
       if (!(TIER_IDS as readonly string[]).includes(tier)) {
         throw new CliError(`--tier: "${options.tier}" is not a tier; use one of ${TIER_IDS.join(', ')}`);

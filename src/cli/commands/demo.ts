@@ -1,9 +1,5 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { SimulatedClock } from '../../runtime/clock.ts';
-import { createNode } from '../../create-node.ts';
-import { generateSigningKey } from '../../marketplace/signing-keys.ts';
-import { startMarketplace } from '../../../supervisors/marketplace.ts';
 import type { LifecycleEvent } from '../../../machines/governor-protocol.ts';
 import type { Outcome } from '../../../machines/orchestrator.ts';
 import type { BillingData } from '../../../machines/governors/billing.ts';
@@ -34,6 +30,13 @@ export interface ExportedChain {
  */
 export async function runDemo(options: { export?: string; print?: (line: string) => void }): Promise<number> {
   const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+  // Imported here, not at the top: `governor --help` and the other commands do not load the runtime.
+  const [{ SimulatedClock }, { createNode }, { generateSigningKey }, { startMarketplace }] = await Promise.all([
+    import('../../runtime/clock.ts'),
+    import('../../create-node.ts'),
+    import('../../marketplace/signing-keys.ts'),
+    import('../../../supervisors/marketplace.ts'),
+  ]);
   const clock = new SimulatedClock(START);
   const node = createNode({ name: 'demo', clock });
   const signingKey = generateSigningKey('demo');

@@ -1,8 +1,5 @@
 import type { Command } from 'commander';
-import { issueLicence } from '../../marketplace/licence-key.ts';
-import { LicenceVerifier } from '../../marketplace/licence-verifier.ts';
-import { addPublicKey, emptyKeyring, exportSigningKeySeed, generateSigningKey, signingKeyFromSeed } from '../../marketplace/signing-keys.ts';
-import { decodeBase64url } from '../../marketplace/base64url.ts';
+// The key and licence modules are imported by each action: `governor --help` does not load them.
 import { CliError, EXIT } from '../exit-codes.ts';
 import { emit } from '../output.ts';
 
@@ -18,7 +15,8 @@ export function licenseCommand(program: Command): void {
     .command('keygen')
     .description('create a signing key; prints its secret seed (keep it safe) and its public key (ship it)')
     .requiredOption('--kid <id>', 'key id, e.g. 2026-11')
-    .action((flags: { kid: string }) => {
+    .action(async (flags: { kid: string }) => {
+      const { exportSigningKeySeed, generateSigningKey } = await import('../../marketplace/signing-keys.ts');
       const key = generateSigningKey(flags.kid);
       emit({ kid: key.kid, seed: exportSigningKeySeed(key), publicKey: key.publicKey }, true);
     });
@@ -33,7 +31,12 @@ export function licenseCommand(program: Command): void {
     .option('--seats <n>', 'seats', '1')
     .requiredOption('--expires <date>', 'expiry (ISO 8601 or epoch ms)')
     .option('--issued <date>', 'issue time (ISO 8601 or epoch ms)', new Date().toISOString())
-    .action((flags: Record<string, string>) => {
+    .action(async (flags: Record<string, string>) => {
+      const [{ issueLicence }, { signingKeyFromSeed }, { decodeBase64url }] = await Promise.all([
+        import('../../marketplace/licence-key.ts'),
+        import('../../marketplace/signing-keys.ts'),
+        import('../../marketplace/base64url.ts'),
+      ]);
       const seedText = flags.seed ?? process.env.GOVERNOR_SIGNING_SEED;
       const seed = seedText ? decodeBase64url(seedText) : undefined;
       if (!seed) throw new CliError('--seed (or GOVERNOR_SIGNING_SEED) must be the base64url seed printed by `governor license keygen`');
@@ -59,7 +62,8 @@ export function licenseCommand(program: Command): void {
     .argument('<key>', 'the licence key')
     .requiredOption('--public-key <kid=key...>', 'trusted public keys, as kid=base64url (repeatable)')
     .option('--json', 'print JSON')
-    .action((keyText: string, flags: { publicKey: string[]; json?: boolean }) => {
+    .action(async (keyText: string, flags: { publicKey: string[]; json?: boolean }) => {
+      const [{ LicenceVerifier }, { addPublicKey, emptyKeyring }] = await Promise.all([import('../../marketplace/licence-verifier.ts'), import('../../marketplace/signing-keys.ts')]);
       let ring = emptyKeyring();
       for (const entry of flags.publicKey) {
         const eq = entry.indexOf('=');

@@ -1,9 +1,6 @@
 import type { Command } from 'commander';
 import { CliError, EXIT } from '../exit-codes.ts';
-import { createLogger } from '../logger.ts';
-import { metricsEndpoint } from '../node-telemetry.ts';
 import { nodeVariable } from '../node-environment.ts';
-import { testClockFromEnv, testClockNotice } from '../test-clock.ts';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -33,6 +30,8 @@ export function startCommand(program: Command): void {
     .option('--log-level <level>', 'pino level: fatal, error, warn, info, debug, trace, silent (default: $GOVERNOR_LOG_LEVEL, else warn)')
     .option('--metrics-port <port>', 'serve Prometheus /metrics and /healthz on this port, 0 for a free one (default: $GOVERNOR_METRICS_PORT; host $GOVERNOR_METRICS_HOST or 127.0.0.1)')
     .action(async (flags: StartFlags) => {
+      // Imported when a node starts, not when the program is built: `governor --help` stays light.
+      const [{ createLogger }, { metricsEndpoint }, { testClockFromEnv, testClockNotice }] = await Promise.all([import('../logger.ts'), import('../node-telemetry.ts'), import('../test-clock.ts')]);
       // Logs go to stderr (pretty on a terminal, JSON lines otherwise), so the REPL on stdout stays readable.
       const logger = await createLogger(logLevelOf(flags));
       if (flags.embedded && (flags.redis !== undefined || flags.shell)) throw new CliError('--embedded runs the node in memory, without Redis: leave out --redis and --shell');
