@@ -39,6 +39,20 @@ describe('governor check', () => {
     expect(replay.stdout).toContain('error: after event 4 {"type":"push"}: state "open": size 4 is outside 0..3');
   });
 
+  it('--json prints one JSON object, no progress: ok with runs and seed, or the failure with a replay that fails the same way', () => {
+    const passed = governor(['check', '--runs', '3', '--seed', '1', '--json']);
+    expect(passed.code, passed.stderr).toBe(0);
+    expect(JSON.parse(passed.stdout)).toMatchObject({ ok: true, runs: 3, seed: 1 });
+    const broken = governor(['check', '--machine', BROKEN, '--seed', '1', '--json']);
+    expect(broken.code, broken.stderr).toBe(1);
+    const failure = JSON.parse(broken.stdout) as { ok: boolean; seed: number; counterexample: unknown; error: string; replay: string };
+    expect(failure).toMatchObject({ ok: false, seed: 1, counterexample: Array.from({ length: 4 }, () => ({ type: 'push' })) });
+    expect(failure.error).toContain('size 4 is outside 0..3');
+    const replay = governor([...failure.replay.split(' ').slice(1), '--json']);
+    expect(replay.code).toBe(1);
+    expect(JSON.parse(replay.stdout)).toMatchObject({ ok: false, runs: 1, counterexample: failure.counterexample });
+  });
+
   it('the default run finds an off-by-one a short run misses (seed 10: first failing run 125) and prints the smallest sequence', () => {
     const run = governor(['check', '--machine', BROKEN, '--seed', '10']);
     expect(run.code, run.stderr).toBe(1);

@@ -75,6 +75,17 @@ describe('governor repl over Redis', () => {
     expect(repl("which_children('entities')").stdout).toMatch(new RegExp(`\\{ id: '${id}', pid: '<n1\\.\\d+>'`));
   });
 
+  it('--eval with --json prints the result as JSON a script can read', () => {
+    const run = governor(['repl', '--redis', redis.url, '--eval', "which_children('entities')", '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    const children = JSON.parse(run.stdout) as Array<{ id: string; pid: string | null }>;
+    expect(children.length).toBeGreaterThan(0);
+    for (const child of children) expect(child.pid).toMatch(/^<n1\.\d+>$/);
+    const alone = governor(['repl', '--redis', redis.url, '--json'], { input: '' });
+    expect(alone.code).toBe(2);
+    expect(alone.stderr).toContain('--json goes with --eval');
+  });
+
   it('without the token a mutating command is refused client-side with exit 1', () => {
     const run = repl("terminate_child('entities', 'x')", { GOVERNOR_ADMIN_TOKEN: '' });
     expect(run.code).toBe(1);

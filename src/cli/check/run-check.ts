@@ -12,6 +12,7 @@ export interface CheckFlags {
   machine?: string;
   transport: string;
   redis?: string;
+  json?: boolean;
 }
 
 const MAX_RUNS = 1_000_000;
@@ -28,8 +29,16 @@ const shellWord = (word: string) => (/^[\w@%+=:,./-]+$/.test(word) ? word : `'${
 
 const firstLine = (error: unknown) => (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
 
-/** Runs a property with progress lines; on failure prints the seed, the counterexample and the replay command. */
-export async function runCheck(flags: CheckFlags, print: (line: string) => void): Promise<number> {
+/**
+ * Runs a property with progress lines; on failure prints the seed, the counterexample and the
+ * replay command. With `--json`, no progress: one JSON object at the end, with the same facts.
+ */
+export async function runCheck(flags: CheckFlags, out: (line: string) => void): Promise<number> {
+  const json = flags.json === true;
+  const print = json ? () => undefined : out;
+  const report = (result: Record<string, unknown>) => {
+    if (json) out(JSON.stringify(result, null, 2));
+  };
   if (flags.transport !== 'memory' && flags.transport !== 'bullmq') throw new CliError(`--transport: "${flags.transport}" is not a transport (memory or bullmq)`);
   if (flags.transport === 'bullmq' && flags.machine !== undefined) throw new CliError('--transport bullmq runs the marketplace property; --machine steps your machine with pure transitions, on no transport');
   if (flags.path !== undefined && !/^\d{1,9}(:\d{1,9}){0,10000}$/.test(flags.path)) throw new CliError(`--path: "${flags.path.slice(0, 80)}" is not a fast-check path (numbers separated by colons)`);
@@ -60,6 +69,7 @@ export async function runCheck(flags: CheckFlags, print: (line: string) => void)
 
   if (!details.failed) {
     print(`ok: ${details.numRuns} runs passed (seed ${seed})`);
+    report({ ok: true, subject, runs: details.numRuns, seed });
     return EXIT.ok;
   }
   if (details.counterexample === null) {
@@ -83,6 +93,17 @@ export async function runCheck(flags: CheckFlags, print: (line: string) => void)
   print(`  counterexample (shrunk): ${shown}`);
   print(`  error: ${minimal ? minimal.error : firstLine(details.errorInstance)}`);
   print(`  replay: ${replay.map(shellWord).join(' ')}`);
+  report({
+    ok: false,
+    subject,
+    runs: details.numRuns,
+    shrinks: details.numShrinks,
+    seed: details.seed,
+    path: details.counterexamplePath ?? '',
+    counterexample: minimal ? minimal.events : shown,
+    error: minimal ? minimal.error : firstLine(details.errorInstance),
+    replay: replay.map(shellWord).join(' '),
+  });
   return EXIT.failed;
 }
 

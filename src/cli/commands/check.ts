@@ -21,6 +21,7 @@ export function checkCommand(program: Command): void {
     )
     .option('--transport <t>', 'memory, or bullmq: every event a job on a node in this process, states read back from Redis (needs --redis or REDIS_URL)', 'memory')
     .option('--redis <url>', 'Redis for --transport bullmq (default: $REDIS_URL); each run uses keys of its own and deletes them')
+    .option('--json', 'print one JSON object at the end (ok, runs, seed; on failure the counterexample and the replay command) instead of progress lines')
     .addHelpText(
       'after',
       '\n--transport bullmq is slower: give it fewer --runs (e.g. 10).\n' +

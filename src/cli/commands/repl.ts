@@ -5,6 +5,7 @@ import type { RedisFlags } from '../enqueue/redis.ts';
 interface ReplFlags extends RedisFlags {
   node?: string;
   eval?: string;
+  json?: boolean;
 }
 
 /** `governor repl`: the admin REPL of a running BullMQ node, reached through Redis. */
@@ -17,12 +18,15 @@ export function replCommand(program: Command): void {
     .option('--partitions <n>', "the nodes' partition count, for queues() (default: the transport's, as governor start)")
     .option('--node <name>', 'the node to attach to (default: the first live node)')
     .option('--eval <expr>', 'run one command, print its result and exit (1 if it failed)')
+    .option('--json', 'with --eval: print the result as JSON (Maps as objects, errors as { error, message })')
     .action(async (flags: ReplFlags) => {
       const { redisUrl, connectOrExit, partitionsOf, prefixOf, FAIL_FAST_REDIS } = await import('../enqueue/redis.ts');
       const { createRedis } = await import('../../transport/bullmq/connections.ts');
       const { RemoteAdmin, REPLY_TIMEOUT_MS } = await import('../remote-admin.ts');
       const { isRedisUnavailable, redisUnavailableError } = await import('../redis-deadline.ts');
       const { adminCommands, createEvaluator, show, startRepl } = await import('../repl.ts');
+      const { toJsonSafe } = await import('../json-safe.ts');
+      if (flags.json && flags.eval === undefined) throw new CliError('--json goes with --eval: the interactive REPL prints for people');
       const url = redisUrl(flags);
       const prefix = prefixOf(flags);
       const partitions = partitionsOf(flags);
@@ -54,7 +58,7 @@ export function replCommand(program: Command): void {
         if (flags.eval !== undefined) {
           const result = await createEvaluator(commands, { timeoutMs: 10_000 }).call(undefined, flags.eval);
           if (result.ok) {
-            process.stdout.write(`${show(result.value)}\n`);
+            process.stdout.write(`${flags.json ? JSON.stringify(toJsonSafe(result.value), null, 2) : show(result.value)}\n`);
             process.exitCode = EXIT.ok;
           } else if (isRedisUnavailable(result.cause)) {
             process.stderr.write(`governor: ${redisUnavailableError(result.cause as Error).message}\n`);
