@@ -25,7 +25,9 @@ import { parseSku, renewPlan, renewalCheck, subscriptionStart, type Plan } from 
  * (`usage:<key>`, `payment:<id>`, `invoice:<id>`), the first two read before each decision that
  * needs them: the data stays the same size however long the customer stays (issue 15: history is
  * not state), and a payment id is applied at most once, ever. The data keeps only the invoices
- * still unpaid (`openInvoices`: those of one dunning episode at most) and the count and sum of all.
+ * still unpaid (`openInvoices`: those since the last payment, which settles them all; dunning
+ * suspends renewals within two weeks of a failed payment, so one or two unless the customer
+ * neither pays nor has a payment fail) and the count and sum of all.
  *
  * Fixed from the seeds: money is exact decimal (never f64); the waits are timers, not external
  * events; all three retries happen. One instance per customer, not per invoice: the balance and
