@@ -57,8 +57,8 @@ export function marketplaceKinds(options: MarketplaceMachineOptions): EntityKind
       // Each prepare comes with the record of its event, if it was committed here before, and the
       // records its decision reads (Billing's and QuotaSla's usage keys, Billing's payments).
       recordKey: governorRecordKeys(definition),
-      // A state of a layout before (the `committed` list in the context, usage keys or payments
-      // in the data) moves them to the records.
+      // A state of a layout before (the `committed` list in the context, usage keys, payments or
+      // Billing's invoices in the data) moves them to the records.
       migrate: (state) => migrateGovernorState(state, definition),
     }),
   );

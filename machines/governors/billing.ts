@@ -21,9 +21,13 @@ import { parseSku, renewPlan, renewalCheck, subscriptionStart, type Plan } from 
  * `occurredAt` (business time, `business-time.ts`), as runtime state timeouts with those absolute
  * deadlines, so they survive passivation and restarts. A payment that covers the balance ends dunning from any state.
  *
- * Usage idempotency keys and applied payments are keyed records beside the state
- * (`usage:<key>`, `payment:<id>`), read before each decision that needs them: the data stays the
- * same size however long the customer stays, and a payment id is applied at most once, ever.
+ * Usage idempotency keys, applied payments and issued invoices are keyed records beside the state
+ * (`usage:<key>`, `payment:<id>`, `invoice:<id>`), the first two read before each decision that
+ * needs them: the data stays the same size however long the customer stays (issue 15: history is
+ * not state), and a payment id is applied at most once, ever. The data keeps only the invoices
+ * still unpaid (`openInvoices`: those since the last payment, which settles them all; dunning
+ * suspends renewals within two weeks of a failed payment, so one or two unless the customer
+ * neither pays nor has a payment fail) and the count and sum of all.
  *
  * Fixed from the seeds: money is exact decimal (never f64); the waits are timers, not external
  * events; all three retries happen. One instance per customer, not per invoice: the balance and
@@ -32,13 +36,20 @@ import { parseSku, renewPlan, renewalCheck, subscriptionStart, type Plan } from 
 export const BILLING_STATES = ['AwaitingInvoice', 'InvoiceIssued', 'PaymentFailed', 'Retry1', 'Retry2', 'Retry3', 'Suspended', 'Collections'] as const;
 export type BillingState = (typeof BILLING_STATES)[number];
 
-/** An invoice as Billing keeps it (the full invoice goes out with the `billing.invoice_issued` receipt). */
+/**
+ * An issued invoice as Billing records it, `invoice:<id>` (the full invoice goes out with the
+ * `billing.invoice_issued` receipt): written when it is issued, written again `paid` by the
+ * payment that settles it.
+ */
 export interface InvoiceSummary {
   readonly invoiceId: string;
   readonly period: string;
   readonly total: string;
   readonly paid: boolean;
 }
+
+/** An invoice not paid yet, as the data keeps it until a payment settles it. */
+export type OpenInvoice = Omit<InvoiceSummary, 'paid'>;
 
 export interface BillingData {
   readonly plan: Plan | null;
@@ -53,8 +64,12 @@ export interface BillingData {
    * in states persisted before it was kept (their ledger's totals were all uninvoiced).
    */
   readonly unbilled?: PeriodUsage['totals'];
-  readonly invoices: readonly InvoiceSummary[];
+  /** The unpaid invoices, oldest first (each also a record); the paid ones are only records. */
+  readonly openInvoices: readonly OpenInvoice[];
+  /** Invoices issued, ever: the last one's number. */
   readonly invoiceSeq: number;
+  /** Sum of the totals of every invoice issued, USD: with the payment records, what proves invoiced = paid + due. */
+  readonly invoiced: string;
   /** Amount due, USD, two decimals. */
   readonly balance: string;
   /** Credit for the next invoice (a downgrade's proration), USD. */
@@ -71,7 +86,6 @@ type D = BillingData;
 
 /** Tolerance of a payment against the balance (seeds: "within 0.01 of the invoice"). */
 export const PAYMENT_TOLERANCE = '0.01';
-const INVOICES_KEPT = 36;
 const GOOD: readonly S[] = ['AwaitingInvoice', 'InvoiceIssued'];
 
 /** Standing as the conflict rules read it: anything but good is `delinquent`. */
@@ -153,6 +167,11 @@ export function paymentRecordKey(paymentId: string): string {
   return `payment:${paymentId}`;
 }
 
+/** The keyed record of an issued invoice: `invoice:<id>` → its {@link InvoiceSummary}. */
+export function invoiceRecordKey(invoiceId: string): string {
+  return `invoice:${invoiceId}`;
+}
+
 /** The records a payment's decision reads: whether its id was applied before. */
 function paymentKeysOf(event: LifecycleEvent): readonly string[] {
   if (event.type !== 'PaymentProcessed' && event.type !== 'PaymentFailed') return [];
@@ -184,14 +203,10 @@ function pay(state: S, data: D, event: LifecycleEvent, records: RecordLookup): D
   if (amount.minus(balance).abs().gt(PAYMENT_TOLERANCE)) {
     return rejected(`PaymentAmountMismatch: ${data.balance} USD is due, ${formatCents(amount)} USD was paid`);
   }
-  const settled = applied('AwaitingInvoice', {
-    ...data,
-    balance: '0.00',
-    invoices: data.invoices.map((i) => (i.paid ? i : { ...i, paid: true })),
-    failedPayments: [],
-    failedAt: null,
-  });
-  return { ...settled, records: { [paymentRecordKey(paymentId)]: formatCents(amount) } };
+  const settled = applied('AwaitingInvoice', { ...data, balance: '0.00', openInvoices: [], failedPayments: [], failedAt: null });
+  // The payment settles the whole balance: every open invoice is paid, its record says so.
+  const paidInvoices = Object.fromEntries(data.openInvoices.map((i) => [invoiceRecordKey(i.invoiceId), { ...i, paid: true } satisfies InvoiceSummary]));
+  return { ...settled, records: { ...paidInvoices, [paymentRecordKey(paymentId)]: formatCents(amount) } };
 }
 
 function fail(state: S, data: D, event: LifecycleEvent, records: RecordLookup): Decision<S, D> {
@@ -254,11 +269,13 @@ function renew(state: S, data: D, event: LifecycleEvent, customerId: string): De
   });
   const total = new Dec(invoice.total);
   const balance = formatCents(new Dec(data.balance).plus(total));
+  const summary: InvoiceSummary = { invoiceId: invoice.invoiceId, period: invoice.period, total: invoice.total, paid: total.lte(0) };
   const next: D = {
     ...data,
     plan: renewPlan(plan),
     invoiceSeq,
-    invoices: [...data.invoices, { invoiceId: invoice.invoiceId, period: invoice.period, total: invoice.total, paid: total.lte(0) }].slice(-INVOICES_KEPT),
+    openInvoices: summary.paid ? data.openInvoices : [...data.openInvoices, { invoiceId: summary.invoiceId, period: summary.period, total: summary.total }],
+    invoiced: formatCents(new Dec(data.invoiced).plus(total)),
     balance,
     credit: invoice.creditRemaining,
     adjustments: [],
@@ -267,7 +284,7 @@ function renew(state: S, data: D, event: LifecycleEvent, customerId: string): De
     unbilled: emptyTotals(),
   };
   const target = state === 'AwaitingInvoice' && total.gt(0) ? 'InvoiceIssued' : state;
-  return applied(target, next, { invoice: invoice.invoiceId, invoiceTotal: invoice.total });
+  return { ...applied(target, next, { invoice: invoice.invoiceId, invoiceTotal: invoice.total }), records: { [invoiceRecordKey(summary.invoiceId)]: summary } };
 }
 
 /** The pure decision of the Billing governor. */
@@ -301,17 +318,24 @@ export function decideBilling(state: S, data: D, event: LifecycleEvent, customer
 }
 
 /**
- * Billing data of the layout before records: the usage keys in its ledger and the `payments` map
- * become records (`usage:<key>`, `payment:<id>`), none lost. `undefined`: data of this layout.
+ * Billing data of the layouts before records: the usage keys in its ledger, the `payments` map
+ * and the `invoices` list become records (`usage:<key>`, `payment:<id>`, `invoice:<id>`), none
+ * lost; the unpaid invoices stay open in the data, and `invoiced` sums the list (all the
+ * invoices there are: the layout kept the last 36, the older ones were lost before this
+ * migration). `undefined`: data of this layout.
  */
-export function migrateBillingData(data: D): { data: D; records: Record<string, string> } | undefined {
+export function migrateBillingData(data: D): { data: D; records: Record<string, unknown> } | undefined {
   const usage = migrateUsageKeys(data);
-  const old = (usage?.data ?? data) as D & { payments?: Readonly<Record<string, string>> };
-  if (!usage && old.payments === undefined) return undefined;
-  const records: Record<string, string> = { ...usage?.records };
+  const old = (usage?.data ?? data) as D & { payments?: Readonly<Record<string, string>>; invoices?: readonly InvoiceSummary[] };
+  if (!usage && old.payments === undefined && old.invoices === undefined) return undefined;
+  const records: Record<string, unknown> = { ...usage?.records };
   for (const [paymentId, amount] of Object.entries(old.payments ?? {})) records[paymentRecordKey(paymentId)] = amount;
-  const { payments: _payments, ...rest } = old;
-  return { data: rest, records };
+  const { payments: _payments, invoices, ...rest } = old;
+  if (invoices === undefined) return { data: rest, records };
+  for (const invoice of invoices) records[invoiceRecordKey(invoice.invoiceId)] = invoice;
+  const openInvoices = invoices.filter((i) => !i.paid).map(({ paid: _paid, ...open }) => open);
+  const invoiced = formatCents(invoices.reduce((sum, i) => sum.plus(i.total), new Dec(0)));
+  return { data: { ...rest, openInvoices, invoiced }, records };
 }
 
 const waits = dunningWaits();
@@ -333,8 +357,9 @@ export const billingGovernor: GovernorDefinition<S, D> = {
     // A placeholder until the subscription opens the ledger at its month (no usage is taken before).
     ledger: createPeriodUsage('1970-01'),
     unbilled: emptyTotals(),
-    invoices: [],
+    openInvoices: [],
     invoiceSeq: 0,
+    invoiced: '0.00',
     balance: '0.00',
     credit: '0.00',
     adjustments: [],

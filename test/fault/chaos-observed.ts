@@ -7,18 +7,32 @@ import type { CustomerView, EntitlementState, BillingState, SubscriptionState, O
  * are persisted (plain JSON, read loosely on purpose: this file knows the shape of what the nodes
  * write, not the code that writes it).
  */
+interface Invoice {
+  readonly invoiceId: string;
+  readonly total: string;
+}
+
 interface Persisted {
   readonly state?: string;
-  readonly data?: { readonly balance?: string; readonly invoices?: ReadonlyArray<{ readonly invoiceId: string; readonly total: string }> };
+  /** `invoices`: the layout that kept them in the data (now `invoice:<id>` records). */
+  readonly data?: { readonly balance?: string; readonly invoices?: readonly Invoice[] };
+  /** Billing's keyed records, as the readers show them beside its context. */
+  readonly records?: Readonly<Record<string, unknown>>;
   readonly receipts?: ReadonlyArray<{ readonly entry: { readonly eventId: string } }>;
   /** The orchestrator's handled records by eventId (as the readers show them), or a list. */
   readonly handled?: Readonly<Record<string, { readonly status: string; readonly seq?: number }>> | ReadonlyArray<{ readonly eventId: string; readonly status: string }>;
 }
 
-/** `contexts`: the committed context of each actor kind of the customer (absent: never created). */
+/** Billing's issued invoices: its `invoice:<id>` records (or the list in the data of the layout before). */
+function invoicesOf(billing: Persisted | undefined): readonly Invoice[] {
+  const recorded = Object.entries(billing?.records ?? {}).filter(([field]) => field.startsWith('invoice:'));
+  return recorded.length > 0 ? recorded.map(([, invoice]) => invoice as Invoice) : (billing?.data?.invoices ?? []);
+}
+
+/** `contexts`: the committed context of each actor kind of the customer (absent: never created), Billing's with its `records`. */
 export function observedView(contexts: ReadonlyMap<string, unknown>): CustomerView {
   const of = (kind: string) => contexts.get(kind) as Persisted | undefined;
-  const invoices = of('Billing')?.data?.invoices ?? [];
+  const invoices = invoicesOf(of('Billing'));
   return {
     entitlement: (of('Entitlement')?.state ?? 'Inactive') as EntitlementState,
     subscription: (of('Subscription')?.state ?? 'None') as SubscriptionState,
@@ -46,5 +60,5 @@ export function receiptIds(contexts: ReadonlyMap<string, unknown>): string[] {
 
 /** Invoice ids of the customer's Billing. */
 export function invoiceIds(contexts: ReadonlyMap<string, unknown>): string[] {
-  return ((contexts.get('Billing') as Persisted | undefined)?.data?.invoices ?? []).map((i) => i.invoiceId);
+  return invoicesOf(contexts.get('Billing') as Persisted | undefined).map((i) => i.invoiceId);
 }

@@ -32,7 +32,7 @@ function market() {
         app.store.keys(kind).map((key) => [app.store.get({ entity: kind, key }), app.store.journalOf({ entity: kind, key })]),
       ),
     );
-  return { app, ops, event, everything };
+  return { app, ops, event, everything, clock };
 }
 
 describe('customer_export and customer_erase on the embedded marketplace', () => {
@@ -60,6 +60,27 @@ describe('customer_export and customer_erase on the embedded marketplace', () =>
     // Later events are processed; the account's standing was kept.
     expect((await app.submit(event('k1', 'UsageRecorded', { metric: 'executions', quantity: 1, idempotencyKey: 'u2' }))).status).toBe('completed');
     expect(app.stateOf('CustomerAccount', 'k1')?.value).toBe('Active');
+  });
+
+  it('exports the records held beside the states: Billing’s usage keys, invoices and payments, the handled events', async () => {
+    const { app, ops, event, clock } = market();
+    const subscribe = event('k3', 'CustomerSubscribes', { sku: 'PRO-MONTHLY', tier: 'professional' });
+    expect((await app.submit(subscribe)).status).toBe('completed');
+    expect((await app.submit(event('k3', 'UsageRecorded', { metric: 'executions', quantity: 3, idempotencyKey: 'u1' }))).status).toBe('completed');
+    // The 14-day trial and a 30-day cycle: its renewal is due from day 37.
+    clock.advance(43 * 86_400_000);
+    expect((await app.submit(event('k3', 'RenewalDue', { subscriptionId: subscribe.eventId }))).status).toBe('completed');
+    expect((await app.submit(event('k3', 'PaymentProcessed', { amount: '99.00', currency: 'USD', paymentId: 'p1' }))).status).toBe('completed');
+    const exported = (await ops.customer_export('k3')) as { entities: Array<{ entity: string; context: { data?: object }; records?: Record<string, unknown> }> };
+    const entity = (kind: string) => exported.entities.find((e) => e.entity === kind)!;
+    expect(entity('Billing').records).toMatchObject({
+      'usage:u1': 'executions=3',
+      'invoice:inv-1': { invoiceId: 'inv-1', total: '99.00', paid: true },
+      'payment:p1': '99.00',
+    });
+    // The paid invoice is only a record: without the records the export would not hold it.
+    expect(JSON.stringify(entity('Billing').context)).not.toContain('inv-1');
+    expect(Object.keys(entity('Orchestrator').records ?? {})).toEqual(expect.arrayContaining(['e-1', 'e-2', 'e-3', 'e-4']));
   });
 
   it('refuses under a legal hold and keeps the data', async () => {

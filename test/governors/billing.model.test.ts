@@ -48,9 +48,12 @@ describe('Billing governor, traversed with xstate/graph', () => {
         expect(c.data.failedAt).not.toBeNull();
         expect(c.data.failedPayments.length).toBeGreaterThan(0);
       }
-      expect(new Set(c.data.invoices.map((i) => i.invoiceId)).size).toBe(c.data.invoices.length);
-      // The data keeps no history of payments or usage keys: those are records.
+      expect(new Set(c.data.openInvoices.map((i) => i.invoiceId)).size).toBe(c.data.openInvoices.length);
+      // What is due is what the open invoices add up to: a payment settles them all.
+      expect(c.data.openInvoices.reduce((sum, i) => sum.plus(i.total), new Dec(0)).toFixed(2)).toBe(balance.toFixed(2));
+      // The data keeps no history of payments, invoices or usage keys: those are records.
       expect(c.data).not.toHaveProperty('payments');
+      expect(c.data).not.toHaveProperty('invoices');
       expect(c.data.ledger).not.toHaveProperty('seen');
     },
   });

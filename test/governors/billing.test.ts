@@ -29,8 +29,9 @@ const rows: Row<BillingState, BillingData>[] = [
   { name: 'usage without a plan is refused', history: [], event: usage(5, 'u1'), status: 'rejected', reason: /no subscription/ },
   { name: 'a renewal before its window is refused', history: [subscribe()], event: renewal(30), status: 'rejected', reason: /renewal not due before/ },
   { name: 'a renewal invoices base fee and overage, resets the ledger and moves the cycle', history: [subscribe(), usage(150_000, 'u1')], event: renewal(), status: 'applied', state: 'InvoiceIssued',
-    check: (d, reply) => {
-      expect([d.balance, d.invoices.map((i) => i.total), d.ledger.totals.executions]).toEqual(['599.00', ['599.00'], '0']);
+    check: (d, reply, records) => {
+      expect([d.balance, d.openInvoices.map((i) => i.total), d.invoiced, d.ledger.totals.executions]).toEqual(['599.00', ['599.00'], '599.00', '0']);
+      expect(records.get('invoice:inv-1')).toEqual({ invoiceId: 'inv-1', period: '2026-01', total: '599.00', paid: false });
       expect(d.plan?.cycleStart).toBe(T0 + days(44));
       expect(reply.facts).toMatchObject({ invoice: 'inv-1', invoiceTotal: '599.00', standing: 'good' });
     } },
@@ -38,7 +39,7 @@ const rows: Row<BillingState, BillingData>[] = [
   { name: 'a longer cycle invoices the whole cycle’s discounted price', history: [subscribe('PRO-ANNUAL')], event: ev('RenewalDue', { subscriptionId: 's' }, 14 + 360), status: 'applied',
     check: (d) => expect(d.balance).toBe(cyclePrice('professional', 'annual')) },
   { name: 'a payment of the balance settles it', history: invoiced(), event: pay('599.00'), status: 'applied', state: 'AwaitingInvoice',
-    check: (d, _reply, records) => expect([d.balance, records.get('payment:p1'), d.invoices[0]?.paid]).toEqual(['0.00', '599.00', true]) },
+    check: (d, _reply, records) => expect([d.balance, records.get('payment:p1'), (records.get('invoice:inv-1') as { paid?: boolean })?.paid, d.openInvoices]).toEqual(['0.00', '599.00', true, []]) },
   { name: 'a payment within a cent of the balance settles it', history: invoiced(), event: pay('598.99'), status: 'applied', state: 'AwaitingInvoice' },
   { name: 'a payment id is applied once, ever', history: [...invoiced(), pay('599.00')], event: pay('599.00'), status: 'rejected', reason: /DuplicatePayment: payment p1/ },
   { name: 'a payment that does not match the balance is refused', history: invoiced(), event: pay('500.00'), status: 'rejected', reason: /PaymentAmountMismatch: 599.00 USD is due, 500.00 USD was paid/ },

@@ -12,7 +12,7 @@ import type { PersistedActorState } from '../../src/runtime/persisted-state.ts';
 import { decide, ev, given, recordsOf } from './domain-support.ts';
 
 const fixture = JSON.parse(readFileSync(new URL('../fixtures/usage-v1-states.json', import.meta.url), 'utf8')) as { states: Record<string, PersistedActorState> };
-type OldData = { ledger: { totals: unknown; seen: Record<string, string>; previousSeen: Record<string, string> }; payments?: Record<string, string> };
+type OldData = { ledger: { totals: unknown; seen: Record<string, string>; previousSeen: Record<string, string> }; payments?: Record<string, string>; invoices?: Array<{ invoiceId: string }> };
 const dataOf = (state: PersistedActorState) => (state.snapshot as { context: { data: OldData } }).context.data;
 
 const subscribe = () => ev('CustomerSubscribes', { sku: 'PRO-MONTHLY', tier: 'professional' }, 0);
@@ -36,10 +36,12 @@ describe('usage keys and payments as records', () => {
       const stored = fixture.states[kind]!;
       const old = dataOf(stored);
       const migrated = migrateGovernorState(stored, definition as never)!;
-      const expected: Record<string, string> = {};
+      const expected: Record<string, unknown> = {};
       for (const [key, fingerprint] of Object.entries({ ...old.ledger.previousSeen, ...old.ledger.seen })) expected[`usage:${key}`] = fingerprint;
       for (const [paymentId, amount] of Object.entries(old.payments ?? {})) expected[`payment:${paymentId}`] = amount;
-      expect(Object.keys(expected).length, kind).toBeGreaterThanOrEqual(kind === 'Billing' ? 6 : 5);
+      // (Billing's invoices move too: invoice-records.test.ts.)
+      for (const invoice of old.invoices ?? []) expected[`invoice:${invoice.invoiceId}`] = invoice;
+      expect(Object.keys(expected).length, kind).toBeGreaterThanOrEqual(kind === 'Billing' ? 7 : 5);
       expect(migrated.records, kind).toEqual(expected);
       const data = dataOf(migrated.state) as unknown as Record<string, unknown> & { ledger: object };
       expect(Object.keys(data.ledger).sort(), kind).toEqual(['period', 'totals']);

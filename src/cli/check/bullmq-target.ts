@@ -50,7 +50,7 @@ export async function readCommittedStates(redis: Redis, keys: RedisKeys, custome
         : kind === 'Orchestrator'
           ? { ...(snapshot.context as object), handled }
           : snapshot.context;
-    // Applied payments are records beside Billing's state (`payment:<id>`).
+    // Applied payments and issued invoices are records beside Billing's state (`payment:<id>`, `invoice:<id>`).
     states.set(kind, { value: snapshot.value, context, ...(kind === 'Billing' ? { records: billingRecords } : {}) });
   });
   return states;

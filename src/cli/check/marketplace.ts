@@ -4,7 +4,7 @@ import { governorDefinitions } from '../../../machines/index.ts';
 import { outcomeOf, type HandledRecord } from '../../../machines/handled-events.ts';
 import { verifyReceipts, type ReceiptsContext } from '../../../machines/receipts.ts';
 import { GOVERNORS, type GovernorKind, type LifecycleEvent } from '../../../machines/governor-protocol.ts';
-import { billingStanding, type BillingData, type BillingState } from '../../../machines/governors/billing.ts';
+import { billingStanding, type BillingData, type BillingState, type InvoiceSummary } from '../../../machines/governors/billing.ts';
 import type { GovernorContext } from '../../../machines/governors/governor-kit.ts';
 import { RENEWAL_WINDOW_DAYS, cycleEnd, type Plan } from '../../../machines/governors/plan.ts';
 import type { OrchestratorContext, Outcome } from '../../../machines/orchestrator.ts';
@@ -174,15 +174,22 @@ function checkInvariants(world: World, observed: Observed): void {
     const billingState = observed.get(customerId)?.get('Billing');
     const data = (billingState?.context as { data: BillingData } | undefined)?.data;
     if (data) {
+      // Applied payments and issued invoices are records beside the state (`payment:<id>`, `invoice:<id>`).
       const payments = new Map<string, string>();
-      for (const [field, amount] of Object.entries(billingState?.records ?? {})) if (field.startsWith('payment:')) payments.set(field.slice('payment:'.length), amount as string);
-      check(new Set(data.invoices.map((i) => i.invoiceId)).size === data.invoices.length, `${where}: an invoice id appears twice`);
-      check(data.invoiceSeq === (world.renewals.get(customerId)?.size ?? 0), `${where}: one invoice per renewal: ${data.invoiceSeq} invoices, ${world.renewals.get(customerId)?.size ?? 0} renewals`);
-      if (data.invoiceSeq <= 36) {
-        const invoiced = data.invoices.reduce((sum, i) => sum.plus(i.total), new Dec(0));
-        const paid = [...payments.values()].reduce((sum, amount) => sum.plus(amount), new Dec(0));
-        check(invoiced.toFixed(2) === paid.plus(data.balance).toFixed(2), `${where}: invoiced = paid + due: ${invoiced.toFixed(2)} ≠ ${paid.toFixed(2)} + ${data.balance}`);
+      const invoices: InvoiceSummary[] = [];
+      for (const [field, value] of Object.entries(billingState?.records ?? {})) {
+        if (field.startsWith('payment:')) payments.set(field.slice('payment:'.length), value as string);
+        if (field.startsWith('invoice:')) invoices.push(value as InvoiceSummary);
       }
+      check(data.invoiceSeq === (world.renewals.get(customerId)?.size ?? 0), `${where}: one invoice per renewal: ${data.invoiceSeq} invoices, ${world.renewals.get(customerId)?.size ?? 0} renewals`);
+      check(invoices.length === data.invoiceSeq, `${where}: a record per invoice issued: ${invoices.length} records, ${data.invoiceSeq} invoices`);
+      const invoiced = invoices.reduce((sum, i) => sum.plus(i.total), new Dec(0));
+      check(invoiced.toFixed(2) === new Dec(data.invoiced).toFixed(2), `${where}: the invoices' records sum to ${invoiced.toFixed(2)}, the data says ${data.invoiced}`);
+      const paid = [...payments.values()].reduce((sum, amount) => sum.plus(amount), new Dec(0));
+      check(invoiced.toFixed(2) === paid.plus(data.balance).toFixed(2), `${where}: invoiced = paid + due: ${invoiced.toFixed(2)} ≠ ${paid.toFixed(2)} + ${data.balance}`);
+      // What is unpaid is exactly what the data keeps open.
+      const unpaid = invoices.filter((i) => !i.paid).map((i) => i.invoiceId).sort();
+      same(unpaid, data.openInvoices.map((i) => i.invoiceId).sort(), `${where}: open invoices`);
       same([...payments.keys()].sort(), [...(world.payments.get(customerId)?.keys() ?? [])].sort(), `${where}: payments applied`);
     }
   }

@@ -41,7 +41,7 @@ export function memoryTarget(options: { start: number; pseudonymKey: string }): 
           const handled = market.store.allRecords({ entity: kind, key: customerId });
           states.set(kind, { ...state, context: { ...(state.context as object), handled } });
         } else if (state && kind === 'Billing') {
-          // Applied payments are records beside the state (`payment:<id>`).
+          // Applied payments and issued invoices are records beside the state (`payment:<id>`, `invoice:<id>`).
           states.set(kind, { ...state, records: market.store.allRecords({ entity: kind, key: customerId }) });
         } else if (state) states.set(kind, state);
       }

@@ -7,7 +7,7 @@ import type { Outcome } from '../../../machines/orchestrator.ts';
 export interface ActorState {
   readonly value: unknown;
   readonly context: unknown;
-  /** Its keyed records, field → value, where the property reads them (Billing's: the payments applied). */
+  /** Its keyed records, field → value, where the property reads them (Billing's: the payments applied, the invoices issued). */
   readonly records?: Readonly<Record<string, unknown>>;
 }
 

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { LifecycleEvent } from '../../../machines/governor-protocol.ts';
 import type { Outcome } from '../../../machines/orchestrator.ts';
-import type { BillingData } from '../../../machines/governors/billing.ts';
+import type { BillingData, InvoiceSummary } from '../../../machines/governors/billing.ts';
 import { CliError, EXIT } from '../exit-codes.ts';
 import { table } from '../output.ts';
 
@@ -75,7 +75,7 @@ export async function runDemo(options: { export?: string; print?: (line: string)
     }
     print(`    states: ${states()}`);
     const data = billing();
-    if (data) print(`    billing: balance ${data.balance} USD, ${data.invoices.length} invoice(s)`);
+    if (data) print(`    billing: balance ${data.balance} USD, ${data.invoiceSeq} invoice(s)`);
     return outcome;
   };
   const advance = (days: number, why: string) => {
@@ -110,10 +110,12 @@ export async function runDemo(options: { export?: string; print?: (line: string)
 
     const data = billing();
     print('\nInvoices (Billing):');
-    const rows = [['invoice', 'period', 'total (USD)', 'paid'], ...(data?.invoices ?? []).map((i) => [i.invoiceId, i.period, i.total, i.paid ? 'yes' : 'no'])];
+    // Issued invoices and applied payments are records beside Billing's state (`invoice:<id>`, `payment:<id>` → amount).
+    const records = Object.entries(market.store.allRecords({ entity: 'Billing', key: CUSTOMER }));
+    const invoices = records.filter(([field]) => field.startsWith('invoice:')).map(([, invoice]) => invoice as InvoiceSummary).sort((a, b) => a.invoiceId.localeCompare(b.invoiceId, 'en', { numeric: true }));
+    const rows = [['invoice', 'period', 'total (USD)', 'paid'], ...invoices.map((i) => [i.invoiceId, i.period, i.total, i.paid ? 'yes' : 'no'])];
     print(table(rows).replace(/^/gm, '    '));
-    // Applied payments are records beside Billing's state (`payment:<id>` → amount).
-    const payments = Object.fromEntries(Object.entries(market.store.allRecords({ entity: 'Billing', key: CUSTOMER })).filter(([field]) => field.startsWith('payment:')).map(([field, amount]) => [field.slice('payment:'.length), amount]));
+    const payments = Object.fromEntries(records.filter(([field]) => field.startsWith('payment:')).map(([field, amount]) => [field.slice('payment:'.length), amount]));
     print(`    balance due: ${data?.balance ?? '0.00'} USD; payments: ${JSON.stringify(payments)}`);
 
     const verified = await market.verifyReceipts(CUSTOMER);

@@ -37,7 +37,7 @@ export interface CustomerExport {
   readonly exportedAt: string;
   /** The personal-data record (CustomerAccount's `contact`), `null` when none is held. */
   readonly personalData: { readonly contact: unknown };
-  /** Every entity of the customer as committed: state value, context (the data), version. */
+  /** Every entity of the customer as committed: state value, context (the data), version, and its keyed records. */
   readonly entities: CustomerRecords['entities'];
   /** The receipt log from genesis (the Receipts journal). */
   readonly receipts: readonly unknown[];
@@ -53,7 +53,7 @@ export interface CustomerExport {
 /** Everything held about `customerId`; throws `CustomerNotFoundError` when nothing is. */
 export async function exportCustomer(target: CustomerTarget, customerId: string, options: { signingKey?: SigningKey; now?: () => number } = {}): Promise<CustomerExport> {
   const store = new RedisStore(target.redis, { prefix: target.prefix });
-  const records = await readCustomer(store, customerId);
+  const records = await readCustomer(store, customerId, target.redis);
   const log = receiptLogOf(records);
   const at = (options.now ?? Date.now)();
   const head = options.signingKey ? signExportHead(records, options.signingKey, at) : undefined;

@@ -5,13 +5,16 @@ import { signTreeHead, type SignedTreeHead } from '../../marketplace/receipt-tre
 import { frontierRoot, isMerkleFrontier } from '../../marketplace/merkle.ts';
 import type { SigningKey } from '../../marketplace/signing-keys.ts';
 import type { EntityAddress } from '../../runtime/entity.ts';
+import type { Redis } from 'ioredis';
+import { decodeRecord } from '../../store/entity-records.ts';
 import type { RedisStore } from '../../store/redis-store.ts';
 
 /**
  * What Governor holds about one customer in Redis, read for a GDPR export (Art. 15 and 20) and
  * checked before and after an erasure: the committed state of each of its ten entities (its
  * orchestrator, the eight governors, its receipts), the entities' journals (the receipt log from
- * genesis), and the log's size and root as its Receipts state records them.
+ * genesis), for an export their keyed records (the history beside each state: handled events,
+ * usage keys, payments, invoices), and the log's size and root as its Receipts state records them.
  */
 
 /** The entity kinds of one customer, keyed by its id: what an export reads and an erasure checks. */
@@ -36,6 +39,11 @@ export interface CustomerEntity {
   readonly context: unknown;
   /** Its journal's entries (receipts for Receipts; empty for the others today). */
   readonly journal: readonly unknown[];
+  /**
+   * Its keyed records, field → value (e.g. Billing's `invoice:<id>`, `payment:<id>`): history kept
+   * beside the state, part of what is held about the customer. Read for an export only.
+   */
+  readonly records?: Readonly<Record<string, unknown>>;
 }
 
 /** Everything read about a customer. */
@@ -44,8 +52,12 @@ export interface CustomerRecords {
   readonly entities: readonly CustomerEntity[];
 }
 
-/** Reads every entity of the customer (one round trip for the states, one per journal); throws {@link CustomerNotFoundError} when none exists. */
-export async function readCustomer(store: RedisStore, customerId: string): Promise<CustomerRecords> {
+/**
+ * Reads every entity of the customer (one round trip for the states, one per journal, with
+ * `recordsFrom` one per entity for its records hash, `store`'s key layout); throws
+ * {@link CustomerNotFoundError} when none exists.
+ */
+export async function readCustomer(store: RedisStore, customerId: string, recordsFrom?: Redis): Promise<CustomerRecords> {
   if (typeof customerId !== 'string' || customerId === '') throw new TypeError('a customer id is a non-empty string, e.g. governor customer export c1');
   const addresses: EntityAddress[] = CUSTOMER_KINDS.map((entity) => ({ entity, key: customerId }));
   const stored = await store.loadMany(addresses);
@@ -54,10 +66,17 @@ export async function readCustomer(store: RedisStore, customerId: string): Promi
     if (!s) continue;
     const snapshot = (s.state.snapshot ?? {}) as { value?: unknown; context?: unknown };
     const journal = (s.state.journalLength ?? 0) > 0 ? await store.readJournal(addresses[i]!) : [];
-    entities.push({ entity: addresses[i]!.entity, version: s.version, value: snapshot.value, context: snapshot.context, journal });
+    const records = recordsFrom ? await readAllRecords(recordsFrom, store.keys.records(addresses[i]!)) : undefined;
+    entities.push({ entity: addresses[i]!.entity, version: s.version, value: snapshot.value, context: snapshot.context, journal, ...(records ? { records } : {}) });
   }
   if (entities.length === 0) throw new CustomerNotFoundError(customerId);
   return { customerId, entities };
+}
+
+/** Every record of an entity's records hash, decoded (an unreadable one throws: an export never leaves one out silently). */
+async function readAllRecords(redis: Redis, key: string): Promise<Record<string, unknown>> {
+  const fields = await redis.hgetall(key);
+  return Object.fromEntries(Object.entries(fields).map(([field, text]) => [field, decodeRecord(key, field, text)]));
 }
 
 /** The context of one entity kind, if the customer has it. */

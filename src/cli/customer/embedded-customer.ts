@@ -17,7 +17,7 @@ export function readEmbeddedCustomer(market: Marketplace, customerId: string): C
     const state = market.stateOf(entity, customerId);
     if (!state) return [];
     const address = { entity, key: customerId };
-    return [{ entity, version: market.store.get(address)?.version ?? 0, value: state.value, context: state.context, journal: market.store.journalOf(address) }];
+    return [{ entity, version: market.store.get(address)?.version ?? 0, value: state.value, context: state.context, journal: market.store.journalOf(address), records: market.store.allRecords(address) }];
   });
   if (entities.length === 0) throw new CustomerNotFoundError(customerId);
   return { customerId, entities };
