@@ -30,6 +30,26 @@ describe('governor demo', () => {
     expect(run.stdout).not.toContain('UNEXPECTED');
   });
 
+  it('--json gives the same story as one JSON object: each step with its outcome, the invoices and the verified receipts', () => {
+    const run = governor(['demo', '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    const demo = JSON.parse(run.stdout) as {
+      steps: Array<{ title: string; event: { type: string }; outcome: { status: string }; expected: string; states: Record<string, string> }>;
+      invoices: Array<{ invoiceId: string; total: string; paid: boolean }>;
+      receipts: unknown[];
+      verified: { ok: boolean; length: number };
+      unexpected: number;
+    };
+    expect(demo.steps.map((s) => s.outcome.status)).toEqual(demo.steps.map((s) => s.expected));
+    const refused = demo.steps.find((s) => s.title.startsWith('an upgrade while overdue'));
+    expect(refused).toMatchObject({ event: { type: 'CustomerUpgrades' }, outcome: { status: 'rejected' } });
+    expect(demo.steps.at(-1)!.states).toMatchObject({ Subscription: expect.any(String) });
+    expect(demo.invoices.map((i) => [i.invoiceId, i.total, i.paid])).toEqual([['inv-1', '599.00', true], ['inv-2', '1869.00', true]]);
+    expect(demo.verified).toMatchObject({ ok: true, length: 11 });
+    expect(demo.receipts).toHaveLength(11);
+    expect(demo.unexpected).toBe(0);
+  });
+
   it('--help describes it', () => {
     const run = governor(['demo', '--help']);
     expect(run.code).toBe(0);

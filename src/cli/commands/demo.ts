@@ -23,13 +23,27 @@ export interface ExportedChain {
   readonly publicKey?: string;
 }
 
+/** One step of the demo as `--json` reports it. */
+interface DemoStep {
+  readonly step: number;
+  readonly day: number;
+  readonly title: string;
+  readonly event: LifecycleEvent;
+  readonly outcome: Outcome;
+  readonly expected: Outcome['status'];
+  readonly states: Record<string, unknown>;
+}
+
 /**
  * `governor demo`: a customer's whole lifecycle on an embedded node with a simulated clock,
  * printed step by step (each governor's reply and the states it left), ending with Billing's
  * invoices and the verified receipt chain.
  */
-export async function runDemo(options: { export?: string; print?: (line: string) => void }): Promise<number> {
-  const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+export async function runDemo(options: { export?: string; json?: boolean; print?: (line: string) => void }): Promise<number> {
+  const out = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+  // With --json the story is not printed: one JSON object at the end holds its steps and results.
+  const print = options.json ? () => undefined : out;
+  const steps: DemoStep[] = [];
   // Imported here, not at the top: `governor --help` and the other commands do not load the runtime.
   const [{ SimulatedClock }, { createNode }, { generateSigningKey }, { startMarketplace }] = await Promise.all([
     import('../../runtime/clock.ts'),
@@ -58,6 +72,7 @@ export async function runDemo(options: { export?: string; print?: (line: string)
     print(`\n[${step}] day ${day()}: ${title}`);
     print(`    event ${type} ${JSON.stringify(fields)}`);
     const outcome = await market.submit(event);
+    steps.push({ step, day: day(), title, event, outcome, expected: expect, states: Object.fromEntries(KINDS.map((kind) => [kind, market.stateOf(kind, CUSTOMER)?.value]).filter(([, value]) => value !== undefined)) });
     if (outcome.status === 'duplicate') {
       const original = outcome.original.status === 'rejected' ? `rejected: ${outcome.original.reason}` : outcome.original.status;
       print(`    orchestrator: duplicate (already handled: ${original}; nothing changed)`);
@@ -137,6 +152,10 @@ export async function runDemo(options: { export?: string; print?: (line: string)
       print(`exported ${chain.receipts.length} receipts and the signed head to ${options.export}`);
       print(`verify it with: governor audit verify --file ${options.export} --public-key ${signingKey.kid}=${signingKey.publicKey}`);
     }
+    if (options.json) {
+      const result = { customer: CUSTOMER, steps, invoices, balance: data?.balance ?? '0.00', payments, receipts: chain.receipts, verified, unexpected, ...(options.export !== undefined ? { exported: options.export } : {}) };
+      out(JSON.stringify(result, null, 2));
+    }
     if (!verified.ok || unexpected > 0) return EXIT.failed;
     return EXIT.ok;
   } finally {
@@ -148,8 +167,9 @@ export function demoCommand(program: Command): void {
   program
     .command('demo')
     .description('a scripted customer lifecycle on an embedded node, printed step by step, ending with the invoices and the verified receipt chain')
+    .option('--json', 'print one JSON object instead of the story: every step (event, outcome, states), the invoices, payments and receipts, and the verification')
     .option('--export <file>', 'also write the receipt chain (with a signed head) as JSON, for `governor audit verify`')
-    .action(async (flags: { export?: string }) => {
-      process.exitCode = await runDemo(flags.export !== undefined ? { export: flags.export } : {});
+    .action(async (flags: { export?: string; json?: boolean }) => {
+      process.exitCode = await runDemo({ ...(flags.export !== undefined ? { export: flags.export } : {}), json: flags.json === true });
     });
 }
