@@ -113,6 +113,15 @@ export interface EntityHostOptions {
     isCommitted?: (address: EntityAddress) => boolean;
     /** An entity idle between two sweeps this far apart hibernates. @default 10_000 */
     afterMs?: number;
+    /**
+     * An entity its commit leaves at rest, with no timer due within `afterMs`, hibernates right
+     * after that commit (see {@link StatemProcess.hibernateAfterCommit}) rather than at the sweep:
+     * a resident customer's actors then hold no snapshot between its events, at the price of a
+     * restore (a `JSON.parse` and XState's `restoreSnapshot`) on their next message. Only where
+     * the commit is synchronous (the embedded node): a BullMQ node's entities are dirty until
+     * their job commits, so the sweep hibernates them. @default false
+     */
+    afterCommit?: boolean;
   };
   /**
    * Passivates the least recently used entities at rest while the heap is over `budget` bytes
@@ -385,12 +394,17 @@ function kindSupervisor(kind: EntityKind, options: EntityHostOptions): ChildSpec
   const committed = options.hibernation?.committed;
   const records = kind.recordKey ? recordAccess(kind.recordKey, options.records) : undefined;
   const rehydrate = committed && ((process: StatemProcess) => committed(process.host as EntityAddress)?.snapshot);
+  const hibernation = options.hibernation;
+  const hibernateAfterCommit = hibernation?.afterCommit === true && commit !== undefined;
+  const horizonMs = hibernation?.afterMs ?? DEFAULT_HIBERNATE_AFTER_MS;
   const afterStep =
     commit || stepped
       ? (process: StatemProcess) => {
           const address = process.host as EntityAddress;
           commit?.(address, () => process.persistForCommit());
           if (stepped) observing(process.node, () => stepped(address, () => process.persist()));
+          // After the observer: it reads the live state, which hibernating would make it restore.
+          if (hibernateAfterCommit) process.hibernateAfterCommit(hibernation.isCommitted?.(address) ?? true, horizonMs);
         }
       : undefined;
   return supervisor(
