@@ -74,6 +74,8 @@ export async function main(): Promise<Record<string, unknown>> {
     const start = performance.now();
     const cpuStart = process.cpuUsage();
     await subscribeAll(market);
+    // The end of the node's last turn, where entities committed at rest hibernate (afterCommit).
+    await node.settle();
     const seconds = (performance.now() - start) / 1000;
     const cpu = process.cpuUsage(cpuStart);
     const actors = residentActors(node);

@@ -152,6 +152,9 @@ describe('an entity its commit leaves at rest (hibernation.afterCommit)', () => 
       w.node.cast(at('a'), { type: 'inc' });
       w.node.cast(at('a'), { type: 'inc' });
     }
+    // Not inside the step: once the node's turn is over.
+    expect(host.processOf(at('a'))?.hibernated).toBe(false);
+    await node.settle();
     expect(host.hibernatedCount()).toBe(1);
     expect(awake.host.hibernatedCount()).toBe(0);
     const pid = host.pidOf(at('a'))!;
@@ -160,16 +163,40 @@ describe('an entity its commit leaves at rest (hibernation.afterCommit)', () => 
     expect(sys.getStatus(node, pid).state).toEqual(sys.getStatus(awake.node, awakePid).state);
     // The reads above woke it; the call is a step, committed, after which it hibernates again.
     expect(await node.call(at('a'), { type: 'get' })).toEqual({ key: 'a', n: 2, rang: 0 });
+    await node.settle();
     expect(host.processOf(at('a'))?.hibernated).toBe(true);
+  });
+
+  it('is not restored between two messages of the same turn (a prepare and its commit)', async () => {
+    const clock = new SimulatedClock();
+    const node = createNode({ clock });
+    const store = new MemoryStore();
+    let restores = 0;
+    const host = new EntityHost(node, [{ kind: 'Account', machine: account }], {
+      restore: (a) => store.get(a)?.state,
+      commit: (a, persist) => store.set(a, persist()),
+      hibernation: { committed: (a) => (restores++, store.get(a)?.state), afterCommit: true },
+    });
+    node.cast(at('a'), { type: 'inc' });
+    node.cast(at('a'), { type: 'inc' });
+    await node.settle();
+    expect(host.processOf(at('a'))?.hibernated).toBe(true);
+    expect(restores).toBe(0);
+    node.cast(at('a'), { type: 'inc' });
+    await node.settle();
+    expect(restores).toBe(1);
+    expect((store.get(at('a'))?.state.snapshot as { context: { n: number } }).context.n).toBe(3);
   });
 
   it('stays awake while a timer of it falls due within afterMs, and keeps a later one while hibernated', async () => {
     const soon = eager(120_000);
     soon.node.cast(at('a'), { type: 'arm' });
+    await soon.node.settle();
     expect(soon.host.processOf(at('a'))?.hibernated).toBe(false);
 
     const later = eager(10_000);
     later.node.cast(at('b'), { type: 'arm' });
+    await later.node.settle();
     expect(later.host.processOf(at('b'))?.hibernated).toBe(true);
     later.clock.advance(60_000);
     await later.node.settle();
@@ -180,6 +207,7 @@ describe('an entity its commit leaves at rest (hibernation.afterCommit)', () => 
     const { node, host } = eager();
     node.cast(at('a'), { type: 'close' });
     node.cast(at('a'), { type: 'inc' });
+    await node.settle();
     expect(host.processOf(at('a'))?.hibernated).toBe(true);
     node.cast(at('a'), { type: 'reopen' });
     expect(await node.call(at('a'), { type: 'get' })).toEqual({ key: 'a', n: 1, rang: 0 });
@@ -196,6 +224,7 @@ describe('an entity its commit leaves at rest (hibernation.afterCommit)', () => 
       hibernation: { committed: restore, afterCommit: true, isCommitted: () => false },
     });
     node.cast(at('a'), { type: 'inc' });
+    await node.settle();
     expect(host.processOf(at('a'))?.hibernated).toBe(false);
     expect(await node.call(at('a'), { type: 'get' })).toEqual({ key: 'a', n: 1, rang: 0 });
   });
