@@ -117,7 +117,7 @@ export function startMarketplace(node: Node, options: MarketplaceOptions = {}): 
     shutdown: 'infinity',
     // Every actor commits after each message it handles: a crash, even right after a timer fired,
     // restarts it from its last handled message, never from an older state.
-    start: ({ node: at, supervisor }) => new EntityHost(at, kinds, { ...options.entities, restore, records, commit, link: supervisor, hibernation: { committed: restore }, heapBudget }).supervisor,
+    start: ({ node: at, supervisor }) => new EntityHost(at, kinds, { ...options.entities, restore, records, commit, link: supervisor, hibernation: { committed: restore, afterCommit: true }, heapBudget }).supervisor,
   };
   const root = startSupervisor(node, { strategy: 'one_for_one', intensity: 3, period: 60, children: [entities] }, { name: 'marketplace' });
 
@@ -127,7 +127,9 @@ export function startMarketplace(node: Node, options: MarketplaceOptions = {}): 
   };
   const save = (address: EntityAddress) => {
     const process = host().processOf(address);
-    if (!process) return;
+    // At rest, its last step is committed already: saving again would write the same state (and
+    // wake a hibernated actor to persist it).
+    if (!process || process.atRest) return;
     store.put(address, process.persistForCommit(), store.versionOf(address));
   };
   const persist = (customerId?: string) => {

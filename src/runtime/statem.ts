@@ -260,6 +260,30 @@ export class StatemProcess extends Process {
       return false;
     }
     if (!committed || !this.atRest) return false;
+    this.#hibernate();
+    return true;
+  }
+
+  /**
+   * gen_statem's `hibernate_after` of 0, for an actor its host has just committed: at rest, its
+   * state committed (`committed`) and no timer of it falling due within `horizonMs`, it
+   * hibernates now instead of at the second idle sweep. A timer that close means it is in the
+   * middle of an exchange (an orchestrator waiting for replies) and would be woken again at once;
+   * the sweep takes it later. Returns whether it hibernated.
+   */
+  hibernateAfterCommit(committed: boolean, horizonMs: number): boolean {
+    if (this.#snapshot === undefined || this.#rehydrate === undefined || !this.alive) return false;
+    if (!committed || !this.atRest) return false;
+    if (this.#timers !== undefined && this.#timers.size > 0) {
+      const soon = this.node.clock.now() + horizonMs;
+      for (const timer of this.#timers.values()) if (timer.deadline < soon) return false;
+    }
+    this.#hibernate();
+    return true;
+  }
+
+  /** Drops the snapshot and what only a busy actor needs; {@link snapshot} brings it back. */
+  #hibernate(): void {
     this.#snapshot = undefined;
     // Emptied queues go too: they were kept for the next burst, which an idle actor does not expect.
     if (this.#internal?.length === 0) this.#internal = undefined;
@@ -267,7 +291,6 @@ export class StatemProcess extends Process {
     if (this.#timers?.size === 0) this.#timers = undefined;
     // Committed (checked above): the store has every record it remembers, about 250 bytes an actor.
     this.#recentRecords = undefined;
-    return true;
   }
 
   #wake(): AnyMachineSnapshot {

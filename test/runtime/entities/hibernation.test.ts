@@ -130,3 +130,102 @@ describe('an idle entity', () => {
     expect(await node.call(at('a'), { type: 'get' })).toEqual({ key: 'a', n: 0, rang: 0 });
   });
 });
+
+describe('an entity its commit leaves at rest (hibernation.afterCommit)', () => {
+  function eager(afterMs = 10_000) {
+    const clock = new SimulatedClock();
+    const node = createNode({ clock });
+    const store = new MemoryStore();
+    const restore = (a: EntityAddress) => store.get(a)?.state;
+    const host = new EntityHost(node, [{ kind: 'Account', machine: account }], {
+      restore,
+      commit: (a, persist) => store.set(a, persist()),
+      hibernation: { committed: restore, afterMs, afterCommit: true },
+    });
+    return { node, clock, store, host };
+  }
+
+  it('hibernates right after the commit and answers as it did awake', async () => {
+    const awake = world();
+    const { node, host } = eager();
+    for (const w of [awake, { node, host }]) {
+      w.node.cast(at('a'), { type: 'inc' });
+      w.node.cast(at('a'), { type: 'inc' });
+    }
+    // Not inside the step: once the node's turn is over.
+    expect(host.processOf(at('a'))?.hibernated).toBe(false);
+    await node.settle();
+    expect(host.hibernatedCount()).toBe(1);
+    expect(awake.host.hibernatedCount()).toBe(0);
+    const pid = host.pidOf(at('a'))!;
+    const awakePid = awake.host.pidOf(at('a'))!;
+    expect(sys.getState(node, pid)).toEqual(sys.getState(awake.node, awakePid));
+    expect(sys.getStatus(node, pid).state).toEqual(sys.getStatus(awake.node, awakePid).state);
+    // The reads above woke it; the call is a step, committed, after which it hibernates again.
+    expect(await node.call(at('a'), { type: 'get' })).toEqual({ key: 'a', n: 2, rang: 0 });
+    await node.settle();
+    expect(host.processOf(at('a'))?.hibernated).toBe(true);
+  });
+
+  it('is not restored between two messages of the same turn (a prepare and its commit)', async () => {
+    const clock = new SimulatedClock();
+    const node = createNode({ clock });
+    const store = new MemoryStore();
+    let restores = 0;
+    const host = new EntityHost(node, [{ kind: 'Account', machine: account }], {
+      restore: (a) => store.get(a)?.state,
+      commit: (a, persist) => store.set(a, persist()),
+      hibernation: { committed: (a) => (restores++, store.get(a)?.state), afterCommit: true },
+    });
+    node.cast(at('a'), { type: 'inc' });
+    node.cast(at('a'), { type: 'inc' });
+    await node.settle();
+    expect(host.processOf(at('a'))?.hibernated).toBe(true);
+    expect(restores).toBe(0);
+    node.cast(at('a'), { type: 'inc' });
+    await node.settle();
+    expect(restores).toBe(1);
+    expect((store.get(at('a'))?.state.snapshot as { context: { n: number } }).context.n).toBe(3);
+  });
+
+  it('stays awake while a timer of it falls due within afterMs, and keeps a later one while hibernated', async () => {
+    const soon = eager(120_000);
+    soon.node.cast(at('a'), { type: 'arm' });
+    await soon.node.settle();
+    expect(soon.host.processOf(at('a'))?.hibernated).toBe(false);
+
+    const later = eager(10_000);
+    later.node.cast(at('b'), { type: 'arm' });
+    await later.node.settle();
+    expect(later.host.processOf(at('b'))?.hibernated).toBe(true);
+    later.clock.advance(60_000);
+    await later.node.settle();
+    expect(await later.node.call(at('b'), { type: 'get' })).toEqual({ key: 'b', n: 0, rang: 1 });
+  });
+
+  it('keeps its postponed events while hibernated', async () => {
+    const { node, host } = eager();
+    node.cast(at('a'), { type: 'close' });
+    node.cast(at('a'), { type: 'inc' });
+    await node.settle();
+    expect(host.processOf(at('a'))?.hibernated).toBe(true);
+    node.cast(at('a'), { type: 'reopen' });
+    expect(await node.call(at('a'), { type: 'get' })).toEqual({ key: 'a', n: 1, rang: 0 });
+  });
+
+  it('stays awake when its store is behind (isCommitted false)', async () => {
+    const clock = new SimulatedClock();
+    const node = createNode({ clock });
+    const store = new MemoryStore();
+    const restore = (a: EntityAddress) => store.get(a)?.state;
+    const host = new EntityHost(node, [{ kind: 'Account', machine: account }], {
+      restore,
+      commit: (a, persist) => store.set(a, persist()),
+      hibernation: { committed: restore, afterCommit: true, isCommitted: () => false },
+    });
+    node.cast(at('a'), { type: 'inc' });
+    await node.settle();
+    expect(host.processOf(at('a'))?.hibernated).toBe(false);
+    expect(await node.call(at('a'), { type: 'get' })).toEqual({ key: 'a', n: 1, rang: 0 });
+  });
+});
