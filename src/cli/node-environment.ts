@@ -81,6 +81,13 @@ export const NODE_ENVIRONMENT = [
     default: 'a generated name (BullMQ node), "embedded" (embedded node)',
   },
   {
+    name: 'GOVERNOR_LOG_CUSTOMER_IDS',
+    meaning: '1 logs customer ids as they are; otherwise every log line shows them as their pseudonym under GOVERNOR_PSEUDONYM_KEY',
+    required: false,
+    secret: false,
+    default: 'pseudonymised',
+  },
+  {
     name: 'GOVERNOR_LOG_LEVEL',
     meaning: 'pino log level: fatal, error, warn, info, debug, trace or silent; --log-level overrides it',
     required: false,

@@ -1,0 +1,48 @@
+import { randomBytes } from 'node:crypto';
+import { GOVERNORS } from '../marketplace/event-routing.ts';
+import { pseudonymiseCustomer } from '../marketplace/receipts.ts';
+import { nodeVariable } from './node-environment.ts';
+
+/** The marketplace's entity kinds: each is keyed by a customer id, so `Kind/<id>` names a customer. */
+const CUSTOMER_KEYED_KINDS = ['Orchestrator', ...GOVERNORS, 'Receipts'];
+const ENTITY_REFERENCE = new RegExp(`\\b((?:entity:)?(?:${CUSTOMER_KEYED_KINDS.join('|')}))/([^\\s"'\\],)}]+)`, 'g');
+
+/** The log fields that hold a customer id, wherever they are nested one level down (an event, a job). */
+export const CUSTOMER_ID_LOG_PATHS = ['customerId', '*.customerId'];
+
+/**
+ * How a node's log shows customer ids: as their receipt pseudonym (`~` and the first 16 hex digits of
+ * HMAC-SHA256 under GOVERNOR_PSEUDONYM_KEY, the key receipts use), so a log collector holds no
+ * personal identifier, while an operator with the key can still find one customer's lines.
+ * `GOVERNOR_LOG_CUSTOMER_IDS=1` shows them as they are (a debugging switch, documented in README).
+ * Without a pseudonym key the pseudonyms are of a random key: stable for the process only.
+ */
+export interface LogPseudonyms {
+  /** A customer id as the log shows it. */
+  customer(id: unknown): unknown;
+  /** A text with every `Kind/<customer id>` reference of a marketplace entity pseudonymised. */
+  text(text: string): string;
+}
+
+export function logPseudonyms(env: NodeJS.ProcessEnv): LogPseudonyms | undefined {
+  if (nodeVariable('GOVERNOR_LOG_CUSTOMER_IDS', env) === '1') return undefined;
+  const configured = nodeVariable('GOVERNOR_PSEUDONYM_KEY', env);
+  const key = configured !== undefined && Buffer.byteLength(configured) >= 16 ? configured : randomBytes(32);
+  const customer = (id: unknown) => (typeof id === 'string' ? `~${pseudonymiseCustomer(id, key).slice(0, 16)}` : id);
+  return {
+    customer,
+    text: (text) => text.replace(ENTITY_REFERENCE, (_, kind: string, id: string) => `${kind}/${customer(id) as string}`),
+  };
+}
+
+/** A log line's object with customer references pseudonymised in its text fields (one level, and `err`). */
+export function pseudonymiseLine(object: Record<string, unknown>, pseudonyms: LogPseudonyms): Record<string, unknown> {
+  let changed: Record<string, unknown> | undefined;
+  for (const [field, value] of Object.entries(object)) {
+    let next: unknown = value;
+    if (typeof value === 'string') next = pseudonyms.text(value);
+    else if (value instanceof Error) next = { type: value.name, message: pseudonyms.text(value.message), stack: value.stack === undefined ? undefined : pseudonyms.text(value.stack) };
+    if (next !== value) (changed ??= { ...object })[field] = next;
+  }
+  return changed ?? object;
+}

@@ -1,0 +1,49 @@
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { loggerOptions } from '../../src/cli/logger.ts';
+import { pseudonymiseCustomer } from '../../src/marketplace/receipts.ts';
+
+const KEY = 'k'.repeat(43);
+
+/** The JSON lines a node's logger (the CLI's options) writes for `log`, as a collector would read them. */
+function linesOf(env: NodeJS.ProcessEnv, log: (logger: pino.Logger) => void): Array<Record<string, unknown>> {
+  let text = '';
+  const sink = new Writable({ write: (chunk: Buffer, _encoding, done) => ((text += chunk.toString()), done()) });
+  const logger = pino(loggerOptions('debug', env), sink).child({ node: 'n1' });
+  log(logger);
+  return text.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+const logEverywhere = (logger: pino.Logger) => {
+  logger.warn({ customerId: 'cust-42' }, 'a field');
+  logger.warn({ event: { type: 'CustomerSubscribes', customerId: 'cust-42', contact: 'ann@example.com' } }, 'nested');
+  logger.error({ err: new Error('entity:Orchestrator/cust-42 crashed') }, 'Billing/cust-42 gave up; AOF/RDB settings unread');
+};
+
+describe('customer ids in a node’s log', () => {
+  it('are replaced by their receipt pseudonym in fields, nested events, messages and errors', () => {
+    const lines = linesOf({ GOVERNOR_PSEUDONYM_KEY: KEY }, logEverywhere);
+    const text = JSON.stringify(lines);
+    const pseudonym = `~${pseudonymiseCustomer('cust-42', KEY).slice(0, 16)}`;
+    expect(text).not.toContain('cust-42');
+    expect(lines[0]).toMatchObject({ customerId: pseudonym, node: 'n1' });
+    expect(lines[1]).toMatchObject({ event: { type: 'CustomerSubscribes', customerId: pseudonym, contact: '[redacted]' } });
+    expect(lines[2]!.msg).toBe(`Billing/${pseudonym} gave up; AOF/RDB settings unread`);
+    expect(JSON.stringify(lines[2]!.err)).toContain(`entity:Orchestrator/${pseudonym} crashed`);
+  });
+
+  it('are shown as they are with GOVERNOR_LOG_CUSTOMER_IDS=1 (secrets and contacts stay redacted)', () => {
+    const lines = linesOf({ GOVERNOR_PSEUDONYM_KEY: KEY, GOVERNOR_LOG_CUSTOMER_IDS: '1' }, logEverywhere);
+    expect(lines[0]).toMatchObject({ customerId: 'cust-42' });
+    expect(lines[1]).toMatchObject({ event: { customerId: 'cust-42', contact: '[redacted]' } });
+    expect(lines[2]!.msg).toBe('Billing/cust-42 gave up; AOF/RDB settings unread');
+  });
+
+  it('without a pseudonym key are still hidden, under a key of this process only', () => {
+    const lines = linesOf({}, logEverywhere);
+    expect(JSON.stringify(lines)).not.toContain('cust-42');
+    expect(lines[0]!.customerId).toMatch(/^~[0-9a-f]{16}$/);
+    expect(lines[0]!.customerId).not.toBe(`~${pseudonymiseCustomer('cust-42', KEY).slice(0, 16)}`);
+  });
+});
