@@ -129,3 +129,13 @@ describe('the Redis key prefix of start, repl, enqueue, dlq and stats', () => {
     expect(run.stderr).toContain('--prefix: the Redis key prefix must not be empty');
   });
 });
+
+describe('governor enqueue --wait before the event type', () => {
+  it('is refused as usage, naming the type it swallowed and how to write it, before any Redis is reached', () => {
+    const run = governor(['enqueue', '--wait', 'CustomerSubscribes', '--customer', 'c-1', '--redis', 'redis://127.0.0.1:1']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('--wait: "CustomerSubscribes" is not a positive number of seconds');
+    expect(run.stderr).toContain('--wait=30');
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});

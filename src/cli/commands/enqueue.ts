@@ -88,16 +88,21 @@ export function enqueueCommand(program: Command): void {
       const now = commandClock().now();
       const eventJson = typeof flags.json === 'string' ? flags.json : undefined;
       const jsonReport = flags.json !== undefined;
-      const sources = [type !== undefined, eventJson !== undefined, flags.file !== undefined].filter(Boolean).length;
-      if (sources !== 1) throw new CliError('give exactly one of: <Type> --customer <id> [--field value …], --json \'<event>\', --file <events.ndjson | ->');
       const batch = Number(flags.batch);
       if (!Number.isInteger(batch) || batch < 1) throw new CliError(`--batch: "${flags.batch}" is not a positive integer`);
       let waitMs: number | undefined;
       if (flags.wait !== undefined) {
         const seconds = flags.wait === true ? 30 : Number(flags.wait);
-        if (!Number.isFinite(seconds) || seconds <= 0) throw new CliError(`--wait: "${String(flags.wait)}" is not a positive number of seconds`);
+        if (!Number.isFinite(seconds) || seconds <= 0) {
+          // `--wait TYPE …` takes the event type as its seconds: say how to write it instead.
+          const hint = /^[A-Za-z]/.test(String(flags.wait)) ? `; to wait the default 30 s, put --wait after the event type (enqueue ${String(flags.wait)} … --wait) or write --wait=30` : '';
+          throw new CliError(`--wait: "${String(flags.wait)}" is not a positive number of seconds${hint}`);
+        }
         waitMs = seconds * 1000;
       }
+      // After --wait: `--wait TYPE` leaves no type, and the --wait message says why.
+      const sources = [type !== undefined, eventJson !== undefined, flags.file !== undefined].filter(Boolean).length;
+      if (sources !== 1) throw new CliError('give exactly one of: <Type> --customer <id> [--field value …], --json \'<event>\', --file <events.ndjson | ->');
       const partitions = partitionsOf(flags);
 
       const bulk = flags.file !== undefined;
