@@ -115,10 +115,11 @@ function guardedBackend(rawProblems: Map<string, string>): BackendFactory<RedisQ
     backend.execCommand = (client, command, args) => {
       const result: unknown = execCommand(client, command, args);
       if (!FETCHING_COMMANDS.has(command) || !(result instanceof Promise)) return result;
-      return result.then(async (raw: unknown) => {
+      // Not an async callback: every fetch goes through here, and the common job needs no repair.
+      return result.then((raw: unknown) => {
         const repaired = repairFetchedJob(raw, rawProblems);
-        if (repaired?.parent === true) await (await backend.client).hdel(backend.toKey(repaired.id), 'parent');
-        return raw;
+        if (repaired?.parent !== true) return raw;
+        return backend.client.then((client) => client.hdel(backend.toKey(repaired.id), 'parent')).then(() => raw);
       });
     };
     return backend;

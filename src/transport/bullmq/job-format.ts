@@ -56,7 +56,10 @@ const ENTITY_ADDRESS_FIELDS: ReadonlySet<string> = new Set(['entity', 'key']);
  * what a producer meant to say is never silently lost (and the documented schema, strict, agrees).
  */
 function unknownField(value: object, known: ReadonlySet<string>): string | undefined {
-  return Object.keys(value).find((key) => !known.has(key));
+  // A loop over the own keys, not `Object.keys(…).find`: this runs for every level of every job
+  // a node takes, and the array was garbage at once.
+  for (const key in value) if (Object.hasOwn(value, key) && !known.has(key)) return key;
+  return undefined;
 }
 
 function fail(problem: string): CheckedJob {
@@ -201,14 +204,20 @@ export class IdempotencyKeyReusedError extends GovernorError {
  * (and a cycle is just too deep). `undefined` when the data may be sent.
  */
 export function checkJobDataLimits(data: unknown): string | undefined {
-  const stack: [unknown, number, boolean][] = [[data, 0, false]];
-  let values = 0;
+  // Three parallel stacks rather than one of [value, depth, member] tuples: a producer checks every
+  // message it sends, and the tuples were most of what the check allocated.
+  const values: unknown[] = [data];
+  const depths: number[] = [0];
+  const members: boolean[] = [false];
+  let count = 0;
   // An upper bound of the JSON's UTF-8 size (3 bytes per code unit, escapes included), so the
   // common small message is never serialized twice.
   let bound = 0;
-  while (stack.length > 0) {
-    const [value, depth, member] = stack.pop()!;
-    if (++values > MAX_JOB_VALUES) return `more than ${MAX_JOB_VALUES} values`;
+  while (values.length > 0) {
+    const value = values.pop();
+    const depth = depths.pop()!;
+    const member = members.pop()!;
+    if (++count > MAX_JOB_VALUES) return `more than ${MAX_JOB_VALUES} values`;
     if (typeof value === 'string') bound += 6 * value.length + 3;
     else if (typeof value === 'number') {
       if (!Number.isFinite(value)) return `not JSON data (${String(value)}: JSON has no such number)`;
@@ -219,17 +228,29 @@ export function checkJobDataLimits(data: unknown): string | undefined {
     } else if (typeof value !== 'object') return `not JSON data (a ${typeof value})`;
     else {
       if (depth >= MAX_JOB_DEPTH) return `nested deeper than ${MAX_JOB_DEPTH} levels (or it contains itself)`;
-      const array = Array.isArray(value);
+      if (Array.isArray(value)) {
+        bound += 2;
+        for (const item of value as unknown[]) {
+          bound += 1;
+          values.push(item);
+          depths.push(depth + 1);
+          members.push(false);
+        }
+        continue;
+      }
       const prototype = Object.getPrototypeOf(value) as unknown;
-      if (!array && prototype !== Object.prototype && prototype !== null) {
+      if (prototype !== Object.prototype && prototype !== null) {
         const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
         return `not JSON data (a ${typeof name === 'string' && name !== '' ? name : 'non-plain object'}: send plain objects, arrays, strings, finite numbers, booleans and null)`;
       }
-      const keys = array ? [] : Object.keys(value);
-      bound += 2 + keys.reduce((n, key) => n + 6 * key.length + 4, 0);
-      for (const item of array ? (value as unknown[]) : Object.values(value)) {
-        bound += 1;
-        stack.push([item, depth + 1, !array]);
+      bound += 2;
+      // Own enumerable string keys, as JSON.stringify (and Object.keys) sees them.
+      for (const key in value) {
+        if (!Object.hasOwn(value, key)) continue;
+        bound += 6 * key.length + 5;
+        values.push((value as Record<string, unknown>)[key]);
+        depths.push(depth + 1);
+        members.push(true);
       }
     }
   }

@@ -190,12 +190,21 @@ export class PartitionRuntime {
   async #handle(job: Job, token: string, id: string, envelope: Envelope, target: EntityAddress): Promise<void> {
     const ctx = this.#ctx;
     const crashes: unknown[] = [];
+    // Built once per job: every pass of the loop below asks for the same entities.
+    const coLocated = ctx.coLocated(target);
     for (;;) {
       if (this.#state !== 'running') return this.#giveBack(job, token);
-      const loading = ctx.load(ctx.coLocated(target));
+      const loading = ctx.load(coLocated);
       if (loading) {
+        // The first attempt is the load just started: starting another would read every entity
+        // twice (two round trips and two parses per cold entity). Retries load what is still missing.
+        let first: Promise<void> | undefined = loading;
         try {
-          await this.#retrying(() => ctx.load(ctx.coLocated(target)) ?? Promise.resolve());
+          await this.#retrying(() => {
+            const attempt = first ?? ctx.load(coLocated) ?? Promise.resolve();
+            first = undefined;
+            return attempt;
+          });
         } catch (error) {
           if (error instanceof StoredStateError) return ctx.deadLetter(job, error.message);
           throw error;
@@ -203,7 +212,7 @@ export class PartitionRuntime {
         if (this.#state !== 'running') return this.#giveBack(job, token);
       }
       // The keyed records the delivery will look up (the event's handled record), read first.
-      const wanted = envelope.t === 'cast' || envelope.t === 'call' || envelope.t === 'info' ? recordsToRead(ctx.node.entities, ctx.cache, target, envelope.event, ctx.coLocated(target)) : [];
+      const wanted = envelope.t === 'cast' || envelope.t === 'call' || envelope.t === 'info' ? recordsToRead(ctx.node.entities, ctx.cache, target, envelope.event, coLocated) : [];
       if (wanted.length > 0) {
         try {
           await this.#retrying(() => readRecordsInto(ctx.store, ctx.cache, wanted));

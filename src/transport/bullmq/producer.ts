@@ -30,6 +30,13 @@ export interface SendOptions {
   readonly contentOf?: (message: Message) => string;
 }
 
+/** The messages of one batch that go to one queue: their indexes in the batch, and their job hashes' keys. */
+interface QueueGroup {
+  readonly queue: string;
+  readonly indexes: number[];
+  readonly keys: string[];
+}
+
 /** A message as it goes to `addBulk`. */
 interface PreparedJob {
   readonly id: string;
@@ -134,22 +141,30 @@ export class GovernorProducer {
     const contentOf = options.contentOf ?? canonicalContent;
     // What BullMQ stores for each message (`JSON.stringify` of its data), built once for both checks.
     const texts = prepared.map((p) => JSON.stringify(p.job.data));
-    const reused = await this.#reused(prepared, texts, contentOf, true);
-    if (reused.length > 0) throw new IdempotencyKeyReusedError(reused.map((p) => ({ to: p.to, id: p.id })));
     // Order matters per receiver, and a receiver's messages all go to one queue: one addBulk per
-    // queue, all queues at once.
-    const byQueue = new Map<string, (typeof prepared)[number]['job'][]>();
-    for (const { queue, job } of prepared) {
-      let jobs = byQueue.get(queue);
-      if (!jobs) byQueue.set(queue, (jobs = []));
-      jobs.push(job);
-    }
-    await Promise.all([...byQueue].map(([queue, jobs]) => this.#queues.get(queue).addBulk(jobs)));
+    // queue, all queues at once. The grouping (and each job's key) serves both checks as well.
+    const groups = this.#byQueue(prepared);
+    const reused = await this.#reused(prepared, groups, texts, contentOf, true);
+    if (reused.length > 0) throw new IdempotencyKeyReusedError(reused.map((p) => ({ to: p.to, id: p.id })));
+    await Promise.all(groups.map(({ queue, indexes }) => this.#queues.get(queue).addBulk(indexes.map((i) => prepared[i]!.job))));
     // Another producer may have added the same id between the check and the add: BullMQ then
     // kept its job and dropped ours, silently. Read back what is stored under each id.
-    const lost = await this.#reused(prepared, texts, contentOf, false);
+    const lost = await this.#reused(prepared, groups, texts, contentOf, false);
     if (lost.length > 0) throw new IdempotencyKeyReusedError(lost.map((p) => ({ to: p.to, id: p.id })), lost.length < prepared.length);
     return prepared.map((p) => p.id);
+  }
+
+  /** The batch's messages by queue, in batch order within each, with the key of each one's job hash. */
+  #byQueue(prepared: readonly PreparedJob[]): QueueGroup[] {
+    const groups = new Map<string, QueueGroup>();
+    for (let i = 0; i < prepared.length; i++) {
+      const p = prepared[i]!;
+      let group = groups.get(p.queue);
+      if (!group) groups.set(p.queue, (group = { queue: p.queue, indexes: [], keys: [] }));
+      group.indexes.push(i);
+      group.keys.push(this.#queues.get(p.queue).toKey(p.job.opts.jobId));
+    }
+    return [...groups.values()];
   }
 
   /**
@@ -158,13 +173,14 @@ export class GovernorProducer {
    * job that is gone (completed and removed) cannot be compared: the target's own check (e.g. the
    * orchestrator's digest) covers that case.
    */
-  async #reused(prepared: readonly PreparedJob[], texts: readonly string[], contentOf: (message: Message) => string, withinBatch: boolean): Promise<PreparedJob[]> {
+  async #reused(prepared: readonly PreparedJob[], groups: readonly QueueGroup[], texts: readonly string[], contentOf: (message: Message) => string, withinBatch: boolean): Promise<PreparedJob[]> {
     if (prepared.length === 0) return [];
     // Before the add, the ids are fresh (nothing stored) in the common case: the check sends only
     // the job keys. After it, each id normally holds our own text: that check compares in Redis.
-    const stored = await this.#storedOtherThan(prepared, withinBatch ? undefined : texts);
+    const stored = await this.#storedOtherThan(groups, withinBatch ? undefined : texts);
+    // The common answers: nothing stored before the add, our own jobs after it, no id twice.
+    if (stored.size === 0 && !withinBatch) return [];
     const reused: PreparedJob[] = [];
-    const sent = new Map<string, PreparedJob>();
     // Content is computed only where something is there to compare with: a fresh id (the common
     // case) costs nothing here, and neither does a job stored with exactly this message's data.
     const content = new Map<PreparedJob, string>();
@@ -173,14 +189,18 @@ export class GovernorProducer {
       if (text === undefined) content.set(p, (text = contentOf(p.event)));
       return text;
     };
+    // The first message of the batch under each job id, by its index.
+    const sent = withinBatch ? new Map<string, number>() : undefined;
     for (let i = 0; i < prepared.length; i++) {
       const p = prepared[i]!;
-      const earlier = sent.get(p.job.opts.jobId);
-      if (withinBatch && earlier !== undefined) {
-        if (texts[i] !== texts[prepared.indexOf(earlier)] && contentOfSent(earlier) !== contentOfSent(p)) reused.push(p);
-        continue;
+      if (sent !== undefined) {
+        const earlier = sent.get(p.job.opts.jobId);
+        if (earlier !== undefined) {
+          if (texts[i] !== texts[earlier] && contentOfSent(prepared[earlier]!) !== contentOfSent(p)) reused.push(p);
+          continue;
+        }
+        sent.set(p.job.opts.jobId, i);
       }
-      sent.set(p.job.opts.jobId, p);
       const data = stored.get(i);
       if (data === undefined || data === texts[i]) continue;
       if (storedContent(data, contentOf) !== contentOfSent(p)) reused.push(p);
@@ -196,19 +216,13 @@ export class GovernorProducer {
    * every stored job's data back to be compared here; and the check before the add, whose ids are
    * fresh in the common case, sends no data either.
    */
-  async #storedOtherThan(prepared: readonly PreparedJob[], texts: readonly string[] | undefined): Promise<Map<number, string>> {
-    const byQueue = new Map<string, number[]>();
-    prepared.forEach((p, i) => {
-      let indexes = byQueue.get(p.queue);
-      if (!indexes) byQueue.set(p.queue, (indexes = []));
-      indexes.push(i);
-    });
+  async #storedOtherThan(groups: readonly QueueGroup[], texts: readonly string[] | undefined): Promise<Map<number, string>> {
     const found = new Map<number, string>();
     await Promise.all(
-      [...byQueue].map(async ([queue, indexes]) => {
-        const bullmq = this.#queues.get(queue);
-        const keys = indexes.map((i) => bullmq.toKey(prepared[i]!.job.opts.jobId));
-        const answer = await this.#redis.govStoredJobData(keys.length, ...keys, ...(texts ? indexes.map((i) => texts[i]!) : []));
+      groups.map(async ({ indexes, keys }) => {
+        const answer = texts
+          ? await this.#redis.govStoredJobData(keys.length, ...keys, ...indexes.map((i) => texts[i]!))
+          : await this.#redis.govStoredJobData(keys.length, ...keys);
         for (let k = 0; k + 1 < answer.length; k += 2) found.set(indexes[Number(answer[k]) - 1]!, String(answer[k + 1]));
       }),
     );
