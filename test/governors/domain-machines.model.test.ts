@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { complianceDomain } from '../../machines/governors/compliance.ts';
 import { multiTenantDomain } from '../../machines/governors/multi-tenant.ts';
 import { refusalsStay, traverseDomain } from './domain-model-support.ts';
 
@@ -30,4 +31,30 @@ describe('MultiTenant domain machine', () => {
   it('reaches every state', () => expect(coverage.unreachedStates).toEqual([]));
   it('takes every transition', () => expect(coverage.unreachedTransitions).toEqual([]));
   it('refuses without moving', () => expect(refusalsStay(multiTenantDomain)).toEqual([]));
+});
+
+describe('Compliance domain machine', () => {
+  const coverage = traverseDomain(complianceDomain, {
+    samples: () => [
+      { type: 'CustomerSubscribes', fields: { sku: 'PRO-MONTHLY', tier: 'professional' } },
+      { type: 'PaymentFailed', fields: { reason: 'card declined', paymentId: 'f1' } },
+      { type: 'CustomerCancels' },
+      { type: 'ManualSuspension', fields: { reason: 'abuse', actor: 'ops' } },
+      { type: 'SuspensionLifted', fields: { actor: 'ops' } },
+      { type: 'CustomerErasureRequested', fields: { requestedBy: 'ops.dpo' } },
+    ],
+    abstract: (d) => [Math.min(d.failures.length, 5), d.subscribedAt !== null, d.cancelledAt !== null, d.erased, d.auditReason !== null],
+    invariant: (state, d) => {
+      if (state === 'UnderAudit') expect([d.auditReason !== null, d.auditOpenedAt !== null]).toEqual([true, true]);
+      if (state === 'Retaining') expect(d.cancelledAt).not.toBeNull();
+      if (state === 'Compliant') expect([d.auditReason, d.cancelledAt]).toEqual([null, null]);
+      // Erasure keeps nothing but the fact of it.
+      if (state === 'Erased') expect(d).toEqual({ failures: [], auditReason: null, auditOpenedAt: null, subscribedAt: null, cancelledAt: null, erased: true });
+      else expect(d.erased).toBe(false);
+    },
+  });
+
+  it('reaches every state', () => expect(coverage.unreachedStates).toEqual([]));
+  it('takes every transition', () => expect(coverage.unreachedTransitions).toEqual([]));
+  it('refuses without moving', () => expect(refusalsStay(complianceDomain)).toEqual([]));
 });
