@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { complianceDomain } from '../../machines/governors/compliance.ts';
 import { multiTenantDomain } from '../../machines/governors/multi-tenant.ts';
+import { productCatalogDomain } from '../../machines/governors/product-catalog.ts';
 import { refusalsStay, traverseDomain } from './domain-model-support.ts';
 
 /**
@@ -57,4 +58,29 @@ describe('Compliance domain machine', () => {
   it('reaches every state', () => expect(coverage.unreachedStates).toEqual([]));
   it('takes every transition', () => expect(coverage.unreachedTransitions).toEqual([]));
   it('refuses without moving', () => expect(refusalsStay(complianceDomain)).toEqual([]));
+});
+
+describe('ProductCatalog domain machine', () => {
+  const item = { itemKind: 'sku', itemId: 'etl' };
+  const coverage = traverseDomain(productCatalogDomain, {
+    samples: (d) => [
+      { type: 'CatalogPublish', fields: { ...item, version: `1.${Math.min(d.items.etl?.versions.length ?? 0, 2)}.0` } },
+      { type: 'CatalogPublish', fields: { ...item, version: 'not-semver' } },
+      { type: 'CatalogDeprecate', fields: item },
+      { type: 'CatalogDeprecate', fields: { ...item, version: '1.0.0' } },
+      { type: 'CatalogDeprecate', fields: { ...item, itemId: 'missing' } },
+      { type: 'CatalogReprice', fields: { ...item, price: '10.00', currency: 'EUR', effectiveAt: '2026-02-01T00:00:00Z' } },
+      { type: 'CatalogReprice', fields: { ...item, price: '0.00', currency: 'EUR', effectiveAt: '2026-02-01T00:00:00Z' } },
+    ],
+    abstract: (d) => Object.entries(d.items).map(([id, i]) => [id, i.retired, Math.min(i.versions.length, 3), i.deprecated.length, i.prices.length > 0]),
+    invariant: (state, d) => {
+      const live = Object.values(d.items).filter((i) => !i.retired);
+      expect(state).toBe(live.length > 0 ? 'Listed' : 'Empty');
+      for (const i of Object.values(d.items)) expect(i.retired).toBe(i.deprecated.length === i.versions.length);
+    },
+  });
+
+  it('reaches every state', () => expect(coverage.unreachedStates).toEqual([]));
+  it('takes every transition', () => expect(coverage.unreachedTransitions).toEqual([]));
+  it('refuses without moving', () => expect(refusalsStay(productCatalogDomain)).toEqual([]));
 });
