@@ -1,5 +1,7 @@
+import { assign, setup } from 'xstate';
 import type { LifecycleEvent } from '../governor-protocol.ts';
-import { defineGovernor, eventTime, type Decision, type GovernorDefinition } from './governor-kit.ts';
+import { defineGovernor, eventTime } from './governor-kit.ts';
+import { domainContext, governorFromMachine, outcome, type DomainContext, type DomainEvent, type DomainTimeout } from './domain-machine.ts';
 import { DAY_MS } from './plan.ts';
 
 /**
@@ -39,7 +41,6 @@ export interface ComplianceData {
   readonly erased: boolean;
 }
 
-type S = ComplianceState;
 type D = ComplianceData;
 
 /** Failed payments within 24 h that open an AML audit (card testing looks like this). */
@@ -47,76 +48,147 @@ export const AML_FAILURES_PER_DAY = 5;
 export const REMEDIATION_DAYS = 30;
 export const RETENTION_DAYS = 90;
 
+const INITIAL: D = { failures: [], auditReason: null, auditOpenedAt: null, subscribedAt: null, cancelledAt: null, erased: false };
 /** What is kept of an erased customer: the fact of erasure, nothing else. */
 const ERASED_DATA: D = { failures: [], auditReason: null, auditOpenedAt: null, subscribedAt: null, cancelledAt: null, erased: true };
 
-const applied = (state: S, data: D): Decision<S, D> => ({ status: 'applied', next: { state, data } });
-const rejected = (reason: string): Decision<S, D> => ({ status: 'rejected', reason });
-const notApplicable = (reason: string): Decision<S, D> => ({ status: 'not_applicable', reason });
-const audit = (data: D, reason: string, at: number): D => ({ ...data, auditReason: reason, auditOpenedAt: at });
+type ComplianceEvent =
+  | DomainEvent<'CustomerSubscribes'>
+  | DomainEvent<'PaymentFailed'>
+  | DomainEvent<'CustomerCancels'>
+  | DomainEvent<'ManualSuspension', { actor: unknown; reason: unknown }>
+  | DomainEvent<'SuspensionLifted'>
+  | DomainEvent<'CustomerErasureRequested'>
+  | DomainTimeout;
 
-/** The pure decision of the Compliance governor. */
-export function decideCompliance(state: S, data: D, event: LifecycleEvent): Decision<S, D> {
+/** The failed payments of the last 24 h with this one (the AML window), or none for a timer. */
+function failuresWith(data: D, event: ComplianceEvent): readonly number[] {
+  if (event.type === 'timeout') return data.failures;
   const at = eventTime(event);
-  switch (event.type) {
-    case 'CustomerSubscribes':
-      if (state === 'UnderAudit') return rejected(`a compliance audit is open (${data.auditReason}): it must close first`);
-      // The hold fact does the refusing, through the declared manual-override rule.
-      if (state === 'NonCompliant') return notApplicable(`non-compliant since the audit "${data.auditReason}" passed its deadline`);
-      return applied('Compliant', { ...data, subscribedAt: at, cancelledAt: null, erased: false });
-    case 'PaymentFailed': {
-      if (state === 'Erased') return notApplicable('the customer’s data is erased');
-      const failures = [...data.failures.filter((t) => at - t < DAY_MS), at].slice(-AML_FAILURES_PER_DAY * 2);
-      const pattern = failures.length >= AML_FAILURES_PER_DAY;
-      if (pattern && (state === 'Compliant' || state === 'Retaining')) {
-        return applied('UnderAudit', audit({ ...data, failures }, `AML: ${failures.length} failed payments within 24 h`, at));
-      }
-      return applied(state, { ...data, failures });
-    }
-    case 'CustomerCancels':
-      if (state === 'Compliant') return applied('Retaining', { ...data, cancelledAt: at });
-      // An open audit or a hold is a legal hold: the data stays, the retention clock waits.
-      if (state === 'UnderAudit' || state === 'NonCompliant') return applied(state, { ...data, cancelledAt: at });
-      return notApplicable('nothing to retain');
-    case 'ManualSuspension':
-      if (state !== 'Compliant' && state !== 'Retaining') return notApplicable(`already ${state === 'Erased' ? 'erased' : 'under audit'}`);
-      return applied('UnderAudit', audit(data, `suspension by ${String(event.actor)}: ${String(event.reason)}`, at));
-    case 'SuspensionLifted':
-      // Whoever lifts a suspension has reviewed the case: the audit closes.
-      if (state !== 'UnderAudit' && state !== 'NonCompliant') return notApplicable('no audit open');
-      return applied(data.cancelledAt !== null ? 'Retaining' : 'Compliant', { ...data, auditReason: null, auditOpenedAt: null });
-    case 'CustomerErasureRequested':
-      if (state === 'UnderAudit' || state === 'NonCompliant') {
-        return rejected(`LEGAL_HOLD: ${state === 'UnderAudit' ? 'a compliance audit is open' : 'the customer is non-compliant'}; personal data is kept until it closes (GDPR Art. 17(3)): erase again after`);
-      }
-      if (state === 'Erased' && data.erased) return notApplicable('the customer’s data is erased already');
-      return applied('Erased', ERASED_DATA);
-    default:
-      return notApplicable(`Compliance does not handle ${event.type}`);
-  }
+  return [...data.failures.filter((t) => at - t < DAY_MS), at].slice(-AML_FAILURES_PER_DAY * 2);
 }
 
-export const complianceGovernor: GovernorDefinition<S, D> = {
-  kind: 'Compliance',
-  states: COMPLIANCE_STATES,
+const timeOf = (event: ComplianceEvent): number | null => (event.type === 'timeout' ? null : eventTime(event));
+
+/** The customer's audits, holds and retention, written out. */
+export const complianceDomain = setup({
+  types: {} as { context: DomainContext<D>; events: ComplianceEvent },
+  guards: {
+    /** Enough failed payments within 24 h, this one included, to look like card testing. */
+    amlPattern: ({ context, event }) => failuresWith(context.data, event).length >= AML_FAILURES_PER_DAY,
+    /** Cancelled before or during the audit: closing it starts the retention clock. */
+    cancelled: ({ context }) => context.data.cancelledAt !== null,
+  },
+  actions: {
+    reject: assign((_, params: { reason: string }) => ({ outcome: outcome.rejected(params.reason) })),
+    notApplicable: assign((_, params: { reason: string }) => ({ outcome: outcome.notApplicable(params.reason) })),
+    subscribe: assign(({ context, event }) => ({ data: { ...context.data, subscribedAt: timeOf(event), cancelledAt: null, erased: false }, outcome: outcome.applied })),
+    countFailure: assign(({ context, event }) => ({ data: { ...context.data, failures: failuresWith(context.data, event) }, outcome: outcome.applied })),
+    /** Runs after `countFailure`: the failures are the window's already. */
+    openAmlAudit: assign(({ context, event }) => ({
+      data: { ...context.data, auditReason: `AML: ${context.data.failures.length} failed payments within 24 h`, auditOpenedAt: timeOf(event) },
+      outcome: outcome.applied,
+    })),
+    openSuspensionAudit: assign(({ context, event }) => ({
+      data: {
+        ...context.data,
+        auditReason: event.type === 'ManualSuspension' ? `suspension by ${String(event.actor)}: ${String(event.reason)}` : 'suspension',
+        auditOpenedAt: timeOf(event),
+      },
+      outcome: outcome.applied,
+    })),
+    recordCancellation: assign(({ context, event }) => ({ data: { ...context.data, cancelledAt: timeOf(event) }, outcome: outcome.applied })),
+    /** Whoever lifts a suspension has reviewed the case: the audit closes. */
+    closeAudit: assign(({ context }) => ({ data: { ...context.data, auditReason: null, auditOpenedAt: null }, outcome: outcome.applied })),
+    /** Storage limitation: nothing but the fact of erasure is kept. */
+    erase: assign({ data: ERASED_DATA, outcome: outcome.applied }),
+  },
+}).createMachine({
+  id: 'Compliance',
   initial: 'Compliant',
-  init: () => ({ failures: [], auditReason: null, auditOpenedAt: null, subscribedAt: null, cancelledAt: null, erased: false }),
-  decide: decideCompliance,
-  targets: ['Compliant', 'UnderAudit', 'NonCompliant', 'Retaining', 'Erased'],
-  timeouts: {
-    UnderAudit: { ms: REMEDIATION_DAYS * DAY_MS, to: 'NonCompliant' },
-    // Storage limitation: nothing but the fact of erasure is kept.
-    Retaining: {
-      ms: RETENTION_DAYS * DAY_MS,
-      to: 'Erased',
-      update: () => ERASED_DATA,
+  context: domainContext(INITIAL),
+  states: {
+    Compliant: {
+      on: {
+        CustomerSubscribes: { actions: 'subscribe' },
+        PaymentFailed: [{ guard: 'amlPattern', target: 'UnderAudit', actions: ['countFailure', 'openAmlAudit'] }, { actions: 'countFailure' }],
+        CustomerCancels: { target: 'Retaining', actions: 'recordCancellation' },
+        ManualSuspension: { target: 'UnderAudit', actions: 'openSuspensionAudit' },
+        SuspensionLifted: { actions: { type: 'notApplicable', params: { reason: 'no audit open' } } },
+        CustomerErasureRequested: { target: 'Erased', actions: 'erase' },
+      },
     },
+    UnderAudit: {
+      on: {
+        CustomerSubscribes: {
+          actions: { type: 'reject', params: ({ context }) => ({ reason: `a compliance audit is open (${context.data.auditReason}): it must close first` }) },
+        },
+        PaymentFailed: { actions: 'countFailure' },
+        // An open audit is a legal hold: the data stays, the retention clock waits.
+        CustomerCancels: { actions: 'recordCancellation' },
+        ManualSuspension: { actions: { type: 'notApplicable', params: { reason: 'already under audit' } } },
+        SuspensionLifted: [{ guard: 'cancelled', target: 'Retaining', actions: 'closeAudit' }, { target: 'Compliant', actions: 'closeAudit' }],
+        CustomerErasureRequested: {
+          actions: { type: 'reject', params: { reason: 'LEGAL_HOLD: a compliance audit is open; personal data is kept until it closes (GDPR Art. 17(3)): erase again after' } },
+        },
+        timeout: { target: 'NonCompliant' },
+      },
+    },
+    NonCompliant: {
+      on: {
+        // The hold fact does the refusing, through the declared manual-override rule.
+        CustomerSubscribes: {
+          actions: { type: 'notApplicable', params: ({ context }) => ({ reason: `non-compliant since the audit "${context.data.auditReason}" passed its deadline` }) },
+        },
+        PaymentFailed: { actions: 'countFailure' },
+        CustomerCancels: { actions: 'recordCancellation' },
+        ManualSuspension: { actions: { type: 'notApplicable', params: { reason: 'already under audit' } } },
+        SuspensionLifted: [{ guard: 'cancelled', target: 'Retaining', actions: 'closeAudit' }, { target: 'Compliant', actions: 'closeAudit' }],
+        CustomerErasureRequested: {
+          actions: { type: 'reject', params: { reason: 'LEGAL_HOLD: the customer is non-compliant; personal data is kept until it closes (GDPR Art. 17(3)): erase again after' } },
+        },
+      },
+    },
+    Retaining: {
+      on: {
+        CustomerSubscribes: { target: 'Compliant', actions: 'subscribe' },
+        PaymentFailed: [{ guard: 'amlPattern', target: 'UnderAudit', actions: ['countFailure', 'openAmlAudit'] }, { actions: 'countFailure' }],
+        CustomerCancels: { actions: { type: 'notApplicable', params: { reason: 'nothing to retain' } } },
+        ManualSuspension: { target: 'UnderAudit', actions: 'openSuspensionAudit' },
+        SuspensionLifted: { actions: { type: 'notApplicable', params: { reason: 'no audit open' } } },
+        CustomerErasureRequested: { target: 'Erased', actions: 'erase' },
+        timeout: { target: 'Erased', actions: 'erase' },
+      },
+    },
+    Erased: {
+      on: {
+        // Erasure ends no contract: a new subscription is a new relationship.
+        CustomerSubscribes: { target: 'Compliant', actions: 'subscribe' },
+        PaymentFailed: { actions: { type: 'notApplicable', params: { reason: 'the customer’s data is erased' } } },
+        CustomerCancels: { actions: { type: 'notApplicable', params: { reason: 'nothing to retain' } } },
+        ManualSuspension: { actions: { type: 'notApplicable', params: { reason: 'already erased' } } },
+        SuspensionLifted: { actions: { type: 'notApplicable', params: { reason: 'no audit open' } } },
+        CustomerErasureRequested: { actions: { type: 'notApplicable', params: { reason: 'the customer’s data is erased already' } } },
+      },
+    },
+  },
+});
+
+export const complianceGovernor = governorFromMachine<ComplianceState, D>(complianceDomain, {
+  kind: 'Compliance',
+  init: () => INITIAL,
+  timing: {
+    UnderAudit: { ms: REMEDIATION_DAYS * DAY_MS },
+    Retaining: { ms: RETENTION_DAYS * DAY_MS },
   },
   facts: (state) => ({ compliance: state, ...(state === 'NonCompliant' ? { hold: true } : {}) }),
   queries: {
     /** GDPR export: everything this governor holds about the customer. */
     export: ({ customerId, state, data }) => ({ customerId, governor: 'Compliance', state, record: data }),
   },
-};
+});
+
+/** The pure decision of the Compliance governor: its machine, taken one event. */
+export const decideCompliance = (state: ComplianceState, data: D, event: LifecycleEvent) => complianceGovernor.decide(state, data, event, event.customerId);
 
 export const complianceMachine = defineGovernor(complianceGovernor);

@@ -1,6 +1,8 @@
 import { DEFAULT_DUNNING_SCHEDULE } from '../../src/marketplace/dunning.ts';
+import { assign, setup } from 'xstate';
 import type { LifecycleEvent } from '../governor-protocol.ts';
-import { defineGovernor, eventTime, type Decision, type GovernorDefinition } from './governor-kit.ts';
+import { defineGovernor, eventTime } from './governor-kit.ts';
+import { domainContext, governorFromMachine, outcome, type DomainContext, type DomainEvent, type DomainTimeout } from './domain-machine.ts';
 import { chargeSignals, fraudBand, fraudScore } from './fraud-score.ts';
 import { DAY_MS } from './plan.ts';
 import { canonicalJson } from '../../src/marketplace/canonical-json.ts';
@@ -48,7 +50,6 @@ export interface AccountData {
 type S = AccountState;
 type D = AccountData;
 
-const LIVE: readonly S[] = ['Active', 'PastDue', 'Suspended', 'UnderReview'];
 const KEPT_SAMPLES = 50;
 export const ONBOARDING_DAYS = 7;
 export const SUSPENDED_DAYS = 30;
@@ -59,22 +60,12 @@ export const CLOSER_CHECK_DAYS = 3;
 /** Words in a suspension's reason that make it a review rather than a plain suspension. */
 const REVIEW_REASON = /review|fraud|investigat/i;
 
-function liveState(data: D): S {
-  if (data.hold === 'review') return 'UnderReview';
-  if (data.hold === 'suspended' || data.dunning === 'suspended') return 'Suspended';
-  return data.dunning === 'past_due' ? 'PastDue' : 'Active';
-}
-
 /** The account's standing, as the conflict rules read it (`account: 'suspended'`). */
 export function accountStanding(state: S): 'good' | 'onboarding' | 'past_due' | 'suspended' {
   if (state === 'Active') return 'good';
   if (state === 'Onboarding') return 'onboarding';
   return state === 'PastDue' ? 'past_due' : 'suspended';
 }
-
-const applied = (state: S, data: D): Decision<S, D> => ({ status: 'applied', next: { state, data } });
-const rejected = (reason: string): Decision<S, D> => ({ status: 'rejected', reason });
-const notApplicable = (reason: string): Decision<S, D> => ({ status: 'not_applicable', reason });
 
 /** Records a charge attempt and scores it; a score in the suspend or review band refuses it. */
 function charge(data: D, at: number): { data: D } | { refused: string } {
@@ -94,81 +85,200 @@ function isContact(value: unknown): value is Contact {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** The pure decision of the CustomerAccount governor. */
-export function decideAccount(state: S, data: D, event: LifecycleEvent): Decision<S, D> {
-  const live = LIVE.includes(state);
-  const at = eventTime(event);
-  switch (event.type) {
-    case 'CustomerSubscribes': {
-      // A subscribe that gives a contact replaces the record; one that gives none keeps it.
-      const contact = isContact(event.contact) ? event.contact : (data.contact ?? null);
-      if (state === 'Onboarding' || state === 'Deactivated') {
-        return applied('Active', { ...data, hold: 'none', holdReason: null, dunning: 'none', openedAt: data.openedAt ?? at, contact });
-      }
-      if (state === 'Active') {
-        return canonicalJson(contact) !== canonicalJson(data.contact ?? null) ? applied('Active', { ...data, contact }) : notApplicable('the account is open');
-      }
-      if (state === 'Archived') return rejected('the account was archived after its retention period: open a new account');
-      return rejected(`the account is ${accountStanding(state).replace('_', ' ')}: settle or lift that first`);
-    }
-    case 'CustomerErasureRequested': {
-      // Personal data goes; the standing stays (it is the contract's, and other governors rely on it).
-      const reasonErased = data.holdReason === null || data.holdReason === ERASED;
-      if ((data.contact ?? null) === null && reasonErased) return notApplicable('no personal data held');
-      return applied(state, { ...data, contact: null, holdReason: data.holdReason === null ? null : ERASED });
-    }
-    case 'PaymentProcessed':
-    case 'PaymentFailed': {
-      if (!live) return notApplicable(`no open account (${state.toLowerCase()})`);
-      const scored = charge(data, at);
-      if ('refused' in scored) return rejected(scored.refused);
-      const dunning = event.type === 'PaymentProcessed' ? 'none' : data.dunning === 'none' ? 'past_due' : data.dunning;
-      const next = { ...scored.data, dunning } as D;
-      return applied(liveState(next), next);
-    }
-    case 'UsageExceedsQuota':
-      if (!live) return notApplicable(`no open account (${state.toLowerCase()})`);
-      return applied(state, { ...data, activity: [...data.activity, at].slice(-KEPT_SAMPLES) });
-    case 'ManualSuspension': {
-      if (!live && state !== 'Onboarding') return notApplicable(`no open account (${state.toLowerCase()})`);
-      const reason = typeof event.reason === 'string' ? event.reason : '';
-      const hold = REVIEW_REASON.test(reason) ? 'review' : 'suspended';
-      if (data.hold === hold) return notApplicable(`already ${hold === 'review' ? 'under review' : 'suspended'}`);
-      const next: D = { ...data, hold, holdReason: `${String(event.actor)}: ${reason}` };
-      return applied(liveState(next), next);
-    }
-    case 'SuspensionLifted': {
-      // The appeal path the seeds never had: a lifted hold restores the account, also within
-      // the retention window after deactivation.
-      if (state === 'Deactivated') return applied(liveState({ ...data, hold: 'none' }), { ...data, hold: 'none', holdReason: null });
-      if (!live || data.hold === 'none') return notApplicable('no hold to lift');
-      const next: D = { ...data, hold: 'none', holdReason: null };
-      return applied(liveState(next), next);
-    }
-    case 'CustomerCancels':
-      return notApplicable('the account outlives its subscriptions');
-    default:
-      return notApplicable(`CustomerAccount does not handle ${event.type}`);
-  }
-}
+type AccountEvent =
+  | DomainEvent<'CustomerSubscribes', { contact: unknown }>
+  | DomainEvent<'CustomerErasureRequested'>
+  | DomainEvent<'PaymentProcessed'>
+  | DomainEvent<'PaymentFailed'>
+  | DomainEvent<'UsageExceedsQuota'>
+  | DomainEvent<'ManualSuspension', { actor: unknown; reason: unknown }>
+  | DomainEvent<'SuspensionLifted'>
+  | DomainEvent<'CustomerCancels'>
+  | DomainTimeout;
 
-export const customerAccountGovernor: GovernorDefinition<S, D> = {
-  kind: 'CustomerAccount',
-  states: ACCOUNT_STATES,
+const INITIAL: D = { hold: 'none', holdReason: null, dunning: 'none', charges: [], activity: [], lastScore: 0, closerChecksUntil: null, openedAt: null, contact: null };
+
+const timeOf = (event: AccountEvent): number => (event.type === 'timeout' ? Number.NaN : eventTime(event));
+/** A subscribe that gives a contact replaces the record; one that gives none keeps it. */
+const contactOf = (data: D, event: AccountEvent): Contact | null => (event.type === 'CustomerSubscribes' && isContact(event.contact) ? event.contact : (data.contact ?? null));
+const holdAsked = (event: AccountEvent): 'review' | 'suspended' =>
+  event.type === 'ManualSuspension' && typeof event.reason === 'string' && REVIEW_REASON.test(event.reason) ? 'review' : 'suspended';
+/** The charge a payment event is, scored on the data. */
+const scoredCharge = (data: D, event: AccountEvent) => charge(data, timeOf(event));
+const noOpenAccount = (state: string) => ({ type: 'notApplicable', params: { reason: `no open account (${state.toLowerCase()})` } }) as const;
+
+/**
+ * The account, written out. In the live states (Active, PastDue, Suspended, UnderReview) the
+ * state follows from the manual hold and the dunning: each transition's guards read the one that
+ * decides where it leads.
+ */
+export const customerAccountDomain = setup({
+  types: {} as { context: DomainContext<D>; events: AccountEvent },
+  guards: {
+    contactChanged: ({ context, event }) => canonicalJson(contactOf(context.data, event)) !== canonicalJson(context.data.contact ?? null),
+    /** Nothing personal held: no contact, and no hold reason (or an erased one). */
+    nothingPersonal: ({ context }) => (context.data.contact ?? null) === null && (context.data.holdReason === null || context.data.holdReason === ERASED),
+    /** The charge scores in the suspend or review band. */
+    chargeRefused: ({ context, event }) => 'refused' in scoredCharge(context.data, event),
+    heldForReview: ({ context }) => context.data.hold === 'review',
+    heldSuspended: ({ context }) => context.data.hold === 'suspended',
+    notHeld: ({ context }) => context.data.hold === 'none',
+    dunningSuspended: ({ context }) => context.data.dunning === 'suspended',
+    dunningPastDue: ({ context }) => context.data.dunning === 'past_due',
+    /** The suspension asks for the hold there is already. */
+    sameHold: ({ context, event }) => context.data.hold === holdAsked(event),
+    /** The suspension's reason asks for a review (review, fraud, investigation). */
+    asksReview: ({ event }) => holdAsked(event) === 'review',
+  },
+  actions: {
+    reject: assign((_, params: { reason: string }) => ({ outcome: outcome.rejected(params.reason) })),
+    notApplicable: assign((_, params: { reason: string }) => ({ outcome: outcome.notApplicable(params.reason) })),
+    open: assign(({ context, event }) => ({
+      data: { ...context.data, hold: 'none', holdReason: null, dunning: 'none', openedAt: context.data.openedAt ?? timeOf(event), contact: contactOf(context.data, event) } as D,
+      outcome: outcome.applied,
+    })),
+    updateContact: assign(({ context, event }) => ({ data: { ...context.data, contact: contactOf(context.data, event) }, outcome: outcome.applied })),
+    /** Personal data goes; the standing stays (it is the contract's, and other governors rely on it). */
+    erasePersonal: assign(({ context }) => ({ data: { ...context.data, contact: null, holdReason: context.data.holdReason === null ? null : ERASED }, outcome: outcome.applied })),
+    /** The charge recorded and scored, and the dunning it settles or starts. */
+    charge: assign(({ context, event }) => {
+      const scored = scoredCharge(context.data, event);
+      if ('refused' in scored) return { outcome: outcome.rejected(scored.refused) };
+      const dunning = event.type === 'PaymentProcessed' ? 'none' : context.data.dunning === 'none' ? 'past_due' : context.data.dunning;
+      return { data: { ...scored.data, dunning } as D, outcome: outcome.applied };
+    }),
+    refuseCharge: assign(({ context, event }) => {
+      const scored = scoredCharge(context.data, event);
+      return { outcome: outcome.rejected('refused' in scored ? scored.refused : 'the charge is held (a governor bug)') };
+    }),
+    recordActivity: assign(({ context, event }) => ({ data: { ...context.data, activity: [...context.data.activity, timeOf(event)].slice(-KEPT_SAMPLES) }, outcome: outcome.applied })),
+    hold: assign(({ context, event }) => ({
+      data: { ...context.data, hold: holdAsked(event), holdReason: `${String(event.type === 'ManualSuspension' ? event.actor : undefined)}: ${event.type === 'ManualSuspension' && typeof event.reason === 'string' ? event.reason : ''}` },
+      outcome: outcome.applied,
+    })),
+    alreadyHeld: assign(({ context }) => ({ outcome: outcome.notApplicable(`already ${context.data.hold === 'review' ? 'under review' : 'suspended'}`) })),
+    lift: assign(({ context }) => ({ data: { ...context.data, hold: 'none', holdReason: null } as D, outcome: outcome.applied })),
+    suspendForDunning: assign(({ context }) => ({ data: { ...context.data, dunning: 'suspended' } as D })),
+    /** Retention over: keep the standing, forget the behaviour. */
+    forget: assign(({ context }) => ({ data: { ...context.data, charges: [], activity: [], holdReason: null, closerChecksUntil: null } })),
+  },
+}).createMachine({
+  id: 'CustomerAccount',
   initial: 'Onboarding',
-  init: () => ({ hold: 'none', holdReason: null, dunning: 'none', charges: [], activity: [], lastScore: 0, closerChecksUntil: null, openedAt: null, contact: null }),
-  decide: decideAccount,
-  targets: ['Active', 'PastDue', 'Suspended', 'UnderReview'],
-  timeouts: {
-    Onboarding: { ms: ONBOARDING_DAYS * DAY_MS, to: 'Deactivated' },
-    // The same grace as Billing's dunning and Entitlement's: all three suspend at one instant.
-    PastDue: { ms: DEFAULT_DUNNING_SCHEDULE.graceDays * DAY_MS, to: 'Suspended', update: (data) => ({ ...data, dunning: 'suspended' }) },
-    Suspended: { ms: SUSPENDED_DAYS * DAY_MS, to: 'Deactivated' },
-    UnderReview: { ms: REVIEW_DAYS * DAY_MS, to: 'Deactivated' },
-    // Retention over: keep the standing, forget the behaviour.
-    Deactivated: { ms: RETENTION_DAYS * DAY_MS, to: 'Archived', update: (data) => ({ ...data, charges: [], activity: [], holdReason: null, closerChecksUntil: null }) },
+  context: domainContext(INITIAL),
+  on: {
+    CustomerErasureRequested: [{ guard: 'nothingPersonal', actions: { type: 'notApplicable', params: { reason: 'no personal data held' } } }, { actions: 'erasePersonal' }],
+    CustomerCancels: { actions: { type: 'notApplicable', params: { reason: 'the account outlives its subscriptions' } } },
+  },
+  states: {
+    Onboarding: {
+      on: {
+        CustomerSubscribes: { target: 'Active', actions: 'open' },
+        PaymentProcessed: { actions: noOpenAccount('Onboarding') },
+        PaymentFailed: { actions: noOpenAccount('Onboarding') },
+        UsageExceedsQuota: { actions: noOpenAccount('Onboarding') },
+        ManualSuspension: [{ guard: 'asksReview', target: 'UnderReview', actions: 'hold' }, { target: 'Suspended', actions: 'hold' }],
+        SuspensionLifted: { actions: { type: 'notApplicable', params: { reason: 'no hold to lift' } } },
+        timeout: { target: 'Deactivated' },
+      },
+    },
+    Active: {
+      on: {
+        CustomerSubscribes: [{ guard: 'contactChanged', actions: 'updateContact' }, { actions: { type: 'notApplicable', params: { reason: 'the account is open' } } }],
+        PaymentProcessed: [{ guard: 'chargeRefused', actions: 'refuseCharge' }, { actions: 'charge' }],
+        PaymentFailed: [{ guard: 'chargeRefused', actions: 'refuseCharge' }, { target: 'PastDue', actions: 'charge' }],
+        UsageExceedsQuota: { actions: 'recordActivity' },
+        ManualSuspension: [{ guard: 'asksReview', target: 'UnderReview', actions: 'hold' }, { target: 'Suspended', actions: 'hold' }],
+        SuspensionLifted: { actions: { type: 'notApplicable', params: { reason: 'no hold to lift' } } },
+      },
+    },
+    PastDue: {
+      on: {
+        CustomerSubscribes: { actions: { type: 'reject', params: { reason: 'the account is past due: settle or lift that first' } } },
+        PaymentProcessed: [{ guard: 'chargeRefused', actions: 'refuseCharge' }, { target: 'Active', actions: 'charge' }],
+        PaymentFailed: [{ guard: 'chargeRefused', actions: 'refuseCharge' }, { actions: 'charge' }],
+        UsageExceedsQuota: { actions: 'recordActivity' },
+        ManualSuspension: [{ guard: 'asksReview', target: 'UnderReview', actions: 'hold' }, { target: 'Suspended', actions: 'hold' }],
+        SuspensionLifted: { actions: { type: 'notApplicable', params: { reason: 'no hold to lift' } } },
+        // The same grace as Billing's dunning and Entitlement's: all three suspend at one instant.
+        timeout: { target: 'Suspended', actions: 'suspendForDunning' },
+      },
+    },
+    Suspended: {
+      on: {
+        CustomerSubscribes: { actions: { type: 'reject', params: { reason: 'the account is suspended: settle or lift that first' } } },
+        PaymentProcessed: [{ guard: 'chargeRefused', actions: 'refuseCharge' }, { guard: 'heldSuspended', actions: 'charge' }, { target: 'Active', actions: 'charge' }],
+        PaymentFailed: [{ guard: 'chargeRefused', actions: 'refuseCharge' }, { actions: 'charge' }],
+        UsageExceedsQuota: { actions: 'recordActivity' },
+        ManualSuspension: [{ guard: 'sameHold', actions: 'alreadyHeld' }, { guard: 'asksReview', target: 'UnderReview', actions: 'hold' }, { actions: 'hold' }],
+        SuspensionLifted: [
+          { guard: 'notHeld', actions: { type: 'notApplicable', params: { reason: 'no hold to lift' } } },
+          { guard: 'dunningSuspended', actions: 'lift' },
+          { guard: 'dunningPastDue', target: 'PastDue', actions: 'lift' },
+          { target: 'Active', actions: 'lift' },
+        ],
+        timeout: { target: 'Deactivated' },
+      },
+    },
+    UnderReview: {
+      on: {
+        CustomerSubscribes: { actions: { type: 'reject', params: { reason: 'the account is suspended: settle or lift that first' } } },
+        PaymentProcessed: [{ guard: 'chargeRefused', actions: 'refuseCharge' }, { actions: 'charge' }],
+        PaymentFailed: [{ guard: 'chargeRefused', actions: 'refuseCharge' }, { actions: 'charge' }],
+        UsageExceedsQuota: { actions: 'recordActivity' },
+        ManualSuspension: [{ guard: 'sameHold', actions: 'alreadyHeld' }, { target: 'Suspended', actions: 'hold' }],
+        SuspensionLifted: [
+          { guard: 'dunningSuspended', target: 'Suspended', actions: 'lift' },
+          { guard: 'dunningPastDue', target: 'PastDue', actions: 'lift' },
+          { target: 'Active', actions: 'lift' },
+        ],
+        timeout: { target: 'Deactivated' },
+      },
+    },
+    Deactivated: {
+      on: {
+        CustomerSubscribes: { target: 'Active', actions: 'open' },
+        PaymentProcessed: { actions: noOpenAccount('Deactivated') },
+        PaymentFailed: { actions: noOpenAccount('Deactivated') },
+        UsageExceedsQuota: { actions: noOpenAccount('Deactivated') },
+        ManualSuspension: { actions: noOpenAccount('Deactivated') },
+        // The appeal path the seeds never had: a lifted hold restores the account, also within
+        // the retention window after deactivation.
+        SuspensionLifted: [
+          { guard: 'dunningSuspended', target: 'Suspended', actions: 'lift' },
+          { guard: 'dunningPastDue', target: 'PastDue', actions: 'lift' },
+          { target: 'Active', actions: 'lift' },
+        ],
+        timeout: { target: 'Archived', actions: 'forget' },
+      },
+    },
+    Archived: {
+      on: {
+        CustomerSubscribes: { actions: { type: 'reject', params: { reason: 'the account was archived after its retention period: open a new account' } } },
+        PaymentProcessed: { actions: noOpenAccount('Archived') },
+        PaymentFailed: { actions: noOpenAccount('Archived') },
+        UsageExceedsQuota: { actions: noOpenAccount('Archived') },
+        ManualSuspension: { actions: noOpenAccount('Archived') },
+        SuspensionLifted: { actions: { type: 'notApplicable', params: { reason: 'no hold to lift' } } },
+      },
+    },
+  },
+});
+
+export const customerAccountGovernor = governorFromMachine<AccountState, D>(customerAccountDomain, {
+  kind: 'CustomerAccount',
+  init: () => INITIAL,
+  timing: {
+    Onboarding: { ms: ONBOARDING_DAYS * DAY_MS },
+    PastDue: { ms: DEFAULT_DUNNING_SCHEDULE.graceDays * DAY_MS },
+    Suspended: { ms: SUSPENDED_DAYS * DAY_MS },
+    UnderReview: { ms: REVIEW_DAYS * DAY_MS },
+    Deactivated: { ms: RETENTION_DAYS * DAY_MS },
   },
   facts: (state) => ({ account: accountStanding(state) }),
-};
+});
+
+/** The pure decision of the CustomerAccount governor: its machine, taken one event. */
+export const decideAccount = (state: AccountState, data: D, event: LifecycleEvent, customerId = event.customerId) => customerAccountGovernor.decide(state, data, event, customerId);
 
 export const customerAccountMachine = defineGovernor(customerAccountGovernor);

@@ -22,7 +22,8 @@ export { eventTime } from './business-time.ts';
  *    `not_applicable` without asking the domain.
  * 3. The business deadlines of the current state that are due by the event's business time are
  *    applied first ({@link asOf}, the rule of `business-time.ts`), as their timers would have.
- * 4. `decide(state, data, event)` gives the outcome; an `applied` or `not_applicable` outcome is
+ * 4. `decide(state, data, event)` gives the outcome (for a governor written out as an XState
+ *    machine, `domain-machine.ts` makes `decide` the machine's own transition); an `applied` or `not_applicable` outcome is
  *    kept as `pending` (persisted with the actor, so a restart keeps it) with the version it was
  *    computed against.
  * 5. The reply carries that version and the facts of the state the change would lead to.

@@ -1,8 +1,10 @@
 import { gt as semverGt, valid as validSemver } from 'semver';
 import { canonicalDigest } from '../../src/marketplace/canonical-json.ts';
 import { CURRENCY_PATTERN, Dec, formatCents, parseAmount } from '../../src/marketplace/money.ts';
-import type { LifecycleEvent } from '../governor-protocol.ts';
-import { defineGovernor, eventTime, type Decision, type GovernorDefinition } from './governor-kit.ts';
+import { assign, setup } from 'xstate';
+import type { LifecycleEvent, ReplyStatus } from '../governor-protocol.ts';
+import { defineGovernor, eventTime } from './governor-kit.ts';
+import { domainContext, governorFromMachine, outcome, type DomainContext, type DomainEvent } from './domain-machine.ts';
 import { DAY_MS } from './plan.ts';
 
 /**
@@ -50,7 +52,6 @@ export interface CatalogData {
   readonly items: Readonly<Record<string, CatalogItem>>;
 }
 
-type S = CatalogState;
 type D = CatalogData;
 
 export const PRICE_RISE_NOTICE_DAYS = 30;
@@ -58,8 +59,11 @@ export const PRICE_RISE_NOTICE_DAYS = 30;
 export const PRICE_RISE_THRESHOLD = '0.10';
 export const MAX_PRICE = '9999999.99';
 
-const rejected = (reason: string): Decision<S, D> => ({ status: 'rejected', reason });
-const notApplicable = (reason: string): Decision<S, D> => ({ status: 'not_applicable', reason });
+/** What a catalog event comes to: the item it writes, or a refusal with its reason. */
+type Verdict = { readonly id: string; readonly item: CatalogItem } | { readonly status: Exclude<ReplyStatus, 'applied'>; readonly reason: string };
+
+const rejected = (reason: string): Verdict => ({ status: 'rejected', reason });
+const notApplicable = (reason: string): Verdict => ({ status: 'not_applicable', reason });
 
 /** The item with its revision recomputed from everything else in it. */
 function revised(item: Omit<CatalogItem, 'revision'>): CatalogItem {
@@ -67,11 +71,7 @@ function revised(item: Omit<CatalogItem, 'revision'>): CatalogItem {
   return { kind, versions, deprecated, retired, prices, revision: canonicalDigest({ kind, versions, deprecated, retired, prices }) };
 }
 
-function withItem(data: D, id: string, item: CatalogItem): Decision<S, D> {
-  const items = { ...data.items, [id]: item };
-  const listed = Object.values(items).some((i) => !i.retired);
-  return { status: 'applied', next: { state: listed ? 'Listed' : 'Empty', data: { items } }, facts: { revision: item.revision } };
-}
+const withItem = (id: string, item: CatalogItem): Verdict => ({ id, item });
 
 /** The price of an item in effect at `at`, if any. */
 export function priceAt(item: Pick<CatalogItem, 'prices'>, at: number): PriceEntry | undefined {
@@ -88,21 +88,21 @@ function itemOf(data: D, event: LifecycleEvent): CatalogItem | string {
   return item;
 }
 
-function publish(data: D, event: LifecycleEvent): Decision<S, D> {
+function publish(data: D, event: LifecycleEvent): Verdict {
   const { itemKind, itemId, version } = event;
   if (itemKind !== 'sku' && itemKind !== 'template') return rejected('itemKind must be sku or template');
   if (typeof itemId !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/.test(itemId)) return rejected('itemId must be letters, digits, ".", "_", ":" or "-"');
   if (typeof version !== 'string' || validSemver(version) === null) return rejected(`version ${JSON.stringify(version)} is not semver (e.g. 1.4.0)`);
   const existing = Object.hasOwn(data.items, itemId) ? data.items[itemId]! : undefined;
-  if (!existing) return withItem(data, itemId, revised({ kind: itemKind, versions: [version], deprecated: [], retired: false, prices: [] }));
+  if (!existing) return withItem(itemId, revised({ kind: itemKind, versions: [version], deprecated: [], retired: false, prices: [] }));
   if (existing.kind !== itemKind) return rejected(`${itemId} is a ${existing.kind}, not a ${itemKind}`);
   if (existing.versions.includes(version)) return rejected(`version ${version} of ${itemId} is published already: versions are immutable`);
   const latest = existing.versions.at(-1)!;
   if (!semverGt(version, latest)) return rejected(`version ${version} of ${itemId} must be above the latest, ${latest}`);
-  return withItem(data, itemId, revised({ ...existing, versions: [...existing.versions, version], retired: false }));
+  return withItem(itemId, revised({ ...existing, versions: [...existing.versions, version], retired: false }));
 }
 
-function deprecate(data: D, event: LifecycleEvent): Decision<S, D> {
+function deprecate(data: D, event: LifecycleEvent): Verdict {
   const item = itemOf(data, event);
   if (typeof item === 'string') return rejected(item);
   const id = event.itemId as string;
@@ -111,13 +111,13 @@ function deprecate(data: D, event: LifecycleEvent): Decision<S, D> {
     if (typeof version !== 'string' || !item.versions.includes(version)) return rejected(`version ${JSON.stringify(version)} of ${id} is not published`);
     if (item.deprecated.includes(version)) return notApplicable(`version ${version} of ${id} is deprecated already`);
     const deprecated = [...item.deprecated, version];
-    return withItem(data, id, revised({ ...item, deprecated, retired: deprecated.length === item.versions.length }));
+    return withItem(id, revised({ ...item, deprecated, retired: deprecated.length === item.versions.length }));
   }
   if (item.retired) return notApplicable(`${id} is deprecated already`);
-  return withItem(data, id, revised({ ...item, deprecated: [...item.versions], retired: true }));
+  return withItem(id, revised({ ...item, deprecated: [...item.versions], retired: true }));
 }
 
-function reprice(data: D, event: LifecycleEvent): Decision<S, D> {
+function reprice(data: D, event: LifecycleEvent): Verdict {
   const item = itemOf(data, event);
   if (typeof item === 'string') return rejected(item);
   const id = event.itemId as string;
@@ -145,30 +145,70 @@ function reprice(data: D, event: LifecycleEvent): Decision<S, D> {
   }
   const entry: PriceEntry = { amount: formatCents(amount), currency: event.currency, effectiveAt };
   const prices = [...item.prices.filter((p) => p.effectiveAt !== effectiveAt), entry].sort((a, b) => a.effectiveAt - b.effectiveAt);
-  return withItem(data, id, revised({ ...item, prices }));
+  return withItem(id, revised({ ...item, prices }));
 }
 
-/** The pure decision of the ProductCatalog governor. */
-export function decideCatalog(_state: S, data: D, event: LifecycleEvent): Decision<S, D> {
-  switch (event.type) {
-    case 'CatalogPublish':
-      return publish(data, event);
-    case 'CatalogDeprecate':
-      return deprecate(data, event);
-    case 'CatalogReprice':
-      return reprice(data, event);
-    default:
-      return notApplicable(`ProductCatalog does not handle ${event.type}`);
-  }
+type CatalogEvent = DomainEvent<'CatalogPublish'> | DomainEvent<'CatalogDeprecate'> | DomainEvent<'CatalogReprice'>;
+
+/** What `event` comes to on `data`: each event type's checks, in the order the reasons are given. */
+function verdictOf(data: D, event: CatalogEvent): Verdict {
+  if (event.type === 'CatalogPublish') return publish(data, event);
+  if (event.type === 'CatalogDeprecate') return deprecate(data, event);
+  return reprice(data, event);
 }
 
-export const productCatalogGovernor: GovernorDefinition<S, D> = {
-  kind: 'ProductCatalog',
-  states: CATALOG_STATES,
+const itemsWith = (data: D, verdict: Verdict): D['items'] => ('item' in verdict ? { ...data.items, [verdict.id]: verdict.item } : data.items);
+
+/**
+ * The catalog, written out: every event is checked (a refusal names its reason), then writes its
+ * item; the catalog is Listed while an item has a live version.
+ */
+export const productCatalogDomain = setup({
+  types: {} as { context: DomainContext<D>; events: CatalogEvent },
+  guards: {
+    refused: ({ context, event }) => !('item' in verdictOf(context.data, event)),
+    /** The write leaves every item fully deprecated. */
+    nothingListed: ({ context, event }) => Object.values(itemsWith(context.data, verdictOf(context.data, event))).every((item) => item.retired),
+  },
+  actions: {
+    refuse: assign(({ context, event }) => {
+      const verdict = verdictOf(context.data, event);
+      return { outcome: 'item' in verdict ? outcome.rejected('nothing to refuse (a governor bug)') : verdict };
+    }),
+    /** The item written, its revision in the reply's facts. */
+    write: assign(({ context, event }) => {
+      const verdict = verdictOf(context.data, event);
+      if (!('item' in verdict)) return { outcome: verdict };
+      return { data: { items: itemsWith(context.data, verdict) }, outcome: { status: 'applied', facts: { revision: verdict.item.revision } } as const };
+    }),
+  },
+}).createMachine({
+  id: 'ProductCatalog',
   initial: 'Empty',
+  context: domainContext<D>({ items: {} }),
+  states: {
+    // Every item is fully deprecated (or there is none): only a publish lists one, and nothing
+    // retired can be deprecated or repriced.
+    Empty: {
+      on: {
+        CatalogPublish: [{ guard: 'refused', actions: 'refuse' }, { target: 'Listed', actions: 'write' }],
+        CatalogDeprecate: { guard: 'refused', actions: 'refuse' },
+        CatalogReprice: { guard: 'refused', actions: 'refuse' },
+      },
+    },
+    Listed: {
+      on: {
+        CatalogPublish: [{ guard: 'refused', actions: 'refuse' }, { actions: 'write' }],
+        CatalogDeprecate: [{ guard: 'refused', actions: 'refuse' }, { guard: 'nothingListed', target: 'Empty', actions: 'write' }, { actions: 'write' }],
+        CatalogReprice: [{ guard: 'refused', actions: 'refuse' }, { actions: 'write' }],
+      },
+    },
+  },
+});
+
+export const productCatalogGovernor = governorFromMachine<CatalogState, D>(productCatalogDomain, {
+  kind: 'ProductCatalog',
   init: () => ({ items: {} }),
-  decide: decideCatalog,
-  targets: CATALOG_STATES,
   facts: (state) => ({ catalog: state }),
   queries: {
     /** An item as others see it at `at` (epoch ms; default: its latest price): version, status, price. */
@@ -181,6 +221,9 @@ export const productCatalogGovernor: GovernorDefinition<S, D> = {
       return { found: true, kind: item.kind, latest: live.at(-1) ?? null, versions: item.versions, retired: item.retired, price: priceAt(item, at) ?? null, revision: item.revision };
     },
   },
-};
+});
+
+/** The pure decision of the ProductCatalog governor: its machine, taken one event. */
+export const decideCatalog = (state: CatalogState, data: D, event: LifecycleEvent) => productCatalogGovernor.decide(state, data, event, event.customerId);
 
 export const productCatalogMachine = defineGovernor(productCatalogGovernor);

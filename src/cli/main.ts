@@ -9,6 +9,7 @@ import { dlqCommand } from './commands/dlq.ts';
 import { demoCommand } from './commands/demo.ts';
 import { enqueueCommand } from './commands/enqueue.ts';
 import { licenseCommand } from './commands/license.ts';
+import { machinesCommand } from './commands/machines.ts';
 import { migrateLayoutCommand } from './commands/migrate-layout.ts';
 import { replCommand } from './commands/repl.ts';
 import { schemaCommand } from './commands/schema.ts';
@@ -39,6 +40,7 @@ export function program(): Command {
   migrateLayoutCommand(governor);
   replCommand(governor);
   statsCommand(governor);
+  machinesCommand(governor);
   return governor;
 }
 
