@@ -28,7 +28,7 @@ const HEAVY = [/\/node_modules\/(xstate|bullmq|ioredis|pino|fast-check|zod|prom-
 const heavyAmong = (modules: string[]) => modules.filter((url) => HEAVY.some((pattern) => pattern.test(url)));
 
 describe('the governor command starts light', () => {
-  it.each(['--help', '--version', 'start --help', 'check --help', 'audit verify --help', 'demo --help'])('`governor %s` loads no runtime, Redis client nor property library', (line) => {
+  it.each(['--help', '--version', 'start --help', 'check --help', 'audit verify --help', 'demo --help', 'machines --help'])('`governor %s` loads no runtime, Redis client nor property library', (line) => {
     const run = modulesLoadedBy(line.split(' '));
     expect(run.code).toBe(0);
     expect(run.stdout.length).toBeGreaterThan(0);
