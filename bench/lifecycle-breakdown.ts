@@ -3,14 +3,14 @@
  * (two node processes, `lifecycle-node.ts`) on a private Redis, a warm-up round, then one whole
  * script (all eight event types) over `BREAKDOWN_CUSTOMERS` customers watched with `MONITOR`.
  *
- * Two whole scripts are sent, one after the other. The first, unwatched, gives the `INFO
- * commandstats` total per event (a script once plus every command it runs: the benchmark's
- * `commands_per_event`), Redis' network bytes in and out (`INFO stats`) and each command's time
- * from `SLOWLOG` (every command logged; times move with the machine's load, the rest does not).
- * The second, under `MONITOR` (which costs Redis time itself), gives per event every command sent
- * by a client (a script is one EVALSHA, named by the sha1 of its source: Governor's
- * `src/store/lua/*.lua`, BullMQ's `commands/*.lua`), the commands each script runs inside it and
- * the bytes of its arguments.
+ * Two whole scripts are sent, one after the other. The first (the lifecycle benchmark's timed
+ * rounds) runs under `MONITOR`: per event, every command sent by a client (a script is one
+ * EVALSHA, named by the sha1 of its source: Governor's `src/store/lua/*.lua`, BullMQ's
+ * `commands/*.lua`), the commands each script runs inside it and the bytes of its arguments; and
+ * the `INFO commandstats` total (a script once plus every command it runs: the benchmark's
+ * `commands_per_event`). The second, unwatched (MONITOR costs Redis time and output bytes), gives
+ * Redis' network bytes in and out (`INFO stats`) and each client command's time from `SLOWLOG`
+ * (times move with the machine's load, counts and bytes do not).
  *
  * `npm run bench -- lifecycle-breakdown`; `BREAKDOWN_JSON=1` adds the table as JSON.
  */
@@ -80,40 +80,11 @@ export async function main(): Promise<Record<string, unknown>> {
     const send = (batch: Parameters<typeof producer.sendMany>[0]) => producer.sendMany(batch);
     await warmUp('bd', CUSTOMERS, tracker, send);
 
-    // Phase 1, one whole script unwatched: commandstats, network bytes, and each command's time
-    // from SLOWLOG (every command logged: a script's time is its own and its commands').
-    const first = lifecycleRounds('bd', CUSTOMERS, 1, 8);
-    const admin = redis.client();
-    await admin.config('SET', 'slowlog-max-len', String(first.length * 150));
-    await admin.config('SET', 'slowlog-log-slower-than', '0');
-    await admin.slowlog('RESET');
-    const statsBefore = await commandStats(redis);
-    const [inBefore, outBefore] = await netBytes(redis);
-    let done = tracker.next(first.length);
-    await send(messages(first, tracker));
-    await done;
-    // What the last commits send after the orchestrators finish (completions, relays) lands too.
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    const [inAfter, outAfter] = await netBytes(redis);
-    const commands = commandsBetween(statsBefore, await commandStats(redis));
-    await admin.config('SET', 'slowlog-log-slower-than', '10000');
-    const usec = new Map<string, number>();
-    const logged = (await admin.slowlog('GET', -1)) as [number, number, number, string[], string][];
-    if (process.env['BREAKDOWN_DEBUG']) console.error(logged.sort((a, b) => b[2] - a[2]).slice(0, 8).map((e) => [e[2], e[4], e[3].slice(0, 4).map((a) => String(a).slice(0, 60))]));
-    for (const entry of logged) {
-      // A command a script ran is logged too, without a client: its time is in the script's.
-      if (!entry[4]) continue;
-      const args = entry[3];
-      const command = String(args[0]).toLowerCase();
-      const name = command === 'evalsha' ? (names.get(String(args[1])) ?? `evalsha ${String(args[1]).slice(0, 8)}`) : command;
-      usec.set(name, (usec.get(name) ?? 0) + entry[2]);
-    }
-    admin.disconnect();
-    if (process.env['BREAKDOWN_DEBUG']) console.error([...usec]);
-
-    // Phase 2, the next whole script under MONITOR: which client command, and inside which script
-    // which commands. MONITOR shows a script's EVALSHA first, then the commands it runs (Redis 7):
-    // each command from Lua belongs to the last client command shown.
+    // Phase 1, the benchmark's timed script (rounds 1-8) under MONITOR: which client command,
+    // and inside which script which commands; and the INFO commandstats total (a count: MONITOR
+    // slows Redis but changes no count). MONITOR shows a script's EVALSHA first, then the commands
+    // it runs (Redis 7): each command from Lua belongs to the last client command shown.
+    const events = lifecycleRounds('bd', CUSTOMERS, 1, 8);
     const rows = new Map<string, Row>();
     let last: Row | undefined;
     const monitor = await monitorClient.monitor();
@@ -136,32 +107,59 @@ export async function main(): Promise<Record<string, unknown>> {
       row.bytes += args.reduce((sum, a) => sum + Buffer.byteLength(a), 0);
       last = row;
     });
-    const events = lifecycleRounds('bd', CUSTOMERS, 9, 8);
-    done = tracker.next(events.length);
+    const statsBefore = await commandStats(redis);
+    let done = tracker.next(events.length);
     await send(messages(events, tracker));
     await done;
+    // What the last commits send after the orchestrators finish (completions, relays) lands too.
     await new Promise((resolve) => setTimeout(resolve, 500));
+    const commands = commandsBetween(statsBefore, await commandStats(redis));
     monitor.disconnect();
 
-    // Phase 1's figures per phase-1 event, phase 2's per phase-2 event (the same script, so nearly as many).
+    // Phase 2, the next whole script (rounds 9-16) unwatched: network bytes, and each client
+    // command's time from SLOWLOG (every command logged; a script's time includes its commands').
+    const second = lifecycleRounds('bd', CUSTOMERS, 9, 8);
+    const admin = redis.client();
+    await admin.config('SET', 'slowlog-max-len', String(second.length * 150));
+    await admin.config('SET', 'slowlog-log-slower-than', '0');
+    await admin.slowlog('RESET');
+    const [inBefore, outBefore] = await netBytes(redis);
+    done = tracker.next(second.length);
+    await send(messages(second, tracker));
+    await done;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const [inAfter, outAfter] = await netBytes(redis);
+    await admin.config('SET', 'slowlog-log-slower-than', '10000');
+    const usec = new Map<string, number>();
+    for (const entry of (await admin.slowlog('GET', -1)) as [number, number, number, string[], string][]) {
+      // A command a script ran is logged too, without a client: its time is in the script's.
+      if (!entry[4]) continue;
+      const args = entry[3];
+      const command = String(args[0]).toLowerCase();
+      const name = command === 'evalsha' ? (names.get(String(args[1])) ?? `evalsha ${String(args[1]).slice(0, 8)}`) : command;
+      usec.set(name, (usec.get(name) ?? 0) + entry[2]);
+    }
+    admin.disconnect();
+
+    // Each phase's figures per its own events (the same script: as many, give or take a duplicate).
     const perEvent = (x: number) => round(x / events.length, 3);
-    const perFirst = (x: number) => round(x / first.length, 3);
+    const perSecond = (x: number) => round(x / second.length, 3);
     const table = [...rows].sort((a, b) => b[1].calls + sum(b[1].inner) - (a[1].calls + sum(a[1].inner)));
     console.log(`${events.length} events (${CUSTOMERS} customers × 8 types, every 20th twice), per event:`);
     console.log(`${'sent by a client'.padEnd(34)} ${'calls'.padStart(7)} ${'inside'.padStart(7)} ${'arg bytes'.padStart(10)} ${'µs'.padStart(6)}  commands inside (per event)`);
     for (const [name, row] of table) {
       const inner = [...row.inner].sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c} ${perEvent(n)}`).join(', ');
-      console.log(`${name.padEnd(34)} ${perEvent(row.calls).toFixed(3).padStart(7)} ${perEvent(sum(row.inner)).toFixed(3).padStart(7)} ${perEvent(row.bytes).toFixed(0).padStart(10)} ${((usec.get(name) ?? 0) / first.length).toFixed(1).padStart(6)}  ${inner}`);
+      console.log(`${name.padEnd(34)} ${perEvent(row.calls).toFixed(3).padStart(7)} ${perEvent(sum(row.inner)).toFixed(3).padStart(7)} ${perEvent(row.bytes).toFixed(0).padStart(10)} ${((usec.get(name) ?? 0) / second.length).toFixed(1).padStart(6)}  ${inner}`);
     }
     const sent = [...rows.values()].reduce((s, r) => s + r.calls, 0);
     const statsCalls = commands.reduce((s, [, c]) => s + c.calls, 0);
-    console.log(`client commands ${perEvent(sent)}; commandstats calls ${perFirst(statsCalls)} (script once + its commands); net in ${perFirst(inAfter - inBefore)} B, out ${perFirst(outAfter - outBefore)} B; µs (SLOWLOG, load-dependent) ${perFirst(sum(usec))}`);
+    console.log(`client commands ${perEvent(sent)}; commandstats calls ${perEvent(statsCalls)} (script once + its commands); next script: net in ${perSecond(inAfter - inBefore)} B, out ${perSecond(outAfter - outBefore)} B, µs (SLOWLOG, load-dependent) ${perSecond(sum(usec))}`);
     const result = {
       bench: 'lifecycle-breakdown',
       client_commands_per_event: perEvent(sent),
-      commands_per_event: perFirst(statsCalls),
-      net_in_bytes_per_event: round((inAfter - inBefore) / first.length, 0),
-      net_out_bytes_per_event: round((outAfter - outBefore) / first.length, 0),
+      commands_per_event: perEvent(statsCalls),
+      net_in_bytes_per_event: round((inAfter - inBefore) / second.length, 0),
+      net_out_bytes_per_event: round((outAfter - outBefore) / second.length, 0),
       events: events.length,
     };
     if (process.env['BREAKDOWN_JSON']) {
