@@ -2,7 +2,7 @@
  * `npm run bench -- <name>`: runs bench/<name>.ts, which prints its figures and, as its last line,
  * one JSON object comparing Governor with the raw library doing the same work in the same run.
  */
-const BENCHES = ['runtime', 'transport', 'lifecycle', 'chaos', 'backpressure', 'noisy', 'age', 'cluster', 'fleet-memory'] as const;
+const BENCHES = ['runtime', 'transport', 'lifecycle', 'chaos', 'backpressure', 'noisy', 'age', 'cluster', 'fleet-memory', 'lifecycle-breakdown'] as const;
 
 const name = process.argv[2];
 if (!name || !(BENCHES as readonly string[]).includes(name)) {

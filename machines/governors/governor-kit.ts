@@ -200,15 +200,20 @@ export function governorRecordKey(event: EventObject): string | undefined {
  * The record keys a message to a governor of `definition` needs (`EntityKind.recordKey`): a
  * `prepare`'s eventId, and the keys its decision reads ({@link GovernorDefinition.recordKeys}),
  * as a list when there are any. The orchestrator's lifecycle message names the same keys, so a
- * transport that reads records before a delivery reads the governors' with the orchestrator's.
+ * transport that reads records before a delivery reads the governors' with the orchestrator's —
+ * but only when the event's route ({@link ROUTES}) calls this governor: the others get no
+ * `prepare` for it, and a read for each was a Redis command per governor per event for nothing
+ * (issue 15). A wrong guess costs a re-run, never a decision (the lookup of a record not read
+ * first crashes the step undecided).
  */
 export function governorRecordKeys<S extends string, D>(definition: GovernorDefinition<S, D>): (event: EventObject) => RecordKeys {
   const more = definition.recordKeys;
-  if (!more) return governorRecordKey;
   return (event) => {
     const eventId = governorRecordKey(event);
     if (eventId === undefined) return undefined;
     const lifecycle = (event as unknown as { event: LifecycleEvent }).event;
+    if (event.type === LIFECYCLE_MESSAGE_TYPE && !ROUTES[lifecycle.type]?.includes(definition.kind)) return undefined;
+    if (!more) return eventId;
     let keys: readonly string[];
     try {
       keys = more(lifecycle);
