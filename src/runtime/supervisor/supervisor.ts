@@ -221,7 +221,7 @@ export class SupervisorProcess extends Process {
       if (next !== child && next.pid === undefined) next.restarts++;
       const started = this.#start(next);
       if (started !== true) {
-        this.node.logger.error({ supervisor: this.pid, child: next.spec.id, reason: started.reason }, 'restart failed, retrying');
+        this.node.logger.error({ supervisor: this.pid, child: next.spec.id, reason: formatReason(started.reason) }, 'restart failed, retrying');
         const backoff = this.spec.backoff;
         if (!backoff) return this.#scheduleRetry(next, 0);
         if (this.#overIntensity()) return this.#exit('shutdown');
@@ -439,7 +439,8 @@ export class SupervisorProcess extends Process {
   startChildNow(args: unknown[]): Pid | undefined {
     if (!this.#dynamic || this.busy || !this.alive) return undefined;
     const result = this.#startChild({ args });
-    if (!result.ok) this.node.logger.error({ supervisor: this.pid, reason: result.reason }, 'dynamic child failed to start');
+    // Rendered: pino serialises an Error only under `err`, and would log this reason as {}.
+    if (!result.ok) this.node.logger.error({ supervisor: this.pid, reason: formatReason(result.reason) }, 'dynamic child failed to start');
     return result.ok ? result.pid : undefined;
   }
 
