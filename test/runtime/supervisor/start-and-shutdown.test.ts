@@ -684,6 +684,17 @@ describe('the child API', () => {
     });
   });
 
+  it('answers a request it does not know with not_found naming it, and carries on', async () => {
+    const { node, sup } = await started();
+    const before = await pidsOf(node, sup);
+    expect(await node.call(sup, { type: 'supervisor.reboot' })).toEqual({
+      ok: false,
+      error: 'not_found',
+      reason: 'unknown supervisor request supervisor.reboot',
+    });
+    expect(await pidsOf(node, sup)).toEqual(before);
+  });
+
   describe('count_children and which_children', () => {
     it('count specs, running children, supervisors and workers', async () => {
       const { node, sup } = await started();
