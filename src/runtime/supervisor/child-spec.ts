@@ -110,7 +110,8 @@ export function checkChildSpecs(specs: readonly unknown[], autoShutdown: AutoShu
       shutdown !== undefined &&
       shutdown !== 'brutal_kill' &&
       shutdown !== 'infinity' &&
-      !(typeof shutdown === 'number' && Number.isInteger(shutdown) && shutdown >= 0)
+      // Number.isInteger is false for anything not a number, so no typeof is needed.
+      !(Number.isInteger(shutdown) && shutdown >= 0)
     ) {
       problems.push({ where: `${at}.shutdown`, problem: 'must be "brutal_kill", "infinity" or a whole number of ms ≥ 0' });
     }
@@ -153,7 +154,8 @@ export function checkSupervisorSpec(spec: SupervisorSpec): NormalizedSupervisorS
   const autoShutdown = spec.autoShutdown ?? 'never';
   if (!STRATEGIES.includes(strategy)) problems.push({ where: 'strategy', problem: `must be one of ${STRATEGIES.join(', ')}` });
   if (!Number.isInteger(intensity) || intensity < 0) problems.push({ where: 'intensity', problem: 'must be a whole number ≥ 0' });
-  if (typeof period !== 'number' || !(period > 0) || !Number.isFinite(period)) problems.push({ where: 'period', problem: 'must be a number of seconds > 0' });
+  // Number.isFinite is false for anything not a number ('5' included: it does not coerce).
+  if (!Number.isFinite(period) || !(period > 0)) problems.push({ where: 'period', problem: 'must be a number of seconds > 0' });
   if (!AUTO_SHUTDOWNS.includes(autoShutdown)) problems.push({ where: 'autoShutdown', problem: `must be one of ${AUTO_SHUTDOWNS.join(', ')}` });
   else if (strategy === 'simple_one_for_one' && autoShutdown !== 'never') {
     // OTP's {bad_combination, [{auto_shutdown, _}, {strategy, simple_one_for_one}]}: dynamic

@@ -105,6 +105,8 @@ export class SupervisorProcess extends Process {
   restartsTotal = 0;
   /** Children waiting for a delayed or retried restart, by timer token. */
   readonly #retrying = new Map<number, Child>();
+  /** The clock timers of delayed restarts, by token: cleared when the supervisor ends, so none outlives it. */
+  readonly #retryTimers = new Map<number, unknown>();
 
   constructor(pid: Pid, node: Node, spec: NormalizedSupervisorSpec) {
     super(pid, node);
@@ -219,7 +221,7 @@ export class SupervisorProcess extends Process {
       if (next !== child && next.pid === undefined) next.restarts++;
       const started = this.#start(next);
       if (started !== true) {
-        this.node.logger.error({ supervisor: this.pid, child: next.spec.id, reason: started.reason }, 'restart failed, retrying');
+        this.node.logger.error({ supervisor: this.pid, child: next.spec.id, reason: formatReason(started.reason) }, 'restart failed, retrying');
         const backoff = this.spec.backoff;
         if (!backoff) return this.#scheduleRetry(next, 0);
         if (this.#overIntensity()) return this.#exit('shutdown');
@@ -237,17 +239,26 @@ export class SupervisorProcess extends Process {
     const retry = () => node.deliver({ t: 'timeout', to: self, name: child.spec.id, token });
     this.#retrying.set(token, child);
     if (delay === 0) retry();
-    else node.clock.setTimeout(retry, delay);
+    else this.#retryTimers.set(token, node.clock.setTimeout(retry, delay));
   }
 
   #retry(_id: string, token: number): void | Promise<void> {
     const child = this.#retrying.get(token);
     this.#retrying.delete(token);
+    this.#retryTimers.delete(token);
     if (!child || child.retryToken !== token || child.pid !== 'restarting') return;
     // A delayed restart after backoff was already counted; an immediate retry of a failed start counts again.
     if (!this.spec.backoff && this.#overIntensity()) return this.#exit('shutdown');
     child.pid = undefined;
     return this.#restart(child);
+  }
+
+  /** Drops a pending restart and its timer: the child was stopped meanwhile. */
+  #cancelRetry(token: number): void {
+    const timer = this.#retryTimers.get(token);
+    if (timer !== undefined) this.node.clock.clearTimeout(timer);
+    this.#retryTimers.delete(token);
+    this.#retrying.delete(token);
   }
 
   // ── starting and stopping children ─────────────────────────────────────────────────────────
@@ -279,7 +290,8 @@ export class SupervisorProcess extends Process {
   async #terminate(child: Child): Promise<void> {
     const pid = child.pid;
     child.pid = undefined;
-    if (pid === undefined || pid === 'restarting') return;
+    if (pid === 'restarting') return this.#cancelRetry(child.retryToken);
+    if (pid === undefined) return;
     this.#byPid.delete(pid);
     const node = this.node;
     node.unlink(this.pid, pid);
@@ -427,7 +439,8 @@ export class SupervisorProcess extends Process {
   startChildNow(args: unknown[]): Pid | undefined {
     if (!this.#dynamic || this.busy || !this.alive) return undefined;
     const result = this.#startChild({ args });
-    if (!result.ok) this.node.logger.error({ supervisor: this.pid, reason: result.reason }, 'dynamic child failed to start');
+    // Rendered: pino serialises an Error only under `err`, and would log this reason as {}.
+    if (!result.ok) this.node.logger.error({ supervisor: this.pid, reason: formatReason(result.reason) }, 'dynamic child failed to start');
     return result.ok ? result.pid : undefined;
   }
 
@@ -450,7 +463,11 @@ export class SupervisorProcess extends Process {
 
   cleanup(): void {
     // Children are terminated before the supervisor exits; a `kill` of the supervisor leaves
-    // them to their links, which carry the `killed` signal to each of them.
+    // them to their links, which carry the `killed` signal to each of them. A pending delayed
+    // restart would only find the supervisor gone, but its timer would hold the clock (and a
+    // real clock's event loop) for up to maxMs.
+    for (const timer of this.#retryTimers.values()) this.node.clock.clearTimeout(timer);
+    this.#retryTimers.clear();
     this.#retrying.clear();
   }
 

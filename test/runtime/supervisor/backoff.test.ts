@@ -201,7 +201,9 @@ describe('restart backoff', () => {
     const { node, clock } = harness({ random: () => 0 });
     const sup = startSupervisor(node, { intensity: 5, backoff, children: [w('a')] });
     await crash(node, (await stateOf(node, sup, 'a')) as Pid);
+    expect(clock.pending).toBe(1); // the delayed restart
     expect(await terminateChild(node, sup, 'a')).toEqual({ ok: true });
+    expect(clock.pending, 'the restart timer is cleared with the restart').toBe(0);
     clock.advance(10_000);
     await node.settle();
     expect(await stateOf(node, sup, 'a')).toBeUndefined();
@@ -218,6 +220,21 @@ describe('restart backoff', () => {
     clock.advance(10_000);
     await node.settle();
     expect(node.stats.processes).toBe(1); // the parent
+  });
+
+  it('leaves no restart timer armed once it has exited, whether shut down or killed', async () => {
+    for (const ending of ['shutdown', 'kill'] as const) {
+      const { node, clock, parent } = harness({ random: () => 0 });
+      const owner = parent();
+      const sup = startSupervisor(node, { intensity: 5, backoff, children: [w('a'), w('b')] }, { link: owner });
+      await crash(node, (await stateOf(node, sup, 'a')) as Pid);
+      await crash(node, (await stateOf(node, sup, 'b')) as Pid);
+      expect(clock.pending).toBe(2);
+      node.exit(sup, ending, owner);
+      await node.settle();
+      expect(node.isAlive(sup)).toBe(false);
+      expect(clock.pending, `after ${ending}`).toBe(0);
+    }
   });
 
   it('restarts a simple_one_for_one child with its arguments after the delay', async () => {

@@ -183,6 +183,28 @@ describe('failed restarts', () => {
     expect(node.isAlive(await pidOf(node, sup, 'flaky'))).toBe(true);
     expect((await whichChildren(node, sup))[0]!.restarts).toBe(3);
   });
+
+  it('are each logged with the supervisor, the child and the reason', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'error' }, { write: (line: string) => void lines.push(line) });
+    const node = createNode({ clock: new SimulatedClock(), logger });
+    let failures = 0;
+    const flaky: ChildSpec = {
+      id: 'flaky',
+      start: ({ node: n, supervisor: s }) => {
+        if (failures-- > 0) throw new Error('cannot start');
+        return spawnStatem(n, workerMachine, { link: s });
+      },
+    };
+    const sup = startSupervisor(node, { intensity: 5, children: [flaky] });
+    failures = 2;
+    await crash(node, await pidOf(node, sup, 'flaky'));
+    const failed = lines.map((line) => JSON.parse(line) as { msg: string }).filter((line) => line.msg === 'restart failed, retrying');
+    expect(failed).toEqual([
+      expect.objectContaining({ supervisor: sup, child: 'flaky', reason: 'Error: cannot start' }),
+      expect.objectContaining({ supervisor: sup, child: 'flaky', reason: 'Error: cannot start' }),
+    ]);
+  });
 });
 
 describe('escalation', () => {

@@ -1,6 +1,9 @@
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import {
   countChildren,
+  createNode,
+  SimulatedClock,
   deleteChild,
   getChildspec,
   restartChild,
@@ -13,6 +16,7 @@ import {
   whichChildren,
   worker,
   SupervisorProcess,
+  type ChildSpec,
   type Node,
   type Pid,
 } from '../../../src/index.ts';
@@ -369,6 +373,28 @@ describe('simple_one_for_one', () => {
       const fixed = startSupervisor(node, { children: [w('a')] });
       expect((node.processOf(fixed) as SupervisorProcess).startChildNow([3])).toBeUndefined();
       expect(await countChildren(node, fixed)).toMatchObject({ specs: 1, active: 1 });
+    });
+
+    it('answers undefined for a start that fails, logs the reason, and keeps the supervisor and its children running', async () => {
+      const lines: string[] = [];
+      const logger = pino({ level: 'error' }, { write: (line: string) => void lines.push(line) });
+      const node = createNode({ clock: new SimulatedClock(), logger });
+      const template: ChildSpec = {
+        id: 's',
+        start: (ctx, input: unknown) => {
+          if (input === 'bad') throw new Error('no such customer');
+          return w('s').start(ctx, input);
+        },
+      };
+      const sup = startSupervisor(node, { strategy: 'simple_one_for_one', children: [template] });
+      const process = node.processOf(sup) as SupervisorProcess;
+      const good = process.startChildNow(['good']);
+      expect(process.startChildNow(['bad'])).toBeUndefined();
+      expect(node.isAlive(sup)).toBe(true);
+      expect(node.isAlive(good!)).toBe(true);
+      expect(await countChildren(node, sup)).toMatchObject({ active: 1 });
+      const logged = lines.map((line) => JSON.parse(line) as { msg: string; supervisor: Pid; reason: string });
+      expect(logged).toMatchObject([{ msg: 'dynamic child failed to start', supervisor: sup, reason: 'Error: no such customer' }]);
     });
   });
 

@@ -684,6 +684,17 @@ describe('the child API', () => {
     });
   });
 
+  it('answers a request it does not know with not_found naming it, and carries on', async () => {
+    const { node, sup } = await started();
+    const before = await pidsOf(node, sup);
+    expect(await node.call(sup, { type: 'supervisor.reboot' })).toEqual({
+      ok: false,
+      error: 'not_found',
+      reason: 'unknown supervisor request supervisor.reboot',
+    });
+    expect(await pidsOf(node, sup)).toEqual(before);
+  });
+
   describe('count_children and which_children', () => {
     it('count specs, running children, supervisors and workers', async () => {
       const { node, sup } = await started();
@@ -710,25 +721,29 @@ describe('the child API', () => {
 
 describe('invalid specs', () => {
   const start = w('ok').start;
-  const cases: [string, unknown, string][] = [
-    ['a missing id', { start }, 'children[0].id'],
-    ['an empty id', { id: '', start }, 'children[0].id'],
-    ['a non-string id', { id: 42, start }, 'children[0].id'],
-    ['a bad restart value', { id: 'a', start, restart: 'sometimes' }, 'children[0].restart'],
-    ['a negative shutdown', { id: 'a', start, shutdown: -1 }, 'children[0].shutdown'],
-    ['a fractional shutdown', { id: 'a', start, shutdown: 1.5 }, 'children[0].shutdown'],
-    ['an unknown shutdown word', { id: 'a', start, shutdown: 'gently' }, 'children[0].shutdown'],
-    ['a bad type', { id: 'a', start, type: 'actor' }, 'children[0].type'],
-    ['a non-boolean significant', { id: 'a', start, restart: 'transient', significant: 'yes' }, 'children[0].significant'],
-    ['a significant permanent child', { id: 'a', start, significant: true }, 'children[0].significant'],
-    ['a significant child under autoShutdown never', { id: 'a', start, restart: 'transient', significant: true }, 'children[0].significant'],
-    ['a non-function start', { id: 'a', start: 'spawn it' }, 'children[0].start'],
-    ['a missing start', { id: 'a' }, 'children[0].start'],
-    ['null', null, 'children[0]'],
-    ['a string', 'worker', 'children[0]'],
+  const SHUTDOWN = 'must be "brutal_kill", "infinity" or a whole number of ms ≥ 0';
+  const PERMANENT_SIGNIFICANT = 'a permanent child cannot be significant (use transient or temporary)';
+  const NEEDS_AUTO_SHUTDOWN = 'significant children need autoShutdown any_significant or all_significant';
+  const START = 'must be a function returning a pid or "ignore"';
+  const cases: [string, unknown, string, string][] = [
+    ['a missing id', { start }, 'children[0].id', 'must be a non-empty string'],
+    ['an empty id', { id: '', start }, 'children[0].id', 'must be a non-empty string'],
+    ['a non-string id', { id: 42, start }, 'children[0].id', 'must be a non-empty string'],
+    ['a bad restart value', { id: 'a', start, restart: 'sometimes' }, 'children[0].restart', 'must be one of permanent, transient, temporary'],
+    ['a negative shutdown', { id: 'a', start, shutdown: -1 }, 'children[0].shutdown', SHUTDOWN],
+    ['a fractional shutdown', { id: 'a', start, shutdown: 1.5 }, 'children[0].shutdown', SHUTDOWN],
+    ['an unknown shutdown word', { id: 'a', start, shutdown: 'gently' }, 'children[0].shutdown', SHUTDOWN],
+    ['a bad type', { id: 'a', start, type: 'actor' }, 'children[0].type', 'must be "worker" or "supervisor"'],
+    ['a non-boolean significant', { id: 'a', start, restart: 'transient', significant: 'yes' }, 'children[0].significant', 'must be a boolean'],
+    ['a significant permanent child', { id: 'a', start, significant: true }, 'children[0].significant', PERMANENT_SIGNIFICANT],
+    ['a significant child under autoShutdown never', { id: 'a', start, restart: 'transient', significant: true }, 'children[0].significant', NEEDS_AUTO_SHUTDOWN],
+    ['a non-function start', { id: 'a', start: 'spawn it' }, 'children[0].start', START],
+    ['a missing start', { id: 'a' }, 'children[0].start', START],
+    ['null', null, 'children[0]', 'must be an object'],
+    ['a string', 'worker', 'children[0]', 'must be an object'],
   ];
 
-  it.each(cases)('rejects %s, naming the field', (_what, child, where) => {
+  it.each(cases)('rejects %s, naming the field and what it must be', (_what, child, where, problem) => {
     const { node } = harness();
     let thrown: unknown;
     try {
@@ -739,8 +754,8 @@ describe('invalid specs', () => {
     expect(thrown).toBeInstanceOf(InvalidSpecError);
     const error = thrown as InvalidSpecError;
     expect(error.code).toBe('INVALID_SPEC');
-    expect(error.problems.map((p) => p.where)).toContain(where);
-    expect(error.message).toContain(where);
+    expect(error.problems).toContainEqual({ where, problem });
+    expect(error.message).toContain(`${where}: ${problem}`);
     expect(node.stats.spawned).toBe(0);
   });
 
@@ -752,6 +767,23 @@ describe('invalid specs', () => {
   it('reports every problem at once', () => {
     const problems = checkChildSpecs([{ id: 'a', restart: 'bogus', shutdown: -5, start: 1 }, null]);
     expect(problems.map((p) => p.where)).toEqual(['children[0].start', 'children[0].restart', 'children[0].shutdown', 'children[1]']);
+  });
+
+  it('says a bad spec in one message: each field with what is wrong with it', () => {
+    expect(new InvalidSpecError(checkChildSpecs([{ id: '', start: 1 }])).message).toBe(
+      `invalid supervisor spec: children[0].id: must be a non-empty string; children[0].start: ${START}`,
+    );
+  });
+
+  it('checks child specs as for a supervisor with autoShutdown never when none is given', () => {
+    expect(checkChildSpecs([w('a', { restart: 'transient', significant: true })])).toEqual([
+      { where: 'children[0].significant', problem: NEEDS_AUTO_SHUTDOWN },
+    ]);
+  });
+
+  it('rejects a non-boolean significant under an auto shutdown too', () => {
+    const spec = { ...w('a', { restart: 'transient' }), significant: 'yes' };
+    expect(checkChildSpecs([spec], 'any_significant')).toEqual([{ where: 'children[0].significant', problem: 'must be a boolean' }]);
   });
 
   it('accepts valid specs, significant ones under an auto shutdown', () => {
@@ -792,26 +824,35 @@ describe('invalid specs', () => {
     }
   });
 
-  const supervisorCases: [string, unknown, string][] = [
-    ['not an object', null, 'spec'],
-    ['an unknown strategy', { strategy: 'all_for_none', children: [] }, 'strategy'],
-    ['a negative intensity', { intensity: -1, children: [] }, 'intensity'],
-    ['a fractional intensity', { intensity: 0.5, children: [] }, 'intensity'],
-    ['a zero period', { period: 0, children: [] }, 'period'],
-    ['a period that is not a number', { period: '5', children: [] }, 'period'],
-    ['an unknown autoShutdown', { autoShutdown: 'sometimes', children: [] }, 'autoShutdown'],
-    ['children that are not an array', { children: {} }, 'children'],
-    ['simple_one_for_one without a template', { strategy: 'simple_one_for_one', children: [] }, 'children'],
-    ['simple_one_for_one with two templates', { strategy: 'simple_one_for_one', children: [w('a'), w('b')] }, 'children'],
-    ['a backoff with min above max', { backoff: { minMs: 10, maxMs: 5 }, children: [] }, 'backoff'],
-    ['a backoff with a negative min', { backoff: { minMs: -1, maxMs: 5 }, children: [] }, 'backoff'],
-    ['a backoff jitter above 1', { backoff: { minMs: 1, maxMs: 5, jitter: 2 }, children: [] }, 'backoff.jitter'],
-    ['a backoff with a string min', { backoff: { minMs: '5', maxMs: 50 }, children: [] }, 'backoff'],
-    ['a null backoff', { backoff: null, children: [] }, 'backoff'],
-    ['a negative backoff resetAfterMs', { backoff: { minMs: 1, maxMs: 5, resetAfterMs: -1 }, children: [] }, 'backoff.resetAfterMs'],
+  const PERIOD = 'must be a number of seconds > 0';
+  const TEMPLATE = 'simple_one_for_one takes exactly one child spec, the template';
+  const MIN_MAX = 'needs 0 ≤ minMs ≤ maxMs';
+  const BACKOFF_OBJECT = 'must be an object { minMs, maxMs, jitter?, resetAfterMs? }';
+  const RESET = 'must be a number of ms ≥ 0';
+  const supervisorCases: [string, unknown, string, string][] = [
+    ['not an object', null, 'spec', 'must be an object'],
+    ['an unknown strategy', { strategy: 'all_for_none', children: [] }, 'strategy', 'must be one of one_for_one, one_for_all, rest_for_one, simple_one_for_one'],
+    ['a negative intensity', { intensity: -1, children: [] }, 'intensity', 'must be a whole number ≥ 0'],
+    ['a fractional intensity', { intensity: 0.5, children: [] }, 'intensity', 'must be a whole number ≥ 0'],
+    ['a zero period', { period: 0, children: [] }, 'period', PERIOD],
+    ['a period that is not a number', { period: '5', children: [] }, 'period', PERIOD],
+    ['an infinite period', { period: Infinity, children: [] }, 'period', PERIOD],
+    ['an unknown autoShutdown', { autoShutdown: 'sometimes', children: [] }, 'autoShutdown', 'must be one of never, any_significant, all_significant'],
+    ['children that are not an array', { children: {} }, 'children', 'must be an array of child specs'],
+    ['simple_one_for_one without a template', { strategy: 'simple_one_for_one', children: [] }, 'children', TEMPLATE],
+    ['simple_one_for_one with two templates', { strategy: 'simple_one_for_one', children: [w('a'), w('b')] }, 'children', TEMPLATE],
+    ['a backoff with min above max', { backoff: { minMs: 10, maxMs: 5 }, children: [] }, 'backoff', MIN_MAX],
+    ['a backoff with a negative min', { backoff: { minMs: -1, maxMs: 5 }, children: [] }, 'backoff', MIN_MAX],
+    ['a backoff jitter above 1', { backoff: { minMs: 1, maxMs: 5, jitter: 2 }, children: [] }, 'backoff.jitter', 'must be a number between 0 and 1'],
+    ['a backoff with a string min', { backoff: { minMs: '5', maxMs: 50 }, children: [] }, 'backoff', MIN_MAX],
+    ['a backoff with a string max', { backoff: { minMs: 5, maxMs: '50' }, children: [] }, 'backoff', MIN_MAX],
+    ['a null backoff', { backoff: null, children: [] }, 'backoff', BACKOFF_OBJECT],
+    ['a backoff that is not an object', { backoff: 100, children: [] }, 'backoff', BACKOFF_OBJECT],
+    ['a negative backoff resetAfterMs', { backoff: { minMs: 1, maxMs: 5, resetAfterMs: -1 }, children: [] }, 'backoff.resetAfterMs', RESET],
+    ['a string backoff resetAfterMs', { backoff: { minMs: 1, maxMs: 5, resetAfterMs: '5' }, children: [] }, 'backoff.resetAfterMs', RESET],
   ];
 
-  it.each(supervisorCases)('rejects a supervisor spec with %s, naming the field', (_what, spec, where) => {
+  it.each(supervisorCases)('rejects a supervisor spec with %s, naming the field and what it must be', (_what, spec, where, problem) => {
     const { node } = harness();
     let thrown: unknown;
     try {
@@ -820,7 +861,7 @@ describe('invalid specs', () => {
       thrown = error;
     }
     expect(thrown).toBeInstanceOf(InvalidSpecError);
-    expect((thrown as InvalidSpecError).problems.map((p) => p.where)).toContain(where);
+    expect((thrown as InvalidSpecError).problems).toEqual([{ where, problem }]);
     expect(node.stats.spawned).toBe(0);
   });
 
