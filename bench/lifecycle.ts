@@ -138,7 +138,9 @@ async function governor(redis: RedisHandle, placement: Placement): Promise<Measu
     const commands = commandsBetween(statsBefore, await commandStats(redis));
     const commandsPerEvent = commands.reduce((sum, [, s]) => sum + s.calls, 0) / events.length;
     console.error(`${placement}: Redis commands per event over the timed phase\n${describeCommands(commands, events.length)}`);
-    const steps = stepsPerEvent(stepsBefore, await settledSteps(nodes), events.length);
+    const stepsAfter = await settledSteps(nodes);
+    const steps = stepsPerEvent(stepsBefore, stepsAfter, events.length);
+    console.error(`${placement}: steps per node over the timed phase ${JSON.stringify(stepsAfter.map((a, i) => ({ transitions: a.transitions - stepsBefore[i]!.transitions, messages: a.messages - stepsBefore[i]!.messages })))}`);
     const latency = await latencies(lifecycleRounds(run, CUSTOMERS, 1 + ROUNDS, 12), eventsPerS / 2, tracker, send);
     return { events: events.length, eventsPerS, latencies: latency, timeouts: tracker.timeouts, redisCpuUsPerEvent, commandsPerEvent, steps };
   } finally {
