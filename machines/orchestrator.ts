@@ -202,12 +202,18 @@ const commits = (customerId: string, c: Current) =>
     .filter((reply) => reply.status === 'applied' || reply.status === 'not_applicable')
     .map((reply) => castTo<OrchestratorContext, OrchestratorEvent>(governorAddress(reply.governor, customerId), { type: 'commit', eventId: c.event.eventId }));
 
-/** Compensation: drop the prepared changes of every governor asked, in reverse route order (none showed them). */
+/**
+ * Compensation: drop the prepared changes of every governor asked, in reverse route order (none
+ * showed them). A governor that refused kept nothing to drop (a refusal is never pending), so it
+ * is not told; one that has not answered may still prepare, so it is.
+ */
 const aborts = (customerId: string, c: Current) => {
-  const { asked } = inFlight(c);
+  const { asked, answers } = inFlight(c);
+  const refused = (governor: GovernorKind) =>
+    answers.some((a) => a.governor === governor && 'reply' in a && (a.reply.status === 'rejected' || a.reply.status === 'conflict'));
   return [...c.route]
     .reverse()
-    .filter((governor) => asked.includes(governor))
+    .filter((governor) => asked.includes(governor) && !refused(governor))
     .map((governor) => castTo<OrchestratorContext, OrchestratorEvent>(governorAddress(governor, customerId), { type: 'abort', eventId: c.event.eventId }));
 };
 
