@@ -68,10 +68,18 @@ interface Measured {
 
 /**
  * The nodes' step counts once the work of the events finished so far is done: a finished event's
- * commits and receipt may still be in flight, and the nodes report their counts every 100 ms.
+ * commits and receipt may still be in flight (in the distributed placement, each a job of its own
+ * that may wait in its queue), and the nodes report their counts every 100 ms. Done is when the
+ * counts stop moving for a second (at most 15 s).
  */
 async function settledSteps(nodes: readonly NodeProcess[]): Promise<StepCounts[]> {
-  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  const total = () => nodes.reduce((sum, n) => sum + n.steps.transitions + n.steps.messages, 0);
+  const deadline = Date.now() + 15_000;
+  let last = -1;
+  while (total() !== last && Date.now() < deadline) {
+    last = total();
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+  }
   return nodes.map((n) => ({ ...n.steps }));
 }
 
