@@ -316,7 +316,8 @@ export const orchestratorMachine = setup({
       const fold = foldAnswers(c.event.eventId, c.route, inFlight(c).answers);
       const reason = fold.kind === 'reject' ? fold.reason : (c.error ?? 'timeout');
       const next: Current = { ...c, replies: fold.replies, conflicts: fold.conflicts, error: reason };
-      enqueue.assign({ current: next, ...conflictsNoted(context, fold), stats: { ...context.stats, ...conflictsNoted(context, fold).stats, timeouts: context.stats.timeouts + 1 } });
+      const noted = conflictsNoted(context, fold);
+      enqueue.assign({ current: next, ...noted, stats: { ...(noted.stats ?? context.stats), timeouts: context.stats.timeouts + 1 } });
       for (const cast of aborts(context.customerId, next)) enqueue(cast);
       enqueue(nextEventAt({ type: 'resumed' }));
     }),
