@@ -89,11 +89,6 @@ describe('orchestrator machine, traversed with xstate/graph', () => {
         expect(new Set((c.answers ?? []).map((a) => a.governor)).size).toBe((c.answers ?? []).length);
         // The replies reported are a walk of the route in its order.
         expect(c.replies.map((r) => r.governor)).toEqual(c.route.slice(0, c.replies.length));
-        // A governor never met is asked only once all before it answered without a refusal.
-        for (const g of asked) {
-          const before = c.route.slice(0, c.route.indexOf(g));
-          if (before.some((b) => !asked.includes(b))) expect(x.met).toContain(g);
-        }
       }
       for (const count of Object.values(x.stats)) expect(count).toBeGreaterThanOrEqual(0);
       // Records of handled events are written beside the state (`putRecord`), never kept in it.
