@@ -9,6 +9,7 @@ import type { LifecycleEvent } from '../src/marketplace/event-schema.ts';
 import { messageIdOf } from '../src/cli/enqueue/producer.ts';
 import type { OutboundMessage } from '../src/transport/bullmq/index.ts';
 import { lifecycleRounds } from './lifecycle-events.ts';
+import type { StepCounts } from './step-counts.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
@@ -76,6 +77,8 @@ export class Tracker {
 export interface NodeProcess {
   readonly child: ChildProcess;
   owned: number;
+  /** The node's transitions and messages so far, as it last reported them (`step-counts.ts`). */
+  steps: StepCounts;
   stop(): Promise<void>;
 }
 
@@ -90,6 +93,7 @@ export async function startNode(env: Record<string, string>, tracker: Tracker): 
   const node: NodeProcess = {
     child,
     owned: 0,
+    steps: { transitions: 0, messages: 0 },
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await exited;
@@ -107,6 +111,7 @@ export async function startNode(env: Record<string, string>, tracker: Tracker): 
         if (what === 'done') tracker.done(a!, Number(b), Number(c));
         else if (what === 'timeout') tracker.timeouts++;
         else if (what === 'owned') node.owned = Number(a);
+        else if (what === 'steps') node.steps = { transitions: Number(a), messages: Number(b) };
         else if (what === 'ready') resolve();
       }
     });

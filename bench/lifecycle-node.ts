@@ -11,7 +11,8 @@
  * `ROLE=baseline`: a plain BullMQ Worker at `CONCURRENCY` on the same queue format, reporting
  * `done <job name> 1 <ms>` per job: the raw library doing the same delivery with nothing around it.
  *
- * Prints `owned <n>` whenever the number of partitions it holds changes, and `ready` once started.
+ * Prints `owned <n>` whenever the number of partitions it holds changes, `steps <transitions>
+ * <messages>` every 100 ms (`step-counts.ts`), and `ready` once started.
  */
 import { Worker } from 'bullmq';
 import { pino } from 'pino';
@@ -20,6 +21,7 @@ import { createNode } from '../src/create-node.ts';
 import { BullmqTransport, installSignalHandlers, type Placement } from '../src/transport/bullmq/index.ts';
 import { marketplaceKinds } from '../machines/index.ts';
 import type { OrchestratorContext } from '../machines/orchestrator.ts';
+import { countSteps, stepsLine } from './step-counts.ts';
 
 const env = process.env;
 const name = env['NODE_NAME'] ?? `bench-${process.pid}`;
@@ -62,6 +64,7 @@ if (env['ROLE'] === 'baseline') {
     logger,
   });
   const node = createNode({ name, transport, clock: transport.clock(), logger });
+  const steps = countSteps(node, kinds.map((k) => k.machine));
   const options = transport.entityHostOptions(kinds);
   const finished = new Map<string, number>();
   const timedOut = new Map<string, number>();
@@ -92,6 +95,7 @@ if (env['ROLE'] === 'baseline') {
   setInterval(() => {
     const now = transport.ownedPartitions().length;
     if (now !== owned) report(`owned ${(owned = now)}`);
+    report(stepsLine(steps));
   }, 100).unref();
 }
 report('ready');

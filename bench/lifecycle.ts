@@ -38,6 +38,7 @@ import { lifecycleRounds } from './lifecycle-events.ts';
 import { messages, startNode, Tracker, until, warmUp, type NodeProcess, type Send } from './lifecycle-fleet.ts';
 import { commandsBetween, commandStats, describeCommands, redisCpuMicros } from './redis-cpu.ts';
 import { percentile, round } from './stats.ts';
+import { stepsPerEvent, type StepCounts } from './step-counts.ts';
 
 const PARTITIONS = 16;
 const CUSTOMERS = 1_000;
@@ -61,6 +62,25 @@ interface Measured {
   readonly redisCpuUsPerEvent: number;
   /** Redis commands over the timed phase, per event (`INFO commandstats` calls; a script is one). */
   readonly commandsPerEvent: number;
+  /** XState transitions of all actors and messages delivered to actors, per event of the timed phase (`step-counts.ts`). */
+  readonly steps: ReturnType<typeof stepsPerEvent>;
+}
+
+/**
+ * The nodes' step counts once the work of the events finished so far is done: a finished event's
+ * commits and receipt may still be in flight (in the distributed placement, each a job of its own
+ * that may wait in its queue), and the nodes report their counts every 100 ms. Done is when the
+ * counts stop moving for a second (at most 15 s).
+ */
+async function settledSteps(nodes: readonly NodeProcess[]): Promise<StepCounts[]> {
+  const total = () => nodes.reduce((sum, n) => sum + n.steps.transitions + n.steps.messages, 0);
+  const deadline = Date.now() + 15_000;
+  let last = -1;
+  while (total() !== last && Date.now() < deadline) {
+    last = total();
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+  }
+  return nodes.map((n) => ({ ...n.steps }));
 }
 
 /** Sends `events` in batches through `send` and resolves with the rate at which they finished. */
@@ -118,6 +138,7 @@ async function governor(redis: RedisHandle, placement: Placement): Promise<Measu
     const run = `${placement}${runs}`;
     await warmUp(run, CUSTOMERS, tracker, send);
     const events = lifecycleRounds(run, CUSTOMERS, 1, ROUNDS);
+    const stepsBefore = await settledSteps(nodes);
     const statsBefore = await commandStats(redis);
     const cpuBefore = await redisCpuMicros(redis);
     const eventsPerS = await timed(events, tracker, send);
@@ -125,8 +146,11 @@ async function governor(redis: RedisHandle, placement: Placement): Promise<Measu
     const commands = commandsBetween(statsBefore, await commandStats(redis));
     const commandsPerEvent = commands.reduce((sum, [, s]) => sum + s.calls, 0) / events.length;
     console.error(`${placement}: Redis commands per event over the timed phase\n${describeCommands(commands, events.length)}`);
+    const stepsAfter = await settledSteps(nodes);
+    const steps = stepsPerEvent(stepsBefore, stepsAfter, events.length);
+    console.error(`${placement}: steps per node over the timed phase ${JSON.stringify(stepsAfter.map((a, i) => ({ transitions: a.transitions - stepsBefore[i]!.transitions, messages: a.messages - stepsBefore[i]!.messages })))}`);
     const latency = await latencies(lifecycleRounds(run, CUSTOMERS, 1 + ROUNDS, 12), eventsPerS / 2, tracker, send);
-    return { events: events.length, eventsPerS, latencies: latency, timeouts: tracker.timeouts, redisCpuUsPerEvent, commandsPerEvent };
+    return { events: events.length, eventsPerS, latencies: latency, timeouts: tracker.timeouts, redisCpuUsPerEvent, commandsPerEvent, steps };
   } finally {
     clearInterval(progress);
     await Promise.all(nodes.map((n) => n.stop()));
@@ -182,6 +206,7 @@ function figures(measured: Measured, baselineRate: number) {
     p99_ms: round(percentile(measured.latencies, 99), 2),
     redis_cpu_us_per_event: round(measured.redisCpuUsPerEvent, 0),
     commands_per_event: round(measured.commandsPerEvent, 2),
+    ...measured.steps,
     nodes: NODES,
     events: measured.events,
   };
@@ -191,7 +216,8 @@ function describe(name: string, m: Measured): void {
   console.log(
     `${name}: ${round(m.eventsPerS, 0)} events/s; at half that rate p50 ${round(percentile(m.latencies, 50))} ms, ` +
       `p90 ${round(percentile(m.latencies, 90))} ms, p99 ${round(percentile(m.latencies, 99))} ms, max ${round(m.latencies.at(-1) ?? Number.NaN)} ms; ${m.timeouts} orchestrator timeouts; ` +
-      `Redis ${round(m.redisCpuUsPerEvent, 0)} µs CPU and ${round(m.commandsPerEvent, 2)} commands per event`,
+      `Redis ${round(m.redisCpuUsPerEvent, 0)} µs CPU and ${round(m.commandsPerEvent, 2)} commands per event; ` +
+      `${m.steps.transitions_per_event} transitions and ${m.steps.messages_per_event} messages per event`,
   );
 }
 

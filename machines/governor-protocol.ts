@@ -40,5 +40,12 @@ export type GovernorMessage =
   | { type: 'commit'; eventId: string }
   | { type: 'abort'; eventId: string };
 
-/** Which governors an event type goes to, in order (SPEC §4); the domain owns the table. */
+/**
+ * Which governors an event type goes to, in order (SPEC §4); the domain owns the table. They are
+ * asked all at once (`fan-out.ts`); the order is the order their answers are read in (the first
+ * refusal is the reason) and compensated in reverse, and the order a new customer's governors are
+ * created in. No phases are declared: no governor's decision reads another's state in the same
+ * event (a `prepare` carries the event alone; commits come after every answer), so no governor
+ * must wait for another's commit — Entitlement included, whose `prepare` never sees Billing's.
+ */
 export const ROUTES: Readonly<Record<string, readonly GovernorKind[]>> = EVENT_ROUTES;

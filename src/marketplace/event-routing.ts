@@ -1,8 +1,8 @@
 import type { LifecycleEventType } from './event-schema.ts';
 
 /**
- * Which governors handle which event, in order (SPEC §4). The orchestrator calls them in this
- * order and compensates in reverse.
+ * Which governors handle which event, in order (SPEC §4). The orchestrator asks them all at once
+ * and reads their answers in this order (`machines/fan-out.ts`), and compensates in reverse.
  *
  * Not in SPEC's table, chosen here: `UsageRecorded` goes to QuotaSla (limits first, so a usage
  * report can be refused before it is billed) then Billing; catalog operations go to

@@ -4,7 +4,7 @@ import type { PersistedActorState } from '../runtime/persisted-state.ts';
 import type { TelemetryCollector } from './collector.ts';
 import { TELEMETRY_TIERS, type TelemetryTier } from './events.ts';
 import type { GovernorMetrics } from './metrics.ts';
-import type { OrchestratorContext, OrchestratorStats } from '../../machines/orchestrator.ts';
+import { askedGovernors, type OrchestratorContext, type OrchestratorStats } from '../../machines/orchestrator.ts';
 
 /** The entity kind whose states this observer reads. */
 export const ORCHESTRATOR_KIND = 'Orchestrator';
@@ -19,7 +19,7 @@ type Stats = Readonly<OrchestratorStats>;
  */
 interface View {
   readonly stats: Stats;
-  readonly current: Pick<NonNullable<OrchestratorContext['current']>, 'event' | 'route' | 'index'> | null;
+  readonly current: Pick<NonNullable<OrchestratorContext['current']>, 'event' | 'route' | 'asked' | 'index'> | null;
   readonly last: OrchestratorContext['last'];
   readonly conflicts: OrchestratorContext['conflicts'];
   readonly duplicatesByType: NonNullable<OrchestratorContext['duplicatesByType']>;
@@ -83,10 +83,10 @@ export function observeLifecycle(options: LifecycleObserverOptions): LifecycleOb
     const feature = featureOf(before.event.type);
     metrics?.lifecycleLatency.observe({ type: feature, outcome }, durationMs / 1000);
     if (outcome === 'rejected') {
-      // The governors that had prepared a change are the ones compensated (aborted, in reverse).
+      // The governors asked to prepare a change are the ones compensated (aborted, in reverse).
       const compensated = after.stats.compensations - entry.view.stats.compensations;
       if (compensated > 0 && metrics) {
-        for (const governor of before.route.slice(0, before.index + 1)) metrics.compensations.inc({ governor });
+        for (const governor of askedGovernors(before)) metrics.compensations.inc({ governor });
       }
     }
     if (!collector) return;

@@ -76,13 +76,13 @@ describe('orchestrator with governors on the memory transport', () => {
     expect(log.some((l) => l.type === 'abort')).toBe(false);
   });
 
-  it('a rejection aborts the prepared governors in reverse order and commits none', async () => {
+  it('a rejection aborts the prepared governors in reverse order (not the one that refused: it kept nothing) and commits none', async () => {
     const { submit, log } = world({ Subscription: 'rejected' });
     const outcome = await submit(subscribe('e1'));
     expect(outcome).toMatchObject({ status: 'rejected' });
     expect((outcome as { reason: string }).reason).toContain('Subscription rejected');
     expect(log.filter((l) => l.type === 'commit')).toEqual([]);
-    expect(log.filter((l) => l.type === 'abort').map((l) => l.governor)).toEqual(['Subscription', 'Billing', 'Entitlement']);
+    expect(log.filter((l) => l.type === 'abort').map((l) => l.governor)).toEqual(['Billing', 'Entitlement']);
     expect(log.filter((l) => l.type === 'receipt')).toEqual([]);
   });
 
