@@ -10,7 +10,7 @@ import { QueueCache } from '../transport/bullmq/queue-cache.ts';
 import { entityOfProcessName } from '../runtime/entity.ts';
 import { TelemetryCollector } from '../observability/collector.ts';
 import { observeLifecycle, type LifecycleObserver } from '../observability/lifecycle-observer.ts';
-import { createMetrics, type GovernorMetrics } from '../observability/metrics.ts';
+import { createMetrics, type DoorRefusal, type GovernorMetrics, type MetricsSample } from '../observability/metrics.ts';
 import { serveMetrics, type MetricsServer } from '../observability/metrics-server.ts';
 import { trackNode, type QueueSampler } from '../observability/node-metrics.ts';
 import { fleetReporter, type FleetMember } from '../observability/fleet-reporter.ts';
@@ -213,10 +213,13 @@ function queueSampler(
       commitConflicts: transport.commitConflicts?.(),
     };
     // Redis away: the node's own counters are still reported, the queue gauges are left out.
-    const fromRedis = await readQueues(owned).catch(() => ({}));
-    return { partitionsOwned: owned.length, ...fromRedis, totals: { ...totals, ...('door' in fromRedis ? { door: fromRedis.door } : {}) } };
+    const fromRedis = await readQueues(owned).catch(() => undefined);
+    if (!fromRedis) return { partitionsOwned: owned.length, totals };
+    const { door, ...gauges } = fromRedis;
+    return { partitionsOwned: owned.length, ...gauges, totals: { ...totals, ...(door && { door }) } };
   };
-  const readQueues = async (owned: readonly string[]) => {
+  type FromRedis = Pick<MetricsSample, 'queueDepths' | 'deadLetters'> & { door?: Record<DoorRefusal, number> };
+  const readQueues = async (owned: readonly string[]): Promise<FromRedis> => {
     const queueDepths: Record<string, Record<string, number>> = {};
     await Promise.all(
       owned.map(async (partition) => {
@@ -224,7 +227,8 @@ function queueSampler(
       }),
     );
     const reporting = transport.nodes ? fleetReporter(await transport.nodes()) === self : true;
-    if (!reporting) return { queueDepths };
+    // An empty record, not none: a node that was the reporter until now stops showing the DLQ.
+    if (!reporting) return { queueDepths, deadLetters: {} };
     const dlq = transport.keys.deadLetterQueue;
     const [dlqCounts, door] = await Promise.all([queueOf(dlq).getJobCounts('waiting'), redis.client.hgetall(transport.keys.doorRefusals)]);
     return {
