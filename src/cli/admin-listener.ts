@@ -24,6 +24,8 @@ export interface AdminListenerOptions {
   token: string | undefined;
   logger: Logger;
   now?: () => number;
+  /** Told the code of each request answered with an error (refused or failed), for a metric. */
+  onRefused?: (code: string) => void;
 }
 
 /** A remote command refused for a reason the client should see as such (not an internal failure). */
@@ -89,6 +91,7 @@ export function startAdminListener(options: AdminListenerOptions): { stop(): Pro
       const code = error instanceof GovernorError ? error.code : error instanceof TypeError ? 'TYPE_ERROR' : 'ADMIN_FAILED';
       // A refused request is an operator's (or an intruder's) attempt: logged, not only answered.
       if (error instanceof AdminAuthError) options.logger.warn({ command: request.command, code, id: request.id }, 'admin command refused');
+      options.onRefused?.(code);
       return { ok: false, code, message: error instanceof Error ? error.message : String(error) };
     }
   }

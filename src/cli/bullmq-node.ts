@@ -94,7 +94,7 @@ export async function startBullmq(options: {
     options.testClock,
   );
   // `governor repl --redis` reaches this node through its admin list; mutations need the token.
-  const listener = startAdminListener({ url: options.url, prefix: transport.settings.prefix, node: node.name, admin, token: nodeVariable('GOVERNOR_ADMIN_TOKEN'), logger: logger });
+  const listener = startAdminListener({ url: options.url, prefix: transport.settings.prefix, node: node.name, admin, token: nodeVariable('GOVERNOR_ADMIN_TOKEN'), logger: logger, onRefused: (code) => telemetry.metrics?.adminRefused.inc({ code }) });
   if (!options.shell) {
     // In-flight jobs get half the deadline; committing, relaying and releasing the leases the rest.
     // The last telemetry batch and summary go out after the node stopped, before the process ends.

@@ -10,9 +10,10 @@ import { QueueCache } from '../transport/bullmq/queue-cache.ts';
 import { entityOfProcessName } from '../runtime/entity.ts';
 import { TelemetryCollector } from '../observability/collector.ts';
 import { observeLifecycle, type LifecycleObserver } from '../observability/lifecycle-observer.ts';
-import { createMetrics, type GovernorMetrics } from '../observability/metrics.ts';
+import { createMetrics, type DoorRefusal, type GovernorMetrics, type MetricsSample } from '../observability/metrics.ts';
 import { serveMetrics, type MetricsServer } from '../observability/metrics-server.ts';
 import { trackNode, type QueueSampler } from '../observability/node-metrics.ts';
+import { fleetReporter, type FleetMember } from '../observability/fleet-reporter.ts';
 import { startPeriodicFlush } from '../observability/periodic-flush.ts';
 import { RedisStreamSink } from '../observability/redis-stream-sink.ts';
 import { CliError, EXIT } from './exit-codes.ts';
@@ -54,9 +55,21 @@ export interface NodeTelemetry {
   readonly collector: TelemetryCollector | undefined;
   readonly observer: LifecycleObserver;
   /** Starts following the node; serves metrics when an endpoint was given. */
-  attach(node: Node, transport?: { readonly keys: RedisKeys; ownedPartitions(): string[] }): Promise<MetricsServer | undefined>;
+  attach(node: Node, transport?: TelemetryTransport): Promise<MetricsServer | undefined>;
   /** Flushes what is buffered and stops everything attach started. */
   stop(): Promise<void>;
+}
+
+/** What the metrics read of a node's BullMQ transport (the `BullmqTransport` has it all). */
+export interface TelemetryTransport {
+  readonly keys: RedisKeys;
+  ownedPartitions(): string[];
+  /** The fleet's members as of the last heartbeat: one of them reports the fleet's shared series. */
+  nodes?(): Promise<readonly FleetMember[]>;
+  deadLetteredJobs?(): Record<string, number>;
+  duplicateMessages?(): Record<string, number>;
+  refusedMessages?(): Record<string, number>;
+  commitConflicts?(): Record<string, number>;
 }
 
 export interface NodeTelemetryOptions {
@@ -144,7 +157,7 @@ export function createNodeTelemetry(options: NodeTelemetryOptions): NodeTelemetr
         });
       }
       if (!metrics || !endpoint) return undefined;
-      const queues = transport && redis ? queueSampler(redis, transport) : undefined;
+      const queues = transport && redis ? queueSampler(redis, transport, node.name) : undefined;
       tracker = trackNode(node, { queues: queues?.sample });
       stops.push(tracker.stop);
       if (queues) stops.push(queues.close);
@@ -178,25 +191,51 @@ export async function bullmqTelemetry(env: NodeJS.ProcessEnv = process.env): Pro
   return new BullMQOtel({ tracerName: 'governor', version: GOVERNOR_VERSION });
 }
 
-/** Depths of the partition queues this node consumes, its inbox and the dead-letter queue. */
+/**
+ * What a node reports of its transport: the depths of the partition queues it owns (each partition
+ * by its owner only), its own counters, and, when it is the fleet's reporter ({@link fleetReporter}),
+ * the dead-letter queue's depth and the producers' door refusals, so sums over nodes count each once.
+ */
 function queueSampler(
   redis: { readonly client: Redis; readonly prefix: string },
-  transport: { readonly keys: RedisKeys; ownedPartitions(): string[] },
+  transport: TelemetryTransport,
+  self: string,
 ): { sample: QueueSampler; close: () => Promise<void> } {
   // Made again after a failed start (a Redis outage), or the node's metrics would fail for good.
   const queues = new QueueCache((name) => new Queue(name, { connection: redis.client, prefix: redis.prefix }));
   const queueOf = (name: string): Queue => queues.get(name);
   const sample: QueueSampler = async () => {
-    const names = transport.ownedPartitions().map((partition) => transport.keys.partitionQueue(partition));
+    const owned = transport.ownedPartitions();
+    const totals = {
+      deadLettered: transport.deadLetteredJobs?.(),
+      duplicatesSkipped: transport.duplicateMessages?.(),
+      messagesRefused: transport.refusedMessages?.(),
+      commitConflicts: transport.commitConflicts?.(),
+    };
+    // Redis away: the node's own counters are still reported, the queue gauges are left out.
+    const fromRedis = await readQueues(owned).catch(() => undefined);
+    if (!fromRedis) return { partitionsOwned: owned.length, totals };
+    const { door, ...gauges } = fromRedis;
+    return { partitionsOwned: owned.length, ...gauges, totals: { ...totals, ...(door && { door }) } };
+  };
+  type FromRedis = Pick<MetricsSample, 'queueDepths' | 'deadLetters'> & { door?: Record<DoorRefusal, number> };
+  const readQueues = async (owned: readonly string[]): Promise<FromRedis> => {
     const queueDepths: Record<string, Record<string, number>> = {};
     await Promise.all(
-      names.map(async (name) => {
-        queueDepths[name] = await queueOf(name).getJobCounts(...QUEUE_STATES);
+      owned.map(async (partition) => {
+        queueDepths[partition] = await queueOf(transport.keys.partitionQueue(partition)).getJobCounts(...QUEUE_STATES);
       }),
     );
+    const reporting = transport.nodes ? fleetReporter(await transport.nodes()) === self : true;
+    // An empty record, not none: a node that was the reporter until now stops showing the DLQ.
+    if (!reporting) return { queueDepths, deadLetters: {} };
     const dlq = transport.keys.deadLetterQueue;
-    const deadLetters = { [dlq]: (await queueOf(dlq).getJobCounts('waiting'))['waiting'] ?? 0 };
-    return { queueDepths, deadLetters };
+    const [dlqCounts, door] = await Promise.all([queueOf(dlq).getJobCounts('waiting'), redis.client.hgetall(transport.keys.doorRefusals)]);
+    return {
+      queueDepths,
+      deadLetters: { [dlq]: dlqCounts['waiting'] ?? 0 },
+      door: { throttled: Number(door['throttled'] ?? 0), reused_key: Number(door['reused_key'] ?? 0) },
+    };
   };
   // Closing a queue on a shared connection leaves the connection open (it is closed with the rest).
   return { sample, close: () => queues.close() };

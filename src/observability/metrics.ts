@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { GOVERNOR_VERSION } from './platform.ts';
 
 /**
  * Gauge values read at scrape time, for what is cheaper to look at than to track (actors alive,
@@ -10,10 +11,15 @@ export interface MetricsSample {
   readonly actorsAlive?: Readonly<Record<string, number>>;
   /** Messages waiting in mailboxes by actor kind: the total and the longest single mailbox. */
   readonly mailboxes?: Readonly<Record<string, { readonly messages: number; readonly maxLength: number }>>;
-  /** Jobs per queue and state (`waiting`, `active`, `delayed`, `failed`, …). */
+  /**
+   * Jobs per partition queue and state (`waiting`, `active`, `delayed`, `failed`, …), keyed by
+   * partition id. A node gives only the partitions it owns, so a fleet's sum counts each once.
+   */
   readonly queueDepths?: Readonly<Record<string, Readonly<Record<string, number>>>>;
-  /** Entries in each dead-letter queue. */
+  /** Entries in each dead-letter queue (given by one node of a fleet only: see node-telemetry). */
   readonly deadLetters?: Readonly<Record<string, number>>;
+  /** Partitions this node consumes now. */
+  readonly partitionsOwned?: number;
   /**
    * Running totals for the counters that are cheaper to read than to count as they happen. Each
    * must only grow; given, it replaces what was counted directly (`inc`) for that counter.
@@ -25,19 +31,42 @@ export interface MetricsSample {
     readonly messagesOut?: Readonly<Record<string, number>>;
     /** Children restarted, by supervisor name. */
     readonly supervisorRestarts?: Readonly<Record<string, number>>;
+    /** Jobs this node moved to the dead-letter queue, by reason code. */
+    readonly deadLettered?: Readonly<Record<string, number>>;
+    /** Jobs this node skipped because their target had handled their message id before, by kind. */
+    readonly duplicatesSkipped?: Readonly<Record<string, number>>;
+    /** Messages this node's kinds refused (and dead-lettered), by kind. */
+    readonly messagesRefused?: Readonly<Record<string, number>>;
+    /** Commits the commit script refused, by result: `conflict` (versions moved) or `lost` (lease gone). */
+    readonly commitConflicts?: Readonly<Record<string, number>>;
+    /**
+     * Fleet-wide counts kept in Redis by the producers at the door (`governor enqueue`): given by
+     * one node of a fleet only, like the dead-letter queue's depth.
+     */
+    readonly door?: Readonly<Record<DoorRefusal, number>>;
   };
 }
 
+/** What producers refuse at the door, counted in Redis: see `RedisKeys.doorRefusals`. */
+export type DoorRefusal = 'throttled' | 'reused_key';
+
+/** `governor_build_info`'s labels, besides the version of Node.js and of Governor (always there). */
+export type BuildInfo = Readonly<Record<string, string>>;
+
 export interface MetricsOptions {
-  /** @default 'governor_' */
+  /** Of Governor's own metrics; Node's default metrics keep their standard names. @default 'governor_' */
   readonly prefix?: string;
   /** Labels on every series, e.g. `{ node: 'node-1' }`. */
   readonly defaultLabels?: Readonly<Record<string, string>>;
   /**
-   * Also export prom-client's process metrics (CPU, memory, event-loop lag, GC) into this registry.
+   * Also export prom-client's default metrics (CPU, memory, event-loop lag, GC) into this registry,
+   * under their standard names (`process_cpu_seconds_total`, `nodejs_heap_size_used_bytes`), so
+   * stock Node.js dashboards work unchanged.
    * @default true
    */
   readonly processMetrics?: boolean;
+  /** More labels on `governor_build_info`, e.g. `{ placement: 'sharded' }`. */
+  readonly buildInfo?: BuildInfo;
   /** Called once per scrape to refresh the sampled gauges. */
   readonly sample?: () => MetricsSample | Promise<MetricsSample>;
   /**
@@ -64,8 +93,8 @@ export interface GovernorMetrics {
   readonly messagesIn: Counter<'kind'>;
   /** `governor_messages_sent_total{kind}` */
   readonly messagesOut: Counter<'kind'>;
-  /** `governor_queue_depth{queue,state}` */
-  readonly queueDepth: Gauge<'queue' | 'state'>;
+  /** `governor_queue_depth{partition,state}`: by the partition's current owner only. */
+  readonly queueDepth: Gauge<'partition' | 'state'>;
   /** `governor_dead_letters{queue}`: entries waiting in a dead-letter queue. */
   readonly deadLetters: Gauge<'queue'>;
   /** `governor_lifecycle_event_duration_seconds{type,outcome}`: enqueue-to-committed latency. */
@@ -78,6 +107,24 @@ export interface GovernorMetrics {
   readonly compensations: Counter<'governor'>;
   /** `governor_orchestrator_timeouts_total`: orchestrator state timeouts (each one an error path). */
   readonly timeouts: Counter;
+  /** `governor_partitions_owned`: partitions this node consumes. */
+  readonly partitionsOwned: Gauge;
+  /** `governor_dead_lettered_total{reason}`: jobs this node moved to the dead-letter queue. */
+  readonly deadLettered: Counter<'reason'>;
+  /** `governor_duplicate_messages_skipped_total{kind}`: jobs whose message id was handled before. */
+  readonly duplicatesSkipped: Counter<'kind'>;
+  /** `governor_refused_messages_total{kind}`: messages a kind refused (e.g. an idempotency key reused for other content). */
+  readonly messagesRefused: Counter<'kind'>;
+  /** `governor_commit_conflicts_total{result}`: commits refused by the commit script. */
+  readonly commitConflicts: Counter<'result'>;
+  /** `governor_throttled_events_total`: events producers refused over their tenant's rate (fleet-wide). */
+  readonly throttled: Counter;
+  /** `governor_reused_key_refusals_total`: events producers refused for an eventId used before with other content (fleet-wide). */
+  readonly reusedKeyRefusals: Counter;
+  /** `governor_admin_requests_refused_total{code}`: remote admin requests answered with an error. */
+  readonly adminRefused: Counter<'code'>;
+  /** `governor_build_info{version,node_version,…} 1` */
+  readonly buildInfo: Gauge<string>;
 }
 
 /**
@@ -148,20 +195,20 @@ export function createMetrics(options: MetricsOptions = {}): GovernorMetrics {
   });
   const queueDepth = new Gauge({
     name: `${prefix}queue_depth`,
-    help: 'Jobs in a queue, by state.',
-    labelNames: ['queue', 'state'] as const,
+    help: 'Jobs in a partition queue, by state; reported by the partition\'s current owner only, so a sum over nodes counts each once.',
+    labelNames: ['partition', 'state'] as const,
     registers,
-    collect: sampled<'queue' | 'state'>((gauge, snapshot) => {
+    collect: sampled<'partition' | 'state'>((gauge, snapshot) => {
       if (!snapshot.queueDepths) return;
       gauge.reset();
-      for (const [queue, states] of Object.entries(snapshot.queueDepths)) {
-        for (const [state, depth] of Object.entries(states)) gauge.set({ queue, state }, depth);
+      for (const [partition, states] of Object.entries(snapshot.queueDepths)) {
+        for (const [state, depth] of Object.entries(states)) gauge.set({ partition, state }, depth);
       }
     }),
   });
   const deadLetters = new Gauge({
     name: `${prefix}dead_letters`,
-    help: 'Entries waiting in a dead-letter queue.',
+    help: 'Entries waiting in a dead-letter queue; reported by one node of a fleet (the oldest member).',
     labelNames: ['queue'] as const,
     registers,
     collect: sampled<'queue'>((gauge, snapshot) => applyRecord(gauge, 'queue', snapshot.deadLetters)),
@@ -174,6 +221,16 @@ export function createMetrics(options: MetricsOptions = {}): GovernorMetrics {
           if (!values) return;
           this.reset();
           for (const [key, value] of Object.entries(values)) if (value > 0) this.inc({ [label]: key } as Partial<Record<L, string>>, value);
+        }
+      : undefined;
+  // A fleet-wide total: absent from the sample on every node but one, and then not exported at
+  // all (no series), rather than a 0 that a sum over nodes would have to know to ignore.
+  const fleetTotal = (refusal: DoorRefusal) =>
+    sample
+      ? async function (this: Counter) {
+          const total = (await sampleOnce()).totals?.door?.[refusal];
+          this.reset();
+          if (total !== undefined) this.inc(total);
         }
       : undefined;
 
@@ -235,8 +292,70 @@ export function createMetrics(options: MetricsOptions = {}): GovernorMetrics {
       help: 'Orchestrator state timeouts; each one takes the event down the error path.',
       registers,
     }),
+    partitionsOwned: new Gauge({
+      name: `${prefix}partitions_owned`,
+      help: 'Partitions this node consumes now.',
+      registers,
+      collect: sampled((gauge, snapshot) => {
+        if (snapshot.partitionsOwned !== undefined) gauge.set(snapshot.partitionsOwned);
+      }),
+    }),
+    deadLettered: new Counter({
+      name: `${prefix}dead_lettered_total`,
+      help: 'Jobs this node moved to the dead-letter queue, by reason code.',
+      labelNames: ['reason'] as const,
+      registers,
+      collect: totalled('reason', (totals) => totals.deadLettered),
+    }),
+    duplicatesSkipped: new Counter({
+      name: `${prefix}duplicate_messages_skipped_total`,
+      help: 'Jobs this node skipped because their target had handled their message id before, by kind.',
+      labelNames: ['kind'] as const,
+      registers,
+      collect: totalled('kind', (totals) => totals.duplicatesSkipped),
+    }),
+    messagesRefused: new Counter({
+      name: `${prefix}refused_messages_total`,
+      help: 'Messages refused by their kind (e.g. an idempotency key reused for other content) and dead-lettered, by kind.',
+      labelNames: ['kind'] as const,
+      registers,
+      collect: totalled('kind', (totals) => totals.messagesRefused),
+    }),
+    commitConflicts: new Counter({
+      name: `${prefix}commit_conflicts_total`,
+      help: 'Commits refused by the commit script: conflict (a version moved) or lost (the partition lease was gone).',
+      labelNames: ['result'] as const,
+      registers,
+      collect: totalled('result', (totals) => totals.commitConflicts),
+    }),
+    throttled: new Counter({
+      name: `${prefix}throttled_events_total`,
+      help: "Events producers refused because their tenant was over its tier's rate, fleet-wide; reported by one node (the oldest member).",
+      registers,
+      collect: fleetTotal('throttled'),
+    }),
+    reusedKeyRefusals: new Counter({
+      name: `${prefix}reused_key_refusals_total`,
+      help: 'Events producers refused because their eventId was used before with other content, fleet-wide; reported by one node (the oldest member).',
+      registers,
+      collect: fleetTotal('reused_key'),
+    }),
+    adminRefused: new Counter({
+      name: `${prefix}admin_requests_refused_total`,
+      help: 'Remote admin requests answered with an error, by error code.',
+      labelNames: ['code'] as const,
+      registers,
+    }),
+    buildInfo: new Gauge({
+      name: `${prefix}build_info`,
+      help: 'Always 1; the labels say which Governor and Node.js versions this node runs.',
+      labelNames: ['version', 'node_version', ...Object.keys(options.buildInfo ?? {})],
+      registers,
+    }),
   };
-  if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix });
+  metrics.buildInfo.set({ ...options.buildInfo, version: GOVERNOR_VERSION, node_version: process.version }, 1);
+  // No prefix: Node's default metrics under the names every Node.js dashboard expects.
+  if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
   return metrics;
 }
 

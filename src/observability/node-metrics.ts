@@ -34,7 +34,7 @@ function defaultKind(process: Process): string {
 }
 
 /** What {@link trackNode} samples at each scrape, besides the node itself. */
-export type QueueSampler = () => Promise<Pick<MetricsSample, 'queueDepths' | 'deadLetters'>>;
+export type QueueSampler = () => Promise<Pick<MetricsSample, 'queueDepths' | 'deadLetters' | 'partitionsOwned' | 'totals'>>;
 
 /** A node followed for metrics: the scrape-time sample, and a way to stop following it. */
 export interface NodeTracker {
@@ -82,8 +82,8 @@ export function trackNode(node: Node, options: { kindOf?: (process: Process) => 
           supervisorRestarts[name] = (supervisorRestarts[name] ?? 0) + process.restartsTotal;
         }
       }
-      const queues = options.queues ? await options.queues().catch(() => ({})) : {};
-      return { ...sampleNode(node, kindOf), ...queues, totals: { messagesIn, messagesOut, supervisorRestarts } };
+      const { totals, ...queues }: Awaited<ReturnType<QueueSampler>> = options.queues ? await options.queues().catch(() => ({})) : {};
+      return { ...sampleNode(node, kindOf), ...queues, totals: { ...totals, messagesIn, messagesOut, supervisorRestarts } };
     },
     stop: unsubscribe,
   };

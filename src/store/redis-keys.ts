@@ -270,6 +270,14 @@ export class RedisKeys {
     return `${this.#fleet}node-info`;
   }
 
+  /**
+   * Hash: events producers refused at the door, fleet-wide running totals by reason (`throttled`,
+   * `reused_key`), for the metrics one node reports (`governor_throttled_events_total`, …).
+   */
+  get doorRefusals(): string {
+    return `${this.#fleet}door-refusals`;
+  }
+
   /** Hash: cluster-wide name → pid. */
   get names(): string {
     return `${this.#fleet}names`;

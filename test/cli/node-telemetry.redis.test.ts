@@ -91,10 +91,10 @@ describe('governor start --metrics-port', () => {
     expect(series(body, 'governor_actors_alive', { kind: 'orchestrator' })).toBeGreaterThan(0);
     expect(series(body, 'governor_messages_received_total', { kind: 'orchestrator' })).toBeGreaterThan(0);
     expect(series(body, 'governor_messages_sent_total', { kind: 'orchestrator' })).toBeGreaterThan(0);
-    expect(body).toMatch(/^governor_queue_depth\{queue="\{p\.\d+\}",state="waiting"\} \d+$/m);
+    expect(body).toMatch(/^governor_queue_depth\{partition="\d+",state="waiting"\} \d+$/m);
     expect(series(body, 'governor_dead_letters', { queue: '{dlq}' })).toBe(0);
     expect(body).toContain('# TYPE governor_supervisor_restarts_total counter');
-    expect(body).toContain('# TYPE governor_process_cpu_seconds_total counter');
+    expect(body).toContain('# TYPE process_cpu_seconds_total counter');
 
     const health = await fetch(metricsUrl.replace(/\/metrics$/, '/healthz'));
     expect(health.status).toBe(200);

@@ -69,7 +69,7 @@ describe('the metrics endpoint, scraped over HTTP during a run', () => {
     metrics.conflicts.inc({ resolution: 'compensation' });
     metrics.compensations.inc({ governor: 'Billing' }, 2);
     metrics.supervisorRestarts.inc({ supervisor: 'marketplace' });
-    metrics.queueDepth.set({ queue: 'lifecycle', state: 'waiting' }, 12);
+    metrics.queueDepth.set({ partition: '3', state: 'waiting' }, 12);
     metrics.deadLetters.set({ queue: 'lifecycle-dlq' }, 1);
 
     const first = await scrape(server);
@@ -85,9 +85,11 @@ describe('the metrics endpoint, scraped over HTTP during a run', () => {
     expect(value(first, 'governor_conflicts_total', { resolution: 'compensation' })).toBe(1);
     expect(value(first, 'governor_compensations_total', { governor: 'Billing' })).toBe(2);
     expect(value(first, 'governor_supervisor_restarts_total', { supervisor: 'marketplace' })).toBe(1);
-    expect(value(first, 'governor_queue_depth', { queue: 'lifecycle', state: 'waiting' })).toBe(12);
+    expect(value(first, 'governor_queue_depth', { partition: '3', state: 'waiting' })).toBe(12);
     expect(value(first, 'governor_dead_letters', { queue: 'lifecycle-dlq' })).toBe(1);
-    expect(value(first, 'governor_process_resident_memory_bytes') ?? value(first, 'governor_nodejs_heap_size_used_bytes')).toBeGreaterThan(0);
+    // Node's default metrics under their standard names, as stock Node.js dashboards expect.
+    expect(value(first, 'process_resident_memory_bytes') ?? value(first, 'nodejs_heap_size_used_bytes')).toBeGreaterThan(0);
+    expect(value(first, 'governor_process_resident_memory_bytes')).toBeUndefined();
 
     // The run goes on: an actor dies, the last kind disappears, the suspended mailbox grows.
     node.exit(billing[2]!, 'kill');

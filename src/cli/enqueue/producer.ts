@@ -9,6 +9,7 @@ import type { Message } from '../../runtime/envelope.ts';
 import { CliError, EXIT } from '../exit-codes.ts';
 import { connectOrExit, FAIL_FAST_REDIS, redactUrl } from './redis.ts';
 import { isRedisUnavailable, redisUnavailableError } from '../redis-deadline.ts';
+import { countDoorRefusals } from './door-refusals.ts';
 import { TenantThrottle, type Admitted, type Refused } from './throttle.ts';
 import { reusedKeysRecorded } from './reused-keys.ts';
 import { OutcomeReader, type EventOutcome } from './wait.ts';
@@ -81,6 +82,8 @@ export async function enqueueEvents(target: EnqueueTarget, all: readonly Lifecyc
   const reused: { event: LifecycleEvent; reason: string }[] = [];
   const throttle = new TenantThrottle(producer.connection, producer.keys);
   let reader: OutcomeReader | undefined;
+  // Refused by the queue (a job with the eventId and other content) without being listed in `reused`.
+  let refusedReused = 0;
   try {
     // At the door: an eventId its orchestrator handled with other content.
     let recorded: Map<LifecycleEvent, string>;
@@ -89,8 +92,8 @@ export async function enqueueEvents(target: EnqueueTarget, all: readonly Lifecyc
     } catch (error) {
       throw new CliError(`reading the handled events from ${redactUrl(target.url)} failed: ${error instanceof Error ? error.message : String(error)}`, EXIT.unavailable);
     }
-    if (recorded.size > 0 && target.onReusedKey !== 'skip') throw reusedKeyError([...recorded.values()][0]!, '');
     for (const [event, reason] of recorded) reused.push({ event, reason });
+    if (recorded.size > 0 && target.onReusedKey !== 'skip') throw reusedKeyError([...recorded.values()][0]!, '');
     const events = all.filter((event) => !recorded.has(event));
     // Before enqueueing: an event whose record is already there is a duplicate of that record.
     let before = new Map<string, HandledOutcome>();
@@ -116,10 +119,12 @@ export async function enqueueEvents(target: EnqueueTarget, all: readonly Lifecyc
           } catch (error) {
             // A job with the eventId and other content is queued: nothing of the batch was
             // written; without those events, the rest goes (`skip`).
+            if (error instanceof IdempotencyKeyReusedError && !error.othersWritten) refusedReused += error.reused.length;
             if (!(error instanceof IdempotencyKeyReusedError) || error.othersWritten || target.onReusedKey !== 'skip') throw error;
             const ids = new Set(error.reused.map((r) => r.id));
             const refused = admitted.filter((a) => ids.has(messageIdOf(a.event)));
             if (refused.length === 0) throw error;
+            refusedReused -= refused.length;
             for (const a of refused) reused.push({ event: a.event, reason: `${keyReusedReasonOf(a.event)} (a job with it is in the queue)` });
             admitted = admitted.filter((a) => !refused.includes(a));
           }
@@ -148,6 +153,7 @@ export async function enqueueEvents(target: EnqueueTarget, all: readonly Lifecyc
       throw new CliError(`enqueued ${ids.join(' ')}, but waiting for the outcome failed: ${error instanceof Error ? error.message : String(error)}`, EXIT.unavailable);
     }
   } finally {
+    await countDoorRefusals(producer.connection, producer.keys, { throttled: throttled.length, reused_key: reused.length + refusedReused });
     await reader?.close();
     await producer.close();
   }

@@ -68,6 +68,16 @@ export class BullmqTransport implements Transport {
   readonly settings: TransportSettings;
   readonly keys: RedisKeys;
   readonly #cache = new EntityCache();
+  /** Jobs this node dead-lettered since it started, by reason code (`invalid_job`, `retry_budget_exhausted`, …). */
+  deadLetteredJobs(): Record<string, number> {
+    return this.#deadLetters.deadLettered();
+  }
+
+  /** Commits the commit script refused since this node started: `conflict` (a version moved), `lost` (the lease was gone). */
+  commitConflicts(): Record<string, number> {
+    return this.#deadLetters.commitConflicts();
+  }
+
   /** Entities passivated since this node started, by why (see {@link BullmqTransport.passivations}). */
   readonly #passivations: PassivationCounts = { idle: 0, memory: 0 };
   readonly #ids = new MessageIds();
@@ -326,6 +336,7 @@ export class BullmqTransport implements Transport {
       deadLetter: (job, reason) => this.#deadLetters.deadLetter(job, reason),
       refused: (target) => this.#deadLetters.refused(target),
       duplicate: (target, jobId, id) => this.#deadLetters.duplicate(target, jobId, id),
+      commitRefused: (result) => this.#deadLetters.commitRefused(result),
       dropProcess: (address) => void this.#node?.entities?.passivate(address),
       running: (address) => this.#node?.entities?.pidOf(address) !== undefined,
       wake: (address) => {

@@ -29,6 +29,10 @@ export class DeadLetterDesk {
   readonly #refused = new Map<string, number>();
   /** Jobs skipped because their message id was handled before, by kind. */
   readonly #duplicates = new Map<string, number>();
+  /** Jobs dead-lettered, by {@link deadLetterReasonCode}. */
+  readonly #deadLettered = new Map<string, number>();
+  /** Commits the commit script refused, by result. */
+  readonly #commitConflicts = new Map<'conflict' | 'lost', number>();
 
   constructor(ctx: DeadLetterDeskContext) {
     this.#ctx = ctx;
@@ -39,6 +43,8 @@ export class DeadLetterDesk {
     const node = this.#ctx.node();
     const logger = this.#ctx.logger();
     logger.warn({ queue: job.queueName, jobId: job.id, reason }, 'dead-lettered');
+    const code = deadLetterReasonCode(reason);
+    this.#deadLettered.set(code, (this.#deadLettered.get(code) ?? 0) + 1);
     await retry(() => addDeadLetter(this.#ctx.relay().queue(this.#ctx.keys.deadLetterQueue), job, reason, node.name, node.clock.now()), {
       what: `dead-lettering job ${job.id}`,
       policy: REDIS_RETRY,
@@ -61,6 +67,19 @@ export class DeadLetterDesk {
     this.#ctx.logger().warn({ jobId, messageId: id, entity: target.entity, key: target.key }, 'skipped a job whose message id was handled before: nothing changed');
   }
 
+  /** A commit the commit script refused: `conflict` (a version moved) or `lost` (the lease was gone). */
+  commitRefused(result: 'conflict' | 'lost'): void {
+    this.#commitConflicts.set(result, (this.#commitConflicts.get(result) ?? 0) + 1);
+  }
+
+  deadLettered(): Record<string, number> {
+    return Object.fromEntries(this.#deadLettered);
+  }
+
+  commitConflicts(): Record<string, number> {
+    return Object.fromEntries(this.#commitConflicts);
+  }
+
   refusedMessages(): Record<string, number> {
     return Object.fromEntries(this.#refused);
   }
@@ -80,3 +99,24 @@ export class DeadLetterDesk {
     return replayDeadLetter(relay.queue(this.#ctx.keys.deadLetterQueue), (name) => relay.queue(name), id, options);
   }
 }
+
+/**
+ * Why a job was dead-lettered, as a short code for a metric label: the reason itself is free text
+ * (it names keys and jobs), which would make one series per job. Read from the reasons' fixed
+ * openings, written where the desk is called (partition.ts, entity-job.ts, the transport).
+ */
+export function deadLetterReasonCode(reason: string): string {
+  for (const [pattern, code] of REASON_CODES) if (pattern.test(reason)) return code;
+  return 'other';
+}
+
+const REASON_CODES: readonly (readonly [RegExp, string])[] = [
+  [/^invalid job: /, 'invalid_job'],
+  [/^a partition job must be addressed to an entity/, 'invalid_job'],
+  [/^unknown entity kind /, 'unknown_kind'],
+  [/^invalid message to /, 'refused_by_kind'],
+  [/ belongs to partition .*, not /, 'wrong_partition'],
+  [/^the handler crashed \d+ times/, 'retry_budget_exhausted'],
+  [/^failed in BullMQ: /, 'failed_in_bullmq'],
+  [/^the state stored at /, 'stored_state_unreadable'],
+];

@@ -44,6 +44,8 @@ export interface PartitionContext {
   refused(target: EntityAddress): void;
   /** Counts and logs a job whose message id its target had handled already (skipped: nothing changed). */
   duplicate(target: EntityAddress, jobId: string | undefined, id: string): void;
+  /** Counts a commit the commit script refused (for metrics). */
+  commitRefused(result: 'conflict' | 'lost'): void;
   /** Whether the entity runs here now (its timers are armed on the clock). */
   running(address: EntityAddress): boolean;
   /** Starts a loaded entity from its committed state, outside any job: its due timers fire. */
@@ -294,10 +296,12 @@ export class PartitionRuntime {
         return this.#recoverOutbox();
       case 'conflict':
         // Someone else wrote one of the entities: reload them; the job returns through the stalled check.
+        this.#ctx.commitRefused('conflict');
         this.reset();
         this.#forgetAll();
         return this.#recoverOutbox();
       case 'lost':
+        this.#ctx.commitRefused('lost');
         return this.#lose(result.holder);
       case 'rolledBack':
         this.reset();
