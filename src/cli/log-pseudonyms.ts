@@ -5,13 +5,18 @@ import { nodeVariable } from './node-environment.ts';
 
 /** The marketplace's entity kinds: each is keyed by a customer id, so `Kind/<id>` names a customer. */
 const CUSTOMER_KEYED_KINDS = ['Orchestrator', ...GOVERNORS, 'Receipts'];
-const ENTITY_REFERENCE = new RegExp(`\\b((?:entity:)?(?:${CUSTOMER_KEYED_KINDS.join('|')}))/([^\\s"'\\],)}]+)`, 'g');
+// An id already shown as a pseudonym (`~…`) is left alone: a text may pass through twice.
+const ENTITY_REFERENCE = new RegExp(`\\b((?:entity:)?(?:${CUSTOMER_KEYED_KINDS.join('|')}))/([^~\\s"'\\],)}][^\\s"'\\],)}]*)`, 'g');
+
+// A lifecycle message's job id, `ev.<customer id>/<eventId>` (lifecycle-message.ts, `:` written `|`).
+const MESSAGE_ID = /\bev\.([A-Za-z0-9][A-Za-z0-9._|-]*)\//g;
 
 /** The log fields that hold a customer id, wherever they are nested one level down (an event, a job). */
 export const CUSTOMER_ID_LOG_PATHS = ['customerId', '*.customerId'];
 
 /**
- * How a node's log shows customer ids: as their receipt pseudonym (`~` and the first 16 hex digits of
+ * How a node's log shows customer ids (`customerId` fields, `Kind/<id>` references, the customer
+ * part of a lifecycle job's id): as their receipt pseudonym (`~` and the first 16 hex digits of
  * HMAC-SHA256 under GOVERNOR_PSEUDONYM_KEY, the key receipts use), so a log collector holds no
  * personal identifier, while an operator with the key can still find one customer's lines.
  * `GOVERNOR_LOG_CUSTOMER_IDS=1` shows them as they are (a debugging switch, documented in README).
@@ -28,10 +33,17 @@ export function logPseudonyms(env: NodeJS.ProcessEnv): LogPseudonyms | undefined
   if (nodeVariable('GOVERNOR_LOG_CUSTOMER_IDS', env) === '1') return undefined;
   const configured = nodeVariable('GOVERNOR_PSEUDONYM_KEY', env);
   const key = configured !== undefined && Buffer.byteLength(configured) >= 16 ? configured : randomBytes(32);
-  const customer = (id: unknown) => (typeof id === 'string' ? `~${pseudonymiseCustomer(id, key).slice(0, 16)}` : id);
+  const customer = (id: unknown) => (typeof id === 'string' && !id.startsWith('~') ? `~${pseudonymiseCustomer(id, key).slice(0, 16)}` : id);
   return {
     customer,
-    text: (text) => text.replace(ENTITY_REFERENCE, (_, kind: string, id: string) => `${kind}/${customer(id) as string}`),
+    text: (text) =>
+      text
+        .replace(MESSAGE_ID, (_, id: string) => `ev.${customer(id.replaceAll('|', ':')) as string}/`)
+        .replace(ENTITY_REFERENCE, (_, kind: string, match: string) => {
+        // Punctuation that ends the sentence (`Billing/c-1: …`) is not part of the id.
+        const id = match.replace(/[:.;!?]+$/, '');
+        return `${kind}/${customer(id) as string}${match.slice(id.length)}`;
+      }),
   };
 }
 

@@ -33,6 +33,14 @@ describe('customer ids in a node’s log', () => {
     expect(JSON.stringify(lines[2]!.err)).toContain(`entity:Orchestrator/${pseudonym} crashed`);
   });
 
+  it('are pseudonymised once: a text or field that passes through twice keeps the same pseudonym', () => {
+    const pseudonym = `~${pseudonymiseCustomer('cust-42', KEY).slice(0, 16)}`;
+    const lines = linesOf({ GOVERNOR_PSEUDONYM_KEY: KEY }, (logger) => {
+      logger.child({ customerId: 'cust-42' }).warn({ jobId: 'ev.cust-42/e-1', reason: 'invalid message to Orchestrator/cust-42: no sku' }, 'dead-lettered');
+    });
+    expect(lines[0]).toMatchObject({ customerId: pseudonym, jobId: `ev.${pseudonym}/e-1`, reason: `invalid message to Orchestrator/${pseudonym}: no sku` });
+  });
+
   it('are shown as they are with GOVERNOR_LOG_CUSTOMER_IDS=1 (secrets and contacts stay redacted)', () => {
     const lines = linesOf({ GOVERNOR_PSEUDONYM_KEY: KEY, GOVERNOR_LOG_CUSTOMER_IDS: '1' }, logEverywhere);
     expect(lines[0]).toMatchObject({ customerId: 'cust-42' });
