@@ -62,7 +62,7 @@ if (env['ROLE'] === 'baseline') {
     logger,
   });
   const node = createNode({ name, transport, clock: transport.clock(), logger });
-  const options = transport.entityHostOptions(kinds);
+  const options = transport.entityHostOptions(kinds, { afterCommit: true });
   const finished = new Map<string, number>();
   const timedOut = new Map<string, number>();
   new EntityHost(node, kinds, {
