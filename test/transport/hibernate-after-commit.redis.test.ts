@@ -5,8 +5,10 @@
  */
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { EntityAddress } from '../../src/index.ts';
+import type { EntityAddress, EntityKind } from '../../src/index.ts';
 import { GovernorProducer, startBullmqNode, type BullmqNode } from '../../src/transport/bullmq/index.ts';
+import { marketplaceKinds } from '../../machines/index.ts';
+import { parseLifecycleEvent } from '../../src/marketplace/event-validation.ts';
 import { counter } from '../fixtures/machines.ts';
 import { privateRedisForFile } from '../support/private-redis.ts';
 import { eventually } from './conformance.ts';
@@ -21,14 +23,14 @@ afterEach(async () => {
   }
 });
 
-async function nodeAndProducer(afterCommit: boolean): Promise<{ node: BullmqNode; producer: GovernorProducer }> {
+async function nodeAndProducer(afterCommit: boolean, kinds: readonly EntityKind[] = [{ kind: 'Counter', machine: counter }]): Promise<{ node: BullmqNode; producer: GovernorProducer }> {
   const prefix = server.prefix('hc');
   const node = await startBullmqNode({
     url: server.redis.url,
     prefix,
     name: `hc${server.next()}`,
     partitions: 1,
-    kinds: [{ kind: 'Counter', machine: counter }],
+    kinds,
     // A sweep far away: only the commit can hibernate anything within a test.
     entityHost: { hibernation: { afterCommit, afterMs: 60_000 } },
     logger: pino({ level: process.env['GOVERNOR_TEST_LOG'] ?? 'silent' }),
@@ -90,5 +92,33 @@ describe('an entity its job commit leaves at rest (afterCommit on a BullMQ node)
     expect(await committedCount(node, address)).toBe(1);
     expect(node.entities.processOf(address)?.hibernated).toBe(false);
     expect(node.entities.hibernatedCount()).toBe(0);
+  });
+});
+
+describe("a marketplace customer's actors on a BullMQ node (afterCommit)", () => {
+  /** A lifecycle event for the customer's orchestrator, checked as `governor enqueue` does. */
+  function lifecycle(eventId: string, fields: Record<string, unknown>) {
+    const checked = parseLifecycleEvent({ eventId, customerId: 'cust-1', occurredAt: '2026-01-01T00:00:00Z', ...fields });
+    if (!checked.ok) throw new Error(JSON.stringify(checked.issues));
+    return { type: 'lifecycle', event: checked.event, receivedAt: 0 };
+  }
+
+  async function processed(node: BullmqNode): Promise<number | undefined> {
+    const stored = await node.transport.store.load({ entity: 'Orchestrator', key: 'cust-1' });
+    return (stored?.state.snapshot as { context?: { stats?: { processed: number } } } | undefined)?.context?.stats?.processed;
+  }
+
+  it('are all hibernated after its event, and its next event completes from their committed states', async () => {
+    const { node, producer } = await nodeAndProducer(true, marketplaceKinds({ pseudonymKey: 'hibernate-after-commit-test-key' }));
+    const orchestrator = { entity: 'Orchestrator', key: 'cust-1' };
+    const resident = () => node.node.registered().filter((name) => name.startsWith('entity:')).length;
+    await producer.send(orchestrator, lifecycle('ev-1', { type: 'CustomerSubscribes', sku: 'PRO-MONTHLY', tier: 'professional' }), { id: 'ev.cust-1/ev-1' });
+    await eventually(async () => expect(await processed(node)).toBe(1));
+    await eventually(() => expect(node.entities.hibernatedCount()).toBe(resident()));
+    expect(resident()).toBeGreaterThan(2);
+
+    await producer.send(orchestrator, lifecycle('ev-2', { type: 'CustomerUpgrades', fromSku: 'PRO-MONTHLY', toSku: 'ENT-MONTHLY' }), { id: 'ev.cust-1/ev-2' });
+    await eventually(async () => expect(await processed(node)).toBe(2));
+    await eventually(() => expect(node.entities.hibernatedCount()).toBe(resident()));
   });
 });
