@@ -65,7 +65,7 @@ if (env['ROLE'] === 'baseline') {
   });
   const node = createNode({ name, transport, clock: transport.clock(), logger });
   const steps = countSteps(node, kinds.map((k) => k.machine));
-  const options = transport.entityHostOptions(kinds);
+  const options = transport.entityHostOptions(kinds, { afterCommit: true });
   const finished = new Map<string, number>();
   const timedOut = new Map<string, number>();
   new EntityHost(node, kinds, {

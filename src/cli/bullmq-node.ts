@@ -57,7 +57,8 @@ export async function startBullmq(options: {
       name,
       logger: logger,
       kinds: marketplaceKinds({ pseudonymKey }),
-      entityHost: { observe: telemetry.observer },
+      // As the embedded marketplace: a customer's actors at rest drop their snapshots once its event is committed.
+      entityHost: { observe: telemetry.observer, hibernation: { afterCommit: true } },
       telemetry: await bullmqTelemetry(),
       durability: options.allowDataLoss ? 'allow-data-loss' : 'require',
       // A wrong URL or a Redis that is down: exit 3 in one line, not a silent wait.

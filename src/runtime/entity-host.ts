@@ -118,8 +118,10 @@ export interface EntityHostOptions {
      * the node's turn that committed it is over (see {@link StatemProcess.hibernateAfterCommit})
      * rather than at the sweep: a resident customer's actors then hold no snapshot between its
      * events, at the price of a restore (a `JSON.parse` and XState's `restoreSnapshot`) on their
-     * next message. Only where the commit is synchronous (the embedded node): a BullMQ node's
-     * entities are dirty until their job commits, so the sweep hibernates them. @default false
+     * next message. Where the commit is synchronous (no `isCommitted`: the embedded node) the
+     * host does it itself; where it lands later (a BullMQ node, whose entities are dirty until
+     * their job commits) whoever commits calls {@link EntityHost.hibernateCommitted} once it has.
+     * @default false
      */
     afterCommit?: boolean;
   };
@@ -159,6 +161,7 @@ export class EntityHost {
     this.#node = node;
     for (const kind of kinds) this.#kinds.set(kind.kind, kind);
     this.#records = options.records;
+    this.#afterCommit = options.hibernation?.afterCommit === true;
     this.supervisor = startSupervisor(
       node,
       {
@@ -166,7 +169,7 @@ export class EntityHost {
         strategy: 'one_for_one',
         intensity: 10,
         period: 60,
-        children: kinds.map((kind) => kindSupervisor(kind, options, options.hibernation?.afterCommit && options.commit ? this.#committedAtRest : undefined)),
+        children: kinds.map((kind) => kindSupervisor(kind, options, this.#afterCommit && options.commit && !options.hibernation?.isCommitted ? this.#committedAtRest : undefined)),
       },
       { name: 'entities', link: options.link },
     );
@@ -178,6 +181,7 @@ export class EntityHost {
   }
 
   readonly #afterMs: number;
+  readonly #afterCommit: boolean;
   readonly #isCommitted: ((address: EntityAddress) => boolean) | undefined;
   /** Entities committed since the node's current turn began, to hibernate once it is over. */
   #committed: StatemProcess[] = [];
@@ -195,12 +199,26 @@ export class EntityHost {
   readonly #hibernateCommitted = (): void => {
     const processes = this.#committed;
     this.#committed = [];
-    const horizonMs = this.#afterMs;
-    for (const process of processes) {
-      if (process.hibernated || !process.alive) continue;
-      process.hibernateAfterCommit(this.#isCommitted?.(process.host as EntityAddress) ?? true, horizonMs);
-    }
+    for (const process of processes) this.#hibernateAtRest(process);
   };
+
+  /**
+   * `hibernation.afterCommit` where the commit lands after the step (a BullMQ node): the entity at
+   * `address`, whose state the store has just committed, hibernates if it is at rest with no timer
+   * due within `afterMs` (see {@link StatemProcess.hibernateAfterCommit}). Call it once the commit
+   * is in and the node's turn is over; without `afterCommit` it does nothing. Returns whether it
+   * hibernated.
+   */
+  hibernateCommitted(address: EntityAddress): boolean {
+    if (!this.#afterCommit) return false;
+    const process = this.processOf(address);
+    return process !== undefined && this.#hibernateAtRest(process);
+  }
+
+  #hibernateAtRest(process: StatemProcess): boolean {
+    if (process.hibernated || !process.alive) return false;
+    return process.hibernateAfterCommit(this.#isCommitted?.(process.host as EntityAddress) ?? true, this.#afterMs);
+  }
   readonly #passivations: PassivationCounts = { idle: 0, memory: 0 };
   #pressure: MemoryPressure | undefined;
   /** Wake-ups of entities passivated with timers pending, by name: one each, the latest. */

@@ -4,6 +4,9 @@ import { pino, type Logger } from 'pino';
 import { every, systemClock, TestClock, type Clock } from '../../runtime/clock.ts';
 import { isEntityAddress, type EntityAddress } from '../../runtime/entity.ts';
 import type { EntityHostOptions } from '../../runtime/entity-host.ts';
+
+/** What a BullMQ node's host may set of `EntityHostOptions.hibernation`; the transport gives the rest. */
+export type EntityHibernation = Pick<NonNullable<EntityHostOptions['hibernation']>, 'afterMs' | 'afterCommit'>;
 import type { Envelope } from '../../runtime/envelope.ts';
 import { isCleanExit } from '../../runtime/exit-reason.ts';
 import { isPid, nodeOfPid, type Pid } from '../../runtime/pid.ts';
@@ -195,8 +198,12 @@ export class BullmqTransport implements Transport {
     };
   }
 
-  /** Options for the node's `EntityHost`: restore from the committed state, record every step. */
-  entityHostOptions(kinds: readonly { kind: string }[]): EntityHostOptions {
+  /**
+   * Options for the node's `EntityHost`: restore from the committed state, record every step.
+   * `hibernation` adds the sweep's period and `afterCommit` (each partition hibernates the
+   * entities its commit leaves at rest once the commit is in).
+   */
+  entityHostOptions(kinds: readonly { kind: string }[], hibernation: EntityHibernation = {}): EntityHostOptions {
     this.#kinds = kinds.map((k) => k.kind);
     return {
       restore: (address) => this.#scopes.restore(address),
@@ -206,6 +213,7 @@ export class BullmqTransport implements Transport {
       hibernation: {
         committed: (address) => this.#cache.get(address)?.state,
         isCommitted: (address) => this.#cache.get(address)?.dirty === false,
+        ...hibernation,
       },
     };
   }

@@ -3,7 +3,7 @@
  * on one Redis. See README.md beside this file for the design.
  */
 export { BullmqTransport } from './bullmq-transport.ts';
-export type { ShutdownResult } from './bullmq-transport.ts';
+export type { EntityHibernation, ShutdownResult } from './bullmq-transport.ts';
 export { startBullmqNode, defaultNodeName } from './start-node.ts';
 export type { BullmqNode, BullmqNodeOptions } from './start-node.ts';
 export { GovernorProducer, type SendOptions } from './producer.ts';

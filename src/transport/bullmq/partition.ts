@@ -427,6 +427,9 @@ export class PartitionRuntime {
           record.dirty = false;
           record.latest = undefined;
           this.dirty.delete(record);
+          // Its store is now what it holds in memory: at rest, it need not keep its snapshot
+          // until the sweep (no-op unless the host's `hibernation.afterCommit` is on).
+          ctx.node.entities?.hibernateCommitted(record.address);
         }
       }
       this.#relayed -= relayed;

@@ -5,7 +5,7 @@ import type { Clock } from '../../runtime/clock.ts';
 import { EntityHost, type EntityHostOptions, type EntityKind } from '../../runtime/entity-host.ts';
 import { formatReason, type ExitReason } from '../../runtime/exit-reason.ts';
 import { Node } from '../../runtime/node.ts';
-import { BullmqTransport } from './bullmq-transport.ts';
+import { BullmqTransport, type EntityHibernation } from './bullmq-transport.ts';
 import type { BullmqTransportOptions } from './options.ts';
 
 export interface BullmqNodeOptions extends BullmqTransportOptions {
@@ -16,8 +16,12 @@ export interface BullmqNodeOptions extends BullmqTransportOptions {
   /** @default the system clock */
   clock?: Clock;
   logger?: Logger;
-  /** Supervision options of the entity host (intensity, period, a parent to link to). */
-  entityHost?: Omit<EntityHostOptions, 'restore' | 'commit'>;
+  /**
+   * Options of the entity host (intensity, period, a parent to link to, an observer), and of its
+   * hibernation the sweep's `afterMs` and `afterCommit` (hibernate an entity its job's commit
+   * leaves at rest once the commit is in, as the marketplace does; off by default).
+   */
+  entityHost?: Omit<EntityHostOptions, 'restore' | 'commit' | 'hibernation'> & { hibernation?: EntityHibernation };
   /**
    * Called when the top supervisor gave up (it exceeded its restart intensity), after the node
    * has left the cluster: its work is back in the queues and other nodes have its partitions.
@@ -60,7 +64,8 @@ export async function startBullmqNode(options: BullmqNodeOptions): Promise<Bullm
     clock: transport.clock(options.clock),
     logger: options.logger,
   });
-  const entities = new EntityHost(node, options.kinds, { ...options.entityHost, ...transport.entityHostOptions(options.kinds) });
+  const { hibernation, ...hostOptions } = options.entityHost ?? {};
+  const entities = new EntityHost(node, options.kinds, { ...hostOptions, ...transport.entityHostOptions(options.kinds, hibernation) });
   try {
     await transport.start();
   } catch (error) {
