@@ -6,7 +6,7 @@ import { nodeVariable } from './node-environment.ts';
 /** The marketplace's entity kinds: each is keyed by a customer id, so `Kind/<id>` names a customer. */
 const CUSTOMER_KEYED_KINDS = ['Orchestrator', ...GOVERNORS, 'Receipts'];
 // An id already shown as a pseudonym (`~…`) is left alone: a text may pass through twice.
-const ENTITY_REFERENCE = new RegExp(`\\b((?:entity:)?(?:${CUSTOMER_KEYED_KINDS.join('|')}))/([^~\\s"'\\],)}][^\\s"'\\],)}]*)`, 'g');
+const ENTITY_REFERENCE = new RegExp(`\\b((?:entity:)?(?:${CUSTOMER_KEYED_KINDS.join('|')}))/([^~/\\s"'\\],)}][^/\\s"'\\],)}]*)`, 'g');
 
 // A lifecycle message's job id, `ev.<customer id>/<eventId>` (lifecycle-message.ts, `:` written `|`).
 const MESSAGE_ID = /\bev\.([A-Za-z0-9][A-Za-z0-9._|-]*)\//g;

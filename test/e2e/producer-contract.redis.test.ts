@@ -83,6 +83,9 @@ beforeAll(async () => {
     const child = await startGovernorNode(['--redis', redis.url, '--prefix', prefix, '--name', name], {
       GOVERNOR_PSEUDONYM_KEY: 'producer-contract-pseudonym-key',
       GOVERNOR_TELEMETRY: '0',
+      // This test finds each refusal's log line by the raw job id the producer chose; customer ids
+      // in logs are pseudonymised by default (test/e2e/operator-journey.redis.test.ts).
+      GOVERNOR_LOG_CUSTOMER_IDS: '1',
     });
     let stderr = '';
     child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-200_000)));
