@@ -60,3 +60,31 @@ export function startGovernorNode(args: string[], env: Record<string, string> = 
     node.once('exit', (code) => reject(new Error(`governor start exited ${code}`)));
   });
 }
+
+/**
+ * Starts `governor start <args> --metrics-port 0` (a BullMQ node) and resolves with the URL its
+ * metrics are served on, once it says so; `stderr()` is its log so far (the last `keep` characters).
+ */
+export function startGovernorNodeWithMetrics(
+  args: string[],
+  env: Record<string, string> = {},
+  options: { limitMs?: number; keep?: number } = {},
+): Promise<{ node: ChildProcess; metricsUrl: string; stderr: () => string }> {
+  const { limitMs = 90_000, keep = 200_000 } = options;
+  const node = spawn(process.execPath, [...GOVERNOR_COMMAND, 'start', ...args, '--metrics-port', '0'], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  node.stderr!.on('data', (chunk: Buffer) => (log = (log + chunk.toString()).slice(-keep)));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no metrics URL within ${limitMs} ms:\n${log}`)), limitMs);
+    node.stderr!.on('data', () => {
+      const found = /metrics on (http:\/\/\S+\/metrics)/.exec(log);
+      if (!found) return;
+      clearTimeout(timer);
+      resolve({ node, metricsUrl: found[1]!, stderr: () => log });
+    });
+    node.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`governor start exited (${code}):\n${log}`));
+    });
+  });
+}

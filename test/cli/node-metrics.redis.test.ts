@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +10,7 @@ import { RedisKeys } from '../../src/store/redis-keys.ts';
 import { GovernorProducer } from '../../src/transport/bullmq/producer.ts';
 import { parsePrometheusText, samplesOf, type MetricFamily } from '../support/prometheus-text.ts';
 import { startRedis, type RedisHandle } from '../support/redis-server.ts';
-import { governor, GOVERNOR_COMMAND } from './governor-command.ts';
+import { governor, startGovernorNodeWithMetrics } from './governor-command.ts';
 
 // One real `governor start` node against a private Redis: what an operator's Prometheus scrapes
 // from it, parsed as the text format (names, types, HELP, labels, values), after a few events
@@ -30,29 +30,11 @@ let node: ChildProcess | undefined;
 let producer: GovernorProducer;
 const queues: Queue[] = [];
 let metricsUrl: string;
-let stderr = '';
+let nodeLog: () => string = () => '';
 
 beforeAll(async () => {
   redis = await startRedis({ mode: 'private' });
-  node = spawn(process.execPath, [...GOVERNOR_COMMAND, 'start', '--redis', redis.url, '--metrics-port', '0', '--name', NODE], {
-    env: { ...process.env, GOVERNOR_TELEMETRY: '0', GOVERNOR_ADMIN_TOKEN: 'a-test-admin-token-of-enough-length' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  metricsUrl = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no metrics URL within ${LIMIT_MS} ms:\n${stderr}`)), LIMIT_MS);
-    node!.stderr!.on('data', (chunk: Buffer) => {
-      stderr = (stderr + chunk.toString()).slice(-50_000);
-      const found = /metrics on (http:\/\/\S+\/metrics)/.exec(stderr);
-      if (found) {
-        clearTimeout(timer);
-        resolve(found[1]!);
-      }
-    });
-    node!.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`governor start exited (${code}):\n${stderr}`));
-    });
-  });
+  ({ node, metricsUrl, stderr: nodeLog } = await startGovernorNodeWithMetrics(['--redis', redis.url, '--name', NODE], { GOVERNOR_TELEMETRY: '0', GOVERNOR_ADMIN_TOKEN: 'a-test-admin-token-of-enough-length' }, { limitMs: LIMIT_MS }));
   producer = await GovernorProducer.connect({ url: redis.url });
 }, LIMIT_MS * 2);
 
@@ -79,7 +61,7 @@ async function scrapeUntil(done: (families: Map<string, MetricFamily>) => boolea
   for (;;) {
     const families = await scrape();
     if (done(families)) return families;
-    if (Date.now() > deadline) throw new Error(`${what} did not show in /metrics within ${LIMIT_MS} ms; node log:\n${stderr}`);
+    if (Date.now() > deadline) throw new Error(`${what} did not show in /metrics within ${LIMIT_MS} ms; node log:\n${nodeLog()}`);
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }

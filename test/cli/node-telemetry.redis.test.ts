@@ -1,8 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisKeys } from '../../src/store/redis-keys.ts';
 import { startRedis, type RedisHandle } from '../support/redis-server.ts';
-import { governor, GOVERNOR_COMMAND } from './governor-command.ts';
+import { governor, startGovernorNodeWithMetrics } from './governor-command.ts';
 
 // One real `governor start` node against a private Redis, fed by the real `governor enqueue`:
 // its /metrics, its telemetry stream, and `governor stats` reading that stream back.
@@ -16,29 +16,11 @@ const customers = [`tele-alice-${run}`, `tele-bob-${run}`, `tele-carol-${run}`];
 let redis: RedisHandle;
 let node: ChildProcess | undefined;
 let metricsUrl: string;
-let stderr = '';
+let nodeLog: () => string = () => '';
 
 beforeAll(async () => {
   redis = await startRedis({ mode: 'private' });
-  node = spawn(process.execPath, [...GOVERNOR_COMMAND, 'start', '--redis', redis.url, '--metrics-port', '0', '--name', 'tele-1'], {
-    env: { ...process.env, GOVERNOR_TELEMETRY_SECRET: 'a-test-secret-of-enough-length', GOVERNOR_TELEMETRY_ERRORS: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  metricsUrl = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no metrics URL within ${LIMIT_MS} ms:\n${stderr}`)), LIMIT_MS);
-    node!.stderr!.on('data', (chunk: Buffer) => {
-      stderr = (stderr + chunk.toString()).slice(-20_000);
-      const found = /metrics on (http:\/\/\S+\/metrics)/.exec(stderr);
-      if (found) {
-        clearTimeout(timer);
-        resolve(found[1]!);
-      }
-    });
-    node!.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`governor start exited (${code}):\n${stderr}`));
-    });
-  });
+  ({ node, metricsUrl, stderr: nodeLog } = await startGovernorNodeWithMetrics(['--redis', redis.url, '--name', 'tele-1'], { GOVERNOR_TELEMETRY_SECRET: 'a-test-secret-of-enough-length', GOVERNOR_TELEMETRY_ERRORS: '1' }, { limitMs: LIMIT_MS }));
   for (const [i, customer] of customers.entries()) {
     const enqueued = governor(['enqueue', 'CustomerSubscribes', '--customer', customer, '--sku', 'PRO-MONTHLY', '--tier', 'professional', '--redis', redis.url]);
     expect(enqueued.stderr + enqueued.stdout).not.toMatch(/error/i);
@@ -63,7 +45,7 @@ async function eventually<T>(check: () => Promise<T | undefined>, what: string):
   for (;;) {
     const value = await check().catch(() => undefined);
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${LIMIT_MS} ms; node log:\n${stderr}`);
+    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${LIMIT_MS} ms; node log:\n${nodeLog()}`);
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }

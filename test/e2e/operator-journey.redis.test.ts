@@ -6,7 +6,7 @@
  * reason); the node's JSON log lines name the node and show customers only as pseudonyms; SIGTERM
  * stops it with exit 0.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { afterAll, expect, it } from 'vitest';
@@ -14,7 +14,7 @@ import { messageIdOf } from '../../src/marketplace/lifecycle-message.ts';
 import type { LifecycleEvent } from '../../src/marketplace/event-schema.ts';
 import { pseudonymiseCustomer } from '../../src/marketplace/receipts.ts';
 import { GovernorProducer } from '../../src/transport/bullmq/producer.ts';
-import { GOVERNOR_COMMAND, governorAsync as governor } from '../cli/governor-command.ts';
+import { governorAsync as governor, startGovernorNodeWithMetrics } from '../cli/governor-command.ts';
 import { parsePrometheusText, samplesOf } from '../support/prometheus-text.ts';
 import { startRedis, type RedisHandle } from '../support/redis-server.ts';
 
@@ -40,23 +40,9 @@ it('an operator’s journey: version, a node with metrics, an event, JSON reads,
   expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
 
   // A node as the README starts it, logging JSON lines (stderr is a pipe) at info.
-  let log = '';
-  node = spawn(process.execPath, [...GOVERNOR_COMMAND, 'start', '--name', 'op-1', '--metrics-port', '0', '--log-level', 'info'], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-  node.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
-  const metricsUrl = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no metrics URL within ${LIMIT_MS} ms:\n${log}`)), LIMIT_MS);
-    const look = () => {
-      const found = /metrics on (http:\/\/\S+\/metrics)/.exec(log);
-      if (!found) return;
-      clearTimeout(timer);
-      resolve(found[1]!);
-    };
-    node!.stderr!.on('data', look);
-    node!.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`governor start exited ${code}:\n${log}`));
-    });
-  });
+  const started = await startGovernorNodeWithMetrics(['--name', 'op-1', '--log-level', 'info'], env, { limitMs: LIMIT_MS });
+  node = started.node;
+  const { metricsUrl } = started;
 
   // An event, waited for.
   const subscribed = await governor(['enqueue', 'CustomerSubscribes', '--customer', customer, '--sku', 'PRO-MONTHLY', '--tier', 'professional', '--wait', '60'], { env });
@@ -95,6 +81,7 @@ it('an operator’s journey: version, a node with metrics, an event, JSON reads,
   expect(await exit).toBe(0);
 
   // The log as a collector reads it: JSON lines, each naming the node; the customer only as a pseudonym.
+  const log = started.stderr();
   const lines = log.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>);
   expect(lines.length).toBeGreaterThan(0);
   for (const line of lines) expect(line.node, JSON.stringify(line)).toBe('op-1');
