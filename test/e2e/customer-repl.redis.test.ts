@@ -73,7 +73,9 @@ describe('customer_export and customer_erase in the REPL', () => {
     await client.rpush(keys.adminRequests('g1'), JSON.stringify(request));
     const popped = await client.blpop(keys.adminReply(request.id), 20);
     expect(JSON.parse(popped![1]) as AdminReply).toMatchObject({ ok: false, code: 'ADMIN_UNSIGNED' });
-    expect(nodeErr).toMatch(/admin command refused/);
+    // The node logs before it replies, but its log reaches this process through a pipe, which may
+    // come after the reply through Redis: wait for the line rather than race it.
+    await expect.poll(() => nodeErr, { timeout: 10_000 }).toMatch(/admin command refused/);
     expect(nodeErr).toContain(request.id);
 
     // Nothing was erased by either.
