@@ -4,12 +4,12 @@
  * entity whatever the number of its keys; none of the governors the event never reaches. Watched
  * with MONITOR on a private Redis: the commands themselves, not a timing.
  */
-import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import type { LifecycleEvent } from '../../machines/governor-protocol.ts';
 import type { Outcome } from '../../machines/orchestrator.ts';
 import { RedisKeys } from '../../src/store/redis-keys.ts';
 import { privateRedisForFile } from '../support/private-redis.ts';
+import { monitorRedis } from '../support/redis-monitor.ts';
 import { startMarketplaceNode } from '../support/marketplace-node.ts';
 
 const db = privateRedisForFile();
@@ -17,19 +17,18 @@ const PARTITIONS = 2;
 const KINDS = ['Orchestrator', 'Entitlement', 'Billing', 'ProductCatalog', 'Subscription', 'CustomerAccount', 'QuotaSla', 'Compliance', 'MultiTenant', 'Receipts'];
 
 /** Client commands (not a script's) that read a records hash, by the kind whose hash it is. */
-async function recordReads(monitored: Redis, keys: RedisKeys, customerId: string, run: () => Promise<void>): Promise<Map<string, string[][]>> {
+async function recordReads(keys: RedisKeys, customerId: string, run: () => Promise<void>): Promise<Map<string, string[][]>> {
   const kindOf = new Map(KINDS.map((entity) => [keys.records({ entity, key: customerId }), entity]));
   const reads = new Map<string, string[][]>();
-  const monitor = await monitored.monitor();
   const marker = `end-of-run-${Math.random()}`;
-  const seen = new Promise<void>((resolve) => {
-    monitor.on('monitor', (_time: string, args: string[], source: string) => {
-      if (args[0] === 'echo' && args[1] === marker) resolve();
-      const command = args[0]!.toLowerCase();
-      const kind = kindOf.get(args[1] ?? '');
-      if (source === 'lua' || kind === undefined || !['hget', 'hmget', 'hgetall', 'hexists'].includes(command)) return;
-      reads.set(kind, [...(reads.get(kind) ?? []), args]);
-    });
+  let markerSeen!: () => void;
+  const seen = new Promise<void>((resolve) => (markerSeen = resolve));
+  const monitor = await monitorRedis(db.redis.url, ({ source, args }) => {
+    if (args[0] === 'echo' && args[1] === marker) markerSeen();
+    const command = args[0]!.toLowerCase();
+    const kind = kindOf.get(args[1] ?? '');
+    if (source === 'lua' || kind === undefined || !['hget', 'hmget', 'hgetall', 'hexists'].includes(command)) return;
+    reads.set(kind, [...(reads.get(kind) ?? []), [...args]]);
   });
   try {
     await run();
@@ -38,7 +37,7 @@ async function recordReads(monitored: Redis, keys: RedisKeys, customerId: string
     await seen;
     return reads;
   } finally {
-    monitor.disconnect();
+    monitor.stop();
   }
 }
 
@@ -57,7 +56,7 @@ describe('records read before a lifecycle event is delivered', () => {
       // SPEC §4: PaymentProcessed goes to Billing, Entitlement and CustomerAccount; Billing also
       // reads the payment's record (payment:<id>), with its event id's, in the same command.
       let outcome: Outcome | undefined;
-      const payment = await recordReads(db.redis.client(), keys, customerId, async () => {
+      const payment = await recordReads(keys, customerId, async () => {
         outcome = await call({ eventId: 'pay-1', occurredAt: at(1), type: 'PaymentProcessed', amount: '99.00', currency: 'USD', paymentId: 'p-1' });
       });
       // Decided (Billing may refuse a payment nothing is due for): delivered, not dead-lettered.
@@ -67,7 +66,7 @@ describe('records read before a lifecycle event is delivered', () => {
       expect(payment.get('Billing')![0]!.slice(2).sort()).toEqual(['pay-1', 'payment:p-1']);
 
       // UsageExceedsQuota: QuotaSla, Billing, CustomerAccount, Entitlement, MultiTenant.
-      const usage = await recordReads(db.redis.client(), keys, customerId, async () => {
+      const usage = await recordReads(keys, customerId, async () => {
         outcome = await call({ eventId: 'use-1', occurredAt: at(2), type: 'UsageExceedsQuota', resource: 'executions', usage: 120_000, limit: 100_000 });
       });
       expect(['completed', 'rejected']).toContain(outcome?.status);
