@@ -21,6 +21,7 @@ import { resolveSettings } from '../transport/bullmq/options.ts';
 import { nodeVariable } from './node-environment.ts';
 import type { TestClock } from '../runtime/clock.ts';
 import { testClockNotice } from './test-clock.ts';
+import type { ObserverEndpoint } from '../observer/attach.ts';
 
 /**
  * `governor start` with Redis: a BullMQ node hosting the marketplace's entities, sharing the work
@@ -39,6 +40,8 @@ export async function startBullmq(options: {
   heapBudgetMb?: number;
   /** GOVERNOR_TEST_CLOCK: the node's runtime clock, moved by clock_advance/clock_set. Tests only. */
   testClock?: TestClock;
+  /** `--observer`: the web observer on this port. */
+  observer?: ObserverEndpoint;
 }): Promise<number> {
   // Named before anything logs, so every line of the node's log says which node it is.
   const name = options.name ?? defaultNodeName();
@@ -96,6 +99,19 @@ export async function startBullmq(options: {
   );
   // `governor repl --redis` reaches this node through its admin list; mutations need the token.
   const listener = startAdminListener({ url: options.url, prefix: transport.settings.prefix, node: node.name, admin, token: nodeVariable('GOVERNOR_ADMIN_TOKEN'), logger: logger, onRefused: (code) => telemetry.metrics?.adminRefused.inc({ code }) });
+  // Imported only when asked for; its refusals are logged and counted as the listener's are.
+  const observer = options.observer
+    ? await (await import('../observer/attach.ts')).observeNode({
+        endpoint: options.observer,
+        node,
+        admin,
+        title: `cluster node "${node.name}" on ${redactUrl(options.url)} (prefix ${transport.settings.prefix})`,
+        logger,
+        token: nodeVariable('GOVERNOR_ADMIN_TOKEN'),
+        queues: { connection: createRedis(options.url, { ...transport.settings.redis, maxRetriesPerRequest: 2 }), prefix: transport.settings.prefix },
+        onRefused: (code) => telemetry.metrics?.adminRefused.inc({ code }),
+      })
+    : undefined;
   if (!options.shell) {
     // In-flight jobs get half the deadline; committing, relaying and releasing the leases the rest.
     // The last telemetry batch and summary go out after the node stopped, before the process ends.
@@ -106,6 +122,7 @@ export async function startBullmq(options: {
   }
   process.stdout.write(`Governor cluster node "${node.name}" is running on ${redactUrl(options.url)} (prefix ${transport.settings.prefix}; ${persistence}${clockNote}), the admin REPL attached. Type help() for commands.\n`);
   await startRepl(adminCommands(admin, (line) => process.stdout.write(`${line}\n`)), { prompt: `governor(${node.name})> ` });
+  await observer?.close();
   await listener.stop();
   await reads.close();
   await started.stop({ timeoutMs: 10_000 });

@@ -8,6 +8,8 @@ import { AdminUnavailableError, checkReplEvent, noChain, summariseChains, type A
 import { adminCommands, startRepl } from './repl.ts';
 import { eraseEmbeddedCustomer, exportEmbeddedCustomer } from './customer/embedded-customer.ts';
 import { createNodeTelemetry, type MetricsEndpoint } from './node-telemetry.ts';
+import { nodeVariable } from './node-environment.ts';
+import type { ObserverEndpoint } from '../observer/attach.ts';
 
 const NO_QUEUES = 'the embedded node runs on the memory transport, without queues; start a node with governor start --redis';
 
@@ -45,7 +47,16 @@ export function marketplaceOperations(market: Marketplace, now: () => number): A
  * `governor start` without Redis: one node with the memory transport, the marketplace tree
  * running, and the admin REPL attached, like `erl`. Resolves when the REPL ends.
  */
-export async function startEmbedded(options: { name?: string; logger: Logger; metrics?: MetricsEndpoint; testClock?: TestClock }): Promise<void> {
+export async function startEmbedded(options: {
+  name?: string;
+  logger: Logger;
+  metrics?: MetricsEndpoint;
+  testClock?: TestClock;
+  /** `--observer`: the web observer on this port. */
+  observer?: ObserverEndpoint;
+  /** The admin REPL on stdin/stdout; without it the node runs until SIGINT/SIGTERM. @default true */
+  shell?: boolean;
+}): Promise<void> {
   const name = options.name ?? 'embedded';
   const logger = options.logger.child({ node: name });
   const node = createNode({ name, logger, ...(options.testClock && { clock: options.testClock }) });
@@ -59,11 +70,24 @@ export async function startEmbedded(options: { name?: string; logger: Logger; me
   }, options.testClock);
   const print = (line: string) => process.stdout.write(`${line}\n`);
   if (server) process.stderr.write(`governor: metrics on ${server.url}\n`);
-  process.stdout.write(
-    `Governor embedded node "${node.name}": the marketplace tree is running (memory transport).\n` +
-      `Type help() for commands, e.g. enqueue({ type: 'CustomerSubscribes', customerId: 'c1', sku: 'PRO-MONTHLY', tier: 'professional' }).\n`,
-  );
-  await startRepl(adminCommands(admin, print), { prompt: `governor(${node.name})> ` });
+  // Imported only when asked for: a node without an observer never loads its server.
+  const observer = options.observer
+    ? await (await import('../observer/attach.ts')).observeNode({ endpoint: options.observer, node, admin, title: `embedded node "${node.name}"`, logger, token: nodeVariable('GOVERNOR_ADMIN_TOKEN') })
+    : undefined;
+  if (options.shell === false) {
+    process.stdout.write(`Governor embedded node "${node.name}": the marketplace tree is running (memory transport); SIGTERM or Ctrl-C stops it.\n`);
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+  } else {
+    process.stdout.write(
+      `Governor embedded node "${node.name}": the marketplace tree is running (memory transport).\n` +
+        `Type help() for commands, e.g. enqueue({ type: 'CustomerSubscribes', customerId: 'c1', sku: 'PRO-MONTHLY', tier: 'professional' }).\n`,
+    );
+    await startRepl(adminCommands(admin, print), { prompt: `governor(${node.name})> ` });
+  }
+  await observer?.close();
   await market.stop();
   await node.stop();
   await telemetry.stop();

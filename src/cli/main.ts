@@ -11,6 +11,7 @@ import { enqueueCommand } from './commands/enqueue.ts';
 import { licenseCommand } from './commands/license.ts';
 import { machinesCommand } from './commands/machines.ts';
 import { migrateLayoutCommand } from './commands/migrate-layout.ts';
+import { observeCommand } from './commands/observe.ts';
 import { replCommand } from './commands/repl.ts';
 import { schemaCommand } from './commands/schema.ts';
 import { startCommand } from './commands/start.ts';
@@ -41,6 +42,7 @@ export function program(): Command {
   replCommand(governor);
   statsCommand(governor);
   machinesCommand(governor);
+  observeCommand(governor);
   return governor;
 }
 

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { CliError, EXIT } from '../exit-codes.ts';
 import { nodeVariable } from '../node-environment.ts';
+import { isLoopback } from '../../observer/loopback.ts';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -14,6 +15,8 @@ interface StartFlags {
   metricsPort?: string;
   allowDataLoss?: boolean;
   heapBudget?: string;
+  observer?: string;
+  observerHost?: string;
 }
 
 export function startCommand(program: Command): void {
@@ -29,6 +32,8 @@ export function startCommand(program: Command): void {
     .option('--heap-budget <MiB>', 'heap above which a BullMQ node passivates its least recently used idle entities (default: $GOVERNOR_HEAP_BUDGET_MB, else 60% of the heap limit)')
     .option('--log-level <level>', 'pino level: fatal, error, warn, info, debug, trace, silent (default: $GOVERNOR_LOG_LEVEL, else warn)')
     .option('--metrics-port <port>', 'serve Prometheus /metrics and /healthz on this port, 0 for a free one (default: $GOVERNOR_METRICS_PORT; host $GOVERNOR_METRICS_HOST or 127.0.0.1)')
+    .option('--observer <port>', 'serve the web observer (supervision tree, entities, dead letters, audit) on this port, 0 for a free one; the URL is printed')
+    .option('--observer-host <host>', 'bind the observer here (default 127.0.0.1); any other address needs GOVERNOR_ADMIN_TOKEN')
     .action(async (flags: StartFlags) => {
       // Imported when a node starts, not when the program is built: `governor --help` stays light.
       const [{ createLogger }, { metricsEndpoint }, { testClockFromEnv, testClockNotice }] = await Promise.all([import('../logger.ts'), import('../node-telemetry.ts'), import('../test-clock.ts')]);
@@ -38,6 +43,7 @@ export function startCommand(program: Command): void {
       const url = flags.embedded ? undefined : (flags.redis ?? nodeVariable('REDIS_URL'));
       const name = flags.name ?? nodeVariable('GOVERNOR_NODE_NAME');
       const metrics = metricsEndpoint(flags.metricsPort);
+      const observer = observerEndpoint(flags.observer, flags.observerHost);
       // Checked before anything starts (a bad instant is exit 2), and said at once, on stdout and in the log.
       const testClock = testClockFromEnv();
       if (testClock) logger.warn({ testClock: new Date(testClock.start).toISOString() }, testClockNotice(testClock));
@@ -50,14 +56,31 @@ export function startCommand(program: Command): void {
         process.stdout.write(`${clusterBanner(url, prefix, flags.redis === undefined)}\n`);
         if (testClock) process.stdout.write(`${testClockNotice(testClock)}.\n`);
         const heapBudgetMb = heapBudgetOf(flags);
-        process.exitCode = await startBullmq({ url, prefix, shell: flags.shell === true, name, logger, metrics, allowDataLoss, testClock, heapBudgetMb });
+        process.exitCode = await startBullmq({ url, prefix, shell: flags.shell === true, name, logger, metrics, allowDataLoss, testClock, heapBudgetMb, ...(observer && { observer }) });
       } else {
         const { startEmbedded } = await import('../embedded.ts');
         if (testClock) process.stdout.write(`${testClockNotice(testClock)}.\n`);
-        await startEmbedded({ name, logger, metrics, testClock });
+        await startEmbedded({ name, logger, metrics, testClock, ...(observer && { observer }) });
         process.exitCode = EXIT.ok;
       }
     });
+}
+
+/**
+ * `--observer <port>` and `--observer-host`, checked before anything starts. A bind beyond
+ * loopback without GOVERNOR_ADMIN_TOKEN is refused here (exit 2), saying why.
+ */
+export function observerEndpoint(port: string | undefined, host: string | undefined): { port: number; host?: string } | undefined {
+  if (port === undefined) {
+    if (host !== undefined) throw new CliError('--observer-host goes with --observer <port> (or governor observe --port)');
+    return undefined;
+  }
+  const n = Number(port);
+  if (port.trim() === '' || !Number.isInteger(n) || n < 0 || n > 65_535) throw new CliError(`--observer: "${port}" is not a port (0 to 65535; 0 picks a free one)`);
+  if (host !== undefined && !isLoopback(host) && !nodeVariable('GOVERNOR_ADMIN_TOKEN')) {
+    throw new CliError(`the observer on ${host} would be reachable beyond this machine: set GOVERNOR_ADMIN_TOKEN (every request then needs it) or leave out --observer-host`);
+  }
+  return { port: n, ...(host !== undefined && { host }) };
 }
 
 /** `--heap-budget`, checked before anything starts: a typo is exit 2, never a budget silently ignored. */
