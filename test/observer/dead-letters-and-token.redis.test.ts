@@ -63,6 +63,16 @@ const refusedCount = async () => {
 };
 
 describe('the observer of a BullMQ node', () => {
+  it('shows the cluster: the node, alive, with the partitions it holds', async () => {
+    await page.goto(`${observerUrl}#cluster`);
+    const row = page.locator('#nodes tr[data-node="obs-1"]');
+    await row.waitFor({ timeout: 60_000 });
+    expect(await row.locator('td').nth(1).textContent()).toBe('alive');
+    // Alone on its Redis, it holds every partition (16, the default).
+    await expect.poll(async () => (await row.locator('td').nth(2).textContent())?.split(', ').length, { timeout: 60_000 }).toBe(16);
+    await page.screenshot({ path: `${SCREENSHOTS}cluster.png` });
+  }, 120_000);
+
   it('shows a poison message in the DLQ view with its reason', async () => {
     await page.goto(`${observerUrl}#dlq`);
     await page.waitForSelector('#live.live', { timeout: 60_000 });

@@ -100,4 +100,14 @@ describe('the observer page, live', () => {
     await page.waitForSelector('#notice:not(.refused)', { timeout: 60_000 });
     await expect.poll(() => page.getAttribute(entities, 'data-pid'), { timeout: 60_000 }).not.toBe(before);
   }, 120_000);
+
+  it("shows a customer's audit trail with its verification status", async () => {
+    await page.goto(`${observer.url}#audit=c1`);
+    await page.waitForSelector('#audit-status[data-ok="true"]', { timeout: 60_000 });
+    // One receipt per lifecycle event of c1: the subscription, then the cancellation.
+    expect(await page.locator('#audit tr.receipt').count()).toBe(2);
+    expect(await page.textContent('#audit-status')).toContain('verified: 2 receipt(s)');
+    expect(await page.locator('#audit tr.receipt td').nth(2).textContent()).toBe('CustomerSubscribes');
+    await page.screenshot({ path: `${SCREENSHOTS}audit.png` });
+  }, 120_000);
 });

@@ -201,7 +201,11 @@ async function audit(customer) {
     ? `chain of ${customer} verified: ${verification.length ?? receipts.length} receipt(s)${verification.found === false ? ' (no receipts yet)' : ''}`
     : `chain of ${customer} does NOT verify: ${JSON.stringify(verification)}`;
   $('#audit tbody').replaceChildren(
-    ...receipts.map((receipt, i) => el('tr', { class: 'receipt' }, el('td', {}, receipt.seq ?? i), el('td', {}, receipt.eventId ?? ''), el('td', {}, receipt.eventType ?? receipt.type ?? ''), el('td', {}, receipt.committedAt ? new Date(receipt.committedAt).toISOString() : ''), el('td', {}, el('code', {}, String(receipt.hash ?? '').slice(0, 16))))),
+    ...receipts.map((receipt, i) => {
+      const entry = receipt.entry ?? {};
+      const outcomes = (entry.outcomes ?? []).map((o) => `${o.governor}: ${o.outcome}${o.reasonCode ? ` (${o.reasonCode})` : ''}`).join(', ');
+      return el('tr', { class: 'receipt' }, el('td', {}, receipt.seq ?? i), el('td', {}, entry.eventId ?? ''), el('td', {}, entry.type ?? ''), el('td', {}, entry.committedAt ? new Date(entry.committedAt).toISOString() : ''), el('td', { class: 'outcomes' }, outcomes), el('td', {}, el('code', { title: receipt.hash }, String(receipt.hash ?? '').slice(0, 16))));
+    }),
   );
 }
 
