@@ -121,4 +121,28 @@ describe('the observer of a BullMQ node', () => {
     await page.waitForSelector('text=dead-letter', { timeout: 60_000 });
     await page.screenshot({ path: `${SCREENSHOTS}queues.png` });
   }, 120_000);
+
+  it('governor observe --redis shows the same node from outside it, reading over the admin protocol; an action without the token is refused', async () => {
+    const observe = spawn(process.execPath, [...GOVERNOR_COMMAND, 'observe', '--redis', files.redis.url, '--prefix', prefix, '--port', '0'], {
+      env: { ...process.env, GOVERNOR_ADMIN_TOKEN: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    observe.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    try {
+      await expect.poll(() => /observer on (http:\/\/\S+\/)/.exec(out)?.[1], { timeout: 60_000 }).toBeDefined();
+      const url = /observer on (http:\/\/\S+\/)/.exec(out)![1]!;
+      const other = await browser.context.newPage();
+      await other.goto(url);
+      const entities = 'li.proc[data-name="entities:Orchestrator"]';
+      await other.waitForSelector(`${entities}[data-pid^="<obs-1."]`, { timeout: 60_000 });
+      await other.click(`${entities} > .row button.restart`);
+      await other.waitForSelector('#notice.refused', { timeout: 60_000 });
+      // Refused before it is sent, as the REPL refuses it: this observer holds no token.
+      expect(await other.getAttribute('#notice', 'data-code')).toBe('ADMIN_NO_TOKEN');
+      await other.close();
+    } finally {
+      await new Promise((resolve) => (observe.once('exit', resolve), observe.kill('SIGTERM')));
+    }
+  }, 120_000);
 });
