@@ -74,6 +74,6 @@ describe('where the observer listens', () => {
   it('governor observe --port checks the port', () => {
     const run = governor(['observe', '--embedded', '--port', 'eighty']);
     expect(run.code).toBe(2);
-    expect(run.stderr).toContain('"eighty" is not a port');
+    expect(run.stderr).toContain('--port: "eighty" is not a port');
   }, 60_000);
 });

@@ -24,7 +24,7 @@ export function observeCommand(program: Command): void {
     .option('--port <port>', 'port to serve on, 0 for a free one (default: 0; the URL is printed)', '0')
     .option('--host <host>', 'address to bind (default 127.0.0.1); any other needs GOVERNOR_ADMIN_TOKEN, then asked of every request')
     .action(async (flags: ObserveFlags) => {
-      const endpoint = observerEndpoint(flags.port ?? '0', flags.host)!;
+      const endpoint = observerEndpoint(flags.port ?? '0', flags.host, { port: '--port', host: '--host' })!;
       const { createLogger } = await import('../logger.ts');
       const logger = await createLogger('warn');
       if (flags.embedded) {

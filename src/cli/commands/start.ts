@@ -70,15 +70,15 @@ export function startCommand(program: Command): void {
  * `--observer <port>` and `--observer-host`, checked before anything starts. A bind beyond
  * loopback without GOVERNOR_ADMIN_TOKEN is refused here (exit 2), saying why.
  */
-export function observerEndpoint(port: string | undefined, host: string | undefined): { port: number; host?: string } | undefined {
+export function observerEndpoint(port: string | undefined, host: string | undefined, flags = { port: '--observer', host: '--observer-host' }): { port: number; host?: string } | undefined {
   if (port === undefined) {
-    if (host !== undefined) throw new CliError('--observer-host goes with --observer <port> (or governor observe --port)');
+    if (host !== undefined) throw new CliError(`${flags.host} goes with ${flags.port} <port>`);
     return undefined;
   }
   const n = Number(port);
-  if (port.trim() === '' || !Number.isInteger(n) || n < 0 || n > 65_535) throw new CliError(`--observer: "${port}" is not a port (0 to 65535; 0 picks a free one)`);
+  if (port.trim() === '' || !Number.isInteger(n) || n < 0 || n > 65_535) throw new CliError(`${flags.port}: "${port}" is not a port (0 to 65535; 0 picks a free one)`);
   if (host !== undefined && !isLoopback(host) && !nodeVariable('GOVERNOR_ADMIN_TOKEN')) {
-    throw new CliError(`the observer on ${host} would be reachable beyond this machine: set GOVERNOR_ADMIN_TOKEN (every request then needs it) or leave out --observer-host`);
+    throw new CliError(`the observer on ${host} would be reachable beyond this machine: set GOVERNOR_ADMIN_TOKEN (every request then needs it) or leave out ${flags.host}`);
   }
   return { port: n, ...(host !== undefined && { host }) };
 }
