@@ -99,10 +99,11 @@ export async function startObserver(options: ObserverOptions): Promise<RunningOb
       return;
     }
     if (req.method === 'GET' && path === '/api/entity/stream') {
-      const ref = parseRef(url.searchParams.get('ref') ?? '');
+      const raw = url.searchParams.get('ref') ?? '';
       openEventStream(res);
-      // One feed per page: each watches its own entity, and stops with it.
-      const feed = new Feed('entity', () => entityView(source.admin, ref), INTERVALS.entityMs);
+      // One feed per page: each watches its own entity, and stops with it. A bad ref or an entity
+      // that does not exist is an event the page shows, like any failed read.
+      const feed = new Feed('entity', () => entityView(source.admin, parseRef(raw)), INTERVALS.entityMs);
       streams.add(res);
       res.once('close', () => {
         streams.delete(res);
@@ -155,7 +156,8 @@ export async function startObserver(options: ObserverOptions): Promise<RunningOb
       const code = error instanceof GovernorError ? error.code : error instanceof TypeError || error instanceof SyntaxError ? 'BAD_REQUEST' : 'FAILED';
       if (!(error instanceof GovernorError)) logger.warn({ err: error, url: req.url }, 'observer request failed');
       if (res.headersSent) return void res.end();
-      json(res, error instanceof AdminAuthError || code.startsWith('ADMIN_') ? 403 : code === 'BAD_REQUEST' ? 400 : 500, {
+      // The node's refusals are 403; any other expected failure (a bad ref, an unknown letter) 400.
+      json(res, error instanceof AdminAuthError || code.startsWith('ADMIN_') ? 403 : error instanceof GovernorError || code === 'BAD_REQUEST' ? 400 : 500, {
         ok: false,
         code,
         message: error instanceof Error ? error.message : String(error),

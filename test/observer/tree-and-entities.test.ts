@@ -110,4 +110,10 @@ describe('the observer page, live', () => {
     expect(await page.locator('#audit tr.receipt td').nth(2).textContent()).toBe('CustomerSubscribes');
     await page.screenshot({ path: `${SCREENSHOTS}audit.png` });
   }, 120_000);
+
+  it('says so when asked for an entity that does not exist', async () => {
+    await page.goto(`${observer.url}#entity=Subscription/nobody`);
+    await page.waitForSelector('#entity-error:not([hidden])', { timeout: 60_000 });
+    expect(await page.textContent('#entity-error')).toContain('Subscription/nobody');
+  }, 120_000);
 });

@@ -37,12 +37,12 @@ const tokenInput = $('#token');
 tokenInput.value = sessionStorage.getItem('governor-admin-token') ?? '';
 tokenInput.addEventListener('change', () => sessionStorage.setItem('governor-admin-token', tokenInput.value));
 
-function notice(text, refused) {
+function notice(text, code) {
   const box = $('#notice');
   box.hidden = false;
   box.textContent = text;
-  box.classList.toggle('refused', refused);
-  box.dataset.code = refused ? (text.match(/^refused: (\S+)/)?.[1] ?? '') : '';
+  box.classList.toggle('refused', code !== undefined);
+  box.dataset.code = code ?? '';
 }
 
 async function act(command, args) {
@@ -50,8 +50,8 @@ async function act(command, args) {
   if (tokenInput.value) headers['x-governor-admin-token'] = tokenInput.value;
   const response = await fetch('/api/action', { method: 'POST', headers, body: JSON.stringify({ command, args }) });
   const reply = await response.json();
-  if (reply.ok) notice(`${command}(${args.map(show).join(', ')}): ${show(reply.value)}`, false);
-  else notice(`refused: ${reply.code} — ${reply.message}`, true);
+  if (reply.ok) notice(`${command}(${args.map(show).join(', ')}): ${show(reply.value)}`);
+  else notice(`${reply.code.startsWith('ADMIN_') ? 'refused' : 'failed'}: ${reply.code} — ${reply.message}`, reply.code);
   return reply;
 }
 
@@ -63,7 +63,9 @@ function renderProcess(proc, parent, path) {
   const item = el('li', { class: 'proc', 'data-id': proc.id, 'data-name': proc.name ?? '', 'data-pid': proc.pid ?? '', 'data-kind': proc.kind, 'data-restarts': proc.restarts });
   const label = proc.name?.startsWith('entity:')
     ? el('a', { class: 'id entity', href: `#entity=${encodeURIComponent(proc.name.slice('entity:'.length))}` }, proc.name.slice('entity:'.length))
-    : el('span', { class: 'id' }, proc.name && proc.name !== proc.id ? `${proc.id} (${proc.name})` : proc.id);
+    : proc.kind === 'statem' && proc.pid
+      ? el('a', { class: 'id', href: `#entity=${encodeURIComponent(proc.pid)}` }, proc.name && proc.name !== proc.id ? `${proc.id} (${proc.name})` : proc.id)
+      : el('span', { class: 'id' }, proc.name && proc.name !== proc.id ? `${proc.id} (${proc.name})` : proc.id);
   const row = el(
     'div',
     { class: 'row' },
