@@ -27,6 +27,7 @@ export interface AdminGateway {
   close(): Promise<void>;
 }
 
+/** The action, if it is one the page may ask for; else {@link UnknownActionError}. */
 export function checkAction(command: string): ObserverAction {
   if (!(OBSERVER_ACTIONS as readonly string[]).includes(command)) throw new UnknownActionError(command);
   return command as ObserverAction;
