@@ -4,6 +4,9 @@ import { customerAccountDomain } from '../../machines/governors/customer-account
 import { fraudBand, fraudScore } from '../../machines/governors/fraud-score.ts';
 import { multiTenantDomain } from '../../machines/governors/multi-tenant.ts';
 import { productCatalogDomain } from '../../machines/governors/product-catalog.ts';
+import { subscriptionDomain } from '../../machines/governors/subscription.ts';
+import { cycleEnd } from '../../machines/governors/plan.ts';
+import { T0, days } from './model-support.ts';
 import { refusalsStay, traverseDomain } from './domain-model-support.ts';
 
 /**
@@ -124,4 +127,42 @@ describe('CustomerAccount domain machine', () => {
     expect(coverage.unreachedTransitions).toEqual(LIVE.flatMap((state) => [`CustomerAccount.${state} --PaymentProcessed[0]-->`, `CustomerAccount.${state} --PaymentFailed[0]-->`]));
   });
   it('refuses without moving', () => expect(refusalsStay(customerAccountDomain)).toEqual([]));
+});
+
+describe('Subscription domain machine', () => {
+  const RUNNING = ['Trial', 'Active', 'Cancelled'];
+  const coverage = traverseDomain(subscriptionDomain, {
+    samples: (d) => {
+      const plan = d.plan;
+      return [
+        { type: 'CustomerSubscribes', fields: { sku: 'PRO-MONTHLY', tier: 'professional' } },
+        { type: 'CustomerSubscribes', fields: { sku: 'PRO-MONTHLY', tier: 'professional', trial: false } },
+        // Community has no trial: the customer's trial is still there for a later paid plan.
+        { type: 'CustomerSubscribes', fields: { sku: 'COMMUNITY', tier: 'community' } },
+        { type: 'CustomerSubscribes', fields: { sku: 'BOGUS', tier: 'professional' } },
+        { type: 'CustomerUpgrades', fields: { fromSku: plan?.sku ?? 'PRO-MONTHLY', toSku: plan?.tier === 'enterprise' ? 'PRO-MONTHLY' : 'ENT-MONTHLY' } },
+        { type: 'CustomerUpgrades', fields: { fromSku: plan?.sku ?? 'PRO-MONTHLY', toSku: 'ENT-ANNUAL' } },
+        // Inside the renewal window of the current cycle, and once for another subscription.
+        { type: 'RenewalDue', fields: { subscriptionId: d.subscriptionId ?? 'none' }, at: plan ? cycleEnd(plan) - days(1) : T0 },
+        { type: 'RenewalDue', fields: { subscriptionId: 'sub-x' }, at: plan ? cycleEnd(plan) - days(1) : T0 },
+        { type: 'CustomerCancels', fields: { reason: 'too expensive' } },
+        { type: 'ManualSuspension', fields: { reason: 'abuse', actor: 'ops' } },
+        { type: 'SuspensionLifted', fields: { actor: 'ops' } },
+      ];
+    },
+    abstract: (d) => [d.trialUsed, d.plan?.tier ?? null, Math.min(d.renewals, 2), d.subscriptionId !== null, d.cancelledAt !== null],
+    invariant: (state, d) => {
+      // A running subscription always has a plan and an id; only Cancelled has a cancellation.
+      if (RUNNING.includes(state)) expect([d.plan !== null, d.subscriptionId !== null]).toEqual([true, true]);
+      expect(d.cancelledAt !== null).toBe(state === 'Cancelled' || state === 'Lapsed');
+      if (state === 'Trial') expect(d.trialUsed).toBe(true);
+      if (state === 'None') expect(d).toEqual({ subscriptionId: null, plan: null, trialUsed: false, renewals: 0, cancelledAt: null });
+      // Archiving keeps only what the next subscription needs.
+      if (state === 'Archived') expect([d.subscriptionId, d.plan, d.cancelledAt]).toEqual([null, null, null]);
+    },
+  });
+
+  it('reaches every state', () => expect(coverage.unreachedStates).toEqual([]));
+  it('takes every transition', () => expect(coverage.unreachedTransitions).toEqual([]));
+  it('refuses without moving', () => expect(refusalsStay(subscriptionDomain)).toEqual([]));
 });
