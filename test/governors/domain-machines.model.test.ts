@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { complianceDomain } from '../../machines/governors/compliance.ts';
 import { customerAccountDomain } from '../../machines/governors/customer-account.ts';
+import { createEntitlementDomain, entitlementDomain, type EntitlementData } from '../../machines/governors/entitlement.ts';
 import { fraudBand, fraudScore } from '../../machines/governors/fraud-score.ts';
 import { multiTenantDomain } from '../../machines/governors/multi-tenant.ts';
 import { productCatalogDomain } from '../../machines/governors/product-catalog.ts';
@@ -165,4 +166,47 @@ describe('Subscription domain machine', () => {
   it('reaches every state', () => expect(coverage.unreachedStates).toEqual([]));
   it('takes every transition', () => expect(coverage.unreachedTransitions).toEqual([]));
   it('refuses without moving', () => expect(refusalsStay(subscriptionDomain)).toEqual([]));
+});
+
+describe('Entitlement domain machine', () => {
+  // A node with a signing key grants every entitlement a licence key, one without grants none:
+  // renewing a key and answering that there is none to renew are each reachable on one of them.
+  const signed = createEntitlementDomain(() => 'licence-key');
+  const options = {
+    samples: (d: EntitlementData) => {
+      const sku = d.plan?.sku ?? 'PRO-MONTHLY';
+      return [
+        { type: 'CustomerSubscribes', fields: { sku: 'PRO-MONTHLY', tier: 'professional' } },
+        { type: 'CustomerSubscribes', fields: { sku: 'PRO-MONTHLY', tier: 'enterprise' } },
+        { type: 'CustomerUpgrades', fields: { fromSku: sku, toSku: sku === 'ENT-MONTHLY' ? 'PRO-MONTHLY' : 'ENT-MONTHLY' } },
+        { type: 'CustomerUpgrades', fields: { fromSku: sku, toSku: 'ENT-ANNUAL' } },
+        { type: 'PaymentProcessed', fields: { amount: '99.00', currency: 'USD', paymentId: 'p1' } },
+        { type: 'PaymentFailed', fields: { reason: 'card declined', paymentId: 'f1' } },
+        { type: 'CustomerCancels' },
+        { type: 'ManualSuspension', fields: { reason: 'abuse', actor: 'ops' } },
+        { type: 'SuspensionLifted', fields: { reason: 'appeal granted', actor: 'ops' } },
+        { type: 'RenewalDue', fields: { subscriptionId: 's1' } },
+        { type: 'UsageExceedsQuota', fields: { resource: 'executions', usage: 2, limit: 1 } },
+      ];
+    },
+    abstract: (d: EntitlementData) => [d.plan?.tier ?? null, d.manualHold, d.dunning, d.licence !== null],
+    invariant: (state: string, d: EntitlementData) => {
+      // The state is exactly what the two reasons to be off say it is.
+      if (state === 'Active') expect([d.manualHold, d.dunning, d.plan !== null]).toEqual([false, 'none', true]);
+      if (state === 'Grace') expect([d.manualHold, d.dunning, d.plan !== null]).toEqual([false, 'grace', true]);
+      if (state === 'Suspended') expect([d.manualHold || d.dunning === 'suspended', d.plan !== null]).toEqual([true, true]);
+      // An ended entitlement holds no key and no reason to be off.
+      if (['Inactive', 'Cancelled', 'Expired', 'Terminated'].includes(state)) expect([d.licence, d.manualHold, d.dunning]).toEqual([null, false, 'none']);
+      if (state === 'Inactive' || state === 'Expired') expect(d.plan).toBeNull();
+    },
+  };
+  const unsignedCoverage = traverseDomain(entitlementDomain, options);
+  const signedCoverage = traverseDomain(signed, options);
+
+  it('reaches every state', () => expect([unsignedCoverage.unreachedStates, signedCoverage.unreachedStates]).toEqual([[], []]));
+  it('takes every transition, with a signing key or without', () => {
+    expect(unsignedCoverage.unreachedTransitions).toEqual(['Entitlement.Active --RenewalDue[1]-->']);
+    expect(signedCoverage.unreachedTransitions).toEqual(['Entitlement.Active --RenewalDue[0]-->']);
+  });
+  it('refuses without moving', () => expect(refusalsStay(entitlementDomain)).toEqual([]));
 });
