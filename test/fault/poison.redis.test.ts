@@ -109,5 +109,18 @@ it('dead-letters bad messages with their reason and processes the ones behind th
   }
   expect(ledger, node.log()).toEqual({ count: 12, last: 11, anomalies: [] });
   expect(node.log()).toMatch(/skipped a job whose message id was handled before/);
+
+  // What the README says of a dashboard's "retry" of a failed job: it runs again (and fails again
+  // here), but its dead letter is the same one, with the first reason and time: use dlq replay.
+  const poisoned = (await listDeadLetters(dlq)).find((letter) => idOf(letter) === 'poison-1')!;
+  await (await raw.getJob(poisoned.jobId!))!.retry('failed');
+  let again = await raw.getJob(poisoned.jobId!);
+  for (let i = 0; i < 400 && again?.attemptsMade !== 2; i++) {
+    await sleep(50);
+    again = await raw.getJob(poisoned.jobId!);
+  }
+  expect(again?.attemptsMade, node.log()).toBe(2);
+  expect(await again!.getState()).toBe('failed');
+  expect((await listDeadLetters(dlq)).filter((letter) => idOf(letter) === 'poison-1')).toEqual([poisoned]);
   await producer.close();
 }, 60_000);
