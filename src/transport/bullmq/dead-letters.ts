@@ -9,7 +9,10 @@ import { UnrecoverableError, type Job, type Queue } from 'bullmq';
 export interface DeadLetter {
   /** The dead letter's own id (`<queue>~<job id>`), for {@link replayDeadLetter}. */
   readonly id: string;
-  /** Why, also the failed job's `failedReason`. */
+  /**
+   * Why; the failed job's `failedReason` too (for a job BullMQ failed by itself, e.g. stalled too
+   * often, this is `failed in BullMQ: ` and its `failedReason`).
+   */
   readonly reason: string;
   /** The queue it came from, where its job is failed, and where it goes back when replayed. */
   readonly queue: string;
