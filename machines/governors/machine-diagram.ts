@@ -4,9 +4,10 @@ import { complianceDomain } from './compliance.ts';
 import { customerAccountDomain } from './customer-account.ts';
 import { multiTenantDomain } from './multi-tenant.ts';
 import { productCatalogDomain } from './product-catalog.ts';
+import { quotaSlaDomain } from './quota-sla.ts';
 
 /** The governors written out as XState machines, in the order `docs/machines.md` shows them. */
-export const DOMAIN_MACHINES: readonly AnyStateMachine[] = [multiTenantDomain, complianceDomain, productCatalogDomain, customerAccountDomain];
+export const DOMAIN_MACHINES: readonly AnyStateMachine[] = [multiTenantDomain, complianceDomain, productCatalogDomain, customerAccountDomain, quotaSlaDomain];
 
 const REFUSALS = new Set(['reject', 'notApplicable']);
 

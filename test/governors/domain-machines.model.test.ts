@@ -4,7 +4,9 @@ import { customerAccountDomain } from '../../machines/governors/customer-account
 import { fraudBand, fraudScore } from '../../machines/governors/fraud-score.ts';
 import { multiTenantDomain } from '../../machines/governors/multi-tenant.ts';
 import { productCatalogDomain } from '../../machines/governors/product-catalog.ts';
+import { evaluateUsage, quotaSlaDomain } from '../../machines/governors/quota-sla.ts';
 import { refusalsStay, traverseDomain } from './domain-model-support.ts';
+import { T0 } from './model-support.ts';
 
 /**
  * Model-based coverage of each governor's domain machine: `xstate/graph` reaches every domain
@@ -124,4 +126,49 @@ describe('CustomerAccount domain machine', () => {
     expect(coverage.unreachedTransitions).toEqual(LIVE.flatMap((state) => [`CustomerAccount.${state} --PaymentProcessed[0]-->`, `CustomerAccount.${state} --PaymentFailed[0]-->`]));
   });
   it('refuses without moving', () => expect(refusalsStay(customerAccountDomain)).toEqual([]));
+});
+
+describe('QuotaSla domain machine', () => {
+  const DAY = 86_400_000;
+  const SKUS = { community: 'COMMUNITY', professional: 'PRO-MONTHLY', enterprise: 'ENT-MONTHLY' } as const;
+  const TIERS = Object.keys(SKUS) as (keyof typeof SKUS)[];
+  // A key counted before (its record), the only record the decisions read.
+  const records = (key: string) => (key === 'usage:seen' ? 'executions=1' : undefined);
+  const coverage = traverseDomain(quotaSlaDomain, {
+    records,
+    samples: (d) => {
+      // A report of the month after the ledger's: the month's first, which resets the count.
+      const nextMonth = Math.max(Date.parse(`${d.ledger.period}-01T00:00:00Z`) + 40 * DAY, T0);
+      return [
+        ...TIERS.map((tier) => ({ type: 'CustomerSubscribes', fields: { sku: SKUS[tier], tier } })),
+        { type: 'CustomerSubscribes', fields: { sku: 'GOLD', tier: 'professional' } },
+        // To every tier, its own included (a change of cycle keeps the limits).
+        ...TIERS.map((tier) => ({ type: 'CustomerUpgrades', fields: { fromSku: SKUS[d.tier ?? 'community'], toSku: SKUS[tier] } })),
+        { type: 'CustomerUpgrades', fields: { fromSku: 'NOPE', toSku: 'PRO-MONTHLY' } },
+        ...[450, 85_000, 120_000].map((quantity) => ({ type: 'UsageRecorded', fields: { metric: 'executions', quantity, idempotencyKey: 'new' } })),
+        { type: 'UsageRecorded', fields: { metric: 'compute_gb_hours', quantity: 85_000, idempotencyKey: 'new' } },
+        ...[450, 900].map((quantity) => ({ type: 'UsageRecorded', fields: { metric: 'executions', quantity, idempotencyKey: 'new' }, at: nextMonth })),
+        { type: 'UsageRecorded', fields: { metric: 'executions', quantity: 1, idempotencyKey: 'seen' } },
+        { type: 'UsageRecorded', fields: { metric: 'executions', quantity: 2, idempotencyKey: 'seen' } },
+        { type: 'UsageExceedsQuota', fields: { resource: 'requests', usage: 11, limit: 10 } },
+        { type: 'UsageExceedsQuota', fields: { resource: 'storage', usage: 11, limit: 10 } },
+        { type: 'UsageExceedsQuota', fields: { resource: 'storage', usage: 0, limit: 0 } },
+        { type: 'ManualSuspension', fields: { reason: 'abuse', actor: 'ops' } },
+        { type: 'SuspensionLifted', fields: { actor: 'ops' } },
+      ];
+    },
+    // Where the month's usage stands on each tier decides every transition; the month itself does not.
+    abstract: (d) => [d.tier, ...TIERS.map((tier) => evaluateUsage(tier, d.ledger))],
+    invariant: (state, d) => {
+      // Nothing counts against a quota before there is a plan, and nothing leaves WithinLimits.
+      if (!d.tier) expect([state, Object.values(d.ledger.totals).every((t) => t === '0')]).toEqual(['WithinLimits', true]);
+      // Below Exceeded the state is exactly what the month's usage says.
+      if (d.tier && (state === 'WithinLimits' || state === 'Warning')) expect(state).toBe(evaluateUsage(d.tier, d.ledger));
+      expect(d.ledger).not.toHaveProperty('seen');
+    },
+  });
+
+  it('reaches every state', () => expect(coverage.unreachedStates).toEqual([]));
+  it('takes every transition', () => expect(coverage.unreachedTransitions).toEqual([]));
+  it('refuses without moving', () => expect(refusalsStay(quotaSlaDomain)).toEqual([]));
 });

@@ -1,6 +1,7 @@
 import { expect } from 'vitest';
-import type { AnyMachineSnapshot, EventObject } from 'xstate';
+import { createActor, type AnyMachineSnapshot, type EventObject } from 'xstate';
 import type { DomainContext, DomainMachine } from '../../machines/governors/domain-machine.ts';
+import type { RecordLookup } from '../../machines/governors/governor-kit.ts';
 import { traverse } from '../support/machine-coverage.ts';
 import { lifecycle, T0, type Sample } from './model-support.ts';
 
@@ -26,6 +27,11 @@ export function traverseDomain<D>(
     /** The part of the data that matters for which transitions are possible (keeps the graph finite). */
     abstract: (data: D) => unknown;
     invariant: (state: string, data: D) => void;
+    /**
+     * The committed records the machine's decisions read (usage keys, payments), the same in
+     * every state: what the runtime would hand over with each event. @default none
+     */
+    records?: RecordLookup;
   },
 ): DomainCoverage {
   const context = (snapshot: AnyMachineSnapshot) => snapshot.context as DomainContext<D>;
@@ -33,8 +39,11 @@ export function traverseDomain<D>(
     ...options.samples(context(snapshot).data).map((sample, i) => lifecycle(sample.type, sample.fields, sample.at ?? T0, `${sample.type}-${i}`)),
     { type: 'timeout' },
   ];
+  const initial = createActor(machine).getSnapshot();
+  const fromState = options.records ? machine.resolveState({ value: initial.value, context: { ...initial.context, records: options.records } }) : undefined;
   const result = traverse(machine, {
     events,
+    ...(fromState ? { fromState } : {}),
     serializeState: (snapshot) => JSON.stringify([snapshot.value, options.abstract(context(snapshot).data)]),
     check: (snapshot) => {
       const { outcome, data } = context(snapshot);
