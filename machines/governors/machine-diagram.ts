@@ -1,5 +1,6 @@
 import type { AnyStateMachine, AnyTransitionDefinition } from 'xstate';
 import { toDirectedGraph, type DirectedGraphNode } from 'xstate/graph';
+import { billingDomain } from './billing.ts';
 import { complianceDomain } from './compliance.ts';
 import { customerAccountDomain } from './customer-account.ts';
 import { multiTenantDomain } from './multi-tenant.ts';
@@ -7,7 +8,7 @@ import { productCatalogDomain } from './product-catalog.ts';
 import { quotaSlaDomain } from './quota-sla.ts';
 
 /** The governors written out as XState machines, in the order `docs/machines.md` shows them. */
-export const DOMAIN_MACHINES: readonly AnyStateMachine[] = [multiTenantDomain, complianceDomain, productCatalogDomain, customerAccountDomain, quotaSlaDomain];
+export const DOMAIN_MACHINES: readonly AnyStateMachine[] = [multiTenantDomain, complianceDomain, productCatalogDomain, customerAccountDomain, quotaSlaDomain, billingDomain];
 
 const REFUSALS = new Set(['reject', 'notApplicable']);
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { billingDomain, billingStanding, type BillingState } from '../../machines/governors/billing.ts';
 import { complianceDomain } from '../../machines/governors/compliance.ts';
 import { customerAccountDomain } from '../../machines/governors/customer-account.ts';
 import { fraudBand, fraudScore } from '../../machines/governors/fraud-score.ts';
@@ -6,6 +7,8 @@ import { multiTenantDomain } from '../../machines/governors/multi-tenant.ts';
 import { productCatalogDomain } from '../../machines/governors/product-catalog.ts';
 import { evaluateUsage, quotaSlaDomain } from '../../machines/governors/quota-sla.ts';
 import { refusalsStay, traverseDomain } from './domain-model-support.ts';
+import { cycleEnd } from '../../machines/governors/plan.ts';
+import { Dec } from '../../src/marketplace/money.ts';
 import { T0 } from './model-support.ts';
 
 /**
@@ -171,4 +174,60 @@ describe('QuotaSla domain machine', () => {
   it('reaches every state', () => expect(coverage.unreachedStates).toEqual([]));
   it('takes every transition', () => expect(coverage.unreachedTransitions).toEqual([]));
   it('refuses without moving', () => expect(refusalsStay(quotaSlaDomain)).toEqual([]));
+});
+
+describe('Billing domain machine', () => {
+  const DAY = 86_400_000;
+  // A usage key counted and a payment applied before (their records), the records the decisions read.
+  const records = (key: string) => (key === 'usage:seen' ? 'executions=1' : key === 'payment:p-paid' ? '99.00' : undefined);
+  const coverage = traverseDomain(billingDomain, {
+    records,
+    samples: (d) => {
+      const plan = d.plan;
+      const cycleStart = plan?.cycleStart ?? T0;
+      const otherTier = plan?.tier === 'enterprise' ? 'PRO-MONTHLY' : 'ENT-MONTHLY';
+      const pay = (paymentId: string, amount: string, currency = 'USD') => ({ type: 'PaymentProcessed', fields: { paymentId, amount, currency } });
+      return [
+        { type: 'CustomerSubscribes', fields: { sku: 'PRO-MONTHLY', tier: 'professional' } },
+        { type: 'CustomerSubscribes', fields: { sku: 'COMMUNITY', tier: 'community' } },
+        { type: 'CustomerSubscribes', fields: { sku: 'GOLD', tier: 'professional' } },
+        // Mid-cycle (prorated) and before the cycle starts (nothing to prorate).
+        { type: 'CustomerUpgrades', fields: { fromSku: plan?.sku ?? 'PRO-MONTHLY', toSku: otherTier }, at: cycleStart + 5 * DAY },
+        { type: 'CustomerUpgrades', fields: { fromSku: plan?.sku ?? 'PRO-MONTHLY', toSku: otherTier }, at: cycleStart - DAY },
+        { type: 'CustomerUpgrades', fields: { fromSku: 'NOPE', toSku: otherTier }, at: cycleStart + 5 * DAY },
+        { type: 'RenewalDue', fields: { subscriptionId: 's1' }, at: plan ? cycleEnd(plan) - DAY : T0 },
+        { type: 'RenewalDue', fields: { subscriptionId: 's1' }, at: cycleStart },
+        pay('p-new', d.balance),
+        pay('p-new', '1.00'),
+        pay('p-paid', d.balance),
+        pay('p-new', d.balance, 'EUR'),
+        ...['f1', 'f2', 'p-paid', ''].map((paymentId) => ({ type: 'PaymentFailed', fields: { reason: 'card declined', paymentId } })),
+        { type: 'UsageRecorded', fields: { metric: 'executions', quantity: 150_000, idempotencyKey: 'new' } },
+        { type: 'UsageRecorded', fields: { metric: 'executions', quantity: 1, idempotencyKey: 'seen' } },
+        { type: 'UsageRecorded', fields: { metric: 'executions', quantity: 2, idempotencyKey: 'seen' } },
+        { type: 'CustomerCancels' },
+        { type: 'UsageExceedsQuota', fields: { resource: 'executions', usage: 2, limit: 1 } },
+        { type: 'ManualSuspension', fields: { reason: 'abuse', actor: 'ops' } },
+        { type: 'SuspensionLifted', fields: { actor: 'ops' } },
+      ];
+    },
+    abstract: (d) => [d.plan?.tier ?? null, new Dec(d.balance).gt(0), d.failedPayments.length, d.ledger.totals.executions !== '0'],
+    limit: 100_000,
+    invariant: (state, d) => {
+      const balance = new Dec(d.balance);
+      // Nothing is due exactly when the account is awaiting its next invoice.
+      expect(state === 'AwaitingInvoice' ? balance.eq(0) : balance.gt(0)).toBe(true);
+      // What is due is what the open invoices add up to: a payment settles them all.
+      expect(d.openInvoices.reduce((sum, i) => sum.plus(i.total), new Dec(0)).toFixed(2)).toBe(balance.toFixed(2));
+      // A dunning episode is its failures and the time it started; good standing has none.
+      if (billingStanding(state as BillingState) === 'delinquent') expect([d.failedAt !== null, d.failedPayments.length > 0]).toEqual([true, true]);
+      else expect([d.failedAt, d.failedPayments]).toEqual([null, []]);
+      expect(d).not.toHaveProperty('payments');
+      expect(d).not.toHaveProperty('invoices');
+    },
+  });
+
+  it('reaches every state', () => expect(coverage.unreachedStates).toEqual([]));
+  it('takes every transition', () => expect(coverage.unreachedTransitions).toEqual([]));
+  it('refuses without moving', () => expect(refusalsStay(billingDomain)).toEqual([]));
 });

@@ -1,9 +1,9 @@
 import { expect } from 'vitest';
 import { createActor, type AnyMachineSnapshot, type EventObject } from 'xstate';
 import type { DomainContext, DomainMachine } from '../../machines/governors/domain-machine.ts';
-import type { RecordLookup } from '../../machines/governors/governor-kit.ts';
+import { NO_RECORDS, type RecordLookup } from '../../machines/governors/governor-kit.ts';
 import { traverse } from '../support/machine-coverage.ts';
-import { lifecycle, T0, type Sample } from './model-support.ts';
+import { CUSTOMER, lifecycle, T0, type Sample } from './model-support.ts';
 
 /** What a traversal of a domain machine reached, and how much there is to reach. */
 export interface DomainCoverage {
@@ -32,6 +32,8 @@ export function traverseDomain<D>(
      * every state: what the runtime would hand over with each event. @default none
      */
     records?: RecordLookup;
+    /** How many steps the traversal may take. @default 5,000 */
+    limit?: number;
   },
 ): DomainCoverage {
   const context = (snapshot: AnyMachineSnapshot) => snapshot.context as DomainContext<D>;
@@ -39,11 +41,13 @@ export function traverseDomain<D>(
     ...options.samples(context(snapshot).data).map((sample, i) => lifecycle(sample.type, sample.fields, sample.at ?? T0, `${sample.type}-${i}`)),
     { type: 'timeout' },
   ];
+  // The initial state as the protocol resolves it: the customer's, with the records handed over.
   const initial = createActor(machine).getSnapshot();
-  const fromState = options.records ? machine.resolveState({ value: initial.value, context: { ...initial.context, records: options.records } }) : undefined;
+  const fromState = machine.resolveState({ value: initial.value, context: { ...initial.context, customerId: CUSTOMER, records: options.records ?? NO_RECORDS } });
   const result = traverse(machine, {
     events,
-    ...(fromState ? { fromState } : {}),
+    fromState,
+    ...(options.limit !== undefined ? { limit: options.limit } : {}),
     serializeState: (snapshot) => JSON.stringify([snapshot.value, options.abstract(context(snapshot).data)]),
     check: (snapshot) => {
       const { outcome, data } = context(snapshot);
