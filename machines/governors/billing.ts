@@ -1,15 +1,18 @@
 import { DEFAULT_DUNNING_SCHEDULE, dunningTimeline } from '../../src/marketplace/dunning.ts';
-import { buildMonthlyInvoice, type InvoiceAdjustment } from '../../src/marketplace/invoice.ts';
 import { CURRENCY_PATTERN, Dec, formatCents, parseAmount } from '../../src/marketplace/money.ts';
-import { PRICE_PLANS, estimateCost, type UsageQuantities } from '../../src/marketplace/pricing.ts';
-import { cyclePrice, prorateTierChange } from '../../src/marketplace/proration.ts';
-import { billingPeriodOf, countUsage, createPeriodUsage, emptyTotals, ledgerForPeriod, sumTotals, type PeriodUsage } from '../../src/marketplace/usage-ledger.ts';
+import { estimateCost, type UsageQuantities } from '../../src/marketplace/pricing.ts';
+import { countUsage, createPeriodUsage, emptyTotals, type PeriodUsage } from '../../src/marketplace/usage-ledger.ts';
 import type { LifecycleEvent } from '../governor-protocol.ts';
 import { assign, setup } from 'xstate';
 import { defineGovernor, eventTime, NO_RECORDS, type RecordLookup } from './governor-kit.ts';
 import { domainContext, governorFromMachine, outcome, type DomainContext, type DomainEvent, type DomainTimeout, type DomainTiming } from './domain-machine.ts';
-import { migrateUsageKeys, usageKeysOf, usageSeen } from './usage-records.ts';
-import { parseSku, renewPlan, renewalCheck, subscriptionStart, type Plan } from './plan.ts';
+import { openPeriod, planChange, renewalInvoice, uninvoiced } from './billing-cycle.ts';
+import { billingRecordKeys, invoiceRecordKey, migrateBillingData, paymentApplied, paymentRecordKey } from './billing-records.ts';
+import { usageKeysOf, usageSeen } from './usage-records.ts';
+import { renewalCheck, subscriptionStart, type Plan } from './plan.ts';
+import type { InvoiceAdjustment } from '../../src/marketplace/invoice.ts';
+
+export { invoiceRecordKey, migrateBillingData, paymentRecordKey } from './billing-records.ts';
 
 /**
  * The Billing governor: a customer's money. Usage is recorded idempotently in a ledger, invoices
@@ -122,32 +125,6 @@ export function dunningWaits(schedule = DEFAULT_DUNNING_SCHEDULE): Record<'Payme
   };
 }
 
-/** The ledger for business time `at` (the month of `at`, if later) and the uninvoiced usage of the months it closed. */
-function openPeriod(data: D, at: number): { ledger: PeriodUsage; unbilled: PeriodUsage['totals'] } {
-  const unbilled = data.unbilled ?? emptyTotals();
-  const moved = ledgerForPeriod(data.ledger, billingPeriodOf(at));
-  return { ledger: moved.ledger, unbilled: moved.closed ? sumTotals(unbilled, moved.closed) : unbilled };
-}
-
-/** Everything used and not invoiced yet. */
-const uninvoiced = (data: D) => sumTotals(data.unbilled ?? emptyTotals(), data.ledger.totals);
-
-/** The keyed record of an applied payment: `payment:<id>` → the amount applied (USD). */
-export function paymentRecordKey(paymentId: string): string {
-  return `payment:${paymentId}`;
-}
-
-/** The keyed record of an issued invoice: `invoice:<id>` → its {@link InvoiceSummary}. */
-export function invoiceRecordKey(invoiceId: string): string {
-  return `invoice:${invoiceId}`;
-}
-
-/** The records a payment's decision reads: whether its id was applied before. */
-function paymentKeysOf(event: LifecycleEvent): readonly string[] {
-  if (event.type !== 'PaymentProcessed' && event.type !== 'PaymentFailed') return [];
-  return typeof event.paymentId === 'string' && event.paymentId.length > 0 ? [paymentRecordKey(event.paymentId)] : [];
-}
-
 type BillingEvent =
   | DomainEvent<'CustomerSubscribes', { sku: unknown; tier: unknown; trial: unknown }>
   | DomainEvent<'CustomerUpgrades', { fromSku: unknown; toSku: unknown }>
@@ -183,30 +160,13 @@ const timeOf = (event: BillingEvent): number => (event.type === 'timeout' ? Numb
 const paymentIdOf = (event: BillingEvent): string | undefined =>
   (event.type === 'PaymentProcessed' || event.type === 'PaymentFailed') && typeof event.paymentId === 'string' && event.paymentId.length > 0 ? event.paymentId : undefined;
 
+/** A plan change's outcome (`billing-cycle.ts`). */
+const changeOf = (data: D, event: BillingEvent) => (event.type === 'CustomerUpgrades' ? planChange(data, event) : { error: `${event.type} is not a plan change` });
+/** The invoice a due renewal issues and the data after it (`billing-cycle.ts`). */
+const renewal = ({ data, customerId }: Pick<Ctx, 'data' | 'customerId'>, event: BillingEvent) => renewalInvoice(data, customerId, timeOf(event));
+
 /** What a subscription starts (the same rule as Subscription's, `plan.ts`: both start the first cycle at the same instant). */
 const startOf = (data: D, event: BillingEvent) => (event.type === 'CustomerSubscribes' ? subscriptionStart(event, data.trialUsed) : { error: `${event.type} is not a subscription` });
-
-/**
- * What a plan change comes to: refused (with why), or the plan after it and what it costs: nothing
- * in the trial (no cycle has started), else the prorated difference charged on the next invoice
- * or credited against it.
- */
-function planChange(data: D, event: BillingEvent): { readonly error: string } | { readonly plan: Plan; readonly prorated: 'none' | InvoiceAdjustment | { readonly credit: string } } {
-  if (event.type !== 'CustomerUpgrades' || !data.plan) return { error: 'no plan to change' };
-  const from = parseSku(event.fromSku);
-  const to = parseSku(event.toSku);
-  if ('error' in from) return { error: `fromSku: ${from.error}` };
-  if ('error' in to) return { error: `toSku: ${to.error}` };
-  if (from.sku !== data.plan.sku) return { error: `billing ${data.plan.sku}, not ${from.sku}` };
-  if (to.cycle !== data.plan.cycle) return { error: `changing the billing cycle (${data.plan.cycle} → ${to.cycle}) needs a new subscription` };
-  const at = eventTime(event);
-  const plan = { ...data.plan, sku: to.sku, tier: to.tier };
-  if (at < data.plan.cycleStart) return { plan, prorated: 'none' };
-  const proration = prorateTierChange({ from: from.tier, to: to.tier, cycle: data.plan.cycle, cycleStart: data.plan.cycleStart, at });
-  if (!proration.ok) return { error: proration.message };
-  const description = `${proration.change} ${from.sku} → ${to.sku}, ${proration.daysLeft} days left`;
-  return { plan, prorated: proration.direction === 'charge' ? { code: 'proration', description, amount: proration.amount } : { credit: proration.amount } };
-}
 
 /** Why a payment is malformed (its id, currency and amount), or `undefined`. */
 function paymentProblem(event: BillingEvent): string | undefined {
@@ -227,16 +187,6 @@ const amountOf = (event: BillingEvent) => parseAmount(event.type === 'PaymentPro
 /** The amount of a well-formed payment, as it is written down: two decimals. */
 const paidOf = (event: BillingEvent): string => formatCents(amountOf(event));
 
-/** Whether the event's payment id was applied (its record), never "no" for a record that is not one. */
-function paymentApplied({ records }: Pick<Ctx, 'records'>, event: BillingEvent): boolean {
-  const paymentId = paymentIdOf(event);
-  if (paymentId === undefined) return false;
-  const applied = records(paymentRecordKey(paymentId));
-  if (applied === undefined || applied === null) return false;
-  if (typeof applied !== 'string') throw new TypeError(`the payment record of ${JSON.stringify(paymentId)} is not an amount: restore it from a backup`);
-  return true;
-}
-
 /** A usage report ledgered under the month it happened in (an earlier month's stays unbilled until invoiced), once per key ever. */
 function counted({ data, records }: Pick<Ctx, 'data' | 'records'>, event: BillingEvent) {
   if (event.type !== 'UsageRecorded') throw new TypeError(`${event.type} is not a usage report`);
@@ -244,50 +194,6 @@ function counted({ data, records }: Pick<Ctx, 'data' | 'records'>, event: Billin
   const { metric, quantity, idempotencyKey } = event;
   const result = countUsage(opened.ledger, { metric: metric as never, quantity: quantity as string | number, idempotencyKey: idempotencyKey as string }, usageSeen(records, event));
   return { result, unbilled: opened.unbilled };
-}
-
-/**
- * The invoice a due renewal issues, in arrears: the base fee, the usage not invoiced yet, the
- * proration charges and the credit; and the data after it (the next cycle, the ledger invoiced).
- */
-function renewal({ data, customerId }: Pick<Ctx, 'data' | 'customerId'>, event: BillingEvent) {
-  const plan = data.plan;
-  if (!plan || event.type !== 'RenewalDue') throw new TypeError('a renewal needs a plan');
-  const at = eventTime(event);
-  const adjustments = [...data.adjustments];
-  if (plan.cycle !== 'monthly') {
-    // TODO(src/marketplace/invoice.ts): cycle-aware invoices; until then a longer cycle's base fee
-    // beyond the monthly one is an adjustment line (never negative: longer cycles cost more).
-    const extra = new Dec(cyclePrice(plan.tier, plan.cycle)).minus(PRICE_PLANS[plan.tier].baseFee);
-    adjustments.push({ code: 'cycle_fee', description: `${plan.cycle} cycle base fee beyond the first month`, amount: formatCents(extra) });
-  }
-  const invoiceSeq = data.invoiceSeq + 1;
-  const opened = openPeriod(data, at);
-  const invoice = buildMonthlyInvoice({
-    invoiceId: `inv-${invoiceSeq}`,
-    customerId,
-    tier: plan.tier,
-    period: billingPeriodOf(plan.cycleStart),
-    usage: sumTotals(opened.unbilled, opened.ledger.totals),
-    adjustments,
-    credit: data.credit,
-  });
-  const total = new Dec(invoice.total);
-  const summary: InvoiceSummary = { invoiceId: invoice.invoiceId, period: invoice.period, total: invoice.total, paid: total.lte(0) };
-  const next: D = {
-    ...data,
-    plan: renewPlan(plan),
-    invoiceSeq,
-    openInvoices: summary.paid ? data.openInvoices : [...data.openInvoices, { invoiceId: summary.invoiceId, period: summary.period, total: summary.total }],
-    invoiced: formatCents(new Dec(data.invoiced).plus(total)),
-    balance: formatCents(new Dec(data.balance).plus(total)),
-    credit: invoice.creditRemaining,
-    adjustments: [],
-    // Invoiced: totals start again in the renewal's month (its keys are records, kept against redeliveries).
-    ledger: { ...opened.ledger, totals: emptyTotals() },
-    unbilled: emptyTotals(),
-  };
-  return { invoice, summary, next };
 }
 
 const overdue = { type: 'reject', params: ({ context }: { context: Ctx }) => ({ reason: `payment overdue: ${context.data.balance} USD is due; settle it first` }) } as const;
@@ -303,21 +209,21 @@ export const billingDomain = setup({
   guards: {
     noPlan: ({ context }) => context.data.plan === null,
     subscriptionRefused: ({ context, event }) => 'error' in startOf(context.data, event),
-    changeRefused: ({ context, event }) => 'error' in planChange(context.data, event),
+    changeRefused: ({ context, event }) => 'error' in changeOf(context.data, event),
     /** The change falls before the cycle starts (in the trial, or before a renewed cycle): nothing to prorate. */
     beforeCycle: ({ context, event }) => {
-      const change = planChange(context.data, event);
+      const change = changeOf(context.data, event);
       return 'plan' in change && change.prorated === 'none';
     },
     /** An upgrade: the prorated difference is charged on the next invoice. */
     prorationCharged: ({ context, event }) => {
-      const change = planChange(context.data, event);
+      const change = changeOf(context.data, event);
       return 'plan' in change && typeof change.prorated === 'object' && 'amount' in change.prorated;
     },
     paymentMalformed: ({ event }) => paymentProblem(event) !== undefined,
     failureMalformed: ({ event }) => paymentIdOf(event) === undefined,
     /** The payment's id was applied before (its record): never twice, and its failure comes too late. */
-    paymentApplied: ({ context, event }) => paymentApplied(context, event),
+    paymentApplied: ({ context, event }) => paymentApplied(context.records, paymentIdOf(event)),
     /** The payment is not the balance, within a cent. */
     amountMismatch: ({ context, event }) => amountOf(event).minus(new Dec(context.data.balance)).abs().gt(PAYMENT_TOLERANCE),
     /** This failure is counted in the episode already. */
@@ -342,20 +248,20 @@ export const billingDomain = setup({
     }),
     /** Before the cycle starts nothing is prorated: the plan changes, and the next invoice bills the new one. */
     changePlan: assign(({ context, event }) => {
-      const change = planChange(context.data, event);
+      const change = changeOf(context.data, event);
       if ('error' in change) return { outcome: outcome.rejected(change.error) };
       return { data: { ...context.data, plan: change.plan }, outcome: { ...outcome.applied, facts: { proration: 'none' } } };
     }),
     /** An upgrade mid-cycle: the prorated difference is a charge on the next invoice. */
     chargeProration: assign(({ context, event }) => {
-      const change = planChange(context.data, event);
+      const change = changeOf(context.data, event);
       if ('error' in change || change.prorated === 'none' || !('amount' in change.prorated)) return { outcome: outcome.rejected('no proration to charge (a governor bug)') };
       const charge = change.prorated;
       return { data: { ...context.data, plan: change.plan, adjustments: [...context.data.adjustments, charge] }, outcome: { ...outcome.applied, facts: { proration: `charge ${charge.amount}` } } };
     }),
     /** A downgrade mid-cycle: a credit against the next invoice, never a negative charge. */
     creditProration: assign(({ context, event }) => {
-      const change = planChange(context.data, event);
+      const change = changeOf(context.data, event);
       if ('error' in change || change.prorated === 'none' || !('credit' in change.prorated)) return { outcome: outcome.rejected('no proration to credit (a governor bug)') };
       const { credit } = change.prorated;
       return { data: { ...context.data, plan: change.plan, credit: formatCents(new Dec(context.data.credit).plus(credit)) }, outcome: { ...outcome.applied, facts: { proration: `credit ${credit}` } } };
@@ -446,7 +352,7 @@ function goodStanding() {
     ],
     CustomerUpgrades: [
       { guard: 'noPlan', actions: { type: 'reject', params: { reason: 'no plan to change' } } },
-      { guard: 'changeRefused', actions: { type: 'reject', params: ({ context, event }: { context: Ctx; event: BillingEvent }) => ({ reason: errorOf(planChange(context.data, event)) }) } },
+      { guard: 'changeRefused', actions: { type: 'reject', params: ({ context, event }: { context: Ctx; event: BillingEvent }) => ({ reason: errorOf(changeOf(context.data, event)) }) } },
       { guard: 'beforeCycle', actions: 'changePlan' },
       { guard: 'prorationCharged', actions: 'chargeProration' },
       { actions: 'creditProration' },
@@ -528,27 +434,6 @@ function notDue(data: D, event: BillingEvent): string | undefined {
 const errorOf = (result: object): string => ('error' in result ? String(result.error) : 'refused');
 const messageOf = (result: object): string => ('message' in result ? String(result.message) : 'refused');
 
-/**
- * Billing data of the layouts before records: the usage keys in its ledger, the `payments` map
- * and the `invoices` list become records (`usage:<key>`, `payment:<id>`, `invoice:<id>`), none
- * lost; the unpaid invoices stay open in the data, and `invoiced` sums the list (all the
- * invoices there are: the layout kept the last 36, the older ones were lost before this
- * migration). `undefined`: data of this layout.
- */
-export function migrateBillingData(data: D): { data: D; records: Record<string, unknown> } | undefined {
-  const usage = migrateUsageKeys(data);
-  const old = (usage?.data ?? data) as D & { payments?: Readonly<Record<string, string>>; invoices?: readonly InvoiceSummary[] };
-  if (!usage && old.payments === undefined && old.invoices === undefined) return undefined;
-  const records: Record<string, unknown> = { ...usage?.records };
-  for (const [paymentId, amount] of Object.entries(old.payments ?? {})) records[paymentRecordKey(paymentId)] = amount;
-  const { payments: _payments, invoices, ...rest } = old;
-  if (invoices === undefined) return { data: rest, records };
-  for (const invoice of invoices) records[invoiceRecordKey(invoice.invoiceId)] = invoice;
-  const openInvoices = invoices.filter((i) => !i.paid).map(({ paid: _paid, ...open }) => open);
-  const invoiced = formatCents(invoices.reduce((sum, i) => sum.plus(i.total), new Dec(0)));
-  return { data: { ...rest, openInvoices, invoiced }, records };
-}
-
 const waits = dunningWaits();
 /** Days into the dunning episode each step ends (the schedule's), so each deadline is the failure's business time plus it. */
 const dunningAt = dunningTimeline(DEFAULT_DUNNING_SCHEDULE, 0).map((s) => s.at);
@@ -560,7 +445,7 @@ const step = (ms: number, index: number): DomainTiming<D> => ({
 export const billingGovernor = governorFromMachine<S, D>(billingDomain, {
   kind: 'Billing',
   init: () => INITIAL,
-  recordKeys: (event) => [...usageKeysOf(event), ...paymentKeysOf(event)],
+  recordKeys: billingRecordKeys,
   migrateData: migrateBillingData,
   timing: {
     PaymentFailed: step(waits.PaymentFailed, 0),
