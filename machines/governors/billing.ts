@@ -9,6 +9,7 @@ import { domainContext, governorFromMachine, outcome, type DomainContext, type D
 import { openPeriod, planChange, renewalInvoice, uninvoiced } from './billing-cycle.ts';
 import { billingRecordKeys, invoiceRecordKey, migrateBillingData, paymentApplied, paymentRecordKey } from './billing-records.ts';
 import { usageKeysOf, usageSeen } from './usage-records.ts';
+import { perEvent } from './per-event.ts';
 import { renewalCheck, subscriptionStart, type Plan } from './plan.ts';
 import type { InvoiceAdjustment } from '../../src/marketplace/invoice.ts';
 
@@ -161,9 +162,9 @@ const paymentIdOf = (event: BillingEvent): string | undefined =>
   (event.type === 'PaymentProcessed' || event.type === 'PaymentFailed') && typeof event.paymentId === 'string' && event.paymentId.length > 0 ? event.paymentId : undefined;
 
 /** A plan change's outcome (`billing-cycle.ts`). */
-const changeOf = (data: D, event: BillingEvent) => (event.type === 'CustomerUpgrades' ? planChange(data, event) : { error: `${event.type} is not a plan change` });
+const changeOf = perEvent(({ data }: Ctx, event: BillingEvent) => (event.type === 'CustomerUpgrades' ? planChange(data, event) : { error: `${event.type} is not a plan change` }));
 /** The invoice a due renewal issues and the data after it (`billing-cycle.ts`). */
-const renewal = ({ data, customerId }: Pick<Ctx, 'data' | 'customerId'>, event: BillingEvent) => renewalInvoice(data, customerId, timeOf(event));
+const renewal = perEvent(({ data, customerId }: Ctx, event: BillingEvent) => renewalInvoice(data, customerId, timeOf(event)));
 
 /** What a subscription starts (the same rule as Subscription's, `plan.ts`: both start the first cycle at the same instant). */
 const startOf = (data: D, event: BillingEvent) => (event.type === 'CustomerSubscribes' ? subscriptionStart(event, data.trialUsed) : { error: `${event.type} is not a subscription` });
@@ -188,13 +189,13 @@ const amountOf = (event: BillingEvent) => parseAmount(event.type === 'PaymentPro
 const paidOf = (event: BillingEvent): string => formatCents(amountOf(event));
 
 /** A usage report ledgered under the month it happened in (an earlier month's stays unbilled until invoiced), once per key ever. */
-function counted({ data, records }: Pick<Ctx, 'data' | 'records'>, event: BillingEvent) {
+const counted = perEvent(({ data, records }: Ctx, event: BillingEvent) => {
   if (event.type !== 'UsageRecorded') throw new TypeError(`${event.type} is not a usage report`);
   const opened = openPeriod(data, eventTime(event));
   const { metric, quantity, idempotencyKey } = event;
   const result = countUsage(opened.ledger, { metric: metric as never, quantity: quantity as string | number, idempotencyKey: idempotencyKey as string }, usageSeen(records, event));
   return { result, unbilled: opened.unbilled };
-}
+});
 
 const overdue = { type: 'reject', params: ({ context }: { context: Ctx }) => ({ reason: `payment overdue: ${context.data.balance} USD is due; settle it first` }) } as const;
 
@@ -209,15 +210,15 @@ export const billingDomain = setup({
   guards: {
     noPlan: ({ context }) => context.data.plan === null,
     subscriptionRefused: ({ context, event }) => 'error' in startOf(context.data, event),
-    changeRefused: ({ context, event }) => 'error' in changeOf(context.data, event),
+    changeRefused: ({ context, event }) => 'error' in changeOf(context, event),
     /** The change falls before the cycle starts (in the trial, or before a renewed cycle): nothing to prorate. */
     beforeCycle: ({ context, event }) => {
-      const change = changeOf(context.data, event);
+      const change = changeOf(context, event);
       return 'plan' in change && change.prorated === 'none';
     },
     /** An upgrade: the prorated difference is charged on the next invoice. */
     prorationCharged: ({ context, event }) => {
-      const change = changeOf(context.data, event);
+      const change = changeOf(context, event);
       return 'plan' in change && typeof change.prorated === 'object' && 'amount' in change.prorated;
     },
     paymentMalformed: ({ event }) => paymentProblem(event) !== undefined,
@@ -248,20 +249,20 @@ export const billingDomain = setup({
     }),
     /** Before the cycle starts nothing is prorated: the plan changes, and the next invoice bills the new one. */
     changePlan: assign(({ context, event }) => {
-      const change = changeOf(context.data, event);
+      const change = changeOf(context, event);
       if ('error' in change) return { outcome: outcome.rejected(change.error) };
       return { data: { ...context.data, plan: change.plan }, outcome: { ...outcome.applied, facts: { proration: 'none' } } };
     }),
     /** An upgrade mid-cycle: the prorated difference is a charge on the next invoice. */
     chargeProration: assign(({ context, event }) => {
-      const change = changeOf(context.data, event);
+      const change = changeOf(context, event);
       if ('error' in change || change.prorated === 'none' || !('amount' in change.prorated)) return { outcome: outcome.rejected('no proration to charge (a governor bug)') };
       const charge = change.prorated;
       return { data: { ...context.data, plan: change.plan, adjustments: [...context.data.adjustments, charge] }, outcome: { ...outcome.applied, facts: { proration: `charge ${charge.amount}` } } };
     }),
     /** A downgrade mid-cycle: a credit against the next invoice, never a negative charge. */
     creditProration: assign(({ context, event }) => {
-      const change = changeOf(context.data, event);
+      const change = changeOf(context, event);
       if ('error' in change || change.prorated === 'none' || !('credit' in change.prorated)) return { outcome: outcome.rejected('no proration to credit (a governor bug)') };
       const { credit } = change.prorated;
       return { data: { ...context.data, plan: change.plan, credit: formatCents(new Dec(context.data.credit).plus(credit)) }, outcome: { ...outcome.applied, facts: { proration: `credit ${credit}` } } };
@@ -352,7 +353,7 @@ function goodStanding() {
     ],
     CustomerUpgrades: [
       { guard: 'noPlan', actions: { type: 'reject', params: { reason: 'no plan to change' } } },
-      { guard: 'changeRefused', actions: { type: 'reject', params: ({ context, event }: { context: Ctx; event: BillingEvent }) => ({ reason: errorOf(changeOf(context.data, event)) }) } },
+      { guard: 'changeRefused', actions: { type: 'reject', params: ({ context, event }: { context: Ctx; event: BillingEvent }) => ({ reason: errorOf(changeOf(context, event)) }) } },
       { guard: 'beforeCycle', actions: 'changePlan' },
       { guard: 'prorationCharged', actions: 'chargeProration' },
       { actions: 'creditProration' },

@@ -9,6 +9,7 @@ import { domainContext, governorFromMachine, outcome, type DomainContext, type D
 import { migrateUsageKeys, usageKeysOf, usageSeen } from './usage-records.ts';
 import { parseSku, planOfSubscription } from './plan.ts';
 import { slaCredit, type SlaMeasurement } from './sla-credit.ts';
+import { perEvent } from './per-event.ts';
 
 /**
  * The QuotaSla governor: a customer's usage against the limits of their tier.
@@ -119,14 +120,14 @@ function tierChange(data: D, event: QuotaEvent): { readonly tier: TierId } | { r
  * record says whether it was counted (a record that is not a fingerprint throws, never "not
  * counted"). A report on a customer without a plan counts nothing: its guard refuses it first.
  */
-function counted({ data, records }: Pick<Ctx, 'data' | 'records'>, event: QuotaEvent) {
+const counted = perEvent(({ data, records }: Ctx, event: QuotaEvent) => {
   if (event.type !== 'UsageRecorded') throw new TypeError(`${event.type} is not a usage report`);
   const { metric, quantity, idempotencyKey } = event;
   return countUsage(ledgerAt(data, event), { metric: metric as never, quantity: quantity as string | number, idempotencyKey: idempotencyKey as string }, usageSeen(records, event));
-}
+});
 
 /** Where the month's usage stands after the event, on the tier in force after it. */
-function levelAfter(context: Ctx, event: QuotaEvent): UsageLevel {
+const levelAfter = perEvent((context: Ctx, event: QuotaEvent): UsageLevel => {
   const { data } = context;
   switch (event.type) {
     case 'CustomerSubscribes': {
@@ -144,7 +145,7 @@ function levelAfter(context: Ctx, event: QuotaEvent): UsageLevel {
     default:
       return 'WithinLimits';
   }
-}
+});
 
 /** A breach report as a breach: the problem with it, or the breach. */
 function breachOf(event: QuotaEvent): { readonly error: string } | { readonly resource: string; readonly usage: number; readonly limit: number } {
