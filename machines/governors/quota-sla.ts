@@ -132,15 +132,15 @@ const levelAfter = perEvent((context: Ctx, event: QuotaEvent): UsageLevel => {
   switch (event.type) {
     case 'CustomerSubscribes': {
       const plan = planOf(event);
-      return 'error' in plan ? 'WithinLimits' : (evaluateUsage(plan.tier, ledgerAt(data, event)));
+      return 'error' in plan ? 'WithinLimits' : evaluateUsage(plan.tier, ledgerAt(data, event));
     }
     case 'CustomerUpgrades': {
       const change = tierChange(data, event);
-      return 'error' in change ? 'WithinLimits' : (evaluateUsage(change.tier, data.ledger));
+      return 'error' in change ? 'WithinLimits' : evaluateUsage(change.tier, data.ledger);
     }
     case 'UsageRecorded': {
       const result = counted(context, event);
-      return result.status === 'recorded' && data.tier ? (evaluateUsage(data.tier, result.ledger)) : 'WithinLimits';
+      return result.status === 'recorded' && data.tier ? evaluateUsage(data.tier, result.ledger) : 'WithinLimits';
     }
     default:
       return 'WithinLimits';
