@@ -48,9 +48,13 @@ export interface EnqueueResult {
 /** Re-exported: the rule lives with the Orchestrator's `lifecycle` message, where the nodes check it. */
 export { messageIdOf } from '../../marketplace/lifecycle-message.ts';
 
-/** The transport's message of a lifecycle event: to its customer's orchestrator, under {@link messageIdOf}. */
+/**
+ * The transport's message of a lifecycle event: to its customer's orchestrator, under {@link
+ * messageIdOf}, its job named by the event's type (`CustomerSubscribes`), not by the wrapper's
+ * (`lifecycle`, the same for every event), so a dashboard tells the events apart.
+ */
 export function lifecycleMessage(event: LifecycleEvent, receivedAt: number, delayMs = 0): OutboundMessage {
-  return { to: { entity: 'Orchestrator', key: event.customerId }, event: { type: 'lifecycle', event, receivedAt }, id: messageIdOf(event), delayMs };
+  return { to: { entity: 'Orchestrator', key: event.customerId }, event: { type: 'lifecycle', event, receivedAt }, id: messageIdOf(event), delayMs, name: event.type };
 }
 
 /** What a lifecycle message says, for the producer's comparison with a job queued under its id: the event's digest. */
