@@ -18,7 +18,7 @@ const nameOf = (x: unknown): string | undefined =>
   typeof x === 'string' ? x : typeof x === 'object' && x !== null && 'type' in x && typeof x.type === 'string' ? x.type : undefined;
 
 /** A transition whose only actions are refusals: it never moves, and the diagram leaves it out. */
-function isRefusal(transition: AnyTransitionDefinition): boolean {
+export function isRefusal(transition: AnyTransitionDefinition): boolean {
   return transition.actions.length > 0 && transition.actions.every((action) => REFUSALS.has(nameOf(action) ?? ''));
 }
 

@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import type { AnyStateMachine } from 'xstate';
 import { marketplaceKinds } from '../../machines/index.ts';
+import { DOMAIN_MACHINES, isRefusal } from '../../machines/governors/machine-diagram.ts';
+import type { MachineSvgOptions } from './machine-svg.ts';
 import type { Admin } from '../cli/admin.ts';
 import type { Node } from '../runtime/node.ts';
 import { localGateway } from './admin-gateway.ts';
@@ -16,10 +19,20 @@ export interface ObserverEndpoint {
   readonly host?: string;
 }
 
-/** The marketplace's machines, for drawing only (the pseudonym key is never used to sign). */
-export function marketplaceMachines() {
-  return machinesOf(marketplaceKinds({ pseudonymKey: randomBytes(32) }));
+/**
+ * The marketplace's machines, for drawing only: each governor as written out (its business
+ * events between its states, as `governor machines` prints them), the other kinds (Orchestrator,
+ * Receipts) as they run. The states are the same, so the entity's state value is highlighted on
+ * either. (The pseudonym key is never used to sign.)
+ */
+export function marketplaceMachines(): ReadonlyMap<string, AnyStateMachine> {
+  const machines = new Map(machinesOf(marketplaceKinds({ pseudonymKey: randomBytes(32) })));
+  for (const domain of DOMAIN_MACHINES) if (machines.has(domain.id)) machines.set(domain.id, domain);
+  return machines;
 }
+
+/** Refusals never move: left out, as `governor machines` leaves them out. */
+export const MARKETPLACE_DRAWING: MachineSvgOptions = { skip: isRefusal };
 
 /**
  * The observer of a node running in this process (`governor start --observer`, `governor observe
@@ -42,6 +55,7 @@ export async function observeNode(options: {
     admin: options.admin,
     gateway: localGateway({ admin: options.admin, node: options.node.name, nodeToken: options.token, logger: options.logger, ...(options.onRefused && { onRefused: options.onRefused }) }),
     machines: marketplaceMachines(),
+    drawing: MARKETPLACE_DRAWING,
     ...(options.queues && { queues: options.queues }),
     onExit: exitsOf(options.node),
   };

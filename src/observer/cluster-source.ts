@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { RemoteAdmin } from '../cli/remote-admin.ts';
 import { remoteGateway } from './admin-gateway.ts';
-import { marketplaceMachines, startAnnounced, type ObserverEndpoint } from './attach.ts';
+import { MARKETPLACE_DRAWING, marketplaceMachines, startAnnounced, type ObserverEndpoint } from './attach.ts';
 import type { RunningObserver } from './observer-server.ts';
 
 /**
@@ -29,6 +29,7 @@ export async function observeCluster(options: {
       admin: reads,
       gateway: remoteGateway({ redis: options.connect(), prefix: options.prefix, node: async () => options.node, logger: options.logger }),
       machines: marketplaceMachines(),
+      drawing: MARKETPLACE_DRAWING,
       queues: { connection: board, prefix: options.prefix },
     },
     options.endpoint,

@@ -116,7 +116,7 @@ export async function startObserver(options: ObserverOptions): Promise<RunningOb
       const kind = url.searchParams.get('kind') ?? '';
       const machine = source.machines.get(kind);
       if (!machine) return json(res, 404, { ok: false, code: 'NO_MACHINE', message: `no entity kind ${kind}: one of ${[...source.machines.keys()].join(', ')}` });
-      if (!svgs.has(kind)) svgs.set(kind, machineSvg(machine));
+      if (!svgs.has(kind)) svgs.set(kind, machineSvg(machine, source.drawing));
       res.writeHead(200, { 'content-type': 'image/svg+xml; charset=utf-8', 'cache-control': 'no-store' });
       res.end(svgs.get(kind));
       return;

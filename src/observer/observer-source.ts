@@ -4,6 +4,7 @@ import type { Admin } from '../cli/admin.ts';
 import type { EntityKind } from '../runtime/entity-host.ts';
 import type { Node } from '../runtime/node.ts';
 import type { AdminGateway } from './admin-gateway.ts';
+import type { MachineSvgOptions } from './machine-svg.ts';
 
 /**
  * What the observer shows and acts on. Reads go through the REPL's {@link Admin} (in this process
@@ -17,6 +18,8 @@ export interface ObserverSource {
   readonly gateway: AdminGateway;
   /** Each entity kind's machine, drawn on the entity view. */
   readonly machines: ReadonlyMap<string, AnyStateMachine>;
+  /** How they are drawn (e.g. which transitions are left out). @default every transition */
+  readonly drawing?: MachineSvgOptions;
   /** The node's queues, for Bull Board; absent on the embedded node (memory transport). */
   readonly queues?: { readonly connection: Redis; readonly prefix: string };
   /** Told of every process exit, when the node runs in this process: the tree is read at once. */

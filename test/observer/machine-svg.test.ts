@@ -1,33 +1,50 @@
 /**
  * The entity view's drawing: generated from the machine definition (xstate/graph), one box per
- * state named for the page to highlight, the transitions between states drawn, the root's listed.
+ * state named for the page to highlight, the events between two states on one edge, the root's
+ * transitions listed; a governor is drawn as written out, its refusals left out.
  */
 import { createMachine } from 'xstate';
 import { describe, expect, it } from 'vitest';
 import { marketplaceKinds } from '../../machines/index.ts';
+import { orchestratorMachine } from '../../machines/orchestrator.ts';
+import { MARKETPLACE_DRAWING, marketplaceMachines } from '../../src/observer/attach.ts';
 import { machineSvg, topState } from '../../src/observer/machine-svg.ts';
 
-const subscription = marketplaceKinds({ pseudonymKey: 'k'.repeat(32) }).find((kind) => kind.kind === 'Subscription')!.machine;
 const boxes = (svg: string) => [...svg.matchAll(/<g class="state" data-state="([^"]+)">/g)].map((m) => m[1]);
+/** Each edge's label (its full list of events, from the tooltip). */
+const labels = (svg: string) => [...svg.matchAll(/<text class="label"[^>]*><title>([^<]*)<\/title>/g)].map((m) => m[1]);
 
 describe('machineSvg', () => {
-  it('draws one box per state of a governor, with the transitions between states and the root ones listed', () => {
-    const svg = machineSvg(subscription);
+  it('draws a governor as written out: its business events between its states, refusals left out', () => {
+    const subscription = marketplaceMachines().get('Subscription')!;
+    const svg = machineSvg(subscription, MARKETPLACE_DRAWING);
     expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
     expect(boxes(svg)).toEqual(['None', 'Trial', 'Active', 'Cancelled', 'Lapsed', 'Archived']);
-    // Trial → Active, Cancelled → Lapsed, Lapsed → Archived: the state timeouts.
-    expect(svg.match(/<line class="edge"[^>]*\/><text class="label"[^>]*>timeout<\/text>/g)).toHaveLength(3);
+    // As `governor machines` has it: None → Trial and None → Active on a subscription, Trial →
+    // Cancelled on a cancellation, one loop for the events Active takes without moving.
+    expect(labels(svg)).toEqual(expect.arrayContaining(['CustomerSubscribes', 'CustomerCancels', 'timeout', 'CustomerUpgrades, RenewalDue']));
+    expect(svg.match(/<path class="edge" d="M[^"]*c0,-28 26,-28 26,0"/g)).toHaveLength(2); // Trial's and Active's loops
+    expect(svg).not.toMatch(/reject|notApplicable/);
+  });
+
+  it('draws the machine an entity runs when no written-out one exists, its root transitions listed', () => {
+    expect(marketplaceMachines().get('Orchestrator')).toBe(orchestratorMachine);
+    const runtime = marketplaceKinds({ pseudonymKey: 'k'.repeat(32) }).find((kind) => kind.kind === 'Subscription')!.machine;
+    const svg = machineSvg(runtime);
+    expect(boxes(svg)).toEqual(['None', 'Trial', 'Active', 'Cancelled', 'Lapsed', 'Archived']);
     expect(svg).toContain('in any state: commit → Trial, Active, Cancelled');
     expect(svg).toContain('in any state: prepare (stays)');
   });
 
-  it('draws a loop for a transition that stays, and the initial state marked', () => {
-    const machine = createMachine({ id: 'door', initial: 'closed', states: { closed: { on: { open: 'opened', knock: {} } }, opened: { on: { close: 'closed' } } } });
+  it('shares one edge per pair of states and direction, bows the two directions apart, and marks the initial state', () => {
+    const machine = createMachine({ id: 'door', initial: 'closed', states: { closed: { on: { open: 'opened', push: 'opened', knock: {} } }, opened: { on: { close: 'closed' } } } });
     const svg = machineSvg(machine);
     expect(boxes(svg)).toEqual(['closed', 'opened']);
-    expect(svg).toMatch(/<path class="edge" d="M[^"]*c0,-28 26,-28 26,0"[^>]*\/><text class="label"[^>]*>knock<\/text>/);
+    expect(labels(svg)).toEqual(['open, push', 'knock', 'close']);
+    const curves = [...svg.matchAll(/<path class="edge" d="M(\d+),(\d+) Q(\d+),(\d+) (\d+),(\d+)"/g)].map((m) => Number(m[4]));
+    expect(curves).toHaveLength(2);
+    expect(curves[0]).not.toBe(curves[1]); // closed → opened above, opened → closed below
     expect(svg).toContain('<circle class="initial"');
-    expect(svg.match(/<text class="label"[^>]*>(open|close)<\/text>/g)).toHaveLength(2);
   });
 
   it('escapes names, so a state or machine name cannot inject markup into the page', () => {
