@@ -7,8 +7,13 @@ import { chromium, type BrowserContext } from 'playwright-core';
 /** Debian's chromium (`.ci/run` installs it): playwright-core drives it, nothing is downloaded. */
 export const CHROMIUM = process.env.GOVERNOR_CHROMIUM ?? '/usr/bin/chromium';
 
-/** Where the tests save their screenshots, which the README shows. */
-export const SCREENSHOTS = fileURLToPath(new URL('../../docs/observer/', import.meta.url));
+/**
+ * Where the tests save their screenshots: `reports/observer/` (ignored by git), so `npm test` leaves
+ * the tree clean; `GOVERNOR_UPDATE_SCREENSHOTS=1` writes them to `docs/observer/`, which the README shows.
+ */
+export const SCREENSHOTS = fileURLToPath(
+  new URL(process.env.GOVERNOR_UPDATE_SCREENSHOTS === '1' ? '../../docs/observer/' : '../../reports/observer/', import.meta.url),
+);
 
 /**
  * Headless Chromium with a fresh profile and everything that would phone out switched off: this
