@@ -8,6 +8,7 @@ import { canonicalJson } from '../../marketplace/canonical-json.ts';
 import { checkJobDataLimits, checkMessageId, IdempotencyKeyReusedError, InvalidJobDataError, jobIdFor, JOB_FORMAT_VERSION, type JobData } from './job-format.ts';
 import { resolveSettings, type BullmqTransportOptions, type TransportSettings } from './options.ts';
 import { addingQueue, QueueCache } from './queue-cache.ts';
+import { traceCarrier, type TraceCarrier } from './trace-context.ts';
 
 /** One message for {@link GovernorProducer.sendMany}. */
 export interface OutboundMessage {
@@ -17,6 +18,12 @@ export interface OutboundMessage {
   readonly id?: string;
   /** Delivered no sooner than this many ms from now (a BullMQ delayed job). @default 0 */
   readonly delayMs?: number;
+  /**
+   * The trace the message belongs to, written to the job's `trace` field (W3C Trace Context, see
+   * `trace-context.ts`): a node that traces starts the job's span under it.
+   * @default the span active when `sendMany` is called, if an OpenTelemetry SDK runs one; else none
+   */
+  readonly trace?: TraceCarrier;
 }
 
 /** Options of {@link GovernorProducer.sendMany}. */
@@ -130,7 +137,9 @@ export class GovernorProducer {
       const id = message.id ?? `p${process.pid}x${Date.now().toString(36)}x${++serial}`;
       const idProblem = checkMessageId(id);
       if (idProblem !== undefined) throw new InvalidJobDataError(`message id ${JSON.stringify(id)} ${idProblem}`);
-      const data: JobData = { v: JOB_FORMAT_VERSION, id, env: { t: 'cast', to: message.to, event: message.event } };
+      const trace = message.trace ?? traceCarrier();
+      const env = { t: 'cast', to: message.to, event: message.event } as const;
+      const data: JobData = trace === undefined ? { v: JOB_FORMAT_VERSION, id, env } : { v: JOB_FORMAT_VERSION, id, env, trace };
       const problem = checkJobDataLimits(data);
       if (problem !== undefined) throw new InvalidJobDataError(`message ${id} to ${message.to.entity}/${message.to.key}: ${problem}`);
       const delay = message.delayMs ?? 0;
