@@ -19,6 +19,8 @@ import type { LifecycleEvent } from '../../src/marketplace/event-schema.ts';
 import { messageIdOf } from '../../src/marketplace/lifecycle-message.ts';
 import { pseudonymiseCustomer } from '../../src/marketplace/receipts.ts';
 import { GovernorProducer } from '../../src/transport/bullmq/producer.ts';
+import { InvalidJobDataError } from '../../src/transport/bullmq/job-format.ts';
+import { Queue } from 'bullmq';
 import { startBullmqNode, type BullmqNode } from '../../src/transport/bullmq/index.ts';
 import { privateRedisForFile } from '../support/private-redis.ts';
 
@@ -111,3 +113,23 @@ it('distributed placement on two nodes: outbox, relay and node inbox carry the t
   expect(commits.length).toBeGreaterThan(governorsFor('CustomerSubscribes').length);
   expect(commits.every((c) => c.attributes['governor.commit.result'] === 'ok')).toBe(true);
 }, 120_000);
+
+it('the library producer: no span active, no trace field; a carrier given that is not valid, refused with nothing written', async () => {
+  const prefix = `hops${db.next()}`;
+  producer = await GovernorProducer.connect({ url: db.redis.url, prefix, partitions: 2 });
+  const to = { entity: 'Billing', key: `p-${db.next()}` };
+  const queue = new Queue(producer.queueOf(to), { connection: db.client, prefix });
+  try {
+    await producer.send(to, { type: 'ping' }, { id: 'plain-1' });
+    expect((await queue.getJob(producer.jobIdOf(to, 'plain-1')))?.data).toEqual({ v: 1, id: 'plain-1', env: { t: 'cast', to, event: { type: 'ping' } } });
+
+    await expect(producer.sendMany([{ to, event: { type: 'ping' }, id: 'bad-trace-1', trace: { traceparent: 'junk' } }])).rejects.toThrow(InvalidJobDataError);
+    expect(await queue.getJob(producer.jobIdOf(to, 'bad-trace-1'))).toBeUndefined();
+
+    const carrier = { traceparent: `00-${'a'.repeat(32)}-${'b'.repeat(16)}-01`, tracestate: 'vendor=x' };
+    await producer.sendMany([{ to, event: { type: 'ping' }, id: 'traced-1', trace: carrier }]);
+    expect((await queue.getJob(producer.jobIdOf(to, 'traced-1')))?.data.trace).toEqual(carrier);
+  } finally {
+    await queue.close();
+  }
+}, 60_000);
