@@ -1,4 +1,4 @@
-import { context, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type Tracer } from '@opentelemetry/api';
+import { context, ProxyTracerProvider, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type Tracer } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import { isEntityAddress, type EntityAddress } from '../../runtime/entity.ts';
 import type { Envelope } from '../../runtime/envelope.ts';
@@ -49,6 +49,10 @@ export interface TracedJob {
  * The node runs to completion, so the context of the work running now is a plain field, set for
  * one synchronous window: no async context manager is needed for the node's own spans.
  *
+ * Until an SDK is registered (the API's global provider has no delegate), nothing is started at
+ * all: no-op spans would still be objects per job and per step, so each asks one cheap question
+ * instead ({@link JobTracing.recording}) and the job runs as if the node did not trace.
+ *
  * @internal one concept of the BullMQ transport, behind its façade.
  */
 export class JobTracing implements StepWatcher {
@@ -59,11 +63,24 @@ export class JobTracing implements StepWatcher {
   #current: Context | undefined;
   /** Envelopes a step queued in memory, with its context: their steps are its children. */
   readonly #causes = new WeakMap<Envelope, Context>();
+  /** An SDK was found registered (it stays so: an SDK is registered once, before the work). */
+  #sdk = false;
 
   constructor(logger: () => Logger, options: TracingOptions = {}) {
     this.#tracer = trace.getTracer('governor');
     this.#logger = logger;
     this.#entityKey = options.entityKey;
+  }
+
+  /**
+   * Whether an OpenTelemetry SDK is registered in the process. Without one, the check costs a
+   * call that allocates nothing (the API's proxy provider has no delegate to ask).
+   */
+  get recording(): boolean {
+    if (this.#sdk) return true;
+    const provider = trace.getTracerProvider();
+    this.#sdk = !(provider instanceof ProxyTracerProvider) || provider.getDelegateTracer('governor') !== undefined;
+    return this.#sdk;
   }
 
   /** The context of the work running now (a step, a job), if any is traced. */
@@ -78,9 +95,11 @@ export class JobTracing implements StepWatcher {
 
   /**
    * Starts the span of a job taken from `queue`, under the context its `trace` field carries (a
-   * field that is not valid is logged and ignored: the job starts a new trace).
+   * field that is not valid is logged and ignored: the job starts a new trace). `undefined`
+   * without an SDK: the job runs untraced.
    */
-  startJob(queue: string, jobId: string | undefined, envelope: Envelope, carrier: unknown): TracedJob {
+  startJob(queue: string, jobId: string | undefined, envelope: Envelope, carrier: unknown): TracedJob | undefined {
+    if (!this.recording) return undefined;
     let parent = context.active();
     let ignored: string | undefined;
     if (carrier !== undefined) {
@@ -117,6 +136,7 @@ export class JobTracing implements StepWatcher {
 
   /** Runs a commit in a `governor.commit` span under `parent` (none: a new trace). */
   async commit<T extends { status: string }>(parent: Context | undefined, attributes: Attributes, run: () => Promise<T>): Promise<T> {
+    if (!this.recording) return run();
     const span = this.#tracer.startSpan(SPAN_NAMES.commit, { kind: SpanKind.INTERNAL, attributes }, parent ?? context.active());
     try {
       const result = await run();
@@ -140,7 +160,7 @@ export class JobTracing implements StepWatcher {
     // An entity's process carries its address (`host`); other processes (supervisors) and
     // envelopes that are not messages (exit signals, stops) are the runtime's, not a step.
     const address = (process as { host?: unknown }).host;
-    if (!isEntityAddress(address) || (envelope.t !== 'cast' && envelope.t !== 'call' && envelope.t !== 'info' && envelope.t !== 'timeout')) {
+    if (!isEntityAddress(address) || (envelope.t !== 'cast' && envelope.t !== 'call' && envelope.t !== 'info' && envelope.t !== 'timeout') || !this.recording) {
       return handle(process, envelope);
     }
     const parent = this.#causes.get(envelope) ?? this.#current ?? context.active();
