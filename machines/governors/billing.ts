@@ -1,13 +1,19 @@
 import { DEFAULT_DUNNING_SCHEDULE, dunningTimeline } from '../../src/marketplace/dunning.ts';
-import { buildMonthlyInvoice, type InvoiceAdjustment } from '../../src/marketplace/invoice.ts';
 import { CURRENCY_PATTERN, Dec, formatCents, parseAmount } from '../../src/marketplace/money.ts';
-import { PRICE_PLANS, estimateCost, type UsageQuantities } from '../../src/marketplace/pricing.ts';
-import { cyclePrice, prorateTierChange } from '../../src/marketplace/proration.ts';
-import { billingPeriodOf, countUsage, createPeriodUsage, emptyTotals, ledgerForPeriod, sumTotals, type PeriodUsage } from '../../src/marketplace/usage-ledger.ts';
+import { estimateCost, type UsageQuantities } from '../../src/marketplace/pricing.ts';
+import { countUsage, createPeriodUsage, emptyTotals, type PeriodUsage } from '../../src/marketplace/usage-ledger.ts';
 import type { LifecycleEvent } from '../governor-protocol.ts';
-import { defineGovernor, eventTime, NO_RECORDS, type Decision, type GovernorDefinition, type RecordLookup, type TimeoutRule } from './governor-kit.ts';
-import { migrateUsageKeys, usageKeysOf, usageSeen } from './usage-records.ts';
-import { parseSku, renewPlan, renewalCheck, subscriptionStart, type Plan } from './plan.ts';
+import { assign, setup } from 'xstate';
+import { defineGovernor, eventTime, NO_RECORDS, type RecordLookup } from './governor-kit.ts';
+import { domainContext, governorFromMachine, outcome, type DomainContext, type DomainEvent, type DomainTimeout, type DomainTiming } from './domain-machine.ts';
+import { openPeriod, planChange, renewalInvoice, uninvoiced } from './billing-cycle.ts';
+import { billingRecordKeys, invoiceRecordKey, migrateBillingData, paymentApplied, paymentRecordKey } from './billing-records.ts';
+import { usageKeysOf, usageSeen } from './usage-records.ts';
+import { perEvent } from './per-event.ts';
+import { renewalCheck, subscriptionStart, type Plan } from './plan.ts';
+import type { InvoiceAdjustment } from '../../src/marketplace/invoice.ts';
+
+export { invoiceRecordKey, migrateBillingData, paymentRecordKey } from './billing-records.ts';
 
 /**
  * The Billing governor: a customer's money. Usage is recorded idempotently in a ledger, invoices
@@ -15,6 +21,13 @@ import { parseSku, renewPlan, renewalCheck, subscriptionStart, type Plan } from 
  * settle the balance, and a failed payment starts dunning:
  *
  *   AwaitingInvoice ⇄ InvoiceIssued → PaymentFailed →2d Retry1 →1d Retry2 →3d Retry3 →1d Suspended →6d Collections
+ *   (nothing due)     (a renewal      (a failure)     a payment of the balance → AwaitingInvoice, from any of them
+ *                      billed)
+ *
+ * Written out as an XState machine (`billingDomain`): each state takes only the events its data
+ * allows (nothing is due while awaiting an invoice; a failure is counted, and refused twice, only
+ * in dunning; a delinquent customer can neither subscribe nor change plans), so every transition
+ * drawn can be taken.
  *
  * The waits are the dunning schedule of `src/marketplace/dunning.ts` (retries on days 2, 3, 6,
  * suspension when the 7-day grace ends, collections on day 13), counted from the failed payment's
@@ -113,270 +126,334 @@ export function dunningWaits(schedule = DEFAULT_DUNNING_SCHEDULE): Record<'Payme
   };
 }
 
-const applied = (state: S, data: D, facts?: Decision<S, D>['facts']): Decision<S, D> => ({ status: 'applied', next: { state, data }, ...(facts ? { facts } : {}) });
-const rejected = (reason: string): Decision<S, D> => ({ status: 'rejected', reason });
-const notApplicable = (reason: string): Decision<S, D> => ({ status: 'not_applicable', reason });
-const overdue = (data: D) => rejected(`payment overdue: ${data.balance} USD is due; settle it first`);
+type BillingEvent =
+  | DomainEvent<'CustomerSubscribes', { sku: unknown; tier: unknown; trial: unknown }>
+  | DomainEvent<'CustomerUpgrades', { fromSku: unknown; toSku: unknown }>
+  | DomainEvent<'PaymentProcessed', { paymentId: unknown; amount: unknown; currency: unknown }>
+  | DomainEvent<'PaymentFailed', { paymentId: unknown; reason: unknown }>
+  | DomainEvent<'UsageRecorded', { metric: unknown; quantity: unknown; idempotencyKey: unknown }>
+  | DomainEvent<'RenewalDue'>
+  | DomainEvent<'UsageExceedsQuota'>
+  | DomainEvent<'CustomerCancels'>
+  | DomainEvent<'ManualSuspension'>
+  | DomainEvent<'SuspensionLifted'>
+  | DomainTimeout;
 
-/** The ledger for business time `at` (the month of `at`, if later) and the uninvoiced usage of the months it closed. */
-function openPeriod(data: D, at: number): { ledger: PeriodUsage; unbilled: PeriodUsage['totals'] } {
-  const unbilled = data.unbilled ?? emptyTotals();
-  const moved = ledgerForPeriod(data.ledger, billingPeriodOf(at));
-  return { ledger: moved.ledger, unbilled: moved.closed ? sumTotals(unbilled, moved.closed) : unbilled };
-}
+type Ctx = DomainContext<D>;
 
-/** Everything used and not invoiced yet. */
-const uninvoiced = (data: D) => sumTotals(data.unbilled ?? emptyTotals(), data.ledger.totals);
+const INITIAL: D = {
+  plan: null,
+  trialUsed: false,
+  // A placeholder until the subscription opens the ledger at its month (no usage is taken before).
+  ledger: createPeriodUsage('1970-01'),
+  unbilled: emptyTotals(),
+  openInvoices: [],
+  invoiceSeq: 0,
+  invoiced: '0.00',
+  balance: '0.00',
+  credit: '0.00',
+  adjustments: [],
+  failedPayments: [],
+  failedAt: null,
+};
 
-function subscribe(state: S, data: D, event: LifecycleEvent): Decision<S, D> {
-  // The same rule as Subscription's (plan.ts): both start the first cycle at the same instant.
-  const start = subscriptionStart(event, data.trialUsed);
-  if ('error' in start) return rejected(start.error);
-  if (billingStanding(state) !== 'good') return overdue(data);
-  if (data.plan) return rejected(`already billing ${data.plan.sku}`);
-  // The subscription opens the usage ledger at its month.
-  return applied(state, { ...data, plan: start.plan, trialUsed: start.trialUsed, ...openPeriod(data, eventTime(event)) });
-}
+const timeOf = (event: BillingEvent): number => (event.type === 'timeout' ? Number.NaN : eventTime(event));
+const paymentIdOf = (event: BillingEvent): string | undefined =>
+  (event.type === 'PaymentProcessed' || event.type === 'PaymentFailed') && typeof event.paymentId === 'string' && event.paymentId.length > 0 ? event.paymentId : undefined;
 
-function changePlan(state: S, data: D, event: LifecycleEvent): Decision<S, D> {
-  if (!data.plan) return rejected('no plan to change');
-  if (billingStanding(state) !== 'good') return overdue(data);
-  const from = parseSku(event.fromSku);
-  const to = parseSku(event.toSku);
-  if ('error' in from) return rejected(`fromSku: ${from.error}`);
-  if ('error' in to) return rejected(`toSku: ${to.error}`);
-  if (from.sku !== data.plan.sku) return rejected(`billing ${data.plan.sku}, not ${from.sku}`);
-  if (to.cycle !== data.plan.cycle) return rejected(`changing the billing cycle (${data.plan.cycle} → ${to.cycle}) needs a new subscription`);
-  const at = eventTime(event);
-  const plan = { ...data.plan, sku: to.sku, tier: to.tier };
-  // In the trial no cycle has started: nothing to prorate.
-  if (at < data.plan.cycleStart) return applied(state, { ...data, plan }, { proration: 'none' });
-  const proration = prorateTierChange({ from: from.tier, to: to.tier, cycle: data.plan.cycle, cycleStart: data.plan.cycleStart, at });
-  if (!proration.ok) return rejected(proration.message);
-  const description = `${proration.change} ${from.sku} → ${to.sku}, ${proration.daysLeft} days left`;
-  if (proration.direction === 'charge') {
-    const adjustments = [...data.adjustments, { code: 'proration', description, amount: proration.amount }];
-    return applied(state, { ...data, plan, adjustments }, { proration: `charge ${proration.amount}` });
-  }
-  const credit = formatCents(new Dec(data.credit).plus(proration.amount));
-  return applied(state, { ...data, plan, credit }, { proration: `credit ${proration.amount}` });
-}
+/** A plan change's outcome (`billing-cycle.ts`). */
+const changeOf = perEvent(({ data }: Ctx, event: BillingEvent) => (event.type === 'CustomerUpgrades' ? planChange(data, event) : { error: `${event.type} is not a plan change` }));
+/** The invoice a due renewal issues and the data after it (`billing-cycle.ts`). */
+const renewal = perEvent(({ data, customerId }: Ctx, event: BillingEvent) => renewalInvoice(data, customerId, timeOf(event)));
 
-/** The keyed record of an applied payment: `payment:<id>` → the amount applied (USD). */
-export function paymentRecordKey(paymentId: string): string {
-  return `payment:${paymentId}`;
-}
+/** What a subscription starts (the same rule as Subscription's, `plan.ts`: both start the first cycle at the same instant). */
+const startOf = (data: D, event: BillingEvent) => (event.type === 'CustomerSubscribes' ? subscriptionStart(event, data.trialUsed) : { error: `${event.type} is not a subscription` });
 
-/** The keyed record of an issued invoice: `invoice:<id>` → its {@link InvoiceSummary}. */
-export function invoiceRecordKey(invoiceId: string): string {
-  return `invoice:${invoiceId}`;
-}
-
-/** The records a payment's decision reads: whether its id was applied before. */
-function paymentKeysOf(event: LifecycleEvent): readonly string[] {
-  if (event.type !== 'PaymentProcessed' && event.type !== 'PaymentFailed') return [];
-  return typeof event.paymentId === 'string' && event.paymentId.length > 0 ? [paymentRecordKey(event.paymentId)] : [];
-}
-
-/** Whether payment `paymentId` was applied (its record), never "no" for a record that is not one. */
-function paymentApplied(records: RecordLookup, paymentId: string): boolean {
-  const applied = records(paymentRecordKey(paymentId));
-  if (applied === undefined || applied === null) return false;
-  if (typeof applied !== 'string') throw new TypeError(`the payment record of ${JSON.stringify(paymentId)} is not an amount: restore it from a backup`);
-  return true;
-}
-
-function pay(state: S, data: D, event: LifecycleEvent, records: RecordLookup): Decision<S, D> {
-  const paymentId = event.paymentId;
-  if (typeof paymentId !== 'string' || paymentId.length === 0) return rejected('paymentId must be a non-empty string');
-  if (typeof event.currency !== 'string' || !CURRENCY_PATTERN.test(event.currency)) return rejected('currency must be three upper-case letters');
-  if (event.currency !== 'USD') return rejected(`currency ${event.currency} is not accepted: invoices are in USD`);
-  let amount;
+/** Why a payment is malformed (its id, currency and amount), or `undefined`. */
+function paymentProblem(event: BillingEvent): string | undefined {
+  if (event.type !== 'PaymentProcessed') return `${event.type} is not a payment`;
+  if (paymentIdOf(event) === undefined) return 'paymentId must be a non-empty string';
+  if (typeof event.currency !== 'string' || !CURRENCY_PATTERN.test(event.currency)) return 'currency must be three upper-case letters';
+  if (event.currency !== 'USD') return `currency ${event.currency} is not accepted: invoices are in USD`;
   try {
-    amount = parseAmount(event.amount, 'amount');
+    parseAmount(event.amount, 'amount');
   } catch (error) {
-    return rejected((error as Error).message);
+    return (error as Error).message;
   }
-  if (paymentApplied(records, paymentId)) return rejected(`DuplicatePayment: payment ${paymentId} was applied already`);
-  const balance = new Dec(data.balance);
-  if (balance.lte(0)) return rejected(`nothing is due: payment ${paymentId} of ${formatCents(amount)} USD matches no invoice`);
-  if (amount.minus(balance).abs().gt(PAYMENT_TOLERANCE)) {
-    return rejected(`PaymentAmountMismatch: ${data.balance} USD is due, ${formatCents(amount)} USD was paid`);
-  }
-  const settled = applied('AwaitingInvoice', { ...data, balance: '0.00', openInvoices: [], failedPayments: [], failedAt: null });
-  // The payment settles the whole balance: every open invoice is paid, its record says so.
-  const paidInvoices = Object.fromEntries(data.openInvoices.map((i) => [invoiceRecordKey(i.invoiceId), { ...i, paid: true } satisfies InvoiceSummary]));
-  return { ...settled, records: { ...paidInvoices, [paymentRecordKey(paymentId)]: formatCents(amount) } };
+  return undefined;
 }
 
-function fail(state: S, data: D, event: LifecycleEvent, records: RecordLookup): Decision<S, D> {
-  const paymentId = event.paymentId;
-  if (typeof paymentId !== 'string' || paymentId.length === 0) return rejected('paymentId must be a non-empty string');
-  if (paymentApplied(records, paymentId)) return rejected(`payment ${paymentId} succeeded already; its failure comes too late`);
-  if (data.failedPayments.includes(paymentId)) return rejected(`DuplicatePaymentFailure: the failure of ${paymentId} is recorded already`);
-  if (new Dec(data.balance).lte(0)) return rejected('nothing is due: a failed payment needs an open invoice');
-  const failedPayments = [...data.failedPayments, paymentId];
-  if (state === 'InvoiceIssued' || state === 'AwaitingInvoice') {
-    return applied('PaymentFailed', { ...data, failedPayments, failedAt: eventTime(event) });
-  }
-  // Already in dunning: the episode's clock keeps running; the failure is counted.
-  return applied(state, { ...data, failedPayments });
-}
+/** The amount of a well-formed payment, exact (compared with the balance as it was given). */
+const amountOf = (event: BillingEvent) => parseAmount(event.type === 'PaymentProcessed' ? event.amount : undefined, 'amount');
+/** The amount of a well-formed payment, as it is written down: two decimals. */
+const paidOf = (event: BillingEvent): string => formatCents(amountOf(event));
 
-function recordUsageEvent(state: S, data: D, event: LifecycleEvent, records: RecordLookup): Decision<S, D> {
-  if (!data.plan) return rejected('no subscription to bill usage to');
-  // Usage is ledgered under the month it happened in; an earlier month's stays unbilled until invoiced.
+/** A usage report ledgered under the month it happened in (an earlier month's stays unbilled until invoiced), once per key ever. */
+const counted = perEvent(({ data, records }: Ctx, event: BillingEvent) => {
+  if (event.type !== 'UsageRecorded') throw new TypeError(`${event.type} is not a usage report`);
   const opened = openPeriod(data, eventTime(event));
-  const result = countUsage(
-    opened.ledger,
-    { metric: event.metric as never, quantity: event.quantity as string | number, idempotencyKey: event.idempotencyKey as string },
-    usageSeen(records, event),
-  );
-  switch (result.status) {
-    case 'recorded':
-      return { ...applied(state, { ...data, ledger: result.ledger, unbilled: opened.unbilled }), records: { [usageKeysOf(event)[0]!]: result.fingerprint } };
-    case 'duplicate':
-      return notApplicable(`usage ${String(event.idempotencyKey)} is recorded already`);
-    default:
-      return rejected(result.message);
-  }
-}
+  const { metric, quantity, idempotencyKey } = event;
+  const result = countUsage(opened.ledger, { metric: metric as never, quantity: quantity as string | number, idempotencyKey: idempotencyKey as string }, usageSeen(records, event));
+  return { result, unbilled: opened.unbilled };
+});
 
-function renew(state: S, data: D, event: LifecycleEvent, customerId: string): Decision<S, D> {
-  if (!data.plan) return rejected('no plan to renew');
-  if (state === 'Suspended' || state === 'Collections') return rejected(`service suspended for non-payment: ${data.balance} USD is due`);
-  const at = eventTime(event);
-  const check = renewalCheck(data.plan, at);
-  if (!check.due) return rejected(check.reason);
-  const plan = data.plan;
-  const adjustments = [...data.adjustments];
-  if (plan.cycle !== 'monthly') {
-    // TODO(src/marketplace/invoice.ts): cycle-aware invoices; until then a longer cycle's base fee
-    // beyond the monthly one is an adjustment line (never negative: longer cycles cost more).
-    const extra = new Dec(cyclePrice(plan.tier, plan.cycle)).minus(PRICE_PLANS[plan.tier].baseFee);
-    adjustments.push({ code: 'cycle_fee', description: `${plan.cycle} cycle base fee beyond the first month`, amount: formatCents(extra) });
-  }
-  const invoiceSeq = data.invoiceSeq + 1;
-  const opened = openPeriod(data, at);
-  const invoice = buildMonthlyInvoice({
-    invoiceId: `inv-${invoiceSeq}`,
-    customerId,
-    tier: plan.tier,
-    period: billingPeriodOf(plan.cycleStart),
-    usage: sumTotals(opened.unbilled, opened.ledger.totals),
-    adjustments,
-    credit: data.credit,
-  });
-  const total = new Dec(invoice.total);
-  const balance = formatCents(new Dec(data.balance).plus(total));
-  const summary: InvoiceSummary = { invoiceId: invoice.invoiceId, period: invoice.period, total: invoice.total, paid: total.lte(0) };
-  const next: D = {
-    ...data,
-    plan: renewPlan(plan),
-    invoiceSeq,
-    openInvoices: summary.paid ? data.openInvoices : [...data.openInvoices, { invoiceId: summary.invoiceId, period: summary.period, total: summary.total }],
-    invoiced: formatCents(new Dec(data.invoiced).plus(total)),
-    balance,
-    credit: invoice.creditRemaining,
-    adjustments: [],
-    // Invoiced: totals start again in the renewal's month (its keys are records, kept against redeliveries).
-    ledger: { ...opened.ledger, totals: emptyTotals() },
-    unbilled: emptyTotals(),
-  };
-  const target = state === 'AwaitingInvoice' && total.gt(0) ? 'InvoiceIssued' : state;
-  return { ...applied(target, next, { invoice: invoice.invoiceId, invoiceTotal: invoice.total }), records: { [invoiceRecordKey(summary.invoiceId)]: summary } };
-}
-
-/** The pure decision of the Billing governor. */
-export function decideBilling(state: S, data: D, event: LifecycleEvent, customerId: string, records: RecordLookup = NO_RECORDS): Decision<S, D> {
-  switch (event.type) {
-    case 'CustomerSubscribes':
-      return subscribe(state, data, event);
-    case 'CustomerUpgrades':
-      return changePlan(state, data, event);
-    case 'PaymentProcessed':
-      return pay(state, data, event, records);
-    case 'PaymentFailed':
-      return fail(state, data, event, records);
-    case 'UsageRecorded':
-      return recordUsageEvent(state, data, event, records);
-    case 'RenewalDue':
-      return renew(state, data, event, customerId);
-    case 'UsageExceedsQuota':
-      return notApplicable('overage is billed from recorded usage on the next invoice');
-    case 'CustomerCancels':
-      // No further cycles; what is due stays due.
-      return data.plan ? applied(state, { ...data, plan: null }) : notApplicable('no plan to stop');
-    case 'SuspensionLifted':
-      if (state === 'Suspended' || state === 'Collections') return rejected(`suspended for non-payment: a payment of ${data.balance} USD lifts it`);
-      return notApplicable('a suspension does not change what is owed');
-    case 'ManualSuspension':
-      return notApplicable('a suspension does not change what is owed');
-    default:
-      return notApplicable(`Billing does not handle ${event.type}`);
-  }
-}
+const overdue = { type: 'reject', params: ({ context }: { context: Ctx }) => ({ reason: `payment overdue: ${context.data.balance} USD is due; settle it first` }) } as const;
 
 /**
- * Billing data of the layouts before records: the usage keys in its ledger, the `payments` map
- * and the `invoices` list become records (`usage:<key>`, `payment:<id>`, `invoice:<id>`), none
- * lost; the unpaid invoices stay open in the data, and `invoiced` sums the list (all the
- * invoices there are: the layout kept the last 36, the older ones were lost before this
- * migration). `undefined`: data of this layout.
+ * The customer's money, written out. Standing is the state: AwaitingInvoice (nothing due) and
+ * InvoiceIssued are good, the dunning states are delinquent, and each transition is written for
+ * what its state holds (nothing is due while awaiting an invoice, a failure is counted only in
+ * dunning), so no branch waits for data its state cannot have.
  */
-export function migrateBillingData(data: D): { data: D; records: Record<string, unknown> } | undefined {
-  const usage = migrateUsageKeys(data);
-  const old = (usage?.data ?? data) as D & { payments?: Readonly<Record<string, string>>; invoices?: readonly InvoiceSummary[] };
-  if (!usage && old.payments === undefined && old.invoices === undefined) return undefined;
-  const records: Record<string, unknown> = { ...usage?.records };
-  for (const [paymentId, amount] of Object.entries(old.payments ?? {})) records[paymentRecordKey(paymentId)] = amount;
-  const { payments: _payments, invoices, ...rest } = old;
-  if (invoices === undefined) return { data: rest, records };
-  for (const invoice of invoices) records[invoiceRecordKey(invoice.invoiceId)] = invoice;
-  const openInvoices = invoices.filter((i) => !i.paid).map(({ paid: _paid, ...open }) => open);
-  const invoiced = formatCents(invoices.reduce((sum, i) => sum.plus(i.total), new Dec(0)));
-  return { data: { ...rest, openInvoices, invoiced }, records };
+export const billingDomain = setup({
+  types: {} as { context: Ctx; events: BillingEvent },
+  guards: {
+    noPlan: ({ context }) => context.data.plan === null,
+    subscriptionRefused: ({ context, event }) => 'error' in startOf(context.data, event),
+    changeRefused: ({ context, event }) => 'error' in changeOf(context, event),
+    /** The change falls before the cycle starts (in the trial, or before a renewed cycle): nothing to prorate. */
+    beforeCycle: ({ context, event }) => {
+      const change = changeOf(context, event);
+      return 'plan' in change && change.prorated === 'none';
+    },
+    /** An upgrade: the prorated difference is charged on the next invoice. */
+    prorationCharged: ({ context, event }) => {
+      const change = changeOf(context, event);
+      return 'plan' in change && typeof change.prorated === 'object' && 'amount' in change.prorated;
+    },
+    paymentMalformed: ({ event }) => paymentProblem(event) !== undefined,
+    failureMalformed: ({ event }) => paymentIdOf(event) === undefined,
+    /** The payment's id was applied before (its record): never twice, and its failure comes too late. */
+    paymentApplied: ({ context, event }) => paymentApplied(context.records, paymentIdOf(event)),
+    /** The payment is not the balance, within a cent. */
+    amountMismatch: ({ context, event }) => amountOf(event).minus(new Dec(context.data.balance)).abs().gt(PAYMENT_TOLERANCE),
+    /** This failure is counted in the episode already. */
+    failureCounted: ({ context, event }) => context.data.failedPayments.includes(paymentIdOf(event) ?? ''),
+    usageCounted: ({ context, event }) => counted(context, event).result.status === 'duplicate',
+    usageRefused: ({ context, event }) => {
+      const { status } = counted(context, event).result;
+      return status !== 'recorded' && status !== 'duplicate';
+    },
+    renewalNotDue: ({ context, event }) => notDue(context.data, event) !== undefined,
+    /** The renewal's invoice bills something (a free tier's, or one the credit covers, does not). */
+    invoiceDue: ({ context, event }) => new Dec(renewal(context, event).invoice.total).gt(0),
+  },
+  actions: {
+    reject: assign((_, params: { reason: string }) => ({ outcome: outcome.rejected(params.reason) })),
+    notApplicable: assign((_, params: { reason: string }) => ({ outcome: outcome.notApplicable(params.reason) })),
+    /** The plan starts billing; the subscription opens the usage ledger at its month. */
+    subscribe: assign(({ context, event }) => {
+      const start = startOf(context.data, event);
+      if ('error' in start) return { outcome: outcome.rejected(start.error) };
+      return { data: { ...context.data, plan: start.plan, trialUsed: start.trialUsed, ...openPeriod(context.data, timeOf(event)) }, outcome: outcome.applied };
+    }),
+    /** Before the cycle starts nothing is prorated: the plan changes, and the next invoice bills the new one. */
+    changePlan: assign(({ context, event }) => {
+      const change = changeOf(context, event);
+      if ('error' in change) return { outcome: outcome.rejected(change.error) };
+      return { data: { ...context.data, plan: change.plan }, outcome: { ...outcome.applied, facts: { proration: 'none' } } };
+    }),
+    /** An upgrade mid-cycle: the prorated difference is a charge on the next invoice. */
+    chargeProration: assign(({ context, event }) => {
+      const change = changeOf(context, event);
+      if ('error' in change || change.prorated === 'none' || !('amount' in change.prorated)) return { outcome: outcome.rejected('no proration to charge (a governor bug)') };
+      const charge = change.prorated;
+      return { data: { ...context.data, plan: change.plan, adjustments: [...context.data.adjustments, charge] }, outcome: { ...outcome.applied, facts: { proration: `charge ${charge.amount}` } } };
+    }),
+    /** A downgrade mid-cycle: a credit against the next invoice, never a negative charge. */
+    creditProration: assign(({ context, event }) => {
+      const change = changeOf(context, event);
+      if ('error' in change || change.prorated === 'none' || !('credit' in change.prorated)) return { outcome: outcome.rejected('no proration to credit (a governor bug)') };
+      const { credit } = change.prorated;
+      return { data: { ...context.data, plan: change.plan, credit: formatCents(new Dec(context.data.credit).plus(credit)) }, outcome: { ...outcome.applied, facts: { proration: `credit ${credit}` } } };
+    }),
+    /** The payment settles the whole balance: every open invoice is paid, and its record says so. */
+    settle: assign(({ context, event }) => {
+      const paymentId = paymentIdOf(event) ?? '';
+      const paidInvoices = Object.fromEntries(context.data.openInvoices.map((i) => [invoiceRecordKey(i.invoiceId), { ...i, paid: true } satisfies InvoiceSummary]));
+      return {
+        data: { ...context.data, balance: '0.00', openInvoices: [], failedPayments: [], failedAt: null },
+        outcome: { ...outcome.applied, records: { ...paidInvoices, [paymentRecordKey(paymentId)]: paidOf(event) } },
+      };
+    }),
+    /** The dunning episode starts at the failure's business time: its steps are counted from it. */
+    startDunning: assign(({ context, event }) => ({
+      data: { ...context.data, failedPayments: [...context.data.failedPayments, paymentIdOf(event) ?? ''], failedAt: timeOf(event) },
+      outcome: outcome.applied,
+    })),
+    /** Already in dunning: the episode's clock keeps running; the failure is counted. */
+    countFailure: assign(({ context, event }) => ({ data: { ...context.data, failedPayments: [...context.data.failedPayments, paymentIdOf(event) ?? ''] }, outcome: outcome.applied })),
+    recordUsage: assign(({ context, event }) => {
+      const { result, unbilled } = counted(context, event);
+      const [key] = event.type === 'UsageRecorded' ? usageKeysOf(event) : [];
+      if (result.status !== 'recorded' || key === undefined) return { outcome: outcome.rejected('the usage cannot be recorded (a governor bug)') };
+      return { data: { ...context.data, ledger: result.ledger, unbilled }, outcome: { ...outcome.applied, records: { [key]: result.fingerprint } } };
+    }),
+    invoice: assign(({ context, event }) => {
+      const { invoice, summary, next } = renewal(context, event);
+      return { data: next, outcome: { ...outcome.applied, facts: { invoice: invoice.invoiceId, invoiceTotal: invoice.total }, records: { [invoiceRecordKey(summary.invoiceId)]: summary } } };
+    }),
+    /** No further cycles; what is due stays due. */
+    stopPlan: assign(({ context }) => ({ data: { ...context.data, plan: null }, outcome: outcome.applied })),
+  },
+}).createMachine({
+  id: 'Billing',
+  initial: 'AwaitingInvoice',
+  context: domainContext(INITIAL),
+  on: {
+    UsageRecorded: [
+      { guard: 'noPlan', actions: { type: 'reject', params: { reason: 'no subscription to bill usage to' } } },
+      { guard: 'usageCounted', actions: { type: 'notApplicable', params: ({ event }) => ({ reason: `usage ${String(event.type === 'UsageRecorded' ? event.idempotencyKey : undefined)} is recorded already` }) } },
+      { guard: 'usageRefused', actions: { type: 'reject', params: ({ context, event }) => ({ reason: messageOf(counted(context, event).result) }) } },
+      { actions: 'recordUsage' },
+    ],
+    CustomerCancels: [{ guard: 'noPlan', actions: { type: 'notApplicable', params: { reason: 'no plan to stop' } } }, { actions: 'stopPlan' }],
+    UsageExceedsQuota: { actions: { type: 'notApplicable', params: { reason: 'overage is billed from recorded usage on the next invoice' } } },
+    ManualSuspension: { actions: { type: 'notApplicable', params: { reason: 'a suspension does not change what is owed' } } },
+    SuspensionLifted: { actions: { type: 'notApplicable', params: { reason: 'a suspension does not change what is owed' } } },
+  },
+  states: {
+    // Nothing is due: a payment or a failure has no invoice to meet.
+    AwaitingInvoice: {
+      on: {
+        ...goodStanding(),
+        PaymentProcessed: [
+          ...refusePayment(),
+          { actions: { type: 'reject', params: ({ event }) => ({ reason: `nothing is due: payment ${paymentIdOf(event) ?? ''} of ${paidOf(event)} USD matches no invoice` }) } },
+        ],
+        PaymentFailed: [...refuseFailure(), { actions: { type: 'reject', params: { reason: 'nothing is due: a failed payment needs an open invoice' } } }],
+        RenewalDue: [...refuseRenewal(), { guard: 'invoiceDue', target: 'InvoiceIssued', actions: 'invoice' }, { actions: 'invoice' }],
+      },
+    },
+    InvoiceIssued: {
+      on: {
+        ...goodStanding(),
+        PaymentProcessed: settles(),
+        PaymentFailed: [...refuseFailure(), { target: 'PaymentFailed', actions: 'startDunning' }],
+        RenewalDue: [...refuseRenewal(), { actions: 'invoice' }],
+      },
+    },
+    // Dunning: each step's wait is the schedule's, counted from the failure's business time.
+    PaymentFailed: { on: { ...dunning(), RenewalDue: [...refuseRenewal(), { actions: 'invoice' }], timeout: { target: 'Retry1' } } },
+    Retry1: { on: { ...dunning(), RenewalDue: [...refuseRenewal(), { actions: 'invoice' }], timeout: { target: 'Retry2' } } },
+    Retry2: { on: { ...dunning(), RenewalDue: [...refuseRenewal(), { actions: 'invoice' }], timeout: { target: 'Retry3' } } },
+    Retry3: { on: { ...dunning(), RenewalDue: [...refuseRenewal(), { actions: 'invoice' }], timeout: { target: 'Suspended' } } },
+    Suspended: { on: { ...dunning(), ...suspendedForNonPayment(), timeout: { target: 'Collections' } } },
+    Collections: { on: { ...dunning(), ...suspendedForNonPayment() } },
+  },
+});
+
+/** A subscription or a plan change in good standing. */
+function goodStanding() {
+  return {
+    CustomerSubscribes: [
+      refuseSubscription(),
+      { guard: 'noPlan', actions: 'subscribe' },
+      { actions: { type: 'reject', params: ({ context }: { context: Ctx }) => ({ reason: `already billing ${context.data.plan?.sku ?? ''}` }) } },
+    ],
+    CustomerUpgrades: [
+      { guard: 'noPlan', actions: { type: 'reject', params: { reason: 'no plan to change' } } },
+      { guard: 'changeRefused', actions: { type: 'reject', params: ({ context, event }: { context: Ctx; event: BillingEvent }) => ({ reason: errorOf(changeOf(context, event)) }) } },
+      { guard: 'beforeCycle', actions: 'changePlan' },
+      { guard: 'prorationCharged', actions: 'chargeProration' },
+      { actions: 'creditProration' },
+    ],
+  } as const;
 }
+
+/** Delinquent: nothing new until the balance is paid; a payment of it ends dunning, a failure is counted. */
+function dunning() {
+  return {
+    CustomerSubscribes: [refuseSubscription(), { actions: overdue }],
+    CustomerUpgrades: [{ guard: 'noPlan', actions: { type: 'reject', params: { reason: 'no plan to change' } } }, { actions: overdue }],
+    PaymentProcessed: settles(),
+    PaymentFailed: [
+      ...refuseFailure(),
+      { guard: 'failureCounted', actions: { type: 'reject', params: ({ event }: { event: BillingEvent }) => ({ reason: `DuplicatePaymentFailure: the failure of ${paymentIdOf(event) ?? ''} is recorded already` }) } },
+      { actions: 'countFailure' },
+    ],
+  } as const;
+}
+
+/** Suspended for non-payment: no renewal, and only a payment lifts it. */
+function suspendedForNonPayment() {
+  return {
+    RenewalDue: [
+      { guard: 'noPlan', actions: { type: 'reject', params: { reason: 'no plan to renew' } } },
+      { actions: { type: 'reject', params: ({ context }: { context: Ctx }) => ({ reason: `service suspended for non-payment: ${context.data.balance} USD is due` }) } },
+    ],
+    SuspensionLifted: { actions: { type: 'reject', params: ({ context }: { context: Ctx }) => ({ reason: `suspended for non-payment: a payment of ${context.data.balance} USD lifts it` }) } },
+  } as const;
+}
+
+function refuseSubscription() {
+  return { guard: 'subscriptionRefused', actions: { type: 'reject', params: ({ context, event }: { context: Ctx; event: BillingEvent }) => ({ reason: errorOf(startOf(context.data, event)) }) } } as const;
+}
+
+/** A payment of the balance (within a cent) settles it, from any state with something due. */
+function settles() {
+  return [
+    ...refusePayment(),
+    {
+      guard: 'amountMismatch',
+      actions: { type: 'reject', params: ({ context, event }: { context: Ctx; event: BillingEvent }) => ({ reason: `PaymentAmountMismatch: ${context.data.balance} USD is due, ${paidOf(event)} USD was paid` }) },
+    },
+    { target: 'AwaitingInvoice', actions: 'settle' },
+  ] as const;
+}
+
+function refusePayment() {
+  return [
+    { guard: 'paymentMalformed', actions: { type: 'reject', params: ({ event }: { event: BillingEvent }) => ({ reason: paymentProblem(event) ?? '' }) } },
+    { guard: 'paymentApplied', actions: { type: 'reject', params: ({ event }: { event: BillingEvent }) => ({ reason: `DuplicatePayment: payment ${paymentIdOf(event) ?? ''} was applied already` }) } },
+  ] as const;
+}
+
+function refuseFailure() {
+  return [
+    { guard: 'failureMalformed', actions: { type: 'reject', params: { reason: 'paymentId must be a non-empty string' } } },
+    { guard: 'paymentApplied', actions: { type: 'reject', params: ({ event }: { event: BillingEvent }) => ({ reason: `payment ${paymentIdOf(event) ?? ''} succeeded already; its failure comes too late` }) } },
+  ] as const;
+}
+
+function refuseRenewal() {
+  return [
+    { guard: 'noPlan', actions: { type: 'reject', params: { reason: 'no plan to renew' } } },
+    {
+      guard: 'renewalNotDue',
+      actions: { type: 'reject', params: ({ context, event }: { context: Ctx; event: BillingEvent }) => ({ reason: notDue(context.data, event) ?? '' }) },
+    },
+  ] as const;
+}
+
+/** Why a renewal is not due yet (a renewal moves the cycle on, so the same one twice is not due again), or `undefined`. */
+function notDue(data: D, event: BillingEvent): string | undefined {
+  const check = data.plan ? renewalCheck(data.plan, timeOf(event)) : undefined;
+  return check && !check.due ? check.reason : undefined;
+}
+
+const errorOf = (result: object): string => ('error' in result ? String(result.error) : 'refused');
+const messageOf = (result: object): string => ('message' in result ? String(result.message) : 'refused');
 
 const waits = dunningWaits();
 /** Days into the dunning episode each step ends (the schedule's), so each deadline is the failure's business time plus it. */
 const dunningAt = dunningTimeline(DEFAULT_DUNNING_SCHEDULE, 0).map((s) => s.at);
-const step = (ms: number, to: S, index: number): TimeoutRule<S, D> => ({
+const step = (ms: number, index: number): DomainTiming<D> => ({
   ms,
-  to,
   deadline: (data) => (data.failedAt === null ? null : data.failedAt + dunningAt[index]!),
 });
 
-export const billingGovernor: GovernorDefinition<S, D> = {
+export const billingGovernor = governorFromMachine<S, D>(billingDomain, {
   kind: 'Billing',
-  states: BILLING_STATES,
-  initial: 'AwaitingInvoice',
-  init: () => ({
-    plan: null,
-    trialUsed: false,
-    // A placeholder until the subscription opens the ledger at its month (no usage is taken before).
-    ledger: createPeriodUsage('1970-01'),
-    unbilled: emptyTotals(),
-    openInvoices: [],
-    invoiceSeq: 0,
-    invoiced: '0.00',
-    balance: '0.00',
-    credit: '0.00',
-    adjustments: [],
-    failedPayments: [],
-    failedAt: null,
-  }),
-  decide: decideBilling,
-  recordKeys: (event) => [...usageKeysOf(event), ...paymentKeysOf(event)],
+  init: () => INITIAL,
+  recordKeys: billingRecordKeys,
   migrateData: migrateBillingData,
-  // Every state: a dunning step a deadline has reached is committed into by the event decided after it.
-  targets: BILLING_STATES,
-  timeouts: {
-    PaymentFailed: step(waits.PaymentFailed, 'Retry1', 0),
-    Retry1: step(waits.Retry1, 'Retry2', 1),
-    Retry2: step(waits.Retry2, 'Retry3', 2),
-    Retry3: step(waits.Retry3, 'Suspended', 3),
-    Suspended: step(waits.Suspended, 'Collections', 4),
+  timing: {
+    PaymentFailed: step(waits.PaymentFailed, 0),
+    Retry1: step(waits.Retry1, 1),
+    Retry2: step(waits.Retry2, 2),
+    Retry3: step(waits.Retry3, 3),
+    Suspended: step(waits.Suspended, 4),
   },
   announce: {
     Retry1: (data) => ({ type: 'billing.retry_payment', attempt: 1, amount: data.balance }),
@@ -391,7 +468,11 @@ export const billingGovernor: GovernorDefinition<S, D> = {
     estimate: ({ data }, event) =>
       data.plan ? estimateCost(data.plan.tier, uninvoiced(data), (event.planned ?? {}) as UsageQuantities) : { error: 'no plan' },
   },
-};
+});
+
+/** The pure decision of the Billing governor: its machine, taken one event. */
+export const decideBilling = (state: S, data: D, event: LifecycleEvent, customerId: string, records: RecordLookup = NO_RECORDS) =>
+  billingGovernor.decide(state, data, event, customerId, records);
 
 /** The Billing governor's machine. */
 export const billingMachine = defineGovernor(billingGovernor);

@@ -1,12 +1,16 @@
 import type { AnyStateMachine, AnyTransitionDefinition } from 'xstate';
 import { toDirectedGraph, type DirectedGraphNode } from 'xstate/graph';
+import { billingDomain } from './billing.ts';
 import { complianceDomain } from './compliance.ts';
 import { customerAccountDomain } from './customer-account.ts';
+import { entitlementDomain } from './entitlement.ts';
 import { multiTenantDomain } from './multi-tenant.ts';
 import { productCatalogDomain } from './product-catalog.ts';
+import { quotaSlaDomain } from './quota-sla.ts';
+import { subscriptionDomain } from './subscription.ts';
 
-/** The governors written out as XState machines, in the order `docs/machines.md` shows them. */
-export const DOMAIN_MACHINES: readonly AnyStateMachine[] = [multiTenantDomain, complianceDomain, productCatalogDomain, customerAccountDomain];
+/** The governors written out as XState machines (all eight), in the order `docs/machines.md` shows them. */
+export const DOMAIN_MACHINES: readonly AnyStateMachine[] = [multiTenantDomain, complianceDomain, productCatalogDomain, customerAccountDomain, subscriptionDomain, entitlementDomain, quotaSlaDomain, billingDomain];
 
 const REFUSALS = new Set(['reject', 'notApplicable']);
 

@@ -3,17 +3,24 @@ import { METRICS, PRICE_PLANS } from '../../src/marketplace/pricing.ts';
 import { TIERS, UNLIMITED, type TierId } from '../../src/marketplace/tiers.ts';
 import { billingPeriodOf, countUsage, createPeriodUsage, ledgerForPeriod, type PeriodUsage } from '../../src/marketplace/usage-ledger.ts';
 import type { LifecycleEvent } from '../governor-protocol.ts';
-import { defineGovernor, eventTime, NO_RECORDS, type Decision, type GovernorDefinition, type RecordLookup } from './governor-kit.ts';
+import { assign, setup } from 'xstate';
+import { defineGovernor, eventTime, NO_RECORDS, type RecordLookup } from './governor-kit.ts';
+import { domainContext, governorFromMachine, outcome, type DomainContext, type DomainEvent, type DomainTimeout } from './domain-machine.ts';
 import { migrateUsageKeys, usageKeysOf, usageSeen } from './usage-records.ts';
 import { parseSku, planOfSubscription } from './plan.ts';
 import { slaCredit, type SlaMeasurement } from './sla-credit.ts';
+import { perEvent } from './per-event.ts';
 
 /**
  * The QuotaSla governor: a customer's usage against the limits of their tier.
  *
- *   WithinLimits → Warning (≥ 80 %) → Exceeded (over a soft limit: billed as overage)
+ *   WithinLimits ⇄ Warning (≥ 80 %) ⇄ Exceeded (over a soft limit: billed as overage)
  *                → Throttled (over a hard limit; retry after 1 h) → CircuitBreaker (another hard
  *                  breach while throttled; 1 h) → Exceeded
+ *
+ * A subscription, a plan change or a counted report leads to wherever the month's usage stands
+ * against the tier's limits (`usageLevelIs`, one guarded transition per level), except that a
+ * report never ends throttling: only its timer does. A breach report escalates, never relaxes.
  *
  * Limits are the tier's allowances (`src/marketplace/pricing.ts`): an allowance with an overage
  * rate is soft, one without (Community's) is hard; pure pay-per-use metrics (no allowance) have no
@@ -55,10 +62,14 @@ export function isHardLimit(tier: TierId, resource: string): boolean {
   return !SOFT_RESOURCES.has(resource);
 }
 
+/** The levels a month's usage can stand at ({@link evaluateUsage}); the breaker is entered only by a breach. */
+const USAGE_LEVELS = ['WithinLimits', 'Warning', 'Exceeded', 'Throttled'] as const;
+export type UsageLevel = (typeof USAGE_LEVELS)[number];
+
 /** Where a month's usage stands against a tier's allowances: the worst metric decides. */
-export function evaluateUsage(tier: TierId, ledger: PeriodUsage): S {
-  let worst: S = 'WithinLimits';
-  const rank: Record<S, number> = { WithinLimits: 0, Warning: 1, Exceeded: 2, Throttled: 3, CircuitBreaker: 4 };
+export function evaluateUsage(tier: TierId, ledger: PeriodUsage): UsageLevel {
+  let worst: UsageLevel = 'WithinLimits';
+  const rank: Record<UsageLevel, number> = { WithinLimits: 0, Warning: 1, Exceeded: 2, Throttled: 3 };
   for (const metric of METRICS) {
     const pricing = PRICE_PLANS[tier].metrics[metric];
     if (pricing.included === UNLIMITED) continue;
@@ -66,7 +77,7 @@ export function evaluateUsage(tier: TierId, ledger: PeriodUsage): S {
     // An allowance of 0 with a rate is pay-per-use, not a quota.
     if (limit.eq(0) && pricing.overageRate !== null) continue;
     const used = new Dec(ledger.totals[metric]);
-    let state: S = 'WithinLimits';
+    let state: UsageLevel = 'WithinLimits';
     if (used.gt(limit)) state = pricing.overageRate === null ? 'Throttled' : 'Exceeded';
     else if (limit.gt(0) && used.gte(limit.times(WARNING_SHARE))) state = 'Warning';
     if (rank[state] > rank[worst]) worst = state;
@@ -74,92 +85,244 @@ export function evaluateUsage(tier: TierId, ledger: PeriodUsage): S {
   return worst;
 }
 
-const applied = (state: S, data: D, facts?: Decision<S, D>['facts']): Decision<S, D> => ({ status: 'applied', next: { state, data }, ...(facts ? { facts } : {}) });
-const rejected = (reason: string): Decision<S, D> => ({ status: 'rejected', reason });
-const notApplicable = (reason: string): Decision<S, D> => ({ status: 'not_applicable', reason });
-const THROTTLING: readonly S[] = ['Throttled', 'CircuitBreaker'];
+type QuotaEvent =
+  | DomainEvent<'CustomerSubscribes', { sku: unknown; tier: unknown }>
+  | DomainEvent<'CustomerUpgrades', { fromSku: unknown; toSku: unknown }>
+  | DomainEvent<'UsageRecorded', { metric: unknown; quantity: unknown; idempotencyKey: unknown }>
+  | DomainEvent<'UsageExceedsQuota', { resource: unknown; usage: unknown; limit: unknown }>
+  | DomainEvent<'ManualSuspension'>
+  | DomainEvent<'SuspensionLifted'>
+  | DomainTimeout;
 
-/** After a hard breach: throttle, or trip the breaker when the customer was throttled already. */
-const afterHardBreach = (state: S): S => (THROTTLING.includes(state) ? 'CircuitBreaker' : 'Throttled');
+type Ctx = DomainContext<D>;
 
-function record(state: S, data: D, event: LifecycleEvent, records: RecordLookup): Decision<S, D> {
-  if (!data.tier) return rejected('no plan: usage has no quota to count against');
-  // The monthly reset, by the report's business time; a late report of an earlier month counts in the current one.
-  const { ledger } = ledgerForPeriod(data.ledger, billingPeriodOf(eventTime(event)));
-  const result = countUsage(
-    ledger,
-    { metric: event.metric as never, quantity: event.quantity as string | number, idempotencyKey: event.idempotencyKey as string },
-    usageSeen(records, event),
-  );
-  if (result.status === 'duplicate') return notApplicable(`usage ${String(event.idempotencyKey)} is counted already`);
-  if (result.status !== 'recorded') return rejected(result.message);
-  const evaluated = evaluateUsage(data.tier, result.ledger);
-  // Throttling ends with its timer, not with a report; another hard breach trips the breaker.
-  const next = THROTTLING.includes(state) ? (evaluated === 'Throttled' ? afterHardBreach(state) : state) : evaluated;
-  return { ...applied(next, { ...data, ledger: result.ledger }), records: { [usageKeyOf(event)]: result.fingerprint } };
+const INITIAL: D = { tier: null, ledger: createPeriodUsage('1970-01'), lastBreach: null };
+
+/** The month's ledger at the event's business time: the month's first event resets it; a late report of an earlier month counts in the current one. */
+const ledgerAt = (data: D, event: QuotaEvent): PeriodUsage => (event.type === 'timeout' ? data.ledger : ledgerForPeriod(data.ledger, billingPeriodOf(eventTime(event))).ledger);
+
+/** The plan a subscription asks for, or why it cannot be had. */
+const planOf = (event: QuotaEvent) => (event.type === 'CustomerSubscribes' ? planOfSubscription(event) : { error: `${event.type} is not a subscription` });
+
+/** The tier a plan change moves to, or why it is refused: the limits it was computed on must be the ones in force. */
+function tierChange(data: D, event: QuotaEvent): { readonly tier: TierId } | { readonly error: string } {
+  if (event.type !== 'CustomerUpgrades' || !data.tier) return { error: 'no plan to change' };
+  const from = parseSku(event.fromSku);
+  const to = parseSku(event.toSku);
+  if ('error' in from) return { error: `fromSku: ${from.error}` };
+  if ('error' in to) return { error: `toSku: ${to.error}` };
+  if (from.tier !== data.tier) return { error: `limits are ${data.tier}'s, not ${from.tier}'s` };
+  return { tier: to.tier };
 }
 
-const usageKeyOf = (event: LifecycleEvent) => usageKeysOf(event)[0]!;
+/**
+ * A usage report counted into the month's ledger, once per idempotency key ever: the key's
+ * record says whether it was counted (a record that is not a fingerprint throws, never "not
+ * counted"). A report on a customer without a plan counts nothing: its guard refuses it first.
+ */
+const counted = perEvent(({ data, records }: Ctx, event: QuotaEvent) => {
+  if (event.type !== 'UsageRecorded') throw new TypeError(`${event.type} is not a usage report`);
+  const { metric, quantity, idempotencyKey } = event;
+  return countUsage(ledgerAt(data, event), { metric: metric as never, quantity: quantity as string | number, idempotencyKey: idempotencyKey as string }, usageSeen(records, event));
+});
 
-function breach(state: S, data: D, event: LifecycleEvent): Decision<S, D> {
-  if (!data.tier) return rejected('no plan: there is no quota to exceed');
-  const { resource, usage, limit } = event;
-  if (typeof resource !== 'string' || resource.length === 0) return rejected('resource must be a non-empty string');
-  if (typeof usage !== 'number' || typeof limit !== 'number' || !Number.isFinite(usage) || !Number.isFinite(limit) || usage < 0 || limit < 0) {
-    return rejected('usage and limit must be finite numbers ≥ 0');
-  }
-  if (usage <= limit) return rejected(`usage ${usage} does not exceed the limit ${limit}`);
-  const hard = isHardLimit(data.tier, resource);
-  const next = { ...data, lastBreach: { resource, usage, limit, hard } };
-  if (hard) return applied(afterHardBreach(state), next);
-  return applied(state === 'WithinLimits' || state === 'Warning' ? 'Exceeded' : state, next);
-}
-
-/** The pure decision of the QuotaSla governor. */
-export function decideQuota(state: S, data: D, event: LifecycleEvent, _customerId?: string, records: RecordLookup = NO_RECORDS): Decision<S, D> {
+/** Where the month's usage stands after the event, on the tier in force after it. */
+const levelAfter = perEvent((context: Ctx, event: QuotaEvent): UsageLevel => {
+  const { data } = context;
   switch (event.type) {
     case 'CustomerSubscribes': {
-      const plan = planOfSubscription(event);
-      if ('error' in plan) return rejected(plan.error);
-      // The subscription opens the month's count at its business time (as Billing's ledger).
-      const { ledger } = ledgerForPeriod(data.ledger, billingPeriodOf(eventTime(event)));
-      return applied(evaluateUsage(plan.tier, ledger), { ...data, tier: plan.tier, ledger });
+      const plan = planOf(event);
+      return 'error' in plan ? 'WithinLimits' : evaluateUsage(plan.tier, ledgerAt(data, event));
     }
     case 'CustomerUpgrades': {
-      if (!data.tier) return rejected('no plan to change');
-      const from = parseSku(event.fromSku);
-      const to = parseSku(event.toSku);
-      if ('error' in from) return rejected(`fromSku: ${from.error}`);
-      if ('error' in to) return rejected(`toSku: ${to.error}`);
-      if (from.tier !== data.tier) return rejected(`limits are ${data.tier}'s, not ${from.tier}'s`);
-      return applied(evaluateUsage(to.tier, data.ledger), { ...data, tier: to.tier }, { tierChanged: true });
+      const change = tierChange(data, event);
+      return 'error' in change ? 'WithinLimits' : evaluateUsage(change.tier, data.ledger);
     }
-    case 'UsageRecorded':
-      return record(state, data, event, records);
-    case 'UsageExceedsQuota':
-      return breach(state, data, event);
-    case 'ManualSuspension':
-    case 'SuspensionLifted':
-      // The entitlement stops the usage; the month's counts and limits stand.
-      return notApplicable('a suspension changes no quota');
+    case 'UsageRecorded': {
+      const result = counted(context, event);
+      return result.status === 'recorded' && data.tier ? evaluateUsage(data.tier, result.ledger) : 'WithinLimits';
+    }
     default:
-      return notApplicable(`QuotaSla does not handle ${event.type}`);
+      return 'WithinLimits';
   }
+});
+
+/** A breach report as a breach: the problem with it, or the breach. */
+function breachOf(event: QuotaEvent): { readonly error: string } | { readonly resource: string; readonly usage: number; readonly limit: number } {
+  if (event.type !== 'UsageExceedsQuota') return { error: `${event.type} is not a breach report` };
+  const { resource, usage, limit } = event;
+  if (typeof resource !== 'string' || resource.length === 0) return { error: 'resource must be a non-empty string' };
+  if (typeof usage !== 'number' || typeof limit !== 'number' || !Number.isFinite(usage) || !Number.isFinite(limit) || usage < 0 || limit < 0) {
+    return { error: 'usage and limit must be finite numbers ≥ 0' };
+  }
+  if (usage <= limit) return { error: `usage ${usage} does not exceed the limit ${limit}` };
+  return { resource, usage, limit };
 }
 
-export const quotaSlaGovernor: GovernorDefinition<S, D> = {
-  kind: 'QuotaSla',
-  states: QUOTA_STATES,
+/**
+ * The customer's quota, written out. Subscriptions, plan changes and usage reports lead to
+ * wherever the month's usage stands against the tier's limits (`usageLevelIs`, one guarded
+ * transition per level); breach reports escalate; throttling ends with its timer only.
+ */
+export const quotaSlaDomain = setup({
+  types: {} as { context: Ctx; events: QuotaEvent },
+  guards: {
+    noPlan: ({ context }) => context.data.tier === null,
+    planRefused: ({ event }) => 'error' in planOf(event),
+    changeRefused: ({ context, event }) => 'error' in tierChange(context.data, event),
+    /** The report's key was counted before, for the same usage. */
+    usageCounted: ({ context, event }) => counted(context, event).status === 'duplicate',
+    /** A malformed report, or a key first used for other usage. */
+    usageRefused: ({ context, event }) => {
+      const { status } = counted(context, event);
+      return status !== 'recorded' && status !== 'duplicate';
+    },
+    /** The month's usage, after the event, stands at `level` of the tier's limits. */
+    usageLevelIs: ({ context, event }, params: { level: UsageLevel }) => levelAfter(context, event) === params.level,
+    breachRefused: ({ event }) => 'error' in breachOf(event),
+    /** The breached limit throttles (hard) rather than being billed as overage (soft). */
+    hardLimit: ({ context, event }) => {
+      const breach = breachOf(event);
+      return 'resource' in breach && context.data.tier !== null && isHardLimit(context.data.tier, breach.resource);
+    },
+  },
+  actions: {
+    reject: assign((_, params: { reason: string }) => ({ outcome: outcome.rejected(params.reason) })),
+    notApplicable: assign((_, params: { reason: string }) => ({ outcome: outcome.notApplicable(params.reason) })),
+    /** The subscription's tier; it opens the month's count at its business time (as Billing's ledger). */
+    subscribe: assign(({ context, event }) => {
+      const plan = planOf(event);
+      return { data: { ...context.data, tier: 'error' in plan ? context.data.tier : plan.tier, ledger: ledgerAt(context.data, event) }, outcome: outcome.applied };
+    }),
+    /** The new tier's limits apply at once, and the reply says so. */
+    changeTier: assign(({ context, event }) => {
+      const change = tierChange(context.data, event);
+      return { data: { ...context.data, tier: 'error' in change ? context.data.tier : change.tier }, outcome: { ...outcome.applied, facts: { tierChanged: true } } };
+    }),
+    /** The usage counted, and its key a record, so the same report never counts twice. */
+    count: assign(({ context, event }) => {
+      const result = counted(context, event);
+      const [key] = event.type === 'UsageRecorded' ? usageKeysOf(event) : [];
+      if (result.status !== 'recorded' || key === undefined) return { outcome: outcome.rejected('the report cannot be counted (a governor bug)') };
+      return { data: { ...context.data, ledger: result.ledger }, outcome: { ...outcome.applied, records: { [key]: result.fingerprint } } };
+    }),
+    recordBreach: assign(({ context, event }) => {
+      const breach = breachOf(event);
+      if ('error' in breach || !context.data.tier) return { outcome: outcome.rejected('the breach cannot be recorded (a governor bug)') };
+      return { data: { ...context.data, lastBreach: { ...breach, hard: isHardLimit(context.data.tier, breach.resource) } }, outcome: outcome.applied };
+    }),
+  },
+}).createMachine({
+  id: 'QuotaSla',
   initial: 'WithinLimits',
-  init: () => ({ tier: null, ledger: createPeriodUsage('1970-01'), lastBreach: null }),
-  decide: decideQuota,
+  context: domainContext(INITIAL),
+  on: {
+    // The entitlement stops the usage; the month's counts and limits stand.
+    ManualSuspension: { actions: { type: 'notApplicable', params: { reason: 'a suspension changes no quota' } } },
+    SuspensionLifted: { actions: { type: 'notApplicable', params: { reason: 'a suspension changes no quota' } } },
+  },
+  states: {
+    // Only here can there be no plan yet: nothing leaves WithinLimits before a subscription.
+    WithinLimits: {
+      on: {
+        CustomerSubscribes: [refusePlan(), ...toUsageLevel('WithinLimits', 'subscribe')],
+        CustomerUpgrades: [refuseChange(), ...toUsageLevel('WithinLimits', 'changeTier')],
+        UsageRecorded: [
+          { guard: 'noPlan', actions: { type: 'reject', params: { reason: 'no plan: usage has no quota to count against' } } },
+          ...refuseUsage(),
+          ...toUsageLevel('WithinLimits', 'count'),
+        ],
+        UsageExceedsQuota: [
+          { guard: 'noPlan', actions: { type: 'reject', params: { reason: 'no plan: there is no quota to exceed' } } },
+          refuseBreach(),
+          { guard: 'hardLimit', target: 'Throttled', actions: 'recordBreach' },
+          { target: 'Exceeded', actions: 'recordBreach' },
+        ],
+      },
+    },
+    Warning: {
+      on: {
+        CustomerSubscribes: [refusePlan(), ...toUsageLevel('Warning', 'subscribe')],
+        CustomerUpgrades: [refuseChange(), ...toUsageLevel('Warning', 'changeTier')],
+        UsageRecorded: [...refuseUsage(), ...toUsageLevel('Warning', 'count')],
+        UsageExceedsQuota: [refuseBreach(), { guard: 'hardLimit', target: 'Throttled', actions: 'recordBreach' }, { target: 'Exceeded', actions: 'recordBreach' }],
+      },
+    },
+    // Over a soft limit: billed as overage; a soft breach changes nothing more.
+    Exceeded: {
+      on: {
+        CustomerSubscribes: [refusePlan(), ...toUsageLevel('Exceeded', 'subscribe')],
+        CustomerUpgrades: [refuseChange(), ...toUsageLevel('Exceeded', 'changeTier')],
+        UsageRecorded: [...refuseUsage(), ...toUsageLevel('Exceeded', 'count')],
+        UsageExceedsQuota: [refuseBreach(), { guard: 'hardLimit', target: 'Throttled', actions: 'recordBreach' }, { actions: 'recordBreach' }],
+      },
+    },
+    // Throttling ends with its timer, not with a report; another hard breach trips the breaker.
+    Throttled: {
+      on: {
+        CustomerSubscribes: [refusePlan(), ...toUsageLevel('Throttled', 'subscribe')],
+        CustomerUpgrades: [refuseChange(), ...toUsageLevel('Throttled', 'changeTier')],
+        UsageRecorded: [...refuseUsage(), { guard: { type: 'usageLevelIs', params: { level: 'Throttled' } }, target: 'CircuitBreaker', actions: 'count' }, { actions: 'count' }],
+        UsageExceedsQuota: [refuseBreach(), { guard: 'hardLimit', target: 'CircuitBreaker', actions: 'recordBreach' }, { actions: 'recordBreach' }],
+        timeout: { target: 'Exceeded' },
+      },
+    },
+    CircuitBreaker: {
+      on: {
+        CustomerSubscribes: [refusePlan(), ...toUsageLevel('CircuitBreaker', 'subscribe')],
+        CustomerUpgrades: [refuseChange(), ...toUsageLevel('CircuitBreaker', 'changeTier')],
+        UsageRecorded: [...refuseUsage(), { actions: 'count' }],
+        UsageExceedsQuota: [refuseBreach(), { actions: 'recordBreach' }],
+        timeout: { target: 'Exceeded' },
+      },
+    },
+  },
+});
+
+/**
+ * The transitions of an event that re-evaluates the month's usage (a subscription, a plan change,
+ * a counted report): one per level it can lead to, taking `action`; the level the state is
+ * already at stays.
+ */
+function toUsageLevel(from: QuotaState, action: 'subscribe' | 'changeTier' | 'count') {
+  return USAGE_LEVELS.map((level) => ({ guard: { type: 'usageLevelIs', params: { level } }, ...(level === from ? {} : { target: level }), actions: action }) as const);
+}
+
+function refusePlan() {
+  return { guard: 'planRefused', actions: { type: 'reject', params: ({ event }: { event: QuotaEvent }) => ({ reason: errorOf(planOf(event)) }) } } as const;
+}
+
+function refuseChange() {
+  return { guard: 'changeRefused', actions: { type: 'reject', params: ({ context, event }: { context: Ctx; event: QuotaEvent }) => ({ reason: errorOf(tierChange(context.data, event)) }) } } as const;
+}
+
+/** A report counted already is not applicable (the same answer every time); a malformed one is refused. */
+function refuseUsage() {
+  return [
+    { guard: 'usageCounted', actions: { type: 'notApplicable', params: ({ event }: { event: QuotaEvent }) => ({ reason: `usage ${String(event.type === 'UsageRecorded' ? event.idempotencyKey : undefined)} is counted already` }) } },
+    {
+      guard: 'usageRefused',
+      actions: { type: 'reject', params: ({ context, event }: { context: Ctx; event: QuotaEvent }) => ({ reason: messageOf(counted(context, event)) }) },
+    },
+  ] as const;
+}
+
+function refuseBreach() {
+  return { guard: 'breachRefused', actions: { type: 'reject', params: ({ event }: { event: QuotaEvent }) => ({ reason: errorOf(breachOf(event)) }) } } as const;
+}
+
+const errorOf = (result: object): string => ('error' in result ? String(result.error) : 'refused');
+const messageOf = (result: object): string => ('message' in result ? String(result.message) : 'refused');
+
+export const quotaSlaGovernor = governorFromMachine<S, D>(quotaSlaDomain, {
+  kind: 'QuotaSla',
+  init: () => INITIAL,
   recordKeys: usageKeysOf,
   migrateData: (data) => migrateUsageKeys(data),
-  targets: QUOTA_STATES,
-  timeouts: {
-    // Operational waits: they protect the service now, whatever time the breach says it was.
-    Throttled: { ms: THROTTLE_MS, to: 'Exceeded', clock: 'node' },
-    CircuitBreaker: { ms: THROTTLE_MS, to: 'Exceeded', clock: 'node' },
+  // Operational waits: they protect the service now, whatever time the breach says it was.
+  timing: {
+    Throttled: { ms: THROTTLE_MS, clock: 'node' },
+    CircuitBreaker: { ms: THROTTLE_MS, clock: 'node' },
   },
   facts: (state) => ({ quota: state }),
   queries: {
@@ -168,6 +331,10 @@ export const quotaSlaGovernor: GovernorDefinition<S, D> = {
     /** The SLA credit a month's measurements earn on this customer's tier. */
     sla: ({ data }, event) => (data.tier ? slaCredit(data.tier, event as unknown as SlaMeasurement) : { error: 'no plan' }),
   },
-};
+});
+
+/** The pure decision of the QuotaSla governor: its machine, taken one event. */
+export const decideQuota = (state: S, data: D, event: LifecycleEvent, customerId = event.customerId, records: RecordLookup = NO_RECORDS) =>
+  quotaSlaGovernor.decide(state, data, event, customerId, records);
 
 export const quotaSlaMachine = defineGovernor(quotaSlaGovernor);

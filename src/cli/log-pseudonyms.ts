@@ -5,11 +5,34 @@ import { nodeVariable } from './node-environment.ts';
 
 /** The marketplace's entity kinds: each is keyed by a customer id, so `Kind/<id>` names a customer. */
 const CUSTOMER_KEYED_KINDS = ['Orchestrator', ...GOVERNORS, 'Receipts'];
-// An id already shown as a pseudonym (`~…`) is left alone: a text may pass through twice.
-const ENTITY_REFERENCE = new RegExp(`\\b((?:entity:)?(?:${CUSTOMER_KEYED_KINDS.join('|')}))/([^~/\\s"'\\],)}][^/\\s"'\\],)}]*)`, 'g');
+const ENTITY_REFERENCE = new RegExp(`\\b((?:entity:)?(?:${CUSTOMER_KEYED_KINDS.join('|')}))/([^/\\s"'\\],)}]+)`, 'g');
 
-// A lifecycle message's job id, `ev.<customer id>/<eventId>` (lifecycle-message.ts, `:` written `|`).
-const MESSAGE_ID = /\bev\.([A-Za-z0-9][A-Za-z0-9._|-]*)\//g;
+// A lifecycle message's job id, `ev.<customer id>/<eventId>` (lifecycle-message.ts, `:` written
+// `|`): any characters up to the `/`, since an invalid job's id may hold any.
+const MESSAGE_ID = /\bev\.([^/\s"'\],)}]+)\//g;
+
+// The Orchestrator's refusals that quote a customer id as a JSON string (lifecycle-message.ts):
+// the value of an invalid `$.event.customerId` (`…, got "<id>"`), and the key of a mismatch
+// (`it is sent to, "<key>" (key_mismatch)`). test/cli/log-pseudonyms.test.ts logs the real ones.
+const QUOTED_CUSTOMER_ID = /(\$\.event\.customerId: [^;]*?(?:\bgot |it is sent to, ))"((?:[^"\\]|\\.)*)"/g;
+const KEY_MISMATCH_VALUE = /(\(key_mismatch\), got )"((?:[^"\\]|\\.)*)"/g;
+
+/**
+ * What this module writes for a customer id, and nothing else: a text may pass through twice, and
+ * a pseudonym must not be pseudonymised again. A customer id is never of this form (a valid one
+ * starts with a letter or digit; see `safeId` in event-schema.ts), so an invalid one starting with
+ * `~` is hidden like any other.
+ */
+const PSEUDONYM = /^~[0-9a-f]{16}$/;
+
+/** A JSON string's text as the value it stands for (the escaped text itself if it is cut or broken). */
+const unquoted = (text: string): string => {
+  try {
+    return JSON.parse(`"${text}"`) as string;
+  } catch {
+    return text;
+  }
+};
 
 /** The log fields that hold a customer id, wherever they are nested one level down (an event, a job). */
 export const CUSTOMER_ID_LOG_PATHS = ['customerId', '*.customerId'];
@@ -33,11 +56,14 @@ export function logPseudonyms(env: NodeJS.ProcessEnv): LogPseudonyms | undefined
   if (nodeVariable('GOVERNOR_LOG_CUSTOMER_IDS', env) === '1') return undefined;
   const configured = nodeVariable('GOVERNOR_PSEUDONYM_KEY', env);
   const key = configured !== undefined && Buffer.byteLength(configured) >= 16 ? configured : randomBytes(32);
-  const customer = (id: unknown) => (typeof id === 'string' && !id.startsWith('~') ? `~${pseudonymiseCustomer(id, key).slice(0, 16)}` : id);
+  const customer = (id: unknown) => (typeof id === 'string' && !PSEUDONYM.test(id) ? `~${pseudonymiseCustomer(id, key).slice(0, 16)}` : id);
+  const quoted = (_: string, before: string, text: string) => `${before}"${customer(unquoted(text)) as string}"`;
   return {
     customer,
     text: (text) =>
       text
+        .replace(QUOTED_CUSTOMER_ID, quoted)
+        .replace(KEY_MISMATCH_VALUE, quoted)
         .replace(MESSAGE_ID, (_, id: string) => `ev.${customer(id.replaceAll('|', ':')) as string}/`)
         .replace(ENTITY_REFERENCE, (_, kind: string, match: string) => {
         // Punctuation that ends the sentence (`Billing/c-1: …`) is not part of the id.

@@ -77,6 +77,8 @@ describe('governor enqueue', () => {
     expect(data.env.to).toEqual({ entity: 'Orchestrator', key: c });
     expect(data.env.event.type).toBe('lifecycle');
     expect(data.env.event.event).toMatchObject({ type: 'CustomerSubscribes', customerId: c, sku: 'PRO-MONTHLY', tier: 'professional', eventId: ids[0] });
+    // Named by the event's type (what a dashboard lists), not by the `lifecycle` wrapper.
+    expect(jobs[0]!.name).toBe('CustomerSubscribes');
     expect(typeof data.env.event.event['occurredAt']).toBe('string');
   });
 

@@ -2,7 +2,9 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { loggerOptions } from '../../src/cli/logger.ts';
+import { lifecycleMessageRefusal } from '../../src/marketplace/lifecycle-message.ts';
 import { pseudonymiseCustomer } from '../../src/marketplace/receipts.ts';
+import { jobIdFor } from '../../src/transport/bullmq/job-format.ts';
 
 const KEY = 'k'.repeat(43);
 
@@ -39,6 +41,35 @@ describe('customer ids in a node’s log', () => {
       logger.child({ customerId: 'cust-42' }).warn({ jobId: 'ev.cust-42/e-1', reason: 'invalid message to Orchestrator/cust-42: no sku' }, 'dead-lettered');
     });
     expect(lines[0]).toMatchObject({ customerId: pseudonym, jobId: `ev.${pseudonym}/e-1`, reason: `invalid message to Orchestrator/${pseudonym}: no sku` });
+  });
+
+  /**
+   * The line a node writes when it dead-letters a producer's lifecycle job (dead-letter-desk.ts),
+   * its reason as the transport builds it (entity-job.ts) from the Orchestrator's refusal.
+   */
+  const deadLetterLine = (logger: pino.Logger, to: string, customerId: string) => {
+    const event = { type: 'CustomerSubscribes', eventId: 'e-1', customerId, occurredAt: new Date().toISOString(), sku: 'PRO-MONTHLY', tier: 'professional' };
+    const id = `ev.${customerId}/e-1`;
+    const refusal = lifecycleMessageRefusal({ type: 'lifecycle', event }, { entity: 'Orchestrator', key: to }, { t: 'cast', id });
+    expect(refusal).toBeDefined();
+    const reason = `invalid message to Orchestrator/${to}: ${refusal}`;
+    logger.warn({ queue: '{p.3}', jobId: jobIdFor({ entity: 'Orchestrator', key: to }, id), reason }, 'dead-lettered');
+  };
+
+  it('are hidden when an invalid one starts with "~" like a pseudonym: in the job id and in the reason quoting it', () => {
+    const lines = linesOf({ GOVERNOR_PSEUDONYM_KEY: KEY }, (logger) => deadLetterLine(logger, '~alice-7f3', '~alice-7f3'));
+    const pseudonym = `~${pseudonymiseCustomer('~alice-7f3', KEY).slice(0, 16)}`;
+    expect(JSON.stringify(lines)).not.toContain('alice-7f3');
+    expect(lines[0]!.jobId).toBe(`Orchestrator/${pseudonym}/ev.${pseudonym}/e-1`);
+    expect(lines[0]!.reason).toMatch(/^invalid message to Orchestrator\/~[0-9a-f]{16}: \$\.event\.customerId: must be .* \(pattern\), got "~[0-9a-f]{16}"$/);
+    expect(String(lines[0]!.reason).split(pseudonym)).toHaveLength(3);
+  });
+
+  it('are hidden in a reason quoting them, such as a key mismatch naming both customers', () => {
+    const lines = linesOf({ GOVERNOR_PSEUDONYM_KEY: KEY }, (logger) => deadLetterLine(logger, 'carol-3', 'bob-2'));
+    const [carol, bob] = ['carol-3', 'bob-2'].map((id) => `~${pseudonymiseCustomer(id, KEY).slice(0, 16)}`);
+    expect(JSON.stringify(lines)).not.toMatch(/carol-3|bob-2/);
+    expect(lines[0]!.reason).toContain(`it is sent to, "${carol}" (key_mismatch), got "${bob}": send a customer's events to { entity: "Orchestrator", key: customerId }`);
   });
 
   it('are shown as they are with GOVERNOR_LOG_CUSTOMER_IDS=1 (secrets and contacts stay redacted)', () => {

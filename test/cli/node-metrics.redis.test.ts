@@ -174,5 +174,10 @@ describe('governor start --metrics-port, scraped and parsed', () => {
     expect(valueOf(families, 'governor_admin_requests_refused_total', { code: 'ADMIN_UNSIGNED' })).toBe(1);
     // Two entries in the DLQ: the refused raw job and the poison one.
     expect(valueOf(families, 'governor_dead_letters', { queue: keys.deadLetterQueue })).toBe(2);
+    // Each also failed in its own queue (the DLQ entry is written first): the failed depth counts them.
+    const failed = await scrapeUntil((f) => valueOf(f, 'governor_queue_depth', { state: 'failed' }) === 2, 'the dead-lettered jobs failed in their queue');
+    const partition = /^\{p\.(\d+)\}$/.exec(queue.name)![1]!;
+    expect(valueOf(failed, 'governor_queue_depth', { state: 'failed', partition })).toBe(2);
+    expect(await Promise.all([`raw-reuse-${run}`, `raw-poison-${run}`].map((jobId) => queue.getJobState(jobId)))).toEqual(['failed', 'failed']);
   }, LIMIT_MS * 3);
 });

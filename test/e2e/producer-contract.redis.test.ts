@@ -190,13 +190,14 @@ describe('a producer writing the documented job format with plain bullmq, two no
       expect(await client.exists(keys.state({ entity: 'Orchestrator', key: customer }), keys.state({ entity: 'Receipts', key: customer }))).toBe(0);
     }
 
-    // Every partition queue drained, nothing active or failed.
+    // Every partition queue drained, nothing active; failed, only the dead-lettered jobs, each
+    // with its dead letter's reason (what Bull Board shows for it).
     const drained = await poll(
       async () => {
         const counts: Record<string, number> = {};
         for (let i = 0; i < PARTITIONS; i++) {
           const queue = new Queue(`{p.${i}}`, { connection: redis.client(), prefix });
-          const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'failed');
+          const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
           await queue.close();
           counts[`{p.${i}}`] = Object.values(c).reduce((a, b) => a + b, 0);
         }
@@ -206,6 +207,15 @@ describe('a producer writing the documented job format with plain bullmq, two no
       'every partition queue to drain',
     );
     expect(Object.values(drained).every((n) => n === 0)).toBe(true);
+    const failed: { jobId: string | undefined; failedReason: string }[] = [];
+    for (let i = 0; i < PARTITIONS; i++) {
+      const queue = new Queue(`{p.${i}}`, { connection: redis.client(), prefix });
+      for (const job of await queue.getJobs(['failed'])) failed.push({ jobId: job.id, failedReason: job.failedReason });
+      await queue.close();
+    }
+    expect(failed.sort((a, b) => String(a.jobId).localeCompare(String(b.jobId)))).toEqual(
+      invalid.map((job) => ({ jobId: job.jobId, failedReason: reasonOf(job) })).sort((a, b) => a.jobId.localeCompare(b.jobId)),
+    );
 
     // Nothing parked: no orchestrator kept a postponed event.
     const orchestratorKeys = await client.keys(keys.statePattern('Orchestrator'));

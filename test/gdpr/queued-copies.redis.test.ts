@@ -2,15 +2,15 @@
  * Redaction of the copies BullMQ keeps of a customer's messages (finished jobs in its partition
  * queue, dead letters), on a private Redis with no node: only the customer's finished jobs are
  * changed (one still to run is a later event, left as sent), every personal field goes at any
- * depth, a dead letter keeps its reason minus the personal values it quotes, and a second run
- * changes nothing.
+ * depth, a dead letter keeps its reason minus the personal values it quotes (so does a failed job
+ * its failedReason and stack traces), and a second run changes nothing.
  */
-import { Queue, type Job } from 'bullmq';
+import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { customerQueues, redactQueuedCopies } from '../../src/cli/customer/queued-copies.ts';
 import { RedisKeys } from '../../src/store/redis-keys.ts';
-import { addDeadLetter } from '../../src/transport/bullmq/dead-letters.ts';
+import { addDeadLetter, DeadLetteredError } from '../../src/transport/bullmq/dead-letters.ts';
 import { startRedis, type RedisHandle } from '../support/redis-server.ts';
 
 let redis: RedisHandle;
@@ -88,4 +88,37 @@ describe('redactQueuedCopies', () => {
     await queue.close();
     await dlq.close();
   });
+
+  it('takes the personal values a failed job’s failedReason and stack trace quote out of them', async () => {
+    const [queueName] = customerQueues(new RedisKeys(`${redis.prefix}:{failed}`), 'cq-2', 16);
+    const failedKeys = new RedisKeys(`${redis.prefix}:{failed}`);
+    const queue = new Queue(queueName!, { connection: client, prefix: failedKeys.prefix });
+    await queue.add('a', message('cq-2'), { jobId: 'dead-lettered' });
+    await queue.add('b', message('cq-2'), { jobId: 'thrown' });
+    // A real worker fails them: one dead-lettered by a node (no stack), one that threw (a stack).
+    const worker = new Worker(
+      queueName!,
+      (job) => {
+        if (job.id === 'dead-lettered') throw new DeadLetteredError(`invalid message: $.event.contact.email: bad value "${EMAIL}"`);
+        throw new Error(`could not mail ${EMAIL}`);
+      },
+      { connection: redis.client({ maxRetriesPerRequest: null }), prefix: failedKeys.prefix },
+    );
+    const failed = new Set<string>();
+    await new Promise<void>((resolve) => worker.on('failed', (job) => failed.add(job!.id!).size === 2 && resolve()));
+    await worker.close();
+    expect((await queue.getJob('dead-lettered'))!.failedReason).toContain(EMAIL);
+    expect((await queue.getJob('thrown'))!.stacktrace?.join('\n')).toContain(EMAIL);
+
+    expect(await redactQueuedCopies(client, failedKeys, 'cq-2', 16)).toMatchObject({ jobsRead: 2, jobsRedacted: 2 });
+    const deadLettered = (await queue.getJob('dead-lettered'))!;
+    expect(deadLettered.failedReason).toBe('invalid message: $.event.contact.email: bad value "[erased]"');
+    expect(await deadLettered.getState()).toBe('failed');
+    const thrown = (await queue.getJob('thrown'))!;
+    expect(thrown.failedReason).toBe('could not mail [erased]');
+    expect(thrown.stacktrace?.join('\n')).toContain('could not mail [erased]');
+    const hashes = await Promise.all(['dead-lettered', 'thrown'].map((id) => client.hgetall(failedKeys.queueKey(queueName!, id))));
+    expect(JSON.stringify(hashes)).not.toMatch(/mary|Mary/);
+    await queue.close();
+  }, 60_000);
 });

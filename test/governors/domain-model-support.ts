@@ -1,8 +1,9 @@
 import { expect } from 'vitest';
-import type { AnyMachineSnapshot, EventObject } from 'xstate';
+import { createActor, type AnyMachineSnapshot, type EventObject } from 'xstate';
 import type { DomainContext, DomainMachine } from '../../machines/governors/domain-machine.ts';
+import { NO_RECORDS, type RecordLookup } from '../../machines/governors/governor-kit.ts';
 import { traverse } from '../support/machine-coverage.ts';
-import { lifecycle, T0, type Sample } from './model-support.ts';
+import { CUSTOMER, lifecycle, T0, type Sample } from './model-support.ts';
 
 /** What a traversal of a domain machine reached, and how much there is to reach. */
 export interface DomainCoverage {
@@ -26,6 +27,13 @@ export function traverseDomain<D>(
     /** The part of the data that matters for which transitions are possible (keeps the graph finite). */
     abstract: (data: D) => unknown;
     invariant: (state: string, data: D) => void;
+    /**
+     * The committed records the machine's decisions read (usage keys, payments), the same in
+     * every state: what the runtime would hand over with each event. @default none
+     */
+    records?: RecordLookup;
+    /** How many steps the traversal may take. @default 5,000 */
+    limit?: number;
   },
 ): DomainCoverage {
   const context = (snapshot: AnyMachineSnapshot) => snapshot.context as DomainContext<D>;
@@ -33,8 +41,13 @@ export function traverseDomain<D>(
     ...options.samples(context(snapshot).data).map((sample, i) => lifecycle(sample.type, sample.fields, sample.at ?? T0, `${sample.type}-${i}`)),
     { type: 'timeout' },
   ];
+  // The initial state as the protocol resolves it: the customer's, with the records handed over.
+  const initial = createActor(machine).getSnapshot();
+  const fromState = machine.resolveState({ value: initial.value, context: { ...initial.context, customerId: CUSTOMER, records: options.records ?? NO_RECORDS } });
   const result = traverse(machine, {
     events,
+    fromState,
+    ...(options.limit !== undefined ? { limit: options.limit } : {}),
     serializeState: (snapshot) => JSON.stringify([snapshot.value, options.abstract(context(snapshot).data)]),
     check: (snapshot) => {
       const { outcome, data } = context(snapshot);

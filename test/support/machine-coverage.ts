@@ -30,6 +30,8 @@ export function traverse(
     serializeState?: (snapshot: AnyMachineSnapshot) => string;
     check?: (snapshot: AnyMachineSnapshot, event: EventObject | undefined) => void;
     limit?: number;
+    /** Where the traversal starts. @default the machine's initial snapshot */
+    fromState?: AnyMachineSnapshot;
   },
 ): { paths: number; unreachedStates: string[]; unreachedTransitions: string[] } {
   const paths = getShortestPaths(machine, {
@@ -37,6 +39,7 @@ export function traverse(
     input: options.input,
     serializeState: options.serializeState as never,
     limit: options.limit ?? 5_000,
+    fromState: options.fromState,
   } as never);
   const reachedNodes = new Set<string>();
   const reachedTransitions = new Set<unknown>();
@@ -53,6 +56,7 @@ export function traverse(
     input: options.input,
     serializeState: options.serializeState as never,
     limit: options.limit ?? 5_000,
+    fromState: options.fromState,
   } as never) as Record<string, { state: AnyMachineSnapshot; transitions: Record<string, { event: EventObject; state: AnyMachineSnapshot }> }>;
   for (const { state, transitions } of Object.values(adjacency)) {
     options.check?.(state, undefined);

@@ -46,7 +46,7 @@ export function dlqCommand(program: Command): void {
       const rows = letters.map((l) => [l.id, new Date(l.at).toISOString(), l.node, l.name, l.reason.replace(/\s+/g, ' ')]);
       process.stdout.write(`${table([['id', 'at', 'node', 'name', 'reason'], ...rows])}\n`);
     });
-  redisOptions(dlq.command('replay').description('put a dead letter back into its queue (same message id) and remove it from the dead letters'))
+  redisOptions(dlq.command('replay').description('put a dead letter back into its queue (same message id, a new job) and remove it from the dead letters, and its failed original from its queue'))
     .argument('<id>', 'dead letter id, as dlq list prints it')
     .action(async (id: string, flags: RedisFlags) => {
       const result = await withClient(flags, (client) => client.replay(id));

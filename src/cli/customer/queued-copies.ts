@@ -66,6 +66,16 @@ function scrubText(text: string, secrets: ReadonlySet<string>): string {
   return out;
 }
 
+/** The failure texts BullMQ keeps in a job's hash (`failedReason`, `stacktrace`), as stored. */
+async function failureFields(redis: Redis, queue: Queue, job: Job): Promise<Record<string, string>> {
+  if (job.id === undefined) return {};
+  const [failedReason, stacktrace] = await redis.hmget(queue.toKey(job.id), 'failedReason', 'stacktrace');
+  const fields: Record<string, string> = {};
+  if (failedReason) fields['failedReason'] = failedReason;
+  if (stacktrace) fields['stacktrace'] = stacktrace;
+  return fields;
+}
+
 /** What {@link redactQueuedCopies} did. */
 export interface QueuedCopiesReport {
   /** Jobs of the customer's entities read, and those whose data held personal fields (now redacted). */
@@ -100,8 +110,8 @@ export async function customerDeadLetters(redis: Redis, keys: RedisKeys, custome
 
 /**
  * Redacts every personal field ({@link redactPersonal}) in the data of the customer's finished jobs
- * in its partition queues and in its dead letters (their reasons too, where they quote a personal
- * value).
+ * in its partition queues (a failed job's `failedReason` and stack traces too, where they quote a
+ * personal value) and in its dead letters (their reasons too).
  */
 export async function redactQueuedCopies(redis: Redis, keys: RedisKeys, customerId: string, partitions: number): Promise<QueuedCopiesReport> {
   let jobsRead = 0;
@@ -114,6 +124,13 @@ export async function redactQueuedCopies(redis: Redis, keys: RedisKeys, customer
         jobsRead++;
         const { value, redacted } = redactPersonal(job.data);
         if (redacted === 0) continue;
+        // A failed job (a dead-lettered one fails with its reason) may quote a personal value in
+        // its failedReason and stack traces: taken out like a dead letter's reason. Before the
+        // data, which holds the values to look for.
+        const secrets = personalStrings(job.data);
+        const failed = await failureFields(redis, queue, job);
+        const scrubbed = Object.entries(failed).filter(([, text]) => scrubText(text, secrets) !== text);
+        if (scrubbed.length > 0) await redis.hset(queue.toKey(job.id!), Object.fromEntries(scrubbed.map(([field, text]) => [field, scrubText(text, secrets)])));
         await job.updateData(value);
         jobsRedacted++;
       }

@@ -52,9 +52,14 @@ export interface EnqueueResult {
 /** Re-exported: the rule lives with the Orchestrator's `lifecycle` message, where the nodes check it. */
 export { messageIdOf } from '../../marketplace/lifecycle-message.ts';
 
-/** The transport's message of a lifecycle event: to its customer's orchestrator, under {@link messageIdOf}. */
+/**
+ * The transport's message of a lifecycle event: to its customer's orchestrator, under {@link
+ * messageIdOf}, its job named by the event's type (`CustomerSubscribes`), not by the wrapper's
+ * (`lifecycle`, the same for every event), so a dashboard tells the events apart; with `trace`,
+ * the W3C Trace Context its job carries (its `governor.enqueue` span).
+ */
 export function lifecycleMessage(event: LifecycleEvent, receivedAt: number, delayMs = 0, trace?: TraceCarrier): OutboundMessage {
-  const message = { to: { entity: 'Orchestrator', key: event.customerId }, event: { type: 'lifecycle', event, receivedAt }, id: messageIdOf(event), delayMs };
+  const message = { to: { entity: 'Orchestrator', key: event.customerId }, event: { type: 'lifecycle', event, receivedAt }, id: messageIdOf(event), delayMs, name: event.type };
   return trace === undefined ? message : { ...message, trace };
 }
 

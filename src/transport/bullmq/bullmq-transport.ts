@@ -349,6 +349,7 @@ export class BullmqTransport implements Transport {
       coLocated: (target) => this.#scopes.coLocated(target),
       partitionOf: (address) => this.partitionOf(address),
       deadLetter: (job, reason) => this.#deadLetters.deadLetter(job, reason),
+      recordDeadLetter: (job, reason) => this.#deadLetters.record(job, reason),
       refused: (target) => this.#deadLetters.refused(target),
       duplicate: (target, jobId, id) => this.#deadLetters.duplicate(target, jobId, id),
       commitRefused: (result) => this.#deadLetters.commitRefused(result),

@@ -4,7 +4,7 @@ import type { EntityAddress } from '../../runtime/entity.ts';
 import { REDIS_RETRY, retry } from '../../runtime/retry.ts';
 import type { TransportEndpoint } from '../../runtime/transport.ts';
 import type { RedisKeys } from '../../store/redis-keys.ts';
-import { addDeadLetter, listDeadLetters, replayDeadLetter, type DeadLetter, type ReplayResult } from './dead-letters.ts';
+import { addDeadLetter, DeadLetteredError, listDeadLetters, replayDeadLetter, type DeadLetter, type ReplayResult } from './dead-letters.ts';
 import type { Relay } from './relay.ts';
 
 /** What the desk needs from its transport. @internal */
@@ -38,8 +38,19 @@ export class DeadLetterDesk {
     this.#ctx = ctx;
   }
 
-  /** Moves a job to the `dlq` queue with its reason; retried (adds are idempotent) until the transport stops. */
-  async deadLetter(job: Job, reason: string): Promise<void> {
+  /**
+   * Moves a job to the `dlq` queue with its reason (retried, adds are idempotent, until the
+   * transport stops), then throws a {@link DeadLetteredError}: a processor lets it through, and
+   * BullMQ fails the job in its own queue with the reason, never retried. Outside a processor
+   * (a job BullMQ failed itself), use {@link record}.
+   */
+  async deadLetter(job: Job, reason: string): Promise<never> {
+    await this.record(job, reason);
+    throw new DeadLetteredError(reason);
+  }
+
+  /** Moves a job to the `dlq` queue with its reason, logged and counted; see {@link deadLetter}. */
+  async record(job: Job, reason: string): Promise<void> {
     const node = this.#ctx.node();
     const logger = this.#ctx.logger();
     logger.warn({ queue: job.queueName, jobId: job.id, reason }, 'dead-lettered');

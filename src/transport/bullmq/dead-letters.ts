@@ -1,13 +1,24 @@
-import type { Job, Queue } from 'bullmq';
+import { UnrecoverableError, type Job, type Queue } from 'bullmq';
 
-/** A message that could not be handled, kept with its reason and the payload exactly as it came. */
+/**
+ * A message that could not be handled, kept with its reason and the payload exactly as it came.
+ * Its job stays in its own queue as a BullMQ *failed* job (`queue` + `jobId` name it there, e.g.
+ * in Bull Board), with this `reason` as its `failedReason`, until the queue's `removeOnFail`
+ * trims it or the letter is replayed.
+ */
 export interface DeadLetter {
   /** The dead letter's own id (`<queue>~<job id>`), for {@link replayDeadLetter}. */
   readonly id: string;
+  /**
+   * Why; the failed job's `failedReason` too (for a job BullMQ failed by itself, e.g. stalled too
+   * often, this is `failed in BullMQ: ` and its `failedReason`).
+   */
   readonly reason: string;
-  /** The queue it came from, and goes back to when replayed. */
+  /** The queue it came from, where its job is failed, and where it goes back when replayed. */
   readonly queue: string;
+  /** The failed job's id in `queue` (`undefined` only for a job BullMQ gave no id). */
   readonly jobId: string | undefined;
+  /** The job's name as its producer gave it (informative: the data's type decides what it is). */
   readonly name: string;
   /** The job's data as it was in Redis. */
   readonly data: unknown;
@@ -17,6 +28,28 @@ export interface DeadLetter {
 }
 
 type DeadLetterData = Omit<DeadLetter, 'id'>;
+
+/**
+ * Thrown by a processor once its job is in the dead-letter queue: BullMQ then moves the job to
+ * *failed* in its own queue, with the reason as its `failedReason`, and never retries it (an
+ * `UnrecoverableError`, whatever `attempts` its producer set). It fetches the next job as a
+ * completion would, so the partition goes on in order; nothing was committed, so the message is
+ * not handled. It extends BullMQ's class rather than `GovernorError` because BullMQ recognises
+ * it by class; it never reaches a caller of Governor's API.
+ *
+ * @internal
+ */
+export class DeadLetteredError extends UnrecoverableError {
+  readonly code = 'DEAD_LETTERED';
+
+  constructor(reason: string) {
+    super(reason);
+    this.name = 'DeadLetteredError';
+    // No stack: BullMQ would store it beside `failedReason`, a second copy of the reason (which
+    // may quote the job's data) that an erasure would have to find too, and its frames say nothing.
+    this.stack = '';
+  }
+}
 
 /**
  * Moves a job to the dead-letter queue (a BullMQ queue nobody consumes). Idempotent: the dead
@@ -36,8 +69,10 @@ export async function listDeadLetters(dlq: Queue, start = 0, end = 999): Promise
 export type ReplayResult = { ok: true; queue: string; jobId: string } | { ok: false; error: 'not_found' };
 
 /**
- * Puts a dead letter back into its queue (optionally with corrected data) and removes it from the
- * dead letters. The message id stays the same, so a message that was in fact handled is skipped.
+ * Puts a dead letter back into its queue (optionally with corrected data), as a new job
+ * (`<job id>~replay~<time>`), and removes it from the dead letters, and its failed original from
+ * its queue: the replay is what runs now, and the original's job id is free for a producer's
+ * resend. The message id stays the same, so a message that was in fact handled is skipped.
  */
 export async function replayDeadLetter(
   dlq: Queue,
@@ -54,7 +89,10 @@ export async function replayDeadLetter(
     data = { ...data, id: dead.jobId };
   }
   const jobId = `${dead.jobId ?? 'job'}~replay~${letter.timestamp}`;
-  await queueOf(dead.queue).add(dead.name, data, { jobId });
+  const queue = queueOf(dead.queue);
+  await queue.add(dead.name, data, { jobId });
+  // Only a failed original: under its id there may be a job sent again since (waiting or done).
+  if (dead.jobId !== undefined && (await queue.getJobState(dead.jobId)) === 'failed') await queue.remove(dead.jobId);
   await letter.remove();
   return { ok: true, queue: dead.queue, jobId };
 }

@@ -13,6 +13,7 @@ import { StoredStateError, type DatasetRolledBackError } from '../../store/redis
 import type { PartitionId } from '../../store/redis-keys.ts';
 import { earliestDeadline, type CommitEntry, type CommitResult, type RedisStore } from '../../store/redis-store.ts';
 import { coalesceWrites } from './coalesced-writes.ts';
+import { DeadLetteredError } from './dead-letters.ts';
 import { checkEntityJob } from './entity-job.ts';
 import type { EntityCache, EntityRecord } from './entity-cache.ts';
 import { checkFetchedJob, GuardedWorker } from './guarded-worker.ts';
@@ -43,7 +44,13 @@ export interface PartitionContext {
   /** The entities to load with a message's target: the other kinds of its key, co-located with it. */
   coLocated(target: EntityAddress): EntityAddress[];
   partitionOf(address: EntityAddress): PartitionId;
-  deadLetter(job: Job, reason: string): Promise<void>;
+  /**
+   * Dead-letters a job, then throws a `DeadLetteredError`: the processor lets it through, and
+   * BullMQ fails the job in its queue with the reason (not retried, not handled).
+   */
+  deadLetter(job: Job, reason: string): Promise<never>;
+  /** Dead-letters a job BullMQ failed by itself (it is failed already: nothing thrown). */
+  recordDeadLetter(job: Job, reason: string): Promise<void>;
   /** Counts a message its target's kind refused (it is dead-lettered like any bad job). */
   refused(target: EntityAddress): void;
   /** Counts and logs a job whose message id its target had handled already (skipped: nothing changed). */
@@ -71,7 +78,8 @@ type RuntimeState = 'starting' | 'running' | 'stopping' | 'stopped';
  * of one key are handled in enqueue order. Handling a job, in order:
  *
  * 1. Check the job (format, entity kind, partition, and the message as the kind's `accepts`
- *    says); a bad job is dead-lettered at once, with the reason, and completed: nothing is written.
+ *    says); a bad job is dead-lettered at once, with the reason, and failed in its queue with the
+ *    same reason (never retried): nothing is written, and the next job follows as after a completion.
  * 2. Load the target and its co-located entities into the cache, if they are not there.
  * 3. Deliver the message in a job scope: co-located entities talk in memory, everything sent
  *    elsewhere joins the pending outbox, every entity that steps is marked dirty.
@@ -159,9 +167,10 @@ export class PartitionRuntime {
     });
     worker.on('error', (error) => this.#ctx.logger.debug({ err: error, queue: this.queue }, 'worker error'));
     // BullMQ fails a job only when it stalled too often (its worker died with it, again and again)
-    // or the processor threw unexpectedly: it is dead-lettered, never lost.
+    // or the processor threw unexpectedly: it is dead-lettered, never lost. A job the processor
+    // dead-lettered itself failed on purpose, its letter written already.
     worker.on('failed', (job, error) => {
-      if (job) void this.#ctx.deadLetter(job, `failed in BullMQ: ${error.message}`).catch(() => undefined);
+      if (job && !(error instanceof DeadLetteredError)) void this.#ctx.recordDeadLetter(job, `failed in BullMQ: ${error.message}`).catch(() => undefined);
     });
     this.#worker = worker;
     this.#state = 'running';

@@ -25,6 +25,11 @@ export interface OutboundMessage {
    * @default the span active when `sendMany` is called, if an OpenTelemetry SDK runs one; else none
    */
   readonly trace?: TraceCarrier;
+  /**
+   * The BullMQ job name, what dashboards (Bull Board, Taskforce) list jobs by. Informative only:
+   * the nodes never read it (the message's `type` decides). @default the message's `type`
+   */
+  readonly name?: string;
 }
 
 /** Options of {@link GovernorProducer.sendMany}. */
@@ -149,7 +154,7 @@ export class GovernorProducer {
       const delay = message.delayMs ?? 0;
       if (!Number.isSafeInteger(delay) || delay < 0) throw new InvalidJobDataError(`message ${id}: delayMs must be a whole number of ms ≥ 0, got ${String(delay)}`);
       const opts = delay > 0 ? { jobId: this.jobIdOf(message.to, id), delay } : { jobId: this.jobIdOf(message.to, id) };
-      return { id, to: message.to, event: message.event, queue: this.queueOf(message.to), job: { name: message.event.type, data, opts } };
+      return { id, to: message.to, event: message.event, queue: this.queueOf(message.to), job: { name: message.name ?? message.event.type, data, opts } };
     });
     const contentOf = options.contentOf ?? canonicalContent;
     // What BullMQ stores for each message (`JSON.stringify` of its data), built once for both checks.

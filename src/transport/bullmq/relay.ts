@@ -18,7 +18,11 @@ export interface OutgoingJob {
   readonly trace?: TraceCarrier;
 }
 
-/** The BullMQ job name: the event type when there is one (readable in dashboards), else the envelope kind. */
+/**
+ * The BullMQ job name of a relayed message: its message type (`prepare`, `commit`, …) when it
+ * carries one, else the envelope's kind (`reply`, `down`, …), so dashboards list jobs by what they
+ * are. Informative only: the receiving node reads the job's data, never its name.
+ */
 export function jobName(env: Envelope): string {
   return 'event' in env ? env.event.type : env.t;
 }
