@@ -62,4 +62,18 @@ describe('with an SDK registered', () => {
     expect(span!.attributes['governor.trace.ignored']).toMatch(/traceparent/);
     expect(warnings.at(-1)?.problem).toMatch(/traceparent/);
   });
+
+  it('names a step’s failure by its type only, never by a message that may quote an entity’s key', () => {
+    exporter.reset();
+    const tracing = new JobTracing(() => logger);
+    expect(() =>
+      tracing.step(entityProcess, envelope, () => {
+        throw new TypeError('Billing/c-1 broke');
+      }),
+    ).toThrow('Billing/c-1 broke');
+    const [span] = exporter.getFinishedSpans();
+    expect(span!.attributes['error.type']).toBe('TypeError');
+    expect(span!.status).toEqual({ code: 2, message: 'TypeError' });
+    expect(JSON.stringify([span!.attributes, span!.status, span!.events])).not.toContain('c-1');
+  });
 });

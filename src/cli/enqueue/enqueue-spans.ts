@@ -49,7 +49,12 @@ export function startEnqueueSpans(events: readonly LifecycleEvent[], queueOf: (e
     },
     end: (error) => {
       for (const span of spans.values()) {
-        if (error !== undefined) span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+        if (error !== undefined) {
+          // By its type only: a message may quote a customer id, which spans never show.
+          const type = error instanceof Error ? error.name : typeof error;
+          span.setAttribute('error.type', type);
+          span.setStatus({ code: SpanStatusCode.ERROR, message: type });
+        }
         span.end();
       }
     },

@@ -141,7 +141,10 @@ export class JobTracing implements StepWatcher {
     try {
       const result = await run();
       span.setAttribute('governor.commit.result', result.status);
-      if (result.status !== 'ok' && result.status !== 'duplicate') span.setStatus({ code: SpanStatusCode.ERROR, message: result.status });
+      if (result.status !== 'ok' && result.status !== 'duplicate') {
+        span.setAttribute('error.type', result.status);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: result.status });
+      }
       span.end();
       return result;
     } catch (error) {
@@ -198,10 +201,16 @@ export class JobTracing implements StepWatcher {
   }
 }
 
+/**
+ * Ends a span; a failure is named by its type only (`error.type`, the error's `code` or class):
+ * its message may quote an entity's key, which spans never show (see {@link TracingOptions}).
+ */
 function end(span: Span, error?: unknown): void {
   if (error !== undefined) {
-    span.recordException(error instanceof Error ? error : String(error));
-    span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+    const code = (error as { code?: unknown } | null)?.code;
+    const type = typeof code === 'string' ? code : error instanceof Error ? error.name : typeof error;
+    span.setAttribute('error.type', type);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: type });
   }
   span.end();
 }
