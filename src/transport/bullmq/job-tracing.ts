@@ -34,9 +34,9 @@ export interface TracedJob {
 }
 
 /**
- * The OpenTelemetry spans of a BullMQ node, through `@opentelemetry/api` only: without an SDK
- * they are the API's no-op spans. Made only when the transport's `tracing` option is on; off,
- * nothing here runs and a job costs no allocation for tracing.
+ * The OpenTelemetry spans of a BullMQ node, through `@opentelemetry/api` only (the SDK is the
+ * operator's choice). Made only when the transport's `tracing` option is on; off, nothing here
+ * runs and a job costs no allocation for tracing.
  *
  * One lifecycle event is one trace: the producer's span is the parent of the job's
  * `governor.process` span (through the job's `trace` field, `trace-context.ts`); each step the
