@@ -26,6 +26,9 @@ export {
   RedisNotDurableError,
   ALLOW_DATA_LOSS_ENV,
   describePersistence,
+  traceCarrier,
+  contextOfCarrier,
+  TRACE_FIELD,
 } from './transport/bullmq/index.ts';
 export type {
   BullmqNode,
@@ -44,6 +47,9 @@ export type {
   RegisterResult,
   JobData,
   CheckedJob,
+  TraceCarrier,
+  ExtractedTrace,
+  TracingOptions,
   Durability,
   RedisPersistence,
 } from './transport/bullmq/index.ts';

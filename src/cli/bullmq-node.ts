@@ -16,7 +16,7 @@ import { EXIT } from './exit-codes.ts';
 import { exitAfterStop, stopTimeoutMs } from './node-stop.ts';
 import { redactUrl } from '../transport/bullmq/redis-url.ts';
 import { redisTimeoutMs } from './redis-deadline.ts';
-import { bullmqTelemetry, createNodeTelemetry, type MetricsEndpoint } from './node-telemetry.ts';
+import { createNodeTelemetry, nodeTracing, type MetricsEndpoint } from './node-telemetry.ts';
 import { resolveSettings } from '../transport/bullmq/options.ts';
 import { nodeVariable } from './node-environment.ts';
 import type { TestClock } from '../runtime/clock.ts';
@@ -62,7 +62,7 @@ export async function startBullmq(options: {
       kinds: marketplaceKinds({ pseudonymKey }),
       // As the embedded marketplace: a customer's actors at rest drop their snapshots once its event is committed.
       entityHost: { observe: telemetry.observer, hibernation: { afterCommit: true } },
-      telemetry: await bullmqTelemetry(),
+      tracing: nodeTracing(pseudonymKey),
       durability: options.allowDataLoss ? 'allow-data-loss' : 'require',
       // A wrong URL or a Redis that is down: exit 3 in one line, not a silent wait.
       connectTimeoutMs: redisTimeoutMs(),

@@ -138,7 +138,7 @@ export const NODE_ENVIRONMENT = [
   },
   {
     name: 'GOVERNOR_OTEL',
-    meaning: '1: OpenTelemetry spans for each job (exported by the SDK the process registers)',
+    meaning: '1: OpenTelemetry traces of jobs, actor steps and commits, carried across queues in each job\u2019s trace field (exported by the SDK the process registers)',
     required: false,
     secret: false,
     default: 'no spans',

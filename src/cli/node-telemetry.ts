@@ -18,6 +18,8 @@ import { startPeriodicFlush } from '../observability/periodic-flush.ts';
 import { RedisStreamSink } from '../observability/redis-stream-sink.ts';
 import { CliError, EXIT } from './exit-codes.ts';
 import { nodeVariable } from './node-environment.ts';
+import { pseudonymiseCustomer } from '../marketplace/receipts.ts';
+import type { TracingOptions } from '../transport/bullmq/job-tracing.ts';
 
 /** How often a node flushes telemetry, samples Redis' health and refreshes its summary in Redis. */
 const FLUSH_EVERY_MS = 5_000;
@@ -180,15 +182,21 @@ export function createNodeTelemetry(options: NodeTelemetryOptions): NodeTelemetr
 }
 
 /**
- * OpenTelemetry tracing of the node's jobs with `GOVERNOR_OTEL=1`: BullMQ's `telemetry` option
- * through `bullmq-otel`, spans named by BullMQ (`add <queue>`, `process <queue>`), tracer
- * `governor`. It only reaches an exporter when an OpenTelemetry SDK is registered in the process
- * (e.g. `NODE_OPTIONS="--import ./otel-setup.js"`); without one the spans cost next to nothing.
+ * OpenTelemetry tracing of the node with `GOVERNOR_OTEL=1` (the transport option `tracing`, see
+ * `job-tracing.ts`): a `governor.process` span per job under the trace its `trace` field carries,
+ * a `governor.step` per message an entity handles, a `governor.commit` per commit, tracer
+ * `governor`; each message the node adds carries the sending step's context, so one lifecycle
+ * event is one trace from `governor enqueue` to the commits. Customers show as their receipt
+ * pseudonym under `pseudonymKey`, as in the node's logs. Spans reach an exporter only when an
+ * OpenTelemetry SDK is registered in the process (`node --import ./otel-setup.mjs`); without
+ * one they are the API's no-op spans.
+ *
+ * BullMQ's own telemetry (`bullmq-otel`) is not used: it spans a whole `addBulk` and carries that
+ * span's context in every job of the batch, while a node's batch holds messages of many traces.
  */
-export async function bullmqTelemetry(env: NodeJS.ProcessEnv = process.env): Promise<import('bullmq').Telemetry | undefined> {
+export function nodeTracing(pseudonymKey: string, env: NodeJS.ProcessEnv = process.env): TracingOptions | undefined {
   if (nodeVariable('GOVERNOR_OTEL', env) !== '1') return undefined;
-  const [{ BullMQOtel }, { GOVERNOR_VERSION }] = await Promise.all([import('bullmq-otel'), import('../observability/platform.ts')]);
-  return new BullMQOtel({ tracerName: 'governor', version: GOVERNOR_VERSION });
+  return { entityKey: (address) => `~${pseudonymiseCustomer(address.key, pseudonymKey).slice(0, 16)}` };
 }
 
 /**

@@ -9,15 +9,19 @@ import type { NodeEntities } from './node-entities.ts';
 import type { ProcessRecord } from './process-record.ts';
 import { Queue } from './queue.ts';
 import { PidSet } from './pid-set.ts';
-import type { Transport, TransportEndpoint } from './transport.ts';
+import type { StepHandler, StepWatcher, Transport, TransportEndpoint } from './transport.ts';
 
 export type { NodeEntities } from './node-entities.ts';
+export type { StepHandler, StepWatcher } from './transport.ts';
 
 /** @default 5000 — as `gen_statem:call`'s usual timeout in OTP code. */
 export const DEFAULT_CALL_TIMEOUT = 5_000;
 
 /** Messages a process handles before yielding to others in the run queue (Erlang's reductions). */
 const SLICE = 64;
+
+/** One function for every step a {@link StepWatcher} runs, not a closure per message. */
+const handleStep: StepHandler = (process, envelope) => process.handle(envelope);
 
 export interface NodeOptions {
   /** Unique among the nodes sharing a transport. @default 'nonode' */
@@ -95,6 +99,8 @@ export class Node implements TransportEndpoint {
   #stopped = false;
   /** The entities this node hosts, once an `EntityHost` is created for it (see {@link NodeEntities}). */
   entities: NodeEntities | undefined;
+  /** @internal see {@link StepWatcher}; none, the usual case, costs one check per message. */
+  _stepWatcher: StepWatcher | undefined;
   readonly stats: NodeStatistics = { processes: 0, spawned: 0, exited: 0, undelivered: 0, lateReplies: 0 };
 
   constructor(options: NodeOptions & { transport: Transport }) {
@@ -504,6 +510,7 @@ export class Node implements TransportEndpoint {
       this.stats.undelivered++;
       return;
     }
+    this._stepWatcher?.queued(envelope);
     process.mailbox.push(envelope);
     this._schedule(process);
   }
@@ -607,7 +614,7 @@ export class Node implements TransportEndpoint {
       process.messagesIn++;
       let pending: void | Promise<void>;
       try {
-        pending = process.handle(envelope);
+        pending = this._stepWatcher === undefined ? process.handle(envelope) : this._stepWatcher.step(process, envelope, handleStep);
       } catch (error) {
         this._terminate(process, error);
         return;

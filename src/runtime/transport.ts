@@ -31,6 +31,24 @@ export interface TransportEndpoint {
   run<T>(work: () => T): T;
   /** Resolves once no local process has work left. */
   settle(): Promise<void>;
+  /** @internal see {@link StepWatcher}; none, the usual case, costs one check per message. */
+  _stepWatcher?: StepWatcher | undefined;
+}
+
+/** Handles one envelope of a process's mailbox (`process.handle`), as {@link StepWatcher.step} is given it. */
+export type StepHandler = (process: ProcessRecord, envelope: Envelope) => void | Promise<void>;
+
+/**
+ * Sees every message a process of a node handles, from outside the kernel (tracing: the BullMQ
+ * transport's spans, `job-tracing.ts`). `queued` is told of each envelope as it joins a mailbox,
+ * while whatever sent it is still running, so a watcher can tell which step caused which; `step`
+ * runs each one, and must call `handle(process, envelope)` exactly once and return what it
+ * returns (its throw is the process's crash, as without a watcher).
+ * @internal
+ */
+export interface StepWatcher {
+  queued(envelope: Envelope): void;
+  step(process: ProcessRecord, envelope: Envelope, handle: StepHandler): void | Promise<void>;
 }
 
 /**

@@ -74,8 +74,8 @@ async function run(rawRedisWrites: boolean, tag: string): Promise<void> {
   // the lone-surrogate one is the only candidate and it must not touch key-0 (checked above).
   expect(expected.filter((id) => !byJob.has(id) && id !== 'raw-lone-surrogate-escape'), node.log()).toEqual([]);
   for (const id of lettered) expect(byJob.get(id)!.reason, id).toMatch(/\S{4,}/);
-  // Job data is { v, id?, env } and nothing else: the first unknown field is named.
-  expect(byJob.get('bad-proto-key-json')!.reason).toMatch(/unknown field "__proto__": a job's data is \{ v, id\?, env \}/);
+  // Job data is { v, id?, env, trace? } and nothing else: the first unknown field is named.
+  expect(byJob.get('bad-proto-key-json')!.reason).toMatch(/unknown field "__proto__": a job's data is \{ v, id\?, env, trace\? \}/);
   if (rawRedisWrites) {
     expect(byJob.get('raw-not-json')!.reason).toMatch(/data is not JSON/);
     // The payload is kept exactly as it was in Redis, for whoever inspects or corrects it.

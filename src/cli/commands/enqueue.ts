@@ -157,7 +157,10 @@ export function enqueueCommand(program: Command): void {
         // In bulk (without --strict) an eventId reused for other content is a bad line; alone, or with --strict, nothing is enqueued.
         const onReusedKey = bulk && flags.strict !== true ? 'skip' : 'abort';
         let reused: { event: LifecycleEvent; reason: string }[];
-        ({ ids, outcomes, throttled, delayed, reused } = await enqueueEvents({ url, prefix: prefixOf(flags), partitions, batch, waitMs, onReusedKey }, accepted));
+        const { nodeVariable } = await import('../node-environment.ts');
+        // The customer shows on the `governor.enqueue` spans as on the nodes': its receipt pseudonym.
+        const pseudonymKey = nodeVariable('GOVERNOR_PSEUDONYM_KEY');
+        ({ ids, outcomes, throttled, delayed, reused } = await enqueueEvents({ url, prefix: prefixOf(flags), partitions, batch, waitMs, onReusedKey, pseudonymKey }, accepted));
         for (const r of reused) rejections.add(lineOf.get(r.event) ?? 0, [`$.eventId: ${r.reason} (idempotency_key_reused), got ${JSON.stringify(r.event.eventId)}`]);
       }
       const refusals = throttled.map((t) => ({ eventId: t.event.eventId, customerId: t.event.customerId, tier: t.tier, perSecond: t.perSecond, retryAfterMs: t.retryAfterMs }));

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { JOB_FORMAT_VERSION } from '../../transport/bullmq/job-format.ts';
+import { JOB_FORMAT_VERSION, TRACE_JSON_SCHEMA } from '../../transport/bullmq/job-format.ts';
+import { MAX_TRACEPARENT_LENGTH, MAX_TRACESTATE_LENGTH } from '../../transport/bullmq/trace-context.ts';
 import { SAFE_ID_MAX_LENGTH, SAFE_ID_PATTERN } from '../../marketplace/ids.ts';
 import { LifecycleMessageSchema, ORCHESTRATOR_KIND } from '../../marketplace/lifecycle-message.ts';
 
@@ -37,6 +38,13 @@ export const LifecycleJobSchema = z.strictObject({
     }),
     event: LifecycleMessageSchema,
   }),
+  trace: z
+    .strictObject({
+      traceparent: z.string().max(MAX_TRACEPARENT_LENGTH).regex(new RegExp(TRACE_JSON_SCHEMA.properties.traceparent.pattern)).describe(TRACE_JSON_SCHEMA.properties.traceparent.description),
+      tracestate: z.string().max(MAX_TRACESTATE_LENGTH).optional().describe(TRACE_JSON_SCHEMA.properties.tracestate.description),
+    })
+    .optional()
+    .describe(TRACE_JSON_SCHEMA.description),
 });
 
 /** Job data of one lifecycle event. */

@@ -13,6 +13,8 @@ import { countDoorRefusals } from './door-refusals.ts';
 import { TenantThrottle, type Admitted, type Refused } from './throttle.ts';
 import { reusedKeysRecorded } from './reused-keys.ts';
 import { OutcomeReader, type EventOutcome } from './wait.ts';
+import { startEnqueueSpans } from './enqueue-spans.ts';
+import type { TraceCarrier } from '../../transport/bullmq/trace-context.ts';
 
 /** Where events go: the nodes' Redis, prefix and partition count. */
 export interface EnqueueTarget {
@@ -31,6 +33,8 @@ export interface EnqueueTarget {
    * `skip` enqueues the others and returns it in `reused`. @default 'abort'
    */
   readonly onReusedKey?: 'abort' | 'skip';
+  /** The receipt pseudonym key: the customer shows as its pseudonym on the `governor.enqueue` spans (none: not at all). */
+  readonly pseudonymKey?: string;
 }
 
 /** The eventIds enqueued, in order, and with `waitMs` what became of each. */
@@ -51,10 +55,12 @@ export { messageIdOf } from '../../marketplace/lifecycle-message.ts';
 /**
  * The transport's message of a lifecycle event: to its customer's orchestrator, under {@link
  * messageIdOf}, its job named by the event's type (`CustomerSubscribes`), not by the wrapper's
- * (`lifecycle`, the same for every event), so a dashboard tells the events apart.
+ * (`lifecycle`, the same for every event), so a dashboard tells the events apart; with `trace`,
+ * the W3C Trace Context its job carries (its `governor.enqueue` span).
  */
-export function lifecycleMessage(event: LifecycleEvent, receivedAt: number, delayMs = 0): OutboundMessage {
-  return { to: { entity: 'Orchestrator', key: event.customerId }, event: { type: 'lifecycle', event, receivedAt }, id: messageIdOf(event), delayMs, name: event.type };
+export function lifecycleMessage(event: LifecycleEvent, receivedAt: number, delayMs = 0, trace?: TraceCarrier): OutboundMessage {
+  const message = { to: { entity: 'Orchestrator', key: event.customerId }, event: { type: 'lifecycle', event, receivedAt }, id: messageIdOf(event), delayMs, name: event.type };
+  return trace === undefined ? message : { ...message, trace };
 }
 
 /** What a lifecycle message says, for the producer's comparison with a job queued under its id: the event's digest. */
@@ -113,25 +119,33 @@ export async function enqueueEvents(target: EnqueueTarget, all: readonly Lifecyc
         throttled.push(...admission.refused);
         admitted = admission.admitted;
         const receivedAt = Date.now();
-        for (;;) {
-          try {
-            await producer.sendMany(
-              [...admission.reports, ...admitted.map((a) => a.event)].map((event, i) => lifecycleMessage(event, receivedAt, admitted[i - admission.reports.length]?.delayMs)),
-              { contentOf: lifecycleContent },
-            );
-            break;
-          } catch (error) {
-            // A job with the eventId and other content is queued: nothing of the batch was
-            // written; without those events, the rest goes (`skip`).
-            if (error instanceof IdempotencyKeyReusedError && !error.othersWritten) refusedReused += error.reused.length;
-            if (!(error instanceof IdempotencyKeyReusedError) || error.othersWritten || target.onReusedKey !== 'skip') throw error;
-            const ids = new Set(error.reused.map((r) => r.id));
-            const refused = admitted.filter((a) => ids.has(messageIdOf(a.event)));
-            if (refused.length === 0) throw error;
-            refusedReused -= refused.length;
-            for (const a of refused) reused.push({ event: a.event, reason: `${keyReusedReasonOf(a.event)} (a job with it is in the queue)` });
-            admitted = admitted.filter((a) => !refused.includes(a));
+        // One trace per event sent, rooted here (no-op spans without an OpenTelemetry SDK).
+        const spans = startEnqueueSpans([...admission.reports, ...admitted.map((a) => a.event)], (event) => producer.queueOf({ entity: 'Orchestrator', key: event.customerId }), target.pseudonymKey);
+        try {
+          for (;;) {
+            try {
+              await producer.sendMany(
+                [...admission.reports, ...admitted.map((a) => a.event)].map((event, i) => lifecycleMessage(event, receivedAt, admitted[i - admission.reports.length]?.delayMs, spans.carrierOf(event))),
+                { contentOf: lifecycleContent },
+              );
+              break;
+            } catch (error) {
+              // A job with the eventId and other content is queued: nothing of the batch was
+              // written; without those events, the rest goes (`skip`).
+              if (error instanceof IdempotencyKeyReusedError && !error.othersWritten) refusedReused += error.reused.length;
+              if (!(error instanceof IdempotencyKeyReusedError) || error.othersWritten || target.onReusedKey !== 'skip') throw error;
+              const ids = new Set(error.reused.map((r) => r.id));
+              const refused = admitted.filter((a) => ids.has(messageIdOf(a.event)));
+              if (refused.length === 0) throw error;
+              refusedReused -= refused.length;
+              for (const a of refused) reused.push({ event: a.event, reason: `${keyReusedReasonOf(a.event)} (a job with it is in the queue)` });
+              admitted = admitted.filter((a) => !refused.includes(a));
+            }
           }
+          spans.end();
+        } catch (error) {
+          spans.end(error);
+          throw error;
         }
       } catch (error) {
         const done = ids.length > 0 ? ` (${ids.length} enqueued before: ${ids.join(' ')})` : '';

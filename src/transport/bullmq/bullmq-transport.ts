@@ -22,6 +22,7 @@ import type { DeadLetter, ReplayResult } from './dead-letters.ts';
 import { DatasetWatch } from './dataset-watch.ts';
 import { DeadLetterDesk } from './dead-letter-desk.ts';
 import { EnvelopeRouter } from './envelope-router.ts';
+import { JobTracing } from './job-tracing.ts';
 import { EntityScopes } from './entity-scopes.ts';
 import { PartitionOwnership } from './partition-ownership.ts';
 import { EntityCache } from './entity-cache.ts';
@@ -112,6 +113,8 @@ export class BullmqTransport implements Transport {
   readonly #startedAt = Date.now();
   /** The node runs on a test clock (GOVERNOR_TEST_CLOCK): its heartbeat says so, for nodes(). */
   #testClock = false;
+  /** The node's spans, with the `tracing` option only. */
+  readonly #tracing: JobTracing | undefined;
 
   constructor(options: BullmqTransportOptions = {}) {
     this.#options = options;
@@ -122,6 +125,7 @@ export class BullmqTransport implements Transport {
     const logger = () => this.#logger;
     const kinds = () => this.#kinds;
     const partitionOf = (address: EntityAddress) => this.partitionOf(address);
+    this.#tracing = this.settings.tracing && new JobTracing(logger, this.settings.tracing);
     this.#partitions = new PartitionOwnership({
       settings: this.settings,
       keys: this.keys,
@@ -157,6 +161,7 @@ export class BullmqTransport implements Transport {
       relay: () => this.#relay,
       isDead: (name) => this.#membership?.isDead(name) ?? false,
       logger,
+      tracing: this.#tracing,
     });
     this.#deadLetters = new DeadLetterDesk({ keys: this.keys, node: () => this.#requireNode(), relay: () => this.#requireRelay(), logger, signal: this.#halt.signal });
     this.#watch = new DatasetWatch({
@@ -176,6 +181,7 @@ export class BullmqTransport implements Transport {
     if (this.#node) throw new Error(`this BullMQ transport already serves node "${this.#node.name}": create one transport per node`);
     this.#node = endpoint;
     this.#logger = this.#options.logger ?? endpoint.logger;
+    if (this.#tracing) endpoint._stepWatcher = this.#tracing;
     endpoint.onExit((pid, reason, process) => {
       // An entity that exits abnormally while a message is handled crashed on it (as its
       // supervisor sees it): memory goes back to the last commit and the message is retried.
@@ -337,6 +343,7 @@ export class BullmqTransport implements Transport {
       relay: this.#relay!,
       cache: this.#cache,
       workerConnection: this.#connections!.worker,
+      tracing: this.#tracing,
       inScope: (scope, work) => this.#scopes.inScope(scope, work),
       load: (addresses) => this.#scopes.load(addresses),
       coLocated: (target) => this.#scopes.coLocated(target),
@@ -400,9 +407,25 @@ export class BullmqTransport implements Transport {
     if (!checked.ok) return this.#deadLetters.deadLetter(job, `invalid job: ${checked.problem}`);
     const envelope = checked.envelope;
     const node = this.#requireNode();
-    if (isEntityAddress(envelope.to)) return void this.routeEntity(node, envelope);
-    this.ambient(() => node.deliver(envelope));
-    await node.settle();
+    const traced = this.#tracing?.startJob(job.queueName, job.id, envelope, checked.trace);
+    if (!traced) {
+      if (isEntityAddress(envelope.to)) return void this.routeEntity(node, envelope);
+      this.ambient(() => node.deliver(envelope));
+      return node.settle();
+    }
+    const tracing = this.#tracing!;
+    try {
+      // Sent on, or delivered here: either way as this job's work, so what it causes is in its trace.
+      if (isEntityAddress(envelope.to)) tracing.within(traced.context, () => this.routeEntity(node, envelope));
+      else {
+        tracing.within(traced.context, () => this.ambient(() => node.deliver(envelope)));
+        await node.settle();
+      }
+      traced.end();
+    } catch (error) {
+      traced.end(error);
+      throw error;
+    }
   }
 
   /** Local links and monitors on a dead node's processes get `noconnection`, as in Erlang. */

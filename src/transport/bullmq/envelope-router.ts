@@ -10,6 +10,7 @@ import type { Placement } from '../../store/key-partitions.ts';
 import type { PartitionOwnership } from './partition-ownership.ts';
 import type { OutgoingJob, Relay } from './relay.ts';
 import type { MessageIds } from './scope.ts';
+import type { JobTracing } from './job-tracing.ts';
 
 export interface EnvelopeRouterParts {
   readonly placement: Placement;
@@ -23,6 +24,8 @@ export interface EnvelopeRouterParts {
   readonly relay: () => Relay | undefined;
   readonly isDead: (node: string) => boolean;
   readonly logger: () => Logger;
+  /** The node's spans, when it traces: each message sent carries the sending step's context. */
+  readonly tracing?: JobTracing | undefined;
 }
 
 /**
@@ -44,7 +47,7 @@ export class EnvelopeRouter {
 
   toNode(nodeName: string, envelope: Envelope): void {
     if (this.#parts.isDead(nodeName)) return this.#bounce(envelope);
-    this.#emit({ queue: this.#parts.keys.nodeQueue(nodeName), id: this.#messageId(), env: envelope });
+    this.#emit(this.#outgoing(this.#parts.keys.nodeQueue(nodeName), envelope));
   }
 
   toEntity(envelope: Envelope): void {
@@ -64,7 +67,7 @@ export class EnvelopeRouter {
         }
       }
     }
-    this.#emit({ queue: keys.partitionQueue(partition), id: this.#messageId(), env: envelope });
+    this.#emit(this.#outgoing(keys.partitionQueue(partition), envelope));
   }
 
   /** The job (or timer flush) fails as a crash would: it is re-run, then given back or dead-lettered. */
@@ -86,6 +89,13 @@ export class EnvelopeRouter {
       return void scope.outbox.push(job);
     }
     this.#parts.relay()?.push([job]);
+  }
+
+  /** A message leaving through a queue; when the node traces, with the sending step's context. */
+  #outgoing(queue: string, env: Envelope): OutgoingJob {
+    const id = this.#messageId();
+    const trace = this.#parts.tracing?.carrier();
+    return trace === undefined ? { queue, id, env } : { queue, id, env, trace };
   }
 
   #messageId(): string {

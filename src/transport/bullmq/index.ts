@@ -19,3 +19,6 @@ export type { DeadLetter, ReplayResult } from './dead-letters.ts';
 export type { RegisterResult } from './registry.ts';
 export { checkJob, checkEnvelope, checkJobDataLimits, checkMessageId, ENTITY_JOB_JSON_SCHEMA, IdempotencyKeyReusedError, InvalidJobDataError, jobIdFor, JOB_FORMAT_VERSION, MAX_JOB_BYTES, MAX_JOB_DEPTH } from './job-format.ts';
 export type { JobData, CheckedJob } from './job-format.ts';
+export { traceCarrier, contextOfCarrier, TRACE_FIELD } from './trace-context.ts';
+export type { TraceCarrier, ExtractedTrace } from './trace-context.ts';
+export type { TracingOptions } from './job-tracing.ts';

@@ -3,6 +3,7 @@ import { checkEntityAddress, isEntityAddress } from '../../runtime/entity.ts';
 import { hasLoneSurrogate } from '../../unicode.ts';
 import { isReservedEventType, type Envelope } from '../../runtime/envelope.ts';
 import { isPid } from '../../runtime/pid.ts';
+import { MAX_TRACEPARENT_LENGTH, MAX_TRACESTATE_LENGTH, type TraceCarrier } from './trace-context.ts';
 
 /** The version of the job format below; jobs of other versions are dead-lettered. */
 export const JOB_FORMAT_VERSION = 1;
@@ -17,14 +18,20 @@ export const JOB_FORMAT_VERSION = 1;
  * `id` is the message id, the idempotency key: a message with an id its target has handled is
  * skipped. Producers should also use it as the BullMQ `jobId` (then BullMQ ignores a duplicate
  * add while the first job is kept). Without `id`, the job id is the message id.
+ *
+ * `trace` is the W3C Trace Context of the span that sent the message (see `trace-context.ts`):
+ * optional, and never a reason to refuse a job (a carrier that is not valid is ignored, with a
+ * log line, by a node that traces).
  */
 export interface JobData {
   readonly v: typeof JOB_FORMAT_VERSION;
   readonly id?: string;
   readonly env: Envelope;
+  readonly trace?: TraceCarrier;
 }
 
-export type CheckedJob = { ok: true; id: string; envelope: Envelope } | { ok: false; problem: string };
+/** A checked job; `trace` is the job's `trace` field as it came (checked only by a node that traces: `contextOfCarrier`). */
+export type CheckedJob = { ok: true; id: string; envelope: Envelope; trace?: unknown } | { ok: false; problem: string };
 
 const MAX_ID_LENGTH = 512;
 
@@ -33,20 +40,21 @@ const MAX_ID_LENGTH = 512;
  * language): a problem is returned, named, never thrown, so the job is dead-lettered with it.
  */
 export function checkJob(data: unknown, jobId: string | undefined): CheckedJob {
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) return fail('data must be a JSON object { v, id?, env }');
-  const job = data as { v?: unknown; id?: unknown; env?: unknown };
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return fail('data must be a JSON object { v, id?, env, trace? }');
+  const job = data as { v?: unknown; id?: unknown; env?: unknown; trace?: unknown };
   const unknown = unknownField(job, JOB_FIELDS);
-  if (unknown !== undefined) return fail(`unknown field ${JSON.stringify(unknown)}: a job's data is { v, id?, env }`);
+  if (unknown !== undefined) return fail(`unknown field ${JSON.stringify(unknown)}: a job's data is { v, id?, env, trace? }`);
   if (job.v !== JOB_FORMAT_VERSION) return fail(`unsupported job format version ${JSON.stringify(job.v)} (this node reads ${JOB_FORMAT_VERSION})`);
   const id = job.id ?? jobId;
   if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ID_LENGTH) return fail('id must be a string of 1 to 512 characters');
   // Stored as UTF-8, "\uD800" and "\uDFFF" are the same bytes: one message would pass for the other's duplicate.
   if (hasLoneSurrogate(id)) return fail('id must be well-formed Unicode (no lone UTF-16 surrogates)');
   const problem = checkEnvelope(job.env);
-  return problem === undefined ? { ok: true, id, envelope: job.env as Envelope } : fail(`env: ${problem}`);
+  if (problem !== undefined) return fail(`env: ${problem}`);
+  return job.trace === undefined ? { ok: true, id, envelope: job.env as Envelope } : { ok: true, id, envelope: job.env as Envelope, trace: job.trace };
 }
 
-const JOB_FIELDS: ReadonlySet<string> = new Set(['v', 'id', 'env']);
+const JOB_FIELDS: ReadonlySet<string> = new Set(['v', 'id', 'env', 'trace']);
 /** The fields of a message envelope (cast, info, call). */
 const MESSAGE_FIELDS: ReadonlySet<string> = new Set(['t', 'to', 'from', 'event']);
 const ENTITY_ADDRESS_FIELDS: ReadonlySet<string> = new Set(['entity', 'key']);
@@ -260,6 +268,22 @@ export function checkJobDataLimits(data: unknown): string | undefined {
 }
 
 /**
+ * The JSON Schema of a job's `trace` field, the W3C Trace Context of the sender's span. Stricter
+ * than the nodes, which ignore a carrier that is not valid (with a log line) rather than refuse
+ * the message: a producer's trace is diagnostics, never a reason to lose an event.
+ */
+export const TRACE_JSON_SCHEMA = {
+  type: 'object',
+  description: 'W3C Trace Context of the span that sent the message; optional. A node that traces starts its spans under it; one that is not valid is ignored (logged), never a reason to refuse the job.',
+  required: ['traceparent'],
+  additionalProperties: false,
+  properties: {
+    traceparent: { type: 'string', maxLength: MAX_TRACEPARENT_LENGTH, pattern: '^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}(-.*)?$', description: 'W3C traceparent, e.g. 00-<trace id>-<parent span id>-01' },
+    tracestate: { type: 'string', maxLength: MAX_TRACESTATE_LENGTH, description: 'W3C tracestate' },
+  },
+} as const;
+
+/**
  * A JSON Schema of {@link JobData} for a message to an entity of any kind: the shape
  * {@link checkJob} checks, not what each kind takes. Lifecycle events have a schema of their own,
  * generated from the zod schemas the nodes validate them with (`schemas/lifecycle-job.schema.json`,
@@ -298,5 +322,6 @@ export const ENTITY_JOB_JSON_SCHEMA = {
         },
       },
     },
+    trace: TRACE_JSON_SCHEMA,
   },
 } as const;

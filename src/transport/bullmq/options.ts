@@ -5,6 +5,7 @@ import { ALLOW_DATA_LOSS_ENV, type Durability } from './redis-persistence.ts';
 import { resolveHeapBudget } from '../../runtime/heap-budget.ts';
 
 import type { Placement } from '../../store/key-partitions.ts';
+import type { TracingOptions } from './job-tracing.ts';
 
 export type { Placement } from '../../store/key-partitions.ts';
 
@@ -93,6 +94,15 @@ export interface BullmqTransportOptions {
    * worker: a span per job added and per job processed, the context carried in the job. @default none
    */
   telemetry?: Telemetry;
+  /**
+   * OpenTelemetry traces of the node's work, through `@opentelemetry/api` (register an SDK in the
+   * process to export them): a `governor.process` span per job under the context the job's `trace`
+   * field carries, a `governor.step` per message an entity handles, a `governor.commit` per commit,
+   * and the sending step's context in the `trace` field of every message the node adds, so one
+   * lifecycle event is one trace across every queue hop (see `job-tracing.ts`). `true`, or options
+   * saying how entity keys show on spans. @default off: no span, no `trace` field, nothing per job
+   */
+  tracing?: boolean | TracingOptions;
 }
 
 /** The options with their defaults applied. */
@@ -118,6 +128,8 @@ export interface TransportSettings {
   /** In bytes. */
   readonly heapBudget: number;
   readonly telemetry: Telemetry | undefined;
+  /** `undefined`: off. */
+  readonly tracing: TracingOptions | undefined;
   readonly nodeKinds: readonly string[] | undefined;
 }
 
@@ -163,5 +175,6 @@ export function resolveSettings(options: BullmqTransportOptions): TransportSetti
     heapBudget: resolveHeapBudget(options.heapBudgetMb, process.env, 'BullMQ transport option heapBudgetMb'),
     nodeKinds: options.nodeKinds,
     telemetry: options.telemetry,
+    tracing: options.tracing === true ? {} : options.tracing || undefined,
   };
 }

@@ -1,4 +1,5 @@
 import { WaitingError, type Job, type Worker } from 'bullmq';
+import type { Context } from '@opentelemetry/api';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { entityName, type EntityAddress } from '../../runtime/entity.ts';
@@ -18,6 +19,7 @@ import type { EntityCache, EntityRecord } from './entity-cache.ts';
 import { checkFetchedJob, GuardedWorker } from './guarded-worker.ts';
 import type { TransportSettings } from './options.ts';
 import type { OutgoingJob, Relay } from './relay.ts';
+import type { JobTracing } from './job-tracing.ts';
 import { knowCommitted, readRecordsInto, recordsToRead } from './record-lookup.ts';
 import { jobScope, type Scope } from './scope.ts';
 
@@ -30,6 +32,8 @@ export interface PartitionContext {
   readonly relay: Relay;
   readonly cache: EntityCache;
   readonly workerConnection: Redis;
+  /** The node's spans, when it traces (the transport option `tracing`). */
+  readonly tracing?: JobTracing | undefined;
   /** Runs `work` as one sync window attributed to `scope`. */
   inScope(scope: Scope, work: () => void): void;
   /**
@@ -106,6 +110,8 @@ export class PartitionRuntime {
   #state: RuntimeState = 'starting';
   #stopping: Promise<void> | undefined;
   #flushQueued = false;
+  /** The traced work that first asked for the pending flush: its commit's span is a child of it. */
+  #flushCause: Context | undefined;
   #trimTimer: unknown;
   /** Aborted once the partition has stopped: a Redis retry waiting out its backoff ends at once. */
   readonly #stopped = new AbortController();
@@ -173,7 +179,8 @@ export class PartitionRuntime {
   // ── jobs ───────────────────────────────────────────────────────────────────────────────────
 
   async #process(job: Job, token: string): Promise<void> {
-    const checked = checkEntityJob(checkFetchedJob(job), this.#ctx.node.entities, this.queue);
+    const fetched = checkFetchedJob(job);
+    const checked = checkEntityJob(fetched, this.#ctx.node.entities, this.queue);
     if (!checked.ok) {
       if (checked.refused) return this.#refuse(job, checked.refused.target, checked.refused.envelope, checked.refused.reason, checked.problem);
       return this.#ctx.deadLetter(job, checked.problem);
@@ -186,7 +193,15 @@ export class PartitionRuntime {
         `${target.entity}/${target.key} belongs to partition ${partition}, not ${this.id}: producers and nodes must use the same number of partitions`,
       );
     }
-    return this.exclusive(() => this.#handle(job, token, id, envelope, target));
+    const traced = fetched.ok ? this.#ctx.tracing?.startJob(this.queue, job.id, envelope, fetched.trace) : undefined;
+    if (!traced) return this.exclusive(() => this.#handle(job, token, id, envelope, target));
+    return this.exclusive(() => this.#handle(job, token, id, envelope, target, traced.context)).then(
+      () => traced.end(),
+      (error: unknown) => {
+        traced.end(error);
+        throw error;
+      },
+    );
   }
 
   /** A message its target's kind refuses: counted and dead-lettered; a caller's call fails now, with the reason. */
@@ -198,8 +213,12 @@ export class PartitionRuntime {
     return this.#ctx.deadLetter(job, problem);
   }
 
-  async #handle(job: Job, token: string, id: string, envelope: Envelope, target: EntityAddress): Promise<void> {
+  /** `trace`: the context of the job's span, when the node traces. */
+  async #handle(job: Job, token: string, id: string, envelope: Envelope, target: EntityAddress, trace?: Context): Promise<void> {
     const ctx = this.#ctx;
+    const deliver = () => ctx.node.deliver(envelope);
+    // Traced, the delivery runs as the job's work: its steps are the job span's children.
+    const work = trace === undefined ? deliver : () => ctx.tracing!.within(trace, deliver);
     const crashes: unknown[] = [];
     // Built once per job: every pass of the loop below asks for the same entities.
     const coLocated = ctx.coLocated(target);
@@ -241,7 +260,7 @@ export class PartitionRuntime {
       }
 
       const scope = jobScope(this.id, id);
-      ctx.inScope(scope, () => ctx.node.deliver(envelope));
+      ctx.inScope(scope, work);
       await ctx.node.settle();
 
       if (scope.missing.length > 0) {
@@ -278,7 +297,7 @@ export class PartitionRuntime {
       coalesceWrites(ctx.workerConnection);
       const record = ctx.cache.get(target);
       const message = { id, target, handledKey: record?.handledKey, score: (record?.version ?? 0) + 1 };
-      this.#inflight = this.#commit(message, { queue: this.queue, id: job.id ?? id, token }).then(
+      this.#inflight = this.#commit(message, { queue: this.queue, id: job.id ?? id, token }, trace).then(
         ({ result }) => this.#committed(result, target, job.id, id),
         (error: unknown) => {
           ctx.logger.error({ err: error, partition: this.id, jobId: job.id }, 'commit failed: memory goes back to the last commit');
@@ -345,6 +364,7 @@ export class PartitionRuntime {
   scheduleFlush(): void {
     if (this.#flushQueued || this.#state !== 'running') return;
     this.#flushQueued = true;
+    this.#flushCause = this.#ctx.tracing?.current;
     setImmediate(() => {
       void this.exclusive(() => this.flush()).catch((error: unknown) => this.#ctx.logger.error({ err: error, partition: this.id }, 'flush failed'));
     });
@@ -353,9 +373,11 @@ export class PartitionRuntime {
   /** Commits what changed between jobs (timers, inbox deliveries) and drops relayed outbox entries. */
   async flush(): Promise<void> {
     this.#flushQueued = false;
+    const cause = this.#flushCause;
+    this.#flushCause = undefined;
     if (this.#state === 'stopped') return;
     if (this.dirty.size === 0 && this.pending.length === 0 && this.#relayed === 0) return;
-    const { result } = await this.#commit(undefined);
+    const { result } = await this.#commit(undefined, undefined, cause);
     if (result.status === 'lost') return this.#lose(result.holder);
     if (result.status === 'rolledBack') return this.#ctx.rolledBack(result.error);
     if (result.status !== 'ok') {
@@ -366,9 +388,11 @@ export class PartitionRuntime {
     }
   }
 
+  /** `trace`: the traced work the commit is for (a job's span), when the node traces. */
   async #commit(
     message: { id: string; target: EntityAddress; handledKey?: string; score?: number } | undefined,
     job?: { queue: string; id: string; token: string },
+    trace?: Context,
   ): Promise<{ result: CommitResult; ambiguous: boolean }> {
     const ctx = this.#ctx;
     const records: EntityRecord[] = [];
@@ -392,8 +416,8 @@ export class PartitionRuntime {
     const relayed = this.#relayed;
     let ambiguous = false;
     let result: CommitResult;
-    try {
-      result = await retry(
+    const commit = () =>
+      retry(
         () =>
           ctx.store.commit({
             partition: this.id,
@@ -416,6 +440,13 @@ export class PartitionRuntime {
           },
         },
       );
+    // Traced: every commit of a job, and a flush that writes entities or messages (not one that
+    // only drops relayed outbox entries, which would be a span per relayed batch about nothing).
+    const traced = ctx.tracing !== undefined && (trace !== undefined || entries.length > 0 || outbox.length > 0);
+    try {
+      result = traced
+        ? await ctx.tracing!.commit(trace, { 'governor.partition': this.id, 'governor.commit.entities': entries.length, 'governor.commit.messages': outbox.length }, commit)
+        : await commit();
     } catch {
       // Stopped while failing: the lease is gone or going, and the next holder commits again.
       return { result: { status: 'lost', holder: '' }, ambiguous };

@@ -8,6 +8,7 @@ import { canonicalJson } from '../../marketplace/canonical-json.ts';
 import { checkJobDataLimits, checkMessageId, IdempotencyKeyReusedError, InvalidJobDataError, jobIdFor, JOB_FORMAT_VERSION, type JobData } from './job-format.ts';
 import { resolveSettings, type BullmqTransportOptions, type TransportSettings } from './options.ts';
 import { addingQueue, QueueCache } from './queue-cache.ts';
+import { contextOfCarrier, traceCarrier, type TraceCarrier } from './trace-context.ts';
 
 /** One message for {@link GovernorProducer.sendMany}. */
 export interface OutboundMessage {
@@ -17,6 +18,13 @@ export interface OutboundMessage {
   readonly id?: string;
   /** Delivered no sooner than this many ms from now (a BullMQ delayed job). @default 0 */
   readonly delayMs?: number;
+  /**
+   * The trace the message belongs to, written to the job's `trace` field (W3C Trace Context, see
+   * `trace-context.ts`): a node that traces starts the job's span under it. One that is not
+   * valid is refused with an {@link InvalidJobDataError}, like a bad message id.
+   * @default the span active when `sendMany` is called, if an OpenTelemetry SDK runs one; else none
+   */
+  readonly trace?: TraceCarrier;
   /**
    * The BullMQ job name, what dashboards (Bull Board, Taskforce) list jobs by. Informative only:
    * the nodes never read it (the message's `type` decides). @default the message's `type`
@@ -121,7 +129,7 @@ export class GovernorProducer {
   /**
    * Sends messages, in order per receiver (one `addBulk` per queue, the queues in parallel). All
    * are checked before any is sent: a bad address throws an `InvalidEntityAddressError`, a bad
-   * message type a `TypeError`, a bad message id ({@link checkMessageId}) or data over the limits
+   * message type a `TypeError`, a bad message id ({@link checkMessageId}), a bad `trace`, or data over the limits
    * ({@link MAX_JOB_DEPTH}, {@link MAX_JOB_BYTES}) an {@link InvalidJobDataError}, a message id
    * used before for other content (a job under it still in its queue, or an earlier message of
    * the batch) an {@link IdempotencyKeyReusedError}, and then nothing was written. The same id
@@ -135,7 +143,12 @@ export class GovernorProducer {
       const id = message.id ?? `p${process.pid}x${Date.now().toString(36)}x${++serial}`;
       const idProblem = checkMessageId(id);
       if (idProblem !== undefined) throw new InvalidJobDataError(`message id ${JSON.stringify(id)} ${idProblem}`);
-      const data: JobData = { v: JOB_FORMAT_VERSION, id, env: { t: 'cast', to: message.to, event: message.event } };
+      // One given by the caller is checked as the nodes read it: junk there is a caller's bug, said now.
+      const given = message.trace === undefined ? undefined : contextOfCarrier(message.trace);
+      if (given?.ok === false) throw new InvalidJobDataError(`message ${id}: ${given.problem}`);
+      const trace = message.trace ?? traceCarrier();
+      const env = { t: 'cast', to: message.to, event: message.event } as const;
+      const data: JobData = trace === undefined ? { v: JOB_FORMAT_VERSION, id, env } : { v: JOB_FORMAT_VERSION, id, env, trace };
       const problem = checkJobDataLimits(data);
       if (problem !== undefined) throw new InvalidJobDataError(`message ${id} to ${message.to.entity}/${message.to.key}: ${problem}`);
       const delay = message.delayMs ?? 0;

@@ -2,6 +2,7 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Envelope } from '../../runtime/envelope.ts';
+import type { TraceCarrier } from './trace-context.ts';
 import { retry, settledWithin, type BackoffPolicy } from '../../runtime/retry.ts';
 import { jobIdFor, JOB_FORMAT_VERSION, type JobData } from './job-format.ts';
 import type { TransportSettings } from './options.ts';
@@ -13,6 +14,8 @@ export interface OutgoingJob {
   /** The message id; the BullMQ job id is made of it and the target ({@link jobIdFor}): an add of a job id already kept is ignored. */
   readonly id: string;
   readonly env: Envelope;
+  /** The sending step's trace context (a node that traces), written to the job's `trace` field. */
+  readonly trace?: TraceCarrier;
 }
 
 /**
@@ -25,7 +28,7 @@ export function jobName(env: Envelope): string {
 }
 
 export function jobData(job: OutgoingJob): JobData {
-  return { v: JOB_FORMAT_VERSION, id: job.id, env: job.env };
+  return job.trace === undefined ? { v: JOB_FORMAT_VERSION, id: job.id, env: job.env } : { v: JOB_FORMAT_VERSION, id: job.id, env: job.env, trace: job.trace };
 }
 
 /** Adding a batch again after a failure: 50 ms, doubling, up to 2 s (adds are idempotent by job id). */
