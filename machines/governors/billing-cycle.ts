@@ -4,7 +4,7 @@ import { PRICE_PLANS } from '../../src/marketplace/pricing.ts';
 import { cyclePrice, prorateTierChange } from '../../src/marketplace/proration.ts';
 import { billingPeriodOf, emptyTotals, ledgerForPeriod, sumTotals, type PeriodUsage } from '../../src/marketplace/usage-ledger.ts';
 import type { LifecycleEvent } from '../governor-protocol.ts';
-import type { BillingData, InvoiceSummary } from './billing.ts';
+import type { BillingData, InvoiceSummary } from './billing-data.ts';
 import { eventTime } from './governor-kit.ts';
 import { parseSku, renewPlan, type Plan } from './plan.ts';
 

@@ -1,6 +1,6 @@
 import { Dec, formatCents } from '../../src/marketplace/money.ts';
 import type { LifecycleEvent } from '../governor-protocol.ts';
-import type { BillingData, InvoiceSummary } from './billing.ts';
+import type { BillingData, InvoiceSummary } from './billing-data.ts';
 import type { RecordLookup } from './governor-kit.ts';
 import { migrateUsageKeys, usageKeysOf } from './usage-records.ts';
 

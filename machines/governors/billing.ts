@@ -1,7 +1,7 @@
 import { DEFAULT_DUNNING_SCHEDULE, dunningTimeline } from '../../src/marketplace/dunning.ts';
 import { CURRENCY_PATTERN, Dec, formatCents, parseAmount } from '../../src/marketplace/money.ts';
 import { estimateCost, type UsageQuantities } from '../../src/marketplace/pricing.ts';
-import { countUsage, createPeriodUsage, emptyTotals, type PeriodUsage } from '../../src/marketplace/usage-ledger.ts';
+import { countUsage, createPeriodUsage, emptyTotals } from '../../src/marketplace/usage-ledger.ts';
 import type { LifecycleEvent } from '../governor-protocol.ts';
 import { assign, setup } from 'xstate';
 import { defineGovernor, eventTime, NO_RECORDS, type RecordLookup } from './governor-kit.ts';
@@ -10,8 +10,8 @@ import { openPeriod, planChange, renewalInvoice, uninvoiced } from './billing-cy
 import { billingRecordKeys, invoiceRecordKey, migrateBillingData, paymentApplied, paymentRecordKey } from './billing-records.ts';
 import { usageKeysOf, usageSeen } from './usage-records.ts';
 import { perEvent } from './per-event.ts';
-import { renewalCheck, subscriptionStart, type Plan } from './plan.ts';
-import type { InvoiceAdjustment } from '../../src/marketplace/invoice.ts';
+import type { BillingData, InvoiceSummary } from './billing-data.ts';
+import { renewalCheck, subscriptionStart } from './plan.ts';
 
 export { invoiceRecordKey, migrateBillingData, paymentRecordKey } from './billing-records.ts';
 
@@ -49,50 +49,7 @@ export { invoiceRecordKey, migrateBillingData, paymentRecordKey } from './billin
 export const BILLING_STATES = ['AwaitingInvoice', 'InvoiceIssued', 'PaymentFailed', 'Retry1', 'Retry2', 'Retry3', 'Suspended', 'Collections'] as const;
 export type BillingState = (typeof BILLING_STATES)[number];
 
-/**
- * An issued invoice as Billing records it, `invoice:<id>` (the full invoice goes out with the
- * `billing.invoice_issued` receipt): written when it is issued, written again `paid` by the
- * payment that settles it.
- */
-export interface InvoiceSummary {
-  readonly invoiceId: string;
-  readonly period: string;
-  readonly total: string;
-  readonly paid: boolean;
-}
-
-/** An invoice not paid yet, as the data keeps it until a payment settles it. */
-export type OpenInvoice = Omit<InvoiceSummary, 'paid'>;
-
-export interface BillingData {
-  readonly plan: Plan | null;
-  readonly trialUsed: boolean;
-  /**
-   * This calendar month's usage (`period`: the month of the events' `occurredAt`, as QuotaSla's),
-   * opened by the subscription and moved on by the first report of a later month.
-   */
-  readonly ledger: PeriodUsage;
-  /**
-   * Usage of earlier months not invoiced yet: the next invoice bills it with the ledger's. Absent
-   * in states persisted before it was kept (their ledger's totals were all uninvoiced).
-   */
-  readonly unbilled?: PeriodUsage['totals'];
-  /** The unpaid invoices, oldest first (each also a record); the paid ones are only records. */
-  readonly openInvoices: readonly OpenInvoice[];
-  /** Invoices issued, ever: the last one's number. */
-  readonly invoiceSeq: number;
-  /** Sum of the totals of every invoice issued, USD: with the payment records, what proves invoiced = paid + due. */
-  readonly invoiced: string;
-  /** Amount due, USD, two decimals. */
-  readonly balance: string;
-  /** Credit for the next invoice (a downgrade's proration), USD. */
-  readonly credit: string;
-  /** Charges for the next invoice (an upgrade's proration). */
-  readonly adjustments: readonly InvoiceAdjustment[];
-  /** Failed payment ids of the current dunning episode (a failure is counted once). */
-  readonly failedPayments: readonly string[];
-  readonly failedAt: number | null;
-}
+export type { BillingData, InvoiceSummary, OpenInvoice } from './billing-data.ts';
 
 type S = BillingState;
 type D = BillingData;
