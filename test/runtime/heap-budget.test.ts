@@ -12,6 +12,8 @@ describe('the heap budget', () => {
   it('is the option first, then GOVERNOR_HEAP_BUDGET_MB, then a share of the heap limit', () => {
     expect(resolveHeapBudget(256, { [HEAP_BUDGET_ENV]: '64' })).toBe(256 * MiB);
     expect(resolveHeapBudget(undefined, { [HEAP_BUDGET_ENV]: '64' })).toBe(64 * MiB);
+    expect(resolveHeapBudget(undefined, { GOVERNOR_HEAP_BUDGET_MB: '32' })).toBe(32 * MiB); // the name the README gives
+    expect(resolveHeapBudget(undefined, { [HEAP_BUDGET_ENV]: '' })).toBe(Math.round(getHeapStatistics().heap_size_limit * DEFAULT_HEAP_BUDGET_SHARE));
     expect(resolveHeapBudget(undefined, {})).toBe(Math.round(getHeapStatistics().heap_size_limit * DEFAULT_HEAP_BUDGET_SHARE));
   });
 

@@ -53,6 +53,16 @@ describe('JSON data taken', () => {
     expect(Object.getPrototypeOf(jsonData(bare))).toBe(Object.prototype);
   });
 
+  it('gives data the caller may change: members can be set, added and deleted', () => {
+    const copy = jsonData({ a: 1, inner: { b: 2 } }) as Record<string, unknown> & { inner: Record<string, unknown> };
+    copy.a = 10;
+    copy.inner.b = 20;
+    delete copy.inner.b;
+    copy.c = 3;
+    expect(copy).toEqual({ a: 10, inner: {}, c: 3 });
+    expect(Object.keys(copy)).toEqual(['a', 'inner', 'c']);
+  });
+
   it('takes the same object twice in one value (it is not a cycle)', () => {
     const shared = { n: 1 };
     expect(jsonData({ x: shared, y: [shared, shared] })).toEqual({ x: { n: 1 }, y: [{ n: 1 }, { n: 1 }] });
