@@ -169,6 +169,7 @@ export class EntityHost {
         strategy: 'one_for_one',
         intensity: 10,
         period: 60,
+        // Stryker disable next-line OptionalChaining: equivalent, #afterCommit is true only with a hibernation option
         children: kinds.map((kind) => kindSupervisor(kind, options, this.#afterCommit && options.commit && !options.hibernation?.isCommitted ? this.#committedAtRest : undefined)),
       },
       { name: 'entities', link: options.link },
@@ -216,6 +217,7 @@ export class EntityHost {
   }
 
   #hibernateAtRest(process: StatemProcess): boolean {
+    // Stryker disable next-line ConditionalExpression,LogicalOperator: equivalent, hibernateAfterCommit refuses a hibernated or dead process itself; this spares asking isCommitted about it
     if (process.hibernated || !process.alive) return false;
     return process.hibernateAfterCommit(this.#isCommitted?.(process.host as EntityAddress) ?? true, this.#afterMs);
   }
@@ -303,6 +305,7 @@ export class EntityHost {
   hibernateIdle(): number {
     let count = 0;
     for (const process of this.#node.processes()) {
+      // Stryker disable next-line ConditionalExpression,LogicalOperator: equivalent, an actor that is not an entity is never committed by this host, so never idle enough to hibernate; the test spares the call
       if (!(process instanceof StatemProcess) || process.host === undefined || process.hibernated) continue;
       const address = process.host as EntityAddress;
       if (process.hibernateIfIdle(this.#isCommitted?.(address) ?? true)) count++;
@@ -380,6 +383,7 @@ export class EntityHost {
     const name = entityName(checkEntityAddress(address));
     const running = this.#node.whereis(name);
     if (running) return running;
+    // Stryker disable next-line ConditionalExpression: equivalent, a kind not hosted has no supervisor either; this says so without the lookup
     if (!this.#kinds.has(address.entity)) return undefined;
     const supervisor = this.#node.processOf(this.#node.whereis(kindSupervisorName(address.entity)) as Pid);
     return supervisor instanceof SupervisorProcess ? supervisor.startChildNow([address]) : undefined;
@@ -437,6 +441,7 @@ function kindSupervisor(kind: EntityKind, options: EntityHostOptions, committedA
   const records = kind.recordKey ? recordAccess(kind.recordKey, options.records) : undefined;
   const rehydrate = committed && ((process: StatemProcess) => committed(process.host as EntityAddress)?.snapshot);
   const afterStep =
+    // Stryker disable next-line ConditionalExpression: equivalent, with neither a commit nor an observer the hook would do nothing; leaving it out spares a call per step
     commit || stepped
       ? (process: StatemProcess) => {
           const address = process.host as EntityAddress;

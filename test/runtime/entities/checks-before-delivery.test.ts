@@ -142,6 +142,19 @@ describe('an entity host asked for the records a message needs', () => {
   });
 });
 
+describe('an entity host without a records reader', () => {
+  it('hands a kind that names records only what its entities wrote themselves; none is null', async () => {
+    const node = createNode({});
+    const host = new EntityHost(node, [{ kind: 'Counter', machine: counter, recordKey: (event) => (event as unknown as { key?: string }).key }]);
+    node.cast(c1, { type: 'put', key: 'a', value: 1 });
+    expect(host.recordFor(c1, { type: 'use', key: 'a' } as never)).toBe(1);
+    expect(host.recordFor(c1, { type: 'use', key: 'b' } as never)).toBeNull();
+    expect(await node.call(c1, { type: 'get', key: 'b' })).toEqual({ key: 'c1', n: 0 }); // its message is delivered all the same
+    host.passivate(c1);
+    expect(host.recordFor(c1, { type: 'use', key: 'a' } as never)).toBeNull();
+  });
+});
+
 describe('an entity host asked for an entity', () => {
   it('spawns it on demand, once, and refuses a bad address or a kind it does not host', () => {
     const { host } = world();
@@ -164,11 +177,14 @@ describe('an entity host asked for an entity', () => {
     expect(host.commitState(c1)?.records).toBeUndefined();
   });
 
-  it('passivates only one that is in memory', () => {
+  it('passivates only one that is in memory, which ends with {shutdown: passivated} and is not restarted', () => {
     const { node, host } = world();
     expect(host.passivate(c1)).toBeUndefined();
     node.cast(c1, { type: 'inc' });
+    const reasons: unknown[] = [];
+    node.monitor(host.pidOf(c1)!, (down) => reasons.push(down.reason));
     expect(host.passivate(c1)?.snapshot).toMatchObject({ context: { n: 1 } });
     expect(host.pidOf(c1)).toBeUndefined();
+    expect(reasons).toEqual([{ shutdown: 'passivated' }]);
   });
 });

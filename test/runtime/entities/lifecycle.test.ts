@@ -168,12 +168,15 @@ describe('an entity host’s observer', () => {
 
 describe('the supervision of entities', () => {
   it('gives up on a kind after more crashes than its intensity within its period, and the kind starts afresh', async () => {
-    const { node } = world({}, { intensity: 1, period: 60 });
+    const clock = new SimulatedClock();
+    const node = createNode({ clock });
+    new EntityHost(node, [{ kind: 'Account', machine: account }], { intensity: 1, period: 60 });
     const kind = () => node.whereis('entities:Account');
     const before = kind();
     node.cast(c1, { type: 'crash' }); // one restart: within the intensity
     expect(kind()).toBe(before);
-    node.cast(c1, { type: 'crash' }); // a second within the period: the kind's supervisor gives up
+    clock.advance(30_000);
+    node.cast(c1, { type: 'crash' }); // a second within the 60 s: the kind's supervisor gives up
     await node.settle();
     expect(kind()).toBeDefined();
     expect(kind()).not.toBe(before);
@@ -196,6 +199,7 @@ describe('the supervision of entities', () => {
       const node = createNode({ clock: new SimulatedClock() });
       const parent = spawnStatem(node, account, { input: { key: 'root' } });
       const host = new EntityHost(node, [{ kind: 'Account', machine: account }], linked ? { link: parent } : {});
+      expect(node.whereis('entities')).toBe(host.supervisor);
       node.cast(c1, { type: 'inc' });
       node.exit(parent, 'kill');
       await node.settle();
