@@ -28,7 +28,6 @@ function world(options: Omit<EntityHostOptions, 'restore' | 'commit'> = {}) {
       restore,
       commit: (a, persist) => store.set(a, persist()),
       ...options,
-      ...(options.hibernation && { hibernation: { committed: restore, ...options.hibernation } }),
     });
   return { node, store, restore, create };
 }
