@@ -36,6 +36,7 @@ describe('an entity address', () => {
     [{ entity: 'Acc ount', key: 'k' }, 'entity must be a kind name'],
     [{ entity: 'Account\n', key: 'k' }, 'entity must be a kind name'],
     [{ entity: 7, key: 'k' }, 'entity must be a kind name'],
+    [{ entity: ['Account'], key: 'k' }, 'entity must be a kind name'],
     [{ entity: 'Account', key: 7 }, 'key must be a string of 1 to 256 characters'],
     [{ entity: 'Account', key: '' }, 'key must be a string of 1 to 256 characters'],
     [{ entity: 'Account', key: 'x'.repeat(257) }, 'key must be a string of 1 to 256 characters'],

@@ -103,10 +103,12 @@ describe('an entity host asked whether an entity’s state takes a message', () 
     node.cast(c1, { type: 'put', key: 'k1', value: 'first' }); // written, not committed
     expect(host.stateRefusal(c1, cast({ type: 'use', key: 'k1' }))).toBe('key used: "first"');
     expect(host.stateRefusal(c1, { t: 'call', to: c1, from: { node: 'n', ref: 'r' } as never, event: { type: 'use', key: 'k1' } })).toBe('key used: "first"');
+    expect(host.stateRefusal(c1, { t: 'info', to: c1, event: { type: 'use', key: 'k1' } })).toBe('key used: "first"');
   });
 
-  it('takes every message for a kind without checkState, and turns a throwing check into a refusal', () => {
+  it('takes every message for a kind without checkState or not hosted, and turns a throwing check into a refusal', () => {
     expect(world().host.stateRefusal(c1, cast({ type: 'inc' }))).toBeUndefined();
+    expect(world({ checkState }).host.stateRefusal({ entity: 'Ledger', key: 'k' }, cast({ type: 'inc' }))).toBeUndefined();
     const { host } = world({
       checkState: () => {
         throw new Error('unreadable');
@@ -126,6 +128,7 @@ describe('an entity host asked for the records a message needs', () => {
     expect(host.recordKey(c1, { type: 'both' })).toEqual(['a', 'b']);
     expect(host.recordKey(c1, { type: 'inc' })).toBeUndefined();
     expect(host.recordKey({ entity: 'Plain', key: 'p' }, { type: 'use', key: 'k' } as never)).toBeUndefined();
+    expect(host.recordKey({ entity: 'Ledger', key: 'l' }, { type: 'use', key: 'k' } as never)).toBeUndefined();
   });
 
   it('gives the live entity’s own writes first, then the committed ones, null for none, undefined when none is named', () => {

@@ -73,6 +73,24 @@ describe('the hibernation sweep', () => {
   });
 });
 
+describe('the heap checks', () => {
+  it('run every checkMs on their own, once a second by default', () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    for (const [checkMs, due] of [
+      [200, 200],
+      [undefined, 1_000],
+    ] as const) {
+      const { node, create } = world({ heapBudget: { budget: 1, heapUsed: () => 2, ...(checkMs !== undefined && { checkMs }) } });
+      const host = create();
+      node.cast(at('a'), { type: 'inc' });
+      vi.advanceTimersByTime(due - 1);
+      expect(host.pidOf(at('a'))).toBeDefined();
+      vi.advanceTimersByTime(1);
+      expect(host.pidOf(at('a'))).toBeUndefined();
+    }
+  });
+});
+
 describe('the housekeeping timers', () => {
   it('never keep the process alive', async () => {
     const timers = () => process.getActiveResourcesInfo().filter((type) => type === 'Timeout').length;

@@ -154,6 +154,15 @@ describe('an entity host’s observer', () => {
     ]);
   });
 
+  it('with only a started hook is told of starts, and nothing fails at each step', async () => {
+    const started: EntityAddress[] = [];
+    const { node, logged } = world({}, { observe: { started: (address) => void started.push(address) } });
+    node.cast(c1, { type: 'inc' });
+    expect(await node.call(c1, { type: 'get' })).toEqual({ key: 'c1', n: 1 });
+    expect(started).toEqual([c1]);
+    expect(logged).toEqual([]);
+  });
+
   it('with only a stepped hook watches without committing (no commit given)', async () => {
     const steps: number[] = [];
     const node = createNode({ clock: new SimulatedClock() });

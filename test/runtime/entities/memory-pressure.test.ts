@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { assign, setup } from 'xstate';
-import { EntityHost, MemoryStore, SimulatedClock, createNode, reply, startTimer, sys, type EntityAddress } from '../../../src/index.ts';
+import { EntityHost, MemoryStore, SimulatedClock, createNode, reply, spawnStatem, startTimer, sys, type EntityAddress } from '../../../src/index.ts';
 
 const MiB = 1_048_576;
 
@@ -31,7 +31,7 @@ interface Logged {
 }
 
 function world(options: { heapUsed?: () => number; checkMs?: number; budget?: number; isCommitted?: (a: EntityAddress) => boolean; hibernate?: boolean; processHeap?: boolean } = {}) {
-  const clock = new SimulatedClock();
+  const clock = new SimulatedClock(1_000_000);
   const logged: Logged[] = [];
   const log = (level: string) => (fields: Record<string, unknown>, message: string) => logged.push({ level, fields, message });
   const logger = { info: log('info'), warn: log('warn'), error: log('error'), debug: () => {} };
@@ -66,6 +66,16 @@ describe('an entity host within its heap budget', () => {
   });
 });
 
+describe('an entity host without a heap budget', () => {
+  it('passivates nothing when asked to check', async () => {
+    const node = createNode({ clock: new SimulatedClock() });
+    const host = new EntityHost(node, [{ kind: 'Account', machine: account }], { commit: () => {} });
+    node.cast(at('a'), { type: 'inc' });
+    expect(await host.checkHeap()).toBe(0);
+    expect(host.pidOf(at('a'))).toBeDefined();
+  });
+});
+
 describe('an entity host over its heap budget', () => {
   it('passivates the entities at rest, counts and logs it, and each comes back whole on its next message', async () => {
     const { node, host, heap, logged, resident } = world();
@@ -73,19 +83,55 @@ describe('an entity host over its heap budget', () => {
       node.cast(at(key), { type: 'inc' });
       node.cast(at(key), { type: 'inc' });
     }
-    heap.used = 1_000 * MiB; // far over: every entity at rest goes
+    heap.used = Math.round(1_234.56 * MiB); // far over: every entity at rest goes
     expect(await host.checkHeap()).toBe(3);
     expect(resident()).toEqual([]);
     expect(host.passivations()).toEqual({ idle: 0, memory: 3 });
     expect(logged.filter((l) => l.level === 'info')).toEqual([
       {
         level: 'info',
-        fields: { heapUsedMb: 1_000, heapBudgetMb: 100, residents: 3, passivated: 3, passivatedForMemory: 3 },
+        // In MiB to a tenth.
+        fields: { heapUsedMb: 1_234.6, heapBudgetMb: 100, residents: 3, passivated: 3, passivatedForMemory: 3 },
         message: 'heap over its budget: passivated the least recently used idle entities',
       },
     ]);
     heap.used = 0;
     for (const key of ['a', 'b', 'c']) expect(await node.call(at(key), { type: 'get' })).toEqual({ key, n: 2, rang: 0 });
+  });
+
+  it('ends a passivated entity with {shutdown: passivated}, not restarted, and sets no wake-up for one without timers', async () => {
+    const { clock, node, host, heap } = world();
+    node.cast(at('a'), { type: 'inc' });
+    const reasons: unknown[] = [];
+    node.monitor(host.pidOf(at('a'))!, (down) => reasons.push(down.reason));
+    heap.used = 1_000 * MiB;
+    expect(await host.checkHeap()).toBe(1);
+    expect(reasons).toEqual([{ shutdown: 'passivated' }]);
+    expect(host.pidOf(at('a'))).toBeUndefined();
+    expect(clock.pending).toBe(0);
+  });
+
+  it('leaves alone the node’s actors that are not entities', async () => {
+    const { node, host, heap } = world();
+    const other = spawnStatem(node, account, { input: { key: 'x' } });
+    node.cast(other, { type: 'inc' });
+    node.cast(at('a'), { type: 'inc' });
+    heap.used = 1_000 * MiB;
+    expect(await host.checkHeap()).toBe(1);
+    expect(node.isAlive(other)).toBe(true);
+  });
+
+  it('keeps an entity that stopped being at rest after the check chose it', async () => {
+    const { node, host, heap, resident } = world();
+    node.cast(at('a'), { type: 'inc' });
+    node.cast(at('b'), { type: 'inc' });
+    const a = host.pidOf(at('a'))!;
+    const b = host.pidOf(at('b'))!;
+    // As a goes, b gets busy (suspended here; a message under way would do the same).
+    node.onExit((pid) => pid === a && sys.suspend(node, b));
+    heap.used = 1_000 * MiB;
+    expect(await host.checkHeap()).toBe(1);
+    expect(resident()).toEqual(['entity:Account/b']);
   });
 
   it('counts passivations across checks, and hands out a copy of its counts', async () => {
@@ -124,6 +170,16 @@ describe('an entity host over its heap budget', () => {
     behind.clear();
     expect(await host.checkHeap()).toBe(1);
     expect(resident()).toEqual([]);
+  });
+
+  it('passivates nothing and logs nothing when every entity is busy', async () => {
+    const { node, host, heap, logged, resident } = world();
+    node.cast(at('a'), { type: 'inc' });
+    sys.suspend(node, host.pidOf(at('a'))!);
+    heap.used = 1_000 * MiB;
+    expect(await host.checkHeap()).toBe(0);
+    expect(resident()).toEqual(['entity:Account/a']);
+    expect(logged).toEqual([]);
   });
 
   it('keeps an entity that is not at rest (a suspended one, its mailbox waiting)', async () => {
