@@ -190,6 +190,7 @@ describe('JSON Patch at its edges', () => {
     ['objects with a different member', { v: { a: 1, b: 2 } }, { a: 1, b: 3 }],
     ['objects of different members', { v: { a: 1 } }, { a: 1, b: 2 }],
     ['objects of other members', { v: { a: 1 } }, { b: 1 }],
+    ['a member named __proto__ and another', JSON.parse('{ "v": { "__proto__": {} } }') as object, { x: 1 }],
   ])('tests %s as different', (_name, doc, value) => {
     expect(failure(() => apply(doc, [{ op: 'test', path: '/v', value }]))?.code).toBe('PATCH_TEST_FAILED');
   });

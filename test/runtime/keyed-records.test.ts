@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { assign, setup } from 'xstate';
 import { EntityHost, MemoryStore, createNode, putRecord, reply } from '../../src/index.ts';
-import { recordKeyList } from '../../src/runtime/record-keys.ts';
+import { recordKeyList, recordValue } from '../../src/runtime/record-keys.ts';
 
 /** Answers `seen` with the record handed over; records `key` → `value` on `put`. */
 const machine = setup({}).createMachine({
@@ -81,5 +81,17 @@ describe('the record keys an event names', () => {
     expect(recordKeyList('k')).toEqual(['k']);
     expect(recordKeyList(['b', 'a'])).toEqual(['b', 'a']);
     expect(recordKeyList([])).toEqual([]);
+  });
+});
+
+describe('$record for the keys named', () => {
+  it('is the value of one key, an object of several, null where there is none', () => {
+    const values: Record<string, unknown> = { a: 1, z: 0 };
+    const valueOf = (key: string) => values[key];
+    expect(recordValue('a', valueOf)).toBe(1);
+    expect(recordValue('z', valueOf)).toBe(0);
+    expect(recordValue('b', valueOf)).toBeNull();
+    expect(recordValue(['a', 'b'], valueOf)).toEqual({ a: 1, b: null });
+    expect(recordValue(undefined, valueOf)).toEqual({});
   });
 });
