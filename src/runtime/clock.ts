@@ -16,6 +16,8 @@ const MAX_TIMER_DELAY = 2 ** 31 - 1;
 /** A delay beyond Node's limit, as a chain of timers: the one pending now. */
 class LongTimerHandle {
   timer: ReturnType<typeof setTimeout> | undefined;
+  /** Set by {@link unrefTimer}: every later leg is let go of too, not only the one pending then. */
+  unref = false;
 }
 
 /**
@@ -33,6 +35,7 @@ export const systemClock: Clock = {
     const arm = (left: number): void => {
       // Stryker disable next-line EqualityOperator: equivalent, a remainder of exactly Node's limit fires at the same instant either way (a last leg of 0 ms)
       handle.timer = left > MAX_TIMER_DELAY ? setTimeout(() => arm(left - MAX_TIMER_DELAY), MAX_TIMER_DELAY) : setTimeout(fn, left);
+      if (handle.unref) handle.timer.unref();
     };
     arm(ms);
     return handle;
@@ -267,6 +270,7 @@ function earliestDue(timers: Iterable<SimulatedTimer>, limit: number): Simulated
  * handle of another clock (nothing to let go of).
  */
 export function unrefTimer(handle: unknown): void {
+  if (handle instanceof LongTimerHandle) handle.unref = true;
   const timer = handle instanceof LongTimerHandle ? handle.timer : handle;
   (timer as { unref?: () => void } | undefined)?.unref?.();
 }

@@ -3,8 +3,8 @@
  * timers due on the way in deadline order (ties in the order they were set), each seeing its own
  * deadline as now, and refuses a move that would break it (backwards, or to no time at all).
  */
-import { describe, expect, it } from 'vitest';
-import { SimulatedClock, every, unrefTimer } from '../../src/runtime/clock.ts';
+import { describe, expect, it, vi } from 'vitest';
+import { SimulatedClock, every, systemClock, unrefTimer } from '../../src/runtime/clock.ts';
 
 describe('SimulatedClock', () => {
   it('starts where it is told (0 by default) and moves only when told', () => {
@@ -101,6 +101,31 @@ describe('unrefTimer', () => {
     }
     expect(() => unrefTimer(new SimulatedClock().setTimeout(() => {}, 1))).not.toThrow();
     expect(() => unrefTimer(undefined)).not.toThrow();
+  });
+
+  it('lets go of every leg of a system timer longer than Node can arm, not only the first', () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const armed: { hasRef(): boolean }[] = [];
+      const setTimeoutOfNode = globalThis.setTimeout;
+      const spy = vi.spyOn(globalThis, 'setTimeout').mockImplementation(((fn: () => void, ms: number) => {
+        const timer = setTimeoutOfNode(fn, ms);
+        armed.push(timer);
+        return timer;
+      }) as typeof setTimeout);
+      let fired = 0;
+      const handle = systemClock.setTimeout(() => fired++, 2 * 2 ** 31 + 1_000);
+      unrefTimer(handle);
+      vi.advanceTimersByTime(2 * (2 ** 31 - 1));
+      expect(fired).toBe(0);
+      vi.advanceTimersByTime(1_002);
+      expect(fired).toBe(1);
+      spy.mockRestore();
+      expect(armed).toHaveLength(3);
+      expect(armed.map((timer) => timer.hasRef())).toEqual([false, false, false]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('with every and unref, lets go of each timer it arms', () => {
