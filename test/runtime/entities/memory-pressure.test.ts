@@ -4,7 +4,7 @@
  * their earliest timer falls due. The heap is the test's (`heapUsed`), so what is checked is the
  * decision and its effects, not the machine's memory.
  */
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { assign, setup } from 'xstate';
 import { EntityHost, MemoryStore, SimulatedClock, createNode, reply, spawnStatem, startTimer, sys, type EntityAddress } from '../../../src/index.ts';
 
@@ -47,11 +47,6 @@ function world(options: { heapUsed?: () => number; checkMs?: number; budget?: nu
   });
   const resident = () => node.registered().filter((name) => name.startsWith('entity:'));
   return { clock, node, store, host, heap, logged, resident };
-}
-
-/** Waits (real time: the heap checks run on the system clock) until `condition` holds. */
-async function until(condition: () => boolean): Promise<void> {
-  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
 }
 
 describe('an entity host within its heap budget', () => {
@@ -241,16 +236,17 @@ describe('an entity host over its heap budget', () => {
   });
 });
 
+/**
+ * The heap checks run on Node's timers (memory is the process's concern, whatever the node's
+ * clock does): faked here, so nothing waits.
+ */
 describe('the heap checks of an entity host', () => {
-  it('run on their own every checkMs', async () => {
-    const { node, heap, resident } = world({ checkMs: 5 });
-    node.cast(at('a'), { type: 'inc' });
-    heap.used = 1_000 * MiB;
-    await until(() => resident().length === 0);
-    await node.stop();
+  afterEach(() => {
+    vi.useRealTimers();
   });
 
   it('log a check that failed as a warning and carry on', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     let fail = true;
     const { node, logged, resident } = world({
       checkMs: 5,
@@ -260,22 +256,25 @@ describe('the heap checks of an entity host', () => {
       },
     });
     node.cast(at('a'), { type: 'inc' });
-    await until(() => logged.some((l) => l.level === 'warn'));
-    expect(logged.find((l) => l.level === 'warn')).toEqual({ level: 'warn', fields: { err: new Error('no heap today') }, message: 'heap budget check failed' });
+    await vi.advanceTimersByTimeAsync(5);
+    expect(logged).toEqual([{ level: 'warn', fields: { err: new Error('no heap today') }, message: 'heap budget check failed' }]);
     fail = false;
-    await until(() => resident().length === 0);
+    await vi.advanceTimersByTimeAsync(5);
+    expect(resident()).toEqual([]);
     await node.stop();
   });
 
   it('stop with the host, and so do the wake-ups of its passivated entities', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     let checks = 0;
     const { clock, node, host } = world({ checkMs: 5, heapUsed: () => (checks++, 1_000 * MiB) });
     node.cast(at('a'), { type: 'arm', after: 60_000 });
-    await until(() => host.passivations().memory === 1);
+    await vi.advanceTimersByTimeAsync(5);
+    expect(host.passivations().memory).toBe(1);
     await node.stop();
     expect(clock.pending).toBe(0);
     const before = checks;
-    await new Promise((resolve) => setTimeout(resolve, 50)); // time for several checks, had they not stopped
+    await vi.advanceTimersByTimeAsync(50);
     expect(checks).toBe(before);
     clock.advance(60_000);
     expect(host.pidOf(at('a'))).toBeUndefined();
