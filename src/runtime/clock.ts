@@ -171,6 +171,7 @@ export class TestClock implements Clock {
     // Stryker disable next-line EqualityOperator: equivalent, a delay of 0 is 0 either way
     const deadline = this.now() + (ms > 0 ? ms : 0);
     this.#timers.set(id, { id, deadline, fn });
+    // Stryker disable next-line ConditionalExpression,LogicalOperator,EqualityOperator: equivalent where it arms more often, #arm keeps a base timer already armed for the earliest deadline; the test only spares it a scan of every timer
     if (!this.#firing && (this.#wake === undefined || deadline < this.#wake.deadline)) this.#arm();
     return id;
   }
@@ -179,6 +180,7 @@ export class TestClock implements Clock {
     const timer = this.#timers.get(handle as number);
     if (!timer) return;
     this.#timers.delete(timer.id);
+    // Stryker disable next-line ConditionalExpression,LogicalOperator: equivalent where it arms more often, #arm keeps a base timer already armed for the earliest deadline; the test only spares it a scan of every timer
     if (!this.#firing && this.#wake !== undefined && timer.deadline <= this.#wake.deadline) this.#arm();
   }
 
@@ -230,7 +232,9 @@ export class TestClock implements Clock {
   /** (Re)arms the base timer for the earliest finite deadline, if it is not armed for it already. */
   #arm(): void {
     let earliest = Infinity;
+    // Stryker disable next-line EqualityOperator: equivalent, of equal deadlines either gives the same earliest
     for (const timer of this.#timers.values()) if (timer.deadline < earliest) earliest = timer.deadline;
+    // Stryker disable next-line ConditionalExpression: equivalent, re-arming for the same deadline changes nothing but the handle
     if (this.#wake?.deadline === earliest) return;
     if (this.#wake) this.#base.clearTimeout(this.#wake.handle);
     this.#wake = undefined;
@@ -285,6 +289,7 @@ export function every(clock: Clock, ms: number, fn: () => void, options: { unref
   let handle: unknown;
   const arm = (): void => {
     handle = clock.setTimeout(() => {
+      // Stryker disable next-line ConditionalExpression: equivalent with every clock here, whose clearTimeout (in stop) cancels the one timer pending; kept for one that might still run a timer it was told to clear
       if (stopped) return;
       arm(); // before fn: a throwing fn must not end the repetition
       fn();
@@ -293,6 +298,7 @@ export function every(clock: Clock, ms: number, fn: () => void, options: { unref
   };
   arm();
   return () => {
+    // Stryker disable next-line BooleanLiteral: equivalent with every clock here (see above)
     stopped = true;
     clock.clearTimeout(handle);
   };

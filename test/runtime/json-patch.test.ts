@@ -116,6 +116,7 @@ describe('a refused patch says which operation failed and why', () => {
   it.each([
     [{}, { op: 'add' }, 'PATCH_INVALID', undefined, 'a JSON Patch is an array of operations, e.g. [{ op: "replace", path: "/n", value: 1 }]'],
     [{}, [null], 'PATCH_INVALID', 0, 'patch operation 0: an operation is an object { op, path, … }'],
+    [{}, ['remove /a'], 'PATCH_INVALID', 0, 'patch operation 0: an operation is an object { op, path, … }'],
     [{}, [{ op: 'test', path: '', value: {} }, [1]], 'PATCH_INVALID', 1, 'patch operation 1: an operation is an object { op, path, … }'],
     [{}, [{ op: 5, path: '/a' }], 'PATCH_INVALID', 0, 'patch operation 0: op must be one of add, remove, replace, move, copy, test, got 5'],
     [{}, [{ op: 'merge', path: '/a' }], 'PATCH_INVALID', 0, 'patch operation 0: op must be one of add, remove, replace, move, copy, test, got "merge"'],

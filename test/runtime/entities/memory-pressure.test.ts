@@ -116,6 +116,17 @@ describe('an entity host over its heap budget', () => {
     expect(node.isAlive(other)).toBe(true);
   });
 
+  it('skips an entity that left memory after the check chose it', async () => {
+    const { node, host, heap, resident } = world();
+    node.cast(at('a'), { type: 'inc' });
+    node.cast(at('b'), { type: 'inc' });
+    const a = host.pidOf(at('a'))!;
+    node.onExit((pid) => pid === a && host.passivate(at('b'))); // as a goes, b goes too, by other hands
+    heap.used = 1_000 * MiB;
+    expect(await host.checkHeap()).toBe(1);
+    expect(resident()).toEqual([]);
+  });
+
   it('keeps an entity that stopped being at rest after the check chose it', async () => {
     const { node, host, heap, resident } = world();
     node.cast(at('a'), { type: 'inc' });
