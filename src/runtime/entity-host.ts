@@ -169,6 +169,7 @@ export class EntityHost {
         strategy: 'one_for_one',
         intensity: 10,
         period: 60,
+        // Stryker disable next-line OptionalChaining: equivalent, #afterCommit is true only with a hibernation option
         children: kinds.map((kind) => kindSupervisor(kind, options, this.#afterCommit && options.commit && !options.hibernation?.isCommitted ? this.#committedAtRest : undefined)),
       },
       { name: 'entities', link: options.link },
@@ -216,6 +217,7 @@ export class EntityHost {
   }
 
   #hibernateAtRest(process: StatemProcess): boolean {
+    // Stryker disable next-line ConditionalExpression,LogicalOperator: equivalent, hibernateAfterCommit refuses a hibernated or dead process itself; this spares asking isCommitted about it
     if (process.hibernated || !process.alive) return false;
     return process.hibernateAfterCommit(this.#isCommitted?.(process.host as EntityAddress) ?? true, this.#afterMs);
   }
@@ -263,6 +265,7 @@ export class EntityHost {
    */
   *#residents(): Iterable<PressuredEntity> {
     for (const process of this.#node.processes()) {
+      // Stryker disable next-line ConditionalExpression,LogicalOperator: equivalent, an actor that is not an entity is never committed by this host, so never at rest and never chosen
       if (!(process instanceof StatemProcess) || process.host === undefined || !process.alive) continue;
       const address = process.host as EntityAddress;
       const dirty = !process.atRest || !(this.#isCommitted?.(address) ?? true);
@@ -284,11 +287,12 @@ export class EntityHost {
   #wakeAt(address: EntityAddress, deadline: number): void {
     const node = this.#node;
     const name = entityName(address);
-    const previous = this.#wakeUps.get(name);
-    if (previous !== undefined) node.clock.clearTimeout(previous);
+    // Stryker disable next-line ConditionalExpression: equivalent, clearing no handle does nothing; the test says there may be none
+    if (this.#wakeUps.has(name)) node.clock.clearTimeout(this.#wakeUps.get(name));
     const handle = node.clock.setTimeout(
       () => {
-        if (this.#wakeUps.get(name) === handle) this.#wakeUps.delete(name);
+        // The one firing is the entity's latest: a wake-up replaced by a later one was cleared.
+        this.#wakeUps.delete(name);
         node.run(() => this.ensure(address));
       },
       Math.max(0, deadline - node.clock.now()),
@@ -303,6 +307,7 @@ export class EntityHost {
   hibernateIdle(): number {
     let count = 0;
     for (const process of this.#node.processes()) {
+      // Stryker disable next-line ConditionalExpression,LogicalOperator: equivalent, an actor that is not an entity is never committed by this host, so never idle enough to hibernate; the test spares the call
       if (!(process instanceof StatemProcess) || process.host === undefined || process.hibernated) continue;
       const address = process.host as EntityAddress;
       if (process.hibernateIfIdle(this.#isCommitted?.(address) ?? true)) count++;
@@ -350,6 +355,7 @@ export class EntityHost {
     if (kind?.checkState === undefined) return undefined;
     const live = this.processOf(address);
     const context = live ? live.getState().context : (stored?.snapshot as { context?: unknown } | undefined)?.context;
+    // Stryker disable next-line ConditionalExpression: equivalent, stateRefusal asks for the record only of a cast, call or info, which have an event
     const record = () => this.recordFor(address, envelope.t === 'cast' || envelope.t === 'call' || envelope.t === 'info' ? envelope.event : undefined);
     return stateRefusal(kind.kind, kind.checkState, context, address, envelope, record);
   }
@@ -380,6 +386,7 @@ export class EntityHost {
     const name = entityName(checkEntityAddress(address));
     const running = this.#node.whereis(name);
     if (running) return running;
+    // Stryker disable next-line ConditionalExpression: equivalent, a kind not hosted has no supervisor either; this says so without the lookup
     if (!this.#kinds.has(address.entity)) return undefined;
     const supervisor = this.#node.processOf(this.#node.whereis(kindSupervisorName(address.entity)) as Pid);
     return supervisor instanceof SupervisorProcess ? supervisor.startChildNow([address]) : undefined;
@@ -437,6 +444,7 @@ function kindSupervisor(kind: EntityKind, options: EntityHostOptions, committedA
   const records = kind.recordKey ? recordAccess(kind.recordKey, options.records) : undefined;
   const rehydrate = committed && ((process: StatemProcess) => committed(process.host as EntityAddress)?.snapshot);
   const afterStep =
+    // Stryker disable next-line ConditionalExpression: equivalent, with neither a commit nor an observer the hook would do nothing; leaving it out spares a call per step
     commit || stepped
       ? (process: StatemProcess) => {
           const address = process.host as EntityAddress;

@@ -58,5 +58,6 @@ export function entityName(address: EntityAddress): string {
 export function entityOfProcessName(name: string): EntityAddress | undefined {
   if (!name.startsWith('entity:')) return undefined;
   const slash = name.indexOf('/');
+  // Stryker disable next-line EqualityOperator: equivalent, "entity:" has no "/", so a slash is never at 0
   return slash < 0 ? undefined : { entity: name.slice('entity:'.length, slash), key: name.slice(slash + 1) };
 }

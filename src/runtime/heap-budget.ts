@@ -35,7 +35,8 @@ export function resolveHeapBudget(optionMb: number | undefined, env: NodeJS.Proc
 }
 
 function mebibytes(source: string, value: number, shown: unknown = value): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw new InvalidHeapBudgetError(source, shown);
+  // Number.isFinite is false for anything that is not a number.
+  if (!Number.isFinite(value) || value <= 0) throw new InvalidHeapBudgetError(source, shown);
   return Math.round(value * 1_048_576);
 }
 
@@ -55,7 +56,6 @@ export interface ResidentEntity {
 export function overBudget<T extends ResidentEntity>(residents: Iterable<T>, heapUsed: number, budget: number): T[] {
   if (heapUsed <= budget) return [];
   const idle = [...residents].filter((entity) => !entity.dirty);
-  if (idle.length === 0) return [];
   const share = Math.min(1, ((heapUsed - budget) / heapUsed) * 1.1);
   const count = Math.max(1, Math.ceil(idle.length * share));
   return idle.sort((a, b) => a.lastUsed - b.lastUsed).slice(0, count);

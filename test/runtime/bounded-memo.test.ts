@@ -18,6 +18,22 @@ describe('BoundedMemo', () => {
     expect(memo.get('a')).toBe('A');
   });
 
+  it('keeps every key it has room for: a key asked again after others is not recomputed', () => {
+    const computed: string[] = [];
+    const memo = new BoundedMemo((key) => (computed.push(key), key.length), 3);
+    for (const key of ['a', 'bb', 'a', 'ccc', 'bb', 'a']) memo.get(key);
+    expect(computed).toEqual(['a', 'bb', 'ccc']);
+    expect(memo.size).toBe(3);
+  });
+
+  it('with a limit of 1, remembers the last key', () => {
+    const computed: string[] = [];
+    const memo = new BoundedMemo((key) => (computed.push(key), key), 1);
+    for (const key of ['a', 'a', 'b', 'b', 'a']) memo.get(key);
+    expect(computed).toEqual(['a', 'b', 'a']);
+    expect(memo.size).toBe(1);
+  });
+
   it('remembers nothing for a key whose computation throws', () => {
     let calls = 0;
     const memo = new BoundedMemo(() => {

@@ -100,3 +100,99 @@ describe('JSON Patch (RFC 6902), the examples of its appendix A', () => {
     );
   });
 });
+
+/** The error a patch fails with, as the admin who sent it reads it. */
+const failure = (run: () => unknown): { code: string; index?: number; message: string } | undefined => {
+  try {
+    run();
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof JsonPatchError)) throw error;
+    return { code: error.code, index: error.index, message: error.message };
+  }
+};
+
+describe('a refused patch says which operation failed and why', () => {
+  it.each([
+    [{}, { op: 'add' }, 'PATCH_INVALID', undefined, 'a JSON Patch is an array of operations, e.g. [{ op: "replace", path: "/n", value: 1 }]'],
+    [{}, [null], 'PATCH_INVALID', 0, 'patch operation 0: an operation is an object { op, path, … }'],
+    [{}, ['remove /a'], 'PATCH_INVALID', 0, 'patch operation 0: an operation is an object { op, path, … }'],
+    [{}, [{ op: 'test', path: '', value: {} }, [1]], 'PATCH_INVALID', 1, 'patch operation 1: an operation is an object { op, path, … }'],
+    [{}, [{ op: 5, path: '/a' }], 'PATCH_INVALID', 0, 'patch operation 0: op must be one of add, remove, replace, move, copy, test, got 5'],
+    [{}, [{ op: 'merge', path: '/a' }], 'PATCH_INVALID', 0, 'patch operation 0: op must be one of add, remove, replace, move, copy, test, got "merge"'],
+    [{}, [{ op: 'remove', path: 3 }], 'PATCH_INVALID', 0, 'patch operation 0: path must be a JSON Pointer string such as "/data/balance"'],
+    [{}, [{ op: 'move', path: '/a' }], 'PATCH_INVALID', 0, 'patch operation 0: from must be a JSON Pointer string such as "/data/balance"'],
+    [{}, [{ op: 'remove', path: 'a' }], 'PATCH_INVALID', 0, 'patch operation 0: path "a" must start with "/" (or be "" for the whole document)'],
+    [{}, [{ op: 'remove', path: '/a~2' }], 'PATCH_INVALID', 0, 'patch operation 0: path "/a~2": "~" must be followed by 0 or 1'],
+    [{}, [{ op: 'remove', path: '/a~' }], 'PATCH_INVALID', 0, 'patch operation 0: path "/a~": "~" must be followed by 0 or 1'],
+    [{}, [{ op: 'add', path: '/constructor', value: 1 }], 'PATCH_FORBIDDEN_PATH', 0, 'patch operation 0: path "/constructor" names "constructor", which is never data'],
+    [{}, [{ op: 'copy', from: '/__proto__', path: '/b' }], 'PATCH_FORBIDDEN_PATH', 0, 'patch operation 0: from "/__proto__" names "__proto__", which is never data'],
+    [{}, [{ op: 'add', path: '/a', value: undefined }], 'PATCH_INVALID', 0, 'patch operation 0: add needs a value'],
+    [{ a: { b: 1 } }, [{ op: 'test', path: '/a/b', value: 1 }, { op: 'move', from: '/a', path: '/a/b/c' }], 'PATCH_INVALID', 1, 'patch operation 1: cannot move /a into its own child /a/b/c'],
+    [{ a: [1] }, [{ op: 'remove', path: '/a/1x' }], 'PATCH_INVALID', 0, 'patch operation 0: "1x" in /a/1x is not an array index'],
+    [{ a: 1 }, [{ op: 'test', path: '/a', value: 2 }], 'PATCH_TEST_FAILED', 0, 'patch operation 0: test failed: /a is not 2'],
+    [{ a: 1 }, [{ op: 'test', path: '', value: 2 }], 'PATCH_TEST_FAILED', 0, 'patch operation 0: test failed: (the document) is not 2'],
+    [{ a: 1 }, [{ op: 'remove', path: '/b' }], 'PATCH_PATH_NOT_FOUND', 0, 'patch operation 0: /b does not exist'],
+    [{ a: 1 }, [{ op: 'remove', path: '' }, { op: 'test', path: '', value: 2 }], 'PATCH_PATH_NOT_FOUND', 1, 'patch operation 1: (the document) does not exist'],
+  ])('%j patched with %j: %s at %s', (doc, patch, code, index, message) => {
+    expect(failure(() => apply(doc, patch))).toEqual({ code, index, message });
+  });
+});
+
+describe('JSON Patch at its edges', () => {
+  it('reads "~1" as "/" and "~0" as "~" in a pointer', () => {
+    expect(apply({ '/': 9, '~': 8, 'a/b~c': 7 }, [{ op: 'copy', from: '/~1', path: '/x' }, { op: 'copy', from: '/~0', path: '/y' }, { op: 'remove', path: '/a~1b~0c' }])).toEqual({ '/': 9, '~': 8, x: 9, y: 8 });
+  });
+
+  it('moves a value onto itself without changing anything, not even the order of members, once its source exists', () => {
+    const moved = apply({ a: 1, b: 2 }, [{ op: 'move', from: '/a', path: '/a' }]) as object;
+    expect(Object.keys(moved)).toEqual(['a', 'b']);
+    expect(failure(() => apply({ a: 1 }, [{ op: 'move', from: '/x', path: '/x' }]))?.code).toBe('PATCH_PATH_NOT_FOUND');
+  });
+
+  it('copies a value into its own child (only a move cannot)', () => {
+    expect(apply({ a: { b: 1 } }, [{ op: 'copy', from: '/a', path: '/a/c' }])).toEqual({ a: { b: 1, c: { b: 1 } } });
+  });
+
+  it('finds nothing below a value that is not a container (null, a string, a number)', () => {
+    const doc = { z: null, s: 'abc', n: 1 };
+    for (const path of ['/z/b', '/z/b/c', '/s/length', '/s/0', '/n/x/y']) {
+      expect(failure(() => apply(doc, [{ op: 'test', path, value: 3 }]))?.code).toBe('PATCH_PATH_NOT_FOUND');
+      expect(failure(() => apply(doc, [{ op: 'add', path, value: 3 }]))?.code).toBe('PATCH_PATH_NOT_FOUND');
+    }
+  });
+
+  it('takes array indices of more than one digit', () => {
+    const list = Array.from({ length: 12 }, (_, i) => i);
+    expect(apply({ list }, [{ op: 'remove', path: '/list/10' }])).toEqual({ list: list.filter((i) => i !== 10) });
+  });
+
+  it('returns data the caller may change, members added by the patch included', () => {
+    const result = apply({ a: 1 }, [{ op: 'add', path: '/b', value: 2 }]) as Record<string, number>;
+    result.a = 10;
+    result.b = 20;
+    expect(result).toEqual({ a: 10, b: 20 });
+  });
+
+  it('creates a document that is absent', () => {
+    expect(applyJsonPatch(undefined, [])).toBeUndefined();
+    expect(apply(undefined, [{ op: 'add', path: '', value: { a: 1 } }])).toEqual({ a: 1 });
+  });
+
+  it.each([
+    ['a number and an object', { v: 1 }, {}],
+    ['an object and a number', { v: {} }, 1],
+    ['null and an object', { v: null }, {}],
+    ['an object and null', { v: {} }, null],
+    ['an array and an object', { v: [] }, {}],
+    ['an object and an array', { v: {} }, []],
+    ['arrays of different lengths', { v: [1] }, [1, 2]],
+    ['arrays with a different element', { v: [1, 2] }, [1, 3]],
+    ['objects with a different member', { v: { a: 1, b: 2 } }, { a: 1, b: 3 }],
+    ['objects of different members', { v: { a: 1 } }, { a: 1, b: 2 }],
+    ['objects of other members', { v: { a: 1 } }, { b: 1 }],
+    ['a member named __proto__ and another', JSON.parse('{ "v": { "__proto__": {} } }') as object, { x: 1 }],
+  ])('tests %s as different', (_name, doc, value) => {
+    expect(failure(() => apply(doc, [{ op: 'test', path: '/v', value }]))?.code).toBe('PATCH_TEST_FAILED');
+  });
+});

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { assign, setup } from 'xstate';
 import { EntityHost, MemoryStore, createNode, putRecord, reply } from '../../src/index.ts';
+import { recordKeyList, recordValue } from '../../src/runtime/record-keys.ts';
 
 /** Answers `seen` with the record handed over; records `key` → `value` on `put`. */
 const machine = setup({}).createMachine({
@@ -71,5 +72,26 @@ describe('keyed records at the runtime', () => {
   it('never take a $record from the sender', async () => {
     const { node } = host();
     expect(await node.call(address, { type: 'seen', key: 'k9', $record: { forged: true } })).toEqual({ record: null });
+  });
+});
+
+describe('the record keys an event names', () => {
+  it('are a list: none, one, or several in their order', () => {
+    expect(recordKeyList(undefined)).toEqual([]);
+    expect(recordKeyList('k')).toEqual(['k']);
+    expect(recordKeyList(['b', 'a'])).toEqual(['b', 'a']);
+    expect(recordKeyList([])).toEqual([]);
+  });
+});
+
+describe('$record for the keys named', () => {
+  it('is the value of one key, an object of several, null where there is none', () => {
+    const values: Record<string, unknown> = { a: 1, z: 0 };
+    const valueOf = (key: string) => values[key];
+    expect(recordValue('a', valueOf)).toBe(1);
+    expect(recordValue('z', valueOf)).toBe(0);
+    expect(recordValue('b', valueOf)).toBeNull();
+    expect(recordValue(['a', 'b'], valueOf)).toEqual({ a: 1, b: null });
+    expect(recordValue(undefined, valueOf)).toEqual({});
   });
 });

@@ -1,6 +1,7 @@
+import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { every, SimulatedClock } from '../../src/runtime/clock.ts';
-import { backoffDelay, retry, RetryAbortedError, settledWithin, sleep } from '../../src/runtime/retry.ts';
+import { backoffDelay, REDIS_RETRY, retry, RetryAbortedError, settledWithin, sleep } from '../../src/runtime/retry.ts';
 
 /** Lets promise continuations run (a simulated clock fires timers synchronously; awaits need turns). */
 const turns = async (n = 5): Promise<void> => {
@@ -22,6 +23,12 @@ describe('backoffDelay', () => {
     // A jitter outside 0..1 is held to it, never a negative or doubled wait.
     expect(backoffDelay({ ...policy, jitter: 7 }, 1, () => 0)).toBe(0);
     expect(backoffDelay({ ...policy, jitter: -1 }, 1, () => 0.5)).toBe(200);
+  });
+});
+
+describe('REDIS_RETRY', () => {
+  it('waits 50 ms at first, doubling, never more than 1 s', () => {
+    expect([0, 1, 4, 5, 20].map((attempt) => backoffDelay(REDIS_RETRY, attempt, () => 1))).toEqual([50, 100, 800, 1_000, 1_000]);
   });
 });
 
@@ -50,6 +57,21 @@ describe('sleep', () => {
     expect(await sleep(1_000, { clock, signal: controller.signal })).toBe(false);
     expect(clock.pending).toBe(0);
   });
+
+  it('leaves no listener on its signal, whether it slept or was aborted (a long-lived signal would collect them)', async () => {
+    const clock = new SimulatedClock();
+    const controller = new AbortController();
+    for (let i = 0; i < 3; i++) {
+      const slept = sleep(10, { clock, signal: controller.signal });
+      clock.advance(10);
+      expect(await slept).toBe(true);
+    }
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+    const aborted = sleep(10, { clock, signal: controller.signal });
+    controller.abort();
+    expect(await aborted).toBe(false);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+  });
 });
 
 describe('settledWithin', () => {
@@ -64,6 +86,7 @@ describe('settledWithin', () => {
   it('gives up on work that does not settle in time', async () => {
     const clock = new SimulatedClock();
     const outcome = settledWithin(new Promise(() => {}), 500, clock);
+    expect(clock.pending).toBe(1); // its deadline is on the clock it was given
     clock.advance(500);
     expect(await outcome).toBe(false);
     expect(clock.pending).toBe(0);
@@ -98,6 +121,21 @@ describe('retry', () => {
   it('rethrows the failure its onFailure gives up on', async () => {
     const error = new Error('not retryable');
     await expect(retry(() => Promise.reject(error), { what: 'x', policy: { initialMs: 1, maxMs: 1 }, onFailure: () => false })).rejects.toBe(error);
+  });
+
+  it('does not start at all on a signal aborted already, whose reason is the cause', async () => {
+    let calls = 0;
+    const reason = new Error('stopping');
+    const error = await retry(
+      async () => {
+        calls++;
+        return 'ran';
+      },
+      { what: 'starting', policy: { initialMs: 1, maxMs: 1 }, signal: AbortSignal.abort(reason) },
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RetryAbortedError);
+    expect((error as RetryAbortedError).cause).toBe(reason);
+    expect(calls).toBe(0);
   });
 
   it('stops when its signal aborts: the wait ends, the timer is cleared, the last failure is the cause', async () => {

@@ -185,3 +185,94 @@ describe('TestClock: what it refuses', () => {
     expect(fired).toEqual(['after']);
   });
 });
+
+describe('TestClock: its one base timer', () => {
+  it('is armed again for a timer set earlier than the one it waits for, which then fires at its deadline', () => {
+    const { base, clock } = clocks();
+    const fired: string[] = [];
+    clock.setTimeout(() => fired.push('later'), 5 * DAY);
+    clock.setTimeout(() => fired.push('sooner'), DAY);
+    base.advance(DAY);
+    expect(fired).toEqual(['sooner']);
+    expect(base.pending).toBe(1);
+  });
+
+  it('is armed again after it fires, for the next deadline', () => {
+    const { base, clock } = clocks();
+    const fired: number[] = [];
+    clock.setTimeout(() => fired.push(1), DAY);
+    clock.setTimeout(() => fired.push(2), 2 * DAY);
+    clock.setTimeout(() => fired.push(3), 3 * DAY);
+    base.advance(DAY);
+    base.advance(DAY);
+    expect(fired).toEqual([1, 2]);
+    base.advance(DAY);
+    expect(fired).toEqual([1, 2, 3]);
+    expect(base.pending).toBe(0);
+  });
+
+  it('is armed for the earliest deadline whatever order the timers were set in', () => {
+    const { base, clock } = clocks();
+    const fired: number[] = [];
+    clock.setTimeout(() => fired.push(1), DAY);
+    clock.setTimeout(() => fired.push(3), 3 * DAY);
+    clock.setTimeout(() => fired.push(2), 2 * DAY);
+    clock.advance(0); // a move re-arms from scratch
+    base.advance(DAY);
+    expect(fired).toEqual([1]);
+  });
+
+  it('is let go when no timer is left, or only one that never falls due: nothing keeps the base clock busy', () => {
+    const { base, clock } = clocks();
+    const first = clock.setTimeout(() => {}, DAY);
+    const second = clock.setTimeout(() => {}, DAY);
+    clock.clearTimeout(first);
+    expect(base.pending).toBe(1);
+    clock.clearTimeout(second);
+    expect(base.pending).toBe(0);
+    clock.setTimeout(() => {}, Infinity);
+    clock.advance(0);
+    expect(base.pending).toBe(0);
+  });
+
+  it('moves to the next deadline when the earliest timer is cleared, and only one base timer is left', () => {
+    const { base, clock } = clocks();
+    const fired: string[] = [];
+    const early = clock.setTimeout(() => fired.push('early'), DAY);
+    clock.setTimeout(() => fired.push('late'), 2 * DAY);
+    clock.clearTimeout(early);
+    expect(base.pending).toBe(1);
+    base.advance(2 * DAY);
+    expect(fired).toEqual(['late']);
+  });
+
+  it('is unmoved by clearing a timer twice, or a handle it never gave', () => {
+    const { base, clock } = clocks();
+    let fired = 0;
+    const handle = clock.setTimeout(() => fired++, DAY);
+    const other = clock.setTimeout(() => fired++, 2 * DAY);
+    clock.clearTimeout(handle);
+    clock.clearTimeout(handle);
+    clock.clearTimeout(12_345);
+    void other;
+    base.advance(2 * DAY);
+    expect(fired).toBe(1);
+  });
+});
+
+describe('TestClock: what it refuses, saying so', () => {
+  it('a move by anything but a finite number of ms ≥ 0', () => {
+    const { clock } = clocks();
+    for (const ms of [-1, Number.NaN, Infinity, '5' as unknown as number]) expect(() => clock.advance(ms)).toThrow(`TestClock moves forward by a finite number of ms ≥ 0, got ${String(ms)}`);
+  });
+
+  it('a start or a time beyond what a Date can hold, and takes one at its limit', () => {
+    expect(() => new TestClock(8.64e15 + 1)).toThrow("TestClock needs a start time (ms since the epoch, within a Date's range), got 8640000000000001");
+    expect(() => new TestClock(-8.64e15 - 1)).toThrow(RangeError);
+    expect(new TestClock(-8.64e15, new SimulatedClock()).now()).toBe(-8.64e15);
+    const clock = new TestClock(0, new SimulatedClock());
+    expect(() => clock.set(8.64e15 + 1)).toThrow("TestClock needs a finite time (ms since the epoch, within a Date's range), got 8640000000000001");
+    clock.set(8.64e15);
+    expect(clock.now()).toBe(8.64e15);
+  });
+});

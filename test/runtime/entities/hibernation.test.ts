@@ -229,3 +229,36 @@ describe('an entity its commit leaves at rest (hibernation.afterCommit)', () => 
     expect(await node.call(at('a'), { type: 'get' })).toEqual({ key: 'a', n: 1, rang: 0 });
   });
 });
+
+describe('an entity whose commit lands after its step (hibernateCommitted, a BullMQ node)', () => {
+  function later(afterCommit: boolean) {
+    const node = createNode({ clock: new SimulatedClock() });
+    const store = new MemoryStore();
+    const restore = (a: EntityAddress) => store.get(a)?.state;
+    const host = new EntityHost(node, [{ kind: 'Account', machine: account }], {
+      restore,
+      commit: (a, persist) => store.set(a, persist()),
+      hibernation: { committed: restore, afterCommit, isCommitted: () => true },
+    });
+    return { node, host };
+  }
+
+  it('hibernates when told its commit is in, once: told again, it says it did not', async () => {
+    const { node, host } = later(true);
+    node.cast(at('a'), { type: 'inc' });
+    await node.settle();
+    expect(host.processOf(at('a'))?.hibernated).toBe(false); // its commit has not landed: nothing happens by itself
+    expect(host.hibernateCommitted(at('a'))).toBe(true);
+    expect(host.processOf(at('a'))?.hibernated).toBe(true);
+    expect(host.hibernateCommitted(at('a'))).toBe(false);
+    expect(host.hibernateCommitted(at('nobody'))).toBe(false);
+    expect(await node.call(at('a'), { type: 'get' })).toEqual({ key: 'a', n: 1, rang: 0 });
+  });
+
+  it('does nothing without afterCommit', async () => {
+    const { node, host } = later(false);
+    node.cast(at('a'), { type: 'inc' });
+    expect(host.hibernateCommitted(at('a'))).toBe(false);
+    expect(host.processOf(at('a'))?.hibernated).toBe(false);
+  });
+});

@@ -12,10 +12,14 @@ describe('the heap budget', () => {
   it('is the option first, then GOVERNOR_HEAP_BUDGET_MB, then a share of the heap limit', () => {
     expect(resolveHeapBudget(256, { [HEAP_BUDGET_ENV]: '64' })).toBe(256 * MiB);
     expect(resolveHeapBudget(undefined, { [HEAP_BUDGET_ENV]: '64' })).toBe(64 * MiB);
+    expect(resolveHeapBudget(undefined, { GOVERNOR_HEAP_BUDGET_MB: '32' })).toBe(32 * MiB); // the name the README gives
+    expect(resolveHeapBudget(undefined, { [HEAP_BUDGET_ENV]: '' })).toBe(Math.round(getHeapStatistics().heap_size_limit * DEFAULT_HEAP_BUDGET_SHARE));
     expect(resolveHeapBudget(undefined, {})).toBe(Math.round(getHeapStatistics().heap_size_limit * DEFAULT_HEAP_BUDGET_SHARE));
   });
 
   it('refuses what is not a positive number of MiB, naming where it came from', () => {
+    expect(() => resolveHeapBudget(0, {})).toThrow(/^option heapBudgetMb must be a positive number of MiB \(e\.g\. 512\), got 0/);
+    expect(() => resolveHeapBudget(-1, {}, 'BullMQ transport option heapBudgetMb')).toThrow(/^BullMQ transport option heapBudgetMb must be/);
     for (const bad of [0, -5, Number.NaN, Infinity]) {
       expect(() => resolveHeapBudget(bad, {})).toThrow(InvalidHeapBudgetError);
     }
@@ -45,6 +49,13 @@ describe('a heap over its budget', () => {
     // 20 % over: 22 % of the nine idle ones, rounded up, oldest first; e9 is dirty and stays.
     const chosen = overBudget(residents, 125 * MiB, 100 * MiB);
     expect(chosen.map((r) => r.key)).toEqual(['e8', 'e7']);
+  });
+
+  it('passivates the share of the idle entities the excess is of the heap, plus a tenth', () => {
+    const many = Array.from({ length: 50 }, (_, i) => ({ lastUsed: i, dirty: false }));
+    // Half the heap is over the budget: 55 % of the 50 idle ones, rounded up.
+    expect(overBudget(many, 200 * MiB, 100 * MiB)).toHaveLength(28);
+    expect(overBudget(many, 10_000 * MiB, MiB)).toHaveLength(50); // never more than there are
   });
 
   it('passivates at least one when only a little over, and never one whose memory is ahead of its commit', () => {
