@@ -18,6 +18,7 @@ import { startPeriodicFlush } from '../observability/periodic-flush.ts';
 import { RedisStreamSink } from '../observability/redis-stream-sink.ts';
 import { CliError, EXIT } from './exit-codes.ts';
 import { nodeVariable } from './node-environment.ts';
+import { flushSpans } from './flush-spans.ts';
 import { pseudonymiseCustomer } from '../marketplace/receipts.ts';
 import type { TracingOptions } from '../transport/bullmq/job-tracing.ts';
 
@@ -177,6 +178,8 @@ export function createNodeTelemetry(options: NodeTelemetryOptions): NodeTelemetr
         }
       }
       for (const stop of stopsLast.splice(0)) stop();
+      // Last: the spans of the node's final steps and commits, before the process exits.
+      await flushSpans();
     },
   };
 }

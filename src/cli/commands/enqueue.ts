@@ -160,7 +160,13 @@ export function enqueueCommand(program: Command): void {
         const { nodeVariable } = await import('../node-environment.ts');
         // The customer shows on the `governor.enqueue` spans as on the nodes': its receipt pseudonym.
         const pseudonymKey = nodeVariable('GOVERNOR_PSEUDONYM_KEY');
-        ({ ids, outcomes, throttled, delayed, reused } = await enqueueEvents({ url, prefix: prefixOf(flags), partitions, batch, waitMs, onReusedKey, pseudonymKey }, accepted));
+        const { flushSpans } = await import('../flush-spans.ts');
+        try {
+          ({ ids, outcomes, throttled, delayed, reused } = await enqueueEvents({ url, prefix: prefixOf(flags), partitions, batch, waitMs, onReusedKey, pseudonymKey }, accepted));
+        } finally {
+          // The command exits next: its `governor.enqueue` spans, each trace's root, go out first.
+          await flushSpans();
+        }
         for (const r of reused) rejections.add(lineOf.get(r.event) ?? 0, [`$.eventId: ${r.reason} (idempotency_key_reused), got ${JSON.stringify(r.event.eventId)}`]);
       }
       const refusals = throttled.map((t) => ({ eventId: t.event.eventId, customerId: t.event.customerId, tier: t.tier, perSecond: t.perSecond, retryAfterMs: t.retryAfterMs }));
