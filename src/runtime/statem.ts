@@ -235,14 +235,19 @@ export class StatemProcess extends Process {
    * snapshot has none). What hibernation and a passivation for the heap budget require.
    */
   get atRest(): boolean {
-    if (this.#uncommitted || this.#journal !== undefined || this.#pendingRecords !== undefined || this.busy || this.suspended) return false;
-    if (this.mailbox.length > 0 || (this.#internal?.length ?? 0) > 0) return false;
+    if (this.#uncommitted || this.suspended || this.mailbox.length > 0) return false;
+    // Stryker disable next-line ConditionalExpression,LogicalOperator,BooleanLiteral: redundant by design: a journal entry or a record comes only with a step or a start, which leaves the snapshot uncommitted too; a gen_statem step is synchronous, so the actor is never busy
+    if (this.#journal !== undefined || this.#pendingRecords !== undefined || this.busy) return false;
+    // Stryker disable next-line ConditionalExpression,LogicalOperator,EqualityOperator,BooleanLiteral: redundant by design: events wait in the internal queue outside a step only while the actor is suspended (replace_state), checked above
+    if ((this.#internal?.length ?? 0) > 0) return false;
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: XState children are refused (statem-scope's `_register`), so no snapshot has any: kept in case that changes
     return this.#snapshot === undefined || this.#snapshot.children === NOTHING;
   }
 
   /** Whether the actor is hibernated now (its snapshot out of memory until its next use). */
   get hibernated(): boolean {
-    return this.#snapshot === undefined && this.#rehydrate !== undefined && this.alive;
+    // Only an actor with `rehydrate` ever drops its snapshot (see hibernateIfIdle).
+    return this.#snapshot === undefined && this.alive;
   }
 
   /**
@@ -274,7 +279,7 @@ export class StatemProcess extends Process {
   hibernateAfterCommit(committed: boolean, horizonMs: number): boolean {
     if (this.#snapshot === undefined || this.#rehydrate === undefined || !this.alive) return false;
     if (!committed || !this.atRest) return false;
-    if (this.#timers !== undefined && this.#timers.size > 0) {
+    if (this.#timers !== undefined) {
       const soon = this.node.clock.now() + horizonMs;
       for (const timer of this.#timers.values()) if (timer.deadline < soon) return false;
     }
@@ -286,14 +291,17 @@ export class StatemProcess extends Process {
   #hibernate(): void {
     this.#snapshot = undefined;
     // Emptied queues go too: they were kept for the next burst, which an idle actor does not expect.
+    // Stryker disable ConditionalExpression,EqualityOperator: memory only: an empty queue and none behave alike (and the internal queue is empty at rest)
     if (this.#internal?.length === 0) this.#internal = undefined;
     if (this.#postponed?.length === 0) this.#postponed = undefined;
     if (this.#timers?.size === 0) this.#timers = undefined;
+    // Stryker restore ConditionalExpression,EqualityOperator
     // Committed (checked above): the store has every record it remembers, about 250 bytes an actor.
     this.#recentRecords = undefined;
   }
 
   #wake(): AnyMachineSnapshot {
+    // Stryker disable next-line OptionalChaining: only an actor with `rehydrate` hibernates, and only a hibernated one wakes
     const persisted = this.#rehydrate?.(this);
     if (persisted === undefined) throw new Error(`actor ${this.machine.id} (${this.name ?? this.pid}) hibernated and its committed state is gone`);
     const scope = this.#scope;
@@ -336,7 +344,7 @@ export class StatemProcess extends Process {
     }
     if (this.snapshot.status === 'error') throw this.snapshot.error;
     compact(this.snapshot);
-    this.#runActions(actions, { type: 'xstate.init' });
+    this.#runActions(actions);
     this.#stateTimeoutTouched = false;
     // No event is being handled at start: a postpone() here has nothing to keep (gen_statem
     // refuses it in an enter call). Left set, it would postpone the first message after handling it.
@@ -347,6 +355,7 @@ export class StatemProcess extends Process {
       for (const timer of timers) this.#arm(timer.name, timer.kind, timer.deadline, timer.event);
       for (const event of options.restore.postponed) this.#restorePostponed(event);
     } else {
+      // Stryker disable next-line ArrayDeclaration: no state node is a string: any list of them enters every state
       this.#enterStates([], this.snapshot);
     }
     this.#finishStep();
@@ -380,6 +389,7 @@ export class StatemProcess extends Process {
         break;
       case 'stop':
         return this.#terminate(envelope.reason);
+      // Stryker disable next-line ConditionalExpression: every envelope a process is sent has its case above
       default:
         return;
     }
@@ -388,6 +398,7 @@ export class StatemProcess extends Process {
   }
 
   #drainInternal(): void {
+    // Stryker disable next-line OptionalChaining: the queue goes only with the actor (cleanup); the loop stops on `alive`, and the throw of a shift() after a step that ended the actor lands on a dead process, which ignores it
     for (let next = this.#internal?.shift(); next && this.alive; next = this.#internal?.shift()) {
       if (next.envelope?.t === 'timeout') this.#fire(next.envelope);
       else this.#step(next.event, next.envelope);
@@ -396,6 +407,7 @@ export class StatemProcess extends Process {
 
   /** A timer falling due: handled unless it was cancelled or restarted since. */
   #fire(envelope: TimeoutEnvelope): boolean {
+    // Stryker disable next-line OptionalChaining: a timeout comes only from a timer armed, which made the map; only cleanup (dead) and hibernation (nothing queued) drop it
     const timer = this.#timers?.get(envelope.name);
     if (!timer || timer.token !== envelope.token) return false;
     this.#timers!.delete(envelope.name);
@@ -406,6 +418,7 @@ export class StatemProcess extends Process {
 
   #step(event: EventObject, envelope: Envelope | undefined): void {
     if (this.#records) event = this.#withRecord(event);
+    // Stryker disable next-line ConditionalExpression: a shortcut: #cancel checks the timer itself
     if (this.#timers?.has('event')) this.#cancel('event');
     const previous = this.snapshot;
     const actions = this.#scope.begin(this);
@@ -417,13 +430,15 @@ export class StatemProcess extends Process {
     }
     // The same snapshot and nothing to do usually means no transition took the event; only then
     // ask XState which transitions are enabled (it re-evaluates guards, so not on every step).
-    if (next === previous && actions.length === 0 && this.machine.getTransitionData(previous, event).length === 0) {
+    // Stryker disable next-line ConditionalExpression,LogicalOperator,EqualityOperator: a shortcut: getTransitionData alone decides whether the event was taken
+    const quiet = next === previous && actions.length === 0;
+    if (quiet && this.machine.getTransitionData(previous, event).length === 0) {
       this.#notTaken(previous, event, envelope);
       return;
     }
     this.snapshot = compact(next);
     this.#current = envelope;
-    this.#runActions(actions, event);
+    this.#runActions(actions);
     this.#current = undefined;
     if (this.#postponeCurrent) {
       this.#postponeCurrent = false;
@@ -467,7 +482,7 @@ export class StatemProcess extends Process {
     }
     this.snapshot = next;
     this.#current = undefined;
-    this.#runActions(actions, event);
+    this.#runActions(actions);
     this.node._terminate(this, next.status === 'error' ? next.error : reason);
   }
 
@@ -498,7 +513,7 @@ export class StatemProcess extends Process {
     this.node._terminate(this, reason);
   }
 
-  #runActions(actions: readonly CollectedAction[], event: EventObject): void {
+  #runActions(actions: readonly CollectedAction[]): void {
     if (actions.length === 0) return;
     // An action may run another actor's step before it returns (a cast to a co-located actor is
     // delivered at once): that step's actions must not leave this one without its actor.
@@ -509,7 +524,6 @@ export class StatemProcess extends Process {
     } finally {
       this.#scope.executing = outer;
     }
-    void event;
   }
 
   /** @internal a `governor.*` effect emitted by the machine's actions. */

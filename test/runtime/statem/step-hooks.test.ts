@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { assign, setup } from 'xstate';
-import { hibernate, nextEvent, spawnStatem, startTimer, stop, sys, type StatemProcess } from '../../../src/index.ts';
+import { cancelTimer, hibernate, nextEvent, spawnStatem, startTimer, stop, sys, type StatemProcess } from '../../../src/index.ts';
 import { simulatedNode, stateOf, watch } from './helpers.ts';
 
 type Ev = { type: string; [key: string]: unknown };
@@ -34,6 +34,7 @@ const counter = setup({ types: {} as { context: Ctx; events: Ev } }).createMachi
         nap: { actions: hibernate() },
         later: { actions: startTimer('t', 100, { type: 'inc' }) },
         reset: { actions: startTimer('t', 200, { type: 'inc' }) },
+        cancel: { actions: cancelTimer('t') },
       },
     },
     done: { type: 'final' },
@@ -204,5 +205,35 @@ describe('hibernate()', () => {
     expect(process.hibernateRequested).toBe(true);
     node.cast(pid, { type: 'inc' });
     expect(stateOf<Ctx>(node, pid).context.n).toBe(2);
+  });
+});
+
+describe('afterStep and timers', () => {
+  it('is not run for a timeout that was cancelled while it waited in the mailbox: nothing was handled', () => {
+    const { node, clock, pid, commits } = committing();
+    node.cast(pid, { type: 'later' });
+    sys.suspend(node, pid);
+    node.cast(pid, { type: 'cancel' });
+    clock.advance(100); // the timeout joins the mailbox behind the cancel
+    sys.resume(node, pid);
+    expect(commits).toEqual([
+      { n: 0, alive: true },
+      { n: 0, alive: true },
+    ]);
+    expect(stateOf<Ctx>(node, pid).context.n).toBe(0);
+  });
+});
+
+describe('the store layer and hibernate()', () => {
+  it('clears the request once it has acted on it, and the next hibernate() sets it again', () => {
+    const { node, pid } = committing();
+    const process = node.processOf(pid) as StatemProcess;
+    node.cast(pid, { type: 'nap' });
+    process.hibernateRequested = false;
+    expect(process.hibernateRequested).toBe(false);
+    node.cast(pid, { type: 'inc' });
+    expect(process.hibernateRequested).toBe(false);
+    node.cast(pid, { type: 'nap' });
+    expect(process.hibernateRequested).toBe(true);
   });
 });
