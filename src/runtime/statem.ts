@@ -124,11 +124,12 @@ const answerFailures = new WeakMap<object, unknown>();
  * 3. No enabled transition means no state took the event: it is postponed if an active state
  *    declares so (`meta.postpone`), else the `unhandled` policy applies (a crash by default, as in
  *    gen_statem); the step ends.
- * 4. The new snapshot is committed, then the collected actions run in order; runtime effects
- *    (`reply`, `postpone`, timers, messages) arrive as emitted `governor.*` events.
+ * 4. The new snapshot is committed; on a state change the state timeout an action set is
+ *    cancelled (gen_statem cancels it before the transition's own timeout actions). Then the
+ *    collected actions run in order; runtime effects (`reply`, `postpone`, timers, messages)
+ *    arrive as emitted `governor.*` events.
  * 5. `status: 'error'` is a crash with that error; `'done'` an exit with reason `normal`.
- * 6. On a state change: the state timeout an action set is cancelled (unless this step set it),
- *    declared state timeouts of exited states are cancelled, those of entered states armed, and
+ * 6. On a state change: declared state timeouts of exited states are cancelled, those of entered states armed, and
  *    postponed events go back to the front of the queue, behind `next_event`s. A re-entry
  *    without a state change only re-arms the declared timeouts of the states entered again.
  */
@@ -140,7 +141,7 @@ export class StatemProcess extends Process {
   readonly machine: AnyStateMachine;
   /** Undefined while hibernated: read through {@link snapshot}, which brings it back. */
   #snapshot: AnyMachineSnapshot | undefined;
-  /** Five step flags in one field (see the accessors below): 8 bytes each in every resident actor otherwise. */
+  /** Four step flags in one field (see the accessors below): 8 bytes each in every resident actor otherwise. */
   #bits = UNCOMMITTED;
   /** The snapshot changed since the last {@link persistForCommit}: memory is ahead of the store. */
   get #uncommitted(): boolean {
@@ -155,13 +156,6 @@ export class StatemProcess extends Process {
   }
   set #postponeCurrent(on: boolean) {
     this.#bits = on ? this.#bits | POSTPONE_CURRENT : this.#bits & ~POSTPONE_CURRENT;
-  }
-  /** The step set, cancelled or updated the state timeout: a state change then leaves it alone. */
-  get #stateTimeoutTouched(): boolean {
-    return (this.#bits & STATE_TIMEOUT_TOUCHED) !== 0;
-  }
-  set #stateTimeoutTouched(on: boolean) {
-    this.#bits = on ? this.#bits | STATE_TIMEOUT_TOUCHED : this.#bits & ~STATE_TIMEOUT_TOUCHED;
   }
   /** Inside `start`: a stop or a final state now is a failed start, not an exit. */
   get #starting(): boolean {
@@ -345,7 +339,6 @@ export class StatemProcess extends Process {
     if (this.snapshot.status === 'error') throw this.snapshot.error;
     compact(this.snapshot);
     this.#runActions(actions);
-    this.#stateTimeoutTouched = false;
     // No event is being handled at start: a postpone() here has nothing to keep (gen_statem
     // refuses it in an enter call). Left set, it would postpone the first message after handling it.
     this.#postponeCurrent = false;
@@ -437,6 +430,11 @@ export class StatemProcess extends Process {
       return;
     }
     this.snapshot = compact(next);
+    const changed = stateChanged(previous, next);
+    // gen_statem: a state change cancels the state timeout before the transition's own timeout
+    // actions run, so one they set (an entry action's) belongs to the new state, and an update
+    // finds none running and is handled at once.
+    if (changed) this.#leaveState();
     this.#current = envelope;
     this.#runActions(actions);
     this.#current = undefined;
@@ -444,15 +442,12 @@ export class StatemProcess extends Process {
       this.#postponeCurrent = false;
       this.#postpone(event, envelope);
     }
-    const changed = stateChanged(previous, next);
     if (this.tracer && changed) {
       this.tracer({ pid: this.pid, at: this.node.clock.now(), kind: 'transition', from: previous.value, to: next.value, event });
     }
     // A re-entry (`reenter: true`, gen_statem's repeat_state) is no state change (postponed
     // events stay put) but re-arms the state timeouts of the states it entered again.
     const reentered = this.#reentered(previous, next);
-    if (changed) this.#leaveState();
-    this.#stateTimeoutTouched = false;
     if (changed || reentered) this.#enterStates(previous._nodes, next, reentered);
     if (changed) this.#replayPostponed();
     this.#finishStep();
@@ -563,15 +558,12 @@ export class StatemProcess extends Process {
         this.#arm('event', 'event', this.#deadline('eventTimeout', e.ms, e.abs), e.event);
         return;
       case EFFECT.stateTimeout:
-        this.#stateTimeoutTouched = true;
         this.#arm(STATE_TIMER, 'state', this.#deadline('stateTimeout', e.ms, e.abs), e.event);
         return;
       case EFFECT.cancelStateTimeout:
-        this.#stateTimeoutTouched = true;
         this.#cancel(STATE_TIMER);
         return;
       case EFFECT.updateStateTimeout:
-        this.#stateTimeoutTouched = true;
         this.#update(STATE_TIMER, 'state', e.event);
         return;
       case EFFECT.cast:
@@ -751,9 +743,9 @@ export class StatemProcess extends Process {
     else this.#arm(name, kind, this.node.clock.now(), event);
   }
 
-  /** A state change: the state timeout set by an action goes, unless this very step set it. */
+  /** A state change: the state timeout set by an action goes (before the step's actions set a new one). */
   #leaveState(): void {
-    if (!this.#stateTimeoutTouched && this.#timers?.has(STATE_TIMER)) this.#cancel(STATE_TIMER);
+    this.#cancel(STATE_TIMER);
   }
 
   #arm(name: string, kind: TimerKind, deadline: number, event: EventObject): void {
@@ -964,7 +956,6 @@ function checkTime(action: string, ms: unknown): void {
 
 const UNCOMMITTED = 1;
 const POSTPONE_CURRENT = 2;
-const STATE_TIMEOUT_TOUCHED = 4;
 const STARTING = 8;
 const HIBERNATE_REQUESTED = 16;
 
