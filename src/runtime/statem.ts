@@ -448,6 +448,7 @@ export class StatemProcess extends Process {
     // A re-entry (`reenter: true`, gen_statem's repeat_state) is no state change (postponed
     // events stay put) but re-arms the state timeouts of the states it entered again.
     const reentered = this.#reentered(previous, next);
+    // Stryker disable next-line ConditionalExpression: a shortcut: with no state left or entered again, #enterStates changes nothing
     if (changed || reentered) this.#enterStates(previous._nodes, next, reentered);
     if (changed) this.#replayPostponed();
     this.#finishStep();
@@ -478,6 +479,7 @@ export class StatemProcess extends Process {
     this.snapshot = next;
     this.#current = undefined;
     this.#runActions(actions);
+    // Stryker disable next-line ConditionalExpression,StringLiteral: XState's transition() throws rather than return an error snapshot (a throw here is the exit reason too); kept in case that changes
     this.node._terminate(this, next.status === 'error' ? next.error : reason);
   }
 
@@ -489,6 +491,7 @@ export class StatemProcess extends Process {
       this.#internal ??= new Queue();
       for (let i = events.length - 1; i >= 0; i--) this.#internal.unshift(events[i]!);
     }
+    // Stryker disable next-line ConditionalExpression,StringLiteral: only getInitialSnapshot returns an error snapshot (checked in #start); XState's transition() throws instead: kept in case that changes
     if (this.snapshot.status === 'error') throw this.snapshot.error;
     if (this.snapshot.status === 'done') return this.#end('normal');
     if (this.#stopReason !== undefined) {
@@ -509,6 +512,7 @@ export class StatemProcess extends Process {
   }
 
   #runActions(actions: readonly CollectedAction[]): void {
+    // Stryker disable next-line ConditionalExpression: a shortcut: no action, nothing to run
     if (actions.length === 0) return;
     // An action may run another actor's step before it returns (a cast to a co-located actor is
     // delivered at once): that step's actions must not leave this one without its actor.
@@ -587,6 +591,7 @@ export class StatemProcess extends Process {
           try {
             event = make(x as never);
           } catch (error) {
+            // Stryker disable next-line ObjectLiteral,StringLiteral: only the stand-in's identity matters (answerFailures); its content is never read
             event = { type: EFFECT.call };
             answerFailures.set(event, error);
           }
@@ -632,6 +637,7 @@ export class StatemProcess extends Process {
    */
   #unnamedDelay(): string {
     let name: string;
+    // Stryker disable next-line UpdateOperator: any name not taken will do (a restored actor counts again from 0 and skips the taken ones)
     do name = `delay#${++this.#unnamedDelays}`;
     while (this.#timers?.has(name));
     return name;
@@ -675,6 +681,7 @@ export class StatemProcess extends Process {
     this.unhandledDropped++;
     this.node.logger.warn(
       { actor: this.pid, machine: this.machine.id, state: snapshot.value, eventType: event.type, event },
+      // Stryker disable next-line StringLiteral: log text
       'a restored postponed event that no state takes or postpones was dropped (parked before postpone was explicit)',
     );
   }
@@ -682,6 +689,7 @@ export class StatemProcess extends Process {
   /** Whether an active state of `snapshot` (or one around it) lists `event` in its `meta.postpone`. */
   #declaresPostpone(snapshot: AnyMachineSnapshot, event: EventObject): boolean {
     const postpones = machineInfo(this.machine).postpones;
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: a shortcut for the machines that postpone nothing
     return postpones.size > 0 && snapshot._nodes.some((node) => postpones.get(node)?.(event) === true);
   }
 
@@ -695,6 +703,7 @@ export class StatemProcess extends Process {
   /** Postponed events go first, oldest first, ahead of whatever was queued internally. */
   #replayPostponed(): void {
     const postponed = this.#postponed;
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: a shortcut: replaying an empty queue moves nothing
     if (!postponed || postponed.length === 0) return;
     this.#postponed = undefined;
     const internal = (this.#internal ??= new Queue());
