@@ -714,14 +714,17 @@ export class StatemProcess extends Process {
   /** The states with a declared timeout that this step left and entered again. */
   #reentered(previous: AnyMachineSnapshot, next: AnyMachineSnapshot): Set<unknown> | undefined {
     const microsteps = this.#scope.microsteps;
+    // Stryker disable next-line ConditionalExpression: a shortcut: no microstep, nothing re-entered
     if (microsteps.length === 0) return undefined;
     const timeouts = machineInfo(this.machine).stateTimeouts;
+    // Stryker disable next-line ConditionalExpression: a shortcut: reenteredStates finds nothing among no candidates
     return timeouts.size === 0 ? undefined : reenteredStates(previous, next, microsteps, timeouts);
   }
 
   /** Cancels the state timeouts of states left and arms those of states entered (or re-entered). */
   #enterStates(previousNodes: readonly unknown[], next: AnyMachineSnapshot, reentered?: Set<unknown>): void {
     const info = machineInfo(this.machine);
+    // Stryker disable next-line ConditionalExpression: a shortcut for the machines that declare no state timeout
     if (info.stateTimeouts.size === 0) return;
     // Timer names come built with the declarations: a name per state change was a string to
     // build and hash, twice (the cancel and the arm), for every orchestrator step.
@@ -760,6 +763,7 @@ export class StatemProcess extends Process {
   #arm(name: string, kind: TimerKind, deadline: number, event: EventObject): void {
     this.#cancel(name);
     if (deadline === Infinity) return; // gen_statem: a timeout of infinity never fires, it cancels
+    // Stryker disable next-line UpdateOperator: tokens only need to differ
     const token = ++timerTokens;
     const node = this.node;
     const pid = this.pid;
@@ -793,6 +797,7 @@ export class StatemProcess extends Process {
   }
 
   cleanup(): void {
+    // Stryker disable next-line ConditionalExpression: clearing no handle is harmless
     if (this.#timers) for (const timer of this.#timers.values()) if (timer.handle !== undefined) this.node.clock.clearTimeout(timer.handle);
     this.#timers = undefined;
     this.#internal = undefined;
@@ -890,6 +895,7 @@ export class StatemProcess extends Process {
     this.#uncommitted = false;
     const journal = this.#journal;
     const records = this.#pendingRecords;
+    // Stryker disable next-line ConditionalExpression: a shortcut: the state as it is, not a copy with nothing added
     if (journal === undefined && records === undefined) return state;
     this.#journal = undefined;
     this.#pendingRecords = undefined;
@@ -936,6 +942,7 @@ export class StatemProcess extends Process {
 /** Carries the reason of a stop (or final state) reached during `start` out to `spawnStatem`. */
 class StoppedWhileStarting extends Error {
   constructor(readonly reason: ExitReason) {
+    // Stryker disable next-line StringLiteral: never shown: spawnStatem catches it and throws a StartError with the reason
     super('stopped while starting');
   }
 }
@@ -980,6 +987,7 @@ const NOTHING = Object.freeze({});
 function compact(snapshot: AnyMachineSnapshot): AnyMachineSnapshot {
   const parts = snapshot as { tags: ReadonlySet<string>; children: object; historyValue: object };
   if (parts.tags !== NO_TAGS && parts.tags.size === 0) parts.tags = NO_TAGS;
+  // Stryker disable next-line ConditionalExpression,LogicalOperator: XState children are refused (statem-scope's `_register`): memory only
   if (parts.children !== NOTHING && isEmpty(parts.children)) parts.children = NOTHING;
   if (parts.historyValue !== NOTHING && isEmpty(parts.historyValue)) parts.historyValue = NOTHING;
   return snapshot;
@@ -994,9 +1002,11 @@ function isEmpty(object: object): boolean {
 function stateChanged(a: AnyMachineSnapshot, b: AnyMachineSnapshot): boolean {
   const x = a._nodes;
   const y = b._nodes;
+  // Stryker disable ConditionalExpression,EqualityOperator: shortcuts: one configuration is never a proper prefix of another (an active compound state always has an active child), and past the end both are undefined
   if (x === y) return false;
   if (x.length !== y.length) return true;
   for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return true;
+  // Stryker restore ConditionalExpression,EqualityOperator
   return false;
 }
 

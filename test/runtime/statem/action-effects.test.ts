@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { assign, emit, setup } from 'xstate';
 import {
   callTo,
+  cancelTimer,
   castTo,
   eventTimeout,
   postpone,
@@ -208,5 +209,49 @@ describe('postponed events retried by a state change', () => {
     node.cast(pid, { type: 'open' });
     expect(stateOf<Log>(node, pid).context.got).toEqual(['item', 'item']);
     expect(sys.getStatus(node, pid).postponed).toBe(0);
+  });
+});
+
+describe('timer times an action gets wrong', () => {
+  const timed = setup({ types: {} as { events: Ev } }).createMachine({
+    id: 'timed',
+    on: {
+      rel: { actions: startTimer('t', ({ event }) => event.ms as number, { type: 'tick' }) },
+      abs: { actions: startTimer('t', ({ event }) => event.ms as number, { type: 'tick' }, { abs: true }) },
+      tick: {},
+      cancel: { actions: cancelTimer('t') },
+    },
+  });
+
+  it.each([
+    ['rel', -1, 'startTimer: ms must be a number ≥ 0 or Infinity, got -1'],
+    ['abs', 'soon', 'startTimer: an absolute time must be a number (epoch ms) or Infinity, got soon'],
+  ])('%s %s: the actor crashes with a TypeError saying what a time is', (type, ms, message) => {
+    const { node } = simulatedNode();
+    const pid = spawnStatem(node, timed);
+    const seen = watch(node, pid);
+    node.cast(pid, { type, ms });
+    expect(seen.reason).toBeInstanceOf(TypeError);
+    expect((seen.reason as Error).message).toBe(message);
+  });
+
+  it('a cancelled timer leaves nothing on the clock', () => {
+    const { node, clock } = simulatedNode();
+    const pid = spawnStatem(node, timed);
+    node.cast(pid, { type: 'rel', ms: 1_000 });
+    expect(clock.pending).toBe(1);
+    node.cast(pid, { type: 'cancel' });
+    expect(clock.pending).toBe(0);
+  });
+});
+
+describe('the unhandled option', () => {
+  it("takes 'crash' (the default) and 'drop', and refuses anything else, saying so", () => {
+    const { node } = simulatedNode();
+    const pid = spawnStatem(node, callee, { unhandled: 'crash' });
+    const seen = watch(node, pid);
+    node.cast(pid, { type: 'nobody-takes-this' });
+    expect(seen.down).toBe(true);
+    expect(() => spawnStatem(node, callee, { unhandled: 'ignore' as never })).toThrow(new TypeError(`unhandled must be 'crash' or 'drop', got "ignore"`));
   });
 });

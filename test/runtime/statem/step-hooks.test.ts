@@ -237,3 +237,28 @@ describe('the store layer and hibernate()', () => {
     expect(process.hibernateRequested).toBe(true);
   });
 });
+
+describe('afterStep outside a message', () => {
+  it('is not run by a resume with nothing queued, even after events were inserted earlier', () => {
+    const { node, pid, commits } = committing();
+    node.cast(pid, { type: 'twice' }); // inserts an `inc`, handled in the same step
+    expect(commits).toHaveLength(1);
+    sys.suspend(node, pid);
+    sys.resume(node, pid);
+    expect(commits).toHaveLength(1);
+  });
+
+  it('that throws after a replace_state crashes the actor with its error, as in a step', () => {
+    const { node } = simulatedNode();
+    const failure = new Error('commit failed');
+    const pid = spawnStatem(node, counter, {
+      afterStep: () => {
+        throw failure;
+      },
+    });
+    const seen = watch(node, pid);
+    sys.replaceState(node, pid, ({ context }) => ({ context: { ...(context as Ctx), n: 5 } }));
+    expect(seen.down).toBe(true);
+    expect(seen.reason).toBe(failure);
+  });
+});
