@@ -255,3 +255,26 @@ describe('the unhandled option', () => {
     expect(() => spawnStatem(node, callee, { unhandled: 'ignore' as never })).toThrow(new TypeError(`unhandled must be 'crash' or 'drop', got "ignore"`));
   });
 });
+
+describe('callTo without a timeout', () => {
+  it('waits 5 s for the reply, then the error comes back as the onError event', async () => {
+    const { node, clock } = simulatedNode();
+    const to = spawnStatem(node, callee);
+    const patient = setup({ types: {} as { context: Log; events: Ev } }).createMachine({
+      id: 'patient',
+      context: { got: [] },
+      on: {
+        go: { actions: callTo(to, { type: 'ask' }, { onReply: () => ({ type: 'answered' }), onError: () => ({ type: 'failed' }) }) },
+        failed: { actions: record },
+      },
+    });
+    const pid = spawnStatem(node, patient);
+    node.cast(pid, { type: 'go' });
+    clock.advance(4_999);
+    await flush();
+    expect(stateOf<Log>(node, pid).context.got).toEqual([]);
+    clock.advance(1);
+    await flush();
+    expect(stateOf<Log>(node, pid).context.got).toEqual(['failed']);
+  });
+});
