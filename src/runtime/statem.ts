@@ -124,11 +124,12 @@ const answerFailures = new WeakMap<object, unknown>();
  * 3. No enabled transition means no state took the event: it is postponed if an active state
  *    declares so (`meta.postpone`), else the `unhandled` policy applies (a crash by default, as in
  *    gen_statem); the step ends.
- * 4. The new snapshot is committed, then the collected actions run in order; runtime effects
- *    (`reply`, `postpone`, timers, messages) arrive as emitted `governor.*` events.
+ * 4. The new snapshot is committed; on a state change the state timeout an action set is
+ *    cancelled (gen_statem cancels it before the transition's own timeout actions). Then the
+ *    collected actions run in order; runtime effects (`reply`, `postpone`, timers, messages)
+ *    arrive as emitted `governor.*` events.
  * 5. `status: 'error'` is a crash with that error; `'done'` an exit with reason `normal`.
- * 6. On a state change: the state timeout an action set is cancelled (unless this step set it),
- *    declared state timeouts of exited states are cancelled, those of entered states armed, and
+ * 6. On a state change: declared state timeouts of exited states are cancelled, those of entered states armed, and
  *    postponed events go back to the front of the queue, behind `next_event`s. A re-entry
  *    without a state change only re-arms the declared timeouts of the states entered again.
  */
@@ -140,7 +141,7 @@ export class StatemProcess extends Process {
   readonly machine: AnyStateMachine;
   /** Undefined while hibernated: read through {@link snapshot}, which brings it back. */
   #snapshot: AnyMachineSnapshot | undefined;
-  /** Five step flags in one field (see the accessors below): 8 bytes each in every resident actor otherwise. */
+  /** Four step flags in one field (see the accessors below): 8 bytes each in every resident actor otherwise. */
   #bits = UNCOMMITTED;
   /** The snapshot changed since the last {@link persistForCommit}: memory is ahead of the store. */
   get #uncommitted(): boolean {
@@ -155,13 +156,6 @@ export class StatemProcess extends Process {
   }
   set #postponeCurrent(on: boolean) {
     this.#bits = on ? this.#bits | POSTPONE_CURRENT : this.#bits & ~POSTPONE_CURRENT;
-  }
-  /** The step set, cancelled or updated the state timeout: a state change then leaves it alone. */
-  get #stateTimeoutTouched(): boolean {
-    return (this.#bits & STATE_TIMEOUT_TOUCHED) !== 0;
-  }
-  set #stateTimeoutTouched(on: boolean) {
-    this.#bits = on ? this.#bits | STATE_TIMEOUT_TOUCHED : this.#bits & ~STATE_TIMEOUT_TOUCHED;
   }
   /** Inside `start`: a stop or a final state now is a failed start, not an exit. */
   get #starting(): boolean {
@@ -235,14 +229,19 @@ export class StatemProcess extends Process {
    * snapshot has none). What hibernation and a passivation for the heap budget require.
    */
   get atRest(): boolean {
-    if (this.#uncommitted || this.#journal !== undefined || this.#pendingRecords !== undefined || this.busy || this.suspended) return false;
-    if (this.mailbox.length > 0 || (this.#internal?.length ?? 0) > 0) return false;
+    if (this.#uncommitted || this.suspended || this.mailbox.length > 0) return false;
+    // Stryker disable next-line ConditionalExpression,LogicalOperator,BooleanLiteral: redundant by design: a journal entry or a record comes only with a step or a start, which leaves the snapshot uncommitted too; a gen_statem step is synchronous, so the actor is never busy
+    if (this.#journal !== undefined || this.#pendingRecords !== undefined || this.busy) return false;
+    // Stryker disable next-line ConditionalExpression,LogicalOperator,EqualityOperator,BooleanLiteral: redundant by design: events wait in the internal queue outside a step only while the actor is suspended (replace_state), checked above
+    if ((this.#internal?.length ?? 0) > 0) return false;
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: XState children are refused (statem-scope's `_register`), so no snapshot has any: kept in case that changes
     return this.#snapshot === undefined || this.#snapshot.children === NOTHING;
   }
 
   /** Whether the actor is hibernated now (its snapshot out of memory until its next use). */
   get hibernated(): boolean {
-    return this.#snapshot === undefined && this.#rehydrate !== undefined && this.alive;
+    // Only an actor with `rehydrate` ever drops its snapshot (see hibernateIfIdle).
+    return this.#snapshot === undefined && this.alive;
   }
 
   /**
@@ -274,7 +273,7 @@ export class StatemProcess extends Process {
   hibernateAfterCommit(committed: boolean, horizonMs: number): boolean {
     if (this.#snapshot === undefined || this.#rehydrate === undefined || !this.alive) return false;
     if (!committed || !this.atRest) return false;
-    if (this.#timers !== undefined && this.#timers.size > 0) {
+    if (this.#timers !== undefined) {
       const soon = this.node.clock.now() + horizonMs;
       for (const timer of this.#timers.values()) if (timer.deadline < soon) return false;
     }
@@ -286,14 +285,17 @@ export class StatemProcess extends Process {
   #hibernate(): void {
     this.#snapshot = undefined;
     // Emptied queues go too: they were kept for the next burst, which an idle actor does not expect.
+    // Stryker disable ConditionalExpression,EqualityOperator: memory only: an empty queue and none behave alike (and the internal queue is empty at rest)
     if (this.#internal?.length === 0) this.#internal = undefined;
     if (this.#postponed?.length === 0) this.#postponed = undefined;
     if (this.#timers?.size === 0) this.#timers = undefined;
+    // Stryker restore ConditionalExpression,EqualityOperator
     // Committed (checked above): the store has every record it remembers, about 250 bytes an actor.
     this.#recentRecords = undefined;
   }
 
   #wake(): AnyMachineSnapshot {
+    // Stryker disable next-line OptionalChaining: only an actor with `rehydrate` hibernates, and only a hibernated one wakes
     const persisted = this.#rehydrate?.(this);
     if (persisted === undefined) throw new Error(`actor ${this.machine.id} (${this.name ?? this.pid}) hibernated and its committed state is gone`);
     const scope = this.#scope;
@@ -336,8 +338,7 @@ export class StatemProcess extends Process {
     }
     if (this.snapshot.status === 'error') throw this.snapshot.error;
     compact(this.snapshot);
-    this.#runActions(actions, { type: 'xstate.init' });
-    this.#stateTimeoutTouched = false;
+    this.#runActions(actions);
     // No event is being handled at start: a postpone() here has nothing to keep (gen_statem
     // refuses it in an enter call). Left set, it would postpone the first message after handling it.
     this.#postponeCurrent = false;
@@ -347,6 +348,7 @@ export class StatemProcess extends Process {
       for (const timer of timers) this.#arm(timer.name, timer.kind, timer.deadline, timer.event);
       for (const event of options.restore.postponed) this.#restorePostponed(event);
     } else {
+      // Stryker disable next-line ArrayDeclaration: no state node is a string: any list of them enters every state
       this.#enterStates([], this.snapshot);
     }
     this.#finishStep();
@@ -380,6 +382,7 @@ export class StatemProcess extends Process {
         break;
       case 'stop':
         return this.#terminate(envelope.reason);
+      // Stryker disable next-line ConditionalExpression: every envelope a process is sent has its case above
       default:
         return;
     }
@@ -388,6 +391,7 @@ export class StatemProcess extends Process {
   }
 
   #drainInternal(): void {
+    // Stryker disable next-line OptionalChaining: the queue goes only with the actor (cleanup); the loop stops on `alive`, and the throw of a shift() after a step that ended the actor lands on a dead process, which ignores it
     for (let next = this.#internal?.shift(); next && this.alive; next = this.#internal?.shift()) {
       if (next.envelope?.t === 'timeout') this.#fire(next.envelope);
       else this.#step(next.event, next.envelope);
@@ -396,6 +400,7 @@ export class StatemProcess extends Process {
 
   /** A timer falling due: handled unless it was cancelled or restarted since. */
   #fire(envelope: TimeoutEnvelope): boolean {
+    // Stryker disable next-line OptionalChaining: a timeout comes only from a timer armed, which made the map; only cleanup (dead) and hibernation (nothing queued) drop it
     const timer = this.#timers?.get(envelope.name);
     if (!timer || timer.token !== envelope.token) return false;
     this.#timers!.delete(envelope.name);
@@ -406,6 +411,7 @@ export class StatemProcess extends Process {
 
   #step(event: EventObject, envelope: Envelope | undefined): void {
     if (this.#records) event = this.#withRecord(event);
+    // Stryker disable next-line ConditionalExpression: a shortcut: #cancel checks the timer itself
     if (this.#timers?.has('event')) this.#cancel('event');
     const previous = this.snapshot;
     const actions = this.#scope.begin(this);
@@ -417,27 +423,32 @@ export class StatemProcess extends Process {
     }
     // The same snapshot and nothing to do usually means no transition took the event; only then
     // ask XState which transitions are enabled (it re-evaluates guards, so not on every step).
-    if (next === previous && actions.length === 0 && this.machine.getTransitionData(previous, event).length === 0) {
+    // Stryker disable next-line ConditionalExpression,LogicalOperator,EqualityOperator: a shortcut: getTransitionData alone decides whether the event was taken
+    const quiet = next === previous && actions.length === 0;
+    if (quiet && this.machine.getTransitionData(previous, event).length === 0) {
       this.#notTaken(previous, event, envelope);
       return;
     }
     this.snapshot = compact(next);
+    const changed = stateChanged(previous, next);
+    // gen_statem: a state change cancels the state timeout before the transition's own timeout
+    // actions run, so one they set (an entry action's) belongs to the new state, and an update
+    // finds none running and is handled at once.
+    if (changed) this.#leaveState();
     this.#current = envelope;
-    this.#runActions(actions, event);
+    this.#runActions(actions);
     this.#current = undefined;
     if (this.#postponeCurrent) {
       this.#postponeCurrent = false;
       this.#postpone(event, envelope);
     }
-    const changed = stateChanged(previous, next);
     if (this.tracer && changed) {
       this.tracer({ pid: this.pid, at: this.node.clock.now(), kind: 'transition', from: previous.value, to: next.value, event });
     }
     // A re-entry (`reenter: true`, gen_statem's repeat_state) is no state change (postponed
     // events stay put) but re-arms the state timeouts of the states it entered again.
     const reentered = this.#reentered(previous, next);
-    if (changed) this.#leaveState();
-    this.#stateTimeoutTouched = false;
+    // Stryker disable next-line ConditionalExpression: a shortcut: with no state left or entered again, #enterStates changes nothing
     if (changed || reentered) this.#enterStates(previous._nodes, next, reentered);
     if (changed) this.#replayPostponed();
     this.#finishStep();
@@ -467,7 +478,8 @@ export class StatemProcess extends Process {
     }
     this.snapshot = next;
     this.#current = undefined;
-    this.#runActions(actions, event);
+    this.#runActions(actions);
+    // Stryker disable next-line ConditionalExpression,StringLiteral: XState's transition() throws rather than return an error snapshot (a throw here is the exit reason too); kept in case that changes
     this.node._terminate(this, next.status === 'error' ? next.error : reason);
   }
 
@@ -479,6 +491,7 @@ export class StatemProcess extends Process {
       this.#internal ??= new Queue();
       for (let i = events.length - 1; i >= 0; i--) this.#internal.unshift(events[i]!);
     }
+    // Stryker disable next-line ConditionalExpression,StringLiteral: only getInitialSnapshot returns an error snapshot (checked in #start); XState's transition() throws instead: kept in case that changes
     if (this.snapshot.status === 'error') throw this.snapshot.error;
     if (this.snapshot.status === 'done') return this.#end('normal');
     if (this.#stopReason !== undefined) {
@@ -498,7 +511,8 @@ export class StatemProcess extends Process {
     this.node._terminate(this, reason);
   }
 
-  #runActions(actions: readonly CollectedAction[], event: EventObject): void {
+  #runActions(actions: readonly CollectedAction[]): void {
+    // Stryker disable next-line ConditionalExpression: a shortcut: no action, nothing to run
     if (actions.length === 0) return;
     // An action may run another actor's step before it returns (a cast to a co-located actor is
     // delivered at once): that step's actions must not leave this one without its actor.
@@ -509,7 +523,6 @@ export class StatemProcess extends Process {
     } finally {
       this.#scope.executing = outer;
     }
-    void event;
   }
 
   /** @internal a `governor.*` effect emitted by the machine's actions. */
@@ -549,15 +562,12 @@ export class StatemProcess extends Process {
         this.#arm('event', 'event', this.#deadline('eventTimeout', e.ms, e.abs), e.event);
         return;
       case EFFECT.stateTimeout:
-        this.#stateTimeoutTouched = true;
         this.#arm(STATE_TIMER, 'state', this.#deadline('stateTimeout', e.ms, e.abs), e.event);
         return;
       case EFFECT.cancelStateTimeout:
-        this.#stateTimeoutTouched = true;
         this.#cancel(STATE_TIMER);
         return;
       case EFFECT.updateStateTimeout:
-        this.#stateTimeoutTouched = true;
         this.#update(STATE_TIMER, 'state', e.event);
         return;
       case EFFECT.cast:
@@ -581,6 +591,7 @@ export class StatemProcess extends Process {
           try {
             event = make(x as never);
           } catch (error) {
+            // Stryker disable next-line ObjectLiteral,StringLiteral: only the stand-in's identity matters (answerFailures); its content is never read
             event = { type: EFFECT.call };
             answerFailures.set(event, error);
           }
@@ -626,6 +637,7 @@ export class StatemProcess extends Process {
    */
   #unnamedDelay(): string {
     let name: string;
+    // Stryker disable next-line UpdateOperator: any name not taken will do (a restored actor counts again from 0 and skips the taken ones)
     do name = `delay#${++this.#unnamedDelays}`;
     while (this.#timers?.has(name));
     return name;
@@ -669,6 +681,7 @@ export class StatemProcess extends Process {
     this.unhandledDropped++;
     this.node.logger.warn(
       { actor: this.pid, machine: this.machine.id, state: snapshot.value, eventType: event.type, event },
+      // Stryker disable next-line StringLiteral: log text
       'a restored postponed event that no state takes or postpones was dropped (parked before postpone was explicit)',
     );
   }
@@ -676,6 +689,7 @@ export class StatemProcess extends Process {
   /** Whether an active state of `snapshot` (or one around it) lists `event` in its `meta.postpone`. */
   #declaresPostpone(snapshot: AnyMachineSnapshot, event: EventObject): boolean {
     const postpones = machineInfo(this.machine).postpones;
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: a shortcut for the machines that postpone nothing
     return postpones.size > 0 && snapshot._nodes.some((node) => postpones.get(node)?.(event) === true);
   }
 
@@ -689,6 +703,7 @@ export class StatemProcess extends Process {
   /** Postponed events go first, oldest first, ahead of whatever was queued internally. */
   #replayPostponed(): void {
     const postponed = this.#postponed;
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: a shortcut: replaying an empty queue moves nothing
     if (!postponed || postponed.length === 0) return;
     this.#postponed = undefined;
     const internal = (this.#internal ??= new Queue());
@@ -699,14 +714,17 @@ export class StatemProcess extends Process {
   /** The states with a declared timeout that this step left and entered again. */
   #reentered(previous: AnyMachineSnapshot, next: AnyMachineSnapshot): Set<unknown> | undefined {
     const microsteps = this.#scope.microsteps;
+    // Stryker disable next-line ConditionalExpression: a shortcut: no microstep, nothing re-entered
     if (microsteps.length === 0) return undefined;
     const timeouts = machineInfo(this.machine).stateTimeouts;
+    // Stryker disable next-line ConditionalExpression: a shortcut: reenteredStates finds nothing among no candidates
     return timeouts.size === 0 ? undefined : reenteredStates(previous, next, microsteps, timeouts);
   }
 
   /** Cancels the state timeouts of states left and arms those of states entered (or re-entered). */
   #enterStates(previousNodes: readonly unknown[], next: AnyMachineSnapshot, reentered?: Set<unknown>): void {
     const info = machineInfo(this.machine);
+    // Stryker disable next-line ConditionalExpression: a shortcut for the machines that declare no state timeout
     if (info.stateTimeouts.size === 0) return;
     // Timer names come built with the declarations: a name per state change was a string to
     // build and hash, twice (the cancel and the arm), for every orchestrator step.
@@ -737,14 +755,15 @@ export class StatemProcess extends Process {
     else this.#arm(name, kind, this.node.clock.now(), event);
   }
 
-  /** A state change: the state timeout set by an action goes, unless this very step set it. */
+  /** A state change: the state timeout set by an action goes (before the step's actions set a new one). */
   #leaveState(): void {
-    if (!this.#stateTimeoutTouched && this.#timers?.has(STATE_TIMER)) this.#cancel(STATE_TIMER);
+    this.#cancel(STATE_TIMER);
   }
 
   #arm(name: string, kind: TimerKind, deadline: number, event: EventObject): void {
     this.#cancel(name);
     if (deadline === Infinity) return; // gen_statem: a timeout of infinity never fires, it cancels
+    // Stryker disable next-line UpdateOperator: tokens only need to differ
     const token = ++timerTokens;
     const node = this.node;
     const pid = this.pid;
@@ -778,6 +797,7 @@ export class StatemProcess extends Process {
   }
 
   cleanup(): void {
+    // Stryker disable next-line ConditionalExpression: clearing no handle is harmless
     if (this.#timers) for (const timer of this.#timers.values()) if (timer.handle !== undefined) this.node.clock.clearTimeout(timer.handle);
     this.#timers = undefined;
     this.#internal = undefined;
@@ -875,6 +895,7 @@ export class StatemProcess extends Process {
     this.#uncommitted = false;
     const journal = this.#journal;
     const records = this.#pendingRecords;
+    // Stryker disable next-line ConditionalExpression: a shortcut: the state as it is, not a copy with nothing added
     if (journal === undefined && records === undefined) return state;
     this.#journal = undefined;
     this.#pendingRecords = undefined;
@@ -921,6 +942,7 @@ export class StatemProcess extends Process {
 /** Carries the reason of a stop (or final state) reached during `start` out to `spawnStatem`. */
 class StoppedWhileStarting extends Error {
   constructor(readonly reason: ExitReason) {
+    // Stryker disable next-line StringLiteral: never shown: spawnStatem catches it and throws a StartError with the reason
     super('stopped while starting');
   }
 }
@@ -950,7 +972,6 @@ function checkTime(action: string, ms: unknown): void {
 
 const UNCOMMITTED = 1;
 const POSTPONE_CURRENT = 2;
-const STATE_TIMEOUT_TOUCHED = 4;
 const STARTING = 8;
 const HIBERNATE_REQUESTED = 16;
 
@@ -966,6 +987,7 @@ const NOTHING = Object.freeze({});
 function compact(snapshot: AnyMachineSnapshot): AnyMachineSnapshot {
   const parts = snapshot as { tags: ReadonlySet<string>; children: object; historyValue: object };
   if (parts.tags !== NO_TAGS && parts.tags.size === 0) parts.tags = NO_TAGS;
+  // Stryker disable next-line ConditionalExpression,LogicalOperator: XState children are refused (statem-scope's `_register`): memory only
   if (parts.children !== NOTHING && isEmpty(parts.children)) parts.children = NOTHING;
   if (parts.historyValue !== NOTHING && isEmpty(parts.historyValue)) parts.historyValue = NOTHING;
   return snapshot;
@@ -980,9 +1002,11 @@ function isEmpty(object: object): boolean {
 function stateChanged(a: AnyMachineSnapshot, b: AnyMachineSnapshot): boolean {
   const x = a._nodes;
   const y = b._nodes;
+  // Stryker disable ConditionalExpression,EqualityOperator: shortcuts: one configuration is never a proper prefix of another (an active compound state always has an active child), and past the end both are undefined
   if (x === y) return false;
   if (x.length !== y.length) return true;
   for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return true;
+  // Stryker restore ConditionalExpression,EqualityOperator
   return false;
 }
 

@@ -551,3 +551,28 @@ describe('XState features the runtime replaces', () => {
     expect(node.stats.processes).toBe(0);
   });
 });
+
+describe('a start that throws part-way', () => {
+  it('sends nothing: the messages of the initial entry actions before the throw do not go out', () => {
+    const { node } = simulatedNode();
+    const listener = spawnStatem(
+      node,
+      setup({ types: {} as { context: { got: string[] }; events: Ev } }).createMachine({
+        id: 'listener',
+        context: { got: [] },
+        on: { '*': { actions: assign({ got: ({ context, event }) => [...context.got, event.type] }) } },
+      }),
+    );
+    const halfway = createMachine({
+      id: 'halfway',
+      entry: [
+        sendInfo(listener, { type: 'hello' }),
+        assign(() => {
+          throw assignError;
+        }),
+      ],
+    });
+    expect(() => spawnStatem(node, halfway)).toThrow(StartError);
+    expect(stateOf<{ got: string[] }>(node, listener).context.got).toEqual([]);
+  });
+});

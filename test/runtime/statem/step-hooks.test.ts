@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { assign, setup } from 'xstate';
-import { hibernate, nextEvent, spawnStatem, startTimer, stop, sys, type StatemProcess } from '../../../src/index.ts';
+import { cancelTimer, hibernate, nextEvent, spawnStatem, startTimer, stop, sys, type StatemProcess } from '../../../src/index.ts';
 import { simulatedNode, stateOf, watch } from './helpers.ts';
 
 type Ev = { type: string; [key: string]: unknown };
@@ -34,6 +34,7 @@ const counter = setup({ types: {} as { context: Ctx; events: Ev } }).createMachi
         nap: { actions: hibernate() },
         later: { actions: startTimer('t', 100, { type: 'inc' }) },
         reset: { actions: startTimer('t', 200, { type: 'inc' }) },
+        cancel: { actions: cancelTimer('t') },
       },
     },
     done: { type: 'final' },
@@ -204,5 +205,60 @@ describe('hibernate()', () => {
     expect(process.hibernateRequested).toBe(true);
     node.cast(pid, { type: 'inc' });
     expect(stateOf<Ctx>(node, pid).context.n).toBe(2);
+  });
+});
+
+describe('afterStep and timers', () => {
+  it('is not run for a timeout that was cancelled while it waited in the mailbox: nothing was handled', () => {
+    const { node, clock, pid, commits } = committing();
+    node.cast(pid, { type: 'later' });
+    sys.suspend(node, pid);
+    node.cast(pid, { type: 'cancel' });
+    clock.advance(100); // the timeout joins the mailbox behind the cancel
+    sys.resume(node, pid);
+    expect(commits).toEqual([
+      { n: 0, alive: true },
+      { n: 0, alive: true },
+    ]);
+    expect(stateOf<Ctx>(node, pid).context.n).toBe(0);
+  });
+});
+
+describe('the store layer and hibernate()', () => {
+  it('clears the request once it has acted on it, and the next hibernate() sets it again', () => {
+    const { node, pid } = committing();
+    const process = node.processOf(pid) as StatemProcess;
+    node.cast(pid, { type: 'nap' });
+    process.hibernateRequested = false;
+    expect(process.hibernateRequested).toBe(false);
+    node.cast(pid, { type: 'inc' });
+    expect(process.hibernateRequested).toBe(false);
+    node.cast(pid, { type: 'nap' });
+    expect(process.hibernateRequested).toBe(true);
+  });
+});
+
+describe('afterStep outside a message', () => {
+  it('is not run by a resume with nothing queued, even after events were inserted earlier', () => {
+    const { node, pid, commits } = committing();
+    node.cast(pid, { type: 'twice' }); // inserts an `inc`, handled in the same step
+    expect(commits).toHaveLength(1);
+    sys.suspend(node, pid);
+    sys.resume(node, pid);
+    expect(commits).toHaveLength(1);
+  });
+
+  it('that throws after a replace_state crashes the actor with its error, as in a step', () => {
+    const { node } = simulatedNode();
+    const failure = new Error('commit failed');
+    const pid = spawnStatem(node, counter, {
+      afterStep: () => {
+        throw failure;
+      },
+    });
+    const seen = watch(node, pid);
+    sys.replaceState(node, pid, ({ context }) => ({ context: { ...(context as Ctx), n: 5 } }));
+    expect(seen.down).toBe(true);
+    expect(seen.reason).toBe(failure);
   });
 });

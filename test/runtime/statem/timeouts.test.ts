@@ -774,3 +774,41 @@ describe('the clocks themselves', () => {
     });
   });
 });
+
+describe('state timeouts and a state change in the same transition (gen_statem cancels first, then runs the timeout actions)', () => {
+  const machine = setup({ types: {} as { context: { got: string[] }; events: Ev } }).createMachine({
+    id: 'handover',
+    context: { got: [] },
+    initial: 'a',
+    states: {
+      a: {
+        on: {
+          arm: { actions: stateTimeout(100, { type: 'first' }) },
+          update: { target: 'b', actions: updateStateTimeout({ type: 'second' }) },
+          rearm: { target: 'b', actions: stateTimeout(50, { type: 'third' }) },
+        },
+      },
+      b: { on: { '*': { actions: assign({ got: ({ context, event }) => [...context.got, event.type] }) } } },
+    },
+  });
+
+  it('an updateStateTimeout on a transition that changes state finds no timeout running: its event is handled at once', () => {
+    const { node, clock } = simulatedNode();
+    const pid = spawnStatem(node, machine);
+    node.cast(pid, { type: 'arm' });
+    clock.advance(10);
+    node.cast(pid, { type: 'update' });
+    expect(stateOf<{ got: string[] }>(node, pid).context.got).toEqual(['second']);
+    clock.advance(200);
+    expect(stateOf<{ got: string[] }>(node, pid).context.got).toEqual(['second']);
+  });
+
+  it('a stateTimeout on a transition that changes state belongs to the new state', () => {
+    const { node, clock } = simulatedNode();
+    const pid = spawnStatem(node, machine);
+    node.cast(pid, { type: 'arm' });
+    node.cast(pid, { type: 'rearm' });
+    clock.advance(200);
+    expect(stateOf<{ got: string[] }>(node, pid).context.got).toEqual(['third']);
+  });
+});
