@@ -389,4 +389,24 @@ describe('a monitor callback or exit listener that throws', () => {
     node.cast(bystander, { type: 'stop', reason: 'normal' });
     expect(node.isAlive(bystander)).toBe(false);
   });
+
+  it('is logged as an error with what threw, so the failure is not silent', () => {
+    const lines: { level: string; fields: Record<string, unknown>; message: string }[] = [];
+    const at = (level: string) => (fields: Record<string, unknown>, message: string) => lines.push({ level, fields, message });
+    const node = createNode({ logger: { debug: at('debug'), error: at('error'), warn: at('warn') } as never });
+    const target = spawn(node);
+    const watcherFailure = new Error('bad watcher');
+    const listenerFailure = new Error('bad exit listener');
+    const ref = node.monitor(target, () => {
+      throw watcherFailure;
+    });
+    node.onExit(() => {
+      throw listenerFailure;
+    });
+    node.exit(target, 'shutdown');
+    expect(lines).toEqual([
+      { level: 'error', fields: { ref, err: watcherFailure }, message: 'monitor callback failed' },
+      { level: 'error', fields: { actor: target, err: listenerFailure }, message: 'exit listener failed' },
+    ]);
+  });
 });
