@@ -10,17 +10,10 @@ export class PidSet implements Iterable<Pid> {
   #one: Pid | undefined;
   #many: Set<Pid> | undefined;
 
-  get size(): number {
-    return this.#many ? this.#many.size : this.#one === undefined ? 0 : 1;
-  }
-
-  has(pid: Pid): boolean {
-    return this.#many ? this.#many.has(pid) : this.#one === pid;
-  }
-
   add(pid: Pid): this {
     if (this.#many) this.#many.add(pid);
     else if (this.#one === undefined) this.#one = pid;
+    // Stryker disable next-line ConditionalExpression: adding the one pid again would make a one-entry Set, the same set in more memory
     else if (this.#one !== pid) {
       this.#many = new Set([this.#one, pid]);
       this.#one = undefined;
@@ -28,11 +21,9 @@ export class PidSet implements Iterable<Pid> {
     return this;
   }
 
-  delete(pid: Pid): boolean {
-    if (this.#many) return this.#many.delete(pid);
-    if (this.#one !== pid) return false;
-    this.#one = undefined;
-    return true;
+  delete(pid: Pid): void {
+    if (this.#many) this.#many.delete(pid);
+    else if (this.#one === pid) this.#one = undefined;
   }
 
   *[Symbol.iterator](): Iterator<Pid> {

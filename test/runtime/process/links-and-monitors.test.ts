@@ -239,6 +239,18 @@ describe('exit reasons', () => {
     }
     expect(isShutdownReason(Object.assign(new Error('x'), { shutdown: true }))).toBe(false);
   });
+
+  it('are rendered for logs and traces, even those JSON cannot write', () => {
+    const cyclic: Record<string, unknown> = { code: 1 };
+    cyclic['self'] = cyclic;
+    expect([formatReason('normal'), formatReason(new TypeError('bad')), formatReason({ shutdown: 'x' })]).toEqual(['normal', 'TypeError: bad', '{"shutdown":"x"}']);
+    expect([formatReason(cyclic), formatReason({ n: 1n }), formatReason(undefined), formatReason(Symbol('s'))]).toEqual([
+      '[object Object]',
+      '[object Object]',
+      'undefined',
+      'Symbol(s)',
+    ]);
+  });
 });
 
 describe('monitors', () => {

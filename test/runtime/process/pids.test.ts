@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { createMachine } from 'xstate';
-import { createNode, isPid, nodeOfPid, spawnStatem } from '../../../src/index.ts';
+import { assign, createMachine } from 'xstate';
+import { createNode, isPid, nodeOfPid, spawnStatem, sys } from '../../../src/index.ts';
 
 const idle = createMachine({ id: 'idle' });
+const counter = createMachine({ id: 'counter', context: { n: 0 }, on: { inc: { actions: assign({ n: ({ context }) => context.n + 1 }) } } });
 
 describe('pids', () => {
   it('are `<node.serial>`, new for every process, and name the node they live on', async () => {
@@ -19,6 +20,15 @@ describe('pids', () => {
     for (const name of ['svc', 'v1.2', 'svc>', 'a.b>', '', '<', '<a.b', '<ab>']) expect(isPid(name), name).toBe(false);
     for (const notText of [undefined, null, 42, { name: '<a.1>' }]) expect(isPid(notText)).toBe(false);
     expect(isPid('<a.1>')).toBe(true);
+  });
+
+  it('in the name of a { name, node } address reach nobody: it names a registered name, never a pid', () => {
+    const node = createNode({ name: 'n1' });
+    const pid = spawnStatem(node, counter);
+    node.cast({ name: pid, node: 'n1' }, { type: 'inc' });
+    node.send({ name: pid, node: 'n1' }, { type: 'inc' });
+    expect(node.stats.undelivered).toBe(2);
+    expect(sys.getState(node, pid)).toMatchObject({ context: { n: 0 } });
   });
 });
 
