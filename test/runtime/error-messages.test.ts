@@ -127,9 +127,9 @@ describe('names', () => {
     expect(second).toMatchObject({ code: 'NAME_TAKEN', registeredName: 'svc-2', holder, currentName: 'svc' });
     expect(second.message).toBe(`${holder} is already registered as "svc": a process has one name at most; unregister it first`);
 
-    for (const bad of ['', '<n.1>']) {
+    for (const bad of ['', '<n.1>', 42 as unknown as string]) {
       const refused = await failure(() => node.register(bad, other));
-      expect(refused).toMatchObject({ code: 'NAME_TAKEN', registeredName: bad, holder: undefined });
+      expect(refused).toMatchObject({ code: 'NAME_TAKEN', registeredName: String(bad), holder: undefined });
       expect(refused.message).toBe(`"${bad}" cannot be registered: names must be non-empty and may not start with "<"`);
     }
   });

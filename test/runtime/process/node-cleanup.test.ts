@@ -32,6 +32,17 @@ describe('a call that is over', () => {
   });
 });
 
+describe('a call to a pid that has exited', () => {
+  it('fails with noproc and counts as undelivered, like any message to a dead pid', async () => {
+    const { node } = simulatedNode();
+    const pid = spawnStatem(node, svc);
+    node.exit(pid, KILL);
+    const before = node.stats.undelivered;
+    await expect(node.call(pid, { type: 'get' })).rejects.toMatchObject({ code: 'CALL_EXIT', reason: 'noproc' });
+    expect(node.stats.undelivered).toBe(before + 1);
+  });
+});
+
 describe('a link to something that is not a pid', () => {
   it('is refused with a TypeError before either side records anything', () => {
     const { node } = simulatedNode();
