@@ -268,6 +268,7 @@ export class Node implements TransportEndpoint {
       if (Number.isFinite(timeout)) {
         timer = this.clock.setTimeout(() => {
           this.#entry(() => {
+            // Stryker disable next-line ConditionalExpression: a settled call clears its timer, which then never fires (Clock's contract); this only guards a clock that fires late
             if (!this.#pending.has(ref)) return;
             settle(true);
             onError(new CallTimeoutError(label, timeout));
@@ -510,6 +511,7 @@ export class Node implements TransportEndpoint {
 
   /** @internal puts a process with work in the run queue. */
   _schedule(process: ProcessRecord): void {
+    // Stryker disable next-line ConditionalExpression: #runSlice skips a busy, suspended or dead process too (it must, as that can change mid-slice); here it only keeps the run queue short
     if (process.scheduled || process.busy || process.suspended || !process.alive) return;
     process.scheduled = true;
     this.#runQueue.push(process);

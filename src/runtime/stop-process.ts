@@ -30,18 +30,15 @@ export function stopProcess(node: Node, ref: Pid | string, reason: ExitReason = 
       if (pid === undefined || !node.isAlive(pid)) return reject(new NoProcError(String(ref)));
       const label = String(ref);
       let timer: unknown;
-      let settled = false;
+      // Whichever comes first, the exit or the timeout, takes the other away: a cleared timer
+      // never fires and a removed monitor never calls back, so the promise settles once.
       const monitor = node.monitor(pid, (down) => {
-        if (settled) return;
-        settled = true;
         if (timer !== undefined) node.clock.clearTimeout(timer);
         if (sameReason(down.reason, reason)) resolve();
         else reject(new StopExitError(label, down.reason));
       });
       if (Number.isFinite(timeout)) {
         timer = node.clock.setTimeout(() => {
-          if (settled) return;
-          settled = true;
           node.demonitor(monitor, pid);
           reject(new StopTimeoutError(label, timeout));
         }, timeout);
@@ -54,7 +51,8 @@ export function stopProcess(node: Node, ref: Pid | string, reason: ExitReason = 
 /** Reasons are compared as OTP compares terms: by value (a `{ shutdown: x }` built anew is the same reason). */
 function sameReason(a: ExitReason, b: ExitReason): boolean {
   if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null || a instanceof Error || b instanceof Error) return false;
+  // An error is the same reason only as the same object: its JSON (`{}`) says nothing of it.
+  if (a instanceof Error || b instanceof Error) return false;
   try {
     return JSON.stringify(a) === JSON.stringify(b);
   } catch {
