@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createMachine } from 'xstate';
-import { spawnStatem, startSupervisor, sys } from '../../../src/index.ts';
+import { spawnStatem, startSupervisor, stopProcess, sys } from '../../../src/index.ts';
 import { simulatedNode } from '../statem/helpers.ts';
+import { stubborn } from '../supervisor/helpers.ts';
 
 const toggle = createMachine({ id: 'toggle', initial: 'off', states: { off: {}, on: {} } });
 
@@ -16,6 +17,15 @@ describe('sys on a supervisor', () => {
       postponed: 0,
       statistics: { unhandled: 0 },
     });
+  });
+
+  it('get_status says busy while it waits for a child to shut down', async () => {
+    const { node, clock } = simulatedNode();
+    const sup = startSupervisor(node, { children: [stubborn('s', 1_000)] });
+    const stopping = stopProcess(node, sup, 'shutdown');
+    expect(sys.getStatus(node, sup).status).toBe('busy');
+    clock.advance(1_000);
+    await stopping;
   });
 
   it('replace_state and changeState are refused, naming the process and its kind', () => {
