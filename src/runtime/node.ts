@@ -252,7 +252,9 @@ export class Node implements TransportEndpoint {
       const settle = (demonitor: boolean) => {
         this.#pending.delete(ref);
         if (timer !== undefined) this.clock.clearTimeout(timer);
-        if (demonitor && monitored && target !== undefined) this.route({ t: 'demonitor', to: target, from, ref });
+        // To where the monitor went: a remote callee (no local pid) must drop it too, or every
+        // call it answered would leave one behind on it for good.
+        if (demonitor && monitored) this.route({ t: 'demonitor', to: target ?? to, from, ref });
       };
       this.#pending.set(ref, {
         target,
