@@ -10,15 +10,19 @@ export class PidSet implements Iterable<Pid> {
   #one: Pid | undefined;
   #many: Set<Pid> | undefined;
 
-  add(pid: Pid): this {
-    if (this.#many) this.#many.add(pid);
-    else if (this.#one === undefined) this.#one = pid;
-    // Stryker disable next-line ConditionalExpression: adding the one pid again would make a one-entry Set, the same set in more memory
-    else if (this.#one !== pid) {
-      this.#many = new Set([this.#one, pid]);
-      this.#one = undefined;
+  add(pid: Pid): void {
+    if (this.#many) {
+      this.#many.add(pid);
+      return;
     }
-    return this;
+    if (this.#one === undefined) {
+      this.#one = pid;
+      return;
+    }
+    // Stryker disable next-line ConditionalExpression: a Set made for the one pid added again would hold it once, the same set in more memory
+    if (this.#one === pid) return;
+    this.#many = new Set([this.#one, pid]);
+    this.#one = undefined;
   }
 
   delete(pid: Pid): void {

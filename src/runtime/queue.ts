@@ -31,8 +31,10 @@ export class Queue<T> {
     if (this.#head === this.#items.length) {
       this.#items = EMPTY;
       this.#head = 0;
-      // Stryker disable next-line ConditionalExpression,EqualityOperator,LogicalOperator,ArithmeticOperator,BlockStatement: when to compact is a memory trade-off; compacting at any point (or never) keeps the order
-    } else if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+      return item;
+    }
+    // Stryker disable next-line ConditionalExpression,EqualityOperator,LogicalOperator,ArithmeticOperator,BlockStatement: when to compact is a memory trade-off; compacting at any point (or never) keeps the order
+    if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
       this.#items = this.#items.slice(this.#head);
       this.#head = 0;
     }
