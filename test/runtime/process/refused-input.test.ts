@@ -56,3 +56,13 @@ describe('a malformed address', () => {
     expect(() => node.cast(address as never, { type: 'inc' })).toThrow(new TypeError(ADDRESS + shown));
   });
 });
+
+describe('a call timeout that is not a number of milliseconds ≥ 0 or Infinity', () => {
+  it.each([-1, Number.NaN, -Infinity, '100' as unknown as number])('(%s) is refused, and the error shows it', async (timeout) => {
+    const { node } = simulatedNode();
+    const pid = spawnStatem(node, createMachine({ id: 'm' }));
+    await expect(node.call(pid, { type: 'get' }, { timeout })).rejects.toThrow(
+      new TypeError(`call timeout must be a number of milliseconds ≥ 0 or Infinity, got ${String(timeout)}`),
+    );
+  });
+});
