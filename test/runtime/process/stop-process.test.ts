@@ -27,6 +27,14 @@ describe('stopProcess', () => {
     expect(seen.reason).toBe('shutdown');
   });
 
+  it('stops with reason normal unless told otherwise', async () => {
+    const { node } = simulatedNode();
+    const pid = spawnStatem(node, idle);
+    const seen = watch(node, pid);
+    await stopProcess(node, pid);
+    expect(seen.reason).toBe('normal');
+  });
+
   it('refuses a pid that has exited, a name nobody holds, with NoProcError', async () => {
     const { node } = simulatedNode();
     const pid = spawnStatem(node, idle);
@@ -73,6 +81,8 @@ describe('stopProcess', () => {
     ['another term', { shutdown: 'maintenance' }, { shutdown: 'moved' }],
     ['a string for a term', { shutdown: 'x' }, 'shutdown'],
     ['another error with the same message', new Error('same'), new Error('same')],
+    ['a term for an error', new Error('asked'), {}],
+    ['an error for a term', {}, new Error('exited')],
     ['a term JSON cannot write', cyclic(), cyclic()],
   ])('rejects with StopExitError when the process exits with %s', async (_label, asked, exitedWith) => {
     const outcome = await stoppedBy(asked, exitedWith);
