@@ -77,6 +77,13 @@ describe('stopProcess', () => {
     expect(await stoppedBy({ shutdown: 'maintenance' }, { shutdown: 'maintenance' })).toBe('stopped');
   });
 
+  it('takes the very reason asked for, even one that is an error or that JSON cannot write', async () => {
+    const error = new Error('closing');
+    const loop = cyclic();
+    expect(await stoppedBy(error, error)).toBe('stopped');
+    expect(await stoppedBy(loop, loop)).toBe('stopped');
+  });
+
   it.each<[string, ExitReason, ExitReason]>([
     ['another term', { shutdown: 'maintenance' }, { shutdown: 'moved' }],
     ['a string for a term', { shutdown: 'x' }, 'shutdown'],
