@@ -53,11 +53,13 @@ export type AcceptedMessages = Readonly<Record<string, MessageCheck | true>>;
 export function messageRefusal(kind: string, accepts: AcceptedMessages | undefined, address: EntityAddress, envelope: Envelope, id?: string, now?: number): string | undefined {
   if (accepts === undefined || (envelope.t !== 'cast' && envelope.t !== 'info' && envelope.t !== 'call')) return undefined;
   const message = envelope.event;
-  // Own properties only: a message of type "constructor" must not find Object.prototype's.
-  const check = Object.hasOwn(accepts, message.type) && message.type !== '*' ? accepts[message.type] : Object.hasOwn(accepts, '*') ? accepts['*'] : undefined;
+  // Own properties only: a message of type "constructor" must not find Object.prototype's. (A
+  // message of type "*" finds the wildcard either way.)
+  const check = Object.hasOwn(accepts, message.type) ? accepts[message.type] : Object.hasOwn(accepts, '*') ? accepts['*'] : undefined;
   if (check === true) return undefined;
   if (check === undefined) {
-    const taken = Object.keys(accepts).filter((type) => type !== '*');
+    // No check found, so the list has no "*": it is every type taken.
+    const taken = Object.keys(accepts);
     return `${kind} takes no "${message.type}" messages (it takes ${taken.map((type) => `"${type}"`).join(', ') || 'none'})`;
   }
   try {

@@ -10,29 +10,24 @@ export class PidSet implements Iterable<Pid> {
   #one: Pid | undefined;
   #many: Set<Pid> | undefined;
 
-  get size(): number {
-    return this.#many ? this.#many.size : this.#one === undefined ? 0 : 1;
-  }
-
-  has(pid: Pid): boolean {
-    return this.#many ? this.#many.has(pid) : this.#one === pid;
-  }
-
-  add(pid: Pid): this {
-    if (this.#many) this.#many.add(pid);
-    else if (this.#one === undefined) this.#one = pid;
-    else if (this.#one !== pid) {
-      this.#many = new Set([this.#one, pid]);
-      this.#one = undefined;
+  add(pid: Pid): void {
+    if (this.#many) {
+      this.#many.add(pid);
+      return;
     }
-    return this;
+    if (this.#one === undefined) {
+      this.#one = pid;
+      return;
+    }
+    // Stryker disable next-line ConditionalExpression: a Set made for the one pid added again would hold it once, the same set in more memory
+    if (this.#one === pid) return;
+    this.#many = new Set([this.#one, pid]);
+    this.#one = undefined;
   }
 
-  delete(pid: Pid): boolean {
-    if (this.#many) return this.#many.delete(pid);
-    if (this.#one !== pid) return false;
-    this.#one = undefined;
-    return true;
+  delete(pid: Pid): void {
+    if (this.#many) this.#many.delete(pid);
+    else if (this.#one === pid) this.#one = undefined;
   }
 
   *[Symbol.iterator](): Iterator<Pid> {

@@ -29,22 +29,20 @@ export function stopProcess(node: Node, ref: Pid | string, reason: ExitReason = 
       const pid = typeof ref === 'string' && isPid(ref) ? ref : node.whereis(ref);
       if (pid === undefined || !node.isAlive(pid)) return reject(new NoProcError(String(ref)));
       const label = String(ref);
-      let timer: unknown;
-      let settled = false;
+      // Whichever comes first, the exit or the timeout, takes the other away: a cleared timer
+      // never fires and a removed monitor never calls back, so the promise settles once.
+      let cancelTimer: (() => void) | undefined;
       const monitor = node.monitor(pid, (down) => {
-        if (settled) return;
-        settled = true;
-        if (timer !== undefined) node.clock.clearTimeout(timer);
+        cancelTimer?.();
         if (sameReason(down.reason, reason)) resolve();
         else reject(new StopExitError(label, down.reason));
       });
       if (Number.isFinite(timeout)) {
-        timer = node.clock.setTimeout(() => {
-          if (settled) return;
-          settled = true;
+        const timer = node.clock.setTimeout(() => {
           node.demonitor(monitor, pid);
           reject(new StopTimeoutError(label, timeout));
         }, timeout);
+        cancelTimer = () => node.clock.clearTimeout(timer);
       }
       node.deliver({ t: 'stop', to: pid, reason });
     });
@@ -54,10 +52,16 @@ export function stopProcess(node: Node, ref: Pid | string, reason: ExitReason = 
 /** Reasons are compared as OTP compares terms: by value (a `{ shutdown: x }` built anew is the same reason). */
 function sameReason(a: ExitReason, b: ExitReason): boolean {
   if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null || a instanceof Error || b instanceof Error) return false;
+  // An error is the same reason only as the same object: its JSON (`{}`) says nothing of it.
+  if (a instanceof Error || b instanceof Error) return false;
+  return jsonOf(a) === jsonOf(b);
+}
+
+/** A reason's JSON text; one JSON cannot write (a cycle, a bigint) gets a symbol equal to nothing else. */
+function jsonOf(reason: ExitReason): string | symbol | undefined {
   try {
-    return JSON.stringify(a) === JSON.stringify(b);
+    return JSON.stringify(reason);
   } catch {
-    return false;
+    return Symbol();
   }
 }

@@ -117,6 +117,7 @@ export function changeState(node: Node, pid: Pid, change: unknown): { value: unk
   const parsed = parseStateChange(change);
   const process = statemOf(node, pid);
   const next = applyStateChange(process.getState(), parsed);
+  // Stryker disable next-line ConditionalExpression: a patch alone keeps the current state value, which the machine has: checking it too changes nothing
   if (parsed.value !== undefined) {
     // Asked of the machine before anything changes: resolveState throws on a value it does not have.
     try {
@@ -163,7 +164,8 @@ export function tree(node: Node, root: Pid): TreeNode {
 }
 
 function describe(node: Node, id: string, pid: Pid | 'restarting' | undefined): TreeNode {
-  const process = pid === undefined || pid === 'restarting' ? undefined : node.processOf(pid);
+  // `undefined` (not running) and 'restarting' are in no process table.
+  const process = node.processOf(pid as Pid);
   if (!process) return { id, pid, kind: 'not_running', name: undefined, stateValue: undefined };
   const entry: TreeNode = { id, pid: process.pid, kind: process.kind, name: process.name, stateValue: process.stateValue() };
   if (process instanceof SupervisorProcess) {

@@ -239,6 +239,18 @@ describe('exit reasons', () => {
     }
     expect(isShutdownReason(Object.assign(new Error('x'), { shutdown: true }))).toBe(false);
   });
+
+  it('are rendered for logs and traces, even those JSON cannot write', () => {
+    const cyclic: Record<string, unknown> = { code: 1 };
+    cyclic['self'] = cyclic;
+    expect([formatReason('normal'), formatReason(new TypeError('bad')), formatReason({ shutdown: 'x' })]).toEqual(['normal', 'TypeError: bad', '{"shutdown":"x"}']);
+    expect([formatReason(cyclic), formatReason({ n: 1n }), formatReason(undefined), formatReason(Symbol('s'))]).toEqual([
+      '[object Object]',
+      '[object Object]',
+      'undefined',
+      'Symbol(s)',
+    ]);
+  });
 });
 
 describe('monitors', () => {
@@ -388,5 +400,25 @@ describe('a monitor callback or exit listener that throws', () => {
     expect(got(node, linked)).toEqual([{ type: 'EXIT', from: target, reason: 'shutdown' }]);
     node.cast(bystander, { type: 'stop', reason: 'normal' });
     expect(node.isAlive(bystander)).toBe(false);
+  });
+
+  it('is logged as an error with what threw, so the failure is not silent', () => {
+    const lines: { level: string; fields: Record<string, unknown>; message: string }[] = [];
+    const at = (level: string) => (fields: Record<string, unknown>, message: string) => lines.push({ level, fields, message });
+    const node = createNode({ logger: { debug: at('debug'), error: at('error'), warn: at('warn') } as never });
+    const target = spawn(node);
+    const watcherFailure = new Error('bad watcher');
+    const listenerFailure = new Error('bad exit listener');
+    const ref = node.monitor(target, () => {
+      throw watcherFailure;
+    });
+    node.onExit(() => {
+      throw listenerFailure;
+    });
+    node.exit(target, 'shutdown');
+    expect(lines).toEqual([
+      { level: 'error', fields: { ref, err: watcherFailure }, message: 'monitor callback failed' },
+      { level: 'error', fields: { actor: target, err: listenerFailure }, message: 'exit listener failed' },
+    ]);
   });
 });
