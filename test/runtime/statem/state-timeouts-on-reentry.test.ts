@@ -156,6 +156,79 @@ describe('state timeouts re-armed by a re-entry, as XState enters states again',
     expect(run.value()).toEqual({ p: { a: 'a2' } });
   });
 
+  it('re-enter a state a history declares as its default, entered from inside that state', () => {
+    const machine = machineOf({
+      id: 'm',
+      context: { log: [] },
+      initial: 'p',
+      states: {
+        p: {
+          ...timed('p', 1_000),
+          initial: 'b',
+          states: {
+            a: { ...timed('a', 500), initial: 'a1', states: { a1: { ...timed('a1', 100), on: { recall: '#m.p.hist' } } } },
+            b: { on: { toA: 'a' } },
+            hist: { type: 'history', target: 'a' },
+          },
+        },
+      },
+    });
+    const run = drive(machine);
+    run.step('toA');
+    expect(run.step('recall')).toEqual({ xstate: ['p.a', 'p.a.a1'], rearmed: ['p.a', 'p.a.a1'] });
+  });
+
+  it('re-enter a state whose history, entered for the first time from inside it, defaults to it', () => {
+    const machine = machineOf({
+      id: 'm',
+      context: { log: [] },
+      initial: 'p',
+      states: {
+        p: {
+          ...timed('p', 1_000),
+          initial: 'a',
+          states: {
+            a: { ...timed('a', 500), initial: 'a1', states: { a1: { ...timed('a1', 100), on: { recall: '#m.p.hist' } } } },
+            hist: { type: 'history' },
+          },
+        },
+      },
+    });
+    const run = drive(machine);
+    // To `a`, an ancestor of the source: the domain is `p`, so `a` is left and entered again.
+    expect(run.step('recall')).toEqual({ xstate: ['p.a', 'p.a.a1'], rearmed: ['p.a', 'p.a.a1'] });
+  });
+
+  it('re-enter both regions of a parallel state for a transition from one region to the other, or to both', () => {
+    const machine = machineOf({
+      id: 'm',
+      context: { log: [] },
+      initial: 'r',
+      states: {
+        r: {
+          ...timed('r', 1_000),
+          type: 'parallel',
+          states: {
+            x: {
+              ...timed('x', 500),
+              initial: 'x1',
+              states: { x1: {}, x2: { on: { fromInside: { target: ['#m.r.x.x1', '#m.r.y.y2'] } } } },
+              on: { across: '#m.r.y.y2', both: { target: ['.x2', '#m.r.y.y1'] } },
+            },
+            y: { ...timed('y', 300), initial: 'y1', states: { y1: {}, y2: {} } },
+          },
+        },
+      },
+    });
+    const run = drive(machine);
+    expect(run.step('across')).toEqual({ xstate: ['r.x', 'r.y'], rearmed: ['r.x', 'r.y'] });
+    // One target inside the source and one outside: the domain is `r`, not the source.
+    expect(run.step('both')).toEqual({ xstate: ['r.x', 'r.y'], rearmed: ['r.x', 'r.y'] });
+    expect(run.value()).toEqual({ r: { x: 'x2', y: 'y1' } });
+    // From inside a region to both: still `r`, the ancestor of all targets and the source.
+    expect(run.step('fromInside')).toEqual({ xstate: ['r.x', 'r.y'], rearmed: ['r.x', 'r.y'] });
+  });
+
   it('re-enter a whole parallel state through its history entered for the first time', () => {
     const machine = machineOf({
       id: 'm',
