@@ -59,6 +59,7 @@ describe('a postpone declaration', () => {
     ['a word', 'later'],
     ['a list with an empty type', ['a', '']],
     ['a list with a number', [1]],
+    ['a list with a list of types', [['a']]],
   ])('%s is refused, saying what is expected', (_label, postpone) => {
     expect(refusal({ postpone })).toBe('meta.postpone of state "declared.a" must be a list of event types or a function (event) => boolean');
   });
