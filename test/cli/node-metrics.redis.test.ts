@@ -142,12 +142,18 @@ describe('governor start --metrics-port, scraped and parsed', () => {
     const [, reply] = (await client.blpop(keys.adminReply(id), 30))!;
     expect(JSON.parse(reply)).toMatchObject({ ok: false, code: 'ADMIN_UNSIGNED' });
 
+    // Every counter is waited for, not only the node's own: the DLQ depth and the producers'
+    // fleet-wide refusals are sampled from Redis, on the reporter's own beat.
     const families = await scrapeUntil(
       (f) =>
         valueOf(f, 'governor_dead_lettered_total', { reason: 'invalid_job' }) >= 1 &&
         valueOf(f, 'governor_dead_lettered_total', { reason: 'refused_by_kind' }) >= 1 &&
-        valueOf(f, 'governor_duplicate_messages_skipped_total') >= 1,
-      'the dead-lettered and skipped raw jobs',
+        valueOf(f, 'governor_duplicate_messages_skipped_total') >= 1 &&
+        valueOf(f, 'governor_reused_key_refusals_total') >= 1 &&
+        valueOf(f, 'governor_throttled_events_total') >= Number(refusedByThrottle![1]) &&
+        valueOf(f, 'governor_admin_requests_refused_total', { code: 'ADMIN_UNSIGNED' }) >= 1 &&
+        valueOf(f, 'governor_dead_letters', { queue: keys.deadLetterQueue }) >= 2,
+      'the dead-lettered and skipped raw jobs, the door refusals and the refused admin request',
     );
     const counters: [string, string[]][] = [
       ['governor_dead_lettered_total', ['reason']],
