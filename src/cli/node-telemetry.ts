@@ -179,7 +179,7 @@ export function createNodeTelemetry(options: NodeTelemetryOptions): NodeTelemetr
       }
       for (const stop of stopsLast.splice(0)) stop();
       // Last: the spans of the node's final steps and commits, before the process exits.
-      await flushSpans();
+      await flushSpans((message) => logger.warn(message));
     },
   };
 }

@@ -165,7 +165,7 @@ export function enqueueCommand(program: Command): void {
           ({ ids, outcomes, throttled, delayed, reused } = await enqueueEvents({ url, prefix: prefixOf(flags), partitions, batch, waitMs, onReusedKey, pseudonymKey }, accepted));
         } finally {
           // The command exits next: its `governor.enqueue` spans, each trace's root, go out first.
-          await flushSpans();
+          await flushSpans((message) => process.stderr.write(`governor: ${message}\n`));
         }
         for (const r of reused) rejections.add(lineOf.get(r.event) ?? 0, [`$.eventId: ${r.reason} (idempotency_key_reused), got ${JSON.stringify(r.event.eventId)}`]);
       }
