@@ -248,8 +248,8 @@ export function handedRecords(event: EventObject, named: RecordKeys): { seen: Co
  * A value that is not one throws (a crash, retried then dead-lettered with the reason): taking
  * it for "no record" would decide a committed event again.
  */
-export function committedReplyOf(event: EventObject): CommittedReply | undefined {
-  const record = (event as { $record?: unknown }).$record;
+export function committedReplyOf(event: EventObject & { readonly $record?: unknown }): CommittedReply | undefined {
+  const record = event.$record;
   if (record === undefined || record === null) return undefined;
   const r = record as Partial<CommittedReply>;
   if (typeof record !== 'object' || typeof r.governor !== 'string' || (r.status !== 'applied' && r.status !== 'not_applicable')) {
