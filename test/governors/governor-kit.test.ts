@@ -1,5 +1,5 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import type { ContextFrom } from 'xstate';
+import { createActor, type ContextFrom } from 'xstate';
 import { defineGovernor, protocol, type GovernorContext, type GovernorDefinition } from '../../machines/governors/governor-kit.ts';
 import { subscriptionMachine } from '../../machines/governors/subscription.ts';
 import { SimulatedClock, StatemProcess, createNode, spawnStatem, type Pid } from '../../src/index.ts';
@@ -183,6 +183,19 @@ describe('a governor machine under the runtime', () => {
   // would be taken for it (or hidden by it).
   it.each(['prepare', 'commit', 'abort', 'timeout', 'inspect'])('refuses a query named "%s", a protocol message', (name) => {
     expect(() => defineGovernor({ ...toy, queries: { [name]: () => 0 } })).toThrow(`MultiTenant: a query may not be named "${name}"`);
+  });
+
+  it('announces entering a state as the definition says, with the data it enters with', () => {
+    const actor = createActor(defineGovernor({ ...toy, announce: { On: (data) => ({ type: 'toy.on', count: data.count }) } }), { input: { key: CUSTOMER } });
+    const announced: unknown[] = [];
+    actor.on('toy.on', (emitted) => announced.push(emitted));
+    actor.start();
+    for (const event of [breach(), breach()]) {
+      actor.send({ type: 'prepare', event });
+      actor.send({ type: 'commit', eventId: event.eventId });
+    }
+    // Entered once (the second breach stays in On): one announcement.
+    expect(announced).toEqual([{ type: 'toy.on', count: 1 }]);
   });
 
   it('is typed by its definition: its context is the governor context of its states and data', () => {
