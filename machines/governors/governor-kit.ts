@@ -334,9 +334,6 @@ export type TimeoutEvent = {
   readonly deadline?: number | null;
 };
 
-/** The timer a business deadline arms (`deadline`: `null` when it counts on the node's clock). */
-type ArmedTimeout = { readonly type: 'timeout'; readonly state?: string; readonly deadline: number | null };
-
 /** Whether a governor's message is a `prepare` (a query may not be named so: see {@link QueryEvent}). */
 export function isPrepareEvent(event: GovernorMachineEvent): event is PrepareEvent {
   return event.type === 'prepare';
@@ -720,9 +717,9 @@ export function defineGovernor<S extends string, D>(definition: GovernorDefiniti
        * the deadline comes from the data); unknown, it counts `ms` on the node's clock.
        */
       armDeadline: enqueueActions(({ context, enqueue }, params: { ms: number }) => {
-        const { state, deadline } = timeoutEventFor(definition, context);
-        const timer: ArmedTimeout = { type: 'timeout', ...(state !== undefined ? { state } : {}), deadline: deadline ?? null };
-        enqueue(timer.deadline === null ? stateTimeout(params.ms, timer) : stateTimeout(timer.deadline, timer, { abs: true }));
+        const timer = timeoutEventFor(definition, context);
+        const deadline = timer.deadline ?? null;
+        enqueue(deadline === null ? stateTimeout(params.ms, timer) : stateTimeout(deadline, timer, { abs: true }));
       }),
       /** The event the definition announces on entering `state`. */
       announce: enqueueActions(({ context, enqueue }, params: { state: S }) => {
