@@ -76,8 +76,8 @@ export function handledRecordKey(event: EventObject): string | undefined {
  * is none. A record that is not one (a hand edit, another program's value under the key) is an
  * error, never "no record": taking it for none would decide the event a second time.
  */
-export function handledRecordOf(event: EventObject): HandledRecord | undefined {
-  const record = (event as { $record?: unknown }).$record;
+export function handledRecordOf(event: EventObject & { readonly $record?: unknown }): HandledRecord | undefined {
+  const record = event.$record;
   if (record === undefined || record === null) return undefined;
   const problem = recordProblem(record);
   if (problem) throw new TypeError(`the handled record of event ${JSON.stringify(handledRecordKey(event))} is not one (${problem}): restore it from a backup`);

@@ -1,21 +1,20 @@
-import type { AnyStateMachine } from 'xstate';
 import type { EntityKind } from '../src/runtime/entity-host.ts';
 import type { SigningKey } from '../src/marketplace/signing-keys.ts';
 import { LIFECYCLE_MESSAGE_TYPE, lifecycleMessageRefusal, otherMessageRefusal } from '../src/marketplace/lifecycle-message.ts';
-import type { GovernorKind } from './governor-protocol.ts';
+import { GOVERNORS, type GovernorKind } from './governor-protocol.ts';
 import { orchestratorMachine } from './orchestrator.ts';
 import { orchestratorStateRefusal } from './reused-keys.ts';
 import { handledRecordKey, migrateOrchestratorState } from './handled-events.ts';
 import { createReceiptsMachine, migrateReceiptsState } from './receipts.ts';
 import { defineGovernor, governorRecordKeys, migrateGovernorState, type GovernorDefinition } from './governors/governor-kit.ts';
-import { billingGovernor } from './governors/billing.ts';
-import { complianceGovernor } from './governors/compliance.ts';
-import { customerAccountGovernor } from './governors/customer-account.ts';
-import { createEntitlementGovernor } from './governors/entitlement.ts';
-import { multiTenantGovernor } from './governors/multi-tenant.ts';
-import { productCatalogGovernor } from './governors/product-catalog.ts';
-import { quotaSlaGovernor } from './governors/quota-sla.ts';
-import { subscriptionGovernor } from './governors/subscription.ts';
+import { billingGovernor, type BillingData, type BillingState } from './governors/billing.ts';
+import { complianceGovernor, type ComplianceData, type ComplianceState } from './governors/compliance.ts';
+import { customerAccountGovernor, type AccountData, type AccountState } from './governors/customer-account.ts';
+import { createEntitlementGovernor, type EntitlementData, type EntitlementState } from './governors/entitlement.ts';
+import { multiTenantGovernor, type TenantData, type TenantState } from './governors/multi-tenant.ts';
+import { productCatalogGovernor, type CatalogData, type CatalogState } from './governors/product-catalog.ts';
+import { quotaSlaGovernor, type QuotaData, type QuotaState } from './governors/quota-sla.ts';
+import { subscriptionGovernor, type SubscriptionData, type SubscriptionState } from './governors/subscription.ts';
 
 /**
  * The marketplace's entity kinds: the Orchestrator, the eight governors and Receipts, one actor
@@ -29,9 +28,32 @@ export interface MarketplaceMachineOptions {
   readonly signingKey?: SigningKey;
 }
 
+/** Each governor's states and data, by kind: what its definition is generic in. */
+export interface GovernorTypes {
+  Entitlement: { state: EntitlementState; data: EntitlementData };
+  Billing: { state: BillingState; data: BillingData };
+  ProductCatalog: { state: CatalogState; data: CatalogData };
+  Subscription: { state: SubscriptionState; data: SubscriptionData };
+  CustomerAccount: { state: AccountState; data: AccountData };
+  QuotaSla: { state: QuotaState; data: QuotaData };
+  Compliance: { state: ComplianceState; data: ComplianceData };
+  MultiTenant: { state: TenantState; data: TenantData };
+}
+
+/** The states of the governor of kind `K`. */
+export type GovernorStateOf<K extends GovernorKind> = GovernorTypes[K]['state'];
+/** The data of the governor of kind `K`. */
+export type GovernorDataOf<K extends GovernorKind> = GovernorTypes[K]['data'];
+
+/**
+ * Each governor's definition, by kind, typed by its own states and data: code that takes a kind
+ * `K` (generic) gets the definition and context types of that governor, with no cast.
+ */
+export type GovernorDefinitions = { readonly [K in GovernorKind]: GovernorDefinition<GovernorStateOf<K>, GovernorDataOf<K>> };
+
 /** Each governor's definition (its domain), for reference models and tools. */
-export function governorDefinitions(options: Pick<MarketplaceMachineOptions, 'signingKey'> = {}): Record<GovernorKind, GovernorDefinition<string, unknown>> {
-  const definitions = {
+export function governorDefinitions(options: Pick<MarketplaceMachineOptions, 'signingKey'> = {}): GovernorDefinitions {
+  return {
     Entitlement: createEntitlementGovernor(options.signingKey ? { signingKey: options.signingKey } : {}),
     Billing: billingGovernor,
     ProductCatalog: productCatalogGovernor,
@@ -41,7 +63,20 @@ export function governorDefinitions(options: Pick<MarketplaceMachineOptions, 'si
     Compliance: complianceGovernor,
     MultiTenant: multiTenantGovernor,
   };
-  return definitions as unknown as Record<GovernorKind, GovernorDefinition<string, unknown>>;
+}
+
+/** The entity kind of a governor: its machine, the records its messages need, its migrations. */
+function governorKind<S extends string, D>(definition: GovernorDefinition<S, D>): EntityKind {
+  return {
+    kind: definition.kind,
+    machine: defineGovernor(definition),
+    // Each prepare comes with the record of its event, if it was committed here before, and the
+    // records its decision reads (Billing's and QuotaSla's usage keys, Billing's payments).
+    recordKey: governorRecordKeys(definition),
+    // A state of a layout before (the `committed` list in the context, usage keys, payments or
+    // Billing's invoices in the data) moves them to the records.
+    migrate: (state) => migrateGovernorState(state, definition),
+  };
 }
 
 /**
@@ -50,18 +85,8 @@ export function governorDefinitions(options: Pick<MarketplaceMachineOptions, 'si
  * new EntityHost(node, marketplaceKinds({ pseudonymKey }), { restore });
  */
 export function marketplaceKinds(options: MarketplaceMachineOptions): EntityKind[] {
-  const governors = Object.values(governorDefinitions(options)).map(
-    (definition): EntityKind => ({
-      kind: definition.kind,
-      machine: defineGovernor(definition) as AnyStateMachine,
-      // Each prepare comes with the record of its event, if it was committed here before, and the
-      // records its decision reads (Billing's and QuotaSla's usage keys, Billing's payments).
-      recordKey: governorRecordKeys(definition),
-      // A state of a layout before (the `committed` list in the context, usage keys, payments or
-      // Billing's invoices in the data) moves them to the records.
-      migrate: (state) => migrateGovernorState(state, definition),
-    }),
-  );
+  const definitions = governorDefinitions(options);
+  const governors = GOVERNORS.map(<K extends GovernorKind>(kind: K) => governorKind(definitions[kind]));
   return [
     {
       kind: 'Orchestrator',

@@ -7,7 +7,8 @@ import { EMPTY_FRONTIER, frontierRoot, isMerkleFrontier, type MerkleFrontier } f
 import { appendReceiptLeaf, frontierOfReceipts, verifyAgainstHead, type ReceiptLogVerification } from '../src/marketplace/receipt-log.ts';
 import { verifyReceiptChain } from '../src/marketplace/receipt-verification.ts';
 import { signTreeHead } from '../src/marketplace/receipt-tree-head.ts';
-import { GENESIS_TIP, appendReceipt, eventDigest, pseudonymiseCustomer, tipOf, type ChainTip, type Receipt } from '../src/marketplace/receipts.ts';
+import { GENESIS_TIP, appendReceipt, eventDigest, pseudonymiseCustomer, tipOf, type ChainTip, type GovernorOutcomeKind, type Receipt } from '../src/marketplace/receipts.ts';
+import type { GovernorKind } from './governor-protocol.ts';
 import type { SigningKey } from '../src/marketplace/signing-keys.ts';
 import { newPersonalSalt, withCommittedContact } from '../src/marketplace/personal-data.ts';
 
@@ -58,7 +59,8 @@ export interface AppendMessage {
   event?: Record<string, unknown>;
   /** When the orchestrator committed the event: epoch ms on the runtime clock (the receipt's `committedAt`). */
   committedAt: number;
-  outcomes: Array<{ governor: string; status: string }>;
+  /** Each governor's reply, as the orchestrator got it (`appendReceipt` checks them again: a bad one is refused, not receipted). */
+  outcomes: Array<{ governor: GovernorKind; status: GovernorOutcomeKind }>;
 }
 
 export type ReceiptsEvent =
@@ -156,7 +158,7 @@ export function appendTo(context: ReceiptsContext, message: AppendMessage, optio
       eventId: message.eventId,
       customerRef,
       type: message.eventType,
-      outcomes: message.outcomes.map((o) => ({ governor: o.governor as never, outcome: o.status as never })),
+      outcomes: message.outcomes.map((o) => ({ governor: o.governor, outcome: o.status })),
       payloadDigest: eventDigest(
         message.event
           ? { ...withCommittedContact(message.event, salt), customerId: customerRef }

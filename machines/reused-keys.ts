@@ -14,9 +14,18 @@ import { handledRecordOf, reusesKey, type PersonalSalt } from './handled-events.
  * answers such an event the same way itself (on a transport without this check).
  */
 export function orchestratorStateRefusal(context: unknown, message: Message, _address: EntityAddress, record: () => unknown): string | undefined {
-  if (message.type !== LIFECYCLE_MESSAGE_TYPE) return undefined;
-  const { event } = message as unknown as LifecycleMessage;
-  const found = handledRecordOf({ type: 'lifecycle', $record: record() } as never);
+  if (!isLifecycleMessage(message)) return undefined;
+  const { event } = message;
+  const found = handledRecordOf({ type: LIFECYCLE_MESSAGE_TYPE, $record: record() });
   const salt = (context as { personalSalt?: PersonalSalt } | undefined)?.personalSalt;
   return reusesKey(found, event, salt) ? keyReusedReason(event.eventId, event.customerId) : undefined;
+}
+
+/**
+ * Whether a message to the orchestrator is a `lifecycle` message: its type says so, and it carries
+ * an event. Its fields were checked by the kind's `accepts` (`lifecycleMessageRefusal`) before a
+ * state check runs, so the event is a validated one.
+ */
+function isLifecycleMessage(message: Message): message is Message & LifecycleMessage {
+  return message.type === LIFECYCLE_MESSAGE_TYPE && typeof message.event === 'object' && message.event !== null;
 }

@@ -150,7 +150,7 @@ const counted = perEvent(({ data, records }: Ctx, event: BillingEvent) => {
   if (event.type !== 'UsageRecorded') throw new TypeError(`${event.type} is not a usage report`);
   const opened = openPeriod(data, eventTime(event));
   const { metric, quantity, idempotencyKey } = event;
-  const result = countUsage(opened.ledger, { metric: metric as never, quantity: quantity as string | number, idempotencyKey: idempotencyKey as string }, usageSeen(records, event));
+  const result = countUsage(opened.ledger, { metric, quantity, idempotencyKey }, usageSeen(records, event));
   return { result, unbilled: opened.unbilled };
 });
 

@@ -1,4 +1,4 @@
-import { assign, emit, enqueueActions, setup, type AnyStateMachine, type EventObject } from 'xstate';
+import { assign, enqueueActions, setup, type EventObject } from 'xstate';
 import { putRecord, reply, stateTimeout } from '../../src/runtime/statem-actions.ts';
 import type { PersistedActorState } from '../../src/runtime/persisted-state.ts';
 import type { CallerRef } from '../../src/runtime/envelope.ts';
@@ -192,7 +192,8 @@ export interface GovernorContext<S extends string, D> {
 /** The record key a message to a governor needs: a `prepare`'s eventId (`EntityKind.recordKey`). */
 export function governorRecordKey(event: EventObject): string | undefined {
   if (event.type !== 'prepare' && event.type !== LIFECYCLE_MESSAGE_TYPE) return undefined;
-  const eventId = (event as { event?: { eventId?: unknown } }).event?.eventId;
+  const carried = 'event' in event ? event.event : undefined;
+  const eventId = typeof carried === 'object' && carried !== null && 'eventId' in carried ? carried.eventId : undefined;
   return typeof eventId === 'string' && eventId.length > 0 ? eventId : undefined;
 }
 
@@ -204,21 +205,23 @@ export function governorRecordKey(event: EventObject): string | undefined {
  * but only when the event's route ({@link ROUTES}) calls this governor: the others get no
  * `prepare` for it, and a read for each was a Redis command per governor per event for nothing
  * (issue 15). A wrong guess costs a re-run, never a decision (the lookup of a record not read
- * first crashes the step undecided).
+ * first crashes the step undecided). A malformed event is refused by the decision, which reads
+ * nothing: it needs its eventId's record only.
  */
 export function governorRecordKeys<S extends string, D>(definition: GovernorDefinition<S, D>): (event: EventObject) => RecordKeys {
   const more = definition.recordKeys;
   return (event) => {
     const eventId = governorRecordKey(event);
     if (eventId === undefined) return undefined;
-    const lifecycle = (event as unknown as { event: LifecycleEvent }).event;
-    if (event.type === LIFECYCLE_MESSAGE_TYPE && !ROUTES[lifecycle.type]?.includes(definition.kind)) return undefined;
-    if (!more) return eventId;
+    const carried = 'event' in event ? event.event : undefined;
+    const lifecycle = isWellFormed(carried) ? carried : undefined;
+    if (event.type === LIFECYCLE_MESSAGE_TYPE && !(lifecycle && ROUTES[lifecycle.type]?.includes(definition.kind))) return undefined;
+    if (!more || !lifecycle) return eventId;
     let keys: readonly string[];
     try {
       keys = more(lifecycle);
     } catch {
-      keys = []; // a malformed event is refused by the decision, which reads nothing
+      keys = []; // an event the domain cannot read is refused by the decision, which reads nothing
     }
     return keys.length === 0 ? eventId : [eventId, ...keys];
   };
@@ -245,8 +248,8 @@ export function handedRecords(event: EventObject, named: RecordKeys): { seen: Co
  * A value that is not one throws (a crash, retried then dead-lettered with the reason): taking
  * it for "no record" would decide a committed event again.
  */
-export function committedReplyOf(event: EventObject): CommittedReply | undefined {
-  const record = (event as { $record?: unknown }).$record;
+export function committedReplyOf(event: EventObject & { readonly $record?: unknown }): CommittedReply | undefined {
+  const record = event.$record;
   if (record === undefined || record === null) return undefined;
   const r = record as Partial<CommittedReply>;
   if (typeof record !== 'object' || typeof r.governor !== 'string' || (r.status !== 'applied' && r.status !== 'not_applicable')) {
@@ -298,12 +301,26 @@ export function migrateGovernorState<S extends string, D>(
   return { state: { ...state, snapshot: { ...snapshot, context } }, records };
 }
 
+/** A `prepare`: the event to decide, with the records the runtime hands over with it (`$record`). */
+export type PrepareEvent = { type: 'prepare'; event: LifecycleEvent; $from?: CallerRef; $record?: unknown };
+
 export type GovernorEvent =
-  | { type: 'prepare'; event: LifecycleEvent; $from?: CallerRef }
+  | PrepareEvent
   | { type: 'commit'; eventId: string }
   | { type: 'abort'; eventId: string }
   | TimeoutEvent
   | { type: 'inspect'; $from?: CallerRef };
+
+/**
+ * A call to one of the definition's {@link GovernorDefinition.queries}, with its arguments. Its
+ * type is a name only the definition knows, so it is `string` here: the protocol's messages are
+ * told from it by their own type guards ({@link isPrepareEvent}, {@link isTimeoutEvent}), and
+ * `defineGovernor` refuses a query named like one of them.
+ */
+export type QueryEvent = { type: string; $from?: CallerRef; [argument: string]: unknown };
+
+/** Every message a governor's machine takes. */
+export type GovernorMachineEvent = GovernorEvent | QueryEvent;
 
 /**
  * A state timeout firing. The kit's timers name the state they were armed for and their business
@@ -311,10 +328,26 @@ export type GovernorEvent =
  * state persisted before business-time deadlines, honoured only while that state is still the one
  * it was armed for (its context has no `enteredAt` yet).
  */
-export interface TimeoutEvent {
+export type TimeoutEvent = {
   readonly type: 'timeout';
   readonly state?: string;
   readonly deadline?: number | null;
+};
+
+/** Whether a governor's message is a `prepare` (a query may not be named so: see {@link QueryEvent}). */
+export function isPrepareEvent(event: GovernorMachineEvent): event is PrepareEvent {
+  return event.type === 'prepare';
+}
+
+/** Whether a governor's message is a state timeout firing. */
+export function isTimeoutEvent(event: GovernorMachineEvent): event is TimeoutEvent {
+  return event.type === 'timeout';
+}
+
+/** The event id a `commit` or an `abort` names (`''` for any other message, or one without an id: it matches no pending change). */
+function commitEventId(event: GovernorMachineEvent): string {
+  if (event.type !== 'commit' && event.type !== 'abort') return '';
+  return typeof event.eventId === 'string' ? event.eventId : '';
 }
 
 const routed = new Map<GovernorKind, ReadonlySet<string>>();
@@ -404,6 +437,11 @@ function malformed(event: unknown): string | undefined {
   }
   if (Number.isNaN(Date.parse(e.occurredAt as string))) return `occurredAt "${String(e.occurredAt)}" is not an ISO 8601 time`;
   return undefined;
+}
+
+/** Whether `event` has the envelope every lifecycle event has (see {@link malformed}). */
+function isWellFormed(event: unknown): event is LifecycleEvent {
+  return malformed(event) === undefined;
 }
 
 /**
@@ -623,96 +661,112 @@ function applyCommit<S extends string, D>(context: GovernorContext<S, D>, next: 
   };
 }
 
+/** The protocol's messages: a query may not take one of these names (the protocol's handler would hide it). */
+const PROTOCOL_MESSAGES: ReadonlySet<string> = new Set(['prepare', 'commit', 'abort', 'timeout', 'inspect']);
+
 /**
  * Builds a governor's XState machine from its definition. The machine is pure (replies are the
  * runtime's `reply` action; time is the runtime's state timeouts: business deadlines armed by
  * entry actions as absolute times, node-clock waits declared in `meta`), so
- * `xstate/graph` can traverse it and tests can step it without a runtime.
+ * `xstate/graph` can traverse it and tests can step it without a runtime. Its guards and actions
+ * are named (`setup`), typed by the definition's states and data.
  *
  * @example
  * export const billingMachine = defineGovernor({ kind: 'Billing', states, initial, init, decide, timeouts, facts });
  */
-export function defineGovernor<S extends string, D>(definition: GovernorDefinition<S, D>): AnyStateMachine {
+export function defineGovernor<S extends string, D>(definition: GovernorDefinition<S, D>) {
   type C = GovernorContext<S, D>;
-  const recordKeysOf = governorRecordKeys(definition);
-  const eventIdOf = (event: GovernorEvent) => (event.type === 'commit' || event.type === 'abort' ? event.eventId : '');
-  const resolution = (context: C, event: GovernorEvent) => resolveCommit(definition, context, eventIdOf(event));
-
-  const commitTransition = {
-    actions: enqueueActions(({ context, event, enqueue }: { context: C; event: GovernorEvent; enqueue: any }) => {
-      const eventId = eventIdOf(event);
-      // The records first, from the context before the commit (it knows the pending reply).
-      const records = protocol.committedRecords(definition, context, eventId);
-      for (const key in records) enqueue(putRecord(key, records[key] as never));
-      const next = protocol.commit(definition, context, eventId);
-      if (next !== context) enqueue.assign(next);
-    }),
-  };
-  const states: Record<string, unknown> = {};
-  for (const state of definition.states) {
-    const rule = definition.timeouts?.[state];
-    const announce = definition.announce?.[state];
-    const entry: unknown[] = [];
-    if (announce) entry.push(emit(({ context }: { context: C }) => announce(context.data)));
-    let meta: unknown;
-    if (rule && rule.clock === 'node') {
-      meta = { stateTimeout: { ms: rule.ms, event: { type: 'timeout' } } };
-    } else if (rule) {
-      // A business deadline, armed as an absolute time on the node's clock (an entry action, so
-      // the deadline comes from the data); unknown, it counts `ms` on the node's clock.
-      entry.push(
-        enqueueActions(({ context, enqueue }) => {
-          const event = timeoutEventFor(definition, context as C) as unknown as { type: string; [key: string]: unknown };
-          const deadline = (event.deadline as number | null | undefined) ?? null;
-          enqueue((deadline === null ? stateTimeout(rule.ms, event) : stateTimeout(deadline, event, { abs: true })) as never);
-        }),
-      );
-    }
-    states[state] = {
-      ...(entry.length > 0 ? { entry } : {}),
-      ...(meta ? { meta } : {}),
-      ...(rule
-        ? {
-            on: {
-              timeout: {
-                guard: ({ context, event }: { context: C; event: GovernorEvent }) => protocol.takesTimeout(definition, context, event as TimeoutEvent),
-                target: `#${definition.kind}.${rule.to}`,
-                actions: assign(({ context, event }: { context: C; event: GovernorEvent }) => protocol.timeout(definition, context, event as TimeoutEvent)),
-              },
-            },
-          }
-        : {}),
-    };
+  const queries = definition.queries ?? {};
+  for (const name of Object.keys(queries)) {
+    if (PROTOCOL_MESSAGES.has(name)) throw new Error(`${definition.kind}: a query may not be named "${name}", a protocol message: rename it`);
   }
+  const recordKeysOf = governorRecordKeys(definition);
+  const resolution = (context: C, event: GovernorMachineEvent) => resolveCommit(definition, context, commitEventId(event));
 
-  const queries = { ...definition.queries };
-  const queryHandlers: Record<string, unknown> = {
-    inspect: {
-      actions: reply(({ context }: { context: C }) => ({
+  const governor = setup({
+    types: {} as { context: C; events: GovernorMachineEvent; input: { key: string } },
+    guards: {
+      /** The pending change of the commit moves to `state` (another state than the current one). */
+      commitsInto: ({ context, event }, params: { state: S }) => {
+        const r = resolution(context, event);
+        return r.kind === 'apply' && r.next.state === params.state && context.state !== params.state;
+      },
+      /** The timer is the current state's (a stale one is ignored). */
+      takesTimeout: ({ context, event }) => isTimeoutEvent(event) && protocol.takesTimeout(definition, context, event),
+    },
+    actions: {
+      prepare: enqueueActions(({ context, event, enqueue }) => {
+        if (!isPrepareEvent(event)) return;
+        const { seen, records } = handedRecords(event, recordKeysOf(event));
+        const { reply: answer, context: next } = protocol.prepare(definition, context, event.event, seen, records);
+        if (next !== context) enqueue.assign(next);
+        enqueue(reply(() => answer));
+      }),
+      commit: enqueueActions(({ context, event, enqueue }) => {
+        const eventId = commitEventId(event);
+        // The records first, from the context before the commit (it knows the pending reply).
+        const records = protocol.committedRecords(definition, context, eventId);
+        for (const [key, value] of Object.entries(records)) enqueue(putRecord(key, () => value));
+        const next = protocol.commit(definition, context, eventId);
+        if (next !== context) enqueue.assign(next);
+      }),
+      abort: assign(({ context, event }) => protocol.abort(context, commitEventId(event))),
+      timeOut: assign(({ context, event }) => protocol.timeout(definition, context, isTimeoutEvent(event) ? event : undefined)),
+      /**
+       * A business deadline, armed as an absolute time on the node's clock (an entry action, so
+       * the deadline comes from the data); unknown, it counts `ms` on the node's clock.
+       */
+      armDeadline: enqueueActions(({ context, enqueue }, params: { ms: number }) => {
+        const timer = timeoutEventFor(definition, context);
+        const deadline = timer.deadline ?? null;
+        enqueue(deadline === null ? stateTimeout(params.ms, timer) : stateTimeout(deadline, timer, { abs: true }));
+      }),
+      /** The event the definition announces on entering `state`. */
+      announce: enqueueActions(({ context, enqueue }, params: { state: S }) => {
+        const announcement = definition.announce?.[params.state];
+        if (announcement) enqueue.emit(announcement(context.data));
+      }),
+      inspect: reply(({ context }: { context: C }) => ({
         governor: definition.kind,
         state: context.state,
         version: context.version,
         data: context.data,
         pending: context.pending?.eventId ?? null,
       })),
-    },
-  };
-  for (const [name, answer] of Object.entries(queries)) {
-    queryHandlers[name] = {
-      actions: reply(({ context, event }: { context: C; event: Record<string, unknown> }) => {
+      answer: enqueueActions(({ context, event, enqueue }, params: { query: string }) => {
+        const answerOf = queries[params.query];
+        if (!answerOf) return;
+        let value: unknown;
         // A query with bad arguments is the caller's problem: answer it, never crash on it.
         try {
-          return answer({ customerId: context.customerId, state: context.state, version: context.version, data: context.data }, event);
+          value = answerOf({ customerId: context.customerId, state: context.state, version: context.version, data: context.data }, event);
         } catch (error) {
-          return { error: error instanceof Error ? error.message : String(error) };
+          value = { error: error instanceof Error ? error.message : String(error) };
         }
+        enqueue(reply(() => value));
       }),
-    };
-  }
+    },
+  });
 
-  return setup({
-    types: {} as { context: C; events: GovernorEvent; input: { key: string } },
-  }).createMachine({
+  const stateNode = (state: S) => {
+    const rule = definition.timeouts?.[state];
+    const announces = definition.announce?.[state] !== undefined;
+    const entry = [
+      ...(announces ? [{ type: 'announce', params: { state } } as const] : []),
+      ...(rule && rule.clock !== 'node' ? [{ type: 'armDeadline', params: { ms: rule.ms } } as const] : []),
+    ];
+    return governor.createStateConfig({
+      ...(entry.length > 0 ? { entry } : {}),
+      ...(rule?.clock === 'node' ? { meta: { stateTimeout: { ms: rule.ms, event: { type: 'timeout' } } } } : {}),
+      ...(rule ? { on: { timeout: { guard: 'takesTimeout', target: `#${definition.kind}.${rule.to}`, actions: 'timeOut' } } } : {}),
+    });
+  };
+  const states: Record<string, ReturnType<typeof stateNode>> = {};
+  for (const state of definition.states) states[state] = stateNode(state);
+  const queryHandlers: Record<string, { actions: { type: 'answer'; params: { query: string } } }> = {};
+  for (const query of Object.keys(queries)) queryHandlers[query] = { actions: { type: 'answer', params: { query } } };
+
+  return governor.createMachine({
     id: definition.kind,
     initial: definition.initial,
     // Postpones nothing: every protocol message is answered in any state, and anything else is
@@ -721,38 +775,21 @@ export function defineGovernor<S extends string, D>(definition: GovernorDefiniti
     context: ({ input }) => protocol.initial(definition, input.key),
     on: {
       ...queryHandlers,
-      prepare: {
-        actions: enqueueActions(({ context, event, enqueue }) => {
-          const e = event as GovernorEvent;
-          if (e.type !== 'prepare') return;
-          const { seen, records } = handedRecords(e, recordKeysOf(e));
-          const { reply: answer, context: next } = protocol.prepare(definition, context as C, e.event, seen, records);
-          if (next !== context) enqueue.assign(next);
-          enqueue(reply(() => answer));
-        }),
-      },
+      inspect: { actions: 'inspect' },
+      prepare: { actions: 'prepare' },
       // A timer that is not the current state's (armed for a state since left, before deadlines
       // were business time) changes nothing: the state it stood for is gone.
       timeout: {},
       commit: [
         // One guarded transition per target state, so the state node really changes (and the
         // runtime cancels and arms state timeouts); staying in the same state keeps its timer.
-        ...definition.targets.map((state) => ({
-          guard: ({ context, event }: { context: C; event: GovernorEvent }) => {
-            const r = resolution(context, event);
-            return r.kind === 'apply' && r.next.state === state && context.state !== state;
-          },
-          target: `.${state}`,
-          ...commitTransition,
-        })),
+        ...definition.targets.map((state) => ({ guard: { type: 'commitsInto', params: { state } }, target: `.${state}`, actions: 'commit' }) as const),
         // In place, stale (dropped), unknown or already committed: `protocol.commit` tells them
         // apart. Always taken, so the runtime never postpones a commit.
-        commitTransition,
+        { actions: 'commit' },
       ],
-      abort: {
-        actions: assign(({ context, event }: { context: C; event: GovernorEvent }) => protocol.abort(context, eventIdOf(event))),
-      },
-    } as never,
-    states: states as never,
-  }) as unknown as AnyStateMachine;
+      abort: { actions: 'abort' },
+    },
+    states,
+  });
 }

@@ -8,7 +8,7 @@ import { defineGovernor, eventTime, NO_RECORDS, type RecordLookup } from './gove
 import { domainContext, governorFromMachine, outcome, type DomainContext, type DomainEvent, type DomainTimeout } from './domain-machine.ts';
 import { migrateUsageKeys, usageKeysOf, usageSeen } from './usage-records.ts';
 import { parseSku, planOfSubscription } from './plan.ts';
-import { slaCredit, type SlaMeasurement } from './sla-credit.ts';
+import { slaCredit, slaMeasurementOf } from './sla-credit.ts';
 import { perEvent } from './per-event.ts';
 
 /**
@@ -123,7 +123,7 @@ function tierChange(data: D, event: QuotaEvent): { readonly tier: TierId } | { r
 const counted = perEvent(({ data, records }: Ctx, event: QuotaEvent) => {
   if (event.type !== 'UsageRecorded') throw new TypeError(`${event.type} is not a usage report`);
   const { metric, quantity, idempotencyKey } = event;
-  return countUsage(ledgerAt(data, event), { metric: metric as never, quantity: quantity as string | number, idempotencyKey: idempotencyKey as string }, usageSeen(records, event));
+  return countUsage(ledgerAt(data, event), { metric, quantity, idempotencyKey }, usageSeen(records, event));
 });
 
 /** Where the month's usage stands after the event, on the tier in force after it. */
@@ -329,7 +329,11 @@ export const quotaSlaGovernor = governorFromMachine<S, D>(quotaSlaDomain, {
     /** The tier's limits and this month's usage. */
     limits: ({ state, data }) => ({ state, tier: data.tier, limits: data.tier ? TIERS[data.tier].limits : null, usage: data.ledger.totals, period: data.ledger.period }),
     /** The SLA credit a month's measurements earn on this customer's tier. */
-    sla: ({ data }, event) => (data.tier ? slaCredit(data.tier, event as unknown as SlaMeasurement) : { error: 'no plan' }),
+    sla: ({ data }, event) => {
+      if (!data.tier) return { error: 'no plan' };
+      const measured = slaMeasurementOf(event);
+      return 'error' in measured ? measured : slaCredit(data.tier, measured);
+    },
   },
 });
 

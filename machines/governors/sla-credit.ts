@@ -35,6 +35,20 @@ export interface SlaMeasurement {
   readonly errorRatePercent: number | string;
 }
 
+const isMeasure = (value: unknown): value is number | string => (typeof value === 'number' && Number.isFinite(value)) || typeof value === 'string';
+
+/**
+ * A month's measurements as a caller sent them (the `sla` query's arguments), checked field by
+ * field: a missing or non-numeric one is an error naming it, never a target taken as met.
+ */
+export function slaMeasurementOf(sent: Readonly<Record<string, unknown>>): SlaMeasurement | { error: string } {
+  const { uptimePercent, p99Ms, errorRatePercent } = sent;
+  if (!isMeasure(uptimePercent)) return { error: 'uptimePercent must be a finite number or a decimal string' };
+  if (typeof p99Ms !== 'number' || !Number.isFinite(p99Ms) || p99Ms < 0) return { error: 'p99Ms must be a finite number ≥ 0' };
+  if (!isMeasure(errorRatePercent)) return { error: 'errorRatePercent must be a finite number or a decimal string' };
+  return { uptimePercent, p99Ms, errorRatePercent };
+}
+
 /** The credit earned, as a percentage of the base fee (decimal string), with what was missed. */
 export function slaCredit(tier: TierId, measured: SlaMeasurement): { creditPercent: string; missed: string[] } {
   const target = SLA_TARGETS[tier];

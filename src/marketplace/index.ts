@@ -91,7 +91,7 @@ export type { Quantity } from './money.ts';
 export { METRICS, PRICE_PLANS, priceUsage, estimateCost } from './pricing.ts';
 export type { Metric, MetricPricing, PricePlan, UsageQuantities, ChargeLine, PricedUsage, CostEstimate } from './pricing.ts';
 export { PERIOD_PATTERN, billingPeriodOf, countUsage, createPeriodUsage, createUsageLedger, recordUsage, startNewPeriod, usageRecordKey } from './usage-ledger.ts';
-export type { CountUsageResult, PeriodUsage, UsageLedger, UsageRecord, RecordUsageResult } from './usage-ledger.ts';
+export type { CountUsageResult, PeriodUsage, UsageLedger, UsageRecord, UsageReport, RecordUsageResult } from './usage-ledger.ts';
 export { buildMonthlyInvoice } from './invoice.ts';
 export type { Invoice, InvoiceAdjustment, MonthlyInvoiceInput } from './invoice.ts';
 export { BILLING_CYCLES, dailyRate, cyclePrice, prorateTierChange } from './proration.ts';

@@ -44,6 +44,12 @@ export interface UsageRecord {
   readonly idempotencyKey: string;
 }
 
+/**
+ * A usage report as it arrives, each field still to be checked: {@link countUsage} checks them
+ * (a report that is not a {@link UsageRecord} is `invalid`, with the reason).
+ */
+export type UsageReport = { readonly [K in keyof UsageRecord]: unknown };
+
 /** The outcome of {@link recordUsage}; `ledger` is the ledger to keep in every case. */
 export type RecordUsageResult<L extends PeriodUsage = UsageLedger> =
   | { readonly status: 'recorded'; readonly ledger: L }
@@ -91,12 +97,13 @@ export function recordUsage(ledger: UsageLedger, record: UsageRecord): RecordUsa
  * fingerprint it was first used for (`undefined`: never). A recorded report gives the fingerprint
  * to keep under its key. Never throws.
  */
-export function countUsage<L extends PeriodUsage>(usage: L, record: UsageRecord, previous: string | undefined): CountUsageResult<L> {
+export function countUsage<L extends PeriodUsage>(usage: L, record: UsageReport, previous: string | undefined): CountUsageResult<L> {
   const ledger = usage;
-  if (!isSafeId(record.idempotencyKey)) {
+  const { idempotencyKey, metric } = record;
+  if (!isSafeId(idempotencyKey)) {
     return { status: 'invalid', ledger, message: 'idempotencyKey must be a safe id (1–128 of A-Z a-z 0-9 . _ : -)' };
   }
-  if (!(METRICS as readonly unknown[]).includes(record.metric)) {
+  if (!isMetric(metric)) {
     return { status: 'invalid', ledger, message: `metric must be one of ${METRICS.join(', ')}` };
   }
   let quantity: Dec;
@@ -105,18 +112,18 @@ export function countUsage<L extends PeriodUsage>(usage: L, record: UsageRecord,
   } catch (error) {
     return { status: 'invalid', ledger, message: (error as Error).message };
   }
-  const fingerprint = `${record.metric}=${formatDecimal(quantity)}`;
+  const fingerprint = `${metric}=${formatDecimal(quantity)}`;
   if (previous !== undefined) {
     if (previous === fingerprint) return { status: 'duplicate', ledger };
     return {
       status: 'conflict',
       ledger,
       message:
-        `idempotency key "${record.idempotencyKey}" was first used for ${previous}, now for ${fingerprint}: ` +
+        `idempotency key "${idempotencyKey}" was first used for ${previous}, now for ${fingerprint}: ` +
         'use a new key for new usage',
     };
   }
-  const totals = { ...ledger.totals, [record.metric]: formatDecimal(new Dec(ledger.totals[record.metric]).plus(quantity)) };
+  const totals = { ...ledger.totals, [metric]: formatDecimal(new Dec(ledger.totals[metric]).plus(quantity)) };
   return { status: 'recorded', ledger: { ...ledger, totals }, fingerprint };
 }
 
@@ -143,6 +150,10 @@ export function ledgerForPeriod<L extends PeriodUsage>(ledger: L, period: string
   checkPeriod(period);
   if (!(period > ledger.period)) return { ledger, closed: null };
   return { ledger: startNewPeriod(ledger, period), closed: ledger.totals };
+}
+
+function isMetric(value: unknown): value is Metric {
+  return (METRICS as readonly unknown[]).includes(value);
 }
 
 /** Per-metric totals, all zero. */

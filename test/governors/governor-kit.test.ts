@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest';
-import { defineGovernor, protocol, type GovernorDefinition } from '../../machines/governors/governor-kit.ts';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import { createActor, type ContextFrom } from 'xstate';
+import { defineGovernor, protocol, type GovernorContext, type GovernorDefinition } from '../../machines/governors/governor-kit.ts';
 import { subscriptionMachine } from '../../machines/governors/subscription.ts';
 import { SimulatedClock, StatemProcess, createNode, spawnStatem, type Pid } from '../../src/index.ts';
 import { ev, given } from './domain-support.ts';
@@ -160,6 +161,48 @@ describe('a governor machine under the runtime', () => {
     expect(state(node, pid)).toMatchObject({ value: 'On', context: { version: 1 } });
     expect(await node.call(pid, { type: 'inspect' })).toMatchObject({ state: 'On', version: 1, data: { count: 1 }, pending: null });
     expect((node.processOf(pid) as StatemProcess).postponedEvents()).toEqual([]);
+  });
+
+  it('answers queries with their arguments, and a query that throws with the error', async () => {
+    const { node } = start();
+    const asked: GovernorDefinition<S, D> = {
+      ...toy,
+      queries: {
+        countPlus: ({ data }, { plus }) => data.count + Number(plus),
+        broken: () => {
+          throw new Error('bad arguments');
+        },
+      },
+    };
+    const pid = spawnStatem(node, defineGovernor(asked), { input: { key: CUSTOMER } });
+    expect(await node.call(pid, { type: 'countPlus', plus: 2 })).toBe(2);
+    expect(await node.call(pid, { type: 'broken' })).toEqual({ error: 'bad arguments' });
+  });
+
+  // The machine tells the protocol's messages from queries by their type: a query named like one
+  // would be taken for it (or hidden by it).
+  it.each(['prepare', 'commit', 'abort', 'timeout', 'inspect'])('refuses a query named "%s", a protocol message', (name) => {
+    expect(() => defineGovernor({ ...toy, queries: { [name]: () => 0 } })).toThrow(`MultiTenant: a query may not be named "${name}"`);
+  });
+
+  it('announces entering a state as the definition says, with the data it enters with', () => {
+    const actor = createActor(defineGovernor({ ...toy, announce: { On: (data) => ({ type: 'toy.on', count: data.count }) } }), { input: { key: CUSTOMER } });
+    const announced: unknown[] = [];
+    actor.on('toy.on', (emitted) => announced.push(emitted));
+    actor.start();
+    for (const event of [breach(), breach()]) {
+      actor.send({ type: 'prepare', event });
+      actor.send({ type: 'commit', eventId: event.eventId });
+    }
+    // Entered once (the second breach stays in On): one announcement.
+    expect(announced).toEqual([{ type: 'toy.on', count: 1 }]);
+  });
+
+  it('is typed by its definition: its context is the governor context of its states and data', () => {
+    const machine = defineGovernor(toy);
+    // Checked by the compiler (tsc): a machine typed as any machine fails it.
+    expectTypeOf<ContextFrom<typeof machine>>().toEqualTypeOf<GovernorContext<S, D>>();
+    expect(machine.id).toBe('MultiTenant');
   });
 
   it('runs long waits as runtime state timeouts that survive a restore from a persisted state', async () => {

@@ -60,3 +60,23 @@ describe('SLA credits', () => {
     expect(slaCredit(tier, measured)).toEqual({ creditPercent: credit, missed });
   });
 });
+
+describe('the sla query', () => {
+  const professional = given(quotaSlaGovernor, [subscribe('PRO-MONTHLY', 'professional')]);
+  const sla = (measured: Record<string, unknown>) => quotaSlaGovernor.queries!.sla!({ customerId: 'c1', state: professional.state, version: professional.version, data: professional.data }, { type: 'sla', ...measured });
+
+  it('answers the credit a month earns on the customer’s tier', () => {
+    expect(sla({ uptimePercent: 99.5, p99Ms: 600, errorRatePercent: 0.05 })).toEqual({ creditPercent: '9', missed: ['uptime', 'p99'] });
+  });
+
+  // A p99 that is not a number used to compare as "met" (undefined > 500 is false): a month with
+  // no latency measured, or one sent as text, earned no p99 credit instead of an answer saying so.
+  it.each([
+    ['no p99', { uptimePercent: 99.95, errorRatePercent: 0.05 }, /p99Ms/],
+    ['a p99 as text', { uptimePercent: 99.95, p99Ms: 'slow', errorRatePercent: 0.05 }, /p99Ms/],
+    ['an uptime that is not a number', { uptimePercent: Number.NaN, p99Ms: 300, errorRatePercent: 0.05 }, /uptimePercent/],
+    ['no error rate', { uptimePercent: 99.95, p99Ms: 300 }, /errorRatePercent/],
+  ])('refuses %s with the field to fix', (_name, measured, field) => {
+    expect(sla(measured)).toEqual({ error: expect.stringMatching(field) });
+  });
+});

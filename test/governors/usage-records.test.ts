@@ -19,23 +19,24 @@ const subscribe = () => ev('CustomerSubscribes', { sku: 'PRO-MONTHLY', tier: 'pr
 const usage = (key: string, atDays: number, quantity = 5) => ev('UsageRecorded', { metric: 'executions', quantity, idempotencyKey: key }, atDays);
 
 describe('usage keys and payments as records', () => {
-  for (const governor of [quotaSlaGovernor, billingGovernor] as unknown as GovernorDefinition<string, { ledger: object }>[]) {
-    it(`${governor.kind}: a usage key counted months ago is still recognised, and the data never holds it`, () => {
-      const context = given(governor, [subscribe(), usage('u-1', 1), usage('u-2', 40), usage('u-3', 80)]);
-      expect(recordsOf(context).get('usage:u-1')).toBe('executions=5');
-      expect(JSON.stringify(context.data)).not.toContain('u-1');
-      expect(decide(governor, context, usage('u-1', 100)).decision).toMatchObject({ status: 'not_applicable', reason: expect.stringMatching(/u-1/) });
-      expect(decide(governor, context, usage('u-1', 100, 6)).decision).toMatchObject({ status: 'rejected', reason: expect.stringMatching(/first used for executions=5/) });
-      // A new key is counted, and its commit writes its record.
-      expect(decide(governor, context, usage('u-4', 100)).decision).toMatchObject({ status: 'applied', records: { 'usage:u-4': 'executions=5' } });
-    });
-  }
+  /** A usage key counted months ago is still recognised, and the data never holds it. */
+  const keysRecognised = <S extends string, D>(governor: GovernorDefinition<S, D>) => () => {
+    const context = given(governor, [subscribe(), usage('u-1', 1), usage('u-2', 40), usage('u-3', 80)]);
+    expect(recordsOf(context).get('usage:u-1')).toBe('executions=5');
+    expect(JSON.stringify(context.data)).not.toContain('u-1');
+    expect(decide(governor, context, usage('u-1', 100)).decision).toMatchObject({ status: 'not_applicable', reason: expect.stringMatching(/u-1/) });
+    expect(decide(governor, context, usage('u-1', 100, 6)).decision).toMatchObject({ status: 'rejected', reason: expect.stringMatching(/first used for executions=5/) });
+    // A new key is counted, and its commit writes its record.
+    expect(decide(governor, context, usage('u-4', 100)).decision).toMatchObject({ status: 'applied', records: { 'usage:u-4': 'executions=5' } });
+  };
+  it('QuotaSla: a usage key counted months ago is still recognised, and the data never holds it', keysRecognised(quotaSlaGovernor));
+  it('Billing: a usage key counted months ago is still recognised, and the data never holds it', keysRecognised(billingGovernor));
 
   it('a state of the layout before migrates: its keys of both months and its payments become records, the data keeps none', () => {
-    for (const [kind, definition] of [['QuotaSla', quotaSlaGovernor], ['Billing', billingGovernor]] as const) {
+    const migrates = <S extends string, D>(kind: 'QuotaSla' | 'Billing', definition: GovernorDefinition<S, D>) => {
       const stored = fixture.states[kind]!;
       const old = dataOf(stored);
-      const migrated = migrateGovernorState(stored, definition as never)!;
+      const migrated = migrateGovernorState(stored, definition)!;
       const expected: Record<string, unknown> = {};
       for (const [key, fingerprint] of Object.entries({ ...old.ledger.previousSeen, ...old.ledger.seen })) expected[`usage:${key}`] = fingerprint;
       for (const [paymentId, amount] of Object.entries(old.payments ?? {})) expected[`payment:${paymentId}`] = amount;
@@ -48,7 +49,9 @@ describe('usage keys and payments as records', () => {
       expect(data, kind).not.toHaveProperty('payments');
       expect(data.ledger, kind).toMatchObject({ totals: old.ledger.totals });
       // Migrated once: a state of this layout needs none.
-      expect(migrateGovernorState(migrated.state, definition as never), kind).toBeUndefined();
-    }
+      expect(migrateGovernorState(migrated.state, definition), kind).toBeUndefined();
+    };
+    migrates('QuotaSla', quotaSlaGovernor);
+    migrates('Billing', billingGovernor);
   });
 });

@@ -6,7 +6,7 @@ import { verifyReceipts, type ReceiptsContext } from '../../../machines/receipts
 import { GOVERNORS, type GovernorKind, type LifecycleEvent } from '../../../machines/governor-protocol.ts';
 import { billingStanding, type BillingData, type BillingState, type InvoiceSummary } from '../../../machines/governors/billing.ts';
 import type { GovernorContext } from '../../../machines/governors/governor-kit.ts';
-import { RENEWAL_WINDOW_DAYS, cycleEnd, type Plan } from '../../../machines/governors/plan.ts';
+import { RENEWAL_WINDOW_DAYS, cycleEnd } from '../../../machines/governors/plan.ts';
 import type { OrchestratorContext, Outcome } from '../../../machines/orchestrator.ts';
 import { parseLifecycleEvent } from '../../marketplace/event-validation.ts';
 import { Dec } from '../../marketplace/money.ts';
@@ -83,7 +83,8 @@ interface Spec {
 }
 const spec = (label: string, make: Make): Spec => ({ label, make });
 
-const governorData = <D>(world: World, customerId: string, kind: GovernorKind) => world.model.context(customerId, kind)?.data as D | undefined;
+/** The data the model's governor of `kind` holds for the customer, typed by its kind. */
+const governorData = <K extends GovernorKind>(world: World, customerId: string, kind: K) => world.model.context(customerId, kind)?.data;
 
 /** Event payloads, some valid, some not; a payment can pay exactly what the model says is due. */
 const specs: fc.Arbitrary<Spec> = fc.oneof(
@@ -95,7 +96,7 @@ const specs: fc.Arbitrary<Spec> = fc.oneof(
   ) },
   { weight: 4, arbitrary: fc.tuple(fc.constantFrom('p1', 'p2', 'p3'), fc.boolean()).map(([paymentId, exact]) =>
     spec(`PaymentProcessed ${paymentId} ${exact ? 'of the balance' : 'of 12.34'}`, (world, customerId) => {
-      const balance = governorData<BillingData>(world, customerId, 'Billing')?.balance ?? '0.00';
+      const balance = governorData(world, customerId, 'Billing')?.balance ?? '0.00';
       return { type: 'PaymentProcessed', amount: exact && balance !== '0.00' ? balance : '12.34', currency: 'USD', paymentId };
     }),
   ) },
@@ -110,7 +111,7 @@ const specs: fc.Arbitrary<Spec> = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom('abuse', 'fraud review').map((reason) => spec(`ManualSuspension ${reason}`, () => ({ type: 'ManualSuspension', reason, actor: 'ops' }))) },
   { weight: 3, arbitrary: fc.boolean().map((known) =>
     spec(`RenewalDue of ${known ? 'its' : 'an unknown'} subscription`, (world, customerId) => {
-      const subscriptionId = governorData<{ subscriptionId: string | null }>(world, customerId, 'Subscription')?.subscriptionId;
+      const subscriptionId = governorData(world, customerId, 'Subscription')?.subscriptionId;
       return { type: 'RenewalDue', subscriptionId: known && subscriptionId ? subscriptionId : 'sub-unknown' };
     }),
   ) },
@@ -314,20 +315,20 @@ class AdvanceToRenewal implements fc.AsyncCommand<World, Real> {
     readonly customerId: string,
     readonly then: 'pay' | 'fail' | 'wait',
   ) {}
-  check = (world: Readonly<World>) => governorData<{ plan: Plan | null }>(world as World, this.customerId, 'Subscription')?.plan != null;
+  check = (world: Readonly<World>) => governorData(world as World, this.customerId, 'Subscription')?.plan != null;
   async run(world: World, real: Real): Promise<void> {
-    const plan = governorData<{ plan: Plan | null }>(world, this.customerId, 'Subscription')?.plan;
+    const plan = governorData(world, this.customerId, 'Subscription')?.plan;
     const opens = plan ? cycleEnd(plan) - RENEWAL_WINDOW_DAYS * DAY + MINUTE : 0;
     if (opens > real.clock.now()) await new Advance(opens - real.clock.now()).run(world, real);
     // The producer's renewal for the subscription the customer has (redelivered later, maybe).
     await new Submit(
       this.customerId,
-      spec('RenewalDue', (w, c) => ({ type: 'RenewalDue', subscriptionId: governorData<{ subscriptionId: string | null }>(w, c, 'Subscription')?.subscriptionId ?? 'none' })),
+      spec('RenewalDue', (w, c) => ({ type: 'RenewalDue', subscriptionId: governorData(w, c, 'Subscription')?.subscriptionId ?? 'none' })),
     ).run(world, real);
     // What the payment provider reports next, with payment ids fresh for this cycle.
     const id = `${this.then}-${world.serial}`;
     if (this.then === 'pay') {
-      const pay = spec('PaymentProcessed', (w, c) => ({ type: 'PaymentProcessed', amount: governorData<BillingData>(w, c, 'Billing')?.balance ?? '0.00', currency: 'USD', paymentId: id }));
+      const pay = spec('PaymentProcessed', (w, c) => ({ type: 'PaymentProcessed', amount: governorData(w, c, 'Billing')?.balance ?? '0.00', currency: 'USD', paymentId: id }));
       await new Submit(this.customerId, pay).run(world, real);
     } else if (this.then === 'fail') {
       await new Submit(this.customerId, spec('PaymentFailed', () => ({ type: 'PaymentFailed', reason: 'card declined', paymentId: id }))).run(world, real);

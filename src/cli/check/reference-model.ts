@@ -1,6 +1,7 @@
 import { canCommit, detectConflicts } from '../../../machines/conflicts.ts';
-import { ROUTES, type GovernorKind, type GovernorReply, type LifecycleEvent } from '../../../machines/governor-protocol.ts';
-import { protocol, timeoutEventFor, timerDueAt, type CommittedReply, type GovernorContext, type GovernorDefinition } from '../../../machines/governors/governor-kit.ts';
+import { GOVERNORS, ROUTES, type GovernorKind, type GovernorReply, type LifecycleEvent } from '../../../machines/governor-protocol.ts';
+import { committedReplyOf, protocol, timeoutEventFor, timerDueAt, type GovernorContext } from '../../../machines/governors/governor-kit.ts';
+import type { GovernorDataOf, GovernorDefinitions, GovernorStateOf } from '../../../machines/index.ts';
 import { outcomeOf, subscriptionIdOf, type HandledOutcome, type HandledRecord } from '../../../machines/handled-events.ts';
 
 /**
@@ -12,8 +13,11 @@ import { outcomeOf, subscriptionIdOf, type HandledOutcome, type HandledRecord } 
 
 export type ModelOutcome = { status: 'completed' } | { status: 'rejected'; reason: string } | { status: 'duplicate'; original: HandledOutcome };
 
-interface ModelGovernor {
-  context: GovernorContext<string, unknown>;
+/** A governor's context, typed by its kind's states and data. */
+export type ModelContext<K extends GovernorKind> = GovernorContext<GovernorStateOf<K>, GovernorDataOf<K>>;
+
+interface ModelGovernor<K extends GovernorKind> {
+  context: ModelContext<K>;
   /** When the current state was entered, on the node's clock (a node-clock timeout runs from then; a business deadline is absolute). */
   enteredAt: number;
   /** The governor's records: the replies of the events committed here by eventId, and its decisions' own (usage keys, payments). */
@@ -21,7 +25,7 @@ interface ModelGovernor {
 }
 
 export interface ModelCustomer {
-  readonly governors: Partial<Record<GovernorKind, ModelGovernor>>;
+  readonly governors: { [K in GovernorKind]?: ModelGovernor<K> };
   /** The handled events' records, by eventId, as the orchestrator keeps them (forever). */
   readonly handled: Map<string, HandledRecord>;
   /** Event ids with a receipt. */
@@ -31,7 +35,7 @@ export interface ModelCustomer {
 export class MarketplaceModel {
   readonly customers = new Map<string, ModelCustomer>();
 
-  constructor(readonly definitions: Record<GovernorKind, GovernorDefinition<string, unknown>>) {}
+  constructor(readonly definitions: GovernorDefinitions) {}
 
   customer(id: string): ModelCustomer {
     let customer = this.customers.get(id);
@@ -43,7 +47,7 @@ export class MarketplaceModel {
   }
 
   /** A governor's context, if it exists yet (an actor exists once it has been prepared). */
-  context(customerId: string, kind: GovernorKind): GovernorContext<string, unknown> | undefined {
+  context<K extends GovernorKind>(customerId: string, kind: K): ModelContext<K> | undefined {
     return this.customers.get(customerId)?.governors[kind]?.context;
   }
 
@@ -69,38 +73,55 @@ export class MarketplaceModel {
     const route = ROUTES[event.type] ?? [];
     const replies: GovernorReply[] = [];
     for (let i = 0; i < route.length; i++) {
-      const kind = route[i]!;
-      const governor = (customer.governors[kind] ??= { context: protocol.initial(this.definitions[kind], event.customerId), enteredAt: now, committed: new Map() });
-      const prepared = protocol.prepare(this.definitions[kind], governor.context, event, governor.committed.get(event.eventId) as CommittedReply | undefined, (key) => governor.committed.get(key));
-      governor.context = prepared.context;
-      replies.push(prepared.reply);
+      const reply = this.#prepare(customer, route[i]!, event, now);
+      replies.push(reply);
       let reason: string | undefined;
-      if (prepared.reply.status === 'rejected' || prepared.reply.status === 'conflict') {
-        reason = `${prepared.reply.governor} ${prepared.reply.status}: ${prepared.reply.reason ?? 'no reason given'}`;
+      if (reply.status === 'rejected' || reply.status === 'conflict') {
+        reason = `${reply.governor} ${reply.status}: ${reply.reason ?? 'no reason given'}`;
       } else {
         const conflicts = detectConflicts(event.eventId, replies);
         if (!canCommit(conflicts)) reason = `conflict: ${conflicts.map((c) => `${c.kind} (${c.resolution})`).join(', ')}`;
       }
       if (reason !== undefined) {
-        for (const prepared of route.slice(0, i + 1)) {
-          const g = customer.governors[prepared]!;
-          g.context = protocol.abort(g.context, event.eventId);
-        }
+        for (const prepared of route.slice(0, i + 1)) this.#abort(customer, prepared, event.eventId);
         return { status: 'rejected', reason };
       }
     }
     for (const reply of replies) {
       if (reply.status !== 'applied' && reply.status !== 'not_applicable') continue;
-      const governor = customer.governors[reply.governor]!;
-      const before = governor.context.state;
-      const records = protocol.committedRecords(this.definitions[reply.governor], governor.context, event.eventId);
-      for (const [key, value] of Object.entries(records)) governor.committed.set(key, value);
-      governor.context = protocol.commit(this.definitions[reply.governor], governor.context, event.eventId);
-      if (governor.context.state !== before) governor.enteredAt = now;
+      this.#commit(customer, reply.governor, event.eventId, now);
     }
     if (!customer.receipts.includes(event.eventId)) customer.receipts.push(event.eventId);
     const subscriptionId = subscriptionIdOf(replies);
     return { status: 'completed', ...(subscriptionId !== undefined ? { subscriptionId } : {}) };
+  }
+
+  /** The governor `kind` prepares `event` (created at its first one). */
+  #prepare<K extends GovernorKind>(customer: ModelCustomer, kind: K, event: LifecycleEvent, now: number): GovernorReply {
+    const definition = this.definitions[kind];
+    const governor: ModelGovernor<K> = customer.governors[kind] ?? { context: protocol.initial(definition, event.customerId), enteredAt: now, committed: new Map() };
+    adopt(customer.governors, kind, governor);
+    const seen = committedReplyOf({ type: 'prepare', $record: governor.committed.get(event.eventId) ?? null });
+    const prepared = protocol.prepare(definition, governor.context, event, seen, (key) => governor.committed.get(key));
+    governor.context = prepared.context;
+    return prepared.reply;
+  }
+
+  #abort<K extends GovernorKind>(customer: ModelCustomer, kind: K, eventId: string): void {
+    const governor = customer.governors[kind];
+    if (governor) governor.context = protocol.abort(governor.context, eventId);
+  }
+
+  /** The governor `kind` commits `eventId`: its records are written, its state moves (a new state is entered `now`). */
+  #commit<K extends GovernorKind>(customer: ModelCustomer, kind: K, eventId: string, now: number): void {
+    const governor = customer.governors[kind];
+    if (!governor) return;
+    const definition = this.definitions[kind];
+    const before = governor.context.state;
+    const records = protocol.committedRecords(definition, governor.context, eventId);
+    for (const [key, value] of Object.entries(records)) governor.committed.set(key, value);
+    governor.context = protocol.commit(definition, governor.context, eventId);
+    if (governor.context.state !== before) governor.enteredAt = now;
   }
 
   /** Time moves to `now`: every state timeout that falls due fires, in each governor. */
@@ -109,13 +130,22 @@ export class MarketplaceModel {
   }
 
   #advance(customer: ModelCustomer, now: number): void {
-    for (const [kind, governor] of Object.entries(customer.governors) as Array<[GovernorKind, ModelGovernor]>) {
-      const definition = this.definitions[kind];
-      for (let due = timerDueAt(definition, governor.context, governor.enteredAt); due !== undefined && due <= now; due = timerDueAt(definition, governor.context, governor.enteredAt)) {
-        // The runtime fires an overdue timer when it is armed: the next state is entered then.
-        governor.enteredAt = Math.max(due, governor.enteredAt);
-        governor.context = protocol.timeout(definition, governor.context, timeoutEventFor(definition, governor.context));
-      }
+    for (const kind of GOVERNORS) this.#advanceOne(customer, kind, now);
+  }
+
+  #advanceOne<K extends GovernorKind>(customer: ModelCustomer, kind: K, now: number): void {
+    const governor = customer.governors[kind];
+    if (!governor) return;
+    const definition = this.definitions[kind];
+    for (let due = timerDueAt(definition, governor.context, governor.enteredAt); due !== undefined && due <= now; due = timerDueAt(definition, governor.context, governor.enteredAt)) {
+      // The runtime fires an overdue timer when it is armed: the next state is entered then.
+      governor.enteredAt = Math.max(due, governor.enteredAt);
+      governor.context = protocol.timeout(definition, governor.context, timeoutEventFor(definition, governor.context));
     }
   }
+}
+
+/** Keeps `governor` as the customer's governor of kind `kind` (a mapped type over `K`, so its write is typed by `K`). */
+function adopt<K extends GovernorKind>(governors: { [P in K]?: ModelGovernor<P> }, kind: K, governor: ModelGovernor<K>): void {
+  governors[kind] = governor;
 }
