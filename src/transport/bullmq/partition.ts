@@ -325,8 +325,12 @@ export class PartitionRuntime {
     }
   }
 
-  /** What the answer to a job's commit means for memory (the job itself completed or came back already). */
-  async #committed(result: CommitResult, target: EntityAddress, jobId: string | undefined, id: string): Promise<void> {
+  /**
+   * What the answer to a job's commit means for memory (the job itself completed or came back
+   * already). Not `async`: the common answer (`ok`) needs no promise of its own (it runs in a
+   * `then`, which turns a throw into a rejection all the same).
+   */
+  #committed(result: CommitResult, target: EntityAddress, jobId: string | undefined, id: string): Promise<void> | void {
     switch (result.status) {
       case 'ok':
         this.#afterCommit(target);
