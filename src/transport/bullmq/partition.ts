@@ -8,10 +8,10 @@ import type { Envelope } from '../../runtime/envelope.ts';
 import { formatReason } from '../../runtime/exit-reason.ts';
 import type { TransportEndpoint } from '../../runtime/transport.ts';
 import { systemClock, unrefTimer } from '../../runtime/clock.ts';
-import { REDIS_RETRY, retry, settledWithin } from '../../runtime/retry.ts';
+import { REDIS_RETRY, retry, settledWithin, type RetryOptions } from '../../runtime/retry.ts';
 import { StoredStateError, type DatasetRolledBackError } from '../../store/redis-errors.ts';
 import type { PartitionId } from '../../store/redis-keys.ts';
-import { earliestDeadline, type CommitEntry, type CommitResult, type RedisStore } from '../../store/redis-store.ts';
+import { earliestDeadline, type CommitBatch, type CommitEntry, type CommitResult, type RedisStore } from '../../store/redis-store.ts';
 import { coalesceWrites } from './coalesced-writes.ts';
 import { DeadLetteredError } from './dead-letters.ts';
 import { checkEntityJob } from './entity-job.ts';
@@ -115,11 +115,26 @@ export class PartitionRuntime {
   #trimTimer: unknown;
   /** Aborted once the partition has stopped: a Redis retry waiting out its backoff ends at once. */
   readonly #stopped = new AbortController();
+  /**
+   * How a commit is retried: built once, not per commit (a job's commit is the hottest path of a
+   * node, and under tsx every closure it names costs a `defineProperty`).
+   */
+  readonly #commitRetry: RetryOptions;
 
   constructor(ctx: PartitionContext, id: PartitionId, queue: string) {
     this.#ctx = ctx;
     this.id = id;
     this.queue = queue;
+    this.#commitRetry = {
+      what: `commit of partition ${id}`,
+      policy: REDIS_RETRY,
+      signal: this.#stopped.signal,
+      onFailure: (error) => {
+        // The script may or may not have run: running it again answers (duplicate or conflict).
+        if (this.#state === 'stopped') return false;
+        this.#ctx.logger.warn({ err: error, partition: this.id }, 'commit failed; retrying');
+      },
+    };
   }
 
   /** Entities of this partition may run here (the lease is held and the partition is not stopping). */
@@ -216,9 +231,10 @@ export class PartitionRuntime {
   /** `trace`: the context of the job's span, when the node traces. */
   async #handle(job: Job, token: string, id: string, envelope: Envelope, target: EntityAddress, trace?: Context): Promise<void> {
     const ctx = this.#ctx;
-    const deliver = () => ctx.node.deliver(envelope);
-    // Traced, the delivery runs as the job's work: its steps are the job span's children.
-    const work = trace === undefined ? deliver : () => ctx.tracing!.within(trace, deliver);
+    // Traced, the delivery runs as the job's work: its steps are the job span's children. (Not a
+    // `const deliver = () => …` of its own: under tsx, every such closure of a job costs a
+    // `defineProperty` for its name, and this runs for every message.)
+    const work: () => void = trace === undefined ? () => ctx.node.deliver(envelope) : () => ctx.tracing!.within(trace, () => ctx.node.deliver(envelope));
     const crashes: unknown[] = [];
     // Built once per job: every pass of the loop below asks for the same entities.
     const coLocated = ctx.coLocated(target);
@@ -309,8 +325,12 @@ export class PartitionRuntime {
     }
   }
 
-  /** What the answer to a job's commit means for memory (the job itself completed or came back already). */
-  async #committed(result: CommitResult, target: EntityAddress, jobId: string | undefined, id: string): Promise<void> {
+  /**
+   * What the answer to a job's commit means for memory (the job itself completed or came back
+   * already). Not `async`: the common answer (`ok`) needs no promise of its own (it runs in a
+   * `then`, which turns a throw into a rejection all the same).
+   */
+  #committed(result: CommitResult, target: EntityAddress, jobId: string | undefined, id: string): Promise<void> | void {
     switch (result.status) {
       case 'ok':
         this.#afterCommit(target);
@@ -393,7 +413,7 @@ export class PartitionRuntime {
     message: { id: string; target: EntityAddress; handledKey?: string; score?: number } | undefined,
     job?: { queue: string; id: string; token: string },
     trace?: Context,
-  ): Promise<{ result: CommitResult; ambiguous: boolean }> {
+  ): Promise<{ result: CommitResult }> {
     const ctx = this.#ctx;
     const records: EntityRecord[] = [];
     const entries: CommitEntry[] = [];
@@ -414,42 +434,20 @@ export class PartitionRuntime {
     const outbox = this.pending;
     this.pending = [];
     const relayed = this.#relayed;
-    let ambiguous = false;
     let result: CommitResult;
-    const commit = () =>
-      retry(
-        () =>
-          ctx.store.commit({
-            partition: this.id,
-            node: ctx.node.name,
-            message,
-            entries,
-            outbox: outbox.map((entry) => JSON.stringify(entry)),
-            relayed,
-            job,
-          }),
-        {
-          what: `commit of partition ${this.id}`,
-          policy: REDIS_RETRY,
-          signal: this.#stopped.signal,
-          onFailure: (error) => {
-            // The script may or may not have run: running it again answers (duplicate or conflict).
-            ambiguous = true;
-            if (this.#state === 'stopped') return false;
-            ctx.logger.warn({ err: error, partition: this.id }, 'commit failed; retrying');
-          },
-        },
-      );
+    const batch: CommitBatch = { partition: this.id, node: ctx.node.name, message, entries, outbox: outbox.map((entry) => JSON.stringify(entry)), relayed, job };
     // Traced: every commit of a job, and a flush that writes entities or messages (not one that
     // only drops relayed outbox entries, which would be a span per relayed batch about nothing).
     const traced = ctx.tracing !== undefined && (trace !== undefined || entries.length > 0 || outbox.length > 0);
     try {
       result = traced
-        ? await ctx.tracing!.commit(trace, { 'governor.partition': this.id, 'governor.commit.entities': entries.length, 'governor.commit.messages': outbox.length }, commit)
-        : await commit();
+        ? await ctx.tracing!.commit(trace, { 'governor.partition': this.id, 'governor.commit.entities': entries.length, 'governor.commit.messages': outbox.length }, () =>
+            retry(() => ctx.store.commit(batch), this.#commitRetry),
+          )
+        : await retry(() => ctx.store.commit(batch), this.#commitRetry);
     } catch {
       // Stopped while failing: the lease is gone or going, and the next holder commits again.
-      return { result: { status: 'lost', holder: '' }, ambiguous };
+      return { result: { status: 'lost', holder: '' } };
     }
     if (result.status === 'ok') {
       let earliest: number | undefined;
@@ -482,7 +480,7 @@ export class PartitionRuntime {
     } else {
       this.pending = outbox.concat(this.pending);
     }
-    return { result, ambiguous };
+    return { result };
   }
 
   /** Relayed entries are dropped by the next commit; when none comes soon, by a flush. */
