@@ -11,6 +11,7 @@ export async function redisCpuMicros(redis: RedisHandle): Promise<number> {
   try {
     const info = (await client.info('cpu')) as string;
     const seconds = (field: string) => Number(new RegExp(`${field}:([0-9.]+)`).exec(info)?.[1] ?? Number.NaN);
+    if (process.env['BENCH_CPU_SPLIT']) console.error(`redis cpu so far: user ${seconds('used_cpu_user')} s, sys ${seconds('used_cpu_sys')} s`);
     return (seconds('used_cpu_user') + seconds('used_cpu_sys')) * 1e6;
   } finally {
     client.disconnect();
