@@ -48,9 +48,11 @@
                       then the records of entity 1 (r1 pairs: field, JSON value), of entity 2, …;
                       then the outbox entries (JSON), in send order
 
-  The state hash holds `v` (version), `d` (state JSON) and `j` (its journal's length, written with
-  the state: one HMGET reads version and length, the journal's LLEN is asked only of a state
-  without `j`, written by older code, or of an entity with no state).
+  The state hash holds `v` (version), `d` (state JSON) and `j`, `<version>:<journal length>`
+  written with the state: one HMGET reads version and length. The version in `j` tells it from a
+  `j` left behind by a write that did not update it (older code, which writes `v` and `d` only,
+  during a rolling upgrade): the journal's LLEN is asked then, and when there is no `j` (a state
+  older code wrote, an entity with no state).
 
   Output:
     {0, v1, .., vn, seq}   committed; the entities' new versions (0 for a deleted one; the
@@ -121,7 +123,8 @@ for i = 1, n do
   local journalAfter = ARGV[5 + 7 * i]
   -- A kept state appends nothing: its journal stays where the last commit left it.
   if journalAfter ~= "" and ARGV[4 + 7 * i] ~= "=" then
-    local length = tonumber(stored[2]) or rcall("LLEN", KEYS[5 + n + i])
+    local at, counted = string.match(stored[2] or "", "^(%d+):(%d+)$")
+    local length = tonumber(at) == current and tonumber(counted) or rcall("LLEN", KEYS[5 + n + i])
     if length + tonumber(ARGV[6 + 7 * i]) ~= tonumber(journalAfter) then
       unmark()
       return refuse({5, i, length})
@@ -158,7 +161,7 @@ for i = 1, n do
     result[i + 1] = tonumber(ARGV[3 + 7 * i])
   else
     local version = tonumber(ARGV[3 + 7 * i]) + 1
-    rcall("HSET", key, "v", version, "d", data, "j", ARGV[5 + 7 * i])
+    rcall("HSET", key, "v", version, "d", data, "j", version .. ":" .. ARGV[5 + 7 * i])
     result[i + 1] = version
   end
   -- The timer index changes with the state, in this script: the two never disagree.
@@ -217,19 +220,21 @@ if #ARGV >= first then
   end
 end
 
--- Whether to trim the handled set after this message: when its score is a multiple of 32, or when
--- the sum of its id's bytes is. The score is the target's version after the commit, which a
--- message that leaves its target as it was (kept, or not stepped) does not move: by the score
--- alone, a target that stays at one version would be trimmed at every message or at none.
+-- Whether to trim the handled set after this message: when its score is a multiple of 32, or for
+-- about one message id in 32 (by a hash of the id, mixed so that sequential ids spread too). The
+-- score is the target's version after the commit, which a message that leaves its target as it
+-- was (kept, or not stepped) does not move: by the score alone, a target that stays at one
+-- version would be trimmed at every message, or at none and grow without bound.
 local function trimDue()
   if score % 32 == 0 then
     return true
   end
-  local sum = 0
+  local h = 0
   for i = 1, #messageId do
-    sum = sum + string.byte(messageId, i)
+    h = (h * 257 + string.byte(messageId, i)) % 1000003
   end
-  return sum % 32 == 0
+  -- Knuth's multiplicative hash: the top 5 of 32 bits (exact in doubles: below 2^53).
+  return math.floor(((h * 2654435761) % 4294967296) / 134217728) == 0
 end
 
 if messageId ~= "" and trimDue() then
