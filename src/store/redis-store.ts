@@ -281,9 +281,14 @@ export class RedisStore implements ActorStore, JournalReader, RecordReader {
         const fields = Object.keys(split.records);
         const text = JSON.stringify(state);
         const textDigest = digest(text);
+        const stored = entry.committed === undefined ? undefined : this.#storedDigests.get(entry.committed);
         // Unchanged: '=' keeps the stored state (commit-n.lua), and its bytes stay here.
-        const kept = entries.length === 0 && entry.committed !== undefined && this.#storedDigests.get(entry.committed) === textDigest;
-        args.push(entry.expectedVersion, kept ? '=' : text, state.journalLength ?? 0, entries.length, member, earliestDeadline(state) ?? '', fields.length);
+        const kept = entries.length === 0 && stored === textDigest;
+        const deadline = earliestDeadline(state);
+        // No timer before (as stored: this store handed the state out) nor after: the timer index
+        // has no entry to change, and a ZREM of nothing would cost Redis a command per commit.
+        const timerless = stored !== undefined && deadline === undefined && earliestDeadline(entry.committed!) === undefined;
+        args.push(entry.expectedVersion, kept ? '=' : text, state.journalLength ?? 0, entries.length, timerless ? '' : member, deadline ?? '', fields.length);
         digests.push(textDigest);
         for (const e of entries) journals.push(JSON.stringify(e));
         for (const field of fields) records.push(field, JSON.stringify(split.records[field] ?? null));

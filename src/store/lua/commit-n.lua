@@ -41,8 +41,9 @@
                       '=' keeps the stored one: the writer found it unchanged, so it is only
                       checked at its version, neither rewritten nor bumped, and appends nothing);
                       the length its journal must have after this commit ('': not checked);
-                      k, how many journal entries it appends; its member in the timer index;
-                      its earliest timer's deadline ('': no timer, the member is removed);
+                      k, how many journal entries it appends; its member in the timer index
+                      ('': its entry is left as it is, the writer knowing it has no timer before
+                      or after); its earliest timer's deadline ('': no timer, the member is removed);
                       and r, how many records it writes
     ARGV[10+7n ..]    the journal entries (JSON) of entity 1 (k1 of them), then of entity 2, …;
                       then the records of entity 1 (r1 pairs: field, JSON value), of entity 2, …;
@@ -167,13 +168,15 @@ for i = 1, n do
   -- The timer index changes with the state, in this script: the two never disagree.
   local deadline = ARGV[8 + 7 * i]
   local member = ARGV[7 + 7 * i]
-  if timerChange[member] == nil then
-    timerMembers[#timerMembers + 1] = member
-  end
-  if data == "" or deadline == "" then
-    timerChange[member] = false
-  else
-    timerChange[member] = deadline
+  if member ~= "" then
+    if timerChange[member] == nil then
+      timerMembers[#timerMembers + 1] = member
+    end
+    if data == "" or deadline == "" then
+      timerChange[member] = false
+    else
+      timerChange[member] = deadline
+    end
   end
   -- The entity's journal entries, in slices (unpack has a stack limit: a migration moves 1,000).
   local last = entry + tonumber(ARGV[6 + 7 * i]) - 1
