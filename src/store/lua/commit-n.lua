@@ -122,8 +122,9 @@ for i = 1, n do
     return refuse({2, i, current})
   end
   local journalAfter = ARGV[5 + 7 * i]
-  -- A kept state appends nothing: its journal stays where the last commit left it.
-  if journalAfter ~= "" and ARGV[4 + 7 * i] ~= "=" then
+  -- A kept state appends nothing (checked all the same if it came with entries): its journal
+  -- stays where the last commit left it.
+  if journalAfter ~= "" and (ARGV[4 + 7 * i] ~= "=" or ARGV[6 + 7 * i] ~= "0") then
     local at, counted = string.match(stored[2] or "", "^(%d+):(%d+)$")
     local length = tonumber(at) == current and tonumber(counted) or rcall("LLEN", KEYS[5 + n + i])
     if length + tonumber(ARGV[6 + 7 * i]) ~= tonumber(journalAfter) then
