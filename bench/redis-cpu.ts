@@ -4,7 +4,8 @@ import type { RedisHandle } from '../test/support/redis-server.ts';
  * The CPU a Redis server has used so far (`INFO cpu`: `used_cpu_user + used_cpu_sys`), in
  * microseconds. The difference over a timed phase, divided by its events, is what each event costs
  * the one core a Redis (or a cluster shard) has: the ceiling of the whole fleet, whatever the
- * number of nodes.
+ * number of nodes. `BENCH_CPU_SPLIT=1` logs the user and system seconds so far at each reading
+ * (stderr), to see how much of it is system calls.
  */
 export async function redisCpuMicros(redis: RedisHandle): Promise<number> {
   const client = redis.client();
