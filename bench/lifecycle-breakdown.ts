@@ -20,6 +20,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GovernorProducer } from '../src/transport/bullmq/index.ts';
+import { monitorRedis } from '../test/support/redis-monitor.ts';
 import { startRedis, type RedisHandle } from '../test/support/redis-server.ts';
 import { lifecycleRounds } from './lifecycle-events.ts';
 import { messages, startNode, Tracker, until, warmUp, type NodeProcess } from './lifecycle-fleet.ts';
@@ -70,7 +71,6 @@ export async function main(): Promise<Record<string, unknown>> {
   const tracker = new Tracker();
   const nodes: NodeProcess[] = [];
   const producer = await GovernorProducer.connect({ url: redis.url, prefix, partitions: PARTITIONS, placement: 'sharded' });
-  const monitorClient = redis.client();
   const progress = setInterval(() => console.error(`breakdown: ${tracker.finished} of ${tracker.target} events of this phase finished`), 10_000);
   progress.unref();
   try {
@@ -87,10 +87,8 @@ export async function main(): Promise<Record<string, unknown>> {
     const events = lifecycleRounds('bd', CUSTOMERS, 1, 8);
     const rows = new Map<string, Row>();
     let last: Row | undefined;
-    const monitor = await monitorClient.monitor();
-    // Lines still coming when it is cut are of no interest.
-    monitor.on('error', () => undefined);
-    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+    // redis-cli's MONITOR, not ioredis' (which can fail with "Command queue state error" under load).
+    const monitor = await monitorRedis(redis.url, ({ args, source }) => {
       const command = args[0]!.toLowerCase();
       if (source === 'lua') {
         if (last) last.inner.set(command, (last.inner.get(command) ?? 0) + 1);
@@ -114,7 +112,7 @@ export async function main(): Promise<Record<string, unknown>> {
     // What the last commits send after the orchestrators finish (completions, relays) lands too.
     await new Promise((resolve) => setTimeout(resolve, 500));
     const commands = commandsBetween(statsBefore, await commandStats(redis));
-    monitor.disconnect();
+    monitor.stop();
 
     // Phase 2, the next whole script (rounds 9-16) unwatched: network bytes, and each client
     // command's time from SLOWLOG (every command logged; a script's time includes its commands').
@@ -168,7 +166,6 @@ export async function main(): Promise<Record<string, unknown>> {
     return result;
   } finally {
     clearInterval(progress);
-    monitorClient.disconnect();
     await Promise.all(nodes.map((n) => n.stop()));
     await producer.close();
     await redis.stop();

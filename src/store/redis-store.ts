@@ -1,3 +1,4 @@
+import { hash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { EntityAddress } from '../runtime/entity.ts';
 import { PERSISTED_STATE_VERSION, type PersistedActorState } from '../runtime/persisted-state.ts';
@@ -36,6 +37,13 @@ export interface CommitEntry {
   readonly expectedVersion: number;
   /** The new state; `null` deletes the entity (it stopped). */
   readonly state: PersistedActorState | null;
+  /**
+   * The state stored at `expectedVersion` as this store handed it out (by {@link RedisStore.loadMany}
+   * or an earlier commit's entry), when the caller holds it: a new state that serializes the same,
+   * with nothing to append to the journal, is kept as it is stored (checked at its version, not
+   * rewritten, its version not bumped). @default none (always written)
+   */
+  readonly committed?: PersistedActorState;
 }
 
 /** Everything one message (or one flush) changed on a partition, committed at once. */
@@ -98,6 +106,12 @@ export class RedisStore implements ActorStore, JournalReader, RecordReader {
   readonly handledLimit: number;
   readonly #redis: Redis & GovernorCommands;
   readonly #epoch: DatasetEpoch | undefined;
+  /**
+   * The digest of the JSON stored for each state object this store handed out (loaded, or
+   * committed in an entry): what an entry's `committed` is compared with. A digest, not the text:
+   * a node holds many entities, and the text would double what each costs it.
+   */
+  readonly #storedDigests = new WeakMap<PersistedActorState, string>();
 
   constructor(redis: Redis, options: RedisStoreOptions = {}) {
     this.#redis = withScripts(redis);
@@ -139,6 +153,7 @@ export class RedisStore implements ActorStore, JournalReader, RecordReader {
       }
       const state = decodeState(keys[i]!, data);
       if ((state.journalLength ?? 0) !== Number(length)) throw new JournalMismatchError(this.keys.journal(address), state.journalLength ?? 0, Number(length));
+      this.#storedDigests.set(state, digest(data));
       return { version: Number(version), state };
     });
   }
@@ -252,16 +267,29 @@ export class RedisStore implements ActorStore, JournalReader, RecordReader {
     const mark = { id: epoch?.id ?? '', seq: epoch?.seen(batch.partition) ?? 0 };
     const journals: string[] = [];
     const records: string[] = [];
+    // The digest of each entry's JSON as stored after this commit (`undefined`: deleted).
+    const digests: (string | undefined)[] = [];
     for (const entry of batch.entries) {
       keys.push(entry.stateKey ?? this.keys.state(entry.address));
       const member = this.keys.timerMember(entry.address);
       if (entry.state === null) {
         args.push(entry.expectedVersion, '', '', 0, member, '', 0);
+        digests.push(undefined);
       } else {
         const split = splitJournal(entry.state);
         const { state, entries } = split;
         const fields = Object.keys(split.records);
-        args.push(entry.expectedVersion, JSON.stringify(state), state.journalLength ?? 0, entries.length, member, earliestDeadline(state) ?? '', fields.length);
+        const text = JSON.stringify(state);
+        const textDigest = digest(text);
+        const stored = entry.committed === undefined ? undefined : this.#storedDigests.get(entry.committed);
+        // Unchanged: '=' keeps the stored state (commit-n.lua), and its bytes stay here.
+        const kept = entries.length === 0 && stored === textDigest;
+        const deadline = earliestDeadline(state);
+        // No timer before (as stored: this store handed the state out) nor after: the timer index
+        // has no entry to change, and a ZREM of nothing would cost Redis a command per commit.
+        const timerless = stored !== undefined && deadline === undefined && earliestDeadline(entry.committed!) === undefined;
+        args.push(entry.expectedVersion, kept ? '=' : text, state.journalLength ?? 0, entries.length, timerless ? '' : member, deadline ?? '', fields.length);
+        digests.push(textDigest);
         for (const e of entries) journals.push(JSON.stringify(e));
         for (const field of fields) records.push(field, JSON.stringify(split.records[field] ?? null));
       }
@@ -278,6 +306,9 @@ export class RedisStore implements ActorStore, JournalReader, RecordReader {
     switch (Number(reply[0])) {
       case 0:
         epoch?.observe(Number(reply[n + 1]), batch.partition);
+        batch.entries.forEach((entry, i) => {
+          if (entry.state !== null) this.#storedDigests.set(entry.state, digests[i]!);
+        });
         return { status: 'ok', versions: reply.slice(1, n + 1).map(Number) };
       case 1:
         return { status: 'duplicate' };
@@ -344,6 +375,11 @@ export class RedisStore implements ActorStore, JournalReader, RecordReader {
   async trimOutbox(partition: PartitionId, count: number): Promise<void> {
     if (count > 0) await this.#redis.ltrim(this.keys.outbox(partition), count, -1);
   }
+}
+
+/** What tells two stored state texts apart without keeping them (sha256: a collision would keep a changed state unwritten). */
+function digest(text: string): string {
+  return hash('sha256', text, 'base64');
 }
 
 /** The deadline of the state's earliest timer (runtime-clock ms); `undefined` when it has none. */

@@ -65,6 +65,30 @@ describe('the Redis journal, written by the commit script with the state', () =>
     expect(await commit(store, [{ address: log, expectedVersion: 1, state: state(3, entries(1, 2)) }])).toMatchObject({ status: 'conflict', journalLength: 2 });
   });
 
+  it('a state written before the hash kept its journal length (no `j`) commits against the journal itself', async () => {
+    const store = await redisStore();
+    await commit(store, [{ address: log, expectedVersion: 0, state: state(2, entries(0, 2)) }], 'm1');
+    await db.client.hdel(store.keys.state(log), 'j');
+    // Refused when the entries would not end where the state says …
+    expect(await commit(store, [{ address: log, expectedVersion: 1, state: state(4, entries(2, 1)) }], 'm2')).toEqual({ status: 'conflict', index: 0, version: 1, journalLength: 2 });
+    // … committed when they do, and the length is kept in the hash from then on.
+    expect(await commit(store, [{ address: log, expectedVersion: 1, state: state(3, entries(2, 1)) }], 'm3')).toEqual({ status: 'ok', versions: [2] });
+    expect(await db.client.hget(store.keys.state(log), 'j')).toBe('2:3');
+    expect(await store.readJournal(log)).toEqual(entries(0, 3));
+    expect(await commit(store, [{ address: log, expectedVersion: 2, state: state(5, entries(3, 1)) }], 'm4')).toMatchObject({ status: 'conflict', journalLength: 3 });
+  });
+
+  it('a state older code rewrote (its `j` left behind at an earlier version) commits against the journal itself', async () => {
+    const store = await redisStore();
+    await commit(store, [{ address: log, expectedVersion: 0, state: state(2, entries(0, 2)) }], 'm1');
+    // A node of the previous version commits one entry: it writes `v` and `d` only.
+    await db.client.hset(store.keys.state(log), 'v', 2, 'd', JSON.stringify(state(3)));
+    await db.client.rpush(store.keys.journal(log), JSON.stringify(entries(2, 1)[0]));
+    expect(await commit(store, [{ address: log, expectedVersion: 2, state: state(4, entries(3, 1)) }], 'm2')).toEqual({ status: 'ok', versions: [3] });
+    expect(await store.readJournal(log)).toEqual(entries(0, 4));
+    expect(await store.load(log)).toEqual({ version: 3, state: state(4) });
+  });
+
   it('a version conflict appends nothing either', async () => {
     const store = await redisStore();
     await commit(store, [{ address: log, expectedVersion: 0, state: state(1, entries(0, 1)) }]);

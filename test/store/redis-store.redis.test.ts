@@ -218,6 +218,74 @@ describe('the commit script', () => {
   });
 });
 
+/** How many HSETs Redis has run so far (a script's included): a write shows, whatever the load. */
+async function hsetCalls(): Promise<number> {
+  const info = (await db.client.info('commandstats')) as string;
+  return Number(/^cmdstat_hset:calls=(\d+)/m.exec(info)?.[1] ?? 0);
+}
+
+describe('unchanged states, kept as stored', () => {
+  it('a state that serializes as the one loaded is not rewritten and keeps its version', async () => {
+    const store = freshStore();
+    await db.client.set(store.keys.lease('0'), 'n1');
+    await store.commit({ partition: '0', node: 'n1', entries: [{ address: billing, expectedVersion: 0, state: state(1) }], outbox: [], relayed: 0 });
+    const loaded = (await store.load(billing))!;
+    const before = await hsetCalls();
+    const kept = await store.commit({ partition: '0', node: 'n1', message: { id: 'm1', target: billing }, entries: [{ address: billing, expectedVersion: 1, state: state(1), committed: loaded.state }], outbox: ['x'], relayed: 0 });
+    expect(kept).toEqual({ status: 'ok', versions: [1] });
+    expect(await hsetCalls()).toBe(before);
+    // The rest of the commit happened.
+    expect(await store.hasHandled(billing, 'm1')).toBe(true);
+    expect(await store.readOutbox('0')).toEqual(['x']);
+    expect(await store.load(billing)).toEqual({ version: 1, state: state(1) });
+  });
+
+  it('a changed state, or one given without the state it was read at, is written at the next version', async () => {
+    const store = freshStore();
+    await db.client.set(store.keys.lease('0'), 'n1');
+    await store.commit({ partition: '0', node: 'n1', entries: [{ address: billing, expectedVersion: 0, state: state(1) }], outbox: [], relayed: 0 });
+    const loaded = (await store.load(billing))!;
+    expect(await store.commit({ partition: '0', node: 'n1', entries: [{ address: billing, expectedVersion: 1, state: state(1) }], outbox: [], relayed: 0 })).toEqual({ status: 'ok', versions: [2] });
+    expect(await store.commit({ partition: '0', node: 'n1', entries: [{ address: billing, expectedVersion: 2, state: state(2), committed: loaded.state }], outbox: [], relayed: 0 })).toEqual({ status: 'ok', versions: [3] });
+    expect(await store.load(billing)).toEqual({ version: 3, state: state(2) });
+  });
+
+  it('the state an earlier commit wrote counts as read: committing it again keeps it', async () => {
+    const store = freshStore();
+    await db.client.set(store.keys.lease('0'), 'n1');
+    const first = state(1);
+    await store.commit({ partition: '0', node: 'n1', entries: [{ address: billing, expectedVersion: 0, state: first }], outbox: [], relayed: 0 });
+    expect(await store.commit({ partition: '0', node: 'n1', entries: [{ address: billing, expectedVersion: 1, state: state(1), committed: first }], outbox: [], relayed: 0 })).toEqual({ status: 'ok', versions: [1] });
+  });
+
+  it('a kept state is still checked at its version: another writer in between is a conflict, and nothing is written', async () => {
+    const store = freshStore();
+    await db.client.set(store.keys.lease('0'), 'n1');
+    await store.commit({ partition: '0', node: 'n1', entries: [{ address: billing, expectedVersion: 0, state: state(1) }], outbox: [], relayed: 0 });
+    const loaded = (await store.load(billing))!;
+    await store.save(billing, state(7), 1);
+    const result = await store.commit({ partition: '0', node: 'n1', message: { id: 'm1', target: billing }, entries: [{ address: billing, expectedVersion: 1, state: state(1), committed: loaded.state }], outbox: ['x'], relayed: 0 });
+    expect(result).toMatchObject({ status: 'conflict', index: 0, version: 2 });
+    expect(await store.hasHandled(billing, 'm1')).toBe(false);
+    expect(await store.readOutbox('0')).toEqual([]);
+    expect(await store.load(billing)).toEqual({ version: 2, state: state(7) });
+  });
+
+  it('a target that stays at one version still has its handled ids trimmed', async () => {
+    const store = freshStore({ handledLimit: 3 });
+    await db.client.set(store.keys.lease('0'), 'n1');
+    await store.commit({ partition: '0', node: 'n1', entries: [{ address: billing, expectedVersion: 0, state: state(1) }], outbox: [], relayed: 0 });
+    const loaded = (await store.load(billing))!;
+    // Every message leaves the target as it was: its score is 2 each time, never a multiple of 32.
+    for (let i = 0; i < 300; i++) {
+      const id = `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
+      const result = await store.commit({ partition: '0', node: 'n1', message: { id, target: billing, score: 2 }, entries: [{ address: billing, expectedVersion: 1, state: state(1), committed: loaded.state }], outbox: [], relayed: 0 });
+      expect(result).toEqual({ status: 'ok', versions: [1] });
+    }
+    expect(await db.client.zcard(store.keys.handled(billing))).toBeLessThan(100);
+  });
+});
+
 describe('key encoding', () => {
   // Keys crafted from the characters that could make two entities share a Redis key if joined naively.
   const tricky = fc.stringMatching(/^[a-z:%{}\\/ .\-_\u00e9\u{1F600}]{1,12}$/u);

@@ -31,7 +31,7 @@ async function redisStore(): Promise<RedisStore> {
   return store;
 }
 
-async function commit(store: RedisStore, entries: { address: EntityAddress; expectedVersion: number; state: PersistedActorState | null }[]) {
+async function commit(store: RedisStore, entries: { address: EntityAddress; expectedVersion: number; state: PersistedActorState | null; committed?: PersistedActorState }[]) {
   const result = await store.commit({ partition: '0', node: 'n1', entries, outbox: [], relayed: 0 });
   expect(result).toMatchObject({ status: 'ok' });
 }
@@ -80,4 +80,29 @@ describe('the timer index, written with the states', () => {
     await commit(store, keys.map((key) => ({ address: at(key), expectedVersion: 1, state: key === 'k7' ? state(3) : state() })));
     expect(await index(store)).toEqual({ [store.keys.timerMember(at('k7'))]: 3 });
   });
+
+  it('is not touched for a state without a timer before (as this store handed it out) nor after: no command for nothing', async () => {
+    const store = await redisStore();
+    const before = state();
+    await commit(store, [{ address: at('a'), expectedVersion: 0, state: before }]);
+    const removals = await zremCalls();
+    await commit(store, [{ address: at('a'), expectedVersion: 1, state: { ...state(), machine: 'billing-2' }, committed: before }]);
+    expect(await zremCalls()).toBe(removals);
+    // A state not known as stored (no `committed`, or one this store never handed out) changes the index as ever.
+    await commit(store, [{ address: at('a'), expectedVersion: 2, state: state(), committed: state(4_000) }]);
+    expect(await zremCalls()).toBe(removals + 1);
+    // A timer that goes, or comes, still does.
+    const loaded = (await store.load(at('a')))!;
+    await commit(store, [{ address: at('a'), expectedVersion: 3, state: state(6_000), committed: loaded.state }]);
+    expect(await index(store)).toEqual({ [store.keys.timerMember(at('a'))]: 6_000 });
+    const withTimer = (await store.load(at('a')))!;
+    await commit(store, [{ address: at('a'), expectedVersion: 4, state: state(), committed: withTimer.state }]);
+    expect(await index(store)).toEqual({});
+  });
 });
+
+/** How many ZREMs Redis has run so far (a script's included). */
+async function zremCalls(): Promise<number> {
+  const info = (await db.client.info('commandstats')) as string;
+  return Number(/^cmdstat_zrem:calls=(\d+)/m.exec(info)?.[1] ?? 0);
+}

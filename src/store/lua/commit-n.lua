@@ -37,17 +37,27 @@
     ARGV[7]   n, the number of entities
     ARGV[8]   the dataset id this node opened, or '' for an unguarded commit (no check, no count)
     ARGV[9]   the highest commit sequence this node has seen
-    ARGV[10 .. 9+7n]  per entity, seven: expected version; the new state JSON ('' deletes it);
+    ARGV[10 .. 9+7n]  per entity, seven: expected version; the new state JSON ('' deletes it,
+                      '=' keeps the stored one: the writer found it unchanged, so it is only
+                      checked at its version, neither rewritten nor bumped, and appends nothing);
                       the length its journal must have after this commit ('': not checked);
-                      k, how many journal entries it appends; its member in the timer index;
-                      its earliest timer's deadline ('': no timer, the member is removed);
+                      k, how many journal entries it appends; its member in the timer index
+                      ('': its entry is left as it is, the writer knowing it has no timer before
+                      or after); its earliest timer's deadline ('': no timer, the member is removed);
                       and r, how many records it writes
     ARGV[10+7n ..]    the journal entries (JSON) of entity 1 (k1 of them), then of entity 2, …;
                       then the records of entity 1 (r1 pairs: field, JSON value), of entity 2, …;
                       then the outbox entries (JSON), in send order
 
+  The state hash holds `v` (version), `d` (state JSON) and `j`, `<version>:<journal length>`
+  written with the state: one HMGET reads version and length. The version in `j` tells it from a
+  `j` left behind by a write that did not update it (older code, which writes `v` and `d` only,
+  during a rolling upgrade): the journal's LLEN is asked then, and when there is no `j` (a state
+  older code wrote, an entity with no state).
+
   Output:
-    {0, v1, .., vn, seq}   committed; the entities' new versions (0 for a deleted one), and the
+    {0, v1, .., vn, seq}   committed; the entities' new versions (0 for a deleted one; the
+                           expected one for a kept one), and the
                            dataset's commit sequence after this commit (0 when unguarded)
     {1}                    duplicate: the message was handled before; nothing written
     {2, i, version}        conflict: entity i (1-based) is at `version`, not the one expected
@@ -105,14 +115,18 @@ end
 
 for i = 1, n do
   local expected = tonumber(ARGV[3 + 7 * i])
-  local current = tonumber(rcall("HGET", KEYS[4 + i], "v") or "0")
+  local stored = rcall("HMGET", KEYS[4 + i], "v", "j")
+  local current = tonumber(stored[1] or "0")
   if current ~= expected then
     unmark()
     return refuse({2, i, current})
   end
   local journalAfter = ARGV[5 + 7 * i]
-  if journalAfter ~= "" then
-    local length = rcall("LLEN", KEYS[5 + n + i])
+  -- A kept state appends nothing (checked all the same if it came with entries): its journal
+  -- stays where the last commit left it.
+  if journalAfter ~= "" and (ARGV[4 + 7 * i] ~= "=" or ARGV[6 + 7 * i] ~= "0") then
+    local at, counted = string.match(stored[2] or "", "^(%d+):(%d+)$")
+    local length = tonumber(at) == current and tonumber(counted) or rcall("LLEN", KEYS[5 + n + i])
     if length + tonumber(ARGV[6 + 7 * i]) ~= tonumber(journalAfter) then
       unmark()
       return refuse({5, i, length})
@@ -145,21 +159,25 @@ for i = 1, n do
   if data == "" then
     rcall("DEL", key)
     result[i + 1] = 0
+  elseif data == "=" then
+    result[i + 1] = tonumber(ARGV[3 + 7 * i])
   else
     local version = tonumber(ARGV[3 + 7 * i]) + 1
-    rcall("HSET", key, "v", version, "d", data)
+    rcall("HSET", key, "v", version, "d", data, "j", version .. ":" .. ARGV[5 + 7 * i])
     result[i + 1] = version
   end
   -- The timer index changes with the state, in this script: the two never disagree.
   local deadline = ARGV[8 + 7 * i]
   local member = ARGV[7 + 7 * i]
-  if timerChange[member] == nil then
-    timerMembers[#timerMembers + 1] = member
-  end
-  if data == "" or deadline == "" then
-    timerChange[member] = false
-  else
-    timerChange[member] = deadline
+  if member ~= "" then
+    if timerChange[member] == nil then
+      timerMembers[#timerMembers + 1] = member
+    end
+    if data == "" or deadline == "" then
+      timerChange[member] = false
+    else
+      timerChange[member] = deadline
+    end
   end
   -- The entity's journal entries, in slices (unpack has a stack limit: a migration moves 1,000).
   local last = entry + tonumber(ARGV[6 + 7 * i]) - 1
@@ -206,9 +224,26 @@ if #ARGV >= first then
   end
 end
 
-if messageId ~= "" and score % 32 == 0 then
-  -- All but the most recent `keep` (nothing while the set is smaller); every 32nd message is
-  -- enough: the set exceeds its bound by 31 at most.
+-- Whether to trim the handled set after this message: when its score is a multiple of 32, or for
+-- about one message id in 32 (by a hash of the id, mixed so that sequential ids spread too). The
+-- score is the target's version after the commit, which a message that leaves its target as it
+-- was (kept, or not stepped) does not move: by the score alone, a target that stays at one
+-- version would be trimmed at every message, or at none and grow without bound.
+local function trimDue()
+  if score % 32 == 0 then
+    return true
+  end
+  local h = 0
+  for i = 1, #messageId do
+    h = (h * 257 + string.byte(messageId, i)) % 1000003
+  end
+  -- Knuth's multiplicative hash: the top 5 of 32 bits (exact in doubles: below 2^53).
+  return math.floor(((h * 2654435761) % 4294967296) / 134217728) == 0
+end
+
+if messageId ~= "" and trimDue() then
+  -- All but the most recent `keep` (nothing while the set is smaller); every 32nd version and
+  -- about every 32nd message id are enough: the set exceeds its bound by about 32 on average.
   rcall("ZREMRANGEBYRANK", KEYS[3], 0, -tonumber(ARGV[4]) - 1)
 end
 

@@ -429,7 +429,7 @@ export class PartitionRuntime {
       }
       records.push(record);
       steps.push(record.steps);
-      entries.push({ address: record.address, stateKey: record.stateKey, expectedVersion: record.version, state });
+      entries.push({ address: record.address, stateKey: record.stateKey, expectedVersion: record.version, state, committed: record.state });
     }
     const outbox = this.pending;
     this.pending = [];
