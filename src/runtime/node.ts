@@ -104,15 +104,16 @@ export class Node implements TransportEndpoint {
   readonly stats: NodeStatistics = { processes: 0, spawned: 0, exited: 0, undelivered: 0, lateReplies: 0 };
 
   constructor(options: NodeOptions & { transport: Transport }) {
+    // A missing transport (or no options at all) is a caller's bug in plain JavaScript: say what to
+    // do, not "attach of undefined" or "reading 'name' of undefined".
+    if (options?.transport === undefined) {
+      throw new TypeError('new Node(options) needs options.transport: use createNode(options) for a node with a private in-memory transport');
+    }
     this.name = options.name ?? 'nonode';
     if (!/^[A-Za-z0-9_@:-]+$/.test(this.name)) {
       throw new TypeError(`node name "${this.name}" must use only letters, digits, "_", "@", ":" and "-"`);
     }
     this.clock = options.clock ?? systemClock;
-    // A missing transport is a caller's bug in plain JavaScript: say what to do, not "attach of undefined".
-    if (options?.transport === undefined) {
-      throw new TypeError('new Node(options) needs options.transport: use createNode(options) for a node with a private in-memory transport');
-    }
     this.transport = options.transport;
     // Every line names the node it came from (a fleet's logs are read together); an actor is `actor`,
     // never `pid`, which is the OS process' id in pino's own bindings. A logger without `child` (a
@@ -362,8 +363,7 @@ export class Node implements TransportEndpoint {
 
   demonitor(ref: string, target: Pid): void {
     this.#entry(() => {
-      const pending = this.#pending.get(ref);
-      if (pending) this.#pending.delete(ref);
+      this.#pending.delete(ref);
       this.route({ t: 'demonitor', to: target, from: { node: this.name, ref }, ref });
     });
   }

@@ -86,6 +86,16 @@ describe('links', () => {
     expect(node.isAlive(target)).toBe(true);
   });
 
+  it('an exit signal to a pid that has exited is dropped', () => {
+    const { node } = simulatedNode();
+    const [sender, gone] = [spawn(node), spawn(node)];
+    node.exit(gone, KILL);
+    expect(() => node.exit(gone, 'boom', sender)).not.toThrow();
+    expect(() => node.exit(gone, KILL)).not.toThrow();
+    expect(node.isAlive(sender)).toBe(true);
+    expect(node.stats.exited).toBe(1);
+  });
+
   it('an exit signal with any other reason ends a non-trapping process with that reason', () => {
     const { node } = simulatedNode();
     for (const [, reason] of REASONS) {
@@ -106,6 +116,17 @@ describe('links', () => {
     expect(sys.getStatus(node, b).links).toEqual([]);
     node.cast(b, { type: 'stop', reason: 'boom' });
     expect(node.isAlive(a)).toBe(true);
+  });
+
+  it('unlink between processes that never linked, or with one that has exited, does nothing', () => {
+    const { node } = simulatedNode();
+    const [a, b, gone] = [spawn(node), spawn(node), spawn(node)];
+    node.exit(gone, KILL);
+    expect(() => node.unlink(a, b)).not.toThrow();
+    expect(() => node.unlink(gone, a)).not.toThrow();
+    expect(() => node.unlink(a, gone)).not.toThrow();
+    expect([node.isAlive(a), node.isAlive(b)]).toEqual([true, true]);
+    expect(sys.getStatus(node, a).links).toEqual([]);
   });
 
   it('are one per pair: linking twice and unlinking once leaves none', () => {
@@ -337,6 +358,17 @@ describe('monitors', () => {
     node.exit(target, KILL);
     expect(got(node, watcher)).toEqual([]);
     expect(calls).toEqual([]);
+  });
+
+  it('demonitor of a target that has exited, or that nobody monitors, does nothing', () => {
+    const { node } = simulatedNode();
+    const [watcher, target, gone] = [spawn(node), spawn(node), spawn(node)];
+    const ref = node.monitor(gone, watcher);
+    node.exit(gone, KILL);
+    expect(() => node.demonitor(ref, gone)).not.toThrow();
+    expect(() => node.demonitor('no-such-ref', target)).not.toThrow();
+    expect(sys.getStatus(node, target).monitoredBy).toBe(0);
+    expect(got(node, watcher)).toEqual([expect.objectContaining({ type: 'DOWN', ref, reason: 'killed' })]);
   });
 
   it('with a callback call it once, with the pid and reason', () => {

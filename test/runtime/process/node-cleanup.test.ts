@@ -32,6 +32,18 @@ describe('a call that is over', () => {
   });
 });
 
+describe('a call without a timeout (Infinity)', () => {
+  it('sets no timer at all, so nothing keeps the process alive for it, and is still answered', async () => {
+    const { node, clock } = simulatedNode();
+    const pid = spawnStatem(node, svc);
+    sys.suspend(node, pid);
+    const waiting = node.call(pid, { type: 'get' }, { timeout: Infinity });
+    expect(clock.pending).toBe(0);
+    sys.resume(node, pid);
+    await expect(waiting).resolves.toBe('ok');
+  });
+});
+
 describe('a call to a pid that has exited', () => {
   it('fails with noproc and counts as undelivered, like any message to a dead pid', async () => {
     const { node } = simulatedNode();

@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { setup } from 'xstate';
+import { EntityHost, KILL, MemoryTransport, SimulatedClock, createNode, reply, spawnStatem, sys, type Envelope } from '../../../src/index.ts';
+
+// What a node hands its transport. On a durable transport every envelope is a queued job (a Redis
+// round trip), so a node sends only what another node needs: nothing between its own processes,
+// and nothing more for a call than the call, its monitor and the demonitor that takes it down.
+
+/** A memory transport that keeps, in order, `from→to type` of every envelope it carries between nodes. */
+class RecordingTransport extends MemoryTransport {
+  readonly sent: string[] = [];
+  override send(node: string, envelope: Envelope): void {
+    this.sent.push(`${node} ${envelope.t}`);
+    super.send(node, envelope);
+  }
+  override routeEntity(from: Parameters<MemoryTransport['routeEntity']>[0], envelope: Envelope): void {
+    this.sent.push(`entity ${envelope.t}`);
+    super.routeEntity(from, envelope);
+  }
+}
+
+type Ev = { type: string };
+const svc = setup({ types: {} as { events: Ev } }).createMachine({ id: 'svc', on: { get: { actions: reply(() => 'ok') } } });
+
+function cluster() {
+  const transport = new RecordingTransport();
+  const clock = new SimulatedClock();
+  return { transport, clock, a: createNode({ name: 'a', transport, clock }), b: createNode({ name: 'b', transport, clock }) };
+}
+
+describe('what a node hands its transport', () => {
+  it('nothing for messages, calls, links, monitors and exits between its own processes', async () => {
+    const { transport, a } = cluster();
+    const [x, y] = [spawnStatem(a, svc, { name: 'x' }), spawnStatem(a, svc)];
+    a.cast(x, { type: 'get' });
+    a.send('x', { type: 'get' });
+    await expect(a.call(x, { type: 'get' })).resolves.toBe('ok');
+    await expect(a.call({ name: 'x', node: 'a' }, { type: 'get' })).resolves.toBe('ok');
+    a.link(x, y);
+    a.monitor(x, y);
+    a.exit(x, 'shutdown');
+    expect(a.isAlive(y)).toBe(false);
+    expect(transport.sent).toEqual([]);
+  });
+
+  it('for a call answered on another node: the monitor and the call, then the reply, then the demonitor', async () => {
+    const { transport, a, b } = cluster();
+    const pid = spawnStatem(b, svc);
+    await expect(a.call(pid, { type: 'get' })).resolves.toBe('ok');
+    expect(transport.sent).toEqual(['b monitor', 'b call', 'a reply', 'b demonitor']);
+  });
+
+  it('for a call whose callee on another node died: no demonitor after its DOWN (the monitor is gone with it)', async () => {
+    const { transport, a, b } = cluster();
+    const pid = spawnStatem(b, svc);
+    sys.suspend(b, pid);
+    const call = a.call(pid, { type: 'get' });
+    b.exit(pid, KILL);
+    await expect(call).rejects.toMatchObject({ code: 'CALL_EXIT', reason: 'killed' });
+    expect(transport.sent).toEqual(['b monitor', 'b call', 'a down']);
+  });
+
+  it('for a call to an entity: the call alone, never a monitor (an entity is spawned on arrival), and the entity keeps none', async () => {
+    const transport = new RecordingTransport();
+    const node = createNode({ name: 'a', transport, clock: new SimulatedClock() });
+    const host = new EntityHost(node, [{ kind: 'Svc', machine: svc }]);
+    const address = { entity: 'Svc', key: 'k' };
+    await expect(node.call(address, { type: 'get' })).resolves.toBe('ok');
+    expect(transport.sent).toEqual(['entity call']);
+    expect(sys.getStatus(node, host.pidOf(address)!).monitoredBy).toBe(0);
+  });
+});
