@@ -46,7 +46,6 @@ export interface CallOptions {
 }
 
 interface PendingCall {
-  readonly target: Pid | undefined;
   onReply(value: unknown): void;
   /** `pid`: the process that went down, as its node named it (a monitor by `{name, node}` knows no pid before). */
   onDown(reason: ExitReason, pid?: Pid): void;
@@ -264,7 +263,6 @@ export class Node implements TransportEndpoint {
         if (demonitor && monitored) this.route({ t: 'demonitor', to: target ?? to, from, ref });
       };
       this.#pending.set(ref, {
-        target,
         onReply: (value) => {
           settle(true);
           onReply(value);
@@ -330,32 +328,32 @@ export class Node implements TransportEndpoint {
     checkAddress(target);
     return this.#entry(() => {
       const ref = this._newRef();
-      const resolved = this.#resolveLocal(target);
-      const pid = resolved ?? (typeof target === 'string' ? (target as Pid) : undefined);
+      const pid = this.#resolveLocal(target);
       if (typeof watcher === 'function') {
         const from: CallerRef = { node: this.name, ref };
         this.#pending.set(ref, {
-          target: pid,
           onReply: () => {},
           onDown: (reason, downPid) => {
             this.#pending.delete(ref);
             // Runs inside an exit: a throw here must not keep the other watchers and links from hearing of it.
             try {
-              watcher({ t: 'down', to: from, ref, pid: downPid ?? pid ?? (String(target) as Pid), reason });
+              // No pid from the DOWN (the node stopping ends the monitor): the target as it was named.
+              watcher({ t: 'down', to: from, ref, pid: downPid ?? pid ?? (target as Pid), reason });
             } catch (error) {
               this.logger.error({ ref, err: error }, 'monitor callback failed');
             }
           },
         });
-        if (resolved === null) return this.#down(from, ref, String(target) as Pid, 'noproc'), ref;
-        this.route({ t: 'monitor', to: resolved ?? target, from, ref });
+        // Nobody holds the name: the DOWN names the address as given, as the node holding it would.
+        if (pid === null) return this.#down(from, ref, target as Pid, 'noproc'), ref;
+        this.route({ t: 'monitor', to: pid ?? target, from, ref });
       } else {
-        if (resolved === null) return this.#down(watcher, ref, String(target) as Pid, 'noproc'), ref;
+        if (pid === null) return this.#down(watcher, ref, target as Pid, 'noproc'), ref;
         const process = this.processOf(watcher);
         if (process && pid) (process.monitoring ??= new Map()).set(ref, pid);
         // A remote `{name, node}` has no pid here: kept by name, so the watcher's exit still removes it.
         else if (process) (process.monitoringNames ??= new Map()).set(ref, target);
-        this.route({ t: 'monitor', to: resolved ?? target, from: watcher, ref });
+        this.route({ t: 'monitor', to: pid ?? target, from: watcher, ref });
       }
       return ref;
     });
@@ -493,13 +491,14 @@ export class Node implements TransportEndpoint {
     return this.#processes.get(isPid(address) ? address : (this.#names.get(address) as Pid));
   }
 
-  /** A local pid for an address, `undefined` for a remote one, `null` for a local name nobody holds. */
+  /**
+   * The pid an address stands for: a pid itself (here or remote), the holder of a local name, or
+   * `null` for a local name nobody holds; `undefined` for a remote name or an entity, which only
+   * the node that places them can resolve.
+   */
   #resolveLocal(address: Address): Pid | undefined | null {
     if (isEntityAddress(address)) return undefined; // placed by the transport, spawned on arrival
-    if (typeof address === 'string') {
-      if (isPid(address)) return nodeOfPid(address) === this.name ? address : undefined;
-      return this.#names.get(address) ?? null;
-    }
+    if (typeof address === 'string') return isPid(address) ? address : (this.#names.get(address) ?? null);
     if (address.node !== this.name) return undefined;
     return this.#names.get(address.name) ?? null;
   }

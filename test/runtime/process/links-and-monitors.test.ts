@@ -336,6 +336,17 @@ describe('monitors', () => {
     expect(calls).toEqual(['noproc', 'noproc']);
   });
 
+  it('of a { name, node } nobody holds name that address in their DOWN, as another node answers (not "[object Object]")', () => {
+    const { node } = simulatedNode();
+    const watcher = spawn(node);
+    const nobody = { name: 'nobody', node: node.name };
+    const ref = node.monitor(nobody, watcher);
+    const pids: unknown[] = [];
+    node.monitor(nobody, (down) => pids.push(down.pid));
+    expect(got(node, watcher)).toEqual([{ type: 'DOWN', ref, pid: nobody, reason: 'noproc' }]);
+    expect(pids).toEqual([nobody]);
+  });
+
   it('by name follow the process that holds it when monitored', () => {
     const { node } = simulatedNode();
     const target = spawnStatem(node, proc, { name: 'svc' });

@@ -179,6 +179,20 @@ describe('links and monitors between nodes', () => {
     ]);
   });
 
+  it('a monitor callback on another node’s process, still waiting when its own node stops, hears shutdown with the target it named', async () => {
+    const { a, b } = cluster();
+    const remote = spawnStatem(b, svc, { name: 'svc' });
+    const downs: unknown[] = [];
+    a.monitor(remote, (down) => downs.push([down.pid, down.reason]));
+    a.monitor({ name: 'svc', node: 'b' }, (down) => downs.push([down.pid, down.reason]));
+    await a.stop();
+    expect(downs).toEqual([
+      [remote, 'shutdown'],
+      [{ name: 'svc', node: 'b' }, 'shutdown'],
+    ]);
+    await b.stop();
+  });
+
   it('a monitor on a dead remote pid or a name nobody holds there is noproc at once', () => {
     const { a, b } = cluster();
     const remote = spawnStatem(b, svc);
