@@ -70,3 +70,42 @@ describe('what a node hands its transport', () => {
     expect(sys.getStatus(node, host.pidOf(address)!).monitoredBy).toBe(0);
   });
 });
+
+// What a transport may hand a node late: a DOWN that crossed the demonitor or the watcher's exit on
+// the way (a durable transport delivers it after the fact), or an entity message where no host is.
+describe('what a node takes from its transport', () => {
+  it('a DOWN for a call or monitor callback already over is dropped', async () => {
+    const { a, b } = cluster();
+    const pid = spawnStatem(b, svc);
+    await expect(a.call(pid, { type: 'get' })).resolves.toBe('ok');
+    const ref = a.monitor(pid, () => {
+      throw new Error('called after its demonitor');
+    });
+    a.demonitor(ref, pid);
+    expect(() => a.deliver({ t: 'down', to: { node: 'a', ref }, ref, pid, reason: 'killed' })).not.toThrow();
+    expect(() => a.deliver({ t: 'down', to: { node: 'a', ref: 'a#999' }, ref: 'a#999', pid, reason: 'killed' })).not.toThrow();
+  });
+
+  it('a DOWN for a watcher that has exited is dropped and counted undelivered', () => {
+    const { a, b } = cluster();
+    const [watcher, target] = [spawnStatem(a, svc), spawnStatem(b, svc)];
+    a.exit(watcher, KILL);
+    const before = a.stats.undelivered;
+    expect(() => a.deliver({ t: 'down', to: watcher, ref: 'b#1', pid: target, reason: 'killed' })).not.toThrow();
+    expect(a.stats.undelivered).toBe(before + 1);
+  });
+
+  it('a message for an entity on a node that hosts no entities at all is dropped and counted, not handed back', () => {
+    const transport = new (class extends RecordingTransport {
+      readonly handedBack: Envelope[] = [];
+      undeliverable(envelope: Envelope): void {
+        this.handedBack.push(envelope);
+      }
+    })();
+    const node = createNode({ name: 'a', transport, clock: new SimulatedClock() });
+    expect(() => node.cast({ entity: 'Svc', key: 'k' }, { type: 'get' })).not.toThrow();
+    expect(node.stats.undelivered).toBe(1);
+    expect(transport.handedBack).toEqual([]);
+  });
+});
+
