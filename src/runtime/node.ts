@@ -142,7 +142,7 @@ export class Node implements TransportEndpoint {
       this.#processes.set(pid, process);
       this.stats.spawned++;
       this.stats.processes++;
-      if (options.name !== undefined) this.#register(options.name, pid);
+      if (options.name !== undefined) this.#register(options.name, process);
       if (options.link !== undefined) {
         process.parent = options.link;
         this.link(pid, options.link);
@@ -179,15 +179,15 @@ export class Node implements TransportEndpoint {
     // Erlang: badarg when the process already has a name. Two names would outlive it: only the
     // latest is freed when it exits.
     if (process.name !== undefined) throw new NameTakenError(name, pid, process.name);
-    this.#register(name, pid);
+    this.#register(name, process);
   }
 
   unregister(name: string): boolean {
     const pid = this.#names.get(name);
     if (pid === undefined) return false;
     this.#names.delete(name);
-    const process = this.#processes.get(pid);
-    if (process) process.name = undefined;
+    // A name always stands for a live process: an exit frees it (see _terminate).
+    this.#processes.get(pid)!.name = undefined;
     return true;
   }
 
@@ -308,8 +308,11 @@ export class Node implements TransportEndpoint {
     // or the dead entry would break the exit protocol of the process that kept it.
     if (!isPid(a) || !isPid(b)) throw new TypeError(`link(${String(a)}, ${String(b)}): both ends must be pids`);
     this.#entry(() => {
-      this.#addLink(a, b);
-      this.route({ t: 'link', to: b, from: a });
+      // The end that records the link first must be alive to hear of the other's exit: from a
+      // local process that has exited, the link is made from the other end, which gets noproc.
+      const [from, to] = nodeOfPid(a) === this.name && !this.#processes.has(a) ? [b, a] : [a, b];
+      this.#addLink(from, to);
+      this.route({ t: 'link', to, from });
     });
   }
 
@@ -676,10 +679,9 @@ export class Node implements TransportEndpoint {
     if (holder !== undefined) throw new NameTakenError(name, holder);
   }
 
-  #register(name: string, pid: Pid): void {
-    this.#names.set(name, pid);
-    const process = this.#processes.get(pid);
-    if (process) process.name = name;
+  #register(name: string, process: ProcessRecord): void {
+    this.#names.set(name, process.pid);
+    process.name = name;
   }
 
   #addLink(a: Pid, b: Pid): void {

@@ -141,6 +141,21 @@ describe('links', () => {
     expect(node.isAlive(a)).toBe(true);
   });
 
+  it('made from a dead pid to a live one (by a third party) are noproc for the live end, as if it had linked', () => {
+    const { node } = simulatedNode();
+    const dead = spawn(node);
+    node.exit(dead, KILL);
+    const plain = spawn(node);
+    const seen = watch(node, plain);
+    node.link(dead, plain);
+    expect(seen.reason).toBe('noproc');
+
+    const trapping = spawn(node, true);
+    node.link(dead, trapping);
+    expect(got(node, trapping)).toEqual([{ type: 'EXIT', from: dead, reason: 'noproc' }]);
+    expect(sys.getStatus(node, trapping).links).toEqual([]);
+  });
+
   it('to oneself are a no-op, as in Erlang', () => {
     const { node } = simulatedNode();
     const a = spawn(node);
@@ -251,6 +266,20 @@ describe('exit reasons', () => {
     await expect.poll(() => text.join('')).toContain('process exited');
     expect(text.join('').match(/"node":"logs2"/g)).toHaveLength(1);
     await Promise.all([node.stop(), bound.stop()]);
+  });
+
+  it('names the node through the child of a logger that has child but no bindings (a minimal pino-like logger)', () => {
+    const lines: Record<string, unknown>[] = [];
+    const childOf = (bound: Record<string, unknown>) => ({
+      debug: (fields: Record<string, unknown>) => lines.push({ ...bound, ...fields }),
+      error: () => {},
+      warn: () => {},
+      child: (more: Record<string, unknown>) => childOf({ ...bound, ...more }),
+    });
+    const node = createNode({ name: 'minimal', logger: childOf({}) as never });
+    const pid = spawn(node);
+    node.cast(pid, { type: 'stop', reason: 'boom' });
+    expect(lines).toEqual([expect.objectContaining({ node: 'minimal', actor: pid })]);
   });
 
   it('normal, shutdown and {shutdown, x} are clean; killed, noproc and errors are not', () => {
