@@ -193,6 +193,18 @@ describe('links and monitors between nodes', () => {
     await b.stop();
   });
 
+  it('a monitor set for a watcher that has exited (by a third party) keeps nothing for it, and its DOWN is dropped and counted', () => {
+    const { a, b } = cluster();
+    const watcher = spawnStatem(a, svc);
+    a.exit(watcher, KILL);
+    const [remote, local] = [spawnStatem(b, svc, { name: 'svc' }), spawnStatem(a, svc)];
+    expect(() => a.monitor({ name: 'svc', node: 'b' }, watcher)).not.toThrow();
+    expect(() => a.monitor(local, watcher)).not.toThrow();
+    b.exit(remote, KILL);
+    a.exit(local, KILL);
+    expect(a.stats.undelivered).toBe(2);
+  });
+
   it('a monitor on a dead remote pid or a name nobody holds there is noproc at once', () => {
     const { a, b } = cluster();
     const remote = spawnStatem(b, svc);

@@ -55,6 +55,18 @@ describe('a call to a pid that has exited', () => {
   });
 });
 
+describe('a call to a local name nobody holds', () => {
+  it('fails at once with noproc naming it, without being sent: nothing counted undelivered, no timer', async () => {
+    const { node, clock } = simulatedNode();
+    for (const to of ['nobody', { name: 'nobody', node: node.name }]) {
+      const call = node.call(to, { type: 'get' });
+      expect(clock.pending).toBe(0);
+      await expect(call).rejects.toMatchObject({ code: 'CALL_EXIT', reason: 'noproc', message: expect.stringContaining('nobody') });
+    }
+    expect(node.stats.undelivered).toBe(0);
+  });
+});
+
 describe('a link to something that is not a pid', () => {
   it('is refused with a TypeError before either side records anything', () => {
     const { node } = simulatedNode();
