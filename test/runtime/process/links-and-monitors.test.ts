@@ -200,6 +200,20 @@ describe('trap_exit', () => {
     expect(sys.getStatus(node, trapper).links).toEqual([]);
   });
 
+  it('an exit signal a linked process sends on purpose (exit/2) is an EXIT too, and leaves the link in place', () => {
+    const { node } = simulatedNode();
+    const [trapper, other] = [spawn(node, true), spawn(node)];
+    node.link(trapper, other);
+    node.exit(trapper, 'reconsider', other);
+    expect(got(node, trapper)).toEqual([{ type: 'EXIT', from: other, reason: 'reconsider' }]);
+    expect(sys.getStatus(node, trapper).links).toEqual([other]);
+    node.cast(other, { type: 'stop', reason: 'boom' });
+    expect(got(node, trapper)).toEqual([
+      { type: 'EXIT', from: other, reason: 'reconsider' },
+      { type: 'EXIT', from: other, reason: 'boom' },
+    ]);
+  });
+
   it('but the exit of the process that spawned it linked (its parent) still ends it', () => {
     const { node } = simulatedNode();
     const parent = spawn(node);
