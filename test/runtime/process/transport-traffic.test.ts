@@ -60,6 +60,14 @@ describe('what a node hands its transport', () => {
     expect(transport.sent).toEqual(['b monitor', 'b call', 'a down']);
   });
 
+  it('for a call to a process on another node that has exited: one DOWN noproc back, for the monitor', async () => {
+    const { transport, a, b } = cluster();
+    const pid = spawnStatem(b, svc);
+    b.exit(pid, KILL);
+    await expect(a.call(pid, { type: 'get' })).rejects.toMatchObject({ code: 'CALL_EXIT', reason: 'noproc' });
+    expect(transport.sent).toEqual(['b monitor', 'a down', 'b call']);
+  });
+
   it('for a call to an entity: the call alone, never a monitor (an entity is spawned on arrival), and the entity keeps none', async () => {
     const transport = new RecordingTransport();
     const node = createNode({ name: 'a', transport, clock: new SimulatedClock() });
