@@ -156,6 +156,16 @@ describe('links', () => {
     expect(sys.getStatus(node, trapping).links).toEqual([]);
   });
 
+  it('between two pids that have both exited do nothing', () => {
+    const { node } = simulatedNode();
+    const [a, b, bystander] = [spawn(node), spawn(node), spawn(node)];
+    node.exit(a, KILL);
+    node.exit(b, KILL);
+    expect(() => node.link(a, b)).not.toThrow();
+    expect(node.isAlive(bystander)).toBe(true);
+    expect(node.stats).toMatchObject({ processes: 1, exited: 2 });
+  });
+
   it('to oneself are a no-op, as in Erlang', () => {
     const { node } = simulatedNode();
     const a = spawn(node);
