@@ -48,10 +48,29 @@ describe('Node.nodeDown', () => {
     expect(there.isAlive(remote)).toBe(true);
     for (const node of [here, there]) await node.stop();
   });
+
+  it('leaves alone local processes with no link or monitor at all, and links and monitors between local processes', async () => {
+    const transport = new MemoryTransport();
+    const here = createNode({ name: 'here', transport });
+    const there = createNode({ name: 'there', transport });
+    const loner = spawnStatem(here, idle);
+    const [a, b] = [spawnStatem(here, idle), spawnStatem(here, idle)];
+    here.link(a, b);
+    here.monitor(b, a);
+    here.nodeDown('there');
+    await here.settle();
+    expect([loner, a, b].map((pid) => here.isAlive(pid))).toEqual([true, true, true]);
+    expect(sys.getStatus(here, b).monitoredBy).toBe(1);
+    for (const node of [here, there]) await node.stop();
+  });
 });
 
 describe('new Node without a transport', () => {
   it('is refused with what to do: the kernel knows no concrete transport', () => {
     expect(() => new Node({} as never)).toThrow(/needs options\.transport: use createNode/);
+  });
+
+  it('is refused with what to do when given no options at all (plain JavaScript)', () => {
+    expect(() => new Node(undefined as never)).toThrow(/needs options\.transport: use createNode/);
   });
 });

@@ -86,6 +86,16 @@ describe('links', () => {
     expect(node.isAlive(target)).toBe(true);
   });
 
+  it('an exit signal to a pid that has exited is dropped', () => {
+    const { node } = simulatedNode();
+    const [sender, gone] = [spawn(node), spawn(node)];
+    node.exit(gone, KILL);
+    expect(() => node.exit(gone, 'boom', sender)).not.toThrow();
+    expect(() => node.exit(gone, KILL)).not.toThrow();
+    expect(node.isAlive(sender)).toBe(true);
+    expect(node.stats.exited).toBe(1);
+  });
+
   it('an exit signal with any other reason ends a non-trapping process with that reason', () => {
     const { node } = simulatedNode();
     for (const [, reason] of REASONS) {
@@ -108,6 +118,17 @@ describe('links', () => {
     expect(node.isAlive(a)).toBe(true);
   });
 
+  it('unlink between processes that never linked, or with one that has exited, does nothing', () => {
+    const { node } = simulatedNode();
+    const [a, b, gone] = [spawn(node), spawn(node), spawn(node)];
+    node.exit(gone, KILL);
+    expect(() => node.unlink(a, b)).not.toThrow();
+    expect(() => node.unlink(gone, a)).not.toThrow();
+    expect(() => node.unlink(a, gone)).not.toThrow();
+    expect([node.isAlive(a), node.isAlive(b)]).toEqual([true, true]);
+    expect(sys.getStatus(node, a).links).toEqual([]);
+  });
+
   it('are one per pair: linking twice and unlinking once leaves none', () => {
     const { node } = simulatedNode();
     const [a, b] = [spawn(node), spawn(node)];
@@ -118,6 +139,31 @@ describe('links', () => {
     node.unlink(a, b);
     node.cast(b, { type: 'stop', reason: 'boom' });
     expect(node.isAlive(a)).toBe(true);
+  });
+
+  it('made from a dead pid to a live one (by a third party) are noproc for the live end, as if it had linked', () => {
+    const { node } = simulatedNode();
+    const dead = spawn(node);
+    node.exit(dead, KILL);
+    const plain = spawn(node);
+    const seen = watch(node, plain);
+    node.link(dead, plain);
+    expect(seen.reason).toBe('noproc');
+
+    const trapping = spawn(node, true);
+    node.link(dead, trapping);
+    expect(got(node, trapping)).toEqual([{ type: 'EXIT', from: dead, reason: 'noproc' }]);
+    expect(sys.getStatus(node, trapping).links).toEqual([]);
+  });
+
+  it('between two pids that have both exited do nothing', () => {
+    const { node } = simulatedNode();
+    const [a, b, bystander] = [spawn(node), spawn(node), spawn(node)];
+    node.exit(a, KILL);
+    node.exit(b, KILL);
+    expect(() => node.link(a, b)).not.toThrow();
+    expect(node.isAlive(bystander)).toBe(true);
+    expect(node.stats).toMatchObject({ processes: 1, exited: 2 });
   });
 
   it('to oneself are a no-op, as in Erlang', () => {
@@ -162,6 +208,20 @@ describe('trap_exit', () => {
     expect(node.isAlive(trapper)).toBe(true);
     expect(got(node, trapper)).toEqual([{ type: 'EXIT', from: other, reason }]);
     expect(sys.getStatus(node, trapper).links).toEqual([]);
+  });
+
+  it('an exit signal a linked process sends on purpose (exit/2) is an EXIT too, and leaves the link in place', () => {
+    const { node } = simulatedNode();
+    const [trapper, other] = [spawn(node, true), spawn(node)];
+    node.link(trapper, other);
+    node.exit(trapper, 'reconsider', other);
+    expect(got(node, trapper)).toEqual([{ type: 'EXIT', from: other, reason: 'reconsider' }]);
+    expect(sys.getStatus(node, trapper).links).toEqual([other]);
+    node.cast(other, { type: 'stop', reason: 'boom' });
+    expect(got(node, trapper)).toEqual([
+      { type: 'EXIT', from: other, reason: 'reconsider' },
+      { type: 'EXIT', from: other, reason: 'boom' },
+    ]);
   });
 
   it('but the exit of the process that spawned it linked (its parent) still ends it', () => {
@@ -230,6 +290,20 @@ describe('exit reasons', () => {
     await expect.poll(() => text.join('')).toContain('process exited');
     expect(text.join('').match(/"node":"logs2"/g)).toHaveLength(1);
     await Promise.all([node.stop(), bound.stop()]);
+  });
+
+  it('names the node through the child of a logger that has child but no bindings (a minimal pino-like logger)', () => {
+    const lines: Record<string, unknown>[] = [];
+    const childOf = (bound: Record<string, unknown>) => ({
+      debug: (fields: Record<string, unknown>) => lines.push({ ...bound, ...fields }),
+      error: () => {},
+      warn: () => {},
+      child: (more: Record<string, unknown>) => childOf({ ...bound, ...more }),
+    });
+    const node = createNode({ name: 'minimal', logger: childOf({}) as never });
+    const pid = spawn(node);
+    node.cast(pid, { type: 'stop', reason: 'boom' });
+    expect(lines).toEqual([expect.objectContaining({ node: 'minimal', actor: pid })]);
   });
 
   it('normal, shutdown and {shutdown, x} are clean; killed, noproc and errors are not', () => {
@@ -315,6 +389,17 @@ describe('monitors', () => {
     expect(calls).toEqual(['noproc', 'noproc']);
   });
 
+  it('of a { name, node } nobody holds name that address in their DOWN, as another node answers (not "[object Object]")', () => {
+    const { node } = simulatedNode();
+    const watcher = spawn(node);
+    const nobody = { name: 'nobody', node: node.name };
+    const ref = node.monitor(nobody, watcher);
+    const pids: unknown[] = [];
+    node.monitor(nobody, (down) => pids.push(down.pid));
+    expect(got(node, watcher)).toEqual([{ type: 'DOWN', ref, pid: nobody, reason: 'noproc' }]);
+    expect(pids).toEqual([nobody]);
+  });
+
   it('by name follow the process that holds it when monitored', () => {
     const { node } = simulatedNode();
     const target = spawnStatem(node, proc, { name: 'svc' });
@@ -337,6 +422,17 @@ describe('monitors', () => {
     node.exit(target, KILL);
     expect(got(node, watcher)).toEqual([]);
     expect(calls).toEqual([]);
+  });
+
+  it('demonitor of a target that has exited, or that nobody monitors, does nothing', () => {
+    const { node } = simulatedNode();
+    const [watcher, target, gone] = [spawn(node), spawn(node), spawn(node)];
+    const ref = node.monitor(gone, watcher);
+    node.exit(gone, KILL);
+    expect(() => node.demonitor(ref, gone)).not.toThrow();
+    expect(() => node.demonitor('no-such-ref', target)).not.toThrow();
+    expect(sys.getStatus(node, target).monitoredBy).toBe(0);
+    expect(got(node, watcher)).toEqual([expect.objectContaining({ type: 'DOWN', ref, reason: 'killed' })]);
   });
 
   it('with a callback call it once, with the pid and reason', () => {

@@ -179,6 +179,32 @@ describe('links and monitors between nodes', () => {
     ]);
   });
 
+  it('a monitor callback on another node’s process, still waiting when its own node stops, hears shutdown with the target it named', async () => {
+    const { a, b } = cluster();
+    const remote = spawnStatem(b, svc, { name: 'svc' });
+    const downs: unknown[] = [];
+    a.monitor(remote, (down) => downs.push([down.pid, down.reason]));
+    a.monitor({ name: 'svc', node: 'b' }, (down) => downs.push([down.pid, down.reason]));
+    await a.stop();
+    expect(downs).toEqual([
+      [remote, 'shutdown'],
+      [{ name: 'svc', node: 'b' }, 'shutdown'],
+    ]);
+    await b.stop();
+  });
+
+  it('a monitor set for a watcher that has exited (by a third party) keeps nothing for it, and its DOWN is dropped and counted', () => {
+    const { a, b } = cluster();
+    const watcher = spawnStatem(a, svc);
+    a.exit(watcher, KILL);
+    const [remote, local] = [spawnStatem(b, svc, { name: 'svc' }), spawnStatem(a, svc)];
+    expect(() => a.monitor({ name: 'svc', node: 'b' }, watcher)).not.toThrow();
+    expect(() => a.monitor(local, watcher)).not.toThrow();
+    b.exit(remote, KILL);
+    a.exit(local, KILL);
+    expect(a.stats.undelivered).toBe(2);
+  });
+
   it('a monitor on a dead remote pid or a name nobody holds there is noproc at once', () => {
     const { a, b } = cluster();
     const remote = spawnStatem(b, svc);

@@ -32,6 +32,18 @@ describe('a call that is over', () => {
   });
 });
 
+describe('a call without a timeout (Infinity)', () => {
+  it('sets no timer at all, so nothing keeps the process alive for it, and is still answered', async () => {
+    const { node, clock } = simulatedNode();
+    const pid = spawnStatem(node, svc);
+    sys.suspend(node, pid);
+    const waiting = node.call(pid, { type: 'get' }, { timeout: Infinity });
+    expect(clock.pending).toBe(0);
+    sys.resume(node, pid);
+    await expect(waiting).resolves.toBe('ok');
+  });
+});
+
 describe('a call to a pid that has exited', () => {
   it('fails with noproc and counts as undelivered, like any message to a dead pid', async () => {
     const { node } = simulatedNode();
@@ -40,6 +52,18 @@ describe('a call to a pid that has exited', () => {
     const before = node.stats.undelivered;
     await expect(node.call(pid, { type: 'get' })).rejects.toMatchObject({ code: 'CALL_EXIT', reason: 'noproc' });
     expect(node.stats.undelivered).toBe(before + 1);
+  });
+});
+
+describe('a call to a local name nobody holds', () => {
+  it('fails at once with noproc naming it, without being sent: nothing counted undelivered, no timer', async () => {
+    const { node, clock } = simulatedNode();
+    for (const to of ['nobody', { name: 'nobody', node: node.name }]) {
+      const call = node.call(to, { type: 'get' });
+      expect(clock.pending).toBe(0);
+      await expect(call).rejects.toMatchObject({ code: 'CALL_EXIT', reason: 'noproc', message: expect.stringContaining('nobody') });
+    }
+    expect(node.stats.undelivered).toBe(0);
   });
 });
 

@@ -84,6 +84,16 @@ describe('register, whereis, unregister', () => {
     expect(node.whereis('svc')).toBe(second);
   });
 
+  it('registeredName gives a live process’s name, nothing for one without a name or for a pid that exited', () => {
+    const { node } = simulatedNode();
+    const named = spawnStatem(node, svc, { name: 'svc' });
+    const anonymous = spawnStatem(node, svc);
+    expect(node.registeredName(named)).toBe('svc');
+    expect(node.registeredName(anonymous)).toBeUndefined();
+    node.exit(named, KILL);
+    expect(node.registeredName(named)).toBeUndefined();
+  });
+
   it('names are plain map keys: __proto__ and constructor are ordinary names', () => {
     const { node } = simulatedNode();
     const a = spawnStatem(node, svc, { name: '__proto__' });

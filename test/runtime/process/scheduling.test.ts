@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { setup } from 'xstate';
-import { castTo, spawnStatem } from '../../../src/index.ts';
+import { castTo, spawnStatem, sys } from '../../../src/index.ts';
 import { simulatedNode } from '../statem/helpers.ts';
 
 type Ev = { type: string; [key: string]: unknown };
@@ -65,3 +65,50 @@ describe('the run queue', () => {
     ]);
   });
 });
+
+describe('a process that used its whole slice and emptied its mailbox', () => {
+  it('is not kept in the run queue: mail that comes later puts it behind those that got work first', () => {
+    const { node } = simulatedNode();
+    const { handled, receiver } = receivers();
+    spawnStatem(node, receiver, { name: 'a', input: 'a' });
+    spawnStatem(node, receiver, { name: 'd', input: 'd' });
+    // Runs after a's 64 messages: work for d first, then one more for a.
+    const relay = setup({ types: {} as { events: Ev } }).createMachine({
+      id: 'relay',
+      on: { relay: { actions: [castTo('d', { type: 'n' }), castTo('a', { type: 'n' })] } },
+    });
+    spawnStatem(node, relay, { name: 'relay' });
+    const sender = spawnStatem(
+      node,
+      setup({ types: {} as { events: Ev } }).createMachine({
+        id: 'sender',
+        on: { go: { actions: [...Array.from({ length: 64 }, () => castTo('a', { type: 'n' })), castTo('relay', { type: 'relay' })] } },
+      }),
+    );
+    node.cast(sender, { type: 'go' });
+    expect(runs(handled)).toEqual([
+      ['a', 64],
+      ['d', 1],
+      ['a', 1],
+    ]);
+  });
+});
+
+describe('a process suspended while it waits its turn', () => {
+  it('handles nothing of the mail it already had until resumed, then all of it in order', () => {
+    const { node } = simulatedNode();
+    const { handled, receiver } = receivers();
+    const a = spawnStatem(node, receiver, { name: 'a', input: 'a' });
+    // In one step: three messages for a (a joins the run queue), then a is suspended before its turn.
+    const suspender = setup({ types: {} as { events: Ev } }).createMachine({
+      id: 'suspender',
+      on: { go: { actions: [castTo('a', { type: 'n' }), castTo('a', { type: 'n' }), castTo('a', { type: 'n' }), () => sys.suspend(node, a)] } },
+    });
+    node.cast(spawnStatem(node, suspender), { type: 'go' });
+    expect(handled).toEqual([]);
+    expect(sys.statistics(node, a).mailboxLength).toBe(3);
+    sys.resume(node, a);
+    expect(handled).toEqual(['a', 'a', 'a']);
+  });
+});
+
