@@ -428,9 +428,19 @@ export function asOf<S extends string, D, C extends Moment<S, D>>(definition: Go
   return now;
 }
 
+/** The last event {@link malformed} checked and its answer: a prepare checks its event twice (prepareDecision, decideEvent). */
+let lastChecked: { event: unknown; problem: string | undefined } = { event: undefined, problem: undefined };
+
 /** Checks the envelope fields every lifecycle event has; returns a problem or `undefined`. */
 function malformed(event: unknown): string | undefined {
   if (typeof event !== 'object' || event === null) return 'the event is not an object';
+  if (lastChecked.event === event) return lastChecked.problem;
+  const problem = envelopeProblem(event);
+  lastChecked = { event, problem };
+  return problem;
+}
+
+function envelopeProblem(event: object): string | undefined {
   const e = event as Record<string, unknown>;
   for (const field of ['eventId', 'customerId', 'occurredAt', 'type']) {
     if (typeof e[field] !== 'string' || (e[field] as string).length === 0) return `${field} must be a non-empty string`;
@@ -535,7 +545,20 @@ export function resolveCommit<S extends string, D>(
   eventId: string,
 ): CommitResolution<S, D> {
   const pending = context.pending;
-  if (!pending || pending.eventId !== eventId) return { kind: 'none' };
+  if (!pending || pending.eventId !== eventId) return NO_COMMIT;
+  // One commit asks this of the same context once per commit transition's guard, then for its
+  // records and its next context: pure on immutable inputs, so the last answer is kept.
+  const last = lastCommit;
+  if (last.context === context && last.eventId === eventId && last.definition === definition) return last.resolution as CommitResolution<S, D>;
+  const resolution = resolveCommitNow(definition, context, pending);
+  lastCommit = { definition, context, eventId, resolution };
+  return resolution;
+}
+
+const NO_COMMIT = Object.freeze({ kind: 'none' }) as CommitResolution<never, never>;
+let lastCommit: { definition: unknown; context: unknown; eventId: string; resolution: unknown } = { definition: undefined, context: undefined, eventId: '', resolution: undefined };
+
+function resolveCommitNow<S extends string, D>(definition: GovernorDefinition<S, D>, context: GovernorContext<S, D>, pending: PendingChange<S, D>): CommitResolution<S, D> {
   if (pending.basedOn === context.version) {
     return pending.next ? { kind: 'apply', next: pending.next, reply: pending.reply, ...(pending.writes ? { writes: pending.writes } : {}) } : { kind: 'record', reply: pending.reply };
   }

@@ -46,6 +46,40 @@ describe('the two-phase protocol', () => {
     expect(protocol.committedRecord(toy, committed, event.eventId)).toBeUndefined(); // a repeated commit writes nothing
   });
 
+  it('resolves each commit for its own definition, context and event, asked in any order', () => {
+    // A commit's guards, records and next context all ask the same question of one context: the
+    // kit keeps the last answer, which must never be handed to another question.
+    const other: GovernorDefinition<S, D> = { ...toy, decide: () => ({ status: 'not_applicable', reason: 'not mine' }) };
+    const first = breach();
+    const second = breach();
+    const a = protocol.prepare(toy, protocol.initial(toy, CUSTOMER), first).context;
+    const b = protocol.prepare(toy, protocol.initial(toy, CUSTOMER), second).context;
+    const stale = { ...a, version: a.version + 1 }; // a timer moved it since: decided again
+    const asked = () => [
+      protocol.committedRecords(toy, a, first.eventId),
+      protocol.committedRecords(toy, a, second.eventId),
+      protocol.committedRecords(toy, b, second.eventId),
+      protocol.committedRecords(toy, stale, first.eventId),
+      protocol.committedRecords(other, stale, first.eventId),
+      protocol.commit(toy, a, second.eventId),
+      protocol.commit(toy, b, second.eventId).data,
+    ];
+    const once = asked();
+    expect(once.slice(0, 5)).toEqual([
+      { [first.eventId]: { governor: 'MultiTenant', status: 'applied', version: 0 } },
+      {},
+      { [second.eventId]: { governor: 'MultiTenant', status: 'applied', version: 0 } },
+      { [first.eventId]: { governor: 'MultiTenant', status: 'applied', version: 1 } },
+      { [first.eventId]: { governor: 'MultiTenant', status: 'not_applicable', reason: 'not mine', version: 1 } },
+    ]);
+    expect(once[5]).toBe(a);
+    expect(once[6]).toEqual({ count: 1 });
+    // Asked again, in reverse, and each twice in a row: the same answers.
+    const reversed = asked().reverse();
+    expect(reversed.reverse()).toEqual(once);
+    expect(protocol.committedRecords(toy, stale, first.eventId)).toEqual(protocol.committedRecords(toy, stale, first.eventId));
+  });
+
   it('answers a redelivered prepare with the reply it gave, and changes nothing', () => {
     const event = breach();
     const first = protocol.prepare(toy, protocol.initial(toy, CUSTOMER), event);
