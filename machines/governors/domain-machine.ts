@@ -92,8 +92,17 @@ export function governorFromMachine<S extends string, D>(machine: DomainMachine<
   const states = Object.keys(machine.root.states) as S[];
   const initial = initialOf<S>(machine);
   const step = pureStep(machine);
-  const snapshotOf = (state: S, data: D, customerId: string, records: RecordLookup) =>
-    machine.resolveState({ value: state, context: { customerId, data, outcome: null, records } });
+  // One resolved snapshot per state, its context swapped for each decision: resolving the state
+  // (its state nodes, value and tags) again for every prepare was most of a snapshot's cost, and
+  // a snapshot is a plain object XState itself copies this way (`cloneMachineSnapshot`).
+  const resolved = new Map<S, ReturnType<DomainMachine<D>['resolveState']>>();
+  const snapshotOf = (state: S, data: D, customerId: string, records: RecordLookup) => {
+    const context: DomainContext<D> = { customerId, data, outcome: null, records };
+    let base = resolved.get(state);
+    // Resolved with no one's data: the cache outlives every customer.
+    if (!base) resolved.set(state, (base = machine.resolveState({ value: state, context: domainContext(undefined as D) })));
+    return { ...base, context };
+  };
 
   const decide: Decide<S, D> = (state, data, event, customerId, records = NO_RECORDS) => {
     const next = step(snapshotOf(state, data, customerId, records), event);

@@ -42,6 +42,17 @@ describe('a governor read from its domain machine', () => {
     expect(decideEvent(toyGovernor, { ...context, state: 'Busy' }, usage(1))).toEqual({ status: 'rejected', reason: 'busy' });
   });
 
+  it('decides each time on the data and customer it is given, whoever was decided in that state before', () => {
+    // A snapshot is resolved once per state and reused with each decision's own context.
+    const calm = (n: number) => ({ state: 'Calm' as const, data: { n }, customerId: CUSTOMER });
+    const first = decideEvent(toyGovernor, calm(1), usage(11));
+    expect(decideEvent(toyGovernor, calm(7), usage(11))).toEqual({ status: 'applied', next: { state: 'Busy', data: { n: 8 } } });
+    expect(decideEvent(toyGovernor, calm(1), usage(11))).toEqual(first);
+    expect(decideEvent(toyGovernor, { ...calm(3), state: 'Busy' }, usage(1))).toEqual({ status: 'rejected', reason: 'busy' });
+    expect(decideEvent(toyGovernor, calm(3), usage(1))).toEqual({ status: 'applied', next: { state: 'Calm', data: { n: 4 } } });
+    expect(toyGovernor.timeouts?.Busy?.update?.({ n: 9 })).toEqual({ n: 0 });
+  });
+
   it('answers an event no transition takes as not applicable, naming the state', () => {
     const calmOnly = setup({ types: {} as { context: DomainContext<{ n: number }>; events: DomainEvent<'UsageExceedsQuota'> } }).createMachine({
       id: 'CalmOnly',
