@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assign, raise, setup } from 'xstate';
+import { assign, createActor, raise, setup } from 'xstate';
 import {
   PERSISTED_STATE_VERSION,
   SimulatedClock,
@@ -87,6 +87,49 @@ describe('persist()', () => {
     clock.advance(1_000);
     expect(stateOf(node, pid).value).toBe('grace');
     expect(persistOf(node, pid).timers).toEqual([expect.objectContaining({ kind: 'delay', deadline: 3_000 })]);
+  });
+
+  it("writes XState's own persisted snapshot, byte for byte: nested and history states, an actor in the context", () => {
+    // What a store keeps and a wake compares against (a BullMQ node's cache keeps the object):
+    // XState's persisted snapshot, as an object and as JSON, key order included.
+    const outside = createActor(setup({}).createMachine({ id: 'outside' })).start();
+    const nested = setup({ types: {} as { context: { n: number; ref?: unknown; deep: { list: number[] } }; input: { ref?: unknown } } }).createMachine({
+      id: 'nested',
+      context: ({ input }) => ({ n: 0, deep: { list: [1] }, ...(input.ref ? { ref: input.ref } : {}) }),
+      initial: 'on',
+      states: {
+        on: {
+          initial: 'a',
+          states: { a: { on: { next: 'b' } }, b: {}, hist: { type: 'history', history: 'deep' } },
+          on: { off: 'off', inc: { actions: assign({ n: ({ context }) => context.n + 1 }) } },
+        },
+        off: { on: { back: 'on.hist', end: 'done' } },
+        done: { type: 'final' },
+      },
+    });
+    const persistedAlike = (input: { ref?: unknown }, events: string[]) => {
+      const { node } = simulatedNode();
+      const pid = spawnStatem(node, nested, { input });
+      for (const type of events) node.cast(pid, { type });
+      const process = node.processOf(pid) as StatemProcess | undefined;
+      const live = process?.snapshot ?? (node.processOf(pid) as never);
+      const runtime = process?.persist().snapshot;
+      const xstate = nested.getPersistedSnapshot(live as never);
+      // As objects too: a store that keeps the object (a BullMQ node's cache) sees no live actor in it.
+      expect(runtime).toEqual(xstate);
+      return { runtime: JSON.stringify(runtime), xstate: JSON.stringify(xstate) };
+    };
+    for (const [input, events] of [
+      [{}, []],
+      [{}, ['inc', 'next', 'off']],
+      [{}, ['next', 'off', 'back', 'inc']],
+      [{ ref: outside }, ['inc']],
+    ] as const) {
+      const { runtime, xstate } = persistedAlike(input, [...events]);
+      expect(runtime).toBe(xstate);
+    }
+    expect(persistedAlike({ ref: outside }, []).runtime).toContain('"ref":{"xstate$$type":1,"id":');
+    expect(persistedAlike({}, ['next', 'off']).runtime).toContain('"historyValue":{"nested.on.hist":[{"id":"nested.on.b"}]}');
   });
 
   it('does not change the live actor', () => {
