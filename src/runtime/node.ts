@@ -309,9 +309,11 @@ export class Node implements TransportEndpoint {
     // or the dead entry would break the exit protocol of the process that kept it.
     if (!isPid(a) || !isPid(b)) throw new TypeError(`link(${String(a)}, ${String(b)}): both ends must be pids`);
     this.#entry(() => {
-      // The end that records the link first must be alive to hear of the other's exit: from a
-      // local process that has exited, the link is made from the other end, which gets noproc.
-      const [from, to] = nodeOfPid(a) === this.name && !this.#processes.has(a) ? [b, a] : [a, b];
+      // The end that records the link first must be here and alive to hear of the other's exit:
+      // from a local process that has exited, the link is made from the other end, which gets
+      // noproc; with the first end on another node, from the local end, so both ends record it.
+      const aHere = nodeOfPid(a) === this.name;
+      const [from, to] = (aHere && !this.#processes.has(a)) || (!aHere && nodeOfPid(b) === this.name) ? [b, a] : [a, b];
       this.#addLink(from, to);
       this.route({ t: 'link', to, from });
     });
@@ -534,7 +536,9 @@ export class Node implements TransportEndpoint {
   #signal(to: Pid, from: Pid, reason: ExitReason, linked: boolean): void {
     const process = this.processOf(to);
     if (!process) return;
-    if (linked) process.links?.delete(from);
+    // A link's signal only travels a link that still exists: one sent before the other side heard
+    // of an unlink (or of a link made and undone) is dropped, as Erlang's unlink promises.
+    if (linked && !process.links?.delete(from)) return;
     if (reason === KILL && !linked) return this._terminate(process, 'killed');
     if (process.trapExit) return this.#enqueue(process, { t: 'exit', to, from, reason, linked });
     if (reason === 'normal' && from !== to) return;

@@ -25,9 +25,12 @@ export class PidSet implements Iterable<Pid> {
     this.#one = undefined;
   }
 
-  delete(pid: Pid): void {
-    if (this.#many) this.#many.delete(pid);
-    else if (this.#one === pid) this.#one = undefined;
+  /** Whether the pid was in the set, as `Set.delete` answers. */
+  delete(pid: Pid): boolean {
+    if (this.#many) return this.#many.delete(pid);
+    if (this.#one !== pid) return false;
+    this.#one = undefined;
+    return true;
   }
 
   *[Symbol.iterator](): Iterator<Pid> {

@@ -15,6 +15,7 @@ import {
   stop,
   sys,
   type Address,
+  type Envelope,
   type ExitReason,
   type Node,
   type Pid,
@@ -136,6 +137,18 @@ describe('links and monitors between nodes', () => {
     const seen = watch(a, local);
     b.cast(remote, { type: 'stop', reason: 'remote failure' });
     expect(seen.reason).toBe('remote failure');
+  });
+
+  it('a link made with the remote pid first is kept at both ends: each end’s crash reaches the other', () => {
+    const { a, b } = cluster();
+    const local = spawnStatem(a, svc);
+    const remote = spawnStatem(b, svc);
+    a.link(remote, local);
+    expect(sys.getStatus(b, remote).links).toEqual([local]);
+    expect(sys.getStatus(a, local).links).toEqual([remote]);
+    const seen = watch(b, remote);
+    a.cast(local, { type: 'stop', reason: 'local failure' });
+    expect(seen.reason).toBe('local failure');
   });
 
   it('a trapping process hears of a remote linked exit as an EXIT event', () => {
@@ -339,6 +352,62 @@ describe('cleanup across nodes', () => {
     a.cast(local, { type: 'stop', reason: 'normal' });
     expect(sys.getStatus(b, remote).links).toEqual([]);
     expect(b.isAlive(remote)).toBe(true);
+  });
+});
+
+/**
+ * A memory transport that holds every envelope until `release()`: the time an envelope spends
+ * between nodes, during which the processes at either end go on acting.
+ */
+class HeldTransport extends MemoryTransport {
+  readonly #held: { node: string; envelope: Envelope }[] = [];
+  override send(node: string, envelope: Envelope): void {
+    this.#held.push({ node, envelope });
+  }
+  release(): void {
+    for (const { node, envelope } of this.#held.splice(0)) super.send(node, envelope);
+  }
+}
+
+describe('an unlink and an exit signal crossing between nodes', () => {
+  // Erlang: once unlink(Id) has returned, no exit signal due to that link reaches the caller,
+  // even one the other side sent before it heard of the unlink.
+  function crossing(trapExit: boolean): { a: Node; local: Pid; remote: Pid } {
+    const transport = new HeldTransport();
+    const clock = new SimulatedClock();
+    const a = createNode({ name: 'a', transport, clock });
+    const b = createNode({ name: 'b', transport, clock });
+    const local = spawnStatem(a, svc, { trapExit });
+    const remote = spawnStatem(b, svc);
+    a.link(local, remote);
+    transport.release();
+    b.cast(remote, { type: 'stop', reason: 'remote failure' }); // its exit signal is on its way to a
+    a.unlink(local, remote); // before it arrives
+    transport.release();
+    return { a, local, remote };
+  }
+
+  it('a process that unlinked before the signal arrived is not taken down by it', () => {
+    const { a, local } = crossing(false);
+    expect(a.isAlive(local)).toBe(true);
+  });
+
+  it('a trapping process that unlinked gets no EXIT for the old link', () => {
+    const { a, local } = crossing(true);
+    expect(a.isAlive(local)).toBe(true);
+    expect(ctx(a, local).got).toEqual([]);
+  });
+
+  it('exit/2 from the same process, which needs no link, still arrives', () => {
+    const transport = new HeldTransport();
+    const clock = new SimulatedClock();
+    const a = createNode({ name: 'a', transport, clock });
+    const b = createNode({ name: 'b', transport, clock });
+    const local = spawnStatem(a, svc);
+    const remote = spawnStatem(b, svc);
+    b.exit(local, 'shutdown', remote);
+    transport.release();
+    expect(a.isAlive(local)).toBe(false);
   });
 });
 
