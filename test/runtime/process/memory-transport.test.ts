@@ -372,11 +372,14 @@ class HeldTransport extends MemoryTransport {
 describe('an unlink and an exit signal crossing between nodes', () => {
   // Erlang: once unlink(Id) has returned, no exit signal due to that link reaches the caller,
   // even one the other side sent before it heard of the unlink.
-  function crossing(trapExit: boolean): { a: Node; local: Pid; remote: Pid } {
+  function heldCluster(): { a: Node; b: Node; transport: HeldTransport } {
     const transport = new HeldTransport();
     const clock = new SimulatedClock();
-    const a = createNode({ name: 'a', transport, clock });
-    const b = createNode({ name: 'b', transport, clock });
+    return { a: createNode({ name: 'a', transport, clock }), b: createNode({ name: 'b', transport, clock }), transport };
+  }
+
+  function crossing(trapExit: boolean): { a: Node; local: Pid; remote: Pid } {
+    const { a, b, transport } = heldCluster();
     const local = spawnStatem(a, svc, { trapExit });
     const remote = spawnStatem(b, svc);
     a.link(local, remote);
@@ -399,10 +402,7 @@ describe('an unlink and an exit signal crossing between nodes', () => {
   });
 
   it('exit/2 from the same process, which needs no link, still arrives', () => {
-    const transport = new HeldTransport();
-    const clock = new SimulatedClock();
-    const a = createNode({ name: 'a', transport, clock });
-    const b = createNode({ name: 'b', transport, clock });
+    const { a, b, transport } = heldCluster();
     const local = spawnStatem(a, svc);
     const remote = spawnStatem(b, svc);
     b.exit(local, 'shutdown', remote);
